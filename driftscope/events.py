@@ -1,0 +1,182 @@
+"""The wire schema of prediction and feedback events, and their frozen internal form.
+
+On the wire an event is one JSON object. A *prediction* event carries the model's
+inputs and outputs; a *feedback* event (``"kind": "feedback"``) carries a label that
+arrived later, joined to its prediction by ``event_id``. Unknown fields are rejected;
+NaN and infinity are rejected; timestamps must carry a time zone and are kept in UTC.
+
+Examples
+--------
+>>> ev = parse_event(b'{"model_id": "churn", "model_version": "3", '
+...                  b'"timestamp": "2026-01-01T00:00:00Z", "features": {"age": 41}, '
+...                  b'"predictions": {"score": 0.82}}')
+>>> ev.model_id, ev.features["age"]
+('churn', 41)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from driftscope.errors import EventError
+
+MAX_EVENT_BYTES = 1_000_000
+"""Events larger than this are dead-lettered as ``oversized``."""
+
+_LTR = Field(union_mode="left_to_right")
+FeatureValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr | None, _LTR]
+PredictionValue = Annotated[
+    StrictBool | StrictInt | StrictFloat | StrictStr | list[StrictInt | StrictFloat], _LTR
+]
+LabelValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, _LTR]
+_UNION_PARTS = {"bool", "int", "float", "str", "none", "list[union[int,float]]"}
+_EXPECTED = {
+    "features": "a number, string, boolean or null",
+    "predictions": "a number, string, boolean or a list of class probabilities",
+    "label": "a number, string or boolean",
+}
+
+_NAME = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+    @field_validator("timestamp", check_fields=False)
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError("timestamp must carry a time zone, e.g. 2026-01-01T00:00:00Z")
+        return v.astimezone(UTC)
+
+
+class PredictionEvent(_Wire):
+    """One prediction: what the model saw and what it answered."""
+
+    kind: Literal["prediction"] = "prediction"
+    model_id: _NAME
+    model_version: Annotated[str, Field(max_length=200)] = ""
+    event_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        default_factory=lambda: uuid.uuid4().hex
+    )
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    features: dict[_NAME, FeatureValue] = Field(default_factory=dict)
+    predictions: dict[_NAME, PredictionValue] = Field(default_factory=dict)
+    label: LabelValue | None = None
+    segments: dict[_NAME, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict)
+
+
+class FeedbackEvent(_Wire):
+    """A label that arrived after the prediction, joined by ``event_id``."""
+
+    kind: Literal["feedback"]
+    model_id: _NAME
+    event_id: Annotated[str, Field(min_length=1, max_length=200)]
+    label: LabelValue
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+Event = PredictionEvent | FeedbackEvent
+
+
+def _first_error(err: ValidationError) -> tuple[str, str]:
+    """(reason, one-line message) for the first validation error."""
+    e = err.errors()[0]
+    parts = [str(p) for p in e["loc"]]
+    union = bool(parts) and parts[-1].replace(" ", "").lower() in _UNION_PARTS
+    while parts and parts[-1].replace(" ", "").lower() in _UNION_PARTS:
+        parts.pop()
+    loc = ".".join(parts) or "event"
+    bad = e.get("input")
+    if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)):
+        return "non_finite", f"{loc}: NaN or infinity is not allowed; send null when missing"
+    if union and parts and parts[0] in _EXPECTED:
+        got = type(e.get("input")).__name__ if "input" in e else "another type"
+        return "schema", f"{loc}: expected {_EXPECTED[parts[0]]}, got {got}"
+    return "schema", f"{loc}: {e['msg']}"
+
+
+def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
+    """Parse and validate one wire event; raise :class:`EventError` with a reason code.
+
+    Reasons: ``oversized``, ``not_utf8``, ``malformed_json``, ``non_finite``, ``schema``.
+    """
+    if len(raw) <= max_bytes and b'"feedback"' not in raw:
+        try:  # fast path: pydantic's own JSON parser, no intermediate dict
+            return PredictionEvent.model_validate_json(raw)
+        except ValidationError:
+            pass  # fall through to the diagnostic path for a precise reason
+    if len(raw) > max_bytes:
+        raise EventError("oversized", f"event is {len(raw)} bytes, the limit is {max_bytes}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventError(
+            "not_utf8", f"event is not UTF-8: {exc.reason} at byte {exc.start}"
+        ) from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except _NonFinite as exc:
+        raise EventError(
+            "non_finite", f"{exc} is not allowed; send null for a missing value"
+        ) from None
+    except ValueError as exc:
+        raise EventError("malformed_json", f"malformed JSON: {exc}") from None
+    return validate_event(obj)
+
+
+def validate_event(obj: Any) -> Event:
+    """Validate an already-decoded JSON object."""
+    if not isinstance(obj, dict):
+        raise EventError("schema", f"event must be a JSON object, got {type(obj).__name__}")
+    try:
+        if obj.get("kind") == "feedback":
+            return FeedbackEvent.model_validate(obj)
+        return PredictionEvent.model_validate(obj)
+    except ValidationError as exc:
+        raise EventError(*_first_error(exc)) from None
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def canonical(value: Any) -> str:
+    """Text form of a scalar used for categories and labels: ``1`` and ``1.0`` agree."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def export_json_schema() -> dict[str, Any]:
+    """The JSON Schema of both event kinds (committed to docs/event.schema.json)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Driftscope event",
+        "oneOf": [
+            PredictionEvent.model_json_schema(),
+            FeedbackEvent.model_json_schema(),
+        ],
+    }

@@ -1,0 +1,196 @@
+"""The store: ClickHouse through clickhouse-connect, embedded (chDB) or a server.
+
+The DSN alone decides: ``chdb:///abs/path`` runs the in-process engine, while
+``http://host:8123`` (or ``https://``) reaches a ClickHouse server. Every value from a
+user goes in as a query parameter (``{name:Type}``), never pasted into SQL.
+
+chDB allows one data path per process; several :class:`Store` objects on the same
+path share it, each in its own database. Calls are serialised by a lock, so a store
+may be shared between threads.
+
+Examples
+--------
+>>> import tempfile
+>>> store = Store(f"chdb://{tempfile.mkdtemp()}/db", database="doc")  # doctest: +SKIP
+>>> store.migrate()                                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import (
+    DatabaseError,
+    OperationalError,
+    ProgrammingError,
+)
+
+from driftscope.errors import StoreError, StoreUnavailable
+from driftscope.store import schema
+
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(dsn: str) -> threading.RLock:
+    key = dsn if dsn.startswith("chdb:") else f"{dsn}#{threading.get_ident()}"
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.RLock())
+
+
+def _redact(dsn: str) -> str:
+    """A DSN safe to print: no password."""
+    if "@" in dsn and "://" in dsn:
+        scheme, rest = dsn.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return dsn
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration file, in order."""
+    files = resources.files("driftscope.store").joinpath("migrations")
+    found = []
+    for f in files.iterdir():
+        if f.name.endswith(".sql"):
+            version = int(f.name.split("_", 1)[0])
+            found.append((version, f.name, f.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class Store:
+    """One database in ClickHouse; the only place SQL is executed."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        database: str = "driftscope",
+        user: str = "default",
+        password: str | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.database = database
+        self._user = user
+        self._password = password
+        self._lock = _lock_for(dsn)
+        self._client: Any = None
+
+    # -- connection ---------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        try:
+            if self.embedded:
+                Path(self.dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+                boot = clickhouse_connect.get_client(dsn=self.dsn)
+                boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+                self._client = clickhouse_connect.get_client(dsn=self.dsn, database=self.database)
+            else:
+                boot = clickhouse_connect.get_client(
+                    dsn=self.dsn, username=self._user, password=self._password or ""
+                )
+                boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+                self._client = clickhouse_connect.get_client(
+                    dsn=self.dsn,
+                    username=self._user,
+                    password=self._password or "",
+                    database=self.database,
+                )
+        except (OperationalError, OSError) as exc:
+            raise StoreUnavailable(f"cannot reach the store at {_redact(self.dsn)}: {exc}") from None
+        except (DatabaseError, ProgrammingError) as exc:
+            raise StoreError(f"cannot open the store at {_redact(self.dsn)}: {exc}") from None
+        return self._client
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[Any]:
+        with self._lock:
+            client = self._connect()
+            try:
+                yield client
+            except OperationalError as exc:
+                self._client = None
+                raise StoreUnavailable(f"store unavailable during {what}: {exc}") from None
+            except (DatabaseError, ProgrammingError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise StoreError(f"{what} failed: {first}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None and not self.embedded:
+                self._client.close()
+            self._client = None
+
+    # -- statements -----------------------------------------------------------------
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        with self._call("command") as client:
+            return client.command(sql, parameters=parameters)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._call("query") as client:
+            return list(client.query(sql, parameters=parameters).result_rows)
+
+    def query_columns(
+        self, sql: str, parameters: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows."""
+        with self._call("query") as client:
+            res = client.query(sql, parameters=parameters)
+            return list(res.column_names), list(res.result_rows)
+
+    def query_df(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        """A pandas DataFrame."""
+        with self._call("query") as client:
+            return client.query_df(sql, parameters=parameters)
+
+    def insert(
+        self, table: str | schema._Table, rows: Sequence[Sequence[Any]], columns: Sequence[str]
+    ) -> int:
+        """Insert rows (one atomic block per call); returns the number inserted."""
+        if not rows:
+            return 0
+        with self._call(f"insert into {table}") as client:
+            client.insert(str(table), rows, column_names=list(columns))
+        return len(rows)
+
+    def count(self, table: str | schema._Table, where: str = "1", **params: Any) -> int:
+        rows = self.query(f"SELECT count() FROM {table} WHERE {where}", params or None)
+        return int(rows[0][0])
+
+    # -- migrations -----------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet recorded; return the names applied."""
+        self.command(
+            f"CREATE TABLE IF NOT EXISTS {schema.SCHEMA_MIGRATIONS} ("
+            "version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
+            ") ENGINE = MergeTree ORDER BY version"
+        )
+        done = {int(r[0]) for r in self.query(f"SELECT version FROM {schema.SCHEMA_MIGRATIONS}")}
+        applied = []
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            for statement in _statements(sql):
+                self.command(statement)
+            self.insert(schema.SCHEMA_MIGRATIONS, [(version, name)], ["version", "name"])
+            applied.append(name)
+        return applied
+
+    def drop_database(self) -> None:
+        self.command(f"DROP DATABASE IF EXISTS {self.database}")
+        self.close()

@@ -1,0 +1,163 @@
+"""Table and column names of the store: the one place other code learns them from.
+
+The DDL lives in ``migrations/*.sql`` (applied in order, recorded in
+``schema_migrations``). Dashboards and queries import the names below and never spell a
+table or column themselves; ``tests/store`` checks that these names match the migrated
+database.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class _Table:
+    """A table name plus its columns: ``str(EVENTS)`` is the table, ``EVENTS.model_id`` a column.
+
+    Examples
+    --------
+    >>> f"SELECT {EVENTS.model_id} FROM {EVENTS}"
+    'SELECT model_id FROM events'
+    """
+
+    def __init__(self, table_name: str, *columns: str) -> None:
+        self.table_name: Final = table_name
+        self.columns: Final = columns
+        for col in columns:
+            setattr(self, col, col)
+
+    def __str__(self) -> str:
+        return self.table_name
+
+    def __getattr__(self, item: str) -> str:  # only reached for unknown names
+        raise AttributeError(f"table {self.table_name} has no column {item!r}")
+
+
+EVENT_PAYLOAD = (
+    "model_id",
+    "model_version",
+    "event_id",
+    "timestamp",
+    "features_num",
+    "features_cat",
+    "features_null",
+    "pred_num",
+    "pred_cat",
+    "pred_probs",
+    "label",
+    "segments",
+)
+KAFKA_POS = ("kafka_partition", "kafka_offset")
+
+EVENTS = _Table("events", *EVENT_PAYLOAD, "late", "ingested_at", *KAFKA_POS)
+FEEDBACK = _Table(
+    "feedback", "model_id", "event_id", "label", "timestamp", "ingested_at", *KAFKA_POS
+)
+PROFILES = _Table(
+    "profiles",
+    "model_id",
+    "window_start",
+    "window_seconds",
+    "kafka_partition",
+    "first_offset",
+    "last_offset",
+    "n",
+    "profile",
+    "created_at",
+)
+SAMPLES = _Table(
+    "samples", "window_start", "window_seconds", "stratum", "hash", *EVENT_PAYLOAD, *KAFKA_POS
+)
+WINDOWS = _Table(
+    "windows",
+    "model_id",
+    "window_start",
+    "window_end",
+    "window_seconds",
+    "n_events",
+    "n_late",
+    "closed_at",
+)
+REFERENCES = _Table(
+    "references", "model_id", "name", "kind", "spec", "n_rows", "created_at"
+)
+REFERENCE_EVENTS = _Table("reference_events", "reference_name", *EVENT_PAYLOAD)
+DRIFT_RESULTS = _Table(
+    "drift_results",
+    "model_id",
+    "monitor",
+    "window_start",
+    "window_end",
+    "segment",
+    "feature",
+    "metric",
+    "statistic",
+    "threshold",
+    "policy",
+    "drifted",
+    "p_value",
+    "severity",
+    "n_ref",
+    "n_cur",
+    "fingerprint",
+    "details",
+    "computed_at",
+)
+ALERTS = _Table(
+    "alerts",
+    "alert_id",
+    "model_id",
+    "monitor",
+    "window_start",
+    "rule",
+    "state",
+    "severity",
+    "summary",
+    "details",
+    "created_at",
+    "updated_at",
+)
+DEAD_LETTERS = _Table(
+    "dead_letters",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "model_id",
+    "reason",
+    "error",
+    "raw",
+    "raw_size",
+    "received_at",
+)
+CONSUMER_OFFSETS = _Table(
+    "consumer_offsets", "group_id", "topic", "kafka_partition", "next_offset", "committed_at"
+)
+COLLECTOR_STATS = _Table(
+    "collector_stats",
+    "flushed_at",
+    "collector_id",
+    "consumed",
+    "stored",
+    "dead_lettered",
+    "late",
+    "batch_size",
+    "flush_ms",
+    "lag",
+)
+SCHEMA_MIGRATIONS = _Table("schema_migrations", "version", "name", "applied_at")
+
+ALL_TABLES: tuple[_Table, ...] = (
+    EVENTS,
+    FEEDBACK,
+    PROFILES,
+    SAMPLES,
+    WINDOWS,
+    REFERENCES,
+    REFERENCE_EVENTS,
+    DRIFT_RESULTS,
+    ALERTS,
+    DEAD_LETTERS,
+    CONSUMER_OFFSETS,
+    COLLECTOR_STATS,
+    SCHEMA_MIGRATIONS,
+)

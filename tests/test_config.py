@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driftscope.config import Secrets, kafka_client_options, load_config
+from driftscope.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "driftscope.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    cfg = load_config(environ={"DRIFTSCOPE_CONFIG": str(tmp_path / "absent.yaml")})
+    assert cfg.kafka.topic == "driftscope.predictions"
+    assert cfg.store.dsn.startswith("chdb://")
+
+
+def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "kafka:\n  partitions: 8\nmodels:\n  - id: churn\n    logging: [raw, sample]\n"
+        "    window: 10m\n    sample_size: 500\n",
+    )
+    cfg = load_config(
+        p,
+        environ={
+            "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": "k1:9092,k2:9092",
+            "DRIFTSCOPE_COLLECTOR__BATCH_SIZE": "250",
+        },
+    )
+    assert cfg.kafka.partitions == 8
+    assert cfg.kafka.bootstrap_servers == "k1:9092,k2:9092"
+    assert cfg.collector.batch_size == 250
+    model = cfg.model("churn")
+    assert model is not None and model.window.total_seconds() == 600
+    assert model.logging == ["raw", "sample"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("kafka:\n  partitions: lots\n", ["kafka.partitions", "'lots'", "integer"]),
+        ("models:\n  - id: m\n    window: 5 fortnights\n", ["models.0.window", "duration"]),
+        ("kafka:\n  topik: x\n", ["kafka.topik", "not permitted"]),
+        ("models:\n  - id: m\n    logging: [everything]\n", ["models.0.logging.0", "raw"]),
+        ("kafka: [1\n", ["not valid YAML", "line"]),
+    ],
+)
+def test_invalid_files_stop_with_one_line(tmp_path: Path, text: str, needles: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), environ={})
+    message = str(info.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_secrets_in_the_file_are_refused_and_not_echoed(tmp_path: Path) -> None:
+    url = "https://hooks.slack.com/services/T000/B000/SECRET"
+    p = write(tmp_path, f"alerts:\n  slack_webhook_url: {url}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(p, environ={})
+    assert "SECRET" not in str(info.value)
+    assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in str(info.value)
+
+
+def test_secrets_from_the_environment_never_print() -> None:
+    s = Secrets.from_env({"DRIFTSCOPE_KAFKA_SASL_PASSWORD": "hunter2"})
+    assert "hunter2" not in repr(s) and "hunter2" not in str(s)
+    assert s.kafka_sasl_password is not None
+    assert s.kafka_sasl_password.get_secret_value() == "hunter2"
+
+
+def test_kafka_security_passes_through(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "kafka:\n  security_protocol: SASL_SSL\n  sasl_mechanism: SCRAM-SHA-512\n"
+        "  ssl_cafile: /etc/ca.pem\n",
+    )
+    cfg = load_config(p, environ={})
+    secrets = Secrets.from_env(
+        {"DRIFTSCOPE_KAFKA_SASL_USERNAME": "u", "DRIFTSCOPE_KAFKA_SASL_PASSWORD": "p"}
+    )
+    opts = kafka_client_options(cfg.kafka, secrets)
+    assert opts["security_protocol"] == "SASL_SSL"
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert opts["sasl_plain_username"] == "u" and opts["sasl_plain_password"] == "p"
+    assert opts["ssl_cafile"] == "/etc/ca.pem"

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from driftscope.errors import EventError
+from driftscope.events import FeedbackEvent, PredictionEvent, canonical, parse_event
+
+GOOD = {
+    "model_id": "churn",
+    "model_version": "3",
+    "event_id": "e-1",
+    "timestamp": "2026-01-01T02:00:00+02:00",
+    "features": {"age": 41, "plan": "pro", "income": None, "vip": True, "ratio": 0.5},
+    "predictions": {"score": 0.82, "class": "stay", "probs": [0.18, 0.82]},
+    "label": "stay",
+    "segments": {"country": "fr"},
+}
+
+
+def raw(obj: object) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def test_a_good_event_round_trips_and_is_utc() -> None:
+    ev = parse_event(raw(GOOD))
+    assert isinstance(ev, PredictionEvent)
+    assert ev.timestamp.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert ev.features == GOOD["features"]
+    assert ev.predictions["probs"] == [0.18, 0.82]
+    assert parse_event(ev.model_dump_json().encode()) == ev
+
+
+def test_event_id_defaults_to_a_unique_uuid() -> None:
+    body = {k: v for k, v in GOOD.items() if k != "event_id"}
+    a, b = parse_event(raw(body)), parse_event(raw(body))
+    assert a.event_id != b.event_id and len(a.event_id) == 32
+
+
+def test_feedback_is_its_own_kind() -> None:
+    ev = parse_event(raw({"kind": "feedback", "model_id": "churn", "event_id": "e-1", "label": 1}))
+    assert isinstance(ev, FeedbackEvent) and ev.label == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "needle"),
+    [
+        (b"{not json", "malformed_json", "malformed JSON"),
+        (b"\xff\xfe\x00{}", "not_utf8", "not UTF-8"),
+        (b'{"model_id": "m", "features": {"a": NaN}}', "non_finite", "NaN"),
+        (b'{"model_id": "m", "features": {"a": Infinity}}', "non_finite", "Infinity"),
+        (b'{"model_id": "m", "features": {"a": 1e999}}', "non_finite", "features.a"),
+        (raw({"features": {}}), "schema", "model_id"),
+        (raw({**GOOD, "extra": 1}), "schema", "extra"),
+        (raw({**GOOD, "timestamp": "2026-01-01T00:00:00"}), "schema", "time zone"),
+        (raw({**GOOD, "features": {"a": [1, 2]}}), "schema", "features.a"),
+        (raw({**GOOD, "features": {"a": {"b": 1}}}), "schema", "features.a"),
+        (raw({**GOOD, "predictions": {"p": None}}), "schema", "predictions.p"),
+        (raw([1, 2]), "schema", "JSON object"),
+        (b'{"model_id": "' + b"x" * 2_000_000 + b'"}', "oversized", "limit"),
+    ],
+)
+def test_bad_events_fail_with_a_reason_and_one_line(
+    payload: bytes, reason: str, needle: str
+) -> None:
+    with pytest.raises(EventError) as info:
+        parse_event(payload)
+    assert info.value.reason == reason
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_strings_are_not_coerced_to_numbers() -> None:
+    ev = parse_event(raw({**GOOD, "features": {"zip": "01234"}}))
+    assert isinstance(ev, PredictionEvent)
+    assert ev.features["zip"] == "01234"
+
+
+def test_canonical_makes_integral_floats_and_ints_agree() -> None:
+    assert canonical(1) == canonical(1.0) == "1"
+    assert canonical(True) == "true"
+    assert canonical(0.25) == "0.25"
