@@ -86,6 +86,17 @@ class Store:
         self._lock = _lock_for(dsn)
         self._client: Any = None
 
+    @classmethod
+    def from_config(cls, store: Any, secrets: Any, root: Path | None = None) -> Store:
+        """From a :class:`~driftscope.config.StoreConfig` and the environment's secrets."""
+        password = secrets.clickhouse_password
+        return cls(
+            store.resolved_dsn(root),
+            database=store.database,
+            user=store.user,
+            password=password.get_secret_value() if password else None,
+        )
+
     # -- connection ---------------------------------------------------------------
     @property
     def embedded(self) -> bool:

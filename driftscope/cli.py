@@ -1,0 +1,113 @@
+"""The ``driftscope`` command.
+
+Each component adds its own commands through a ``register(app)`` function in its
+``commands`` module; this file wires them together and handles errors: an error a user
+can cause prints one line and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from driftscope import __version__
+from driftscope.errors import DriftscopeError
+
+app = typer.Typer(
+    name="driftscope",
+    help="Production monitoring and drift observability for ML models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
+]
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9092,
+    partitions: Annotated[int, typer.Option(help="Partitions of the topics created.")] = 4,
+    config: ConfigOption = None,
+) -> None:
+    """Run the local Kafka-compatible broker (Tansu, memory only) until Ctrl-C."""
+    from driftscope.broker import LocalBroker, ensure_topics
+    from driftscope.config import load_config
+
+    cfg = load_config(config)
+    b = LocalBroker(port=port).start()
+    topics = [cfg.kafka.topic, cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic]
+    ensure_topics(b.bootstrap, topics, partitions=partitions)
+    console.print(f"broker on {b.bootstrap}; topics {', '.join(topics)}; Ctrl-C stops it")
+    try:
+        b.wait()
+    except KeyboardInterrupt:
+        console.print("stopping the broker")
+    finally:
+        b.stop()
+
+
+@app.command()
+def migrate(config: ConfigOption = None) -> None:
+    """Create or upgrade the store's tables."""
+    from driftscope.config import Secrets, load_config
+    from driftscope.store.clickhouse import Store
+
+    cfg = load_config(config)
+    store = Store.from_config(cfg.store, Secrets.from_env())
+    applied = store.migrate()
+    typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+
+
+def _register_components() -> None:
+    from driftscope.alerts import commands as alert_commands
+    from driftscope.collector import commands as collector_commands
+    from driftscope.dashboards import commands as dashboard_commands
+    from driftscope.monitor import commands as monitor_commands
+    from driftscope.simulators import commands as simulator_commands
+
+    for module in (
+        collector_commands,
+        monitor_commands,
+        alert_commands,
+        simulator_commands,
+        dashboard_commands,
+    ):
+        module.register(app)
+
+
+_register_components()
+
+
+def main() -> None:
+    """Entry point: one line for a user's error, exit code 2."""
+    try:
+        app()
+    except DriftscopeError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
