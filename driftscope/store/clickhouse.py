@@ -123,7 +123,8 @@ class Store:
                     database=self.database,
                 )
         except (OperationalError, OSError) as exc:
-            raise StoreUnavailable(f"cannot reach the store at {_redact(self.dsn)}: {exc}") from None
+            where = _redact(self.dsn)
+            raise StoreUnavailable(f"cannot reach the store at {where}: {exc}") from None
         except (DatabaseError, ProgrammingError) as exc:
             raise StoreError(f"cannot open the store at {_redact(self.dsn)}: {exc}") from None
         return self._client

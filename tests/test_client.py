@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+import time
+
+from kafka import KafkaConsumer
+
+from driftscope.broker import LocalBroker, free_port
+from driftscope.client import PredictionLogger
+
+
+def test_logged_events_arrive_keyed_by_event_id(broker: LocalBroker, topic: str) -> None:
+    with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+        ids = [logger.log("m", {"x": i}, {"p": 0.5}) for i in range(200)]
+        logger.log_feedback("m", str(ids[0]), label=1)
+    assert logger.stats.sent == 201 and logger.stats.lost == 0
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    seen: dict[str, set[int]] = {}
+    received = 0
+    for msg in consumer:
+        body = json.loads(msg.value)
+        assert msg.key.decode() == body["event_id"]
+        seen.setdefault(body["event_id"], set()).add(msg.partition)
+        received += 1
+        if received == 201:
+            break
+    consumer.close()
+    assert set(seen) == set(ids)
+    assert len(seen[str(ids[0])]) == 1  # prediction and feedback share a partition
+
+
+def test_invalid_input_is_counted_not_raised(broker: LocalBroker, topic: str) -> None:
+    with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+        assert logger.log("m", {"x": [1, 2]}, {}) is None
+        assert logger.log("", {"x": 1}, {}) is None
+    assert logger.stats.invalid == 2 and logger.stats.sent == 0
+
+
+def test_an_unreachable_broker_never_blocks_or_raises() -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    logger = PredictionLogger(dead, max_queue=100, client_options={"request_timeout_ms": 1000})
+    start = time.monotonic()
+    for i in range(500):
+        logger.log("m", {"x": i}, {"p": 0.1})
+    elapsed = time.monotonic() - start
+    assert elapsed < 2.0  # 500 calls: none waited on the broker
+    assert logger.stats.dropped >= 400  # the bounded queue filled and counted the rest
+    assert logger.flush(timeout=0.5) is False
+    start = time.monotonic()
+    logger.close(timeout=1.0)
+    assert time.monotonic() - start < 3.0
+    assert logger.stats.sent == 0
+    assert logger.stats.lost == 500  # every event is accounted for as lost, none vanished
