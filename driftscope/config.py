@@ -29,7 +29,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from driftscope.alerts.config import AlertsConfig
 from driftscope.errors import ConfigError
+from driftscope.monitor.config import MonitorConfig, check_unique
 
 ENV_PREFIX = "DRIFTSCOPE_"
 SECRET_ENV = {
@@ -132,22 +134,6 @@ class CollectorConfig(_Section):
         return parse_duration(v)
 
 
-class AlertsConfig(_Section):
-    """Where alerts go. URLs are secrets: set them in the environment, never here."""
-
-    console: bool = True
-    slack: bool = False
-    webhook: bool = False
-    grafana_url: str | None = None
-    cooldown: timedelta = timedelta(hours=1)
-    min_windows: int = Field(2, ge=1)
-
-    @field_validator("cooldown", mode="before")
-    @classmethod
-    def _duration(cls, v: Any) -> timedelta:
-        return parse_duration(v)
-
-
 class Config(_Section):
     """The whole of driftscope.yaml."""
 
@@ -156,7 +142,12 @@ class Config(_Section):
     collector: CollectorConfig = CollectorConfig()
     models: list[ModelConfig] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()
-    monitors: list[dict[str, Any]] = Field(default_factory=list)
+    monitors: list[MonitorConfig] = Field(default_factory=list)
+
+    @field_validator("monitors")
+    @classmethod
+    def _unique_monitors(cls, v: list[MonitorConfig]) -> list[MonitorConfig]:
+        return check_unique(v)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

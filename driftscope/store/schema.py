@@ -161,3 +161,47 @@ ALL_TABLES: tuple[_Table, ...] = (
     COLLECTOR_STATS,
     SCHEMA_MIGRATIONS,
 )
+
+# -- 201: monitor bookkeeping, alert outbox, retrain requests, silences -----------------
+MONITOR_WINDOWS = _Table(
+    "monitor_windows",
+    "model_id",
+    "monitor",
+    "window_start",
+    "window_end",
+    "fingerprint",
+    "bad",
+    "n_cur",
+    "summary",
+    "processed_at",
+)
+ALERT_OUTBOX = _Table(
+    "alert_outbox",
+    "delivery_id",
+    "alert_id",
+    "kind",
+    "channel",
+    "payload",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "version",
+)
+RETRAIN_REQUESTS = _Table(
+    "retrain_requests",
+    "request_id",
+    "model_id",
+    "policy",
+    "window_start",
+    "window_end",
+    "train_since",
+    "train_until",
+    "evidence",
+    "created_at",
+)
+ALERT_SILENCES = _Table(
+    "alert_silences", "silence_id", "model_id", "monitor", "until", "reason", "created_at"
+)
+ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES)

@@ -1,0 +1,85 @@
+"""The ``alerts:`` section of driftscope.yaml: routing, noise control and retraining.
+
+URLs are secrets: they come from ``DRIFTSCOPE_SLACK_WEBHOOK_URL`` and
+``DRIFTSCOPE_WEBHOOK_URL`` only, never from this file.
+
+Examples
+--------
+>>> a = AlertsConfig.model_validate({"slack": True, "cooldown": "30m",
+...     "retrain": {"policies": [{"name": "drift", "kind": "drift_sustained", "windows": 3}]}})
+>>> a.cooldown.total_seconds(), a.min_windows, a.retrain.policies[0].windows
+(1800.0, 2, 3)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from driftscope.monitor.config import Section, duration
+
+
+class RetrainPolicy(Section):
+    """When to ask for retraining.
+
+    ``drift_sustained``: the model drifted ``windows`` consecutive windows;
+    ``performance_below``: ``metric`` fell below ``bound``; ``periodic``: every ``every``.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["drift_sustained", "performance_below", "periodic"]
+    model: str | None = None
+    windows: int = Field(3, ge=1)
+    metric: str | None = None
+    bound: float | None = None
+    every: timedelta | None = None
+    training_window: timedelta = timedelta(days=7)
+
+    @field_validator("every", "training_window", mode="before")
+    @classmethod
+    def _durations(cls, v: Any) -> timedelta | None:
+        return None if v is None else duration(v)
+
+    @model_validator(mode="after")
+    def _complete(self) -> RetrainPolicy:
+        if self.kind == "performance_below" and (self.metric is None or self.bound is None):
+            raise ValueError("a performance_below policy needs metric and bound")
+        if self.kind == "periodic" and self.every is None:
+            raise ValueError("a periodic policy needs every, e.g. 7d")
+        return self
+
+
+class RetrainConfig(Section):
+    """Retraining policies and where requests go (Kafka topic, webhook, command)."""
+
+    policies: list[RetrainPolicy] = Field(default_factory=list)
+    kafka: bool = True
+    webhook: bool = False
+    command: list[str] | None = None
+
+
+class AlertsConfig(Section):
+    """Where alerts go and how noise is kept down."""
+
+    console: bool = True
+    slack: bool = False
+    webhook: bool = False
+    grafana_url: str | None = None
+    grafana_dashboard: str = "driftscope-model"
+    cooldown: timedelta = timedelta(hours=1)
+    min_windows: int = Field(2, ge=1, description="consecutive bad windows before paging")
+    resolve_windows: int = Field(2, ge=1, description="consecutive good windows to resolve")
+    notify_resolved: bool = True
+    top_features: int = Field(5, ge=1, le=50)
+    retries: int = Field(5, ge=0, le=20)
+    backoff: timedelta = timedelta(milliseconds=500)
+    backoff_max: timedelta = timedelta(seconds=30)
+    timeout: timedelta = timedelta(seconds=10)
+    retrain: RetrainConfig = RetrainConfig()
+
+    @field_validator("cooldown", "backoff", "backoff_max", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return duration(v)

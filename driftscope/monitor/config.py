@@ -1,0 +1,229 @@
+"""The ``monitors:`` section of driftscope.yaml, validated by pydantic.
+
+A monitor watches one model: which features, outputs and projections; which detectors
+and how their thresholds are set; the reference to compare with; segments; data-quality
+checks; performance metrics; and how "is it bad" is decided.
+
+Examples
+--------
+>>> m = MonitorConfig.model_validate({
+...     "name": "churn-drift", "model": "churn", "features": ["age", "plan"],
+...     "reference": {"kind": "previous", "windows": 12}})
+>>> m.reference.kind, m.detectors[0].name, m.fdr.method
+('previous', 'linf', 'bh')
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def duration(value: Any) -> timedelta:
+    """``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` or a number of seconds, as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+class Section(BaseModel):
+    """Base of configuration sections: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThresholdSpec(Section):
+    """How a detector's threshold is set (see ``driftscope.detectors.significance``)."""
+
+    policy: Literal["permutation", "reference-quantile", "constant", "p-value"] = "permutation"
+    n: int = Field(200, ge=1, description="permutations")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    q: float = Field(0.99, gt=0, lt=1)
+    n_boot: int = Field(200, ge=10)
+    floor: float = Field(0.0, ge=0)
+    value: float = Field(0.1, ge=0, description="the constant threshold")
+
+
+class DetectorSpec(Section):
+    """One detector by registry name, its parameters, threshold and minimum effect.
+
+    ``min_effect`` is the practical-significance floor: a feature counts as drifted only
+    when its statistic is at least this large, whatever its p-value.
+    """
+
+    name: str = "linf"
+    params: dict[str, Any] = Field(default_factory=dict)
+    threshold: ThresholdSpec = ThresholdSpec()
+    min_effect: float | None = Field(None, ge=0)
+
+
+DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2}
+
+
+class ReferenceSpec(Section):
+    """What a window is compared with.
+
+    ``fixed``: events between ``start`` and ``end``; ``dataset``: an uploaded dataset
+    (``driftscope reference upload``); ``previous``: the ``windows`` windows before the
+    current one (sliding); ``seasonal``: the same span one ``period`` (1d or 1w) earlier,
+    widened to ``windows`` windows centred on it.
+    """
+
+    kind: Literal["fixed", "dataset", "previous", "seasonal"] = "previous"
+    start: datetime | None = None
+    end: datetime | None = None
+    dataset: str | None = None
+    windows: int = Field(12, ge=1)
+    period: timedelta = timedelta(days=1)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, v: Any) -> timedelta:
+        return duration(v)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReferenceSpec:
+        if self.kind == "fixed" and (self.start is None or self.end is None):
+            raise ValueError("a fixed reference needs start and end")
+        if self.kind == "fixed" and self.start and self.end and self.start >= self.end:
+            raise ValueError("a fixed reference needs start before end")
+        if self.kind == "dataset" and not self.dataset:
+            raise ValueError("a dataset reference needs dataset: the uploaded name")
+        return self
+
+
+class ProjectionSpec(Section):
+    """A numeric projection of several features, monitored like a feature.
+
+    ``mean`` and ``norm`` are analytical (row mean, Euclidean norm); ``random`` is a
+    seeded random unit direction (``dim`` of them, named ``name.0`` …).
+    """
+
+    name: str
+    kind: Literal["mean", "norm", "random"] = "mean"
+    features: list[str] = Field(min_length=1)
+    dim: int = Field(1, ge=1, le=32)
+    seed: int = 0
+
+
+class QualitySpec(Section):
+    """Zero-regret data-quality checks; each limit is a fixed rule."""
+
+    enabled: bool = True
+    missing_rate_max: float = Field(0.05, ge=0, le=1)
+    out_of_range_max: float = Field(0.05, ge=0, le=1)
+    new_categories_max: float = Field(0.02, ge=0, le=1)
+    schema_violations_max: int = Field(0, ge=0)
+    volume_z: float = Field(6.0, gt=0, description="robust z-score of the event count")
+
+
+class PerformanceSpec(Section):
+    """Metrics computed once labels arrive (from events or feedback)."""
+
+    task: Literal["classification", "regression"] = "classification"
+    prediction: str = Field(description="the output key holding the predicted class/value")
+    score: str | None = Field(None, description="output key with the positive-class score")
+    positive: str = "1"
+    metrics: list[Literal["accuracy", "f1", "roc_auc", "mae", "rmse"]] = Field(
+        default_factory=list
+    )
+    min_labels: int = Field(20, ge=1)
+
+    def chosen(self) -> list[str]:
+        if self.metrics:
+            return list(self.metrics)
+        return ["accuracy", "f1", "roc_auc"] if self.task == "classification" else ["mae", "rmse"]
+
+
+class RuleSpec(Section):
+    """A fixed rule on a metric, e.g. ``{metric: accuracy, op: "<", value: 0.9}``."""
+
+    metric: str
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+    feature: str = "*"
+
+
+class BandSpec(Section):
+    """Predicted range: a band forecast from the metric's own history."""
+
+    enabled: bool = True
+    history: int = Field(24, ge=2)
+    k: float = Field(4.0, gt=0)
+    min_history: int = Field(8, ge=2)
+
+
+class AnomalySpec(Section):
+    """Unsupervised anomaly detection on the metric history (robust z-score, MAD)."""
+
+    enabled: bool = True
+    history: int = Field(48, ge=4)
+    z: float = Field(6.0, gt=0)
+    min_history: int = Field(12, ge=4)
+
+
+class FdrSpec(Section):
+    """Model-level false-discovery control across features × segments in a window."""
+
+    method: Literal["bh", "bonferroni", "none"] = "bh"
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+
+class MonitorConfig(Section):
+    """One monitor of one model."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    model: str = Field(min_length=1)
+    features: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
+    projections: list[ProjectionSpec] = Field(default_factory=list)
+    detectors: list[DetectorSpec] = Field(default_factory=lambda: [DetectorSpec()])
+    window: timedelta | None = None
+    reference: ReferenceSpec = ReferenceSpec()
+    segments: list[str] = Field(default_factory=list)
+    min_events: int = Field(30, ge=1)
+    quality: QualitySpec = QualitySpec()
+    performance: PerformanceSpec | None = None
+    rules: list[RuleSpec] = Field(default_factory=list)
+    band: BandSpec = BandSpec()
+    anomaly: AnomalySpec = AnomalySpec()
+    fdr: FdrSpec = FdrSpec()
+    seed: int = 0
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, v: Any) -> timedelta | None:
+        return None if v is None else duration(v)
+
+    @model_validator(mode="after")
+    def _something(self) -> MonitorConfig:
+        if not (self.features or self.outputs or self.projections or self.performance):
+            raise ValueError("a monitor needs features, outputs, projections or performance")
+        if not self.detectors:
+            raise ValueError("a monitor needs at least one detector")
+        return self
+
+    def window_size(self, default: timedelta = timedelta(minutes=5)) -> timedelta:
+        """The monitor's window, else the model's, else five minutes."""
+        return self.window or default
+
+
+def check_unique(monitors: list[MonitorConfig]) -> list[MonitorConfig]:
+    """Monitor names must be unique: they key results and alerts."""
+    seen: set[str] = set()
+    for m in monitors:
+        if m.name in seen:
+            raise ValueError(f"monitor name {m.name!r} is used twice; names must be unique")
+        seen.add(m.name)
+    return monitors
