@@ -1,6 +1,10 @@
 # Two commands on a fresh machine:  `make demo`  and  `make test`.
 # Each creates .venv when missing and installs what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
+# pip's configured local mirrors print one warning per package they lack: hide only those.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location 'file://" || true; }
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -9,8 +13,8 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet -e ".[dev]" $(QUIET_PIP)
 	touch $(STAMP)
 
 install: $(STAMP)
