@@ -1,0 +1,244 @@
+"""A demo application: a small model serving a scenario stream and logging it.
+
+:class:`DemoApp` trains a softmax (logistic) regression with numpy on the scenario's
+reference data, predicts every event of the scenario stream, logs the predictions through
+the :class:`~driftscope.client.PredictionLogger` it is given, and sends each label later
+as a feedback event (``label_delay`` events and simulated seconds after its prediction).
+It never creates a Kafka client itself.
+
+Examples
+--------
+>>> class Recorder:
+...     def __init__(self): self.calls = []
+...     def log(self, model_id, features, predictions, **kw):
+...         self.calls.append(("log", kw["event_id"])); return kw["event_id"]
+...     def log_feedback(self, model_id, event_id, label, *, timestamp=None):
+...         self.calls.append(("feedback", event_id))
+>>> app = DemoApp("gradual-covariate", seed=3, n_reference=2000, label_delay=10)
+>>> counts = app.run(Recorder(), 200)
+>>> counts.predictions, counts.feedback
+(200, 200)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from .scenarios import Clock, Scenario, Stream, get_scenario
+from .sources import Batch, Source, get_source
+
+
+class EventLogger(Protocol):
+    """The part of :class:`driftscope.client.PredictionLogger` the app uses."""
+
+    def log(
+        self,
+        model_id: str,
+        features: dict[str, Any],
+        predictions: dict[str, Any],
+        *,
+        label: Any = None,
+        segments: dict[str, str] | None = None,
+        event_id: str | None = None,
+        timestamp: datetime | None = None,
+        model_version: str = "",
+    ) -> str | None: ...
+
+    def log_feedback(
+        self, model_id: str, event_id: str, label: Any, *, timestamp: datetime | None = None
+    ) -> None: ...
+
+
+@dataclass
+class RunCounts:
+    """What :meth:`DemoApp.run` did: events logged, refused, labels sent, drifted events."""
+
+    predictions: int = 0
+    invalid: int = 0
+    feedback: int = 0
+    drifted: int = 0
+    correct: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        """Share of logged predictions that matched their label."""
+        return self.correct / self.predictions if self.predictions else float("nan")
+
+
+@dataclass(frozen=True)
+class SoftmaxModel:
+    """Standardised numerics (missing → mean) + one-hot categoricals → softmax regression."""
+
+    numeric: tuple[str, ...]
+    mean: np.ndarray
+    sd: np.ndarray
+    categories: dict[str, tuple[str, ...]]
+    coef: np.ndarray
+
+    def design(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """The model's input matrix (bias column first)."""
+        cols = [np.ones(len(next(iter(features.values()))))]
+        for j, name in enumerate(self.numeric):
+            z = (np.asarray(features[name], dtype=np.float64) - self.mean[j]) / self.sd[j]
+            cols.append(np.where(np.isfinite(z), z, 0.0))
+        for name, cats in self.categories.items():
+            values = np.asarray(features[name], dtype=object)
+            cols.extend((values == c).astype(np.float64) for c in cats)
+        return np.column_stack(cols)
+
+    def predict_proba(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Class probabilities, shape (n, classes)."""
+        logits = self.design(features) @ self.coef
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    @classmethod
+    def fit(cls, batch: Batch, src: Source, *, iters: int = 300, l2: float = 1e-3) -> SoftmaxModel:
+        """Full-batch gradient descent on the cross-entropy."""
+        num = {k: np.asarray(batch.features[k], dtype=np.float64) for k in src.numeric}
+        mean = np.array([np.nanmean(v) for v in num.values()])
+        sd = np.array([np.nanstd(v) or 1.0 for v in num.values()])
+        cats = {
+            k: tuple(sorted({str(v) for v in batch.features[k] if v is not None}))
+            for k in src.categorical
+        }
+        model = cls(src.numeric, mean, sd, cats, np.zeros((1, src.n_classes)))
+        x = model.design(batch.features)
+        y = np.eye(src.n_classes)[batch.labels]
+        coef = np.zeros((x.shape[1], src.n_classes))
+        for _ in range(iters):
+            logits = x @ coef
+            logits -= logits.max(axis=1, keepdims=True)
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+            coef -= 0.5 * (x.T @ (p - y) / len(x) + l2 * coef)
+        return cls(src.numeric, mean, sd, cats, coef)
+
+
+class DemoApp:
+    """Serve a scenario stream with a model trained on its reference data.
+
+    ``__init__`` stores parameters only; :meth:`fit` (called by :meth:`run` if needed)
+    draws the reference and trains. See the module docstring for an example.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str,
+        *,
+        model_id: str = "demo",
+        model_version: str = "1",
+        intensity: str = "medium",
+        onset: float | int = 0.5,
+        seed: int = 0,
+        clock: Clock | None = None,
+        n_reference: int = 5000,
+        label_delay: int = 100,
+        label_share: float = 1.0,
+    ) -> None:
+        self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
+        self.model_id = model_id
+        self.model_version = model_version
+        self.intensity = intensity
+        self.onset = onset
+        self.seed = seed
+        self.clock = clock or Clock()
+        self.n_reference = n_reference
+        self.label_delay = label_delay
+        self.label_share = label_share
+        self.model: SoftmaxModel | None = None
+        self._reference: Batch | None = None
+
+    @property
+    def source(self) -> Source:
+        return get_source(self.scenario.source)
+
+    def reference_batch(self) -> Batch:
+        """The reference rows (drawn once, from ``seed``)."""
+        if self._reference is None:
+            rng = np.random.default_rng([self.seed, 0])
+            self._reference = self.scenario.reference(rng, self.n_reference, source=self.source)
+        return self._reference
+
+    def reference(self) -> dict[str, np.ndarray]:
+        """Reference features for the monitor: name → float64 (NaN missing) or object array."""
+        return dict(self.reference_batch().features)
+
+    def fit(self) -> DemoApp:
+        """Train the model on the reference rows."""
+        self.model = SoftmaxModel.fit(self.reference_batch(), self.source)
+        return self
+
+    def stream(self, n_events: int) -> Stream:
+        """The scenario stream this app serves (same ``seed`` → same stream)."""
+        rng = np.random.default_rng([self.seed, 1])
+        return self.scenario.generate(
+            rng, n_events, onset=self.onset, intensity=self.intensity, clock=self.clock
+        )
+
+    def run(
+        self,
+        logger: EventLogger,
+        n_events: int,
+        rate: float | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> RunCounts:
+        """Predict and log ``n_events`` events, at most ``rate`` per real second."""
+        if self.model is None:
+            self.fit()
+        assert self.model is not None
+        stream = self.stream(n_events)
+        proba = self.model.predict_proba(stream.features)
+        share = np.random.default_rng([self.seed, 2]).random(n_events) < self.label_share
+        delay = timedelta(seconds=self.label_delay / self.clock.events_per_second)
+        pending: deque[tuple[str, int, datetime]] = deque()
+        counts = RunCounts()
+        t0 = monotonic()
+        for i, ev in enumerate(stream.events()):
+            if rate:
+                ahead = t0 + i / rate - monotonic()
+                if ahead > 0:
+                    sleep(ahead)
+            predictions = self._predictions(proba[i])
+            eid = logger.log(
+                self.model_id,
+                ev["features"],
+                predictions,
+                segments=ev["segments"],
+                event_id=ev["event_id"],
+                timestamp=ev["timestamp"],
+                model_version=self.model_version,
+            )
+            if eid is None:
+                counts.invalid += 1
+                continue
+            counts.predictions += 1
+            counts.drifted += ev["drifted"]
+            counts.correct += predictions["class"] == ev["label"]
+            if share[i]:
+                pending.append((eid, ev["label"], ev["timestamp"] + delay))
+            while pending and len(pending) > self.label_delay:
+                counts.feedback += self._feedback(logger, *pending.popleft())
+        while pending:
+            counts.feedback += self._feedback(logger, *pending.popleft())
+        return counts
+
+    def _feedback(self, logger: EventLogger, eid: str, label: int, ts: datetime) -> int:
+        logger.log_feedback(self.model_id, eid, label, timestamp=ts)
+        return 1
+
+    @staticmethod
+    def _predictions(p: np.ndarray) -> dict[str, Any]:
+        k = int(np.argmax(p))
+        out: dict[str, Any] = {"class": k, "score": float(p[-1] if len(p) == 2 else p[k])}
+        return out
