@@ -1,0 +1,132 @@
+"""The Overview and Alerts dashboards' panels and the alert annotations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from driftscope.dashboards.conventions import RESOLVED_STATE, RETRAIN_RULE, model_is
+from driftscope.dashboards.spec import PanelSpec
+from driftscope.store import schema
+
+A = schema.ALERTS
+D = schema.DRIFT_RESULTS
+E = schema.EVENTS
+DL = schema.DEAD_LETTERS
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    """An annotation query: rows of ``time``, ``text``, ``tags`` drawn on time panels."""
+
+    name: str
+    sql: str
+    color: str
+    columns: tuple[str, ...] = ("time", "text", "tags")
+
+
+def drift_status() -> PanelSpec:
+    """All models: how many checks drifted in each model's latest window."""
+    sql = f"""SELECT d.{D.model_id} AS model, max(d.{D.window_start}) AS last_window,
+  countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
+  max(d.{D.severity}) AS max_severity
+FROM {D} AS d FINAL
+INNER JOIN (
+  SELECT {D.model_id}, max({D.window_start}) AS last FROM {D}
+  WHERE $__timeFilter({D.window_start}) GROUP BY {D.model_id}
+) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.window_start} = l.last
+GROUP BY model
+ORDER BY drifted_checks DESC, model"""
+    return PanelSpec(
+        "drift_status", "Drift status (latest window)", "table", sql,
+        ("model", "last_window", "drifted_checks", "checks", "max_severity"), width=12,
+    )
+
+
+def open_alerts() -> PanelSpec:
+    """Alerts not resolved, all models."""
+    sql = f"""SELECT count() AS open_alerts
+FROM {A} FINAL
+WHERE {A.state} != '{RESOLVED_STATE}'"""
+    return PanelSpec("open_alerts", "Open alerts", "stat", sql, ("open_alerts",), width=4)
+
+
+def event_volume() -> PanelSpec:
+    """Events per interval and model."""
+    sql = f"""SELECT $__timeInterval({E.timestamp}) AS time, {E.model_id} AS model,
+  count() AS events
+FROM {E}
+WHERE $__timeFilter({E.timestamp})
+GROUP BY time, model
+ORDER BY time"""
+    return PanelSpec(
+        "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
+        series=("model",), width=8,
+    )
+
+
+def dead_letter_rate() -> PanelSpec:
+    """Dead letters as a share of everything received."""
+    sql = f"""SELECT time, sum(dl) / greatest(sum(dl) + sum(ev), 1) AS dead_letter_rate
+FROM (
+  SELECT $__timeInterval({E.timestamp}) AS time, count() AS ev, toUInt64(0) AS dl FROM {E}
+  WHERE $__timeFilter({E.timestamp}) GROUP BY time
+  UNION ALL
+  SELECT $__timeInterval({DL.received_at}) AS time, toUInt64(0) AS ev, count() AS dl
+  FROM {DL} WHERE $__timeFilter({DL.received_at}) GROUP BY time
+)
+GROUP BY time
+ORDER BY time"""
+    return PanelSpec(
+        "dead_letter_rate", "Dead-letter rate", "timeseries", sql, ("time", "dead_letter_rate"),
+        unit="percentunit", width=12,
+    )
+
+
+def alert_timeline() -> PanelSpec:
+    """Every alert in the range, newest first."""
+    sql = f"""SELECT {A.created_at} AS time, {A.model_id} AS model, {A.monitor} AS monitor,
+  {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary
+FROM {A} FINAL
+WHERE $__timeFilter({A.created_at})
+ORDER BY time DESC"""
+    return PanelSpec(
+        "alert_timeline", "Alerts", "table", sql,
+        ("time", "model", "monitor", "rule", "state", "severity", "summary"), width=24,
+    )
+
+
+def alerts_over_time() -> PanelSpec:
+    """Alerts raised per interval, by rule."""
+    sql = f"""SELECT $__timeInterval({A.created_at}) AS time, {A.rule} AS rule, count() AS alerts
+FROM {A} FINAL
+WHERE $__timeFilter({A.created_at})
+GROUP BY time, rule
+ORDER BY time"""
+    return PanelSpec(
+        "alerts_over_time", "Alerts over time", "timeseries", sql, ("time", "rule", "alerts"),
+        series=("rule",), width=24,
+    )
+
+
+def _annotation_sql(rule_test: str) -> str:
+    return f"""SELECT {A.window_start} AS time, concat({A.rule}, ': ', {A.summary}) AS text,
+  concat({A.monitor}, ',', {A.state}) AS tags
+FROM {A} FINAL
+WHERE {model_is(A.model_id)} AND {A.rule} {rule_test} '{RETRAIN_RULE}'
+  AND $__timeFilter({A.window_start})
+ORDER BY time"""
+
+
+def alert_annotations() -> AnnotationSpec:
+    """Alerts of the selected model, on its windows."""
+    return AnnotationSpec("Alerts", _annotation_sql("!="), "red")
+
+
+def retrain_annotations() -> AnnotationSpec:
+    """Retrain requests of the selected model."""
+    return AnnotationSpec("Retrain requests", _annotation_sql("="), "purple")
+
+
+OVERVIEW = (open_alerts, event_volume, drift_status, dead_letter_rate)
+ALERTS = (alerts_over_time, alert_timeline)
+ANNOTATIONS = (alert_annotations, retrain_annotations)
