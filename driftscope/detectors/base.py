@@ -1,0 +1,246 @@
+"""The detector contract and the input checks every detector shares.
+
+A :class:`Detector` stores configuration only. ``fit(reference, rng=...)`` returns a
+frozen, picklable :class:`Fitted` that holds the prepared reference and the threshold
+policy; ``Fitted.score(current)`` returns a :class:`driftscope.types.Score`.
+
+Input kinds
+-----------
+``numeric``
+    1-D float array; ``NaN`` means missing.
+``categorical``
+    1-D array of ``str`` (``None`` or ``NaN`` mean missing).
+``univariate``
+    either of the two above, decided from the reference's dtype at ``fit``.
+``multivariate``
+    2-D float array, rows are observations (no missing values).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from driftscope.errors import ConfigError, DetectorInputError
+from driftscope.types import Score
+
+from .significance import (
+    Constant,
+    Permutation,
+    PValue,
+    ReferenceQuantile,
+    ThresholdPolicy,
+    permutation_threshold,
+)
+
+INPUT_KINDS = ("numeric", "categorical", "univariate", "multivariate")
+
+
+@runtime_checkable
+class Fitted(Protocol):
+    """A fitted detector: frozen, picklable, holds the reference state."""
+
+    def score(self, current: Any) -> Score: ...
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Configuration of a drift detector; ``__init__`` stores parameters only."""
+
+    name: ClassVar[str]
+    input_kind: ClassVar[str]
+
+    def fit(self, reference: Any, *, rng: np.random.Generator) -> Fitted: ...
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def is_categorical(x: Any) -> bool:
+    """True when ``x`` looks like categorical data (object, string or bytes dtype)."""
+    arr = np.asarray(x)
+    return arr.dtype.kind in "OUS"
+
+
+def as_numeric(x: Any, what: str = "window") -> np.ndarray:
+    """A 1-D float64 copy of ``x`` (``NaN`` = missing); ±inf count as missing too."""
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind in "OUS":
+        raise DetectorInputError(
+            f"{what}: expected numbers, got {arr.dtype} values; use a categorical detector"
+        )
+    out = arr.astype(np.float64, copy=True)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def missing_mask(arr: np.ndarray) -> np.ndarray:
+    """Boolean mask of missing entries in a categorical array (``None`` or float NaN)."""
+    if arr.dtype.kind in "US":
+        return np.zeros(arr.shape, dtype=bool)
+    flags = [v is None or (isinstance(v, float) and v != v) for v in arr.tolist()]
+    return np.asarray(flags, dtype=bool)
+
+
+def as_categorical(x: Any, what: str = "window") -> tuple[np.ndarray, int]:
+    """Present values as a unicode array, and the number of missing entries."""
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind in "fiub" and arr.size:
+        raise DetectorInputError(
+            f"{what}: expected categories (str), got {arr.dtype}; use a numeric detector"
+        )
+    miss = missing_mask(arr)
+    values = arr[~miss]
+    if values.dtype.kind == "S":
+        values = values.astype(str)
+    elif values.dtype.kind != "U":
+        values = np.asarray([str(v) for v in values.tolist()], dtype=str)
+    return values, int(miss.sum())
+
+
+def as_matrix(x: Any, what: str = "window", d: int | None = None) -> np.ndarray:
+    """A 2-D float64 copy of ``x`` with finite values; checks the column count."""
+    arr = np.asarray(x)
+    if arr.ndim == 1 and d == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DetectorInputError(f"{what}: expected a 2-D array (rows × features), got {arr.shape}")
+    if arr.dtype.kind in "OUS":
+        raise DetectorInputError(f"{what}: expected numbers, got {arr.dtype}")
+    out = arr.astype(np.float64, copy=True)
+    if d is not None and out.shape[1] != d:
+        raise DetectorInputError(f"{what}: has {out.shape[1]} columns, the reference has {d}")
+    if out.shape[0] == 0:
+        raise DetectorInputError(f"{what}: is empty; need at least one row")
+    if not np.all(np.isfinite(out)):
+        raise DetectorInputError(f"{what}: contains NaN or inf; impute or drop those rows first")
+    return out
+
+
+# --------------------------------------------------------------- fitted base
+
+
+@dataclass(frozen=True)
+class FittedBase(ABC):
+    """Shared scoring logic: statistic against the reference, then the threshold policy.
+
+    Subclasses provide ``_prepare`` (validate a window), ``_statistic`` (reference vs a
+    prepared window), ``_resample`` (a bootstrap sample of the reference, prepared) and,
+    for permutation tests, ``_pool``/``_split_statistic``.
+    """
+
+    policy: ThresholdPolicy
+    seed: int
+    _cache: dict[int, float] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- hooks
+    @abstractmethod
+    def _prepare(self, current: Any) -> Any: ...
+
+    @abstractmethod
+    def _size(self, prepared: Any) -> int: ...
+
+    @abstractmethod
+    def _reference_size(self) -> int: ...
+
+    @abstractmethod
+    def _statistic(self, prepared: Any) -> tuple[float, dict[str, Any]]: ...
+
+    @abstractmethod
+    def _resample(self, rng: np.random.Generator, m: int) -> Any: ...
+
+    def _permutation_statistics(
+        self, prepared: Any, rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        raise ConfigError(f"{type(self).__name__} has no permutation test; use another policy")
+
+    def _p_value_and_critical(self, statistic: float, prepared: Any, alpha: float) -> tuple[
+        float, float
+    ]:
+        raise ConfigError(
+            f"{type(self).__name__} has no analytic null distribution; use Permutation"
+        )
+
+    # -- scoring
+    def score(self, current: Any) -> Score:
+        """Score a production window against the fitted reference."""
+        prepared = self._prepare(current)
+        stat, details = self._statistic(prepared)
+        if not np.isfinite(stat):
+            raise DetectorInputError(f"statistic is not finite ({stat}); check the inputs")
+        stat = max(float(stat), 0.0)
+        pol = self.policy
+        p_value: float | None = None
+        if isinstance(pol, Constant):
+            threshold = float(pol.value)
+        elif isinstance(pol, ReferenceQuantile):
+            threshold = self._reference_quantile(pol, self._size(prepared))
+        elif isinstance(pol, Permutation):
+            rng = np.random.default_rng([self.seed, 1])
+            perm = self._permutation_statistics(prepared, rng, pol.n)
+            raw = float(details.get("raw_statistic", stat))
+            b = int(np.sum(perm >= raw - 1e-12 * max(abs(raw), 1e-300)))
+            p_value = (b + 1) / (pol.n + 1)
+            threshold = permutation_threshold(perm, pol.alpha)
+            if "raw_statistic" in details:  # compare on the raw (possibly negative) scale
+                threshold = max(threshold, 0.0)
+        elif isinstance(pol, PValue):
+            p_value, threshold = self._p_value_and_critical(stat, prepared, pol.alpha)
+        else:  # pragma: no cover - guarded at construction
+            raise ConfigError(f"unknown threshold policy {pol!r}")
+        return Score(
+            statistic=stat,
+            threshold=float(threshold),
+            policy=pol.label,
+            p_value=p_value,
+            details=details,
+        )
+
+    def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
+        """The q-quantile of the statistic between the reference and its own resamples.
+
+        The resample size is the effective size ``n·m/(n+m)`` so its sampling noise
+        equals that of comparing ``n`` reference rows with ``m`` current rows.
+        Cached per ``m``; deterministic in (seed, m).
+        """
+        if m in self._cache:
+            return self._cache[m]
+        n = self._reference_size()
+        m_eff = max(1, round(n * m / (n + m)))
+        rng = np.random.default_rng([self.seed, 2, m])
+        stats = np.empty(pol.n_boot)
+        for i in range(pol.n_boot):
+            stats[i] = max(self._statistic(self._resample(rng, m_eff))[0], 0.0)
+        value = max(float(np.quantile(stats, pol.q, method="higher")), float(pol.floor))
+        self._cache[m] = value
+        return value
+
+
+def check_policy(policy: ThresholdPolicy) -> ThresholdPolicy:
+    """Reject anything that is not one of the policy values."""
+    if not isinstance(policy, Constant | ReferenceQuantile | Permutation | PValue):
+        raise ConfigError(
+            f"threshold policy must be Constant, ReferenceQuantile, Permutation or PValue, "
+            f"got {policy!r}"
+        )
+    return policy
+
+
+def draw_seed(rng: np.random.Generator) -> int:
+    """One integer seed drawn from the caller's generator (the only randomness used)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def params_repr(obj: object, params: Mapping[str, Any]) -> str:
+    inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return f"{type(obj).__name__}({inner})"

@@ -1,0 +1,213 @@
+"""Bins fixed on the reference, shared by every distance between frequency vectors.
+
+Numeric data get quantile bins cut on the reference, plus an underflow bin (below the
+reference minimum), an overflow bin (above its maximum) and a missing bin (NaN).
+Categorical data get one bin per reference category (the ``max_categories`` most
+frequent), an ``unseen`` bin for anything else and a missing bin (``None``/NaN).
+A change of the missing rate therefore moves mass between bins like any other change.
+
+The permutation null is drawn exactly and cheaply: permuting pooled rows and counting
+per bin is a multivariate hypergeometric draw of the current counts from the pooled counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from driftscope.errors import ConfigError, DetectorInputError
+
+from .base import (
+    FittedBase,
+    as_categorical,
+    as_numeric,
+    check_policy,
+    draw_seed,
+    is_categorical,
+    params_repr,
+)
+from .significance import ThresholdPolicy
+
+Distance = Callable[[np.ndarray, np.ndarray], float]
+UNSEEN = "<unseen>"
+MISSING = "<missing>"
+
+
+def quantile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """Edges ``[min, interior quantiles…, next float above max]`` of observed ``values``."""
+    obs = values[~np.isnan(values)]
+    if obs.size == 0:
+        return np.empty(0)
+    inner = np.quantile(obs, np.arange(1, n_bins) / n_bins)
+    lo, hi = float(obs.min()), float(obs.max())
+    edges = np.unique(np.concatenate([[lo], inner, [np.nextafter(hi, np.inf)]]))
+    return edges
+
+
+def numeric_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin: ``len(edges) + 1`` value bins (under/overflow included), then missing."""
+    nan = np.isnan(values)
+    idx = np.searchsorted(edges, values[~nan], side="right")
+    counts = np.bincount(idx, minlength=len(edges) + 1)
+    return np.append(counts, nan.sum()).astype(np.int64)
+
+
+def reference_categories(values: np.ndarray, max_categories: int) -> np.ndarray:
+    """Sorted reference categories, keeping the most frequent when there are too many."""
+    cats, counts = np.unique(values, return_counts=True)
+    if len(cats) > max_categories:
+        keep = np.argsort(-counts, kind="stable")[:max_categories]
+        cats = np.sort(cats[keep])
+    return cats
+
+
+def categorical_counts(values: np.ndarray, n_missing: int, cats: np.ndarray) -> np.ndarray:
+    """Counts per reference category, then ``unseen``, then missing."""
+    k = len(cats)
+    if k == 0 or values.size == 0:
+        seen = np.zeros(k, dtype=np.int64)
+        return np.concatenate([seen, [values.size, n_missing]]).astype(np.int64)
+    pos = np.searchsorted(cats, values)
+    pos_c = np.minimum(pos, k - 1)
+    hit = cats[pos_c] == values
+    counts = np.bincount(pos_c[hit], minlength=k)
+    return np.concatenate([counts, [int((~hit).sum()), n_missing]]).astype(np.int64)
+
+
+def bin_labels(edges: np.ndarray | None, cats: np.ndarray | None) -> list[str]:
+    if cats is not None:
+        return [*map(str, cats.tolist()), UNSEEN, MISSING]
+    assert edges is not None
+    if len(edges) == 0:
+        return ["observed", MISSING]
+    e = edges.tolist()
+    inner = [f"[{e[i]:.6g}, {e[i + 1]:.6g})" for i in range(len(e) - 1)]
+    return [f"< {e[0]:.6g}", *inner, f">= {e[-1]:.6g}", MISSING]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FittedBinned(FittedBase):
+    """Reference counts over bins fixed at fit, and the distance between frequencies."""
+
+    distance: Distance
+    kind: str
+    ref_counts: np.ndarray
+    edges: np.ndarray | None = None
+    categories: np.ndarray | None = None
+
+    def _prepare(self, current: Any) -> np.ndarray:
+        if self.kind == "categorical":
+            values, n_missing = as_categorical(current, "current window")
+            assert self.categories is not None
+            counts = categorical_counts(values, n_missing, self.categories)
+        else:
+            values_f = as_numeric(current, "current window")
+            assert self.edges is not None
+            counts = numeric_counts(values_f, self.edges)
+        if counts.sum() == 0:
+            raise DetectorInputError("current window is empty; need at least one value")
+        return counts
+
+    def _size(self, prepared: np.ndarray) -> int:
+        return int(prepared.sum())
+
+    def _reference_size(self) -> int:
+        return int(self.ref_counts.sum())
+
+    def _between(self, ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+        p = ref_counts / ref_counts.sum()
+        q = cur_counts / cur_counts.sum()
+        return float(self.distance(p, q))
+
+    def _statistic(self, prepared: np.ndarray) -> tuple[float, dict[str, Any]]:
+        stat = self._between(self.ref_counts, prepared)
+        return stat, self._details(prepared)
+
+    def _details(self, cur: np.ndarray) -> dict[str, Any]:
+        p = self.ref_counts / self.ref_counts.sum()
+        q = cur / cur.sum()
+        labels = bin_labels(self.edges, self.categories if self.kind == "categorical" else None)
+        top = np.argsort(-np.abs(p - q), kind="stable")[:5]
+        return {
+            "n_reference": int(self.ref_counts.sum()),
+            "n_current": int(cur.sum()),
+            "missing_rate_reference": float(p[-1]),
+            "missing_rate_current": float(q[-1]),
+            "top_bins": [(labels[i], float(p[i]), float(q[i])) for i in top if p[i] != q[i]],
+        }
+
+    def _resample(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        p = self.ref_counts / self.ref_counts.sum()
+        return rng.multinomial(m, p)
+
+    def _permutation_statistics(
+        self, prepared: np.ndarray, rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        pooled = self.ref_counts + prepared
+        m = int(prepared.sum())
+        cur = rng.multivariate_hypergeometric(pooled, m, size=n, method="marginals")
+        ref = pooled[None, :] - cur
+        return np.array([self._between(ref[i], cur[i]) for i in range(n)])
+
+
+class BinnedDetector:
+    """Base of detectors comparing frequency vectors over reference-fixed bins.
+
+    Parameters
+    ----------
+    policy : ThresholdPolicy
+        How the threshold is set (see :mod:`driftscope.detectors.significance`).
+    n_bins : int
+        Quantile bins for numeric data (plus under/overflow and missing bins).
+    max_categories : int
+        Most frequent reference categories tracked; the rest count as unseen.
+    """
+
+    name: ClassVar[str]
+    input_kind: ClassVar[str] = "univariate"
+    fitted_class: ClassVar[type[FittedBinned]] = FittedBinned
+
+    def __init__(
+        self, policy: ThresholdPolicy, *, n_bins: int = 10, max_categories: int = 1000
+    ) -> None:
+        self.policy = check_policy(policy)
+        self.n_bins = n_bins
+        self.max_categories = max_categories
+        if n_bins < 1 or max_categories < 1:
+            raise ConfigError("n_bins and max_categories must be >= 1")
+
+    @staticmethod
+    def distance(p: np.ndarray, q: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedBinned:
+        """Fix the bins on ``reference`` and store its counts."""
+        seed = draw_seed(rng)
+        dist = type(self).distance
+        if is_categorical(reference):
+            values, n_missing = as_categorical(reference, "reference")
+            cats = reference_categories(values, self.max_categories)
+            counts = categorical_counts(values, n_missing, cats)
+            fitted = self.fitted_class(
+                self.policy, seed, distance=dist, kind="categorical", categories=cats,
+                ref_counts=counts,
+            )
+        else:
+            values_f = as_numeric(reference, "reference")
+            edges = quantile_edges(values_f, self.n_bins)
+            counts = numeric_counts(values_f, edges)
+            fitted = self.fitted_class(
+                self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts
+            )
+        if counts.sum() == 0:
+            raise DetectorInputError("reference is empty; need at least one value")
+        return fitted
+
+    def __repr__(self) -> str:
+        return params_repr(
+            self,
+            {"policy": self.policy, "n_bins": self.n_bins, "max_categories": self.max_categories},
+        )

@@ -1,0 +1,197 @@
+"""Exact 1-D Earth Mover's (Wasserstein-1) distance, normalised by the reference's spread.
+
+The reference is sorted once at ``fit``. Scoring sorts the current window and walks
+the two quantile functions in O(n + m) integer arithmetic (no merge sort, no search),
+which is what makes it several times faster than ``scipy.stats.wasserstein_distance``
+while giving the same value to floating-point rounding.
+
+A changed missing-value rate counts as drift: the statistic is
+``W1(observed values) / scale + |missing rate(current) - missing rate(reference)|``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from driftscope.errors import ConfigError, DetectorInputError
+
+from .base import FittedBase, as_numeric, check_policy, draw_seed, params_repr
+from .significance import ReferenceQuantile, ThresholdPolicy
+
+_SCALES = ("iqr", "std", "none")
+
+
+def wasserstein_sorted(u: np.ndarray, v: np.ndarray, p: int = 1) -> float:
+    """Exact ``W_p`` between the empirical distributions of two **sorted** 1-D samples.
+
+    Integrates ``|F⁻¹(t) - G⁻¹(t)|^p`` over ``t ∈ (0, 1]``. The breakpoints ``i/n`` and
+    ``j/m`` are merged arithmetically; each segment's length is an exact integer
+    fraction, so no sort of the pooled sample is needed.
+
+    Examples
+    --------
+    >>> wasserstein_sorted(np.array([0.0, 1.0]), np.array([5.0, 6.0]))
+    5.0
+    """
+    n, m = len(u), len(v)
+    if n == 0 or m == 0:
+        raise DetectorInputError("Wasserstein distance needs at least one value on each side")
+    if n == m:
+        diff = np.abs(u - v)
+        total = float(np.sum(diff if p == 1 else diff**p)) / n
+        return total if p == 1 else total ** (1.0 / p)
+    i = np.arange(1, n + 1, dtype=np.int64)
+    c = (i * m - 1) // n  # index into v at the u-breakpoint i/n
+    w_u = np.minimum(m, i * m - c * n)
+    j = np.arange(1, m + 1, dtype=np.int64)
+    d = (j * n) // m  # u-breakpoints at or before j/m
+    w_v = np.minimum(n, j * n - d * m)
+    a = np.minimum(d, n - 1)
+    du = np.abs(u - v[c])
+    dv = np.abs(v - u[a])
+    if p != 1:
+        du, dv = du**p, dv**p
+    total = (float(np.dot(w_u, du)) + float(np.dot(w_v, dv))) / (float(n) * float(m))
+    return total if p == 1 else total ** (1.0 / p)
+
+
+def wasserstein_1d(x: np.ndarray, y: np.ndarray, p: int = 1) -> float:
+    """Exact ``W_p`` between two unsorted 1-D samples (NaN not allowed)."""
+    return wasserstein_sorted(np.sort(np.asarray(x, float)), np.sort(np.asarray(y, float)), p)
+
+
+def spread(sorted_obs: np.ndarray, how: str) -> tuple[float, str]:
+    """The reference spread used to normalise, with the rule actually used."""
+    if how == "none" or sorted_obs.size < 2:
+        return 1.0, "none"
+    if how == "iqr":
+        q1, q3 = np.quantile(sorted_obs, [0.25, 0.75])
+        if q3 > q1:
+            return float(q3 - q1), "iqr"
+    sd = float(np.std(sorted_obs))
+    if sd > 0:
+        return sd, "std"
+    return 1.0, "none"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FittedEMD(FittedBase):
+    """Sorted observed reference values, their missing count and the spread."""
+
+    ref_sorted: np.ndarray
+    ref_missing: int
+    scale: float
+    scale_rule: str
+
+    def _prepare(self, current: Any) -> tuple[np.ndarray, int]:
+        x = as_numeric(current, "current window")
+        if x.size == 0:
+            raise DetectorInputError("current window is empty; need at least one value")
+        nan = np.isnan(x)
+        return np.sort(x[~nan]), int(nan.sum())
+
+    def _size(self, prepared: tuple[np.ndarray, int]) -> int:
+        return len(prepared[0]) + prepared[1]
+
+    def _reference_size(self) -> int:
+        return len(self.ref_sorted) + self.ref_missing
+
+    def _between(
+        self, a: np.ndarray, a_miss: int, b: np.ndarray, b_miss: int
+    ) -> tuple[float, float, float]:
+        rate_a = a_miss / (len(a) + a_miss)
+        rate_b = b_miss / (len(b) + b_miss)
+        w = wasserstein_sorted(a, b) if len(a) and len(b) else 0.0
+        dm = abs(rate_a - rate_b)
+        return w / self.scale + dm, w, dm
+
+    def _statistic(self, prepared: tuple[np.ndarray, int]) -> tuple[float, dict[str, Any]]:
+        cur, miss = prepared
+        stat, w, dm = self._between(self.ref_sorted, self.ref_missing, cur, miss)
+        return stat, {
+            "wasserstein": w,
+            "scale": self.scale,
+            "scale_rule": self.scale_rule,
+            "missing_rate_change": dm,
+            "n_reference": self._reference_size(),
+            "n_current": len(cur) + miss,
+        }
+
+    def _resample(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray, int]:
+        n_obs = len(self.ref_sorted)
+        miss = int(rng.binomial(m, self.ref_missing / self._reference_size()))
+        k = m - miss
+        if n_obs == 0 or k == 0:
+            return np.empty(0), m if n_obs == 0 else miss
+        # a sorted bootstrap sample without sorting: counts per reference position
+        counts = np.bincount(rng.integers(0, n_obs, k), minlength=n_obs)
+        return np.repeat(self.ref_sorted, counts), miss
+
+    def _permutation_statistics(
+        self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        cur, miss = prepared
+        pooled = np.concatenate([self.ref_sorted, cur])
+        n_ref_obs, miss_total = len(self.ref_sorted), self.ref_missing + miss
+        n_ref = self._reference_size()
+        total = len(pooled) + miss_total
+        out = np.empty(n)
+        for b in range(n):
+            labels = rng.permutation(total) < n_ref  # True = goes to the reference side
+            obs_lab, miss_lab = labels[: len(pooled)], labels[len(pooled) :]
+            a, bb = np.sort(pooled[obs_lab]), np.sort(pooled[~obs_lab])
+            am = int(miss_lab.sum())
+            out[b] = self._between(a, am, bb, miss_total - am)[0]
+        del n_ref_obs
+        return out
+
+
+class EMD:
+    """Exact 1-D Wasserstein-1 distance ÷ reference spread (+ missing-rate change).
+
+    Parameters
+    ----------
+    policy : ThresholdPolicy, optional
+        Default ``ReferenceQuantile(q=0.99)``.
+    normalise : {"iqr", "std", "none"}
+        Spread used to make one threshold work across features; ``iqr`` falls back
+        to ``std``, then to 1, when the reference has no spread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from driftscope.detectors.significance import Constant
+    >>> ref = np.arange(10.0)
+    >>> fitted = EMD(Constant(0.1), normalise="none").fit(ref, rng=np.random.default_rng(0))
+    >>> fitted.score(ref + 2.0).statistic
+    2.0
+    """
+
+    name: ClassVar[str] = "emd"
+    input_kind: ClassVar[str] = "numeric"
+
+    def __init__(self, policy: ThresholdPolicy | None = None, *, normalise: str = "iqr") -> None:
+        self.policy = check_policy(policy or ReferenceQuantile())
+        if normalise not in _SCALES:
+            raise ConfigError(f"normalise must be one of {_SCALES}, got {normalise!r}")
+        self.normalise = normalise
+
+    def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedEMD:
+        """Sort the reference once and fix its spread."""
+        seed = draw_seed(rng)
+        x = as_numeric(reference, "reference")
+        if x.size == 0:
+            raise DetectorInputError("reference is empty; need at least one value")
+        nan = np.isnan(x)
+        obs = np.sort(x[~nan])
+        scale, rule = spread(obs, self.normalise)
+        return FittedEMD(
+            self.policy, seed, ref_sorted=obs, ref_missing=int(nan.sum()), scale=scale,
+            scale_rule=rule,
+        )
+
+    def __repr__(self) -> str:
+        return params_repr(self, {"policy": self.policy, "normalise": self.normalise})

@@ -1,0 +1,169 @@
+"""Threshold policies as values, multiple-testing corrections and severity ranking.
+
+A policy says how a detector's threshold is set; the resulting
+:class:`driftscope.types.Score` names it in ``policy``:
+
+``Constant(v)``
+    a fixed cut on the statistic.
+``ReferenceQuantile(q, n_boot, floor)``
+    the ``q``-quantile of the statistic between the reference and its own bootstrap
+    resamples sized like the production window (cached per window size), never
+    below ``floor`` (a minimum effect size worth an alert).
+``Permutation(n, alpha)``
+    a permutation test; ``p = (b + 1) / (B + 1)``, never zero. The threshold is the
+    permutation quantile such that ``statistic > threshold`` exactly when ``p <= alpha``.
+``PValue(alpha)``
+    an analytic test (KS, chi-square); the threshold is the critical value.
+
+Examples
+--------
+>>> benjamini_hochberg([0.01, 0.02, 0.03, 0.5], alpha=0.05).tolist()
+[True, True, True, False]
+>>> bonferroni([0.01, 0.04], alpha=0.05).tolist()
+[True, False]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from driftscope.errors import ConfigError
+from driftscope.types import Score
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A fixed threshold on the statistic."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.value) or self.value < 0:
+            raise ConfigError(f"Constant threshold must be finite and >= 0, got {self.value}")
+
+    @property
+    def label(self) -> str:
+        return "constant"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceQuantile:
+    """Calibrate the threshold from the reference itself at the window's size."""
+
+    q: float = 0.99
+    n_boot: int = 200
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.q < 1:
+            raise ConfigError(f"ReferenceQuantile q must be in (0, 1), got {self.q}")
+        if self.n_boot < 10:
+            raise ConfigError(f"ReferenceQuantile n_boot must be >= 10, got {self.n_boot}")
+        if self.floor < 0:
+            raise ConfigError(f"ReferenceQuantile floor must be >= 0, got {self.floor}")
+
+    @property
+    def label(self) -> str:
+        return "reference-quantile"
+
+
+@dataclass(frozen=True, slots=True)
+class Permutation:
+    """A permutation test with ``n`` permutations at level ``alpha``."""
+
+    n: int = 500
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"Permutation n must be >= 1, got {self.n}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"Permutation alpha must be in (0, 1), got {self.alpha}")
+
+    @property
+    def label(self) -> str:
+        return "permutation"
+
+
+@dataclass(frozen=True, slots=True)
+class PValue:
+    """An analytic test at level ``alpha`` (only detectors with a known null)."""
+
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"PValue alpha must be in (0, 1), got {self.alpha}")
+
+    @property
+    def label(self) -> str:
+        return "p-value"
+
+
+ThresholdPolicy = Constant | ReferenceQuantile | Permutation | PValue
+
+
+def permutation_threshold(perm_stats: np.ndarray, alpha: float) -> float:
+    """Cut such that ``stat > cut`` iff ``(#{perm >= stat} + 1) / (B + 1) <= alpha``.
+
+    Returns ``inf`` when ``B`` is too small for any p-value to reach ``alpha``.
+    """
+    b_total = len(perm_stats)
+    k = int(np.floor(alpha * (b_total + 1) + 1e-12)) - 1  # allowed exceedances
+    if k < 0:
+        return float("inf")
+    ordered = np.sort(perm_stats)[::-1]
+    return float(ordered[min(k, b_total - 1)])
+
+
+def bonferroni(p_values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Reject where ``p * m <= alpha`` (family-wise error control)."""
+    p = np.asarray(p_values, dtype=float)
+    return p * max(len(p), 1) <= alpha
+
+
+def benjamini_hochberg(p_values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Benjamini–Hochberg step-up: reject the ``k`` smallest with ``p_(k) <= k·alpha/m``."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    reject = np.zeros(m, dtype=bool)
+    if m == 0:
+        return reject
+    order = np.argsort(p, kind="stable")
+    below = p[order] <= alpha * np.arange(1, m + 1) / m
+    if below.any():
+        k = int(np.nonzero(below)[0].max())
+        reject[order[: k + 1]] = True
+    return reject
+
+
+def bh_adjusted(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), capped at 1."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def rank_by_severity(scores: Mapping[str, Score]) -> list[tuple[str, float]]:
+    """Feature names sorted by severity (statistic ÷ threshold), most severe first.
+
+    Ties are broken by name so the ranking is deterministic.
+
+    Examples
+    --------
+    >>> s = {"a": Score(0.1, 0.2, "constant"), "b": Score(0.3, 0.1, "constant")}
+    >>> [name for name, _ in rank_by_severity(s)]
+    ['b', 'a']
+    """
+    items = [(name, float(sc.severity)) for name, sc in scores.items()]
+    return sorted(items, key=lambda t: (-t[1], t[0]))
