@@ -1,9 +1,71 @@
-"""The `driftscope` commands of this component, added by :func:`register`."""
+"""The `driftscope collect` command, added to the root CLI by :func:`register`."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+log = logging.getLogger("driftscope.collector")
+
+
+def collect(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics on 127.0.0.1:PORT (default: collector.metrics_port)."),
+    ] = None,
+) -> None:
+    """Consume prediction events from Kafka into the store until SIGTERM or Ctrl-C.
+
+    On SIGTERM or SIGINT the collector flushes what it holds, commits and exits.
+    """
+    from prometheus_client import CollectorRegistry
+
+    from driftscope.broker import ensure_topics
+    from driftscope.collector.service import Collector
+    from driftscope.config import Secrets, kafka_client_options, load_config
+    from driftscope.store.clickhouse import Store
+    from driftscope.telemetry import serve_metrics
+
+    cfg = load_config(config)
+    secrets = Secrets.from_env()
+    store = Store.from_config(cfg.store, secrets)
+    options = kafka_client_options(cfg.kafka, secrets)
+    ensure_topics(
+        options["bootstrap_servers"],
+        [cfg.kafka.topic, cfg.kafka.dead_letter_topic],
+        partitions=cfg.kafka.partitions,
+        client_options={k: v for k, v in options.items() if k != "bootstrap_servers"},
+    )
+    registry = CollectorRegistry()
+    port = metrics_port if metrics_port is not None else cfg.collector.metrics_port
+    server = serve_metrics(registry, port) if port is not None else None
+    if server is not None:
+        log.info("collector: metrics on http://127.0.0.1:%d/metrics", server.server_port)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("collector: %s received; flushing and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        Collector(cfg, store, kafka_options=options, registry=registry).run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+        store.close()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this component's commands to the root CLI (none yet)."""
+    """Add ``driftscope collect`` to the root CLI."""
+    app.command("collect")(collect)

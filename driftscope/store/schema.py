@@ -205,3 +205,21 @@ ALERT_SILENCES = _Table(
     "alert_silences", "silence_id", "model_id", "monitor", "until", "reason", "created_at"
 )
 ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES)
+
+# -- 101_collector.sql (collector) ----------------------------------------------------
+WINDOW_PARTS = _Table(
+    "window_parts",
+    "model_id",
+    "window_start",
+    "window_seconds",
+    "kafka_partition",
+    "first_offset",
+    "last_offset",
+    "n",
+    "n_late",
+    "max_event_time",
+    "created_at",
+)
+"""Per-flush, per-partition event counts of a window; ``windows`` counts are their sums."""
+MODEL_FEATURES = _Table("model_features", "model_id", "name", "kind", "first_seen")
+"""The type (``numeric``, ``categorical``, ``probs``) first seen for each feature/prediction."""

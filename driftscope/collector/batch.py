@@ -1,0 +1,185 @@
+"""One flush's worth of work: messages in, rows for every table out.
+
+:class:`Processor` turns each Kafka message into rows of a :class:`Batch` — good events
+into raw rows, profile records, sample candidates and window counts, bad ones into dead
+letters — and never raises for a bad message. A batch is written by
+:mod:`driftscope.collector.sink`; if that fails, the same batch is retried unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftscope.collector.model import (
+    ModelRegistry,
+    epoch_ms,
+    from_ms,
+    guess_model_id,
+    payload,
+)
+from driftscope.collector.model import profile_record as _record
+from driftscope.collector.sampling import BottomK, sample_hash
+from driftscope.collector.windows import WindowTracker
+from driftscope.config import Config
+from driftscope.errors import EventError
+from driftscope.events import FeedbackEvent, canonical, parse_event
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What the collector needs of a Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass
+class Part:
+    """Counts (and profile records) of one model × window × partition in one flush."""
+
+    first_offset: int
+    last_offset: int
+    n: int = 0
+    n_late: int = 0
+    max_event_ms: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DeadLetter:
+    """A message that could not be stored as an event, with why."""
+
+    topic: str
+    partition: int
+    offset: int
+    model_id: str
+    reason: str
+    error: str
+    raw: bytes
+    raw_size: int
+
+
+@dataclass
+class Batch:
+    """Rows waiting for the next flush, and the offsets they cover."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    samples: list[tuple[Any, ...]] = field(default_factory=list)
+    feedback: list[tuple[Any, ...]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    features: list[tuple[str, str, str]] = field(default_factory=list)
+    parts: dict[tuple[str, int, int, int], Part] = field(default_factory=dict)
+    next_offsets: dict[int, int] = field(default_factory=dict)
+    first_offsets: dict[int, int] = field(default_factory=dict)
+    consumed: int = 0
+    stored: int = 0
+    late: int = 0
+    dead_by_reason: Counter[str] = field(default_factory=Counter)
+    profiles: list[tuple[Any, ...]] | None = None  # built once, kept across retries
+
+    def __len__(self) -> int:
+        return self.consumed
+
+
+class Processor:
+    """Validates, windows, samples and profiles messages into the current batch."""
+
+    def __init__(self, config: Config, registry: ModelRegistry, now: Any) -> None:
+        self.config = config
+        self.registry = registry
+        self.windows = WindowTracker()
+        self.bottom_k = BottomK()
+        self._now = now
+        self._max_bytes = config.collector.max_event_bytes
+        self._dl_max = config.collector.dead_letter_max_bytes
+
+    def process(self, batch: Batch, msg: Message) -> None:
+        """Add one message to the batch: as an event, a feedback row or a dead letter."""
+        batch.consumed += 1
+        batch.next_offsets[msg.partition] = msg.offset + 1
+        batch.first_offsets.setdefault(msg.partition, msg.offset)
+        raw = msg.value if msg.value is not None else b""
+        model_id = ""
+        try:
+            if not raw:
+                raise EventError("schema", "empty message: expected one JSON event")
+            event = parse_event(raw, max_bytes=self._max_bytes)
+            model_id = event.model_id
+            model = self.registry.model(model_id)
+            if isinstance(event, FeedbackEvent):
+                batch.feedback.append(
+                    (
+                        model_id,
+                        event.event_id,
+                        canonical(event.label),
+                        event.timestamp,
+                        self._now(),
+                        msg.partition,
+                        msg.offset,
+                    )
+                )
+                batch.stored += 1
+                return
+            batch.features.extend(self.registry.check(event))
+        except EventError as exc:
+            self._dead(batch, msg, raw, model_id or guess_model_id(raw), exc.reason, str(exc))
+            return
+        row = payload(event)
+        event_ms = epoch_ms(event.timestamp)
+        size_ms = int(model.window.total_seconds() * 1000)
+        start, late = self.windows.assign(
+            model_id, event_ms, size_ms, int(model.allowed_lateness.total_seconds() * 1000)
+        )
+        key = (model_id, start, size_ms, msg.partition)
+        part = batch.parts.get(key)
+        if part is None:
+            part = batch.parts[key] = Part(msg.offset, msg.offset)
+        part.last_offset = msg.offset
+        part.n += 1
+        part.n_late += late
+        part.max_event_ms = max(part.max_event_ms, event_ms)
+        batch.late += late
+        batch.stored += 1
+        modes = model.logging
+        if "raw" in modes:
+            batch.events.append((*row, int(late), self._now(), msg.partition, msg.offset))
+        if "profile" in modes:
+            part.records.append(_record(row))
+        if "sample" in modes:
+            stratum = ""
+            if model.sample_stratify_by:
+                stratum = event.segments.get(model.sample_stratify_by, "")
+            h = sample_hash(event.event_id)
+            if self.bottom_k.offer((model_id, start, stratum), h, model.sample_size):
+                ws = from_ms(start)
+                batch.samples.append(
+                    (ws, size_ms // 1000, stratum, h, *row, msg.partition, msg.offset)
+                )
+
+    def _dead(
+        self, batch: Batch, msg: Message, raw: bytes, model_id: str, reason: str, error: str
+    ) -> None:
+        batch.dead.append(
+            DeadLetter(
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                model_id,
+                reason,
+                error.splitlines()[0][:1000] if error else reason,
+                raw[: self._dl_max],
+                len(raw),
+            )
+        )
+        batch.dead_by_reason[reason] += 1
+
+    def closed_windows(self) -> list[tuple[str, int, int]]:
+        """Windows closed since the last call; their sample state is dropped."""
+        closed = self.windows.take_closed()
+        for model_id, start, _size in closed:
+            self.bottom_k.forget(model_id, start)
+        return closed

@@ -1,0 +1,177 @@
+"""Which models the collector knows, the types of their features, and event → row.
+
+A model is known when it is listed in the configuration; an unknown model is either
+auto-registered with the defaults of :class:`~driftscope.config.ModelConfig` or
+dead-lettered (``collector.unknown_models``). The kind of every feature and prediction
+(``numeric``, ``categorical`` or ``probs``) is fixed by the first non-null value seen;
+a later value of another kind is dead-lettered with reason ``type_change``. Integers and
+floats are both ``numeric``; booleans and strings are ``categorical`` (booleans as
+``"true"``/``"false"``).
+
+Examples
+--------
+>>> value_kind(3), value_kind(2.5), value_kind(True), value_kind("a"), value_kind(None)
+('numeric', 'numeric', 'categorical', 'categorical', None)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from driftscope.config import Config, ModelConfig
+from driftscope.errors import EventError
+from driftscope.events import PredictionEvent, canonical
+
+NUMERIC, CATEGORICAL, PROBS = "numeric", "categorical", "probs"
+PRED_PREFIX = "prediction."
+"""Predictions are typed (and profiled) under ``prediction.<name>``."""
+
+_MODEL_ID = re.compile(rb'"model_id"\s*:\s*"([^"\\]{1,200})"')
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+Payload = tuple[Any, ...]
+"""The columns of ``schema.EVENT_PAYLOAD`` in order."""
+
+
+def value_kind(value: Any) -> str | None:
+    """The kind of one wire value; None for null."""
+    if value is None:
+        return None
+    if isinstance(value, bool | str):
+        return CATEGORICAL
+    if isinstance(value, int | float):
+        return NUMERIC
+    return PROBS
+
+
+def guess_model_id(raw: bytes) -> str:
+    """Best effort ``model_id`` of a message that failed validation ('' when unknown)."""
+    m = _MODEL_ID.search(raw[:65_536])
+    if not m:
+        return ""
+    try:
+        return m.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+class ModelRegistry:
+    """Model configurations and the feature kinds learned so far.
+
+    ``known`` maps model_id → {name: kind}, as loaded from ``model_features``.
+    :meth:`check` returns the (model_id, name, kind) triples it learned from an event,
+    for the caller to persist.
+    """
+
+    def __init__(self, config: Config, known: dict[str, dict[str, str]] | None = None) -> None:
+        self.config = config
+        self.kinds: dict[str, dict[str, str]] = {m: dict(k) for m, k in (known or {}).items()}
+        self._models: dict[str, ModelConfig] = {m.id: m for m in config.models}
+
+    def model(self, model_id: str) -> ModelConfig:
+        """The configuration of a model; raises ``EventError('unknown_model')``."""
+        found = self._models.get(model_id)
+        if found is not None:
+            return found
+        if self.config.collector.unknown_models == "dead_letter":
+            raise EventError(
+                "unknown_model",
+                f"model {model_id!r} is not in the configuration; add it under models: "
+                "or set collector.unknown_models: auto_register",
+            )
+        found = ModelConfig(id=model_id)
+        self._models[model_id] = found
+        return found
+
+    def check(self, event: PredictionEvent) -> list[tuple[str, str, str]]:
+        """Validate the kinds of an event's values; return the kinds learned from it."""
+        kinds = self.kinds.setdefault(event.model_id, {})
+        learned: list[tuple[str, str]] = []
+        for name, kind in _kinds(event):
+            seen = kinds.get(name)
+            if seen is None:
+                learned.append((name, kind))
+            elif seen != kind:
+                raise EventError(
+                    "type_change", f"{name}: was {seen}, now {kind}; send a new feature name"
+                )
+        for name, kind in learned:  # only after the whole event passed
+            kinds[name] = kind
+        return [(event.model_id, name, kind) for name, kind in learned]
+
+
+def _kinds(event: PredictionEvent) -> Iterable[tuple[str, str]]:
+    for name, value in event.features.items():
+        kind = value_kind(value)
+        if kind is not None:
+            yield name, kind
+    for name, pred in event.predictions.items():
+        kind = value_kind(pred)
+        if kind is not None:
+            yield PRED_PREFIX + name, kind
+
+
+def payload(event: PredictionEvent) -> Payload:
+    """The ``EVENT_PAYLOAD`` columns of one prediction event."""
+    num: dict[str, float] = {}
+    cat: dict[str, str] = {}
+    null: list[str] = []
+    for name, value in event.features.items():
+        if value is None:
+            null.append(name)
+        elif isinstance(value, bool | str):
+            cat[name] = canonical(value)
+        else:
+            num[name] = float(value)
+    pnum: dict[str, float] = {}
+    pcat: dict[str, str] = {}
+    probs: dict[str, list[float]] = {}
+    for name, pv in event.predictions.items():
+        if isinstance(pv, list):
+            probs[name] = [float(x) for x in pv]
+        elif isinstance(pv, bool | str):
+            pcat[name] = canonical(pv)
+        else:
+            pnum[name] = float(pv)
+    label = None if event.label is None else canonical(event.label)
+    return (
+        event.model_id,
+        event.model_version,
+        event.event_id,
+        event.timestamp,
+        num,
+        cat,
+        null,
+        pnum,
+        pcat,
+        probs,
+        label,
+        dict(event.segments),
+    )
+
+
+def profile_record(p: Payload) -> dict[str, Any]:
+    """One row of the profile frame: features, then ``prediction.<name>`` columns."""
+    rec: dict[str, Any] = {**p[4], **p[5]}
+    for name in p[6]:
+        rec[name] = None
+    for name, value in p[7].items():
+        rec[PRED_PREFIX + name] = value
+    for name, value in p[8].items():
+        rec[PRED_PREFIX + name] = value
+    return rec
+
+
+def from_ms(ms: int) -> datetime:
+    """The aware UTC datetime of epoch milliseconds."""
+    return _EPOCH + ms * _MS
+
+
+def epoch_ms(ts: datetime) -> int:
+    """Milliseconds since the epoch of an aware datetime."""
+    return (ts - _EPOCH) // _MS

@@ -1,0 +1,55 @@
+"""What the collector does when the consumer group moves partitions.
+
+Before partitions are revoked, the buffered batch is flushed; if the store cannot take it,
+it is dropped (its offsets were never committed, so whoever owns the partitions next reads
+the events again). Newly assigned partitions are paused until :meth:`Collector._recover`
+has rolled back unfinished flushes and sought to the offsets stored with the data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kafka import ConsumerRebalanceListener
+
+from driftscope.collector.batch import Batch
+from driftscope.errors import StoreError
+
+if TYPE_CHECKING:
+    from driftscope.collector.service import Collector
+
+log = logging.getLogger("driftscope.collector")
+
+
+class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """kafka-python rebalance callbacks bound to one collector."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.c = collector
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        c = self.c
+        if len(c.batch) and not c._backoff.down:
+            try:
+                c.flush()
+            except StoreError as exc:
+                log.warning("collector: flush before rebalance failed (%s); replaying", exc)
+        if len(c.batch):
+            c.batch = Batch()
+            c._attempts = 0
+            if c.processor is not None:
+                c.processor.bottom_k.clear()
+        c._recovering -= {tp.partition for tp in revoked}
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        c = self.c
+        if not assigned:
+            return
+        c._consumer.pause(*assigned)
+        c._recovering |= {tp.partition for tp in assigned}
+        log.info(
+            "collector %s: assigned partitions %s",
+            c.collector_id,
+            sorted(tp.partition for tp in assigned),
+        )

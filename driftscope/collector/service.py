@@ -1,0 +1,298 @@
+"""The collector: a Kafka consumer-group member that writes batches to the store.
+
+Delivery is at-least-once from Kafka and exactly-once in what queries see (see
+:mod:`driftscope.collector.sink`). Bad messages become dead letters (topic and table)
+and never stop the loop. When the store fails, consumption pauses, the same batch is
+retried with exponential backoff (after rolling back any partial write) and consumption
+resumes when it succeeds; one log line marks each change of state.
+
+Examples
+--------
+>>> import threading                                                     # doctest: +SKIP
+>>> c = Collector(config, store)                                         # doctest: +SKIP
+>>> stop = threading.Event()                                             # doctest: +SKIP
+>>> threading.Thread(target=c.run, args=(stop,)).start()                 # doctest: +SKIP
+>>> stop.set()        # run() flushes, commits and closes before returning
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from driftscope.collector.batch import Batch, Message, Processor
+from driftscope.collector.model import ModelRegistry
+from driftscope.collector.outage import Backoff
+from driftscope.collector.rebalance import Listener
+from driftscope.collector.sink import Sink
+from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
+from driftscope.errors import StoreError
+from driftscope.store.clickhouse import Store
+from driftscope.telemetry import CollectorMetrics
+
+log = logging.getLogger("driftscope.collector")
+
+
+class Collector:
+    """Consume the predictions topic into the store; see the module docstring.
+
+    ``kafka_options`` are passed to every kafka-python client (servers, SASL, TLS; by
+    default from the configuration and the environment). ``clock`` gives the wall time
+    written in ``ingested_at``/``closed_at``; ``registry`` receives the metrics.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        kafka_options: dict[str, Any] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        registry: CollectorRegistry | None = None,
+        collector_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.kafka_options = (
+            dict(kafka_options)
+            if kafka_options is not None
+            else kafka_client_options(config.kafka, Secrets.from_env())
+        )
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.metrics = CollectorMetrics(registry if registry is not None else CollectorRegistry())
+        self.collector_id = collector_id or (
+            f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.sink = Sink(store, config.kafka.group_id, config.kafka.topic, self.clock)
+        self.processor: Processor | None = None
+        self.batch = Batch()
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._recovering: set[int] = set()
+        self._closes: list[tuple[str, int, int]] = []
+        self._positions: dict[int, int] = {}
+        self._backoff = Backoff(log)
+        self._last_flush = time.monotonic()
+        self._attempts = 0
+
+    # -- life cycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Migrate the store, restore state, join the group. Raises on a store error."""
+        if self._consumer is not None:
+            return
+        from kafka import KafkaConsumer, KafkaProducer
+
+        self.store.migrate()
+        registry = ModelRegistry(self.config, self.sink.load_kinds())
+        self.processor = Processor(self.config, registry, self.clock)
+        for model_id, max_ms, _, opened in self.sink.restore_windows():
+            model = self.config.model(model_id) or ModelConfig(id=model_id)
+            lateness = model.allowed_lateness
+            self.processor.windows.restore(
+                model_id, max_ms, int(lateness.total_seconds() * 1000), opened
+            )
+        self._closes.extend(self.processor.closed_windows())
+        k = self.config.kafka
+        self._consumer = KafkaConsumer(
+            **self.kafka_options,
+            group_id=k.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=k.session_timeout_ms,
+            heartbeat_interval_ms=k.heartbeat_interval_ms,
+            max_poll_records=self.config.collector.batch_size,
+            max_partition_fetch_bytes=max(1_048_576, 2 * self.config.collector.max_event_bytes),
+            client_id=self.collector_id,
+        )
+        self._producer = KafkaProducer(**self.kafka_options, linger_ms=5)
+        self._consumer.subscribe([k.topic], listener=Listener(self))
+        log.info("collector %s: consuming %s as group %s", self.collector_id, k.topic, k.group_id)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set, then flush, commit and close."""
+        self.start()
+        try:
+            while not stop.is_set():
+                self.poll_once()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Flush what is buffered (when the store answers), commit, leave the group."""
+        if self._consumer is None:
+            return
+        if len(self.batch) and not self._backoff.down:
+            try:
+                self.flush()
+            except StoreError as exc:
+                log.warning("collector: final flush failed (%s); the events will be replayed", exc)
+        self._consumer.close(autocommit=False)
+        self._producer.close(timeout=5)
+        self._consumer = None
+        log.info("collector %s: stopped", self.collector_id)
+
+    # -- the loop --------------------------------------------------------------------------
+    def poll_once(self, timeout_ms: int = 200) -> int:
+        """One turn of the loop; returns the number of messages consumed."""
+        self.start()
+        if self._backoff.down:
+            if self._backoff.due():
+                self._guard(self._retry)
+            self._consumer.poll(timeout_ms=min(timeout_ms, 100))  # keeps group membership
+            return 0
+        if self._recovering:
+            self._guard(self._recover)
+        room = self.config.collector.batch_size - len(self.batch)
+        records = self._consumer.poll(timeout_ms=timeout_ms, max_records=max(room, 1))
+        n = 0
+        assert self.processor is not None
+        for tp, msgs in records.items():
+            if tp.partition in self._recovering:
+                continue  # fetched before the pause: read again after the seek
+            for m in msgs:
+                self.processor.process(
+                    self.batch, Message(tp.topic, tp.partition, m.offset, m.value)
+                )
+                n += 1
+        self.metrics.consumed.inc(n)
+        due = (
+            time.monotonic() - self._last_flush
+            >= self.config.collector.flush_interval.total_seconds()
+        )
+        if len(self.batch) >= self.config.collector.batch_size or (
+            due and (len(self.batch) or self._closes)
+        ):
+            self._guard(self.flush)
+        return n
+
+    def _guard(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except StoreError as exc:
+            self._attempts += 1
+            if self._backoff.fail(exc):
+                self._consumer.pause(*self._consumer.assignment())
+            self.metrics.store_up.set(0)
+
+    def _retry(self) -> None:
+        if self._recovering:
+            self._recover()
+        if len(self.batch) or self._closes:
+            self.flush()
+        self._backoff.ok()
+        self.metrics.store_up.set(1)
+        paused = [tp for tp in self._consumer.assignment() if tp.partition not in self._recovering]
+        self._consumer.resume(*paused)
+
+    # -- recovery (see sink.Sink.recover) --------------------------------------------------
+    def _recover(self) -> None:
+        from kafka import TopicPartition
+
+        topic = self.config.kafka.topic
+        owned = {tp.partition for tp in self._consumer.assignment()}
+        parts = sorted(self._recovering & owned)
+        self._recovering &= owned
+        if not parts:
+            return
+        starts = self.sink.stored_offsets(parts)
+        missing = [TopicPartition(topic, p) for p in parts if p not in starts]
+        if missing:
+            for tp, off in self._consumer.beginning_offsets(missing).items():
+                starts[tp.partition] = int(off)
+        rolled = self.sink.recover(starts)
+        if rolled:
+            log.info("collector: rolled back %d rows of an unfinished flush", rolled)
+        tps = [TopicPartition(topic, p) for p in parts]
+        for tp in tps:
+            self._consumer.seek(tp, starts[tp.partition])
+            self._positions[tp.partition] = starts[tp.partition]
+        self._recovering -= set(parts)
+        if not self._backoff.down:
+            self._consumer.resume(*tps)
+
+    # -- the flush -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the batch (rows, then offsets), close windows, commit Kafka offsets."""
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        assert self.processor is not None
+        batch = self.batch
+        t0 = time.monotonic()
+        if len(batch):
+            if self._attempts:  # a failed attempt may have written part of the batch
+                self.sink.recover(batch.first_offsets)
+            self._publish_dead_letters(batch)
+            self.sink.write(batch, self.processor.registry.kinds)
+            self.batch = Batch()
+            self._attempts = 0
+        self._closes.extend(self.processor.closed_windows())
+        self._last_flush = time.monotonic()
+        if self._closes:
+            closes, self._closes = self._closes, []
+            try:
+                self.sink.close_windows(closes)
+            except StoreError:
+                self._closes = closes + self._closes
+                raise
+        if not len(batch):
+            return
+        topic = self.config.kafka.topic
+        self._positions.update(batch.next_offsets)
+        offsets = {
+            TopicPartition(topic, p): OffsetAndMetadata(o, "", -1)
+            for p, o in batch.next_offsets.items()
+        }
+        try:
+            self._consumer.commit(offsets)
+        except Exception as exc:  # the store holds the truth; Kafka's copy is for lag tools
+            log.debug("collector: Kafka offset commit skipped: %s", exc)
+        flush_s = time.monotonic() - t0
+        lag = self._lag()
+        self._observe(batch, flush_s)
+        self.sink.stats(self.collector_id, batch, flush_s * 1000, lag)
+
+    def _publish_dead_letters(self, batch: Batch) -> None:
+        if not batch.dead:
+            return
+        dlq = self.config.kafka.dead_letter_topic
+        for d in batch.dead:
+            headers = [
+                ("reason", d.reason.encode()),
+                ("error", d.error.encode()[:1000]),
+                ("source", f"{d.topic}/{d.partition}/{d.offset}".encode()),
+                ("raw_size", str(d.raw_size).encode()),
+            ]
+            self._producer.send(dlq, value=d.raw, headers=headers)
+        try:
+            self._producer.flush(timeout=10)
+        except Exception as exc:  # the table still has them
+            log.warning("collector: dead-letter topic %s unreachable: %s", dlq, exc)
+
+    def _lag(self) -> int:
+        total = 0
+        for tp in self._consumer.assignment():
+            hw = self._consumer.highwater(tp)
+            pos = self._positions.get(tp.partition)
+            if hw is not None and pos is not None:
+                lag = max(int(hw) - pos, 0)
+                self.metrics.lag.labels(str(tp.partition)).set(lag)
+                total += lag
+        return total
+
+    def _observe(self, batch: Batch, flush_s: float) -> None:
+        m = self.metrics
+        m.stored.inc(batch.stored)
+        m.late.inc(batch.late)
+        for reason, n in batch.dead_by_reason.items():
+            m.dead_lettered.labels(reason).inc(n)
+        m.flush_seconds.observe(flush_s)
+        m.batch_size.observe(len(batch))

@@ -1,0 +1,230 @@
+"""Writing batches to the store so that queries see every event exactly once.
+
+A flush writes, in order: raw events, feedback, dead letters, sample candidates, profile
+parts and window counts — each row tagged with its Kafka partition and offset (profiles
+and window parts with their first and last offset) — then one ``consumer_offsets`` row per
+partition with the next offset to read. Only then are the Kafka offsets committed.
+
+On start and whenever partitions are assigned, :meth:`Sink.recover` reads each partition's
+``next_offset`` and deletes the rows of that partition at or beyond it from every data
+table: that rolls back a flush that died before its offsets row. The consumer then seeks
+there. No query needs ``FINAL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from driftscope.collector.batch import Batch
+from driftscope.collector.model import from_ms
+from driftscope.collector.profiling import profile_bytes
+from driftscope.store import schema as s
+from driftscope.store.clickhouse import Store
+
+EVENT_COLUMNS = (*s.EVENT_PAYLOAD, "late", "ingested_at", *s.KAFKA_POS)
+SAMPLE_COLUMNS = s.SAMPLES.columns
+FEEDBACK_COLUMNS = s.FEEDBACK.columns
+# (table, partition column, offset column) of every table a flush writes.
+DATA_TABLES: tuple[tuple[s._Table, str, str], ...] = (
+    (s.EVENTS, "kafka_partition", "kafka_offset"),
+    (s.FEEDBACK, "kafka_partition", "kafka_offset"),
+    (s.DEAD_LETTERS, "kafka_partition", "kafka_offset"),
+    (s.SAMPLES, "kafka_partition", "kafka_offset"),
+    (s.PROFILES, "kafka_partition", "first_offset"),
+    (s.WINDOW_PARTS, "kafka_partition", "first_offset"),
+)
+
+
+class Sink:
+    """The collector's writes and its recovery reads, for one group and topic."""
+
+    def __init__(
+        self, store: Store, group_id: str, topic: str, now: Callable[[], datetime]
+    ) -> None:
+        self.store = store
+        self.group_id = group_id
+        self.topic = topic
+        self._now = now
+
+    # -- recovery -------------------------------------------------------------------------
+    def stored_offsets(self, partitions: Sequence[int]) -> dict[int, int]:
+        """The next offset to read per partition, from ``consumer_offsets``."""
+        rows = self.store.query(
+            f"SELECT {s.CONSUMER_OFFSETS.kafka_partition}, max({s.CONSUMER_OFFSETS.next_offset})"
+            f" FROM {s.CONSUMER_OFFSETS} WHERE group_id = {{g:String}} AND topic = {{t:String}}"
+            " AND kafka_partition IN {p:Array(Int32)} GROUP BY kafka_partition",
+            {"g": self.group_id, "t": self.topic, "p": list(partitions)},
+        )
+        return {int(p): int(o) for p, o in rows}
+
+    def recover(self, starts: dict[int, int]) -> int:
+        """Delete rows at or beyond ``starts[partition]``; return how many were found."""
+        if not starts:
+            return 0
+        parts = list(starts)
+        offs = [starts[p] for p in parts]
+        found = 0
+        for table, pcol, ocol in DATA_TABLES:
+            where = (
+                f"indexOf({{p:Array(Int32)}}, {pcol}) > 0 AND "
+                f"{ocol} >= {{o:Array(Int64)}}[indexOf({{p:Array(Int32)}}, {pcol})]"
+            )
+            if table is s.DEAD_LETTERS:
+                where += " AND topic = {t:String}"
+            params = {"p": parts, "o": offs, "t": self.topic}
+            n = self.store.count(table, where, **params)
+            if n:
+                self.store.command(f"DELETE FROM {table} WHERE {where}", params)
+                found += n
+        return found
+
+    # -- the flush ------------------------------------------------------------------------
+    def write(self, batch: Batch, kinds: dict[str, dict[str, str]]) -> None:
+        """Write every row of the batch, then its offsets row. Safe to call again."""
+        now = self._now()
+        if batch.profiles is None:
+            batch.profiles = [
+                (
+                    model_id,
+                    from_ms(start),
+                    size // 1000,
+                    p,
+                    part.first_offset,
+                    part.last_offset,
+                    len(part.records),
+                    profile_bytes(part.records, kinds.get(model_id, {})),
+                    now,
+                )
+                for (model_id, start, size, p), part in batch.parts.items()
+                if part.records
+            ]
+        self.store.insert(s.EVENTS, batch.events, EVENT_COLUMNS)
+        self.store.insert(s.FEEDBACK, batch.feedback, FEEDBACK_COLUMNS)
+        self.store.insert(
+            s.DEAD_LETTERS,
+            [
+                (
+                    d.topic,
+                    d.partition,
+                    d.offset,
+                    d.model_id,
+                    d.reason,
+                    d.error,
+                    d.raw,
+                    d.raw_size,
+                    now,
+                )
+                for d in batch.dead
+            ],
+            s.DEAD_LETTERS.columns,
+        )
+        self.store.insert(s.SAMPLES, batch.samples, SAMPLE_COLUMNS)
+        self.store.insert(s.PROFILES, batch.profiles, s.PROFILES.columns)
+        self.store.insert(
+            s.WINDOW_PARTS,
+            [
+                (
+                    m,
+                    from_ms(start),
+                    size // 1000,
+                    p,
+                    part.first_offset,
+                    part.last_offset,
+                    part.n,
+                    part.n_late,
+                    from_ms(part.max_event_ms),
+                    now,
+                )
+                for (m, start, size, p), part in batch.parts.items()
+            ],
+            s.WINDOW_PARTS.columns,
+        )
+        self.store.insert(
+            s.MODEL_FEATURES, [(*f, now) for f in batch.features], s.MODEL_FEATURES.columns
+        )
+        self.store.insert(
+            s.CONSUMER_OFFSETS,
+            [(self.group_id, self.topic, p, o, now) for p, o in sorted(batch.next_offsets.items())],
+            s.CONSUMER_OFFSETS.columns,
+        )
+
+    def close_windows(self, closed: Sequence[tuple[str, int, int]]) -> None:
+        """Write (or rewrite) the ``windows`` rows of closed windows, counts from the store."""
+        by_model: dict[tuple[str, int], list[int]] = {}
+        for model_id, start, size in closed:
+            by_model.setdefault((model_id, size), []).append(start)
+        now = self._now()
+        for (model_id, size), starts in by_model.items():
+            rows = self.store.query(
+                f"SELECT toUnixTimestamp64Milli({s.WINDOW_PARTS.window_start}), sum(n), "
+                f"sum(n_late) FROM {s.WINDOW_PARTS} WHERE model_id = {{m:String}} AND "
+                "window_seconds = {w:UInt32} AND "
+                "toUnixTimestamp64Milli(window_start) IN {st:Array(Int64)} GROUP BY 1",
+                {"m": model_id, "w": size // 1000, "st": starts},
+            )
+            self.store.insert(
+                s.WINDOWS,
+                [
+                    (
+                        model_id,
+                        from_ms(int(st)),
+                        from_ms(int(st) + size),
+                        size // 1000,
+                        int(n) - int(late),
+                        int(late),
+                        now,
+                    )
+                    for st, n, late in rows
+                ],
+                s.WINDOWS.columns,
+            )
+
+    def restore_windows(self) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
+        """Per model: (model, latest event ms, window size ms, windows without a row)."""
+        latest = self.store.query(
+            f"SELECT model_id, toUnixTimestamp64Milli(max(max_event_time)) FROM {s.WINDOW_PARTS}"
+            " GROUP BY model_id"
+        )
+        unclosed = self.store.query(
+            f"SELECT p.model_id, toUnixTimestamp64Milli(p.window_start), p.window_seconds "
+            f"FROM (SELECT DISTINCT model_id, window_start, window_seconds FROM {s.WINDOW_PARTS})"
+            f" AS p LEFT ANTI JOIN (SELECT DISTINCT model_id, window_start, window_seconds FROM "
+            f"{s.WINDOWS}) AS w USING (model_id, window_start, window_seconds)"
+        )
+        out = []
+        for model_id, max_ms in latest:
+            opened = [(int(st), int(sec) * 1000) for m, st, sec in unclosed if m == model_id]
+            out.append((model_id, int(max_ms), 0, opened))
+        return out
+
+    def load_kinds(self) -> dict[str, dict[str, str]]:
+        """model_id → {feature: kind}, the earliest kind recorded for each name."""
+        rows = self.store.query(
+            f"SELECT model_id, name, argMin(kind, first_seen) FROM {s.MODEL_FEATURES}"
+            " GROUP BY model_id, name"
+        )
+        kinds: dict[str, dict[str, str]] = {}
+        for model_id, name, kind in rows:
+            kinds.setdefault(model_id, {})[name] = kind
+        return kinds
+
+    def stats(self, collector_id: str, batch: Batch, flush_ms: float, lag: int) -> None:
+        """One ``collector_stats`` row for the flush."""
+        self.store.insert(
+            s.COLLECTOR_STATS,
+            [
+                (
+                    self._now(),
+                    collector_id,
+                    batch.consumed,
+                    batch.stored,
+                    len(batch.dead),
+                    batch.late,
+                    batch.consumed,
+                    flush_ms,
+                    lag,
+                )
+            ],
+            s.COLLECTOR_STATS.columns,
+        )

@@ -1,0 +1,111 @@
+"""Event-time tumbling windows with an allowed lateness, per model.
+
+A window of size ``w`` starts at a multiple of ``w`` since the Unix epoch (UTC) and
+covers ``[start, start + w)``. Each model has a **watermark**::
+
+    watermark = (latest event time seen for the model) − allowed_lateness
+
+A window is **closed** as soon as ``watermark ≥ window end``; an event whose window is
+already closed when it arrives is **late**: it is still stored, flagged and counted. A
+window that closes is reported by :meth:`WindowTracker.take_closed`; the collector writes
+its ``windows`` row after the flush that holds every on-time event it has seen for it.
+
+Everything here is plain integers (milliseconds since the epoch); no clock, no I/O.
+
+Examples
+--------
+>>> t = WindowTracker()
+>>> t.assign("m", 60_000, 10_000, 5_000)        # window [60 s, 70 s), on time
+(60000, False)
+>>> t.assign("m", 76_000, 10_000, 5_000)        # watermark 71 s closes [60 s, 70 s)
+(70000, False)
+>>> t.assign("m", 65_000, 10_000, 5_000)        # now late
+(60000, True)
+>>> t.take_closed()
+[('m', 60000, 10000)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _ModelWindows:
+    max_event_ms: int | None = None
+    lateness_ms: int = 0
+    open: dict[tuple[int, int], None] = field(default_factory=dict)  # (start, size)
+
+    @property
+    def watermark(self) -> int | None:
+        if self.max_event_ms is None:
+            return None
+        return self.max_event_ms - self.lateness_ms
+
+
+class WindowTracker:
+    """Assigns events to windows, flags late ones, and reports windows as they close."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, _ModelWindows] = {}
+        self._closed: dict[tuple[str, int, int], None] = {}
+
+    def watermark(self, model_id: str) -> int | None:
+        """The model's watermark in epoch milliseconds (None before its first event)."""
+        state = self._models.get(model_id)
+        return None if state is None else state.watermark
+
+    def restore(
+        self,
+        model_id: str,
+        max_event_ms: int,
+        lateness_ms: int,
+        open_windows: list[tuple[int, int]],
+    ) -> None:
+        """Resume from the store: the latest event time and the windows not yet closed."""
+        state = self._models.setdefault(model_id, _ModelWindows())
+        if state.max_event_ms is None or max_event_ms > state.max_event_ms:
+            state.max_event_ms = max_event_ms
+        state.lateness_ms = lateness_ms
+        for start, size in open_windows:
+            state.open[(start, size)] = None
+        self._advance(model_id, state)
+
+    def assign(
+        self, model_id: str, event_ms: int, size_ms: int, lateness_ms: int
+    ) -> tuple[int, bool]:
+        """(window start, late) of one event; may close windows of its model."""
+        state = self._models.get(model_id)
+        if state is None:
+            state = self._models[model_id] = _ModelWindows(lateness_ms=lateness_ms)
+        state.lateness_ms = lateness_ms
+        start = event_ms - event_ms % size_ms
+        wm = state.watermark
+        if wm is not None and start + size_ms <= wm:
+            self._closed[(model_id, start, size_ms)] = None  # rewrite its counts
+            return start, True
+        state.open[(start, size_ms)] = None
+        if state.max_event_ms is None or event_ms > state.max_event_ms:
+            state.max_event_ms = event_ms
+            self._advance(model_id, state)
+        return start, False
+
+    def _advance(self, model_id: str, state: _ModelWindows) -> None:
+        wm = state.watermark
+        if wm is None:
+            return
+        done = [key for key in state.open if key[0] + key[1] <= wm]
+        for start, size in done:
+            del state.open[(start, size)]
+            self._closed[(model_id, start, size)] = None
+
+    def take_closed(self) -> list[tuple[str, int, int]]:
+        """Windows closed (or touched by a late event) since the last call, in order."""
+        out = sorted(self._closed)
+        self._closed.clear()
+        return out
+
+    def put_back(self, closed: list[tuple[str, int, int]]) -> None:
+        """Return windows from :meth:`take_closed` whose rows could not be written."""
+        for key in closed:
+            self._closed[key] = None

@@ -1,0 +1,64 @@
+"""Prometheus metrics of Driftscope's own services, on an injected registry.
+
+Nothing is registered at import time: build :class:`CollectorMetrics` on the registry you
+pass (a fresh ``CollectorRegistry()`` per test), and serve it with :func:`serve_metrics`
+on ``127.0.0.1``. Drift statistics are not metrics; they are rows in ClickHouse.
+
+Examples
+--------
+>>> from prometheus_client import CollectorRegistry
+>>> reg = CollectorRegistry()
+>>> m = CollectorMetrics(reg)
+>>> m.consumed.inc(3)
+>>> reg.get_sample_value("driftscope_collector_consumed_total")
+3.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_BATCH_BUCKETS = (1, 10, 100, 500, 1000, 5000, 10_000, 50_000)
+
+
+class CollectorMetrics:
+    """The collector's counters, gauges and histograms."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        p = "driftscope_collector_"
+        self.registry = registry
+        self.consumed = Counter(p + "consumed", "Kafka messages consumed", registry=registry)
+        self.stored = Counter(p + "stored", "Events and feedback stored", registry=registry)
+        self.dead_lettered = Counter(
+            p + "dead_lettered", "Messages dead-lettered", ["reason"], registry=registry
+        )
+        self.late = Counter(p + "late", "Events later than the allowed lateness", registry=registry)
+        self.lag = Gauge(p + "lag", "Messages behind the log end", ["partition"], registry=registry)
+        self.flush_seconds = Histogram(
+            p + "flush_seconds",
+            "Time to write one batch",
+            buckets=_FLUSH_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            p + "batch_size",
+            "Messages per flushed batch",
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.store_up = Gauge(
+            p + "store_up", "1 when the last store call succeeded", registry=registry
+        )
+        self.store_up.set(1)
+
+
+def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1") -> Any:
+    """Serve ``/metrics`` for the registry; returns the server (``.shutdown()`` stops it).
+
+    ``port=0`` picks a free port: read it from ``server.server_port``.
+    """
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
