@@ -1,0 +1,247 @@
+"""Detection-quality harness: power, false alarms and delay of the drift detectors.
+
+The decision rule measured here is :func:`default_monitor_decision` — per-feature
+statistics calibrated on the reference (:mod:`~driftscope.simulators.calibration`),
+Benjamini–Hochberg across the features of a window at ``alpha``, and an alert only after
+``consecutive`` drifted windows in a row. The monitor should share it.
+
+Metrics, per scenario × detector × window size ``n``:
+
+power       share of fully drifted windows (drift weight 1 everywhere) flagged drifted;
+delay       windows from the onset window to the alert, counting both (1 = alert in
+            the onset window; "within 3 windows" means delay ≤ 3);
+false alarms  alerts opened per 1,000 windows of a stream that should stay silent.
+
+Examples
+--------
+>>> consecutive_alerts([True, False, True, True, True, False, True, True]).tolist()
+[False, False, False, True, False, False, False, True]
+>>> default_monitor_decision([[0.001, 0.5], [0.002, 0.4], [0.3, 0.9]]).tolist()
+[False, True, False]
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+
+from driftscope.detectors.significance import benjamini_hochberg
+
+from .calibration import FeatureMonitor, FittedMonitor
+from .scenarios import Clock, Scenario, Stream, get_scenario
+from .sources import get_source
+
+DEFAULT_ALPHA = 0.01
+DEFAULT_CONSECUTIVE = 2
+SIZES = (100, 500, 1000, 5000)
+
+
+def window_drifted(p_values: Sequence[float], *, alpha: float = DEFAULT_ALPHA) -> bool:
+    """One window's model-level verdict: any feature rejected by Benjamini–Hochberg."""
+    return bool(benjamini_hochberg(np.asarray(p_values, dtype=float), alpha).any())
+
+
+def consecutive_alerts(
+    flags: Sequence[bool] | np.ndarray, *, consecutive: int = DEFAULT_CONSECUTIVE
+) -> np.ndarray:
+    """Where an alert *opens*: the ``consecutive``-th drifted window in a row.
+
+    An open alert stays open while windows stay drifted and closes at the first clean one.
+    """
+    out = np.zeros(len(flags), dtype=bool)
+    run = 0
+    for i, f in enumerate(flags):
+        run = run + 1 if f else 0
+        out[i] = run == consecutive
+    return out
+
+
+def default_monitor_decision(
+    p_values: Sequence[Sequence[float]],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    consecutive: int = DEFAULT_CONSECUTIVE,
+) -> np.ndarray:
+    """Alert openings for a sequence of windows, each given as its features' p-values."""
+    flags = [window_drifted(p, alpha=alpha) for p in p_values]
+    return consecutive_alerts(flags, consecutive=consecutive)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What the harness runs; the defaults are the ones recorded in BENCHMARKS.md."""
+
+    sizes: tuple[int, ...] = SIZES
+    source: str = "synthetic"
+    n_reference: int = 10_000
+    windows_before: int = 6
+    windows_after: int = 10
+    trials: int = 5
+    gradual_span_windows: int = 5
+    null_windows: int = 2000
+    null_references: int = 4
+    periodic_windows: int = 1200
+    periodic_sizes: tuple[int, ...] = (1000,)
+    n_null: int = 500
+    alpha: float = DEFAULT_ALPHA
+    consecutive: int = DEFAULT_CONSECUTIVE
+    seed: int = 0
+
+
+@dataclass
+class Result:
+    """One row of the report; metrics keyed by window size."""
+
+    scenario: str
+    detector: str
+    intensity: str
+    power: dict[int, float] = field(default_factory=dict)
+    delay: dict[int, float] = field(default_factory=dict)
+    delay_max: dict[int, float] = field(default_factory=dict)
+    false_alarms: dict[int, float] = field(default_factory=dict)
+    alerted: dict[int, float] = field(default_factory=dict)
+    windows: dict[int, int] = field(default_factory=dict)
+
+
+class Harness:
+    """Runs scenarios through a detector configuration with the default decision rule.
+
+    Examples
+    --------
+    >>> cfg = EvalConfig(sizes=(500,), trials=1, n_reference=2000, n_null=100,
+    ...                  windows_before=2, windows_after=3)
+    >>> r = Harness(cfg).drift("instantaneous-covariate", "high")
+    >>> r.power[500], r.delay[500]
+    (1.0, 2.0)
+    """
+
+    def __init__(self, cfg: EvalConfig, detector: str = "default") -> None:
+        self.cfg = cfg
+        self.detector = detector
+        self.source = get_source(cfg.source)
+        self._monitors: dict[int, FittedMonitor] = {}
+
+    def _rng(self, *key: int) -> np.random.Generator:
+        return np.random.default_rng([self.cfg.seed, *key])
+
+    def monitor(self, ref_id: int = 0) -> FittedMonitor:
+        """The monitor fitted on reference number ``ref_id`` (cached)."""
+        if ref_id not in self._monitors:
+            sc = get_scenario("no-drift").with_(source=self.cfg.source)
+            ref = sc.reference(self._rng(1, ref_id), self.cfg.n_reference, source=self.source)
+            fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
+            self._monitors[ref_id] = fm.fit(ref.features, rng=self._rng(2, ref_id))
+        return self._monitors[ref_id]
+
+    def flags(self, monitor: FittedMonitor, windows: Sequence[Stream]) -> np.ndarray:
+        """Window-level BH verdicts."""
+        out = [
+            window_drifted(list(monitor.p_values(w.features).values()), alpha=self.cfg.alpha)
+            for w in windows
+        ]
+        return np.asarray(out, dtype=bool)
+
+    def _scenario(self, name: str, n: int) -> Scenario:
+        sc = get_scenario(name).with_(source=self.cfg.source)
+        return sc.with_(span=self.cfg.gradual_span_windows * n, burst=n)
+
+    def drift(self, name: str, intensity: str) -> Result:
+        """Power, delay and pre-onset false alarms of a scenario with an onset."""
+        cfg, res = self.cfg, Result(name, self.detector, intensity)
+        mon = self.monitor()
+        for n in cfg.sizes:
+            sc = self._scenario(name, n)
+            total = (cfg.windows_before + cfg.windows_after) * n
+            hits, full, delays, pre_alarms = 0, 0, [], 0
+            for t in range(cfg.trials):
+                rng = self._rng(3, n, t, zlib.crc32(name.encode()))
+                stream = sc.generate(rng, total, onset=cfg.windows_before * n,
+                                     intensity=intensity, source=self.source)
+                wins = list(stream.windows(n))
+                flags = self.flags(mon, wins)
+                alerts = consecutive_alerts(flags, consecutive=cfg.consecutive)
+                is_full = np.asarray([w.weights.min() >= 1.0 for w in wins])
+                hits += int(flags[is_full].sum())
+                full += int(is_full.sum())
+                pre_alarms += int(alerts[: cfg.windows_before].sum())
+                after = np.nonzero(alerts[cfg.windows_before :])[0]
+                delays.append(float(after[0] + 1) if len(after) else np.inf)
+            res.power[n] = hits / full if full else float("nan")
+            finite = [d for d in delays if np.isfinite(d)]
+            res.delay[n] = float(np.mean(finite)) if finite else float("inf")
+            res.delay_max[n] = float(np.max(delays))
+            res.alerted[n] = float(np.mean(np.isfinite(delays)))
+            res.false_alarms[n] = 1000.0 * pre_alarms / (cfg.trials * cfg.windows_before)
+            res.windows[n] = cfg.trials * (cfg.windows_before + cfg.windows_after)
+        return res
+
+    def silent(self, name: str, intensity: str) -> Result:
+        """False alarms per 1,000 windows on a no-drift or periodic stream."""
+        cfg, res = self.cfg, Result(name, self.detector, intensity)
+        periodic = get_scenario(name).temporal == "periodic"
+        for n in cfg.periodic_sizes if periodic else cfg.sizes:
+            sc = self._scenario(name, n)
+            clock = Clock(events_per_second=n / 3600)  # one window per simulated hour
+            n_windows, alarms = cfg.periodic_windows if periodic else cfg.null_windows, 0
+            per_ref = -(-n_windows // cfg.null_references)
+            for r in range(cfg.null_references):
+                rng = self._rng(4, n, r)
+                stream = sc.generate(rng, per_ref * n, intensity=intensity, clock=clock,
+                                     source=self.source)
+                wins = list(stream.windows(n))
+                if periodic:
+                    flags = self._seasonal_flags(sc, wins, intensity, r)
+                else:
+                    flags = self.flags(self.monitor(r), wins)
+                alarms += int(consecutive_alerts(flags, consecutive=cfg.consecutive).sum())
+            res.false_alarms[n] = 1000.0 * alarms / (per_ref * cfg.null_references)
+            res.windows[n] = per_ref * cfg.null_references
+        return res
+
+    def _seasonal_flags(
+        self, sc: Scenario, wins: Sequence[Stream], intensity: str, ref_id: int
+    ) -> np.ndarray:
+        """Each window against a reference of its own phase (the same hour, earlier days)."""
+        period = round(sc.period / timedelta(hours=1))
+        monitors: dict[int, FittedMonitor] = {}
+        out = []
+        for w in wins:
+            phase = (w.first_index // len(w)) % period
+            if phase not in monitors:
+                rng = self._rng(5, ref_id, phase)
+                weights = np.resize(w.weights, self.cfg.n_reference)
+                ref, _ = sc.sample(rng, weights, intensity=intensity, source=self.source)
+                fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
+                monitors[phase] = fm.fit(ref.features, rng=rng)
+            p = monitors[phase].p_values(w.features)
+            out.append(window_drifted(list(p.values()), alpha=self.cfg.alpha))
+        return np.asarray(out, dtype=bool)
+
+
+Progress = Callable[[str], None]
+
+
+def run_suite(
+    cfg: EvalConfig,
+    detectors: Sequence[str],
+    drift: Sequence[tuple[str, str]],
+    silent: Sequence[tuple[str, str]],
+    progress: Progress | None = None,
+) -> list[Result]:
+    """Every (scenario, intensity) of ``drift`` and ``silent`` for every detector."""
+    out: list[Result] = []
+    for det in detectors:
+        h = Harness(cfg, det)
+        for name, level in drift:
+            if progress:
+                progress(f"{det}: {name} {level}")
+            out.append(h.drift(name, level))
+        for name, level in silent:
+            if progress:
+                progress(f"{det}: {name} {level} (silent)")
+            out.append(h.silent(name, level))
+    return out
