@@ -1,9 +1,80 @@
-"""The `driftscope` commands of this component, added by :func:`register`."""
+"""``driftscope dashboards export|push`` and ``driftscope report``, added by :func:`register`.
+
+Errors a user can cause (a wrong URL or token, a bad ``--since``, an unreachable store)
+print one line and exit 2. The Grafana token is read from ``DRIFTSCOPE_GRAFANA_TOKEN`` only.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+@dashboards_app.command("export")
+def export_cmd(
+    directory: Annotated[Path, typer.Argument(help="Where to write <uid>.json files.")],
+) -> None:
+    """Write every dashboard's JSON (sorted keys) into DIRECTORY."""
+    from driftscope.dashboards.build import export
+
+    for path in export(directory):
+        typer.echo(str(path))
+
+
+@dashboards_app.command("push")
+def push_cmd(
+    url: Annotated[str, typer.Option(help="Grafana base URL, e.g. http://localhost:3000.")],
+    folder: Annotated[str, typer.Option(help="Folder uid (created when missing).")] = "driftscope",
+    timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 10.0,
+) -> None:
+    """Create or update the dashboards in a Grafana folder (token: DRIFTSCOPE_GRAFANA_TOKEN)."""
+    from driftscope.dashboards.push import TOKEN_ENV, PushError, push
+
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise _fail(f"set {TOKEN_ENV} to a Grafana service-account token")
+    try:
+        uids = push(url, token, folder_uid=folder, timeout=timeout)
+    except PushError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"pushed {len(uids)} dashboards to {url.rstrip('/')} folder {folder}")
+
+
+def report_cmd(
+    model: Annotated[str, typer.Option(help="The model to report on.")],
+    since: Annotated[str, typer.Option(help="Start: 24h, 7d, 2w or an ISO date.")] = "7d",
+    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml")] = None,
+) -> None:
+    """Write one self-contained HTML file with the dashboards' panels for MODEL."""
+    from driftscope.config import Secrets, load_config
+    from driftscope.dashboards.report import parse_since, write_report
+    from driftscope.store.clickhouse import Store
+
+    now = datetime.now(UTC)
+    try:
+        start = parse_since(since, now)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    cfg = load_config(config)
+    store = Store.from_config(cfg.store, Secrets.from_env())
+    path = out or Path("reports") / f"driftscope-{model}-{now:%Y%m%dT%H%M}.html"
+    write_report(store, model, start, now, path)
+    typer.echo(str(path.resolve()))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this component's commands to the root CLI (none yet)."""
+    """Add ``dashboards export|push`` and ``report`` to the root CLI."""
+    app.add_typer(dashboards_app, name="dashboards")
+    app.command("report")(report_cmd)

@@ -20,6 +20,7 @@ from grafana_foundation_sdk.builders import barchart, heatmap, stat, table, time
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models.common import GraphGradientMode
 
 from driftscope.dashboards.query import Query, datasource_ref
 
@@ -69,7 +70,7 @@ def _builder(spec: PanelSpec) -> Any:
     if spec.kind == "heatmap":
         return heatmap.Panel().calculate(False).cell_gap(1)
     if spec.kind == "barchart":
-        b = barchart.Panel()
+        b = barchart.Panel().fill_opacity(80).line_width(1).gradient_mode(GraphGradientMode.NONE)
         return b.x_field(spec.x_field) if spec.x_field else b
     raise ValueError(f"unknown panel kind {spec.kind!r}")
 

@@ -1,0 +1,80 @@
+"""Upload the dashboards to a Grafana through grafana-client, updating in place.
+
+The folder is found by uid (``GET /api/folders``) and created once
+(``POST /api/folders``); each dashboard goes to ``POST /api/dashboards/db`` with
+``overwrite: true`` and its stable uid, so pushing twice updates instead of duplicating.
+Errors come back as one line (:class:`PushError`) that never contains the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grafana_client import GrafanaApi
+from grafana_client.client import (
+    GrafanaClientError,
+    GrafanaException,
+    GrafanaUnauthorizedError,
+)
+
+from driftscope.dashboards.build import DASHBOARDS, build
+
+FOLDER_UID = "driftscope"
+FOLDER_TITLE = "Driftscope"
+TOKEN_ENV = "DRIFTSCOPE_GRAFANA_TOKEN"
+
+
+class PushError(RuntimeError):
+    """Grafana cannot be reached or refused the upload; the message is one line."""
+
+
+def _explain(url: str, exc: Exception) -> PushError:
+    if isinstance(exc, GrafanaUnauthorizedError) or getattr(exc, "status_code", 0) in (401, 403):
+        return PushError(
+            f"Grafana at {url} rejected the token (HTTP {getattr(exc, 'status_code', 401)}): "
+            f"set {TOKEN_ENV} to a service-account token with the Editor role"
+        )
+    if isinstance(exc, GrafanaClientError) and exc.status_code == 404:
+        return PushError(f"no Grafana HTTP API at {url} (HTTP 404): check --url")
+    if isinstance(exc, GrafanaException):
+        return PushError(f"Grafana at {url} failed (HTTP {exc.status_code}): {exc.message}")
+    if isinstance(exc, ValueError):
+        return PushError(f"{url} did not answer like Grafana (not JSON): check --url")
+    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return PushError(f"cannot reach Grafana at {url}: {reason}")
+
+
+def _ensure_folder(api: GrafanaApi, uid: str, title: str) -> None:
+    folders: list[dict[str, Any]] = api.folder.get_all_folders()
+    if not any(f.get("uid") == uid for f in folders):
+        api.folder.create_folder(title, uid=uid)
+
+
+def push(
+    url: str,
+    token: str,
+    *,
+    folder_uid: str = FOLDER_UID,
+    folder_title: str = FOLDER_TITLE,
+    timeout: float = 10.0,
+) -> list[str]:
+    """Create or update every dashboard in the folder; returns their uids."""
+    api = GrafanaApi.from_url(url.rstrip("/"), credential=token, timeout=timeout)
+    pushed = []
+    try:
+        _ensure_folder(api, folder_uid, folder_title)
+        for key in sorted(DASHBOARDS):
+            dashboard = build(key)
+            dashboard.pop("id", None)
+            api.dashboard.update_dashboard(
+                {
+                    "dashboard": dashboard,
+                    "folderUid": folder_uid,
+                    "overwrite": True,
+                    "message": "driftscope dashboards push",
+                }
+            )
+            pushed.append(dashboard["uid"])
+    except (GrafanaException, OSError, ValueError) as exc:
+        raise _explain(url, exc) from None
+    return pushed

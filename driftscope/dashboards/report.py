@@ -1,0 +1,124 @@
+"""``driftscope report``: the dashboards' panels for one model as one offline HTML file.
+
+The report runs each panel's own SQL (macros expanded as the Grafana plugin would, see
+:mod:`driftscope.dashboards.macros`) against the store and draws it as inline SVG: no
+Grafana, no network, no script or style from outside the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from driftscope.dashboards import svg
+from driftscope.dashboards.build import DASHBOARDS, panel_specs, variable_queries
+from driftscope.dashboards.conventions import FEATURE_VAR, MODEL_VAR, SEGMENT_VAR
+from driftscope.dashboards.macros import expand
+from driftscope.dashboards.spec import PanelSpec
+from driftscope.store.clickhouse import Store
+
+ORDER = ("model_drift", "performance", "data_quality", "alerts", "overview", "collector")
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+POINTS = 120
+
+_STYLE = """body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
+h1{font-size:20px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-top:8px}
+section.panel{display:inline-block;vertical-align:top;margin:8px 16px 16px 0}
+h3{font-size:13px;margin:4px 0}table{border-collapse:collapse;font-size:12px}
+td,th{border:1px solid #ddd;padding:2px 6px}.stat{font-size:36px;font-weight:bold}
+p.desc{font-size:11px;color:#666;margin:0 0 4px 0;max-width:720px}"""
+_SCRIPT = """window.__errors = [];
+window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });
+document.addEventListener('DOMContentLoaded', function () {
+  var n = document.querySelectorAll('svg').length;
+  document.body.setAttribute('data-svg-count', String(n));
+  document.body.setAttribute('data-js-errors', String(window.__errors.length));
+});"""
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``7d``, ``24h``, ``30m`` … before ``now``, or an ISO date/time (UTC if naive)."""
+    m = _DURATION.match(text.strip())
+    if m:
+        return now - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--since {text!r}: expected 30m, 24h, 7d, 2w or an ISO date") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
+            t1: datetime) -> list[str]:
+    rows = store.query(expand(variable_queries()[name], t0, t1, 60, base))
+    return sorted(str(r[0]) for r in rows)
+
+
+def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str:
+    if spec.kind == "timeseries":
+        return svg.line_chart(columns, rows)
+    if spec.kind == "heatmap":
+        return svg.heatmap(columns, rows)
+    if spec.kind == "barchart":
+        return svg.bar_chart(columns, rows)
+    if spec.kind == "stat" and rows:
+        return f'<div class="stat">{escape(str(rows[0][0]))}</div>'
+    if not rows:
+        return svg.empty()
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in r) + "</tr>"
+                   for r in rows[:50])
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: datetime,
+           t1: datetime) -> str:
+    interval = max((t1 - t0).total_seconds() / POINTS, 1)
+    columns, rows = store.query_columns(expand(spec.sql, t0, t1, interval, variables))
+    title = spec.title.replace("${feature}", variables.get(FEATURE_VAR, [""])[0])
+    return (f'<section class="panel" id="panel-{spec.key}"><h3>{escape(title)}</h3>'
+            f'<p class="desc">{escape(spec.description)}</p>{_render(spec, columns, rows)}'
+            "</section>")
+
+
+def render(store: Store, model: str, since: datetime, until: datetime) -> str:
+    """The whole report as an HTML string."""
+    base = {MODEL_VAR: [model]}
+    features = _values(store, FEATURE_VAR, base, since, until) or [""]
+    segments = _values(store, SEGMENT_VAR, base, since, until) or ["all"]
+    variables = base | {FEATURE_VAR: features, SEGMENT_VAR: segments}
+    parts = []
+    for key in ORDER:
+        parts.append(f"<h2>{escape(DASHBOARDS[key].title)}</h2>")
+        for spec in panel_specs(key):
+            if spec.repeat == FEATURE_VAR:
+                for f in features:
+                    one = variables | {FEATURE_VAR: [f]}
+                    parts.append(_panel(store, replace(spec, key=f"{spec.key}-{f}"), one,
+                                        since, until))
+            else:
+                parts.append(_panel(store, spec, variables, since, until))
+    title = f"Driftscope report: {model}"
+    span = f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} UTC"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+            f"{escape(title)}</title><style>{_STYLE}</style><script>{_SCRIPT}</script>"
+            f"</head><body><h1>{escape(title)}</h1><p>{escape(span)}; features: "
+            f"{escape(', '.join(features))}</p>{''.join(parts)}</body></html>\n")
+
+
+def write_report(store: Store, model: str, since: datetime, until: datetime,
+                 path: Path) -> Path:
+    """Write the report; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(store, model, since, until), encoding="utf-8")
+    return path
