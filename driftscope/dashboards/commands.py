@@ -54,6 +54,7 @@ def push_cmd(
 def report_cmd(
     model: Annotated[str, typer.Option(help="The model to report on.")],
     since: Annotated[str, typer.Option(help="Start: 24h, 7d, 2w or an ISO date.")] = "7d",
+    until: Annotated[str | None, typer.Option(help="End (ISO date); default now.")] = None,
     out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml")] = None,
 ) -> None:
@@ -64,13 +65,14 @@ def report_cmd(
 
     now = datetime.now(UTC)
     try:
-        start = parse_since(since, now)
+        end = parse_since(until, now) if until else now
+        start = parse_since(since, end)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env())
     path = out or Path("reports") / f"driftscope-{model}-{now:%Y%m%dT%H%M}.html"
-    write_report(store, model, start, now, path)
+    write_report(store, model, start, end, path)
     typer.echo(str(path.resolve()))
 
 

@@ -36,12 +36,24 @@ def _explain(url: str, exc: Exception) -> PushError:
         )
     if isinstance(exc, GrafanaClientError) and exc.status_code == 404:
         return PushError(f"no Grafana HTTP API at {url} (HTTP 404): check --url")
+    if isinstance(exc, GrafanaException) and exc.status_code == 0:
+        return PushError(f"cannot reach Grafana at {url}: {_network_reason(exc)}; check --url")
     if isinstance(exc, GrafanaException):
         return PushError(f"Grafana at {url} failed (HTTP {exc.status_code}): {exc.message}")
     if isinstance(exc, ValueError):
         return PushError(f"{url} did not answer like Grafana (not JSON): check --url")
-    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-    return PushError(f"cannot reach Grafana at {url}: {reason}")
+    return PushError(f"cannot reach Grafana at {url}: {_network_reason(exc)}; check --url")
+
+
+def _network_reason(exc: Exception) -> str:
+    text = f"{type(exc).__name__} {exc}".lower()
+    for needle, reason in (("nameresolution", "host not found"), ("name or service", "host "
+                           "not found"), ("refused", "connection refused"),
+                           ("timeout", "timed out"), ("timed out", "timed out"),
+                           ("ssl", "TLS handshake failed")):
+        if needle in text:
+            return reason
+    return type(exc).__name__
 
 
 def _ensure_folder(api: GrafanaApi, uid: str, title: str) -> None:
