@@ -196,6 +196,11 @@ class FittedBase(ABC):
             p_value, threshold = self._p_value_and_critical(stat, prepared, pol.alpha)
         else:  # pragma: no cover - guarded at construction
             raise ConfigError(f"unknown threshold policy {pol!r}")
+        if np.isnan(threshold) or (p_value is not None and np.isnan(p_value)):
+            raise DetectorInputError(
+                f"{pol.label} threshold is undefined for windows of {self._size(prepared)} "
+                f"and {self._reference_size()} values; use a Constant threshold"
+            )
         return Score(
             statistic=stat,
             threshold=float(threshold),

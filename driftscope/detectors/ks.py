@@ -51,7 +51,7 @@ class FittedKS(FittedEMD):
         self, statistic: float, prepared: tuple[np.ndarray, int], alpha: float
     ) -> tuple[float, float]:
         n, m = self._reference_size(), self._size(prepared)
-        en = round(n * m / (n + m))
+        en = max(1, round(n * m / (n + m)))
         return float(stats.kstwo.sf(statistic, en)), float(stats.kstwo.isf(alpha, en))
 
 

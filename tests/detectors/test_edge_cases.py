@@ -1,0 +1,139 @@
+"""Edge cases: a clear result or a DetectorInputError, never a crash or a silent NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from driftscope.detectors import registry
+from driftscope.detectors.emd import EMD
+from driftscope.detectors.l1 import L1
+from driftscope.detectors.linf import LInf
+from driftscope.detectors.significance import Constant
+from driftscope.errors import DetectorInputError
+from driftscope.types import Score
+
+UNIVARIATE = [n for n in registry.names()
+              if registry.DETECTORS.cls(n).input_kind in ("numeric", "univariate")]
+BINNED = [n for n in registry.names() if registry.DETECTORS.cls(n).input_kind == "univariate"]
+MULTI = [n for n in registry.names() if registry.DETECTORS.cls(n).input_kind == "multivariate"]
+RNG = np.random.default_rng
+
+
+def _ok(score: Score) -> None:
+    assert np.isfinite(score.statistic) and score.statistic >= 0
+    assert not np.isnan(score.threshold)
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_empty_reference_is_an_error(name: str) -> None:
+    with pytest.raises(DetectorInputError, match="empty"):
+        registry.get(name).fit(np.array([], dtype=float), rng=RNG(0))
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_one_value_each_side(name: str) -> None:
+    fitted = registry.get(name).fit(np.array([1.0]), rng=RNG(0))
+    _ok(fitted.score(np.array([1.0])))
+    _ok(fitted.score(np.array([5.0])))
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_constant_column(name: str) -> None:
+    fitted = registry.get(name).fit(np.full(200, 3.0), rng=RNG(0))
+    same = fitted.score(np.full(50, 3.0))
+    _ok(same)
+    assert not same.drifted
+    moved = fitted.score(np.full(50, 4.0))
+    _ok(moved)
+    assert moved.drifted
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_all_missing_column(name: str) -> None:
+    fitted = registry.get(name).fit(np.full(200, np.nan), rng=RNG(0))
+    same = fitted.score(np.full(50, np.nan))
+    _ok(same)
+    assert not same.drifted
+    values = fitted.score(RNG(1).normal(size=50))
+    _ok(values)
+    assert values.drifted  # every value is now present: the missing rate moved by 1
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_missing_rate_change_is_drift(name: str) -> None:
+    rng = RNG(2)
+    fitted = registry.get(name).fit(rng.normal(size=3000), rng=rng)
+    cur = rng.normal(size=1000)
+    cur[:300] = np.nan  # same values, 30 % missing
+    s = fitted.score(cur)
+    _ok(s)
+    assert s.drifted
+
+
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_infinities_count_as_missing_and_never_crash(name: str) -> None:
+    fitted = registry.get(name).fit(np.array([1.0, 2.0, np.inf, 3.0, np.nan]), rng=RNG(0))
+    _ok(fitted.score(np.array([-np.inf, 2.0, np.nan])))
+
+
+@pytest.mark.parametrize("name", BINNED)
+def test_only_unseen_categories(name: str) -> None:
+    ref = np.array(["a", "b"] * 100, dtype=object)
+    fitted = registry.get(name).fit(ref, rng=RNG(0))
+    s = fitted.score(np.array(["x", "y", "z"] * 20, dtype=object))
+    _ok(s)
+    assert s.drifted
+
+
+def test_unseen_bucket_values() -> None:
+    ref = np.array(["a", "b"] * 100, dtype=object)
+    cur = np.array(["a"] * 50 + ["new"] * 50, dtype=object)
+    assert LInf(Constant(0.1)).fit(ref, rng=RNG(0)).score(cur).statistic == pytest.approx(0.5)
+    assert L1(Constant(0.1)).fit(ref, rng=RNG(0)).score(cur).statistic == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", BINNED)
+def test_categorical_missing_and_nan_are_the_missing_bin(name: str) -> None:
+    ref = np.array(["a", None, "b", float("nan")] * 50, dtype=object)
+    fitted = registry.get(name).fit(ref, rng=RNG(0))
+    s = fitted.score(np.array(["a", float("nan"), "b", None] * 10, dtype=object))
+    _ok(s)
+    assert s.statistic == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", MULTI)
+def test_multivariate_edge_cases(name: str) -> None:
+    det = registry.get(name)
+    ref = RNG(0).normal(size=(40, 3))
+    fitted = det.fit(ref, rng=RNG(0))
+    with pytest.raises(DetectorInputError, match="columns"):
+        fitted.score(np.ones((10, 2)))
+    with pytest.raises(DetectorInputError, match="NaN"):
+        fitted.score(np.full((10, 3), np.nan))
+    with pytest.raises(DetectorInputError):
+        det.fit(np.empty((0, 3)), rng=RNG(0))
+    const = det.fit(np.ones((40, 3)), rng=RNG(0)).score(np.ones((20, 3)))
+    _ok(const)
+    assert not const.drifted
+
+
+@pytest.mark.parametrize("name", MULTI)
+def test_multivariate_n_equal_one(name: str) -> None:
+    fitted = registry.get(name).fit(RNG(0).normal(size=(40, 3)), rng=RNG(0))
+    try:
+        s = fitted.score(np.zeros((1, 3)))
+    except DetectorInputError as exc:
+        assert "at least" in str(exc)
+    else:
+        _ok(s)
+
+
+def test_wrong_shape_is_an_error() -> None:
+    with pytest.raises(DetectorInputError, match="1-D"):
+        EMD().fit(np.ones((3, 2)), rng=RNG(0))
+
+
+def test_rng_must_be_a_generator() -> None:
+    with pytest.raises(TypeError, match="Generator"):
+        EMD().fit(np.ones(3), rng=0)  # type: ignore[arg-type]

@@ -1,0 +1,75 @@
+"""Projections: shapes, reproducibility, pickling, and drift measured on projected data."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from driftscope.detectors import registry
+from driftscope.detectors.projected import ProjectedDetector
+from driftscope.detectors.projections import PCA, Autoencoder, GaussianRandom, SparseRandom
+from driftscope.detectors.significance import Permutation
+
+NAMES = registry.projection_names()
+
+
+def _data(seed: int = 0, n: int = 300) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 3))
+    return latent @ rng.normal(size=(3, 12)) + 0.1 * rng.normal(size=(n, 12))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seeded_reproducible_and_picklable(name: str) -> None:
+    x = _data()
+    proj = registry.get_projection(name)
+    a = proj.fit(x, rng=np.random.default_rng(5)).transform(x)
+    fitted = proj.fit(x, rng=np.random.default_rng(5))
+    b = pickle.loads(pickle.dumps(fitted)).transform(x)
+    np.testing.assert_array_equal(a, b)
+    assert a.ndim == 2 and a.shape[0] == len(x) and np.all(np.isfinite(a))
+
+
+def test_random_projections_preserve_distances_roughly() -> None:
+    x = np.random.default_rng(1).normal(size=(50, 400))
+    for proj in (GaussianRandom(k=200), SparseRandom(k=200)):
+        z = proj.fit(x, rng=np.random.default_rng(0)).transform(x)
+        d_x = np.linalg.norm(x[0] - x[1:], axis=1)
+        d_z = np.linalg.norm(z[0] - z[1:], axis=1)
+        assert np.all(np.abs(d_z / d_x - 1) < 0.35)
+
+
+def test_pca_reconstruction_error_flags_off_manifold_rows() -> None:
+    x = _data()
+    f = PCA(k=3).fit(x, rng=np.random.default_rng(0))
+    on = f.transform(_data(seed=0))[:, -1]
+    off = f.transform(np.random.default_rng(2).normal(size=(300, 12)))[:, -1]
+    assert np.median(off) > 10 * np.median(on)
+
+
+def test_autoencoder_learns_the_reference() -> None:
+    x = _data(n=512)
+    f = Autoencoder(k=3, epochs=40).fit(x, rng=np.random.default_rng(0))
+    err_ref = f.transform(x)[:, -1].mean()
+    err_noise = f.transform(np.random.default_rng(3).normal(size=(512, 12)) * 3)[:, -1].mean()
+    assert err_ref < 0.3 and err_noise > err_ref
+
+
+@pytest.mark.parametrize(
+    ("projection", "detector"),
+    [("pca", "emd"), ("gaussian_random", "mmd"), ("analytical", "linf"),
+     ("autoencoder", "sliced_wasserstein"), ("sparse_random", "ks")],
+)
+def test_projected_detector(projection: str, detector: str) -> None:
+    x = _data()
+    params = {"policy": Permutation(n=100)} if detector == "mmd" else {}
+    proj_params = {"epochs": 5} if projection == "autoencoder" else {}
+    det = ProjectedDetector(projection, detector, detector_params=params,
+                            projection_params=proj_params)
+    fitted = det.fit(x, rng=np.random.default_rng(0))
+    assert not fitted.score(_data(seed=0)).drifted
+    shifted = _data(seed=0) * 2.0 + 1.0
+    s = fitted.score(shifted)
+    assert s.drifted and np.isfinite(s.statistic)

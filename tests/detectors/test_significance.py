@@ -1,0 +1,115 @@
+"""Threshold policies, corrections and severity ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from driftscope.detectors.emd import EMD
+from driftscope.detectors.linf import LInf
+from driftscope.detectors.significance import (
+    Constant,
+    Permutation,
+    PValue,
+    ReferenceQuantile,
+    benjamini_hochberg,
+    bh_adjusted,
+    bonferroni,
+    permutation_threshold,
+    rank_by_severity,
+)
+from driftscope.errors import ConfigError
+from driftscope.types import Score
+
+
+def test_permutation_threshold_agrees_with_p_value() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        perm = np.round(rng.normal(size=int(rng.integers(1, 60))), 1)
+        stat, alpha = float(np.round(rng.normal(1.0), 1)), float(rng.uniform(0.01, 0.5))
+        p = (np.sum(perm >= stat) + 1) / (len(perm) + 1)
+        assert (stat > permutation_threshold(perm, alpha)) == (p <= alpha)
+
+
+def test_permutation_p_value_is_never_zero() -> None:
+    x = np.zeros(100)
+    s = EMD(Permutation(n=19)).fit(x, rng=np.random.default_rng(0)).score(x + 10.0)
+    assert s.p_value == pytest.approx(1 / 20)
+    assert s.drifted and s.policy == "permutation"
+
+
+def test_too_few_permutations_never_drift() -> None:
+    x = np.zeros(100)
+    s = EMD(Permutation(n=5, alpha=0.05)).fit(x, rng=np.random.default_rng(0)).score(x + 10.0)
+    assert s.threshold == float("inf") and not s.drifted
+
+
+def test_reference_quantile_false_alarm_rate() -> None:
+    rng = np.random.default_rng(1)
+    cats = np.array(list("abcdefgh"), dtype=object)
+    p = np.linspace(1, 2, 8) / np.linspace(1, 2, 8).sum()
+    fitted = LInf(ReferenceQuantile(q=0.95, n_boot=400)).fit(rng.choice(cats, 5000, p=p), rng=rng)
+    alarms = [fitted.score(rng.choice(cats, 500, p=p)).drifted for _ in range(200)]
+    assert 0.0 < np.mean(alarms) < 0.12
+    assert fitted.score(rng.choice(cats, 500, p=p)).policy == "reference-quantile"
+
+
+def test_reference_quantile_shrinks_with_window_size_and_is_cached() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=20_000)
+    fitted = EMD(ReferenceQuantile(q=0.99)).fit(x, rng=rng)
+    small = fitted.score(rng.normal(size=100)).threshold
+    large = fitted.score(rng.normal(size=10_000)).threshold
+    assert large < small
+    assert set(fitted._cache) == {100, 10_000}
+
+
+def test_reference_quantile_floor() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50_000)
+    fitted = EMD(ReferenceQuantile(floor=0.05)).fit(x, rng=rng)
+    s = fitted.score(rng.normal(0.01, size=50_000))  # tiny, real shift
+    assert s.threshold == 0.05 and not s.drifted
+
+
+def test_constant_policy() -> None:
+    s = EMD(Constant(0.5), normalise="none").fit(np.zeros(10), rng=np.random.default_rng(0))
+    assert s.score(np.ones(10)).threshold == 0.5
+    assert s.score(np.ones(10)).policy == "constant"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [lambda: Constant(-1), lambda: ReferenceQuantile(q=1.5), lambda: Permutation(n=0),
+     lambda: PValue(alpha=0), lambda: ReferenceQuantile(n_boot=2)],
+)
+def test_bad_policies_are_config_errors(bad: Callable[[], object]) -> None:
+    with pytest.raises(ConfigError):
+        bad()
+
+
+def test_p_value_policy_needs_an_analytic_null() -> None:
+    fitted = EMD(PValue(0.05)).fit(np.arange(10.0), rng=np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="Permutation"):
+        fitted.score(np.arange(10.0))
+
+
+def test_bonferroni_and_bh() -> None:
+    p = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+    assert bonferroni(p, 0.05).sum() == 1
+    assert benjamini_hochberg(p, 0.05).tolist() == [True, True] + [False] * 8
+    q = bh_adjusted(p)
+    assert np.array_equal(q <= 0.05, benjamini_hochberg(p, 0.05))
+    assert q[0] == pytest.approx(0.01)
+    assert benjamini_hochberg([], 0.05).size == 0
+
+
+def test_rank_by_severity() -> None:
+    scores = {
+        "cat": Score(0.3, 0.1, "constant"),  # severity 3
+        "num": Score(0.5, 0.25, "reference-quantile"),  # severity 2
+        "ok": Score(0.01, 0.1, "constant"),
+    }
+    assert [n for n, _ in rank_by_severity(scores)] == ["cat", "num", "ok"]
