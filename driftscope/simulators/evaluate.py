@@ -81,7 +81,7 @@ class EvalConfig:
     windows_before: int = 6
     windows_after: int = 10
     trials: int = 5
-    gradual_span_windows: int = 5
+    gradual_span_windows: int = 4
     null_windows: int = 2000
     null_references: int = 4
     periodic_windows: int = 1200

@@ -239,7 +239,7 @@ class Scenario:
         source: Source | None = None,
     ) -> Stream:
         """A stream of ``n_events`` with drift starting at ``onset`` (fraction or index)."""
-        if intensity not in INTENSITIES:
+        if intensity not in INTENSITIES and self.kind != "none":
             raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
         clock = clock or Clock()
         src = source or get_source(self.source)

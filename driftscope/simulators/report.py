@@ -1,0 +1,103 @@
+"""Which scenarios the evaluation runs, and the Markdown table it reports.
+
+Examples
+--------
+>>> drift, silent = suite("bar")
+>>> ("gradual-covariate", "medium") in drift, ("no-drift", "none") in silent
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .effects import KINDS
+from .evaluate import EvalConfig, Result
+
+SUITES = ("bar", "full", "quick")
+
+
+def suite(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(drift scenarios, silent scenarios) as (name, intensity) pairs.
+
+    ``bar`` is what the issue's bar needs; ``full`` adds every drift kind at every
+    temporal shape; ``quick`` is a smoke run.
+    """
+    silent = [("no-drift", "none"), ("periodic-covariate", "high"), ("periodic-prior", "high")]
+    bar = [
+        (f"{t}-covariate", lv)
+        for t in ("instantaneous", "gradual")
+        for lv in ("low", "medium", "high")
+    ] + [("temporary-covariate", "high"), ("temporary-covariate", "medium")]
+    if name == "quick":
+        return [("instantaneous-covariate", "high"), ("temporary-covariate", "high")], [
+            ("no-drift", "none")
+        ]
+    if name == "bar":
+        return bar, silent
+    if name == "full":
+        extra = [
+            (f"{t}-{k}", lv)
+            for k in KINDS
+            if k != "covariate"
+            for t in ("instantaneous", "gradual", "temporary")
+            for lv in ("medium", "high")
+        ]
+        return bar + extra, [*silent, ("periodic-missing", "high")]
+    raise ValueError(f"unknown suite {name!r}; valid: {', '.join(SUITES)}")
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    if math.isnan(x):
+        return "–"
+    if math.isinf(x):
+        return "never"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
+
+
+def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
+    """Two tables: drift scenarios (power, delay) and silent ones (false alarms)."""
+    sizes = cfg.sizes
+    head = " | ".join(f"power n={n}" for n in sizes)
+    dhead = " | ".join(f"delay n={n} mean/max" for n in sizes)
+    lines = [
+        f"| scenario | intensity | detector | {head} | {dhead} | pre-onset FA/1k |",
+        "|" + "---|" * (4 + 2 * len(sizes)),
+    ]
+    for r in results:
+        if not r.power:
+            continue
+        pw = " | ".join(_fmt(r.power.get(n, math.nan)) for n in sizes)
+        dl = " | ".join(
+            f"{_fmt(r.delay.get(n, math.nan), 1)}/{_fmt(r.delay_max.get(n, math.nan), 0)}"
+            for n in sizes
+        )
+        fa = max(r.false_alarms.values()) if r.false_alarms else math.nan
+        lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {_fmt(fa)} |")
+    lines += [
+        "",
+        "| silent scenario | intensity | detector | reference | window n | windows | "
+        "false alarms / 1,000 windows |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.power:
+            continue
+        ref = "seasonal (same hour)" if r.scenario.startswith("periodic") else "fixed"
+        for n, fa in r.false_alarms.items():
+            lines.append(
+                f"| {r.scenario} | {r.intensity} | {r.detector} | {ref} | {n} | "
+                f"{r.windows[n]} | {_fmt(fa)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def temporary_summary(results: Sequence[Result]) -> str:
+    """One line per temporary scenario: share of trials that alerted on the burst."""
+    out = []
+    for r in results:
+        if r.scenario.startswith("temporary") and r.alerted:
+            share = ", ".join(f"n={n}: {_fmt(a)}" for n, a in r.alerted.items())
+            out.append(f"- {r.scenario} ({r.intensity}, {r.detector}): alerted in {share}")
+    return "\n".join(out) + ("\n" if out else "")
