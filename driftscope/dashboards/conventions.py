@@ -8,8 +8,8 @@
 * ``performance_proxy``: the label-free proxy (prediction drift, confidence …);
 * ``multivariate``: MMD (``feature`` empty) and projections (``feature`` = component).
 
-``segment`` is empty for the whole population; dashboards show it as ``all``. An alert
-row whose ``rule`` is ``retrain`` is a retrain request. Table and column names come from
+``segment`` is empty for the whole population; dashboards show it as ``all``. A
+retrain request is a row of ``retrain_requests``. Table and column names come from
 :mod:`driftscope.store.schema` only.
 """
 
@@ -23,7 +23,6 @@ MONITOR_PERFORMANCE = "performance"
 MONITOR_PROXY = "performance_proxy"
 MONITOR_MULTIVARIATE = "multivariate"
 NON_FEATURE_MONITORS = (MONITOR_QUALITY, MONITOR_PERFORMANCE, MONITOR_PROXY, MONITOR_MULTIVARIATE)
-RETRAIN_RULE = "retrain"
 RESOLVED_STATE = "resolved"
 ALL_SEGMENT = "all"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftscope.dashboards.conventions import RESOLVED_STATE, RETRAIN_RULE, model_is
+from driftscope.dashboards.conventions import RESOLVED_STATE, model_is
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 
@@ -12,6 +12,7 @@ A = schema.ALERTS
 D = schema.DRIFT_RESULTS
 E = schema.EVENTS
 DL = schema.DEAD_LETTERS
+RQ = schema.RETRAIN_REQUESTS
 
 
 @dataclass(frozen=True)
@@ -108,25 +109,40 @@ ORDER BY time"""
     )
 
 
-def _annotation_sql(rule_test: str) -> str:
-    return f"""SELECT {A.window_start} AS time, concat({A.rule}, ': ', {A.summary}) AS text,
-  concat({A.monitor}, ',', {A.state}) AS tags
-FROM {A} FINAL
-WHERE {model_is(A.model_id)} AND {A.rule} {rule_test} '{RETRAIN_RULE}'
-  AND $__timeFilter({A.window_start})
-ORDER BY time"""
+def retrain_requests() -> PanelSpec:
+    """Retrain requests: which windows and training range each asked for."""
+    sql = f"""SELECT {RQ.created_at} AS time, {RQ.model_id} AS model, {RQ.policy} AS policy,
+  {RQ.window_start} AS window_start, {RQ.train_since} AS train_since,
+  {RQ.train_until} AS train_until
+FROM {RQ} FINAL
+WHERE $__timeFilter({RQ.created_at})
+ORDER BY time DESC"""
+    return PanelSpec(
+        "retrain_requests", "Retrain requests", "table", sql,
+        ("time", "model", "policy", "window_start", "train_since", "train_until"), width=24,
+    )
 
 
 def alert_annotations() -> AnnotationSpec:
-    """Alerts of the selected model, on its windows."""
-    return AnnotationSpec("Alerts", _annotation_sql("!="), "red")
+    """Alerts of the selected model, on the window that raised them."""
+    sql = f"""SELECT {A.window_start} AS time, concat({A.rule}, ': ', {A.summary}) AS text,
+  concat({A.monitor}, ',', {A.state}) AS tags
+FROM {A} FINAL
+WHERE {model_is(A.model_id)} AND $__timeFilter({A.window_start})
+ORDER BY time"""
+    return AnnotationSpec("Alerts", sql, "red")
 
 
 def retrain_annotations() -> AnnotationSpec:
     """Retrain requests of the selected model."""
-    return AnnotationSpec("Retrain requests", _annotation_sql("="), "purple")
+    sql = f"""SELECT {RQ.window_start} AS time, concat('retrain requested: ', {RQ.policy}) AS text,
+  'retrain' AS tags
+FROM {RQ} FINAL
+WHERE {model_is(RQ.model_id)} AND $__timeFilter({RQ.window_start})
+ORDER BY time"""
+    return AnnotationSpec("Retrain requests", sql, "purple")
 
 
 OVERVIEW = (open_alerts, event_volume, drift_status, dead_letter_rate)
-ALERTS = (alerts_over_time, alert_timeline)
+ALERTS = (alerts_over_time, alert_timeline, retrain_requests)
 ANNOTATIONS = (alert_annotations, retrain_annotations)

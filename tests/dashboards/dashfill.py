@@ -16,7 +16,6 @@ from driftscope.dashboards.conventions import (
     MONITOR_PERFORMANCE,
     MONITOR_PROXY,
     MONITOR_QUALITY,
-    RETRAIN_RULE,
 )
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -127,6 +126,12 @@ def fill(store: Store, seed: int = 7) -> None:
     _insert(store, schema.COLLECTOR_STATS, stats)
     _insert(store, schema.DEAD_LETTERS, _dead_letters())
     _insert(store, schema.ALERTS, _alerts())
+    _insert(store, schema.RETRAIN_REQUESTS, [
+        {"request_id": f"rq-{m}", "model_id": m, "policy": "drift",
+         "window_start": T0 + 27 * WINDOW,
+         "window_end": T0 + 28 * WINDOW, "train_since": T0 + 24 * WINDOW,
+         "train_until": T0 + 28 * WINDOW, "evidence": "{}", "created_at": T0 + 28 * WINDOW}
+        for m in MODELS])
 
 
 def _dead_letters() -> list[dict[str, Any]]:
@@ -143,7 +148,7 @@ def _alerts() -> list[dict[str, Any]]:
     out = []
     for model in MODELS:
         for w, rule, state in ((26, "feature_drift", "firing"), (30, "performance", "resolved"),
-                               (32, RETRAIN_RULE, "firing")):
+                               (32, "data_quality", "firing")):
             start = T0 + w * WINDOW
             out.append({"alert_id": f"{model}-{rule}-{w}", "model_id": model,
                         "monitor": "features", "window_start": start, "rule": rule,
