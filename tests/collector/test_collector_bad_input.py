@@ -1,0 +1,68 @@
+"""Bad input of every kind is dead-lettered (topic and table) with its reason, partition,
+offset and raw bytes; the collector keeps going; count in = stored + dead-lettered."""
+
+from __future__ import annotations
+
+import json
+
+from collector_support import event, make_config, produce, run_until, stored_offsets
+from kafka import KafkaConsumer
+
+from driftscope.collector.service import Collector
+from driftscope.store.clickhouse import Store
+
+BIG = json.dumps({**event(0), "model_version": "x" * 100, "event_id": "big",
+                  "features": {"blob": "y" * 2_000_000}}).encode()
+BAD: list[tuple[bytes | dict, str]] = [
+    (b'{"model_id": "m", "features": {', "malformed_json"),
+    ({**event(1), "features": {"x": {"nested": 1}}}, "schema"),
+    ({k: v for k, v in event(2).items() if k != "model_id"}, "schema"),
+    (b'{"model_id": "m", "features": {"x": NaN}}', "non_finite"),
+    (b'{"model_id": "m", "features": {"x": -Infinity}}', "non_finite"),
+    (BIG, "oversized"),
+    (b'{"model_id": "m", "features": {"c": "\xff\xfe"}}', "not_utf8"),
+    (event(3, model="nobody"), "unknown_model"),
+    ({**event(4), "features": {"x": "now a string"}}, "type_change"),
+    (b"", "schema"),
+    ({**event(5), "timestamp": "2026-01-01T00:00:00"}, "schema"),  # no time zone
+]
+
+
+def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
+    stream: list[bytes | dict] = []
+    expected: dict[int, str] = {}
+    for i, (bad, reason) in enumerate(BAD):
+        stream.append(event(100 + i))  # a good one between each bad one
+        expected[len(stream)] = reason
+        stream.append(bad)
+    stream.append(event(999))
+    n = produce(broker.bootstrap, topic, stream, partition=2)
+    cfg = make_config(
+        broker.bootstrap, topic, models=[{"id": "m"}],
+        collector={"unknown_models": "dead_letter", "dead_letter_max_bytes": 4096},
+    )
+    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
+    run_until([c], lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
+
+    rows = store.query(
+        "SELECT kafka_partition, kafka_offset, reason, error, length(raw), raw_size, model_id, "
+        "topic FROM dead_letters ORDER BY kafka_offset"
+    )
+    assert {r[1]: r[2] for r in rows} == expected
+    assert all(r[0] == 2 and r[7] == topic and r[3] for r in rows)
+    big = next(r for r in rows if r[2] == "oversized")
+    assert big[4] == 4096 and big[5] == len(BIG)
+    assert next(r for r in rows if r[2] == "unknown_model")[6] == "nobody"
+    assert next(r for r in rows if r[2] == "type_change")[3].startswith("x: was numeric")
+    stored = store.count("events")
+    assert stored == len(BAD) + 1
+    assert stored + len(rows) == n  # count in = stored + dead-lettered
+
+    dlq = KafkaConsumer(f"{topic}.dlq", bootstrap_servers=[broker.bootstrap],
+                        auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    msgs = list(dlq)
+    dlq.close()
+    assert sorted(dict(m.headers)["reason"].decode() for m in msgs) == sorted(expected.values())
+    assert {dict(m.headers)["source"].decode() for m in msgs} == {
+        f"{topic}/2/{o}" for o in expected
+    }
