@@ -1,0 +1,58 @@
+"""Notifiers built from configuration and the environment's secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from driftscope.alerts.notifiers import (
+    CommandNotifier,
+    ConsoleNotifier,
+    KafkaNotifier,
+    SlackNotifier,
+    WebhookNotifier,
+)
+from driftscope.alerts.outbox import Channel, Dispatcher, Outbox
+from driftscope.config import Config, Secrets, kafka_client_options
+from driftscope.errors import ConfigError
+from driftscope.store.clickhouse import Store
+
+
+def build_channels(
+    config: Config, secrets: Secrets, write: Callable[[str], Any] | None = None
+) -> dict[str, Channel]:
+    """Every channel the configuration enables; a missing secret is a one-line error."""
+    a = config.alerts
+    timeout = a.timeout.total_seconds()
+    out: dict[str, Channel] = {}
+    if a.console:
+        out["console"] = ConsoleNotifier(write)
+    if a.slack:
+        if secrets.slack_webhook_url is None:
+            raise ConfigError("alerts.slack is on: set DRIFTSCOPE_SLACK_WEBHOOK_URL")
+        out["slack"] = SlackNotifier(secrets.slack_webhook_url, timeout)
+    if a.webhook or a.retrain.webhook:
+        if secrets.webhook_url is None:
+            raise ConfigError("a webhook is on: set DRIFTSCOPE_WEBHOOK_URL")
+        out["webhook"] = WebhookNotifier(secrets.webhook_url, timeout)
+    if a.retrain.kafka and a.retrain.policies:
+        opts = kafka_client_options(config.kafka, secrets)
+        out["kafka"] = KafkaNotifier(config.kafka.retrain_topic, opts, timeout)
+    if a.retrain.command:
+        out["command"] = CommandNotifier(a.retrain.command)
+    return out
+
+
+def dispatcher(
+    store: Store, config: Config, secrets: Secrets, *,
+    write: Callable[[str], Any] | None = None, sleep: Callable[[float], None] | None = None,
+    after_send: Callable[[str], None] | None = None,
+) -> Dispatcher:
+    """A dispatcher over the configured channels with the configured retries and backoff."""
+    a = config.alerts
+    kwargs: dict[str, Any] = {}
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return Dispatcher(Outbox(store), build_channels(config, secrets, write), retries=a.retries,
+                      backoff=a.backoff.total_seconds(), backoff_max=a.backoff_max.total_seconds(),
+                      after_send=after_send, **kwargs)

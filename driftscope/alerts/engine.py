@@ -1,0 +1,129 @@
+"""The alert engine: window verdicts → alert state, outbox rows and retrain requests.
+
+:class:`AlertEngine` is what the monitor hands each :class:`WindowVerdict` to. It applies
+the pure rules, stores the alert's new state, and enqueues one outbox row per channel when
+people must be told; :class:`~driftscope.alerts.outbox.Dispatcher` sends them. Replaying a
+window (after a crash) changes nothing: the rules ignore a window already applied and the
+outbox ignores a delivery id it has.
+
+Examples
+--------
+>>> engine = AlertEngine(store, config.alerts)            # doctest: +SKIP
+>>> decision = engine.process(verdict)                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from driftscope.alerts import messages, retrain
+from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts.model import WindowVerdict
+from driftscope.alerts.outbox import Outbox
+from driftscope.alerts.rules import Decision, Policy, Track, step
+from driftscope.alerts.state import AlertStore
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+R = S.RETRAIN_REQUESTS
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def alert_channels(cfg: AlertsConfig) -> list[str]:
+    """Channels alerts go to, from configuration."""
+    return [c for c in ("console", "slack", "webhook") if getattr(cfg, c)]
+
+
+def retrain_channels(cfg: AlertsConfig) -> list[str]:
+    """Sinks retrain requests go to, from configuration."""
+    r = cfg.retrain
+    return [c for c, on in (("kafka", r.kafka), ("webhook", r.webhook),
+                            ("command", r.command is not None)) if on]
+
+
+class AlertEngine:
+    """Turns verdicts into alert state and outbox rows (no sending, no formatting rules)."""
+
+    def __init__(self, store: Store, cfg: AlertsConfig, *,
+                 clock: Callable[[], datetime] = _now,
+                 channels: Sequence[str] | None = None) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.clock = clock
+        self.alerts = AlertStore(store)
+        self.outbox = Outbox(store, clock)
+        self.policy = Policy(cfg.min_windows, cfg.resolve_windows, cfg.cooldown,
+                             cfg.notify_resolved)
+        self.channels = list(alert_channels(cfg) if channels is None else channels)
+        self._tracks: dict[tuple[str, str], Track] = {}
+        self._last_request: dict[tuple[str, str], datetime | None] = {}
+
+    def process(self, v: WindowVerdict) -> Decision:
+        """Apply one window's verdict; returns the decision taken."""
+        key = (v.model_id, v.monitor)
+        track = self._tracks.get(key)
+        if track is None:
+            track = self.alerts.track(*key)
+        silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock())
+        d = step(track, v, self.policy, silenced=silenced)
+        now = self.clock()
+        if d.alert is not None and d.action in ("open", "update", "resolve"):
+            self.alerts.save(d.alert, messages.summary(d.alert, v),
+                             messages.details(d.alert, v, self.cfg.top_features), now)
+        if d.notify and d.alert is not None:
+            self._enqueue_alert(d, v)
+        if d.action != "seen":
+            self._retrain(v, d.track)
+        self._tracks[key] = d.track
+        return d
+
+    def _enqueue_alert(self, d: Decision, v: WindowVerdict) -> None:
+        assert d.alert is not None
+        alert, top = d.alert, self.cfg.top_features
+        resolved = d.action == "resolve"
+        event = "resolved" if resolved else "firing"
+        link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v)
+        body = {"type": "alert", "event": event, **messages.details(alert, v, top),
+                "summary": messages.summary(alert, v), "grafana_url": link}
+        payloads: dict[str, dict[str, Any]] = {
+            "console": messages.console_text(alert, v, top, resolved),
+            "slack": messages.slack_blocks(alert, v, top, link, resolved),
+            "webhook": body,
+        }
+        for channel in self.channels:
+            self.outbox.enqueue(f"{alert.alert_id}:{event}:{channel}", alert.alert_id, event,
+                                channel, payloads[channel])
+
+    def _retrain(self, v: WindowVerdict, track: Track) -> None:
+        for policy in self.cfg.retrain.policies:
+            key = (v.model_id, policy.name)
+            if key not in self._last_request:
+                self._last_request[key] = self._latest_request(*key)
+            req = retrain.decide(policy, v, drift_streak=track.drift_streak,
+                                 last_request=self._last_request[key])
+            if req is None:
+                continue
+            self._last_request[key] = req.window_end
+            if not self.store.count(R, f"{R.request_id} = {{r:String}}", r=req.request_id):
+                self.store.insert(R, [(req.request_id, req.model_id, req.policy, req.window_start,
+                                       req.window_end, req.train_since, req.train_until,
+                                       json.dumps(req.evidence, sort_keys=True, default=str),
+                                       self.clock())], R.columns)
+            for channel in retrain_channels(self.cfg):
+                self.outbox.enqueue(f"{req.request_id}:retrain:{channel}", req.request_id,
+                                    "retrain", channel, req.payload())
+
+    def _latest_request(self, model_id: str, policy: str) -> datetime | None:
+        rows = self.store.query(
+            f"SELECT max({R.window_end}), count() FROM {R} WHERE {R.model_id} = {{m:String}} "
+            f"AND {R.policy} = {{p:String}}", {"m": model_id, "p": policy})
+        if not rows or not rows[0][1]:
+            return None
+        t = rows[0][0]
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t

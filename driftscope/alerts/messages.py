@@ -1,0 +1,116 @@
+"""What people read: the summary line, the Slack Block Kit message, the webhook JSON.
+
+Pure functions of an :class:`~driftscope.alerts.rules.Alert` and the
+:class:`~driftscope.alerts.model.WindowVerdict` that caused it. Findings are grouped:
+one message names every drifted feature, with the most severe first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.rules import Alert
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1e6 else f"{x:.2e}"
+
+
+def describe(f: Finding) -> str:
+    """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events."""
+    where = "" if f.segment == "*" else f" [{f.segment}]"
+    name = f.feature if f.feature != "*" else f.metric
+    if f.kind == "performance" and f.policy.startswith("rule"):
+        cmp = f"{f.policy.removeprefix('rule ')}"
+        return f"{name}{where} ({f.metric} {_num(f.statistic)}, rule {cmp})"
+    op = "<" if f.kind == "performance" and f.metric in ("accuracy", "f1", "roc_auc") else ">"
+    return f"{name}{where} ({f.metric} {_num(f.statistic)} {op} {_num(f.threshold)}, {f.policy})"
+
+
+def summary(alert: Alert, v: WindowVerdict) -> str:
+    """One line: model, monitor, what is wrong, since when."""
+    drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
+    parts = []
+    if drift:
+        parts.append(f"{len(drift)} feature{'s' if len(drift) != 1 else ''} drifted")
+    for kind in ("quality", "performance"):
+        n = sum(f.kind == kind for f in v.findings)
+        if n:
+            parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed")
+    what = ", ".join(parts) or "recovered"
+    return (f"{alert.model_id} / {alert.monitor}: {what} for {alert.windows} window"
+            f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")
+
+
+def grafana_link(base: str | None, dashboard: str, v: WindowVerdict) -> str | None:
+    """A link to the model's dashboard around the window (None when no Grafana URL)."""
+    if not base:
+        return None
+    span = v.window_end - v.window_start
+    frm = int((v.window_start - 12 * span).timestamp() * 1000)
+    to = int((v.window_end + 2 * span).timestamp() * 1000)
+    query = urlencode({"var-model": v.model_id, "var-monitor": v.monitor, "from": frm, "to": to})
+    return f"{base.rstrip('/')}/d/{quote(dashboard)}?{query}"
+
+
+def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
+    """The machine-readable body stored with the alert and sent to webhooks."""
+    return {
+        "alert_id": alert.alert_id,
+        "model_id": alert.model_id,
+        "monitor": alert.monitor,
+        "state": alert.state,
+        "severity": round(min(alert.severity, 1e9), 4),
+        "opened_window": alert.opened_window.isoformat(),
+        "window_start": v.window_start.isoformat(),
+        "window_end": v.window_end.isoformat(),
+        "windows": alert.windows,
+        "n_events": v.n_events,
+        "tests": v.tests,
+        "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
+        "findings": [
+            {"kind": f.kind, "segment": f.segment, "feature": f.feature, "metric": f.metric,
+             "statistic": round(f.statistic, 6), "threshold": round(f.threshold, 6),
+             "policy": f.policy, "reason": f.reason}
+            for f in v.top(top)
+        ],
+        "metrics": {k: round(x, 6) for k, x in sorted(v.metrics.items())},
+    }
+
+
+def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
+                 resolved: bool = False) -> dict[str, Any]:
+    """The Block Kit message: header, summary, top findings, context, Grafana button."""
+    icon = ":white_check_mark:" if resolved else ":rotating_light:"
+    title = f"{'Resolved' if resolved else 'Drift alert'}: {alert.model_id}"
+    text = summary(alert, v) if not resolved else (
+        f"{alert.model_id} / {alert.monitor}: recovered after {alert.windows} windows")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {text}"}},
+    ]
+    if not resolved and v.findings:
+        lines = "\n".join(f"• {describe(f)}" for f in v.top(top))
+        more = len(v.findings) - min(top, len(v.findings))
+        if more:
+            lines += f"\n…and {more} more"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": f"*Top findings*\n{lines}"}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end:%H:%M} UTC · "
+        f"{v.n_events} events · severity {_num(min(alert.severity, 1e9))} · "
+        f"alert `{alert.alert_id}`")}]})
+    if link:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
+            "url": link}]})
+    return {"text": f"{title} — {text}", "blocks": blocks}
+
+
+def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> dict[str, Any]:
+    """A plain-text rendering for the console notifier."""
+    head = "RESOLVED" if resolved else "ALERT"
+    lines = [] if resolved else [describe(f) for f in v.top(top)]
+    return {"text": f"[{head}] {summary(alert, v)}", "lines": lines}

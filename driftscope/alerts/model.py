@@ -1,0 +1,76 @@
+"""What the monitor hands to alerts: plain frozen values, no formatting, no I/O.
+
+A :class:`WindowVerdict` is one monitor's judgement of one closed window: the findings
+that are bad (drift that survived false-discovery control, failed quality checks,
+performance outside its rules or predicted range) and the headline metrics.
+
+Examples
+--------
+>>> from datetime import datetime, timezone, timedelta
+>>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> f = Finding("drift", "*", "age", "linf", 0.3, 0.1, "permutation", "fdr")
+>>> v = WindowVerdict("churn", "m", t, t + timedelta(minutes=5), 400, (f,))
+>>> v.bad, round(v.severity, 1)
+(True, 3.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One bad thing in a window: what, where, how much, against which threshold."""
+
+    kind: str  # drift | quality | performance
+    segment: str  # "*" for all events, else "key=value"
+    feature: str
+    metric: str
+    statistic: float
+    threshold: float
+    policy: str
+    reason: str  # fdr | rule | band | anomaly | limit
+
+    @property
+    def severity(self) -> float:
+        """How far past the threshold, on one scale (>1 is bad)."""
+        if self.threshold == 0:
+            return float("inf") if self.statistic else 0.0
+        return abs(self.statistic / self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowVerdict:
+    """One monitor's judgement of one closed window of one model."""
+
+    model_id: str
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    n_events: int
+    findings: tuple[Finding, ...] = ()
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    reference: str = ""
+    tests: int = 0
+
+    @property
+    def bad(self) -> bool:
+        return bool(self.findings)
+
+    @property
+    def drifted(self) -> bool:
+        return any(f.kind == "drift" for f in self.findings)
+
+    @property
+    def severity(self) -> float:
+        finite = [f.severity for f in self.findings if f.severity != float("inf")]
+        if any(f.severity == float("inf") for f in self.findings):
+            return max([*finite, 10.0])
+        return max(finite, default=0.0)
+
+    def top(self, n: int) -> list[Finding]:
+        """The ``n`` most severe findings, ties by feature name (deterministic)."""
+        return sorted(self.findings, key=lambda f: (-min(f.severity, 1e12), f.feature))[:n]

@@ -1,0 +1,61 @@
+"""A generic JSON webhook: POST the payload with an ``Idempotency-Key`` header.
+
+Examples
+--------
+>>> redact("failed: https://hooks.example/T0/B0/xyz timed out", "https://hooks.example/T0/B0/xyz")
+'failed: <webhook-url> timed out'
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from driftscope.errors import NotifierError
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` with the secret (and its path, which holds the token) replaced."""
+    if not secret:
+        return text
+    out = text.replace(secret, "<webhook-url>")
+    path = secret.split("://", 1)[-1].split("/", 1)[-1]
+    if len(path) > 6:
+        out = out.replace(path, "<redacted>")
+    return out
+
+
+class WebhookNotifier:
+    """POST JSON to a URL held as a secret (``DRIFTSCOPE_WEBHOOK_URL``)."""
+
+    name = "webhook"
+
+    def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
+        self._url = url
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return "WebhookNotifier(url=**********)"
+
+    def send(self, payload: Mapping[str, Any], key: str) -> None:
+        url = self._url.get_secret_value()
+        body = json.dumps({**payload, "idempotency_key": key}, sort_keys=True).encode()
+        req = urllib.request.Request(
+            url, data=body, method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            raise NotifierError(f"webhook answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise NotifierError(redact(f"webhook unreachable: {reason}", url)) from None
+        if status >= 300:
+            raise NotifierError(f"webhook answered HTTP {status}")

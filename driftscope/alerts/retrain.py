@@ -1,0 +1,100 @@
+"""Retraining triggers, decided purely: drift sustained, performance below a bound, periodic.
+
+A request is identified by (policy, model, window), so deciding twice on the same window
+gives the same request id and the outbox sends it once. The suggested training window is
+the ``training_window`` that ends with the window that triggered it.
+
+Examples
+--------
+>>> from datetime import datetime, timedelta, timezone
+>>> from driftscope.alerts.config import RetrainPolicy
+>>> from driftscope.alerts.model import WindowVerdict
+>>> t = datetime(2026, 1, 7, tzinfo=timezone.utc)
+>>> v = WindowVerdict("m", "mon", t, t + timedelta(hours=1), 100, metrics={"accuracy": 0.7})
+>>> p = RetrainPolicy(name="acc", kind="performance_below", metric="accuracy", bound=0.8)
+>>> decide(p, v, drift_streak=0, last_request=None).policy
+'acc'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from driftscope.alerts.config import RetrainPolicy
+from driftscope.alerts.model import WindowVerdict
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    """A request to retrain one model, with its evidence."""
+
+    request_id: str
+    model_id: str
+    policy: str
+    window_start: datetime
+    window_end: datetime
+    train_since: datetime
+    train_until: datetime
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "type": "retrain_request",
+            "request_id": self.request_id,
+            "model_id": self.model_id,
+            "policy": self.policy,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "suggested_training_window": {"since": self.train_since.isoformat(),
+                                          "until": self.train_until.isoformat()},
+            "evidence": self.evidence,
+        }
+
+
+def request_id(policy: str, model_id: str, window_start: datetime) -> str:
+    raw = f"retrain\x1f{policy}\x1f{model_id}\x1f{window_start.isoformat()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def decide(
+    policy: RetrainPolicy, v: WindowVerdict, *, drift_streak: int, last_request: datetime | None
+) -> RetrainRequest | None:
+    """The request this window triggers under ``policy``, if any.
+
+    ``drift_streak`` counts consecutive drifted windows ending with ``v``; the request
+    goes out when it reaches ``policy.windows`` (once per sustained drift).
+    ``last_request`` is the end of the window of this policy's last request for the model.
+    """
+    if policy.model is not None and policy.model != v.model_id:
+        return None
+    evidence: dict[str, Any] = {"monitor": v.monitor}
+    if policy.kind == "drift_sustained":
+        if drift_streak != policy.windows:
+            return None
+        drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
+        evidence.update(drifted_windows=drift_streak, drifted=drift,
+                        top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4))
+                             for f in v.top(5) if f.kind == "drift"])
+    elif policy.kind == "performance_below":
+        assert policy.metric is not None and policy.bound is not None
+        value = v.metrics.get(policy.metric)
+        if value is None or not value < policy.bound:
+            return None
+        if last_request is not None and v.window_start < last_request + policy.training_window:
+            return None  # the last request already covers this slump
+        evidence.update(metric=policy.metric, value=round(value, 6), bound=policy.bound)
+    else:
+        assert policy.every is not None
+        every = policy.every
+        if (v.window_end - EPOCH) // every == (v.window_start - EPOCH) // every:
+            return None
+        evidence.update(every=str(every))
+    since = v.window_end - policy.training_window
+    return RetrainRequest(request_id(policy.name, v.model_id, v.window_start), v.model_id,
+                          policy.name, v.window_start, v.window_end, since, v.window_end,
+                          evidence)

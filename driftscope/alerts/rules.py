@@ -1,0 +1,140 @@
+"""Pure alert decisions: the state machine, minimum duration, dedup, cooldown, silences.
+
+No I/O, no clock: :func:`step` takes what is known about a (model, monitor) pair and one
+window's verdict and returns what to do. One alert covers one model × monitor incident and
+groups every finding of its windows (twelve drifted features make one message).
+
+States: ``firing`` → (``acknowledged``) → ``resolved``. An alert opens when
+``min_windows`` consecutive windows are bad (so a one-window spike does not page by
+default); it resolves after ``resolve_windows`` consecutive good windows. A firing alert
+is never announced twice (dedup); a new incident within ``cooldown`` of the last
+announcement, or while silenced, is recorded but not announced.
+
+Examples
+--------
+>>> from datetime import datetime, timedelta, timezone
+>>> from driftscope.alerts.model import Finding, WindowVerdict
+>>> t0, size = datetime(2026, 1, 1, tzinfo=timezone.utc), timedelta(minutes=5)
+>>> bad = lambda i: WindowVerdict("m", "mon", t0 + i * size, t0 + (i + 1) * size, 100,
+...     (Finding("drift", "*", "x", "linf", 0.3, 0.1, "permutation", "fdr"),))
+>>> p, track = Policy(), Track()
+>>> d1 = step(track, bad(0), p, silenced=False); d1.action, d1.notify
+('pending', False)
+>>> d2 = step(d1.track, bad(1), p, silenced=False); d2.action, d2.notify
+('open', True)
+>>> step(d2.track, bad(2), p, silenced=False).action
+'update'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from driftscope.alerts.model import WindowVerdict
+
+FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
+OPEN_STATES = (FIRING, ACKNOWLEDGED)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Noise control, from :class:`driftscope.alerts.config.AlertsConfig`."""
+
+    min_windows: int = 2
+    resolve_windows: int = 2
+    cooldown: timedelta = timedelta(hours=1)
+    notify_resolved: bool = True
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One incident of one model × monitor."""
+
+    alert_id: str
+    model_id: str
+    monitor: str
+    opened_window: datetime
+    last_window: datetime
+    state: str
+    severity: float
+    windows: int
+    notified: bool
+    reason: str = ""
+    notified_at: datetime | None = None  # event time of the announcement (for cooldown)
+
+
+@dataclass(frozen=True)
+class Track:
+    """What is remembered per model × monitor between windows."""
+
+    last_window: datetime | None = None
+    bad_streak: int = 0
+    good_streak: int = 0
+    alert: Alert | None = None
+    last_notified: datetime | None = None
+    drift_streak: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``none`` | ``pending`` | ``open`` | ``update`` | ``resolve`` | ``seen`` (replayed)."""
+
+    action: str
+    notify: bool
+    track: Track
+    alert: Alert | None = None
+    reason: str = ""
+
+
+RULE = "consecutive-bad-windows"
+
+
+def alert_id(model_id: str, monitor: str, opened: datetime, rule: str = RULE) -> str:
+    """Deterministic id: the same incident always gets the same id (idempotent sends)."""
+    raw = f"{model_id}\x1f{monitor}\x1f{opened.isoformat()}\x1f{rule}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> Decision:
+    """Apply one window's verdict to a model × monitor's track."""
+    if track.last_window is not None and v.window_start <= track.last_window:
+        return Decision("seen", False, track, track.alert, "window already applied")
+    bad_streak = track.bad_streak + 1 if v.bad else 0
+    good_streak = 0 if v.bad else track.good_streak + 1
+    t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
+                drift_streak=track.drift_streak + 1 if v.drifted else 0)
+    open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
+    if open_alert is not None:
+        if good_streak >= policy.resolve_windows:
+            done = replace(open_alert, state=RESOLVED, last_window=v.window_start)
+            notify = policy.notify_resolved and open_alert.notified and not silenced
+            return Decision("resolve", notify, replace(t, alert=done), done, "recovered")
+        grown = replace(
+            open_alert,
+            last_window=v.window_start,
+            windows=open_alert.windows + 1,
+            severity=max(open_alert.severity, v.severity),
+        )
+        return Decision("update", False, replace(t, alert=grown), grown, "still open (dedup)")
+    if bad_streak < policy.min_windows:
+        action = "pending" if v.bad else "none"
+        return Decision(action, False, t, None, f"{bad_streak}/{policy.min_windows} bad windows")
+    size = v.window_end - v.window_start
+    opened = v.window_start - (bad_streak - 1) * size
+    in_cooldown = (
+        track.last_notified is not None and v.window_end - track.last_notified < policy.cooldown
+    )
+    notify = not silenced and not in_cooldown
+    reason = "silenced" if silenced else "cooldown" if in_cooldown else "paged"
+    new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,
+                v.window_start, FIRING, v.severity, bad_streak, notify, reason,
+                v.window_end if notify else None)
+    last = v.window_end if notify else track.last_notified
+    return Decision("open", notify, replace(t, alert=new, last_notified=last), new, reason)
+
+
+def acknowledge(alert: Alert) -> Alert:
+    """A firing alert acknowledged by a person stays open but is marked as seen."""
+    return replace(alert, state=ACKNOWLEDGED) if alert.state == FIRING else alert

@@ -1,0 +1,142 @@
+"""Alert state in the store: the ``alerts`` table, silences, and each pair's track.
+
+``alerts`` is a ReplacingMergeTree on ``updated_at``: every state change inserts a new
+version of the alert's row, read back with ``FINAL``. Versions of one alert get strictly
+increasing ``updated_at`` even within one millisecond.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from driftscope.alerts.rules import OPEN_STATES, RULE, Alert, Track, acknowledge
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+AlertRow = tuple[Alert, str, dict[str, Any]]
+
+A, M, SIL = S.ALERTS, S.MONITOR_WINDOWS, S.ALERT_SILENCES
+_MS = timedelta(milliseconds=1)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+class AlertStore:
+    """Reads and writes alerts, silences and tracks."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._stamp: dict[str, datetime] = {}
+
+    # -- alerts -----------------------------------------------------------------
+    def save(self, alert: Alert, summary: str, details: dict[str, Any], now: datetime) -> None:
+        """Insert a new version of the alert's row."""
+        prev = self._stamp.get(alert.alert_id) or self._updated_at(alert.alert_id)
+        stamp = max(_utc(now), prev + _MS) if prev else _utc(now)
+        self._stamp[alert.alert_id] = stamp
+        body = {**details, "last_window": alert.last_window.isoformat(), "windows": alert.windows,
+                "notified": alert.notified, "reason": alert.reason,
+                "notified_at": alert.notified_at.isoformat() if alert.notified_at else None}
+        self.store.insert(A, [(alert.alert_id, alert.model_id, alert.monitor, alert.opened_window,
+                               RULE, alert.state, float(alert.severity), summary,
+                               json.dumps(body, sort_keys=True, default=str), stamp, stamp)],
+                          A.columns)
+
+    def _updated_at(self, alert_id: str) -> datetime | None:
+        rows = self.store.query(f"SELECT max({A.updated_at}) FROM {A} WHERE {A.alert_id} = "
+                                "{a:String}", {"a": alert_id})
+        value = rows[0][0] if rows else None
+        return None if value is None or value.year < 1971 else _utc(value)
+
+    def get(self, alert_id: str) -> AlertRow | None:
+        rows = self._select(f"{A.alert_id} = {{a:String}}", {"a": alert_id})
+        return rows[0] if rows else None
+
+    def recent(self, state: str | None = None, model_id: str | None = None,
+             limit: int = 50) -> list[AlertRow]:
+        """Alerts, newest first; optionally one state or model."""
+        where, params = ["1"], {}
+        if state:
+            where.append(f"{A.state} = {{s:String}}")
+            params["s"] = state
+        if model_id:
+            where.append(f"{A.model_id} = {{m:String}}")
+            params["m"] = model_id
+        return self._select(" AND ".join(where), params, limit)
+
+    def _select(self, where: str, params: dict[str, Any],
+                limit: int = 50) -> list[AlertRow]:
+        rows = self.store.query(
+            f"SELECT {A.alert_id}, {A.model_id}, {A.monitor}, {A.window_start}, {A.state}, "
+            f"{A.severity}, {A.summary}, {A.details} FROM {A} FINAL WHERE {where} "
+            f"ORDER BY {A.window_start} DESC, {A.updated_at} DESC LIMIT {int(limit)}", params)
+        out = []
+        for aid, model, monitor, opened, state, sev, summary, details in rows:
+            d = json.loads(details or "{}")
+            last = datetime.fromisoformat(d.get("last_window", _utc(opened).isoformat()))
+            alert = Alert(aid, model, monitor, _utc(opened), last, state, float(sev),
+                          int(d.get("windows", 1)), bool(d.get("notified")), d.get("reason", ""),
+                          datetime.fromisoformat(d["notified_at"]) if d.get("notified_at")
+                          else None)
+            out.append((alert, summary, d))
+        return out
+
+    def acknowledge(self, alert_id: str, who: str, now: datetime) -> Alert | None:
+        found = self.get(alert_id)
+        if found is None:
+            return None
+        alert, summary, details = found
+        acked = acknowledge(alert)
+        self.save(acked, summary, {**details, "acknowledged_by": who}, now)
+        return acked
+
+    # -- silences ----------------------------------------------------------------
+    def silence(self, model_id: str, monitor: str, until: datetime, reason: str,
+                now: datetime) -> str:
+        sid = uuid.uuid4().hex[:12]
+        self.store.insert(SIL, [(sid, model_id, monitor, _utc(until), reason, _utc(now))],
+                          SIL.columns)
+        return sid
+
+    def silenced(self, model_id: str, monitor: str, at: datetime) -> bool:
+        """Whether a silence covers this model × monitor at ``at`` (``*`` matches any)."""
+        n = self.store.count(
+            f"{SIL} FINAL",
+            f"{SIL.model_id} IN ({{m:String}}, '*') AND {SIL.monitor} IN ({{n:String}}, '*') "
+            f"AND {SIL.until} > {{t:DateTime64(3, 'UTC')}}",
+            m=model_id, n=monitor, t=_utc(at),
+        )
+        return n > 0
+
+    # -- tracks ------------------------------------------------------------------
+    def track(self, model_id: str, monitor: str, lookback: int = 50) -> Track:
+        """Rebuild a pair's track from processed windows and its latest alerts."""
+        rows = self.store.query(
+            f"SELECT {M.window_start}, {M.bad}, "
+            f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0 FROM {M} FINAL "
+            f"WHERE {M.model_id} = {{m:String}} "
+            f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
+            {"m": model_id, "n": monitor, "k": lookback},
+        )
+        last = _utc(rows[0][0]) if rows else None
+        flags = [bool(r[1]) for r in rows]
+        bad = next((i for i, f in enumerate(flags) if not f), len(flags))
+        good = next((i for i, f in enumerate(flags) if f), len(flags))
+        drifts = [bool(r[2]) for r in rows]
+        drift = next((i for i, f in enumerate(drifts) if not f), len(drifts))
+        alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
+                              {"m": model_id, "n": monitor}, 20)
+        current = alerts[0][0] if alerts else None
+        if current is not None and last is not None and current.last_window > last:
+            last = current.last_window  # the alert saw a window not yet recorded
+        notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
+        return Track(last, bad, good, current, max(notified, default=None), drift)
+
+
+def is_open(alert: Alert | None) -> bool:
+    return alert is not None and alert.state in OPEN_STATES

@@ -1,0 +1,148 @@
+"""Detectors from configuration, fitted on references (cached when static), and projections.
+
+Every result carries a fingerprint of detector, parameters, threshold policy and
+reference specification: a changed configuration starts a new series.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from driftscope.detectors.significance import (
+    Constant,
+    Permutation,
+    PValue,
+    ReferenceQuantile,
+    ThresholdPolicy,
+)
+from driftscope.errors import DetectorInputError
+from driftscope.monitor.config import (
+    DEFAULT_MIN_EFFECT,
+    DetectorSpec,
+    ProjectionSpec,
+    ReferenceSpec,
+    ThresholdSpec,
+)
+from driftscope.monitor.reference import digest, reference_key
+from driftscope.types import Score
+
+
+def policy_of(spec: ThresholdSpec) -> ThresholdPolicy:
+    """The threshold policy value a :class:`ThresholdSpec` describes."""
+    if spec.policy == "permutation":
+        return Permutation(n=spec.n, alpha=spec.alpha)
+    if spec.policy == "reference-quantile":
+        return ReferenceQuantile(q=spec.q, n_boot=spec.n_boot, floor=spec.floor)
+    if spec.policy == "p-value":
+        return PValue(alpha=spec.alpha)
+    return Constant(spec.value)
+
+
+def build_detector(spec: DetectorSpec) -> Any:
+    """A configured detector from the registry (RegistryError lists valid names)."""
+    from driftscope.detectors import registry
+
+    return registry.get(spec.name, policy=policy_of(spec.threshold), **spec.params)
+
+
+def min_effect(spec: DetectorSpec) -> float:
+    """The practical-significance floor of a detector's statistic."""
+    if spec.min_effect is not None:
+        return spec.min_effect
+    return DEFAULT_MIN_EFFECT.get(spec.name, 0.0)
+
+
+def fingerprint(spec: DetectorSpec, reference: ReferenceSpec) -> str:
+    """Hash of detector, parameters, threshold policy and reference specification."""
+    det = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return digest(det, reference_key(reference))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One detector's verdict on one feature (or projection, or output) of one segment."""
+
+    segment: str
+    feature: str
+    detector: str
+    score: Score
+    n_ref: int
+    n_cur: int
+    fingerprint: str
+    min_effect: float
+
+
+class Fitter:
+    """Fits detectors; with a static reference each fit is made once and reused."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._cache: dict[tuple[str, str, str], Any] = {}
+
+    def fitted(
+        self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool
+    ) -> Any:
+        ck = (fp, *key)
+        if static and ck in self._cache:
+            return self._cache[ck]
+        rng = np.random.default_rng([self.seed, int(fp[:8], 16)])
+        fitted = build_detector(spec).fit(ref, rng=rng)
+        if static:
+            self._cache[ck] = fitted
+        return fitted
+
+
+def usable(values: np.ndarray) -> int:
+    """Number of non-missing entries."""
+    if values.dtype.kind == "f":
+        return int(np.sum(~np.isnan(values)))
+    return int(sum(v is not None for v in values.tolist()))
+
+
+def score_one(
+    fitter: Fitter,
+    spec: DetectorSpec,
+    fp: str,
+    segment: str,
+    feature: str,
+    ref: np.ndarray,
+    cur: np.ndarray,
+    static: bool,
+) -> Scored | None:
+    """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored."""
+    kind = getattr(build_detector(spec), "input_kind", "univariate")
+    if (kind == "multivariate") != (ref.ndim == 2):
+        return None
+    numeric = ref.dtype.kind == "f"
+    if (kind == "numeric" and not numeric) or (kind == "categorical" and numeric):
+        return None
+    try:
+        fitted = fitter.fitted(spec, fp, (segment, feature), ref, static)
+        score = fitted.score(cur)
+    except DetectorInputError:
+        return None
+    return Scored(segment, feature, spec.name, score, len(ref), len(cur), fp, min_effect(spec))
+
+
+def project(
+    spec: ProjectionSpec, ref: np.ndarray, cur: np.ndarray
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Project (rows × features) matrices; standardised on the reference. NaN rows stay NaN."""
+    mu = np.nanmean(ref, axis=0) if len(ref) else np.zeros(ref.shape[1])
+    sd = np.nanstd(ref, axis=0) if len(ref) else np.ones(ref.shape[1])
+    sd = np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+    mu = np.where(np.isfinite(mu), mu, 0.0)
+    zr, zc = (ref - mu) / sd, (cur - mu) / sd
+    name = f"projection:{spec.name}"
+    if spec.kind == "mean":
+        return [(name, zr.mean(axis=1), zc.mean(axis=1))]
+    if spec.kind == "norm":
+        return [(name, np.linalg.norm(zr, axis=1), np.linalg.norm(zc, axis=1))]
+    rng = np.random.default_rng(spec.seed)
+    dirs = rng.normal(size=(spec.dim, ref.shape[1]))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    return [(f"{name}.{i}", zr @ d, zc @ d) for i, d in enumerate(dirs)]

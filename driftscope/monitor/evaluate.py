@@ -1,0 +1,236 @@
+"""One monitor × one closed window → drift_results rows and a :class:`WindowVerdict`.
+
+Drift per feature, output and projection (overall and per segment), model-level
+false-discovery control, data quality, performance, fixed rules, predicted ranges and
+anomalies on the metric history. Nothing here formats a message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.monitor import judge, performance, quality
+from driftscope.monitor.config import MonitorConfig
+from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one
+from driftscope.monitor.frame import OUTPUT, Frame
+from driftscope.monitor.reference import is_static
+from driftscope.types import Window
+
+History = Callable[[str, str, str, int], list[float]]  # (segment, feature, metric, n) → values
+
+
+@dataclass
+class Row:
+    """One drift_results row before it is written."""
+
+    kind: str
+    segment: str
+    feature: str
+    metric: str
+    statistic: float
+    threshold: float
+    policy: str
+    drifted: bool
+    p_value: float | None = None
+    n_ref: int = 0
+    n_cur: int = 0
+    fingerprint: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    bad: bool = False
+    reason: str = ""
+
+
+def monitored_names(cfg: MonitorConfig) -> list[str]:
+    """Every column a monitor reads: features, outputs, projection inputs, performance."""
+    names = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
+    for p in cfg.projections:
+        names += p.features
+    if cfg.performance:
+        names.append(OUTPUT + cfg.performance.prediction)
+        if cfg.performance.score:
+            names.append(OUTPUT + cfg.performance.score)
+    return list(dict.fromkeys(names))
+
+
+def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame) -> list[tuple[str, Frame, Frame]]:
+    out = [("*", cur, ref)]
+    for key in cfg.segments:
+        values = cur.segments.get(key)
+        if values is None:
+            continue
+        for v in sorted({x for x in values.tolist() if x is not None}):
+            c, r = cur.segment(key, v), ref.segment(key, v)
+            if c.n >= cfg.min_events and r.n >= cfg.min_events:
+                out.append((f"{key}={v}", c, r))
+    return out
+
+
+def _matrix(frame: Frame, names: Sequence[str]) -> np.ndarray:
+    cols = [frame.columns[n] for n in names if n in frame.columns]
+    return np.column_stack(cols) if cols else np.empty((frame.n, 0))
+
+
+def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> list[Row]:
+    """Score every column × segment × detector and apply model-level FDR control."""
+    static = is_static(cfg.reference)
+    scored: list[Scored] = []
+    columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
+    numeric = [n for n in cfg.features if n in ref.columns and ref.columns[n].dtype.kind == "f"]
+    for seg, c, r in _segments(cfg, cur, ref):
+        if c.n < cfg.min_events or r.n < cfg.min_events:
+            continue
+        pairs = [(n, r.columns[n], c.columns[n]) for n in columns
+                 if n in r.columns and n in c.columns]
+        for p in cfg.projections:
+            if all(f in r.columns and f in c.columns for f in p.features):
+                pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
+        for det in cfg.detectors:
+            fp = fingerprint(det, cfg.reference)
+            for name, rv, cv in pairs:
+                s = score_one(fitter, det, fp, seg, name, rv, cv, static)
+                if s is not None:
+                    scored.append(s)
+            if numeric and all(n in c.columns for n in numeric):
+                rm, cm = _matrix(r, numeric), _matrix(c, numeric)
+                rm, cm = rm[np.isfinite(rm).all(axis=1)], cm[np.isfinite(cm).all(axis=1)]
+                if len(rm) >= cfg.min_events and len(cm) >= cfg.min_events:
+                    s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static)
+                    if s is not None:
+                        scored.append(s)
+    decided = judge.fdr_control(scored, cfg.fdr.method, cfg.fdr.alpha)
+    return [
+        Row("drift", s.segment, s.feature, s.detector, s.score.statistic, s.score.threshold,
+            s.score.policy, s.score.drifted, s.score.p_value, s.n_ref, s.n_cur, s.fingerprint,
+            {**_plain(dict(s.score.details)), "model_level": ok, "min_effect": s.min_effect,
+             "fdr": cfg.fdr.method}, ok, "fdr")
+        for s, ok in zip(scored, decided, strict=True)
+    ]
+
+
+def quality_rows(
+    cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any]
+) -> list[Row]:
+    """Data-quality rows of the whole window."""
+    if not cfg.quality.enabled:
+        return []
+    results = list(extra)
+    for name in cfg.features:
+        if name in cur.columns and name in ref.columns:
+            results += quality.column_checks(name, ref.columns[name], cur.columns[name],
+                                             cfg.quality)
+    expected = None
+    if cfg.reference.kind == "seasonal" and ref.bounds:
+        span = (ref.bounds[1] - ref.bounds[0]) / (cur.bounds[1] - cur.bounds[0]) if cur.bounds \
+            else 1.0
+        expected = ref.n / max(span, 1e-9)
+    vol = quality.volume_check(cur.n, counts, expected, cfg.quality)
+    if vol is not None:
+        results.append(vol)
+    return [
+        Row("quality", "*", q.feature, q.metric, q.value, q.limit, "limit", q.bad,
+            n_ref=ref.n, n_cur=cur.n, fingerprint="quality", details=q.details, bad=q.bad,
+            reason="limit")
+        for q in results
+    ]
+
+
+def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[Row]:
+    """Performance per segment once enough labels arrived, judged by band and anomaly."""
+    spec = cfg.performance
+    if spec is None or cur.labels is None:
+        return []
+    rows = []
+    period = _period_windows(cfg)
+    for seg, c, _ in _segments(cfg, cur, cur):
+        if performance.labelled(c.labels) < spec.min_labels or c.labels is None:
+            continue
+        preds = c.columns.get(OUTPUT + spec.prediction)
+        if preds is None:
+            continue
+        scores = c.columns.get(OUTPUT + spec.score) if spec.score else None
+        values = performance.metrics(spec.task, c.labels, preds, scores, spec.positive)
+        for metric in spec.chosen():
+            value = values.get(metric, math.nan)
+            row = Row("performance", seg, "*", metric, value, math.nan, "none", False,
+                      n_cur=c.n, fingerprint="performance")
+            _judge_history(cfg, row, history(seg, "*", metric, cfg.anomaly.history * period),
+                           period)
+            rows.append(row)
+    return rows
+
+
+def _period_windows(cfg: MonitorConfig) -> int:
+    if cfg.reference.kind != "seasonal" or cfg.window is None:
+        return 1
+    return max(1, round(cfg.reference.period / cfg.window))
+
+
+def _judge_history(cfg: MonitorConfig, row: Row, hist: list[float], period: int) -> None:
+    band_hist = judge.seasonal_history(hist, period)[: cfg.band.history]
+    if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
+        lo, hi = judge.predicted_range(band_hist, cfg.band.k)
+        row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
+        row.policy = "band"
+        row.details["band"] = [lo, hi]
+        if judge.performance_bad(row.metric, row.statistic, lo, hi):
+            row.bad, row.drifted, row.reason = True, True, "band"
+    an_hist = hist[-cfg.anomaly.history :]
+    if cfg.anomaly.enabled and len(an_hist) >= cfg.anomaly.min_history:
+        z = judge.robust_z(row.statistic, an_hist)
+        row.details["robust_z"] = z
+        med = float(np.median(an_hist))
+        if z > cfg.anomaly.z and judge.performance_bad(row.metric, row.statistic, med, med):
+            row.bad, row.drifted, row.reason = True, True, row.reason or "anomaly"
+
+
+def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
+    """Fixed rules on any metric (``accuracy < 0.9``, ``missing_rate > 0.05`` …)."""
+    for rule in cfg.rules:
+        for row in rows:
+            if row.metric != rule.metric or rule.feature not in ("*", row.feature):
+                continue
+            if judge.rule_breached(rule.op, row.statistic, rule.value):
+                row.bad, row.drifted, row.reason = True, True, "rule"
+                row.threshold, row.policy = rule.value, f"rule {rule.op} {rule.value:g}"
+
+
+def verdict(cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: str) -> WindowVerdict:
+    """The window's judgement: the bad rows as findings, the overall metrics."""
+    findings = tuple(
+        Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,
+                r.reason)
+        for r in rows if r.bad
+    )
+    metrics = {r.metric: r.statistic for r in rows
+               if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
+    return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
+                         ref, sum(r.kind == "drift" for r in rows))
+
+
+def _plain(obj: Any) -> Any:
+    """Details made JSON-safe (numpy scalars and arrays, tuples, non-finite floats)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist()) if obj.size <= 64 else f"array{obj.shape}"
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return obj if isinstance(obj, str | int | float | bool | type(None)) else str(obj)
+
+
+def details_json(row: Row) -> str:
+    return json.dumps(_plain(row.details), sort_keys=True)

@@ -1,0 +1,89 @@
+"""Is it bad? Pure decisions on numbers: fixed rules, predicted ranges, anomalies, FDR.
+
+Nothing here decides on a p-value alone: a drifted feature needs its statistic above the
+detector's threshold *and* above a minimum effect, and — where p-values exist — to
+survive the model-level false-discovery control across features × segments.
+
+Examples
+--------
+>>> rule_breached("<", 0.85, 0.9)
+True
+>>> lo, hi = predicted_range([0.90, 0.91, 0.89, 0.90, 0.92, 0.90, 0.91, 0.89], k=4)
+>>> lo < 0.90 < hi
+True
+>>> robust_z(10.0, [1, 1.1, 0.9, 1.0, 1.05, 0.95]) > 6
+True
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+
+from driftscope.detectors.significance import benjamini_hochberg, bonferroni
+from driftscope.monitor.detect import Scored
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+LOWER_IS_WORSE = {"accuracy", "f1", "roc_auc"}
+
+
+def rule_breached(op: str, value: float, bound: float) -> bool:
+    """Whether ``value op bound`` holds, i.e. the fixed rule fires."""
+    return bool(np.isfinite(value)) and bool(_OPS[op](value, bound))
+
+
+def predicted_range(history: Sequence[float], k: float) -> tuple[float, float]:
+    """A band ``mean ± k·sd`` forecast from the metric's history (sd floored)."""
+    h = np.asarray([x for x in history if np.isfinite(x)], dtype=float)
+    if h.size == 0:
+        return -np.inf, np.inf
+    mu = float(h.mean())
+    sd = max(float(h.std(ddof=1)) if h.size > 1 else 0.0, 1e-3 * max(abs(mu), 1.0))
+    return mu - k * sd, mu + k * sd
+
+
+def robust_z(value: float, history: Sequence[float]) -> float:
+    """|value - median| / (1.4826·MAD), an outlier score that ignores past outliers."""
+    h = np.asarray([x for x in history if np.isfinite(x)], dtype=float)
+    if h.size == 0 or not np.isfinite(value):
+        return 0.0
+    med = float(np.median(h))
+    mad = 1.4826 * float(np.median(np.abs(h - med)))
+    scale = max(mad, 1e-3 * max(abs(med), 1.0))
+    return abs(value - med) / scale
+
+
+def seasonal_history(history: Sequence[float], period_windows: int) -> list[float]:
+    """Every ``period_windows``-th value counting back from the newest (same phase)."""
+    if period_windows <= 1:
+        return list(history)
+    return list(history)[::-1][period_windows - 1 :: period_windows]
+
+
+def fdr_control(scored: Sequence[Scored], method: str, alpha: float) -> list[bool]:
+    """Model-level decision per scored test.
+
+    A test counts when ``statistic > threshold`` and ``statistic >= min_effect`` and —
+    when it has a p-value — it is rejected by Benjamini–Hochberg or Bonferroni across
+    every test of the window that has one.
+    """
+    with_p = [i for i, s in enumerate(scored) if s.score.p_value is not None]
+    rejected = np.ones(len(scored), dtype=bool)
+    if with_p and method != "none":
+        p = np.asarray([scored[i].score.p_value for i in with_p], dtype=float)
+        rej = benjamini_hochberg(p, alpha) if method == "bh" else bonferroni(p, alpha)
+        for i, r in zip(with_p, rej, strict=True):
+            rejected[i] = bool(r)
+    return [
+        bool(rejected[i]) and s.score.drifted and s.score.statistic >= s.min_effect
+        for i, s in enumerate(scored)
+    ]
+
+
+def performance_bad(metric: str, value: float, lo: float, hi: float) -> bool:
+    """Outside the predicted range on the side that means worse."""
+    if not np.isfinite(value):
+        return False
+    return value < lo if metric in LOWER_IS_WORSE else value > hi

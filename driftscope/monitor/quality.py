@@ -1,0 +1,109 @@
+"""Zero-regret data-quality checks of one window against its reference.
+
+Missing-value rate (above the reference's own rate by more than the limit), values out
+of the reference's range, categories the reference never saw, the event volume against
+its history, and schema violations (dead letters of the model received in the window).
+Each check is a :class:`QualityResult` with its value and the limit it was held to.
+
+Examples
+--------
+>>> import numpy as np
+>>> ref, cur = np.array([0.0, 1.0, 2.0]), np.array([0.5, 5.0, np.nan, np.nan])
+>>> [(r.metric, round(r.value, 2), r.bad) for r in column_checks("x", ref, cur, QualitySpec())]
+[('missing_rate', 0.5, True), ('out_of_range', 0.5, True)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from driftscope.monitor.config import QualitySpec
+from driftscope.monitor.judge import robust_z
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """One data-quality check: value, limit, verdict."""
+
+    feature: str
+    metric: str
+    value: float
+    limit: float
+    bad: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray([v is None for v in values.tolist()], dtype=bool)
+
+
+def column_checks(
+    feature: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec
+) -> list[QualityResult]:
+    """Missing rate, out-of-range rate (numeric) or new-category rate (categorical)."""
+    if len(cur) == 0:
+        return []
+    out = []
+    ref_miss = float(_missing(ref).mean()) if len(ref) else 0.0
+    cur_miss_mask = _missing(cur)
+    cur_miss = float(cur_miss_mask.mean())
+    limit = min(1.0, ref_miss + spec.missing_rate_max)
+    out.append(QualityResult(feature, "missing_rate", cur_miss, limit, cur_miss > limit,
+                             {"reference_rate": ref_miss}))
+    present = cur[~cur_miss_mask]
+    ref_present = ref[~_missing(ref)] if len(ref) else ref
+    if len(present) == 0 or len(ref_present) == 0:
+        return out
+    if cur.dtype.kind == "f":
+        lo, hi = float(ref_present.min()), float(ref_present.max())
+        rate = float(np.mean((present < lo) | (present > hi)))
+        out.append(QualityResult(feature, "out_of_range", rate, spec.out_of_range_max,
+                                 rate > spec.out_of_range_max, {"min": lo, "max": hi}))
+    else:
+        known = set(ref_present.tolist())
+        new = [v for v in present.tolist() if v not in known]
+        rate = len(new) / len(present)
+        top = sorted(set(new), key=lambda v: (-new.count(v), str(v)))[:5]
+        out.append(QualityResult(feature, "new_categories", rate, spec.new_categories_max,
+                                 rate > spec.new_categories_max, {"new": [str(v) for v in top]}))
+    return out
+
+
+def volume_check(
+    n_cur: int, history: Sequence[int], expected: float | None, spec: QualitySpec,
+    min_history: int = 8,
+) -> QualityResult | None:
+    """Event count against a seasonal expectation (Poisson z) or the history (robust z)."""
+    if expected is not None and expected > 0:
+        z = abs(n_cur - expected) / max(np.sqrt(expected), 1.0)
+        return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
+                             {"n": n_cur, "expected": expected})
+    if len(history) < min_history:
+        return None
+    z = robust_z(float(n_cur), [float(h) for h in history])
+    return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
+                         {"n": n_cur, "median": float(np.median(history))})
+
+
+def schema_violations(
+    store: Store, model_id: str, start: datetime, end: datetime, spec: QualitySpec
+) -> QualityResult:
+    """Dead letters of this model received during the window."""
+    D = S.DEAD_LETTERS
+    n = store.count(
+        D,
+        f"{D.model_id} = {{m:String}} AND {D.received_at} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {D.received_at} < {{b:DateTime64(3, 'UTC')}}",
+        m=model_id, a=start, b=end,
+    )
+    limit = float(spec.schema_violations_max)
+    return QualityResult("*", "schema_violations", float(n), limit, n > limit)

@@ -1,0 +1,113 @@
+"""Writing drift_results and the record of processed windows; reading metric history.
+
+A window counts as processed once its ``monitor_windows`` row exists. Results are written
+before that row, and ``drift_results`` is a ReplacingMergeTree keyed by everything but the
+computation time, so a crash in between only means the same rows are written again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from driftscope.alerts.model import WindowVerdict
+from driftscope.monitor.evaluate import Row, details_json
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+from driftscope.types import Window
+
+
+def write_results(
+    store: Store, model_id: str, monitor: str, window: Window, rows: Sequence[Row],
+    now: datetime,
+) -> int:
+    """Insert the rows of one window into drift_results."""
+    D = S.DRIFT_RESULTS
+    out = [
+        (model_id, monitor, window.start, window.end, r.segment, r.feature, r.metric,
+         float(r.statistic), _finite(r.threshold), r.policy, int(bool(r.drifted)), r.p_value,
+         _severity(r), int(r.n_ref), int(r.n_cur), r.fingerprint, details_json(r), now)
+        for r in rows
+    ]
+    return store.insert(D, out, D.columns)
+
+
+def _finite(x: float) -> float:
+    return float(x) if x == x and abs(x) != float("inf") else 0.0
+
+
+def _severity(r: Row) -> float:
+    if not r.threshold or r.threshold != r.threshold:
+        return 0.0
+    value = abs(r.statistic / r.threshold)
+    return value if value != float("inf") else 1e9
+
+
+def mark_processed(
+    store: Store, verdicts: Sequence[WindowVerdict], fingerprint: str, now: datetime
+) -> None:
+    """Record the windows as processed (one insert for a batch)."""
+    M = S.MONITOR_WINDOWS
+    rows = [
+        (v.model_id, v.monitor, v.window_start, v.window_end, fingerprint, int(v.bad),
+         v.n_events, json.dumps(_summary(v), sort_keys=True), now)
+        for v in verdicts
+    ]
+    store.insert(M, rows, M.columns)
+
+
+def _summary(v: WindowVerdict) -> dict[str, object]:
+    return {
+        "findings": len(v.findings),
+        "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
+        "kinds": sorted({f.kind for f in v.findings}),
+        "metrics": dict(v.metrics),
+    }
+
+
+def processed(store: Store, model_id: str, monitor: str) -> set[datetime]:
+    """Window starts this monitor already processed (a changed configuration does not
+    reprocess history by itself: ``driftscope backfill`` does that on purpose)."""
+    M = S.MONITOR_WINDOWS
+    rows = store.query(
+        f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
+        f"AND {M.monitor} = {{n:String}}",
+        {"m": model_id, "n": monitor},
+    )
+    return {_utc(r[0]) for r in rows}
+
+
+def forget(store: Store, model_id: str, monitor: str, since: datetime, until: datetime) -> None:
+    """Forget processed windows in a range so that backfill recomputes them."""
+    M = S.MONITOR_WINDOWS
+    store.command(
+        f"DELETE FROM {M} WHERE {M.model_id} = {{m:String}} AND {M.monitor} = {{n:String}} "
+        f"AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}}",
+        {"m": model_id, "n": monitor, "a": since, "b": until},
+    )
+
+
+def metric_history(
+    store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
+    limit: int,
+) -> dict[tuple[str, str, str], list[float]]:
+    """Past values (oldest first) of performance metrics, keyed (segment, feature, metric)."""
+    D = S.DRIFT_RESULTS
+    rows = store.query(
+        f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.statistic} FROM {D} FINAL "
+        f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
+        f"AND {D.metric} IN {{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}}"
+        f" ORDER BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
+        f"{D.metric}",
+        {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": limit},
+    )
+    out: dict[tuple[str, str, str], list[float]] = {}
+    for seg, feat, metric, value in reversed(rows):
+        out.setdefault((seg, feat, metric), []).append(float(value))
+    return out
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)

@@ -1,0 +1,106 @@
+"""Write synthetic events and closed windows straight into the store.
+
+For tests, demos and benchmarks of the monitor that do not need the collector: the rows
+have exactly the shape the collector writes (``events`` and ``windows`` tables).
+
+Examples
+--------
+>>> import numpy as np
+>>> from datetime import datetime, timedelta, timezone
+>>> gen = lambda i, rng, n: {"x": rng.normal(size=n)}
+>>> start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> write_windows(store, "m", start, timedelta(minutes=5), 3, 100, gen)  # doctest: +SKIP
+300
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+Generator = Callable[[int, np.random.Generator, int], Mapping[str, Any]]
+
+
+def event_rows(
+    model_id: str, start: datetime, size: timedelta, n: int, columns: Mapping[str, Any],
+    prefix: str,
+) -> list[tuple[Any, ...]]:
+    """Rows of the events table for ``n`` events spread over one window.
+
+    ``columns`` maps a feature name to an array; names starting with ``output:`` are
+    predictions, ``label`` is the label, ``segment:<key>`` a segment value.
+    """
+    step = size / max(n, 1)
+    rows: list[tuple[Any, ...]] = []
+    for j in range(n):
+        fnum: dict[str, float] = {}
+        fcat: dict[str, str] = {}
+        pnum: dict[str, float] = {}
+        pcat: dict[str, str] = {}
+        segs: dict[str, str] = {}
+        nulls: list[str] = []
+        label = None
+        for name, values in columns.items():
+            v = values[j]
+            if name == "label":
+                label = None if v is None else str(v)
+            elif name.startswith("segment:"):
+                segs[name[8:]] = str(v)
+            elif name.startswith("output:"):
+                if isinstance(v, str):
+                    pcat[name[7:]] = v
+                else:
+                    pnum[name[7:]] = float(v)
+            elif v is None or (isinstance(v, float) and v != v):
+                nulls.append(name)
+            elif isinstance(v, str):
+                fcat[name] = v
+            else:
+                fnum[name] = float(v)
+        ts = start + step * j
+        rows.append((model_id, "1", f"{prefix}-{j}", ts, fnum, fcat, nulls, pnum, pcat, {},
+                     label, segs, 0, ts, 0, j))
+    return rows
+
+
+def write_windows(
+    store: Store,
+    model_id: str,
+    start: datetime,
+    size: timedelta,
+    count: int,
+    n: int | Callable[[int], int],
+    generate: Generator,
+    *,
+    seed: int = 0,
+    closed: bool = True,
+) -> int:
+    """Write ``count`` consecutive windows of events (and their closed-window rows).
+
+    ``generate(i, rng, n)`` returns the columns of window ``i``; ``n`` is an int or a
+    function of the window index. Returns the number of events written.
+    """
+    rng = np.random.default_rng(seed)
+    total = 0
+    events: list[tuple[Any, ...]] = []
+    windows: list[tuple[Any, ...]] = []
+    for i in range(count):
+        w_start = start + i * size
+        k = n(i) if callable(n) else n
+        events += event_rows(model_id, w_start, size, k, generate(i, rng, k), f"{seed}-{i}")
+        windows.append((model_id, w_start, w_start + size, int(size.total_seconds()), k, 0,
+                        w_start + size))
+        total += k
+        if len(events) > 20000:
+            store.insert(S.EVENTS, events, S.EVENTS.columns)
+            events = []
+    store.insert(S.EVENTS, events, S.EVENTS.columns)
+    if closed:
+        store.insert(S.WINDOWS, windows, S.WINDOWS.columns)
+    return total

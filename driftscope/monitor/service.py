@@ -1,0 +1,44 @@
+"""One monitoring pass, end to end: the function the CLI and the demo call.
+
+Examples
+--------
+>>> from driftscope.config import Config, Secrets
+>>> verdicts, sent = run_pass(store, config, Secrets.from_env())   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from driftscope.alerts.channels import dispatcher
+from driftscope.alerts.engine import AlertEngine
+from driftscope.alerts.model import WindowVerdict
+from driftscope.config import Config, Secrets
+from driftscope.monitor.scheduler import Monitor, Progress
+from driftscope.store.clickhouse import Store
+
+
+def run_pass(
+    store: Store,
+    config: Config,
+    secrets: Secrets,
+    *,
+    write: Callable[[str], Any] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    progress: Progress | None = None,
+    deliver: bool = True,
+) -> tuple[list[WindowVerdict], dict[str, int]]:
+    """Process every closed, unprocessed window, then deliver the outbox.
+
+    Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``).
+    ``write`` receives console alerts (default: stdout).
+    """
+    engine = AlertEngine(store, config.alerts)
+    verdicts = Monitor(store, config, alerts=engine).run_once(since, until, progress)
+    sent = {"sent": 0, "failed": 0, "skipped": 0}
+    if deliver:
+        sent = dispatcher(store, config, secrets, write=write).run()
+    return verdicts, sent
