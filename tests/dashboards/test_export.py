@@ -1,7 +1,7 @@
 """Generated JSON: golden files, SDK round trip, structure, and the export command.
 
-Regenerate the golden files with ``DRIFTSCOPE_REGEN_GOLDEN=1 pytest tests/dashboards`` (or
-``driftscope dashboards export tests/golden/dashboards``) and review the diff.
+Regenerate the golden files (and the copy Grafana provisions from deploy/) with
+``DRIFTSCOPE_REGEN_GOLDEN=1 pytest tests/dashboards/test_export.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from driftscope.dashboards import query
 from driftscope.dashboards.query import PLUGIN_ID, ClickHouseQuery
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "dashboards"
+SHIPPED = Path(__file__).parents[2] / "deploy" / "grafana" / "dashboards"  # provisioned
 
 
 def _targets(d: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,6 +32,7 @@ def _targets(d: dict[str, Any]) -> list[dict[str, Any]]:
 def test_golden_files_match_a_fresh_export(tmp_path: Path) -> None:
     if os.environ.get("DRIFTSCOPE_REGEN_GOLDEN") == "1":
         b.export(GOLDEN)
+        b.export(SHIPPED)
     written = b.export(tmp_path)
     assert sorted(p.name for p in written) == sorted(p.name for p in GOLDEN.glob("*.json"))
     for path in written:

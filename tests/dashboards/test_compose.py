@@ -1,0 +1,163 @@
+"""docker-compose.yml: valid against the Compose JSON schema, official pinned images,
+healthchecks, secrets only from .env, and Grafana provisioned from deploy/."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from minischema import Validator
+
+from driftscope.dashboards import build as b
+from driftscope.dashboards.query import DATASOURCE_UID, PLUGIN_ID, PLUGIN_VERSION
+
+ROOT = Path(__file__).parents[2]
+SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
+OFFICIAL = {"apache/kafka", "clickhouse/clickhouse-server", "grafana/grafana", "python"}
+PINNED = re.compile(r"^\d+(\.\d+){1,3}(-[a-z0-9.]+)?$")
+_VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def _env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(ln.split("=", 1) for ln in lines if ln and not ln.startswith("#"))
+
+
+def _interpolate(node: Any, env: dict[str, str]) -> Any:
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} and $$."""
+    if isinstance(node, dict):
+        return {k: _interpolate(v, env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, env) for v in node]
+    if isinstance(node, str):
+        def sub(m: re.Match[str]) -> str:
+            name, op, arg = m.group(1), m.group(2), m.group(3)
+            if env.get(name):
+                return env[name]
+            if op and op.endswith("?"):
+                raise AssertionError(f"${{{name}}} required: {arg}")
+            return arg if op and op.endswith("-") else ""
+        return _VAR.sub(sub, node).replace("$$", "$")
+    return node
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return doc
+
+
+@pytest.fixture(scope="module")
+def compose(raw: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = _interpolate(copy.deepcopy(raw), _env_example())
+    return doc
+
+
+def test_validates_against_the_compose_schema(raw: dict[str, Any],
+                                              compose: dict[str, Any]) -> None:
+    validator = Validator(SCHEMA)
+    assert validator.errors(raw) == []
+    assert validator.errors(compose) == []
+
+
+def test_the_validator_rejects_what_compose_rejects(compose: dict[str, Any]) -> None:
+    validator = Validator(SCHEMA)
+    bad = copy.deepcopy(compose)
+    bad["services"]["kafka"]["healthcheck"]["interval"] = "ten seconds"
+    bad["services"]["grafana"]["restrat"] = "always"
+    bad["services"]["collector"]["depends_on"]["kafka"]["condition"] = "service_ready"
+    errors = " ".join(validator.errors(bad))
+    assert "is not a duration" in errors and "'restrat'" in errors
+    assert "collector.depends_on" in errors
+
+
+def test_jsonschema_agrees_when_installed(raw: dict[str, Any]) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
+    jsonschema.Draft7Validator(SCHEMA).validate(raw)
+
+
+def _image(ref: str) -> tuple[str, str]:
+    name, _, tag = ref.rpartition(":")
+    return name, tag
+
+
+def test_images_are_official_and_pinned(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        image, tag = _image(svc["image"])
+        if "build" in svc:
+            assert image == "driftscope" and tag == version("driftscope"), name
+        else:
+            assert image in OFFICIAL and PINNED.match(tag), f"{name}: {svc['image']}"
+    base = re.search(r"^FROM (\S+)", (ROOT / "deploy/Dockerfile").read_text(), re.M)
+    image, tag = _image(base.group(1))
+    assert image in OFFICIAL and PINNED.match(tag.split("-")[0]), base.group(1)
+
+
+def test_versions_match_the_sdk_and_plugin(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    sdk_grafana = version("grafana-foundation-sdk").split("!")[1]
+    assert _image(grafana["image"])[1] == sdk_grafana
+    assert grafana["environment"]["GF_INSTALL_PLUGINS"] == f"{PLUGIN_ID} {PLUGIN_VERSION}"
+
+
+def test_healthchecks_and_dependencies(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, svc in services.items():
+        if svc.get("restart") != "no":
+            assert "healthcheck" in svc, name
+        for dep in svc.get("depends_on", {}):
+            assert dep in services, f"{name} depends on unknown {dep}"
+    for name in ("collector", "monitor", "alerts"):
+        deps = services[name]["depends_on"]
+        assert deps["kafka"]["condition"] == "service_healthy"
+        assert deps["clickhouse"]["condition"] == "service_healthy"
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    commands = {n: services[n]["command"][:2] for n in ("collector", "monitor", "alerts")}
+    assert commands == {"collector": ["collect", "--metrics-port"], "monitor": ["monitor"],
+                        "alerts": ["alerts", "run"]}
+    assert services["simulator"]["profiles"] == ["demo"]
+
+
+def test_secrets_come_from_env_only(raw: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    example = _env_example()
+    used = {m.group(1) for m in _VAR.finditer(text)}
+    assert used <= set(example), f"not in .env.example: {used - set(example)}"
+    for name, svc in raw["services"].items():
+        for key, value in (svc.get("environment") or {}).items():
+            if re.search(r"PASSWORD|TOKEN|WEBHOOK|SECRET", key):
+                assert str(value).startswith("${"), f"{name}.{key} is a literal"
+    for key, value in example.items():
+        if "PASSWORD" in key:
+            assert value.startswith("change-me"), key
+    assert not (ROOT / ".env").exists() or ".env" not in _tracked()
+
+
+def _tracked() -> set[str]:
+    import subprocess
+
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def test_grafana_provisioning(compose: dict[str, Any]) -> None:
+    prov = ROOT / "deploy/grafana/provisioning"
+    ds = yaml.safe_load((prov / "datasources/clickhouse.yaml").read_text())["datasources"][0]
+    assert ds["uid"] == DATASOURCE_UID and ds["type"] == PLUGIN_ID
+    assert ds["secureJsonData"]["password"] == "$GRAFANA_CLICKHOUSE_PASSWORD"
+    assert ds["jsonData"]["host"] == "clickhouse" and "clickhouse" in compose["services"]
+    provider = yaml.safe_load((prov / "dashboards/driftscope.yaml").read_text())["providers"][0]
+    mounts = compose["services"]["grafana"]["volumes"]
+    assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts
+    shipped = ROOT / "deploy/grafana/dashboards"
+    for key, spec in b.DASHBOARDS.items():
+        assert (shipped / f"{spec.uid}.json").read_text() == b.encode(b.builder(key).build()), (
+            "deploy/grafana/dashboards is stale: driftscope dashboards export "
+            "deploy/grafana/dashboards"
+        )
