@@ -208,9 +208,7 @@ class Collector:
         if missing:
             for tp, off in self._consumer.beginning_offsets(missing).items():
                 starts[tp.partition] = int(off)
-        rolled = self.sink.recover(starts)
-        if rolled:
-            log.info("collector: rolled back %d rows of an unfinished flush", rolled)
+        self.sink.recover(starts)
         tps = [TopicPartition(topic, p) for p in parts]
         for tp in tps:
             self._consumer.seek(tp, starts[tp.partition])

@@ -13,6 +13,7 @@ there. No query needs ``FINAL``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from driftscope.collector.model import from_ms
 from driftscope.collector.profiling import profile_bytes
 from driftscope.store import schema as s
 from driftscope.store.clickhouse import Store
+
+log = logging.getLogger("driftscope.collector")
 
 EVENT_COLUMNS = (*s.EVENT_PAYLOAD, "late", "ingested_at", *s.KAFKA_POS)
 SAMPLE_COLUMNS = s.SAMPLES.columns
@@ -76,6 +79,7 @@ class Sink:
             n = self.store.count(table, where, **params)
             if n:
                 self.store.command(f"DELETE FROM {table} WHERE {where}", params)
+                log.info("collector: rolled back %d rows of an unfinished flush from %s", n, table)
                 found += n
         return found
 

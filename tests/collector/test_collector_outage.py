@@ -1,0 +1,71 @@
+"""Store outage mid-stream: consumption pauses, retries back off, nothing is lost or doubled.
+
+chDB runs in this process, so the outage is made real by detaching a table the flush writes
+(``DETACH TABLE window_parts``): inserts then fail with the engine's own error, after the
+same flush already wrote its raw rows — so the retry must also roll back a partial write.
+``ATTACH TABLE`` brings the store back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from collector_support import event, make_config, produce, stored_offsets
+from prometheus_client import CollectorRegistry
+
+from driftscope.collector import reader
+from driftscope.collector.service import Collector
+from driftscope.store.clickhouse import Store
+
+
+def test_store_outage_pauses_and_resumes(
+    broker, topic: str, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="driftscope.collector")
+    cfg = make_config(broker.bootstrap, topic, models=[
+        {"id": "m", "logging": ["raw", "profile", "sample"], "window": "60s", "sample_size": 10}
+    ])
+    registry = CollectorRegistry()
+    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]},
+                  registry=registry)
+    stop = threading.Event()
+    thread = threading.Thread(target=c.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        first = produce(broker.bootstrap, topic, [event(i) for i in range(500)], partition=None)
+        _wait(lambda: stored_offsets(store, cfg.kafka.group_id) >= first)
+        store.command("DETACH TABLE window_parts")
+        total = first + produce(
+            broker.bootstrap, topic, [event(i) for i in range(500, 1500)], partition=None
+        )
+        _wait(lambda: registry.get_sample_value("driftscope_collector_store_up") == 0)
+        time.sleep(1.5)  # several failed retries while the store is down
+        consumed_during = registry.get_sample_value("driftscope_collector_consumed_total")
+        time.sleep(0.5)
+        assert registry.get_sample_value("driftscope_collector_consumed_total") == consumed_during
+        store.command("ATTACH TABLE window_parts")
+        _wait(lambda: stored_offsets(store, cfg.kafka.group_id) >= total)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert store.count("events") == total
+    assert store.query("SELECT uniqExact(event_id) FROM events")[0][0] == total
+    assert store.query("SELECT sum(n) FROM window_parts")[0][0] == total
+    assert store.query("SELECT sum(n) FROM profiles")[0][0] == total
+    assert store.query("SELECT count() - uniqExact(event_id) FROM samples")[0][0] == 0
+    prof = reader.load_window_profile(store, "m", 1772323200000)  # 2026-03-01T00:00Z
+    assert prof.get_column("x").get_metric("counts").n.value == 60
+    assert any("rolled back" in r.getMessage() for r in caplog.records)
+    lines = [r.getMessage() for r in caplog.records if "store" in r.getMessage()]
+    assert sum("store unavailable" in m for m in lines) == 1, lines
+    assert sum("store available again" in m for m in lines) == 1, lines
+
+
+def _wait(cond, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
