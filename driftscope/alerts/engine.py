@@ -70,7 +70,7 @@ class AlertEngine:
         track = self._tracks.get(key)
         if track is None:
             track = self.alerts.track(*key)
-        silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock())
+        silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
         d = step(track, v, self.policy, silenced=silenced)
         now = self.clock()
         if d.alert is not None and d.action in ("open", "update", "resolve"):

@@ -32,6 +32,7 @@ class AlertStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._stamp: dict[str, datetime] = {}
+        self._silences: list[tuple[str, str, datetime]] | None = None
 
     # -- alerts -----------------------------------------------------------------
     def save(self, alert: Alert, summary: str, details: dict[str, Any], now: datetime) -> None:
@@ -103,8 +104,17 @@ class AlertStore:
                           SIL.columns)
         return sid
 
-    def silenced(self, model_id: str, monitor: str, at: datetime) -> bool:
-        """Whether a silence covers this model × monitor at ``at`` (``*`` matches any)."""
+    def silenced(self, model_id: str, monitor: str, at: datetime, cached: bool = False) -> bool:
+        """Whether a silence covers this model × monitor at ``at`` (``*`` matches any).
+
+        With ``cached`` the silences are read once per :class:`AlertStore` (one pass).
+        """
+        if cached:
+            if self._silences is None:
+                self._silences = [(r[0], r[1], _utc(r[2])) for r in self.store.query(
+                    f"SELECT {SIL.model_id}, {SIL.monitor}, {SIL.until} FROM {SIL} FINAL")]
+            return any(m in (model_id, "*") and n in (monitor, "*") and until > _utc(at)
+                       for m, n, until in self._silences)
         n = self.store.count(
             f"{SIL} FINAL",
             f"{SIL.model_id} IN ({{m:String}}, '*') AND {SIL.monitor} IN ({{n:String}}, '*') "

@@ -114,7 +114,9 @@ def score_one(
     static: bool,
 ) -> Scored | None:
     """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored."""
-    kind = getattr(build_detector(spec), "input_kind", "univariate")
+    from driftscope.detectors import registry
+
+    kind = getattr(registry.DETECTORS.cls(spec.name), "input_kind", "univariate")
     if (kind == "multivariate") != (ref.ndim == 2):
         return None
     numeric = ref.dtype.kind == "f"

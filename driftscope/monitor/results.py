@@ -19,16 +19,16 @@ from driftscope.types import Window
 
 
 def write_results(
-    store: Store, model_id: str, monitor: str, window: Window, rows: Sequence[Row],
-    now: datetime,
+    store: Store, model_id: str, monitor: str,
+    windows: Sequence[tuple[Window, Sequence[Row]]], now: datetime,
 ) -> int:
-    """Insert the rows of one window into drift_results."""
+    """Insert the rows of a batch of windows into drift_results (one insert)."""
     D = S.DRIFT_RESULTS
     out = [
         (model_id, monitor, window.start, window.end, r.segment, r.feature, r.metric,
          float(r.statistic), _finite(r.threshold), r.policy, int(bool(r.drifted)), r.p_value,
          _severity(r), int(r.n_ref), int(r.n_cur), r.fingerprint, details_json(r), now)
-        for r in rows
+        for window, rows in windows for r in rows
     ]
     return store.insert(D, out, D.columns)
 

@@ -124,26 +124,39 @@ class Monitor:
                                                cfg.anomaly.history)]
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
-        out = []
+        out: list[WindowVerdict] = []
+        ref_key = reference_key(cfg.reference)
         for i in range(0, len(todo), self.chunk):
             batch = todo[i : i + self.chunk]
             lead = cfg.reference.windows * size if cfg.reference.kind == "previous" else size * 0
             source = read_events(self.store, cfg.model, batch[0][0].start - lead,
                                  batch[-1][0].end, names, labels=labels)
+            hist = self._history(cfg, batch[0][0])
+            written: list[tuple[Window, list[ev.Row]]] = []
+            verdicts = []
             for window, n in batch:
-                v = self._window(cfg, fitter, refs, source, window, n, counts, dead, fp,
-                                 reference_key(cfg.reference))
-                counts = [*counts[1 - cfg.anomaly.history:], n] if cfg.anomaly.history > 1 \
+                rows, v = self._window(cfg, fitter, refs, source, window, n, counts, dead,
+                                       hist, ref_key)
+                counts = [*counts[-(cfg.anomaly.history - 1):], n] if cfg.anomaly.history > 1 \
                     else [n]
+                written.append((window, rows))
+                verdicts.append(v)
+            # results first, then alerts, then the record: a crash anywhere redoes the batch
+            results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
+            for v in verdicts:
+                if self.alerts is not None:
+                    self.alerts.process(v)
                 out.append(v)
                 if progress:
                     progress(cfg.name, len(out), len(todo))
+            results.mark_processed(self.store, verdicts, fp, self.clock())
         return out
 
     def _window(
         self, cfg: MonitorConfig, fitter: Fitter, refs: ReferenceReader, source: Frame,
-        window: Window, n: int, counts: list[int], dead: bool, fp: str, ref_key: str,
-    ) -> WindowVerdict:
+        window: Window, n: int, counts: list[int], dead: bool,
+        hist: dict[tuple[str, str, str], list[float]], ref_key: str,
+    ) -> tuple[list[ev.Row], WindowVerdict]:
         cur = source.between(window.start, window.end)
         ref = refs.frame(cfg.reference, window, source)
         extra: list[Any] = []
@@ -152,25 +165,23 @@ class Monitor:
                                                    window.end, cfg.quality))
         rows = ev.drift_rows(cfg, fitter, cur, ref)
         rows += ev.quality_rows(cfg, cur, ref, counts, extra)
-        rows += ev.performance_rows(cfg, cur, self._history(cfg, window))
+        perf = ev.performance_rows(
+            cfg, cur, lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
+        for r in perf:
+            hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
+        rows += perf
         ev.apply_rules(cfg, rows)
-        verdict = ev.verdict(cfg, window, max(n, cur.n), rows, ref_key)
-        now = self.clock()
-        results.write_results(self.store, cfg.model, cfg.name, window, rows, now)
-        if self.alerts is not None:
-            self.alerts.process(verdict)
-        results.mark_processed(self.store, [verdict], fp, now)
-        return verdict
+        return rows, ev.verdict(cfg, window, max(n, cur.n), rows, ref_key)
 
-    def _history(self, cfg: MonitorConfig, window: Window) -> ev.History:
+    def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
+                                                                  list[float]]:
         if cfg.performance is None:
-            return lambda *_: []
+            return {}
         period = ev._period_windows(cfg)
-        hist = results.metric_history(
-            self.store, cfg.model, cfg.name, window.start, cfg.performance.chosen(),
+        return results.metric_history(
+            self.store, cfg.model, cfg.name, first.start, cfg.performance.chosen(),
             max(cfg.anomaly.history, cfg.band.history) * period,
         )
-        return lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:]
 
 
 def monitors_for(config: Config, names: Iterable[str] | None) -> Config:
