@@ -47,20 +47,20 @@ def simulate(
     list_: Annotated[bool, typer.Option("--list", help="List scenarios and sources.")] = False,
     rate: Annotated[float, typer.Option(help="Events per real second (0: no limit).")] = 100.0,
     duration: Annotated[str, typer.Option(help="Real duration: 60s, 5m, 1h.")] = "60s",
-    events: Annotated[int | None, typer.Option(help="Events to send (default rate × duration).")]
-    = None,
+    events: Annotated[
+        int | None, typer.Option(help="Events to send (default rate × duration).")
+    ] = None,
     onset: Annotated[str, typer.Option(help="Drift onset: a fraction (0.5) or an index.")] = "0.5",
     intensity: Annotated[str, typer.Option(help="low, medium or high.")] = "medium",
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same stream.")] = 0,
     source: Annotated[str, typer.Option(help="Data source; see --list.")] = "synthetic",
     model_id: Annotated[str, typer.Option(help="model_id of the events.")] = "demo",
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 3600.0,
-    label_delay: Annotated[int, typer.Option(help="Events between a prediction and its label.")]
-    = 100,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")]
-    = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml.")]
-    = None,
+    label_delay: Annotated[
+        int, typer.Option(help="Events between a prediction and its label.")
+    ] = 100,
+    bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml.")] = None,
 ) -> None:
     """Run the demo application on SCENARIO and produce its events to Kafka."""
     if list_ or scenario == "list":
@@ -77,8 +77,15 @@ def simulate(
     sc = get_scenario(scenario).with_(source=source)
     n = events if events is not None else int(rate * parse_duration(duration).total_seconds())
     clock = Clock(events_per_second=(rate or 1000 / 3600 * speed) / speed)
-    app = DemoApp(sc, model_id=model_id, intensity=intensity, onset=_onset(onset), seed=seed,
-                  clock=clock, label_delay=label_delay)
+    app = DemoApp(
+        sc,
+        model_id=model_id,
+        intensity=intensity,
+        onset=_onset(onset),
+        seed=seed,
+        clock=clock,
+        label_delay=label_delay,
+    )
     cfg = load_config(config)
     opts = kafka_client_options(cfg.kafka, Secrets.from_env())
     servers = bootstrap or opts.pop("bootstrap_servers")
@@ -95,11 +102,13 @@ def simulate(
 
 
 def evaluate(
-    detectors: Annotated[str, typer.Option(help="Comma-separated: default or registry names.")]
-    = "default",
+    detectors: Annotated[
+        str, typer.Option(help="Comma-separated: default or registry names.")
+    ] = "default",
     suite_name: Annotated[str, typer.Option("--suite", help="bar, full or quick.")] = "bar",
-    sizes: Annotated[str, typer.Option(help="Window sizes, comma-separated.")]
-    = "100,500,1000,5000",
+    sizes: Annotated[
+        str, typer.Option(help="Window sizes, comma-separated.")
+    ] = "100,500,1000,5000",
     trials: Annotated[int, typer.Option(help="Streams per scenario and size.")] = 5,
     source: Annotated[str, typer.Option(help="Data source.")] = "synthetic",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,

@@ -162,9 +162,7 @@ _EFFECTS: dict[str, Callable[[Source, np.random.Generator, int, float], Batch]] 
 }
 
 
-def draw_drifted(
-    kind: str, src: Source, rng: np.random.Generator, n: int, intensity: str
-) -> Batch:
+def draw_drifted(kind: str, src: Source, rng: np.random.Generator, n: int, intensity: str) -> Batch:
     """``n`` rows of ``src`` drifted by ``kind`` at ``intensity``."""
     lv = level(kind, intensity)
     if n == 0:

@@ -159,8 +159,13 @@ class Harness:
             hits, full, delays, pre_alarms = 0, 0, [], 0
             for t in range(cfg.trials):
                 rng = self._rng(3, n, t, zlib.crc32(name.encode()))
-                stream = sc.generate(rng, total, onset=cfg.windows_before * n,
-                                     intensity=intensity, source=self.source)
+                stream = sc.generate(
+                    rng,
+                    total,
+                    onset=cfg.windows_before * n,
+                    intensity=intensity,
+                    source=self.source,
+                )
                 wins = list(stream.windows(n))
                 flags = self.flags(mon, wins)
                 alerts = consecutive_alerts(flags, consecutive=cfg.consecutive)
@@ -190,8 +195,9 @@ class Harness:
             per_ref = -(-n_windows // cfg.null_references)
             for r in range(cfg.null_references):
                 rng = self._rng(4, n, r)
-                stream = sc.generate(rng, per_ref * n, intensity=intensity, clock=clock,
-                                     source=self.source)
+                stream = sc.generate(
+                    rng, per_ref * n, intensity=intensity, clock=clock, source=self.source
+                )
                 wins = list(stream.windows(n))
                 if periodic:
                     flags = self._seasonal_flags(sc, wins, intensity, r)

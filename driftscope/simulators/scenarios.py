@@ -260,9 +260,7 @@ class Scenario:
             segment="region" if "region" in src.categorical else None,
         )
 
-    def reference(
-        self, rng: np.random.Generator, n: int, *, source: Source | None = None
-    ) -> Batch:
+    def reference(self, rng: np.random.Generator, n: int, *, source: Source | None = None) -> Batch:
         """``n`` undrifted rows: the data a model is trained on and a monitor compares to."""
         return (source or get_source(self.source)).draw(rng, n)
 

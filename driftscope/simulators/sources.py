@@ -138,8 +138,13 @@ class SyntheticSource:
         z_bal = (features["balance"] - 1000.0) / 300.0
         z_lat = (features["latency_ms"] - 200.0) / 40.0
         basic = (features["plan"] == "basic").astype(float)
-        return -0.3 + 0.9 * z_age - 0.7 * z_bal + 0.6 * z_lat + 0.5 * basic - 0.3 * (
-            features["rating"] - 3.0
+        return (
+            -0.3
+            + 0.9 * z_age
+            - 0.7 * z_bal
+            + 0.6 * z_lat
+            + 0.5 * basic
+            - 0.3 * (features["rating"] - 3.0)
         )
 
     def draw(self, rng: np.random.Generator, n: int) -> Batch:
@@ -245,8 +250,7 @@ def _sklearn(loader: str) -> Callable[[], TableSource]:
             from sklearn import datasets
         except ImportError:  # pragma: no cover - depends on the environment
             raise ConfigError(
-                f"source {loader!r} needs scikit-learn's bundled datasets: "
-                "pip install scikit-learn"
+                f"source {loader!r} needs scikit-learn's bundled datasets: pip install scikit-learn"
             ) from None
         data = getattr(datasets, f"load_{loader}")()
         x, y = np.asarray(data.data, dtype=np.float64), np.asarray(data.target)

@@ -1,0 +1,84 @@
+"""The default decision rule and the harness on small runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from driftscope.simulators.calibration import FeatureMonitor, detectors_for
+from driftscope.simulators.evaluate import (
+    EvalConfig,
+    Harness,
+    consecutive_alerts,
+    default_monitor_decision,
+    window_drifted,
+)
+from driftscope.simulators.report import suite, to_markdown
+
+SMALL = EvalConfig(
+    sizes=(1000,),
+    trials=2,
+    n_reference=4000,
+    n_null=300,
+    windows_before=3,
+    windows_after=4,
+    null_windows=60,
+    null_references=2,
+    periodic_windows=48,
+)
+
+
+def test_window_drifted_is_benjamini_hochberg() -> None:
+    assert window_drifted([0.001, 0.5, 0.9], alpha=0.01)
+    assert not window_drifted([0.004, 0.5, 0.9], alpha=0.01)  # 0.004 > 0.01 / 3
+    assert window_drifted([0.005, 0.006, 0.9], alpha=0.01)  # 0.006 ≤ 2 · 0.01 / 3
+
+
+def test_consecutive_alerts_need_two_windows_and_reopen_after_a_gap() -> None:
+    flags = [True, False, True, True, True, True, False, True, True]
+    assert np.nonzero(consecutive_alerts(flags))[0].tolist() == [3, 8]
+    assert np.nonzero(consecutive_alerts(flags, consecutive=1))[0].tolist() == [0, 2, 7]
+    assert not default_monitor_decision([[0.0001], [0.5], [0.0001]]).any()
+
+
+def test_p_values_are_uniformish_under_no_drift_and_small_under_drift() -> None:
+    rng = np.random.default_rng(0)
+    ref = {"x": rng.normal(size=4000)}
+    fm = FeatureMonitor(n_null=200).fit(ref, rng=rng)
+    null_p = [fm.p_values({"x": rng.normal(size=500)})["x"] for _ in range(60)]
+    assert 0.3 < np.mean(null_p) < 0.7
+    assert fm.p_values({"x": rng.normal(0.5, 1, 500)})["x"] < 1e-4
+
+
+def test_detector_configurations() -> None:
+    assert detectors_for("default") == {"numeric": "emd", "categorical": "linf"}
+    assert detectors_for("ks")["categorical"] == "linf"
+    assert detectors_for("psi") == {"numeric": "psi", "categorical": "psi"}
+
+
+def test_harness_detects_covariate_fast_and_ignores_a_one_window_spike() -> None:
+    h = Harness(SMALL)
+    r = h.drift("instantaneous-covariate", "medium")
+    assert r.power[1000] == 1.0 and r.delay_max[1000] <= 3
+    t = h.drift("temporary-covariate", "high")
+    assert t.alerted[1000] == 0.0
+    assert h.silent("no-drift", "none").false_alarms[1000] == 0.0
+
+
+def test_periodic_is_silent_with_a_seasonal_reference() -> None:
+    cfg = EvalConfig(
+        sizes=(1000,), n_reference=3000, n_null=150, null_references=1, periodic_windows=48
+    )
+    r = Harness(cfg).silent("periodic-covariate", "high")
+    assert r.windows[1000] == 48 and r.false_alarms[1000] == 0.0
+
+
+def test_report_lists_every_result() -> None:
+    drift, silent = suite("quick")
+    assert drift and silent
+    h = Harness(SMALL)
+    text = to_markdown([h.drift(*drift[0]), h.silent(*silent[0])], SMALL)
+    assert "| instantaneous-covariate | high | default | 1 |" in text
+    assert "| no-drift | none | default | fixed | 1000 | 60 | 0 |" in text
+    with pytest.raises(ValueError, match="valid"):
+        suite("everything")
