@@ -162,9 +162,9 @@ class FittedBase(ABC):
     ) -> np.ndarray:
         raise ConfigError(f"{type(self).__name__} has no permutation test; use another policy")
 
-    def _p_value_and_critical(self, statistic: float, prepared: Any, alpha: float) -> tuple[
-        float, float
-    ]:
+    def _p_value_and_critical(
+        self, statistic: float, prepared: Any, alpha: float
+    ) -> tuple[float, float]:
         raise ConfigError(
             f"{type(self).__name__} has no analytic null distribution; use Permutation"
         )

@@ -192,7 +192,11 @@ class BinnedDetector:
             cats = reference_categories(values, self.max_categories)
             counts = categorical_counts(values, n_missing, cats)
             fitted = self.fitted_class(
-                self.policy, seed, distance=dist, kind="categorical", categories=cats,
+                self.policy,
+                seed,
+                distance=dist,
+                kind="categorical",
+                categories=cats,
                 ref_counts=counts,
             )
         else:

@@ -189,7 +189,11 @@ class EMD:
         obs = np.sort(x[~nan])
         scale, rule = spread(obs, self.normalise)
         return FittedEMD(
-            self.policy, seed, ref_sorted=obs, ref_missing=int(nan.sum()), scale=scale,
+            self.policy,
+            seed,
+            ref_sorted=obs,
+            ref_missing=int(nan.sum()),
+            scale=scale,
             scale_rule=rule,
         )
 

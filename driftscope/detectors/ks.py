@@ -82,8 +82,12 @@ class KS:
             raise DetectorInputError("reference is empty; need at least one value")
         nan = np.isnan(x)
         return FittedKS(
-            self.policy, seed, ref_sorted=np.sort(x[~nan]), ref_missing=int(nan.sum()),
-            scale=1.0, scale_rule="none",
+            self.policy,
+            seed,
+            ref_sorted=np.sort(x[~nan]),
+            ref_missing=int(nan.sum()),
+            scale=1.0,
+            scale_rule="none",
         )
 
     def __repr__(self) -> str:

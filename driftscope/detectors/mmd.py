@@ -165,22 +165,28 @@ class FittedMMD(FittedBase):
             out = np.empty(n)
             for b in range(n):
                 idx = torch.from_numpy(rng.permutation(big_n)).to(self.device)
-                out[b] = float(linear_terms(zt[idx[:n_ref]], zt[idx[n_ref:]],
-                                            self.kernel_name, self._bw()).mean())
+                out[b] = float(
+                    linear_terms(
+                        zt[idx[:n_ref]], zt[idx[n_ref:]], self.kernel_name, self._bw()
+                    ).mean()
+                )
             return out
         assign = np.zeros((big_n, n))
         for b in range(n):
             assign[rng.permutation(big_n)[:n_ref], b] = 1.0
-        res = permutation_mmd2(self._t(z), n_ref, self._t(assign), self.kernel_name,
-                               self._bw(), self.max_kernel_mb)
+        res = permutation_mmd2(
+            self._t(z), n_ref, self._t(assign), self.kernel_name, self._bw(), self.max_kernel_mb
+        )
         return res.cpu().numpy()
 
     def _p_value_and_critical(
         self, statistic: float, prepared: np.ndarray, alpha: float
     ) -> tuple[float, float]:
         if self.estimator != "linear":
-            raise ConfigError("PValue needs estimator='linear' (asymptotic normal); "
-                              "use Permutation for the unbiased estimator")
+            raise ConfigError(
+                "PValue needs estimator='linear' (asymptotic normal); "
+                "use Permutation for the unbiased estimator"
+            )
         h = linear_terms(self._t(self.ref), self._t(prepared), self.kernel_name, self._bw())
         se = float(h.std()) / np.sqrt(len(h)) if len(h) > 1 else float("inf")
         if not se > 0:
@@ -293,20 +299,36 @@ class MMD:
             bwt = torch.as_tensor(bws, device=device)
             kxx = float(permutation_mmd2_sum(xt, self.kernel, bwt, self.max_kernel_mb))
         return FittedMMD(
-            self.policy, seed, ref=xs, mean=mean, std=std, kernel_name=self.kernel,
-            bandwidths=bws, estimator=self.estimator, kxx_sum=kxx, device=device,
-            max_kernel_mb=self.max_kernel_mb, n_witness=self.n_witness,
+            self.policy,
+            seed,
+            ref=xs,
+            mean=mean,
+            std=std,
+            kernel_name=self.kernel,
+            bandwidths=bws,
+            estimator=self.estimator,
+            kxx_sum=kxx,
+            device=device,
+            max_kernel_mb=self.max_kernel_mb,
+            n_witness=self.n_witness,
         )
 
     def __repr__(self) -> str:
-        return params_repr(self, {
-            "policy": self.policy, "kernel": self.kernel, "bandwidth": self.bandwidth,
-            "multipliers": self.multipliers, "estimator": self.estimator,
-        })
+        return params_repr(
+            self,
+            {
+                "policy": self.policy,
+                "kernel": self.kernel,
+                "bandwidth": self.bandwidth,
+                "multipliers": self.multipliers,
+                "estimator": self.estimator,
+            },
+        )
 
 
 def permutation_mmd2_sum(x: torch.Tensor, name: str, bw: torch.Tensor, max_mb: float) -> float:
     """Sum of the kernel matrix of ``x`` with itself, in row blocks."""
     rows = max(1, int(max_mb * 2**20 / (len(x) * x.element_size())))
-    return float(sum(float(kernel(x[s : s + rows], x, name, bw).sum())
-                     for s in range(0, len(x), rows)))
+    return float(
+        sum(float(kernel(x[s : s + rows], x, name, bw).sum()) for s in range(0, len(x), rows))
+    )

@@ -130,10 +130,24 @@ class OTDistance:
             pick = np.random.default_rng([seed, 6]).choice(len(xs), self.max_points, replace=False)
             xs = xs[np.sort(pick)]
         return FittedOT(
-            self.policy, seed, ref=xs, mean=mean, std=std, method=self.method, reg=self.reg,
-            max_points=self.max_points, n_reference=len(x),
+            self.policy,
+            seed,
+            ref=xs,
+            mean=mean,
+            std=std,
+            method=self.method,
+            reg=self.reg,
+            max_points=self.max_points,
+            n_reference=len(x),
         )
 
     def __repr__(self) -> str:
-        return params_repr(self, {"policy": self.policy, "method": self.method, "reg": self.reg,
-                                  "max_points": self.max_points})
+        return params_repr(
+            self,
+            {
+                "policy": self.policy,
+                "method": self.method,
+                "reg": self.reg,
+                "max_points": self.max_points,
+            },
+        )

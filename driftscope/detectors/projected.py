@@ -31,8 +31,13 @@ class FittedProjected:
         z = self.projection.transform(current)
         if not self.per_component:
             inner = self.fitted[0].score(z)
-            return Score(inner.statistic, inner.threshold, inner.policy, inner.p_value,
-                         {**inner.details, "projected_dims": z.shape[1]})
+            return Score(
+                inner.statistic,
+                inner.threshold,
+                inner.policy,
+                inner.p_value,
+                {**inner.details, "projected_dims": z.shape[1]},
+            )
         scores = [f.score(z[:, i]) for i, f in enumerate(self.fitted)]
         sev = np.array([s.severity for s in scores])
         pvals = [s.p_value for s in scores if s.p_value is not None]
@@ -85,10 +90,16 @@ class ProjectedDetector:
     ) -> None:
         from . import registry
 
-        self.projection = (registry.get_projection(projection, **(projection_params or {}))
-                           if isinstance(projection, str) else projection)
-        self.detector = (registry.get(detector, **(detector_params or {}))
-                         if isinstance(detector, str) else detector)
+        self.projection = (
+            registry.get_projection(projection, **(projection_params or {}))
+            if isinstance(projection, str)
+            else projection
+        )
+        self.detector = (
+            registry.get(detector, **(detector_params or {}))
+            if isinstance(detector, str)
+            else detector
+        )
         if self.detector.input_kind not in ("multivariate", "numeric", "univariate"):
             raise ConfigError(f"cannot score projections with {self.detector.input_kind} data")
 

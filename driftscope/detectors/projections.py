@@ -230,7 +230,11 @@ class Autoencoder:
     name: ClassVar[str] = "autoencoder"
 
     def __init__(
-        self, k: int = 4, hidden: int = 32, epochs: int = 30, lr: float = 1e-2,
+        self,
+        k: int = 4,
+        hidden: int = 32,
+        epochs: int = 30,
+        lr: float = 1e-2,
         batch_size: int = 256,
     ) -> None:
         if min(k, hidden, epochs, batch_size) < 1 or lr <= 0:
@@ -248,8 +252,11 @@ class Autoencoder:
         d, h, k = x.shape[1], self.hidden, self.k
         shapes = [(d, h), (h,), (h, k), (k,), (k, h), (h,), (h, d), (d,)]
         params = [
-            (torch.randn(s, generator=gen, dtype=torch.float64) / np.sqrt(s[0])
-             if len(s) == 2 else torch.zeros(s, dtype=torch.float64)).requires_grad_(True)
+            (
+                torch.randn(s, generator=gen, dtype=torch.float64) / np.sqrt(s[0])
+                if len(s) == 2
+                else torch.zeros(s, dtype=torch.float64)
+            ).requires_grad_(True)
             for s in shapes
         ]
         opt = torch.optim.Adam(params, lr=self.lr)

@@ -84,8 +84,21 @@ def _build() -> tuple[Registry[Any], Registry[Any]]:
 
     detectors: Registry[Any] = Registry(
         "detector",
-        [LInf, L1, EMD, MMD, SlicedWasserstein, OTDistance, KS, ChiSquare, PSI,
-         JensenShannon, KL, Hellinger, ProjectedDetector],
+        [
+            LInf,
+            L1,
+            EMD,
+            MMD,
+            SlicedWasserstein,
+            OTDistance,
+            KS,
+            ChiSquare,
+            PSI,
+            JensenShannon,
+            KL,
+            Hellinger,
+            ProjectedDetector,
+        ],
     )
     projections: Registry[Any] = Registry(
         "projection",

@@ -116,8 +116,14 @@ class SlicedWasserstein:
         dirs = np.random.default_rng([seed, 4]).normal(size=(x.shape[1], self.n_projections))
         dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
         return FittedSliced(
-            self.policy, seed, ref=xs, mean=mean, std=std, directions=dirs,
-            ref_sorted=np.sort(xs @ dirs, axis=0), p=self.p,
+            self.policy,
+            seed,
+            ref=xs,
+            mean=mean,
+            std=std,
+            directions=dirs,
+            ref_sorted=np.sort(xs @ dirs, axis=0),
+            p=self.p,
         )
 
     def __repr__(self) -> str:

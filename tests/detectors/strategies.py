@@ -11,9 +11,9 @@ finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinit
 
 def samples(min_size: int = 1, max_size: int = 40) -> st.SearchStrategy[np.ndarray]:
     """1-D float samples, ties likely (values rounded)."""
-    return hnp.arrays(
-        np.float64, st.integers(min_size, max_size), elements=finite
-    ).map(lambda a: np.round(a, 1))
+    return hnp.arrays(np.float64, st.integers(min_size, max_size), elements=finite).map(
+        lambda a: np.round(a, 1)
+    )
 
 
 def prob_vectors(k: int) -> st.SearchStrategy[np.ndarray]:

@@ -36,9 +36,7 @@ def test_emd_matches_scipy_with_ties_and_p2() -> None:
     x = rng.integers(0, 5, 300).astype(float)
     y = rng.integers(1, 7, 211).astype(float)
     assert wasserstein_1d(x, y) == pytest.approx(stats.wasserstein_distance(x, y), rel=RTOL)
-    assert wasserstein_1d(x, y, p=2) == pytest.approx(
-        ot.wasserstein_1d(x, y, p=2) ** 0.5, rel=RTOL
-    )
+    assert wasserstein_1d(x, y, p=2) == pytest.approx(ot.wasserstein_1d(x, y, p=2) ** 0.5, rel=RTOL)
 
 
 def test_emd_normalised_by_iqr() -> None:

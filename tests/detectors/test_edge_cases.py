@@ -13,8 +13,9 @@ from driftscope.detectors.significance import Constant
 from driftscope.errors import DetectorInputError
 from driftscope.types import Score
 
-UNIVARIATE = [n for n in registry.names()
-              if registry.DETECTORS.cls(n).input_kind in ("numeric", "univariate")]
+UNIVARIATE = [
+    n for n in registry.names() if registry.DETECTORS.cls(n).input_kind in ("numeric", "univariate")
+]
 BINNED = [n for n in registry.names() if registry.DETECTORS.cls(n).input_kind == "univariate"]
 MULTI = [n for n in registry.names() if registry.DETECTORS.cls(n).input_kind == "multivariate"]
 RNG = np.random.default_rng

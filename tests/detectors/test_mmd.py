@@ -71,8 +71,9 @@ def test_batched_permutations_equal_per_permutation_statistics(max_mb: float) ->
     perms = [rng.permutation(30) for _ in range(6)]
     for b, perm in enumerate(perms):
         assign[perm[:n], b] = 1.0
-    got = permutation_mmd2(torch.from_numpy(z), n, torch.from_numpy(assign), "gaussian", bw,
-                           max_mb).numpy()
+    got = permutation_mmd2(
+        torch.from_numpy(z), n, torch.from_numpy(assign), "gaussian", bw, max_mb
+    ).numpy()
     expected = [slow_mmd2(z[p[:n]], z[p[n:]], "gaussian", np.array([1.3])) for p in perms]
     np.testing.assert_allclose(got, expected, rtol=1e-9)
 
@@ -84,8 +85,9 @@ def test_p_value_matches_slow_reference_within_monte_carlo_error() -> None:
     fitted = MMD(Permutation(n=b)).fit(x, rng=rng)
     ours = fitted.score(y).p_value
     assert ours is not None
-    slow = slow_permutation_p(fitted.ref, (y - fitted.mean) / fitted.std, "gaussian",
-                              fitted.bandwidths, b)
+    slow = slow_permutation_p(
+        fitted.ref, (y - fitted.mean) / fitted.std, "gaussian", fitted.bandwidths, b
+    )
     se = np.sqrt(2 * slow * (1 - slow) / b) + 1 / b
     assert abs(ours - slow) <= 4 * se, (ours, slow)
     assert 0.0 < slow < 1.0  # a case where the comparison says something

@@ -59,15 +59,21 @@ def test_autoencoder_learns_the_reference() -> None:
 
 @pytest.mark.parametrize(
     ("projection", "detector"),
-    [("pca", "emd"), ("gaussian_random", "mmd"), ("analytical", "linf"),
-     ("autoencoder", "sliced_wasserstein"), ("sparse_random", "ks")],
+    [
+        ("pca", "emd"),
+        ("gaussian_random", "mmd"),
+        ("analytical", "linf"),
+        ("autoencoder", "sliced_wasserstein"),
+        ("sparse_random", "ks"),
+    ],
 )
 def test_projected_detector(projection: str, detector: str) -> None:
     x = _data()
     params = {"policy": Permutation(n=100)} if detector == "mmd" else {}
     proj_params = {"epochs": 5} if projection == "autoencoder" else {}
-    det = ProjectedDetector(projection, detector, detector_params=params,
-                            projection_params=proj_params)
+    det = ProjectedDetector(
+        projection, detector, detector_params=params, projection_params=proj_params
+    )
     fitted = det.fit(x, rng=np.random.default_rng(0))
     assert not fitted.score(_data(seed=0)).drifted
     shifted = _data(seed=0) * 2.0 + 1.0

@@ -14,15 +14,33 @@ from driftscope.detectors import registry
 from driftscope.detectors.emd import EMD
 from driftscope.errors import ConfigError, RegistryError
 
-EXPECTED = {"linf", "l1", "emd", "mmd", "sliced_wasserstein", "ot_emd", "ks", "chi2", "psi",
-            "jensen_shannon", "kl", "hellinger", "projected"}
+EXPECTED = {
+    "linf",
+    "l1",
+    "emd",
+    "mmd",
+    "sliced_wasserstein",
+    "ot_emd",
+    "ks",
+    "chi2",
+    "psi",
+    "jensen_shannon",
+    "kl",
+    "hellinger",
+    "projected",
+}
 
 
 def test_names() -> None:
     assert set(registry.names()) == EXPECTED
     assert registry.names() == sorted(registry.names())
     assert set(registry.projection_names()) == {
-        "analytical", "gaussian_random", "sparse_random", "pca", "autoencoder"}
+        "analytical",
+        "gaussian_random",
+        "sparse_random",
+        "pca",
+        "autoencoder",
+    }
 
 
 def test_get_builds_with_parameters() -> None:

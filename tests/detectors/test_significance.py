@@ -82,8 +82,13 @@ def test_constant_policy() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [lambda: Constant(-1), lambda: ReferenceQuantile(q=1.5), lambda: Permutation(n=0),
-     lambda: PValue(alpha=0), lambda: ReferenceQuantile(n_boot=2)],
+    [
+        lambda: Constant(-1),
+        lambda: ReferenceQuantile(q=1.5),
+        lambda: Permutation(n=0),
+        lambda: PValue(alpha=0),
+        lambda: ReferenceQuantile(n_boot=2),
+    ],
 )
 def test_bad_policies_are_config_errors(bad: Callable[[], object]) -> None:
     with pytest.raises(ConfigError):
