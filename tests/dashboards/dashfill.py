@@ -1,15 +1,20 @@
-"""A realistic store for dashboard tests: 2 models × 3 features × 48 hourly windows.
+"""A store filled from simulated scenarios: 2 models × 48 hourly windows, drift at half.
 
-Drift starts halfway: feature ``x1`` shifts, ``x2`` widens, ``color`` changes mix; the
-monitor-side tables (drift_results, alerts) are written as the monitor and alerts would.
+Events and the reference come from :mod:`driftscope.simulators` (``churn``: an
+instantaneous covariate shift; ``fraud``: a gradual one). The monitor-side rows
+(drift_results, alerts, retrain requests) are computed here from those events with simple
+statistics — standardised mean shift for numbers, L-inf between category shares — the
+way the monitor writes them, so every dashboard panel has realistic data to read.
 """
 
 from __future__ import annotations
 
 import json
-import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from driftscope.dashboards.conventions import (
     MONITOR_MULTIVARIATE,
@@ -17,6 +22,7 @@ from driftscope.dashboards.conventions import (
     MONITOR_PROXY,
     MONITOR_QUALITY,
 )
+from driftscope.simulators.scenarios import Clock, get_scenario
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
 
@@ -24,93 +30,122 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 N_WINDOWS = 48
 WINDOW = timedelta(hours=1)
 T1 = T0 + N_WINDOWS * WINDOW
-MODELS = ("churn", "fraud")
-FEATURES = ("x1", "x2", "color")
-SEGMENTS = ("", "region=eu")
-PER_WINDOW = 20
-
-
-def _rows(table: schema._Table, dicts: list[dict[str, Any]]) -> tuple[list[list[Any]], list[str]]:
-    cols = [c for c in table.columns if c in dicts[0]]
-    return [[d[c] for c in cols] for d in dicts], cols
+MODELS = {"churn": "instantaneous-covariate", "fraud": "gradual-covariate"}
+FEATURES = ("age", "latency_ms", "plan")
+DRIFTING = "age"
+SEGMENTS = ("", "region=north")
+PER_WINDOW = 100
+THRESHOLDS = {"mean_shift": 0.35, "linf": 0.15}
 
 
 def _insert(store: Store, table: schema._Table, dicts: list[dict[str, Any]]) -> None:
-    rows, cols = _rows(table, dicts)
-    store.insert(table, rows, cols)
+    cols = [c for c in table.columns if c in dicts[0]]
+    store.insert(table, [[d[c] for c in cols] for d in dicts], cols)
 
 
-def _event(rng: random.Random, model: str, i: int, ts: datetime, drifted: bool) -> dict[str, Any]:
-    x1 = rng.gauss(2.0 if drifted else 0.0, 1.0)
-    x2 = rng.gauss(5.0, 3.0 if drifted else 1.0)
-    color = rng.choice(["red", "red", "blue"] if drifted else ["red", "blue", "green"])
-    null = ["x2"] if rng.random() < (0.2 if drifted else 0.02) else []
-    nums = {"x1": x1} | ({} if null else {"x2": x2})
-    pred = 1 if x1 > 1 else 0
+def _row(model: str, ev: dict[str, Any], offset: int) -> dict[str, Any]:
+    feats = ev["features"]
+    nums = {k: float(v) for k, v in feats.items() if isinstance(v, float | int)}
+    cats = {k: str(v) for k, v in feats.items() if isinstance(v, str)}
+    score = 1 / (1 + np.exp(-(nums.get("age", 40.0) - 40.0) / 10))
     return {
-        "model_id": model, "model_version": "1", "event_id": f"{model}-{i}", "timestamp": ts,
-        "features_num": nums, "features_cat": {"color": color}, "features_null": null,
-        "pred_num": {"score": 1 / (1 + 2.718 ** -x1)}, "pred_cat": {"label": str(pred)},
-        "pred_probs": {}, "label": str(pred) if rng.random() < 0.3 else None,
-        "segments": {"region": rng.choice(["eu", "us"])}, "late": int(rng.random() < 0.05),
-        "ingested_at": ts, "kafka_partition": i % 4, "kafka_offset": i,
+        "model_id": model, "model_version": "1", "event_id": ev["event_id"],
+        "timestamp": ev["timestamp"], "features_num": nums, "features_cat": cats,
+        "features_null": sorted(k for k, v in feats.items() if v is None),
+        "pred_num": {"score": float(score)}, "pred_cat": {"label": str(int(score > 0.5))},
+        "pred_probs": {}, "label": str(ev["label"]) if offset % 3 == 0 else None,
+        "segments": ev["segments"], "late": int(offset % 40 == 0),
+        "ingested_at": ev["timestamp"], "kafka_partition": offset % 4, "kafka_offset": offset,
     }
 
 
-def _result(model: str, monitor: str, start: datetime, segment: str, feature: str, metric: str,
-            statistic: float, threshold: float) -> dict[str, Any]:
+def _result(model: str, monitor: str, start: datetime, segment: str, feature: str,
+            metric: str, statistic: float, threshold: float) -> dict[str, Any]:
     return {
         "model_id": model, "monitor": monitor, "window_start": start,
         "window_end": start + WINDOW, "segment": segment, "feature": feature, "metric": metric,
-        "statistic": statistic, "threshold": threshold, "policy": "constant",
+        "statistic": float(statistic), "threshold": threshold, "policy": "constant",
         "drifted": int(statistic > threshold), "p_value": None,
-        "severity": statistic / threshold, "n_ref": 500, "n_cur": PER_WINDOW,
+        "severity": float(statistic / threshold), "n_ref": 400, "n_cur": PER_WINDOW,
         "fingerprint": f"{monitor}-{metric}", "details": "{}", "computed_at": start + WINDOW,
     }
 
 
-def _results(rng: random.Random, model: str, w: int, start: datetime) -> list[dict[str, Any]]:
-    drift = w >= N_WINDOWS // 2
+def _shares(values: list[str]) -> dict[str, float]:
+    counts = Counter(values)
+    return {k: c / max(len(values), 1) for k, c in counts.items()}
+
+
+def _statistic(feature: str, cur: list[dict[str, Any]], ref: list[dict[str, Any]]) -> float:
+    if feature in ref[0]["features_cat"]:
+        a = _shares([r["features_cat"].get(feature, "") for r in cur])
+        b = _shares([r["features_cat"].get(feature, "") for r in ref])
+        return max(abs(a.get(k, 0) - b.get(k, 0)) for k in set(a) | set(b))
+    x = [r["features_num"][feature] for r in cur if feature in r["features_num"]]
+    y = [r["features_num"][feature] for r in ref if feature in r["features_num"]]
+    return abs(float(np.mean(x)) - float(np.mean(y))) / (float(np.std(y)) or 1.0)
+
+
+def _window_results(model: str, start: datetime, cur: list[dict[str, Any]],
+                    ref: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for seg in SEGMENTS:
+        rows = cur if not seg else [r for r in cur if r["segments"].get("region") == "north"]
+        shifts = []
         for f in FEATURES:
-            base = 0.3 if drift and f != "x2" else 0.05
-            out.append(_result(model, "features", start, seg, f, "psi",
-                               base + rng.random() * 0.05, 0.2))
-            out.append(_result(model, "features", start, seg, f, "emd",
-                               base * 2 + rng.random() * 0.1, 0.4))
-        out.append(_result(model, MONITOR_QUALITY, start, seg, "x2", "missing_rate",
-                           0.2 if drift else 0.02, 0.1))
-        out.append(_result(model, MONITOR_PERFORMANCE, start, seg, "", "accuracy",
-                           0.7 if drift else 0.92, 0.85))
-        out.append(_result(model, MONITOR_PROXY, start, seg, "", "prediction_drift",
-                           0.25 if drift else 0.03, 0.1))
-        out.append(_result(model, MONITOR_MULTIVARIATE, start, seg, "", "mmd",
-                           0.08 if drift else 0.01, 0.05))
-        out.append(_result(model, MONITOR_MULTIVARIATE, start, seg, "pca0", "emd",
-                           0.5 if drift else 0.1, 0.3))
+            metric = "linf" if f == "plan" else "mean_shift"
+            stat = _statistic(f, rows, ref)
+            shifts.append(stat)
+            out.append(_result(model, "features", start, seg, f, metric, stat,
+                               THRESHOLDS[metric]))
+        missing = np.mean([bool(r["features_null"]) for r in rows])
+        labelled = [r for r in rows if r["label"] is not None]
+        accuracy = np.mean([r["label"] == r["pred_cat"]["label"] for r in labelled])
+        score = np.mean([r["pred_num"]["score"] for r in rows])
+        ref_score = np.mean([r["pred_num"]["score"] for r in ref])
+        out += [
+            _result(model, MONITOR_QUALITY, start, seg, "", "missing_rate", missing, 0.1),
+            _result(model, MONITOR_PERFORMANCE, start, seg, "", "accuracy", accuracy, 0.6),
+            _result(model, MONITOR_PROXY, start, seg, "", "score_shift",
+                    abs(score - ref_score), 0.1),
+            _result(model, MONITOR_MULTIVARIATE, start, seg, "", "mmd",
+                    float(np.mean(shifts)) ** 2, 0.05),
+            _result(model, MONITOR_MULTIVARIATE, start, seg, "pca0", "mean_shift",
+                    float(np.mean(shifts[:2])), 0.35),
+        ]
     return out
+
+
+def _simulate(model: str, scenario: str, seed: int) -> tuple[list[dict[str, Any]],
+                                                              list[dict[str, Any]]]:
+    sc = get_scenario(scenario)
+    clock = Clock(start=T0, events_per_second=PER_WINDOW / 3600)
+    stream = sc.generate(np.random.default_rng(seed), N_WINDOWS * PER_WINDOW, onset=0.5,
+                         intensity="high", clock=clock)
+    events = [_row(model, ev, i) for i, ev in enumerate(stream.events())]
+    ref_stream = sc.generate(np.random.default_rng(seed + 100), 400, onset=1.0,
+                             clock=Clock(start=T0 - timedelta(days=2)))
+    ref = [_row(model, ev, i) for i, ev in enumerate(ref_stream.events())]
+    return events, ref
 
 
 def fill(store: Store, seed: int = 7) -> None:
     """Write every table the dashboards read."""
-    rng = random.Random(seed)
     events, results, windows, stats, feedback = [], [], [], [], []
-    for model in MODELS:
-        ref = [_event(rng, model, -k - 1, T0 - timedelta(days=1), False) for k in range(200)]
-        ref_rows = [{k: v for k, v in e.items() if k in schema.REFERENCE_EVENTS.columns}
-                    | {"reference_name": f"{model}-baseline"} for e in ref]
-        _insert(store, schema.REFERENCE_EVENTS, ref_rows)
+    for k, (model, scenario) in enumerate(MODELS.items()):
+        evs, ref = _simulate(model, scenario, seed + k)
+        _insert(store, schema.REFERENCE_EVENTS, [
+            {c: r[c] for c in schema.REFERENCE_EVENTS.columns if c in r}
+            | {"reference_name": f"{model}-baseline"} for r in ref])
+        events += evs
         for w in range(N_WINDOWS):
             start = T0 + w * WINDOW
-            for k in range(PER_WINDOW):
-                ts = start + timedelta(seconds=k * 170 + 1)
-                events.append(_event(rng, model, w * PER_WINDOW + k, ts, w >= N_WINDOWS // 2))
+            cur = evs[w * PER_WINDOW:(w + 1) * PER_WINDOW]
             windows.append({"model_id": model, "window_start": start, "window_end": start + WINDOW,
-                            "window_seconds": 3600, "n_events": PER_WINDOW, "n_late": w % 3,
-                            "closed_at": start + WINDOW})
-            results += _results(rng, model, w, start)
-            feedback.append({"model_id": model, "event_id": f"{model}-{w * PER_WINDOW}",
+                            "window_seconds": 3600, "n_events": len(cur),
+                            "n_late": sum(r["late"] for r in cur), "closed_at": start + WINDOW})
+            results += _window_results(model, start, cur, ref)
+            feedback.append({"model_id": model, "event_id": cur[1]["event_id"],
                              "label": "1", "timestamp": start + timedelta(minutes=30),
                              "ingested_at": start + timedelta(minutes=31),
                              "kafka_partition": 0, "kafka_offset": w})
@@ -128,9 +163,9 @@ def fill(store: Store, seed: int = 7) -> None:
     _insert(store, schema.ALERTS, _alerts())
     _insert(store, schema.RETRAIN_REQUESTS, [
         {"request_id": f"rq-{m}", "model_id": m, "policy": "drift",
-         "window_start": T0 + 27 * WINDOW,
-         "window_end": T0 + 28 * WINDOW, "train_since": T0 + 24 * WINDOW,
-         "train_until": T0 + 28 * WINDOW, "evidence": "{}", "created_at": T0 + 28 * WINDOW}
+         "window_start": T0 + 27 * WINDOW, "window_end": T0 + 28 * WINDOW,
+         "train_since": T0 + 24 * WINDOW, "train_until": T0 + 28 * WINDOW,
+         "evidence": "{}", "created_at": T0 + 28 * WINDOW}
         for m in MODELS])
 
 
@@ -138,7 +173,7 @@ def _dead_letters() -> list[dict[str, Any]]:
     out = []
     for i, reason in enumerate(["schema", "malformed_json", "schema", "oversized"] * 12):
         out.append({"topic": "driftscope.predictions", "kafka_partition": i % 4,
-                    "kafka_offset": 1000 + i, "model_id": MODELS[i % 2] if i % 3 else "",
+                    "kafka_offset": 1000 + i, "model_id": list(MODELS)[i % 2] if i % 3 else "",
                     "reason": reason, "error": f"{reason}: bad", "raw": "{}", "raw_size": 2,
                     "received_at": T0 + i * WINDOW + timedelta(minutes=7)})
     return out
@@ -153,11 +188,11 @@ def _alerts() -> list[dict[str, Any]]:
             out.append({"alert_id": f"{model}-{rule}-{w}", "model_id": model,
                         "monitor": "features", "window_start": start, "rule": rule,
                         "state": state, "severity": 1.5, "summary": f"{rule} on {model}",
-                        "details": json.dumps({"features": ["x1"]}),
+                        "details": json.dumps({"features": [DRIFTING]}),
                         "created_at": start + WINDOW, "updated_at": start + WINDOW})
     return out
 
 
-def variables(model: str = MODELS[0]) -> dict[str, list[str]]:
+def variables(model: str = "churn") -> dict[str, list[str]]:
     """Template variables as Grafana would set them with everything selected."""
-    return {"model": [model], "feature": list(FEATURES), "segment": ["all", "region=eu"]}
+    return {"model": [model], "feature": list(FEATURES), "segment": ["all", "region=north"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dashfill import FEATURES, MODELS, T0, T1, variables
+from dashfill import DRIFTING, FEATURES, MODELS, T0, T1, variables
 
 from driftscope.dashboards import build as b
 from driftscope.dashboards.macros import expand
@@ -30,7 +30,7 @@ def _run(store: Store, sql: str, v: dict[str, list[str]]) -> tuple[list[str], li
 def test_panel_sql_returns_expected_columns(
     filled_store: Store, dashboard: str, spec: PanelSpec
 ) -> None:
-    feature = "x2" if spec.key == "reference_vs_current" else FEATURES[0]
+    feature = DRIFTING
     for model in MODELS:
         cols, rows = _run(filled_store, spec.sql, _vars(spec, model, feature))
         assert tuple(cols) == spec.columns, spec.key
@@ -42,11 +42,12 @@ def test_panel_sql_returns_expected_columns(
 def test_drift_panels_see_the_drift(filled_store: Store) -> None:
     from driftscope.dashboards import panels_drift
 
-    _, rows = _run(filled_store, panels_drift.drift_heatmap().sql, variables())
+    v = variables() | {"segment": ["all"], "feature": [DRIFTING]}
+    _, rows = _run(filled_store, panels_drift.drift_heatmap().sql, v)
     t0 = T0.replace(tzinfo=None)  # clickhouse-connect returns naive UTC
-    early = [r[2] for r in rows if r[0] < t0.replace(hour=12)]
-    late = [r[2] for r in rows if r[0] >= t0.replace(day=2) and r[1] == "x1"]
-    assert max(early) < 1 < min(late)
+    early = [r[2] for r in rows if r[0] < t0.replace(hour=23)]
+    late = [r[2] for r in rows if r[0] >= t0.replace(day=2)]
+    assert max(early) < 1 < min(late), "the simulated shift shows as drift, only after it"
 
 
 @pytest.mark.parametrize(("name", "ann"), ANNOTATIONS, ids=[n for n, _ in ANNOTATIONS])
@@ -59,5 +60,5 @@ def test_annotation_sql(filled_store: Store, name: str, ann) -> None:
 def test_variable_queries(filled_store: Store, name: str) -> None:
     _, rows = _run(filled_store, b.variable_queries()[name], variables())
     values = {r[0] for r in rows}
-    expected = {"model": set(MODELS), "feature": set(FEATURES), "segment": {"all", "region=eu"}}
+    expected = {"model": set(MODELS), "feature": set(FEATURES), "segment": {"all", "region=north"}}
     assert values == expected[name]
