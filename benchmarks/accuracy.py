@@ -1,0 +1,73 @@
+"""Detection quality of the default monitor rule and of each detector, on the scenarios.
+
+Reports per scenario × detector: power at each window size, detection delay in windows,
+false alarms per 1,000 windows on no-drift and periodic (seasonal reference) streams, and
+whether a one-window temporary spike alerted. Paste the output under "Detection quality"
+in BENCHMARKS.md together with the command.
+
+    .venv/bin/python benchmarks/accuracy.py --suite bar --detectors default
+    .venv/bin/python benchmarks/accuracy.py --suite full --detectors default,ks,psi --trials 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from driftscope.simulators.evaluate import EvalConfig, run_suite
+from driftscope.simulators.report import SUITES, suite, temporary_summary, to_markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", choices=SUITES, default="bar")
+    ap.add_argument("--detectors", default="default", help="comma-separated")
+    ap.add_argument("--sizes", default="100,500,1000,5000")
+    ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--source", default="synthetic")
+    ap.add_argument("--span", type=int, default=4, help="gradual ramp, in windows")
+    ap.add_argument("--null-windows", type=int, default=2000)
+    ap.add_argument("--periodic-windows", type=int, default=1200)
+    ap.add_argument("--no-silent", action="store_true", help="skip false-alarm streams")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", help="also write the report here")
+    args = ap.parse_args(argv)
+    cfg = EvalConfig(
+        sizes=tuple(int(s) for s in args.sizes.split(",")),
+        trials=args.trials,
+        source=args.source,
+        gradual_span_windows=args.span,
+        null_windows=args.null_windows,
+        periodic_windows=args.periodic_windows,
+        seed=args.seed,
+    )
+    drift, silent = suite(args.suite)
+    if args.no_silent:
+        silent = []
+    t0 = time.perf_counter()
+    results = run_suite(
+        cfg,
+        args.detectors.split(","),
+        drift,
+        silent,
+        lambda m: print(f"[{time.perf_counter() - t0:6.0f}s] {m}", file=sys.stderr),
+    )
+    text = (
+        f"`{' '.join(['python', 'benchmarks/accuracy.py', *(argv or sys.argv[1:])])}` "
+        f"(source {cfg.source}, reference {cfg.n_reference} rows, {cfg.trials} trials, "
+        f"gradual span {cfg.gradual_span_windows} windows, alpha {cfg.alpha}, "
+        f"{cfg.consecutive} consecutive windows; {time.perf_counter() - t0:.0f} s)\n\n"
+        + to_markdown(results, cfg)
+        + "\n"
+        + temporary_summary(results)
+    )
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
