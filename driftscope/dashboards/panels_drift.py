@@ -70,32 +70,50 @@ ORDER BY drifted DESC, statistic DESC"""
 
 
 def reference_vs_current() -> PanelSpec:
-    """Per numeric feature (repeated): reference and current histograms on shared bins."""
-    v = f"{E.features_num}['${{feature}}']"
+    """Per feature (repeated): reference and current distributions on shared bins.
+
+    Numbers fall in ``BINS`` equal bins over the reference's range (ends open);
+    categories are their own bins. Shares are per source, so the two bar sets compare.
+    """
+    f = "'${feature}'"
+    num_ref = f"{R.features_num}[{f}]"
     sql = f"""WITH
-  (SELECT (min(v), max(v)) FROM (SELECT {R.features_num}['${{feature}}'] AS v FROM {R}
-     WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, '${{feature}}'))) AS rng,
+  (SELECT (min(v), max(v)) FROM (SELECT {num_ref} AS v FROM {R}
+     WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, {f}))) AS rng,
   if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width
-SELECT round(rng.1 + width * least(greatest(floor((v - rng.1) / width), 0), {BINS - 1}), 4)
-    AS bin,
+SELECT bin,
   countIf(src = 'reference') / greatest(sum(countIf(src = 'reference')) OVER (), 1)
     AS reference,
   countIf(src = 'current') / greatest(sum(countIf(src = 'current')) OVER (), 1) AS current
 FROM (
-  SELECT {R.features_num}['${{feature}}'] AS v, 'reference' AS src FROM {R}
-  WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, '${{feature}}')
+  SELECT rng.1 + width * least(greatest(floor((v - rng.1) / width), 0), {BINS - 1}) AS x,
+    toString(round(x, 3)) AS bin, src
+  FROM (
+    SELECT {num_ref} AS v, 'reference' AS src FROM {R}
+    WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, {f})
+    UNION ALL
+    SELECT {E.features_num}[{f}] AS v, 'current' AS src FROM {E}
+    WHERE {model_is(E.model_id)} AND mapContains({E.features_num}, {f})
+      AND $__timeFilter({E.timestamp})
+  )
   UNION ALL
-  SELECT {v} AS v, 'current' AS src FROM {E}
-  WHERE {model_is(E.model_id)} AND mapContains({E.features_num}, '${{feature}}')
-    AND $__timeFilter({E.timestamp})
+  SELECT 0 AS x, c AS bin, src
+  FROM (
+    SELECT {R.features_cat}[{f}] AS c, 'reference' AS src FROM {R}
+    WHERE {model_is(R.model_id)} AND mapContains({R.features_cat}, {f})
+    UNION ALL
+    SELECT {E.features_cat}[{f}] AS c, 'current' AS src FROM {E}
+    WHERE {model_is(E.model_id)} AND mapContains({E.features_cat}, {f})
+      AND $__timeFilter({E.timestamp})
+  )
 )
 GROUP BY bin
-ORDER BY bin"""
+ORDER BY min(x), bin"""
     return PanelSpec(
         "reference_vs_current", "${feature}: reference vs current", "barchart", sql,
         ("bin", "reference", "current"), repeat="feature", width=8, x_field="bin",
-        unit="percentunit", description="Share of events per bin (bins from the reference's "
-        "range, ends open) in the reference and in the selected time range.",
+        unit="percentunit", description="Share of events per bin in the reference and in "
+        "the selected time range; numeric bins span the reference's range, ends open.",
     )
 
 

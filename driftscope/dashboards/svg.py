@@ -56,12 +56,13 @@ def _axes(y0: float, y1: float, x_labels: tuple[str, str]) -> list[str]:
     return out
 
 
-def _legend(names: Sequence[str]) -> list[str]:
+def _legend(names: Sequence[str], colours: dict[str, str] | None = None) -> list[str]:
     out = []
     for i, name in enumerate(names[:14]):
         y = T + 10 + i * 16
+        fill = (colours or {}).get(name, PALETTE[i % len(PALETTE)])
         out.append(f'<rect x="{W - R + 10}" y="{y - 8}" width="10" height="10" '
-                   f'fill="{PALETTE[i % len(PALETTE)]}"/>')
+                   f'fill="{fill}"/>')
         out.append(f'<text x="{W - R + 24}" y="{y + 1}">{escape(name[:22])}</text>')
     return out
 
@@ -97,13 +98,27 @@ def line_chart(columns: Sequence[str], rows: Sequence[Row]) -> str:
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y0, y1 = min(0.0, min(ys)), max(ys) if max(ys) > min(0.0, min(ys)) else 1.0
     out = _frame() + _axes(y0, y1, (str(min(p[0] for p in pts)), str(max(p[0] for p in pts))))
-    for i, (_name, points) in enumerate(series.items()):
+    colours = _pair_colours(list(series))
+    for name, points in series.items():
         coords = " ".join(
             f"{L + (_x(x) - x0) / (x1 - x0) * (W - L - R):.1f},"
             f"{H - B - (y - y0) / (y1 - y0) * (H - B - T):.1f}" for x, y in sorted(points))
-        out.append(f'<polyline fill="none" stroke-width="2" stroke="{PALETTE[i % 10]}" '
+        dash = ' stroke-dasharray="6 4"' if name.startswith("threshold") else ""
+        out.append(f'<polyline fill="none" stroke-width="2" stroke="{colours[name]}"{dash} '
                    f'points="{coords}"/>')
-    return "".join([*out, *_legend(list(series)), "</svg>"])
+    return "".join([*out, *_legend(list(series), colours), "</svg>"])
+
+
+def _pair_colours(names: list[str]) -> dict[str, str]:
+    """A threshold line takes the colour of the statistic it belongs to."""
+    groups: dict[str, str] = {}
+    out = {}
+    for name in names:
+        paired = name.startswith(("threshold ", "statistic ", "value "))
+        key = name.split(" ", 1)[1] if paired else name
+        groups.setdefault(key, PALETTE[len(groups) % len(PALETTE)])
+        out[name] = groups[key]
+    return out
 
 
 def _heat_color(ratio: float) -> str:
@@ -119,7 +134,8 @@ def heatmap(columns: Sequence[str], rows: Sequence[Row]) -> str:
         return empty()
     times = sorted({r[0] for r in rows})
     labels = sorted({str(r[1]) for r in rows})
-    cell_w = (W - L - R) / len(times)
+    left = max(L, 7 * max(len(lab) for lab in labels) + 12)
+    cell_w = (W - left - R) / len(times)
     cell_h = min(28.0, (H - B - T) / len(labels))
     out = _frame(W, int(T + cell_h * len(labels) + B))
     index = {t: i for i, t in enumerate(times)}
@@ -127,15 +143,15 @@ def heatmap(columns: Sequence[str], rows: Sequence[Row]) -> str:
         v = _num(r[2])
         if v is None:
             continue
-        x, y = L + index[r[0]] * cell_w, T + labels.index(str(r[1])) * cell_h
+        x, y = left + index[r[0]] * cell_w, T + labels.index(str(r[1])) * cell_h
         out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w + 0.3:.1f}" '
                    f'height="{cell_h - 1:.1f}" fill="{_heat_color(v)}"><title>'
                    f"{escape(str(r[1]))} {r[0]}: {_fmt(v)}</title></rect>")
     for j, lab in enumerate(labels):
-        out.append(f'<text x="{L - 4}" y="{T + (j + 0.6) * cell_h:.1f}" text-anchor="end">'
+        out.append(f'<text x="{left - 4}" y="{T + (j + 0.6) * cell_h:.1f}" text-anchor="end">'
                    f"{escape(lab)}</text>")
     bottom = T + cell_h * len(labels) + 16
-    out.append(f'<text x="{L}" y="{bottom:.1f}">{escape(str(times[0]))}</text>')
+    out.append(f'<text x="{left}" y="{bottom:.1f}">{escape(str(times[0]))}</text>')
     out.append(f'<text x="{W - R}" y="{bottom:.1f}" text-anchor="end">'
                f"{escape(str(times[-1]))}</text>")
     out.append(f'<text x="{W - R + 10}" y="{T + 10}">statistic / threshold:</text>')

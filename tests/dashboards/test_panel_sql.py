@@ -30,13 +30,14 @@ def _run(store: Store, sql: str, v: dict[str, list[str]]) -> tuple[list[str], li
 def test_panel_sql_returns_expected_columns(
     filled_store: Store, dashboard: str, spec: PanelSpec
 ) -> None:
-    feature = DRIFTING
+    features = FEATURES if spec.repeat == "feature" else (DRIFTING,)
     for model in MODELS:
-        cols, rows = _run(filled_store, spec.sql, _vars(spec, model, feature))
-        assert tuple(cols) == spec.columns, spec.key
-        assert rows, f"{dashboard}/{spec.key} returned no rows for {model}"
-        if spec.time_series:
-            assert len({r[0] for r in rows}) > 1, "a time series needs several times"
+        for feature in features:  # numeric and categorical alike
+            cols, rows = _run(filled_store, spec.sql, _vars(spec, model, feature))
+            assert tuple(cols) == spec.columns, spec.key
+            assert rows, f"{dashboard}/{spec.key} returned no rows for {model}, {feature}"
+            if spec.time_series:
+                assert len({r[0] for r in rows}) > 1, "a time series needs several times"
 
 
 def test_drift_panels_see_the_drift(filled_store: Store) -> None:
