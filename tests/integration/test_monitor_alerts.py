@@ -1,0 +1,228 @@
+"""Monitor → alerts → Slack/webhook/Kafka, end to end, on chDB and the local broker.
+
+Slack and webhooks are local HTTP servers on 127.0.0.1 that record what they receive.
+Windows are written straight into the store (the collector's table shapes); the detectors,
+thresholds, false-discovery control and alert rules are the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import SecretStr
+
+from driftscope.alerts.channels import dispatcher
+from driftscope.alerts.engine import AlertEngine
+from driftscope.broker import LocalBroker, ensure_topics
+from driftscope.config import Config, Secrets
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+FIVE = timedelta(minutes=5)
+
+
+class Recorder(ThreadingHTTPServer):
+    """Records every POST; fails the first ``fail_first`` with HTTP 500."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fail_first = fail_first
+        self.posts: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        self.accepted: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/services/T000/B000/s3cr3tTOKEN"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Recorder
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:
+            self.server.posts.append((self.path, dict(self.headers), body))
+            ok = len(self.server.posts) > self.server.fail_first
+            if ok:
+                self.server.accepted.append(body)
+        self.send_response(200 if ok else 500)
+        self.end_headers()
+        self.wfile.write(b"ok" if ok else b"boom")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def slack() -> Iterator[Recorder]:
+    server = Recorder()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def make_config(
+    reference: dict[str, Any], features: list[str], *, window: str = "5m",
+    retrain_topic: str | None = None, bootstrap: str = "127.0.0.1:9", **monitor: Any
+) -> Config:
+    retrain: dict[str, Any] = {"kafka": retrain_topic is not None, "policies": []}
+    if retrain_topic:
+        retrain["policies"] = [{"name": "sustained", "kind": "drift_sustained", "windows": 3}]
+    return Config.model_validate({
+        "kafka": {"bootstrap_servers": bootstrap, "retrain_topic": retrain_topic or "unused"},
+        "models": [{"id": "churn", "window": window}],
+        "monitors": [{"name": "churn-drift", "model": "churn", "features": features,
+                      "reference": reference, **monitor}],
+        "alerts": {"console": False, "slack": True, "grafana_url": "http://grafana.local",
+                   "backoff": "10ms", "retrain": retrain},
+    })
+
+
+def fixed(start: datetime, end: datetime) -> dict[str, Any]:
+    return {"kind": "fixed", "start": start.isoformat(), "end": end.isoformat()}
+
+
+def run(store: Store, cfg: Config, url: str) -> dict[str, int]:
+    Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).run_once()
+    secrets = Secrets(slack_webhook_url=SecretStr(url))
+    return dispatcher(store, cfg, secrets, sleep=lambda s: None).run()
+
+
+def consume(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=300).values():
+            out += [json.loads(r.value) for r in records]
+        if out and time.monotonic() > deadline - 3:
+            break
+    consumer.close()
+    return out
+
+
+def test_gradual_drift_makes_one_grouped_slack_message_and_one_retrain_request(
+    store: Store, slack: Recorder, broker: LocalBroker
+) -> None:
+    features = [f"f{i}" for i in range(12)]
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = max(0.0, (i - 20) * 0.1)  # a drift that grows window after window
+        return {f: rng.normal(shift, 1.0, n) for f in features}
+
+    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=1)
+    topic = f"retrain.{uuid.uuid4().hex[:8]}"
+    ensure_topics(broker.bootstrap, [topic], partitions=1)
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), features, retrain_topic=topic,
+                      bootstrap=broker.bootstrap)
+    counts = run(store, cfg, slack.url)
+    assert counts["failed"] == 0
+    assert len(slack.accepted) == 1
+    message = slack.accepted[0]
+    text = json.dumps(message)
+    assert "churn" in text and "Open in Grafana" in text and "http://grafana.local/d/" in text
+    assert sum(f in text for f in features) >= 5  # the top features, in one message
+    assert store.count(f"{S.ALERTS} FINAL") == 1
+    requests = consume(broker.bootstrap, topic)
+    assert len(requests) == 1
+    req = requests[0]
+    assert req["model_id"] == "churn" and req["evidence"]["drifted_windows"] == 3
+    assert req["suggested_training_window"]["until"] == req["window_end"]
+    # re-running processes nothing new and sends nothing new
+    assert run(store, cfg, slack.url)["sent"] == 0
+    assert len(slack.accepted) == 1 and len(consume(broker.bootstrap, topic)) == 1
+
+
+def test_no_drift_stream_of_500_windows_raises_no_alert(store: Store, slack: Recorder) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"age": rng.normal(40, 10, n), "income": rng.lognormal(10, 1, n),
+                "plan": rng.choice(np.array(["basic", "pro", "team"], dtype=object), n)}
+
+    write_windows(store, "churn", T0, FIVE, 500, 300, gen, seed=2)
+    cfg = make_config(fixed(T0, T0 + 20 * FIVE), ["age", "income", "plan"])
+    run(store, cfg, slack.url)
+    assert store.count(S.MONITOR_WINDOWS) == 500
+    assert store.count(S.DRIFT_RESULTS, f"{S.DRIFT_RESULTS.metric} = 'linf'") == 1500
+    assert store.count(S.ALERTS) == 0
+    assert slack.posts == []
+
+
+def test_a_one_window_spike_does_not_page(store: Store, slack: Recorder) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = 2.0 if i == 30 else 0.0
+        return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
+
+    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=3)
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b"])
+    run(store, cfg, slack.url)
+    bad = store.query(f"SELECT {S.MONITOR_WINDOWS.window_start} FROM {S.MONITOR_WINDOWS} "
+                      f"WHERE {S.MONITOR_WINDOWS.bad} = 1")
+    assert [r[0].replace(tzinfo=UTC) for r in bad] == [T0 + 30 * FIVE]  # seen, recorded …
+    assert store.count(S.ALERTS) == 0 and slack.posts == []  # … but nobody paged
+
+
+@pytest.mark.parametrize(("reference", "alerted"), [("seasonal", False), ("fixed", True)])
+def test_seasonal_data_against_seasonal_and_fixed_references(
+    store: Store, slack: Recorder, reference: str, alerted: bool
+) -> None:
+    hour = timedelta(hours=1)
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        level = 1.5 * math.sin(2 * math.pi * (i % 24) / 24)  # a daily cycle
+        return {"load": rng.normal(level, 1.0, n), "temp": rng.normal(level, 1.0, n)}
+
+    write_windows(store, "churn", T0, hour, 72, 300, gen, seed=4)
+    ref = ({"kind": "seasonal", "period": "1d"} if reference == "seasonal"
+           else fixed(T0, T0 + 4 * hour))
+    cfg = make_config(ref, ["load", "temp"], window="1h")
+    run(store, cfg, slack.url)
+    n_drift = store.count(S.MONITOR_WINDOWS, "JSONExtractArrayRaw(summary, 'drifted') != []")
+    n_alerts = store.count(f"{S.ALERTS} FINAL")
+    assert (n_alerts > 0) is alerted
+    assert (len(slack.accepted) > 0) is alerted
+    if reference == "seasonal":
+        assert n_drift <= 1  # day 2 and 3 each compared with the same hour a day earlier
+    else:  # the daily swing leaves the reference's range every day: an incident or two a day
+        assert n_drift > 20 and 1 <= n_alerts <= 8
+
+
+def test_a_receiver_failing_three_times_gets_the_message_once(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = Recorder(fail_first=3)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+            return {"a": rng.normal(1.5 if i >= 12 else 0.0, 1, n)}
+
+        write_windows(store, "churn", T0, FIVE, 16, 300, gen, seed=5)
+        cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
+        counts = run(store, cfg, server.url)
+        assert counts == {"sent": 1, "failed": 0, "skipped": 0}
+        assert len(server.posts) == 4 and len(server.accepted) == 1
+        assert run(store, cfg, server.url)["sent"] == 0 and len(server.posts) == 4
+        row = store.query(f"SELECT {S.ALERT_OUTBOX.status}, {S.ALERT_OUTBOX.attempts}, "
+                          f"{S.ALERT_OUTBOX.last_error} FROM {S.ALERT_OUTBOX} FINAL")
+        assert row[0][:2] == ("sent", 4)
+        assert "s3cr3tTOKEN" not in caplog.text and "HTTP 500" in caplog.text
+    finally:
+        server.shutdown()
