@@ -1,9 +1,103 @@
-"""The `driftscope` commands of this component, added by :func:`register`."""
+"""`driftscope alerts list|ack|silence|run`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+alerts_app = typer.Typer(help="List, acknowledge and silence alerts; deliver the outbox.",
+                         no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
+]
+
+
+def _store(config: Path | None):  # type: ignore[no-untyped-def]
+    from driftscope.config import Secrets, load_config
+    from driftscope.store.clickhouse import Store
+
+    cfg = load_config(config)
+    secrets = Secrets.from_env()
+    store = Store.from_config(cfg.store, secrets)
+    store.migrate()
+    return cfg, secrets, store
+
+
+@alerts_app.command("list")
+def list_alerts(
+    state: Annotated[str | None, typer.Option(help="firing | acknowledged | resolved")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """Alerts, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from driftscope.alerts.state import AlertStore
+
+    _, _, store = _store(config)
+    table = Table("alert", "state", "model", "monitor", "since", "windows", "summary")
+    for alert, summary, _ in AlertStore(store).recent(state, model, limit):
+        table.add_row(alert.alert_id, alert.state, alert.model_id, alert.monitor,
+                      f"{alert.opened_window:%Y-%m-%d %H:%M}", str(alert.windows), summary)
+    Console().print(table)
+
+
+@alerts_app.command("ack")
+def ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert id (see `alerts list`).")],
+    by: Annotated[str, typer.Option(help="Who acknowledges.")] = "cli",
+    config: ConfigOption = None,
+) -> None:
+    """Acknowledge a firing alert (it stays open until it resolves)."""
+    from driftscope.alerts.state import AlertStore
+    from driftscope.errors import ConfigError
+
+    _, _, store = _store(config)
+    alert = AlertStore(store).acknowledge(alert_id, by, datetime.now(UTC))
+    if alert is None:
+        raise ConfigError(f"no alert {alert_id!r}; see `driftscope alerts list`")
+    typer.echo(f"{alert_id}: {alert.state}")
+
+
+@alerts_app.command("silence")
+def silence(
+    model: Annotated[str, typer.Option(help="Model id, or * for all.")],
+    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")] = "1h",
+    monitor: Annotated[str, typer.Option(help="Monitor name, or * for all.")] = "*",
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Record alerts of a model without announcing them, for a while."""
+    from driftscope.alerts.state import AlertStore
+    from driftscope.monitor.config import duration as parse
+
+    _, _, store = _store(config)
+    now = datetime.now(UTC)
+    until = now + parse(duration)
+    sid = AlertStore(store).silence(model, monitor, until, reason, now)
+    typer.echo(f"silence {sid}: {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC")
+
+
+@alerts_app.command("run")
+def run(
+    retry_failed: Annotated[bool, typer.Option(help="Also retry failed deliveries.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Deliver everything pending in the outbox (with retries and backoff)."""
+    from driftscope.alerts.channels import dispatcher
+
+    cfg, secrets, store = _store(config)
+    counts = dispatcher(store, cfg, secrets).run(include_failed=retry_failed)
+    typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this component's commands to the root CLI (none yet)."""
+    """Add `alerts` to the root CLI."""
+    app.add_typer(alerts_app, name="alerts")

@@ -1,9 +1,172 @@
-"""The `driftscope` commands of this component, added by :func:`register`."""
+"""`driftscope monitor`, `driftscope backfill` and `driftscope reference upload`."""
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+log = logging.getLogger("driftscope.monitor")
+
+EXAMPLE_TEXT = """\
+models:
+  - {id: churn, window: 1h}
+monitors:
+  - name: churn-drift
+    model: churn
+    features: [age, tenure_months, plan, country]
+    outputs: [score]
+    projections: [{name: usage, kind: mean, features: [sessions, minutes]}]
+    detectors:
+      - name: linf
+        threshold: {policy: permutation, n: 200, alpha: 0.05}
+        min_effect: 0.1
+      - name: emd
+        threshold: {policy: reference-quantile, q: 0.99}
+        min_effect: 0.1
+    reference: {kind: previous, windows: 24}  # fixed|dataset|previous|seasonal
+    segments: [country]
+    fdr: {method: bh, alpha: 0.05}             # bh | bonferroni | none
+    quality: {missing_rate_max: 0.05, out_of_range_max: 0.05, volume_z: 6}
+    performance: {task: classification, prediction: label, score: score,
+                  metrics: [accuracy, f1, roc_auc]}
+    rules: [{metric: accuracy, op: "<", value: 0.9}]
+    band: {history: 24, k: 4}
+    anomaly: {history: 48, z: 6}
+alerts:
+  console: true
+  slack: true            # URL from DRIFTSCOPE_SLACK_WEBHOOK_URL
+  grafana_url: http://localhost:3000
+  min_windows: 2
+  cooldown: 1h
+  retrain:
+    kafka: true          # to kafka.retrain_topic (driftscope.retrain)
+    policies:
+      - {name: sustained-drift, kind: drift_sustained, windows: 6}
+      - name: accuracy-floor
+        kind: performance_below
+        metric: accuracy
+        bound: 0.85
+      - {name: weekly, kind: periodic, every: 7d}
+"""
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
+]
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: expected an ISO time such as 2026-01-01T00:00Z") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def monitor(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
+) -> None:
+    from driftscope.config import Secrets, load_config
+    from driftscope.monitor.service import run_pass
+    from driftscope.store.clickhouse import Store
+
+    cfg = load_config(config)
+    secrets = Secrets.from_env()
+    store = Store.from_config(cfg.store, secrets)
+    store.migrate()
+    while True:
+        verdicts, sent = run_pass(store, cfg, secrets)
+        bad = sum(v.bad for v in verdicts)
+        log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
+                 len(verdicts), bad, sent["sent"], sent["failed"])
+        if once:
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
+monitor.__doc__ = (
+    "Process every closed window with every monitor, exactly once; send alerts.\n\n"
+    "Runs a pass every --interval seconds (or once). A complete configuration (copy "
+    "examples/driftscope.yaml for the annotated version):\n\n\b\n"
+    + EXAMPLE_TEXT.replace("[", "\\[")
+)
+
+
+def backfill(
+    since: Annotated[str, typer.Option(help="ISO start, e.g. 2026-01-01T00:00Z.")],
+    until: Annotated[str, typer.Option(help="ISO end (exclusive).")],
+    config: ConfigOption = None,
+    notify: Annotated[bool, typer.Option(help="Deliver alerts raised by the backfill.")] = False,
+) -> None:
+    """Reprocess the windows starting in [since, until) with the current configuration."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    from driftscope.alerts.channels import dispatcher
+    from driftscope.alerts.engine import AlertEngine
+    from driftscope.config import Secrets, load_config
+    from driftscope.monitor.scheduler import Monitor
+    from driftscope.store.clickhouse import Store
+
+    cfg = load_config(config)
+    secrets = Secrets.from_env()
+    store = Store.from_config(cfg.store, secrets)
+    store.migrate()
+    a, b = _parse_time(since), _parse_time(until)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
+
+        verdicts = Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).backfill(
+            a, b, progress)
+    typer.echo(f"backfilled {len(verdicts)} window(s), {sum(v.bad for v in verdicts)} bad")
+    if notify:
+        typer.echo(f"delivered: {dispatcher(store, cfg, secrets).run()}")
+
+
+reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True)
+
+
+@reference_app.command("upload")
+def reference_upload(
+    file: Annotated[Path, typer.Argument(help="A .parquet or .csv file, e.g. the training set.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id.")],
+    name: Annotated[str | None, typer.Option(help="Reference name (default: file stem).")] = None,
+    outputs: Annotated[str, typer.Option(help="Comma-separated prediction columns.")] = "",
+    segments: Annotated[str, typer.Option(help="Comma-separated segment columns.")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Upload a dataset; use it with ``reference: {kind: dataset, dataset: NAME}``."""
+    from driftscope.config import Secrets, load_config
+    from driftscope.monitor.upload import read_table, upload
+    from driftscope.store.clickhouse import Store
+
+    cfg = load_config(config)
+    store = Store.from_config(cfg.store, Secrets.from_env())
+    store.migrate()
+    ref = name or file.stem
+    n = upload(store, model, ref, read_table(file),
+               outputs=[c for c in outputs.split(",") if c],
+               segments=[c for c in segments.split(",") if c])
+    typer.echo(f"uploaded {n} rows as reference {ref!r} of model {model!r}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this component's commands to the root CLI (none yet)."""
+    """Add `monitor`, `backfill` and `reference` to the root CLI."""
+    app.command("monitor")(monitor)
+    app.command("backfill")(backfill)
+    app.add_typer(reference_app, name="reference")

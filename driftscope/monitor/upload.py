@@ -1,0 +1,89 @@
+"""Upload a reference dataset (Parquet or CSV), e.g. the training set, into the store.
+
+Each row becomes a ``reference_events`` row of the named reference: numeric columns are
+numeric features, others categorical; ``label`` is the label; columns named in
+``outputs`` are predictions and those in ``segments`` segments; ``timestamp`` is kept
+when present. A ``references`` row records the upload.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from driftscope.errors import ConfigError
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A DataFrame from a ``.parquet`` or ``.csv`` file."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    raise ConfigError(f"{path}: expected a .parquet or .csv file")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def upload(
+    store: Store, model_id: str, name: str, frame: pd.DataFrame, *,
+    outputs: Sequence[str] = (), segments: Sequence[str] = (), now: datetime | None = None,
+) -> int:
+    """Write ``frame`` as reference ``name`` of ``model_id``; returns the rows written."""
+    now = now or datetime.now(UTC)
+    numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    special = {"label", "timestamp", *outputs, *segments}
+    rows: list[tuple[Any, ...]] = []
+    for i, rec in enumerate(frame.to_dict(orient="records")):
+        fnum: dict[str, float] = {}
+        fcat: dict[str, str] = {}
+        pnum: dict[str, float] = {}
+        pcat: dict[str, str] = {}
+        segs: dict[str, str] = {}
+        nulls: list[str] = []
+        for col, v in rec.items():
+            col = str(col)
+            if col in special and col not in outputs and col not in segments:
+                continue
+            if col in segments:
+                if not _missing(v):
+                    segs[col] = str(v)
+            elif _missing(v):
+                nulls.append(col)
+            elif col in outputs:
+                if col in numeric:
+                    pnum[col] = float(v)
+                else:
+                    pcat[col] = str(v)
+            elif col in numeric:
+                fnum[col] = float(v)
+            else:
+                fcat[col] = str(v)
+        label = rec.get("label")
+        ts = pd.Timestamp(rec["timestamp"]).to_pydatetime() if "timestamp" in rec else now
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        rows.append((name, model_id, "", f"{name}-{i}", ts, fnum, fcat, nulls, pnum, pcat, {},
+                     None if _missing(label) else str(label), segs))
+    R = S.REFERENCE_EVENTS
+    store.command(f"DELETE FROM {R} WHERE {R.model_id} = {{m:String}} AND "
+                  f"{R.reference_name} = {{n:String}}", {"m": model_id, "n": name})
+    for k in range(0, len(rows), 20000):
+        store.insert(R, rows[k : k + 20000], R.columns)
+    spec = {"columns": [str(c) for c in frame.columns], "outputs": list(outputs),
+            "segments": list(segments)}
+    store.insert(S.REFERENCES, [(model_id, name, "dataset", json.dumps(spec), len(rows), now)],
+                 S.REFERENCES.columns)
+    return len(rows)
