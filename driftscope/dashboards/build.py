@@ -23,12 +23,11 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from driftscope.dashboards import panels_collector, panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.conventions import (
-    ALL_SEGMENT,
     FEATURE_VAR,
     MODEL_VAR,
-    NON_FEATURE_MONITORS,
     SEGMENT_VAR,
-    quoted,
+    feature_drift,
+    segment_label,
 )
 from driftscope.dashboards.panels_overview import AnnotationSpec
 from driftscope.dashboards.query import ClickHouseQuery, datasource_ref
@@ -64,9 +63,9 @@ def variable_queries() -> dict[str, str]:
         MODEL_VAR: f"SELECT DISTINCT {W.model_id} FROM {W} "
         f"UNION DISTINCT SELECT DISTINCT {D.model_id} FROM {D}",
         FEATURE_VAR: f"SELECT DISTINCT {D.feature} FROM {D} WHERE {D.model_id} = '${{model}}' "
-        f"AND {D.feature} != '' AND {D.monitor} NOT IN ({quoted(NON_FEATURE_MONITORS)})",
-        SEGMENT_VAR: f"SELECT DISTINCT if({D.segment} = '', '{ALL_SEGMENT}', {D.segment}) "
-        f"FROM {D} WHERE {D.model_id} = '${{model}}'",
+        f"AND {feature_drift()}",
+        SEGMENT_VAR: f"SELECT DISTINCT {segment_label()} FROM {D} "
+        f"WHERE {D.model_id} = '${{model}}'",
     }
 
 

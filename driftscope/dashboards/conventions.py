@@ -1,15 +1,18 @@
-"""What the dashboards expect the monitor and alerts to write, and shared SQL fragments.
+"""How the monitor's ``drift_results`` rows are told apart, and shared SQL fragments.
 
-``drift_results`` holds every measurement, told apart by ``monitor``:
+As ``driftscope/monitor/evaluate.py`` writes them (``monitor`` is the configured monitor's
+name, so kinds are told apart by the other columns):
 
-* per-feature drift: any other monitor, with ``feature`` set (``metric`` = detector name);
-* ``data_quality``: missing rate, out-of-range rate, schema checks (``metric``), per feature;
-* ``performance``: metrics from labels (``metric`` = accuracy, f1, mae …), ``feature`` empty;
-* ``performance_proxy``: the label-free proxy (prediction drift, confidence …);
-* ``multivariate``: MMD (``feature`` empty) and projections (``feature`` = component).
+* data quality: ``fingerprint = 'quality'``; ``feature`` is the column or ``*``;
+  ``metric`` is ``missing_rate``, ``out_of_range``, ``new_categories``, ``volume`` …;
+* performance (from labels): ``fingerprint = 'performance'``, ``feature = '*'``;
+  ``metric`` is ``accuracy``, ``f1``, ``mae`` …; ``policy = 'none'`` means no threshold;
+* drift, every other row: ``metric`` is the detector; ``feature`` is a feature, a model
+  output ``output:<name>`` (the label-free performance proxy), a projection
+  ``projection:<name>[.<i>]``, or ``multivariate`` (all numeric features at once, e.g. MMD).
 
-``segment`` is empty for the whole population; dashboards show it as ``all``. A
-retrain request is a row of ``retrain_requests``. Table and column names come from
+``segment`` is ``*`` for the whole population (shown as ``all``) or ``key=value``.
+Retrain requests are rows of ``retrain_requests``. Table and column names come from
 :mod:`driftscope.store.schema` only.
 """
 
@@ -18,11 +21,11 @@ from __future__ import annotations
 from driftscope.store import schema
 
 D = schema.DRIFT_RESULTS
-MONITOR_QUALITY = "data_quality"
-MONITOR_PERFORMANCE = "performance"
-MONITOR_PROXY = "performance_proxy"
-MONITOR_MULTIVARIATE = "multivariate"
-NON_FEATURE_MONITORS = (MONITOR_QUALITY, MONITOR_PERFORMANCE, MONITOR_PROXY, MONITOR_MULTIVARIATE)
+QUALITY_FP = "quality"
+PERFORMANCE_FP = "performance"
+OUTPUT_PREFIX = "output:"
+PROJECTION_PREFIX = "projection:"
+MULTIVARIATE = "multivariate"
 RESOLVED_STATE = "resolved"
 ALL_SEGMENT = "all"
 
@@ -31,23 +34,18 @@ FEATURE_VAR = "feature"
 SEGMENT_VAR = "segment"
 
 
-def quoted(values: tuple[str, ...]) -> str:
-    """``('a', 'b')`` as ``'a', 'b'`` for an SQL ``IN`` list."""
-    return ", ".join(f"'{v}'" for v in values)
-
-
 def model_is(column: str) -> str:
     """``column = '${model}'``."""
     return f"{column} = '${{{MODEL_VAR}}}'"
 
 
-def segment_label(table: schema._Table = D) -> str:
+def segment_label() -> str:
     """The segment as shown: ``all`` for the whole population."""
-    return f"if({table.segment} = '', '{ALL_SEGMENT}', {table.segment})"
+    return f"if({D.segment} IN ('', '*'), '{ALL_SEGMENT}', {D.segment})"
 
 
 def segment_in() -> str:
-    """The drift_results row's segment is one of the selected ones."""
+    """The row's segment is one of the selected ones."""
     return f"{segment_label()} IN (${{{SEGMENT_VAR}:singlequote}})"
 
 
@@ -56,6 +54,38 @@ def features_in(expr: str) -> str:
     return f"{expr} IN (${{{FEATURE_VAR}:singlequote}})"
 
 
+def is_quality() -> str:
+    """Data-quality rows."""
+    return f"{D.fingerprint} = '{QUALITY_FP}'"
+
+
+def is_performance() -> str:
+    """Performance rows (metrics from labels)."""
+    return f"{D.fingerprint} = '{PERFORMANCE_FP}'"
+
+
+def is_drift() -> str:
+    """Drift rows of any target."""
+    return f"{D.fingerprint} NOT IN ('{QUALITY_FP}', '{PERFORMANCE_FP}')"
+
+
 def feature_drift() -> str:
-    """Rows of per-feature drift monitors."""
-    return f"{D.monitor} NOT IN ({quoted(NON_FEATURE_MONITORS)}) AND {D.feature} != ''"
+    """Drift rows of input features (not outputs, projections or the multivariate test)."""
+    return (
+        f"{is_drift()} AND NOT startsWith({D.feature}, '{OUTPUT_PREFIX}') "
+        f"AND NOT startsWith({D.feature}, '{PROJECTION_PREFIX}') "
+        f"AND {D.feature} NOT IN ('{MULTIVARIATE}', '', '*')"
+    )
+
+
+def multivariate_drift() -> str:
+    """Drift rows of projections and of the multivariate test."""
+    return (
+        f"{is_drift()} AND ({D.feature} = '{MULTIVARIATE}' "
+        f"OR startsWith({D.feature}, '{PROJECTION_PREFIX}'))"
+    )
+
+
+def output_drift() -> str:
+    """Drift rows of model outputs: the label-free performance proxy."""
+    return f"{is_drift()} AND startsWith({D.feature}, '{OUTPUT_PREFIX}')"

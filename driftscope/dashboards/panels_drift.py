@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
-    MONITOR_MULTIVARIATE,
     feature_drift,
     features_in,
     model_is,
+    multivariate_drift,
     segment_in,
 )
 from driftscope.dashboards.spec import PanelSpec
@@ -117,18 +117,18 @@ ORDER BY min(x), bin"""
     )
 
 
-def multivariate_drift() -> PanelSpec:
+def projection_drift() -> PanelSpec:
     """MMD on all features and drift of the projections, against thresholds."""
     sql = f"""SELECT {D.window_start} AS time,
-  if({D.feature} = '', {D.metric}, concat({D.metric}, ' ', {D.feature})) AS series,
+  concat({D.metric}, ' ', {D.feature}) AS series,
   max({D.statistic}) AS statistic, max({D.threshold}) AS threshold
 FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {D.monitor} = '{MONITOR_MULTIVARIATE}' AND {segment_in()}
+WHERE {model_is(D.model_id)} AND {multivariate_drift()} AND {segment_in()}
   AND $__timeFilter({D.window_start})
 GROUP BY time, series
 ORDER BY time"""
     return PanelSpec(
-        "multivariate_drift", "Projection and MMD drift", "timeseries", sql,
+        "projection_drift", "Projection and MMD drift", "timeseries", sql,
         ("time", "series", "statistic", "threshold"), series=("series",), width=24,
         description="Multivariate drift: MMD over all features, and drift measured on "
         "low-dimensional projections.",
@@ -136,4 +136,4 @@ ORDER BY time"""
 
 
 PANELS = (drift_heatmap, drift_statistic, reference_vs_current, drifted_features,
-          multivariate_drift)
+          projection_drift)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
-    MONITOR_PERFORMANCE,
-    MONITOR_PROXY,
-    MONITOR_QUALITY,
     features_in,
+    is_performance,
+    is_quality,
     model_is,
+    output_drift,
     segment_in,
 )
 from driftscope.dashboards.spec import PanelSpec
@@ -20,12 +20,14 @@ W = schema.WINDOWS
 DL = schema.DEAD_LETTERS
 
 
-def _monitor_series(monitor: str) -> str:
+def _series(where: str) -> str:
+    """Statistic and threshold (none when the row has no threshold policy) per series."""
     return f"""SELECT {D.window_start} AS time,
-  if({D.feature} = '', {D.metric}, concat({D.metric}, ' ', {D.feature})) AS series,
-  max({D.statistic}) AS value, max({D.threshold}) AS threshold
+  if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature})) AS series,
+  max({D.statistic}) AS value,
+  maxIf({D.threshold}, {D.policy} != 'none') AS threshold
 FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {D.monitor} = '{monitor}' AND {segment_in()}
+WHERE {model_is(D.model_id)} AND {where} AND {segment_in()}
   AND $__timeFilter({D.window_start})
 GROUP BY time, series
 ORDER BY time"""
@@ -54,7 +56,7 @@ def quality_checks() -> PanelSpec:
     """The monitor's data-quality checks against their limits."""
     return PanelSpec(
         "quality_checks", "Data-quality checks vs limits", "timeseries",
-        _monitor_series(MONITOR_QUALITY), ("time", "series", "value", "threshold"),
+        _series(is_quality()), ("time", "series", "value", "threshold"),
         series=("series",),
     )
 
@@ -90,7 +92,7 @@ def performance() -> PanelSpec:
     """Metrics computed once labels arrived."""
     return PanelSpec(
         "performance", "Performance (labelled)", "timeseries",
-        _monitor_series(MONITOR_PERFORMANCE), ("time", "series", "value", "threshold"),
+        _series(is_performance()), ("time", "series", "value", "threshold"),
         series=("series",), description="Metrics from labels; empty until feedback arrives.",
     )
 
@@ -98,10 +100,10 @@ def performance() -> PanelSpec:
 def performance_proxy() -> PanelSpec:
     """The label-free proxy, beside the labelled metrics."""
     return PanelSpec(
-        "performance_proxy", "Label-free proxy", "timeseries",
-        _monitor_series(MONITOR_PROXY), ("time", "series", "value", "threshold"),
-        series=("series",), description="Prediction drift and confidence: available at "
-        "once, before any label.",
+        "performance_proxy", "Label-free proxy: drift of the model's outputs", "timeseries",
+        _series(output_drift()), ("time", "series", "value", "threshold"),
+        series=("series",), description="Drift of the predictions and scores against the "
+        "reference: available at once, before any label arrives.",
     )
 
 

@@ -3,8 +3,8 @@
 Events and the reference come from :mod:`driftscope.simulators` (``churn``: an
 instantaneous covariate shift; ``fraud``: a gradual one). The monitor-side rows
 (drift_results, alerts, retrain requests) are computed here from those events with simple
-statistics — standardised mean shift for numbers, L-inf between category shares — the
-way the monitor writes them, so every dashboard panel has realistic data to read.
+statistics (standardised mean shift for numbers, L-inf between category shares) and shaped
+as driftscope/monitor/evaluate.py writes them, so every panel has realistic data to read.
 """
 
 from __future__ import annotations
@@ -16,12 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from driftscope.dashboards.conventions import (
-    MONITOR_MULTIVARIATE,
-    MONITOR_PERFORMANCE,
-    MONITOR_PROXY,
-    MONITOR_QUALITY,
-)
 from driftscope.simulators.scenarios import Clock, get_scenario
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -33,7 +27,8 @@ T1 = T0 + N_WINDOWS * WINDOW
 MODELS = {"churn": "instantaneous-covariate", "fraud": "gradual-covariate"}
 FEATURES = ("age", "latency_ms", "plan")
 DRIFTING = "age"
-SEGMENTS = ("", "region=north")
+SEGMENTS = ("*", "region=north")
+MONITOR = "default"
 PER_WINDOW = 100
 THRESHOLDS = {"mean_shift": 0.35, "linf": 0.15}
 
@@ -59,15 +54,17 @@ def _row(model: str, ev: dict[str, Any], offset: int) -> dict[str, Any]:
     }
 
 
-def _result(model: str, monitor: str, start: datetime, segment: str, feature: str,
-            metric: str, statistic: float, threshold: float) -> dict[str, Any]:
+def _result(model: str, fp: str, start: datetime, segment: str, feature: str,
+            metric: str, statistic: float, threshold: float, policy: str = "constant",
+            ) -> dict[str, Any]:
+    """A row as driftscope/monitor/evaluate.py writes it (kind told by fingerprint)."""
     return {
-        "model_id": model, "monitor": monitor, "window_start": start,
+        "model_id": model, "monitor": MONITOR, "window_start": start,
         "window_end": start + WINDOW, "segment": segment, "feature": feature, "metric": metric,
-        "statistic": float(statistic), "threshold": threshold, "policy": "constant",
+        "statistic": float(statistic), "threshold": threshold, "policy": policy,
         "drifted": int(statistic > threshold), "p_value": None,
-        "severity": float(statistic / threshold), "n_ref": 400, "n_cur": PER_WINDOW,
-        "fingerprint": f"{monitor}-{metric}", "details": "{}", "computed_at": start + WINDOW,
+        "severity": float(statistic / threshold) if threshold else 0.0, "n_ref": 400,
+        "n_cur": PER_WINDOW, "fingerprint": fp, "details": "{}", "computed_at": start + WINDOW,
     }
 
 
@@ -87,32 +84,37 @@ def _statistic(feature: str, cur: list[dict[str, Any]], ref: list[dict[str, Any]
 
 
 def _window_results(model: str, start: datetime, cur: list[dict[str, Any]],
-                    ref: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                    ref: list[dict[str, Any]], w: int) -> list[dict[str, Any]]:
     out = []
     for seg in SEGMENTS:
-        rows = cur if not seg else [r for r in cur if r["segments"].get("region") == "north"]
+        rows = cur if seg == "*" else [r for r in cur if r["segments"].get("region") == "north"]
         shifts = []
         for f in FEATURES:
             metric = "linf" if f == "plan" else "mean_shift"
             stat = _statistic(f, rows, ref)
             shifts.append(stat)
-            out.append(_result(model, "features", start, seg, f, metric, stat,
+            out.append(_result(model, f"fp-{metric}", start, seg, f, metric, stat,
                                THRESHOLDS[metric]))
-        missing = np.mean([bool(r["features_null"]) for r in rows])
         labelled = [r for r in rows if r["label"] is not None]
         accuracy = np.mean([r["label"] == r["pred_cat"]["label"] for r in labelled])
         score = np.mean([r["pred_num"]["score"] for r in rows])
         ref_score = np.mean([r["pred_num"]["score"] for r in ref])
+        band = w >= 8  # the monitor's predicted range needs history first
         out += [
-            _result(model, MONITOR_QUALITY, start, seg, "", "missing_rate", missing, 0.1),
-            _result(model, MONITOR_PERFORMANCE, start, seg, "", "accuracy", accuracy, 0.6),
-            _result(model, MONITOR_PROXY, start, seg, "", "score_shift",
+            _result(model, "performance", start, seg, "*", "accuracy", accuracy,
+                    0.6 if band else 0.0, "band" if band else "none"),
+            _result(model, "fp-emd", start, seg, "output:score", "emd",
                     abs(score - ref_score), 0.1),
-            _result(model, MONITOR_MULTIVARIATE, start, seg, "", "mmd",
+            _result(model, "fp-mmd", start, seg, "multivariate", "mmd",
                     float(np.mean(shifts)) ** 2, 0.05),
-            _result(model, MONITOR_MULTIVARIATE, start, seg, "pca0", "mean_shift",
+            _result(model, "fp-mean_shift", start, seg, "projection:pca.0", "mean_shift",
                     float(np.mean(shifts[:2])), 0.35),
         ]
+    for f in FEATURES:
+        missing = np.mean([f in r["features_null"] for r in cur])
+        out.append(_result(model, "quality", start, "*", f, "missing_rate", missing, 0.1,
+                           "limit"))
+    out.append(_result(model, "quality", start, "*", "*", "volume", 0.5, 3.0, "limit"))
     return out
 
 
@@ -144,7 +146,7 @@ def fill(store: Store, seed: int = 7) -> None:
             windows.append({"model_id": model, "window_start": start, "window_end": start + WINDOW,
                             "window_seconds": 3600, "n_events": len(cur),
                             "n_late": sum(r["late"] for r in cur), "closed_at": start + WINDOW})
-            results += _window_results(model, start, cur, ref)
+            results += _window_results(model, start, cur, ref, w)
             feedback.append({"model_id": model, "event_id": cur[1]["event_id"],
                              "label": "1", "timestamp": start + timedelta(minutes=30),
                              "ingested_at": start + timedelta(minutes=31),
