@@ -1,0 +1,90 @@
+"""Slack Block Kit payloads against golden files; retrain decisions; secret redaction.
+
+Regenerate the golden files with ``DRIFTSCOPE_REGEN_GOLDEN=1 pytest tests/alerts``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from driftscope.alerts import messages, retrain
+from driftscope.alerts.config import RetrainPolicy
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.notifiers import SlackNotifier, WebhookNotifier
+from driftscope.alerts.rules import Policy, Track, step
+from driftscope.errors import NotifierError
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "slack"
+T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
+W = timedelta(hours=1)
+
+
+def grouped() -> tuple[WindowVerdict, WindowVerdict]:
+    fs = tuple(Finding("drift", "*", f"feature_{i:02d}", "linf", 0.1 + i / 50, 0.08,
+                       "permutation", "fdr") for i in range(12))
+    fs += (Finding("quality", "*", "age", "missing_rate", 0.2, 0.05, "limit", "limit"),
+           Finding("performance", "country=DE", "*", "accuracy", 0.81, 0.9, "rule < 0.9",
+                   "rule"))
+    mk = lambda i: WindowVerdict("churn", "churn-drift", T0 + i * W, T0 + (i + 1) * W,  # noqa: E731
+                                 4200, fs, {"accuracy": 0.84}, "fixed", 36)
+    return mk(0), mk(1)
+
+
+def check_golden(name: str, payload: dict) -> None:
+    path = GOLDEN / name
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("DRIFTSCOPE_REGEN_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run with DRIFTSCOPE_REGEN_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_grouped_slack_message_matches_golden() -> None:
+    v1, v2 = grouped()
+    d = step(step(Track(), v1, Policy(), silenced=False).track, v2, Policy(), silenced=False)
+    assert d.alert is not None and d.notify
+    link = messages.grafana_link("http://grafana.local", "driftscope-model", v2)
+    payload = messages.slack_blocks(d.alert, v2, 5, link)
+    check_golden("grouped_drift.json", payload)
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "12 features drifted" in text and "feature_11 (linf 0.32 > 0.08, permutation)" in text
+    assert "…and 9 more" in text and "Open in Grafana" in text
+    resolved = messages.slack_blocks(d.alert, v2, 5, link, resolved=True)
+    check_golden("resolved.json", resolved)
+
+
+def test_retrain_policies_decide_once_per_policy_and_window() -> None:
+    _, v = grouped()
+    sustained = RetrainPolicy(name="s", kind="drift_sustained", windows=3,
+                              training_window="14d")
+    assert retrain.decide(sustained, v, drift_streak=2, last_request=None) is None
+    req = retrain.decide(sustained, v, drift_streak=3, last_request=None)
+    assert req is not None and req.train_until == v.window_end
+    assert req.train_since == v.window_end - timedelta(days=14)
+    assert retrain.decide(sustained, v, drift_streak=4, last_request=None) is None
+    again = retrain.decide(sustained, v, drift_streak=3, last_request=None)
+    assert again is not None and again.request_id == req.request_id
+    perf = RetrainPolicy(name="p", kind="performance_below", metric="accuracy", bound=0.9)
+    assert retrain.decide(perf, v, drift_streak=0, last_request=None) is not None
+    assert retrain.decide(perf, v, drift_streak=0, last_request=v.window_start) is None
+    weekly = RetrainPolicy(name="w", kind="periodic", every="1d")
+    midnight = WindowVerdict("churn", "m", T0.replace(hour=23), T0.replace(hour=23) + W, 1)
+    assert retrain.decide(weekly, midnight, drift_streak=0, last_request=None) is not None
+    assert retrain.decide(weekly, v, drift_streak=0, last_request=None) is None
+
+
+@pytest.mark.parametrize("cls", [SlackNotifier, WebhookNotifier])
+def test_the_url_never_appears_in_errors_or_reprs(cls: type) -> None:
+    url = "http://127.0.0.1:9/services/T000/B000/s3cr3tTOKEN"
+    notifier = cls(SecretStr(url), timeout=1)
+    assert "s3cr3t" not in repr(notifier)
+    with pytest.raises(NotifierError) as info:
+        notifier.send({"text": "x"}, "key")
+    assert "s3cr3t" not in str(info.value) and "127.0.0.1:9" not in str(info.value)

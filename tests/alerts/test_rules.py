@@ -1,0 +1,75 @@
+"""The pure alert rules: minimum duration, dedup, resolve, cooldown, silence, replay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.rules import Policy, Track, acknowledge, alert_id, step
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+W = timedelta(minutes=5)
+
+
+def verdict(i: int, bad: bool) -> WindowVerdict:
+    f = (Finding("drift", "*", "x", "linf", 0.3, 0.1, "permutation", "fdr"),) if bad else ()
+    return WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 100, f)
+
+
+def run(pattern: str, policy: Policy | None = None, silenced: bool = False) -> list[str]:
+    track, out = Track(), []
+    for i, c in enumerate(pattern):
+        d = step(track, verdict(i, c == "x"), policy or Policy(), silenced=silenced)
+        track = d.track
+        out.append(d.action + ("!" if d.notify else ""))
+    return out
+
+
+def test_a_single_bad_window_does_not_page() -> None:
+    assert run("..x..") == ["none", "none", "pending", "none", "none"]
+
+
+def test_two_bad_windows_page_once_then_dedup_then_resolve() -> None:
+    assert run("xxxx..") == ["pending", "open!", "update", "update", "update", "resolve!"]
+
+
+def test_min_windows_is_configurable() -> None:
+    assert run("x.", Policy(min_windows=1))[0] == "open!"
+    assert "open!" not in run("xx.xx", Policy(min_windows=3))
+
+
+def test_one_good_window_does_not_resolve_by_default() -> None:
+    assert run("xx.x") == ["pending", "open!", "update", "update"]
+
+
+def test_cooldown_keeps_a_quick_relapse_quiet_and_silence_records_without_paging() -> None:
+    assert run("xx..xx", Policy(cooldown=timedelta(hours=1)))[-1] == "open"
+    assert run("xx..xx", Policy(cooldown=timedelta(0)))[-1] == "open!"
+    assert run("xxx..", silenced=True) == ["pending", "open", "update", "update", "resolve"]
+
+
+def test_replaying_a_window_changes_nothing() -> None:
+    d1 = step(Track(), verdict(0, True), Policy(), silenced=False)
+    d2 = step(d1.track, verdict(1, True), Policy(), silenced=False)
+    again = step(d2.track, verdict(1, True), Policy(), silenced=False)
+    assert again.action == "seen" and again.track == d2.track and not again.notify
+
+
+def test_alert_ids_are_deterministic_and_opened_at_the_first_bad_window() -> None:
+    d1 = step(Track(), verdict(3, True), Policy(), silenced=False)
+    d2 = step(d1.track, verdict(4, True), Policy(), silenced=False)
+    assert d2.alert is not None and d2.alert.opened_window == T0 + 3 * W
+    assert d2.alert.alert_id == alert_id("m", "mon", T0 + 3 * W)
+    assert acknowledge(d2.alert).state == "acknowledged"
+
+
+def test_twelve_drifted_features_are_one_alert() -> None:
+    fs = tuple(Finding("drift", "*", f"f{i}", "linf", 0.2 + i / 100, 0.1, "permutation", "fdr")
+               for i in range(12))
+    track = Track()
+    actions = []
+    for i in range(3):
+        v = WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 100, fs)
+        d = step(track, v, Policy(), silenced=False)
+        track, actions = d.track, [*actions, d.action]
+    assert actions.count("open") == 1 and v.top(3)[0].feature == "f11"
