@@ -1,0 +1,61 @@
+"""Two collectors in one consumer group over a 4-partition topic: the second joins
+mid-stream (a rebalance moves partitions with data in flight) and the first leaves before
+the end; every event is stored exactly once — raw rows, window counts and profiles."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from collector_support import event, make_config, produce, stored_offsets
+
+from driftscope.collector.service import Collector
+from driftscope.store.clickhouse import Store
+
+
+def test_two_collectors_one_group(broker, topic: str, store: Store) -> None:
+    cfg = make_config(
+        broker.bootstrap, topic,
+        models=[{"id": "m", "logging": ["raw", "profile", "sample"], "window": "1h"}],
+        collector={"batch_size": 300, "flush_interval": "0.2s"},
+    )
+    opts = {"bootstrap_servers": [broker.bootstrap]}
+    a = Collector(cfg, store, kafka_options=opts, collector_id="a")
+    b = Collector(cfg, store, kafka_options=opts, collector_id="b")
+    stop_a, stop_b = threading.Event(), threading.Event()
+    ta = threading.Thread(target=a.run, args=(stop_a,), daemon=True)
+    tb = threading.Thread(target=b.run, args=(stop_b,), daemon=True)
+    n = 0
+    try:
+        ta.start()
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(0, 3000)], partition=None)
+        _wait(lambda: stored_offsets(store, cfg.kafka.group_id) > 500)
+        tb.start()
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(3000, 6000)],
+                     partition=None)
+        _wait(lambda: len(b._consumer.assignment() if b._consumer else ()) > 0)
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(6000, 7000)],
+                     partition=None)
+        stop_a.set()  # a leaves: its partitions move to b
+        ta.join(30)
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(7000, 8000)],
+                     partition=None)
+        _wait(lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
+    finally:
+        stop_a.set()
+        stop_b.set()
+        ta.join(30)
+        tb.join(30)
+    assert store.count("events") == n == 8000
+    assert store.query("SELECT uniqExact(event_id) FROM events")[0][0] == n
+    assert store.query("SELECT sum(n) FROM window_parts")[0][0] == n
+    assert store.query("SELECT sum(n) FROM profiles")[0][0] == n
+    writers = store.query("SELECT uniqExact(collector_id) FROM collector_stats")[0][0]
+    assert writers == 2
+
+
+def _wait(cond, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
