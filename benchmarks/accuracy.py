@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--null-windows", type=int, default=2000)
     ap.add_argument("--periodic-windows", type=int, default=1200)
     ap.add_argument("--no-silent", action="store_true", help="skip false-alarm streams")
+    ap.add_argument("--no-periodic", action="store_true", help="skip periodic streams")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     drift, silent = suite(args.suite)
     if args.no_silent:
         silent = []
+    if args.no_periodic:
+        silent = [s for s in silent if not s[0].startswith("periodic")]
     t0 = time.perf_counter()
     results = run_suite(
         cfg,

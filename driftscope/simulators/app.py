@@ -58,7 +58,13 @@ class EventLogger(Protocol):
 
 @dataclass
 class RunCounts:
-    """What :meth:`DemoApp.run` did: events logged, refused, labels sent, drifted events."""
+    """What :meth:`DemoApp.run` did: events logged, refused, labels sent, drifted events.
+
+    Examples
+    --------
+    >>> RunCounts(predictions=4, correct=3).accuracy
+    0.75
+    """
 
     predictions: int = 0
     invalid: int = 0
@@ -74,7 +80,15 @@ class RunCounts:
 
 @dataclass(frozen=True)
 class SoftmaxModel:
-    """Standardised numerics (missing → mean) + one-hot categoricals → softmax regression."""
+    """Standardised numerics (missing → mean) + one-hot categoricals → softmax regression.
+
+    Examples
+    --------
+    >>> src = get_source("synthetic")
+    >>> model = SoftmaxModel.fit(src.draw(np.random.default_rng(0), 3000), src)
+    >>> model.predict_proba(src.draw(np.random.default_rng(1), 5).features).shape
+    (5, 2)
+    """
 
     numeric: tuple[str, ...]
     mean: np.ndarray
@@ -127,7 +141,13 @@ class DemoApp:
     """Serve a scenario stream with a model trained on its reference data.
 
     ``__init__`` stores parameters only; :meth:`fit` (called by :meth:`run` if needed)
-    draws the reference and trains. See the module docstring for an example.
+    draws the reference and trains. The module docstring runs it against a recorder.
+
+    Examples
+    --------
+    >>> app = DemoApp("instantaneous-missing", intensity="high", n_reference=1000).fit()
+    >>> sorted(app.reference())[:2], len(app.stream(300))
+    (['age', 'balance'], 300)
     """
 
     def __init__(

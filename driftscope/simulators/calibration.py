@@ -123,7 +123,12 @@ class FittedMonitor:
 class FeatureMonitor:
     """Configuration: which detector per feature kind and how many null resamples.
 
-    See the module docstring for an example.
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> fm = FeatureMonitor("ks", n_null=50).fit({"x": rng.normal(size=500)}, rng=rng)
+    >>> fm.detectors, 0 < fm.p_values({"x": rng.normal(size=100)})["x"] <= 1
+    ({'numeric': 'ks', 'categorical': 'linf'}, True)
     """
 
     detector: str = "default"

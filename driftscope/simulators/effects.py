@@ -135,7 +135,7 @@ def _unit(src: Source, rng: np.random.Generator, n: int, lv: float) -> Batch:
 def _stuck(src: Source, rng: np.random.Generator, n: int, lv: float) -> Batch:
     b = src.draw(rng, n).copy()
     x = b.features[src.drivers[0]]
-    median = float(np.nanmedian(src.candidates(rng, n).features[src.drivers[0]]))
+    median = float(np.nanmedian(x)) if np.any(np.isfinite(x)) else 0.0
     x[rng.random(n) < lv] = round(median, 6)
     return b
 
