@@ -1,0 +1,150 @@
+"""The scheduler on chDB: exactly once, resumable, backfill, references, quality,
+performance, segments — with the real detectors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from driftscope.alerts.engine import AlertEngine
+from driftscope.alerts.model import WindowVerdict
+from driftscope.cli import app
+from driftscope.config import Config
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+W = timedelta(minutes=10)
+D, M = S.DRIFT_RESULTS, S.MONITOR_WINDOWS
+
+
+def config(**monitor: Any) -> Config:
+    base = {"name": "mon", "model": "m", "features": ["x", "plan"],
+            "reference": {"kind": "fixed", "start": T0.isoformat(),
+                          "end": (T0 + 5 * W).isoformat()}}
+    return Config.model_validate({"models": [{"id": "m", "window": "10m"}],
+                                  "monitors": [{**base, **monitor}],
+                                  "alerts": {"console": False}})
+
+
+def gen(drift_from: int = 10**9):
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = 1.0 if i >= drift_from else 0.0
+        plan = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+        return {"x": rng.normal(shift, 1, n), "plan": plan,
+                "segment:country": rng.choice(np.array(["DE", "FR"], dtype=object), n)}
+    return g
+
+
+class Crashing:
+    """Wraps the engine and dies on the k-th verdict, like a process killed mid-pass."""
+
+    def __init__(self, engine: AlertEngine, k: int) -> None:
+        self.engine, self.k, self.seen = engine, k, 0
+
+    def process(self, v: WindowVerdict) -> Any:
+        self.seen += 1
+        if self.seen == self.k:
+            raise RuntimeError("crash")
+        return self.engine.process(v)
+
+
+def test_each_window_exactly_once_and_resumable_after_a_crash(store: Store) -> None:
+    write_windows(store, "m", T0, W, 20, 200, gen(drift_from=14), seed=1)
+    cfg = config()
+    with pytest.raises(RuntimeError):
+        Monitor(store, cfg, alerts=Crashing(AlertEngine(store, cfg.alerts), 11),
+                chunk=8).run_once()
+    assert store.count(M) == 8  # the first batch was recorded, the second was not
+    rest = Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts), chunk=8).run_once()
+    assert len(rest) == 12
+    assert store.count(f"{M} FINAL") == 20
+    keys = f"{D.window_start}, {D.segment}, {D.feature}, {D.metric}"
+    (n, distinct, windows), = store.query(
+        f"SELECT count(), uniqExact({keys}), uniqExact({D.window_start}) FROM {D} FINAL")
+    assert n == distinct and windows == 20  # every window once, no duplicated result
+    assert Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).run_once() == []
+    assert store.count(f"{S.ALERTS} FINAL") == 1
+    fps = store.query(f"SELECT DISTINCT {D.fingerprint} FROM {D} WHERE {D.metric} = 'linf'")
+    assert len(fps) == 1 and len(fps[0][0]) == 16
+
+
+def test_backfill_recomputes_a_range_as_a_new_series(store: Store) -> None:
+    write_windows(store, "m", T0, W, 12, 200, gen(), seed=2)
+    Monitor(store, config()).run_once()
+    changed = config(detectors=[{"name": "linf", "params": {"n_bins": 5}}])
+    redone = Monitor(store, changed).backfill(T0 + 6 * W, T0 + 12 * W)
+    assert len(redone) == 6
+    rows = store.query(f"SELECT {D.fingerprint}, count() FROM {D} WHERE {D.metric} = 'linf' "
+                       f"AND {D.segment} = '*' GROUP BY {D.fingerprint} ORDER BY 2")
+    assert [r[1] for r in rows] == [12, 24]  # 6 windows × 2 features, old 12 × 2
+
+
+def test_segments_previous_reference_and_data_quality(store: Store) -> None:
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        if i == 9:
+            cols["x"][: n // 3] = np.nan  # a third missing
+            cols["x"][n // 3 : n // 2] = 50.0  # far outside the reference range
+            cols["plan"][: n // 4] = "zzz"  # a category never seen
+        return cols
+
+    write_windows(store, "m", T0, W, 10, lambda i: 1000 if i == 9 else 200, g, seed=3)
+    store.insert(S.DEAD_LETTERS, [("t", 0, 1, "m", "schema", "e", b"{}", 2, T0 + 9 * W)],
+                 S.DEAD_LETTERS.columns)
+    cfg = config(reference={"kind": "previous", "windows": 3}, segments=["country"])
+    verdicts = Monitor(store, cfg).run_once()
+    last = {(f.feature, f.metric) for f in verdicts[-1].findings if f.kind == "quality"}
+    assert {("x", "missing_rate"), ("x", "out_of_range"), ("plan", "new_categories"),
+            ("*", "volume"), ("*", "schema_violations")} <= last
+    assert not any(v.findings for v in verdicts[3:9])
+    segs = {r[0] for r in store.query(f"SELECT DISTINCT {D.segment} FROM {D}")}
+    assert {"*", "country=DE", "country=FR"} <= segs
+
+
+def test_performance_rules_and_prediction_drift_beside_it(store: Store) -> None:
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        y = rng.integers(0, 2, n)
+        wrong = rng.uniform(size=n) < (0.3 if i >= 8 else 0.05)
+        pred = np.where(wrong, 1 - y, y)
+        return {"x": rng.normal(size=n), "label": [str(v) for v in y],
+                "output:pred": pred.astype(float), "output:score": pred * 0.6 + 0.2,
+                "plan": rng.choice(np.array(["a", "b"], dtype=object), n)}
+
+    write_windows(store, "m", T0, W, 10, 300, g, seed=4)
+    cfg = config(outputs=["pred"], rules=[{"metric": "accuracy", "op": "<", "value": 0.9}],
+                 performance={"task": "classification", "prediction": "pred",
+                              "score": "score"})
+    verdicts = Monitor(store, cfg).run_once()
+    assert verdicts[0].metrics["accuracy"] > 0.9 and verdicts[-1].metrics["accuracy"] < 0.8
+    assert {"accuracy", "f1", "roc_auc"} <= set(verdicts[-1].metrics)
+    assert any(f.metric == "accuracy" and f.reason == "rule" for f in verdicts[-1].findings)
+    assert not any(f.kind == "performance" for v in verdicts[:8] for f in v.findings)
+    assert store.count(D, f"{D.feature} = 'output:pred' AND {D.metric} = 'linf'") == 10
+
+
+def test_reference_upload_cli_and_dataset_reference(store: Store, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    train = pd.DataFrame({"x": rng.normal(size=2000),
+                          "plan": rng.choice(["a", "b", "c"], 2000), "label": "1"})
+    train.to_csv(tmp_path / "train.csv", index=False)
+    cfg_file = tmp_path / "driftscope.yaml"
+    cfg_file.write_text(yaml.safe_dump({"store": {"dsn": store.dsn,
+                                                  "database": store.database}}))
+    result = CliRunner().invoke(app, ["reference", "upload", "--model", "m", "-c",
+                                      str(cfg_file), str(tmp_path / "train.csv")])
+    assert result.exit_code == 0, result.output
+    assert "uploaded 2000 rows as reference 'train'" in result.output
+    write_windows(store, "m", T0, W, 6, 300, gen(drift_from=3), seed=6)
+    cfg = config(reference={"kind": "dataset", "dataset": "train"})
+    verdicts = Monitor(store, cfg).run_once()
+    assert [v.drifted for v in verdicts] == [False, False, False, True, True, True]
