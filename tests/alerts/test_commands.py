@@ -1,0 +1,63 @@
+"""`driftscope monitor --once`, `backfill`, `alerts list|ack|silence|run` on chDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from typer.testing import CliRunner
+
+from driftscope.cli import app
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+W = timedelta(minutes=5)
+
+
+def setup(store: Store, tmp_path: Path) -> Path:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"x": rng.normal(2.0 if 8 <= i < 12 or i >= 16 else 0.0, 1, n)}
+
+    write_windows(store, "m", T0, W, 20, 300, gen, seed=9)
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m", "window": "5m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": {
+            "kind": "fixed", "start": T0.isoformat(), "end": (T0 + 5 * W).isoformat()}}],
+        "alerts": {"console": True, "cooldown": "0s"},
+    }))
+    return path
+
+
+def test_monitor_once_alerts_on_console_then_list_ack_silence(store: Store,
+                                                               tmp_path: Path) -> None:
+    cfg = setup(store, tmp_path)
+    runner = CliRunner()
+    until = (T0 + 14 * W).isoformat()
+    out = runner.invoke(app, ["backfill", "--since", T0.isoformat(), "--until", until,
+                              "-c", str(cfg)])
+    assert out.exit_code == 0, out.output
+    assert "backfilled 14 window(s), 4 bad" in out.output
+    out = runner.invoke(app, ["alerts", "run", "-c", str(cfg)])
+    assert "sent 2, failed 0" in out.output  # the incident opened and resolved
+    listed = runner.invoke(app, ["alerts", "list", "-c", str(cfg)])
+    assert "resolved" in listed.output
+    (alert_id,) = store.query(f"SELECT {S.ALERTS.alert_id} FROM {S.ALERTS} LIMIT 1")[0]
+    assert runner.invoke(app, ["alerts", "ack", alert_id, "-c", str(cfg)]).exit_code == 0
+    out = runner.invoke(app, ["alerts", "silence", "--model", "m", "--for", "2h", "-c",
+                              str(cfg)])
+    assert out.exit_code == 0 and "silence" in out.output
+    out = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
+    assert out.exit_code == 0, out.output
+    assert "[ALERT]" not in out.output  # the relapse is recorded, but silenced
+    firing = store.query(f"SELECT {S.ALERTS.state} FROM {S.ALERTS} FINAL "
+                         f"ORDER BY {S.ALERTS.window_start}")
+    assert [r[0] for r in firing] == ["resolved", "firing"]
+    bad = runner.invoke(app, ["alerts", "ack", "nope", "-c", str(cfg)])
+    assert bad.exit_code != 0
