@@ -84,23 +84,27 @@ ORDER BY time"""
 
 
 def alert_timeline() -> PanelSpec:
-    """Every alert in the range, newest first."""
-    sql = f"""SELECT {A.created_at} AS time, {A.model_id} AS model, {A.monitor} AS monitor,
-  {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary
+    """Every alert whose window is in the range, newest first."""
+    sql = f"""SELECT {A.window_start} AS time, {A.model_id} AS model, {A.monitor} AS monitor,
+  {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary,
+  {A.updated_at} AS updated
 FROM {A} FINAL
-WHERE $__timeFilter({A.created_at})
+WHERE $__timeFilter({A.window_start})
 ORDER BY time DESC"""
     return PanelSpec(
         "alert_timeline", "Alerts", "table", sql,
-        ("time", "model", "monitor", "rule", "state", "severity", "summary"), width=24,
+        ("time", "model", "monitor", "rule", "state", "severity", "summary", "updated"),
+        width=24, description="Time is the window that opened the alert; updated is when "
+        "the alert engine last changed it.",
     )
 
 
 def alerts_over_time() -> PanelSpec:
-    """Alerts raised per interval, by rule."""
-    sql = f"""SELECT $__timeInterval({A.created_at}) AS time, {A.rule} AS rule, count() AS alerts
+    """Alerts opened per interval (by the window that opened them), by rule."""
+    sql = f"""SELECT $__timeInterval({A.window_start}) AS time, {A.rule} AS rule,
+  count() AS alerts
 FROM {A} FINAL
-WHERE $__timeFilter({A.created_at})
+WHERE $__timeFilter({A.window_start})
 GROUP BY time, rule
 ORDER BY time"""
     return PanelSpec(

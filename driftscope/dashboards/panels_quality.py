@@ -25,7 +25,7 @@ def _series(where: str) -> str:
     return f"""SELECT {D.window_start} AS time,
   if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature})) AS series,
   max({D.statistic}) AS value,
-  maxIf({D.threshold}, {D.policy} != 'none') AS threshold
+  maxIfOrNull({D.threshold}, {D.policy} != 'none') AS threshold
 FROM {D} FINAL
 WHERE {model_is(D.model_id)} AND {where} AND {segment_in()}
   AND $__timeFilter({D.window_start})

@@ -1,0 +1,103 @@
+"""The panels read what the real monitor and alert engine write.
+
+A simulated instantaneous covariate shift is written as the collector would (events and
+closed windows, :func:`driftscope.monitor.seed.write_windows`); the real
+:class:`~driftscope.monitor.scheduler.Monitor` and alert engine process it; then every
+panel that reads their tables runs on the result.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from driftscope.alerts.engine import AlertEngine
+from driftscope.config import Config
+from driftscope.dashboards import build as b
+from driftscope.dashboards.macros import expand
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.simulators.scenarios import Clock, get_scenario
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+WINDOWS, PER = 16, 120
+FEATURES = ["age", "latency_ms", "plan"]
+# Panels on tables only the collector or a retrain policy fills.
+NOT_FROM_MONITOR = {"throughput", "consumer_lag", "flush_latency", "dead_letters_by_reason",
+                    "late_events", "dead_letter_reasons", "dead_letter_rate",
+                    "retrain_requests", "label_coverage"}
+
+
+def _columns() -> dict[str, np.ndarray]:
+    sc = get_scenario("instantaneous-covariate")
+    clock = Clock(start=T0, events_per_second=PER / 3600)
+    s = sc.generate(np.random.default_rng(3), WINDOWS * PER, onset=0.5, intensity="high",
+                    clock=clock)
+    age = s.features["age"].astype(float)
+    score = 1 / (1 + np.exp(-(age - 40) / 10))
+    return {
+        "age": age, "latency_ms": s.features["latency_ms"].astype(float),
+        "plan": s.features["plan"], "segment:region": s.features["region"],
+        "output:score": score, "output:label": np.where(score > 0.5, "1", "0").astype(object),
+        "label": s.labels.astype(int).astype(str).astype(object),
+    }
+
+
+def _config() -> Config:
+    return Config.model_validate({
+        "models": [{"id": "churn", "window": "1h"}],
+        "monitors": [{
+            "name": "churn-all", "model": "churn", "features": FEATURES,
+            "outputs": ["score"], "segments": ["region"],
+            "projections": [{"name": "pca", "kind": "random", "features": ["age",
+                                                                            "latency_ms"]}],
+            "detectors": [{"name": "linf"}, {"name": "mmd"}],
+            "performance": {"prediction": "label", "score": "score", "metrics": ["accuracy"]},
+            "reference": {"kind": "fixed", "start": T0.isoformat(),
+                          "end": (T0 + 6 * HOUR).isoformat()},
+        }],
+        "alerts": {"console": False},
+    })
+
+
+@pytest.fixture(scope="module")
+def monitored(chdb_dsn: str) -> Any:
+    import uuid
+
+    store = Store(chdb_dsn, database=f"mon_{uuid.uuid4().hex[:10]}")
+    store.migrate()
+    cols = _columns()
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {k: v[i * PER:(i + 1) * PER] for k, v in cols.items()}
+
+    write_windows(store, "churn", T0, HOUR, WINDOWS, PER, gen, seed=1)
+    cfg = _config()
+    Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts),
+            clock=lambda: T0 + (WINDOWS + 2) * HOUR).run_once()
+    yield store
+    store.drop_database()
+
+
+SPECS = [s for k in sorted(b.DASHBOARDS) for s in b.panel_specs(k)
+         if s.key not in NOT_FROM_MONITOR]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.key for s in SPECS])
+def test_panel_reads_monitor_output(monitored: Store, spec: Any) -> None:
+    variables = {name: [r[0] for r in monitored.query(
+        expand(sql, T0, T0 + WINDOWS * HOUR, 60, {"model": ["churn"]}))]
+        for name, sql in b.variable_queries().items()}
+    assert set(variables["feature"]) == set(FEATURES)
+    assert "all" in variables["segment"] and len(variables["segment"]) > 1
+    if spec.repeat == "feature":
+        variables["feature"] = ["age"]
+    sql = expand(spec.sql, T0, T0 + WINDOWS * HOUR, 3600, variables)
+    cols, rows = monitored.query_columns(sql)
+    assert tuple(cols) == spec.columns
+    assert rows, f"{spec.key}: no rows from the monitor's output"
