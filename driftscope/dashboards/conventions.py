@@ -64,9 +64,9 @@ def is_performance() -> str:
     return f"{D.fingerprint} = '{PERFORMANCE_FP}'"
 
 
-def is_drift() -> str:
-    """Drift rows of any target."""
-    return f"{D.fingerprint} NOT IN ('{QUALITY_FP}', '{PERFORMANCE_FP}')"
+def is_drift(alias: str = "") -> str:
+    """Drift rows of any target (``alias``: a table alias such as ``d.``)."""
+    return f"{alias}{D.fingerprint} NOT IN ('{QUALITY_FP}', '{PERFORMANCE_FP}')"
 
 
 def feature_drift() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftscope.dashboards.conventions import RESOLVED_STATE, model_is
+from driftscope.dashboards.conventions import RESOLVED_STATE, is_drift, model_is
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 
@@ -26,15 +26,16 @@ class AnnotationSpec:
 
 
 def drift_status() -> PanelSpec:
-    """All models: how many checks drifted in each model's latest window."""
+    """All models: how many drift checks drifted in each model's latest window."""
     sql = f"""SELECT d.{D.model_id} AS model, max(d.{D.window_start}) AS last_window,
   countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
   max(d.{D.severity}) AS max_severity
 FROM {D} AS d FINAL
 INNER JOIN (
   SELECT {D.model_id}, max({D.window_start}) AS last FROM {D}
-  WHERE $__timeFilter({D.window_start}) GROUP BY {D.model_id}
+  WHERE $__timeFilter({D.window_start}) AND {is_drift()} GROUP BY {D.model_id}
 ) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.window_start} = l.last
+WHERE {is_drift('d.')}
 GROUP BY model
 ORDER BY drifted_checks DESC, model"""
     return PanelSpec(
