@@ -146,6 +146,18 @@ def _tracked() -> set[str]:
     return set(out.stdout.split())
 
 
+def test_services_configuration_watches_the_simulated_model(compose: dict[str, Any]) -> None:
+    from driftscope.config import load_config
+
+    cfg = load_config(ROOT / "deploy/driftscope/driftscope.yaml")
+    sim = compose["services"]["simulator"]["command"]
+    model = sim[sim.index("--model-id") + 1]
+    assert [m.model for m in cfg.monitors] == [model] and cfg.model(model) is not None
+    for name in ("collector", "monitor", "alerts", "simulator", "migrate"):
+        assert "./deploy/driftscope/driftscope.yaml:/app/driftscope.yaml:ro" in compose[
+            "services"][name]["volumes"]
+
+
 def test_grafana_provisioning(compose: dict[str, Any]) -> None:
     prov = ROOT / "deploy/grafana/provisioning"
     ds = yaml.safe_load((prov / "datasources/clickhouse.yaml").read_text())["datasources"][0]
