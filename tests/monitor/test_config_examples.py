@@ -1,0 +1,91 @@
+"""The configuration users copy is valid; projections and a multivariate detector run."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from driftscope.alerts.notifiers import CommandNotifier
+from driftscope.config import Config, load_config
+from driftscope.errors import ConfigError, NotifierError
+from driftscope.monitor.commands import EXAMPLE_TEXT
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_examples_users_copy_are_valid() -> None:
+    full = load_config(ROOT / "examples" / "driftscope.yaml", environ={})
+    assert full.monitors[0].reference.kind == "previous"
+    assert {p.kind for p in full.alerts.retrain.policies} == {
+        "drift_sustained", "performance_below", "periodic"}
+    short = Config.model_validate(yaml.safe_load(EXAMPLE_TEXT))
+    assert short.monitors[0].performance is not None
+
+
+@pytest.mark.parametrize(("monitor", "message"), [
+    ({"reference": {"kind": "fixed"}}, "fixed reference needs start and end"),
+    ({"reference": {"kind": "dataset"}}, "dataset reference needs dataset"),
+    ({"features": []}, "needs features"),
+    ({"fdr": {"method": "holm"}}, "fdr.method"),
+])
+def test_bad_monitor_configuration_is_one_line(tmp_path: Path, monitor: dict[str, Any],
+                                               message: str) -> None:
+    base = {"name": "a", "model": "m", "features": ["x"], **monitor}
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({"monitors": [base]}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_duplicate_monitor_names_are_refused() -> None:
+    mon = {"name": "a", "model": "m", "features": ["x"]}
+    with pytest.raises(ValueError, match="used twice"):
+        Config.model_validate({"monitors": [mon, mon]})
+
+
+def test_projections_and_a_multivariate_detector(store: Store) -> None:
+    t0, w = datetime(2026, 6, 1, tzinfo=UTC), timedelta(minutes=5)
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        z = rng.normal(size=n)  # a shared factor; from window 6 the correlation flips
+        sign = -1.0 if i >= 6 else 1.0
+        return {"a": z + 0.3 * rng.normal(size=n), "b": sign * z + 0.3 * rng.normal(size=n)}
+
+    write_windows(store, "m", t0, w, 8, 200, gen, seed=3)
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "5m"}],
+        "monitors": [{"name": "mv", "model": "m", "features": ["a", "b"],
+                      "projections": [{"name": "avg", "kind": "mean", "features": ["a", "b"]},
+                                      {"name": "rp", "kind": "random", "dim": 2,
+                                       "features": ["a", "b"]}],
+                      "detectors": [{"name": "linf"},
+                                    {"name": "mmd", "threshold": {"n": 100}}],
+                      "reference": {"kind": "fixed", "start": t0.isoformat(),
+                                    "end": (t0 + 4 * w).isoformat()}}]})
+    verdicts = Monitor(store, cfg).run_once()
+    feats = {r[0] for r in store.query(f"SELECT DISTINCT {S.DRIFT_RESULTS.feature} "
+                                       f"FROM {S.DRIFT_RESULTS}")}
+    assert {"projection:avg", "projection:rp.0", "projection:rp.1", "multivariate"} <= feats
+    late = {f.feature for v in verdicts[6:] for f in v.findings if f.kind == "drift"}
+    assert "projection:avg" in late and "multivariate" in late  # the marginals barely move
+    assert not any(v.drifted for v in verdicts[:6])
+
+
+def test_command_sink_gets_the_request_on_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "got.json"
+    script = f"import sys; open({str(out)!r}, 'w').write(sys.stdin.read() + sys.argv[1])"
+    CommandNotifier([sys.executable, "-c", script]).send({"model_id": "m"}, "key-1")
+    assert '"model_id": "m"' in out.read_text() and out.read_text().endswith("key-1")
+    with pytest.raises(NotifierError, match="exited 3"):
+        CommandNotifier([sys.executable, "-c", "raise SystemExit(3)"]).send({}, "k")
