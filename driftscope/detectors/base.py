@@ -157,6 +157,10 @@ class FittedBase(ABC):
     @abstractmethod
     def _resample(self, rng: np.random.Generator, m: int) -> Any: ...
 
+    def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
+        """The statistic between the reference and one bootstrap resample of size ``m``."""
+        return self._statistic(self._resample(rng, m))[0]
+
     def _permutation_statistics(
         self, prepared: Any, rng: np.random.Generator, n: int
     ) -> np.ndarray:
@@ -223,7 +227,7 @@ class FittedBase(ABC):
         rng = np.random.default_rng([self.seed, 2, m])
         stats = np.empty(pol.n_boot)
         for i in range(pol.n_boot):
-            stats[i] = max(self._statistic(self._resample(rng, m_eff))[0], 0.0)
+            stats[i] = max(self._boot_statistic(rng, m_eff), 0.0)
         value = max(float(np.quantile(stats, pol.q, method="higher")), float(pol.floor))
         self._cache[m] = value
         return value

@@ -130,6 +130,20 @@ class FittedEMD(FittedBase):
         counts = np.bincount(rng.integers(0, n_obs, k), minlength=n_obs)
         return np.repeat(self.ref_sorted, counts), miss
 
+    def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
+        """Fast path: a resample is counts over reference points, so ``∫|F_n - F*|`` is one
+        pass over the reference gaps (O(n), no sort) instead of a merge."""
+        n_obs = len(self.ref_sorted)
+        miss = int(rng.binomial(m, self.ref_missing / self._reference_size()))
+        k = m - miss
+        dm = abs(self.ref_missing / self._reference_size() - miss / m)
+        if n_obs < 2 or k == 0:
+            return dm
+        cum = np.cumsum(np.bincount(rng.integers(0, n_obs, k), minlength=n_obs)[:-1]) / k
+        own = np.arange(1, n_obs) / n_obs
+        w = float(np.dot(np.diff(self.ref_sorted), np.abs(own - cum)))
+        return w / self.scale + dm
+
     def _permutation_statistics(
         self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int
     ) -> np.ndarray:

@@ -16,7 +16,7 @@ from scipy import stats
 
 from driftscope.errors import DetectorInputError
 
-from .base import as_numeric, check_policy, draw_seed, params_repr
+from .base import FittedBase, as_numeric, check_policy, draw_seed, params_repr
 from .emd import FittedEMD
 from .significance import PValue, ThresholdPolicy
 
@@ -46,6 +46,9 @@ class FittedKS(FittedEMD):
         cur, miss = prepared
         d = ks_sorted(self.ref_sorted, self.ref_missing, cur, miss)
         return d, {"n_reference": self._reference_size(), "n_current": len(cur) + miss}
+
+    def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
+        return FittedBase._boot_statistic(self, rng, m)  # ties break the EMD fast path
 
     def _p_value_and_critical(
         self, statistic: float, prepared: tuple[np.ndarray, int], alpha: float

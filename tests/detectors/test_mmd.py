@@ -151,3 +151,12 @@ def test_kernel_is_one_on_the_diagonal() -> None:
     for name in ("gaussian", "laplacian"):
         k = kernel(x, x, name, torch.tensor([0.7, 2.0], dtype=torch.float64))
         np.testing.assert_allclose(k.diagonal().numpy(), 1.0, rtol=1e-12)
+
+
+def test_float32_is_close_to_float64() -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(300, 6)), rng.normal(0.2, size=(280, 6))
+    a = MMD(Permutation(n=50)).fit(x, rng=np.random.default_rng(0)).score(y)
+    b = MMD(Permutation(n=50), dtype="float32").fit(x, rng=np.random.default_rng(0)).score(y)
+    assert b.statistic == pytest.approx(a.statistic, rel=1e-3)
+    assert b.p_value == a.p_value

@@ -118,3 +118,17 @@ def test_rank_by_severity() -> None:
         "ok": Score(0.01, 0.1, "constant"),
     }
     assert [n for n, _ in rank_by_severity(scores)] == ["cat", "num", "ok"]
+
+
+def test_emd_fast_bootstrap_equals_the_generic_one() -> None:
+    from driftscope.detectors.base import FittedBase
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(size=500), 1)  # ties
+    x[:20] = np.nan
+    fitted = EMD().fit(x, rng=rng)
+    for m in (1, 7, 300):
+        fast = fitted._boot_statistic(np.random.default_rng(m), m)
+        # same draws through the generic path: resample then score
+        slow = FittedBase._boot_statistic(fitted, np.random.default_rng(m), m)
+        assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)

@@ -1,0 +1,321 @@
+"""Detector benchmarks: ours beside peers on the same data, in one script.
+
+Run in the benchmark venv, which holds the peers (never project dependencies)::
+
+    .bench-venv/bin/python benchmarks/detectors.py                 # everything
+    .bench-venv/bin/python benchmarks/detectors.py --only emd mmd  # a part
+
+Peers that are not importable are reported as skipped. Reports medians of ``--repeats``
+runs (peers: ``--peer-repeats``) and ratios against ours, as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("EVIDENTLY_DISABLE_TELEMETRY", "1")
+
+from driftscope.detectors.byparts import ByParts
+from driftscope.detectors.emd import EMD
+from driftscope.detectors.linf import LInf
+from driftscope.detectors.mmd import MMD
+from driftscope.detectors.significance import Constant, Permutation
+
+ROWS: list[tuple[str, str, float, str]] = []
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall time of ``repeats`` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def record(case: str, who: str, seconds: float, note: str = "") -> None:
+    ROWS.append((case, who, seconds, note))
+    print(f"{case:<42} {who:<44} {seconds:9.3f} s  {note}", flush=True)
+
+
+# ------------------------------------------------------------------ per-column drift
+
+
+def table(n: int, seed: int, drift: bool) -> Any:
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    cols: dict[str, Any] = {}
+    for i in range(20):
+        shift = 0.1 * (i % 4) if drift else 0.0
+        cols[f"num{i}"] = rng.normal(shift, 1.0 + 0.05 * i, n)
+    cats = np.array([f"v{j}" for j in range(12)], dtype=object)
+    for i in range(5):
+        p = np.linspace(1.0, 2.0 + i, 12)
+        if drift and i % 2:
+            p = p[::-1]
+        cols[f"cat{i}"] = rng.choice(cats, n, p=p / p.sum())
+    return pd.DataFrame(cols)
+
+
+def ours_per_column(ref: Any, cur: Any) -> tuple[str, ...]:
+    det = ByParts({"numeric": EMD(Constant(0.1)), "categorical": LInf(Constant(0.1))})
+    return det.fit(ref, rng=np.random.default_rng(0)).score(cur).drifted
+
+
+def bench_per_column(
+    rows: list[int], repeats: int, peer_repeats: int, peer_rows: int, calibrate_max: int
+) -> None:
+    for n in rows:
+        ref, cur = table(n, 1, False), table(n, 2, True)
+        case = f"per-column 20 num + 5 cat, {n:,} rows/side"
+        t_const, drifted = timed(lambda r=ref, c=cur: ours_per_column(r, c), repeats)
+        record(
+            case,
+            "driftscope EMD+L-inf, constant 0.1 (fit+score)",
+            t_const,
+            f"{len(drifted)} drifted",
+        )
+        if n <= calibrate_max:
+            fitted: list[Any] = []
+
+            def first(r: Any = ref, c: Any = cur, fitted: list[Any] = fitted) -> Any:
+                fitted[:] = [ByParts().fit(r, rng=np.random.default_rng(0))]
+                return fitted[0].score(c).drifted
+
+            t_first, drifted = timed(first, max(1, repeats // 2))
+            record(
+                case,
+                "driftscope, reference-quantile: fit + 1st window",
+                t_first,
+                f"{len(drifted)} drifted (calibration per window size, cached)",
+            )
+            t_next, drifted = timed(lambda c=cur, f=fitted: f[0].score(c).drifted, repeats)
+            record(
+                case,
+                "driftscope, reference-quantile: later windows",
+                t_next,
+                f"{len(drifted)} drifted",
+            )
+        if n != peer_rows:
+            continue
+        peer_evidently(case, ref, cur, peer_repeats)
+        peer_nannyml(case, ref, cur, peer_repeats)
+        peer_alibi_tabular(case, ref, cur, peer_repeats)
+
+
+def peer_evidently(case: str, ref: Any, cur: Any, repeats: int) -> None:
+    try:
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import DataDriftPreset
+    except ImportError as exc:
+        record(case, "Evidently DataDriftPreset", float("nan"), f"skipped: {exc}")
+        return
+    nums = [c for c in ref.columns if c.startswith("num")]
+    cats = [c for c in ref.columns if c.startswith("cat")]
+    dd = DataDefinition(numerical_columns=nums, categorical_columns=cats)
+
+    def run() -> Any:
+        return Report([DataDriftPreset()]).run(
+            Dataset.from_pandas(cur, data_definition=dd),
+            Dataset.from_pandas(ref, data_definition=dd),
+        )
+
+    secs, snap = timed(run, repeats)
+    share = snap.dict()["metrics"][0]["value"]
+    record(case, "Evidently DataDriftPreset", secs, f"{int(share['count'])} drifted")
+
+
+def peer_nannyml(case: str, ref: Any, cur: Any, repeats: int) -> None:
+    try:
+        import nannyml as nml
+    except ImportError as exc:
+        record(case, "NannyML UnivariateDriftCalculator", float("nan"), f"skipped: {exc}")
+        return
+    cats = [c for c in ref.columns if c.startswith("cat")]
+
+    def run() -> Any:
+        calc = nml.UnivariateDriftCalculator(
+            column_names=list(ref.columns), treat_as_categorical=cats, chunk_number=1
+        )
+        return calc.fit(ref).calculate(cur)
+
+    secs, _ = timed(run, repeats)
+    record(case, "NannyML UnivariateDriftCalculator (JS)", secs)
+
+
+def peer_alibi_tabular(case: str, ref: Any, cur: Any, repeats: int) -> None:
+    try:
+        from alibi_detect.cd import TabularDrift
+    except ImportError as exc:
+        record(case, "Alibi Detect TabularDrift", float("nan"), f"skipped: {exc}")
+        return
+    cats = [i for i, c in enumerate(ref.columns) if c.startswith("cat")]
+    codes = {f"v{j}": j for j in range(12)}
+
+    def encode(df: Any) -> np.ndarray:
+        out = df.copy()
+        for i in cats:
+            out.iloc[:, i] = out.iloc[:, i].map(codes)
+        return out.to_numpy(dtype=np.float32)
+
+    x_ref, x = encode(ref), encode(cur)  # ordinal encoding is outside the timing
+
+    def run() -> Any:
+        cd = TabularDrift(x_ref, p_val=0.05, categories_per_feature={i: None for i in cats})
+        return cd.predict(x, drift_type="feature")
+
+    secs, out = timed(run, repeats)
+    record(
+        case,
+        "Alibi Detect TabularDrift (KS+chi2)",
+        secs,
+        f"{int(np.sum(out['data']['is_drift']))} drifted",
+    )
+
+
+# ---------------------------------------------------------------------------- MMD
+
+
+def alibi_sigma(x: np.ndarray) -> float:
+    """Alibi's median heuristic: sqrt(median of squared off-diagonal distances / 2)."""
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    n = len(x)
+    flat = np.sort(d2.ravel())
+    return float(np.sqrt(0.5 * flat[n + (n * n - n) // 2 - 1]))
+
+
+def bench_mmd(repeats: int, peer_repeats: int, big_n: int) -> None:
+    rng = np.random.default_rng(3)
+    n, d = 2000, 32
+    x_ref = rng.normal(size=(n, d))
+    x_ref = (x_ref - x_ref.mean(0)) / x_ref.std(0)
+    x_cur = rng.normal(size=(n, d))
+    x_cur[:, :4] += 0.06
+    x_cur = (x_cur - x_ref.mean(0)) / x_ref.std(0)
+    sigma = alibi_sigma(x_ref)
+    case = f"MMD permutation test, n={n}/side, d={d}, B=100"
+
+    def ours() -> Any:
+        det = MMD(Permutation(n=100), bandwidth=sigma)
+        return det.fit(x_ref, rng=np.random.default_rng(0)).score(x_cur)
+
+    secs, s = timed(ours, repeats)
+    record(
+        case,
+        "driftscope MMD (unbiased, exact, torch CPU)",
+        secs,
+        f"p={s.p_value:.3f} stat={s.statistic:.3e}",
+    )
+    try:
+        import torch
+        from alibi_detect.cd import MMDDrift
+    except ImportError as exc:
+        record(case, "Alibi Detect MMDDrift (pytorch)", float("nan"), f"skipped: {exc}")
+    else:
+
+        def peer() -> Any:
+            torch.manual_seed(0)
+            cd = MMDDrift(
+                x_ref.astype(np.float32),
+                backend="pytorch",
+                p_val=0.05,
+                n_permutations=100,
+                device="cpu",
+            )
+            return cd.predict(x_cur.astype(np.float32))
+
+        secs, out = timed(peer, peer_repeats)
+        record(
+            case,
+            "Alibi Detect MMDDrift (pytorch)",
+            secs,
+            f"p={out['data']['p_val']:.3f} stat={out['data']['distance']:.3e}",
+        )
+    # p-values over seeds: ours vs ours with a different permutation seed, for MC error
+    big = np.random.default_rng(4)
+    xb_ref, xb = big.normal(size=(big_n, d)), big.normal(size=(big_n, d))
+    xb[:, :4] += 0.03
+    case = f"MMD permutation test, n={big_n}/side, d={d}, B=100"
+    for est in ("unbiased", "linear"):
+
+        def run(est: str = est) -> Any:
+            det = MMD(Permutation(n=100), estimator=est)
+            return det.fit(xb_ref, rng=np.random.default_rng(0)).score(xb)
+
+        secs, s = timed(run, max(1, repeats // 2))
+        label = "exact unbiased" if est == "unbiased" else "linear-time"
+        record(case, f"driftscope MMD ({label}, torch CPU)", secs, f"p={s.p_value:.3f}")
+
+
+# ---------------------------------------------------------------------------- EMD
+
+
+def bench_emd(repeats: int, peer_repeats: int, n: int) -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    u, v = rng.normal(size=n), rng.standard_t(5, size=n) + 0.01
+    fitted = EMD(Constant(0.1), normalise="none").fit(u, rng=np.random.default_rng(0))
+    case = f"1-D EMD, {n:,} values/side"
+    secs, s = timed(lambda: fitted.score(v), repeats)
+    record(case, "driftscope EMD (reference sorted at fit)", secs, f"W={s.statistic:.12g}")
+    secs_fit, _ = timed(lambda: EMD(Constant(0.1)).fit(u, rng=np.random.default_rng(0)), 1)
+    record(case, "driftscope EMD fit (one-off sort)", secs_fit)
+    secs, w = timed(lambda: stats.wasserstein_distance(u, v), peer_repeats)
+    record(
+        case,
+        "scipy.stats.wasserstein_distance",
+        secs,
+        f"W={w:.12g} rel.diff={abs(w - s.statistic) / w:.1e}",
+    )
+    try:
+        import ot
+    except ImportError as exc:
+        record(case, "POT ot.wasserstein_1d", float("nan"), f"skipped: {exc}")
+        return
+    secs, w = timed(lambda: float(ot.wasserstein_1d(u, v, p=1)), peer_repeats)
+    record(
+        case, "POT ot.wasserstein_1d", secs, f"W={w:.12g} rel.diff={abs(w - s.statistic) / w:.1e}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", nargs="*", default=["columns", "mmd", "emd"])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peer-repeats", type=int, default=3)
+    ap.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--peer-rows", type=int, default=100_000)
+    ap.add_argument("--calibrate-max", type=int, default=100_000)
+    ap.add_argument("--mmd-big-n", type=int, default=10_000)
+    ap.add_argument("--emd-n", type=int, default=1_000_000)
+    args = ap.parse_args()
+    import torch
+
+    print(f"torch threads: {torch.get_num_threads()}, cpus: {os.cpu_count()}")
+    if "emd" in args.only:
+        bench_emd(args.repeats, args.peer_repeats, args.emd_n)
+    if "mmd" in args.only:
+        bench_mmd(args.repeats, args.peer_repeats, args.mmd_big_n)
+    if "columns" in args.only:
+        bench_per_column(
+            args.rows, args.repeats, args.peer_repeats, args.peer_rows, args.calibrate_max
+        )
+    print("\n| case | implementation | median s | note |\n|---|---|---:|---|")
+    for case, who, secs, note in ROWS:
+        print(f"| {case} | {who} | {secs:.3f} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
