@@ -37,11 +37,15 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def interpolate(sql: str, variables: Mapping[str, Sequence[str]]) -> str:
+def interpolate(
+    sql: str, variables: Mapping[str, Sequence[str]], *, escape: bool = False
+) -> str:
     """Replace ``${name}``, ``${name:singlequote}``, ``${name:csv}`` and ``$name``.
 
-    A single value goes in raw (as Grafana does for SQL sources); ``singlequote`` gives
-    ``'a','b'``. Unknown names and ``$__`` macros are left alone.
+    A single value goes in raw, as Grafana does for SQL sources (the panels only use raw
+    values inside quotes); ``escape=True`` escapes quotes and backslashes in raw values,
+    for values that come from a command line. ``singlequote`` gives ``'a','b'``. Unknown
+    names and ``$__`` macros are left alone.
     """
 
     def sub(m: re.Match[str]) -> str:
@@ -55,7 +59,7 @@ def interpolate(sql: str, variables: Mapping[str, Sequence[str]]) -> str:
         if fmt == "csv":
             return ",".join(values)
         if len(values) == 1:
-            return values[0]
+            return _quote(values[0])[1:-1] if escape else values[0]
         return "{" + ",".join(values) + "}"
 
     return _VAR.sub(sub, sql)
@@ -98,6 +102,9 @@ def expand(
     time_to: datetime,
     interval_s: float,
     variables: Mapping[str, Sequence[str]],
+    *,
+    escape: bool = False,
 ) -> str:
     """Variables first (Grafana's frontend), then macros (the plugin's backend)."""
-    return expand_macros(interpolate(sql, variables), time_from, time_to, interval_s)
+    return expand_macros(interpolate(sql, variables, escape=escape), time_from, time_to,
+                         interval_s)

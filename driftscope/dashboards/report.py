@@ -56,7 +56,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
             t1: datetime) -> list[str]:
-    rows = store.query(expand(variable_queries()[name], t0, t1, 60, base))
+    rows = store.query(expand(variable_queries()[name], t0, t1, 60, base, escape=True))
     return sorted(str(r[0]) for r in rows)
 
 
@@ -84,7 +84,8 @@ def _cell(v: Any) -> str:
 def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: datetime,
            t1: datetime) -> str:
     interval = max((t1 - t0).total_seconds() / POINTS, 1)
-    columns, rows = store.query_columns(expand(spec.sql, t0, t1, interval, variables))
+    columns, rows = store.query_columns(
+        expand(spec.sql, t0, t1, interval, variables, escape=True))
     title = spec.title.replace("${feature}", variables.get(FEATURE_VAR, [""])[0])
     return (f'<section class="panel" id="panel-{spec.key}"><h3>{escape(title)}</h3>'
             f'<p class="desc">{escape(spec.description)}</p>{_render(spec, columns, rows)}'

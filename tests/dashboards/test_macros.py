@@ -43,6 +43,7 @@ def test_variables() -> None:
     assert interpolate("f IN (${feature:singlequote})", v) == "f IN ('a','b\\'c')"
     assert interpolate("${feature:csv} ${feature}", v) == "a,b'c {a,b'c}"
     assert interpolate("${unknown} $__timeFilter(t)", v) == "${unknown} $__timeFilter(t)"
+    assert interpolate("'${feature}'", {"feature": ["b'c"]}, escape=True) == "'b\\'c'"
 
 
 def test_variables_before_macros() -> None:

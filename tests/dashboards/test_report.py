@@ -80,6 +80,14 @@ def test_drift_panel_screenshot_is_not_blank(report: Path, tmp_path: Path) -> No
     assert coloured_share(shot, top=150) > 0.03
 
 
+def test_model_name_cannot_inject_sql(filled_store: Store) -> None:
+    from driftscope.dashboards.report import render
+
+    html = render(filled_store, "churn' OR '1'='1", T0, T1)
+    heatmap = html.split('id="panel-drift_heatmap"')[1].split("</section>")[0]
+    assert "no data in this range" in heatmap  # the quote stayed inside the string
+
+
 def test_parse_since() -> None:
     assert parse_since("2d", T1) == T1.replace(day=1)
     assert parse_since("2026-01-01", T1) == T0
