@@ -75,6 +75,7 @@ def monitor(
     interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
 ) -> None:
     from driftscope.config import Secrets, load_config
+    from driftscope.errors import StoreUnavailable
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store
 
@@ -83,10 +84,16 @@ def monitor(
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     while True:
-        verdicts, sent = run_pass(store, cfg, secrets)
-        bad = sum(v.bad for v in verdicts)
-        log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
-                 len(verdicts), bad, sent["sent"], sent["failed"])
+        try:
+            verdicts, sent = run_pass(store, cfg, secrets)
+        except StoreUnavailable as exc:
+            if once:
+                raise
+            log.warning("monitor pass skipped, the store is unavailable: %s", exc)
+        else:
+            bad = sum(v.bad for v in verdicts)
+            log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
+                     len(verdicts), bad, sent["sent"], sent["failed"])
         if once:
             return
         try:
