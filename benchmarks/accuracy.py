@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--periodic-windows", type=int, default=1200)
     ap.add_argument("--no-silent", action="store_true", help="skip false-alarm streams")
     ap.add_argument("--no-periodic", action="store_true", help="skip periodic streams")
+    ap.add_argument("--alpha", type=float, default=0.01)
+    ap.add_argument("--correction", choices=("bh", "none"), default="bh")
+    ap.add_argument("--labels", action="store_true", help="also watch the labels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         gradual_span_windows=args.span,
         null_windows=args.null_windows,
         periodic_windows=args.periodic_windows,
+        alpha=args.alpha,
+        correction=args.correction,
+        watch_labels=args.labels,
         seed=args.seed,
     )
     drift, silent = suite(args.suite)
@@ -59,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (
         f"`{' '.join(['python', 'benchmarks/accuracy.py', *(argv or sys.argv[1:])])}` "
         f"(source {cfg.source}, reference {cfg.n_reference} rows, {cfg.trials} trials, "
-        f"gradual span {cfg.gradual_span_windows} windows, alpha {cfg.alpha}, "
+        f"gradual span {cfg.gradual_span_windows} windows, alpha {cfg.alpha} "
+        f"({cfg.correction}), labels watched: {cfg.watch_labels}, "
         f"{cfg.consecutive} consecutive windows; {time.perf_counter() - t0:.0f} s)\n\n"
         + to_markdown(results, cfg)
         + "\n"

@@ -33,16 +33,27 @@ from driftscope.detectors.significance import benjamini_hochberg
 
 from .calibration import FeatureMonitor, FittedMonitor
 from .scenarios import Clock, Scenario, Stream, get_scenario
-from .sources import get_source
+from .sources import Batch, get_source
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_CONSECUTIVE = 2
 SIZES = (100, 500, 1000, 5000)
+LABEL = "__label__"
+"""Column name of the (delayed) labels when the harness also watches them."""
 
 
-def window_drifted(p_values: Sequence[float], *, alpha: float = DEFAULT_ALPHA) -> bool:
-    """One window's model-level verdict: any feature rejected by Benjamini–Hochberg."""
-    return bool(benjamini_hochberg(np.asarray(p_values, dtype=float), alpha).any())
+def window_drifted(
+    p_values: Sequence[float], *, alpha: float = DEFAULT_ALPHA, correction: str = "bh"
+) -> bool:
+    """One window's model-level verdict: any feature rejected by Benjamini–Hochberg.
+
+    ``correction="none"`` flags the window when any feature has ``p <= alpha`` (each
+    feature judged alone at its reference quantile ``1 - alpha``) — for comparison only.
+    """
+    p = np.asarray(p_values, dtype=float)
+    if correction == "none":
+        return bool((p <= alpha).any())
+    return bool(benjamini_hochberg(p, alpha).any())
 
 
 def consecutive_alerts(
@@ -95,6 +106,8 @@ class EvalConfig:
     n_null: int = 500
     alpha: float = DEFAULT_ALPHA
     consecutive: int = DEFAULT_CONSECUTIVE
+    correction: str = "bh"
+    watch_labels: bool = False
     seed: int = 0
 
 
@@ -134,6 +147,7 @@ class Harness:
     def __init__(self, cfg: EvalConfig, detector: str = "default") -> None:
         self.cfg = cfg
         self.detector = detector
+        self.shown = detector + ("+labels" if cfg.watch_labels else "")
         self.source = get_source(cfg.source)
         self._monitors: dict[int, FittedMonitor] = {}
 
@@ -146,16 +160,22 @@ class Harness:
             sc = get_scenario("no-drift").with_(source=self.cfg.source)
             ref = sc.reference(self._rng(1, ref_id), self.cfg.n_reference, source=self.source)
             fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
-            self._monitors[ref_id] = fm.fit(ref.features, rng=self._rng(2, ref_id))
+            self._monitors[ref_id] = fm.fit(self._columns(ref), rng=self._rng(2, ref_id))
         return self._monitors[ref_id]
 
     def flags(self, monitor: FittedMonitor, windows: Sequence[Stream]) -> np.ndarray:
         """Window-level BH verdicts."""
-        out = [
-            window_drifted(list(monitor.p_values(w.features).values()), alpha=self.cfg.alpha)
-            for w in windows
-        ]
+        out = [self._verdict(list(monitor.p_values(self._columns(w)).values())) for w in windows]
         return np.asarray(out, dtype=bool)
+
+    def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
+        """What the monitor watches: the features, plus the labels when configured."""
+        if not self.cfg.watch_labels:
+            return rows.features
+        return {**rows.features, LABEL: rows.labels.astype(str).astype(object)}
+
+    def _verdict(self, p_values: list[float]) -> bool:
+        return window_drifted(p_values, alpha=self.cfg.alpha, correction=self.cfg.correction)
 
     def _scenario(self, name: str, n: int) -> Scenario:
         sc = get_scenario(name).with_(source=self.cfg.source)
@@ -163,7 +183,7 @@ class Harness:
 
     def drift(self, name: str, intensity: str) -> Result:
         """Power, delay and pre-onset false alarms of a scenario with an onset."""
-        cfg, res = self.cfg, Result(name, self.detector, intensity)
+        cfg, res = self.cfg, Result(name, self.shown, intensity)
         mon = self.monitor()
         for n in cfg.sizes:
             sc = self._scenario(name, n)
@@ -198,7 +218,7 @@ class Harness:
 
     def silent(self, name: str, intensity: str) -> Result:
         """False alarms per 1,000 windows on a no-drift or periodic stream."""
-        cfg, res = self.cfg, Result(name, self.detector, intensity)
+        cfg, res = self.cfg, Result(name, self.shown, intensity)
         periodic = get_scenario(name).temporal == "periodic"
         for n in cfg.periodic_sizes if periodic else cfg.sizes:
             sc = self._scenario(name, n)
@@ -234,9 +254,9 @@ class Harness:
                 weights = np.resize(w.weights, self.cfg.n_reference)
                 ref, _ = sc.sample(rng, weights, intensity=intensity, source=self.source)
                 fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
-                monitors[phase] = fm.fit(ref.features, rng=rng)
-            p = monitors[phase].p_values(w.features)
-            out.append(window_drifted(list(p.values()), alpha=self.cfg.alpha))
+                monitors[phase] = fm.fit(self._columns(ref), rng=rng)
+            p = monitors[phase].p_values(self._columns(w))
+            out.append(self._verdict(list(p.values())))
         return np.asarray(out, dtype=bool)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,11 @@ def test_report_lists_every_result() -> None:
     assert "| no-drift | none | default | fixed | 1000 | 60 | 0 |" in text
     with pytest.raises(ValueError, match="valid"):
         suite("everything")
+
+
+def test_concept_drift_needs_the_labels() -> None:
+    blind = Harness(SMALL).drift("instantaneous-concept", "high")
+    seeing = Harness(dataclasses.replace(SMALL, watch_labels=True))
+    r = seeing.drift("instantaneous-concept", "high")
+    assert blind.power[1000] <= 0.25 and r.power[1000] == 1.0
+    assert r.detector == "default+labels"
