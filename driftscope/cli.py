@@ -8,6 +8,7 @@ can cause prints one line and exits 2, never a traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +42,8 @@ def _root(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # kafka-python is chatty at INFO (every connection) and warns about its own event loop
+    logging.getLogger("kafka").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @app.command()
@@ -84,6 +87,61 @@ def migrate(config: ConfigOption = None) -> None:
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
 
 
+@app.command()
+def demo(
+    windows: Annotated[int, typer.Option(help="Closed windows to simulate.")] = 24,
+    events_per_window: Annotated[int, typer.Option(help="Events per window.")] = 1000,
+    intensity: Annotated[str, typer.Option(help="Drift intensity: low, medium, high.")] = "medium",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    data_dir: Annotated[Path, typer.Option(help="Where the embedded store lives.")] = Path(
+        ".driftscope"
+    ),
+    short: Annotated[bool, typer.Option(help="A small, fast run (for tests).")] = False,
+) -> None:
+    """Run the whole system on the embedded default and detect a simulated drift.
+
+    broker → a simulated app (gradual covariate drift from the midpoint) → Kafka →
+    collector → chDB → monitor → console alerts, then a summary table.
+    """
+    from rich.table import Table
+
+    from driftscope.demo import DemoSettings, run_demo
+
+    if short:
+        windows, events_per_window = min(windows, 12), min(events_per_window, 500)
+    settings = DemoSettings(
+        windows=windows,
+        events_per_window=events_per_window,
+        intensity=intensity,
+        seed=seed,
+        data_dir=data_dir,
+    )
+    out = Console()
+    s = run_demo(settings, say=lambda line: out.print(line, highlight=False))
+    table = Table(title="Driftscope demo", show_header=False)
+    onset = f"{s.onset:%Y-%m-%d %H:%M} UTC" if s.onset else "-"
+    first = f"{s.first_detection:%Y-%m-%d %H:%M} UTC" if s.first_detection else "not detected"
+    for key, value in [
+        ("windows monitored", s.windows),
+        ("predictions sent / stored", f"{s.predictions_sent} / {s.events_stored}"),
+        ("labels sent (feedback)", s.labels_sent),
+        ("dead letters", s.dead_letters),
+        ("drifted windows", len(s.drifted_windows)),
+        ("drift onset (simulated)", onset),
+        ("first detection (alert)", first),
+        ("windows from onset to alert", s.detection_windows or "-"),
+        ("alerts before onset", s.alerts_before_onset),
+        ("single drifted windows before onset", s.drifted_before_onset),
+        ("alerts delivered", s.alerts_sent),
+        ("data", s.where),
+        ("wall time", f"{s.seconds:.0f} s"),
+    ]:
+        table.add_row(key, str(value))
+    out.print(table)
+    if not s.detected or s.alerts_before_onset:
+        raise typer.Exit(1)
+
+
 def _register_components() -> None:
     from driftscope.alerts import commands as alert_commands
     from driftscope.collector import commands as collector_commands
@@ -106,8 +164,14 @@ _register_components()
 
 def main() -> None:
     """Entry point: one line for a user's error, exit code 2."""
+    # whylogs phones home for usage statistics unless told not to; a monitor must not
+    os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")
     try:
         app()
     except DriftscopeError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@ fresh database per test."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from driftscope.broker import LocalBroker, ensure_topics
 from driftscope.store.clickhouse import Store
+
+os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")  # no usage pings from tests
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,9 @@ class DetectorSpec(Section):
     params: dict[str, Any] = Field(default_factory=dict)
     threshold: ThresholdSpec = ThresholdSpec()
     min_effect: float | None = Field(None, ge=0)
+    on: Literal["all", "numeric", "categorical"] = Field(
+        "all", description="which features it scores: e.g. EMD on numeric, L-inf on categorical"
+    )
 
 
 DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2}

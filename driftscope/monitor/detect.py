@@ -122,6 +122,8 @@ def score_one(
     numeric = ref.dtype.kind == "f"
     if (kind == "numeric" and not numeric) or (kind == "categorical" and numeric):
         return None
+    if spec.on != "all" and (spec.on == "numeric") != numeric:
+        return None
     try:
         fitted = fitter.fitted(spec, fp, (segment, feature), ref, static)
         score = fitted.score(cur)

