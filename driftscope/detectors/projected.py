@@ -17,6 +17,7 @@ from driftscope.errors import ConfigError
 from driftscope.types import Score
 
 from .base import draw_seed, params_repr
+from .significance import ThresholdPolicy
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class ProjectedDetector:
     projection : str or projection object
         A registry name (``"pca"``, ``"gaussian_random"`` …) or a projection instance.
     detector : str or detector object
+    policy : ThresholdPolicy, optional
+        Threshold policy of the inner detector (when given by name).
     projection_params, detector_params : dict
         Parameters when names are given.
 
@@ -85,6 +88,7 @@ class ProjectedDetector:
         projection: Any = "pca",
         detector: Any = "emd",
         *,
+        policy: ThresholdPolicy | None = None,
         projection_params: dict[str, Any] | None = None,
         detector_params: dict[str, Any] | None = None,
     ) -> None:
@@ -95,11 +99,12 @@ class ProjectedDetector:
             if isinstance(projection, str)
             else projection
         )
-        self.detector = (
-            registry.get(detector, **(detector_params or {}))
-            if isinstance(detector, str)
-            else detector
-        )
+        params = dict(detector_params or {})
+        if policy is not None:
+            if not isinstance(detector, str):
+                raise ConfigError("give the policy to the detector instance itself")
+            params["policy"] = policy
+        self.detector = registry.get(detector, **params) if isinstance(detector, str) else detector
         if self.detector.input_kind not in ("multivariate", "numeric", "univariate"):
             raise ConfigError(f"cannot score projections with {self.detector.input_kind} data")
 

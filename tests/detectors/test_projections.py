@@ -79,3 +79,19 @@ def test_projected_detector(projection: str, detector: str) -> None:
     shifted = _data(seed=0) * 2.0 + 1.0
     s = fitted.score(shifted)
     assert s.drifted and np.isfinite(s.statistic)
+
+
+def test_projected_takes_a_policy_like_every_detector() -> None:
+    from driftscope.detectors.significance import Constant
+
+    det = registry.get("projected", policy=Constant(0.5), detector="emd")
+    fitted = det.fit(_data(), rng=np.random.default_rng(0))
+    assert fitted.score(_data(seed=0)).policy == "max-severity(constant)"
+    assert all(f.policy == Constant(0.5) for f in fitted.fitted)
+
+
+def test_every_detector_accepts_a_policy_keyword() -> None:
+    from driftscope.detectors.significance import Constant
+
+    for name in registry.names():
+        assert registry.get(name, policy=Constant(0.3)) is not None
