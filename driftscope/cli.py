@@ -134,6 +134,7 @@ def demo(
         ("single drifted windows before onset", s.drifted_before_onset),
         ("alerts delivered", s.alerts_sent),
         ("data", s.where),
+        ("HTML report (open in a browser)", s.report),
         ("wall time", f"{s.seconds:.0f} s"),
     ]:
         table.add_row(key, str(value))

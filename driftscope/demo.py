@@ -63,6 +63,7 @@ class DemoSummary:
     detection_windows: int | None = None
     alerts_sent: int = 0
     where: str = ""
+    report: str = ""
     seconds: float = 0.0
 
     @property
@@ -203,5 +204,11 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
         summary.first_detection = after[0]
         hours = (after[0] - summary.onset).total_seconds() / 3600
         summary.detection_windows = round(hours) + config.alerts.min_windows
+    from driftscope.dashboards.report import write_report
+
+    start = summary.onset - timedelta(hours=settings.windows // 2)
+    end = start + timedelta(hours=settings.windows + 1)
+    path = settings.data_dir / "report.html"
+    summary.report = str(write_report(store, MODEL_ID, start, end, path).resolve())
     summary.seconds = time.monotonic() - started
     return summary

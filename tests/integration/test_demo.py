@@ -32,3 +32,5 @@ def test_demo_short_detects_the_drift_and_nothing_before_it(tmp_path: Path) -> N
     assert int(rows["drifted windows"]) >= 1
     assert "[ALERT]" in out
     assert (tmp_path / "db").exists()
+    report = tmp_path / "report.html"
+    assert report.exists() and "<svg" in report.read_text()
