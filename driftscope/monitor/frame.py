@@ -99,16 +99,18 @@ def closed_windows(
 def window_counts(
     store: Store, model_id: str, size: timedelta, before: datetime, limit: int
 ) -> list[tuple[datetime, int]]:
-    """Event counts of the ``limit`` windows before ``before`` (volume history)."""
+    """Stored event counts of the (up to) ``limit`` windows before ``before``: the volume
+    history, counted from ``events`` itself rather than trusted from ``windows``."""
+    E = S.EVENTS
+    seconds = int(size.total_seconds())
     rows = store.query(
-        f"SELECT {S.WINDOWS.window_start}, max({S.WINDOWS.n_events}) FROM {S.WINDOWS} "
-        f"WHERE {S.WINDOWS.model_id} = {{m:String}} AND {S.WINDOWS.window_seconds} = {{s:UInt32}}"
-        f" AND {S.WINDOWS.window_start} < {{b:DateTime64(3, 'UTC')}} "
-        f"GROUP BY {S.WINDOWS.window_start} ORDER BY {S.WINDOWS.window_start} DESC "
-        "LIMIT {n:UInt32}",
-        {"m": model_id, "s": int(size.total_seconds()), "b": _utc(before), "n": limit},
+        f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, count() "
+        f"FROM {E} WHERE {E.model_id} = {{m:String}} "
+        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w ORDER BY w",
+        {"m": model_id, "s": seconds, "a": _utc(before) - limit * size, "b": _utc(before)},
     )
-    return [(_utc(r[0]), int(r[1])) for r in reversed(rows)]
+    return [(_utc(r[0]), int(r[1])) for r in rows]
 
 
 _PAYLOAD = ("features_num", "features_cat", "features_null", "pred_num", "pred_cat",

@@ -137,8 +137,8 @@ class Monitor:
             for window, n in batch:
                 rows, v = self._window(cfg, fitter, refs, source, window, n, counts, dead,
                                        hist, ref_key)
-                counts = [*counts[-(cfg.anomaly.history - 1):], n] if cfg.anomaly.history > 1 \
-                    else [n]
+                counts = [*counts[-(cfg.anomaly.history - 1):], v.n_events] \
+                    if cfg.anomaly.history > 1 else [v.n_events]
                 written.append((window, rows))
                 verdicts.append(v)
             # results first, then alerts, then the record: a crash anywhere redoes the batch
@@ -171,7 +171,7 @@ class Monitor:
             hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
         rows += perf
         ev.apply_rules(cfg, rows)
-        return rows, ev.verdict(cfg, window, max(n, cur.n), rows, ref_key)
+        return rows, ev.verdict(cfg, window, cur.n, rows, ref_key)
 
     def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
                                                                   list[float]]:

@@ -75,6 +75,8 @@ def test_simulated_gradual_drift_end_to_end(broker: LocalBroker, topic: str,
         sent = dispatcher(store, cfg, secrets, sleep=lambda s: None).run()
         assert sent["failed"] == 0
         assert not any(v.drifted for v in verdicts[:4])  # before the onset: quiet
+        assert all(v.n_events == 500 for v in verdicts)
+        assert not any(f.kind == "quality" for v in verdicts for f in v.findings)
         assert len(slack.accepted) == 1, [b["text"] for b in slack.accepted]
         requests = consume(broker.bootstrap, retrain_topic)
         assert len(requests) == 1 and requests[0]["model_id"] == "demo"
