@@ -73,9 +73,11 @@ def monitor(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
+    settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
 ) -> None:
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.config import duration
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store
 
@@ -85,7 +87,7 @@ def monitor(
     store.migrate()
     while True:
         try:
-            verdicts, sent = run_pass(store, cfg, secrets)
+            verdicts, sent = run_pass(store, cfg, secrets, settle=duration(settle))
         except StoreUnavailable as exc:
             if once:
                 raise

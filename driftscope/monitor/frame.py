@@ -77,8 +77,12 @@ def closed_windows(
     size: timedelta,
     since: datetime | None = None,
     until: datetime | None = None,
+    closed_before: datetime | None = None,
 ) -> list[tuple[Window, int]]:
-    """Closed windows of ``model_id`` of this size, oldest first, with their event counts."""
+    """Closed windows of ``model_id`` of this size, oldest first, with their event counts.
+
+    ``closed_before`` keeps only windows first closed before that time (a settling delay
+    for stragglers from other partitions)."""
     where = [f"{S.WINDOWS.model_id} = {{m:String}}", f"{S.WINDOWS.window_seconds} = {{s:UInt32}}"]
     params: dict[str, Any] = {"m": model_id, "s": int(size.total_seconds())}
     if since is not None:
@@ -87,9 +91,13 @@ def closed_windows(
     if until is not None:
         where.append(f"{S.WINDOWS.window_end} <= {{until:DateTime64(3, 'UTC')}}")
         params["until"] = _utc(until)
+    having = ""
+    if closed_before is not None:
+        having = f" HAVING min({S.WINDOWS.closed_at}) <= {{cb:DateTime64(3, 'UTC')}}"
+        params["cb"] = _utc(closed_before)
     rows = store.query(
         f"SELECT {S.WINDOWS.window_start}, max({S.WINDOWS.n_events}) FROM {S.WINDOWS} "
-        f"WHERE {' AND '.join(where)} GROUP BY {S.WINDOWS.window_start} "
+        f"WHERE {' AND '.join(where)} GROUP BY {S.WINDOWS.window_start}{having} "
         f"ORDER BY {S.WINDOWS.window_start}",
         params,
     )

@@ -60,6 +60,9 @@ class Monitor:
         Returns the current UTC time (injected in tests).
     chunk : int
         Windows read from the store per query.
+    settle : timedelta
+        Process a window only this long after it was first closed, so that events still
+        in flight from other partitions are stored first.
     """
 
     def __init__(
@@ -70,12 +73,14 @@ class Monitor:
         alerts: VerdictSink | None = None,
         clock: Clock = _now,
         chunk: int = 64,
+        settle: timedelta = timedelta(0),
     ) -> None:
         self.store = store
         self.config = config
         self.alerts = alerts
         self.clock = clock
         self.chunk = chunk
+        self.settle = settle
         self._fitters: dict[str, Fitter] = {}
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
@@ -111,8 +116,9 @@ class Monitor:
         if cfg.window is None:
             cfg = cfg.model_copy(update={"window": size})
         done = results.processed(self.store, cfg.model, cfg.name)
-        todo = [(w, n) for w, n in closed_windows(self.store, cfg.model, size, since, until)
-                if w.start not in done]
+        closed = closed_windows(self.store, cfg.model, size, since, until,
+                                closed_before=self.clock() - self.settle if self.settle else None)
+        todo = [(w, n) for w, n in closed if w.start not in done]
         if not todo:
             return []
         fp = digest(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))

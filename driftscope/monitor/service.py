@@ -9,7 +9,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from driftscope.alerts.channels import dispatcher
@@ -30,14 +30,17 @@ def run_pass(
     until: datetime | None = None,
     progress: Progress | None = None,
     deliver: bool = True,
+    settle: timedelta = timedelta(0),
 ) -> tuple[list[WindowVerdict], dict[str, int]]:
     """Process every closed, unprocessed window, then deliver the outbox.
 
     Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``).
-    ``write`` receives console alerts (default: stdout).
+    ``write`` receives console alerts (default: stdout); ``settle`` delays a window
+    until that long after it closed.
     """
     engine = AlertEngine(store, config.alerts)
-    verdicts = Monitor(store, config, alerts=engine).run_once(since, until, progress)
+    monitor = Monitor(store, config, alerts=engine, settle=settle)
+    verdicts = monitor.run_once(since, until, progress)
     sent = {"sent": 0, "failed": 0, "skipped": 0}
     if deliver:
         sent = dispatcher(store, config, secrets, write=write).run()

@@ -148,3 +148,12 @@ def test_reference_upload_cli_and_dataset_reference(store: Store, tmp_path: Path
     cfg = config(reference={"kind": "dataset", "dataset": "train"})
     verdicts = Monitor(store, cfg).run_once()
     assert [v.drifted for v in verdicts] == [False, False, False, True, True, True]
+
+
+def test_a_window_waits_to_settle_after_it_closed(store: Store) -> None:
+    write_windows(store, "m", T0, W, 8, 100, gen(), seed=7)  # window i closes at T0+(i+1)W
+    now = T0 + 6 * W
+    first = Monitor(store, config(), clock=lambda: now, settle=2 * W).run_once()
+    assert [v.window_start for v in first] == [T0 + i * W for i in range(4)]
+    later = Monitor(store, config(), clock=lambda: now + 10 * W, settle=2 * W).run_once()
+    assert len(later) == 4
