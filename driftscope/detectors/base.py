@@ -161,6 +161,13 @@ class FittedBase(ABC):
         """The statistic between the reference and one bootstrap resample of size ``m``."""
         return self._statistic(self._resample(rng, m))[0]
 
+    def _statistic_and_permutations(
+        self, prepared: Any, rng: np.random.Generator, n: int
+    ) -> tuple[float, dict[str, Any], np.ndarray]:
+        """Observed statistic and ``n`` permutation statistics (one pass where possible)."""
+        stat, details = self._statistic(prepared)
+        return stat, details, self._permutation_statistics(prepared, rng, n)
+
     def _permutation_statistics(
         self, prepared: Any, rng: np.random.Generator, n: int
     ) -> np.ndarray:
@@ -177,19 +184,23 @@ class FittedBase(ABC):
     def score(self, current: Any) -> Score:
         """Score a production window against the fitted reference."""
         prepared = self._prepare(current)
-        stat, details = self._statistic(prepared)
+        pol = self.policy
+        perm: np.ndarray | None = None
+        if isinstance(pol, Permutation):
+            rng = np.random.default_rng([self.seed, 1])
+            stat, details, perm = self._statistic_and_permutations(prepared, rng, pol.n)
+        else:
+            stat, details = self._statistic(prepared)
         if not np.isfinite(stat):
             raise DetectorInputError(f"statistic is not finite ({stat}); check the inputs")
         stat = max(float(stat), 0.0)
-        pol = self.policy
         p_value: float | None = None
         if isinstance(pol, Constant):
             threshold = float(pol.value)
         elif isinstance(pol, ReferenceQuantile):
             threshold = self._reference_quantile(pol, self._size(prepared))
         elif isinstance(pol, Permutation):
-            rng = np.random.default_rng([self.seed, 1])
-            perm = self._permutation_statistics(prepared, rng, pol.n)
+            assert perm is not None
             raw = float(details.get("raw_statistic", stat))
             b = int(np.sum(perm >= raw - 1e-12 * max(abs(raw), 1e-300)))
             p_value = (b + 1) / (pol.n + 1)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from driftscope.detectors.mmd import MMD, kernel, permutation_mmd2
+from driftscope.detectors.kernels import kernel, permutation_mmd2
+from driftscope.detectors.mmd import MMD
 from driftscope.detectors.significance import Constant, Permutation, PValue
 
 
