@@ -60,10 +60,21 @@ class Detector(Protocol):
 # ---------------------------------------------------------------- input checks
 
 
+def _is_missing(v: Any) -> bool:
+    """None, float NaN, or pandas' NA/NaT (recognised without importing pandas)."""
+    return (
+        v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
+    )
+
+
 def is_categorical(x: Any) -> bool:
-    """True when ``x`` looks like categorical data (object, string or bytes dtype)."""
+    """True for string/bytes arrays, and object arrays holding at least one ``str``."""
     arr = np.asarray(x)
-    return arr.dtype.kind in "OUS"
+    if arr.dtype.kind in "US":
+        return True
+    if arr.dtype.kind != "O":
+        return False
+    return arr.size == 0 or any(isinstance(v, str | bytes) for v in arr.ravel().tolist())
 
 
 def as_numeric(x: Any, what: str = "window") -> np.ndarray:
@@ -71,6 +82,8 @@ def as_numeric(x: Any, what: str = "window") -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind == "O" and not is_categorical(arr):  # numbers with None / pd.NA
+        arr = np.array([np.nan if _is_missing(v) else v for v in arr.tolist()], dtype=float)
     if arr.dtype.kind in "OUS":
         raise DetectorInputError(
             f"{what}: expected numbers, got {arr.dtype} values; use a categorical detector"
@@ -84,7 +97,7 @@ def missing_mask(arr: np.ndarray) -> np.ndarray:
     """Boolean mask of missing entries in a categorical array (``None`` or float NaN)."""
     if arr.dtype.kind in "US":
         return np.zeros(arr.shape, dtype=bool)
-    flags = [v is None or (isinstance(v, float) and v != v) for v in arr.tolist()]
+    flags = [_is_missing(v) for v in arr.tolist()]
     return np.asarray(flags, dtype=bool)
 
 

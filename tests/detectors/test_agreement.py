@@ -110,3 +110,16 @@ def test_sliced_matches_pot(p: int) -> None:
     ys = (y - fitted.mean) / fitted.std
     expected = ot.sliced_wasserstein_distance(xs, ys, projections=fitted.directions, p=p)
     assert fitted.score(y).statistic == pytest.approx(expected, rel=RTOL)
+
+
+def test_ot_sinkhorn_matches_pot_and_approaches_exact() -> None:
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(40, 2)), rng.normal(1.0, size=(30, 2))
+    exact = OTDistance(Constant(1.0)).fit(x, rng=rng).score(y).statistic
+    fitted = OTDistance(Constant(1.0), method="sinkhorn", reg=0.05).fit(x, rng=rng)
+    xs, ys = (x - fitted.mean) / fitted.std, (y - fitted.mean) / fitted.std
+    a, b = np.full(40, 1 / 40), np.full(30, 1 / 30)
+    expected = float(ot.sinkhorn2(a, b, ot.dist(xs, ys, metric="euclidean"), 0.05))
+    got = fitted.score(y).statistic
+    assert got == pytest.approx(expected, rel=RTOL)
+    assert got == pytest.approx(exact, rel=0.05)

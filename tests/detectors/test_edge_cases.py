@@ -138,3 +138,20 @@ def test_wrong_shape_is_an_error() -> None:
 def test_rng_must_be_a_generator() -> None:
     with pytest.raises(TypeError, match="Generator"):
         EMD().fit(np.ones(3), rng=0)  # type: ignore[arg-type]
+
+
+def test_pandas_inputs_with_na() -> None:
+    pd = pytest.importorskip("pandas")
+    num = pd.Series([1.0, None, 3.0, 4.0] * 25, dtype="Float64")  # nullable: pd.NA
+    cat = pd.Series(["a", None, "b", pd.NA] * 25, dtype="object")
+    s_num = registry.get("emd").fit(num.to_numpy(), rng=RNG(0)).score(num.to_numpy())
+    s_cat = registry.get("linf").fit(cat.to_numpy(), rng=RNG(0)).score(cat.to_numpy())
+    assert s_num.statistic == 0.0 and s_cat.statistic == 0.0
+    fitted = registry.get("linf").fit(cat.to_numpy(), rng=RNG(0))
+    assert fitted.categories.tolist() == ["a", "b"]  # pd.NA is missing, not a category
+
+
+def test_plain_lists_work() -> None:
+    fitted = registry.get("l1").fit(["a", "b", None, "a"], rng=RNG(0))
+    assert fitted.score(["a", "b", None, "a"]).statistic == 0.0
+    assert registry.get("ks").fit([1.0, 2.0, 3.0], rng=RNG(0)).score([1, 2, 3]).statistic == 0
