@@ -40,16 +40,21 @@ def mmd2_unbiased(kxx: torch.Tensor, kyy: torch.Tensor, kxy: torch.Tensor) -> fl
 
 
 def linear_terms(x: torch.Tensor, y: torch.Tensor, name: str, bw: torch.Tensor) -> torch.Tensor:
-    """The ``h`` terms of the linear-time MMD² estimator over consecutive pairs."""
-    k = min(len(x), len(y)) // 2
-    x1, x2, y1, y2 = x[0 : 2 * k : 2], x[1 : 2 * k : 2], y[0 : 2 * k : 2], y[1 : 2 * k : 2]
+    """The ``h`` terms of the linear-time MMD² estimator over consecutive pairs.
+
+    ``x`` and ``y`` are ``(..., rows, features)``; leading dimensions batch permutations.
+    """
+    k = min(x.shape[-2], y.shape[-2]) // 2
+    x1, x2 = x[..., 0 : 2 * k : 2, :], x[..., 1 : 2 * k : 2, :]
+    y1, y2 = y[..., 0 : 2 * k : 2, :], y[..., 1 : 2 * k : 2, :]
+    scales = [float(s) for s in bw]
 
     def diag(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if name == "gaussian":
-            d2 = ((a - b) ** 2).sum(1)
-            return torch.stack([torch.exp(-d2 / (2 * s * s)) for s in bw]).mean(0)
-        d1 = (a - b).abs().sum(1)
-        return torch.stack([torch.exp(-d1 / s) for s in bw]).mean(0)
+            d = torch.square(a - b).sum(-1)
+            return torch.stack([torch.exp(d * (-0.5 / (s * s))) for s in scales]).mean(0)
+        d = (a - b).abs().sum(-1)
+        return torch.stack([torch.exp(d * (-1.0 / s)) for s in scales]).mean(0)
 
     return diag(x1, x2) + diag(y1, y2) - diag(x1, y2) - diag(x2, y1)
 

@@ -98,17 +98,16 @@ class FittedMMD(FittedBase):
     ) -> np.ndarray:
         z = np.concatenate([self.ref, prepared])
         n_ref, big_n = len(self.ref), len(z)
-        if self.estimator == "linear":
-            zt = self._t(z)
-            out = np.empty(n)
-            for b in range(n):
-                idx = torch.from_numpy(rng.permutation(big_n)).to(self.device)
-                out[b] = float(
-                    linear_terms(
-                        zt[idx[:n_ref]], zt[idx[n_ref:]], self.kernel_name, self._bw()
-                    ).mean()
-                )
-            return out
+        if self.estimator == "linear":  # batches of permutations, a few large tensor ops
+            zt, bw = self._t(z), self._bw()
+            idx = np.stack([rng.permutation(big_n) for _ in range(n)])
+            batch = max(1, int(self.max_kernel_mb * 2**20 / (z.nbytes * 4)))
+            out = []
+            for s in range(0, n, batch):
+                zp = zt[torch.from_numpy(idx[s : s + batch]).to(self.device)]
+                h = linear_terms(zp[:, :n_ref], zp[:, n_ref:], self.kernel_name, bw)
+                out.append(h.mean(-1).cpu().numpy())
+            return np.concatenate(out).astype(float)
         return self._joint_permutations(prepared, rng, n, observed=False)
 
     def _joint_permutations(
