@@ -19,6 +19,7 @@ Input kinds
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -94,15 +95,18 @@ def as_numeric(x: Any, what: str = "window") -> np.ndarray:
 
 
 def missing_mask(arr: np.ndarray) -> np.ndarray:
-    """Boolean mask of missing entries in a categorical array (``None`` or float NaN)."""
+    """Boolean mask of missing entries in a categorical array (``None``, NaN, pandas NA)."""
     if arr.dtype.kind in "US":
         return np.zeros(arr.shape, dtype=bool)
-    flags = [_is_missing(v) for v in arr.tolist()]
-    return np.asarray(flags, dtype=bool)
+    return np.asarray([_is_missing(v) for v in arr.tolist()], dtype=bool)
 
 
-def as_categorical(x: Any, what: str = "window") -> tuple[np.ndarray, int]:
-    """Present values as a unicode array, and the number of missing entries."""
+def count_categories(x: Any, what: str = "window") -> tuple[dict[str, int], int]:
+    """Counts per category (as ``str``) and the number of missing entries.
+
+    Hash-based (one pass of ``collections.Counter``): no sort and no per-element string
+    conversion, so 10⁵ values take a few milliseconds.
+    """
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
@@ -110,13 +114,15 @@ def as_categorical(x: Any, what: str = "window") -> tuple[np.ndarray, int]:
         raise DetectorInputError(
             f"{what}: expected categories (str), got {arr.dtype}; use a numeric detector"
         )
-    miss = missing_mask(arr)
-    values = arr[~miss]
-    if values.dtype.kind == "S":
-        values = values.astype(str)
-    elif values.dtype.kind != "U":
-        values = np.asarray([str(v) for v in values.tolist()], dtype=str)
-    return values, int(miss.sum())
+    counts: dict[str, int] = {}
+    n_missing = 0
+    for value, k in Counter(arr.tolist()).items():
+        if _is_missing(value):
+            n_missing += k
+            continue
+        key = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        counts[key] = counts.get(key, 0) + k
+    return counts, n_missing
 
 
 def as_matrix(x: Any, what: str = "window", d: int | None = None) -> np.ndarray:

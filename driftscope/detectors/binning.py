@@ -22,9 +22,9 @@ from driftscope.errors import ConfigError, DetectorInputError
 
 from .base import (
     FittedBase,
-    as_categorical,
     as_numeric,
     check_policy,
+    count_categories,
     draw_seed,
     is_categorical,
     params_repr,
@@ -55,13 +55,19 @@ def numeric_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.append(counts, nan.sum()).astype(np.int64)
 
 
-def reference_categories(values: np.ndarray, max_categories: int) -> np.ndarray:
+def reference_categories(counts: dict[str, int], max_categories: int) -> np.ndarray:
     """Sorted reference categories, keeping the most frequent when there are too many."""
-    cats, counts = np.unique(values, return_counts=True)
-    if len(cats) > max_categories:
-        keep = np.argsort(-counts, kind="stable")[:max_categories]
-        cats = np.sort(cats[keep])
-    return cats
+    keys = sorted(counts)
+    if len(keys) > max_categories:
+        keys = sorted(sorted(keys, key=lambda c: -counts[c])[:max_categories])
+    return np.asarray(keys, dtype=str)
+
+
+def counts_over(counts: dict[str, int], n_missing: int, cats: np.ndarray) -> np.ndarray:
+    """Counts per reference category, then ``unseen``, then missing."""
+    seen = [counts.get(c, 0) for c in cats.tolist()]
+    unseen = sum(counts.values()) - sum(seen)
+    return np.asarray([*seen, unseen, n_missing], dtype=np.int64)
 
 
 def categorical_counts(values: np.ndarray, n_missing: int, cats: np.ndarray) -> np.ndarray:
@@ -100,9 +106,9 @@ class FittedBinned(FittedBase):
 
     def _prepare(self, current: Any) -> np.ndarray:
         if self.kind == "categorical":
-            values, n_missing = as_categorical(current, "current window")
+            found, n_missing = count_categories(current, "current window")
             assert self.categories is not None
-            counts = categorical_counts(values, n_missing, self.categories)
+            counts = counts_over(found, n_missing, self.categories)
         else:
             values_f = as_numeric(current, "current window")
             assert self.edges is not None
@@ -188,9 +194,9 @@ class BinnedDetector:
         seed = draw_seed(rng)
         dist = type(self).distance
         if is_categorical(reference):
-            values, n_missing = as_categorical(reference, "reference")
-            cats = reference_categories(values, self.max_categories)
-            counts = categorical_counts(values, n_missing, cats)
+            found, n_missing = count_categories(reference, "reference")
+            cats = reference_categories(found, self.max_categories)
+            counts = counts_over(found, n_missing, cats)
             fitted = self.fitted_class(
                 self.policy,
                 seed,
