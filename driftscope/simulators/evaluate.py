@@ -108,6 +108,7 @@ class EvalConfig:
     consecutive: int = DEFAULT_CONSECUTIVE
     correction: str = "bh"
     watch_labels: bool = False
+    seasonal_width: int = 1
     seed: int = 0
 
 
@@ -243,15 +244,21 @@ class Harness:
     def _seasonal_flags(
         self, sc: Scenario, wins: Sequence[Stream], intensity: str, ref_id: int
     ) -> np.ndarray:
-        """Each window against a reference of its own phase (the same hour, earlier days)."""
+        """Each window against a reference of its own phase (the same hours, earlier days).
+
+        The reference spans ``seasonal_width`` windows centred on the window's hour.
+        """
         period = round(sc.period / timedelta(hours=1))
+        n, width = len(wins[0]), self.cfg.seasonal_width
+        cycle = sc.weights(period * n, clock=wins[0].clock).reshape(period, n)
         monitors: dict[int, FittedMonitor] = {}
         out = []
         for w in wins:
-            phase = (w.first_index // len(w)) % period
+            phase = (w.first_index // n) % period
             if phase not in monitors:
                 rng = self._rng(5, ref_id, phase)
-                weights = np.resize(w.weights, self.cfg.n_reference)
+                hours = [(phase + d) % period for d in range(-(width // 2), width - width // 2)]
+                weights = np.resize(cycle[hours].ravel(), self.cfg.n_reference)
                 ref, _ = sc.sample(rng, weights, intensity=intensity, source=self.source)
                 fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
                 monitors[phase] = fm.fit(self._columns(ref), rng=rng)

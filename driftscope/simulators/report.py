@@ -84,7 +84,8 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     for r in results:
         if r.power:
             continue
-        ref = "seasonal (same hour)" if r.scenario.startswith("periodic") else "fixed"
+        width = cfg.seasonal_width
+        ref = f"seasonal ({width} h wide)" if r.scenario.startswith("periodic") else "fixed"
         for n, fa in r.false_alarms.items():
             lines.append(
                 f"| {r.scenario} | {r.intensity} | {r.detector} | {ref} | {n} | "
