@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from .effects import KINDS
 from .evaluate import EvalConfig, Result
 
-SUITES = ("bar", "full", "quick")
+SUITES = ("bar", "full", "quick", "silent")
 
 
 def suite(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(drift scenarios, silent scenarios) as (name, intensity) pairs.
 
     ``bar`` is what the issue's bar needs; ``full`` adds every drift kind at every
-    temporal shape; ``quick`` is a smoke run.
+    temporal shape; ``silent`` only the false-alarm streams; ``quick`` is a smoke run.
     """
     silent = [("no-drift", "none"), ("periodic-covariate", "high"), ("periodic-prior", "high")]
     bar = [
@@ -36,6 +36,8 @@ def suite(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         ]
     if name == "bar":
         return bar, silent
+    if name == "silent":
+        return [], silent
     if name == "full":
         extra = [
             (f"{t}-{k}", lv)
