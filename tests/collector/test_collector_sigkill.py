@@ -47,9 +47,10 @@ starts = [r[0] for r in q("SELECT DISTINCT toUnixTimestamp64Milli(window_start) 
 for ms in starts:
     view = reader.load_window_profile(store, "m", ms)
     out["profiles"][str(ms / 1000)] = view.get_column("x").get_metric("counts").n.value
-    out["samples"][str(ms / 1000)] = list(reader.load_window_sample(store, "m", ms, %d).event_ids)
+    sample = reader.load_window_sample(store, "m", ms, int(sys.argv[2]))
+    out["samples"][str(ms / 1000)] = list(sample.event_ids)
 print(json.dumps(out))
-""" % K
+"""
 
 
 def test_sigkill_at_random_moments(broker, topic: str, tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_sigkill_at_random_moments(broker, topic: str, tmp_path: Path) -> None:
     assert code == 0  # SIGTERM: flushed, committed, exited cleanly
     print(f"caught up at {time.monotonic() - t_start:.1f}s")
     report = json.loads(
-        subprocess.run([sys.executable, "-c", CHECK, dsn], capture_output=True, check=True,
+        subprocess.run([sys.executable, "-c", CHECK, dsn, str(K)], capture_output=True, check=True,
                        text=True, timeout=120).stdout
     )
     n = len(events)
@@ -133,7 +134,7 @@ def _wait_caught_up(bootstrap: str, topic: str, group: str, n: int, timeout: flo
         while True:
             try:
                 offsets = admin.list_group_offsets(group).get(group, {})
-                done = sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+                done = sum(o.offset for tp, o in offsets.items() if tp.topic == topic)
             except KafkaError:  # the group is rebalancing
                 pass
             if done >= n:
