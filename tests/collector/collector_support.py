@@ -55,9 +55,7 @@ def produce(
     bootstrap: str, topic: str, values: Iterable[bytes | dict[str, Any]], partition: int | None = 0
 ) -> int:
     """Send raw values (dicts are JSON-encoded) to one partition, in order."""
-    producer = KafkaProducer(
-        bootstrap_servers=[bootstrap], max_request_size=4_000_000, linger_ms=5
-    )
+    producer = KafkaProducer(bootstrap_servers=[bootstrap], max_request_size=4_000_000, linger_ms=5)
     n = 0
     for v in values:
         raw = json.dumps(v).encode() if isinstance(v, dict) else v

@@ -11,8 +11,14 @@ from kafka import KafkaConsumer
 from driftscope.collector.service import Collector
 from driftscope.store.clickhouse import Store
 
-BIG = json.dumps({**event(0), "model_version": "x" * 100, "event_id": "big",
-                  "features": {"blob": "y" * 2_000_000}}).encode()
+BIG = json.dumps(
+    {
+        **event(0),
+        "model_version": "x" * 100,
+        "event_id": "big",
+        "features": {"blob": "y" * 2_000_000},
+    }
+).encode()
 BAD: list[tuple[bytes | dict, str]] = [
     (b'{"model_id": "m", "features": {', "malformed_json"),
     ({**event(1), "features": {"x": {"nested": 1}}}, "schema"),
@@ -38,7 +44,9 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
     stream.append(event(999))
     n = produce(broker.bootstrap, topic, stream, partition=2)
     cfg = make_config(
-        broker.bootstrap, topic, models=[{"id": "m"}],
+        broker.bootstrap,
+        topic,
+        models=[{"id": "m"}],
         collector={"unknown_models": "dead_letter", "dead_letter_max_bytes": 4096},
     )
     c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
@@ -58,8 +66,12 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
     assert stored == len(BAD) + 1
     assert stored + len(rows) == n  # count in = stored + dead-lettered
 
-    dlq = KafkaConsumer(f"{topic}.dlq", bootstrap_servers=[broker.bootstrap],
-                        auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    dlq = KafkaConsumer(
+        f"{topic}.dlq",
+        bootstrap_servers=[broker.bootstrap],
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
     msgs = list(dlq)
     dlq.close()
     assert sorted(dict(m.headers)["reason"].decode() for m in msgs) == sorted(expected.values())

@@ -25,12 +25,17 @@ def test_store_outage_pauses_and_resumes(
     broker, topic: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="driftscope.collector")
-    cfg = make_config(broker.bootstrap, topic, models=[
-        {"id": "m", "logging": ["raw", "profile", "sample"], "window": "60s", "sample_size": 10}
-    ])
+    cfg = make_config(
+        broker.bootstrap,
+        topic,
+        models=[
+            {"id": "m", "logging": ["raw", "profile", "sample"], "window": "60s", "sample_size": 10}
+        ],
+    )
     registry = CollectorRegistry()
-    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]},
-                  registry=registry)
+    c = Collector(
+        cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]}, registry=registry
+    )
     stop = threading.Event()
     thread = threading.Thread(target=c.run, args=(stop,), daemon=True)
     thread.start()

@@ -59,12 +59,25 @@ def test_sigkill_at_random_moments(broker, topic: str, tmp_path: Path) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     cfg = {
         "store": {"dsn": dsn, "database": "ds"},
-        "kafka": {"bootstrap_servers": broker.bootstrap, "topic": topic,
-                  "dead_letter_topic": f"{topic}.dlq", "group_id": group, "partitions": 4,
-                  "session_timeout_ms": 3000, "heartbeat_interval_ms": 300},
+        "kafka": {
+            "bootstrap_servers": broker.bootstrap,
+            "topic": topic,
+            "dead_letter_topic": f"{topic}.dlq",
+            "group_id": group,
+            "partitions": 4,
+            "session_timeout_ms": 3000,
+            "heartbeat_interval_ms": 300,
+        },
         "collector": {"batch_size": 150, "flush_interval": "0.1s"},
-        "models": [{"id": "m", "logging": ["raw", "profile", "sample"],
-                    "window": f"{WINDOW_S}s", "allowed_lateness": "60s", "sample_size": K}],
+        "models": [
+            {
+                "id": "m",
+                "logging": ["raw", "profile", "sample"],
+                "window": f"{WINDOW_S}s",
+                "allowed_lateness": "60s",
+                "sample_size": K,
+            }
+        ],
     }
     path = tmp_path / "driftscope.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -95,8 +108,13 @@ def test_sigkill_at_random_moments(broker, topic: str, tmp_path: Path) -> None:
     assert code == 0  # SIGTERM: flushed, committed, exited cleanly
     print(f"caught up at {time.monotonic() - t_start:.1f}s")
     report = json.loads(
-        subprocess.run([sys.executable, "-c", CHECK, dsn, str(K)], capture_output=True, check=True,
-                       text=True, timeout=120).stdout
+        subprocess.run(
+            [sys.executable, "-c", CHECK, dsn, str(K)],
+            capture_output=True,
+            check=True,
+            text=True,
+            timeout=120,
+        ).stdout
     )
     n = len(events)
     assert kills == 3 and mid_stream >= 1, (kills, mid_stream)
@@ -143,5 +161,3 @@ def _wait_caught_up(bootstrap: str, topic: str, group: str, n: int, timeout: flo
             time.sleep(0.3)
     finally:
         admin.close()
-
-

@@ -15,7 +15,8 @@ from driftscope.store.clickhouse import Store
 
 def test_two_collectors_one_group(broker, topic: str, store: Store) -> None:
     cfg = make_config(
-        broker.bootstrap, topic,
+        broker.bootstrap,
+        topic,
         models=[{"id": "m", "logging": ["raw", "profile", "sample"], "window": "1h"}],
         collector={"batch_size": 300, "flush_interval": "0.2s"},
     )
@@ -31,15 +32,12 @@ def test_two_collectors_one_group(broker, topic: str, store: Store) -> None:
         n += produce(broker.bootstrap, topic, [event(i) for i in range(0, 3000)], partition=None)
         _wait(lambda: stored_offsets(store, cfg.kafka.group_id) > 500)
         tb.start()
-        n += produce(broker.bootstrap, topic, [event(i) for i in range(3000, 6000)],
-                     partition=None)
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(3000, 6000)], partition=None)
         _wait(lambda: len(b._consumer.assignment() if b._consumer else ()) > 0)
-        n += produce(broker.bootstrap, topic, [event(i) for i in range(6000, 7000)],
-                     partition=None)
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(6000, 7000)], partition=None)
         stop_a.set()  # a leaves: its partitions move to b
         ta.join(30)
-        n += produce(broker.bootstrap, topic, [event(i) for i in range(7000, 8000)],
-                     partition=None)
+        n += produce(broker.bootstrap, topic, [event(i) for i in range(7000, 8000)], partition=None)
         _wait(lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
     finally:
         stop_a.set()

@@ -17,10 +17,21 @@ from driftscope.store.clickhouse import Store
 from driftscope.telemetry import serve_metrics
 
 MODELS = [
-    {"id": "m", "logging": ["raw", "profile", "sample"], "window": "10s",
-     "allowed_lateness": "5s", "sample_size": 5},
-    {"id": "s", "logging": ["profile", "sample"], "window": "10s", "allowed_lateness": "5s",
-     "sample_size": 3, "sample_stratify_by": "region"},
+    {
+        "id": "m",
+        "logging": ["raw", "profile", "sample"],
+        "window": "10s",
+        "allowed_lateness": "5s",
+        "sample_size": 5,
+    },
+    {
+        "id": "s",
+        "logging": ["profile", "sample"],
+        "window": "10s",
+        "allowed_lateness": "5s",
+        "sample_size": 3,
+        "sample_stratify_by": "region",
+    },
 ]
 
 
@@ -32,25 +43,45 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
         event(101, seconds=3),  # late: its window is closed
         event(102, seconds=12),  # on time: [10, 20) is still open
         event(103, seconds=41),  # watermark 36 s: closes [10, 20) and [20, 30)
-        *[event(i, model="s", seconds=i / 10, segments={"region": ["eu", "us"][i % 2]})
-          for i in range(20)],
-        {"kind": "feedback", "model_id": "m", "event_id": "m-1", "label": "yes",
-         "timestamp": (T0 + timedelta(hours=1)).isoformat()},
-        {"kind": "feedback", "model_id": "m", "event_id": "m-2", "label": "no",
-         "timestamp": (T0 + timedelta(days=30)).isoformat()},  # beyond the horizon
+        *[
+            event(i, model="s", seconds=i / 10, segments={"region": ["eu", "us"][i % 2]})
+            for i in range(20)
+        ],
+        {
+            "kind": "feedback",
+            "model_id": "m",
+            "event_id": "m-1",
+            "label": "yes",
+            "timestamp": (T0 + timedelta(hours=1)).isoformat(),
+        },
+        {
+            "kind": "feedback",
+            "model_id": "m",
+            "event_id": "m-2",
+            "label": "no",
+            "timestamp": (T0 + timedelta(days=30)).isoformat(),
+        },  # beyond the horizon
     ]
     n = produce(broker.bootstrap, topic, stream)
     cfg = make_config(broker.bootstrap, topic, models=MODELS)
     registry = CollectorRegistry()
     server = serve_metrics(registry, 0)
-    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]},
-                  registry=registry)
+    c = Collector(
+        cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]}, registry=registry
+    )
     try:
-        run_until([c], lambda: stored_offsets(store, cfg.kafka.group_id) >= n
-                  and len(reader.closed_windows(store, "m")) >= 3)
-        body = urllib.request.urlopen(
-            f"http://127.0.0.1:{server.server_port}/metrics", timeout=5
-        ).read().decode()
+        run_until(
+            [c],
+            lambda: (
+                stored_offsets(store, cfg.kafka.group_id) >= n
+                and len(reader.closed_windows(store, "m")) >= 3
+            ),
+        )
+        body = (
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5)
+            .read()
+            .decode()
+        )
     finally:
         server.shutdown()
 
@@ -80,8 +111,10 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
         mine = [f"s-{i}" for i in range(20) if ["eu", "us"][i % 2] == region]
         got = [e for e, st in zip(strat.event_ids, strat.strata, strict=True) if st == region]
         assert got == sorted(mine, key=sample_hash)[:3]
-    assert reader.load_window_profile(store, "s", w0s).get_column("x").get_metric(
-        "counts").n.value == 20
+    assert (
+        reader.load_window_profile(store, "s", w0s).get_column("x").get_metric("counts").n.value
+        == 20
+    )
     assert store.count("events", "model_id = 's'") == 0  # profile and sample only
 
     assert registry.get_sample_value("driftscope_collector_consumed_total") == n

@@ -1,0 +1,142 @@
+"""The collector's pure parts: windows, bottom-k, feature kinds, profiles, backoff, arrays."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driftscope.collector.model import ModelRegistry, guess_model_id, payload
+from driftscope.collector.outage import Backoff
+from driftscope.collector.profiling import merge_profiles, profile_bytes
+from driftscope.collector.rows import to_arrays
+from driftscope.collector.sampling import BottomK, sample_hash
+from driftscope.collector.windows import WindowTracker
+from driftscope.config import Config
+from driftscope.errors import EventError
+from driftscope.events import PredictionEvent
+
+
+def test_windows_close_on_watermark_and_flag_late() -> None:
+    t = WindowTracker()
+    assert t.assign("m", 1_000, 10_000, 2_000) == (0, False)
+    assert t.assign("m", 11_000, 10_000, 2_000) == (10_000, False)  # watermark 9 s
+    assert t.take_closed() == []
+    assert t.assign("m", 12_500, 10_000, 2_000) == (10_000, False)  # watermark 10.5 s
+    assert t.take_closed() == [("m", 0, 10_000)]
+    assert t.assign("m", 9_999, 10_000, 2_000) == (0, True)
+    assert t.take_closed() == [("m", 0, 10_000)]  # its counts are rewritten
+    assert t.assign("other", 9_999, 10_000, 2_000) == (0, False)  # watermarks are per model
+    assert t.watermark("m") == 10_500
+
+
+def test_windows_restore_closes_what_the_store_left_open() -> None:
+    t = WindowTracker()
+    t.restore("m", 25_000, 1_000, [(0, 10_000), (10_000, 10_000), (20_000, 10_000)])
+    assert t.take_closed() == [("m", 0, 10_000), ("m", 10_000, 10_000)]
+    assert t.assign("m", 15_000, 10_000, 1_000) == (10_000, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    k=st.integers(1, 20),
+    parts=st.integers(1, 5),
+    flush=st.integers(1, 50),
+    seed=st.integers(0, 2**16),
+)
+def test_bottom_k_candidates_merge_exactly(
+    n: int, k: int, parts: int, flush: int, seed: int
+) -> None:
+    """Partitions, restarts (state lost) and replays: the k smallest candidates are exact."""
+    rng = np.random.default_rng(seed)
+    ids = [f"e{seed}-{i}" for i in range(n)]
+    owner = rng.integers(0, parts, n)
+    stored: list[int] = []
+    for p in range(parts):
+        state = BottomK()
+        for j, eid in enumerate(e for e, o in zip(ids, owner, strict=True) if o == p):
+            if j % flush == 0 and rng.random() < 0.3:
+                state = BottomK()  # a restart: the collector forgets what it saw
+            h = sample_hash(eid)
+            if state.offer(("m", 0, ""), h, k):
+                stored.append(h)
+    assert sorted(stored)[:k] == sorted(sample_hash(e) for e in ids)[:k]
+
+
+def test_sample_hash_is_seeded_and_stable() -> None:
+    assert sample_hash("a") == sample_hash("a") != sample_hash("b")
+    assert sample_hash("a", seed=b"other") != sample_hash("a")
+
+
+def _event(**kw: object) -> PredictionEvent:
+    base: dict[str, object] = {"model_id": "m", "features": {"x": 1, "c": "a"}}
+    base.update(kw)
+    return PredictionEvent.model_validate(base)
+
+
+def test_feature_kinds_and_type_change() -> None:
+    reg = ModelRegistry(Config())
+    assert sorted(reg.check(_event(predictions={"p": 0.3}))) == [
+        ("m", "c", "categorical"),
+        ("m", "prediction.p", "numeric"),
+        ("m", "x", "numeric"),
+    ]
+    assert reg.check(_event(features={"x": 2.5, "c": None})) == []  # int and float agree
+    with pytest.raises(EventError) as err:
+        reg.check(_event(features={"x": "2"}))
+    assert err.value.reason == "type_change"
+    with pytest.raises(EventError):
+        reg.check(_event(features={"x": True}))
+
+
+def test_unknown_models_policy() -> None:
+    assert ModelRegistry(Config()).model("new").logging == ["raw"]
+    strict = Config.model_validate({"collector": {"unknown_models": "dead_letter"}})
+    with pytest.raises(EventError) as err:
+        ModelRegistry(strict).model("new")
+    assert err.value.reason == "unknown_model"
+
+
+def test_guess_model_id() -> None:
+    assert guess_model_id(b'{"x": 1, "model_id" : "churn", "features": {') == "churn"
+    assert guess_model_id(b"\xff\xfe") == ""
+
+
+def test_profile_parts_merge_to_the_whole() -> None:
+    kinds = {"x": "numeric", "c": "categorical"}
+    recs = [{"x": float(i), "c": "ab"[i % 2]} for i in range(30)] + [{"x": None, "c": None}]
+    parts = [profile_bytes(recs[i : i + 7], kinds) for i in range(0, len(recs), 7)]
+    whole = merge_profiles(parts)
+    reverse = merge_profiles(reversed(parts))
+    for view in (whole, reverse):
+        counts = view.get_column("x").get_metric("counts")
+        assert counts.n.value == 31 and counts.null.value == 1
+        assert view.get_column("x").get_metric("distribution").max == 29.0
+    assert merge_profiles([]) is None
+
+
+def test_rows_to_arrays_missing_values() -> None:
+    e1 = payload(_event(features={"x": 1, "c": "a"}, predictions={"p": [0.2, 0.8]}, label=1))
+    e2 = payload(_event(features={"x": None}, predictions={"p": [0.5, 0.5]}))
+    rows = [(p[2], 0, p[4], p[5], p[7], p[8], p[9], p[11], p[10], 0) for p in (e1, e2)]
+    out = to_arrays(rows, {"x": "numeric", "c": "categorical"})
+    assert out.features["x"][0] == 1.0 and np.isnan(out.features["x"][1])
+    assert list(out.features["c"]) == ["a", None]
+    assert out.probs["p"].shape == (2, 2)
+    assert list(out.labels) == ["1", None]
+    empty = to_arrays([], {"x": "numeric"})
+    assert len(empty) == 0 and empty.features["x"].dtype == np.float64
+
+
+def test_backoff_logs_once_per_state_change(caplog: pytest.LogCaptureFixture) -> None:
+    b = Backoff(logging.getLogger("t"), first=0.1, cap=0.4)
+    assert b.fail(RuntimeError("x")) is True
+    assert [b.fail(RuntimeError("x")) for _ in range(3)] == [False] * 3
+    assert b.delay == 0.4
+    b.ok()
+    b.ok()
+    assert len(caplog.records) == 2
