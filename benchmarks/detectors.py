@@ -43,9 +43,30 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
+Run = tuple[Callable[[], Any], Callable[[Any], str]]
+
+
+def rounds(case: str, runs: dict[str, Run], repeats: int) -> dict[str, float]:
+    """Run each implementation once per round, in turn, so machine load hits all alike.
+
+    Records the median per implementation and returns the medians.
+    """
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    last: dict[str, Any] = {}
+    for _ in range(repeats):
+        for who, (fn, _) in runs.items():
+            t0 = time.perf_counter()
+            last[who] = fn()
+            times[who].append(time.perf_counter() - t0)
+    medians = {who: statistics.median(t) for who, t in times.items()}
+    for who, (_, note) in runs.items():
+        record(case, who, medians[who], note(last[who]))
+    return medians
+
+
 def record(case: str, who: str, seconds: float, note: str = "") -> None:
     ROWS.append((case, who, seconds, note))
-    print(f"{case:<42} {who:<44} {seconds:9.3f} s  {note}", flush=True)
+    print(f"{case:<42} {who:<44} {seconds:9.4f} s  {note}", flush=True)
 
 
 # ------------------------------------------------------------------ per-column drift
@@ -79,13 +100,11 @@ def bench_per_column(
     for n in rows:
         ref, cur = table(n, 1, False), table(n, 2, True)
         case = f"per-column 20 num + 5 cat, {n:,} rows/side"
-        t_const, drifted = timed(lambda r=ref, c=cur: ours_per_column(r, c), repeats)
-        record(
-            case,
-            "driftscope EMD+L-inf, constant 0.1 (fit+score)",
-            t_const,
-            f"{len(drifted)} drifted",
-        )
+        ours: Run = (lambda r=ref, c=cur: ours_per_column(r, c), lambda d: f"{len(d)} drifted")
+        runs = {"driftscope EMD+L-inf, constant 0.1 (fit+score)": ours}
+        if n == peer_rows:
+            runs |= peer_runs(case, ref, cur)
+        rounds(case, runs, peer_repeats if n == peer_rows else repeats)
         if n <= calibrate_max:
             fitted: list[Any] = []
 
@@ -94,12 +113,8 @@ def bench_per_column(
                 return fitted[0].score(c).drifted
 
             t_first, drifted = timed(first, max(1, repeats // 2))
-            record(
-                case,
-                "driftscope, reference-quantile: fit + 1st window",
-                t_first,
-                f"{len(drifted)} drifted (calibration per window size, cached)",
-            )
+            note = f"{len(drifted)} drifted (calibration per window size, cached)"
+            record(case, "driftscope, reference-quantile: fit + 1st window", t_first, note)
             t_next, drifted = timed(lambda c=cur, f=fitted: f[0].score(c).drifted, repeats)
             record(
                 case,
@@ -107,20 +122,27 @@ def bench_per_column(
                 t_next,
                 f"{len(drifted)} drifted",
             )
-        if n != peer_rows:
-            continue
-        peer_evidently(case, ref, cur, peer_repeats)
-        peer_nannyml(case, ref, cur, peer_repeats)
-        peer_alibi_tabular(case, ref, cur, peer_repeats)
 
 
-def peer_evidently(case: str, ref: Any, cur: Any, repeats: int) -> None:
-    try:
-        from evidently import DataDefinition, Dataset, Report
-        from evidently.presets import DataDriftPreset
-    except ImportError as exc:
-        record(case, "Evidently DataDriftPreset", float("nan"), f"skipped: {exc}")
-        return
+def peer_runs(case: str, ref: Any, cur: Any) -> dict[str, Run]:
+    """The peers that import, as runs on the same data; the others are recorded skipped."""
+    runs: dict[str, Run] = {}
+    for label, build in (
+        ("Evidently DataDriftPreset", evidently_run),
+        ("NannyML UnivariateDriftCalculator (JS)", nannyml_run),
+        ("Alibi Detect TabularDrift (KS+chi2)", alibi_tabular_run),
+    ):
+        try:
+            runs[label] = build(ref, cur)
+        except ImportError as exc:
+            record(case, label, float("nan"), f"skipped: {exc}")
+    return runs
+
+
+def evidently_run(ref: Any, cur: Any) -> Run:
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
     nums = [c for c in ref.columns if c.startswith("num")]
     cats = [c for c in ref.columns if c.startswith("cat")]
     dd = DataDefinition(numerical_columns=nums, categorical_columns=cats)
@@ -131,17 +153,15 @@ def peer_evidently(case: str, ref: Any, cur: Any, repeats: int) -> None:
             Dataset.from_pandas(ref, data_definition=dd),
         )
 
-    secs, snap = timed(run, repeats)
-    share = snap.dict()["metrics"][0]["value"]
-    record(case, "Evidently DataDriftPreset", secs, f"{int(share['count'])} drifted")
+    def note(snap: Any) -> str:
+        return f"{int(snap.dict()['metrics'][0]['value']['count'])} drifted"
+
+    return run, note
 
 
-def peer_nannyml(case: str, ref: Any, cur: Any, repeats: int) -> None:
-    try:
-        import nannyml as nml
-    except ImportError as exc:
-        record(case, "NannyML UnivariateDriftCalculator", float("nan"), f"skipped: {exc}")
-        return
+def nannyml_run(ref: Any, cur: Any) -> Run:
+    import nannyml as nml
+
     cats = [c for c in ref.columns if c.startswith("cat")]
 
     def run() -> Any:
@@ -150,16 +170,12 @@ def peer_nannyml(case: str, ref: Any, cur: Any, repeats: int) -> None:
         )
         return calc.fit(ref).calculate(cur)
 
-    secs, _ = timed(run, repeats)
-    record(case, "NannyML UnivariateDriftCalculator (JS)", secs)
+    return run, lambda _: ""
 
 
-def peer_alibi_tabular(case: str, ref: Any, cur: Any, repeats: int) -> None:
-    try:
-        from alibi_detect.cd import TabularDrift
-    except ImportError as exc:
-        record(case, "Alibi Detect TabularDrift", float("nan"), f"skipped: {exc}")
-        return
+def alibi_tabular_run(ref: Any, cur: Any) -> Run:
+    from alibi_detect.cd import TabularDrift
+
     cats = [i for i, c in enumerate(ref.columns) if c.startswith("cat")]
     codes = {f"v{j}": j for j in range(12)}
 
@@ -175,13 +191,7 @@ def peer_alibi_tabular(case: str, ref: Any, cur: Any, repeats: int) -> None:
         cd = TabularDrift(x_ref, p_val=0.05, categories_per_feature={i: None for i in cats})
         return cd.predict(x, drift_type="feature")
 
-    secs, out = timed(run, repeats)
-    record(
-        case,
-        "Alibi Detect TabularDrift (KS+chi2)",
-        secs,
-        f"{int(np.sum(out['data']['is_drift']))} drifted",
-    )
+    return run, lambda out: f"{int(np.sum(out['data']['is_drift']))} drifted"
 
 
 # ---------------------------------------------------------------------------- MMD
@@ -206,24 +216,28 @@ def bench_mmd(repeats: int, peer_repeats: int, big_n: int) -> None:
     sigma = alibi_sigma(x_ref)
     case = f"MMD permutation test, n={n}/side, d={d}, B=100"
 
-    def ours() -> Any:
-        det = MMD(Permutation(n=100), bandwidth=sigma)
-        return det.fit(x_ref, rng=np.random.default_rng(0)).score(x_cur)
+    pvals: dict[str, list[float]] = {"ours": [], "ours32": [], "alibi": []}
 
-    secs, s = timed(ours, repeats)
-    record(
-        case,
-        "driftscope MMD (unbiased, exact, float64)",
-        secs,
-        f"p={s.p_value:.3f} stat={s.statistic:.3e}",
-    )
+    def ours(dtype: str = "float64", key: str = "ours") -> Any:
+        det = MMD(Permutation(n=100), bandwidth=sigma, dtype=dtype)
+        seed = len(pvals[key])  # a new permutation seed each round
+        out = det.fit(x_ref, rng=np.random.default_rng(seed)).score(x_cur)
+        pvals[key].append(float(out.p_value))
+        return out
 
-    def ours32() -> Any:
-        det = MMD(Permutation(n=100), bandwidth=sigma, dtype="float32")
-        return det.fit(x_ref, rng=np.random.default_rng(0)).score(x_cur)
+    def ps(key: str) -> str:
+        return "p=" + ",".join(f"{p:.2f}" for p in pvals[key])
 
-    secs, s = timed(ours32, repeats)
-    record(case, "driftscope MMD (unbiased, exact, float32)", secs, f"p={s.p_value:.3f}")
+    runs: dict[str, Run] = {
+        "driftscope MMD (unbiased, exact, float64)": (
+            ours,
+            lambda out: f"{ps('ours')} stat={out.statistic:.4e}",
+        ),
+        "driftscope MMD (unbiased, exact, float32)": (
+            lambda: ours("float32", "ours32"),
+            lambda _: ps("ours32"),
+        ),
+    }
     try:
         import torch
         from alibi_detect.cd import MMDDrift
@@ -232,7 +246,7 @@ def bench_mmd(repeats: int, peer_repeats: int, big_n: int) -> None:
     else:
 
         def peer() -> Any:
-            torch.manual_seed(0)
+            torch.manual_seed(len(pvals["alibi"]))
             cd = MMDDrift(
                 x_ref.astype(np.float32),
                 backend="pytorch",
@@ -240,15 +254,15 @@ def bench_mmd(repeats: int, peer_repeats: int, big_n: int) -> None:
                 n_permutations=100,
                 device="cpu",
             )
-            return cd.predict(x_cur.astype(np.float32))
+            out = cd.predict(x_cur.astype(np.float32))
+            pvals["alibi"].append(float(out["data"]["p_val"]))
+            return out
 
-        secs, out = timed(peer, peer_repeats)
-        record(
-            case,
-            "Alibi Detect MMDDrift (pytorch)",
-            secs,
-            f"p={out['data']['p_val']:.3f} stat={out['data']['distance']:.3e}",
+        runs["Alibi Detect MMDDrift (pytorch)"] = (
+            peer,
+            lambda out: f"{ps('alibi')} stat={out['data']['distance']:.4e}",
         )
+    rounds(case, runs, peer_repeats)
     big = np.random.default_rng(4)
     xb_ref, xb = big.normal(size=(big_n, d)), big.normal(size=(big_n, d))
     xb[:, :4] += 0.03
@@ -286,26 +300,24 @@ def bench_emd(repeats: int, peer_repeats: int, n: int) -> None:
     u, v = rng.normal(size=n), rng.standard_t(5, size=n) + 0.01
     fitted = EMD(Constant(0.1), normalise="none").fit(u, rng=np.random.default_rng(0))
     case = f"1-D EMD, {n:,} values/side"
-    secs, s = timed(lambda: fitted.score(v), repeats)
-    record(case, "driftscope EMD (reference sorted at fit)", secs, f"W={s.statistic:.12g}")
-    secs_fit, _ = timed(lambda: EMD(Constant(0.1)).fit(u, rng=np.random.default_rng(0)), 1)
-    record(case, "driftscope EMD fit (one-off sort)", secs_fit)
-    secs, w = timed(lambda: stats.wasserstein_distance(u, v), peer_repeats)
-    record(
-        case,
-        "scipy.stats.wasserstein_distance",
-        secs,
-        f"W={w:.12g} rel.diff={abs(w - s.statistic) / w:.1e}",
-    )
+    exact = float(fitted.score(v).statistic)
+
+    def rel(w: float) -> str:
+        return f"W={w:.12g} rel.diff={abs(w - exact) / w:.1e}"
+
+    runs: dict[str, Run] = {
+        "driftscope EMD score (reference sorted at fit)": (lambda: fitted.score(v).statistic, rel),
+        "scipy.stats.wasserstein_distance": (lambda: stats.wasserstein_distance(u, v), rel),
+    }
     try:
         import ot
+
+        runs["POT ot.wasserstein_1d"] = (lambda: float(ot.wasserstein_1d(u, v, p=1)), rel)
     except ImportError as exc:
         record(case, "POT ot.wasserstein_1d", float("nan"), f"skipped: {exc}")
-        return
-    secs, w = timed(lambda: float(ot.wasserstein_1d(u, v, p=1)), peer_repeats)
-    record(
-        case, "POT ot.wasserstein_1d", secs, f"W={w:.12g} rel.diff={abs(w - s.statistic) / w:.1e}"
-    )
+    rounds(case, runs, max(repeats, peer_repeats))
+    secs_fit, _ = timed(lambda: EMD(Constant(0.1)).fit(u, rng=np.random.default_rng(0)), 3)
+    record(case, "driftscope EMD fit (one-off sort of the reference)", secs_fit)
 
 
 def main() -> None:
@@ -330,9 +342,13 @@ def main() -> None:
         bench_per_column(
             args.rows, args.repeats, args.peer_repeats, args.peer_rows, args.calibrate_max
         )
-    print("\n| case | implementation | median s | note |\n|---|---|---:|---|")
+    print("\n| case | implementation | median s | × ours | note |\n|---|---|---:|---:|---|")
+    base: dict[str, float] = {}
     for case, who, secs, note in ROWS:
-        print(f"| {case} | {who} | {secs:.3f} | {note} |")
+        if who.startswith("driftscope") and case not in base:
+            base[case] = secs
+        ratio = secs / base[case] if case in base and base[case] > 0 else float("nan")
+        print(f"| {case} | {who} | {secs:.4f} | {ratio:.1f} | {note} |")
 
 
 if __name__ == "__main__":
