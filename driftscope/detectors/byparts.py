@@ -32,7 +32,15 @@ DEFAULTS: dict[str, str] = {"numeric": "emd", "categorical": "linf"}
 
 @dataclass(frozen=True)
 class TableScore:
-    """Per-column scores, the drifted columns after correction, and the ranking."""
+    """Per-column scores, the drifted columns after correction, and the ranking.
+
+    Examples
+    --------
+    >>> from driftscope.types import Score
+    >>> t = TableScore({"a": Score(0.3, 0.1, "constant")}, ("a",), (("a", 3.0),), "none")
+    >>> t.share_drifted, t.summary().drifted
+    (1.0, True)
+    """
 
     scores: Mapping[str, Score]
     drifted: tuple[str, ...]

@@ -26,7 +26,16 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A name → class map that refuses duplicates and explains unknown names."""
+    """A name → class map that refuses duplicates and explains unknown names.
+
+    Examples
+    --------
+    >>> class Demo:
+    ...     name = "demo"
+    >>> reg = Registry("thing", [Demo])
+    >>> reg.names()
+    ['demo']
+    """
 
     def __init__(self, what: str, items: Iterable[type[T]] = ()) -> None:
         self.what = what

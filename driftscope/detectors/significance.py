@@ -36,7 +36,13 @@ from driftscope.types import Score
 
 @dataclass(frozen=True, slots=True)
 class Constant:
-    """A fixed threshold on the statistic."""
+    """A fixed threshold on the statistic.
+
+    Examples
+    --------
+    >>> Constant(0.1).label
+    'constant'
+    """
 
     value: float
 
@@ -51,7 +57,13 @@ class Constant:
 
 @dataclass(frozen=True, slots=True)
 class ReferenceQuantile:
-    """Calibrate the threshold from the reference itself at the window's size."""
+    """Calibrate the threshold from the reference itself at the window's size.
+
+    Examples
+    --------
+    >>> ReferenceQuantile(q=0.95, floor=0.02)
+    ReferenceQuantile(q=0.95, n_boot=200, floor=0.02)
+    """
 
     q: float = 0.99
     n_boot: int = 200
@@ -72,7 +84,13 @@ class ReferenceQuantile:
 
 @dataclass(frozen=True, slots=True)
 class Permutation:
-    """A permutation test with ``n`` permutations at level ``alpha``."""
+    """A permutation test with ``n`` permutations at level ``alpha``.
+
+    Examples
+    --------
+    >>> Permutation(n=99).label
+    'permutation'
+    """
 
     n: int = 500
     alpha: float = 0.05
@@ -90,7 +108,13 @@ class Permutation:
 
 @dataclass(frozen=True, slots=True)
 class PValue:
-    """An analytic test at level ``alpha`` (only detectors with a known null)."""
+    """An analytic test at level ``alpha`` (only detectors with a known null).
+
+    Examples
+    --------
+    >>> PValue(0.01).alpha
+    0.01
+    """
 
     alpha: float = 0.05
 

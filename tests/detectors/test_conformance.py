@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 
 import numpy as np
@@ -117,3 +118,10 @@ def test_wrong_kind_is_a_clear_error(name: str, kind: str) -> None:
     }[kind]
     with pytest.raises(DetectorInputError):
         fitted.score(wrong)
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES, ids=IDS)
+def test_details_are_json_serialisable(name: str, kind: str) -> None:
+    fitted, _ = _fit(name, kind)
+    s = fitted.score(make_data(kind, 80, seed=10, shift=1.0))
+    json.dumps(dict(s.details), allow_nan=False)
