@@ -47,8 +47,10 @@ def _specs() -> list[Any]:
         return COLUMN_METRICS + [MetricSpec(m.value) for m in metrics]
 
     return [
-        ResolverSpec(column_type=Integral, metrics=spec(
-            M.distribution, M.ints, M.cardinality, M.frequent_items)),
+        ResolverSpec(
+            column_type=Integral,
+            metrics=spec(M.distribution, M.ints, M.cardinality, M.frequent_items),
+        ),
         ResolverSpec(column_type=Fractional, metrics=spec(M.distribution, M.cardinality)),
         ResolverSpec(column_type=String, metrics=spec(M.cardinality, M.frequent_items)),
         ResolverSpec(column_type=AnyType, metrics=COLUMN_METRICS),

@@ -110,9 +110,23 @@ def feature_kinds(store: Store, model_id: str) -> dict[str, str]:
 
 
 _COLS = (
-    "event_id, toUnixTimestamp64Milli(e.timestamp), features_num, features_cat, pred_num, "
-    "pred_cat, pred_probs, segments"
+    "e.event_id, toUnixTimestamp64Milli(e.timestamp), e.features_num, e.features_cat, "
+    "e.pred_num, e.pred_cat, e.pred_probs, e.segments, if(f.n > 0, f.flabel, e.label)"
 )
+
+
+def _labelled(table: s._Table, where: str) -> str:
+    """SELECT of ``table`` rows matching ``where`` (on alias ``e``) with feedback joined:
+    the latest feedback label given within ``{h}`` ms of the prediction's time."""
+    return (
+        f"SELECT {_COLS}, {{extra}} FROM {table} AS e LEFT JOIN ("
+        f"SELECT fb.event_id AS event_id, argMax(fb.label, fb.timestamp) AS flabel, "
+        f"count() AS n FROM {s.FEEDBACK} AS fb INNER JOIN (SELECT event_id, "
+        f"max(timestamp) AS ets FROM {table} AS e WHERE {where} GROUP BY event_id) AS ev "
+        "ON fb.event_id = ev.event_id WHERE fb.model_id = {m:String} AND "
+        "fb.timestamp <= ev.ets + toIntervalMillisecond({h:Int64}) GROUP BY fb.event_id"
+        f") AS f ON e.event_id = f.event_id WHERE {where}"
+    )
 
 
 def load_window_rows(
@@ -126,21 +140,19 @@ def load_window_rows(
 ) -> WindowRows:
     """A window's raw events (``raw`` logging mode) as arrays, in event-time order.
 
-    ``labels`` is the latest feedback label given within ``horizon`` of the prediction,
-    else the label sent with the prediction, else None.
+    ``labels`` is the latest feedback label given within ``horizon`` of the prediction
+    (``collector.feedback_horizon``), else the label sent with the prediction, else None.
     """
     start = _ms(window_start)
     size = _seconds(store, model_id, start, window_seconds)
-    late = "" if include_late else " AND e.late = 0"
+    where = (
+        "e.model_id = {m:String} AND e.timestamp >= fromUnixTimestamp64Milli({a:Int64}, 'UTC')"
+        " AND e.timestamp < fromUnixTimestamp64Milli({b:Int64}, 'UTC')"
+        + ("" if include_late else " AND e.late = 0")
+    )
+    sql = _labelled(s.EVENTS, where).replace("{extra}", "e.late")
     _names, rows = store.query_columns(
-        f"SELECT {_COLS}, if(f.n > 0 AND f.ts <= e.timestamp + toIntervalMillisecond("
-        f"{{h:Int64}}), f.flabel, e.label), e.late FROM {s.EVENTS} AS e LEFT JOIN ("
-        f"SELECT event_id, argMax(label, timestamp) AS flabel, max(timestamp) AS ts, "
-        f"count() AS n FROM {s.FEEDBACK} WHERE model_id = {{m:String}} GROUP BY event_id"
-        ") AS f USING (event_id) WHERE e.model_id = {m:String} AND e.timestamp >= "
-        "fromUnixTimestamp64Milli({a:Int64}, 'UTC') AND e.timestamp < "
-        f"fromUnixTimestamp64Milli({{b:Int64}}, 'UTC'){late} "
-        "ORDER BY e.timestamp, event_id",
+        sql + " ORDER BY e.timestamp, e.event_id",
         {"m": model_id, "a": start, "b": start + size * 1000, "h": _ms_of(horizon)},
     )
     return to_arrays(rows, feature_kinds(store, model_id))
@@ -154,20 +166,25 @@ def load_window_sample(
     *,
     window_seconds: int | None = None,
     stratum: str | None = None,
+    horizon: timedelta = timedelta(days=7),
 ) -> WindowRows:
     """The window's bottom-k sample: the k smallest hashes per stratum (or in ``stratum``).
 
     Exact whatever the number of partitions, collectors and replays that wrote candidates.
+    Labels are joined from feedback as in :func:`load_window_rows`.
     """
     start = _ms(window_start)
     size = _seconds(store, model_id, start, window_seconds)
-    where = " AND stratum = {st:String}" if stratum is not None else ""
+    where = (
+        "e.model_id = {m:String} AND e.window_seconds = {w:UInt32} AND "
+        "toUnixTimestamp64Milli(e.window_start) = {a:Int64}"
+        + (" AND e.stratum = {st:String}" if stratum is not None else "")
+    )
+    sql = _labelled(s.SAMPLES, where).replace("{extra}", "0, e.stratum, e.hash")
     _names, rows = store.query_columns(
-        f"SELECT {_COLS}, e.label, 0 AS late, stratum, hash FROM {s.SAMPLES} AS e "
-        "WHERE model_id = {m:String} AND window_seconds = {w:UInt32} AND "
-        f"toUnixTimestamp64Milli(window_start) = {{a:Int64}}{where} "
-        "ORDER BY stratum, hash, kafka_partition, kafka_offset LIMIT {k:UInt64} BY stratum",
-        {"m": model_id, "w": size, "a": start, "k": k, "st": stratum or ""},
+        sql + " ORDER BY e.stratum, e.hash, e.kafka_partition, e.kafka_offset "
+        "LIMIT {k:UInt64} BY e.stratum",
+        {"m": model_id, "w": size, "a": start, "k": k, "st": stratum or "", "h": _ms_of(horizon)},
     )
     out = to_arrays([r[:10] for r in rows], feature_kinds(store, model_id))
     out.strata = np.array([str(r[10]) for r in rows], dtype=object)
