@@ -94,6 +94,7 @@ class Processor:
         self.windows = WindowTracker()
         self.bottom_k = BottomK()
         self._now = now
+        self.now = now()  # ingested_at of the messages being processed (set per poll)
         self._max_bytes = config.collector.max_event_bytes
         self._dl_max = config.collector.dead_letter_max_bytes
 
@@ -117,7 +118,7 @@ class Processor:
                         event.event_id,
                         canonical(event.label),
                         event.timestamp,
-                        self._now(),
+                        self.now,
                         msg.partition,
                         msg.offset,
                     )
@@ -146,7 +147,7 @@ class Processor:
         batch.stored += 1
         modes = model.logging
         if "raw" in modes:
-            batch.events.append((*row, int(late), self._now(), msg.partition, msg.offset))
+            batch.events.append((*row, int(late), self.now, msg.partition, msg.offset))
         if "profile" in modes:
             part.records.append(_record(row))
         if "sample" in modes:

@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,30 +89,36 @@ class ModelRegistry:
 
     def check(self, event: PredictionEvent) -> list[tuple[str, str, str]]:
         """Validate the kinds of an event's values; return the kinds learned from it."""
-        kinds = self.kinds.setdefault(event.model_id, {})
+        kinds = self.kinds.get(event.model_id)
+        if kinds is None:
+            kinds = self.kinds[event.model_id] = {}
         learned: list[tuple[str, str]] = []
-        for name, kind in _kinds(event):
-            seen = kinds.get(name)
-            if seen is None:
-                learned.append((name, kind))
-            elif seen != kind:
-                raise EventError(
-                    "type_change", f"{name}: was {seen}, now {kind}; send a new feature name"
-                )
+        for prefix, values in (("", event.features), (PRED_PREFIX, event.predictions)):
+            for name, value in values.items():
+                kind = _KIND_OF.get(type(value), PROBS)
+                if kind is None:
+                    continue
+                key = prefix + name if prefix else name
+                seen = kinds.get(key)
+                if seen is None:
+                    learned.append((key, kind))
+                elif seen != kind:
+                    raise EventError(
+                        "type_change", f"{key}: was {seen}, now {kind}; send a new feature name"
+                    )
         for name, kind in learned:  # only after the whole event passed
             kinds[name] = kind
         return [(event.model_id, name, kind) for name, kind in learned]
 
 
-def _kinds(event: PredictionEvent) -> Iterable[tuple[str, str]]:
-    for name, value in event.features.items():
-        kind = value_kind(value)
-        if kind is not None:
-            yield name, kind
-    for name, pred in event.predictions.items():
-        kind = value_kind(pred)
-        if kind is not None:
-            yield PRED_PREFIX + name, kind
+_KIND_OF: dict[type, str | None] = {
+    float: NUMERIC,
+    int: NUMERIC,
+    bool: CATEGORICAL,
+    str: CATEGORICAL,
+    type(None): None,
+    list: PROBS,
+}
 
 
 def payload(event: PredictionEvent) -> Payload:

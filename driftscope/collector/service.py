@@ -84,6 +84,11 @@ class Collector:
         self._last_flush = time.monotonic()
         self._attempts = 0
 
+    @property
+    def durable_offsets(self) -> dict[int, int]:
+        """Next offset per partition whose events are durable in the store (this process)."""
+        return dict(self._positions)
+
     # -- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Migrate the store, restore state, join the group. Raises on a store error."""
@@ -101,6 +106,8 @@ class Collector:
                 model_id, max_ms, int(lateness.total_seconds() * 1000), opened
             )
         self._closes.extend(self.processor.closed_windows())
+        if any("profile" in m.logging for m in self.config.models):
+            import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka
         self._consumer = KafkaConsumer(
             **self.kafka_options,
@@ -155,6 +162,7 @@ class Collector:
         records = self._consumer.poll(timeout_ms=timeout_ms, max_records=max(room, 1))
         n = 0
         assert self.processor is not None
+        self.processor.now = self.clock()
         for tp, msgs in records.items():
             if tp.partition in self._recovering:
                 continue  # fetched before the pause: read again after the seek
