@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from driftscope.alerts.config import AlertsConfig
+from driftscope.durations import parse_duration as parse_duration  # re-exported
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import MonitorConfig, check_unique
 
@@ -44,20 +44,6 @@ SECRET_ENV = {
 }
 _SECRET_KEYS = {"password", "token", "webhook_url", "slack_webhook_url", "sasl_plain_password"}
 LoggingMode = Literal["raw", "profile", "sample"]
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """``"5m"``, ``"1h"``, ``"30s"``, ``"1d"``, ``"1w"`` or a number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
 class _Section(BaseModel):

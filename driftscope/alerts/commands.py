@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from driftscope.config import Config, Secrets
+    from driftscope.store.clickhouse import Store
 
 alerts_app = typer.Typer(help="List, acknowledge and silence alerts; deliver the outbox.",
                          no_args_is_help=True)
@@ -17,7 +21,7 @@ ConfigOption = Annotated[
 ]
 
 
-def _store(config: Path | None):  # type: ignore[no-untyped-def]
+def _store(config: Path | None) -> tuple[Config, Secrets, Store]:
     from driftscope.config import Secrets, load_config
     from driftscope.store.clickhouse import Store
 
@@ -76,11 +80,15 @@ def silence(
 ) -> None:
     """Record alerts of a model without announcing them, for a while."""
     from driftscope.alerts.state import AlertStore
-    from driftscope.monitor.config import duration as parse
+    from driftscope.durations import parse_duration
 
+    try:
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{duration!r}: {exc}", param_hint="--for") from None
     _, _, store = _store(config)
     now = datetime.now(UTC)
-    until = now + parse(duration)
+    until = now + length
     sid = AlertStore(store).silence(model, monitor, until, reason, now)
     typer.echo(f"silence {sid}: {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC")
 

@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from driftscope.monitor.config import Section, duration
+from driftscope.durations import parse_duration
+from driftscope.monitor.config import Section
 
 
 class RetrainPolicy(Section):
@@ -40,7 +41,7 @@ class RetrainPolicy(Section):
     @field_validator("every", "training_window", mode="before")
     @classmethod
     def _durations(cls, v: Any) -> timedelta | None:
-        return None if v is None else duration(v)
+        return None if v is None else parse_duration(v)
 
     @model_validator(mode="after")
     def _complete(self) -> RetrainPolicy:
@@ -82,4 +83,4 @@ class AlertsConfig(Section):
     @field_validator("cooldown", "backoff", "backoff_max", "timeout", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
-        return duration(v)
+        return parse_duration(v)

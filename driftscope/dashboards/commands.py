@@ -28,7 +28,11 @@ def export_cmd(
     """Write every dashboard's JSON (sorted keys) into DIRECTORY."""
     from driftscope.dashboards.build import export
 
-    for path in export(directory):
+    try:
+        written = export(directory)
+    except OSError as exc:
+        raise _fail(f"cannot write to {directory}: {exc.strerror or exc}") from None
+    for path in written:
         typer.echo(str(path))
 
 
@@ -39,7 +43,7 @@ def push_cmd(
     timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 10.0,
 ) -> None:
     """Create or update the dashboards in a Grafana folder (token: DRIFTSCOPE_GRAFANA_TOKEN)."""
-    from driftscope.dashboards.push import TOKEN_ENV, PushError, push
+    from driftscope.dashboards.push import TOKEN_ENV, PushError, push, shown_url
 
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
@@ -48,7 +52,7 @@ def push_cmd(
         uids = push(url, token, folder_uid=folder, timeout=timeout)
     except PushError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"pushed {len(uids)} dashboards to {url.rstrip('/')} folder {folder}")
+    typer.echo(f"pushed {len(uids)} dashboards to {shown_url(url)} folder {folder}")
 
 
 def report_cmd(

@@ -34,6 +34,18 @@ FEATURE_VAR = "feature"
 SEGMENT_VAR = "segment"
 
 
+def counts_per_interval(
+    table: object, time_col: str, by_col: str, by: str, count: str, *, final: bool = False
+) -> str:
+    """``count()`` per ``$__timeInterval`` of ``time_col`` and per ``by`` (one series each)."""
+    return f"""SELECT $__timeInterval({time_col}) AS time, {by_col} AS {by},
+  count() AS {count}
+FROM {table}{" FINAL" if final else ""}
+WHERE $__timeFilter({time_col})
+GROUP BY time, {by}
+ORDER BY time"""
+
+
 def model_is(column: str) -> str:
     """``column = '${model}'``."""
     return f"{column} = '${{{MODEL_VAR}}}'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from driftscope.dashboards.conventions import counts_per_interval
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 
@@ -54,12 +55,7 @@ ORDER BY time"""
 
 def dead_letters_by_reason() -> PanelSpec:
     """Dead letters per interval, split by reason."""
-    sql = f"""SELECT $__timeInterval({DL.received_at}) AS time, {DL.reason} AS reason,
-  count() AS dead_letters
-FROM {DL}
-WHERE $__timeFilter({DL.received_at})
-GROUP BY time, reason
-ORDER BY time"""
+    sql = counts_per_interval(DL, DL.received_at, DL.reason, "reason", "dead_letters")
     return PanelSpec(
         "dead_letters_by_reason", "Dead letters by reason", "timeseries", sql,
         ("time", "reason", "dead_letters"), series=("reason",),

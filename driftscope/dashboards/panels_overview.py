@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftscope.dashboards.conventions import RESOLVED_STATE, is_drift, model_is
+from driftscope.dashboards.conventions import (
+    RESOLVED_STATE,
+    counts_per_interval,
+    is_drift,
+    model_is,
+)
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 
@@ -54,12 +59,7 @@ WHERE {A.state} != '{RESOLVED_STATE}'"""
 
 def event_volume() -> PanelSpec:
     """Events per interval and model."""
-    sql = f"""SELECT $__timeInterval({E.timestamp}) AS time, {E.model_id} AS model,
-  count() AS events
-FROM {E}
-WHERE $__timeFilter({E.timestamp})
-GROUP BY time, model
-ORDER BY time"""
+    sql = counts_per_interval(E, E.timestamp, E.model_id, "model", "events")
     return PanelSpec(
         "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
         series=("model",), width=8,
@@ -102,12 +102,7 @@ ORDER BY time DESC"""
 
 def alerts_over_time() -> PanelSpec:
     """Alerts opened per interval (by the window that opened them), by rule."""
-    sql = f"""SELECT $__timeInterval({A.window_start}) AS time, {A.rule} AS rule,
-  count() AS alerts
-FROM {A} FINAL
-WHERE $__timeFilter({A.window_start})
-GROUP BY time, rule
-ORDER BY time"""
+    sql = counts_per_interval(A, A.window_start, A.rule, "rule", "alerts", final=True)
     return PanelSpec(
         "alerts_over_time", "Alerts over time", "timeseries", sql, ("time", "rule", "alerts"),
         series=("rule",), width=24,

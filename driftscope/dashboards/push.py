@@ -9,6 +9,7 @@ Errors come back as one line (:class:`PushError`) that never contains the token.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from grafana_client import GrafanaApi
 from grafana_client.client import (
@@ -28,7 +29,16 @@ class PushError(RuntimeError):
     """Grafana cannot be reached or refused the upload; the message is one line."""
 
 
-def _explain(url: str, exc: Exception) -> PushError:
+def shown_url(url: str) -> str:
+    """The URL as messages show it: without a ``user:password@`` part (a secret)."""
+    parts = urlsplit(url.rstrip("/"))
+    if "@" not in parts.netloc:
+        return url.rstrip("/")
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _explain(raw_url: str, exc: Exception) -> PushError:
+    url = shown_url(raw_url)
     if isinstance(exc, GrafanaUnauthorizedError) or getattr(exc, "status_code", 0) in (401, 403):
         return PushError(
             f"Grafana at {url} rejected the token (HTTP {getattr(exc, 'status_code', 401)}): "
@@ -39,7 +49,8 @@ def _explain(url: str, exc: Exception) -> PushError:
     if isinstance(exc, GrafanaException) and exc.status_code == 0:
         return PushError(f"cannot reach Grafana at {url}: {_network_reason(exc)}; check --url")
     if isinstance(exc, GrafanaException):
-        return PushError(f"Grafana at {url} failed (HTTP {exc.status_code}): {exc.message}")
+        message = " ".join(str(exc.message).split())[:200]
+        return PushError(f"Grafana at {url} failed (HTTP {exc.status_code}): {message}")
     if isinstance(exc, ValueError):
         return PushError(f"{url} did not answer like Grafana (not JSON): check --url")
     return PushError(f"cannot reach Grafana at {url}: {_network_reason(exc)}; check --url")

@@ -7,10 +7,9 @@ Grafana, no network, no script or style from outside the file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,10 @@ from driftscope.dashboards.build import DASHBOARDS, panel_specs, variable_querie
 from driftscope.dashboards.conventions import FEATURE_VAR, MODEL_VAR, SEGMENT_VAR
 from driftscope.dashboards.macros import expand
 from driftscope.dashboards.spec import PanelSpec
+from driftscope.durations import parse_duration
 from driftscope.store.clickhouse import Store
 
 ORDER = ("model_drift", "performance", "data_quality", "alerts", "overview", "collector")
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 POINTS = 120
 
 _STYLE = """body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
@@ -44,9 +42,11 @@ document.addEventListener('DOMContentLoaded', function () {
 
 def parse_since(text: str, now: datetime) -> datetime:
     """``7d``, ``24h``, ``30m`` … before ``now``, or an ISO date/time (UTC if naive)."""
-    m = _DURATION.match(text.strip())
-    if m:
-        return now - timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    if text.strip()[-1:] in ("s", "m", "h", "d", "w"):
+        try:
+            return now - parse_duration(text)
+        except ValueError:
+            pass
     try:
         t = datetime.fromisoformat(text.strip())
     except ValueError:

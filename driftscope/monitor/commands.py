@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -69,6 +69,15 @@ def _parse_time(value: str) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
+def _parse_duration(option: str, value: str) -> timedelta:
+    from driftscope.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r}: {exc}", param_hint=option) from None
+
+
 def monitor(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
@@ -77,17 +86,17 @@ def monitor(
 ) -> None:
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
-    from driftscope.monitor.config import duration
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store
 
+    settle_for = _parse_duration("--settle", settle)
     cfg = load_config(config)
     secrets = Secrets.from_env()
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     while True:
         try:
-            verdicts, sent = run_pass(store, cfg, secrets, settle=duration(settle))
+            verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for)
         except StoreUnavailable as exc:
             if once:
                 raise
@@ -127,11 +136,13 @@ def backfill(
     from driftscope.monitor.scheduler import Monitor
     from driftscope.store.clickhouse import Store
 
+    a, b = _parse_time(since), _parse_time(until)
+    if a >= b:
+        raise typer.BadParameter(f"{since} is not before --until {until}", param_hint="--since")
     cfg = load_config(config)
     secrets = Secrets.from_env()
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
-    a, b = _parse_time(since), _parse_time(until)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
         tasks: dict[str, TaskID] = {}
 

@@ -15,26 +15,12 @@ Examples
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-def duration(value: Any) -> timedelta:
-    """``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` or a number of seconds, as a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+from driftscope.durations import parse_duration
 
 
 class Section(BaseModel):
@@ -93,7 +79,7 @@ class ReferenceSpec(Section):
     @field_validator("period", mode="before")
     @classmethod
     def _period(cls, v: Any) -> timedelta:
-        return duration(v)
+        return parse_duration(v)
 
     @model_validator(mode="after")
     def _complete(self) -> ReferenceSpec:
@@ -207,7 +193,7 @@ class MonitorConfig(Section):
     @field_validator("window", mode="before")
     @classmethod
     def _window(cls, v: Any) -> timedelta | None:
-        return None if v is None else duration(v)
+        return None if v is None else parse_duration(v)
 
     @model_validator(mode="after")
     def _something(self) -> MonitorConfig:

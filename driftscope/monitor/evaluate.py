@@ -148,7 +148,7 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
     if spec is None or cur.labels is None:
         return []
     rows = []
-    period = _period_windows(cfg)
+    period = period_windows(cfg)
     for seg, c, _ in _segments(cfg, cur, cur):
         if performance.labelled(c.labels) < spec.min_labels or c.labels is None:
             continue
@@ -167,7 +167,8 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
     return rows
 
 
-def _period_windows(cfg: MonitorConfig) -> int:
+def period_windows(cfg: MonitorConfig) -> int:
+    """Windows per seasonal period (1 unless the reference is seasonal)."""
     if cfg.reference.kind != "seasonal" or cfg.window is None:
         return 1
     return max(1, round(cfg.reference.period / cfg.window))

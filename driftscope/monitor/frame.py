@@ -121,8 +121,8 @@ def window_counts(
     return [(_utc(r[0]), int(r[1])) for r in rows]
 
 
-_PAYLOAD = ("features_num", "features_cat", "features_null", "pred_num", "pred_cat",
-            "pred_probs", "segments")
+_PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
+            S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
 
 
 def read_events(

@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -183,21 +183,8 @@ class Monitor:
                                                                   list[float]]:
         if cfg.performance is None:
             return {}
-        period = ev._period_windows(cfg)
+        period = ev.period_windows(cfg)
         return results.metric_history(
             self.store, cfg.model, cfg.name, first.start, cfg.performance.chosen(),
             max(cfg.anomaly.history, cfg.band.history) * period,
         )
-
-
-def monitors_for(config: Config, names: Iterable[str] | None) -> Config:
-    """The configuration restricted to the named monitors (all when None)."""
-    if not names:
-        return config
-    wanted = set(names)
-    unknown = wanted - {m.name for m in config.monitors}
-    if unknown:
-        valid = ", ".join(sorted(m.name for m in config.monitors)) or "none configured"
-        raise ValueError(f"unknown monitor {sorted(unknown)[0]!r}; valid: {valid}")
-    return config.model_copy(update={"monitors": [m for m in config.monitors
-                                                  if m.name in wanted]})

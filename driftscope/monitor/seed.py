@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,43 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
 Generator = Callable[[int, np.random.Generator, int], Mapping[str, Any]]
+
+
+def missing(v: Any) -> bool:
+    """None or NaN."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+@dataclass
+class Payload:
+    """The map columns of one event row (as the collector writes them), value by value."""
+
+    fnum: dict[str, float] = field(default_factory=dict)
+    fcat: dict[str, str] = field(default_factory=dict)
+    nulls: list[str] = field(default_factory=list)
+    pnum: dict[str, float] = field(default_factory=dict)
+    pcat: dict[str, str] = field(default_factory=dict)
+    segs: dict[str, str] = field(default_factory=dict)
+
+    def feature(self, name: str, v: Any, numeric: bool) -> None:
+        """A feature value: missing, numeric or categorical."""
+        if missing(v):
+            self.nulls.append(name)
+        elif numeric:
+            self.fnum[name] = float(v)
+        else:
+            self.fcat[name] = str(v)
+
+    def output(self, name: str, v: Any, numeric: bool) -> None:
+        """A prediction value: numeric or categorical."""
+        if numeric:
+            self.pnum[name] = float(v)
+        else:
+            self.pcat[name] = str(v)
+
+    def maps(self) -> tuple[Any, ...]:
+        """``features_num, features_cat, features_null, pred_num, pred_cat, pred_probs``."""
+        return self.fnum, self.fcat, self.nulls, self.pnum, self.pcat, {}
 
 
 def event_rows(
@@ -39,33 +77,20 @@ def event_rows(
     step = size / max(n, 1)
     rows: list[tuple[Any, ...]] = []
     for j in range(n):
-        fnum: dict[str, float] = {}
-        fcat: dict[str, str] = {}
-        pnum: dict[str, float] = {}
-        pcat: dict[str, str] = {}
-        segs: dict[str, str] = {}
-        nulls: list[str] = []
+        p = Payload()
         label = None
         for name, values in columns.items():
             v = values[j]
             if name == "label":
                 label = None if v is None else str(v)
             elif name.startswith("segment:"):
-                segs[name[8:]] = str(v)
+                p.segs[name[8:]] = str(v)
             elif name.startswith("output:"):
-                if isinstance(v, str):
-                    pcat[name[7:]] = v
-                else:
-                    pnum[name[7:]] = float(v)
-            elif v is None or (isinstance(v, float) and v != v):
-                nulls.append(name)
-            elif isinstance(v, str):
-                fcat[name] = v
+                p.output(name[7:], v, not isinstance(v, str))
             else:
-                fnum[name] = float(v)
+                p.feature(name, v, not isinstance(v, str))
         ts = start + step * j
-        rows.append((model_id, "1", f"{prefix}-{j}", ts, fnum, fcat, nulls, pnum, pcat, {},
-                     label, segs, 0, ts, 0, j))
+        rows.append((model_id, "1", f"{prefix}-{j}", ts, *p.maps(), label, p.segs, 0, ts, 0, j))
     return rows
 
 

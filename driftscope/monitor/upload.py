@@ -9,7 +9,6 @@ when present. A ``references`` row records the upload.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from driftscope.errors import ConfigError
+from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -34,10 +34,6 @@ def read_table(path: Path) -> pd.DataFrame:
     raise ConfigError(f"{path}: expected a .parquet or .csv file")
 
 
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
 def upload(
     store: Store, model_id: str, name: str, frame: pd.DataFrame, *,
     outputs: Sequence[str] = (), segments: Sequence[str] = (), now: datetime | None = None,
@@ -48,35 +44,23 @@ def upload(
     special = {"label", "timestamp", *outputs, *segments}
     rows: list[tuple[Any, ...]] = []
     for i, rec in enumerate(frame.to_dict(orient="records")):
-        fnum: dict[str, float] = {}
-        fcat: dict[str, str] = {}
-        pnum: dict[str, float] = {}
-        pcat: dict[str, str] = {}
-        segs: dict[str, str] = {}
-        nulls: list[str] = []
+        p = Payload()
         for col, v in rec.items():
             col = str(col)
             if col in special and col not in outputs and col not in segments:
                 continue
             if col in segments:
-                if not _missing(v):
-                    segs[col] = str(v)
-            elif _missing(v):
-                nulls.append(col)
-            elif col in outputs:
-                if col in numeric:
-                    pnum[col] = float(v)
-                else:
-                    pcat[col] = str(v)
-            elif col in numeric:
-                fnum[col] = float(v)
+                if not missing(v):
+                    p.segs[col] = str(v)
+            elif col in outputs and not missing(v):
+                p.output(col, v, col in numeric)
             else:
-                fcat[col] = str(v)
+                p.feature(col, v, col in numeric)
         label = rec.get("label")
         ts = pd.Timestamp(rec["timestamp"]).to_pydatetime() if "timestamp" in rec else now
         ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-        rows.append((name, model_id, "", f"{name}-{i}", ts, fnum, fcat, nulls, pnum, pcat, {},
-                     None if _missing(label) else str(label), segs))
+        rows.append((name, model_id, "", f"{name}-{i}", ts, *p.maps(),
+                     None if missing(label) else str(label), p.segs))
     R = S.REFERENCE_EVENTS
     store.command(f"DELETE FROM {R} WHERE {R.model_id} = {{m:String}} AND "
                   f"{R.reference_name} = {{n:String}}", {"m": model_id, "n": name})

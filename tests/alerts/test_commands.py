@@ -61,3 +61,20 @@ def test_monitor_once_alerts_on_console_then_list_ack_silence(store: Store,
     assert [r[0] for r in firing] == ["resolved", "firing"]
     bad = runner.invoke(app, ["alerts", "ack", "nope", "-c", str(cfg)])
     assert bad.exit_code != 0
+
+
+def _one_line_usage_error(args: list[str], option: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert option in result.output and "Traceback" not in result.output
+
+
+def test_bad_durations_and_ranges_are_usage_errors_not_tracebacks(tmp_path: Path) -> None:
+    missing = str(tmp_path / "never-read.yaml")  # rejected before the config is read
+    _one_line_usage_error(["alerts", "silence", "--model", "m", "--for", "soon", "-c",
+                           missing], "--for")
+    _one_line_usage_error(["monitor", "--once", "--settle", "a bit", "-c", missing],
+                          "--settle")
+    _one_line_usage_error(["backfill", "--since", "2026-01-02", "--until", "2026-01-01",
+                           "-c", missing], "--since")

@@ -127,6 +127,15 @@ def test_cli_wrong_url_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(lines) == 1 and "cannot reach Grafana" in lines[0] and TOKEN not in lines[0]
 
 
+def test_credentials_in_the_url_never_reach_the_message() -> None:
+    url = f"http://admin:s3cr3tpw@127.0.0.1:{_closed_port()}/"
+    with pytest.raises(PushError) as info:
+        push(url, TOKEN, timeout=2)
+    msg = str(info.value)
+    assert "cannot reach Grafana at http://127.0.0.1:" in msg
+    assert "s3cr3tpw" not in msg and "admin" not in msg and TOKEN not in msg
+
+
 def test_cli_push_and_missing_token(grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DRIFTSCOPE_GRAFANA_TOKEN", raising=False)
     result = CliRunner().invoke(app, ["dashboards", "push", "--url", grafana.url])

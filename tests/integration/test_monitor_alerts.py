@@ -73,6 +73,7 @@ def slack() -> Iterator[Recorder]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
+    server.server_close()
 
 
 def make_config(
@@ -102,22 +103,26 @@ def run(store: Store, cfg: Config, url: str) -> dict[str, int]:
     return dispatcher(store, cfg, secrets, sleep=lambda s: None).run()
 
 
-def consume(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+def consume(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every record on ``topic`` up to its end offsets when called (no fixed wait)."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    out: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for records in consumer.poll(timeout_ms=300).values():
-            out += [json.loads(r.value) for r in records]
-        if out and time.monotonic() > deadline - 3:
-            break
-    consumer.close()
-    return out
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        assert parts, f"topic {topic} has no partitions"
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(p) < end[p] for p in parts):
+            assert time.monotonic() < deadline, f"{topic}: records up to {end} not read"
+            for records in consumer.poll(timeout_ms=300).values():
+                out += [json.loads(r.value) for r in records]
+        return out
+    finally:
+        consumer.close()
 
 
 def test_gradual_drift_makes_one_grouped_slack_message_and_one_retrain_request(
@@ -226,3 +231,4 @@ def test_a_receiver_failing_three_times_gets_the_message_once(
         assert "s3cr3tTOKEN" not in caplog.text and "HTTP 500" in caplog.text
     finally:
         server.shutdown()
+        server.server_close()

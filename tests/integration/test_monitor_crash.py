@@ -80,3 +80,4 @@ def test_sigkill_between_send_and_record_neither_loses_nor_duplicates(tmp_path: 
         assert server.url.split("/")[-1] not in first.stderr + second.stderr + third.stderr
     finally:
         server.shutdown()
+        server.server_close()

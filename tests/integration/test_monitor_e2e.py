@@ -83,3 +83,4 @@ def test_simulated_gradual_drift_end_to_end(broker: LocalBroker, topic: str,
         assert "drifted" in json.dumps(requests[0]["evidence"])
     finally:
         slack.shutdown()
+        slack.server_close()

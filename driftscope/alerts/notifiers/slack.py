@@ -6,37 +6,39 @@ The URL is a secret (``DRIFTSCOPE_SLACK_WEBHOOK_URL``): it is held as a
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import SecretStr
 from slack_sdk.webhook import WebhookClient
 
-from driftscope.alerts.notifiers.webhook import redact
+from driftscope.alerts.notifiers.webhook import SecretUrlNotifier, redact
 from driftscope.errors import NotifierError
 
-# slack_sdk logs the request URL at DEBUG; its logger here never goes below WARNING.
-_QUIET = logging.getLogger("driftscope.alerts.slack_sdk")
-_QUIET.setLevel(logging.WARNING)
-_QUIET.propagate = False
+
+@functools.cache
+def _quiet_logger() -> logging.Logger:
+    """slack_sdk logs the request URL at DEBUG and INFO: give it a logger that never does.
+
+    Set up on first use, not at import. Failures reach the caller as a redacted
+    :class:`NotifierError`, so the logger keeps nothing (a NullHandler, no propagation).
+    """
+    logger = logging.getLogger("driftscope.alerts.slack_sdk")
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    return logger
 
 
-class SlackNotifier:
+class SlackNotifier(SecretUrlNotifier):
     """Send a Block Kit payload (``{"text": …, "blocks": […]}``) to an incoming webhook."""
 
     name = "slack"
 
-    def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
-        self._url = url
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return "SlackNotifier(url=**********)"
-
     def send(self, payload: Mapping[str, Any], key: str) -> None:
         url = self._url.get_secret_value()
-        client = WebhookClient(url, timeout=int(max(self.timeout, 1)), logger=_QUIET)
+        client = WebhookClient(url, timeout=int(max(self.timeout, 1)), logger=_quiet_logger())
         try:
             resp = client.send_dict(dict(payload), headers={"Idempotency-Key": key})
         except Exception as exc:  # urllib and socket errors surface as many types

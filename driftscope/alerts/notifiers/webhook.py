@@ -30,17 +30,21 @@ def redact(text: str, secret: str) -> str:
     return out
 
 
-class WebhookNotifier:
-    """POST JSON to a URL held as a secret (``DRIFTSCOPE_WEBHOOK_URL``)."""
-
-    name = "webhook"
+class SecretUrlNotifier:
+    """Base of the notifiers whose URL is a secret: kept as a SecretStr, never in a repr."""
 
     def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
         self._url = url
         self.timeout = timeout
 
     def __repr__(self) -> str:
-        return "WebhookNotifier(url=**********)"
+        return f"{type(self).__name__}(url=**********)"
+
+
+class WebhookNotifier(SecretUrlNotifier):
+    """POST JSON to a URL held as a secret (``DRIFTSCOPE_WEBHOOK_URL``)."""
+
+    name = "webhook"
 
     def send(self, payload: Mapping[str, Any], key: str) -> None:
         url = self._url.get_secret_value()

@@ -1,0 +1,31 @@
+"""Durations as written in driftscope.yaml and on the command line.
+
+One parser for the whole package; it imports nothing from driftscope, so any module
+(``driftscope.config``, ``driftscope.monitor.config``, ``driftscope.alerts.config``) can use it.
+
+Examples
+--------
+>>> parse_duration("5m"), parse_duration(90)
+(datetime.timedelta(seconds=300), datetime.timedelta(seconds=90))
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"5m"``, ``"1h"``, ``"30s"``, ``"1d"``, ``"1w"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
