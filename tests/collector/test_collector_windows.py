@@ -116,6 +116,14 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
         == 20
     )
     assert store.count("events", "model_id = 's'") == 0  # profile and sample only
+    assert store.count("events", "model_id = 'auto'") == 1  # default logging: raw
+    assert reader.feature_kinds(store, "auto") == {
+        "color": "categorical",
+        "n": "numeric",
+        "x": "numeric",
+        "prediction.cls": "categorical",
+        "prediction.score": "numeric",
+    }
 
     assert registry.get_sample_value("driftscope_collector_consumed_total") == n
     assert registry.get_sample_value("driftscope_collector_late_total") == 1
