@@ -68,7 +68,9 @@ class AlertsConfig(Section):
     slack: bool = False
     webhook: bool = False
     grafana_url: str | None = None
-    grafana_dashboard: str = "driftscope-model"
+    grafana_dashboard: str = Field(
+        "driftscope-model-drift", description="uid of the dashboard alerts link to"
+    )
     cooldown: timedelta = timedelta(hours=1)
     min_windows: int = Field(2, ge=1, description="consecutive bad windows before paging")
     resolve_windows: int = Field(2, ge=1, description="consecutive good windows to resolve")

@@ -20,8 +20,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
 from driftscope.monitor.frame import Frame, read_dataset, read_events
+from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
@@ -73,6 +75,8 @@ class ReferenceReader:
         if spec.kind == "dataset":
             assert spec.dataset is not None
             frame = read_dataset(self.store, self.model_id, spec.dataset, self.names)
+            if frame.n == 0:
+                raise self._no_dataset(spec.dataset)
         else:
             start, end = reference_range(spec, window)
             if source is not None and _covers(source, start, end):
@@ -84,6 +88,19 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _no_dataset(self, name: str) -> ConfigError:
+        R = S.REFERENCES
+        rows = self.store.query(
+            f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "
+            f"ORDER BY {R.name}", {"m": self.model_id})
+        known = ", ".join(repr(r[0]) for r in rows) or "none"
+        return ConfigError(
+            f"reference dataset {name!r} of model {self.model_id!r} is empty or was never "
+            f"uploaded (uploaded: {known}); "
+            f"upload it with `driftscope reference upload --model {self.model_id} "
+            f"--name {name} FILE`"
+        )
 
 
 def _covers(frame: Frame, start: datetime, end: datetime) -> bool:

@@ -79,6 +79,13 @@ def test_model_drift_has_every_required_view() -> None:
     assert {v["name"] for v in d["templating"]["list"]} == {"model", "feature", "segment"}
 
 
+def test_alert_links_open_the_model_drift_dashboard() -> None:
+    from driftscope.alerts.config import AlertsConfig
+
+    assert AlertsConfig().grafana_dashboard == b.DASHBOARDS["model_drift"].uid
+    assert (GOLDEN / f"{AlertsConfig().grafana_dashboard}.json").exists()
+
+
 def test_export_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["dashboards", "export", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output

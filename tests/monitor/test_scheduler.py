@@ -17,6 +17,7 @@ from driftscope.alerts.engine import AlertEngine
 from driftscope.alerts.model import WindowVerdict
 from driftscope.cli import app
 from driftscope.config import Config
+from driftscope.errors import ConfigError
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
 from driftscope.store import schema as S
@@ -157,3 +158,14 @@ def test_a_window_waits_to_settle_after_it_closed(store: Store) -> None:
     assert [v.window_start for v in first] == [T0 + i * W for i in range(4)]
     later = Monitor(store, config(), clock=lambda: now + 10 * W, settle=2 * W).run_once()
     assert len(later) == 4
+
+
+def test_a_dataset_reference_never_uploaded_is_a_one_line_error(store: Store) -> None:
+    write_windows(store, "m", T0, W, 3, 100, gen(), seed=8)
+    cfg = config(reference={"kind": "dataset", "dataset": "trian"})
+    with pytest.raises(ConfigError) as info:
+        Monitor(store, cfg).run_once()
+    msg = str(info.value)
+    assert "'trian'" in msg and "driftscope reference upload --model m" in msg
+    assert "\n" not in msg
+    assert store.count(M) == 0  # nothing recorded: fixing the name processes every window
