@@ -43,8 +43,12 @@ def list_alerts(
     from rich.console import Console
     from rich.table import Table
 
+    from driftscope.alerts.rules import ACKNOWLEDGED, FIRING, RESOLVED
     from driftscope.alerts.state import AlertStore
 
+    if state is not None and state not in (FIRING, ACKNOWLEDGED, RESOLVED):
+        raise typer.BadParameter(f"{state!r}: expected {FIRING}, {ACKNOWLEDGED} or {RESOLVED}",
+                                 param_hint="--state")
     _, _, store = _store(config)
     table = Table("alert", "state", "model", "monitor", "since", "windows", "summary")
     for alert, summary, _ in AlertStore(store).recent(state, model, limit):

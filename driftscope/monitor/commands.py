@@ -170,7 +170,7 @@ def reference_upload(
     segments: Annotated[str, typer.Option(help="Comma-separated segment columns.")] = "",
     config: ConfigOption = None,
 ) -> None:
-    """Upload a dataset; use it with ``reference: {kind: dataset, dataset: NAME}``."""
+    """Upload a dataset; monitors use it with reference: {kind: dataset, dataset: NAME}."""
     from driftscope.config import Secrets, load_config
     from driftscope.monitor.upload import read_table, upload
     from driftscope.store.clickhouse import Store
