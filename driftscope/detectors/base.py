@@ -69,13 +69,20 @@ def _is_missing(v: Any) -> bool:
 
 
 def is_categorical(x: Any) -> bool:
-    """True for string/bytes arrays, and object arrays holding at least one ``str``."""
+    """True for string/bytes arrays, and object arrays unless they hold only numbers.
+
+    An object array with a ``str`` is categorical; one with numbers (and missing values)
+    but no ``str`` is numeric; an all-missing or empty object array is categorical.
+    """
     arr = np.asarray(x)
     if arr.dtype.kind in "US":
         return True
     if arr.dtype.kind != "O":
         return False
-    return arr.size == 0 or any(isinstance(v, str | bytes) for v in arr.ravel().tolist())
+    values = arr.ravel().tolist()
+    if any(isinstance(v, str | bytes) for v in values):
+        return True
+    return not any(isinstance(v, int | float) and not _is_missing(v) for v in values)
 
 
 def as_numeric(x: Any, what: str = "window") -> np.ndarray:
@@ -176,6 +183,10 @@ class FittedBase(ABC):
     @abstractmethod
     def _resample(self, rng: np.random.Generator, m: int) -> Any: ...
 
+    def _boot_statistics(self, rng: np.random.Generator, m: int, n_boot: int) -> np.ndarray:
+        """``n_boot`` bootstrap statistics (detectors may vectorise this)."""
+        return np.array([self._boot_statistic(rng, m) for _ in range(n_boot)])
+
     def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
         """The statistic between the reference and one bootstrap resample of size ``m``."""
         return self._statistic(self._resample(rng, m))[0]
@@ -255,9 +266,7 @@ class FittedBase(ABC):
         n = self._reference_size()
         m_eff = max(1, round(n * m / (n + m)))
         rng = np.random.default_rng([self.seed, 2, m])
-        stats = np.empty(pol.n_boot)
-        for i in range(pol.n_boot):
-            stats[i] = max(self._boot_statistic(rng, m_eff), 0.0)
+        stats = np.maximum(self._boot_statistics(rng, m_eff, pol.n_boot), 0.0)
         value = max(float(np.quantile(stats, pol.q, method="higher")), float(pol.floor))
         self._cache[m] = value
         return value

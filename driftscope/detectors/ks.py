@@ -50,6 +50,9 @@ class FittedKS(FittedEMD):
     def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
         return FittedBase._boot_statistic(self, rng, m)  # ties break the EMD fast path
 
+    def _boot_statistics(self, rng: np.random.Generator, m: int, n_boot: int) -> np.ndarray:
+        return FittedBase._boot_statistics(self, rng, m, n_boot)
+
     def _p_value_and_critical(
         self, statistic: float, prepared: tuple[np.ndarray, int], alpha: float
     ) -> tuple[float, float]:

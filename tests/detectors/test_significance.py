@@ -132,3 +132,23 @@ def test_emd_fast_bootstrap_equals_the_generic_one() -> None:
         # same draws through the generic path: resample then score
         slow = FittedBase._boot_statistic(fitted, np.random.default_rng(m), m)
         assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
+
+
+def test_emd_batched_bootstrap_matches_explicit_resamples() -> None:
+    from driftscope.detectors.emd import wasserstein_sorted
+
+    rng = np.random.default_rng(6)
+    x = rng.exponential(size=300)
+    x[:30] = np.nan
+    fitted = EMD().fit(x, rng=rng)
+    m, b = 120, 4
+    got = fitted._boot_statistics(np.random.default_rng(5), m, b)
+    draws = np.random.default_rng(5)
+    rate = 30 / 300
+    miss = draws.binomial(m, rate, size=b)
+    idx = draws.integers(0, 270, int((m - miss).sum()))
+    parts = np.split(idx, np.cumsum(m - miss)[:-1])
+    for i in range(b):
+        sample = fitted.ref_sorted[np.sort(parts[i])]
+        w = wasserstein_sorted(fitted.ref_sorted, sample) / fitted.scale
+        assert got[i] == pytest.approx(w + abs(rate - miss[i] / m), rel=1e-9)
