@@ -89,3 +89,23 @@ def test_command_sink_gets_the_request_on_stdin(tmp_path: Path) -> None:
     assert '"model_id": "m"' in out.read_text() and out.read_text().endswith("key-1")
     with pytest.raises(NotifierError, match="exited 3"):
         CommandNotifier([sys.executable, "-c", "raise SystemExit(3)"]).send({}, "k")
+
+
+def test_one_duration_parser_serves_every_section() -> None:
+    from pydantic import ValidationError
+
+    from driftscope import config, durations
+
+    assert config.parse_duration is durations.parse_duration  # still importable there
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "90s"}],
+        "monitors": [{"name": "a", "model": "m", "features": ["x"], "window": "1.5m",
+                      "reference": {"kind": "seasonal", "period": "1w"}}],
+        "alerts": {"cooldown": "250ms", "backoff": 2}})
+    assert cfg.models[0].window == timedelta(seconds=90)
+    assert cfg.monitors[0].window == timedelta(seconds=90)
+    assert cfg.monitors[0].reference.period == timedelta(weeks=1)
+    assert cfg.alerts.cooldown == timedelta(milliseconds=250)
+    assert cfg.alerts.backoff == timedelta(seconds=2)
+    with pytest.raises(ValidationError, match="expected a duration such as 30s"):
+        Config.model_validate({"alerts": {"cooldown": "an hour"}})
