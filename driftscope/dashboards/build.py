@@ -27,6 +27,7 @@ from driftscope.dashboards.conventions import (
     MODEL_VAR,
     SEGMENT_VAR,
     feature_drift,
+    model_is,
     segment_label,
 )
 from driftscope.dashboards.panels_overview import AnnotationSpec
@@ -62,10 +63,10 @@ def variable_queries() -> dict[str, str]:
     return {
         MODEL_VAR: f"SELECT DISTINCT {W.model_id} FROM {W} "
         f"UNION DISTINCT SELECT DISTINCT {D.model_id} FROM {D}",
-        FEATURE_VAR: f"SELECT DISTINCT {D.feature} FROM {D} WHERE {D.model_id} = '${{model}}' "
+        FEATURE_VAR: f"SELECT DISTINCT {D.feature} FROM {D} WHERE {model_is(D.model_id)} "
         f"AND {feature_drift()}",
         SEGMENT_VAR: f"SELECT DISTINCT {segment_label()} FROM {D} "
-        f"WHERE {D.model_id} = '${{model}}'",
+        f"WHERE {model_is(D.model_id)}",
     }
 
 
