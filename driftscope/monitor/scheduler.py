@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -43,6 +44,22 @@ class VerdictSink(Protocol):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class _Run:
+    """One monitor's pass: its configuration and what is read once for all its windows."""
+
+    cfg: MonitorConfig
+    size: timedelta
+    fp: str
+    fitter: Fitter
+    refs: ReferenceReader
+    names: list[str]
+    labels: bool
+    counts: list[int]  # event counts of the latest windows: the volume history
+    dead: bool  # the model has dead letters (so schema violations are counted)
+    ref_key: str
 
 
 class Monitor:
@@ -121,32 +138,10 @@ class Monitor:
         todo = [(w, n) for w, n in closed if w.start not in done]
         if not todo:
             return []
-        fp = digest(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))
-        fitter = self._fitters.setdefault(fp, Fitter(cfg.seed))
-        names = ev.monitored_names(cfg)
-        labels = cfg.performance is not None
-        refs = ReferenceReader(self.store, cfg.model, names, labels)
-        counts = [n for _, n in window_counts(self.store, cfg.model, size, todo[0][0].start,
-                                               cfg.anomaly.history)]
-        dead = cfg.quality.enabled and self.store.count(
-            S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
+        run = self._start(cfg, size, todo[0][0].start)
         out: list[WindowVerdict] = []
-        ref_key = reference_key(cfg.reference)
         for i in range(0, len(todo), self.chunk):
-            batch = todo[i : i + self.chunk]
-            lead = cfg.reference.windows * size if cfg.reference.kind == "previous" else size * 0
-            source = read_events(self.store, cfg.model, batch[0][0].start - lead,
-                                 batch[-1][0].end, names, labels=labels)
-            hist = self._history(cfg, batch[0][0])
-            written: list[tuple[Window, list[ev.Row]]] = []
-            verdicts = []
-            for window, n in batch:
-                rows, v = self._window(cfg, fitter, refs, source, window, n, counts, dead,
-                                       hist, ref_key)
-                counts = [*counts[-(cfg.anomaly.history - 1):], v.n_events] \
-                    if cfg.anomaly.history > 1 else [v.n_events]
-                written.append((window, rows))
-                verdicts.append(v)
+            written, verdicts = self._evaluate(run, todo[i : i + self.chunk])
             # results first, then alerts, then the record: a crash anywhere redoes the batch
             results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
             for v in verdicts:
@@ -155,29 +150,62 @@ class Monitor:
                 out.append(v)
                 if progress:
                     progress(cfg.name, len(out), len(todo))
-            results.mark_processed(self.store, verdicts, fp, self.clock())
+            results.mark_processed(self.store, verdicts, run.fp, self.clock())
         return out
 
+    def _start(self, cfg: MonitorConfig, size: timedelta, first: datetime) -> _Run:
+        """What one monitor's pass needs before its first window is evaluated."""
+        fp = digest(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))
+        fitter = self._fitters.setdefault(fp, Fitter(cfg.seed))
+        names = ev.monitored_names(cfg)
+        labels = cfg.performance is not None
+        refs = ReferenceReader(self.store, cfg.model, names, labels)
+        counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
+                                               cfg.anomaly.history)]
+        dead = cfg.quality.enabled and self.store.count(
+            S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
+        return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
+                    reference_key(cfg.reference))
+
+    def _evaluate(
+        self, run: _Run, batch: list[tuple[Window, int]]
+    ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict]]:
+        """Rows and verdicts of a batch of consecutive windows (nothing written)."""
+        cfg, size = run.cfg, run.size
+        lead = cfg.reference.windows * size if cfg.reference.kind == "previous" else size * 0
+        source = read_events(self.store, cfg.model, batch[0][0].start - lead,
+                             batch[-1][0].end, run.names, labels=run.labels)
+        hist = self._history(cfg, batch[0][0])
+        written: list[tuple[Window, list[ev.Row]]] = []
+        verdicts = []
+        for window, n in batch:
+            rows, v = self._window(run, source, window, n, hist)
+            keep = cfg.anomaly.history - 1
+            run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
+            written.append((window, rows))
+            verdicts.append(v)
+        return written, verdicts
+
     def _window(
-        self, cfg: MonitorConfig, fitter: Fitter, refs: ReferenceReader, source: Frame,
-        window: Window, n: int, counts: list[int], dead: bool,
-        hist: dict[tuple[str, str, str], list[float]], ref_key: str,
+        self, run: _Run, source: Frame, window: Window, n: int,
+        hist: dict[tuple[str, str, str], list[float]],
     ) -> tuple[list[ev.Row], WindowVerdict]:
+        cfg = run.cfg
         cur = source.between(window.start, window.end)
-        ref = refs.frame(cfg.reference, window, source)
+        ref = run.refs.frame(cfg.reference, window, source)
         extra: list[Any] = []
-        if dead:
+        if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
-        rows = ev.drift_rows(cfg, fitter, cur, ref)
-        rows += ev.quality_rows(cfg, cur, ref, counts, extra)
+        rows = ev.drift_rows(cfg, run.fitter, cur, ref)
+        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra)
         perf = ev.performance_rows(
             cfg, cur, lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
         for r in perf:
             hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
         rows += perf
         ev.apply_rules(cfg, rows)
-        return rows, ev.verdict(cfg, window, cur.n, rows, ref_key)
+        return rows, ev.verdict(cfg, window, cur.n, rows, run.ref_key)
 
     def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
                                                                   list[float]]:
