@@ -27,11 +27,13 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    raise ConfigError(f"{path}: expected a .parquet or .csv file")
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise ConfigError(f"{path}: expected a .parquet or .csv file")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except (ValueError, OSError, ImportError) as exc:  # parser errors are ValueErrors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
 
 
 def upload(

@@ -169,3 +169,19 @@ def test_a_dataset_reference_never_uploaded_is_a_one_line_error(store: Store) ->
     assert "'trian'" in msg and "driftscope reference upload --model m" in msg
     assert "\n" not in msg
     assert store.count(M) == 0  # nothing recorded: fixing the name processes every window
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("train.csv", "", "cannot read it as csv"),
+    ("train.parquet", "not parquet", "cannot read it as parquet"),
+    ("train.json", "{}", "expected a .parquet or .csv file"),
+])
+def test_a_file_that_cannot_be_read_is_a_one_line_error(tmp_path: Path, name: str,
+                                                        content: str, message: str) -> None:
+    from driftscope.monitor.upload import read_table
+
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message) as info:
+        read_table(path)
+    assert "\n" not in str(info.value)
