@@ -84,6 +84,7 @@ def monitor(
     interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
     settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
 ) -> None:
+    from driftscope.alerts.channels import build_channels
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.service import run_pass
@@ -92,6 +93,7 @@ def monitor(
     settle_for = _parse_duration("--settle", settle)
     cfg = load_config(config)
     secrets = Secrets.from_env()
+    build_channels(cfg, secrets)  # a missing webhook secret fails now, not after a pass
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     while True:
@@ -130,7 +132,7 @@ def backfill(
     """Reprocess the windows starting in [since, until) with the current configuration."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-    from driftscope.alerts.channels import dispatcher
+    from driftscope.alerts.channels import build_channels, dispatcher
     from driftscope.alerts.engine import AlertEngine
     from driftscope.config import Secrets, load_config
     from driftscope.monitor.scheduler import Monitor
@@ -141,6 +143,8 @@ def backfill(
         raise typer.BadParameter(f"{since} is not before --until {until}", param_hint="--since")
     cfg = load_config(config)
     secrets = Secrets.from_env()
+    if notify:
+        build_channels(cfg, secrets)  # a missing webhook secret fails before the backfill
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -81,3 +82,17 @@ def test_bad_durations_and_ranges_are_usage_errors_not_tracebacks(tmp_path: Path
     _one_line_usage_error(["alerts", "list", "--state", "open", "-c", missing], "--state")
     _one_line_usage_error(["backfill", "--since", "2026-01-02", "--until", "2026-01-01",
                            "-c", missing], "--since")
+
+
+def test_a_missing_slack_secret_fails_before_any_window_is_processed(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = setup(store, tmp_path)
+    doc = yaml.safe_load(path.read_text())
+    doc["alerts"]["slack"] = True
+    path.write_text(yaml.safe_dump(doc))
+    monkeypatch.delenv("DRIFTSCOPE_SLACK_WEBHOOK_URL", raising=False)
+    result = CliRunner().invoke(app, ["monitor", "--once", "-c", str(path)])
+    assert isinstance(result.exception, ConfigError)
+    assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in str(result.exception)
+    assert store.count(S.MONITOR_WINDOWS) == 0
