@@ -112,23 +112,26 @@ def test_wrong_token_is_one_line(grafana: FakeGrafana) -> None:
     assert "wrong" not in msg
 
 
-def _closed_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound but not listening for the whole test: connecting is refused, and no
+    other process can take the port in the meantime."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
-def test_cli_wrong_url_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_wrong_url_is_one_line(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> None:
     monkeypatch.setenv("DRIFTSCOPE_GRAFANA_TOKEN", TOKEN)
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{closed_port}"
     result = CliRunner().invoke(app, ["dashboards", "push", "--url", url, "--timeout", "2"])
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot reach Grafana" in lines[0] and TOKEN not in lines[0]
 
 
-def test_credentials_in_the_url_never_reach_the_message() -> None:
-    url = f"http://admin:s3cr3tpw@127.0.0.1:{_closed_port()}/"
+def test_credentials_in_the_url_never_reach_the_message(closed_port: int) -> None:
+    url = f"http://admin:s3cr3tpw@127.0.0.1:{closed_port}/"
     with pytest.raises(PushError) as info:
         push(url, TOKEN, timeout=2)
     msg = str(info.value)
