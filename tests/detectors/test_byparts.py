@@ -80,3 +80,12 @@ def test_deterministic_and_picklable() -> None:
     a = ByParts().fit(ref, rng=np.random.default_rng(9))
     b = pickle.loads(pickle.dumps(ByParts().fit(ref, rng=np.random.default_rng(9))))
     assert a.score(cur).ranking == b.score(cur).ranking
+
+
+def test_column_order_does_not_matter() -> None:
+    ref, cur = _table(0, 400), _table(1, 300, shift=0.4)
+    rev_ref = dict(reversed(list(ref.items())))
+    rev_cur = dict(reversed(list(cur.items())))
+    a = ByParts().fit(ref, rng=np.random.default_rng(3)).score(cur)
+    b = ByParts().fit(rev_ref, rng=np.random.default_rng(3)).score(rev_cur)
+    assert a.ranking == b.ranking and a.drifted == b.drifted

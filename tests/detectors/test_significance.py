@@ -152,3 +152,16 @@ def test_emd_batched_bootstrap_matches_explicit_resamples() -> None:
         sample = fitted.ref_sorted[np.sort(parts[i])]
         w = wasserstein_sorted(fitted.ref_sorted, sample) / fitted.scale
         assert got[i] == pytest.approx(w + abs(rate - miss[i] / m), rel=1e-9)
+
+
+def test_p_values_flag_trivial_differences_at_large_n_while_a_floor_does_not() -> None:
+    """The documented weakness of chi-square/KS at large n, and the floor that avoids it."""
+    from driftscope.detectors.chi2 import ChiSquare
+
+    rng = np.random.default_rng(8)
+    cats = np.array(["a", "b", "c"], dtype=object)
+    ref = rng.choice(cats, 200_000, p=[0.5, 0.3, 0.2])
+    cur = rng.choice(cats, 200_000, p=[0.49, 0.31, 0.2])  # a 1-point move nobody cares about
+    assert ChiSquare().fit(ref, rng=rng).score(cur).drifted
+    floored = LInf(ReferenceQuantile(floor=0.02)).fit(ref, rng=rng).score(cur)
+    assert not floored.drifted and floored.statistic > 0.005
