@@ -8,6 +8,7 @@ letters — and never raises for a bad message. A batch is written by
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ from driftscope.collector.windows import WindowTracker
 from driftscope.config import Config
 from driftscope.errors import EventError
 from driftscope.events import FeedbackEvent, canonical, parse_event
+
+log = logging.getLogger("driftscope.collector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,28 @@ class Batch:
 
     def __len__(self) -> int:
         return self.consumed
+
+
+def publish_dead_letters(producer: Any, topic: str, batch: Batch) -> None:
+    """Send the batch's dead letters to the dead-letter topic (at least once).
+
+    The value is the raw bytes (truncated); headers carry ``reason``, ``error``,
+    ``source`` (``topic/partition/offset``) and ``raw_size``.
+    """
+    if not batch.dead:
+        return
+    for d in batch.dead:
+        headers = [
+            ("reason", d.reason.encode()),
+            ("error", d.error.encode()[:1000]),
+            ("source", f"{d.topic}/{d.partition}/{d.offset}".encode()),
+            ("raw_size", str(d.raw_size).encode()),
+        ]
+        producer.send(topic, value=d.raw, headers=headers)
+    try:
+        producer.flush(timeout=10)
+    except Exception as exc:  # the table still has them
+        log.warning("collector: dead-letter topic %s unreachable: %s", topic, exc)
 
 
 class Processor:

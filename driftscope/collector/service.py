@@ -29,7 +29,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from driftscope.collector.batch import Batch, Message, Processor
+from driftscope.collector.batch import Batch, Message, Processor, publish_dead_letters
 from driftscope.collector.model import ModelRegistry
 from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
@@ -236,7 +236,7 @@ class Collector:
         if len(batch):
             if self._attempts:  # a failed attempt may have written part of the batch
                 self.sink.recover(batch.first_offsets)
-            self._publish_dead_letters(batch)
+            publish_dead_letters(self._producer, self.config.kafka.dead_letter_topic, batch)
             self.sink.write(batch, self.processor.registry.kinds)
             self.batch = Batch()
             self._attempts = 0
@@ -265,23 +265,6 @@ class Collector:
         lag = self._lag()
         self._observe(batch, flush_s)
         self.sink.stats(self.collector_id, batch, flush_s * 1000, lag)
-
-    def _publish_dead_letters(self, batch: Batch) -> None:
-        if not batch.dead:
-            return
-        dlq = self.config.kafka.dead_letter_topic
-        for d in batch.dead:
-            headers = [
-                ("reason", d.reason.encode()),
-                ("error", d.error.encode()[:1000]),
-                ("source", f"{d.topic}/{d.partition}/{d.offset}".encode()),
-                ("raw_size", str(d.raw_size).encode()),
-            ]
-            self._producer.send(dlq, value=d.raw, headers=headers)
-        try:
-            self._producer.flush(timeout=10)
-        except Exception as exc:  # the table still has them
-            log.warning("collector: dead-letter topic %s unreachable: %s", dlq, exc)
 
     def _lag(self) -> int:
         total = 0

@@ -47,6 +47,7 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
             event(i, model="s", seconds=i / 10, segments={"region": ["eu", "us"][i % 2]})
             for i in range(20)
         ],
+        event(7, model="auto"),  # not configured: auto-registered, kinds inferred
         {
             "kind": "feedback",
             "model_id": "m",
