@@ -35,6 +35,7 @@ from .significance import (
     PValue,
     ReferenceQuantile,
     ThresholdPolicy,
+    p_value_from_null,
     permutation_threshold,
 )
 
@@ -165,7 +166,9 @@ class FittedBase(ABC):
 
     policy: ThresholdPolicy
     seed: int
-    _cache: dict[int, float] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[int, tuple[np.ndarray, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     # -- hooks
     @abstractmethod
@@ -228,7 +231,8 @@ class FittedBase(ABC):
         if isinstance(pol, Constant):
             threshold = float(pol.value)
         elif isinstance(pol, ReferenceQuantile):
-            threshold = self._reference_quantile(pol, self._size(prepared))
+            null, threshold = self._reference_null(pol, self._size(prepared))
+            p_value = p_value_from_null(stat, null)
         elif isinstance(pol, Permutation):
             assert perm is not None
             raw = float(details.get("raw_statistic", stat))
@@ -254,11 +258,14 @@ class FittedBase(ABC):
             details=details,
         )
 
-    def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
-        """The q-quantile of the statistic between the reference and its own resamples.
+    def _reference_null(self, pol: ReferenceQuantile, m: int) -> tuple[np.ndarray, float]:
+        """The sorted bootstrap null at window size ``m`` and its thresholded q-quantile.
 
-        The resample size is the effective size ``n·m/(n+m)`` so its sampling noise
-        equals that of comparing ``n`` reference rows with ``m`` current rows.
+        The null is the statistic between the reference and ``n_boot`` of its own
+        resamples of the effective size ``n·m/(n+m)``, so its sampling noise equals that
+        of comparing ``n`` reference rows with ``m`` current rows. The threshold is its
+        ``q``-quantile, never below ``floor``; the p-value comes from the whole null
+        (:func:`~driftscope.detectors.significance.p_value_from_null`).
         Cached per ``m``; deterministic in (seed, m).
         """
         if m in self._cache:
@@ -266,10 +273,14 @@ class FittedBase(ABC):
         n = self._reference_size()
         m_eff = max(1, round(n * m / (n + m)))
         rng = np.random.default_rng([self.seed, 2, m])
-        stats = np.maximum(self._boot_statistics(rng, m_eff, pol.n_boot), 0.0)
-        value = max(float(np.quantile(stats, pol.q, method="higher")), float(pol.floor))
-        self._cache[m] = value
-        return value
+        null = np.sort(np.maximum(self._boot_statistics(rng, m_eff, pol.n_boot), 0.0))
+        value = max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor))
+        self._cache[m] = (null, value)
+        return null, value
+
+    def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
+        """The threshold alone (see :meth:`_reference_null`)."""
+        return self._reference_null(pol, m)[1]
 
 
 def check_policy(policy: ThresholdPolicy) -> ThresholdPolicy:

@@ -17,6 +17,7 @@ from driftscope.detectors.significance import (
     benjamini_hochberg,
     bh_adjusted,
     bonferroni,
+    p_value_from_null,
     permutation_threshold,
     rank_by_severity,
 )
@@ -64,6 +65,37 @@ def test_reference_quantile_shrinks_with_window_size_and_is_cached() -> None:
     large = fitted.score(rng.normal(size=10_000)).threshold
     assert large < small
     assert set(fitted._cache) == {100, 10_000}
+
+
+def test_p_value_from_null_empirical_part_and_tail() -> None:
+    null = np.sort(np.random.default_rng(0).exponential(size=500))
+    assert p_value_from_null(-1.0, null) == 1.0
+    median = float(np.median(null))
+    assert p_value_from_null(median, null) == pytest.approx(0.5, abs=0.01)
+    u = float(np.quantile(null, 0.9))
+    tail = [p_value_from_null(u + d, null) for d in (0.01, 1.0, 5.0, 20.0)]
+    assert tail == sorted(tail, reverse=True) and len(set(tail)) == len(tail)  # decreasing
+    assert tail[0] <= 0.1 and 0 < tail[-1] < 1e-6
+    assert p_value_from_null(1.0, np.zeros(50)) == 0.0  # no spread: beyond it is impossible
+    with pytest.raises(ValueError):
+        p_value_from_null(1.0, np.array([]))
+
+
+def test_reference_quantile_p_values_valid_under_the_null_small_under_a_shift() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=10_000)
+    fitted = EMD(ReferenceQuantile(q=0.99, n_boot=200)).fit(x, rng=rng)
+    null_p = np.array([fitted.score(rng.normal(size=500)).p_value for _ in range(300)])
+    assert np.all((null_p > 0) & (null_p <= 1))
+    assert 0.35 < np.mean(null_p) < 0.65  # uniform-ish: mean 1/2
+    for level in (0.05, 0.1, 0.5):  # valid: P(p <= a) about a, never far above
+        assert np.mean(null_p <= level) < level + 0.1  # (one reference: p-values correlate)
+    shifted = fitted.score(rng.normal(0.35, 1.0, size=500))
+    assert shifted.p_value is not None and shifted.p_value < 1e-4 and shifted.drifted
+    # the threshold is still the q-quantile: p <= 1 - q wherever the feature drifted
+    s = fitted.score(rng.normal(0.12, 1.0, size=500))
+    assert s.policy == "reference-quantile" and s.p_value is not None
+    assert not s.drifted or s.p_value <= 0.011
 
 
 def test_reference_quantile_floor() -> None:
