@@ -24,7 +24,7 @@ from driftscope.collector.model import profile_record as _record
 from driftscope.collector.sampling import BottomK, sample_hash
 from driftscope.collector.windows import WindowTracker
 from driftscope.config import Config
-from driftscope.errors import EventError
+from driftscope.errors import ConfigError, EventError
 from driftscope.events import FeedbackEvent, canonical, parse_event
 
 log = logging.getLogger("driftscope.collector")
@@ -121,6 +121,12 @@ class Processor:
         self._now = now
         self.now = now()  # ingested_at of the messages being processed (set per poll)
         self._max_bytes = config.collector.max_event_bytes
+        for m in config.models:
+            if m.window.total_seconds() < 1 or m.window.total_seconds() % 1:
+                raise ConfigError(
+                    f"models: {m.id}: window = {m.window.total_seconds()} s; "
+                    "expected a whole number of seconds, at least 1 s"
+                )
         self._dl_max = config.collector.dead_letter_max_bytes
 
     def process(self, batch: Batch, msg: Message) -> None:
@@ -150,12 +156,21 @@ class Processor:
                 )
                 batch.stored += 1
                 return
+            try:
+                row = payload(event)
+                event_ms = epoch_ms(event.timestamp)
+            except (OverflowError, ValueError) as exc:  # e.g. an integer beyond float range
+                raise EventError("schema", f"a value cannot be stored: {exc}") from None
             batch.features.extend(self.registry.check(event))
         except EventError as exc:
             self._dead(batch, msg, raw, model_id or guess_model_id(raw), exc.reason, str(exc))
             return
-        row = payload(event)
-        event_ms = epoch_ms(event.timestamp)
+        except Exception as exc:  # a bug must not stop the collector: keep the message
+            log.exception(
+                "collector: cannot process %s/%d/%d", msg.topic, msg.partition, msg.offset
+            )
+            self._dead(batch, msg, raw, model_id or guess_model_id(raw), "internal", repr(exc))
+            return
         size_ms = int(model.window.total_seconds() * 1000)
         start, late = self.windows.assign(
             model_id, event_ms, size_ms, int(model.allowed_lateness.total_seconds() * 1000)
@@ -163,7 +178,7 @@ class Processor:
         key = (model_id, start, size_ms, msg.partition)
         part = batch.parts.get(key)
         if part is None:
-            part = batch.parts[key] = Part(msg.offset, msg.offset)
+            part = batch.parts[key] = Part(msg.offset, msg.offset, max_event_ms=event_ms)
         part.last_offset = msg.offset
         part.n += 1
         part.n_late += late

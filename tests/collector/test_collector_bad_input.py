@@ -30,6 +30,7 @@ BAD: list[tuple[bytes | dict, str]] = [
     (event(3, model="nobody"), "unknown_model"),
     ({**event(4), "features": {"x": "now a string"}}, "type_change"),
     (b"", "schema"),
+    (b'{"model_id": "m", "features": {"x": 1' + b"0" * 400 + b"}}", "schema"),  # > float
     ({**event(5), "timestamp": "2026-01-01T00:00:00"}, "schema"),  # no time zone
 ]
 

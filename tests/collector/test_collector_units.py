@@ -140,3 +140,22 @@ def test_backoff_logs_once_per_state_change(caplog: pytest.LogCaptureFixture) ->
     b.ok()
     b.ok()
     assert len(caplog.records) == 2
+
+
+def test_processor_rejects_sub_second_windows_and_survives_huge_numbers() -> None:
+    from datetime import UTC, datetime
+
+    from driftscope.collector.batch import Batch, Message, Processor
+    from driftscope.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="whole number of seconds"):
+        cfg = Config.model_validate({"models": [{"id": "m", "window": "0.5s"}]})
+        Processor(cfg, ModelRegistry(cfg), lambda: datetime.now(UTC))
+    cfg = Config()
+    proc = Processor(cfg, ModelRegistry(cfg), lambda: datetime.now(UTC))
+    batch = Batch()
+    huge = b'{"model_id": "m", "features": {"x": 1' + b"0" * 400 + b"}}"
+    proc.process(batch, Message("t", 0, 5, huge))
+    proc.process(batch, Message("t", 0, 6, b'{"model_id": "m", "features": {"x": 1}}'))
+    assert [(d.reason, d.offset) for d in batch.dead] == [("schema", 5)]
+    assert len(batch.events) == 1 and batch.consumed == 2
