@@ -35,7 +35,7 @@ from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
 from driftscope.collector.sink import Sink
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
-from driftscope.errors import StoreError
+from driftscope.errors import BrokerError, StoreError
 from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
 
@@ -95,6 +95,7 @@ class Collector:
         if self._consumer is not None:
             return
         from kafka import KafkaConsumer, KafkaProducer
+        from kafka.errors import KafkaError
 
         self.store.migrate()
         registry = ModelRegistry(self.config, self.sink.load_kinds())
@@ -109,24 +110,40 @@ class Collector:
         if any("profile" in m.logging for m in self.config.models):
             import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka
-        self._consumer = KafkaConsumer(
-            **self.kafka_options,
-            group_id=k.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=k.session_timeout_ms,
-            heartbeat_interval_ms=k.heartbeat_interval_ms,
-            max_poll_records=self.config.collector.batch_size,
-            max_partition_fetch_bytes=max(1_048_576, 2 * self.config.collector.max_event_bytes),
-            client_id=self.collector_id,
-        )
-        self._producer = KafkaProducer(**self.kafka_options, linger_ms=5)
+        try:
+            self._producer = KafkaProducer(**self.kafka_options, linger_ms=5)
+            self._consumer = KafkaConsumer(
+                **self.kafka_options,
+                group_id=k.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=k.session_timeout_ms,
+                heartbeat_interval_ms=k.heartbeat_interval_ms,
+                max_poll_records=self.config.collector.batch_size,
+                max_partition_fetch_bytes=max(1_048_576, 2 * self.config.collector.max_event_bytes),
+                client_id=self.collector_id,
+            )
+        except KafkaError as exc:
+            if self._producer is not None:
+                self._producer.close(timeout=1)
+                self._producer = None
+            raise BrokerError(f"cannot reach Kafka at {k.bootstrap_servers}: {exc}") from None
         self._consumer.subscribe([k.topic], listener=Listener(self))
         log.info("collector %s: consuming %s as group %s", self.collector_id, k.topic, k.group_id)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set, then flush, commit and close."""
-        self.start()
+        """Poll until ``stop`` is set, then flush, commit and close.
+
+        A store that is down at start is waited for, with the same backoff as an outage.
+        """
+        while self._consumer is None and not stop.is_set():
+            try:
+                self.start()
+            except StoreError as exc:
+                self._backoff.fail(exc)
+                stop.wait(self._backoff.delay)
+        if self._backoff.down and self._consumer is not None:
+            self._backoff.ok()
         try:
             while not stop.is_set():
                 self.poll_once()

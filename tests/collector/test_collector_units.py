@@ -159,3 +159,22 @@ def test_processor_rejects_sub_second_windows_and_survives_huge_numbers() -> Non
     proc.process(batch, Message("t", 0, 6, b'{"model_id": "m", "features": {"x": 1}}'))
     assert [(d.reason, d.offset) for d in batch.dead] == [("schema", 5)]
     assert len(batch.events) == 1 and batch.consumed == 2
+
+
+def test_run_waits_for_a_store_that_is_down_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    """An http:// store on a port that refuses connections: run() backs off, never raises."""
+    import threading
+
+    from driftscope.broker import free_port
+    from driftscope.collector.service import Collector
+    from driftscope.store.clickhouse import Store
+
+    store = Store(f"http://127.0.0.1:{free_port()}", database="nowhere")
+    c = Collector(Config(), store, kafka_options={"bootstrap_servers": ["127.0.0.1:1"]})
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    with caplog.at_level(logging.WARNING, logger="driftscope.collector"):
+        c.run(stop)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("store unavailable" in m for m in lines) == 1, lines
+    assert not any("available again" in m for m in lines)  # it never came back
