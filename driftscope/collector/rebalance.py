@@ -2,8 +2,11 @@
 
 Before partitions are revoked, the buffered batch is flushed; if the store cannot take it,
 it is dropped (its offsets were never committed, so whoever owns the partitions next reads
-the events again). Newly assigned partitions are paused until :meth:`Collector._recover`
-has rolled back unfinished flushes and sought to the offsets stored with the data.
+the events again). When the member was removed from the group (``on_partitions_lost``: its
+session expired), the batch is dropped without writing, since the partitions may already
+belong to another member. Newly assigned partitions are paused until
+:meth:`Collector._recover` has rolled back unfinished flushes and sought to the offsets
+stored with the data.
 """
 
 from __future__ import annotations
@@ -41,6 +44,24 @@ class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             if c.processor is not None:
                 c.processor.bottom_k.clear()
         c._recovering -= {tp.partition for tp in revoked}
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        """Removed from the group (session expired): another member owns these partitions
+        now and replays them from the stored offsets, so the batch is dropped, not written."""
+        c = self.c
+        if len(c.batch):
+            log.warning(
+                "collector %s: lost partitions %s; dropping %d unflushed messages (replayed "
+                "by their new owner)",
+                c.collector_id,
+                sorted(tp.partition for tp in lost),
+                len(c.batch),
+            )
+            c.batch = Batch()
+            c._attempts = 0
+            if c.processor is not None:
+                c.processor.bottom_k.clear()
+        c._recovering -= {tp.partition for tp in lost}
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         c = self.c
