@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, default=0.01)
     ap.add_argument("--correction", choices=("bh", "none"), default="bh")
     ap.add_argument("--labels", action="store_true", help="also watch the labels")
-    ap.add_argument("--seasonal-width", type=int, default=1, help="windows, centred")
+    ap.add_argument(
+        "--seasonal-width", type=int, default=EvalConfig.seasonal_width,
+        help="windows, centred (default: the monitor's seasonal default)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)

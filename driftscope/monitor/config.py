@@ -9,8 +9,10 @@ Examples
 >>> m = MonitorConfig.model_validate({
 ...     "name": "churn-drift", "model": "churn", "features": ["age", "plan"],
 ...     "reference": {"kind": "previous", "windows": 12}})
->>> m.reference.kind, m.detectors[0].name, m.fdr.method
-('previous', 'linf', 'bh')
+>>> m.reference.kind, [(d.name, d.on) for d in m.detectors], m.fdr.method, m.fdr.alpha
+('previous', [('emd', 'numeric'), ('linf', 'categorical')], 'bh', 0.01)
+>>> ReferenceSpec(kind="seasonal").width, ReferenceSpec().width
+(3, 12)
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ class Section(BaseModel):
 class ThresholdSpec(Section):
     """How a detector's threshold is set (see ``driftscope.detectors.significance``)."""
 
-    policy: Literal["permutation", "reference-quantile", "constant", "p-value"] = "permutation"
+    policy: Literal["permutation", "reference-quantile", "constant", "p-value"] = (
+        "reference-quantile"
+    )
     n: int = Field(200, ge=1, description="permutations")
     alpha: float = Field(0.05, gt=0, lt=1)
     q: float = Field(0.99, gt=0, lt=1)
@@ -48,7 +52,7 @@ class DetectorSpec(Section):
     when its statistic is at least this large, whatever its p-value.
     """
 
-    name: str = "linf"
+    name: str = "emd"
     params: dict[str, Any] = Field(default_factory=dict)
     threshold: ThresholdSpec = ThresholdSpec()
     min_effect: float | None = Field(None, ge=0)
@@ -59,6 +63,19 @@ class DetectorSpec(Section):
 
 DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2}
 
+DEFAULT_DETECTORS = (
+    DetectorSpec(name="emd", on="numeric"),
+    DetectorSpec(name="linf", on="categorical"),
+)
+"""The default monitor configuration's detectors — EMD on numeric features, L-inf on
+categorical ones, both with reference-quantile thresholds (q = 0.99, 200 resamples) and
+p-values from the same bootstrap null. ``driftscope evaluate`` measures exactly these."""
+
+DEFAULT_REFERENCE_WINDOWS = {"previous": 12, "seasonal": 3}
+"""Reference width in windows when ``windows`` is not given: 12 windows before for
+``previous``; 3 windows centred on the same window one period earlier for ``seasonal``
+(12 gave 93 false alarms per 1,000 windows on daily cycles in the harness, 3 gave 0)."""
+
 
 class ReferenceSpec(Section):
     """What a window is compared with.
@@ -66,14 +83,15 @@ class ReferenceSpec(Section):
     ``fixed``: events between ``start`` and ``end``; ``dataset``: an uploaded dataset
     (``driftscope reference upload``); ``previous``: the ``windows`` windows before the
     current one (sliding); ``seasonal``: the same span one ``period`` (1d or 1w) earlier,
-    widened to ``windows`` windows centred on it.
+    widened to ``windows`` windows centred on it. Unset, ``windows`` is
+    :data:`DEFAULT_REFERENCE_WINDOWS` of the kind (:attr:`width`).
     """
 
     kind: Literal["fixed", "dataset", "previous", "seasonal"] = "previous"
     start: datetime | None = None
     end: datetime | None = None
     dataset: str | None = None
-    windows: int = Field(12, ge=1)
+    windows: int | None = Field(None, ge=1)
     period: timedelta = timedelta(days=1)
 
     @field_validator("period", mode="before")
@@ -90,6 +108,13 @@ class ReferenceSpec(Section):
         if self.kind == "dataset" and not self.dataset:
             raise ValueError("a dataset reference needs dataset: the uploaded name")
         return self
+
+    @property
+    def width(self) -> int:
+        """Reference width in windows (``previous`` and ``seasonal``)."""
+        if self.windows is not None:
+            return self.windows
+        return DEFAULT_REFERENCE_WINDOWS.get(self.kind, 1)
 
 
 class ProjectionSpec(Section):
@@ -166,7 +191,7 @@ class FdrSpec(Section):
     """Model-level false-discovery control across features × segments in a window."""
 
     method: Literal["bh", "bonferroni", "none"] = "bh"
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(0.01, gt=0, lt=1)
 
 
 class MonitorConfig(Section):
@@ -177,7 +202,7 @@ class MonitorConfig(Section):
     features: list[str] = Field(default_factory=list)
     outputs: list[str] = Field(default_factory=list)
     projections: list[ProjectionSpec] = Field(default_factory=list)
-    detectors: list[DetectorSpec] = Field(default_factory=lambda: [DetectorSpec()])
+    detectors: list[DetectorSpec] = Field(default_factory=lambda: list(DEFAULT_DETECTORS))
     window: timedelta | None = None
     reference: ReferenceSpec = ReferenceSpec()
     segments: list[str] = Field(default_factory=list)

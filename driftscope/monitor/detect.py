@@ -1,5 +1,7 @@
 """Detectors from configuration, fitted on references (cached when static), and projections.
 
+Pure: no store, no I/O (the evaluation harness builds the default detectors from here).
+
 Every result carries a fingerprint of detector, parameters, threshold policy and
 reference specification: a changed configuration starts a new series.
 """
@@ -27,7 +29,6 @@ from driftscope.monitor.config import (
     ReferenceSpec,
     ThresholdSpec,
 )
-from driftscope.monitor.reference import digest, reference_key
 from driftscope.types import Score
 
 
@@ -58,6 +59,8 @@ def min_effect(spec: DetectorSpec) -> float:
 
 def fingerprint(spec: DetectorSpec, reference: ReferenceSpec) -> str:
     """Hash of detector, parameters, threshold policy and reference specification."""
+    from driftscope.monitor.reference import digest, reference_key  # (reads the store)
+
     det = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
     return digest(det, reference_key(reference))
 

@@ -13,17 +13,25 @@ True
 True
 >>> robust_z(10.0, [1, 1.1, 0.9, 1.0, 1.05, 0.95]) > 6
 True
+>>> from driftscope.types import Score
+>>> s = [Score(0.3, 0.1, "reference-quantile", 0.001), Score(0.2, 0.1, "reference-quantile", 0.4)]
+>>> model_level(s, [0.0, 0.0], "bh", 0.01)
+[True, False]
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from driftscope.detectors.significance import benjamini_hochberg, bonferroni
-from driftscope.monitor.detect import Scored
+from driftscope.types import Score
+
+if TYPE_CHECKING:  # the pure decisions import no store code (the harness uses them)
+    from driftscope.monitor.detect import Scored
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 LOWER_IS_WORSE = {"accuracy", "f1", "roc_auc"}
@@ -62,24 +70,31 @@ def seasonal_history(history: Sequence[float], period_windows: int) -> list[floa
     return list(history)[::-1][period_windows - 1 :: period_windows]
 
 
-def fdr_control(scored: Sequence[Scored], method: str, alpha: float) -> list[bool]:
-    """Model-level decision per scored test.
+def model_level(
+    scores: Sequence[Score], min_effects: Sequence[float], method: str, alpha: float
+) -> list[bool]:
+    """The model-level decision per test of one window (pure; the harness measures it).
 
     A test counts when ``statistic > threshold`` and ``statistic >= min_effect`` and —
     when it has a p-value — it is rejected by Benjamini–Hochberg or Bonferroni across
-    every test of the window that has one.
+    every test of the window that has one (``method="none"``: no correction).
     """
-    with_p = [i for i, s in enumerate(scored) if s.score.p_value is not None]
-    rejected = np.ones(len(scored), dtype=bool)
+    with_p = [i for i, s in enumerate(scores) if s.p_value is not None]
+    rejected = np.ones(len(scores), dtype=bool)
     if with_p and method != "none":
-        p = np.asarray([scored[i].score.p_value for i in with_p], dtype=float)
+        p = np.asarray([scores[i].p_value for i in with_p], dtype=float)
         rej = benjamini_hochberg(p, alpha) if method == "bh" else bonferroni(p, alpha)
         for i, r in zip(with_p, rej, strict=True):
             rejected[i] = bool(r)
     return [
-        bool(rejected[i]) and s.score.drifted and s.score.statistic >= s.min_effect
-        for i, s in enumerate(scored)
+        bool(rejected[i]) and s.drifted and s.statistic >= floor
+        for i, (s, floor) in enumerate(zip(scores, min_effects, strict=True))
     ]
+
+
+def fdr_control(scored: Sequence[Scored], method: str, alpha: float) -> list[bool]:
+    """Model-level decision per scored test of a window (:func:`model_level`)."""
+    return model_level([s.score for s in scored], [s.min_effect for s in scored], method, alpha)
 
 
 def performance_bad(metric: str, value: float, lo: float, hi: float) -> bool:

@@ -27,8 +27,6 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
-DEFAULT_SEASONAL_WINDOWS = 1
-
 
 def reference_range(spec: ReferenceSpec, window: Window) -> tuple[datetime, datetime]:
     """The time range a window's reference covers (not for ``dataset`` references)."""
@@ -36,9 +34,9 @@ def reference_range(spec: ReferenceSpec, window: Window) -> tuple[datetime, date
         assert spec.start is not None and spec.end is not None
         return spec.start, spec.end
     if spec.kind == "previous":
-        return window.start - spec.windows * window.size, window.start
+        return window.start - spec.width * window.size, window.start
     if spec.kind == "seasonal":
-        w = spec.windows if "windows" in spec.model_fields_set else DEFAULT_SEASONAL_WINDOWS
+        w = spec.width
         before = (w - 1) // 2
         after = w - 1 - before
         centre = window.start - spec.period

@@ -172,7 +172,7 @@ class Monitor:
     ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict]]:
         """Rows and verdicts of a batch of consecutive windows (nothing written)."""
         cfg, size = run.cfg, run.size
-        lead = cfg.reference.windows * size if cfg.reference.kind == "previous" else size * 0
+        lead = cfg.reference.width * size if cfg.reference.kind == "previous" else size * 0
         source = read_events(self.store, cfg.model, batch[0][0].start - lead,
                              batch[-1][0].end, run.names, labels=run.labels)
         hist = self._history(cfg, batch[0][0])

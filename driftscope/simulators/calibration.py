@@ -1,17 +1,13 @@
-"""Per-feature detectors with reference-bootstrap p-values, for the evaluation harness.
+"""Per-feature scoring for the evaluation harness: the monitor's own detectors and code.
 
-Each feature gets a registry detector fitted on the reference. For a window of ``m``
-rows, the statistic's null distribution is that between the reference and ``n_null``
-bootstrap resamples of it of the effective size ``n·m/(n+m)`` — the same calibration as
-:class:`~driftscope.detectors.significance.ReferenceQuantile`, kept whole so that it gives
-a p-value, which the model-level Benjamini–Hochberg step needs. Nulls are cached per
-window size.
-
-Below the null's 90 % quantile ``u`` the p-value is the empirical
-``(1 + #{null ≥ s}) / (1 + n_null)``; above it, the tail is modelled as exponential
-(peaks over threshold: ``p = 0.1·exp(-(s - u)/β)`` with ``β`` the mean excess over
-``u``), which resolves the small p-values a multiple-testing step needs without tens of
-thousands of resamples, and is conservative for the light-tailed statistics used here.
+Each feature is scored by :func:`driftscope.monitor.detect.score_one` — the function the
+monitor calls — with the monitor's default detectors
+(:data:`driftscope.monitor.config.DEFAULT_DETECTORS`: EMD on numeric features, L-inf on
+categorical ones, reference-quantile thresholds). A reference-quantile score carries a
+p-value from the same bootstrap null as its threshold
+(:func:`driftscope.detectors.significance.p_value_from_null`), cached per window size
+inside each fitted detector; the model-level step
+(:func:`driftscope.monitor.judge.model_level`) needs it.
 
 Examples
 --------
@@ -26,22 +22,19 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from driftscope.detectors import registry
-from driftscope.detectors.significance import Constant
 from driftscope.errors import DetectorInputError
-
-DEFAULT_DETECTORS = {"numeric": "emd", "categorical": "linf"}
-"""The default monitor configuration: EMD on numeric features, L-inf on categorical ones."""
+from driftscope.monitor.config import DEFAULT_DETECTORS, DetectorSpec
+from driftscope.monitor.detect import Fitter, Scored, score_one
 
 _NUMERIC_OK = ("numeric", "univariate")
-TAIL = 0.1
-"""Share of the null above which the p-value comes from the exponential tail model."""
+SEGMENT = "*"
 
 
 def is_numeric(values: np.ndarray) -> bool:
@@ -49,104 +42,107 @@ def is_numeric(values: np.ndarray) -> bool:
     return np.asarray(values).dtype.kind in "fiub"
 
 
-def detectors_for(name: str) -> dict[str, str]:
-    """Feature kind → detector for a harness configuration name.
+def detector_specs(name: str = "default", n_boot: int | None = None) -> list[DetectorSpec]:
+    """The monitor's detector specifications for a harness configuration name.
 
-    ``default`` is :data:`DEFAULT_DETECTORS`; any registry name is used for the feature
-    kinds it accepts, with L-inf on categorical features when it accepts only numbers.
+    ``default`` is the monitor's default (:data:`~driftscope.monitor.config.DEFAULT_DETECTORS`);
+    any registry name is used on the feature kinds it accepts, with L-inf on categorical
+    features when it accepts only numbers. Thresholds are the monitor's default
+    (reference-quantile); ``n_boot`` overrides its number of bootstrap resamples.
     """
     if name == "default":
-        return dict(DEFAULT_DETECTORS)
-    kind = registry.DETECTORS.cls(name).input_kind
-    if kind not in _NUMERIC_OK:
-        raise DetectorInputError(f"detector {name!r} is {kind}; the harness scores features")
-    return {"numeric": name, "categorical": name if kind == "univariate" else "linf"}
+        specs = list(DEFAULT_DETECTORS)
+    else:
+        kind = registry.DETECTORS.cls(name).input_kind
+        if kind not in _NUMERIC_OK:
+            raise DetectorInputError(f"detector {name!r} is {kind}; the harness scores features")
+        specs = [DetectorSpec(name=name, on="all" if kind == "univariate" else "numeric")]
+        if kind != "univariate":
+            specs.append(DetectorSpec(name="linf", on="categorical"))
+    if n_boot is not None:
+        specs = [
+            s.model_copy(update={"threshold": s.threshold.model_copy(update={"n_boot": n_boot})})
+            for s in specs
+        ]
+    return specs
 
 
-@dataclass
-class FittedFeature:
-    """One feature's fitted detector, its reference and its nulls by window size."""
+def detectors_for(name: str) -> dict[str, str]:
+    """Feature kind → detector name for a harness configuration name.
 
-    fitted: Any
-    reference: np.ndarray
-    seed: int
-    n_null: int
-    nulls: dict[int, np.ndarray] = field(default_factory=dict)
+    Examples
+    --------
+    >>> detectors_for("default")
+    {'numeric': 'emd', 'categorical': 'linf'}
+    """
+    out: dict[str, str] = {}
+    for spec in detector_specs(name):
+        for kind in ("numeric", "categorical"):
+            if spec.on in ("all", kind):
+                out.setdefault(kind, spec.name)
+    return out
 
-    def null(self, m: int) -> np.ndarray:
-        """Sorted null statistics for windows of ``m`` rows (cached)."""
-        if m not in self.nulls:
-            n = len(self.reference)
-            m_eff = max(1, round(n * m / (n + m)))
-            rng = np.random.default_rng([self.seed, m])
-            out = np.empty(self.n_null)
-            for b in range(self.n_null):
-                sample = self.reference[rng.integers(0, n, size=m_eff)]
-                out[b] = self.fitted.score(sample).statistic
-            self.nulls[m] = np.sort(out)
-        return self.nulls[m]
 
-    def p_value(self, window: np.ndarray) -> tuple[float, float]:
-        """(statistic, bootstrap p-value) of a window."""
-        try:
-            stat = float(self.fitted.score(window).statistic)
-        except DetectorInputError:
-            return 0.0, 1.0
-        null = self.null(len(window))
-        u = float(np.quantile(null, 1.0 - TAIL))
-        if stat > u:
-            beta = float(np.mean(null[null > u] - u)) if np.any(null > u) else 0.0
-            if beta <= 0:
-                return stat, 0.0
-            return stat, TAIL * float(np.exp(-(stat - u) / beta))
-        exceed = len(null) - int(np.searchsorted(null, stat - 1e-12, side="left"))
-        return stat, (1 + exceed) / (1 + len(null))
+def _fingerprint(spec: DetectorSpec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
 
 
 @dataclass
 class FittedMonitor:
-    """Fitted per-feature detectors; :meth:`p_values` scores a window."""
+    """The monitor's detectors fitted on one fixed reference; :meth:`scores` scores a window."""
 
-    features: dict[str, FittedFeature]
-    detectors: dict[str, str]
+    specs: list[DetectorSpec]
+    reference: dict[str, np.ndarray]
+    fitter: Fitter
 
-    def scores(self, window: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-        """Feature → (statistic, p-value)."""
-        return {k: f.p_value(np.asarray(window[k])) for k, f in self.features.items()}
+    def scores(self, window: Mapping[str, np.ndarray]) -> list[Scored]:
+        """Every (detector, feature) test of a window, as the monitor scores it."""
+        out: list[Scored] = []
+        for spec in self.specs:
+            fp = _fingerprint(spec)
+            for name, ref in self.reference.items():
+                cur = _column(window[name])
+                s = score_one(self.fitter, spec, fp, SEGMENT, name, ref, cur, static=True)
+                if s is not None:
+                    out.append(s)
+        return out
 
     def p_values(self, window: Mapping[str, np.ndarray]) -> dict[str, float]:
-        """Feature → bootstrap p-value of its statistic."""
-        return {k: p for k, (_, p) in self.scores(window).items()}
+        """Feature → p-value of its (first) test; 1 where there is none."""
+        out: dict[str, float] = {}
+        for s in self.scores(window):
+            p = s.score.p_value
+            out.setdefault(s.feature, 1.0 if p is None else float(p))
+        return out
 
 
 @dataclass(frozen=True)
 class FeatureMonitor:
-    """Configuration: which detector per feature kind and how many null resamples.
+    """Configuration: which detectors, and how many bootstrap resamples per null.
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> fm = FeatureMonitor("ks", n_null=50).fit({"x": rng.normal(size=500)}, rng=rng)
-    >>> fm.detectors, 0 < fm.p_values({"x": rng.normal(size=100)})["x"] <= 1
-    ({'numeric': 'ks', 'categorical': 'linf'}, True)
+    >>> [s.name for s in fm.specs], 0 < fm.p_values({"x": rng.normal(size=100)})["x"] <= 1
+    (['ks', 'linf'], True)
     """
 
     detector: str = "default"
-    n_null: int = 500
+    n_null: int | None = None
     features: tuple[str, ...] | None = None
 
     def fit(
         self, reference: Mapping[str, np.ndarray], *, rng: np.random.Generator
     ) -> FittedMonitor:
-        """Fit one detector per feature on ``reference`` (name → 1-D array)."""
-        kinds = detectors_for(self.detector)
+        """Prepare the detectors on ``reference`` (name → 1-D array); fitted on first use."""
         names = self.features or tuple(reference)
-        out: dict[str, FittedFeature] = {}
-        for name in names:
-            ref = np.asarray(reference[name])
-            kind = "numeric" if is_numeric(ref) else "categorical"
-            det = registry.get(kinds[kind], policy=Constant(0.0))
-            seed = int(rng.integers(0, 2**63 - 1))
-            fitted = det.fit(ref, rng=np.random.default_rng(seed))
-            out[name] = FittedFeature(fitted, ref, seed, self.n_null)
-        return FittedMonitor(out, kinds)
+        ref = {name: _column(reference[name]) for name in names}
+        seed = int(rng.integers(0, 2**63 - 1))
+        return FittedMonitor(detector_specs(self.detector, self.n_null), ref, Fitter(seed))
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    """Numbers as float64 (what the monitor's frames hold), categories as they are."""
+    arr = np.asarray(values)
+    return arr.astype(np.float64) if is_numeric(arr) and arr.dtype.kind != "f" else arr

@@ -1,9 +1,12 @@
 """Detection-quality harness: power, false alarms and delay of the drift detectors.
 
-The decision rule measured here is :func:`default_monitor_decision` — per-feature
-statistics calibrated on the reference (:mod:`~driftscope.simulators.calibration`),
-Benjamini–Hochberg across the features of a window at ``alpha``, and an alert only after
-``consecutive`` drifted windows in a row. The monitor should share it.
+The decision rule measured here is the monitor's own, run by the monitor's own code:
+per-feature scores from the default detectors (:mod:`~driftscope.simulators.calibration`,
+which calls :func:`driftscope.monitor.detect.score_one`), the model-level decision across
+the tests of a window (:func:`driftscope.monitor.judge.model_level`: statistic above its
+reference-quantile threshold and minimum effect, and rejected by Benjamini–Hochberg at
+``alpha``), and the alert state machine (:func:`driftscope.alerts.rules.step`: an alert
+opens at the ``consecutive``-th bad window in a row and resolves after two good ones).
 
 Metrics, per scenario × detector × window size ``n``:
 
@@ -14,9 +17,12 @@ false alarms  alerts opened per 1,000 windows of a stream that should stay silen
 
 Examples
 --------
->>> consecutive_alerts([True, False, True, True, True, False, True, True]).tolist()
-[False, False, False, True, False, False, False, True]
->>> default_monitor_decision([[0.001, 0.5], [0.002, 0.4], [0.3, 0.9]]).tolist()
+>>> consecutive_alerts([True, False, True, True, True, False, False, True, True]).tolist()
+[False, False, False, True, False, False, False, False, True]
+>>> from driftscope.types import Score
+>>> rq = lambda stat, p: Score(stat, 0.5, "reference-quantile", p)
+>>> w = lambda p: [rq(1.0, p), rq(0.1, 0.5)]
+>>> default_monitor_decision([w(0.001), w(0.002), w(0.3)]).tolist()
 [False, True, False]
 """
 
@@ -25,60 +31,80 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from driftscope.detectors.significance import benjamini_hochberg
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.rules import Policy, Track, step
+from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec
+from driftscope.monitor.detect import Scored
+from driftscope.monitor.judge import model_level
+from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor
 from .scenarios import Clock, Scenario, Stream, get_scenario
 from .sources import Batch, get_source
 
-DEFAULT_ALPHA = 0.01
-DEFAULT_CONSECUTIVE = 2
+DEFAULT_ALPHA = FdrSpec().alpha
+DEFAULT_CONSECUTIVE = Policy().min_windows
+DEFAULT_SEASONAL_WIDTH = DEFAULT_REFERENCE_WINDOWS["seasonal"]
 SIZES = (100, 500, 1000, 5000)
 LABEL = "__label__"
 """Column name of the (delayed) labels when the harness also watches them."""
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+_HOUR = timedelta(hours=1)
 
 
 def window_drifted(
-    p_values: Sequence[float], *, alpha: float = DEFAULT_ALPHA, correction: str = "bh"
+    scores: Sequence[Score | Scored],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    correction: str = "bh",
+    min_effects: Sequence[float] | None = None,
 ) -> bool:
-    """One window's model-level verdict: any feature rejected by Benjamini–Hochberg.
+    """One window's model-level verdict: any test passing the monitor's decision.
 
-    ``correction="none"`` flags the window when any feature has ``p <= alpha`` (each
-    feature judged alone at its reference quantile ``1 - alpha``) — for comparison only.
+    That is :func:`driftscope.monitor.judge.model_level` — statistic above its threshold
+    and its minimum effect (from ``Scored``, else ``min_effects``, else 0), and rejected
+    by Benjamini–Hochberg (``correction="bonferroni"``: Bonferroni) at ``alpha`` across
+    the window's tests. ``correction="none"`` skips the multiple-testing step (each test
+    judged alone at its reference quantile) — for comparison only.
     """
-    p = np.asarray(p_values, dtype=float)
-    if correction == "none":
-        return bool((p <= alpha).any())
-    return bool(benjamini_hochberg(p, alpha).any())
+    plain = [s.score if isinstance(s, Scored) else s for s in scores]
+    if min_effects is None:
+        min_effects = [s.min_effect if isinstance(s, Scored) else 0.0 for s in scores]
+    return any(model_level(plain, min_effects, correction, alpha))
 
 
 def consecutive_alerts(
     flags: Sequence[bool] | np.ndarray, *, consecutive: int = DEFAULT_CONSECUTIVE
 ) -> np.ndarray:
-    """Where an alert *opens*: the ``consecutive``-th drifted window in a row.
+    """Where an alert *opens*, by the alert engine's state machine on these verdicts.
 
-    An open alert stays open while windows stay drifted and closes at the first clean one.
+    :func:`driftscope.alerts.rules.step` with the default :class:`~driftscope.alerts.rules.Policy`
+    (``min_windows=consecutive``): an alert opens at the ``consecutive``-th bad window in
+    a row, stays open while windows are bad and resolves after two good ones.
     """
-    out = np.zeros(len(flags), dtype=bool)
-    run = 0
-    for i, f in enumerate(flags):
-        run = run + 1 if f else 0
-        out[i] = run == consecutive
+    policy = Policy(min_windows=consecutive)
+    track, out = Track(), np.zeros(len(flags), dtype=bool)
+    for i, bad in enumerate(flags):
+        start = _T0 + i * _HOUR
+        found = (Finding("drift", "*", "*", "harness", 1.0, 0.5, "harness", "fdr"),)
+        v = WindowVerdict("harness", "harness", start, start + _HOUR, 0, found if bad else ())
+        d = step(track, v, policy, silenced=False)
+        track, out[i] = d.track, d.action == "open"
     return out
 
 
 def default_monitor_decision(
-    p_values: Sequence[Sequence[float]],
+    windows: Sequence[Sequence[Score | Scored]],
     *,
     alpha: float = DEFAULT_ALPHA,
     consecutive: int = DEFAULT_CONSECUTIVE,
 ) -> np.ndarray:
-    """Alert openings for a sequence of windows, each given as its features' p-values."""
-    flags = [window_drifted(p, alpha=alpha) for p in p_values]
+    """Alert openings for a sequence of windows, each given as its tests' scores."""
+    flags = [window_drifted(s, alpha=alpha) for s in windows]
     return consecutive_alerts(flags, consecutive=consecutive)
 
 
@@ -103,12 +129,12 @@ class EvalConfig:
     null_references: int = 4
     periodic_windows: int = 1200
     periodic_sizes: tuple[int, ...] = (1000,)
-    n_null: int = 500
+    n_null: int | None = None
     alpha: float = DEFAULT_ALPHA
     consecutive: int = DEFAULT_CONSECUTIVE
     correction: str = "bh"
     watch_labels: bool = False
-    seasonal_width: int = 1
+    seasonal_width: int = DEFAULT_SEASONAL_WIDTH
     seed: int = 0
 
 
@@ -165,8 +191,8 @@ class Harness:
         return self._monitors[ref_id]
 
     def flags(self, monitor: FittedMonitor, windows: Sequence[Stream]) -> np.ndarray:
-        """Window-level BH verdicts."""
-        out = [self._verdict(list(monitor.p_values(self._columns(w)).values())) for w in windows]
+        """Window-level model decisions."""
+        out = [self._verdict(monitor.scores(self._columns(w))) for w in windows]
         return np.asarray(out, dtype=bool)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
@@ -175,8 +201,8 @@ class Harness:
             return rows.features
         return {**rows.features, LABEL: rows.labels.astype(str).astype(object)}
 
-    def _verdict(self, p_values: list[float]) -> bool:
-        return window_drifted(p_values, alpha=self.cfg.alpha, correction=self.cfg.correction)
+    def _verdict(self, scores: list[Scored]) -> bool:
+        return window_drifted(scores, alpha=self.cfg.alpha, correction=self.cfg.correction)
 
     def _scenario(self, name: str, n: int) -> Scenario:
         sc = get_scenario(name).with_(source=self.cfg.source)
@@ -262,8 +288,7 @@ class Harness:
                 ref, _ = sc.sample(rng, weights, intensity=intensity, source=self.source)
                 fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
                 monitors[phase] = fm.fit(self._columns(ref), rng=rng)
-            p = monitors[phase].p_values(self._columns(w))
-            out.append(self._verdict(list(p.values())))
+            out.append(self._verdict(monitors[phase].scores(self._columns(w))))
         return np.asarray(out, dtype=bool)
 
 

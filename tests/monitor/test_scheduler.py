@@ -87,7 +87,8 @@ def test_backfill_recomputes_a_range_as_a_new_series(store: Store) -> None:
     assert len(redone) == 6
     rows = store.query(f"SELECT {D.fingerprint}, count() FROM {D} WHERE {D.metric} = 'linf' "
                        f"AND {D.segment} = '*' GROUP BY {D.fingerprint} ORDER BY 2")
-    assert [r[1] for r in rows] == [12, 24]  # 6 windows × 2 features, old 12 × 2
+    # new: 6 windows × 2 features; old: 12 windows × plan (the default linf is categorical)
+    assert [r[1] for r in rows] == [12, 12] and rows[0][0] != rows[1][0]
 
 
 def test_segments_previous_reference_and_data_quality(store: Store) -> None:
@@ -130,7 +131,7 @@ def test_performance_rules_and_prediction_drift_beside_it(store: Store) -> None:
     assert {"accuracy", "f1", "roc_auc"} <= set(verdicts[-1].metrics)
     assert any(f.metric == "accuracy" and f.reason == "rule" for f in verdicts[-1].findings)
     assert not any(f.kind == "performance" for v in verdicts[:8] for f in v.findings)
-    assert store.count(D, f"{D.feature} = 'output:pred' AND {D.metric} = 'linf'") == 10
+    assert store.count(D, f"{D.feature} = 'output:pred' AND {D.metric} = 'emd'") == 10
 
 
 def test_reference_upload_cli_and_dataset_reference(store: Store, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from driftscope.simulators.calibration import FeatureMonitor, detectors_for
+from driftscope.monitor.config import DEFAULT_DETECTORS, FdrSpec
+from driftscope.simulators.calibration import FeatureMonitor, detector_specs, detectors_for
 from driftscope.simulators.evaluate import (
     EvalConfig,
     Harness,
@@ -16,12 +17,12 @@ from driftscope.simulators.evaluate import (
     window_drifted,
 )
 from driftscope.simulators.report import suite, to_markdown
+from driftscope.types import Score
 
 SMALL = EvalConfig(
     sizes=(1000,),
     trials=2,
     n_reference=4000,
-    n_null=300,
     windows_before=3,
     windows_after=4,
     null_windows=60,
@@ -30,17 +31,31 @@ SMALL = EvalConfig(
 )
 
 
-def test_window_drifted_is_benjamini_hochberg() -> None:
-    assert window_drifted([0.001, 0.5, 0.9], alpha=0.01)
-    assert not window_drifted([0.004, 0.5, 0.9], alpha=0.01)  # 0.004 > 0.01 / 3
-    assert window_drifted([0.005, 0.006, 0.9], alpha=0.01)  # 0.006 ≤ 2 · 0.01 / 3
+def _rq(p: float, stat: float = 1.0) -> Score:
+    return Score(stat, 0.5, "reference-quantile", p)
 
 
-def test_consecutive_alerts_need_two_windows_and_reopen_after_a_gap() -> None:
-    flags = [True, False, True, True, True, True, False, True, True]
-    assert np.nonzero(consecutive_alerts(flags))[0].tolist() == [3, 8]
-    assert np.nonzero(consecutive_alerts(flags, consecutive=1))[0].tolist() == [0, 2, 7]
-    assert not default_monitor_decision([[0.0001], [0.5], [0.0001]]).any()
+def test_window_drifted_is_the_monitors_benjamini_hochberg() -> None:
+    assert window_drifted([_rq(0.001), _rq(0.5), _rq(0.9)], alpha=0.01)
+    assert not window_drifted([_rq(0.004), _rq(0.5), _rq(0.9)], alpha=0.01)  # > 0.01 / 3
+    assert window_drifted([_rq(0.005), _rq(0.006), _rq(0.9)], alpha=0.01)  # ≤ 2 · 0.01 / 3
+    # the monitor's other conditions: above the threshold and the minimum effect
+    assert not window_drifted([_rq(0.0001, stat=0.4)], alpha=0.01)
+    assert not window_drifted([_rq(0.0001)], alpha=0.01, min_effects=[2.0])
+
+
+def test_consecutive_alerts_follow_the_alert_engine() -> None:
+    # opens at the 2nd bad window; one good window does not resolve it; two do
+    flags = [True, False, True, True, True, True, False, True, True, False, False, True, True]
+    assert np.nonzero(consecutive_alerts(flags))[0].tolist() == [3, 12]
+    assert np.nonzero(consecutive_alerts(flags, consecutive=1))[0].tolist() == [0, 11]
+    assert not default_monitor_decision([[_rq(0.0001)], [_rq(0.5)], [_rq(0.0001)]]).any()
+
+
+def test_harness_runs_the_monitors_default_configuration() -> None:
+    assert detector_specs() == list(DEFAULT_DETECTORS)
+    assert EvalConfig().alpha == FdrSpec().alpha == 0.01
+    assert EvalConfig().seasonal_width == 3 and EvalConfig().consecutive == 2
 
 
 def test_p_values_are_uniformish_under_no_drift_and_small_under_drift() -> None:
@@ -68,9 +83,7 @@ def test_harness_detects_covariate_fast_and_ignores_a_one_window_spike() -> None
 
 
 def test_periodic_is_silent_with_a_seasonal_reference() -> None:
-    cfg = EvalConfig(
-        sizes=(1000,), n_reference=3000, n_null=150, null_references=1, periodic_windows=48
-    )
+    cfg = EvalConfig(sizes=(1000,), n_reference=3000, null_references=1, periodic_windows=48)
     r = Harness(cfg).silent("periodic-covariate", "high")
     assert r.windows[1000] == 48 and r.false_alarms[1000] == 0.0
 
