@@ -244,9 +244,7 @@ class Collector:
 
     # -- the flush -------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write the batch (rows, then offsets), close windows, commit Kafka offsets."""
-        from kafka.structs import OffsetAndMetadata, TopicPartition
-
+        """Write the batch (rows, then offsets), commit Kafka offsets, close windows."""
         assert self.processor is not None
         batch = self.batch
         t0 = time.monotonic()
@@ -257,6 +255,7 @@ class Collector:
             self.sink.write(batch, self.processor.registry.kinds)
             self.batch = Batch()
             self._attempts = 0
+            self._committed(batch, time.monotonic() - t0)
         self._closes.extend(self.processor.closed_windows())
         self._last_flush = time.monotonic()
         if self._closes:
@@ -266,8 +265,11 @@ class Collector:
             except StoreError:
                 self._closes = closes + self._closes
                 raise
-        if not len(batch):
-            return
+
+    def _committed(self, batch: Batch, flush_s: float) -> None:
+        """After a batch is durable: positions, Kafka commit, metrics, a stats row."""
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
         topic = self.config.kafka.topic
         self._positions.update(batch.next_offsets)
         offsets = {
@@ -278,10 +280,12 @@ class Collector:
             self._consumer.commit(offsets)
         except Exception as exc:  # the store holds the truth; Kafka's copy is for lag tools
             log.debug("collector: Kafka offset commit skipped: %s", exc)
-        flush_s = time.monotonic() - t0
         lag = self._lag()
         self._observe(batch, flush_s)
-        self.sink.stats(self.collector_id, batch, flush_s * 1000, lag)
+        try:
+            self.sink.stats(self.collector_id, batch, flush_s * 1000, lag)
+        except StoreError as exc:  # telemetry only; the next flush meets the outage
+            log.debug("collector: stats row skipped: %s", exc)
 
     def _lag(self) -> int:
         total = 0
