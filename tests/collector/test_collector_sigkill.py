@@ -68,7 +68,7 @@ def test_sigkill_at_random_moments(broker, topic: str, tmp_path: Path) -> None:
             "session_timeout_ms": 3000,
             "heartbeat_interval_ms": 300,
         },
-        "collector": {"batch_size": 150, "flush_interval": "0.1s"},
+        "collector": {"batch_size": 150, "flush_interval": "0.1s", "metrics_port": 0},
         "models": [
             {
                 "id": "m",
