@@ -226,6 +226,16 @@ class MonitorConfig(Section):
             raise ValueError("a monitor needs features, outputs, projections or performance")
         if not self.detectors:
             raise ValueError("a monitor needs at least one detector")
+        for d in self.detectors:
+            t = d.threshold
+            if self.fdr.method != "none" and t.policy == "permutation" and (
+                1 / (t.n + 1) > self.fdr.alpha
+            ):
+                raise ValueError(
+                    f"detector {d.name}: a permutation test with n={t.n} never gives "
+                    f"p <= fdr.alpha={self.fdr.alpha}; raise n to at least "
+                    f"{int(1 / self.fdr.alpha)} (times the number of tests) or raise fdr.alpha"
+                )
         return self
 
     def window_size(self, default: timedelta = timedelta(minutes=5)) -> timedelta:

@@ -83,6 +83,8 @@ class ReferenceReader:
                 frame = read_events(
                     self.store, self.model_id, start, end, self.names, labels=self.labels
                 )
+            if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
+                frame = frame.between(start, start)  # a partial day is not that phase
         if is_static(spec):
             self._static[key] = frame
         return frame
@@ -99,6 +101,17 @@ class ReferenceReader:
             f"upload it with `driftscope reference upload --model {self.model_id} "
             f"--name {name} FILE`"
         )
+
+
+def complete(frame: Frame, start: datetime, end: datetime, parts: int) -> bool:
+    """Whether each of the ``parts`` equal slices of [start, end) holds events.
+
+    A seasonal reference that is only partly there (the first day of data) would compare
+    a window with neighbouring hours only; it is treated as missing instead.
+    """
+    step = (end - start) / parts
+    return all(frame.between(start + i * step, start + (i + 1) * step).n > 0
+               for i in range(parts))
 
 
 def _covers(frame: Frame, start: datetime, end: datetime) -> bool:

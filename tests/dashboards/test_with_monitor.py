@@ -59,6 +59,7 @@ def _config() -> Config:
             "detectors": [{"name": "linf", "threshold": {"policy": "permutation", "n": 50}},
                           {"name": "mmd", "threshold": {"policy": "permutation", "n": 50}}],
             "performance": {"prediction": "label", "score": "score", "metrics": ["accuracy"]},
+            "fdr": {"method": "bh", "alpha": 0.05},  # p >= 1/51 with 50 permutations
             "reference": {"kind": "fixed", "start": T0.isoformat(),
                           "end": (T0 + 6 * HOUR).isoformat()},
         }],

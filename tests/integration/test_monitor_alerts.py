@@ -166,7 +166,9 @@ def test_no_drift_stream_of_500_windows_raises_no_alert(store: Store, slack: Rec
     cfg = make_config(fixed(T0, T0 + 20 * FIVE), ["age", "income", "plan"])
     run(store, cfg, slack.url)
     assert store.count(S.MONITOR_WINDOWS) == 500
-    assert store.count(S.DRIFT_RESULTS, f"{S.DRIFT_RESULTS.metric} = 'linf'") == 1500
+    # the default detectors: EMD on the 2 numeric features, L-inf on the categorical one
+    assert store.count(S.DRIFT_RESULTS, f"{S.DRIFT_RESULTS.metric} = 'emd'") == 1000
+    assert store.count(S.DRIFT_RESULTS, f"{S.DRIFT_RESULTS.metric} = 'linf'") == 500
     assert store.count(S.ALERTS) == 0
     assert slack.posts == []
 

@@ -32,11 +32,29 @@ def test_the_examples_users_copy_are_valid() -> None:
     assert short.monitors[0].performance is not None
 
 
+def test_the_default_monitor_is_what_the_harness_measures() -> None:
+    from driftscope.alerts.config import AlertsConfig
+    from driftscope.simulators.evaluate import EvalConfig
+
+    m = Config.model_validate({"monitors": [{"name": "a", "model": "m", "features": ["x"]}]})
+    mon = m.monitors[0]
+    assert [(d.name, d.on, d.threshold.policy) for d in mon.detectors] == [
+        ("emd", "numeric", "reference-quantile"), ("linf", "categorical", "reference-quantile")]
+    assert (mon.fdr.method, mon.fdr.alpha) == ("bh", EvalConfig().alpha)
+    assert AlertsConfig().min_windows == EvalConfig().consecutive == 2
+    seasonal = Config.model_validate({"monitors": [
+        {"name": "a", "model": "m", "features": ["x"], "reference": {"kind": "seasonal"}}]})
+    assert seasonal.monitors[0].reference.width == EvalConfig().seasonal_width == 3
+    assert mon.reference.width == 12  # previous
+
+
 @pytest.mark.parametrize(("monitor", "message"), [
     ({"reference": {"kind": "fixed"}}, "fixed reference needs start and end"),
     ({"reference": {"kind": "dataset"}}, "dataset reference needs dataset"),
     ({"features": []}, "needs features"),
     ({"fdr": {"method": "holm"}}, "fdr.method"),
+    ({"detectors": [{"name": "linf", "threshold": {"policy": "permutation", "n": 50}}]},
+     "never gives p <= fdr.alpha=0.01"),
 ])
 def test_bad_monitor_configuration_is_one_line(tmp_path: Path, monitor: dict[str, Any],
                                                message: str) -> None:
