@@ -21,16 +21,16 @@ monitors:
     features: [age, tenure_months, plan, country]
     outputs: [score]
     projections: [{name: usage, kind: mean, features: [sessions, minutes]}]
-    detectors:
-      - name: linf
-        threshold: {policy: permutation, n: 200, alpha: 0.05}
-        min_effect: 0.1
+    detectors:                                 # the default:
       - name: emd
+        on: numeric                            # all | numeric | categorical
         threshold: {policy: reference-quantile, q: 0.99}
-        min_effect: 0.1
+      - name: linf
+        on: categorical
+        threshold: {policy: reference-quantile, q: 0.99}
     reference: {kind: previous, windows: 24}  # fixed|dataset|previous|seasonal
     segments: [country]
-    fdr: {method: bh, alpha: 0.05}             # bh | bonferroni | none
+    fdr: {method: bh, alpha: 0.01}             # bh | bonferroni | none
     quality: {missing_rate_max: 0.05, out_of_range_max: 0.05, volume_z: 6}
     performance: {task: classification, prediction: label, score: score,
                   metrics: [accuracy, f1, roc_auc]}

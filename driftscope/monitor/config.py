@@ -60,6 +60,14 @@ class DetectorSpec(Section):
         "all", description="which features it scores: e.g. EMD on numeric, L-inf on categorical"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted ``on:`` key as ``True``; take it as ``on``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
 
 DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2}
 

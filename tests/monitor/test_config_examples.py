@@ -30,6 +30,8 @@ def test_the_examples_users_copy_are_valid() -> None:
         "drift_sustained", "performance_below", "periodic"}
     short = Config.model_validate(yaml.safe_load(EXAMPLE_TEXT))
     assert short.monitors[0].performance is not None
+    for cfg in (full, short):  # an unquoted YAML `on:` key (read as True) still means `on`
+        assert [d.on for d in cfg.monitors[0].detectors] == ["numeric", "categorical"]
 
 
 def test_the_default_monitor_is_what_the_harness_measures() -> None:
