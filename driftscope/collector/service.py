@@ -80,6 +80,7 @@ class Collector:
         self._recovering: set[int] = set()
         self._closes: list[tuple[str, int, int]] = []
         self._positions: dict[int, int] = {}
+        self._read: dict[int, int] = {}  # next offset to read, per partition, this session
         self._backoff = Backoff(log)
         self._last_flush = time.monotonic()
         self._attempts = 0
@@ -188,6 +189,9 @@ class Collector:
                     self.batch, Message(tp.topic, tp.partition, m.offset, m.value)
                 )
                 n += 1
+            if msgs:
+                self._read[tp.partition] = msgs[-1].offset + 1
+        self.processor.windows.set_lagging(self._lagging())
         self.metrics.consumed.inc(n)
         due = (
             time.monotonic() - self._last_flush
@@ -238,6 +242,7 @@ class Collector:
         for tp in tps:
             self._consumer.seek(tp, starts[tp.partition])
             self._positions[tp.partition] = starts[tp.partition]
+            self._read[tp.partition] = starts[tp.partition]
         self._recovering -= set(parts)
         if not self._backoff.down:
             self._consumer.resume(*tps)
@@ -286,6 +291,16 @@ class Collector:
             self.sink.stats(self.collector_id, batch, flush_s * 1000, lag)
         except StoreError as exc:  # telemetry only; the next flush meets the outage
             log.debug("collector: stats row skipped: %s", exc)
+
+    def _lagging(self) -> set[int]:
+        """Partitions with messages not read yet: they hold back their models' watermarks."""
+        out = set()
+        for tp in self._consumer.assignment():
+            hw = self._consumer.highwater(tp)
+            read = self._read.get(tp.partition, self._positions.get(tp.partition))
+            if hw is None or read is None or hw > read:
+                out.add(tp.partition)
+        return out
 
     def _lag(self) -> int:
         total = 0

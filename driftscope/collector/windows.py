@@ -29,18 +29,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+RESTORED = -1
+"""Pseudo-partition holding the latest event time restored from the store."""
+
 
 @dataclass
 class _ModelWindows:
-    max_event_ms: int | None = None
+    max_by_partition: dict[int, int] = field(default_factory=dict)
     lateness_ms: int = 0
     open: dict[tuple[int, int], None] = field(default_factory=dict)  # (start, size)
 
     @property
-    def watermark(self) -> int | None:
-        if self.max_event_ms is None:
+    def max_event_ms(self) -> int | None:
+        return max(self.max_by_partition.values()) if self.max_by_partition else None
+
+    def watermark(self, held: list[int | None]) -> int | None:
+        """``held``: the latest event time of each lagging partition (None: nothing read)."""
+        if not self.max_by_partition or None in held:
             return None
-        return self.max_event_ms - self.lateness_ms
+        top = max(self.max_by_partition.values())
+        return min([top, *(t for t in held if t is not None)]) - self.lateness_ms
 
 
 class WindowTracker:
@@ -49,11 +57,25 @@ class WindowTracker:
     def __init__(self) -> None:
         self._models: dict[str, _ModelWindows] = {}
         self._closed: dict[tuple[str, int, int], None] = {}
+        self._lagging: frozenset[int] = frozenset()
+        self._partition_time: dict[int, int] = {}  # latest event time read, any model
+
+    def _held(self) -> list[int | None]:
+        return [self._partition_time.get(p) for p in self._lagging]
 
     def watermark(self, model_id: str) -> int | None:
         """The model's watermark in epoch milliseconds (None before its first event)."""
         state = self._models.get(model_id)
-        return None if state is None else state.watermark
+        return None if state is None else state.watermark(self._held())
+
+    def set_lagging(self, partitions: set[int] | frozenset[int]) -> None:
+        """Partitions that still have unread messages; may close windows when it shrinks."""
+        lagging = frozenset(partitions)
+        if lagging == self._lagging:
+            return
+        self._lagging = lagging
+        for model_id, state in self._models.items():
+            self._advance(model_id, state)
 
     def restore(
         self,
@@ -64,34 +86,36 @@ class WindowTracker:
     ) -> None:
         """Resume from the store: the latest event time and the windows not yet closed."""
         state = self._models.setdefault(model_id, _ModelWindows())
-        if state.max_event_ms is None or max_event_ms > state.max_event_ms:
-            state.max_event_ms = max_event_ms
+        if max_event_ms > state.max_by_partition.get(RESTORED, max_event_ms - 1):
+            state.max_by_partition[RESTORED] = max_event_ms
         state.lateness_ms = lateness_ms
         for start, size in open_windows:
             state.open[(start, size)] = None
         self._advance(model_id, state)
 
     def assign(
-        self, model_id: str, event_ms: int, size_ms: int, lateness_ms: int
+        self, model_id: str, event_ms: int, size_ms: int, lateness_ms: int, partition: int = 0
     ) -> tuple[int, bool]:
-        """(window start, late) of one event; may close windows of its model."""
+        """(window start, late) of one event read from ``partition``; may close windows."""
         state = self._models.get(model_id)
         if state is None:
             state = self._models[model_id] = _ModelWindows(lateness_ms=lateness_ms)
         state.lateness_ms = lateness_ms
         start = event_ms - event_ms % size_ms
-        wm = state.watermark
+        if event_ms > self._partition_time.get(partition, event_ms - 1):
+            self._partition_time[partition] = event_ms
+        wm = state.watermark(self._held())
         if wm is not None and start + size_ms <= wm:
             self._closed[(model_id, start, size_ms)] = None  # rewrite its counts
             return start, True
         state.open[(start, size_ms)] = None
-        if state.max_event_ms is None or event_ms > state.max_event_ms:
-            state.max_event_ms = event_ms
+        if event_ms > state.max_by_partition.get(partition, event_ms - 1):
+            state.max_by_partition[partition] = event_ms
             self._advance(model_id, state)
         return start, False
 
     def _advance(self, model_id: str, state: _ModelWindows) -> None:
-        wm = state.watermark
+        wm = state.watermark(self._held())
         if wm is None:
             return
         done = [key for key in state.open if key[0] + key[1] <= wm]

@@ -33,6 +33,22 @@ def test_windows_close_on_watermark_and_flag_late() -> None:
     assert t.watermark("m") == 10_500
 
 
+def test_a_partition_read_later_is_not_late_while_it_lags() -> None:
+    t = WindowTracker()
+    t.set_lagging({0, 1, 2})
+    assert t.assign("m", 1_000, 10_000, 0, partition=1) == (0, False)
+    assert t.assign("m", 25_000, 10_000, 0, partition=0) == (20_000, False)
+    assert t.watermark("m") is None  # nothing read from lagging partition 2 yet: hold all
+    t.set_lagging({0, 1})
+    # partition 0 is read two windows ahead while partition 1 still has unread messages
+    assert t.assign("m", 25_000, 10_000, 0, partition=0) == (20_000, False)
+    assert t.take_closed() == []  # held back at partition 1's 1 s
+    assert t.assign("m", 9_000, 10_000, 0, partition=1) == (0, False)  # on time, not late
+    t.set_lagging({0})  # partition 1 caught up: it holds nothing back any more
+    assert t.take_closed() == [("m", 0, 10_000)]
+    assert t.assign("m", 5_000, 10_000, 0, partition=1) == (0, True)  # now truly late
+
+
 def test_windows_restore_closes_what_the_store_left_open() -> None:
     t = WindowTracker()
     t.restore("m", 25_000, 1_000, [(0, 10_000), (10_000, 10_000), (20_000, 10_000)])

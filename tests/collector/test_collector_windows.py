@@ -10,6 +10,7 @@ import numpy as np
 from collector_support import T0, event, make_config, produce, run_until, stored_offsets
 from prometheus_client import CollectorRegistry
 
+from driftscope.broker import ensure_topics
 from driftscope.collector import reader
 from driftscope.collector.sampling import sample_hash
 from driftscope.collector.service import Collector
@@ -36,6 +37,10 @@ MODELS = [
 
 
 def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: Store) -> None:
+    # one partition, so the order events are read in is the order they were sent (with
+    # several partitions the watermark also waits for partitions not read yet)
+    topic = f"{topic}.single"
+    ensure_topics(broker.bootstrap, [topic, f"{topic}.dlq"], partitions=1)
     w0 = [event(i, seconds=i / 4) for i in range(40)]  # [0 s, 10 s)
     stream = [
         *w0,
