@@ -21,19 +21,51 @@ from driftscope.collector.model import NUMERIC
 
 
 def profile_bytes(records: list[dict[str, Any]], kinds: Mapping[str, str]) -> bytes:
-    """Profile the records (dicts of column → value) and serialize the view."""
+    """Profile the records (dicts of column → value) and serialize the view.
+
+    Categorical columns go through whylogs' pandas path. Numeric columns are handed to
+    whylogs already split (missing values counted, the rest as a float64 array): its pandas
+    path would test every float for infinity with a Python call per value, which halves
+    the collector's profile throughput. The metrics are the same — counts, types and
+    cardinality exactly, the KLL sketch within its own randomness (tests/collector).
+    """
     import pandas as pd
     from whylogs.core import DatasetProfile
 
     frame = pd.DataFrame.from_records(records)
-    for name in frame.columns:
-        if kinds.get(name) == NUMERIC:
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-        else:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    numeric = [c for c in frame.columns if kinds.get(c) == NUMERIC]
+    other = [c for c in frame.columns if kinds.get(c) != NUMERIC]
+    for name in other:
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     profile = DatasetProfile(schema=_schema())
-    profile.track(pandas=frame)
+    if other:
+        profile.track(pandas=frame[other])
+    if numeric:
+        _track_floats(profile, {c: pd.to_numeric(frame[c], errors="coerce") for c in numeric})
     return bytes(profile.view().serialize())
+
+
+def _track_floats(profile: Any, columns: Mapping[str, Any]) -> None:
+    """Track float64 columns (NaN = missing) without whylogs' per-value pandas path.
+
+    Uses whylogs 1.6's column-level API (the version is pinned in pyproject.toml).
+    """
+    import numpy as np
+    import pandas as pd
+    from whylogs.core.preprocessing import NumpyView, PreprocessedColumn
+
+    profile._schema.resolve(pandas=pd.DataFrame({c: np.zeros(1) for c in columns}))
+    profile._initialize_new_columns(tuple(c for c in columns if c not in profile._columns))
+    for name, series in columns.items():
+        values = np.asarray(series, dtype=np.float64)
+        missing = np.isnan(values)
+        col = PreprocessedColumn()
+        col.original = values
+        col.len = len(values)
+        col.null_count = col.nan_count = int(missing.sum())
+        col.inf_count = int(np.isinf(values).sum())
+        col.numpy = NumpyView(floats=values[~missing])
+        profile._columns[name]._process_extracted_column(col)
 
 
 @cache

@@ -135,6 +135,33 @@ def test_profile_parts_merge_to_the_whole() -> None:
     assert merge_profiles([]) is None
 
 
+def test_numeric_profile_equals_whylogs_own_pandas_path() -> None:
+    import pandas as pd
+    from whylogs.core import DatasetProfile, DatasetProfileView
+
+    from driftscope.collector.profiling import _schema
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2000)
+    x[rng.random(2000) < 0.1] = np.nan
+    recs = [{"x": None if np.isnan(v) else float(v), "c": "ab"[i % 2]} for i, v in enumerate(x)]
+    ours = DatasetProfileView.deserialize(profile_bytes(recs, {"x": "numeric", "c": "cat"}))
+    reference = DatasetProfile(schema=_schema())
+    reference.track(pandas=pd.DataFrame({"x": x}))
+    theirs = reference.view()
+    a, b = ours.get_column("x").to_summary_dict(), theirs.get_column("x").to_summary_dict()
+    exact = [k for k in a if not k.startswith("distribution/")]
+    assert exact and {k: a[k] for k in exact} == {k: b[k] for k in exact}  # counts, types, HLL
+    assert a["distribution/n"] == b["distribution/n"] == int((~np.isnan(x)).sum())
+    assert a["distribution/min"] == b["distribution/min"]
+    assert a["distribution/max"] == b["distribution/max"]
+    finite = np.sort(x[~np.isnan(x)])
+    for q in ("q_10", "median", "q_90"):  # KLL is randomised: compare with the exact rank
+        rank = np.searchsorted(finite, a[f"distribution/{q}"]) / len(finite)
+        target = {"q_10": 0.1, "median": 0.5, "q_90": 0.9}[q]
+        assert abs(rank - target) < 0.02
+
+
 def test_rows_to_arrays_missing_values() -> None:
     e1 = payload(_event(features={"x": 1, "c": "a"}, predictions={"p": [0.2, 0.8]}, label=1))
     e2 = payload(_event(features={"x": None}, predictions={"p": [0.5, 0.5]}))
