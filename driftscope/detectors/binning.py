@@ -29,7 +29,7 @@ from .base import (
     is_categorical,
     params_repr,
 )
-from .significance import ThresholdPolicy
+from .significance import ReferenceQuantile, ThresholdPolicy
 
 Distance = Callable[[np.ndarray, np.ndarray], float]
 UNSEEN = "<unseen>"
@@ -164,8 +164,9 @@ class BinnedDetector:
 
     Parameters
     ----------
-    policy : ThresholdPolicy
-        How the threshold is set (see :mod:`driftscope.detectors.significance`).
+    policy : ThresholdPolicy, optional
+        How the threshold is set (see :mod:`driftscope.detectors.significance`); by
+        default :meth:`default_policy`.
     n_bins : int
         Quantile bins for numeric data (plus under/overflow and missing bins).
     max_categories : int
@@ -177,13 +178,22 @@ class BinnedDetector:
     fitted_class: ClassVar[type[FittedBinned]] = FittedBinned
 
     def __init__(
-        self, policy: ThresholdPolicy, *, n_bins: int = 10, max_categories: int = 1000
+        self,
+        policy: ThresholdPolicy | None = None,
+        *,
+        n_bins: int = 10,
+        max_categories: int = 1000,
     ) -> None:
-        self.policy = check_policy(policy)
+        self.policy = check_policy(policy or self.default_policy())
         self.n_bins = n_bins
         self.max_categories = max_categories
         if n_bins < 1 or max_categories < 1:
             raise ConfigError("n_bins and max_categories must be >= 1")
+
+    @staticmethod
+    def default_policy() -> ThresholdPolicy:
+        """The threshold policy when none is given: calibrated on the reference."""
+        return ReferenceQuantile()
 
     @staticmethod
     def distance(p: np.ndarray, q: np.ndarray) -> float:

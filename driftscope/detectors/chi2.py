@@ -67,14 +67,9 @@ class ChiSquare(BinnedDetector):
     name: ClassVar[str] = "chi2"
     fitted_class: ClassVar[type[FittedBinned]] = FittedChiSquare
 
-    def __init__(
-        self,
-        policy: ThresholdPolicy | None = None,
-        *,
-        n_bins: int = 10,
-        max_categories: int = 1000,
-    ) -> None:
-        super().__init__(policy or PValue(0.05), n_bins=n_bins, max_categories=max_categories)
+    @staticmethod
+    def default_policy() -> ThresholdPolicy:
+        return PValue(0.05)
 
     @staticmethod
     def distance(p: np.ndarray, q: np.ndarray) -> float:  # unused: counts are needed

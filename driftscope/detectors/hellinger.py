@@ -11,7 +11,6 @@ from typing import ClassVar
 import numpy as np
 
 from .binning import BinnedDetector
-from .significance import ReferenceQuantile, ThresholdPolicy
 
 
 def hellinger_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -38,15 +37,5 @@ class Hellinger(BinnedDetector):
 
     name: ClassVar[str] = "hellinger"
 
-    def __init__(
-        self,
-        policy: ThresholdPolicy | None = None,
-        *,
-        n_bins: int = 10,
-        max_categories: int = 1000,
-    ) -> None:
-        super().__init__(
-            policy or ReferenceQuantile(), n_bins=n_bins, max_categories=max_categories
-        )
 
     distance = staticmethod(hellinger_distance)

@@ -11,7 +11,6 @@ from typing import ClassVar
 import numpy as np
 
 from .binning import BinnedDetector
-from .significance import ReferenceQuantile, ThresholdPolicy
 
 
 def jensen_shannon_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -42,15 +41,5 @@ class JensenShannon(BinnedDetector):
 
     name: ClassVar[str] = "jensen_shannon"
 
-    def __init__(
-        self,
-        policy: ThresholdPolicy | None = None,
-        *,
-        n_bins: int = 10,
-        max_categories: int = 1000,
-    ) -> None:
-        super().__init__(
-            policy or ReferenceQuantile(), n_bins=n_bins, max_categories=max_categories
-        )
 
     distance = staticmethod(jensen_shannon_distance)

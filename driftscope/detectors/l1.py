@@ -11,7 +11,6 @@ from typing import ClassVar
 import numpy as np
 
 from .binning import BinnedDetector
-from .significance import ReferenceQuantile, ThresholdPolicy
 
 
 class L1(BinnedDetector):
@@ -29,16 +28,6 @@ class L1(BinnedDetector):
 
     name: ClassVar[str] = "l1"
 
-    def __init__(
-        self,
-        policy: ThresholdPolicy | None = None,
-        *,
-        n_bins: int = 10,
-        max_categories: int = 1000,
-    ) -> None:
-        super().__init__(
-            policy or ReferenceQuantile(), n_bins=n_bins, max_categories=max_categories
-        )
 
     @staticmethod
     def distance(p: np.ndarray, q: np.ndarray) -> float:
