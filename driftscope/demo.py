@@ -112,15 +112,22 @@ def _utc(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def _wait_stored(store: Store, expected: int, timeout: float) -> int:
+def _wait_collected(store: Store, events: int, windows: int, timeout: float) -> None:
+    """Until every event is stored (or dead-lettered) and ``windows`` windows are closed."""
     deadline = time.monotonic() + timeout
-    seen = -1
+    seen = closed = -1
     while time.monotonic() < deadline:
         seen = store.count(schema.EVENTS) + store.count(schema.DEAD_LETTERS)
-        if seen >= expected:
-            return seen
+        closed = store.query(
+            f"SELECT uniqExact({schema.WINDOWS.window_start}) FROM {schema.WINDOWS}"
+        )[0][0]
+        if seen >= events and closed >= windows:
+            return
         time.sleep(0.25)
-    raise DriftscopeError(f"the collector stored {seen} of {expected} events in {timeout:.0f} s")
+    raise DriftscopeError(
+        f"in {timeout:.0f} s the collector stored {seen} of {events} events "
+        f"and closed {closed} of {windows} windows"
+    )
 
 
 def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
@@ -172,8 +179,7 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
                 say(f"PredictionLogger could not send {logger.stats.lost} event(s)")
             summary.predictions_sent, summary.labels_sent = counts.predictions, counts.feedback
             say(f"the app logged {counts.predictions} predictions and {counts.feedback} labels")
-            _wait_stored(store, counts.predictions, timeout=120)
-            time.sleep(config.collector.flush_interval.total_seconds() * 2)
+            _wait_collected(store, counts.predictions, settings.windows, timeout=120)
         finally:
             stop.set()
             worker.join(timeout=30)
