@@ -172,7 +172,8 @@ class Collector:
         if self._backoff.down:
             if self._backoff.due():
                 self._guard(self._retry)
-            self._consumer.poll(timeout_ms=min(timeout_ms, 100))  # keeps group membership
+            # keeps group membership; whatever it returns is read again after the seek in _retry
+            self._consumer.poll(timeout_ms=min(timeout_ms, 100))
             return 0
         if self._recovering:
             self._guard(self._recover)
@@ -220,6 +221,12 @@ class Collector:
         self._backoff.ok()
         self.metrics.store_up.set(1)
         paused = [tp for tp in self._consumer.assignment() if tp.partition not in self._recovering]
+        # kafka-python may hand out (or drop) records fetched while the partitions were
+        # paused, and the keep-alive polls above ignore them: read on from the next offset
+        # this collector actually processed, so nothing fetched during the outage is lost.
+        for tp in paused:
+            if tp.partition in self._read:
+                self._consumer.seek(tp, self._read[tp.partition])
         self._consumer.resume(*paused)
 
     # -- recovery (see sink.Sink.recover) --------------------------------------------------

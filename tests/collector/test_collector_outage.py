@@ -21,11 +21,6 @@ from driftscope.collector.service import Collector
 from driftscope.store.clickhouse import Store
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known flake (2 of 6 runs on 2026-11-27): after the store returns, the collector "
-    "sometimes stops advancing its stored offsets; under investigation, see issue 4's note",
-)
 def test_store_outage_pauses_and_resumes(
     broker, topic: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
