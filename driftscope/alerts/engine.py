@@ -96,9 +96,10 @@ class AlertEngine:
             "slack": messages.slack_blocks(alert, v, top, link, resolved),
             "webhook": body,
         }
+        group = f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f{event}"
         for channel in self.channels:
             self.outbox.enqueue(f"{alert.alert_id}:{event}:{channel}", alert.alert_id, event,
-                                channel, payloads[channel])
+                                channel, payloads[channel], group_key=group)
 
     def _retrain(self, v: WindowVerdict, track: Track) -> None:
         for policy in self.cfg.retrain.policies:

@@ -114,3 +114,38 @@ def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> di
     head = "RESOLVED" if resolved else "ALERT"
     lines = [] if resolved else [describe(f) for f in v.top(top)]
     return {"text": f"[{head}] {summary(alert, v)}", "lines": lines}
+
+
+SLACK_MAX_BLOCKS = 50  # Slack's limit per message
+
+
+def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """One message for several alerts of one model × window (what the dispatcher sends).
+
+    Slack: one header, then each alert's sections, separated by dividers (within Slack's
+    50 blocks); console: each alert's text and lines in order; webhook and others:
+    ``{"type": "alerts", "alerts": [...]}`` with the model, window and event hoisted.
+    """
+    if len(payloads) == 1:
+        return payloads[0]
+    if channel == "slack":
+        blocks: list[dict[str, Any]] = [payloads[0]["blocks"][0]]
+        for i, p in enumerate(payloads):
+            part = ([{"type": "divider"}] if i else []) + p["blocks"][1:]
+            if len(blocks) + len(part) > SLACK_MAX_BLOCKS - 1:
+                rest = len(payloads) - i
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+                    f"…and {rest} more alert{'s' if rest != 1 else ''} in this window")}})
+                break
+            blocks += part
+        texts = [p["text"].split(" — ", 1)[-1] for p in payloads]
+        head = payloads[0]["text"].split(" — ", 1)[0]
+        return {"text": f"{head} — {len(payloads)} alerts: " + "; ".join(texts),
+                "blocks": blocks}
+    if channel == "console":
+        return {"text": "\n".join(p["text"] + "".join(f"\n  {x}" for x in p.get("lines", []))
+                                  for p in payloads), "lines": []}
+    first = payloads[0]
+    return {"type": "alerts", **{k: first[k] for k in ("event", "model_id", "window_start",
+                                                      "window_end") if k in first},
+            "alerts": payloads}

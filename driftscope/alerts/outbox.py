@@ -9,12 +9,19 @@ sending and recording re-sends the same key and a receiver that honours it appli
 once: nothing is lost, nothing is applied twice. Slack's incoming webhooks ignore the
 key, so there a crash in that instant can show a message twice (never lose it).
 
+Rows may share a ``group_key`` (the engine uses model × window × event): the dispatcher
+sends the pending rows of one group and channel as **one** message, merged by
+:func:`driftscope.alerts.messages.merge`, with an idempotency key derived from the sorted
+delivery ids, and records them all. Two monitors of one model firing in one window make
+one Slack message.
+
 Statuses: ``pending`` → ``sent``, or ``failed`` after the retries are spent (``driftscope
 alerts run`` tries failed rows again).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from driftscope.alerts.messages import merge
 from driftscope.errors import NotifierError
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -51,6 +59,12 @@ class Delivery:
     status: str
     attempts: int
     created_at: datetime
+    group_key: str = ""
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """What is sent together: the channel and the group (or the row alone)."""
+        return (self.channel, self.group_key or f"\x00{self.delivery_id}")
 
 
 def _now() -> datetime:
@@ -65,14 +79,14 @@ class Outbox:
         self.clock = clock
 
     def enqueue(self, delivery_id: str, alert_id: str, kind: str, channel: str,
-                payload: Mapping[str, Any]) -> bool:
+                payload: Mapping[str, Any], group_key: str = "") -> bool:
         """Add a pending row unless this delivery id exists; True when added."""
         if self.store.count(O, f"{O.delivery_id} = {{d:String}}", d=delivery_id):
             return False
         now = self.clock()
         self.store.insert(O, [(delivery_id, alert_id, kind, channel,
                                json.dumps(payload, sort_keys=True, default=str), "pending", 0, "",
-                               now, now, time.time_ns())], O.columns)
+                               now, now, time.time_ns(), group_key)], O.columns)
         return True
 
     def pending(self, include_failed: bool = False) -> list[Delivery]:
@@ -80,19 +94,20 @@ class Outbox:
         states = ["pending", "failed"] if include_failed else ["pending"]
         rows = self.store.query(
             f"SELECT {O.delivery_id}, {O.alert_id}, {O.kind}, {O.channel}, {O.payload}, "
-            f"{O.status}, {O.attempts}, {O.created_at} FROM {O} FINAL "
+            f"{O.status}, {O.attempts}, {O.created_at}, {O.group_key} FROM {O} FINAL "
             f"WHERE {O.status} IN {{s:Array(String)}} ORDER BY {O.created_at}, {O.delivery_id}",
             {"s": states},
         )
-        return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]), r[7])
+        return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]), r[7], r[8])
                 for r in rows]
 
-    def mark(self, d: Delivery, status: str, attempts: int, error: str = "") -> None:
-        """Record a new status for a delivery (a new version of its row)."""
+    def mark(self, rows: list[Delivery], status: str, attempts: int, error: str = "") -> None:
+        """Record a new status for deliveries sent together: one insert, so all or none."""
+        now = self.clock()
         self.store.insert(O, [(d.delivery_id, d.alert_id, d.kind, d.channel,
                                json.dumps(d.payload, sort_keys=True, default=str), status,
-                               attempts, error[:500], d.created_at, self.clock(),
-                               time.time_ns())], O.columns)
+                               attempts, error[:500], d.created_at, now, time.time_ns(),
+                               d.group_key) for d in rows], O.columns)
 
     def status(self, delivery_id: str) -> str | None:
         rows = self.store.query(f"SELECT {O.status} FROM {O} FINAL WHERE {O.delivery_id} = "
@@ -131,33 +146,42 @@ class Dispatcher:
         self.after_send = after_send
 
     def run(self, include_failed: bool = False) -> dict[str, int]:
-        """Deliver everything pending; returns counts by outcome."""
+        """Deliver everything pending, one message per group; returns row counts by outcome."""
         counts = {"sent": 0, "failed": 0, "skipped": 0}
+        groups: dict[tuple[str, str], list[Delivery]] = {}
         for d in self.outbox.pending(include_failed):
-            channel = self.channels.get(d.channel)
+            groups.setdefault(d.group, []).append(d)
+        for (name, _), rows in groups.items():
+            channel = self.channels.get(name)
             if channel is None:
-                counts["skipped"] += 1
+                counts["skipped"] += len(rows)
                 continue
-            counts["sent" if self._deliver(d, channel) else "failed"] += 1
+            counts["sent" if self._deliver(rows, channel) else "failed"] += len(rows)
         return counts
 
-    def _deliver(self, d: Delivery, channel: Channel) -> bool:
-        attempts = d.attempts
+    def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
+        if len(rows) == 1:
+            payload, key = rows[0].payload, rows[0].delivery_id
+        else:
+            payload = merge(rows[0].channel, [d.payload for d in rows])
+            ids = "\x1f".join(sorted(d.delivery_id for d in rows))
+            key = "group:" + hashlib.sha256(ids.encode()).hexdigest()[:24]
+        attempts = max(d.attempts for d in rows)
         error = ""
         for k in range(self.retries + 1):
             if k:
                 self.sleep(min(self.backoff * 2 ** (k - 1), self.backoff_max))
             attempts += 1
             try:
-                channel.send(d.payload, d.delivery_id)
+                channel.send(payload, key)
             except NotifierError as exc:
                 error = str(exc)
                 log.warning("delivery %s via %s failed (attempt %d): %s",
-                            d.delivery_id, d.channel, attempts, error)
+                            key, rows[0].channel, attempts, error)
                 continue
             if self.after_send is not None:
-                self.after_send(d.delivery_id)
-            self.outbox.mark(d, "sent", attempts)
+                self.after_send(key)
+            self.outbox.mark(rows, "sent", attempts)
             return True
-        self.outbox.mark(d, "failed", attempts, error)
+        self.outbox.mark(rows, "failed", attempts, error)
         return False

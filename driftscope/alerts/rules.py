@@ -2,7 +2,9 @@
 
 No I/O, no clock: :func:`step` takes what is known about a (model, monitor) pair and one
 window's verdict and returns what to do. One alert covers one model × monitor incident and
-groups every finding of its windows (twelve drifted features make one message).
+groups every finding of its windows (twelve drifted features make one message); the
+alerts of several monitors of one model opening in one window are sent as one message
+(see :mod:`driftscope.alerts.outbox`).
 
 States: ``firing`` → (``acknowledged``) → ``resolved``. An alert opens when
 ``min_windows`` consecutive windows are bad (so a one-window spike does not page by

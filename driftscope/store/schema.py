@@ -188,6 +188,7 @@ ALERT_OUTBOX = _Table(
     "created_at",
     "updated_at",
     "version",
+    "group_key",  # 202_outbox_groups.sql
 )
 RETRAIN_REQUESTS = _Table(
     "retrain_requests",

@@ -92,3 +92,22 @@ def test_the_url_never_appears_in_errors_or_reprs(cls: type) -> None:
         with pytest.raises(NotifierError) as info:
             notifier.send({"text": "x"}, "key")
     assert "s3cr3t" not in str(info.value) and host not in str(info.value)
+
+
+def test_merged_messages_keep_every_alert_within_slacks_block_limit() -> None:
+    v0, v1 = grouped()
+    d = step(step(Track(), v0, Policy(), silenced=False).track, v1, Policy(), silenced=False)
+    assert d.alert is not None
+    one = messages.slack_blocks(d.alert, v1, 5, "http://g/d/x")
+    merged = messages.merge("slack", [one] * 3)
+    assert [b["type"] for b in merged["blocks"]].count("header") == 1
+    assert [b["type"] for b in merged["blocks"]].count("divider") == 2
+    assert merged["text"].count("churn / churn-drift") == 3
+    many = messages.merge("slack", [one] * 20)
+    assert len(many["blocks"]) <= messages.SLACK_MAX_BLOCKS
+    assert "more alerts in this window" in json.dumps(many["blocks"][-1])
+    hook = messages.details(d.alert, v1, 5)
+    body = messages.merge("webhook", [{**hook, "event": "firing"}] * 2)
+    assert body["type"] == "alerts" and body["model_id"] == "churn" and len(body["alerts"]) == 2
+    console = messages.merge("console", [messages.console_text(d.alert, v1, 2, False)] * 2)
+    assert console["text"].count("[ALERT]") == 2 and console["text"].count("\n  ") == 4

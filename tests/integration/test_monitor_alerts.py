@@ -234,3 +234,24 @@ def test_a_receiver_failing_three_times_gets_the_message_once(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack: Recorder) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = 1.5 if i >= 12 else 0.0
+        return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
+
+    write_windows(store, "churn", T0, FIVE, 16, 300, gen, seed=6)
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
+    second = cfg.monitors[0].model_copy(update={"name": "churn-b", "features": ["b"]})
+    cfg = cfg.model_copy(update={"monitors": [*cfg.monitors, second]})
+    counts = run(store, cfg, slack.url)
+    assert store.count(f"{S.ALERTS} FINAL") == 2  # one incident per monitor …
+    assert counts == {"sent": 2, "failed": 0, "skipped": 0}  # … both outbox rows sent …
+    assert len(slack.accepted) == 1  # … as one message for the model and window
+    message = slack.accepted[0]
+    text = json.dumps(message)
+    assert "churn / churn-drift" in text and "churn / churn-b" in text
+    assert [b["type"] for b in message["blocks"]].count("header") == 1
+    assert message["text"].startswith("Drift alert: churn — 2 alerts")
+    assert run(store, cfg, slack.url)["sent"] == 0 and len(slack.accepted) == 1
