@@ -118,14 +118,19 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
 def quality_rows(
     cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any]
 ) -> list[Row]:
-    """Data-quality rows of the whole window."""
+    """Data-quality rows: column checks overall and per segment; volume and schema overall."""
     if not cfg.quality.enabled:
         return []
-    results = list(extra)
-    for name in cfg.features:
-        if name in cur.columns and name in ref.columns:
-            results += quality.column_checks(name, ref.columns[name], cur.columns[name],
-                                             cfg.quality)
+    results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
+    sizes = {}
+    for seg, c, r in _segments(cfg, cur, ref):
+        whole = seg == "*"
+        sizes[seg] = (r.n, c.n)
+        for name in cfg.features:
+            if name in c.columns and name in r.columns:
+                results += [(seg, q) for q in quality.column_checks(
+                    name, r.columns[name], c.columns[name], cfg.quality,
+                    domain=None if whole else ref.columns[name], noise=0.0 if whole else 3.0)]
     expected = None
     if cfg.reference.kind == "seasonal" and ref.bounds:
         span = (ref.bounds[1] - ref.bounds[0]) / (cur.bounds[1] - cur.bounds[0]) if cur.bounds \
@@ -133,12 +138,12 @@ def quality_rows(
         expected = ref.n / max(span, 1e-9)
     vol = quality.volume_check(cur.n, counts, expected, cfg.quality)
     if vol is not None:
-        results.append(vol)
+        results.append(("*", vol))
     return [
-        Row("quality", "*", q.feature, q.metric, q.value, q.limit, "limit", q.bad,
-            n_ref=ref.n, n_cur=cur.n, fingerprint="quality", details=q.details, bad=q.bad,
-            reason="limit")
-        for q in results
+        Row("quality", seg, q.feature, q.metric, q.value, q.limit, "limit", q.bad,
+            n_ref=sizes[seg][0], n_cur=sizes[seg][1], fingerprint="quality", details=q.details,
+            bad=q.bad, reason="limit")
+        for seg, q in results
     ]
 
 

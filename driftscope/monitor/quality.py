@@ -46,19 +46,28 @@ def _missing(values: np.ndarray) -> np.ndarray:
 
 
 def column_checks(
-    feature: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec
+    feature: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec,
+    domain: np.ndarray | None = None, noise: float = 0.0,
 ) -> list[QualityResult]:
-    """Missing rate, out-of-range rate (numeric) or new-category rate (categorical)."""
+    """Missing rate, out-of-range rate (numeric) or new-category rate (categorical).
+
+    ``domain`` gives the reference range and categories (default ``ref``): a segment is
+    held to the whole reference's domain and to its own reference missing rate. ``noise``
+    standard errors of the current missing rate are added to its limit (segments use 3,
+    so that a small segment does not cry wolf on sampling noise alone).
+    """
     if len(cur) == 0:
         return []
     out = []
     ref_miss = float(_missing(ref).mean()) if len(ref) else 0.0
     cur_miss_mask = _missing(cur)
     cur_miss = float(cur_miss_mask.mean())
-    limit = min(1.0, ref_miss + spec.missing_rate_max)
+    margin = noise * float(np.sqrt(max(ref_miss * (1 - ref_miss), 0.01) / len(cur)))
+    limit = min(1.0, ref_miss + spec.missing_rate_max + margin)
     out.append(QualityResult(feature, "missing_rate", cur_miss, limit, cur_miss > limit,
                              {"reference_rate": ref_miss}))
     present = cur[~cur_miss_mask]
+    ref = ref if domain is None else domain
     ref_present = ref[~_missing(ref)] if len(ref) else ref
     if len(present) == 0 or len(ref_present) == 0:
         return out

@@ -186,3 +186,26 @@ def test_a_file_that_cannot_be_read_is_a_one_line_error(tmp_path: Path, name: st
     with pytest.raises(ConfigError, match=message) as info:
         read_table(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_quality_fault_in_one_segment_is_found_where_the_whole_hides_it(store: Store) -> None:
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        country = rng.choice(np.array(["DE", "FR"], dtype=object), n, p=[0.1, 0.9])
+        cols["segment:country"] = country
+        if i >= 8:  # a broken client in DE: 40 % of its x missing, 4 % of all events
+            de = np.flatnonzero(country == "DE")
+            cols["x"][de[: int(len(de) * 0.4)]] = np.nan
+        return cols
+
+    write_windows(store, "m", T0, W, 10, 2000, g, seed=5)
+    cfg = config(reference={"kind": "previous", "windows": 3}, segments=["country"])
+    verdicts = Monitor(store, cfg).run_once()
+    found = {(f.segment, f.feature, f.metric) for v in verdicts[8:] for f in v.findings
+             if f.kind == "quality"}
+    assert found == {("country=DE", "x", "missing_rate")}  # the whole is at 4 % < 5 %
+    assert not any(v.findings for v in verdicts[:8])  # no segment cries wolf before
+    row = store.query(f"SELECT {D.n_cur}, {D.statistic} FROM {D} WHERE {D.segment} = "
+                      f"'country=DE' AND {D.metric} = 'missing_rate' AND {D.feature} = 'x' "
+                      f"ORDER BY {D.window_start} DESC LIMIT 1")
+    assert 150 < row[0][0] < 250 and 0.35 < row[0][1] < 0.45  # the segment's own counts
