@@ -53,6 +53,24 @@ def version() -> None:
 
 
 @app.command()
+def health(
+    service: Annotated[str, typer.Argument(help="monitor or alerts.")],
+    max_age: Annotated[str, typer.Option(help="Healthy if it beat within this long.")] = "5m",
+) -> None:
+    """Exit 0 when SERVICE (in this container or machine) finished a pass recently."""
+    from driftscope.durations import parse_duration
+    from driftscope.telemetry import heartbeat_age
+
+    limit = parse_duration(max_age).total_seconds()
+    age = heartbeat_age(service)
+    if age is None:
+        raise DriftscopeError(f"{service}: no healthy pass yet")
+    if age > limit:
+        raise DriftscopeError(f"{service}: last healthy pass {age:.0f} s ago (limit {max_age})")
+    typer.echo(f"{service}: last healthy pass {age:.0f} s ago")
+
+
+@app.command()
 def broker(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9092,
     partitions: Annotated[int, typer.Option(help="Partitions of the topics created.")] = 4,

@@ -4,6 +4,10 @@ Nothing is registered at import time: build :class:`CollectorMetrics` on the reg
 pass (a fresh ``CollectorRegistry()`` per test), and serve it with :func:`serve_metrics`
 on ``127.0.0.1``. Drift statistics are not metrics; they are rows in ClickHouse.
 
+Services without an HTTP port (the monitor, the alert dispatcher) :func:`beat` after each
+successful pass; :func:`heartbeat_age` is what ``driftscope health NAME`` (the
+docker-compose healthcheck) reads.
+
 Examples
 --------
 >>> from prometheus_client import CollectorRegistry
@@ -16,6 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -62,3 +70,36 @@ def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1
     """
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
+
+
+HEARTBEAT_DIR_ENV = "DRIFTSCOPE_HEARTBEAT_DIR"
+
+
+def _heartbeat_path(name: str) -> Path:
+    base = os.environ.get(HEARTBEAT_DIR_ENV) or os.path.join(
+        tempfile.gettempdir(), "driftscope-heartbeats")
+    return Path(base) / f"{name}.beat"
+
+
+def beat(name: str) -> None:
+    """Record that service ``name`` just finished a healthy pass (a file's content)."""
+    path = _heartbeat_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{time.time():.3f}\n")
+    tmp.replace(path)
+
+
+def heartbeat_age(name: str) -> float | None:
+    """Seconds since service ``name`` last beat; None when it never did.
+
+    >>> import tempfile; os.environ[HEARTBEAT_DIR_ENV] = tempfile.mkdtemp()
+    >>> heartbeat_age("doc") is None
+    True
+    >>> beat("doc"); heartbeat_age("doc") < 5
+    True
+    """
+    try:
+        return max(0.0, time.time() - float(_heartbeat_path(name).read_text()))
+    except (OSError, ValueError):
+        return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +13,8 @@ import typer
 if TYPE_CHECKING:
     from driftscope.config import Config, Secrets
     from driftscope.store.clickhouse import Store
+
+log = logging.getLogger("driftscope.alerts")
 
 alerts_app = typer.Typer(help="List, acknowledge and silence alerts; deliver the outbox.",
                          no_args_is_help=True)
@@ -100,14 +104,36 @@ def silence(
 @alerts_app.command("run")
 def run(
     retry_failed: Annotated[bool, typer.Option(help="Also retry failed deliveries.")] = True,
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Keep delivering every --interval seconds (the alerts service).")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between runs with --follow.")] = 10.0,
     config: ConfigOption = None,
 ) -> None:
     """Deliver everything pending in the outbox (with retries and backoff)."""
     from driftscope.alerts.channels import dispatcher
+    from driftscope.errors import StoreUnavailable
+    from driftscope.telemetry import beat
 
     cfg, secrets, store = _store(config)
-    counts = dispatcher(store, cfg, secrets).run(include_failed=retry_failed)
-    typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, skipped {counts['skipped']}")
+    d = dispatcher(store, cfg, secrets)
+    while True:
+        try:
+            counts = d.run(include_failed=retry_failed)
+        except StoreUnavailable as exc:
+            if not follow:
+                raise
+            log.warning("alerts run skipped, the store is unavailable: %s", exc)
+        else:
+            beat("alerts")
+            if not follow or counts["sent"] or counts["failed"]:
+                typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, "
+                           f"skipped {counts['skipped']}")
+        if not follow:
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
 
 
 def register(app: typer.Typer) -> None:

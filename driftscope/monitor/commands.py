@@ -83,12 +83,17 @@ def monitor(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
     settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
+    deliver: Annotated[bool, typer.Option(
+        help="Send the outbox after each pass. Use --no-deliver when `driftscope alerts run "
+             "--follow` runs beside it (as in docker-compose): one dispatcher per outbox.",
+    )] = True,
 ) -> None:
     from driftscope.alerts.channels import build_channels
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store
+    from driftscope.telemetry import beat
 
     settle_for = _parse_duration("--settle", settle)
     cfg = load_config(config)
@@ -98,7 +103,7 @@ def monitor(
     store.migrate()
     while True:
         try:
-            verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for)
+            verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for, deliver=deliver)
         except StoreUnavailable as exc:
             if once:
                 raise
@@ -107,6 +112,7 @@ def monitor(
             bad = sum(v.bad for v in verdicts)
             log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
                      len(verdicts), bad, sent["sent"], sent["failed"])
+            beat("monitor")
         if once:
             return
         try:

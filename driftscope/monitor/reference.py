@@ -1,4 +1,4 @@
-"""Reference windows: fixed range, uploaded dataset, previous N windows, or seasonal.
+"""Reference windows: fixed range, uploaded dataset, previous N windows, seasonal, initial.
 
 :func:`reference_range` is pure (which time range a window is compared with);
 :class:`ReferenceReader` reads and caches the reference frames from the store.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
@@ -28,8 +28,16 @@ from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
 
-def reference_range(spec: ReferenceSpec, window: Window) -> tuple[datetime, datetime]:
-    """The time range a window's reference covers (not for ``dataset`` references)."""
+def reference_range(
+    spec: ReferenceSpec, window: Window, first: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The time range a window's reference covers (not for ``dataset`` references).
+
+    ``first`` is the start of the model's first window (``initial`` references).
+    """
+    if spec.kind == "initial":
+        start = window.start if first is None else first
+        return start, start + spec.width * window.size
     if spec.kind == "fixed":
         assert spec.start is not None and spec.end is not None
         return spec.start, spec.end
@@ -51,8 +59,8 @@ def reference_key(spec: ReferenceSpec) -> str:
 
 
 def is_static(spec: ReferenceSpec) -> bool:
-    """Fixed ranges and datasets do not move with the window: fit once, reuse."""
-    return spec.kind in ("fixed", "dataset")
+    """Fixed ranges, datasets and the initial windows do not move: fit once, reuse."""
+    return spec.kind in ("fixed", "dataset", "initial")
 
 
 class ReferenceReader:
@@ -76,7 +84,11 @@ class ReferenceReader:
             if frame.n == 0:
                 raise self._no_dataset(spec.dataset)
         else:
-            start, end = reference_range(spec, window)
+            start, end = reference_range(spec, window, self._first(spec, window))
+            if spec.kind == "initial" and window.start < end:
+                # inside the initial windows (or before any): nothing to compare with yet
+                return read_events(self.store, self.model_id, window.start, window.start,
+                                   self.names, labels=self.labels)
             if source is not None and _covers(source, start, end):
                 frame = source.between(start, end)
             else:
@@ -88,6 +100,20 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _first(self, spec: ReferenceSpec, window: Window) -> datetime | None:
+        """Start of the model's first closed window of this size (``initial`` only)."""
+        if spec.kind != "initial":
+            return None
+        W = S.WINDOWS
+        rows = self.store.query(
+            f"SELECT min({W.window_start}), count() FROM {W} WHERE {W.model_id} = {{m:String}} "
+            f"AND {W.window_seconds} = {{s:UInt32}}",
+            {"m": self.model_id, "s": int(window.size.total_seconds())})
+        if not rows or not rows[0][1]:
+            return None
+        t = rows[0][0]
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
     def _no_dataset(self, name: str) -> ConfigError:
         R = S.REFERENCES

@@ -8,6 +8,7 @@ harness and prints (or writes) the Markdown report.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,21 @@ def _onset(value: str) -> float | int:
         ) from None
 
 
+def _start(value: str, span_seconds: float) -> datetime:
+    """``--start``: an ISO time (UTC when naive), ``now`` or ``ending-now``."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    if value == "now":
+        return now
+    if value == "ending-now":
+        return now - timedelta(seconds=span_seconds)
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"--start: expected an ISO time, now or ending-now, got {value!r}") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
 def simulate(
     scenario: Annotated[str | None, typer.Argument(help="Scenario name; see --list.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List scenarios and sources.")] = False,
@@ -60,6 +76,10 @@ def simulate(
         int, typer.Option(help="Events between a prediction and its label.")
     ] = 100,
     bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")] = None,
+    start: Annotated[str, typer.Option(help=(
+        "Simulated time of the first event: an ISO time, `now`, or `ending-now` (the stream "
+        "ends at the current time, so a live dashboard's last hours show it)."))] = (
+        "2026-01-01T00:00:00Z"),
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml.")] = None,
 ) -> None:
     """Run the demo application on SCENARIO and produce its events to Kafka."""
@@ -76,7 +96,8 @@ def simulate(
 
     sc = get_scenario(scenario).with_(source=source)
     n = events if events is not None else int(rate * parse_duration(duration).total_seconds())
-    clock = Clock(events_per_second=(rate or 1000 / 3600 * speed) / speed)
+    per_second = (rate or 1000 / 3600 * speed) / speed
+    clock = Clock(start=_start(start, n / per_second), events_per_second=per_second)
     app = DemoApp(
         sc,
         model_id=model_id,

@@ -96,3 +96,29 @@ def test_a_missing_slack_secret_fails_before_any_window_is_processed(
     assert isinstance(result.exception, ConfigError)
     assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in str(result.exception)
     assert store.count(S.MONITOR_WINDOWS) == 0
+
+
+def test_no_deliver_leaves_the_outbox_to_the_alerts_service_and_health_follows_passes(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftscope.errors import DriftscopeError
+
+    monkeypatch.setenv("DRIFTSCOPE_HEARTBEAT_DIR", str(tmp_path / "beats"))
+    cfg = setup(store, tmp_path)
+    runner = CliRunner()
+    before = runner.invoke(app, ["health", "monitor"])
+    assert isinstance(before.exception, DriftscopeError)
+    assert "no healthy pass yet" in str(before.exception)
+    out = runner.invoke(app, ["monitor", "--once", "--no-deliver", "-c", str(cfg)])
+    assert out.exit_code == 0, out.output
+    assert "[ALERT]" not in out.output  # enqueued, not sent: one dispatcher per outbox
+    pending = store.count(f"{S.ALERT_OUTBOX} FINAL", f"{S.ALERT_OUTBOX.status} = 'pending'")
+    assert pending >= 1
+    ok = runner.invoke(app, ["health", "monitor", "--max-age", "1m"])
+    assert ok.exit_code == 0 and "last healthy pass" in ok.output
+    out = runner.invoke(app, ["alerts", "run", "-c", str(cfg)])
+    assert "[ALERT]" in out.output and f"sent {pending}, failed 0" in out.output
+    assert runner.invoke(app, ["health", "alerts", "--max-age", "1m"]).exit_code == 0
+    (tmp_path / "beats" / "monitor.beat").write_text("0\n")  # a pass long ago
+    stale = runner.invoke(app, ["health", "monitor", "--max-age", "1m"])
+    assert "limit 1m" in str(stale.exception)

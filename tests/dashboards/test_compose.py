@@ -118,8 +118,9 @@ def test_healthchecks_and_dependencies(compose: dict[str, Any]) -> None:
         assert deps["kafka"]["condition"] == "service_healthy"
         assert deps["clickhouse"]["condition"] == "service_healthy"
         assert deps["migrate"]["condition"] == "service_completed_successfully"
-    commands = {n: services[n]["command"][:2] for n in ("collector", "monitor", "alerts")}
-    assert commands == {"collector": ["collect", "--metrics-port"], "monitor": ["monitor"],
+    commands = {n: services[n]["command"][:2] for n in ("collector", "alerts")}
+    assert services["monitor"]["command"][0] == "monitor"
+    assert commands == {"collector": ["collect", "--metrics-port"],
                         "alerts": ["alerts", "run"]}
     assert services["simulator"]["profiles"] == ["demo"]
 
@@ -173,3 +174,16 @@ def test_grafana_provisioning(compose: dict[str, Any]) -> None:
             "deploy/grafana/dashboards is stale: driftscope dashboards export "
             "deploy/grafana/dashboards"
         )
+
+
+def test_one_outbox_dispatcher_and_healthchecks_that_mean_a_pass_succeeded(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert "--no-deliver" in services["monitor"]["command"]
+    assert services["alerts"]["command"][:3] == ["alerts", "run", "--follow"]
+    for name in ("monitor", "alerts"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[:4] == ["CMD", "driftscope", "health", name], test
+    sim = services["simulator"]["command"]
+    assert sim[sim.index("--start") + 1] == "ending-now"

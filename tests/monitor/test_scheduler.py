@@ -209,3 +209,21 @@ def test_a_quality_fault_in_one_segment_is_found_where_the_whole_hides_it(store:
                       f"'country=DE' AND {D.metric} = 'missing_rate' AND {D.feature} = 'x' "
                       f"ORDER BY {D.window_start} DESC LIMIT 1")
     assert 150 < row[0][0] < 250 and 0.35 < row[0][1] < 0.45  # the segment's own counts
+
+
+def test_an_initial_reference_is_the_models_first_windows_whatever_their_dates(
+    store: Store,
+) -> None:
+    start = datetime(2027, 6, 3, 7, tzinfo=UTC)  # no date in the configuration
+    write_windows(store, "m", start, W, 20, 300, gen(drift_from=15), seed=7)
+    cfg = config(reference={"kind": "initial", "windows": 6})
+    verdicts = Monitor(store, cfg).run_once()
+    assert len(verdicts) == 20
+    scored = store.query(f"SELECT DISTINCT {D.window_start} FROM {D} "
+                         f"WHERE {D.metric} IN ('emd', 'linf') ORDER BY 1")
+    assert [r[0].replace(tzinfo=UTC) for r in scored] == [start + i * W for i in range(6, 20)]
+    drifted = [i for i, v in enumerate(verdicts) if v.drifted]
+    assert drifted == list(range(15, 20))
+    refs = store.query(f"SELECT DISTINCT {D.n_ref} FROM {D} WHERE {D.metric} IN ('emd', 'linf') "
+                       f"AND {D.segment} = '*'")
+    assert refs == [(1800,)]  # 6 windows × 300 events

@@ -47,3 +47,34 @@ def test_simulate_sends_to_the_broker(broker, topic, tmp_path) -> None:  # type:
     )
     assert result.exit_code == 0, result.output
     assert "sent 100 predictions" in result.output and "lost 0" in result.output
+
+
+def test_simulate_ending_now_places_the_stream_before_the_current_time(  # type: ignore[no-untyped-def]
+    broker, topic, tmp_path
+) -> None:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    cfg = tmp_path / "driftscope.yaml"
+    cfg.write_text(f"kafka:\n  topic: {topic}\n")
+    args = ["simulate", "no-drift", "--events", "50", "--rate", "0",
+            "--bootstrap", broker.bootstrap, "--config", str(cfg)]
+    bad = runner.invoke(app, [*args, "--start", "yesterday"])
+    assert bad.exit_code != 0 and "--start: expected an ISO time" in str(bad.exception)
+    result = runner.invoke(app, [*args, "--start", "ending-now"])
+    assert result.exit_code == 0, result.output
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=3000)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    events = [json.loads(m.value) for m in consumer]
+    consumer.close()
+    stamps = [datetime.fromisoformat(e["timestamp"]) for e in events if "features" in e]
+    assert len(stamps) == 50
+    now = datetime.now(UTC)
+    # 1,000 events per simulated hour: 50 events span 3 minutes, ending now
+    assert now - timedelta(minutes=4) < min(stamps) < now - timedelta(minutes=2)
+    assert now - timedelta(minutes=1) < max(stamps) <= now
