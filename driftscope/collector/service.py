@@ -169,10 +169,11 @@ class Collector:
     def poll_once(self, timeout_ms: int = 200) -> int:
         """One turn of the loop; returns the number of messages consumed."""
         self.start()
+        if self._backoff.down and self._backoff.due():
+            self._guard(self._retry)
         if self._backoff.down:
-            if self._backoff.due():
-                self._guard(self._retry)
-            # keeps group membership; whatever it returns is read again after the seek in _retry
+            # keeps group membership; the partitions are paused, so nothing is returned (and
+            # whatever is, is read again after the seek in _retry)
             self._consumer.poll(timeout_ms=min(timeout_ms, 100))
             return 0
         if self._recovering:
@@ -221,9 +222,8 @@ class Collector:
         self._backoff.ok()
         self.metrics.store_up.set(1)
         paused = [tp for tp in self._consumer.assignment() if tp.partition not in self._recovering]
-        # kafka-python may hand out (or drop) records fetched while the partitions were
-        # paused, and the keep-alive polls above ignore them: read on from the next offset
-        # this collector actually processed, so nothing fetched during the outage is lost.
+        # read on from the next offset this collector actually processed, whatever
+        # kafka-python fetched, parked or handed to the keep-alive polls while paused
         for tp in paused:
             if tp.partition in self._read:
                 self._consumer.seek(tp, self._read[tp.partition])
