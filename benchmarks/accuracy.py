@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import timedelta
 
 from driftscope.simulators.evaluate import EvalConfig, run_suite
 from driftscope.simulators.report import SUITES, suite, temporary_summary, to_markdown
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         "--seasonal-width", type=int, default=EvalConfig.seasonal_width,
         help="windows, centred (default: the monitor's seasonal default)",
     )
+    ap.add_argument("--period", choices=("1d", "1w"), default="1d",
+                    help="cycle of the periodic streams (the seasonal reference follows it)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         correction=args.correction,
         watch_labels=args.labels,
         seasonal_width=args.seasonal_width,
+        period=timedelta(days=7 if args.period == "1w" else 1),
         seed=args.seed,
     )
     drift, silent = suite(args.suite)

@@ -12,7 +12,11 @@ Metrics, per scenario × detector × window size ``n``:
 
 power       share of fully drifted windows (drift weight 1 everywhere) flagged drifted;
 delay       windows from the onset window to the alert, counting both (1 = alert in
-            the onset window; "within 3 windows" means delay ≤ 3);
+            the onset window; "within 3 windows" means delay ≤ 3). As in the change-point
+            literature (conditional average detection delay), a trial whose alert was
+            already open when the drift began — a false alarm before the onset that had not
+            resolved — has no delay to measure: it is counted in ``pre_onset_open`` and left
+            out of the delay figures, and its alarm counts in the pre-onset false alarms;
 false alarms  alerts opened per 1,000 windows of a stream that should stay silent.
 
 Examples
@@ -86,15 +90,29 @@ def consecutive_alerts(
     (``min_windows=consecutive``): an alert opens at the ``consecutive``-th bad window in
     a row, stays open while windows are bad and resolves after two good ones.
     """
+    return alert_states(flags, consecutive=consecutive)[0]
+
+
+def alert_states(
+    flags: Sequence[bool] | np.ndarray, *, consecutive: int = DEFAULT_CONSECUTIVE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where an alert opens, and where one is open after the window (same state machine).
+
+    >>> opens, open_ = alert_states([True, True, False, False, True])
+    >>> opens.tolist(), open_.tolist()
+    ([False, True, False, False, False], [False, True, True, False, False])
+    """
     policy = Policy(min_windows=consecutive)
-    track, out = Track(), np.zeros(len(flags), dtype=bool)
+    track = Track()
+    opens, open_ = np.zeros(len(flags), dtype=bool), np.zeros(len(flags), dtype=bool)
     for i, bad in enumerate(flags):
         start = _T0 + i * _HOUR
         found = (Finding("drift", "*", "*", "harness", 1.0, 0.5, "harness", "fdr"),)
         v = WindowVerdict("harness", "harness", start, start + _HOUR, 0, found if bad else ())
         d = step(track, v, policy, silenced=False)
-        track, out[i] = d.track, d.action == "open"
-    return out
+        track, opens[i] = d.track, d.action == "open"
+        open_[i] = d.action in ("open", "update")
+    return opens, open_
 
 
 def default_monitor_decision(
@@ -135,6 +153,7 @@ class EvalConfig:
     correction: str = "bh"
     watch_labels: bool = False
     seasonal_width: int = DEFAULT_SEASONAL_WIDTH
+    period: timedelta = timedelta(days=1)
     seed: int = 0
 
 
@@ -157,6 +176,7 @@ class Result:
     false_alarms: dict[int, float] = field(default_factory=dict)
     alerted: dict[int, float] = field(default_factory=dict)
     windows: dict[int, int] = field(default_factory=dict)
+    pre_onset_open: dict[int, int] = field(default_factory=dict)
 
 
 class Harness:
@@ -206,6 +226,8 @@ class Harness:
 
     def _scenario(self, name: str, n: int) -> Scenario:
         sc = get_scenario(name).with_(source=self.cfg.source)
+        if sc.temporal == "periodic":
+            sc = sc.with_(period=self.cfg.period)
         return sc.with_(span=self.cfg.gradual_span_windows * n, burst=n)
 
     def drift(self, name: str, intensity: str) -> Result:
@@ -215,7 +237,7 @@ class Harness:
         for n in cfg.sizes:
             sc = self._scenario(name, n)
             total = (cfg.windows_before + cfg.windows_after) * n
-            hits, full, delays, pre_alarms = 0, 0, [], 0
+            hits, full, delays, pre_alarms, pre_open = 0, 0, [], 0, 0
             for t in range(cfg.trials):
                 rng = self._rng(3, n, t, zlib.crc32(name.encode()))
                 stream = sc.generate(
@@ -227,18 +249,22 @@ class Harness:
                 )
                 wins = list(stream.windows(n))
                 flags = self.flags(mon, wins)
-                alerts = consecutive_alerts(flags, consecutive=cfg.consecutive)
+                alerts, open_ = alert_states(flags, consecutive=cfg.consecutive)
                 is_full = np.asarray([w.weights.min() >= 1.0 for w in wins])
                 hits += int(flags[is_full].sum())
                 full += int(is_full.sum())
                 pre_alarms += int(alerts[: cfg.windows_before].sum())
+                if cfg.windows_before and open_[cfg.windows_before - 1]:
+                    pre_open += 1  # a false alarm still open at the onset: no delay to measure
+                    continue
                 after = np.nonzero(alerts[cfg.windows_before :])[0]
                 delays.append(float(after[0] + 1) if len(after) else np.inf)
+            res.pre_onset_open[n] = pre_open
             res.power[n] = hits / full if full else float("nan")
             finite = [d for d in delays if np.isfinite(d)]
             res.delay[n] = float(np.mean(finite)) if finite else float("inf")
-            res.delay_max[n] = float(np.max(delays))
-            res.alerted[n] = float(np.mean(np.isfinite(delays)))
+            res.delay_max[n] = float(np.max(delays)) if delays else float("nan")
+            res.alerted[n] = float(np.mean(np.isfinite(delays))) if delays else float("nan")
             res.false_alarms[n] = 1000.0 * pre_alarms / (cfg.trials * cfg.windows_before)
             res.windows[n] = cfg.trials * (cfg.windows_before + cfg.windows_after)
         return res

@@ -64,8 +64,9 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     head = " | ".join(f"power n={n}" for n in sizes)
     dhead = " | ".join(f"delay n={n} mean/max" for n in sizes)
     lines = [
-        f"| scenario | intensity | detector | {head} | {dhead} | pre-onset FA/1k |",
-        "|" + "---|" * (4 + 2 * len(sizes)),
+        f"| scenario | intensity | detector | {head} | {dhead} | pre-onset FA/1k | "
+        "alert open at onset |",
+        "|" + "---|" * (5 + 2 * len(sizes)),
     ]
     for r in results:
         if not r.power:
@@ -76,7 +77,9 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
             for n in sizes
         )
         fa = max(r.false_alarms.values()) if r.false_alarms else math.nan
-        lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {_fmt(fa)} |")
+        pre = sum(r.pre_onset_open.values())
+        lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {_fmt(fa)} "
+                     f"| {pre} |")
     lines += [
         "",
         "| silent scenario | intensity | detector | reference | window n | windows | "
@@ -86,8 +89,9 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     for r in results:
         if r.power:
             continue
-        width = cfg.seasonal_width
-        ref = f"seasonal ({width} h wide)" if r.scenario.startswith("periodic") else "fixed"
+        width, cycle = cfg.seasonal_width, "weekly" if cfg.period.days == 7 else "daily"
+        ref = (f"seasonal ({cycle} cycle, {width} h wide)" if r.scenario.startswith("periodic")
+               else "fixed")
         for n, fa in r.false_alarms.items():
             lines.append(
                 f"| {r.scenario} | {r.intensity} | {r.detector} | {ref} | {n} | "
