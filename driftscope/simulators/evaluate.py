@@ -17,6 +17,7 @@ delay       windows from the onset window to the alert, counting both (1 = alert
             already open when the drift began — a false alarm before the onset that had not
             resolved — has no delay to measure: it is counted in ``pre_onset_open`` and left
             out of the delay figures, and its alarm counts in the pre-onset false alarms;
+within3     share of those trials alerted with delay ≤ 3;
 false alarms  alerts opened per 1,000 windows of a stream that should stay silent.
 
 Examples
@@ -177,6 +178,7 @@ class Result:
     alerted: dict[int, float] = field(default_factory=dict)
     windows: dict[int, int] = field(default_factory=dict)
     pre_onset_open: dict[int, int] = field(default_factory=dict)
+    within3: dict[int, float] = field(default_factory=dict)
 
 
 class Harness:
@@ -265,6 +267,7 @@ class Harness:
             res.delay[n] = float(np.mean(finite)) if finite else float("inf")
             res.delay_max[n] = float(np.max(delays)) if delays else float("nan")
             res.alerted[n] = float(np.mean(np.isfinite(delays))) if delays else float("nan")
+            res.within3[n] = float(np.mean(np.asarray(delays) <= 3)) if delays else float("nan")
             res.false_alarms[n] = 1000.0 * pre_alarms / (cfg.trials * cfg.windows_before)
             res.windows[n] = cfg.trials * (cfg.windows_before + cfg.windows_after)
         return res
