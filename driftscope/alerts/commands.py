@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -109,7 +109,11 @@ def run(
     interval: Annotated[float, typer.Option(help="Seconds between runs with --follow.")] = 10.0,
     config: ConfigOption = None,
 ) -> None:
-    """Deliver everything pending in the outbox (with retries and backoff)."""
+    """Deliver everything pending in the outbox (with retries and backoff).
+
+    With --follow, a message group is held until `alerts.group_wait` (30 s) after its newest
+    alert, so that alerts of one window from several monitors go out as one message.
+    """
     from driftscope.alerts.channels import dispatcher
     from driftscope.errors import StoreUnavailable
     from driftscope.telemetry import beat
@@ -118,7 +122,8 @@ def run(
     d = dispatcher(store, cfg, secrets)
     while True:
         try:
-            counts = d.run(include_failed=retry_failed)
+            counts = d.run(include_failed=retry_failed,
+                           hold=cfg.alerts.group_wait if follow else timedelta(0))
         except StoreUnavailable as exc:
             if not follow:
                 raise

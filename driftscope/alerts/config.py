@@ -80,9 +80,15 @@ class AlertsConfig(Section):
     backoff: timedelta = timedelta(milliseconds=500)
     backoff_max: timedelta = timedelta(seconds=30)
     timeout: timedelta = timedelta(seconds=10)
+    group_wait: timedelta = Field(
+        timedelta(seconds=30),
+        description="`alerts run --follow` holds a message group this long after its newest "
+        "alert, so alerts of one window from several monitors go out as one message",
+    )
     retrain: RetrainConfig = RetrainConfig()
 
-    @field_validator("cooldown", "backoff", "backoff_max", "timeout", mode="before")
+    @field_validator("cooldown", "backoff", "backoff_max", "timeout", "group_wait",
+                     mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)

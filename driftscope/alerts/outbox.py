@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from driftscope.alerts.messages import merge
@@ -69,6 +69,10 @@ class Delivery:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 class Outbox:
@@ -145,16 +149,25 @@ class Dispatcher:
         self.sleep = sleep
         self.after_send = after_send
 
-    def run(self, include_failed: bool = False) -> dict[str, int]:
-        """Deliver everything pending, one message per group; returns row counts by outcome."""
-        counts = {"sent": 0, "failed": 0, "skipped": 0}
+    def run(self, include_failed: bool = False, hold: timedelta = timedelta(0)) -> dict[str, int]:
+        """Deliver everything pending, one message per group; returns row counts by outcome.
+
+        ``hold`` (Alertmanager's *group_wait*) keeps back a group whose newest row is younger
+        than that, so that a dispatcher running beside the monitor does not send a group
+        before the monitor's pass has enqueued all of it (counted as ``held``).
+        """
+        counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
         groups: dict[tuple[str, str], list[Delivery]] = {}
         for d in self.outbox.pending(include_failed):
             groups.setdefault(d.group, []).append(d)
+        cutoff = self.outbox.clock() - hold
         for (name, _), rows in groups.items():
             channel = self.channels.get(name)
             if channel is None:
                 counts["skipped"] += len(rows)
+                continue
+            if hold and max(_utc(d.created_at) for d in rows) > cutoff:
+                counts["held"] += len(rows)
                 continue
             counts["sent" if self._deliver(rows, channel) else "failed"] += len(rows)
         return counts

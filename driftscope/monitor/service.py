@@ -34,14 +34,15 @@ def run_pass(
 ) -> tuple[list[WindowVerdict], dict[str, int]]:
     """Process every closed, unprocessed window, then deliver the outbox.
 
-    Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``).
+    Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``,
+    ``held``).
     ``write`` receives console alerts (default: stdout); ``settle`` delays a window
     until that long after it closed.
     """
     engine = AlertEngine(store, config.alerts)
     monitor = Monitor(store, config, alerts=engine, settle=settle)
     verdicts = monitor.run_once(since, until, progress)
-    sent = {"sent": 0, "failed": 0, "skipped": 0}
+    sent = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
     if deliver:
         sent = dispatcher(store, config, secrets, write=write).run()
     return verdicts, sent

@@ -224,7 +224,7 @@ def test_a_receiver_failing_three_times_gets_the_message_once(
         write_windows(store, "churn", T0, FIVE, 16, 300, gen, seed=5)
         cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
         counts = run(store, cfg, server.url)
-        assert counts == {"sent": 1, "failed": 0, "skipped": 0}
+        assert counts == {"sent": 1, "failed": 0, "skipped": 0, "held": 0}
         assert len(server.posts) == 4 and len(server.accepted) == 1
         assert run(store, cfg, server.url)["sent"] == 0 and len(server.posts) == 4
         row = store.query(f"SELECT {S.ALERT_OUTBOX.status}, {S.ALERT_OUTBOX.attempts}, "
@@ -247,7 +247,7 @@ def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack:
     cfg = cfg.model_copy(update={"monitors": [*cfg.monitors, second]})
     counts = run(store, cfg, slack.url)
     assert store.count(f"{S.ALERTS} FINAL") == 2  # one incident per monitor …
-    assert counts == {"sent": 2, "failed": 0, "skipped": 0}  # … both outbox rows sent …
+    assert counts == {"sent": 2, "failed": 0, "skipped": 0, "held": 0}  # … both outbox rows sent …
     assert len(slack.accepted) == 1  # … as one message for the model and window
     message = slack.accepted[0]
     text = json.dumps(message)
@@ -255,3 +255,33 @@ def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack:
     assert [b["type"] for b in message["blocks"]].count("header") == 1
     assert message["text"].startswith("Drift alert: churn — 2 alerts")
     assert run(store, cfg, slack.url)["sent"] == 0 and len(slack.accepted) == 1
+
+
+def test_a_dispatcher_beside_the_monitor_holds_a_group_until_its_pass_is_complete(
+    store: Store, slack: Recorder
+) -> None:
+    from driftscope.alerts.channels import build_channels
+    from driftscope.alerts.outbox import Dispatcher, Outbox
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = 1.5 if i >= 12 else 0.0
+        return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
+
+    write_windows(store, "churn", T0, FIVE, 16, 300, gen, seed=6)
+    only_a = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
+    second = only_a.monitors[0].model_copy(update={"name": "churn-b", "features": ["b"]})
+    both = only_a.model_copy(update={"monitors": [*only_a.monitors, second]})
+    channels = build_channels(both, Secrets(slack_webhook_url=SecretStr(slack.url)))
+    now = datetime.now(UTC)
+
+    def dispatch(at: datetime) -> dict[str, int]:
+        d = Dispatcher(Outbox(store, clock=lambda: at), channels, sleep=lambda s: None)
+        return d.run(hold=both.alerts.group_wait)
+
+    # the monitor has enqueued monitor a's alert; monitor b's is still to come
+    Monitor(store, only_a, alerts=AlertEngine(store, only_a.alerts)).run_once()
+    assert dispatch(now)["held"] == 1 and slack.accepted == []
+    Monitor(store, both, alerts=AlertEngine(store, both.alerts)).run_once()
+    counts = dispatch(datetime.now(UTC) + both.alerts.group_wait + timedelta(seconds=1))
+    assert counts["sent"] == 2 and len(slack.accepted) == 1
+    assert "churn / churn-b" in json.dumps(slack.accepted[0])
