@@ -111,8 +111,10 @@ def run(
 ) -> None:
     """Deliver everything pending in the outbox (with retries and backoff).
 
-    With --follow, a message group is held until `alerts.group_wait` (30 s) after its newest
-    alert, so that alerts of one window from several monitors go out as one message.
+    With --follow, a new message group is sent once the monitor pass that enqueued it has
+    finished (or `alerts.group_wait` after its newest alert), so that alerts of one window
+    from several monitors go out as one message; failed messages are retried once per
+    `alerts.backoff_max`, after the new ones.
     """
     from driftscope.alerts.channels import dispatcher
     from driftscope.errors import StoreUnavailable
@@ -123,7 +125,8 @@ def run(
     while True:
         try:
             counts = d.run(include_failed=retry_failed,
-                           hold=cfg.alerts.group_wait if follow else timedelta(0))
+                           hold=cfg.alerts.group_wait if follow else timedelta(0),
+                           pace_failed=follow)
         except StoreUnavailable as exc:
             if not follow:
                 raise

@@ -81,9 +81,9 @@ class AlertsConfig(Section):
     backoff_max: timedelta = timedelta(seconds=30)
     timeout: timedelta = timedelta(seconds=10)
     group_wait: timedelta = Field(
-        timedelta(seconds=30),
-        description="`alerts run --follow` holds a message group this long after its newest "
-        "alert, so alerts of one window from several monitors go out as one message",
+        timedelta(minutes=5),
+        description="`alerts run --follow` sends a message group once the monitor pass that "
+        "enqueued it has finished, or at the latest this long after its newest alert",
     )
     retrain: RetrainConfig = RetrainConfig()
 

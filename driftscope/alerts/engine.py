@@ -96,7 +96,8 @@ class AlertEngine:
             "slack": messages.slack_blocks(alert, v, top, link, resolved),
             "webhook": body,
         }
-        group = f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f{event}"
+        group = (f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f"
+                 f"{v.window_end.isoformat()}\x1f{event}")
         for channel in self.channels:
             self.outbox.enqueue(f"{alert.alert_id}:{event}:{channel}", alert.alert_id, event,
                                 channel, payloads[channel], group_key=group)

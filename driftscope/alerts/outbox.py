@@ -11,12 +11,15 @@ key, so there a crash in that instant can show a message twice (never lose it).
 
 Rows may share a ``group_key`` (the engine uses model × window × event): the dispatcher
 sends the pending rows of one group and channel as **one** message, merged by
-:func:`driftscope.alerts.messages.merge`, with an idempotency key derived from the sorted
-delivery ids, and records them all. Two monitors of one model firing in one window make
-one Slack message.
+:func:`driftscope.alerts.messages.merge` (two monitors of one model firing in one window
+make one Slack message). Before the first attempt it fixes the group's members: one
+insert marks them ``sending`` under a ``send_key`` (the delivery id of a lone row, else a
+hash of the sorted delivery ids). Every later attempt — after a failure or a crash —
+sends exactly those members under that key, so the key always means the same message.
 
-Statuses: ``pending`` → ``sent``, or ``failed`` after the retries are spent (``driftscope
-alerts run`` tries failed rows again).
+Statuses: ``pending`` → ``sending`` → ``sent``, or ``failed`` after the retries are spent
+(``driftscope alerts run`` tries failed groups again, one attempt per run and at most
+once per ``backoff_max``, after the new ones).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -60,11 +63,8 @@ class Delivery:
     attempts: int
     created_at: datetime
     group_key: str = ""
-
-    @property
-    def group(self) -> tuple[str, str]:
-        """What is sent together: the channel and the group (or the row alone)."""
-        return (self.channel, self.group_key or f"\x00{self.delivery_id}")
+    send_key: str = ""
+    updated_at: datetime | None = None
 
 
 def _now() -> datetime:
@@ -73,6 +73,14 @@ def _now() -> datetime:
 
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+
+
+def send_key(rows: Sequence[Delivery]) -> str:
+    """The idempotency key of a message: a lone row's delivery id, else a hash of the ids."""
+    if len(rows) == 1:
+        return rows[0].delivery_id
+    ids = "\x1f".join(sorted(d.delivery_id for d in rows))
+    return "group:" + hashlib.sha256(ids.encode()).hexdigest()[:24]
 
 
 class Outbox:
@@ -90,33 +98,42 @@ class Outbox:
         now = self.clock()
         self.store.insert(O, [(delivery_id, alert_id, kind, channel,
                                json.dumps(payload, sort_keys=True, default=str), "pending", 0, "",
-                               now, now, time.time_ns(), group_key)], O.columns)
+                               now, now, time.time_ns(), group_key, "")], O.columns)
         return True
 
     def pending(self, include_failed: bool = False) -> list[Delivery]:
-        """Rows still to send, oldest first."""
-        states = ["pending", "failed"] if include_failed else ["pending"]
+        """Rows still to send (``pending``, ``sending``; ``failed`` too), oldest first."""
+        states = ["pending", "sending", "failed"] if include_failed else ["pending", "sending"]
         rows = self.store.query(
             f"SELECT {O.delivery_id}, {O.alert_id}, {O.kind}, {O.channel}, {O.payload}, "
-            f"{O.status}, {O.attempts}, {O.created_at}, {O.group_key} FROM {O} FINAL "
-            f"WHERE {O.status} IN {{s:Array(String)}} ORDER BY {O.created_at}, {O.delivery_id}",
+            f"{O.status}, {O.attempts}, {O.created_at}, {O.group_key}, {O.send_key}, "
+            f"{O.updated_at} FROM {O} FINAL WHERE {O.status} IN {{s:Array(String)}} "
+            f"ORDER BY {O.created_at}, {O.delivery_id}",
             {"s": states},
         )
-        return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]), r[7], r[8])
-                for r in rows]
+        return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]),
+                         _utc(r[7]), r[8], r[9], _utc(r[10])) for r in rows]
 
-    def mark(self, rows: list[Delivery], status: str, attempts: int, error: str = "") -> None:
-        """Record a new status for deliveries sent together: one insert, so all or none."""
+    def mark(self, rows: Sequence[Delivery], status: str, attempts: Sequence[int],
+             error: str = "", key: str | None = None) -> None:
+        """Record a new status for rows sent together: one insert, so all or none."""
         now = self.clock()
         self.store.insert(O, [(d.delivery_id, d.alert_id, d.kind, d.channel,
-                               json.dumps(d.payload, sort_keys=True, default=str), status,
-                               attempts, error[:500], d.created_at, now, time.time_ns(),
-                               d.group_key) for d in rows], O.columns)
+                               json.dumps(d.payload, sort_keys=True, default=str), status, n,
+                               error[:500], d.created_at, now, time.time_ns(), d.group_key,
+                               d.send_key if key is None else key)
+                              for d, n in zip(rows, attempts, strict=True)], O.columns)
 
     def status(self, delivery_id: str) -> str | None:
         rows = self.store.query(f"SELECT {O.status} FROM {O} FINAL WHERE {O.delivery_id} = "
                                 "{d:String}", {"d": delivery_id})
         return rows[0][0] if rows else None
+
+    def last_pass(self) -> datetime | None:
+        """When the latest monitor pass finished (None when none is recorded)."""
+        P = S.MONITOR_PASSES
+        rows = self.store.query(f"SELECT max({P.finished_at}), count() FROM {P}")
+        return _utc(rows[0][0]) if rows and rows[0][1] else None
 
 
 class Dispatcher:
@@ -127,13 +144,15 @@ class Dispatcher:
     outbox : Outbox
     channels : mapping of channel name → notifier
     retries : int
-        Attempts after the first one, per delivery and per run.
+        Attempts after the first one, per new message and per run (a failed message gets
+        one attempt per run).
     backoff, backoff_max : float
-        Seconds before retry ``k`` is ``min(backoff · 2**k, backoff_max)``.
+        Seconds before retry ``k`` is ``min(backoff · 2**k, backoff_max)``; a failed message
+        is tried again at most once per ``backoff_max``.
     sleep : callable
         Injected so tests need not wait.
     after_send : callable, optional
-        Called with the delivery id after a successful send and before it is recorded
+        Called with the message's key after a successful send and before it is recorded
         (a hook point for crash tests).
     """
 
@@ -149,52 +168,74 @@ class Dispatcher:
         self.sleep = sleep
         self.after_send = after_send
 
-    def run(self, include_failed: bool = False, hold: timedelta = timedelta(0)) -> dict[str, int]:
-        """Deliver everything pending, one message per group; returns row counts by outcome.
+    def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
+            pace_failed: bool = False) -> dict[str, int]:
+        """Deliver what is due, one message per group; returns row counts by outcome.
 
-        ``hold`` (Alertmanager's *group_wait*) keeps back a group whose newest row is younger
-        than that, so that a dispatcher running beside the monitor does not send a group
-        before the monitor's pass has enqueued all of it (counted as ``held``).
+        Order: messages interrupted by a crash (``sending``), then new groups, then failed
+        messages (``include_failed``). With ``hold`` (a dispatcher beside the monitor) a new
+        group waits until a monitor pass finished after its newest row was enqueued, or
+        until it is ``hold`` old (counted as ``held``). With ``pace_failed`` (a dispatcher
+        that runs in a loop) a failed message is tried at most once per ``backoff_max``.
         """
         counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
-        groups: dict[tuple[str, str], list[Delivery]] = {}
-        for d in self.outbox.pending(include_failed):
-            groups.setdefault(d.group, []).append(d)
-        cutoff = self.outbox.clock() - hold
-        for (name, _), rows in groups.items():
-            channel = self.channels.get(name)
+        rows = self.outbox.pending(include_failed)
+        fixed: dict[str, list[Delivery]] = {}
+        new: dict[tuple[str, str], list[Delivery]] = {}
+        for d in rows:
+            if d.status == "pending":
+                new.setdefault((d.channel, d.group_key or f"\x00{d.delivery_id}"), []).append(d)
+            else:
+                fixed.setdefault(d.send_key or d.delivery_id, []).append(d)
+        now = self.outbox.clock()
+        last_pass = self.outbox.last_pass() if hold and new else None
+        due_failed = now - timedelta(seconds=self.backoff_max)
+        queue = [g for g in fixed.values() if g[0].status == "sending"]
+        for (_, group), members in new.items():
+            newest = max(d.created_at for d in members)
+            released = (not hold or group.startswith("\x00") or newest <= now - hold
+                        or (last_pass is not None and newest <= last_pass))
+            if released:
+                queue.append(members)
+            else:
+                counts["held"] += len(members)
+        queue += [g for g in fixed.values() if g[0].status == "failed" and (
+            not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
+                                   for d in g))]
+        for members in queue:
+            channel = self.channels.get(members[0].channel)
             if channel is None:
-                counts["skipped"] += len(rows)
+                counts["skipped"] += len(members)
                 continue
-            if hold and max(_utc(d.created_at) for d in rows) > cutoff:
-                counts["held"] += len(rows)
-                continue
-            counts["sent" if self._deliver(rows, channel) else "failed"] += len(rows)
+            ok = self._deliver(members, channel)
+            counts["sent" if ok else "failed"] += len(members)
         return counts
 
     def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
+        key = rows[0].send_key if rows[0].status != "pending" else send_key(rows)
+        if rows[0].status == "pending":  # fix the members before the first attempt
+            self.outbox.mark(rows, "sending", [d.attempts for d in rows], key=key)
+        rows = [replace(d, send_key=key) for d in rows]
         if len(rows) == 1:
-            payload, key = rows[0].payload, rows[0].delivery_id
+            payload = rows[0].payload
         else:
-            payload = merge(rows[0].channel, [d.payload for d in rows])
-            ids = "\x1f".join(sorted(d.delivery_id for d in rows))
-            key = "group:" + hashlib.sha256(ids.encode()).hexdigest()[:24]
-        attempts = max(d.attempts for d in rows)
+            payload = merge(rows[0].channel,
+                            [{**d.payload, "delivery_id": d.delivery_id} for d in rows])
+        tries = 1 if rows[0].status == "failed" else self.retries + 1
         error = ""
-        for k in range(self.retries + 1):
+        for k in range(tries):
             if k:
                 self.sleep(min(self.backoff * 2 ** (k - 1), self.backoff_max))
-            attempts += 1
             try:
                 channel.send(payload, key)
             except NotifierError as exc:
                 error = str(exc)
                 log.warning("delivery %s via %s failed (attempt %d): %s",
-                            key, rows[0].channel, attempts, error)
+                            key, rows[0].channel, rows[0].attempts + k + 1, error)
                 continue
             if self.after_send is not None:
                 self.after_send(key)
-            self.outbox.mark(rows, "sent", attempts)
+            self.outbox.mark(rows, "sent", [d.attempts + k + 1 for d in rows])
             return True
-        self.outbox.mark(rows, "failed", attempts, error)
+        self.outbox.mark(rows, "failed", [d.attempts + tries for d in rows], error)
         return False

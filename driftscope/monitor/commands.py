@@ -98,7 +98,8 @@ def monitor(
     settle_for = _parse_duration("--settle", settle)
     cfg = load_config(config)
     secrets = Secrets.from_env()
-    build_channels(cfg, secrets)  # a missing webhook secret fails now, not after a pass
+    if deliver:
+        build_channels(cfg, secrets)  # a missing webhook secret fails now, not after a pass
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     while True:

@@ -111,3 +111,9 @@ def metric_history(
 
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def record_pass(store: Store, now: datetime, windows: int) -> None:
+    """Record that a monitor pass finished (a dispatcher beside the monitor waits for it)."""
+    P = S.MONITOR_PASSES
+    store.insert(P, [(now, windows)], P.columns)

@@ -114,6 +114,7 @@ class Monitor:
         out: list[WindowVerdict] = []
         for cfg in self.config.monitors:
             out += self._run_monitor(cfg, since, until, progress)
+        results.record_pass(self.store, self.clock(), len(out))
         return out
 
     def backfill(

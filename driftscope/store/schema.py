@@ -189,6 +189,7 @@ ALERT_OUTBOX = _Table(
     "updated_at",
     "version",
     "group_key",  # 202_outbox_groups.sql
+    "send_key",  # 202_outbox_groups.sql
 )
 RETRAIN_REQUESTS = _Table(
     "retrain_requests",
@@ -205,7 +206,11 @@ RETRAIN_REQUESTS = _Table(
 ALERT_SILENCES = _Table(
     "alert_silences", "silence_id", "model_id", "monitor", "until", "reason", "created_at"
 )
-ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES)
+# -- 202: monitor passes ----------------------------------------------------------------
+MONITOR_PASSES = _Table("monitor_passes", "finished_at", "windows")
+
+ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES,
+              MONITOR_PASSES)
 
 # -- 101_collector.sql (collector) ----------------------------------------------------
 WINDOW_PARTS = _Table(

@@ -122,3 +122,21 @@ def test_no_deliver_leaves_the_outbox_to_the_alerts_service_and_health_follows_p
     (tmp_path / "beats" / "monitor.beat").write_text("0\n")  # a pass long ago
     stale = runner.invoke(app, ["health", "monitor", "--max-age", "1m"])
     assert "limit 1m" in str(stale.exception)
+
+
+def test_no_deliver_needs_no_notifier_secret_and_enqueues_for_the_sender(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DRIFTSCOPE_SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DRIFTSCOPE_HEARTBEAT_DIR", str(tmp_path / "beats"))
+    cfg = setup(store, tmp_path)
+    data = yaml.safe_load(cfg.read_text())
+    data["alerts"] = {**data["alerts"], "slack": True}
+    cfg.write_text(yaml.safe_dump(data))
+    runner = CliRunner()
+    refused = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
+    assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in str(refused.exception)  # it would send: refused
+    out = runner.invoke(app, ["monitor", "--once", "--no-deliver", "-c", str(cfg)])
+    assert out.exit_code == 0, out.output
+    box = S.ALERT_OUTBOX
+    assert store.count(f"{box} FINAL", f"{box.channel} = 'slack' AND {box.status} = 'pending'") >= 1

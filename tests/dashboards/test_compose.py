@@ -187,3 +187,15 @@ def test_one_outbox_dispatcher_and_healthchecks_that_mean_a_pass_succeeded(
         assert test[:4] == ["CMD", "driftscope", "health", name], test
     sim = services["simulator"]["command"]
     assert sim[sim.index("--start") + 1] == "ending-now"
+
+
+def test_channel_switches_reach_the_monitor_and_urls_only_the_sender(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in ("monitor", "alerts"):
+        env = services[name]["environment"]
+        assert "DRIFTSCOPE_ALERTS__SLACK" in env and "DRIFTSCOPE_ALERTS__WEBHOOK" in env, name
+    assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in services["alerts"]["environment"]
+    for name in ("monitor", "collector", "simulator"):
+        assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" not in services[name]["environment"], name

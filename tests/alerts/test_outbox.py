@@ -1,0 +1,86 @@
+"""The outbox on chDB: a message's key always names the same members, whatever happens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from driftscope.alerts.outbox import Dispatcher, Outbox
+from driftscope.errors import NotifierError
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+
+class Receiver:
+    """A webhook receiver that honours idempotency keys; fails while ``down``."""
+
+    name = "webhook"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.applied: dict[str, dict[str, Any]] = {}
+        self.down = False
+
+    def send(self, payload: Mapping[str, Any], key: str) -> None:
+        self.calls.append((key, dict(payload)))
+        if self.down:
+            raise NotifierError("webhook answered HTTP 503")
+        self.applied.setdefault(key, dict(payload))
+
+
+class Crash(Exception):
+    pass
+
+
+def enqueue(box: Outbox, name: str, group: str = "m\x1fw1\x1fw2\x1ffiring") -> None:
+    box.enqueue(f"{name}:firing:webhook", name, "firing", "webhook",
+                {"type": "alert", "alert_id": name, "model_id": "m"}, group_key=group)
+
+
+def ids(payload: dict[str, Any]) -> list[str]:
+    return sorted(a["alert_id"] for a in payload.get("alerts", [payload]))
+
+
+def test_a_crash_between_send_and_record_resends_the_same_members_under_the_same_key(
+    store: Store,
+) -> None:
+    store.migrate()
+    box, rx = Outbox(store), Receiver()
+
+    def crash(key: str) -> None:
+        raise Crash(key)
+
+    enqueue(box, "a")
+    enqueue(box, "b")
+    with pytest.raises(Crash):
+        Dispatcher(box, {"webhook": rx}, after_send=crash).run()
+    enqueue(box, "c")  # another monitor's alert for the same window, after the crash
+    counts = Dispatcher(box, {"webhook": rx}).run()
+    assert counts["sent"] == 3
+    keys = [k for k, _ in rx.calls]
+    assert keys[0] == keys[1] and keys[0].startswith("group:")  # same message, same key
+    assert ids(rx.calls[1][1]) == ["a", "b"] and ids(rx.calls[2][1]) == ["c"]
+    assert sorted(ids(p) for p in rx.applied.values()) == [["a", "b"], ["c"]]  # once each
+    assert Dispatcher(box, {"webhook": rx}).run()["sent"] == 0
+
+
+def test_a_failed_message_is_retried_alone_after_new_ones_and_paced(store: Store) -> None:
+    store.migrate()
+    box, rx = Outbox(store), Receiver()
+    enqueue(box, "d")
+    rx.down = True
+    assert Dispatcher(box, {"webhook": rx}, retries=2, sleep=lambda s: None).run() == {
+        "sent": 0, "failed": 1, "skipped": 0, "held": 0}
+    assert len(rx.calls) == 3
+    rx.down = False
+    enqueue(box, "e")  # same group key as d, but d's members were fixed when first tried
+    paced = Dispatcher(box, {"webhook": rx}, backoff_max=3600).run(
+        include_failed=True, pace_failed=True)
+    assert paced["sent"] == 1 and ids(rx.calls[-1][1]) == ["e"]  # d is not due yet
+    counts = Dispatcher(box, {"webhook": rx}).run(include_failed=True)
+    assert counts["sent"] == 1 and rx.calls[-1][0] == "d:firing:webhook"
+    rows = dict(store.query(f"SELECT {S.ALERT_OUTBOX.alert_id}, {S.ALERT_OUTBOX.attempts} "
+                            f"FROM {S.ALERT_OUTBOX} FINAL"))
+    assert rows == {"d": 4, "e": 1}  # each row its own attempts
