@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -82,12 +83,19 @@ def _heartbeat_path(name: str) -> Path:
 
 
 def beat(name: str) -> None:
-    """Record that service ``name`` just finished a healthy pass (a file's content)."""
+    """Record that service ``name`` just finished a healthy pass (a file's content).
+
+    Never raises: a heartbeat that cannot be written shows as unhealthy, it does not stop
+    the service.
+    """
     path = _heartbeat_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{time.time():.3f}\n")
-    tmp.replace(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(f"{time.time():.3f}\n")
+        tmp.replace(path)
+    except OSError as exc:
+        logging.getLogger("driftscope").warning("heartbeat %s not written: %s", path, exc)
 
 
 def heartbeat_age(name: str) -> float | None:

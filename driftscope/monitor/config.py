@@ -92,9 +92,9 @@ class ReferenceSpec(Section):
     ``fixed``: events between ``start`` and ``end``; ``dataset``: an uploaded dataset
     (``driftscope reference upload``); ``previous``: the ``windows`` windows before the
     current one (sliding); ``seasonal``: the same span one ``period`` (1d or 1w) earlier,
-    widened to ``windows`` windows centred on it; ``initial``: the model's first
-    ``windows`` windows of data (the first hours after deployment), whatever their dates —
-    windows inside it are not scored. Unset, ``windows`` is
+    widened to ``windows`` windows centred on it; ``initial``: the span of the model's first
+    ``windows`` windows holding at least ``min_events`` events each (the first hours after
+    deployment), whatever their dates — windows before its end are not scored. Unset, ``windows`` is
     :data:`DEFAULT_REFERENCE_WINDOWS` of the kind (:attr:`width`).
     """
 

@@ -29,15 +29,15 @@ from driftscope.types import Window
 
 
 def reference_range(
-    spec: ReferenceSpec, window: Window, first: datetime | None = None
+    spec: ReferenceSpec, window: Window, initial: tuple[datetime, datetime] | None = None
 ) -> tuple[datetime, datetime]:
     """The time range a window's reference covers (not for ``dataset`` references).
 
-    ``first`` is the start of the model's first window (``initial`` references).
+    ``initial`` is the span of the model's first windows of data (``initial`` references;
+    None while there are not enough: the range then ends after the window).
     """
     if spec.kind == "initial":
-        start = window.start if first is None else first
-        return start, start + spec.width * window.size
+        return initial or (window.start, window.end + spec.width * window.size)
     if spec.kind == "fixed":
         assert spec.start is not None and spec.end is not None
         return spec.start, spec.end
@@ -66,11 +66,13 @@ def is_static(spec: ReferenceSpec) -> bool:
 class ReferenceReader:
     """Reads reference frames; static references are read once per reader."""
 
-    def __init__(self, store: Store, model_id: str, names: Sequence[str], labels: bool) -> None:
+    def __init__(self, store: Store, model_id: str, names: Sequence[str], labels: bool,
+                 min_events: int = 1) -> None:
         self.store = store
         self.model_id = model_id
         self.names = list(names)
         self.labels = labels
+        self.min_events = min_events
         self._static: dict[str, Frame] = {}
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None) -> Frame:
@@ -84,7 +86,7 @@ class ReferenceReader:
             if frame.n == 0:
                 raise self._no_dataset(spec.dataset)
         else:
-            start, end = reference_range(spec, window, self._first(spec, window))
+            start, end = reference_range(spec, window, self._initial(spec, window))
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
@@ -101,19 +103,22 @@ class ReferenceReader:
             self._static[key] = frame
         return frame
 
-    def _first(self, spec: ReferenceSpec, window: Window) -> datetime | None:
-        """Start of the model's first closed window of this size (``initial`` only)."""
+    def _initial(self, spec: ReferenceSpec, window: Window) -> tuple[datetime, datetime] | None:
+        """Span of the model's first ``width`` closed windows of this size holding at least
+        ``min_events`` events (``initial`` only): a stray early event cannot move it."""
         if spec.kind != "initial":
             return None
         W = S.WINDOWS
         rows = self.store.query(
-            f"SELECT min({W.window_start}), count() FROM {W} WHERE {W.model_id} = {{m:String}} "
-            f"AND {W.window_seconds} = {{s:UInt32}}",
-            {"m": self.model_id, "s": int(window.size.total_seconds())})
-        if not rows or not rows[0][1]:
+            f"SELECT {W.window_start}, {W.window_end} FROM {W} WHERE {W.model_id} = {{m:String}} "
+            f"AND {W.window_seconds} = {{s:UInt32}} GROUP BY {W.window_start}, {W.window_end} "
+            f"HAVING max({W.n_events}) >= {{n:UInt64}} ORDER BY {W.window_start} "
+            f"LIMIT {{k:UInt32}}",
+            {"m": self.model_id, "s": int(window.size.total_seconds()), "n": self.min_events,
+             "k": spec.width})
+        if len(rows) < spec.width:
             return None
-        t = rows[0][0]
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+        return _utc(rows[0][0]), _utc(rows[-1][1])
 
     def _no_dataset(self, name: str) -> ConfigError:
         R = S.REFERENCES
@@ -138,6 +143,10 @@ def complete(frame: Frame, start: datetime, end: datetime, parts: int) -> bool:
     step = (end - start) / parts
     return all(frame.between(start + i * step, start + (i + 1) * step).n > 0
                for i in range(parts))
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 def _covers(frame: Frame, start: datetime, end: datetime) -> bool:

@@ -160,7 +160,7 @@ class Monitor:
         fitter = self._fitters.setdefault(fp, Fitter(cfg.seed))
         names = ev.monitored_names(cfg)
         labels = cfg.performance is not None
-        refs = ReferenceReader(self.store, cfg.model, names, labels)
+        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events)
         counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
                                                cfg.anomaly.history)]
         dead = cfg.quality.enabled and self.store.count(

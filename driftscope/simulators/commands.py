@@ -43,13 +43,17 @@ def _onset(value: str) -> float | int:
         ) from None
 
 
-def _start(value: str, span_seconds: float) -> datetime:
-    """``--start``: an ISO time (UTC when naive), ``now`` or ``ending-now``."""
+def _start(value: str, span_seconds: float, real_seconds: float) -> datetime:
+    """``--start``: an ISO time (UTC when naive), ``now`` or ``ending-now``.
+
+    ``ending-now``: the last event's time is the moment the stream finishes sending
+    (``real_seconds`` from now), so no event is ever in the future.
+    """
     now = datetime.now(UTC).replace(microsecond=0)
     if value == "now":
         return now
     if value == "ending-now":
-        return now - timedelta(seconds=span_seconds)
+        return now + timedelta(seconds=real_seconds - span_seconds)
     try:
         t = datetime.fromisoformat(value)
     except ValueError:
@@ -77,8 +81,8 @@ def simulate(
     ] = 100,
     bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")] = None,
     start: Annotated[str, typer.Option(help=(
-        "Simulated time of the first event: an ISO time, `now`, or `ending-now` (the stream "
-        "ends at the current time, so a live dashboard's last hours show it)."))] = (
+        "Simulated time of the first event: an ISO time, `now`, or `ending-now` (the last "
+        "event's time is when sending ends, so a live dashboard's last hours show it)."))] = (
         "2026-01-01T00:00:00Z"),
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml.")] = None,
 ) -> None:
@@ -97,7 +101,8 @@ def simulate(
     sc = get_scenario(scenario).with_(source=source)
     n = events if events is not None else int(rate * parse_duration(duration).total_seconds())
     per_second = (rate or 1000 / 3600 * speed) / speed
-    clock = Clock(start=_start(start, n / per_second), events_per_second=per_second)
+    clock = Clock(start=_start(start, n / per_second, n / rate if rate else 0.0),
+                  events_per_second=per_second)
     app = DemoApp(
         sc,
         model_id=model_id,

@@ -264,7 +264,8 @@ class Harness:
             res.pre_onset_open[n] = pre_open
             res.power[n] = hits / full if full else float("nan")
             finite = [d for d in delays if np.isfinite(d)]
-            res.delay[n] = float(np.mean(finite)) if finite else float("inf")
+            res.delay[n] = (float(np.mean(finite)) if finite
+                            else float("inf") if delays else float("nan"))
             res.delay_max[n] = float(np.max(delays)) if delays else float("nan")
             res.alerted[n] = float(np.mean(np.isfinite(delays))) if delays else float("nan")
             res.within3[n] = float(np.mean(np.asarray(delays) <= 3)) if delays else float("nan")

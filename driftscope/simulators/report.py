@@ -66,7 +66,7 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     n3 = 1000 if 1000 in sizes else sizes[-1]  # the bar's size
     lines = [
         f"| scenario | intensity | detector | {head} | {dhead} | delay ≤ 3 (n={n3}) | "
-        "pre-onset FA/1k | alert open at onset |",
+        f"pre-onset FA/1k | alert open at onset (n={n3}) |",
         "|" + "---|" * (6 + 2 * len(sizes)),
     ]
     for r in results:
@@ -78,7 +78,7 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
             for n in sizes
         )
         fa = max(r.false_alarms.values()) if r.false_alarms else math.nan
-        pre = sum(r.pre_onset_open.values())
+        pre = r.pre_onset_open.get(n3, 0)
         w3 = _fmt(r.within3.get(n3, math.nan))
         lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {w3} "
                      f"| {_fmt(fa)} | {pre} |")
