@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,6 +103,37 @@ def volume_check(
     z = abs(n_cur - med) / max(mad, np.sqrt(max(med, 1.0)))  # never tighter than Poisson
     return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
                          {"n": n_cur, "median": float(np.median(history))})
+
+
+def segment_volume(
+    key: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec, min_events: int
+) -> list[QualityResult]:
+    """Each segment value's event count against its reference share (binomial z).
+
+    Values the reference holds often enough to expect ``min_events`` in this window are
+    checked, absent ones included, so a segment whose traffic stops (a broken client in
+    one country) is found; values new to the reference are the new-category check's.
+
+    >>> ref = np.array(["DE"] * 200 + ["FR"] * 800, dtype=object)
+    >>> [(r.feature, r.bad) for r in segment_volume("c", ref, ref[200:], QualitySpec(), 30)]
+    [('segment:c=DE', True), ('segment:c=FR', True)]
+    """
+    n, m = len(cur), len(ref)
+    if n == 0 or m == 0:
+        return []
+    reference = Counter(str(v) for v in ref if v is not None)
+    observed = Counter(str(v) for v in cur if v is not None)
+    out = []
+    for v, c in sorted(reference.items()):
+        share = c / m
+        expected = n * share
+        if expected < min_events:
+            continue
+        z = (observed[v] - expected) / max(np.sqrt(expected * (1 - share)), 1.0)
+        out.append(QualityResult(f"segment:{key}={v}", "volume", float(abs(z)), spec.volume_z,
+                                 abs(z) > spec.volume_z,
+                                 {"n": observed[v], "expected": round(float(expected), 1)}))
+    return out
 
 
 def schema_violations(

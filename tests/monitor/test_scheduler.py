@@ -229,3 +229,22 @@ def test_an_initial_reference_is_the_models_first_windows_whatever_their_dates(
     refs = store.query(f"SELECT DISTINCT {D.n_ref} FROM {D} WHERE {D.metric} IN ('emd', 'linf') "
                        f"AND {D.segment} = '*'")
     assert refs == [(1800,)]  # 6 windows × 300 events
+
+
+def test_a_segment_whose_traffic_stops_is_a_volume_finding(store: Store) -> None:
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        p = [0.1, 0.9] if i < 8 else [0.0, 1.0]  # the DE client breaks at window 8
+        cols["segment:country"] = rng.choice(np.array(["DE", "FR"], dtype=object), n, p=p)
+        return cols
+
+    write_windows(store, "m", T0, W, 10, 2000, g, seed=9)
+    cfg = config(reference={"kind": "previous", "windows": 3}, segments=["country"])
+    verdicts = Monitor(store, cfg).run_once()
+    assert not any(v.findings for v in verdicts[:8])
+    for v in verdicts[8:]:
+        found = {(f.feature, f.metric) for f in v.findings if f.kind == "quality"}
+        assert ("segment:country=DE", "volume") in found, found
+    row = store.query(f"SELECT {D.details} FROM {D} WHERE {D.feature} = 'segment:country=DE' "
+                      f"ORDER BY {D.window_start} DESC LIMIT 1")
+    assert '"n": 0' in row[0][0]
