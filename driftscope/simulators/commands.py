@@ -138,6 +138,8 @@ def evaluate(
     trials: Annotated[int, typer.Option(help="Streams per scenario and size.")] = 5,
     source: Annotated[str, typer.Option(help="Data source.")] = "synthetic",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    span: Annotated[int, typer.Option(help="Gradual ramp length, in windows.")] = 4,
+    period: Annotated[str, typer.Option(help="Cycle of periodic streams: 1d or 1w.")] = "1d",
     output: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
 ) -> None:
     """Measure power, delay and false alarms of detectors on the scenarios."""
@@ -150,7 +152,11 @@ def evaluate(
         size_t = tuple(int(s) for s in sizes.split(","))
     except ValueError:
         raise ConfigError(f"--sizes: expected numbers like 100,1000, got {sizes!r}") from None
-    cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed)
+    if period not in ("1d", "1w") or span < 1:
+        raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
+    cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed,
+                     gradual_span_windows=span,
+                     period=timedelta(days=7 if period == "1w" else 1))
     drift, silent = suite(suite_name)
     console = Console(stderr=True)
     with console.status("evaluating") as status:

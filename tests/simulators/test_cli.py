@@ -78,3 +78,15 @@ def test_simulate_ending_now_places_the_stream_before_the_current_time(  # type:
     # 1,000 events per simulated hour: 50 events span 3 minutes, ending now
     assert now - timedelta(minutes=4) < min(stamps) < now - timedelta(minutes=2)
     assert now - timedelta(minutes=1) < max(stamps) <= now
+
+
+def test_evaluate_quick_reports_the_bar_columns_and_refuses_a_bad_period(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "eval.md"
+    result = runner.invoke(app, ["evaluate", "--suite", "quick", "--sizes", "500", "--trials",
+                                 "1", "--span", "2", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "| instantaneous-covariate | high | default | 1 | 2/2 | 1 |" in text
+    assert "| no-drift | none | default | fixed | 500 |" in text
+    bad = runner.invoke(app, ["evaluate", "--period", "2d"])
+    assert "--period: 1d or 1w" in str(bad.exception)
