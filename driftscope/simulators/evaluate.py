@@ -18,6 +18,8 @@ delay       windows from the onset window to the alert, counting both (1 = alert
             resolved — has no delay to measure: it is counted in ``pre_onset_open`` and left
             out of the delay figures, and its alarm counts in the pre-onset false alarms;
 within3     share of those trials alerted with delay ≤ 3;
+flagged3    share of those trials whose first window flagged drifted (what the drift
+            panels show, before the 2-window alert rule) came with delay ≤ 3;
 false alarms  alerts opened per 1,000 windows of a stream that should stay silent.
 
 Examples
@@ -179,6 +181,7 @@ class Result:
     windows: dict[int, int] = field(default_factory=dict)
     pre_onset_open: dict[int, int] = field(default_factory=dict)
     within3: dict[int, float] = field(default_factory=dict)
+    flagged3: dict[int, float] = field(default_factory=dict)
 
 
 class Harness:
@@ -240,6 +243,7 @@ class Harness:
             sc = self._scenario(name, n)
             total = (cfg.windows_before + cfg.windows_after) * n
             hits, full, delays, pre_alarms, pre_open = 0, 0, [], 0, 0
+            first_flags: list[float] = []
             for t in range(cfg.trials):
                 rng = self._rng(3, n, t, zlib.crc32(name.encode()))
                 stream = sc.generate(
@@ -261,6 +265,8 @@ class Harness:
                     continue
                 after = np.nonzero(alerts[cfg.windows_before :])[0]
                 delays.append(float(after[0] + 1) if len(after) else np.inf)
+                flagged = np.nonzero(flags[cfg.windows_before :])[0]
+                first_flags.append(float(flagged[0] + 1) if len(flagged) else np.inf)
             res.pre_onset_open[n] = pre_open
             res.power[n] = hits / full if full else float("nan")
             finite = [d for d in delays if np.isfinite(d)]
@@ -269,6 +275,8 @@ class Harness:
             res.delay_max[n] = float(np.max(delays)) if delays else float("nan")
             res.alerted[n] = float(np.mean(np.isfinite(delays))) if delays else float("nan")
             res.within3[n] = float(np.mean(np.asarray(delays) <= 3)) if delays else float("nan")
+            res.flagged3[n] = (float(np.mean(np.asarray(first_flags) <= 3)) if first_flags
+                               else float("nan"))
             res.false_alarms[n] = 1000.0 * pre_alarms / (cfg.trials * cfg.windows_before)
             res.windows[n] = cfg.trials * (cfg.windows_before + cfg.windows_after)
         return res

@@ -66,8 +66,8 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     n3 = 1000 if 1000 in sizes else sizes[-1]  # the bar's size
     lines = [
         f"| scenario | intensity | detector | {head} | {dhead} | delay ≤ 3 (n={n3}) | "
-        f"pre-onset FA/1k | alert open at onset (n={n3}) |",
-        "|" + "---|" * (6 + 2 * len(sizes)),
+        f"first flag ≤ 3 (n={n3}) | pre-onset FA/1k | alert open at onset (n={n3}) |",
+        "|" + "---|" * (7 + 2 * len(sizes)),
     ]
     for r in results:
         if not r.power:
@@ -80,8 +80,9 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
         fa = max(r.false_alarms.values()) if r.false_alarms else math.nan
         pre = r.pre_onset_open.get(n3, 0)
         w3 = _fmt(r.within3.get(n3, math.nan))
+        f3 = _fmt(r.flagged3.get(n3, math.nan))
         lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {w3} "
-                     f"| {_fmt(fa)} | {pre} |")
+                     f"| {f3} | {_fmt(fa)} | {pre} |")
     lines += [
         "",
         "| silent scenario | intensity | detector | reference | window n | windows | "

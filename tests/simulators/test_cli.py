@@ -86,7 +86,7 @@ def test_evaluate_quick_reports_the_bar_columns_and_refuses_a_bad_period(tmp_pat
                                  "1", "--span", "2", "--output", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "| instantaneous-covariate | high | default | 1 | 2/2 | 1 |" in text
+    assert "| instantaneous-covariate | high | default | 1 | 2/2 | 1 | 1 |" in text
     assert "| no-drift | none | default | fixed | 500 |" in text
     bad = runner.invoke(app, ["evaluate", "--period", "2d"])
     assert "--period: 1d or 1w" in str(bad.exception)
