@@ -65,6 +65,7 @@ class Delivery:
     group_key: str = ""
     send_key: str = ""
     updated_at: datetime | None = None
+    version: int = 0
 
 
 def _now() -> datetime:
@@ -107,22 +108,30 @@ class Outbox:
         rows = self.store.query(
             f"SELECT {O.delivery_id}, {O.alert_id}, {O.kind}, {O.channel}, {O.payload}, "
             f"{O.status}, {O.attempts}, {O.created_at}, {O.group_key}, {O.send_key}, "
-            f"{O.updated_at} FROM {O} FINAL WHERE {O.status} IN {{s:Array(String)}} "
+            f"{O.updated_at}, {O.version} FROM {O} FINAL WHERE {O.status} IN {{s:Array(String)}} "
             f"ORDER BY {O.created_at}, {O.delivery_id}",
             {"s": states},
         )
         return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]),
-                         _utc(r[7]), r[8], r[9], _utc(r[10])) for r in rows]
+                         _utc(r[7]), r[8], r[9], _utc(r[10]), int(r[11])) for r in rows]
 
     def mark(self, rows: Sequence[Delivery], status: str, attempts: Sequence[int],
-             error: str = "", key: str | None = None) -> None:
-        """Record a new status for rows sent together: one insert, so all or none."""
-        now = self.clock()
+             error: str = "", key: str | None = None) -> list[Delivery]:
+        """Record a new status for rows sent together: one insert, so all or none.
+
+        Each new version is above the row's last one even if the wall clock stepped back.
+        Returns the rows as recorded.
+        """
+        now, ns = self.clock(), time.time_ns()
+        out = [replace(d, status=status, attempts=n, updated_at=now,
+                       send_key=d.send_key if key is None else key,
+                       version=max(ns, d.version + 1))
+               for d, n in zip(rows, attempts, strict=True)]
         self.store.insert(O, [(d.delivery_id, d.alert_id, d.kind, d.channel,
-                               json.dumps(d.payload, sort_keys=True, default=str), status, n,
-                               error[:500], d.created_at, now, time.time_ns(), d.group_key,
-                               d.send_key if key is None else key)
-                              for d, n in zip(rows, attempts, strict=True)], O.columns)
+                               json.dumps(d.payload, sort_keys=True, default=str), d.status,
+                               d.attempts, error[:500], d.created_at, now, d.version,
+                               d.group_key, d.send_key) for d in out], O.columns)
+        return out
 
     def status(self, delivery_id: str) -> str | None:
         rows = self.store.query(f"SELECT {O.status} FROM {O} FINAL WHERE {O.delivery_id} = "
@@ -212,16 +221,20 @@ class Dispatcher:
         return counts
 
     def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
-        key = rows[0].send_key if rows[0].status != "pending" else send_key(rows)
+        failed = rows[0].status == "failed"
+        # rows from before send keys (migration 203) have none: a lone row's is its id
+        key = (rows[0].send_key or send_key(rows)) if rows[0].status != "pending" \
+            else send_key(rows)
         if rows[0].status == "pending":  # fix the members before the first attempt
-            self.outbox.mark(rows, "sending", [d.attempts for d in rows], key=key)
-        rows = [replace(d, send_key=key) for d in rows]
+            rows = self.outbox.mark(rows, "sending", [d.attempts for d in rows], key=key)
+        else:
+            rows = [replace(d, send_key=key) for d in rows]
         if len(rows) == 1:
             payload = rows[0].payload
         else:
             payload = merge(rows[0].channel,
                             [{**d.payload, "delivery_id": d.delivery_id} for d in rows])
-        tries = 1 if rows[0].status == "failed" else self.retries + 1
+        tries = 1 if failed else self.retries + 1
         error = ""
         for k in range(tries):
             if k:

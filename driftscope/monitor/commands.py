@@ -190,9 +190,9 @@ def reference_upload(
     store = Store.from_config(cfg.store, Secrets.from_env())
     store.migrate()
     ref = name or file.stem
-    n = upload(store, model, ref, read_table(file),
-               outputs=[c for c in outputs.split(",") if c],
-               segments=[c for c in segments.split(",") if c])
+    segs = [c for c in segments.split(",") if c]
+    n = upload(store, model, ref, read_table(file, text=[*segs, "label"]),
+               outputs=[c for c in outputs.split(",") if c], segments=segs)
     typer.echo(f"uploaded {n} rows as reference {ref!r} of model {model!r}")
 
 

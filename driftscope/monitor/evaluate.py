@@ -140,9 +140,10 @@ def quality_rows(
     if vol is not None:
         results.append(("*", vol))
     for key in cfg.segments:  # each segment's traffic against its reference share
-        if key in ref.segments and key in cur.segments:
+        if key in ref.segments:  # a key no event of the window carries: all of it stopped
+            now = cur.segments.get(key, np.full(cur.n, None, dtype=object))
             results += [("*", q) for q in quality.segment_volume(
-                key, ref.segments[key], cur.segments[key], cfg.quality, cfg.min_events)]
+                key, ref.segments[key], now, cfg.quality, cfg.min_events)]
     return [
         Row("quality", seg, q.feature, q.metric, q.value, q.limit, "limit", q.bad,
             n_ref=sizes[seg][0], n_cur=sizes[seg][1], fingerprint="quality", details=q.details,

@@ -108,31 +108,39 @@ def volume_check(
 def segment_volume(
     key: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec, min_events: int
 ) -> list[QualityResult]:
-    """Each segment value's event count against its reference share (binomial z).
+    """Segment values whose traffic fell: count against the reference share.
 
     Values the reference holds often enough to expect ``min_events`` in this window are
     checked, absent ones included, so a segment whose traffic stops (a broken client in
-    one country) is found; values new to the reference are the new-category check's.
+    one country) is found. Only falls count, and only big ones: fewer than half the
+    expected events *and* a binomial z below ``-volume_z`` (its variance widened by the
+    reference's own sampling, ``1 + n/m``), so ordinary swings of the mix on a busy model
+    stay quiet and a healthy segment is not blamed for another's loss. A window sharing no
+    value with the reference (a renamed or re-encoded key) is left to the new-category
+    check.
 
     >>> ref = np.array(["DE"] * 200 + ["FR"] * 800, dtype=object)
     >>> [(r.feature, r.bad) for r in segment_volume("c", ref, ref[200:], QualitySpec(), 30)]
-    [('segment:c=DE', True), ('segment:c=FR', True)]
+    [('segment:c=DE', True), ('segment:c=FR', False)]
     """
     n, m = len(cur), len(ref)
     if n == 0 or m == 0:
         return []
     reference = Counter(str(v) for v in ref if v is not None)
     observed = Counter(str(v) for v in cur if v is not None)
+    if observed and not set(observed) & set(reference):
+        return []
     out = []
     for v, c in sorted(reference.items()):
         share = c / m
         expected = n * share
         if expected < min_events:
             continue
-        z = (observed[v] - expected) / max(np.sqrt(expected * (1 - share)), 1.0)
-        out.append(QualityResult(f"segment:{key}={v}", "volume", float(abs(z)), spec.volume_z,
-                                 abs(z) > spec.volume_z,
-                                 {"n": observed[v], "expected": round(float(expected), 1)}))
+        sd = max(float(np.sqrt(expected * (1 - share) * (1 + n / m))), 1.0)
+        z = (observed[v] - expected) / sd
+        bad = observed[v] < 0.5 * expected and z < -spec.volume_z
+        out.append(QualityResult(f"segment:{key}={v}", "volume", float(-z), spec.volume_z,
+                                 bad, {"n": observed[v], "expected": round(float(expected), 1)}))
     return out
 
 

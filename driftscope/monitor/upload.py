@@ -22,15 +22,22 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A DataFrame from a ``.parquet`` or ``.csv`` file."""
+def read_table(path: Path, text: Sequence[str] = ()) -> pd.DataFrame:
+    """A DataFrame from a ``.parquet`` or ``.csv`` file.
+
+    CSV columns named in ``text`` (segments, the label) are read as text, as events carry
+    them: a zip code ``01000`` stays ``01000`` and a tier ``1`` does not become ``1.0``.
+    """
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".pq", ".csv"):
         raise ConfigError(f"{path}: expected a .parquet or .csv file")
     try:
-        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        if suffix != ".csv":
+            return pd.read_parquet(path)
+        header = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, dtype={c: str for c in text if c in header})
     except (ValueError, OSError, ImportError) as exc:  # parser errors are ValueErrors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
@@ -53,7 +60,7 @@ def upload(
                 continue
             if col in segments:
                 if not missing(v):
-                    p.segs[col] = str(v)
+                    p.segs[col] = _text(v)
             elif col in outputs and not missing(v):
                 p.output(col, v, col in numeric)
             else:
@@ -62,7 +69,7 @@ def upload(
         ts = pd.Timestamp(rec["timestamp"]).to_pydatetime() if "timestamp" in rec else now
         ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
         rows.append((name, model_id, "", f"{name}-{i}", ts, *p.maps(),
-                     None if missing(label) else str(label), p.segs))
+                     None if missing(label) else _text(label), p.segs))
     R = S.REFERENCE_EVENTS
     store.command(f"DELETE FROM {R} WHERE {R.model_id} = {{m:String}} AND "
                   f"{R.reference_name} = {{n:String}}", {"m": model_id, "n": name})
@@ -73,3 +80,10 @@ def upload(
     store.insert(S.REFERENCES, [(model_id, name, "dataset", json.dumps(spec), len(rows), now)],
                  S.REFERENCES.columns)
     return len(rows)
+
+
+def _text(v: Any) -> str:
+    """A segment or label as events spell it: whole floats (Parquet, pandas) lose ``.0``."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

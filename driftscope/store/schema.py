@@ -189,7 +189,7 @@ ALERT_OUTBOX = _Table(
     "updated_at",
     "version",
     "group_key",  # 202_outbox_groups.sql
-    "send_key",  # 202_outbox_groups.sql
+    "send_key",  # 203_outbox_send_keys.sql
 )
 RETRAIN_REQUESTS = _Table(
     "retrain_requests",
@@ -206,7 +206,7 @@ RETRAIN_REQUESTS = _Table(
 ALERT_SILENCES = _Table(
     "alert_silences", "silence_id", "model_id", "monitor", "until", "reason", "created_at"
 )
-# -- 202: monitor passes ----------------------------------------------------------------
+# -- 203: monitor passes ----------------------------------------------------------------
 MONITOR_PASSES = _Table("monitor_passes", "finished_at", "windows")
 
 ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES,

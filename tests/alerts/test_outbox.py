@@ -84,3 +84,14 @@ def test_a_failed_message_is_retried_alone_after_new_ones_and_paced(store: Store
     rows = dict(store.query(f"SELECT {S.ALERT_OUTBOX.alert_id}, {S.ALERT_OUTBOX.attempts} "
                             f"FROM {S.ALERT_OUTBOX} FINAL"))
     assert rows == {"d": 4, "e": 1}  # each row its own attempts
+
+
+def test_a_failed_row_from_before_send_keys_is_retried_under_its_delivery_id(
+    store: Store,
+) -> None:
+    store.migrate()
+    box, rx = Outbox(store), Receiver()
+    enqueue(box, "old", group="")
+    box.mark(box.pending(), "failed", [6], "HTTP 500", key="")  # as rows before 203 were
+    assert Dispatcher(box, {"webhook": rx}).run(include_failed=True)["sent"] == 1
+    assert [k for k, _ in rx.calls] == ["old:firing:webhook"]

@@ -248,3 +248,38 @@ def test_a_segment_whose_traffic_stops_is_a_volume_finding(store: Store) -> None
     row = store.query(f"SELECT {D.details} FROM {D} WHERE {D.feature} = 'segment:country=DE' "
                       f"ORDER BY {D.window_start} DESC LIMIT 1")
     assert '"n": 0' in row[0][0]
+
+
+def test_uploaded_segments_and_labels_keep_the_spelling_events_use(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text("x,zip,tier,label\n1.0,01000,1,1\n2.0,02000,,0\n3.0,01000,2,\n")
+    cfg_file = tmp_path / "driftscope.yaml"
+    cfg_file.write_text(yaml.safe_dump({"store": {"dsn": store.dsn,
+                                                  "database": store.database}}))
+    result = CliRunner().invoke(app, ["reference", "upload", "--model", "m", "--segments",
+                                      "zip,tier", "-c", str(cfg_file), str(path)])
+    assert result.exit_code == 0, result.output
+    R = S.REFERENCE_EVENTS
+    rows = store.query(f"SELECT {R.segments}, {R.label} FROM {R} ORDER BY {R.event_id}")
+    assert [(dict(r[0]), r[1]) for r in rows] == [
+        ({"zip": "01000", "tier": "1"}, "1"), ({"zip": "02000"}, "0"),
+        ({"zip": "01000", "tier": "2"}, None)]
+
+
+def test_segment_volume_ignores_a_busy_models_mix_swings_but_not_a_stop() -> None:
+    from driftscope.monitor.config import QualitySpec
+    from driftscope.monitor.quality import segment_volume
+
+    ref = np.array(["eu"] * 2400 + ["us"] * 9600, dtype=object)  # 12 windows of 1,000
+    swing = np.array(["eu"] * 2300 + ["us"] * 7700, dtype=object)  # 20 % → 23 % at n = 10k
+    dip = np.array(["eu"] * 1600 + ["us"] * 8400, dtype=object)  # 20 % → 16 %
+    stop = np.array(["us"] * 10000, dtype=object)
+    spec = QualitySpec()
+    assert not any(r.bad for r in segment_volume("r", ref, swing, spec, 30))
+    assert not any(r.bad for r in segment_volume("r", ref, dip, spec, 30))
+    assert [r.feature for r in segment_volume("r", ref, stop, spec, 30) if r.bad] == [
+        "segment:r=eu"]
+    renamed = np.array(["EU"] * 2000 + ["US"] * 8000, dtype=object)
+    assert segment_volume("r", ref, renamed, spec, 30) == []  # left to new categories

@@ -1,15 +1,4 @@
--- 202: message groups. Outbox rows carry a group key (model × window × event for alerts):
--- the dispatcher sends the pending rows of one group and channel as one message, and
--- first fixes the group's members under a send key (status 'sending'), so a retry after a
--- crash or a failure sends the same members under the same idempotency key.
--- monitor_passes: when each monitor pass finished; a dispatcher beside the monitor sends a
--- group only once the pass that enqueued it is over.
+-- 202: outbox rows carry a group key: the dispatcher sends the pending rows of one
+-- model × window × event × channel as one message (two monitors firing in one window
+-- make one Slack message, not two).
 ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS group_key String DEFAULT '';
-ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS send_key String DEFAULT '';
-
-CREATE TABLE IF NOT EXISTS monitor_passes (
-    finished_at DateTime64(3, 'UTC'),
-    windows UInt32
-) ENGINE = MergeTree
-ORDER BY finished_at
-TTL toDateTime(finished_at) + INTERVAL 7 DAY;
