@@ -108,6 +108,7 @@ class Collector:
                 model_id, max_ms, int(lateness.total_seconds() * 1000), opened
             )
         self._closes.extend(self.processor.closed_windows())
+        self._closes.extend(self.sink.stale_windows())  # closed short by a killed process
         if any("profile" in m.logging for m in self.config.models):
             import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka

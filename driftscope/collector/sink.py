@@ -202,6 +202,25 @@ class Sink:
             out.append((model_id, int(max_ms), 0, opened))
         return out
 
+    def stale_windows(self) -> list[tuple[str, int, int]]:
+        """Closed windows whose ``windows`` row counts fewer events than their parts.
+
+        A collector can store on-time events of a window another process already closed
+        (before a restart, or a group member still reading a partition) and be killed
+        before it closes the window itself; on start these rows are rewritten.
+        """
+        W, P = s.WINDOWS, s.WINDOW_PARTS
+        rows = self.store.query(
+            f"SELECT p.model_id, toUnixTimestamp64Milli(p.window_start), p.window_seconds "
+            f"FROM (SELECT model_id, window_start, window_seconds, sum(n) AS n FROM {P} "
+            f"GROUP BY model_id, window_start, window_seconds) AS p INNER JOIN "
+            f"(SELECT model_id, window_start, window_seconds, "
+            f"argMax({W.n_events} + {W.n_late}, {W.closed_at}) AS c FROM {W} "
+            f"GROUP BY model_id, window_start, window_seconds) AS w "
+            f"USING (model_id, window_start, window_seconds) WHERE p.n != w.c"
+        )
+        return sorted((m, int(st), int(sec) * 1000) for m, st, sec in rows)
+
     def load_kinds(self) -> dict[str, dict[str, str]]:
         """model_id → {feature: kind}, the earliest kind recorded for each name."""
         rows = self.store.query(

@@ -137,3 +137,36 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
     assert "driftscope_collector_lag" in body
     stats = store.query("SELECT sum(consumed), sum(stored), sum(late) FROM collector_stats")
     assert stats == [(n, n, 1)]
+
+
+def test_a_window_closed_short_by_a_killed_process_is_recounted_on_start(
+    broker, topic: str, store: Store
+) -> None:
+    from datetime import UTC, datetime
+
+    from driftscope.store import schema as S
+
+    cfg = make_config(broker.bootstrap, topic, models=MODELS[:1])
+    opts = {"bootstrap_servers": [broker.bootstrap]}
+    n = produce(broker.bootstrap, topic, [event(i) for i in range(40)])  # 40 s: 4 windows
+    run_until([Collector(cfg, store, kafka_options=opts, registry=CollectorRegistry())],
+              lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
+    W = S.WINDOWS
+    counts = dict(store.query(f"SELECT toUnixTimestamp64Milli({W.window_start}), "
+                              f"argMax({W.n_events}, {W.closed_at}) FROM {W} GROUP BY 1"))
+    assert set(counts.values()) == {10}
+    first = min(counts)
+    # what a process leaves that stored on-time parts of a window another one had closed,
+    # and was killed before closing it again: a windows row short of its parts
+    store.insert(W, [("m", datetime.fromtimestamp(first / 1000, UTC),
+                      datetime.fromtimestamp(first / 1000 + 10, UTC), 10, 4, 0,
+                      datetime.now(UTC))], W.columns)
+
+    def recounted() -> bool:
+        rows = store.query(f"SELECT argMax({W.n_events}, {W.closed_at}) FROM {W} "
+                           f"WHERE toUnixTimestamp64Milli({W.window_start}) = {first}")
+        return rows[0][0] == 10
+
+    assert not recounted()
+    run_until([Collector(cfg, store, kafka_options=opts, registry=CollectorRegistry())],
+              recounted, timeout=30)
