@@ -206,14 +206,8 @@ def alibi_sigma(x: np.ndarray) -> float:
 
 
 def bench_mmd(repeats: int, peer_repeats: int, big_n: int) -> None:
-    rng = np.random.default_rng(3)
-    n, d = 2000, 32
-    x_ref = rng.normal(size=(n, d))
-    x_ref = (x_ref - x_ref.mean(0)) / x_ref.std(0)
-    x_cur = rng.normal(size=(n, d))
-    x_cur[:, :4] += 0.06
-    x_cur = (x_cur - x_ref.mean(0)) / x_ref.std(0)
-    sigma = alibi_sigma(x_ref)
+    x_ref, x_cur, sigma = mmd_data()
+    n, d = x_ref.shape
     case = f"MMD permutation test, n={n}/side, d={d}, B=100"
 
     pvals: dict[str, list[float]] = {"ours": [], "ours32": [], "alibi": []}

@@ -15,13 +15,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from driftscope.broker import LocalBroker, ensure_topics
 from driftscope.client import PredictionLogger
 from driftscope.config import AlertsConfig, Config, KafkaConfig, ModelConfig, Secrets
+from driftscope.durations import as_utc
 from driftscope.errors import DriftscopeError
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -108,10 +109,6 @@ def demo_config(settings: DemoSettings, bootstrap: str, features: list[str]) -> 
     )
 
 
-def _utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _wait_collected(store: Store, events: int, windows: int, timeout: float) -> None:
     """Until every event is stored (or dead-lettered) and ``windows`` windows are closed."""
     deadline = time.monotonic() + timeout
@@ -189,13 +186,13 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
     summary.events_stored = store.count(schema.EVENTS)
     summary.dead_letters = store.count(schema.DEAD_LETTERS)
     summary.windows = len(verdicts)
-    summary.drifted_windows = sorted(_utc(v.window_start) for v in verdicts if v.drifted)
-    summary.onset = _utc(app.stream(1).timestamp(0)) + timedelta(
+    summary.drifted_windows = sorted(as_utc(v.window_start) for v in verdicts if v.drifted)
+    summary.onset = as_utc(app.stream(1).timestamp(0)) + timedelta(
         hours=settings.onset_index / settings.events_per_window
     )
     # a detection is a page: the alert engine fires after min_windows drifted windows
     alert_starts = sorted(
-        _utc(r[0])
+        as_utc(r[0])
         for r in store.query(
             f"SELECT min({schema.ALERTS.window_start}) FROM {schema.ALERTS} "
             f"WHERE {schema.ALERTS.model_id} = {{m:String}} GROUP BY {schema.ALERTS.alert_id}",

@@ -1,7 +1,8 @@
-"""Durations as written in driftscope.yaml and on the command line.
+"""Durations as written in driftscope.yaml and on the command line, and UTC times.
 
-One parser for the whole package; it imports nothing from driftscope, so any module
-(``driftscope.config``, ``driftscope.monitor.config``, ``driftscope.alerts.config``) can use it.
+One parser and one UTC normaliser for the whole package; it imports nothing from
+driftscope, so any module (``driftscope.config``, ``driftscope.monitor.config``,
+``driftscope.alerts.config``, the store readers) can use it.
 
 Examples
 --------
@@ -12,7 +13,7 @@ Examples
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -29,3 +30,12 @@ def parse_duration(value: Any) -> timedelta:
     if not m:
         raise ValueError("expected a duration such as 30s, 5m, 1h, 1d or 1w")
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def as_utc(t: datetime) -> datetime:
+    """An aware UTC datetime: naive ones (as clickhouse-connect returns) are taken as UTC.
+
+    >>> as_utc(datetime(2026, 1, 1)).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    """
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)

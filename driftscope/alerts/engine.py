@@ -25,6 +25,7 @@ from driftscope.alerts.model import WindowVerdict
 from driftscope.alerts.outbox import Outbox
 from driftscope.alerts.rules import Decision, Policy, Track, step
 from driftscope.alerts.state import AlertStore
+from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -127,5 +128,4 @@ class AlertEngine:
             f"AND {R.policy} = {{p:String}}", {"m": model_id, "p": policy})
         if not rows or not rows[0][1]:
             return None
-        t = rows[0][0]
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+        return as_utc(rows[0][0])

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from driftscope.alerts.messages import merge
+from driftscope.durations import as_utc
 from driftscope.errors import NotifierError
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -72,11 +73,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
-
-
-def send_key(rows: Sequence[Delivery]) -> str:
+def message_key(rows: Sequence[Delivery]) -> str:
     """The idempotency key of a message: a lone row's delivery id, else a hash of the ids."""
     if len(rows) == 1:
         return rows[0].delivery_id
@@ -113,7 +110,7 @@ class Outbox:
             {"s": states},
         )
         return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]),
-                         _utc(r[7]), r[8], r[9], _utc(r[10]), int(r[11])) for r in rows]
+                         as_utc(r[7]), r[8], r[9], as_utc(r[10]), int(r[11])) for r in rows]
 
     def mark(self, rows: Sequence[Delivery], status: str, attempts: Sequence[int],
              error: str = "", key: str | None = None) -> list[Delivery]:
@@ -142,7 +139,7 @@ class Outbox:
         """When the latest monitor pass finished (None when none is recorded)."""
         P = S.MONITOR_PASSES
         rows = self.store.query(f"SELECT max({P.finished_at}), count() FROM {P}")
-        return _utc(rows[0][0]) if rows and rows[0][1] else None
+        return as_utc(rows[0][0]) if rows and rows[0][1] else None
 
 
 class Dispatcher:
@@ -222,9 +219,8 @@ class Dispatcher:
 
     def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
         failed = rows[0].status == "failed"
-        # rows from before send keys (migration 203) have none: a lone row's is its id
-        key = (rows[0].send_key or send_key(rows)) if rows[0].status != "pending" \
-            else send_key(rows)
+        # pending rows, and rows from before send keys (migration 203), have none yet
+        key = rows[0].send_key or message_key(rows)
         if rows[0].status == "pending":  # fix the members before the first attempt
             rows = self.outbox.mark(rows, "sending", [d.attempts for d in rows], key=key)
         else:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from driftscope.alerts.rules import OPEN_STATES, RULE, Alert, Track, acknowledge
+from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -20,10 +21,6 @@ AlertRow = tuple[Alert, str, dict[str, Any]]
 
 A, M, SIL = S.ALERTS, S.MONITOR_WINDOWS, S.ALERT_SILENCES
 _MS = timedelta(milliseconds=1)
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 class AlertStore:
@@ -38,7 +35,7 @@ class AlertStore:
     def save(self, alert: Alert, summary: str, details: dict[str, Any], now: datetime) -> None:
         """Insert a new version of the alert's row."""
         prev = self._stamp.get(alert.alert_id) or self._updated_at(alert.alert_id)
-        stamp = max(_utc(now), prev + _MS) if prev else _utc(now)
+        stamp = max(as_utc(now), prev + _MS) if prev else as_utc(now)
         self._stamp[alert.alert_id] = stamp
         body = {**details, "last_window": alert.last_window.isoformat(), "windows": alert.windows,
                 "notified": alert.notified, "reason": alert.reason,
@@ -52,7 +49,7 @@ class AlertStore:
         rows = self.store.query(f"SELECT max({A.updated_at}) FROM {A} WHERE {A.alert_id} = "
                                 "{a:String}", {"a": alert_id})
         value = rows[0][0] if rows else None
-        return None if value is None or value.year < 1971 else _utc(value)
+        return None if value is None or value.year < 1971 else as_utc(value)
 
     def get(self, alert_id: str) -> AlertRow | None:
         rows = self._select(f"{A.alert_id} = {{a:String}}", {"a": alert_id})
@@ -79,8 +76,8 @@ class AlertStore:
         out = []
         for aid, model, monitor, opened, state, sev, summary, details in rows:
             d = json.loads(details or "{}")
-            last = datetime.fromisoformat(d.get("last_window", _utc(opened).isoformat()))
-            alert = Alert(aid, model, monitor, _utc(opened), last, state, float(sev),
+            last = datetime.fromisoformat(d.get("last_window", as_utc(opened).isoformat()))
+            alert = Alert(aid, model, monitor, as_utc(opened), last, state, float(sev),
                           int(d.get("windows", 1)), bool(d.get("notified")), d.get("reason", ""),
                           datetime.fromisoformat(d["notified_at"]) if d.get("notified_at")
                           else None)
@@ -100,7 +97,7 @@ class AlertStore:
     def silence(self, model_id: str, monitor: str, until: datetime, reason: str,
                 now: datetime) -> str:
         sid = uuid.uuid4().hex[:12]
-        self.store.insert(SIL, [(sid, model_id, monitor, _utc(until), reason, _utc(now))],
+        self.store.insert(SIL, [(sid, model_id, monitor, as_utc(until), reason, as_utc(now))],
                           SIL.columns)
         return sid
 
@@ -111,15 +108,15 @@ class AlertStore:
         """
         if cached:
             if self._silences is None:
-                self._silences = [(r[0], r[1], _utc(r[2])) for r in self.store.query(
+                self._silences = [(r[0], r[1], as_utc(r[2])) for r in self.store.query(
                     f"SELECT {SIL.model_id}, {SIL.monitor}, {SIL.until} FROM {SIL} FINAL")]
-            return any(m in (model_id, "*") and n in (monitor, "*") and until > _utc(at)
+            return any(m in (model_id, "*") and n in (monitor, "*") and until > as_utc(at)
                        for m, n, until in self._silences)
         n = self.store.count(
             f"{SIL} FINAL",
             f"{SIL.model_id} IN ({{m:String}}, '*') AND {SIL.monitor} IN ({{n:String}}, '*') "
             f"AND {SIL.until} > {{t:DateTime64(3, 'UTC')}}",
-            m=model_id, n=monitor, t=_utc(at),
+            m=model_id, n=monitor, t=as_utc(at),
         )
         return n > 0
 
@@ -133,7 +130,7 @@ class AlertStore:
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
         )
-        last = _utc(rows[0][0]) if rows else None
+        last = as_utc(rows[0][0]) if rows else None
         flags = [bool(r[1]) for r in rows]
         bad = next((i for i, f in enumerate(flags) if not f), len(flags))
         good = next((i for i, f in enumerate(flags) if f), len(flags))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
@@ -67,10 +68,6 @@ def _np_time(t: datetime) -> np.datetime64:
     return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ms")
 
 
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
 def closed_windows(
     store: Store,
     model_id: str,
@@ -87,21 +84,21 @@ def closed_windows(
     params: dict[str, Any] = {"m": model_id, "s": int(size.total_seconds())}
     if since is not None:
         where.append(f"{S.WINDOWS.window_start} >= {{since:DateTime64(3, 'UTC')}}")
-        params["since"] = _utc(since)
+        params["since"] = as_utc(since)
     if until is not None:
         where.append(f"{S.WINDOWS.window_end} <= {{until:DateTime64(3, 'UTC')}}")
-        params["until"] = _utc(until)
+        params["until"] = as_utc(until)
     having = ""
     if closed_before is not None:
         having = f" HAVING min({S.WINDOWS.closed_at}) <= {{cb:DateTime64(3, 'UTC')}}"
-        params["cb"] = _utc(closed_before)
+        params["cb"] = as_utc(closed_before)
     rows = store.query(
         f"SELECT {S.WINDOWS.window_start}, max({S.WINDOWS.n_events}) FROM {S.WINDOWS} "
         f"WHERE {' AND '.join(where)} GROUP BY {S.WINDOWS.window_start}{having} "
         f"ORDER BY {S.WINDOWS.window_start}",
         params,
     )
-    return [(Window(model_id, _utc(r[0]), size), int(r[1])) for r in rows]
+    return [(Window(model_id, as_utc(r[0]), size), int(r[1])) for r in rows]
 
 
 def window_counts(
@@ -116,9 +113,9 @@ def window_counts(
         f"FROM {E} WHERE {E.model_id} = {{m:String}} "
         f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
         f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w ORDER BY w",
-        {"m": model_id, "s": seconds, "a": _utc(before) - limit * size, "b": _utc(before)},
+        {"m": model_id, "s": seconds, "a": as_utc(before) - limit * size, "b": as_utc(before)},
     )
-    return [(_utc(r[0]), int(r[1])) for r in rows]
+    return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
@@ -150,9 +147,9 @@ def read_events(
         f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE e.{E.model_id} = {{m:String}} "
         f"AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
         f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}} ORDER BY e.{E.timestamp}",
-        {"m": model_id, "a": _utc(start), "b": _utc(end)},
+        {"m": model_id, "a": as_utc(start), "b": as_utc(end)},
     )
-    return replace(build_frame(rows, names, labels=labels), bounds=(_utc(start), _utc(end)))
+    return replace(build_frame(rows, names, labels=labels), bounds=(as_utc(start), as_utc(end)))
 
 
 def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -> Frame:
@@ -170,7 +167,7 @@ def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -
 def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: bool) -> Frame:
     """Rows of (timestamp, *payload maps, label) → a :class:`Frame` of the wanted names."""
     rows = list(rows)
-    ts = np.array([_np_time(_utc(r[0])) for r in rows], dtype="datetime64[ms]")
+    ts = np.array([_np_time(as_utc(r[0])) for r in rows], dtype="datetime64[ms]")
     num: dict[str, list[float]] = {}
     cat: dict[str, list[Any]] = {}
     seg: dict[str, list[Any]] = {}

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from driftscope.durations import as_utc
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
 from driftscope.monitor.frame import Frame, read_dataset, read_events
@@ -118,7 +119,7 @@ class ReferenceReader:
              "k": spec.width})
         if len(rows) < spec.width:
             return None
-        return _utc(rows[0][0]), _utc(rows[-1][1])
+        return as_utc(rows[0][0]), as_utc(rows[-1][1])
 
     def _no_dataset(self, name: str) -> ConfigError:
         R = S.REFERENCES
@@ -143,10 +144,6 @@ def complete(frame: Frame, start: datetime, end: datetime, parts: int) -> bool:
     step = (end - start) / parts
     return all(frame.between(start + i * step, start + (i + 1) * step).n > 0
                for i in range(parts))
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 def _covers(frame: Frame, start: datetime, end: datetime) -> bool:

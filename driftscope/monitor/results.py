@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from driftscope.alerts.model import WindowVerdict
+from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -75,7 +76,7 @@ def processed(store: Store, model_id: str, monitor: str) -> set[datetime]:
         f"AND {M.monitor} = {{n:String}}",
         {"m": model_id, "n": monitor},
     )
-    return {_utc(r[0]) for r in rows}
+    return {as_utc(r[0]) for r in rows}
 
 
 def forget(store: Store, model_id: str, monitor: str, since: datetime, until: datetime) -> None:
@@ -107,10 +108,6 @@ def metric_history(
     for seg, feat, metric, value in reversed(rows):
         out.setdefault((seg, feat, metric), []).append(float(value))
     return out
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def record_pass(store: Store, now: datetime, windows: int) -> None:

@@ -236,7 +236,10 @@ def test_a_receiver_failing_three_times_gets_the_message_once(
         server.server_close()
 
 
-def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack: Recorder) -> None:
+def two_monitors_drifting_together(store: Store) -> Config:
+    """Monitors ``churn-drift`` (feature a) and ``churn-b`` (feature b) of one model, whose
+    features both shift from window 12 of 16, so both open an alert in the same window."""
+
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
         shift = 1.5 if i >= 12 else 0.0
         return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
@@ -245,6 +248,11 @@ def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack:
     cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
     second = cfg.monitors[0].model_copy(update={"name": "churn-b", "features": ["b"]})
     cfg = cfg.model_copy(update={"monitors": [*cfg.monitors, second]})
+    return cfg
+
+
+def test_two_monitors_firing_in_one_window_make_one_message(store: Store, slack: Recorder) -> None:
+    cfg = two_monitors_drifting_together(store)
     counts = run(store, cfg, slack.url)
     assert store.count(f"{S.ALERTS} FINAL") == 2  # one incident per monitor …
     assert counts == {"sent": 2, "failed": 0, "skipped": 0, "held": 0}  # … both outbox rows sent …
@@ -263,14 +271,7 @@ def test_a_dispatcher_beside_the_monitor_holds_a_group_until_its_pass_is_complet
     from driftscope.alerts.channels import build_channels
     from driftscope.alerts.outbox import Dispatcher, Outbox
 
-    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        shift = 1.5 if i >= 12 else 0.0
-        return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
-
-    write_windows(store, "churn", T0, FIVE, 16, 300, gen, seed=6)
-    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a"])
-    second = cfg.monitors[0].model_copy(update={"name": "churn-b", "features": ["b"]})
-    cfg = cfg.model_copy(update={"monitors": [*cfg.monitors, second]})
+    cfg = two_monitors_drifting_together(store)
     channels = build_channels(cfg, Secrets(slack_webhook_url=SecretStr(slack.url)))
 
     def dispatch() -> dict[str, int]:
