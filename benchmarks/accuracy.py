@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import timedelta
 
+from driftscope.monitor.config import PersistenceSpec
 from driftscope.simulators.evaluate import EvalConfig, run_suite
 from driftscope.simulators.report import SUITES, suite, temporary_summary, to_markdown
 
@@ -34,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-periodic", action="store_true", help="skip periodic streams")
     ap.add_argument("--alpha", type=float, default=0.01)
     ap.add_argument("--correction", choices=("bh", "none"), default="bh")
+    ap.add_argument(
+        "--persistence", type=float, default=PersistenceSpec().alpha,
+        help="alpha of the same-direction check of the window before a flagged one "
+             "(0: the check off: the plain 2-window rule)",
+    )
     ap.add_argument("--labels", action="store_true", help="also watch the labels")
     ap.add_argument(
         "--seasonal-width", type=int, default=EvalConfig.seasonal_width,
@@ -53,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         periodic_windows=args.periodic_windows,
         alpha=args.alpha,
         correction=args.correction,
+        persistence=PersistenceSpec(alpha=args.persistence) if args.persistence else None,
         watch_labels=args.labels,
         seasonal_width=args.seasonal_width,
         period=timedelta(days=7 if args.period == "1w" else 1),
@@ -76,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(source {cfg.source}, reference {cfg.n_reference} rows, {cfg.trials} trials, "
         f"gradual span {cfg.gradual_span_windows} windows, alpha {cfg.alpha} "
         f"({cfg.correction}), labels watched: {cfg.watch_labels}, "
-        f"{cfg.consecutive} consecutive windows; {time.perf_counter() - t0:.0f} s)\n\n"
+        f"{cfg.consecutive} consecutive windows, persistence "
+        f"{cfg.persistence.model_dump() if cfg.persistence else 'off'}; "
+        f"{time.perf_counter() - t0:.0f} s)\n\n"
         + to_markdown(results, cfg)
         + "\n"
         + temporary_summary(results)

@@ -55,6 +55,14 @@ class WindowVerdict:
     metrics: Mapping[str, float] = field(default_factory=dict)
     reference: str = ""
     tests: int = 0
+    carried: bool = False
+    """The window before moved the same way as this window's drift (see
+    :mod:`driftscope.monitor.persistence`): it counts as a bad window of the same streak."""
+    persistence_z: float | None = None
+    """The statistic of that check (standard errors along this window's drift), if made."""
+    follows: bool = True
+    """False when this window drifted clearly one way and the window before did not move
+    that way at all: not the same incident, so a bad window before does not extend it."""
 
     @property
     def bad(self) -> bool:

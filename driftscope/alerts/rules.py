@@ -8,9 +8,13 @@ alerts of several monitors of one model opening in one window are sent as one me
 
 States: ``firing`` → (``acknowledged``) → ``resolved``. An alert opens when
 ``min_windows`` consecutive windows are bad (so a one-window spike does not page by
-default); it resolves after ``resolve_windows`` consecutive good windows. A firing alert
-is never announced twice (dedup); a new incident within ``cooldown`` of the last
-announcement, or while silenced, is recorded but not announced.
+default); a bad window whose verdict is ``carried`` (the window before drifted the same
+way, too weakly to be flagged on its own) counts that window as bad too, and one that does
+not ``follow`` the bad window before it (it drifted another way: a spike next to a chance
+finding) counts half (:func:`next_streak`). An alert
+resolves after ``resolve_windows`` consecutive good windows. A firing alert is never
+announced twice (dedup); a new incident within ``cooldown`` of the last announcement, or
+while silenced, is recorded but not announced.
 
 Examples
 --------
@@ -77,6 +81,7 @@ class Track:
     alert: Alert | None = None
     last_notified: datetime | None = None
     drift_streak: int = 0
+    points: int = 0  # the incident's points (:func:`next_streak`)
 
 
 @dataclass(frozen=True)
@@ -99,14 +104,37 @@ def alert_id(model_id: str, monitor: str, opened: datetime, rule: str = RULE) ->
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
+def next_streak(
+    streak: int, points: int, bad: bool, follows: bool = True, carried: bool = False
+) -> tuple[int, int]:
+    """Bad windows in a row, and the incident's points, after one more window.
+
+    A bad window that ``follows`` the bad one before it scores 2 points, one that does
+    not (the monitor found it drifted clearly one way and the window before did not move
+    that way) scores 1: an alert needs ``2·min_windows`` points, so two bad windows that
+    disagree (a spike beside a chance finding) do not page, while a third bad window in a
+    row does. A ``carried`` bad window counts the window before as bad too.
+
+    >>> next_streak(1, 2, True), next_streak(1, 2, True, follows=False)
+    ((2, 4), (2, 3))
+    >>> next_streak(0, 0, True, carried=True)
+    (2, 4)
+    """
+    if not bad:
+        return 0, 0
+    n, p = streak + 1, 2 if points == 0 else points + (2 if follows else 1)
+    return (max(n, 2), max(p, 4)) if carried else (n, p)
+
+
 def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> Decision:
     """Apply one window's verdict to a model × monitor's track."""
     if track.last_window is not None and v.window_start <= track.last_window:
         return Decision("seen", False, track, track.alert, "window already applied")
-    bad_streak = track.bad_streak + 1 if v.bad else 0
+    bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, v.follows,
+                                     v.carried)
     good_streak = 0 if v.bad else track.good_streak + 1
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
-                drift_streak=track.drift_streak + 1 if v.drifted else 0)
+                drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points)
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     if open_alert is not None:
         if good_streak >= policy.resolve_windows:
@@ -120,7 +148,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
             severity=max(open_alert.severity, v.severity),
         )
         return Decision("update", False, replace(t, alert=grown), grown, "still open (dedup)")
-    if bad_streak < policy.min_windows:
+    if points < 2 * policy.min_windows:
         action = "pending" if v.bad else "none"
         return Decision(action, False, t, None, f"{bad_streak}/{policy.min_windows} bad windows")
     size = v.window_end - v.window_start

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from driftscope.alerts.rules import OPEN_STATES, RULE, Alert, Track, acknowledge
+from driftscope.alerts.rules import OPEN_STATES, RULE, Alert, Track, acknowledge, next_streak
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -125,14 +125,18 @@ class AlertStore:
         """Rebuild a pair's track from processed windows and its latest alerts."""
         rows = self.store.query(
             f"SELECT {M.window_start}, {M.bad}, "
-            f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0 FROM {M} FINAL "
-            f"WHERE {M.model_id} = {{m:String}} "
+            f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0, "
+            f"JSONExtractBool({M.summary}, 'carried'), "
+            f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows') "
+            f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
         )
         last = as_utc(rows[0][0]) if rows else None
         flags = [bool(r[1]) for r in rows]
-        bad = next((i for i, f in enumerate(flags) if not f), len(flags))
+        bad = points = 0
+        for r in reversed(rows):  # the streak rule replayed, oldest first
+            bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]), bool(r[3]))
         good = next((i for i, f in enumerate(flags) if f), len(flags))
         drifts = [bool(r[2]) for r in rows]
         drift = next((i for i, f in enumerate(drifts) if not f), len(drifts))
@@ -142,7 +146,7 @@ class AlertStore:
         if current is not None and last is not None and current.last_window > last:
             last = current.last_window  # the alert saw a window not yet recorded
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
-        return Track(last, bad, good, current, max(notified, default=None), drift)
+        return Track(last, bad, good, current, max(notified, default=None), drift, points)
 
 
 def is_open(alert: Alert | None) -> bool:

@@ -205,6 +205,27 @@ class FdrSpec(Section):
     alpha: float = Field(0.01, gt=0, lt=1)
 
 
+class PersistenceSpec(Section):
+    """Count the window before a flagged one as bad when it moved the same way.
+
+    The previous window's signed shifts on the flagged columns, projected on the flagged
+    window's direction, must exceed the one-sided normal quantile of ``alpha``
+    (:mod:`driftscope.monitor.persistence`). It lets a slow drift page one window sooner
+    while a one-window spike (its neighbours clean) still pages with probability
+    ``alpha`` at most.
+    """
+
+    enabled: bool = True
+    alpha: float = Field(0.002, gt=0, lt=0.5)
+    follow_alpha: float = Field(0.05, gt=0, lt=0.5)
+    """A bad window that drifted clearly one way follows the bad window before it only
+    when that window moved its way at this one-sided level (else it counts half)."""
+    baseline: int = Field(12, ge=0, le=48)
+    """Windows whose mean shift is the level the previous window is measured from (they
+    end two windows before it; this cancels the reference's own sampling error; 0: the
+    previous window is measured from the reference)."""
+
+
 class MonitorConfig(Section):
     """One monitor of one model."""
 
@@ -224,6 +245,7 @@ class MonitorConfig(Section):
     band: BandSpec = BandSpec()
     anomaly: AnomalySpec = AnomalySpec()
     fdr: FdrSpec = FdrSpec()
+    persistence: PersistenceSpec = PersistenceSpec()
     seed: int = 0
 
     @field_validator("window", mode="before")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.monitor import judge, performance, quality
+from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one
 from driftscope.monitor.frame import OUTPUT, Frame
@@ -213,7 +213,49 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
                 row.threshold, row.policy = rule.value, f"rule {rule.op} {rule.value:g}"
 
 
-def verdict(cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: str) -> WindowVerdict:
+def persistence_check(
+    cfg: MonitorConfig, rows: Sequence[Row], now: tuple[Frame, Frame],
+    before: Callable[[int], tuple[Frame, Frame]],
+) -> tuple[bool, bool, float | None]:
+    """Whether the window before moved this window's way on its drifted columns.
+
+    The columns drifted over all events (segment ``*``) are checked; ``now``: this
+    window and its reference; ``before(j)``: the ``j``-th window before this one and its
+    reference (called only when a column drifted; ``j = 1`` is the previous window,
+    ``3 … baseline + 2`` the baseline: the window between is left out, a slow drift may
+    already be in it). Returns ``(carried, follows, t)``: ``t > z(alpha)``; and False
+    only when this window drifted clearly one way (:func:`persistence.directional`) and
+    ``t <= z(follow_alpha)``; ``(False, True, None)`` when nothing is to check
+    (:mod:`driftscope.monitor.persistence`).
+    """
+    spec = cfg.persistence
+    cur, ref = now
+    names = sorted({r.feature for r in rows if r.kind == "drift" and r.bad and r.segment == "*"
+                    and r.feature in cur.columns and r.feature in ref.columns})
+    if not spec.enabled or not names:
+        return False, True, None
+    here = {n: persistence.shifts(ref.columns[n], cur.columns[n]) for n in names}
+    scale = persistence.spread({n: ref.columns[n] for n in names}, here)
+    base = [_shifts(cfg, names, *before(j)) for j in range(3, spec.baseline + 3)]
+    base = [s for s in base if s]  # windows with too few events do not count
+    return persistence.check(here, _shifts(cfg, names, *before(1)), base, scale, spec.alpha,
+                             spec.follow_alpha)
+
+
+def _shifts(
+    cfg: MonitorConfig, names: Sequence[str], cur: Frame, ref: Frame
+) -> dict[str, persistence.Shift]:
+    """Shifts of columns in one window with enough events (else none)."""
+    if min(cur.n, ref.n) < cfg.min_events:
+        return {}
+    return {n: persistence.shifts(ref.columns[n], cur.columns[n]) for n in names
+            if n in cur.columns and n in ref.columns}
+
+
+def verdict(
+    cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: str,
+    carried: bool = False, persistence_z: float | None = None, follows: bool = True,
+) -> WindowVerdict:
     """The window's judgement: the bad rows as findings, the overall metrics."""
     findings = tuple(
         Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,
@@ -223,7 +265,8 @@ def verdict(cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: st
     metrics = {r.metric: r.statistic for r in rows
                if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
     return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
-                         ref, sum(r.kind == "drift" for r in rows))
+                         ref, sum(r.kind == "drift" for r in rows), carried and bool(findings),
+                         persistence_z, follows)
 
 
 def _plain(obj: Any) -> Any:

@@ -64,6 +64,8 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
+        **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
+            "follows": v.follows} if v.persistence_z is not None else {}),
     }
 
 

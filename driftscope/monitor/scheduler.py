@@ -173,7 +173,10 @@ class Monitor:
     ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict]]:
         """Rows and verdicts of a batch of consecutive windows (nothing written)."""
         cfg, size = run.cfg, run.size
-        lead = cfg.reference.width * size if cfg.reference.kind == "previous" else size * 0
+        # the persistence check reads the window before and its baseline windows too
+        lead = (cfg.persistence.baseline + 2) * size
+        if cfg.reference.kind == "previous":
+            lead += cfg.reference.width * size
         source = read_events(self.store, cfg.model, batch[0][0].start - lead,
                              batch[-1][0].end, run.names, labels=run.labels)
         hist = self._history(cfg, batch[0][0])
@@ -206,7 +209,13 @@ class Monitor:
             hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
         rows += perf
         ev.apply_rules(cfg, rows)
-        return rows, ev.verdict(cfg, window, cur.n, rows, run.ref_key)
+
+        def before(j: int) -> tuple[Frame, Frame]:
+            w = Window(window.model_id, window.start - j * window.size, window.size)
+            return source.between(w.start, w.end), run.refs.frame(cfg.reference, w, source)
+
+        carried, follows, t = ev.persistence_check(cfg, rows, (cur, ref), before)
+        return rows, ev.verdict(cfg, window, cur.n, rows, run.ref_key, carried, t, follows)
 
     def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
                                                                   list[float]]:

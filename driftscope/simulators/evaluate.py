@@ -5,7 +5,9 @@ per-feature scores from the default detectors (:mod:`~driftscope.simulators.cali
 which calls :func:`driftscope.monitor.detect.score_one`), the model-level decision across
 the tests of a window (:func:`driftscope.monitor.judge.model_level`: statistic above its
 reference-quantile threshold and minimum effect, and rejected by Benjamini–Hochberg at
-``alpha``), and the alert state machine (:func:`driftscope.alerts.rules.step`: an alert
+``alpha``), the persistence check (:mod:`driftscope.monitor.persistence`: a flagged
+window whose window before moved the same way on its flagged features counts that window
+as bad too) and the alert state machine (:func:`driftscope.alerts.rules.step`: an alert
 opens at the ``consecutive``-th bad window in a row and resolves after two good ones).
 
 Metrics, per scenario × detector × window size ``n``:
@@ -44,9 +46,10 @@ import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import Policy, Track, step
-from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec
+from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
+from driftscope.monitor.persistence import Shift, check, shifts, spread
 from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor
@@ -55,6 +58,7 @@ from .sources import Batch, get_source
 
 DEFAULT_ALPHA = FdrSpec().alpha
 DEFAULT_CONSECUTIVE = Policy().min_windows
+DEFAULT_PERSISTENCE = PersistenceSpec()
 DEFAULT_SEASONAL_WIDTH = DEFAULT_REFERENCE_WINDOWS["seasonal"]
 SIZES = (100, 500, 1000, 5000)
 LABEL = "__label__"
@@ -85,7 +89,11 @@ def window_drifted(
 
 
 def consecutive_alerts(
-    flags: Sequence[bool] | np.ndarray, *, consecutive: int = DEFAULT_CONSECUTIVE
+    flags: Sequence[bool] | np.ndarray,
+    *,
+    consecutive: int = DEFAULT_CONSECUTIVE,
+    carried: Sequence[bool] | np.ndarray | None = None,
+    follows: Sequence[bool] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Where an alert *opens*, by the alert engine's state machine on these verdicts.
 
@@ -93,17 +101,28 @@ def consecutive_alerts(
     (``min_windows=consecutive``): an alert opens at the ``consecutive``-th bad window in
     a row, stays open while windows are bad and resolves after two good ones.
     """
-    return alert_states(flags, consecutive=consecutive)[0]
+    return alert_states(flags, consecutive=consecutive, carried=carried, follows=follows)[0]
 
 
 def alert_states(
-    flags: Sequence[bool] | np.ndarray, *, consecutive: int = DEFAULT_CONSECUTIVE
+    flags: Sequence[bool] | np.ndarray,
+    *,
+    consecutive: int = DEFAULT_CONSECUTIVE,
+    carried: Sequence[bool] | np.ndarray | None = None,
+    follows: Sequence[bool] | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where an alert opens, and where one is open after the window (same state machine).
+
+    ``carried``: per window, whether the window before moved the same way
+    (:mod:`driftscope.monitor.persistence`); it then counts as bad for the streak.
+    ``follows``: per window, False where a bad window is not the same incident as the
+    bad one before it (:func:`driftscope.alerts.rules.next_streak`).
 
     >>> opens, open_ = alert_states([True, True, False, False, True])
     >>> opens.tolist(), open_.tolist()
     ([False, True, False, False, False], [False, True, True, False, False])
+    >>> alert_states([False, True], carried=[False, True])[0].tolist()
+    [False, True]
     """
     policy = Policy(min_windows=consecutive)
     track = Track()
@@ -111,7 +130,9 @@ def alert_states(
     for i, bad in enumerate(flags):
         start = _T0 + i * _HOUR
         found = (Finding("drift", "*", "*", "harness", 1.0, 0.5, "harness", "fdr"),)
-        v = WindowVerdict("harness", "harness", start, start + _HOUR, 0, found if bad else ())
+        v = WindowVerdict("harness", "harness", start, start + _HOUR, 0, found if bad else (),
+                          carried=bool(carried[i]) if carried is not None else False,
+                          follows=bool(follows[i]) if follows is not None else True)
         d = step(track, v, policy, silenced=False)
         track, opens[i] = d.track, d.action == "open"
         open_[i] = d.action in ("open", "update")
@@ -147,12 +168,13 @@ class EvalConfig:
     trials: int = 5
     gradual_span_windows: int = 4
     null_windows: int = 2000
-    null_references: int = 4
+    references: int = 4  # drift trials and silent streams cycle over this many references
     periodic_windows: int = 1200
     periodic_sizes: tuple[int, ...] = (1000,)
     n_null: int | None = None
     alpha: float = DEFAULT_ALPHA
     consecutive: int = DEFAULT_CONSECUTIVE
+    persistence: PersistenceSpec | None = DEFAULT_PERSISTENCE
     correction: str = "bh"
     watch_labels: bool = False
     seasonal_width: int = DEFAULT_SEASONAL_WIDTH
@@ -215,19 +237,47 @@ class Harness:
             self._monitors[ref_id] = fm.fit(self._columns(ref), rng=self._rng(2, ref_id))
         return self._monitors[ref_id]
 
-    def flags(self, monitor: FittedMonitor, windows: Sequence[Stream]) -> np.ndarray:
-        """Window-level model decisions."""
-        out = [self._verdict(monitor.scores(self._columns(w))) for w in windows]
-        return np.asarray(out, dtype=bool)
+    def flags(
+        self, monitor: FittedMonitor | Sequence[FittedMonitor], windows: Sequence[Stream]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Window-level model decisions, and the monitor's persistence check of each
+        flagged window: whether its predecessor carried its drift, whether it follows
+        its predecessor (:mod:`driftscope.monitor.persistence`).
+
+        ``monitor``: one fitted monitor for every window, or one per window (seasonal
+        references: each window against its own phase).
+        """
+        mons = [monitor] * len(windows) if isinstance(monitor, FittedMonitor) else monitor
+        flags = np.zeros(len(windows), dtype=bool)
+        carried = np.zeros(len(windows), dtype=bool)
+        follows = np.ones(len(windows), dtype=bool)
+        for i, (mon, w) in enumerate(zip(mons, windows, strict=True)):
+            cols = self._columns(w)
+            scores = mon.scores(cols)
+            decided = model_level([s.score for s in scores], [s.min_effect for s in scores],
+                                  self.cfg.correction, self.cfg.alpha)
+            hit = sorted({s.feature for s, ok in zip(scores, decided, strict=True)
+                          if ok})
+            flags[i] = bool(hit)
+            if hit and i > 0 and self.cfg.persistence is not None:
+                def at(j: int, hit: list[str] = hit) -> dict[str, Shift]:
+                    cols = self._columns(windows[j])
+                    return {f: shifts(mons[j].reference[f], cols[f]) for f in hit}
+
+                spec = self.cfg.persistence
+                first = max(0, i - 2 - spec.baseline)
+                now = at(i)
+                scale = spread({f: mon.reference[f] for f in hit}, now)
+                carried[i], follows[i], _ = check(
+                    now, at(i - 1), [at(j) for j in range(first, i - 2)], scale, spec.alpha,
+                    spec.follow_alpha)
+        return flags, carried, follows
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
         """What the monitor watches: the features, plus the labels when configured."""
         if not self.cfg.watch_labels:
             return rows.features
         return {**rows.features, LABEL: rows.labels.astype(str).astype(object)}
-
-    def _verdict(self, scores: list[Scored]) -> bool:
-        return window_drifted(scores, alpha=self.cfg.alpha, correction=self.cfg.correction)
 
     def _scenario(self, name: str, n: int) -> Scenario:
         sc = get_scenario(name).with_(source=self.cfg.source)
@@ -238,7 +288,6 @@ class Harness:
     def drift(self, name: str, intensity: str) -> Result:
         """Power, delay and pre-onset false alarms of a scenario with an onset."""
         cfg, res = self.cfg, Result(name, self.shown, intensity)
-        mon = self.monitor()
         for n in cfg.sizes:
             sc = self._scenario(name, n)
             total = (cfg.windows_before + cfg.windows_after) * n
@@ -254,8 +303,10 @@ class Harness:
                     source=self.source,
                 )
                 wins = list(stream.windows(n))
-                flags = self.flags(mon, wins)
-                alerts, open_ = alert_states(flags, consecutive=cfg.consecutive)
+                # trials cycle over the references: a result is not one reference's luck
+                flags, carried, follows = self.flags(self.monitor(t % cfg.references), wins)
+                alerts, open_ = alert_states(flags, consecutive=cfg.consecutive,
+                                             carried=carried, follows=follows)
                 is_full = np.asarray([w.weights.min() >= 1.0 for w in wins])
                 hits += int(flags[is_full].sum())
                 full += int(is_full.sum())
@@ -289,26 +340,26 @@ class Harness:
             sc = self._scenario(name, n)
             clock = Clock(events_per_second=n / 3600)  # one window per simulated hour
             n_windows, alarms = cfg.periodic_windows if periodic else cfg.null_windows, 0
-            per_ref = -(-n_windows // cfg.null_references)
-            for r in range(cfg.null_references):
+            per_ref = -(-n_windows // cfg.references)
+            for r in range(cfg.references):
                 rng = self._rng(4, n, r)
                 stream = sc.generate(
                     rng, per_ref * n, intensity=intensity, clock=clock, source=self.source
                 )
                 wins = list(stream.windows(n))
-                if periodic:
-                    flags = self._seasonal_flags(sc, wins, intensity, r)
-                else:
-                    flags = self.flags(self.monitor(r), wins)
-                alarms += int(consecutive_alerts(flags, consecutive=cfg.consecutive).sum())
-            res.false_alarms[n] = 1000.0 * alarms / (per_ref * cfg.null_references)
-            res.windows[n] = per_ref * cfg.null_references
+                mons = self._seasonal(sc, wins, intensity, r) if periodic else self.monitor(r)
+                flags, carried, follows = self.flags(mons, wins)
+                alarms += int(consecutive_alerts(flags, consecutive=cfg.consecutive,
+                                                 carried=carried, follows=follows).sum())
+            res.false_alarms[n] = 1000.0 * alarms / (per_ref * cfg.references)
+            res.windows[n] = per_ref * cfg.references
         return res
 
-    def _seasonal_flags(
+    def _seasonal(
         self, sc: Scenario, wins: Sequence[Stream], intensity: str, ref_id: int
-    ) -> np.ndarray:
-        """Each window against a reference of its own phase (the same hours, earlier days).
+    ) -> list[FittedMonitor]:
+        """Each window's monitor, fitted on a reference of its own phase (the same hours,
+        earlier days).
 
         The reference spans ``seasonal_width`` windows centred on the window's hour.
         """
@@ -326,8 +377,8 @@ class Harness:
                 ref, _ = sc.sample(rng, weights, intensity=intensity, source=self.source)
                 fm = FeatureMonitor(self.detector, n_null=self.cfg.n_null)
                 monitors[phase] = fm.fit(self._columns(ref), rng=rng)
-            out.append(self._verdict(monitors[phase].scores(self._columns(w))))
-        return np.asarray(out, dtype=bool)
+            out.append(monitors[phase])
+        return out
 
 
 Progress = Callable[[str], None]

@@ -11,15 +11,19 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
 
 
-def verdict(i: int, bad: bool) -> WindowVerdict:
+def verdict(i: int, bad: bool, carried: bool = False, follows: bool = True) -> WindowVerdict:
     f = (Finding("drift", "*", "x", "linf", 0.3, 0.1, "permutation", "fdr"),) if bad else ()
-    return WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 100, f)
+    return WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 100, f, carried=carried,
+                         follows=follows)
 
 
 def run(pattern: str, policy: Policy | None = None, silenced: bool = False) -> list[str]:
+    """``x``: a bad window; ``c``: a bad window whose predecessor moved the same way;
+    ``o``: a bad window that drifted another way than the bad window before it."""
     track, out = Track(), []
     for i, c in enumerate(pattern):
-        d = step(track, verdict(i, c == "x"), policy or Policy(), silenced=silenced)
+        v = verdict(i, c in "xco", carried=c == "c", follows=c != "o")
+        d = step(track, v, policy or Policy(), silenced=silenced)
         track = d.track
         out.append(d.action + ("!" if d.notify else ""))
     return out
@@ -31,6 +35,20 @@ def test_a_single_bad_window_does_not_page() -> None:
 
 def test_two_bad_windows_page_once_then_dedup_then_resolve() -> None:
     assert run("xxxx..") == ["pending", "open!", "update", "update", "update", "resolve!"]
+
+
+def test_a_bad_window_carried_by_the_one_before_opens_at_once_from_that_window() -> None:
+    assert run("..c..") == ["none", "none", "open!", "update", "resolve!"]
+    d = step(Track(), verdict(3, True, carried=True), Policy(), silenced=False)
+    assert d.alert is not None and d.alert.opened_window == T0 + 2 * W and d.alert.windows == 2
+    assert "open!" not in run("..c..", Policy(min_windows=3))  # it stands for one window only
+    assert run("..cx.", Policy(min_windows=3))[2:4] == ["pending", "open!"]
+
+
+def test_two_bad_windows_that_drifted_different_ways_count_one_and_a_half() -> None:
+    assert run(".xo..") == ["none", "pending", "pending", "none", "none"]  # spike + chance
+    assert run(".xoo.")[3] == "open!"  # a third bad window in a row pages all the same
+    assert run(".ox..")[2] == "open!"  # "another way" than a good window means nothing
 
 
 def test_min_windows_is_configurable() -> None:

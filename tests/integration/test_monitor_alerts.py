@@ -296,3 +296,53 @@ def test_a_dispatcher_beside_the_monitor_holds_a_group_until_its_pass_is_complet
     assert counts["sent"] == 2 and counts["held"] == 0 and len(slack.accepted) == 1
     text = json.dumps(slack.accepted[0])
     assert "churn / churn-drift" in text and "churn / churn-b" in text
+
+
+@pytest.mark.parametrize("persistence", [True, False])
+def test_a_slow_drift_pages_from_the_window_it_began_when_that_window_moved_the_same_way(
+    store: Store, slack: Recorder, persistence: bool
+) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        shift = 0.0 if i < 20 else 0.15 if i == 20 else 0.8  # weak at first, then plain
+        return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
+
+    write_windows(store, "churn", T0, FIVE, 22, 300, gen, seed=5)
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b"],
+                      persistence={"enabled": persistence})
+    run(store, cfg, slack.url)
+    M = S.MONITOR_WINDOWS
+    rows = store.query(f"SELECT {M.window_start}, {M.bad}, {M.summary} FROM {M} FINAL "
+                       f"WHERE {M.window_start} >= {{t:DateTime64(3, 'UTC')}} "
+                       f"ORDER BY {M.window_start}", {"t": T0 + 20 * FIVE})
+    assert [r[1] for r in rows] == [0, 1]  # the drift's first window is too weak to flag
+    if not persistence:  # two flagged windows in a row are needed: nobody is paged yet
+        assert store.count(S.ALERTS) == 0 and slack.accepted == []
+        return
+    summary = json.loads(rows[1][2])
+    assert summary["carried"] is True and summary["persistence_z"] > 2.88
+    (opened,), = store.query(f"SELECT {S.ALERTS.window_start} FROM {S.ALERTS} FINAL")
+    assert opened.replace(tzinfo=UTC) == T0 + 20 * FIVE  # the incident began a window earlier
+    assert len(slack.accepted) == 1
+
+
+@pytest.mark.parametrize("same_way", [False, True])
+def test_a_spike_beside_a_chance_finding_on_another_column_does_not_page(
+    store: Store, slack: Recorder, same_way: bool
+) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        a = 2.0 if i == 30 else 0.0  # the spike: column a, one window
+        b = 0.5 if i == 29 else 0.0  # the window before: column b alone
+        if same_way and i == 29:
+            a, b = 0.5, 0.0  # … or the spike's own column, the same way
+        return {"a": rng.normal(a, 1, n), "b": rng.normal(b, 1, n)}
+
+    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=9)
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b"])
+    run(store, cfg, slack.url)
+    M = S.MONITOR_WINDOWS
+    bad = store.query(f"SELECT {M.window_start}, {M.summary} FROM {M} FINAL "
+                      f"WHERE {M.bad} = 1 ORDER BY {M.window_start}")
+    assert [r[0].replace(tzinfo=UTC) for r in bad] == [T0 + 29 * FIVE, T0 + 30 * FIVE]
+    assert json.loads(bad[1][1])["follows"] is same_way
+    assert (store.count(S.ALERTS) > 0) is same_way
+    assert (len(slack.accepted) > 0) is same_way

@@ -26,7 +26,7 @@ SMALL = EvalConfig(
     windows_before=3,
     windows_after=4,
     null_windows=60,
-    null_references=2,
+    references=2,
     periodic_windows=48,
 )
 
@@ -83,7 +83,7 @@ def test_harness_detects_covariate_fast_and_ignores_a_one_window_spike() -> None
 
 
 def test_periodic_is_silent_with_a_seasonal_reference() -> None:
-    cfg = EvalConfig(sizes=(1000,), n_reference=3000, null_references=1, periodic_windows=48)
+    cfg = EvalConfig(sizes=(1000,), n_reference=3000, references=1, periodic_windows=48)
     r = Harness(cfg).silent("periodic-covariate", "high")
     assert r.windows[1000] == 48 and r.false_alarms[1000] == 0.0
 

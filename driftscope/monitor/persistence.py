@@ -1,0 +1,208 @@
+"""Did the window before move the same way? Persistence evidence for gradual drift.
+
+A drift alert waits for two bad windows in a row, so that a one-window spike does not
+page. A slow drift is weak in its first windows: the window before the first flagged one
+often carries the same drift, too weakly to be flagged on its own among every test of
+the window. Knowing *which way* the flagged window moved makes that evidence strong: the
+window before is tested in one direction only, the flagged window's.
+
+Each watched column gets a vector of signed, standardised shifts against its reference:
+the mean's shift for a numeric column (in standard errors), each category's share's shift
+for a categorical one (pooled-proportion standard errors). For the columns flagged in
+window *k*, with direction ``u = z_k / ‖z_k‖``, the statistic is::
+
+    t = u · (z_prev − mean_b z_b) / (s · √(1 + 1/B))
+
+Two corrections keep it calibrated on real data:
+
+- *baseline* ``mean_b z_b``: every window's shifts share one error, the reference's own
+  sampling error (with 10,000 reference rows and windows of 1,000 it is about 0.3
+  standard errors per column, the same in every window), which would tilt the check
+  whenever it points along a drift. The window before is therefore measured from the
+  mean shift of ``B`` earlier windows (each against its own reference; the monitor
+  leaves out the one just before the previous window, which a slow drift may already
+  have reached), which carry the same error.
+- *spread* ``s``: columns are correlated (a drift that moves two correlated columns
+  together is exactly the direction in which their chance shifts add up), so the
+  projection's standard deviation is ``√(uᵀ R u)`` for the columns' correlation ``R``;
+  :func:`spread` computes it from the reference's rows as the standard deviation of the
+  same combination of the standardised row values.
+
+The same statistic says whether a bad window *follows* the bad window before it: when
+window *k* drifted clearly one way (:func:`directional`) and the window before did not
+move that way at all (``t`` below the one-sided ``z(follow_alpha)``), the two are not
+one incident — typically a spike beside a chance finding — and the alert rules count
+the pair as one and a half bad windows (:func:`driftscope.alerts.rules.next_streak`).
+
+With no drift before window *k*, ``t`` is then about N(0, 1) (a little narrower, since a
+fixed reference's error cancels), independent of window *k*'s noise. A spike's clean
+neighbour passes ``t > z(alpha)`` with probability about ``alpha``; a ramp's previous
+window, drifting the same way, passes far more often. This only ever adds the window
+before to a flagged window's streak; it never flags a window on its own. With no
+baseline window (``B = 0``) the window before is measured from the reference.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> ref = rng.normal(size=10_000)
+>>> z = shifts(ref, rng.normal(0.3, 1, 1000)); round(z["mean"])
+8
+>>> carried({("*", "x"): z}, {("*", "x"): shifts(ref, rng.normal(0.15, 1, 1000))}, 0.002)[0]
+True
+>>> carried({("*", "x"): z}, {("*", "x"): shifts(ref, rng.normal(0.0, 1, 1000))}, 0.002)[0]
+False
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
+
+import numpy as np
+from scipy.stats import chi2, norm
+
+Shift = dict[str, float]
+K = TypeVar("K", bound=Hashable)
+
+
+def shifts(ref: np.ndarray, cur: np.ndarray) -> Shift:
+    """Signed standardised shifts of ``cur`` against ``ref`` (missing values ignored)."""
+    ref, cur = np.asarray(ref), np.asarray(cur)
+    if ref.dtype.kind == "f":
+        return _numeric(ref[~np.isnan(ref)], cur[~np.isnan(cur)])
+    return _categorical(ref, cur)
+
+
+def _numeric(ref: np.ndarray, cur: np.ndarray) -> Shift:
+    if len(ref) < 2 or len(cur) < 1:
+        return {}
+    var = float(ref.var())
+    if not var > 0:
+        var = float(np.concatenate([ref, cur]).var())
+    if not var > 0 or not math.isfinite(var):
+        return {"mean": 0.0}
+    se = math.sqrt(var * (1 / len(cur) + 1 / len(ref)))
+    return {"mean": (float(cur.mean()) - float(ref.mean())) / se}
+
+
+def _categorical(ref: np.ndarray, cur: np.ndarray) -> Shift:
+    ref = ref[[v is not None for v in ref.tolist()]] if ref.size else ref
+    cur = cur[[v is not None for v in cur.tolist()]] if cur.size else cur
+    if not len(ref) or not len(cur):
+        return {}
+    r, c = _counts(ref), _counts(cur)
+    nr, nc = len(ref), len(cur)
+    out: Shift = {}
+    for k in sorted(set(r) | set(c)):
+        pooled = (r.get(k, 0) + c.get(k, 0)) / (nr + nc)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / nr + 1 / nc))
+        if se > 0:
+            out[f"={k}"] = (c.get(k, 0) / nc - r.get(k, 0) / nr) / se
+    return out
+
+
+def _counts(values: np.ndarray) -> dict[str, int]:
+    keys, counts = np.unique(values.astype(str), return_counts=True)
+    return dict(zip(keys.tolist(), counts.tolist(), strict=True))
+
+
+def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> float:
+    """Standard deviation of the shifts' projection on ``direction`` under no drift.
+
+    ``reference``: each column's reference values, row-aligned (one row per event);
+    ``direction``: the shifts whose direction is projected on. Each component becomes a
+    standardised row value (a numeric column's value, a category's indicator; missing
+    values count as the mean), and the projection's spread is the standard deviation of
+    their ``direction``-weighted sum over the reference rows: ``√(uᵀ R u)``. A component
+    the reference cannot give (a category it lacks) counts as independent of the rest.
+    """
+    norm2 = sum(v * v for z in direction.values() for v in z.values())
+    if not norm2 > 0:
+        return 1.0
+    combo: np.ndarray | float = 0.0
+    alone = 0.0
+    for key, z in direction.items():
+        values = np.asarray(reference[key])
+        for comp, value in z.items():
+            row = _row_values(values, comp)
+            if row is None:
+                alone += value * value
+            else:
+                combo = combo + (value / math.sqrt(norm2)) * row
+    var = float(np.var(combo)) + alone / norm2
+    return math.sqrt(var) if var > 0 else 1.0
+
+
+def _row_values(values: np.ndarray, comp: str) -> np.ndarray | None:
+    """One shift component as standardised per-row values (None: no reference spread)."""
+    if comp == "mean":
+        x = values.astype(float)
+        ok = ~np.isnan(x)
+        sd = float(x[ok].std()) if ok.any() else 0.0
+        if not sd > 0:
+            return None
+        return np.where(ok, (x - float(x[ok].mean())) / sd, 0.0)
+    present = np.array([v is not None for v in values.tolist()], dtype=bool)
+    hit = (values.astype(str) == comp[1:]) & present
+    p = float(hit[present].mean()) if present.any() else 0.0
+    if not 0 < p < 1:
+        return None
+    return np.where(present, (hit - p) / math.sqrt(p * (1 - p)), 0.0)
+
+
+def carried(
+    flagged: Mapping[K, Shift],
+    previous: Mapping[K, Shift],
+    alpha: float,
+    baseline: Sequence[Mapping[K, Shift]] = (),
+    scale: float = 1.0,
+) -> tuple[bool, float]:
+    """Whether the previous window moved along the flagged window's direction.
+
+    ``flagged``: the shifts of the columns flagged in this window; ``previous``: the same
+    columns' shifts in the window before; ``baseline``: the same for each of the earlier
+    windows (a column or component missing anywhere counts as no shift); ``scale``: the
+    projection's spread under no drift (:func:`spread`). Returns ``(t > z(alpha), t)``.
+    """
+    dot, norm2 = 0.0, 0.0
+    b = len(baseline)
+    for key, z in flagged.items():
+        prev = previous.get(key, {})
+        base = [w.get(key, {}) for w in baseline]
+        for comp, value in z.items():
+            level = sum(w.get(comp, 0.0) for w in base) / b if b else 0.0
+            norm2 += value * value
+            dot += value * (prev.get(comp, 0.0) - level)
+    if not norm2 > 0:
+        return False, 0.0
+    t = dot / math.sqrt(norm2) / scale / math.sqrt(1 + 1 / b if b else 1)
+    return bool(t > norm.isf(alpha)), float(t)
+
+
+def directional(flagged: Mapping[K, Shift], alpha: float = 0.001) -> bool:
+    """Whether the flagged shifts point clearly one way: ``‖z‖²`` beyond the chi-square
+    quantile of its component count at ``alpha`` (a drift of the spread or shape alone
+    leaves its mean shifts at chance level and is not)."""
+    values = [v for z in flagged.values() for v in z.values()]
+    return bool(values) and sum(v * v for v in values) > float(chi2.isf(alpha, len(values)))
+
+
+def check(
+    flagged: Mapping[K, Shift],
+    previous: Mapping[K, Shift],
+    baseline: Sequence[Mapping[K, Shift]],
+    scale: float,
+    alpha: float,
+    follow_alpha: float,
+) -> tuple[bool, bool, float]:
+    """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
+
+    ``carried``: ``t > z(alpha)`` (:func:`carried`); ``follows``: False only when the
+    window drifted clearly one way (:func:`directional`), the window before has shifts
+    to compare, and ``t <= z(follow_alpha)``.
+    """
+    ok, t = carried(flagged, previous, alpha, baseline, scale)
+    follows = not previous or not directional(flagged) or t > float(norm.isf(follow_alpha))
+    return ok, bool(follows), t

@@ -1,0 +1,117 @@
+"""The same-direction check of the window before a flagged one: calibrated under no
+drift, powerful on a ramp, blind to a drift the other way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from driftscope.monitor.persistence import carried, shifts, spread
+
+ALPHA = 0.01
+
+
+def _categories(rng: np.random.Generator, p: list[float], n: int) -> np.ndarray:
+    return rng.choice(np.array(["a", "b", "c", "d"], dtype=object), n, p=p)
+
+
+def test_a_clean_window_before_passes_at_about_alpha_numeric_and_categorical() -> None:
+    rng = np.random.default_rng(7)
+    ref = {"x": rng.normal(size=10_000), "y": rng.normal(size=10_000),
+           "c": _categories(rng, [0.4, 0.3, 0.2, 0.1], 10_000)}
+
+    def clean() -> dict[str, dict[str, float]]:
+        return {"x": shifts(ref["x"], rng.normal(0, 1, 1000)),
+                "y": shifts(ref["y"], rng.normal(0, 1, 1000)),
+                "c": shifts(ref["c"], _categories(rng, [0.4, 0.3, 0.2, 0.1], 1000))}
+
+    trials, hits, ts = 600, 0, []
+    baseline = [clean() for _ in range(8)]
+    for _ in range(trials):
+        flagged = {"x": shifts(ref["x"], rng.normal(0.3, 1, 1000)),
+                   "y": shifts(ref["y"], rng.normal(-0.2, 1, 1000)),
+                   "c": shifts(ref["c"], _categories(rng, [0.3, 0.3, 0.2, 0.2], 1000))}
+        baseline = [*baseline[1:], clean()]  # a stream: each trial's window before is new
+        ok, t = carried(flagged, baseline[-1], ALPHA, baseline[:-1])
+        hits += ok
+        ts.append(t)
+    # about N(0, 1) (a little narrower: the categories' shares are tied to each other)
+    assert abs(np.mean(ts)) < 0.15 and 0.8 < np.std(ts) < 1.1
+    assert hits / trials < 2 * ALPHA
+
+
+def test_the_baseline_cancels_an_unlucky_references_own_error() -> None:
+    rng = np.random.default_rng(10)
+    # the reference's mean sits 0.6 standard errors (of a 1,000-event window) high
+    ref = rng.normal(size=10_000)
+    ref += 0.6 * np.sqrt(1 / 1000 + 1 / 10_000) - ref.mean()
+    plain = with_base = 0
+    trials = 1000
+    for _ in range(trials):
+        flagged = {"x": shifts(ref, rng.normal(-0.3, 1, 1000))}  # a drift downwards
+        before = [{"x": shifts(ref, rng.normal(0, 1, 1000))} for _ in range(9)]
+        plain += carried(flagged, before[-1], ALPHA)[0]
+        with_base += carried(flagged, before[-1], ALPHA, before[:-1])[0]
+    assert plain / trials > 2.5 * ALPHA  # every clean window looks a little "down" …
+    assert with_base / trials < 2 * ALPHA  # … and its baseline says by how much
+
+
+def test_the_spread_accounts_for_correlated_columns() -> None:
+    rng = np.random.default_rng(11)
+    cov = [[1.0, 0.8], [0.8, 1.0]]  # two columns that move together (age and tenure …)
+
+    def rows(shift: float, n: int) -> dict[str, np.ndarray]:
+        xy = rng.multivariate_normal([shift, shift], cov, n)
+        return {"x": xy[:, 0], "y": xy[:, 1]}
+
+    ref = rows(0.0, 10_000)
+    plain = scaled = 0
+    trials = 1000
+    flagged = {f: shifts(ref[f], v) for f, v in rows(0.3, 1000).items()}  # along both
+    s = spread(ref, flagged)
+    assert s == pytest.approx(np.sqrt(1.8), rel=0.05)  # √(uᵀRu) with u = (1, 1)/√2
+
+    def clean() -> dict[str, dict[str, float]]:
+        window = rows(0.0, 1000)
+        return {f: shifts(ref[f], window[f]) for f in ref}
+
+    stream = [clean() for _ in range(12)]
+    for _ in range(trials):
+        stream = [*stream[1:], clean()]
+        plain += carried(flagged, stream[-1], ALPHA, stream[:-1])[0]
+        scaled += carried(flagged, stream[-1], ALPHA, stream[:-1], scale=s)[0]
+    assert plain / trials > 2.5 * ALPHA and scaled / trials < 2 * ALPHA
+
+
+def test_a_ramps_window_before_moves_the_same_way_and_is_carried() -> None:
+    rng = np.random.default_rng(8)
+    ref = {"x": rng.normal(size=10_000), "y": rng.normal(size=10_000)}
+
+    def window(weight: float, shift: float) -> dict[str, dict[str, float]]:
+        drifted = rng.random(1000) < weight  # a mixture: this share of events drifted
+        return {f: shifts(ref[f], rng.normal(np.where(drifted, shift, 0.0), 1)) for f in ref}
+
+    # a 4-window ramp of a 0.35 SD shift: windows 2 and 3 carry 37.5 % and 62.5 % of it;
+    # window 1 (12.5 %) and six clean windows before it are the baseline
+    def base() -> list[dict[str, dict[str, float]]]:
+        return [window(0.0, 0.0) for _ in range(6)] + [window(0.125, 0.35)]
+
+    hits = sum(carried(window(0.625, 0.35), window(0.375, 0.35), 0.002, base())[0]
+               for _ in range(300))
+    assert hits / 300 > 0.97
+    # the same window before, drifted the other way, is not the same incident
+    against = sum(carried(window(0.625, 0.35), window(0.375, -0.35), 0.002, base())[0]
+                  for _ in range(300))
+    assert against == 0
+
+
+def test_shifts_are_standard_errors_and_missing_values_are_ignored() -> None:
+    rng = np.random.default_rng(9)
+    ref = rng.normal(size=10_000)
+    cur = np.concatenate([rng.normal(0.2, 1, 1000), [np.nan] * 50])
+    expected = 0.2 / np.sqrt(1 / 1000 + 1 / 10_000)
+    assert shifts(ref, cur)["mean"] == pytest.approx(expected, abs=1.5)
+    cats = shifts(np.array(["a"] * 50 + ["b"] * 50, dtype=object),
+                  np.array(["a"] * 20 + ["b"] * 20 + [None] * 5 + ["new"] * 10, dtype=object))
+    assert set(cats) == {"=a", "=b", "=new"} and cats["=new"] > 3
+    assert carried({"x": {}}, {"x": {"mean": 5.0}}, 0.01) == (False, 0.0)  # nothing to check
