@@ -70,8 +70,10 @@ K = TypeVar("K", bound=Hashable)
 def shifts(ref: np.ndarray, cur: np.ndarray) -> Shift:
     """Signed standardised shifts of ``cur`` against ``ref`` (missing values ignored)."""
     ref, cur = np.asarray(ref), np.asarray(cur)
+    if (ref.dtype.kind == "f") != (cur.dtype.kind == "f"):
+        return {}  # the column changed type between the two (a schema change): no shift
     if ref.dtype.kind == "f":
-        return _numeric(ref[~np.isnan(ref)], cur[~np.isnan(cur)])
+        return _numeric(ref[np.isfinite(ref)], cur[np.isfinite(cur)])
     return _categorical(ref, cur)
 
 
@@ -138,18 +140,19 @@ def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> f
 def _row_values(values: np.ndarray, comp: str) -> np.ndarray | None:
     """One shift component as standardised per-row values (None: no reference spread)."""
     if comp == "mean":
-        x = values.astype(float)
-        ok = ~np.isnan(x)
-        sd = float(x[ok].std()) if ok.any() else 0.0
-        if not sd > 0:
+        if values.dtype.kind != "f":
             return None
-        return np.where(ok, (x - float(x[ok].mean())) / sd, 0.0)
-    present = np.array([v is not None for v in values.tolist()], dtype=bool)
-    hit = (values.astype(str) == comp[1:]) & present
-    p = float(hit[present].mean()) if present.any() else 0.0
-    if not 0 < p < 1:
-        return None
-    return np.where(present, (hit - p) / math.sqrt(p * (1 - p)), 0.0)
+        x = values.astype(float)
+        ok = np.isfinite(x)
+        row = np.where(ok, x - (float(x[ok].mean()) if ok.any() else 0.0), 0.0)
+    else:
+        present = np.array([v is not None for v in values.tolist()], dtype=bool)
+        hit = (values.astype(str) == comp[1:]) & present
+        p = float(hit[present].mean()) if present.any() else 0.0
+        row = np.where(present, hit - p, 0.0)
+    sd = float(row.std())
+    # unit variance over all rows (missing rows count as the mean, and the shifts ignore them)
+    return row / sd if sd > 0 and math.isfinite(sd) else None
 
 
 def carried(
@@ -166,19 +169,29 @@ def carried(
     windows (a column or component missing anywhere counts as no shift); ``scale``: the
     projection's spread under no drift (:func:`spread`). Returns ``(t > z(alpha), t)``.
     """
+    baseline = [w for w in baseline if _present(w)]
+    if not _present(previous):
+        return False, 0.0
     dot, norm2 = 0.0, 0.0
     b = len(baseline)
     for key, z in flagged.items():
         prev = previous.get(key, {})
-        base = [w.get(key, {}) for w in baseline]
+        base = [w[key] for w in baseline if w.get(key)]  # windows that saw the column
         for comp, value in z.items():
-            level = sum(w.get(comp, 0.0) for w in base) / b if b else 0.0
+            level = sum(w.get(comp, 0.0) for w in base) / len(base) if base else 0.0
             norm2 += value * value
             dot += value * (prev.get(comp, 0.0) - level)
-    if not norm2 > 0:
+    if not norm2 > 0 or not math.isfinite(norm2):
         return False, 0.0
     t = dot / math.sqrt(norm2) / scale / math.sqrt(1 + 1 / b if b else 1)
+    if not math.isfinite(t):
+        return False, 0.0
     return bool(t > norm.isf(alpha)), float(t)
+
+
+def _present(window: Mapping[K, Shift]) -> bool:
+    """Whether a window has any shift at all (a column all missing there has none)."""
+    return any(bool(z) for z in window.values())
 
 
 def directional(flagged: Mapping[K, Shift], alpha: float = 0.001) -> bool:
@@ -186,7 +199,9 @@ def directional(flagged: Mapping[K, Shift], alpha: float = 0.001) -> bool:
     quantile of its component count at ``alpha`` (a drift of the spread or shape alone
     leaves its mean shifts at chance level and is not)."""
     values = [v for z in flagged.values() for v in z.values()]
-    return bool(values) and sum(v * v for v in values) > float(chi2.isf(alpha, len(values)))
+    # a column's category shares sum to one: k categories move in k - 1 directions
+    df = sum(len(z) if "mean" in z else max(len(z) - 1, 1) for z in flagged.values() if z)
+    return bool(values) and sum(v * v for v in values) > float(chi2.isf(alpha, df))
 
 
 def check(
@@ -204,5 +219,6 @@ def check(
     to compare, and ``t <= z(follow_alpha)``.
     """
     ok, t = carried(flagged, previous, alpha, baseline, scale)
-    follows = not previous or not directional(flagged) or t > float(norm.isf(follow_alpha))
+    follows = (not _present(previous) or not directional(flagged)
+               or t > float(norm.isf(follow_alpha)))
     return ok, bool(follows), t

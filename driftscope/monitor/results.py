@@ -8,6 +8,7 @@ computation time, so a crash in between only means the same rows are written aga
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -65,7 +66,8 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
-            "follows": v.follows} if v.persistence_z is not None else {}),
+            "follows": v.follows}
+           if v.persistence_z is not None and math.isfinite(v.persistence_z) else {}),
     }
 
 

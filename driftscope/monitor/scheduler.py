@@ -174,7 +174,7 @@ class Monitor:
         """Rows and verdicts of a batch of consecutive windows (nothing written)."""
         cfg, size = run.cfg, run.size
         # the persistence check reads the window before and its baseline windows too
-        lead = (cfg.persistence.baseline + 2) * size
+        lead = (cfg.persistence.baseline + 2) * size if cfg.persistence.enabled else size * 0
         if cfg.reference.kind == "previous":
             lead += cfg.reference.width * size
         source = read_events(self.store, cfg.model, batch[0][0].start - lead,

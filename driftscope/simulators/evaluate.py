@@ -204,6 +204,7 @@ class Result:
     pre_onset_open: dict[int, int] = field(default_factory=dict)
     within3: dict[int, float] = field(default_factory=dict)
     flagged3: dict[int, float] = field(default_factory=dict)
+    measured: dict[int, int] = field(default_factory=dict)  # trials with a delay measured
 
 
 class Harness:
@@ -319,6 +320,7 @@ class Harness:
                 flagged = np.nonzero(flags[cfg.windows_before :])[0]
                 first_flags.append(float(flagged[0] + 1) if len(flagged) else np.inf)
             res.pre_onset_open[n] = pre_open
+            res.measured[n] = len(delays)
             res.power[n] = hits / full if full else float("nan")
             finite = [d for d in delays if np.isfinite(d)]
             res.delay[n] = (float(np.mean(finite)) if finite

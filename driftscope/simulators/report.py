@@ -58,6 +58,13 @@ def _fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
 
 
+def _share(x: float, of: int) -> str:
+    """A share, with its count when it is not all or nothing (``0.99 (396/400)``)."""
+    if math.isnan(x) or not of or x in (0.0, 1.0):
+        return _fmt(x)
+    return f"{_fmt(x)} ({round(x * of)}/{of})"
+
+
 def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
     """Two tables: drift scenarios (power, delay) and silent ones (false alarms)."""
     sizes = cfg.sizes
@@ -79,7 +86,7 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
         )
         fa = max(r.false_alarms.values()) if r.false_alarms else math.nan
         pre = r.pre_onset_open.get(n3, 0)
-        w3 = _fmt(r.within3.get(n3, math.nan))
+        w3 = _share(r.within3.get(n3, math.nan), r.measured.get(n3, 0))
         f3 = _fmt(r.flagged3.get(n3, math.nan))
         lines.append(f"| {r.scenario} | {r.intensity} | {r.detector} | {pw} | {dl} | {w3} "
                      f"| {f3} | {_fmt(fa)} | {pre} |")
@@ -108,6 +115,7 @@ def temporary_summary(results: Sequence[Result]) -> str:
     out = []
     for r in results:
         if r.scenario.startswith("temporary") and r.alerted:
-            share = ", ".join(f"n={n}: {_fmt(a)}" for n, a in r.alerted.items())
+            share = ", ".join(f"n={n}: {_share(a, r.measured.get(n, 0))}"
+                              for n, a in r.alerted.items())
             out.append(f"- {r.scenario} ({r.intensity}, {r.detector}): alerted in {share}")
     return "\n".join(out) + ("\n" if out else "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftscope.monitor.persistence import carried, shifts, spread
+from driftscope.monitor.persistence import carried, check, shifts, spread
 
 ALPHA = 0.01
 
@@ -115,3 +115,28 @@ def test_shifts_are_standard_errors_and_missing_values_are_ignored() -> None:
                   np.array(["a"] * 20 + ["b"] * 20 + [None] * 5 + ["new"] * 10, dtype=object))
     assert set(cats) == {"=a", "=b", "=new"} and cats["=new"] > 3
     assert carried({"x": {}}, {"x": {"mean": 5.0}}, 0.01) == (False, 0.0)  # nothing to check
+
+
+def test_missing_and_odd_values_neither_inflate_t_nor_crash() -> None:
+    rng = np.random.default_rng(12)
+
+    def holes(x: np.ndarray) -> np.ndarray:
+        x[rng.random(len(x)) < 0.5] = np.nan  # half of the values missing
+        return x
+
+    ref = {"x": holes(rng.normal(size=10_000))}
+    flagged = {"x": shifts(ref["x"], holes(rng.normal(0.5, 1, 1000)))}
+    s = spread(ref, flagged)
+    assert s == pytest.approx(1.0, abs=0.02)
+    stream = [{"x": shifts(ref["x"], holes(rng.normal(size=1000)))} for _ in range(12)]
+    hits = 0
+    for _ in range(600):
+        stream = [*stream[1:], {"x": shifts(ref["x"], holes(rng.normal(size=1000)))}]
+        hits += carried(flagged, stream[-1], ALPHA, stream[:-1], scale=s)[0]
+    assert hits / 600 < 2 * ALPHA
+    # an infinite value is ignored, a column that changed type has no shift, and a window
+    # before with nothing to compare (its column all missing) neither carries nor splits
+    assert np.isfinite(shifts(np.array([0.0, 1.0, 2.0]), np.array([1.0, np.inf]))["mean"])
+    assert shifts(np.array([0.0, 1.0]), np.array(["a", "b"], dtype=object)) == {}
+    assert check({"x": {"mean": 9.0}}, {"x": {}}, [{"x": {"mean": -3.0}}], 1.0, 0.002,
+                 0.05) == (False, True, 0.0)
