@@ -235,11 +235,10 @@ def persistence_check(
     if not spec.enabled or not names:
         return False, True, None
     here = {n: persistence.shifts(ref.columns[n], cur.columns[n]) for n in names}
-    scale = persistence.spread({n: ref.columns[n] for n in names}, here)
     base = [_shifts(cfg, names, *before(j)) for j in range(3, spec.baseline + 3)]
     base = [s for s in base if s]  # windows with too few events do not count
-    return persistence.check(here, _shifts(cfg, names, *before(1)), base, scale, spec.alpha,
-                             spec.follow_alpha)
+    return persistence.check(here, _shifts(cfg, names, *before(1)), base,
+                             {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha)
 
 
 def _shifts(

@@ -126,9 +126,9 @@ def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> f
     combo: np.ndarray | float = 0.0
     alone = 0.0
     for key, z in direction.items():
-        values = np.asarray(reference[key])
+        rows = _row_values(np.asarray(reference[key]), z)
         for comp, value in z.items():
-            row = _row_values(values, comp)
+            row = rows.get(comp)
             if row is None:
                 alone += value * value
             else:
@@ -137,22 +137,28 @@ def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> f
     return math.sqrt(var) if var > 0 else 1.0
 
 
-def _row_values(values: np.ndarray, comp: str) -> np.ndarray | None:
-    """One shift component as standardised per-row values (None: no reference spread)."""
-    if comp == "mean":
-        if values.dtype.kind != "f":
-            return None
+def _row_values(values: np.ndarray, z: Shift) -> dict[str, np.ndarray]:
+    """A column's shift components as standardised per-row values (missing rows count as
+    the mean, as the shifts ignore them); a component without reference spread is left out."""
+    raw: dict[str, np.ndarray] = {}
+    if values.dtype.kind == "f":
         x = values.astype(float)
         ok = np.isfinite(x)
-        row = np.where(ok, x - (float(x[ok].mean()) if ok.any() else 0.0), 0.0)
+        if "mean" in z:
+            raw["mean"] = np.where(ok, x - (float(x[ok].mean()) if ok.any() else 0.0), 0.0)
     else:
         present = np.array([v is not None for v in values.tolist()], dtype=bool)
-        hit = (values.astype(str) == comp[1:]) & present
-        p = float(hit[present].mean()) if present.any() else 0.0
-        row = np.where(present, hit - p, 0.0)
-    sd = float(row.std())
-    # unit variance over all rows (missing rows count as the mean, and the shifts ignore them)
-    return row / sd if sd > 0 and math.isfinite(sd) else None
+        text = values.astype(str)
+        for comp in z:
+            hit = (text == comp[1:]) & present
+            p = float(hit[present].mean()) if present.any() else 0.0
+            raw[comp] = np.where(present, hit - p, 0.0)
+    out = {}
+    for comp, row in raw.items():
+        sd = float(row.std())
+        if sd > 0 and math.isfinite(sd):
+            out[comp] = row / sd
+    return out
 
 
 def carried(
@@ -208,17 +214,18 @@ def check(
     flagged: Mapping[K, Shift],
     previous: Mapping[K, Shift],
     baseline: Sequence[Mapping[K, Shift]],
-    scale: float,
+    reference: Mapping[K, np.ndarray],
     alpha: float,
     follow_alpha: float,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
-    ``carried``: ``t > z(alpha)`` (:func:`carried`); ``follows``: False only when the
-    window drifted clearly one way (:func:`directional`), the window before has shifts
-    to compare, and ``t <= z(follow_alpha)``.
+    ``reference``: the flagged columns' reference values, row-aligned (their
+    :func:`spread` scales ``t``). ``carried``: ``t > z(alpha)`` (:func:`carried`);
+    ``follows``: False only when the window drifted clearly one way (:func:`directional`),
+    the window before has shifts to compare, and ``t <= z(follow_alpha)``.
     """
-    ok, t = carried(flagged, previous, alpha, baseline, scale)
+    ok, t = carried(flagged, previous, alpha, baseline, spread(reference, flagged))
     follows = (not _present(previous) or not directional(flagged)
                or t > float(norm.isf(follow_alpha)))
     return ok, bool(follows), t

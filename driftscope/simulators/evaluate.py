@@ -49,7 +49,7 @@ from driftscope.alerts.rules import Policy, Track, step
 from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
-from driftscope.monitor.persistence import Shift, check, shifts, spread
+from driftscope.monitor.persistence import Shift, check, shifts
 from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor
@@ -252,6 +252,14 @@ class Harness:
         flags = np.zeros(len(windows), dtype=bool)
         carried = np.zeros(len(windows), dtype=bool)
         follows = np.ones(len(windows), dtype=bool)
+        known: dict[tuple[int, str], Shift] = {}  # (window, feature) → its shift
+
+        def shift(j: int, feature: str) -> Shift:
+            if (j, feature) not in known:
+                values = self._columns(windows[j])[feature]
+                known[(j, feature)] = shifts(mons[j].reference[feature], values)
+            return known[(j, feature)]
+
         for i, (mon, w) in enumerate(zip(mons, windows, strict=True)):
             cols = self._columns(w)
             scores = mon.scores(cols)
@@ -261,16 +269,12 @@ class Harness:
                           if ok})
             flags[i] = bool(hit)
             if hit and i > 0 and self.cfg.persistence is not None:
-                def at(j: int, hit: list[str] = hit) -> dict[str, Shift]:
-                    cols = self._columns(windows[j])
-                    return {f: shifts(mons[j].reference[f], cols[f]) for f in hit}
-
                 spec = self.cfg.persistence
-                first = max(0, i - 2 - spec.baseline)
-                now = at(i)
-                scale = spread({f: mon.reference[f] for f in hit}, now)
+                now, prev, *base = (
+                    {f: shift(j, f) for f in hit}
+                    for j in (i, i - 1, *range(max(0, i - 2 - spec.baseline), i - 2)))
                 carried[i], follows[i], _ = check(
-                    now, at(i - 1), [at(j) for j in range(first, i - 2)], scale, spec.alpha,
+                    now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
                     spec.follow_alpha)
         return flags, carried, follows
 

@@ -138,5 +138,5 @@ def test_missing_and_odd_values_neither_inflate_t_nor_crash() -> None:
     # before with nothing to compare (its column all missing) neither carries nor splits
     assert np.isfinite(shifts(np.array([0.0, 1.0, 2.0]), np.array([1.0, np.inf]))["mean"])
     assert shifts(np.array([0.0, 1.0]), np.array(["a", "b"], dtype=object)) == {}
-    assert check({"x": {"mean": 9.0}}, {"x": {}}, [{"x": {"mean": -3.0}}], 1.0, 0.002,
+    assert check({"x": {"mean": 9.0}}, {"x": {}}, [{"x": {"mean": -3.0}}], ref, 0.002,
                  0.05) == (False, True, 0.0)
