@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -82,6 +83,7 @@ class Track:
     last_notified: datetime | None = None
     drift_streak: int = 0
     points: int = 0  # the incident's points (:func:`next_streak`)
+    last_features: frozenset[str] = frozenset()  # the window before's :func:`features_of`
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,40 @@ def next_streak(
     return (max(n, 2), max(p, 4)) if carried else (n, p)
 
 
+def features_of(features: Iterable[str]) -> frozenset[str]:
+    """The features a bad window's findings name (none — no opinion — when one of them is
+    about the whole model, ``*``: a performance metric)."""
+    named = frozenset(features)
+    return frozenset() if "*" in named else named
+
+
+def shares(before: frozenset[str], now: frozenset[str]) -> bool:
+    """Whether two bad windows can be one incident: their findings name a feature in
+    common (:func:`features_of`; a window about the whole model has no opinion).
+
+    A spike on some features followed by a window flagged by chance on another feature
+    are two findings, not one incident.
+
+    >>> shares(frozenset({"age", "income"}), frozenset({"income"}))
+    True
+    >>> shares(frozenset({"age", "income"}), frozenset({"sessions"}))
+    False
+    """
+    return not before or not now or bool(before & now)
+
+
 def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> Decision:
     """Apply one window's verdict to a model × monitor's track."""
     if track.last_window is not None and v.window_start <= track.last_window:
         return Decision("seen", False, track, track.alert, "window already applied")
-    bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, v.follows,
+    named = features_of(f.feature for f in v.findings)
+    follows = v.follows and shares(track.last_features, named)
+    bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, follows,
                                      v.carried)
     good_streak = 0 if v.bad else track.good_streak + 1
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
-                drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points)
+                drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points,
+                last_features=named)
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     if open_alert is not None:
         if good_streak >= policy.resolve_windows:

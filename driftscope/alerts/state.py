@@ -12,7 +12,16 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from driftscope.alerts.rules import OPEN_STATES, RULE, Alert, Track, acknowledge, next_streak
+from driftscope.alerts.rules import (
+    OPEN_STATES,
+    RULE,
+    Alert,
+    Track,
+    acknowledge,
+    features_of,
+    next_streak,
+    shares,
+)
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -127,7 +136,8 @@ class AlertStore:
             f"SELECT {M.window_start}, {M.bad}, "
             f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0, "
             f"JSONExtractBool({M.summary}, 'carried'), "
-            f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows') "
+            f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
+            f"JSONExtract({M.summary}, 'features', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
@@ -135,8 +145,12 @@ class AlertStore:
         last = as_utc(rows[0][0]) if rows else None
         flags = [bool(r[1]) for r in rows]
         bad = points = 0
-        for r in reversed(rows):  # the streak rule replayed, oldest first
-            bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]), bool(r[3]))
+        named: frozenset[str] = frozenset()
+        for r in reversed(rows):  # the streak rule replayed, oldest first (as in step)
+            now = features_of(r[5]) if r[1] else frozenset()
+            bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]) and shares(named, now),
+                                      bool(r[3]))
+            named = now
         good = next((i for i, f in enumerate(flags) if f), len(flags))
         drifts = [bool(r[2]) for r in rows]
         drift = next((i for i, f in enumerate(drifts) if not f), len(drifts))
@@ -146,7 +160,7 @@ class AlertStore:
         if current is not None and last is not None and current.last_window > last:
             last = current.last_window  # the alert saw a window not yet recorded
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
-        return Track(last, bad, good, current, max(notified, default=None), drift, points)
+        return Track(last, bad, good, current, max(notified, default=None), drift, points, named)
 
 
 def is_open(alert: Alert | None) -> bool:

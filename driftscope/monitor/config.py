@@ -220,6 +220,10 @@ class PersistenceSpec(Section):
     follow_alpha: float = Field(0.05, gt=0, lt=0.5)
     """A bad window that drifted clearly one way follows the bad window before it only
     when that window moved its way at this one-sided level (else it counts half)."""
+    fade_alpha: float = Field(0.001, gt=0, lt=0.5)
+    """A bad window that is weaker than the bad window before it along its own direction
+    beyond this one-sided level does not follow it either: the drift before has ended
+    (a spike, then a window flagged by chance on one of its columns)."""
     baseline: int = Field(12, ge=0, le=48)
     """Windows whose mean shift is the level the previous window is measured from (they
     end two windows before it; this cancels the reference's own sampling error; 0: the

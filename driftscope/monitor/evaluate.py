@@ -238,7 +238,8 @@ def persistence_check(
     base = [_shifts(cfg, names, *before(j)) for j in range(3, spec.baseline + 3)]
     base = [s for s in base if s]  # windows with too few events do not count
     return persistence.check(here, _shifts(cfg, names, *before(1)), base,
-                             {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha)
+                             {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha,
+                             spec.fade_alpha)
 
 
 def _shifts(

@@ -33,6 +33,8 @@ window *k* drifted clearly one way (:func:`directional`) and the window before d
 move that way at all (``t`` below the one-sided ``z(follow_alpha)``), the two are not
 one incident — typically a spike beside a chance finding — and the alert rules count
 the pair as one and a half bad windows (:func:`driftscope.alerts.rules.next_streak`).
+Nor does it when the window before moved its way far *more* strongly (:func:`fading`):
+a spike, then a window flagged by chance on one of its columns.
 
 With no drift before window *k*, ``t`` is then about N(0, 1) (a little narrower, since a
 fixed reference's error cancels), independent of window *k*'s noise. A spike's clean
@@ -210,6 +212,30 @@ def directional(flagged: Mapping[K, Shift], alpha: float = 0.001) -> bool:
     return bool(values) and sum(v * v for v in values) > float(chi2.isf(alpha, df))
 
 
+def fading(flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float = 1.0) -> float:
+    """How far this window fell short of the window before along its own direction.
+
+    ``d = u · (z_now − z_prev) / (s √2)`` with ``u`` the flagged shifts' direction and
+    ``s`` their :func:`spread`: about N(0, 1) or above when both windows come from one
+    drift (steady or growing; the reference's own error cancels in the difference), far
+    below zero when the window before was much stronger that way — a spike followed by a
+    window flagged by chance on one of its columns. A missing component counts as no
+    shift; 0.0 when the window before has nothing to compare.
+    """
+    if not _present(previous):
+        return 0.0
+    dot, norm2 = 0.0, 0.0
+    for key, z in flagged.items():
+        prev = previous.get(key, {})
+        for comp, value in z.items():
+            norm2 += value * value
+            dot += value * (value - prev.get(comp, 0.0))
+    if not norm2 > 0 or not math.isfinite(norm2):
+        return 0.0
+    d = dot / math.sqrt(norm2) / scale / math.sqrt(2)
+    return float(d) if math.isfinite(d) else 0.0
+
+
 def check(
     flagged: Mapping[K, Shift],
     previous: Mapping[K, Shift],
@@ -217,15 +243,22 @@ def check(
     reference: Mapping[K, np.ndarray],
     alpha: float,
     follow_alpha: float,
+    fade_alpha: float = 0.001,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
     ``reference``: the flagged columns' reference values, row-aligned (their
     :func:`spread` scales ``t``). ``carried``: ``t > z(alpha)`` (:func:`carried`);
-    ``follows``: False only when the window drifted clearly one way (:func:`directional`),
-    the window before has shifts to compare, and ``t <= z(follow_alpha)``.
+    ``follows``: False when the window before has shifts to compare and either this
+    window drifted clearly one way (:func:`directional`) while ``t <= z(follow_alpha)``,
+    or it is weaker than the window before along its own direction beyond
+    ``z(fade_alpha)`` (:func:`fading`: the drift before it has ended; the window before
+    then does not carry this one either).
     """
-    ok, t = carried(flagged, previous, alpha, baseline, spread(reference, flagged))
-    follows = (not _present(previous) or not directional(flagged)
-               or t > float(norm.isf(follow_alpha)))
-    return ok, bool(follows), t
+    scale = spread(reference, flagged)
+    ok, t = carried(flagged, previous, alpha, baseline, scale)
+    if not _present(previous):
+        return ok, True, t
+    other_way = directional(flagged) and t <= float(norm.isf(follow_alpha))
+    ended = fading(flagged, previous, scale) < -float(norm.isf(fade_alpha))
+    return ok and not ended, not (other_way or ended), t

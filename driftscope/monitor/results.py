@@ -63,6 +63,7 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
     return {
         "findings": len(v.findings),
         "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
+        "features": sorted({f.feature for f in v.findings}),
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,

@@ -94,6 +94,7 @@ def consecutive_alerts(
     consecutive: int = DEFAULT_CONSECUTIVE,
     carried: Sequence[bool] | np.ndarray | None = None,
     follows: Sequence[bool] | np.ndarray | None = None,
+    drifted: Sequence[Sequence[str]] | None = None,
 ) -> np.ndarray:
     """Where an alert *opens*, by the alert engine's state machine on these verdicts.
 
@@ -101,7 +102,8 @@ def consecutive_alerts(
     (``min_windows=consecutive``): an alert opens at the ``consecutive``-th bad window in
     a row, stays open while windows are bad and resolves after two good ones.
     """
-    return alert_states(flags, consecutive=consecutive, carried=carried, follows=follows)[0]
+    return alert_states(flags, consecutive=consecutive, carried=carried, follows=follows,
+                        drifted=drifted)[0]
 
 
 def alert_states(
@@ -110,13 +112,16 @@ def alert_states(
     consecutive: int = DEFAULT_CONSECUTIVE,
     carried: Sequence[bool] | np.ndarray | None = None,
     follows: Sequence[bool] | np.ndarray | None = None,
+    drifted: Sequence[Sequence[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where an alert opens, and where one is open after the window (same state machine).
 
     ``carried``: per window, whether the window before moved the same way
     (:mod:`driftscope.monitor.persistence`); it then counts as bad for the streak.
     ``follows``: per window, False where a bad window is not the same incident as the
-    bad one before it (:func:`driftscope.alerts.rules.next_streak`).
+    bad one before it (:func:`driftscope.alerts.rules.next_streak`). ``drifted``: per
+    window, the features it drifted on (two bad windows with none in common are not one
+    incident: :func:`driftscope.alerts.rules.shares`).
 
     >>> opens, open_ = alert_states([True, True, False, False, True])
     >>> opens.tolist(), open_.tolist()
@@ -129,7 +134,8 @@ def alert_states(
     opens, open_ = np.zeros(len(flags), dtype=bool), np.zeros(len(flags), dtype=bool)
     for i, bad in enumerate(flags):
         start = _T0 + i * _HOUR
-        found = (Finding("drift", "*", "*", "harness", 1.0, 0.5, "harness", "fdr"),)
+        found = tuple(Finding("drift", "*", f, "harness", 1.0, 0.5, "harness", "fdr")
+                      for f in (drifted[i] if drifted is not None else ("*",)))
         v = WindowVerdict("harness", "harness", start, start + _HOUR, 0, found if bad else (),
                           carried=bool(carried[i]) if carried is not None else False,
                           follows=bool(follows[i]) if follows is not None else True)
@@ -148,6 +154,21 @@ def default_monitor_decision(
     """Alert openings for a sequence of windows, each given as its tests' scores."""
     flags = [window_drifted(s, alpha=alpha) for s in windows]
     return consecutive_alerts(flags, consecutive=consecutive)
+
+
+@dataclass(frozen=True)
+class Flags:
+    """A stream's window-level decisions, as the alert engine sees them."""
+
+    flags: np.ndarray  # the window is bad (a drifted feature)
+    carried: np.ndarray  # its window before moved its way (persistence check)
+    follows: np.ndarray  # it may extend the bad window before it
+    drifted: list[tuple[str, ...]]  # the features it drifted on
+
+    def alerts(self, consecutive: int = DEFAULT_CONSECUTIVE) -> tuple[np.ndarray, np.ndarray]:
+        """Where an alert opens, and where one is open (:func:`alert_states`)."""
+        return alert_states(self.flags, consecutive=consecutive, carried=self.carried,
+                            follows=self.follows, drifted=self.drifted)
 
 
 @dataclass(frozen=True)
@@ -240,10 +261,10 @@ class Harness:
 
     def flags(
         self, monitor: FittedMonitor | Sequence[FittedMonitor], windows: Sequence[Stream]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Window-level model decisions, and the monitor's persistence check of each
-        flagged window: whether its predecessor carried its drift, whether it follows
-        its predecessor (:mod:`driftscope.monitor.persistence`).
+    ) -> Flags:
+        """Window-level model decisions, the features each drifted on, and the monitor's
+        persistence check of each flagged window: whether its predecessor carried its
+        drift, whether it follows its predecessor (:mod:`driftscope.monitor.persistence`).
 
         ``monitor``: one fitted monitor for every window, or one per window (seasonal
         references: each window against its own phase).
@@ -252,6 +273,7 @@ class Harness:
         flags = np.zeros(len(windows), dtype=bool)
         carried = np.zeros(len(windows), dtype=bool)
         follows = np.ones(len(windows), dtype=bool)
+        drifted: list[tuple[str, ...]] = []
         known: dict[tuple[int, str], Shift] = {}  # (window, feature) → its shift
 
         def shift(j: int, feature: str) -> Shift:
@@ -268,6 +290,7 @@ class Harness:
             hit = sorted({s.feature for s, ok in zip(scores, decided, strict=True)
                           if ok})
             flags[i] = bool(hit)
+            drifted.append(tuple(hit))
             if hit and i > 0 and self.cfg.persistence is not None:
                 spec = self.cfg.persistence
                 now, prev, *base = (
@@ -275,8 +298,8 @@ class Harness:
                     for j in (i, i - 1, *range(max(0, i - 2 - spec.baseline), i - 2)))
                 carried[i], follows[i], _ = check(
                     now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
-                    spec.follow_alpha)
-        return flags, carried, follows
+                    spec.follow_alpha, spec.fade_alpha)
+        return Flags(flags, carried, follows, drifted)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
         """What the monitor watches: the features, plus the labels when configured."""
@@ -309,9 +332,9 @@ class Harness:
                 )
                 wins = list(stream.windows(n))
                 # trials cycle over the references: a result is not one reference's luck
-                flags, carried, follows = self.flags(self.monitor(t % cfg.references), wins)
-                alerts, open_ = alert_states(flags, consecutive=cfg.consecutive,
-                                             carried=carried, follows=follows)
+                found = self.flags(self.monitor(t % cfg.references), wins)
+                flags = found.flags
+                alerts, open_ = found.alerts(cfg.consecutive)
                 is_full = np.asarray([w.weights.min() >= 1.0 for w in wins])
                 hits += int(flags[is_full].sum())
                 full += int(is_full.sum())
@@ -354,9 +377,7 @@ class Harness:
                 )
                 wins = list(stream.windows(n))
                 mons = self._seasonal(sc, wins, intensity, r) if periodic else self.monitor(r)
-                flags, carried, follows = self.flags(mons, wins)
-                alarms += int(consecutive_alerts(flags, consecutive=cfg.consecutive,
-                                                 carried=carried, follows=follows).sum())
+                alarms += int(self.flags(mons, wins).alerts(cfg.consecutive)[0].sum())
             res.false_alarms[n] = 1000.0 * alarms / (per_ref * cfg.references)
             res.windows[n] = per_ref * cfg.references
         return res

@@ -11,8 +11,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
 
 
-def verdict(i: int, bad: bool, carried: bool = False, follows: bool = True) -> WindowVerdict:
-    f = (Finding("drift", "*", "x", "linf", 0.3, 0.1, "permutation", "fdr"),) if bad else ()
+def verdict(i: int, bad: bool, carried: bool = False, follows: bool = True,
+            features: tuple[str, ...] = ("x",), kind: str = "drift") -> WindowVerdict:
+    f = tuple(Finding(kind, "*", x, "linf", 0.3, 0.1, "permutation", "fdr")
+              for x in features) if bad else ()
     return WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 100, f, carried=carried,
                          follows=follows)
 
@@ -49,6 +51,27 @@ def test_two_bad_windows_that_drifted_different_ways_count_one_and_a_half() -> N
     assert run(".xo..") == ["none", "pending", "pending", "none", "none"]  # spike + chance
     assert run(".xoo.")[3] == "open!"  # a third bad window in a row pages all the same
     assert run(".ox..")[2] == "open!"  # "another way" than a good window means nothing
+
+
+def steps(*windows: tuple[tuple[str, ...], str]) -> list[str]:
+    """Bad windows, each given as its findings' features and kind."""
+    track, out = Track(), []
+    for i, (features, kind) in enumerate(windows):
+        d = step(track, verdict(i, True, features=features, kind=kind), Policy(),
+                 silenced=False)
+        track = d.track
+        out.append(d.action)
+    return out
+
+
+def test_two_bad_windows_that_drifted_on_no_feature_in_common_count_one_and_a_half() -> None:
+    spike, chance = (("age", "income"), "drift"), (("sessions",), "drift")
+    assert steps(spike, chance) == ["pending", "pending"]  # a spike, then a chance finding
+    assert steps(spike, chance, chance)[2] == "open"  # a third bad window pages all the same
+    assert steps(spike, (("income", "plan"), "drift")) == ["pending", "open"]  # one in common
+    assert steps(spike, (("income",), "quality")) == ["pending", "open"]  # any finding's feature
+    # a finding about the whole model (a performance metric) has no opinion: same incident
+    assert steps(spike, (("*",), "performance")) == ["pending", "open"]
 
 
 def test_min_windows_is_configurable() -> None:

@@ -346,3 +346,30 @@ def test_a_spike_beside_a_chance_finding_on_another_column_does_not_page(
     assert json.loads(bad[1][1])["follows"] is same_way
     assert (store.count(S.ALERTS) > 0) is same_way
     assert (len(slack.accepted) > 0) is same_way
+
+
+@pytest.mark.parametrize("after", ["weaker", "another column", "the spike again"])
+def test_a_window_flagged_after_a_spike_pages_only_when_the_spike_goes_on(
+    store: Store, slack: Recorder, after: str
+) -> None:
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        a, b_sd = (2.0 if i == 30 else 0.0), 1.0  # the spike: column a, one window
+        if i == 31:
+            if after == "weaker":
+                a = 0.4  # the spike's column, its way, far weaker: the spike has ended
+            elif after == "another column":
+                b_sd = 1.8  # column b's spread alone (no direction to compare)
+            else:
+                a = 2.0
+        return {"a": rng.normal(a, 1, n), "b": rng.normal(0, b_sd, n)}
+
+    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=9)
+    run(store, make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b"]), slack.url)
+    M = S.MONITOR_WINDOWS
+    bad = store.query(f"SELECT {M.window_start}, {M.summary} FROM {M} FINAL "
+                      f"WHERE {M.bad} = 1 ORDER BY {M.window_start}")
+    assert [r[0].replace(tzinfo=UTC) for r in bad] == [T0 + 30 * FIVE, T0 + 31 * FIVE]
+    pages = after == "the spike again"
+    assert json.loads(bad[1][1])["drifted"] == (["b"] if after == "another column" else ["a"])
+    assert (store.count(S.ALERTS) > 0) is pages
+    assert (len(slack.accepted) > 0) is pages

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftscope.monitor.persistence import carried, check, shifts, spread
+from driftscope.monitor.persistence import carried, check, fading, shifts, spread
 
 ALPHA = 0.01
 
@@ -140,3 +140,25 @@ def test_missing_and_odd_values_neither_inflate_t_nor_crash() -> None:
     assert shifts(np.array([0.0, 1.0]), np.array(["a", "b"], dtype=object)) == {}
     assert check({"x": {"mean": 9.0}}, {"x": {}}, [{"x": {"mean": -3.0}}], ref, 0.002,
                  0.05) == (False, True, 0.0)
+
+
+def test_a_window_weaker_than_the_spike_before_it_does_not_follow_it() -> None:
+    """A spike on x, then a window flagged by chance on x the same way: the drift has
+    ended. A steady drift's second window falls short that far about 1 in 1,000 times."""
+    rng = np.random.default_rng(13)
+    ref = {"x": rng.normal(size=10_000)}
+    base = [{"x": shifts(ref["x"], rng.normal(size=1000))} for _ in range(12)]
+    spike = {"x": shifts(ref["x"], rng.normal(0.5, 1, 1000))}  # about 15 standard errors
+    chance = {"x": {"mean": 3.5}}  # flagged by chance, the spike's way
+    assert fading(chance, spike) < -5
+    _, follows, t = check(chance, spike, base, ref, 0.002, 0.05)
+    assert t > 10 and not follows  # the spike moved its way, but far more strongly
+    # a steady drift (the same 0.15 SD shift in both windows) nearly always follows
+    steady = [fading({"x": shifts(ref["x"], rng.normal(0.15, 1, 1000))},
+                     {"x": shifts(ref["x"], rng.normal(0.15, 1, 1000))}) for _ in range(2000)]
+    assert abs(np.mean(steady)) < 0.1 and np.std(steady) < 1.0
+    assert np.mean(np.asarray(steady) < -3.09) < 0.003
+    # a ramp grows: its later window is stronger, never "fading"
+    grows = [fading({"x": shifts(ref["x"], rng.normal(0.25, 1, 1000))},
+                    {"x": shifts(ref["x"], rng.normal(0.15, 1, 1000))}) for _ in range(500)]
+    assert np.mean(grows) > 1.5 and min(grows) > -3.09
