@@ -224,6 +224,11 @@ class PersistenceSpec(Section):
     """A bad window that is weaker than the bad window before it along its own direction
     beyond this one-sided level does not follow it either: the drift before has ended
     (a spike, then a window flagged by chance on one of its columns)."""
+    jump_ratio: float = Field(0.15, ge=0, lt=1)
+    """A bad window whose window before moved its way by less than this share of its own
+    move is a jump: the window before is not its start (neither carried nor followed;
+    a chance finding, then a spike). Ramps measured: the window before moves 0.2 of the
+    next at the least (a 2-window ramp)."""
     baseline: int = Field(12, ge=0, le=48)
     """Windows whose mean shift is the level the previous window is measured from (they
     end two windows before it; this cancels the reference's own sampling error; 0: the

@@ -239,7 +239,8 @@ def persistence_check(
     base = [s for s in base if s]  # windows with too few events do not count
     return persistence.check(here, _shifts(cfg, names, *before(1)), base,
                              {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha,
-                             spec.fade_alpha)
+                             spec.fade_alpha, spec.jump_ratio,
+                             persistence.reference_error(cur.n, ref.n))
 
 
 def _shifts(

@@ -34,7 +34,11 @@ move that way at all (``t`` below the one-sided ``z(follow_alpha)``), the two ar
 one incident — typically a spike beside a chance finding — and the alert rules count
 the pair as one and a half bad windows (:func:`driftscope.alerts.rules.next_streak`).
 Nor does it when the window before moved its way far *more* strongly (:func:`fading`):
-a spike, then a window flagged by chance on one of its columns.
+a spike, then a window flagged by chance on one of its columns; nor when it moved its
+way far *less* than any ramp does (a chance finding, then a spike: see :func:`check`).
+The baseline's level is bounded by what a reference's own error can be
+(:func:`reference_error`), so that deep in a lasting drift, whose baseline windows have
+drifted too, a window is not measured from the drifted level.
 
 With no drift before window *k*, ``t`` is then about N(0, 1) (a little narrower, since a
 fixed reference's error cancels), independent of window *k*'s noise. A spike's clean
@@ -163,35 +167,52 @@ def _row_values(values: np.ndarray, z: Shift) -> dict[str, np.ndarray]:
     return out
 
 
+def along(
+    flagged: Mapping[K, Shift], window: Mapping[K, Shift],
+    baseline: Sequence[Mapping[K, Shift]] = (), cap: float = math.inf,
+) -> float:
+    """``window``'s shifts, measured from the baseline's mean level, projected on the
+    flagged shifts' direction (unscaled; a component missing anywhere counts as no shift,
+    a baseline window counts for the columns it saw). Each component's level is held
+    within ``±cap``: the baseline stands for the reference's own error, and a level
+    beyond what that error can be is a drift the baseline windows share (a lasting one),
+    not to be measured from. 0.0 when there is no direction."""
+    dot, norm2 = 0.0, 0.0
+    for key, z in flagged.items():
+        here = window.get(key, {})
+        base = [w[key] for w in baseline if w.get(key)]  # windows that saw the column
+        for comp, value in z.items():
+            level = sum(w.get(comp, 0.0) for w in base) / len(base) if base else 0.0
+            level = max(-cap, min(cap, level))
+            norm2 += value * value
+            dot += value * (here.get(comp, 0.0) - level)
+    if not norm2 > 0 or not math.isfinite(norm2):
+        return 0.0
+    out = dot / math.sqrt(norm2)
+    return out if math.isfinite(out) else 0.0
+
+
 def carried(
     flagged: Mapping[K, Shift],
     previous: Mapping[K, Shift],
     alpha: float,
     baseline: Sequence[Mapping[K, Shift]] = (),
     scale: float = 1.0,
+    cap: float = math.inf,
 ) -> tuple[bool, float]:
     """Whether the previous window moved along the flagged window's direction.
 
     ``flagged``: the shifts of the columns flagged in this window; ``previous``: the same
     columns' shifts in the window before; ``baseline``: the same for each of the earlier
     windows (a column or component missing anywhere counts as no shift); ``scale``: the
-    projection's spread under no drift (:func:`spread`). Returns ``(t > z(alpha), t)``.
+    projection's spread under no drift (:func:`spread`); ``cap``: the most a baseline
+    level may be (:func:`along`). Returns ``(t > z(alpha), t)``.
     """
     baseline = [w for w in baseline if _present(w)]
     if not _present(previous):
         return False, 0.0
-    dot, norm2 = 0.0, 0.0
     b = len(baseline)
-    for key, z in flagged.items():
-        prev = previous.get(key, {})
-        base = [w[key] for w in baseline if w.get(key)]  # windows that saw the column
-        for comp, value in z.items():
-            level = sum(w.get(comp, 0.0) for w in base) / len(base) if base else 0.0
-            norm2 += value * value
-            dot += value * (prev.get(comp, 0.0) - level)
-    if not norm2 > 0 or not math.isfinite(norm2):
-        return False, 0.0
-    t = dot / math.sqrt(norm2) / scale / math.sqrt(1 + 1 / b if b else 1)
+    t = along(flagged, previous, baseline, cap) / scale / math.sqrt(1 + 1 / b if b else 1)
     if not math.isfinite(t):
         return False, 0.0
     return bool(t > norm.isf(alpha)), float(t)
@@ -224,16 +245,18 @@ def fading(flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float
     """
     if not _present(previous):
         return 0.0
-    dot, norm2 = 0.0, 0.0
-    for key, z in flagged.items():
-        prev = previous.get(key, {})
-        for comp, value in z.items():
-            norm2 += value * value
-            dot += value * (value - prev.get(comp, 0.0))
-    if not norm2 > 0 or not math.isfinite(norm2):
-        return 0.0
-    d = dot / math.sqrt(norm2) / scale / math.sqrt(2)
+    d = (along(flagged, flagged) - along(flagged, previous)) / scale / math.sqrt(2)
     return float(d) if math.isfinite(d) else 0.0
+
+
+def reference_error(n: int, n_reference: int) -> float:
+    """The standard deviation of a reference's own sampling error in shift units (a
+    window of ``n`` events against ``n_reference`` rows): ``√(n / (n + n_reference))``.
+
+    >>> round(reference_error(1000, 10_000), 2)
+    0.3
+    """
+    return math.sqrt(n / (n + n_reference)) if n > 0 and n_reference > 0 else math.inf
 
 
 def check(
@@ -244,21 +267,36 @@ def check(
     alpha: float,
     follow_alpha: float,
     fade_alpha: float = 0.001,
+    jump_ratio: float = 0.15,
+    reference_error: float = math.inf,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
     ``reference``: the flagged columns' reference values, row-aligned (their
-    :func:`spread` scales ``t``). ``carried``: ``t > z(alpha)`` (:func:`carried`);
-    ``follows``: False when the window before has shifts to compare and either this
-    window drifted clearly one way (:func:`directional`) while ``t <= z(follow_alpha)``,
-    or it is weaker than the window before along its own direction beyond
-    ``z(fade_alpha)`` (:func:`fading`: the drift before it has ended; the window before
-    then does not carry this one either).
+    :func:`spread` scales ``t``); ``reference_error``: the standard deviation of the
+    reference's own error in shift units (:func:`reference_error`), whose three times
+    bound the baseline's level. ``carried``: ``t > z(alpha)`` (:func:`carried`).
+    ``follows`` is False, and ``carried`` too, when the window before has shifts to
+    compare and is not this drift's start or continuation:
+
+    - it moved the other way: ``t < −z(fade_alpha)``, or, when this window drifted
+      clearly one way (:func:`directional`), ``t <= z(follow_alpha)``;
+    - the drift before has ended: this window is weaker than it along its own direction
+      beyond ``z(fade_alpha)`` (:func:`fading`; a spike, then a chance finding);
+    - this window is a jump: the window before moved its way by less than
+      ``jump_ratio`` of this window's own move, both from the baseline level (a drift
+      that grows more than sixfold in one window starts in this window; a chance
+      finding, then a spike).
     """
-    scale = spread(reference, flagged)
-    ok, t = carried(flagged, previous, alpha, baseline, scale)
+    scale, cap = spread(reference, flagged), 3 * reference_error
+    ok, t = carried(flagged, previous, alpha, baseline, scale, cap)
     if not _present(previous):
         return ok, True, t
-    other_way = directional(flagged) and t <= float(norm.isf(follow_alpha))
+    base = [w for w in baseline if _present(w)]
+    other_way = t < -float(norm.isf(fade_alpha)) or (
+        directional(flagged) and t <= float(norm.isf(follow_alpha)))
     ended = fading(flagged, previous, scale) < -float(norm.isf(fade_alpha))
-    return ok and not ended, not (other_way or ended), t
+    rise = along(flagged, flagged, base, cap)
+    jumped = rise > 0 and along(flagged, previous, base, cap) < jump_ratio * rise
+    apart = other_way or ended or jumped
+    return ok and not apart, not apart, t

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftscope.monitor.persistence import carried, check, fading, shifts, spread
+from driftscope.monitor.persistence import (
+    carried,
+    check,
+    fading,
+    reference_error,
+    shifts,
+    spread,
+)
 
 ALPHA = 0.01
 
@@ -162,3 +169,51 @@ def test_a_window_weaker_than_the_spike_before_it_does_not_follow_it() -> None:
     grows = [fading({"x": shifts(ref["x"], rng.normal(0.25, 1, 1000))},
                     {"x": shifts(ref["x"], rng.normal(0.15, 1, 1000))}) for _ in range(500)]
     assert np.mean(grows) > 1.5 and min(grows) > -3.09
+
+
+def test_a_jump_does_not_start_with_the_chance_finding_before_it() -> None:
+    """A window flagged by chance on x, then a spike on x the same way: the window
+    before moved its way, but by far less than a ramp's window before ever does."""
+    rng = np.random.default_rng(14)
+    ref = {"x": rng.normal(size=10_000), "y": rng.normal(size=10_000)}
+
+    def window(shift: float) -> dict[str, dict[str, float]]:
+        return {f: shifts(ref[f], rng.normal(shift, 1, 1000)) for f in ref}
+
+    base = [window(0.0) for _ in range(12)]
+    err = reference_error(1000, 10_000)
+    chance = {"x": {"mean": 3.4}, "y": {"mean": 0.5}}  # flagged by chance, or carried
+    spike = window(0.7)  # about 21 standard errors on each column
+    assert check(spike, chance, base, ref, 0.002, 0.05, reference_error=err)[:2] == (
+        False, False)
+    # a 2-window ramp (a quarter, then three quarters of a 0.5 SD shift) starts with
+    # its window before: carried and followed nearly always
+    kept = [check(window(0.375), window(0.125), base, ref, 0.002, 0.05,
+                  reference_error=err)[:2] == (True, True) for _ in range(200)]
+    assert np.mean(kept) > 0.95
+
+
+def test_a_lasting_drift_is_not_measured_from_a_baseline_it_has_reached() -> None:
+    """Twenty windows into a steady drift the baseline windows are drifted too; the
+    baseline only stands for the reference's error, so its level is bounded by it."""
+    rng = np.random.default_rng(15)
+    ref = {"x": rng.normal(size=10_000)}
+
+    def window() -> dict[str, dict[str, float]]:
+        return {"x": shifts(ref["x"], rng.normal(0.15, 1, 1000))}  # about 4.5 SE
+
+    err = reference_error(1000, 10_000)
+    apart = bounded = 0
+    for _ in range(300):
+        base, prev, now = [window() for _ in range(12)], window(), window()
+        apart += not check(now, prev, base, ref, 0.002, 0.05)[1]
+        bounded += not check(now, prev, base, ref, 0.002, 0.05, reference_error=err)[1]
+    assert apart / 300 > 0.5  # measured from the drifted level: most pairs look unrelated
+    assert bounded / 300 < 0.06  # the window before of a weak drift, by chance
+
+
+def test_a_window_before_that_moved_clearly_the_other_way_is_another_incident() -> None:
+    ref = {"x": np.random.default_rng(16).normal(size=10_000)}
+    weak = {"x": {"mean": 3.0}}  # flagged, but not beyond chance at 0.001 as a direction
+    assert check(weak, {"x": {"mean": -15.0}}, [], ref, 0.002, 0.05)[1] is False
+    assert check(weak, {"x": {"mean": 1.0}}, [], ref, 0.002, 0.05)[1] is True
