@@ -7,7 +7,9 @@ the window. Knowing *which way* the flagged window moved makes that evidence str
 window before is tested in one direction only, the flagged window's.
 
 Each watched column gets a vector of signed, standardised shifts against its reference:
-the mean's shift for a numeric column (in standard errors), each category's share's shift
+the mean's shift for a numeric column (in standard errors of the difference, each side
+with its own variance: Welch, so a window whose spread changed is on the usual scale of
+noise), each category's share's shift
 for a categorical one (pooled-proportion standard errors). For the columns flagged in
 window *k*, with direction ``u = z_k / ‖z_k‖``, the statistic is::
 
@@ -86,13 +88,15 @@ def shifts(ref: np.ndarray, cur: np.ndarray) -> Shift:
 def _numeric(ref: np.ndarray, cur: np.ndarray) -> Shift:
     if len(ref) < 2 or len(cur) < 1:
         return {}
-    var = float(ref.var())
-    if not var > 0:
-        var = float(np.concatenate([ref, cur]).var())
-    if not var > 0 or not math.isfinite(var):
+    # Welch: each side's own variance, so that a window whose spread changed (a unit
+    # change, added noise) has shifts on the same scale of noise as any other window
+    var_r, var_c = float(ref.var()), float(cur.var()) if len(cur) > 1 else float(ref.var())
+    if not var_r > 0 and not var_c > 0:
+        var_r = var_c = float(np.concatenate([ref, cur]).var())
+    se2 = var_c / len(cur) + var_r / len(ref)
+    if not se2 > 0 or not math.isfinite(se2):
         return {"mean": 0.0}
-    se = math.sqrt(var * (1 / len(cur) + 1 / len(ref)))
-    return {"mean": (float(cur.mean()) - float(ref.mean())) / se}
+    return {"mean": (float(cur.mean()) - float(ref.mean())) / math.sqrt(se2)}
 
 
 def _categorical(ref: np.ndarray, cur: np.ndarray) -> Shift:
@@ -249,6 +253,9 @@ def fading(flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float
     return float(d) if math.isfinite(d) else 0.0
 
 
+KEPT = 0.5  # a window keeping less than this share of the move before it has "ended"
+
+
 def reference_error(n: int, n_reference: int) -> float:
     """The standard deviation of a reference's own sampling error in shift units (a
     window of ``n`` events against ``n_reference`` rows): ``√(n / (n + n_reference))``.
@@ -282,21 +289,27 @@ def check(
     - it moved the other way: ``t < −z(fade_alpha)``, or, when this window drifted
       clearly one way (:func:`directional`), ``t <= z(follow_alpha)``;
     - the drift before has ended: this window is weaker than it along its own direction
-      beyond ``z(fade_alpha)`` (:func:`fading`; a spike, then a chance finding);
-    - this window is a jump: the window before moved its way by less than
-      ``jump_ratio`` of this window's own move, both from the baseline level (a drift
-      that grows more than sixfold in one window starts in this window; a chance
-      finding, then a spike).
+      beyond ``z(fade_alpha)`` (:func:`fading`) and keeps less than ``KEPT`` (half) of
+      its move (a spike, then a chance finding; the share keeps a very large steady
+      shift, whose standardised size wavers by a few per cent — its variance is
+      estimated too — from counting as ended);
+    - this window drifted clearly one way and is a jump: the window before moved its
+      way by less than ``jump_ratio`` of this window's own move, both from the baseline
+      level (a drift that grows more than sixfold in one window starts in this window;
+      a chance finding, then a spike).
     """
     scale, cap = spread(reference, flagged), 3 * reference_error
     ok, t = carried(flagged, previous, alpha, baseline, scale, cap)
     if not _present(previous):
         return ok, True, t
     base = [w for w in baseline if _present(w)]
+    clear = directional(flagged)
     other_way = t < -float(norm.isf(fade_alpha)) or (
-        directional(flagged) and t <= float(norm.isf(follow_alpha)))
-    ended = fading(flagged, previous, scale) < -float(norm.isf(fade_alpha))
-    rise = along(flagged, flagged, base, cap)
-    jumped = rise > 0 and along(flagged, previous, base, cap) < jump_ratio * rise
+        clear and t <= float(norm.isf(follow_alpha)))
+    ended = (fading(flagged, previous, scale) < -float(norm.isf(fade_alpha))
+             and along(flagged, flagged) < KEPT * along(flagged, previous))
+    rise = along(flagged, flagged, base, cap)  # (a window with no direction has no jump)
+    jumped = (clear and rise > 0
+              and along(flagged, previous, base, cap) < jump_ratio * rise)
     apart = other_way or ended or jumped
     return ok and not apart, not apart, t

@@ -217,3 +217,23 @@ def test_a_window_before_that_moved_clearly_the_other_way_is_another_incident() 
     weak = {"x": {"mean": 3.0}}  # flagged, but not beyond chance at 0.001 as a direction
     assert check(weak, {"x": {"mean": -15.0}}, [], ref, 0.002, 0.05)[1] is False
     assert check(weak, {"x": {"mean": 1.0}}, [], ref, 0.002, 0.05)[1] is True
+
+
+def test_a_steady_change_of_unit_or_spread_follows_itself() -> None:
+    """A column recorded in other units (a very large, steady shift) or with added noise
+    (a wider spread, no direction): its second bad window follows the first."""
+    rng = np.random.default_rng(17)
+    ref = {"x": rng.normal(3.0, 1.0, 10_000)}
+    err = reference_error(1000, 10_000)
+    base = [{"x": shifts(ref["x"], rng.normal(3.0, 1.0, 1000))} for _ in range(12)]
+
+    def pair(draw: object) -> bool:
+        now, prev = ({"x": shifts(ref["x"], draw())} for _ in range(2))  # type: ignore[operator]
+        return check(now, prev, base, ref, 0.002, 0.05, reference_error=err)[1]
+
+    units = [pair(lambda: 2.54 * rng.normal(3.0, 1.0, 1000)) for _ in range(300)]
+    noise = [pair(lambda: rng.normal(3.0, 3.0, 1000)) for _ in range(300)]
+    assert np.mean(units) > 0.99 and np.mean(noise) > 0.97
+    # the shift of a wider window is on the usual scale of noise (Welch)
+    wide = [shifts(ref["x"], rng.normal(3.0, 3.0, 1000))["mean"] for _ in range(500)]
+    assert 0.8 < np.std(wide) < 1.2
