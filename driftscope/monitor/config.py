@@ -222,8 +222,9 @@ class PersistenceSpec(Section):
     when that window moved its way at this one-sided level (else it counts half)."""
     fade_alpha: float = Field(0.001, gt=0, lt=0.5)
     """A bad window that is weaker than the bad window before it along its own direction
-    beyond this one-sided level does not follow it either: the drift before has ended
-    (a spike, then a window flagged by chance on one of its columns)."""
+    beyond this one-sided level, keeping less than half of its move, does not follow it
+    either: the drift before has ended (a spike, then a window flagged by chance on one
+    of its columns)."""
     jump_ratio: float = Field(0.15, ge=0, lt=1)
     """A bad window whose window before moved its way by less than this share of its own
     move is a jump: the window before is not its start (neither carried nor followed;
