@@ -61,8 +61,10 @@ class WindowVerdict:
     persistence_z: float | None = None
     """The statistic of that check (standard errors along this window's drift), if made."""
     follows: bool = True
-    """False when this window drifted clearly one way and the window before did not move
-    that way at all: not the same incident, so a bad window before does not extend it."""
+    """False when the monitor's persistence check found this window's drift unrelated
+    to the window before's (another way, a jump, or the drift before has ended; see
+    :func:`driftscope.monitor.persistence.check`): a bad window before does not extend
+    it in full."""
 
     @property
     def bad(self) -> bool:

@@ -112,10 +112,11 @@ def next_streak(
     """Bad windows in a row, and the incident's points, after one more window.
 
     A bad window that ``follows`` the bad one before it scores 2 points, one that does
-    not (the monitor found it drifted clearly one way and the window before did not move
-    that way) scores 1: an alert needs ``2·min_windows`` points, so two bad windows that
-    disagree (a spike beside a chance finding) do not page, while a third bad window in a
-    row does. A ``carried`` bad window counts the window before as bad too.
+    not (the monitor's persistence check found the two drifts unrelated, or their
+    findings name no column in common: :func:`shares`) scores 1: an alert needs
+    ``2·min_windows`` points, so two bad windows that disagree (a spike beside a chance
+    finding) do not page, while a third bad window in a row does. A ``carried`` bad
+    window counts the window before as bad too.
 
     >>> next_streak(1, 2, True), next_streak(1, 2, True, follows=False)
     ((2, 4), (2, 3))
@@ -129,10 +130,14 @@ def next_streak(
 
 
 def features_of(features: Iterable[str]) -> frozenset[str]:
-    """The features a bad window's findings name (none — no opinion — when one of them is
-    about the whole model, ``*``: a performance metric)."""
+    """The columns a bad window's findings name; none — no opinion — when one of them is
+    not a column: about the whole model (``*``: a performance metric, volume, schema),
+    several columns at once (``multivariate``, ``projection:…``), an output
+    (``output:…``) or a segment's traffic (``segment:…``)."""
     named = frozenset(features)
-    return frozenset() if "*" in named else named
+    if any(f == "*" or f == "multivariate" or ":" in f for f in named):
+        return frozenset()
+    return named
 
 
 def shares(before: frozenset[str], now: frozenset[str]) -> bool:

@@ -223,9 +223,8 @@ def persistence_check(
     window and its reference; ``before(j)``: the ``j``-th window before this one and its
     reference (called only when a column drifted; ``j = 1`` is the previous window,
     ``3 … baseline + 2`` the baseline: the window between is left out, a slow drift may
-    already be in it). Returns ``(carried, follows, t)``: ``t > z(alpha)``; and False
-    only when this window drifted clearly one way (:func:`persistence.directional`) and
-    ``t <= z(follow_alpha)``; ``(False, True, None)`` when nothing is to check
+    already be in it). Returns :func:`persistence.check`'s ``(carried, follows, t)``;
+    ``(False, True, None)`` when nothing is to check
     (:mod:`driftscope.monitor.persistence`).
     """
     spec = cfg.persistence
@@ -237,10 +236,12 @@ def persistence_check(
     here = {n: persistence.shifts(ref.columns[n], cur.columns[n]) for n in names}
     base = [_shifts(cfg, names, *before(j)) for j in range(3, spec.baseline + 3)]
     base = [s for s in base if s]  # windows with too few events do not count
-    return persistence.check(here, _shifts(cfg, names, *before(1)), base,
+    prev = before(1)
+    return persistence.check(here, _shifts(cfg, names, *prev), base,
                              {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha,
                              spec.fade_alpha, spec.jump_ratio,
-                             persistence.reference_error(cur.n, ref.n))
+                             persistence.reference_error(cur.n, ref.n),
+                             persistence.size_ratio(prev[0].n, cur.n, ref.n))
 
 
 def _shifts(

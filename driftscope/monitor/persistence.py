@@ -237,11 +237,15 @@ def directional(flagged: Mapping[K, Shift], alpha: float = 0.001) -> bool:
     return bool(values) and sum(v * v for v in values) > float(chi2.isf(alpha, df))
 
 
-def fading(flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float = 1.0) -> float:
+def fading(
+    flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float = 1.0,
+    ratio: float = 1.0,
+) -> float:
     """How far this window fell short of the window before along its own direction.
 
-    ``d = u · (z_now − z_prev) / (s √2)`` with ``u`` the flagged shifts' direction and
-    ``s`` their :func:`spread`: about N(0, 1) or above when both windows come from one
+    ``d = u · (z_now − r·z_prev) / (s √(1 + r²))`` with ``u`` the flagged shifts'
+    direction, ``s`` their :func:`spread` and ``r`` the windows' :func:`size_ratio`
+    (``ratio``; 1 for windows of one size): about N(0, 1) or above when both windows come from one
     drift (steady or growing; the reference's own error cancels in the difference), far
     below zero when the window before was much stronger that way — a spike followed by a
     window flagged by chance on one of its columns. A missing component counts as no
@@ -249,7 +253,8 @@ def fading(flagged: Mapping[K, Shift], previous: Mapping[K, Shift], scale: float
     """
     if not _present(previous):
         return 0.0
-    d = (along(flagged, flagged) - along(flagged, previous)) / scale / math.sqrt(2)
+    d = ((along(flagged, flagged) - ratio * along(flagged, previous))
+         / scale / math.sqrt(1 + ratio * ratio))
     return float(d) if math.isfinite(d) else 0.0
 
 
@@ -266,6 +271,19 @@ def reference_error(n: int, n_reference: int) -> float:
     return math.sqrt(n / (n + n_reference)) if n > 0 and n_reference > 0 else math.inf
 
 
+def size_ratio(n_previous: int, n: int, n_reference: int) -> float:
+    """The previous window's shift standard error over this window's, in units of the
+    column's spread: a steady drift's shift in the previous window, times this, is its
+    shift at this window's size.
+
+    >>> round(size_ratio(4000, 1000, 10_000), 2)
+    0.56
+    """
+    if min(n_previous, n, n_reference) <= 0:
+        return 1.0
+    return math.sqrt((1 / n_previous + 1 / n_reference) / (1 / n + 1 / n_reference))
+
+
 def check(
     flagged: Mapping[K, Shift],
     previous: Mapping[K, Shift],
@@ -276,13 +294,18 @@ def check(
     fade_alpha: float = 0.001,
     jump_ratio: float = 0.15,
     reference_error: float = math.inf,
+    size_ratio: float = 1.0,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
     ``reference``: the flagged columns' reference values, row-aligned (their
     :func:`spread` scales ``t``); ``reference_error``: the standard deviation of the
     reference's own error in shift units (:func:`reference_error`), whose three times
-    bound the baseline's level. ``carried``: ``t > z(alpha)`` (:func:`carried`).
+    bound the baseline's level (with the baseline mean's own noise); ``size_ratio``:
+    the previous window's standard error over this window's (:func:`size_ratio`), which
+    puts the two windows' shifts in one unit where their sizes are compared (a steady
+    drift's shifts grow with the window's size). ``carried``: ``t > z(alpha)``
+    (:func:`carried`).
     ``follows`` is False, and ``carried`` too, when the window before has shifts to
     compare and is not this drift's start or continuation:
 
@@ -298,18 +321,20 @@ def check(
       level (a drift that grows more than sixfold in one window starts in this window;
       a chance finding, then a spike).
     """
-    scale, cap = spread(reference, flagged), 3 * reference_error
+    base = [w for w in baseline if _present(w)]
+    err2 = min(reference_error ** 2, 1.0)
+    cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
+    scale, f = spread(reference, flagged), size_ratio
     ok, t = carried(flagged, previous, alpha, baseline, scale, cap)
     if not _present(previous):
         return ok, True, t
-    base = [w for w in baseline if _present(w)]
     clear = directional(flagged)
     other_way = t < -float(norm.isf(fade_alpha)) or (
         clear and t <= float(norm.isf(follow_alpha)))
-    ended = (fading(flagged, previous, scale) < -float(norm.isf(fade_alpha))
-             and along(flagged, flagged) < KEPT * along(flagged, previous))
+    ended = (fading(flagged, previous, scale, f) < -float(norm.isf(fade_alpha))
+             and along(flagged, flagged) < KEPT * f * along(flagged, previous))
     rise = along(flagged, flagged, base, cap)  # (a window with no direction has no jump)
     jumped = (clear and rise > 0
-              and along(flagged, previous, base, cap) < jump_ratio * rise)
+              and f * along(flagged, previous, base, cap) < jump_ratio * rise)
     apart = other_way or ended or jumped
     return ok and not apart, not apart, t

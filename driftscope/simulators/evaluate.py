@@ -49,7 +49,7 @@ from driftscope.alerts.rules import Policy, Track, step
 from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
-from driftscope.monitor.persistence import Shift, check, reference_error, shifts
+from driftscope.monitor.persistence import Shift, check, reference_error, shifts, size_ratio
 from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor
@@ -299,7 +299,8 @@ class Harness:
                 carried[i], follows[i], _ = check(
                     now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
                     spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
-                    reference_error(len(w), len(mon.reference[hit[0]])))
+                    reference_error(len(w), len(mon.reference[hit[0]])),
+                    size_ratio(len(windows[i - 1]), len(w), len(mon.reference[hit[0]])))
         return Flags(flags, carried, follows, drifted)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:

@@ -72,6 +72,9 @@ def test_two_bad_windows_that_drifted_on_no_feature_in_common_count_one_and_a_ha
     assert steps(spike, (("income",), "quality")) == ["pending", "open"]  # any finding's feature
     # a finding about the whole model (a performance metric) has no opinion: same incident
     assert steps(spike, (("*",), "performance")) == ["pending", "open"]
+    # … nor has one about several columns at once, an output or a segment's traffic
+    for other in ("multivariate", "projection:pca", "output:score", "segment:country=US"):
+        assert steps(((other,), "drift"), spike) == ["pending", "open"], other
 
 
 def test_min_windows_is_configurable() -> None:

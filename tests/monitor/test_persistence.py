@@ -12,6 +12,7 @@ from driftscope.monitor.persistence import (
     fading,
     reference_error,
     shifts,
+    size_ratio,
     spread,
 )
 
@@ -237,3 +238,25 @@ def test_a_steady_change_of_unit_or_spread_follows_itself() -> None:
     # the shift of a wider window is on the usual scale of noise (Welch)
     wide = [shifts(ref["x"], rng.normal(3.0, 3.0, 1000))["mean"] for _ in range(500)]
     assert 0.8 < np.std(wide) < 1.2
+
+
+@pytest.mark.parametrize(("n_prev", "n_now"), [(5000, 800), (100, 3000)])
+def test_a_steady_drift_follows_itself_when_traffic_changes(n_prev: int, n_now: int) -> None:
+    """A steady drift's standardised shift grows with the window's size: windows of
+    different sizes are compared in one unit, or falling traffic looks like an ending
+    drift and rising traffic like a jump."""
+    rng = np.random.default_rng(18)
+    ref = {"x": rng.normal(size=10_000), "y": rng.normal(size=10_000)}
+    err = reference_error(n_now, 10_000)
+    ratio = size_ratio(n_prev, n_now, 10_000)
+
+    def window(n: int) -> dict[str, dict[str, float]]:
+        return {f: shifts(ref[f], rng.normal(0.3, 1, n)) for f in ref}
+
+    base = [{f: shifts(ref[f], rng.normal(0, 1, 1000)) for f in ref} for _ in range(12)]
+    kept = [check(window(n_now), window(n_prev), base, ref, 0.002, 0.05,
+                  reference_error=err, size_ratio=ratio)[1] for _ in range(200)]
+    alike = [check(window(n_now), window(n_prev), base, ref, 0.002, 0.05,
+                   reference_error=err)[1] for _ in range(200)]
+    assert np.mean(kept) > 0.97
+    assert np.mean(alike) < 0.9  # compared as if of one size, pairs fall apart
