@@ -94,7 +94,6 @@ def consecutive_alerts(
     consecutive: int = DEFAULT_CONSECUTIVE,
     carried: Sequence[bool] | np.ndarray | None = None,
     follows: Sequence[bool] | np.ndarray | None = None,
-    drifted: Sequence[Sequence[str]] | None = None,
 ) -> np.ndarray:
     """Where an alert *opens*, by the alert engine's state machine on these verdicts.
 
@@ -102,8 +101,7 @@ def consecutive_alerts(
     (``min_windows=consecutive``): an alert opens at the ``consecutive``-th bad window in
     a row, stays open while windows are bad and resolves after two good ones.
     """
-    return alert_states(flags, consecutive=consecutive, carried=carried, follows=follows,
-                        drifted=drifted)[0]
+    return alert_states(flags, consecutive=consecutive, carried=carried, follows=follows)[0]
 
 
 def alert_states(
@@ -292,15 +290,14 @@ class Harness:
             flags[i] = bool(hit)
             drifted.append(tuple(hit))
             if hit and i > 0 and self.cfg.persistence is not None:
-                spec = self.cfg.persistence
+                spec, n_ref = self.cfg.persistence, len(mon.reference[hit[0]])
                 now, prev, *base = (
                     {f: shift(j, f) for f in hit}
                     for j in (i, i - 1, *range(max(0, i - 2 - spec.baseline), i - 2)))
                 carried[i], follows[i], _ = check(
                     now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
                     spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
-                    reference_error(len(w), len(mon.reference[hit[0]])),
-                    size_ratio(len(windows[i - 1]), len(w), len(mon.reference[hit[0]])))
+                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref))
         return Flags(flags, carried, follows, drifted)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
