@@ -211,12 +211,12 @@ class PersistenceSpec(Section):
     The previous window's signed shifts on the flagged columns, projected on the flagged
     window's direction, must exceed the one-sided normal quantile of ``alpha``
     (:mod:`driftscope.monitor.persistence`). It lets a slow drift page one window sooner
-    while a one-window spike (its neighbours clean) still pages with probability
-    ``alpha`` at most.
+    while a one-window spike (its neighbours clean) pages only when its neighbour passes by
+    chance and moved its way by at least ``jump_ratio`` of the spike's move.
     """
 
     enabled: bool = True
-    alpha: float = Field(0.002, gt=0, lt=0.5)
+    alpha: float = Field(0.01, gt=0, lt=0.5)
     follow_alpha: float = Field(0.05, gt=0, lt=0.5)
     """A bad window that drifted clearly one way follows the bad window before it only
     when that window moved its way at this one-sided level (else it counts half)."""
@@ -225,11 +225,11 @@ class PersistenceSpec(Section):
     beyond this one-sided level, keeping less than half of its move, does not follow it
     either: the drift before has ended (a spike, then a window flagged by chance on one
     of its columns)."""
-    jump_ratio: float = Field(0.15, ge=0, lt=1)
+    jump_ratio: float = Field(0.25, ge=0, lt=1)
     """A bad window whose window before moved its way by less than this share of its own
     move is a jump: the window before is not its start (neither carried nor followed;
-    a chance finding, then a spike). Ramps measured: the window before moves 0.2 of the
-    next at the least (a 2-window ramp)."""
+    a chance finding, then a spike). A linear ramp's first two windows move 1 : 3, its
+    next ones 3 : 5 and more; a ramp whose first pair falls short pages one window later."""
     baseline: int = Field(12, ge=0, le=48)
     """Windows whose mean shift is the level the previous window is measured from (they
     end two windows before it; this cancels the reference's own sampling error; 0: the

@@ -292,7 +292,7 @@ def check(
     alpha: float,
     follow_alpha: float,
     fade_alpha: float = 0.001,
-    jump_ratio: float = 0.15,
+    jump_ratio: float = 0.25,
     reference_error: float = math.inf,
     size_ratio: float = 1.0,
 ) -> tuple[bool, bool, float]:
@@ -318,7 +318,7 @@ def check(
       estimated too — from counting as ended);
     - this window drifted clearly one way and is a jump: the window before moved its
       way by less than ``jump_ratio`` of this window's own move, both from the baseline
-      level (a drift that grows more than sixfold in one window starts in this window;
+      level (a drift that grows more than fourfold in one window starts in this window;
       a chance finding, then a spike).
     """
     base = [w for w in baseline if _present(w)]

@@ -22,7 +22,11 @@ delay       windows from the onset window to the alert, counting both (1 = alert
 within3     share of those trials alerted with delay ≤ 3;
 flagged3    share of those trials whose first window flagged drifted (what the drift
             panels show, before the 2-window alert rule) came with delay ≤ 3;
-false alarms  alerts opened per 1,000 windows of a stream that should stay silent.
+false alarms  alerts opened per 1,000 windows of a stream that should stay silent;
+paged       (temporary bursts) share of trials whose alert opened in the burst window or
+            the one after it — the only alerts whose streak can hold the burst; ``alerted``
+            also counts any later alert of the trial (a chance alarm on the clean windows
+            after the burst, at the no-drift rate).
 
 Examples
 --------
@@ -143,6 +147,18 @@ def alert_states(
     return opens, open_
 
 
+def opened_by_burst(alerts: np.ndarray, burst_windows: int) -> bool:
+    """Whether an alert opened while a burst of ``burst_windows`` windows could be in its
+    streak: in the burst's windows or the one after them (``alerts`` from the onset on).
+
+    >>> opened_by_burst(np.array([False, True, False]), 1)
+    True
+    >>> opened_by_burst(np.array([False, False, False, False, True]), 1)  # a later alarm
+    False
+    """
+    return bool(alerts[: burst_windows + 1].any())
+
+
 def default_monitor_decision(
     windows: Sequence[Sequence[Score | Scored]],
     *,
@@ -223,6 +239,7 @@ class Result:
     pre_onset_open: dict[int, int] = field(default_factory=dict)
     within3: dict[int, float] = field(default_factory=dict)
     flagged3: dict[int, float] = field(default_factory=dict)
+    paged: dict[int, float] = field(default_factory=dict)  # temporary: alert by the burst
     measured: dict[int, int] = field(default_factory=dict)  # trials with a delay measured
 
 
@@ -318,7 +335,7 @@ class Harness:
         for n in cfg.sizes:
             sc = self._scenario(name, n)
             total = (cfg.windows_before + cfg.windows_after) * n
-            hits, full, delays, pre_alarms, pre_open = 0, 0, [], 0, 0
+            hits, full, delays, pre_alarms, pre_open, paged = 0, 0, [], 0, 0, 0
             first_flags: list[float] = []
             for t in range(cfg.trials):
                 rng = self._rng(3, n, t, zlib.crc32(name.encode()))
@@ -342,6 +359,7 @@ class Harness:
                     pre_open += 1  # a false alarm still open at the onset: no delay to measure
                     continue
                 after = np.nonzero(alerts[cfg.windows_before :])[0]
+                paged += opened_by_burst(alerts[cfg.windows_before :], int(sc.burst) // n)
                 delays.append(float(after[0] + 1) if len(after) else np.inf)
                 flagged = np.nonzero(flags[cfg.windows_before :])[0]
                 first_flags.append(float(flagged[0] + 1) if len(flagged) else np.inf)
@@ -353,6 +371,8 @@ class Harness:
                             else float("inf") if delays else float("nan"))
             res.delay_max[n] = float(np.max(delays)) if delays else float("nan")
             res.alerted[n] = float(np.mean(np.isfinite(delays))) if delays else float("nan")
+            if sc.temporal == "temporary":
+                res.paged[n] = paged / len(delays) if delays else float("nan")
             res.within3[n] = float(np.mean(np.asarray(delays) <= 3)) if delays else float("nan")
             res.flagged3[n] = (float(np.mean(np.asarray(first_flags) <= 3)) if first_flags
                                else float("nan"))

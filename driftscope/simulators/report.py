@@ -111,11 +111,15 @@ def to_markdown(results: Sequence[Result], cfg: EvalConfig) -> str:
 
 
 def temporary_summary(results: Sequence[Result]) -> str:
-    """One line per temporary scenario: share of trials that alerted on the burst."""
+    """One line per temporary scenario: share of trials the burst paged (an alert opened in
+    the burst window or the one after), and share with any alert in the trial after it."""
     out = []
     for r in results:
         if r.scenario.startswith("temporary") and r.alerted:
+            paged = ", ".join(f"n={n}: {_share(a, r.measured.get(n, 0))}"
+                              for n, a in r.paged.items())
             share = ", ".join(f"n={n}: {_share(a, r.measured.get(n, 0))}"
                               for n, a in r.alerted.items())
-            out.append(f"- {r.scenario} ({r.intensity}, {r.detector}): alerted in {share}")
+            out.append(f"- {r.scenario} ({r.intensity}, {r.detector}): paged by the burst in "
+                       f"{paged}; any alert after the onset in {share}")
     return "\n".join(out) + ("\n" if out else "")

@@ -303,7 +303,7 @@ def test_a_slow_drift_pages_from_the_window_it_began_when_that_window_moved_the_
     store: Store, slack: Recorder, persistence: bool
 ) -> None:
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        shift = 0.0 if i < 20 else 0.15 if i == 20 else 0.8  # weak at first, then plain
+        shift = 0.0 if i < 20 else 0.15 if i == 20 else 0.5  # weak at first (3 : 10), then plain
         return {"a": rng.normal(shift, 1, n), "b": rng.normal(shift, 1, n)}
 
     write_windows(store, "churn", T0, FIVE, 22, 300, gen, seed=5)
@@ -319,7 +319,7 @@ def test_a_slow_drift_pages_from_the_window_it_began_when_that_window_moved_the_
         assert store.count(S.ALERTS) == 0 and slack.accepted == []
         return
     summary = json.loads(rows[1][2])
-    assert summary["carried"] is True and summary["persistence_z"] > 2.88
+    assert summary["carried"] is True and summary["persistence_z"] > 2.33  # z(0.01)
     (opened,), = store.query(f"SELECT {S.ALERTS.window_start} FROM {S.ALERTS} FINAL")
     assert opened.replace(tzinfo=UTC) == T0 + 20 * FIVE  # the incident began a window earlier
     assert len(slack.accepted) == 1
@@ -333,10 +333,11 @@ def test_a_spike_beside_a_chance_finding_on_another_column_does_not_page(
         a = 2.0 if i == 30 else 0.0  # the spike: column a, one window
         b = 0.5 if i == 29 else 0.0  # the window before: column b alone
         if same_way and i == 29:
-            a, b = 0.5, 0.0  # … or the spike's own column, the same way
+            a, b = 0.7, 0.0  # … or the spike's own column, the same way (a 1 : 3 ramp)
         return {"a": rng.normal(a, 1, n), "b": rng.normal(b, 1, n)}
 
-    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=9)
+    # (at seed 9 the window before b's finding passes the 1 % carried test by chance)
+    write_windows(store, "churn", T0, FIVE, 40, 300, gen, seed=10)
     cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b"])
     run(store, cfg, slack.url)
     M = S.MONITOR_WINDOWS

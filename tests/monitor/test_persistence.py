@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from driftscope.monitor.config import PersistenceSpec
 from driftscope.monitor.persistence import (
     carried,
     check,
@@ -187,11 +188,18 @@ def test_a_jump_does_not_start_with_the_chance_finding_before_it() -> None:
     spike = window(0.7)  # about 21 standard errors on each column
     assert check(spike, chance, base, ref, 0.002, 0.05, reference_error=err)[:2] == (
         False, False)
-    # a 2-window ramp (a quarter, then three quarters of a 0.5 SD shift) starts with
-    # its window before: carried and followed nearly always
-    kept = [check(window(0.375), window(0.125), base, ref, 0.002, 0.05,
-                  reference_error=err)[:2] == (True, True) for _ in range(200)]
-    assert np.mean(kept) > 0.95
+    spec = PersistenceSpec()  # the defaults
+
+    def starts(now: float, prev: float) -> bool:
+        return check(window(now), window(prev), base, ref, spec.alpha, spec.follow_alpha,
+                     spec.fade_alpha, spec.jump_ratio, reference_error=err)[:2] == (True, True)
+
+    # a 4-window ramp of a 0.35 SD shift: its third window (5/8 of it on average) starts
+    # with its second (3/8): carried and followed nearly always
+    assert np.mean([starts(0.35 * 5 / 8, 0.35 * 3 / 8) for _ in range(300)]) > 0.97
+    # a 2-window ramp's first pair (1/4, then 3/4 of a 0.5 SD shift) mostly; where it
+    # falls short of the jump ratio the ramp pages one window later
+    assert np.mean([starts(0.375, 0.125) for _ in range(300)]) > 0.85
 
 
 def test_a_lasting_drift_is_not_measured_from_a_baseline_it_has_reached() -> None:

@@ -78,7 +78,7 @@ def test_harness_detects_covariate_fast_and_ignores_a_one_window_spike() -> None
     r = h.drift("instantaneous-covariate", "medium")
     assert r.power[1000] == 1.0 and r.delay_max[1000] <= 3
     t = h.drift("temporary-covariate", "high")
-    assert t.alerted[1000] == 0.0
+    assert t.alerted[1000] == 0.0 and t.paged[1000] == 0.0
     assert h.silent("no-drift", "none").false_alarms[1000] == 0.0
 
 
