@@ -211,12 +211,17 @@ class PersistenceSpec(Section):
     The previous window's signed shifts on the flagged columns, projected on the flagged
     window's direction, must exceed the one-sided normal quantile of ``alpha``
     (:mod:`driftscope.monitor.persistence`). It lets a slow drift page one window sooner
-    while a one-window spike (its neighbours clean) pages only when its neighbour passes by
-    chance and moved its way by at least ``jump_ratio`` of the spike's move.
+    while a one-window spike (its neighbours clean) still pages with probability ``alpha``
+    at most — ``directed_alpha`` for a weak spike with a clear direction (below).
     """
 
     enabled: bool = True
-    alpha: float = Field(0.01, gt=0, lt=0.5)
+    alpha: float = Field(0.002, gt=0, lt=0.5)
+    directed_alpha: float = Field(0.01, gt=0, lt=0.5)
+    """The level instead of ``alpha`` when the flagged window drifted clearly one way: its
+    window before must then also have moved at least ``jump_ratio`` of its move, which a
+    spike's clean neighbour seldom does (a spike of ``T`` standard errors pages about
+    ``P(N(0, 1) > max(z(directed_alpha), jump_ratio·T))`` of the time)."""
     follow_alpha: float = Field(0.05, gt=0, lt=0.5)
     """A bad window that drifted clearly one way follows the bad window before it only
     when that window moved its way at this one-sided level (else it counts half)."""

@@ -241,7 +241,8 @@ def persistence_check(
                              {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha,
                              spec.fade_alpha, spec.jump_ratio,
                              persistence.reference_error(cur.n, ref.n),
-                             persistence.size_ratio(prev[0].n, cur.n, ref.n))
+                             persistence.size_ratio(prev[0].n, cur.n, ref.n),
+                             directed_alpha=spec.directed_alpha)
 
 
 def _shifts(

@@ -295,6 +295,7 @@ def check(
     jump_ratio: float = 0.25,
     reference_error: float = math.inf,
     size_ratio: float = 1.0,
+    directed_alpha: float | None = None,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
@@ -305,7 +306,10 @@ def check(
     the previous window's standard error over this window's (:func:`size_ratio`), which
     puts the two windows' shifts in one unit where their sizes are compared (a steady
     drift's shifts grow with the window's size). ``carried``: ``t > z(alpha)``
-    (:func:`carried`).
+    (:func:`carried`), or ``t > z(directed_alpha)`` when this window drifted clearly one
+    way (:func:`directional`): the window before must then also have moved at least
+    ``jump_ratio`` of its move (below), which a spike's clean neighbour seldom does, so the
+    looser level buys a slow drift power without paging spikes.
     ``follows`` is False, and ``carried`` too, when the window before has shifts to
     compare and is not this drift's start or continuation:
 
@@ -325,10 +329,11 @@ def check(
     err2 = min(reference_error ** 2, 1.0)
     cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
     scale, f = spread(reference, flagged), size_ratio
-    ok, t = carried(flagged, previous, alpha, baseline, scale, cap)
+    clear = directional(flagged)
+    level = directed_alpha if clear and directed_alpha is not None else alpha
+    ok, t = carried(flagged, previous, level, baseline, scale, cap)
     if not _present(previous):
         return ok, True, t
-    clear = directional(flagged)
     other_way = t < -float(norm.isf(fade_alpha)) or (
         clear and t <= float(norm.isf(follow_alpha)))
     ended = (fading(flagged, previous, scale, f) < -float(norm.isf(fade_alpha))

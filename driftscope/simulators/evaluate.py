@@ -314,7 +314,8 @@ class Harness:
                 carried[i], follows[i], _ = check(
                     now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
                     spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
-                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref))
+                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref),
+                    directed_alpha=spec.directed_alpha)
         return Flags(flags, carried, follows, drifted)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:

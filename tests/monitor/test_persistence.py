@@ -192,7 +192,8 @@ def test_a_jump_does_not_start_with_the_chance_finding_before_it() -> None:
 
     def starts(now: float, prev: float) -> bool:
         return check(window(now), window(prev), base, ref, spec.alpha, spec.follow_alpha,
-                     spec.fade_alpha, spec.jump_ratio, reference_error=err)[:2] == (True, True)
+                     spec.fade_alpha, spec.jump_ratio, reference_error=err,
+                     directed_alpha=spec.directed_alpha)[:2] == (True, True)
 
     # a 4-window ramp of a 0.35 SD shift: its third window (5/8 of it on average) starts
     # with its second (3/8): carried and followed nearly always
@@ -200,6 +201,24 @@ def test_a_jump_does_not_start_with_the_chance_finding_before_it() -> None:
     # a 2-window ramp's first pair (1/4, then 3/4 of a 0.5 SD shift) mostly; where it
     # falls short of the jump ratio the ramp pages one window later
     assert np.mean([starts(0.375, 0.125) for _ in range(300)]) > 0.85
+
+
+def test_the_looser_level_needs_a_direction_whose_jump_rule_guards_it() -> None:
+    """A window before that moved 2.5 standard errors passes z(0.01) = 2.33 but not
+    z(0.002) = 2.88: it is carried for a flagged window with a clear direction whose move
+    it kept a fair share of, not for one flagged by its spread alone (no jump rule guards
+    that one, so a spike of that kind keeps the stricter level)."""
+    ref = {"x": np.random.default_rng(16).normal(size=10_000)}
+    spec = PersistenceSpec()
+
+    def carried_(flagged: dict[str, dict[str, float]], prev: float) -> bool:
+        return check(flagged, {"x": {"mean": prev}}, [], ref, spec.alpha, spec.follow_alpha,
+                     spec.fade_alpha, spec.jump_ratio, directed_alpha=spec.directed_alpha)[0]
+
+    clear, spread_only = {"x": {"mean": 8.0}}, {"x": {"mean": 0.4}}
+    assert carried_(clear, 2.5) and not carried_(clear, 1.9)  # 2.5 is 0.31 of the move
+    assert not carried_({"x": {"mean": 12.0}}, 2.5)  # 0.21 of the move: a jump
+    assert not carried_(spread_only, 2.5) and carried_(spread_only, 3.0)
 
 
 def test_a_lasting_drift_is_not_measured_from_a_baseline_it_has_reached() -> None:
