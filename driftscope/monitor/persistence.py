@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -284,6 +285,72 @@ def size_ratio(n_previous: int, n: int, n_reference: int) -> float:
     return math.sqrt((1 / n_previous + 1 / n_reference) / (1 / n + 1 / n_reference))
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the persistence check measured of a flagged window and the window before it;
+    :func:`verdict` turns it into ``(carried, follows)`` for any setting, so a setting
+    can be replayed on recorded windows (``benchmarks/persistence_frontier.py``).
+
+    ``t``: the window before's move along this window's direction (:func:`carried`);
+    ``present``: the window before has shifts to compare; ``clear``: this window drifted
+    clearly one way (:func:`directional`); ``fade``: :func:`fading`; ``short``: this
+    window keeps less than ``KEPT`` of the window before's move; ``rise`` and ``moved``:
+    this window's and the window before's moves along this window's direction, from the
+    baseline level, in one unit (the jump test compares them).
+    """
+
+    t: float
+    present: bool
+    clear: bool = False
+    fade: float = 0.0
+    short: bool = False
+    rise: float = 0.0
+    moved: float = 0.0
+
+
+def measure(
+    flagged: Mapping[K, Shift],
+    previous: Mapping[K, Shift],
+    baseline: Sequence[Mapping[K, Shift]],
+    reference: Mapping[K, np.ndarray],
+    reference_error: float = math.inf,
+    size_ratio: float = 1.0,
+) -> Evidence:
+    """The :class:`Evidence` of a flagged window (arguments as in :func:`check`)."""
+    base = [w for w in baseline if _present(w)]
+    err2 = min(reference_error ** 2, 1.0)
+    cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
+    scale, f = spread(reference, flagged), size_ratio
+    _, t = carried(flagged, previous, 0.5, baseline, scale, cap)
+    if not _present(previous):
+        return Evidence(t, False)
+    return Evidence(
+        t, True, directional(flagged), fading(flagged, previous, scale, f),
+        along(flagged, flagged) < KEPT * f * along(flagged, previous),
+        along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap))
+
+
+def verdict(
+    e: Evidence,
+    alpha: float,
+    follow_alpha: float,
+    fade_alpha: float = 0.001,
+    jump_ratio: float = 0.25,
+    directed_alpha: float | None = None,
+) -> tuple[bool, bool]:
+    """``(carried, follows)`` from the :class:`Evidence` (the rules: :func:`check`)."""
+    level = directed_alpha if e.clear and directed_alpha is not None else alpha
+    ok = bool(e.t > norm.isf(level))
+    if not e.present:
+        return ok, True
+    z_fade = float(norm.isf(fade_alpha))
+    other_way = e.t < -z_fade or (e.clear and e.t <= float(norm.isf(follow_alpha)))
+    ended = e.fade < -z_fade and e.short
+    jumped = e.clear and e.rise > 0 and e.moved < jump_ratio * e.rise
+    apart = other_way or ended or jumped
+    return ok and not apart, not apart
+
+
 def check(
     flagged: Mapping[K, Shift],
     previous: Mapping[K, Shift],
@@ -325,21 +392,6 @@ def check(
       level (a drift that grows more than fourfold in one window starts in this window;
       a chance finding, then a spike).
     """
-    base = [w for w in baseline if _present(w)]
-    err2 = min(reference_error ** 2, 1.0)
-    cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
-    scale, f = spread(reference, flagged), size_ratio
-    clear = directional(flagged)
-    level = directed_alpha if clear and directed_alpha is not None else alpha
-    ok, t = carried(flagged, previous, level, baseline, scale, cap)
-    if not _present(previous):
-        return ok, True, t
-    other_way = t < -float(norm.isf(fade_alpha)) or (
-        clear and t <= float(norm.isf(follow_alpha)))
-    ended = (fading(flagged, previous, scale, f) < -float(norm.isf(fade_alpha))
-             and along(flagged, flagged) < KEPT * f * along(flagged, previous))
-    rise = along(flagged, flagged, base, cap)  # (a window with no direction has no jump)
-    jumped = (clear and rise > 0
-              and f * along(flagged, previous, base, cap) < jump_ratio * rise)
-    apart = other_way or ended or jumped
-    return ok and not apart, not apart, t
+    e = measure(flagged, previous, baseline, reference, reference_error, size_ratio)
+    ok, follows = verdict(e, alpha, follow_alpha, fade_alpha, jump_ratio, directed_alpha)
+    return ok, follows, e.t

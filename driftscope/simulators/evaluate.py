@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -53,7 +53,15 @@ from driftscope.alerts.rules import Policy, Track, step
 from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
-from driftscope.monitor.persistence import Shift, check, reference_error, shifts, size_ratio
+from driftscope.monitor.persistence import (
+    Evidence,
+    Shift,
+    measure,
+    reference_error,
+    shifts,
+    size_ratio,
+    verdict,
+)
 from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor
@@ -178,11 +186,21 @@ class Flags:
     carried: np.ndarray  # its window before moved its way (persistence check)
     follows: np.ndarray  # it may extend the bad window before it
     drifted: list[tuple[str, ...]]  # the features it drifted on
+    evidence: dict[int, Evidence] = field(default_factory=dict)  # flagged window → check
 
     def alerts(self, consecutive: int = DEFAULT_CONSECUTIVE) -> tuple[np.ndarray, np.ndarray]:
         """Where an alert opens, and where one is open (:func:`alert_states`)."""
         return alert_states(self.flags, consecutive=consecutive, carried=self.carried,
                             follows=self.follows, drifted=self.drifted)
+
+    def replay(self, spec: PersistenceSpec) -> Flags:
+        """The same windows judged with another persistence setting (the measurements
+        kept in ``evidence`` are what any setting decides on)."""
+        carried, follows = np.zeros_like(self.carried), np.ones_like(self.follows)
+        for i, e in self.evidence.items():
+            carried[i], follows[i] = verdict(e, spec.alpha, spec.follow_alpha, spec.fade_alpha,
+                                             spec.jump_ratio, spec.directed_alpha)
+        return replace(self, carried=carried, follows=follows)
 
 
 @dataclass(frozen=True)
@@ -290,6 +308,7 @@ class Harness:
         follows = np.ones(len(windows), dtype=bool)
         drifted: list[tuple[str, ...]] = []
         known: dict[tuple[int, str], Shift] = {}  # (window, feature) → its shift
+        evidence: dict[int, Evidence] = {}
 
         def shift(j: int, feature: str) -> Shift:
             if (j, feature) not in known:
@@ -311,12 +330,13 @@ class Harness:
                 now, prev, *base = (
                     {f: shift(j, f) for f in hit}
                     for j in (i, i - 1, *range(max(0, i - 2 - spec.baseline), i - 2)))
-                carried[i], follows[i], _ = check(
-                    now, prev, base, {f: mon.reference[f] for f in hit}, spec.alpha,
-                    spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
-                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref),
-                    directed_alpha=spec.directed_alpha)
-        return Flags(flags, carried, follows, drifted)
+                evidence[i] = measure(
+                    now, prev, base, {f: mon.reference[f] for f in hit},
+                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref))
+                carried[i], follows[i] = verdict(evidence[i], spec.alpha, spec.follow_alpha,
+                                                 spec.fade_alpha, spec.jump_ratio,
+                                                 spec.directed_alpha)
+        return Flags(flags, carried, follows, drifted, evidence)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
         """What the monitor watches: the features, plus the labels when configured."""
@@ -330,26 +350,45 @@ class Harness:
             sc = sc.with_(period=self.cfg.period)
         return sc.with_(span=self.cfg.gradual_span_windows * n, burst=n)
 
+    def trial(
+        self, name: str, intensity: str, n: int, t: int
+    ) -> tuple[Flags, list[Stream]]:
+        """Trial ``t`` of a drift scenario at window size ``n``: its windows' decisions,
+        and the windows (onset after ``windows_before`` windows)."""
+        cfg, sc = self.cfg, self._scenario(name, n)
+        rng = self._rng(3, n, t, zlib.crc32(name.encode()))
+        stream = sc.generate(rng, (cfg.windows_before + cfg.windows_after) * n,
+                             onset=cfg.windows_before * n, intensity=intensity,
+                             source=self.source)
+        wins = list(stream.windows(n))
+        # trials cycle over the references: a result is not one reference's luck
+        return self.flags(self.monitor(t % cfg.references), wins), wins
+
+    def silent_streams(self, name: str, intensity: str, n: int) -> list[Flags]:
+        """The decisions on each reference's share of a no-drift or periodic stream."""
+        cfg, sc = self.cfg, self._scenario(name, n)
+        periodic = sc.temporal == "periodic"
+        clock = Clock(events_per_second=n / 3600)  # one window per simulated hour
+        n_windows = cfg.periodic_windows if periodic else cfg.null_windows
+        per_ref = -(-n_windows // cfg.references)
+        out = []
+        for r in range(cfg.references):
+            stream = sc.generate(self._rng(4, n, r), per_ref * n, intensity=intensity,
+                                 clock=clock, source=self.source)
+            wins = list(stream.windows(n))
+            mons = self._seasonal(sc, wins, intensity, r) if periodic else self.monitor(r)
+            out.append(self.flags(mons, wins))
+        return out
+
     def drift(self, name: str, intensity: str) -> Result:
         """Power, delay and pre-onset false alarms of a scenario with an onset."""
         cfg, res = self.cfg, Result(name, self.shown, intensity)
         for n in cfg.sizes:
             sc = self._scenario(name, n)
-            total = (cfg.windows_before + cfg.windows_after) * n
             hits, full, delays, pre_alarms, pre_open, paged = 0, 0, [], 0, 0, 0
             first_flags: list[float] = []
             for t in range(cfg.trials):
-                rng = self._rng(3, n, t, zlib.crc32(name.encode()))
-                stream = sc.generate(
-                    rng,
-                    total,
-                    onset=cfg.windows_before * n,
-                    intensity=intensity,
-                    source=self.source,
-                )
-                wins = list(stream.windows(n))
-                # trials cycle over the references: a result is not one reference's luck
-                found = self.flags(self.monitor(t % cfg.references), wins)
+                found, wins = self.trial(name, intensity, n, t)
                 flags = found.flags
                 alerts, open_ = found.alerts(cfg.consecutive)
                 is_full = np.asarray([w.weights.min() >= 1.0 for w in wins])
@@ -386,20 +425,11 @@ class Harness:
         cfg, res = self.cfg, Result(name, self.shown, intensity)
         periodic = get_scenario(name).temporal == "periodic"
         for n in cfg.periodic_sizes if periodic else cfg.sizes:
-            sc = self._scenario(name, n)
-            clock = Clock(events_per_second=n / 3600)  # one window per simulated hour
-            n_windows, alarms = cfg.periodic_windows if periodic else cfg.null_windows, 0
-            per_ref = -(-n_windows // cfg.references)
-            for r in range(cfg.references):
-                rng = self._rng(4, n, r)
-                stream = sc.generate(
-                    rng, per_ref * n, intensity=intensity, clock=clock, source=self.source
-                )
-                wins = list(stream.windows(n))
-                mons = self._seasonal(sc, wins, intensity, r) if periodic else self.monitor(r)
-                alarms += int(self.flags(mons, wins).alerts(cfg.consecutive)[0].sum())
-            res.false_alarms[n] = 1000.0 * alarms / (per_ref * cfg.references)
-            res.windows[n] = per_ref * cfg.references
+            streams = self.silent_streams(name, intensity, n)
+            alarms = sum(int(f.alerts(cfg.consecutive)[0].sum()) for f in streams)
+            windows = sum(len(f.flags) for f in streams)
+            res.false_alarms[n] = 1000.0 * alarms / windows
+            res.windows[n] = windows
         return res
 
     def _seasonal(

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from driftscope.monitor.config import DEFAULT_DETECTORS, FdrSpec
+from driftscope.monitor.config import DEFAULT_DETECTORS, FdrSpec, PersistenceSpec
 from driftscope.simulators.calibration import FeatureMonitor, detector_specs, detectors_for
 from driftscope.simulators.evaluate import (
     EvalConfig,
@@ -105,3 +105,23 @@ def test_concept_drift_needs_the_labels() -> None:
     r = seeing.drift("instantaneous-concept", "high")
     assert blind.power[1000] <= 0.25 and r.power[1000] == 1.0
     assert r.detector == "default+labels"
+
+
+def test_replaying_a_persistence_setting_equals_running_it() -> None:
+    """The kept evidence decides exactly as the harness run with that setting does, so
+    benchmarks/persistence_frontier.py can compare settings without re-scoring."""
+    strict = PersistenceSpec(directed_alpha=0.002, jump_ratio=0.15)
+    loose = PersistenceSpec(alpha=0.2, directed_alpha=0.3, jump_ratio=0.6, follow_alpha=0.3)
+    h = Harness(dataclasses.replace(SMALL, persistence=strict))
+    sc = h._scenario("gradual-covariate", 500)
+    wins = list(sc.generate(np.random.default_rng(3), 16 * 500, onset=6 * 500,
+                            intensity="medium", source=h.source).windows(500))
+    ran = h.flags(h.monitor(0), wins)
+    other = Harness(dataclasses.replace(SMALL, persistence=loose)).flags(h.monitor(0), wins)
+    replayed = ran.replay(loose)
+    assert ran.evidence and ran.evidence.keys() == other.evidence.keys()
+    assert (replayed.carried == other.carried).all()
+    assert (replayed.follows == other.follows).all()
+    assert (ran.replay(strict).carried == ran.carried).all()
+    # the two settings disagree somewhere, or the comparison would show nothing
+    assert (ran.carried != other.carried).any() or (ran.follows != other.follows).any()
