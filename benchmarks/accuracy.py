@@ -38,8 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--persistence", type=float, default=PersistenceSpec().alpha,
         help="alpha of the same-direction check of the window before a flagged one "
-             "(0: the check off: the plain 2-window rule)",
+             "without a clear direction (0: the check off: the plain 2-window rule)",
     )
+    ap.add_argument(
+        "--directed-alpha", type=float, default=PersistenceSpec().directed_alpha,
+        help="the same for a flagged window with a clear direction (at least --persistence)",
+    )
+    ap.add_argument("--jump-ratio", type=float, default=PersistenceSpec().jump_ratio)
     ap.add_argument("--labels", action="store_true", help="also watch the labels")
     ap.add_argument(
         "--seasonal-width", type=int, default=EvalConfig.seasonal_width,
@@ -59,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         periodic_windows=args.periodic_windows,
         alpha=args.alpha,
         correction=args.correction,
-        persistence=PersistenceSpec(alpha=args.persistence) if args.persistence else None,
+        persistence=PersistenceSpec(alpha=args.persistence, directed_alpha=args.directed_alpha,
+                                    jump_ratio=args.jump_ratio) if args.persistence else None,
         watch_labels=args.labels,
         seasonal_width=args.seasonal_width,
         period=timedelta(days=7 if args.period == "1w" else 1),

@@ -49,6 +49,9 @@ def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
         ("kafka:\n  topik: x\n", ["kafka.topik", "not permitted"]),
         ("models:\n  - id: m\n    logging: [everything]\n", ["models.0.logging.0", "raw"]),
         ("kafka: [1\n", ["not valid YAML", "line"]),
+        ("models:\n  - id: m\nmonitors:\n  - name: d\n    model: m\n"
+         "    persistence: {alpha: 0.05}\n",
+         ["persistence", "directed_alpha (0.01) is below alpha (0.05)"]),
     ],
 )
 def test_invalid_files_stop_with_one_line(tmp_path: Path, text: str, needles: list[str]) -> None:

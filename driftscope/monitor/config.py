@@ -240,6 +240,15 @@ class PersistenceSpec(Section):
     end two windows before it; this cancels the reference's own sampling error; 0: the
     previous window is measured from the reference)."""
 
+    @model_validator(mode="after")
+    def _directed_not_stricter(self) -> PersistenceSpec:
+        if self.directed_alpha < self.alpha:
+            raise ValueError(
+                f"persistence.directed_alpha ({self.directed_alpha:g}) is below alpha "
+                f"({self.alpha:g}): the level for windows with a clear direction, guarded "
+                "by the jump ratio, is meant to be the looser one")
+        return self
+
 
 class MonitorConfig(Section):
     """One monitor of one model."""

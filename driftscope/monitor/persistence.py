@@ -37,7 +37,9 @@ one incident — typically a spike beside a chance finding — and the alert rul
 the pair as one and a half bad windows (:func:`driftscope.alerts.rules.next_streak`).
 Nor does it when the window before moved its way far *more* strongly (:func:`fading`):
 a spike, then a window flagged by chance on one of its columns; nor when it moved its
-way far *less* than any ramp does (a chance finding, then a spike: see :func:`check`).
+way by less than a quarter of window *k*'s move (a chance finding, then a spike: the
+drift grew more than fourfold in one window, so it starts in window *k*; see
+:func:`check`).
 The baseline's level is bounded by what a reference's own error can be
 (:func:`reference_error`), so that deep in a lasting drift, whose baseline windows have
 drifted too, a window is not measured from the drifted level.
@@ -45,7 +47,10 @@ drifted too, a window is not measured from the drifted level.
 With no drift before window *k*, ``t`` is then about N(0, 1) (a little narrower, since a
 fixed reference's error cancels), independent of window *k*'s noise. A spike's clean
 neighbour passes ``t > z(alpha)`` with probability about ``alpha``; a ramp's previous
-window, drifting the same way, passes far more often. This only ever adds the window
+window, drifting the same way, passes far more often. When window *k* drifted clearly
+one way the level is the looser ``directed_alpha``: its neighbour must then also have
+moved at least ``jump_ratio`` of window *k*'s move, which a clean neighbour of a strong
+spike seldom does. This only ever adds the window
 before to a flagged window's streak; it never flags a window on its own. With no
 baseline window (``B = 0``) the window before is measured from the reference.
 
@@ -336,11 +341,11 @@ def verdict(
     follow_alpha: float,
     fade_alpha: float = 0.001,
     jump_ratio: float = 0.25,
-    directed_alpha: float | None = None,
+    directed_alpha: float | None = 0.01,
 ) -> tuple[bool, bool]:
     """``(carried, follows)`` from the :class:`Evidence` (the rules: :func:`check`)."""
     level = directed_alpha if e.clear and directed_alpha is not None else alpha
-    ok = bool(e.t > norm.isf(level))
+    ok = e.present and bool(e.t > norm.isf(level))
     if not e.present:
         return ok, True
     z_fade = float(norm.isf(fade_alpha))
@@ -362,7 +367,7 @@ def check(
     jump_ratio: float = 0.25,
     reference_error: float = math.inf,
     size_ratio: float = 1.0,
-    directed_alpha: float | None = None,
+    directed_alpha: float | None = 0.01,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
@@ -373,10 +378,11 @@ def check(
     the previous window's standard error over this window's (:func:`size_ratio`), which
     puts the two windows' shifts in one unit where their sizes are compared (a steady
     drift's shifts grow with the window's size). ``carried``: ``t > z(alpha)``
-    (:func:`carried`), or ``t > z(directed_alpha)`` when this window drifted clearly one
-    way (:func:`directional`): the window before must then also have moved at least
-    ``jump_ratio`` of its move (below), which a spike's clean neighbour seldom does, so the
-    looser level buys a slow drift power without paging spikes.
+    (:func:`carried`), or ``t > z(directed_alpha)`` (``None``: ``alpha`` throughout) when
+    this window drifted clearly one way (:func:`directional`): the window before must
+    then also have moved at least ``jump_ratio`` of its move (below), which a spike's
+    clean neighbour seldom does, so the looser level buys a slow drift power without
+    paging spikes.
     ``follows`` is False, and ``carried`` too, when the window before has shifts to
     compare and is not this drift's start or continuation:
 

@@ -24,7 +24,8 @@ flagged3    share of those trials whose first window flagged drifted (what the d
             panels show, before the 2-window alert rule) came with delay ≤ 3;
 false alarms  alerts opened per 1,000 windows of a stream that should stay silent;
 paged       (temporary bursts) share of trials whose alert opened in the burst window or
-            the one after it — the only alerts whose streak can hold the burst; ``alerted``
+            the one after it — the alerts the burst itself can make (one two windows later
+            would need a third bad window in a row after it); ``alerted``
             also counts any later alert of the trial (a chance alarm on the clean windows
             after the burst, at the no-drift rate).
 
@@ -195,7 +196,9 @@ class Flags:
 
     def replay(self, spec: PersistenceSpec) -> Flags:
         """The same windows judged with another persistence setting (the measurements
-        kept in ``evidence`` are what any setting decides on)."""
+        kept in ``evidence`` are what any setting decides on; they were taken with the
+        recorded run's ``baseline``, so ``spec.baseline`` and ``spec.enabled`` are not
+        replayed)."""
         carried, follows = np.zeros_like(self.carried), np.ones_like(self.follows)
         for i, e in self.evidence.items():
             carried[i], follows[i] = verdict(e, spec.alpha, spec.follow_alpha, spec.fade_alpha,
