@@ -259,7 +259,16 @@ def fading(
     """
     if not _present(previous):
         return 0.0
-    d = ((along(flagged, flagged) - ratio * along(flagged, previous))
+    return _fall(flagged, flagged, previous, scale, ratio)
+
+
+def _fall(
+    direction: Mapping[K, Shift], now: Mapping[K, Shift], before: Mapping[K, Shift],
+    scale: float, ratio: float,
+) -> float:
+    """``now``'s move minus ``before``'s (in this window's unit) along ``direction``, in
+    standard deviations of that difference under one steady drift."""
+    d = ((along(direction, now) - ratio * along(direction, before))
          / scale / math.sqrt(1 + ratio * ratio))
     return float(d) if math.isfinite(d) else 0.0
 
@@ -301,7 +310,10 @@ class Evidence:
     clearly one way (:func:`directional`); ``fade``: :func:`fading`; ``short``: this
     window keeps less than ``KEPT`` of the window before's move; ``rise`` and ``moved``:
     this window's and the window before's moves along this window's direction, from the
-    baseline level, in one unit (the jump test compares them).
+    baseline level, in one unit (the jump test compares them); ``fade_before`` and
+    ``short_before``: ``fade`` and ``short`` along the direction the window before was
+    itself flagged on, when it was (a spike on some columns, then a chance finding on a
+    column the spike had moved too).
     """
 
     t: float
@@ -311,6 +323,8 @@ class Evidence:
     short: bool = False
     rise: float = 0.0
     moved: float = 0.0
+    fade_before: float = 0.0
+    short_before: bool = False
 
 
 def measure(
@@ -320,8 +334,15 @@ def measure(
     reference: Mapping[K, np.ndarray],
     reference_error: float = math.inf,
     size_ratio: float = 1.0,
+    before_flagged: Mapping[K, Shift] | None = None,
+    now_on_before: Mapping[K, Shift] | None = None,
+    before_reference: Mapping[K, np.ndarray] | None = None,
 ) -> Evidence:
-    """The :class:`Evidence` of a flagged window (arguments as in :func:`check`)."""
+    """The :class:`Evidence` of a flagged window (arguments as in :func:`check`).
+
+    ``before_flagged``: when the window before was flagged itself, its shifts on the
+    columns it was flagged on (its direction); ``now_on_before``: this window's shifts on
+    those columns; ``before_reference``: their reference values."""
     base = [w for w in baseline if _present(w)]
     err2 = min(reference_error ** 2, 1.0)
     cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
@@ -329,10 +350,17 @@ def measure(
     _, t = carried(flagged, previous, 0.5, baseline, scale, cap)
     if not _present(previous):
         return Evidence(t, False)
+    fade_b, short_b = 0.0, False
+    if before_flagged and _present(before_flagged) and now_on_before is not None:
+        scale_b = spread(before_reference or {}, before_flagged)
+        fade_b = _fall(before_flagged, now_on_before, before_flagged, scale_b, f)
+        short_b = (along(before_flagged, now_on_before)
+                   < KEPT * f * along(before_flagged, before_flagged))
     return Evidence(
         t, True, directional(flagged), fading(flagged, previous, scale, f),
         along(flagged, flagged) < KEPT * f * along(flagged, previous),
-        along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap))
+        along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap),
+        fade_b, short_b)
 
 
 def verdict(
@@ -350,7 +378,7 @@ def verdict(
         return ok, True
     z_fade = float(norm.isf(fade_alpha))
     other_way = e.t < -z_fade or (e.clear and e.t <= float(norm.isf(follow_alpha)))
-    ended = e.fade < -z_fade and e.short
+    ended = (e.fade < -z_fade and e.short) or (e.fade_before < -z_fade and e.short_before)
     jumped = e.clear and e.rise > 0 and e.moved < jump_ratio * e.rise
     apart = other_way or ended or jumped
     return ok and not apart, not apart
@@ -368,6 +396,9 @@ def check(
     reference_error: float = math.inf,
     size_ratio: float = 1.0,
     directed_alpha: float | None = 0.01,
+    before_flagged: Mapping[K, Shift] | None = None,
+    now_on_before: Mapping[K, Shift] | None = None,
+    before_reference: Mapping[K, np.ndarray] | None = None,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
@@ -392,12 +423,17 @@ def check(
       beyond ``z(fade_alpha)`` (:func:`fading`) and keeps less than ``KEPT`` (half) of
       its move (a spike, then a chance finding; the share keeps a very large steady
       shift, whose standardised size wavers by a few per cent — its variance is
-      estimated too — from counting as ended);
+      estimated too — from counting as ended); the same along the direction the window
+      before was flagged on itself (``before_flagged``: its shifts there;
+      ``now_on_before``: this window's on the same columns; ``before_reference``: their
+      reference values), when it was — a spike on some columns, then a chance finding
+      on a column the spike had moved too;
     - this window drifted clearly one way and is a jump: the window before moved its
       way by less than ``jump_ratio`` of this window's own move, both from the baseline
       level (a drift that grows more than fourfold in one window starts in this window;
       a chance finding, then a spike).
     """
-    e = measure(flagged, previous, baseline, reference, reference_error, size_ratio)
+    e = measure(flagged, previous, baseline, reference, reference_error, size_ratio,
+                before_flagged, now_on_before, before_reference)
     ok, follows = verdict(e, alpha, follow_alpha, fade_alpha, jump_ratio, directed_alpha)
     return ok, follows, e.t

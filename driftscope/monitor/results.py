@@ -59,10 +59,28 @@ def mark_processed(
     store.insert(M, rows, M.columns)
 
 
+def drifted_on(v: WindowVerdict) -> list[str]:
+    """The features a window's drift findings name (its summary's ``drifted``)."""
+    return sorted({f.feature for f in v.findings if f.kind == "drift"})
+
+
+def drifted_at(store: Store, model_id: str, monitor: str, start: datetime) -> list[str]:
+    """What the stored window starting at ``start`` drifted on (none if not stored)."""
+    M = S.MONITOR_WINDOWS
+    rows = store.query(
+        f"SELECT {M.summary} FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
+        f"AND {M.monitor} = {{n:String}} AND {M.window_start} = {{s:DateTime64(3, 'UTC')}} "
+        f"LIMIT 1", {"m": model_id, "n": monitor, "s": start})
+    if not rows:
+        return []
+    drifted = json.loads(rows[0][0]).get("drifted", [])
+    return [str(f) for f in drifted] if isinstance(drifted, list) else []
+
+
 def _summary(v: WindowVerdict) -> dict[str, object]:
     return {
         "findings": len(v.findings),
-        "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
+        "drifted": drifted_on(v),
         "features": sorted({f.feature for f in v.findings}),
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),

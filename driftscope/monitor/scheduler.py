@@ -60,6 +60,7 @@ class _Run:
     counts: list[int]  # event counts of the latest windows: the volume history
     dead: bool  # the model has dead letters (so schema violations are counted)
     ref_key: str
+    drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
 
 
 class Monitor:
@@ -214,8 +215,19 @@ class Monitor:
             w = Window(window.model_id, window.start - j * window.size, window.size)
             return source.between(w.start, w.end), run.refs.frame(cfg.reference, w, source)
 
-        carried, follows, t = ev.persistence_check(cfg, rows, (cur, ref), before)
-        return rows, ev.verdict(cfg, window, cur.n, rows, run.ref_key, carried, t, follows)
+        carried, follows, t = ev.persistence_check(cfg, rows, (cur, ref), before,
+                                                    self._drifted_before(run, window))
+        v = ev.verdict(cfg, window, cur.n, rows, run.ref_key, carried, t, follows)
+        run.drifted = (window.start, results.drifted_on(v))
+        return rows, v
+
+    def _drifted_before(self, run: _Run, window: Window) -> list[str]:
+        """What the window before drifted on: remembered within a pass, read back from
+        its stored summary for a pass's first window."""
+        start = window.start - window.size
+        if run.drifted is not None and run.drifted[0] == start:
+            return run.drifted[1]
+        return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start)
 
     def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
                                                                   list[float]]:

@@ -333,9 +333,12 @@ class Harness:
                 now, prev, *base = (
                     {f: shift(j, f) for f in hit}
                     for j in (i, i - 1, *range(max(0, i - 2 - spec.baseline), i - 2)))
+                was = drifted[i - 1]  # what the window before was flagged on, if anything
                 evidence[i] = measure(
                     now, prev, base, {f: mon.reference[f] for f in hit},
-                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref))
+                    reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref),
+                    {f: shift(i - 1, f) for f in was}, {f: shift(i, f) for f in was},
+                    {f: mon.reference[f] for f in was})
                 carried[i], follows[i] = verdict(evidence[i], spec.alpha, spec.follow_alpha,
                                                  spec.fade_alpha, spec.jump_ratio,
                                                  spec.directed_alpha)

@@ -374,3 +374,42 @@ def test_a_window_flagged_after_a_spike_pages_only_when_the_spike_goes_on(
     assert json.loads(bad[1][1])["drifted"] == (["b"] if after == "another column" else ["a"])
     assert (store.count(S.ALERTS) > 0) is pages
     assert (len(slack.accepted) > 0) is pages
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_column_the_spike_moved_too_pages_only_when_it_stays_a_third_window(
+    store: Store, slack: Recorder, restart: bool
+) -> None:
+    """A spike on a and b that moved c as well, then c alone shifted the same way: the
+    spike has ended (the second window kept almost none of its move), so the pair is no
+    incident; c shifted a third window in a row is one, and pages. With ``restart`` the
+    monitor stops after the spike's window and a new pass reads what it drifted on back."""
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        a = b = 2.0 if i == 30 else 0.0
+        c = 0.6 if i in (30, 31, 32) else 0.0
+        return {"a": rng.normal(a, 1, n), "b": rng.normal(b, 1, n), "c": rng.normal(c, 1, n)}
+
+    cfg = make_config(fixed(T0, T0 + 10 * FIVE), ["a", "b", "c"])
+    M = S.MONITOR_WINDOWS
+
+    def bad_windows() -> list[tuple[datetime, dict[str, Any]]]:
+        return [(r[0].replace(tzinfo=UTC), json.loads(r[1])) for r in store.query(
+            f"SELECT {M.window_start}, {M.summary} FROM {M} FINAL WHERE {M.bad} = 1 "
+            f"ORDER BY {M.window_start}")]
+
+    # with a restart, a first pass sees windows up to the spike's only
+    write_windows(store, "churn", T0, FIVE, 31 if restart else 40, 300, gen, seed=11)
+    run(store, cfg, slack.url)
+    if restart:
+        write_windows(store, "churn", T0 + 31 * FIVE, FIVE, 9, 300,
+                      lambda i, rng, n: gen(i + 31, rng, n), seed=12)
+        run(store, cfg, slack.url)
+    bad = bad_windows()
+    assert [t for t, _ in bad] == [T0 + k * FIVE for k in (30, 31, 32)]
+    assert bad[0][1]["drifted"] == ["a", "b", "c"] and bad[1][1]["drifted"] == ["c"]
+    assert bad[1][1]["follows"] is False and bad[1][1]["carried"] is False
+    (opened,), = store.query(f"SELECT {S.ALERTS.window_start} FROM {S.ALERTS} FINAL")
+    assert opened.replace(tzinfo=UTC) == T0 + 30 * FIVE  # a third bad window: it pages
+    page = json.dumps(slack.accepted[0])
+    assert "Drift alert" in page and "for 3 windows" in page  # sent at window 32
+    assert len(slack.accepted) == 2  # the alert, and later its resolution

@@ -287,3 +287,28 @@ def test_a_steady_drift_follows_itself_when_traffic_changes(n_prev: int, n_now: 
                    reference_error=err)[1] for _ in range(200)]
     assert np.mean(kept) > 0.97
     assert np.mean(alike) < 0.9  # compared as if of one size, pairs fall apart
+
+
+def test_a_chance_finding_on_a_column_the_spike_moved_too_is_not_its_continuation() -> None:
+    """A spike on x and y that also moved w, then a window flagged on w alone: along w the
+    second window keeps the move, along the spike's own direction it kept almost none —
+    the spike has ended. A ramp that widens (x, then x and y) keeps its move both ways."""
+    rng = np.random.default_rng(17)
+    ref = {c: rng.normal(size=10_000) for c in ("x", "y", "w")}
+    spike = {"x": {"mean": 15.0}, "y": {"mean": 15.0}, "w": {"mean": 5.0}}
+    now = {"x": {"mean": 0.3}, "y": {"mean": -0.2}, "w": {"mean": 4.5}}
+
+    def judge(here: dict[str, dict[str, float]], flag: list[str],
+              prev: dict[str, dict[str, float]], was: list[str]) -> tuple[bool, bool]:
+        """This window's verdict: its shifts ``here``, flagged on ``flag``; the window
+        before's shifts ``prev``, flagged on ``was``."""
+        return check({c: here[c] for c in flag}, {c: prev[c] for c in flag}, [], ref,
+                     0.002, 0.05, before_flagged={c: prev[c] for c in was} or None,
+                     now_on_before={c: here[c] for c in was},
+                     before_reference={c: ref[c] for c in was})[:2]
+
+    assert judge(now, ["w"], spike, []) == (True, True)  # along w alone: one drift
+    assert judge(now, ["w"], spike, ["x", "y", "w"]) == (False, False)  # the spike ended
+    ramp_before, ramp_now = {"x": {"mean": 4.0}, "y": {"mean": 3.0}}, {
+        "x": {"mean": 7.0}, "y": {"mean": 6.0}}
+    assert judge(ramp_now, ["x", "y"], ramp_before, ["x"]) == (True, True)
