@@ -23,10 +23,14 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
-
 from driftscope.monitor.config import PersistenceSpec
-from driftscope.simulators.evaluate import EvalConfig, Flags, Harness, opened_by_burst
+from driftscope.simulators.evaluate import (
+    EvalConfig,
+    Flags,
+    Harness,
+    delay_after,
+    opened_by_burst,
+)
 
 DRIFT = (("gradual-covariate", "medium"), ("gradual-covariate", "high"),
          ("temporary-covariate", "medium"), ("temporary-covariate", "high"))
@@ -46,11 +50,11 @@ def outcomes(found: list[Flags], spec: PersistenceSpec, before: int) -> tuple[in
     measured = missed = paged = 0
     for f in found:
         opens, open_ = f.replay(spec).alerts()
-        if open_[before - 1]:
-            continue  # a false alarm still open at the onset: no delay to measure
+        delay = delay_after(opens, open_, before)
+        if delay is None:
+            continue
         measured += 1
-        after = np.nonzero(opens[before:])[0]
-        missed += not (len(after) and after[0] + 1 <= 3)
+        missed += delay > 3
         paged += opened_by_burst(opens[before:], 1)
     return measured, missed, paged
 

@@ -215,7 +215,8 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
 
 def persistence_check(
     cfg: MonitorConfig, rows: Sequence[Row], now: tuple[Frame, Frame],
-    before: Callable[[int], tuple[Frame, Frame]], before_drifted: Sequence[str] = (),
+    before: Callable[[int], tuple[Frame, Frame]],
+    before_drifted: Callable[[], Sequence[str]] = tuple,
 ) -> tuple[bool, bool, float | None]:
     """Whether the window before moved this window's way on its drifted columns.
 
@@ -225,9 +226,9 @@ def persistence_check(
     ``3 … baseline + 2`` the baseline: the window between is left out, a slow drift may
     already be in it). Returns :func:`persistence.check`'s ``(carried, follows, t)``;
     ``(False, True, None)`` when nothing is to check
-    (:mod:`driftscope.monitor.persistence`). ``before_drifted``: the columns the window
+    (:mod:`driftscope.monitor.persistence`). ``before_drifted()``: the columns the window
     before drifted on, when known (the drift before has ended when this window keeps
-    less than half of its move along them).
+    less than half of its move along them); called only when a column drifted.
     """
     spec = cfg.persistence
     cur, ref = now
@@ -239,7 +240,7 @@ def persistence_check(
     base = [_shifts(cfg, names, *before(j)) for j in range(3, spec.baseline + 3)]
     base = [s for s in base if s]  # windows with too few events do not count
     prev = before(1)
-    was = [n for n in before_drifted if n in cur.columns and n in ref.columns]
+    was = [n for n in before_drifted() if n in cur.columns and n in ref.columns]
     return persistence.check(here, _shifts(cfg, names, *prev), base,
                              {n: ref.columns[n] for n in names}, spec.alpha, spec.follow_alpha,
                              spec.fade_alpha, spec.jump_ratio,

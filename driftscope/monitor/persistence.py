@@ -347,20 +347,27 @@ def measure(
     err2 = min(reference_error ** 2, 1.0)
     cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
     scale, f = spread(reference, flagged), size_ratio
-    _, t = carried(flagged, previous, 0.5, baseline, scale, cap)
+    _, t = carried(flagged, previous, 0.5, baseline, scale, cap)  # (only t is kept)
     if not _present(previous):
         return Evidence(t, False)
+    fade, short = _ended(flagged, flagged, previous, scale, f)
     fade_b, short_b = 0.0, False
-    if before_flagged and _present(before_flagged) and now_on_before is not None:
-        scale_b = spread(before_reference or {}, before_flagged)
-        fade_b = _fall(before_flagged, now_on_before, before_flagged, scale_b, f)
-        short_b = (along(before_flagged, now_on_before)
-                   < KEPT * f * along(before_flagged, before_flagged))
-    return Evidence(
-        t, True, directional(flagged), fading(flagged, previous, scale, f),
-        along(flagged, flagged) < KEPT * f * along(flagged, previous),
-        along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap),
-        fade_b, short_b)
+    if before_flagged and _present(before_flagged):
+        fade_b, short_b = _ended(before_flagged, now_on_before or {}, before_flagged,
+                                 spread(before_reference or {}, before_flagged), f)
+    return Evidence(t, True, directional(flagged), fade, short,
+                    along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap),
+                    fade_b, short_b)
+
+
+def _ended(
+    direction: Mapping[K, Shift], now: Mapping[K, Shift], before: Mapping[K, Shift],
+    scale: float, ratio: float,
+) -> tuple[float, bool]:
+    """Along ``direction``: how far ``now`` fell short of ``before`` (:func:`_fall`), and
+    whether it keeps less than ``KEPT`` of ``before``'s move."""
+    return (_fall(direction, now, before, scale, ratio),
+            along(direction, now) < KEPT * ratio * along(direction, before))
 
 
 def verdict(
@@ -372,10 +379,10 @@ def verdict(
     directed_alpha: float | None = 0.01,
 ) -> tuple[bool, bool]:
     """``(carried, follows)`` from the :class:`Evidence` (the rules: :func:`check`)."""
-    level = directed_alpha if e.clear and directed_alpha is not None else alpha
-    ok = e.present and bool(e.t > norm.isf(level))
     if not e.present:
-        return ok, True
+        return False, True
+    level = directed_alpha if e.clear and directed_alpha is not None else alpha
+    ok = bool(e.t > norm.isf(level))
     z_fade = float(norm.isf(fade_alpha))
     other_way = e.t < -z_fade or (e.clear and e.t <= float(norm.isf(follow_alpha)))
     ended = (e.fade < -z_fade and e.short) or (e.fade_before < -z_fade and e.short_before)

@@ -215,8 +215,8 @@ class Monitor:
             w = Window(window.model_id, window.start - j * window.size, window.size)
             return source.between(w.start, w.end), run.refs.frame(cfg.reference, w, source)
 
-        carried, follows, t = ev.persistence_check(cfg, rows, (cur, ref), before,
-                                                    self._drifted_before(run, window))
+        carried, follows, t = ev.persistence_check(
+            cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
         v = ev.verdict(cfg, window, cur.n, rows, run.ref_key, carried, t, follows)
         run.drifted = (window.start, results.drifted_on(v))
         return rows, v

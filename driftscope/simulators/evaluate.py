@@ -156,6 +156,22 @@ def alert_states(
     return opens, open_
 
 
+def delay_after(opens: np.ndarray, open_: np.ndarray, onset: int) -> float | None:
+    """Windows from the onset window to the first alert opened, both counted (``inf``:
+    none); None when an alert was already open at the onset (a false alarm before it
+    that had not resolved: no delay to measure).
+
+    >>> delay_after(np.array([0, 0, 0, 1]), np.array([0, 0, 0, 1]), 2)
+    2.0
+    >>> delay_after(np.array([0, 1, 0, 0]), np.array([0, 1, 1, 0]), 2) is None
+    True
+    """
+    if onset and open_[onset - 1]:
+        return None
+    after = np.nonzero(opens[onset:])[0]
+    return float(after[0] + 1) if len(after) else float("inf")
+
+
 def opened_by_burst(alerts: np.ndarray, burst_windows: int) -> bool:
     """Whether an alert opened while a burst of ``burst_windows`` windows could be in its
     streak: in the burst's windows or the one after them (``alerts`` from the onset on).
@@ -201,9 +217,14 @@ class Flags:
         replayed)."""
         carried, follows = np.zeros_like(self.carried), np.ones_like(self.follows)
         for i, e in self.evidence.items():
-            carried[i], follows[i] = verdict(e, spec.alpha, spec.follow_alpha, spec.fade_alpha,
-                                             spec.jump_ratio, spec.directed_alpha)
+            carried[i], follows[i] = judge(e, spec)
         return replace(self, carried=carried, follows=follows)
+
+
+def judge(e: Evidence, spec: PersistenceSpec) -> tuple[bool, bool]:
+    """``(carried, follows)`` of a flagged window's evidence under ``spec``."""
+    return verdict(e, spec.alpha, spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
+                   spec.directed_alpha)
 
 
 @dataclass(frozen=True)
@@ -339,9 +360,7 @@ class Harness:
                     reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref),
                     {f: shift(i - 1, f) for f in was}, {f: shift(i, f) for f in was},
                     {f: mon.reference[f] for f in was})
-                carried[i], follows[i] = verdict(evidence[i], spec.alpha, spec.follow_alpha,
-                                                 spec.fade_alpha, spec.jump_ratio,
-                                                 spec.directed_alpha)
+                carried[i], follows[i] = judge(evidence[i], spec)
         return Flags(flags, carried, follows, drifted, evidence)
 
     def _columns(self, rows: Stream | Batch) -> dict[str, np.ndarray]:
@@ -401,12 +420,12 @@ class Harness:
                 hits += int(flags[is_full].sum())
                 full += int(is_full.sum())
                 pre_alarms += int(alerts[: cfg.windows_before].sum())
-                if cfg.windows_before and open_[cfg.windows_before - 1]:
-                    pre_open += 1  # a false alarm still open at the onset: no delay to measure
+                delay = delay_after(alerts, open_, cfg.windows_before)
+                if delay is None:
+                    pre_open += 1
                     continue
-                after = np.nonzero(alerts[cfg.windows_before :])[0]
                 paged += opened_by_burst(alerts[cfg.windows_before :], int(sc.burst) // n)
-                delays.append(float(after[0] + 1) if len(after) else np.inf)
+                delays.append(delay)
                 flagged = np.nonzero(flags[cfg.windows_before :])[0]
                 first_flags.append(float(flagged[0] + 1) if len(flagged) else np.inf)
             res.pre_onset_open[n] = pre_open
