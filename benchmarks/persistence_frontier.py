@@ -8,7 +8,8 @@ keeps each flagged window's persistence evidence
 each setting of ``directed_alpha`` × ``jump_ratio`` (:meth:`Flags.replay` decides exactly
 as the harness run with that setting does). Per setting, over every seed:
 
-- ramps missed: 4-window medium (and high) covariate ramps not alerted within 3 windows;
+- ramps missed: medium (and high) covariate ramps over ``--span`` windows (4 by default)
+  not alerted within 3 windows;
 - spikes paged: one-window covariate spikes whose alert opened at the burst or the
   window after (medium, high);
 - no-drift alarms: alerts opened on no-drift streams, and their windows.
@@ -36,9 +37,12 @@ DRIFT = (("gradual-covariate", "medium"), ("gradual-covariate", "high"),
          ("temporary-covariate", "medium"), ("temporary-covariate", "high"))
 
 
-def record(seed: int, trials: int, n: int, null_windows: int) -> dict[str, list[Flags]]:
+def record(seed: int, trials: int, n: int, null_windows: int,
+           span: int = EvalConfig().gradual_span_windows,
+           before: int = EvalConfig().windows_before) -> dict[str, list[Flags]]:
     """Every trial's decisions under the default setting, with their evidence."""
-    h = Harness(EvalConfig(sizes=(n,), trials=trials, seed=seed, null_windows=null_windows))
+    h = Harness(EvalConfig(sizes=(n,), trials=trials, seed=seed, null_windows=null_windows,
+                           gradual_span_windows=span, windows_before=before))
     out = {f"{name} {level}": [h.trial(name, level, n, t)[0] for t in range(trials)]
            for name, level in DRIFT}
     out["no-drift"] = h.silent_streams("no-drift", "none", n)
@@ -67,17 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--null-windows", type=int, default=8000)
     ap.add_argument("--alphas", default="0.002,0.01,0.02,0.05")
     ap.add_argument("--jumps", default="0.15,0.25,0.3")
+    ap.add_argument("--span", type=int, default=EvalConfig().gradual_span_windows,
+                    help="windows over which a gradual ramp reaches its full drift")
+    ap.add_argument("--before", type=int, default=EvalConfig().windows_before,
+                    help="clean windows before each trial's onset")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     seeds = [int(s) for s in args.seeds.split(",")]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(record, seeds, [args.trials] * len(seeds),
-                             [args.n] * len(seeds), [args.null_windows] * len(seeds)))
-    before = EvalConfig().windows_before
+                             [args.n] * len(seeds), [args.null_windows] * len(seeds),
+                             [args.span] * len(seeds), [args.before] * len(seeds)))
+    before = args.before
     default = PersistenceSpec()
     print(f"`python benchmarks/persistence_frontier.py {' '.join(argv or sys.argv[1:])}` "
-          f"(seeds {args.seeds}, {args.trials} trials each, n = {args.n}; other settings "
+          f"(seeds {args.seeds}, {args.trials} trials each, n = {args.n}, ramps over "
+          f"{args.span} windows, {args.before} windows before the onset; other settings "
           f"as the default {default.model_dump()}; {time.perf_counter() - t0:.0f} s)\n")
     print("| directed_alpha | jump_ratio | medium ramps missed | high ramps missed "
           "| medium spikes paged | high spikes paged | no-drift alarms |")

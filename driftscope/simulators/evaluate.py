@@ -380,14 +380,19 @@ class Harness:
     ) -> tuple[Flags, list[Stream]]:
         """Trial ``t`` of a drift scenario at window size ``n``: its windows' decisions,
         and the windows (onset after ``windows_before`` windows)."""
+        wins = self.windows(name, intensity, n, t)
+        # trials cycle over the references: a result is not one reference's luck
+        return self.flags(self.monitor(t % self.cfg.references), wins), wins
+
+    def windows(self, name: str, intensity: str, n: int, t: int) -> list[Stream]:
+        """The windows of trial ``t`` (what :meth:`trial` scores), onset after
+        ``windows_before`` windows."""
         cfg, sc = self.cfg, self._scenario(name, n)
         rng = self._rng(3, n, t, zlib.crc32(name.encode()))
         stream = sc.generate(rng, (cfg.windows_before + cfg.windows_after) * n,
                              onset=cfg.windows_before * n, intensity=intensity,
                              source=self.source)
-        wins = list(stream.windows(n))
-        # trials cycle over the references: a result is not one reference's luck
-        return self.flags(self.monitor(t % cfg.references), wins), wins
+        return list(stream.windows(n))
 
     def silent_streams(self, name: str, intensity: str, n: int) -> list[Flags]:
         """The decisions on each reference's share of a no-drift or periodic stream."""
