@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from driftscope.events import FeedbackEvent, PredictionEvent
+from driftscope.events import FeedbackEvent, PredictionEvent, first_error
 
 log = logging.getLogger("driftscope.client")
 
@@ -110,7 +110,7 @@ class PredictionLogger:
             event = PredictionEvent.model_validate(data)
         except ValidationError as exc:
             self._count("invalid")
-            log.warning("driftscope: invalid event not logged: %s", exc.errors()[0]["msg"])
+            log.warning("driftscope: invalid event not logged: %s", first_error(exc)[1])
             return None
         self.send(event)
         return event.event_id
@@ -131,7 +131,7 @@ class PredictionLogger:
             self.send(FeedbackEvent.model_validate(data))
         except ValidationError as exc:
             self._count("invalid")
-            log.warning("driftscope: invalid feedback not logged: %s", exc.errors()[0]["msg"])
+            log.warning("driftscope: invalid feedback not logged: %s", first_error(exc)[1])
 
     def send(self, event: PredictionEvent | FeedbackEvent) -> bool:
         """Queue an already-built event; False when it was dropped."""

@@ -3,7 +3,8 @@
 On the wire an event is one JSON object. A *prediction* event carries the model's
 inputs and outputs; a *feedback* event (``"kind": "feedback"``) carries a label that
 arrived later, joined to its prediction by ``event_id``. Unknown fields are rejected;
-NaN and infinity are rejected; timestamps must carry a time zone and are kept in UTC.
+NaN and infinity are rejected; every string must be encodable as UTF-8; timestamps must
+carry a time zone, lie in 1900–2299 (what ClickHouse stores) and are kept in UTC.
 
 Examples
 --------
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,19 +35,43 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from driftscope.errors import EventError
 
 MAX_EVENT_BYTES = 1_000_000
 """Events larger than this are dead-lettered as ``oversized``."""
 
+MIN_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_TIMESTAMP = datetime(2300, 1, 1, tzinfo=UTC)
+"""Event times must lie in ``[MIN_TIMESTAMP, MAX_TIMESTAMP)``: ClickHouse's DateTime64 range."""
+
+
+def _encodable(s: str) -> bool:
+    """False for a string UTF-8 cannot encode (a lone surrogate such as ``\\udfff``)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8(v: str) -> str:
+    if not v.isascii() and not _encodable(v):
+        raise PydanticCustomError("string_unicode", "not valid Unicode")
+    return v
+
+
 _LTR = Field(union_mode="left_to_right")
-FeatureValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr | None, _LTR]
+_Str = Annotated[StrictStr, AfterValidator(_utf8)]
+FeatureValue = Annotated[StrictBool | StrictInt | StrictFloat | _Str | None, _LTR]
 PredictionValue = Annotated[
-    StrictBool | StrictInt | StrictFloat | StrictStr | list[StrictInt | StrictFloat], _LTR
+    StrictBool | StrictInt | StrictFloat | _Str | list[StrictInt | StrictFloat], _LTR
 ]
-LabelValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, _LTR]
-_UNION_PARTS = {"bool", "int", "float", "str", "none", "list[union[int,float]]"}
+LabelValue = Annotated[StrictBool | StrictInt | StrictFloat | _Str, _LTR]
+_UNION_PARTS = {
+    "bool", "int", "float", "str", "none", "list[union[int,float]]", "function-after[_utf8(),str]"
+}
 _EXPECTED = {
     "features": "a number, string, boolean or null",
     "predictions": "a number, string, boolean or a list of class probabilities",
@@ -63,6 +89,8 @@ class _Wire(BaseModel):
     def _utc(cls, v: datetime) -> datetime:
         if v.tzinfo is None or v.utcoffset() is None:
             raise ValueError("timestamp must carry a time zone, e.g. 2026-01-01T00:00:00Z")
+        if not MIN_TIMESTAMP <= v < MAX_TIMESTAMP:  # before astimezone, which can overflow
+            raise ValueError("timestamp must lie between 1900-01-01 and 2299-12-31 (UTC)")
         return v.astimezone(UTC)
 
 
@@ -95,14 +123,24 @@ class FeedbackEvent(_Wire):
 Event = PredictionEvent | FeedbackEvent
 
 
-def _first_error(err: ValidationError) -> tuple[str, str]:
+def _loc_part(p: object) -> str:
+    """One step of an error location; a key that is not plain printable text is escaped."""
+    s = str(p)
+    return s if s.isprintable() and _encodable(s) else ascii(s)[1:-1]
+
+
+def first_error(err: ValidationError) -> tuple[str, str]:
     """(reason, one-line message) for the first validation error."""
-    e = err.errors()[0]
-    parts = [str(p) for p in e["loc"]]
+    errors = err.errors()
+    # a string UTF-8 cannot encode fails every member of a union: report that, not "bool"
+    e = next((x for x in errors if x["type"] == "string_unicode"), errors[0])
+    parts = [_loc_part(p) for p in e["loc"]]
     union = bool(parts) and parts[-1].replace(" ", "").lower() in _UNION_PARTS
     while parts and parts[-1].replace(" ", "").lower() in _UNION_PARTS:
         parts.pop()
     loc = ".".join(parts) or "event"
+    if e["type"] == "string_unicode":
+        return "not_utf8", f"{loc}: a lone surrogate (e.g. \\udfff) cannot be encoded as UTF-8"
     bad = e.get("input")
     if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)):
         return "non_finite", f"{loc}: NaN or infinity is not allowed; send null when missing"
@@ -138,6 +176,8 @@ def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         ) from None
     except ValueError as exc:
         raise EventError("malformed_json", f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise EventError("malformed_json", "malformed JSON: nested too deeply") from None
     return validate_event(obj)
 
 
@@ -150,7 +190,7 @@ def validate_event(obj: Any) -> Event:
             return FeedbackEvent.model_validate(obj)
         return PredictionEvent.model_validate(obj)
     except ValidationError as exc:
-        raise EventError(*_first_error(exc)) from None
+        raise EventError(*first_error(exc)) from None
 
 
 class _NonFinite(ValueError):

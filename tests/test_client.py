@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from datetime import datetime, timedelta, timezone
 
+import pytest
 from kafka import KafkaConsumer
 
 from driftscope.broker import LocalBroker, free_port
@@ -32,11 +35,24 @@ def test_logged_events_arrive_keyed_by_event_id(broker: LocalBroker, topic: str)
     assert len(seen[str(ids[0])]) == 1  # prediction and feedback share a partition
 
 
-def test_invalid_input_is_counted_not_raised(broker: LocalBroker, topic: str) -> None:
-    with PredictionLogger(broker.bootstrap, topic=topic) as logger:
-        assert logger.log("m", {"x": [1, 2]}, {}) is None
-        assert logger.log("", {"x": 1}, {}) is None
-    assert logger.stats.invalid == 2 and logger.stats.sent == 0
+def test_invalid_input_is_counted_not_raised(
+    broker: LocalBroker, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    year1 = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    with caplog.at_level(logging.WARNING, "driftscope.client"):
+        with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+            assert logger.log("m", {"x": [1, 2]}, {}) is None
+            assert logger.log("", {"x": 1}, {}) is None
+            assert logger.log("m", {"c": "\udcff"}, {}) is None  # UTF-8 cannot encode it
+            assert logger.log("m", {}, {}, timestamp=year1) is None  # out of range
+            logger.log_feedback("m", "e-1", label="\udcff")
+    assert logger.stats.invalid == 5 and logger.stats.sent == 0
+    warnings = [r.getMessage() for r in caplog.records if r.name == "driftscope.client"]
+    assert len(warnings) == 5
+    assert "features.x: expected a number" in warnings[0]
+    assert "features.c: a lone surrogate" in warnings[2]
+    assert "timestamp: " in warnings[3] and "1900" in warnings[3]
+    assert "label: a lone surrogate" in warnings[4]
 
 
 def test_an_unreachable_broker_never_blocks_or_raises() -> None:

@@ -59,6 +59,22 @@ def test_feedback_is_its_own_kind() -> None:
         (raw({**GOOD, "predictions": {"p": None}}), "schema", "predictions.p"),
         (raw([1, 2]), "schema", "JSON object"),
         (b'{"model_id": "' + b"x" * 2_000_000 + b'"}', "oversized", "limit"),
+        # strings UTF-8 cannot encode would crash the flush: a value, a label, a key
+        (b'{"model_id": "m", "features": {"c": "\\udfff"}}', "not_utf8", "features.c: "),
+        (b'{"model_id": "m", "predictions": {"p": "\\ud800"}}', "not_utf8", "predictions.p: "),
+        (b'{"model_id": "m", "label": "\\udfff"}', "not_utf8", "label: "),
+        (b'{"model_id": "m", "features": {"c\\ud800": 1}}', "not_utf8", "features.c"),
+        (b'{"model_id": "m", "kind": "feedback", "event_id": "e", "label": "\\udfff"}',
+         "not_utf8", "label: "),
+        # what ClickHouse cannot store, or a window start cannot be computed for
+        (raw({**GOOD, "timestamp": "0001-01-01T00:00:00+01:00"}), "schema", "1900"),
+        (raw({**GOOD, "timestamp": "0001-01-02T00:00:00Z"}), "schema", "1900"),
+        (raw({**GOOD, "timestamp": "9999-12-31T23:59:59Z"}), "schema", "2299"),
+        (raw({**GOOD, "timestamp": -3e9}), "schema", "1900"),
+        (b"[" * 100_000 + b"]" * 100_000, "malformed_json", "nested too deeply"),
+        # keys are escaped so that the error stays one meaningful line
+        (raw({**GOOD, "features": {"a\nb": {"x": 1}}}), "schema", "features.a\\nb: expected"),
+        (b'{"model_id": "m", "\\nfeaturs": 1}', "schema", "\\nfeaturs: Extra inputs"),
     ],
 )
 def test_bad_events_fail_with_a_reason_and_one_line(
@@ -68,7 +84,13 @@ def test_bad_events_fail_with_a_reason_and_one_line(
         parse_event(payload)
     assert info.value.reason == reason
     assert needle in str(info.value)
-    assert "\n" not in str(info.value)
+    assert len(str(info.value).splitlines()) == 1
+    str(info.value).encode()  # storable as UTF-8
+
+
+def test_the_supported_timestamp_range_is_accepted() -> None:
+    for ts in ("1900-01-01T00:00:00Z", "2299-12-31T23:59:59.999Z", "1900-01-01T01:00:00+01:00"):
+        assert parse_event(raw({**GOOD, "timestamp": ts})).timestamp.tzinfo is not None
 
 
 def test_strings_are_not_coerced_to_numbers() -> None:

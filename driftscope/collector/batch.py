@@ -94,20 +94,26 @@ def publish_dead_letters(producer: Any, topic: str, batch: Batch) -> None:
     The value is the raw bytes (truncated); headers carry ``reason``, ``error``,
     ``source`` (``topic/partition/offset``) and ``raw_size``.
     """
+    from kafka.errors import MessageSizeTooLargeError
+
     if not batch.dead:
         return
-    for d in batch.dead:
-        headers = [
-            ("reason", d.reason.encode()),
-            ("error", d.error.encode()[:1000]),
-            ("source", f"{d.topic}/{d.partition}/{d.offset}".encode()),
-            ("raw_size", str(d.raw_size).encode()),
-        ]
-        producer.send(topic, value=d.raw, headers=headers)
     try:
+        for d in batch.dead:
+            source = f"{d.topic}/{d.partition}/{d.offset}"
+            headers = [
+                ("reason", d.reason.encode()),
+                ("error", d.error.encode(errors="backslashreplace")[:1000]),
+                ("source", source.encode()),
+                ("raw_size", str(d.raw_size).encode()),
+            ]
+            try:
+                producer.send(topic, value=d.raw, headers=headers)
+            except MessageSizeTooLargeError as exc:  # this one only; the table still has it
+                log.warning("collector: dead letter %s not sent to %s: %s", source, topic, exc)
         producer.flush(timeout=10)
-    except Exception as exc:  # the table still has them
-        log.warning("collector: dead-letter topic %s unreachable: %s", topic, exc)
+    except Exception as exc:  # timed out, unreachable: the table still has them
+        log.warning("collector: dead letters not sent to topic %s: %s", topic, exc)
 
 
 class Processor:
@@ -210,7 +216,7 @@ class Processor:
                 msg.offset,
                 model_id,
                 reason,
-                error.splitlines()[0][:1000] if error else reason,
+                next((ln.strip() for ln in error.splitlines() if ln.strip()), reason)[:1000],
                 raw[: self._dl_max],
                 len(raw),
             )

@@ -35,11 +35,14 @@ from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
 from driftscope.collector.sink import Sink
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
-from driftscope.errors import BrokerError, StoreError
+from driftscope.errors import BrokerError, ConfigError, StoreError
 from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
 
 log = logging.getLogger("driftscope.collector")
+
+DEAD_LETTER_HEADROOM = 4096
+"""Bytes of a producer request left for a dead letter's headers and framing."""
 
 
 class Collector:
@@ -67,6 +70,15 @@ class Collector:
             if kafka_options is not None
             else kafka_client_options(config.kafka, Secrets.from_env())
         )
+        from kafka import KafkaProducer
+
+        # a dead letter (raw bytes + headers) must fit in one producer request
+        limit = KafkaProducer.DEFAULT_CONFIG["max_request_size"] - DEAD_LETTER_HEADROOM
+        if config.collector.dead_letter_max_bytes > limit:
+            raise ConfigError(
+                f"collector.dead_letter_max_bytes = {config.collector.dead_letter_max_bytes}; "
+                f"expected at most {limit} (Kafka's max_request_size less 4 KiB of headers)"
+            )
         self.clock = clock or (lambda: datetime.now(UTC))
         self.metrics = CollectorMetrics(registry if registry is not None else CollectorRegistry())
         self.collector_id = collector_id or (

@@ -34,6 +34,7 @@ from clickhouse_connect.driver.exceptions import (
 from driftscope.errors import StoreError, StoreUnavailable
 from driftscope.store import schema
 
+_INSERT_SETTINGS = {"max_partitions_per_insert_block": 0}  # 0: no limit
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -173,11 +174,15 @@ class Store:
     def insert(
         self, table: str | schema._Table, rows: Sequence[Sequence[Any]], columns: Sequence[str]
     ) -> int:
-        """Insert rows (one atomic block per call); returns the number inserted."""
+        """Insert rows (one block per call); returns the number inserted.
+
+        A block may span any number of partitions (events over more than 100 months):
+        ClickHouse's ``max_partitions_per_insert_block`` would otherwise refuse it.
+        """
         if not rows:
             return 0
         with self._call(f"insert into {table}") as client:
-            client.insert(str(table), rows, column_names=list(columns))
+            client.insert(str(table), rows, column_names=list(columns), settings=_INSERT_SETTINGS)
         return len(rows)
 
     def count(self, table: str | schema._Table, where: str = "1", **params: Any) -> int:

@@ -32,6 +32,14 @@ BAD: list[tuple[bytes | dict, str]] = [
     (b"", "schema"),
     (b'{"model_id": "m", "features": {"x": 1' + b"0" * 400 + b"}}", "schema"),  # > float
     ({**event(5), "timestamp": "2026-01-01T00:00:00"}, "schema"),  # no time zone
+    # strings UTF-8 cannot encode (a lone surrogate) would crash the flush, every restart
+    (b'{"model_id": "m", "timestamp": "2026-03-01T00:00:05Z", "label": "\\udfff"}', "not_utf8"),
+    (b'{"model_id": "m", "features": {"color": "\\udfff"}}', "not_utf8"),
+    # timestamps ClickHouse cannot store or a window start cannot be computed for
+    ({**event(6), "timestamp": "0001-01-02T00:00:00Z"}, "schema"),
+    ({**event(7), "timestamp": "0001-01-01T00:00:00+01:00"}, "schema"),
+    (b"[" * 100_000 + b"]" * 100_000, "malformed_json"),  # too deep for the parser
+    (b'{"model_id": "m", "\\nfeaturs": {}}', "schema"),  # the error must not be blank
 ]
 
 
@@ -47,7 +55,7 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
     cfg = make_config(
         broker.bootstrap,
         topic,
-        models=[{"id": "m"}],
+        models=[{"id": "m", "logging": ["raw", "profile", "sample"]}],
         collector={"unknown_models": "dead_letter", "dead_letter_max_bytes": 4096},
     )
     c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
@@ -58,7 +66,8 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
         "topic FROM dead_letters ORDER BY kafka_offset"
     )
     assert {r[1]: r[2] for r in rows} == expected
-    assert all(r[0] == 2 and r[7] == topic and r[3] for r in rows)
+    assert all(r[0] == 2 and r[7] == topic and len(r[3].splitlines()) == 1 for r in rows)
+    assert any(r[3].startswith("\\nfeaturs: Extra inputs") for r in rows)
     big = next(r for r in rows if r[2] == "oversized")
     assert big[4] == 4096 and big[5] == len(BIG)
     assert next(r for r in rows if r[2] == "unknown_model")[6] == "nobody"
