@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from driftscope.durations import parse_duration
 from driftscope.monitor.config import Section
@@ -41,7 +41,10 @@ class RetrainPolicy(Section):
     @field_validator("every", "training_window", mode="before")
     @classmethod
     def _durations(cls, v: Any) -> timedelta | None:
-        return None if v is None else parse_duration(v)
+        d = None if v is None else parse_duration(v)
+        if d is not None and d <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 7d")
+        return d
 
     @model_validator(mode="after")
     def _complete(self) -> RetrainPolicy:
@@ -59,6 +62,23 @@ class RetrainConfig(Section):
     kafka: bool = True
     webhook: bool = False
     command: list[str] | None = None
+
+    @field_validator("policies")
+    @classmethod
+    def _unique(cls, v: list[RetrainPolicy]) -> list[RetrainPolicy]:
+        names = [p.name for p in v]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"policy name {name!r} is used twice; names must be unique "
+                                 "(a request's id is made of it)")
+        return v
+
+    @field_validator("command")
+    @classmethod
+    def _program(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not (v and v[0]):
+            raise ValueError("needs the program to run first, e.g. [./retrain.sh]")
+        return v
 
 
 class AlertsConfig(Section):
@@ -90,5 +110,17 @@ class AlertsConfig(Section):
     @field_validator("cooldown", "backoff", "backoff_max", "timeout", "group_wait",
                      mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> timedelta:
-        return parse_duration(v)
+    def _duration(cls, v: Any, info: ValidationInfo) -> timedelta:
+        d = parse_duration(v)
+        if info.field_name == "timeout" and d <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 10s")
+        if d < timedelta(0):
+            raise ValueError("must not be negative")
+        return d
+
+    @model_validator(mode="after")
+    def _backoff(self) -> AlertsConfig:
+        if self.backoff_max < self.backoff:
+            raise ValueError(f"backoff_max ({self.backoff_max}) is below backoff "
+                             f"({self.backoff})")
+        return self

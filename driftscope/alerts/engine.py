@@ -62,6 +62,10 @@ class AlertEngine:
         self.policy = Policy(cfg.min_windows, cfg.resolve_windows, cfg.cooldown,
                              cfg.notify_resolved)
         self.channels = list(alert_channels(cfg) if channels is None else channels)
+        # windows to rebuild a track from: every streak the policy compares, plus one
+        # (a streak that has passed its count is told from one that just reached it)
+        self.lookback = max(50, cfg.min_windows, cfg.resolve_windows,
+                            *(p.windows for p in cfg.retrain.policies)) + 1
         self._tracks: dict[tuple[str, str], Track] = {}
         self._last_request: dict[tuple[str, str], datetime | None] = {}
 
@@ -70,7 +74,7 @@ class AlertEngine:
         key = (v.model_id, v.monitor)
         track = self._tracks.get(key)
         if track is None:
-            track = self.alerts.track(*key)
+            track = self.alerts.track(*key, lookback=self.lookback)
         silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
         d = step(track, v, self.policy, silenced=silenced)
         now = self.clock()

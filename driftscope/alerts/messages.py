@@ -7,25 +7,45 @@ one message names every drifted feature, with the most severe first.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import Alert
 
+SLACK_MAX_TEXT = 3000  # Slack's limit for a text object (a section's, a context element's)
+SLACK_MAX_HEADER = 150  # and for a header's plain text
+SLACK_MAX_NAME = 200  # a feature or segment name in a Slack line, clipped beyond this
+
 
 def _num(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 1e6 else f"{x:.2e}"
 
 
-def describe(f: Finding) -> str:
-    """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events."""
-    where = "" if f.segment == "*" else f" [{f.segment}]"
-    name = f.feature if f.feature != "*" else f.metric
+def _round(x: float, digits: int) -> float | None:
+    """A number for JSON: None where it is not finite (strict JSON has no NaN)."""
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def _clip(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(f: Finding, width: int | None = None) -> str:
+    """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events.
+
+    An anomaly without a band has no bound to show: ``accuracy (accuracy 0.62, anomaly)``.
+    ``width`` clips the feature and segment names.
+    """
+    where = "" if f.segment == "*" else f" [{_clip(f.segment, width)}]"
+    name = _clip(f.feature if f.feature != "*" else f.metric, width)
     if f.kind == "performance" and f.policy.startswith("rule"):
         cmp = f"{f.policy.removeprefix('rule ')}"
         return f"{name}{where} ({f.metric} {_num(f.statistic)}, rule {cmp})"
-    op = "<" if f.kind == "performance" and f.metric in ("accuracy", "f1", "roc_auc") else ">"
+    if not math.isfinite(f.threshold):
+        return f"{name}{where} ({f.metric} {_num(f.statistic)}, {f.reason})"
+    op = "<" if f.lower_is_worse else ">"
     return f"{name}{where} ({f.metric} {_num(f.statistic)} {op} {_num(f.threshold)}, {f.policy})"
 
 
@@ -62,7 +82,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
         "model_id": alert.model_id,
         "monitor": alert.monitor,
         "state": alert.state,
-        "severity": round(min(alert.severity, 1e9), 4),
+        "severity": _round(min(alert.severity, 1e9), 4),
         "opened_window": alert.opened_window.isoformat(),
         "window_start": v.window_start.isoformat(),
         "window_end": v.window_end.isoformat(),
@@ -72,12 +92,24 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
         "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
         "findings": [
             {"kind": f.kind, "segment": f.segment, "feature": f.feature, "metric": f.metric,
-             "statistic": round(f.statistic, 6), "threshold": round(f.threshold, 6),
+             "statistic": _round(f.statistic, 6), "threshold": _round(f.threshold, 6),
              "policy": f.policy, "reason": f.reason}
             for f in v.top(top)
         ],
-        "metrics": {k: round(x, 6) for k, x in sorted(v.metrics.items())},
+        "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
     }
+
+
+def top_findings(v: WindowVerdict, top: int) -> str:
+    """The findings section: the ``top`` most severe, as many as fit in Slack's limit,
+    then ``…and N more``."""
+    lines = [f"• {describe(f, SLACK_MAX_NAME)}" for f in v.top(top)]
+    while True:
+        more = len(v.findings) - len(lines)
+        text = "\n".join(["*Top findings*", *lines, *([f"…and {more} more"] if more else [])])
+        if len(text) <= SLACK_MAX_TEXT or not lines:
+            return text
+        lines.pop()
 
 
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
@@ -88,21 +120,19 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     text = summary(alert, v) if not resolved else (
         f"{alert.model_id} / {alert.monitor}: recovered after {alert.windows} windows")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {text}"}},
+        {"type": "header", "text": {"type": "plain_text",
+                                    "text": title[:SLACK_MAX_HEADER], "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": _clip(f"{icon} {text}", SLACK_MAX_TEXT)}},
     ]
     if not resolved and v.findings:
-        lines = "\n".join(f"• {describe(f)}" for f in v.top(top))
-        more = len(v.findings) - min(top, len(v.findings))
-        if more:
-            lines += f"\n…and {more} more"
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": f"*Top findings*\n{lines}"}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                                                   "text": top_findings(v, top)}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
         f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end:%H:%M} UTC · "
         f"{v.n_events} events · severity {_num(min(alert.severity, 1e9))} · "
-        f"alert `{alert.alert_id}`")}]})
-    if link:
+        f"alert `{alert.alert_id}`", SLACK_MAX_TEXT)}]})
+    if link and len(link) <= SLACK_MAX_TEXT:  # a button's url has the same limit
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
             "url": link}]})

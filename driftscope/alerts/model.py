@@ -16,9 +16,12 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from driftscope.monitor.judge import LOWER_IS_WORSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +38,25 @@ class Finding:
     reason: str  # fdr | rule | band | anomaly | limit
 
     @property
+    def lower_is_worse(self) -> bool:
+        """Whether a value below the threshold is the bad side (``accuracy < 0.9``)."""
+        if self.policy.startswith("rule "):
+            return self.policy.split()[1] in ("<", "<=")
+        return self.kind == "performance" and self.metric in LOWER_IS_WORSE
+
+    @property
     def severity(self) -> float:
-        """How far past the threshold, on one scale (>1 is bad)."""
-        if self.threshold == 0:
-            return float("inf") if self.statistic else 0.0
-        return abs(self.statistic / self.threshold)
+        """How far past the threshold, on one scale (>1 is bad): value / threshold, or
+        threshold / value where lower is worse (accuracy 0.3 under 0.9: 3). A finding
+        without a finite threshold (an anomaly with no band yet) scores 1."""
+        value, bound = self.statistic, self.threshold
+        if math.isnan(value) or not math.isfinite(bound):
+            return 1.0
+        if self.lower_is_worse:
+            value, bound = bound, value
+        if bound == 0:
+            return float("inf") if value else 0.0
+        return abs(value / bound)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ hash of the sorted delivery ids). Every later attempt — after a failure or a c
 sends exactly those members under that key, so the key always means the same message.
 
 Statuses: ``pending`` → ``sending`` → ``sent``, or ``failed`` after the retries are spent
-(``driftscope alerts run`` tries failed groups again, one attempt per run and at most
-once per ``backoff_max``, after the new ones).
+(``driftscope alerts run`` and ``driftscope monitor`` try failed groups again, one attempt
+per run and at most once per ``backoff_max``, after the new ones). Any exception a channel
+raises is a failed attempt of its message, not the end of the run.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ class Delivery:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _failure(exc: Exception) -> str:
+    """One line for a failed send: a notifier's own (redacted) message, else only the
+    exception's type (its text may hold a URL or a credential)."""
+    text = str(exc) if isinstance(exc, NotifierError) else type(exc).__name__
+    return " ".join(text.split())
 
 
 def message_key(rows: Sequence[Delivery]) -> str:
@@ -237,8 +245,8 @@ class Dispatcher:
                 self.sleep(min(self.backoff * 2 ** (k - 1), self.backoff_max))
             try:
                 channel.send(payload, key)
-            except NotifierError as exc:
-                error = str(exc)
+            except Exception as exc:  # any failure is a failed attempt, never a stuck queue
+                error = _failure(exc)
                 log.warning("delivery %s via %s failed (attempt %d): %s",
                             key, rows[0].channel, rows[0].attempts + k + 1, error)
                 continue

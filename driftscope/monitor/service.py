@@ -32,7 +32,8 @@ def run_pass(
     deliver: bool = True,
     settle: timedelta = timedelta(0),
 ) -> tuple[list[WindowVerdict], dict[str, int]]:
-    """Process every closed, unprocessed window, then deliver the outbox.
+    """Process every closed, unprocessed window, then deliver the outbox (failed messages
+    again at most once per ``alerts.backoff_max``).
 
     Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``,
     ``held``).
@@ -44,5 +45,8 @@ def run_pass(
     verdicts = monitor.run_once(since, until, progress)
     sent = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
     if deliver:
-        sent = dispatcher(store, config, secrets, write=write).run()
+        # failed messages too (once per backoff_max), or one whose retries were spent
+        # while a receiver was down would never go out under `driftscope monitor` alone
+        sent = dispatcher(store, config, secrets, write=write).run(include_failed=True,
+                                                                   pace_failed=True)
     return verdicts, sent

@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts.engine import AlertEngine
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import Policy, Track, step
 from driftscope.alerts.state import AlertStore
 from driftscope.monitor.results import mark_processed
+from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -49,3 +52,20 @@ def test_the_rebuilt_track_has_the_live_engines_points(store: Store) -> None:
         assert rebuilt.points == expected[name], name
         assert rebuilt.last_features == live.last_features, name
 
+
+
+def test_streaks_longer_than_fifty_windows_count_across_passes(store: Store) -> None:
+    cfg = AlertsConfig.model_validate({"console": True, "resolve_windows": 60, "retrain": {
+        "policies": [{"name": "sustained", "kind": "drift_sustained", "windows": 60}]}})
+
+    def one_pass(v: WindowVerdict) -> str:  # each monitor pass has an engine of its own
+        action = AlertEngine(store, cfg).process(v).action
+        mark_processed(store, [v], "fp", T0)
+        return action
+
+    assert [one_pass(window(i, "age")) for i in (0, 1)] == ["pending", "open"]
+    mark_processed(store, [window(i, "age") for i in range(2, 59)], "fp", T0)
+    assert one_pass(window(59, "age")) == "update"
+    assert store.count(S.RETRAIN_REQUESTS) == 1  # drifted for 60 windows
+    mark_processed(store, [window(i) for i in range(60, 119)], "fp", T0)
+    assert one_pass(window(119)) == "resolve"  # good for 60 windows

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from driftscope.alerts.notifiers.webhook import strict_json
 from driftscope.errors import NotifierError
 
 
@@ -28,7 +28,7 @@ class KafkaNotifier:
         try:
             if self._producer is None:
                 self._producer = KafkaProducer(**self.options, acks="all")
-            body = json.dumps({**payload, "idempotency_key": key}, sort_keys=True).encode()
+            body = strict_json({**payload, "idempotency_key": key}).encode()
             self._producer.send(self.topic, key=key.encode(), value=body).get(self.timeout)
         except KafkaError as exc:
             raise NotifierError(f"kafka topic {self.topic}: {type(exc).__name__}") from None
@@ -49,7 +49,7 @@ class CommandNotifier:
         self.timeout = timeout
 
     def send(self, payload: Mapping[str, Any], key: str) -> None:
-        body = json.dumps({**payload, "idempotency_key": key}, sort_keys=True)
+        body = strict_json({**payload, "idempotency_key": key})
         try:
             done = subprocess.run([*self.argv, key], input=body, text=True, capture_output=True,
                                   timeout=self.timeout, check=False)

@@ -8,7 +8,9 @@ Examples
 
 from __future__ import annotations
 
+import http.client
 import json
+import math
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -30,6 +32,25 @@ def redact(text: str, secret: str) -> str:
     return out
 
 
+def strict_json(payload: Mapping[str, Any]) -> str:
+    """JSON any parser reads: NaN and infinities become null (``json.dumps`` writes
+    ``NaN``, which is not JSON).
+
+    >>> strict_json({"threshold": float("nan"), "x": [1.5, float("inf")]})
+    '{"threshold": null, "x": [1.5, null]}'
+    """
+    def clean(x: Any) -> Any:
+        if isinstance(x, float):
+            return x if math.isfinite(x) else None
+        if isinstance(x, Mapping):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(payload), sort_keys=True, allow_nan=False)
+
+
 class SecretUrlNotifier:
     """Base of the notifiers whose URL is a secret: kept as a SecretStr, never in a repr."""
 
@@ -48,7 +69,7 @@ class WebhookNotifier(SecretUrlNotifier):
 
     def send(self, payload: Mapping[str, Any], key: str) -> None:
         url = self._url.get_secret_value()
-        body = json.dumps({**payload, "idempotency_key": key}, sort_keys=True).encode()
+        body = strict_json({**payload, "idempotency_key": key}).encode()
         req = urllib.request.Request(
             url, data=body, method="POST",
             headers={"Content-Type": "application/json", "Idempotency-Key": key},
@@ -61,5 +82,7 @@ class WebhookNotifier(SecretUrlNotifier):
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise NotifierError(redact(f"webhook unreachable: {reason}", url)) from None
+        except http.client.HTTPException as exc:  # not HTTP at all, or cut off
+            raise NotifierError(f"webhook answered badly: {type(exc).__name__}") from None
         if status >= 300:
             raise NotifierError(f"webhook answered HTTP {status}")

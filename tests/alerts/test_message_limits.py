@@ -1,0 +1,88 @@
+"""Messages Slack and webhook receivers accept, and findings ranked by how bad they are:
+Block Kit's length limits, strict JSON, and severity for metrics where lower is worse."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from driftscope.alerts import messages
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.notifiers import WebhookNotifier
+from driftscope.alerts.rules import Alert, Policy, Track, step
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+W = timedelta(minutes=5)
+
+
+def verdict(i: int, findings: list[Finding]) -> WindowVerdict:
+    return WindowVerdict("churn", "mon", T0 + i * W, T0 + (i + 1) * W, 500, tuple(findings))
+
+
+def firing(findings: list[Finding]) -> tuple[Alert, WindowVerdict]:
+    first = step(Track(), verdict(0, findings), Policy(), silenced=False)
+    d = step(first.track, verdict(1, findings), Policy(), silenced=False)
+    assert d.alert is not None and d.notify
+    return d.alert, verdict(1, findings)
+
+
+def test_slack_blocks_stay_within_slacks_limits_and_count_what_is_left_out() -> None:
+    fs = [Finding("drift", f"country=DE-{i % 7}", f"customer_lifetime_value_rolling_{i:02d}d_mean",
+                  "jensen_shannon", 0.3 + i / 1000, 0.1, "reference-quantile", "fdr")
+          for i in range(60)]
+    fs.append(Finding("drift", "*", "x" * 5000, "linf", 0.9, 0.1, "permutation", "fdr"))
+    alert, v = firing(fs)
+    blocks = messages.slack_blocks(alert, v, 50, "http://grafana.local/d/x")["blocks"]
+    header = blocks[0]["text"]["text"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    texts += [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert len(header) <= 150 and all(len(t) <= 3000 for t in texts)
+    top = texts[1].splitlines()
+    shown = [line for line in top if line.startswith("• ")]
+    assert shown[0].startswith("• xxx") and len(shown[0]) < 300  # the worst, its name clipped
+    assert len(shown) > 20 and top[-1] == f"…and {len(fs) - len(shown)} more"
+
+
+def test_an_anomaly_without_a_bound_is_strict_json_for_webhooks_and_readable_in_slack(
+    webhook: Any,
+) -> None:
+    anomaly = Finding("performance", "*", "*", "accuracy", 0.62, math.nan, "none", "anomaly")
+    drift = Finding("drift", "*", "age", "linf", 0.11, 0.1, "permutation", "fdr")
+    alert, v = firing([anomaly, drift])
+    WebhookNotifier(SecretStr(webhook.url), 2).send(
+        {"type": "alert", **messages.details(alert, v, 5)}, "key")
+
+    def reject(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    body = json.loads(webhook.bodies[0], parse_constant=reject)
+    assert math.isfinite(body["severity"])
+    assert {f["metric"]: f["threshold"] for f in body["findings"]} == {"accuracy": None,
+                                                                       "linf": 0.1}
+    slack = json.dumps(messages.slack_blocks(alert, v, 5, None), ensure_ascii=False)
+    assert "accuracy (accuracy 0.62, anomaly)" in slack and "nan" not in slack
+    other_way = WindowVerdict("churn", "mon", v.window_start, v.window_end, 500,
+                              (drift, anomaly))
+    assert other_way.severity == v.severity and other_way.top(2) == v.top(2)
+
+
+def test_a_metric_far_below_its_bound_is_severe_and_shown_first() -> None:
+    def accuracy(value: float) -> Finding:
+        return Finding("performance", "*", "*", "accuracy", value, 0.9, "rule < 0.9", "rule")
+
+    assert 1 < accuracy(0.89).severity < accuracy(0.6).severity < accuracy(0.3).severity
+    band = [Finding("performance", "*", "*", "f1", x, 0.8, "band", "band") for x in (0.7, 0.4)]
+    assert 1 < band[0].severity < band[1].severity
+    error_rate = Finding("performance", "*", "*", "error_rate", 0.3, 0.1, "rule > 0.1", "rule")
+    assert error_rate.severity == pytest.approx(3.0)  # higher is worse: as before
+    marginal = [Finding("drift", "*", f"f{i}", "linf", 0.12, 0.1, "permutation", "fdr")
+                for i in range(5)]
+    alert, v = firing([*marginal, accuracy(0.3)])
+    assert v.top(1) == [accuracy(0.3)] and alert.severity == pytest.approx(3.0)
+    slack = json.dumps(messages.slack_blocks(alert, v, 5, None), ensure_ascii=False)
+    assert "accuracy (accuracy 0.3, rule < 0.9)" in slack and "…and 1 more" in slack
