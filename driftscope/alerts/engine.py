@@ -84,7 +84,7 @@ class AlertEngine:
         if d.notify and d.alert is not None:
             self._enqueue_alert(d, v)
         if d.action != "seen":
-            self._retrain(v, d.track)
+            self._retrain(v, d.track, track.last_end)
         self._tracks[key] = d.track
         return d
 
@@ -107,13 +107,13 @@ class AlertEngine:
             self.outbox.enqueue(f"{alert.alert_id}:{event}:{channel}", alert.alert_id, event,
                                 channel, payloads[channel], group_key=group)
 
-    def _retrain(self, v: WindowVerdict, track: Track) -> None:
+    def _retrain(self, v: WindowVerdict, track: Track, last_end: datetime | None) -> None:
         for policy in self.cfg.retrain.policies:
             key = (v.model_id, policy.name)
             if key not in self._last_request:
                 self._last_request[key] = self._latest_request(*key)
             req = retrain.decide(policy, v, drift_streak=track.drift_streak,
-                                 last_request=self._last_request[key])
+                                 last_request=self._last_request[key], last_end=last_end)
             if req is None:
                 continue
             self._last_request[key] = req.window_end

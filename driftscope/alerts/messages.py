@@ -32,6 +32,21 @@ def _clip(text: str, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def mrkdwn(text: str) -> str:
+    """Text as Slack mrkdwn shows it as is: ``&``, ``<``, ``>`` escaped (``age_band=<30``
+    would otherwise start a link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip_mrkdwn(text: str, limit: int) -> str:
+    """:func:`_clip` for escaped text: never ends in half an ``&…;``."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&", max(0, len(cut) - 4))
+    return (cut[:amp] if amp >= 0 and ";" not in cut[amp:] else cut) + "…"
+
+
 def describe(f: Finding, width: int | None = None) -> str:
     """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events.
 
@@ -103,7 +118,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
 def top_findings(v: WindowVerdict, top: int) -> str:
     """The findings section: the ``top`` most severe, as many as fit in Slack's limit,
     then ``…and N more``."""
-    lines = [f"• {describe(f, SLACK_MAX_NAME)}" for f in v.top(top)]
+    lines = [f"• {mrkdwn(describe(f, SLACK_MAX_NAME))}" for f in v.top(top)]
     while True:
         more = len(v.findings) - len(lines)
         text = "\n".join(["*Top findings*", *lines, *([f"…and {more} more"] if more else [])])
@@ -123,20 +138,22 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
         {"type": "header", "text": {"type": "plain_text",
                                     "text": title[:SLACK_MAX_HEADER], "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": _clip(f"{icon} {text}", SLACK_MAX_TEXT)}},
+                                     "text": _clip_mrkdwn(f"{icon} {mrkdwn(text)}",
+                                                          SLACK_MAX_TEXT)}},
     ]
     if not resolved and v.findings:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": top_findings(v, top)}})
+    end = "%H:%M" if v.window_end.date() == v.window_start.date() else "%Y-%m-%d %H:%M"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-        f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end:%H:%M} UTC · "
+        f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end.strftime(end)} UTC · "
         f"{v.n_events} events · severity {_num(min(alert.severity, 1e9))} · "
         f"alert `{alert.alert_id}`", SLACK_MAX_TEXT)}]})
     if link and len(link) <= SLACK_MAX_TEXT:  # a button's url has the same limit
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
             "url": link}]})
-    return {"text": f"{title} — {text}", "blocks": blocks}
+    return {"text": mrkdwn(f"{title} — {text}"), "blocks": blocks}
 
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> dict[str, Any]:

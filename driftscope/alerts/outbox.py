@@ -19,8 +19,10 @@ sends exactly those members under that key, so the key always means the same mes
 
 Statuses: ``pending`` → ``sending`` → ``sent``, or ``failed`` after the retries are spent
 (``driftscope alerts run`` and ``driftscope monitor`` try failed groups again, one attempt
-per run and at most once per ``backoff_max``, after the new ones). Any exception a channel
-raises is a failed attempt of its message, not the end of the run.
+per run and at most once per ``backoff_max``, after the new ones). A ``resolved`` row waits
+until its alert's ``firing`` row to the same channel is sent, so a channel never shows a
+resolution before its alert. Any exception a channel raises is a failed attempt of its
+message, not the end of the run.
 """
 
 from __future__ import annotations
@@ -191,9 +193,13 @@ class Dispatcher:
         group waits until a monitor pass finished after its newest row was enqueued, or
         until it is ``hold`` old (counted as ``held``). With ``pace_failed`` (a dispatcher
         that runs in a loop) a failed message is tried at most once per ``backoff_max``.
+        An alert's resolution is never sent to a channel before its firing message: it is
+        tried again after the rest, and waits (``held``) while that one is not sent.
         """
         counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
-        rows = self.outbox.pending(include_failed)
+        rows = self.outbox.pending(include_failed=True)
+        unsent = {(d.alert_id, d.channel) for d in rows if d.kind == "firing"}
+        rows = [d for d in rows if include_failed or d.status != "failed"]
         fixed: dict[str, list[Delivery]] = {}
         new: dict[tuple[str, str], list[Delivery]] = {}
         for d in rows:
@@ -216,14 +222,31 @@ class Dispatcher:
         queue += [g for g in fixed.values() if g[0].status == "failed" and (
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
-        for members in queue:
-            channel = self.channels.get(members[0].channel)
-            if channel is None:
-                counts["skipped"] += len(members)
-                continue
+        later = [self._send(members, unsent, counts) for members in queue]
+        for members in later:  # held back: their firing messages may have gone out since
+            if members:
+                counts["held"] += len(self._send(members, unsent, counts))
+        return counts
+
+    def _send(self, members: list[Delivery], unsent: set[tuple[str, str]],
+              counts: dict[str, int]) -> list[Delivery]:
+        """Deliver one message, less the resolutions of alerts whose firing message to its
+        channel is not sent yet (``unsent``); returns those rows, held back (all of them
+        where the members are fixed)."""
+        channel = self.channels.get(members[0].channel)
+        if channel is None:
+            counts["skipped"] += len(members)
+            return []
+        early = [d for d in members if d.kind == "resolved" and (d.alert_id, d.channel) in unsent]
+        if early and members[0].status != "pending":
+            return members
+        members = [d for d in members if d not in early]
+        if members:
             ok = self._deliver(members, channel)
             counts["sent" if ok else "failed"] += len(members)
-        return counts
+            if ok:
+                unsent -= {(d.alert_id, d.channel) for d in members if d.kind == "firing"}
+        return early
 
     def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
         failed = rows[0].status == "failed"

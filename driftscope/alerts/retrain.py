@@ -62,13 +62,18 @@ def request_id(policy: str, model_id: str, window_start: datetime) -> str:
 
 
 def decide(
-    policy: RetrainPolicy, v: WindowVerdict, *, drift_streak: int, last_request: datetime | None
+    policy: RetrainPolicy, v: WindowVerdict, *, drift_streak: int, last_request: datetime | None,
+    last_end: datetime | None = None,
 ) -> RetrainRequest | None:
     """The request this window triggers under ``policy``, if any.
 
     ``drift_streak`` counts consecutive drifted windows ending with ``v``; the request
     goes out when it reaches ``policy.windows`` (once per sustained drift).
-    ``last_request`` is the end of the window of this policy's last request for the model.
+    ``last_request`` is the end of the window of this policy's last request for the model,
+    ``last_end`` that of the window processed before ``v``: ``periodic`` fires when a
+    multiple of ``every`` lies after both (after ``v``'s start if neither is known) and by
+    ``v``'s end, so a boundary in a window without events (never processed) fires on the
+    next window processed.
     """
     if policy.model is not None and policy.model != v.model_id:
         return None
@@ -91,7 +96,9 @@ def decide(
     else:
         assert policy.every is not None
         every = policy.every
-        if (v.window_end - EPOCH) // every == (v.window_start - EPOCH) // every:
+        after = v.window_start if last_end is None else min(last_end, v.window_start)
+        after = after if last_request is None else max(after, last_request)
+        if (v.window_end - EPOCH) // every <= (after - EPOCH) // every:
             return None
         evidence.update(every=str(every))
     since = v.window_end - policy.training_window

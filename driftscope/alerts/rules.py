@@ -11,10 +11,15 @@ States: ``firing`` → (``acknowledged``) → ``resolved``. An alert opens when
 default); a bad window whose verdict is ``carried`` (the window before drifted the same
 way, too weakly to be flagged on its own) counts that window as bad too, and one that does
 not ``follow`` the bad window before it (it drifted another way: a spike next to a chance
-finding) counts half (:func:`next_streak`). An alert
-resolves after ``resolve_windows`` consecutive good windows. A firing alert is never
-announced twice (dedup); a new incident within ``cooldown`` of the last announcement, or
-while silenced, is recorded but not announced.
+finding) counts half (:func:`next_streak`). Windows are consecutive when one starts
+where the one before ended: a gap (windows without events, never processed) ends a bad
+streak, while good windows on both sides of a gap still add up to ``resolve_windows`` (a
+model with sparse traffic resolves on the traffic it has). An alert resolves after
+``resolve_windows`` good windows.
+A firing alert is never announced twice (dedup); a new incident within ``cooldown`` of the
+last announcement, or while silenced, is recorded but not announced then: it is announced
+on its first bad window after the cooldown or silence has ended, if still firing (not
+acknowledged). A resolution during a silence is not announced.
 
 Examples
 --------
@@ -84,6 +89,7 @@ class Track:
     drift_streak: int = 0
     points: int = 0  # the incident's points (:func:`next_streak`)
     last_features: frozenset[str] = frozenset()  # the window before's :func:`features_of`
+    last_end: datetime | None = None  # end of ``last_window`` (None: unknown, no gap seen)
 
 
 @dataclass(frozen=True)
@@ -155,10 +161,24 @@ def shares(before: frozenset[str], now: frozenset[str]) -> bool:
     return not before or not now or bool(before & now)
 
 
+def gap(last_end: datetime | None, start: datetime) -> bool:
+    """Whether windows are missing (no events) between a window ending at ``last_end``
+    and one starting at ``start``."""
+    return last_end is not None and start > last_end
+
+
+def cooling(last_notified: datetime | None, v: WindowVerdict, policy: Policy) -> bool:
+    """Whether ``v`` ends within ``cooldown`` of the last announcement."""
+    return last_notified is not None and v.window_end - last_notified < policy.cooldown
+
+
 def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> Decision:
     """Apply one window's verdict to a model × monitor's track."""
     if track.last_window is not None and v.window_start <= track.last_window:
         return Decision("seen", False, track, track.alert, "window already applied")
+    if gap(track.last_end, v.window_start):  # no window in between: no streak goes on
+        track = replace(track, bad_streak=0, points=0, drift_streak=0,
+                        last_features=frozenset())
     named = features_of(f.feature for f in v.findings)
     follows = v.follows and shares(track.last_features, named)
     bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, follows,
@@ -166,7 +186,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     good_streak = 0 if v.bad else track.good_streak + 1
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
                 drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points,
-                last_features=named)
+                last_features=named, last_end=v.window_end)
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     if open_alert is not None:
         if good_streak >= policy.resolve_windows:
@@ -179,15 +199,19 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
             windows=open_alert.windows + 1,
             severity=max(open_alert.severity, v.severity),
         )
+        if (v.bad and open_alert.state == FIRING and not open_alert.notified and not silenced
+                and not cooling(track.last_notified, v, policy)):  # held back until now
+            grown = replace(grown, notified=True, reason="paged late",
+                            notified_at=v.window_end)
+            t = replace(t, last_notified=v.window_end)
+            return Decision("update", True, replace(t, alert=grown), grown, "paged late")
         return Decision("update", False, replace(t, alert=grown), grown, "still open (dedup)")
     if points < 2 * policy.min_windows:
         action = "pending" if v.bad else "none"
         return Decision(action, False, t, None, f"{bad_streak}/{policy.min_windows} bad windows")
     size = v.window_end - v.window_start
     opened = v.window_start - (bad_streak - 1) * size
-    in_cooldown = (
-        track.last_notified is not None and v.window_end - track.last_notified < policy.cooldown
-    )
+    in_cooldown = cooling(track.last_notified, v, policy)
     notify = not silenced and not in_cooldown
     reason = "silenced" if silenced else "cooldown" if in_cooldown else "paged"
     new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,

@@ -19,6 +19,7 @@ from driftscope.alerts.rules import (
     Track,
     acknowledge,
     features_of,
+    gap,
     next_streak,
     shares,
 )
@@ -137,30 +138,34 @@ class AlertStore:
             f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0, "
             f"JSONExtractBool({M.summary}, 'carried'), "
             f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
-            f"JSONExtract({M.summary}, 'features', 'Array(String)') "
+            f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end} "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
         )
         last = as_utc(rows[0][0]) if rows else None
-        flags = [bool(r[1]) for r in rows]
-        bad = points = 0
+        end = as_utc(rows[0][6]) if rows else None
+        bad = points = good = drift = 0
         named: frozenset[str] = frozenset()
-        for r in reversed(rows):  # the streak rule replayed, oldest first (as in step)
+        prev: datetime | None = None
+        for r in reversed(rows):  # the streak rules replayed, oldest first (as in step)
+            if gap(prev, as_utc(r[0])):
+                bad = points = drift = 0
+                named = frozenset()
             now = features_of(r[5]) if r[1] else frozenset()
             bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]) and shares(named, now),
                                       bool(r[3]))
-            named = now
-        good = next((i for i, f in enumerate(flags) if f), len(flags))
-        drifts = [bool(r[2]) for r in rows]
-        drift = next((i for i, f in enumerate(drifts) if not f), len(drifts))
+            good, drift = 0 if r[1] else good + 1, drift + 1 if r[2] else 0
+            named, prev = now, as_utc(r[6])
         alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
                               {"m": model_id, "n": monitor}, 20)
         current = alerts[0][0] if alerts else None
         if current is not None and last is not None and current.last_window > last:
+            end = None if end is None else current.last_window + (end - last)  # same size
             last = current.last_window  # the alert saw a window not yet recorded
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
-        return Track(last, bad, good, current, max(notified, default=None), drift, points, named)
+        return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
+                     end)
 
 
 def is_open(alert: Alert | None) -> bool:

@@ -85,4 +85,4 @@ def test_a_metric_far_below_its_bound_is_severe_and_shown_first() -> None:
     alert, v = firing([*marginal, accuracy(0.3)])
     assert v.top(1) == [accuracy(0.3)] and alert.severity == pytest.approx(3.0)
     slack = json.dumps(messages.slack_blocks(alert, v, 5, None), ensure_ascii=False)
-    assert "accuracy (accuracy 0.3, rule < 0.9)" in slack and "…and 1 more" in slack
+    assert "accuracy (accuracy 0.3, rule &lt; 0.9)" in slack and "…and 1 more" in slack

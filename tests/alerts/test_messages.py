@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from driftscope.alerts import messages, retrain
 from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.notifiers import SlackNotifier, WebhookNotifier
-from driftscope.alerts.rules import Policy, Track, step
+from driftscope.alerts.rules import Alert, Policy, Track, step
 from driftscope.errors import NotifierError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "slack"
@@ -55,10 +56,45 @@ def test_grouped_slack_message_matches_golden() -> None:
     payload = messages.slack_blocks(d.alert, v2, 5, link)
     check_golden("grouped_drift.json", payload)
     text = json.dumps(payload, ensure_ascii=False)
-    assert "12 features drifted" in text and "feature_11 (linf 0.32 > 0.08, permutation)" in text
+    assert "12 features drifted" in text and "feature_11 (linf 0.32 &gt; 0.08, permutation)" in text
     assert "…and 9 more" in text and "Open in Grafana" in text
     resolved = messages.slack_blocks(d.alert, v2, 5, link, resolved=True)
     check_golden("resolved.json", resolved)
+
+
+def firing(v0: WindowVerdict, v1: WindowVerdict) -> Alert:
+    d = step(step(Track(), v0, Policy(), silenced=False).track, v1, Policy(), silenced=False)
+    assert d.alert is not None
+    return d.alert
+
+
+def test_names_are_escaped_in_slack_text_but_not_in_the_grafana_link() -> None:
+    f = Finding("drift", "age_band=<30", "income>50k & married", "linf", 0.3, 0.1,
+                "permutation", "fdr")
+    v0, v1 = (WindowVerdict("R&D <churn>", "mon", T0 + i * W, T0 + (i + 1) * W, 10, (f,))
+              for i in range(2))
+    link = messages.grafana_link("http://grafana.local", "dash", v1)
+    payload = messages.slack_blocks(firing(v0, v1), v1, 5, link)
+    head, lead, top = payload["blocks"][:3]
+    assert "R&amp;D &lt;churn&gt; / mon: 1 feature drifted" in payload["text"]
+    assert lead["text"]["text"].startswith(":rotating_light: R&amp;D &lt;churn&gt; / mon")
+    assert "income&gt;50k &amp; married [age_band=&lt;30] (linf 0.3 &gt; 0.1" in top["text"]["text"]
+    assert head["text"] == {"type": "plain_text", "text": "Drift alert: R&D <churn>",
+                            "emoji": True}  # plain text is shown as it is
+    assert payload["blocks"][-1]["elements"][0]["url"] == link and "R%26D+%3Cchurn" in link
+    long = replace(v1, model_id="<" * 2000)  # clipped to Slack's limit, never in an entity
+    lead = messages.slack_blocks(firing(v0, long), long, 5, None)["blocks"][1]["text"]["text"]
+    assert len(lead) <= messages.SLACK_MAX_TEXT and lead.endswith("&lt;…")
+
+
+def test_a_window_of_a_day_or_more_names_the_date_it_ends() -> None:
+    day = timedelta(days=1)
+    v0, v1 = (WindowVerdict("churn", "mon", T0.replace(hour=0) + i * day,
+                            T0.replace(hour=0) + (i + 1) * day, 500, grouped()[0].findings)
+              for i in range(2))
+    context = messages.slack_blocks(firing(v0, v1), v1, 5, None)["blocks"][-1]
+    assert context["elements"][0]["text"].startswith(
+        "window 2026-01-02 00:00–2026-01-03 00:00 UTC · 500 events")
 
 
 def test_retrain_policies_decide_once_per_policy_and_window() -> None:

@@ -1,4 +1,5 @@
-"""The outbox on chDB: a message's key always names the same members, whatever happens."""
+"""The outbox on chDB: a message's key always names the same members, whatever happens,
+and a channel gets an alert before its resolution."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from driftscope.alerts.notifiers import SlackNotifier
 from driftscope.alerts.outbox import Dispatcher, Outbox
 from driftscope.errors import NotifierError
 from driftscope.store import schema as S
@@ -95,3 +98,26 @@ def test_a_failed_row_from_before_send_keys_is_retried_under_its_delivery_id(
     box.mark(box.pending(), "failed", [6], "HTTP 500", key="")  # as rows before 203 were
     assert Dispatcher(box, {"webhook": rx}).run(include_failed=True)["sent"] == 1
     assert [k for k, _ in rx.calls] == ["old:firing:webhook"]
+
+
+def test_a_resolution_never_reaches_slack_before_its_alert(store: Store, slack: Any) -> None:
+    box = Outbox(store)
+    dispatcher = Dispatcher(box, {"slack": SlackNotifier(SecretStr(slack.url), 2)}, retries=0)
+
+    def enqueue_slack(alert: str, event: str, group: str) -> None:
+        text = {"type": "mrkdwn", "text": f"{event} {alert}"}
+        box.enqueue(f"{alert}:{event}:slack", alert, event, "slack",
+                    {"text": f"{event} {alert}", "blocks": [{"type": "section", "text": text}]},
+                    group_key=group)
+
+    slack.mode = "down"
+    enqueue_slack("a", "firing", "w1")
+    assert dispatcher.run()["failed"] == 1
+    slack.mode = "ok"
+    enqueue_slack("b", "firing", "w2")
+    enqueue_slack("a", "resolved", "w3")  # both recover in one window
+    enqueue_slack("b", "resolved", "w3")
+    assert dispatcher.run() == {"sent": 2, "failed": 0, "skipped": 0, "held": 1}
+    assert [m["text"] for m in slack.accepted] == ["firing b", "resolved b"]
+    assert dispatcher.run(include_failed=True)["sent"] == 2  # a's alert first, then the rest
+    assert [m["text"] for m in slack.accepted][2:] == ["firing a", "resolved a"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from driftscope.alerts.model import Finding, WindowVerdict
@@ -19,13 +20,19 @@ def verdict(i: int, bad: bool, carried: bool = False, follows: bool = True,
                          follows=follows)
 
 
-def run(pattern: str, policy: Policy | None = None, silenced: bool = False) -> list[str]:
+def run(pattern: str, policy: Policy | None = None, silenced: bool | range = False) -> list[str]:
     """``x``: a bad window; ``c``: a bad window whose predecessor moved the same way;
-    ``o``: a bad window that drifted another way than the bad window before it."""
+    ``o``: a bad window that drifted another way than the bad window before it; ``_``: a
+    window without events (never processed, ``""``). ``silenced``: always, or the windows
+    in a range."""
     track, out = Track(), []
     for i, c in enumerate(pattern):
+        if c == "_":
+            out.append("")
+            continue
         v = verdict(i, c in "xco", carried=c == "c", follows=c != "o")
-        d = step(track, v, policy or Policy(), silenced=silenced)
+        quiet = i in silenced if isinstance(silenced, range) else silenced
+        d = step(track, v, policy or Policy(), silenced=quiet)
         track = d.track
         out.append(d.action + ("!" if d.notify else ""))
     return out
@@ -90,6 +97,41 @@ def test_cooldown_keeps_a_quick_relapse_quiet_and_silence_records_without_paging
     assert run("xx..xx", Policy(cooldown=timedelta(hours=1)))[-1] == "open"
     assert run("xx..xx", Policy(cooldown=timedelta(0)))[-1] == "open!"
     assert run("xxx..", silenced=True) == ["pending", "open", "update", "update", "resolve"]
+
+
+def test_an_incident_held_back_by_the_cooldown_is_announced_once_when_it_ends() -> None:
+    # announced at the end of window 1; a relapse opens at window 5, inside the hour
+    out = run("xx.." + "x" * 20, Policy(cooldown=timedelta(hours=1)))
+    assert out[5] == "open" and out[3] == "resolve!"
+    assert [i for i, a in enumerate(out) if a.endswith("!")] == [1, 3, 13]  # 1h after w1
+    assert out[13] == "update!"
+
+
+def test_an_incident_opened_in_a_silence_is_announced_once_after_it() -> None:
+    assert run("xxxxx..", silenced=range(3)) == [
+        "pending", "open", "update", "update!", "update", "update", "resolve!"]
+    # not on a good window, and an announced alert's resolution stays quiet while silenced
+    assert run("xxx...", silenced=range(3))[3:] == ["update", "resolve", "none"]
+    assert run("xxxx..", silenced=range(4, 6)) == [
+        "pending", "open!", "update", "update", "update", "resolve"]
+    track = Track()  # someone acknowledged it during the silence: they know
+    for i in range(2):
+        track = step(track, verdict(i, True), Policy(), silenced=True).track
+    assert track.alert is not None and not track.alert.notified
+    track = replace(track, alert=acknowledge(track.alert))
+    assert not step(track, verdict(2, True), Policy(), silenced=False).notify
+
+
+def test_bad_windows_with_a_gap_between_them_are_not_consecutive() -> None:
+    assert run("x_x..") == ["pending", "", "pending", "none", "none"]
+    assert run("x_xx")[-1] == "open!"
+    d = step(Track(), verdict(0, True), Policy(), silenced=False)
+    for i in (2, 3):
+        d = step(d.track, verdict(i, True), Policy(), silenced=False)
+    assert d.alert is not None and d.alert.opened_window == T0 + 2 * W and d.alert.windows == 2
+    assert d.track.drift_streak == 2 and d.track.last_end == T0 + 4 * W
+    # good windows on both sides of a gap count towards resolving
+    assert run("xx._.") == ["pending", "open!", "update", "", "resolve!"]
 
 
 def test_replaying_a_window_changes_nothing() -> None:

@@ -37,10 +37,12 @@ def test_the_rebuilt_track_has_the_live_engines_points(store: Store) -> None:
                                             window(2, "*", kind="performance")],
         "drift then quality on another feature": [window(0), window(1, "age"),
                                                   window(2, "sessions", kind="quality")],
+        "drift, a window without events, drift": [window(0, "age"), window(2, "age")],
     }
     expected = {"spike then another feature": 3, "spike then a feature in common": 4,
                 "spike then another way": 3, "drift then a model-wide finding": 4,
-                "drift then quality on another feature": 3}
+                "drift then quality on another feature": 3,
+                "drift, a window without events, drift": 2}
     for name, verdicts in cases.items():
         verdicts = [replace(v, monitor=name) for v in verdicts]
         mark_processed(store, verdicts, "fp", T0)
@@ -51,7 +53,7 @@ def test_the_rebuilt_track_has_the_live_engines_points(store: Store) -> None:
         assert (rebuilt.bad_streak, rebuilt.points) == (live.bad_streak, live.points), name
         assert rebuilt.points == expected[name], name
         assert rebuilt.last_features == live.last_features, name
-
+        assert (rebuilt.drift_streak, rebuilt.last_end) == (live.drift_streak, live.last_end)
 
 
 def test_streaks_longer_than_fifty_windows_count_across_passes(store: Store) -> None:
@@ -69,3 +71,32 @@ def test_streaks_longer_than_fifty_windows_count_across_passes(store: Store) -> 
     assert store.count(S.RETRAIN_REQUESTS) == 1  # drifted for 60 windows
     mark_processed(store, [window(i) for i in range(60, 119)], "fp", T0)
     assert one_pass(window(119)) == "resolve"  # good for 60 windows
+
+
+def test_a_periodic_retrain_fires_after_a_boundary_in_a_window_without_events(
+    store: Store,
+) -> None:
+    cfg = AlertsConfig.model_validate({"console": True, "retrain": {
+        "policies": [{"name": "daily", "kind": "periodic", "every": "1d"}]}})
+    # T0 is midnight; the windows around it, [T0-5m, T0+5m), had no events
+    for i in (-2, 1, 2):
+        AlertEngine(store, cfg).process(window(i))  # each monitor pass has its own engine
+        mark_processed(store, [window(i)], "fp", T0)
+    rows = store.query(f"SELECT {S.RETRAIN_REQUESTS.window_start} FROM {S.RETRAIN_REQUESTS}")
+    assert [r[0].replace(tzinfo=UTC) for r in rows] == [T0 + W]  # once, on the next window
+
+
+def test_an_alert_opened_in_a_silence_is_announced_once_after_it_across_passes(
+    store: Store,
+) -> None:
+    cfg = AlertsConfig.model_validate({"console": True})
+    AlertStore(store).silence("m", "*", T0 + timedelta(hours=1), "maintenance", T0)
+    events = []
+    for i, hour in enumerate([0, 0, 2, 2, 2]):  # the silence ends before the third pass
+        engine = AlertEngine(store, cfg, clock=lambda h=hour: T0 + timedelta(hours=h))
+        d = engine.process(window(i, "age"))
+        mark_processed(store, [window(i, "age")], "fp", T0)
+        events.append(d.action + ("!" if d.notify else ""))
+    assert events == ["pending", "open", "update!", "update", "update"]
+    O = S.ALERT_OUTBOX  # noqa: E741
+    assert store.query(f"SELECT {O.kind}, {O.channel} FROM {O}") == [("firing", "console")]
