@@ -3,8 +3,11 @@
 On the wire an event is one JSON object. A *prediction* event carries the model's
 inputs and outputs; a *feedback* event (``"kind": "feedback"``) carries a label that
 arrived later, joined to its prediction by ``event_id``. Unknown fields are rejected;
-NaN and infinity are rejected; every string must be encodable as UTF-8; timestamps must
-carry a time zone, lie in 1900–2299 (what ClickHouse stores) and are kept in UTC.
+NaN and infinity are rejected; every string must be encodable as UTF-8; no feature name
+starts with ``prediction.`` (where predictions are profiled). A timestamp is ISO-8601 with a
+time zone, or Unix time as a number or numeric string (pydantic's rule: seconds, or
+milliseconds when its magnitude exceeds 2e10); it must lie in 1900–2299 (what ClickHouse
+stores) and is kept in UTC.
 
 Examples
 --------
@@ -69,6 +72,8 @@ PredictionValue = Annotated[
     StrictBool | StrictInt | StrictFloat | _Str | list[StrictInt | StrictFloat], _LTR
 ]
 LabelValue = Annotated[StrictBool | StrictInt | StrictFloat | _Str, _LTR]
+_UNION_AT = {"features": 2, "predictions": 2, "label": 1}
+"""Where pydantic puts a union member's tag in an error location (after the name)."""
 _UNION_PARTS = {
     "bool", "int", "float", "str", "none", "list[union[int,float]]", "function-after[_utf8(),str]"
 }
@@ -79,6 +84,8 @@ _EXPECTED = {
 }
 
 _NAME = Annotated[str, Field(min_length=1, max_length=200)]
+PREDICTION_PREFIX = "prediction."
+"""Predictions are typed and profiled as ``prediction.<name>``: no feature may start so."""
 
 
 class _Wire(BaseModel):
@@ -109,6 +116,19 @@ class PredictionEvent(_Wire):
     label: LabelValue | None = None
     segments: dict[_NAME, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict)
 
+    @field_validator("features")
+    @classmethod
+    def _not_a_prediction(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            if name.startswith(PREDICTION_PREFIX):
+                raise PydanticCustomError(
+                    "reserved_name",
+                    "'{name}' cannot be a feature name: names starting with 'prediction.' "
+                    "are reserved for predictions",
+                    {"name": _loc_part(name)},
+                )
+        return v
+
 
 class FeedbackEvent(_Wire):
     """A label that arrived after the prediction, joined by ``event_id``."""
@@ -135,9 +155,10 @@ def first_error(err: ValidationError) -> tuple[str, str]:
     # a string UTF-8 cannot encode fails every member of a union: report that, not "bool"
     e = next((x for x in errors if x["type"] == "string_unicode"), errors[0])
     parts = [_loc_part(p) for p in e["loc"]]
-    union = bool(parts) and parts[-1].replace(" ", "").lower() in _UNION_PARTS
-    while parts and parts[-1].replace(" ", "").lower() in _UNION_PARTS:
-        parts.pop()
+    at = _UNION_AT.get(parts[0], len(parts)) if parts else 0
+    union = len(parts) > at and parts[at].replace(" ", "").lower() in _UNION_PARTS
+    if union:  # drop the member's tag, not a feature that happens to be named "int"
+        del parts[at:]
     loc = ".".join(parts) or "event"
     if e["type"] == "string_unicode":
         return "not_utf8", f"{loc}: a lone surrogate (e.g. \\udfff) cannot be encoded as UTF-8"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -75,6 +76,16 @@ def test_feedback_is_its_own_kind() -> None:
         # keys are escaped so that the error stays one meaningful line
         (raw({**GOOD, "features": {"a\nb": {"x": 1}}}), "schema", "features.a\\nb: expected"),
         (b'{"model_id": "m", "\\nfeaturs": 1}', "schema", "\\nfeaturs: Extra inputs"),
+        # a feature named like a union member's type keeps its name in the error
+        (raw({**GOOD, "features": {"int": {"b": 1}}}), "schema", "features.int: expected"),
+        (raw({**GOOD, "features": {"none": [1]}}), "schema", "features.none: expected"),
+        (raw({**GOOD, "predictions": {"float": {}}}), "schema", "predictions.float: expected"),
+        (raw({**GOOD, "segments": {"int": 1}}), "schema", "segments.int: "),
+        (b'{"model_id": "m", "features": {"bool": 1e999}}', "non_finite", "features.bool: "),
+        (b'{"model_id": "m", "features": {"str": "\\udfff"}}', "not_utf8", "features.str: "),
+        # prediction p is profiled and typed as prediction.p: a feature may not take its place
+        (raw({**GOOD, "features": {"prediction.score": "high"}}), "schema",
+         "features: 'prediction.score' cannot be a feature name"),
     ],
 )
 def test_bad_events_fail_with_a_reason_and_one_line(
@@ -91,6 +102,17 @@ def test_bad_events_fail_with_a_reason_and_one_line(
 def test_the_supported_timestamp_range_is_accepted() -> None:
     for ts in ("1900-01-01T00:00:00Z", "2299-12-31T23:59:59.999Z", "1900-01-01T01:00:00+01:00"):
         assert parse_event(raw({**GOOD, "timestamp": ts})).timestamp.tzinfo is not None
+
+
+def test_a_timestamp_is_iso_8601_or_unix_seconds_or_milliseconds() -> None:
+    """What docs/events.md promises (pydantic's rule: beyond 2e10 a number is milliseconds)."""
+    want = datetime(2026, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+    for ts in ("2026-01-01T01:00:00.5+01:00", "2026-01-01 00:00:00.5Z", 1767225600.5,
+               "1767225600.5", 1767225600500, "1767225600500"):
+        assert parse_event(raw({**GOOD, "timestamp": ts})).timestamp == want, ts
+    for ts in ("2026-01-01", "20260101T000000Z", True):
+        with pytest.raises(EventError):
+            parse_event(raw({**GOOD, "timestamp": ts}))
 
 
 def test_strings_are_not_coerced_to_numbers() -> None:

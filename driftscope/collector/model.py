@@ -22,11 +22,12 @@ from typing import Any
 
 from driftscope.config import Config, ModelConfig
 from driftscope.errors import EventError
-from driftscope.events import PredictionEvent, canonical
+from driftscope.events import PREDICTION_PREFIX, PredictionEvent, canonical
 
 NUMERIC, CATEGORICAL, PROBS = "numeric", "categorical", "probs"
-PRED_PREFIX = "prediction."
-"""Predictions are typed (and profiled) under ``prediction.<name>``."""
+PRED_PREFIX = PREDICTION_PREFIX
+"""Predictions are typed (and profiled) under ``prediction.<name>``; validation rejects
+feature names that start so, which would collide with them."""
 
 _MODEL_ID = re.compile(rb'"model_id"\s*:\s*"([^"\\]{1,200})"')
 

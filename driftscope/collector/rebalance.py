@@ -4,7 +4,10 @@ Before partitions are revoked, the buffered batch is flushed; if the store canno
 it is dropped (its offsets were never committed, so whoever owns the partitions next reads
 the events again). When the member was removed from the group (``on_partitions_lost``: its
 session expired), the batch is dropped without writing, since the partitions may already
-belong to another member. Newly assigned partitions are paused until
+belong to another member. Either way the watermarks, windows, sample state and feature
+kinds the dropped batch built in memory are reloaded from the store before anything more is
+processed (:meth:`Collector._drop_batch`), so the replay is not flagged late against itself
+and its feature kinds are still recorded. Newly assigned partitions are paused until
 :meth:`Collector._recover` has rolled back unfinished flushes and sought to the offsets
 stored with the data.
 """
@@ -16,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from kafka import ConsumerRebalanceListener
 
-from driftscope.collector.batch import Batch
 from driftscope.errors import StoreError
 
 if TYPE_CHECKING:
@@ -39,10 +41,7 @@ class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             except StoreError as exc:
                 log.warning("collector: flush before rebalance failed (%s); replaying", exc)
         if len(c.batch):
-            c.batch = Batch()
-            c._attempts = 0
-            if c.processor is not None:
-                c.processor.bottom_k.clear()
+            c._drop_batch()
         c._recovering -= {tp.partition for tp in revoked}
 
     def on_partitions_lost(self, lost: Any) -> None:
@@ -57,10 +56,7 @@ class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
                 sorted(tp.partition for tp in lost),
                 len(c.batch),
             )
-            c.batch = Batch()
-            c._attempts = 0
-            if c.processor is not None:
-                c.processor.bottom_k.clear()
+            c._drop_batch()
         c._recovering -= {tp.partition for tp in lost}
 
     def on_partitions_assigned(self, assigned: Any) -> None:

@@ -58,7 +58,3 @@ class BottomK:
         """Drop the state of a closed window (later events only become extra candidates)."""
         for key in [key for key in self._heaps if key[0] == model_id and key[1] == window_start]:
             del self._heaps[key]
-
-    def clear(self) -> None:
-        """Forget everything (after a replay: state must only hold distinct events)."""
-        self._heaps.clear()

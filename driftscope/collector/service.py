@@ -96,6 +96,7 @@ class Collector:
         self._backoff = Backoff(log)
         self._last_flush = time.monotonic()
         self._attempts = 0
+        self._dropped = False  # a batch was dropped: reload the processor's state
 
     @property
     def durable_offsets(self) -> dict[int, int]:
@@ -111,16 +112,7 @@ class Collector:
         from kafka.errors import KafkaError
 
         self.store.migrate()
-        registry = ModelRegistry(self.config, self.sink.load_kinds())
-        self.processor = Processor(self.config, registry, self.clock)
-        for model_id, max_ms, _, opened in self.sink.restore_windows():
-            model = self.config.model(model_id) or ModelConfig(id=model_id)
-            lateness = model.allowed_lateness
-            self.processor.windows.restore(
-                model_id, max_ms, int(lateness.total_seconds() * 1000), opened
-            )
-        self._closes.extend(self.processor.closed_windows())
-        self._closes.extend(self.sink.stale_windows())  # closed short by a killed process
+        self._load_state()
         if any("profile" in m.logging for m in self.config.models):
             import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka
@@ -144,6 +136,32 @@ class Collector:
             raise BrokerError(f"cannot reach Kafka at {k.bootstrap_servers}: {exc}") from None
         self._consumer.subscribe([k.topic], listener=Listener(self))
         log.info("collector %s: consuming %s as group %s", self.collector_id, k.topic, k.group_id)
+
+    def _load_state(self) -> None:
+        """A processor whose feature kinds, watermarks and open windows are the store's."""
+        registry = ModelRegistry(self.config, self.sink.load_kinds())
+        processor = Processor(self.config, registry, self.clock)
+        for model_id, max_ms, _, opened in self.sink.restore_windows():
+            model = self.config.model(model_id) or ModelConfig(id=model_id)
+            lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
+            processor.windows.restore(model_id, max_ms, lateness_ms, opened)
+        stale = self.sink.stale_windows()  # closed short by a killed process
+        self._closes.extend(processor.closed_windows())
+        self._closes.extend(stale)
+        self.processor = processor
+        self._dropped = False
+
+    def _drop_batch(self) -> None:
+        """Forget the unflushed batch (its offsets were never committed: it is read again).
+
+        What processing it changed in memory (watermarks, windows, sample state, feature
+        kinds) is reloaded from the store when partitions are next recovered (after their
+        rollback, before anything more is processed: every partition assigned is recovered
+        first), so the replay is windowed, flagged and recorded as if it had never been read.
+        """
+        self.batch = Batch()
+        self._attempts = 0
+        self._dropped = True
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set, then flush, commit and close.
@@ -263,6 +281,10 @@ class Collector:
             self._consumer.seek(tp, starts[tp.partition])
             self._positions[tp.partition] = starts[tp.partition]
             self._read[tp.partition] = starts[tp.partition]
+        if self._dropped:  # after the rollback: the store holds only what is durable
+            self._load_state()
+            assert self.processor is not None
+            self.processor.windows.set_lagging(self._lagging())  # what was just sought
         self._recovering -= set(parts)
         if not self._backoff.down:
             self._consumer.resume(*tps)

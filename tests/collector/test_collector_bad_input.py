@@ -40,6 +40,8 @@ BAD: list[tuple[bytes | dict, str]] = [
     ({**event(7), "timestamp": "0001-01-01T00:00:00+01:00"}, "schema"),
     (b"[" * 100_000 + b"]" * 100_000, "malformed_json"),  # too deep for the parser
     (b'{"model_id": "m", "\\nfeaturs": {}}', "schema"),  # the error must not be blank
+    # would overwrite prediction "score" in profiles and retype it for every later event
+    ({**event(8), "features": {"prediction.score": "high"}}, "schema"),
 ]
 
 
