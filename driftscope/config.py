@@ -26,12 +26,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from driftscope.alerts.config import AlertsConfig
 from driftscope.durations import parse_duration as parse_duration  # re-exported
 from driftscope.errors import ConfigError
-from driftscope.monitor.config import MonitorConfig, check_unique
+from driftscope.monitor.config import MonitorConfig, check_unique, check_windows, whole_seconds
 
 ENV_PREFIX = "DRIFTSCOPE_"
 SECRET_ENV = {
@@ -102,6 +110,11 @@ class ModelConfig(_Section):
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)
 
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: timedelta) -> timedelta:
+        return whole_seconds(v)
+
 
 class CollectorConfig(_Section):
     """The collector's batching, limits and policies."""
@@ -132,8 +145,9 @@ class Config(_Section):
 
     @field_validator("monitors")
     @classmethod
-    def _unique_monitors(cls, v: list[MonitorConfig]) -> list[MonitorConfig]:
-        return check_unique(v)
+    def _unique_monitors(cls, v: list[MonitorConfig], info: ValidationInfo) -> list[MonitorConfig]:
+        models = {m.id: m.window for m in info.data.get("models", [])}
+        return check_windows(check_unique(v), models)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

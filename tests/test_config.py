@@ -52,6 +52,33 @@ def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
         ("models:\n  - id: m\nmonitors:\n  - name: d\n    model: m\n"
          "    persistence: {alpha: 0.05}\n",
          ["persistence", "directed_alpha (0.01) is below alpha (0.05)"]),
+        ("models:\n  - id: m\n    window: 500ms\n",
+         ["models.0.window", "whole number of seconds, at least 1 s"]),
+        ("models:\n  - id: m\n    window: 1.5s\n", ["models.0.window", "whole number"]),
+        ("monitors:\n  - {name: d, model: m, features: [x], window: 90.5s}\n",
+         ["monitors.0.window", "whole number"]),
+        # the monitor processes the model's closed windows; an unlisted model's are 5m
+        ("models:\n  - id: m\n    window: 5m\nmonitors:\n"
+         "  - {name: d, model: m, features: [x], window: 1h}\n",
+         ["monitor 'd'", "window = 1h but model 'm' closes 5m windows"]),
+        ("monitors:\n  - {name: d, model: m, features: [x], window: 1h}\n",
+         ["monitor 'd'", "window = 1h but model 'm' closes 5m windows"]),
+        ("models:\n  - id: m\n    window: 1h\nmonitors:\n  - {name: d, model: m, "
+         "features: [x], reference: {kind: seasonal, period: 90m}}\n",
+         ["monitor 'd'", "reference.period = 90m is not a whole number of 1h windows"]),
+        ("models:\n  - id: m\n    window: 1h\nmonitors:\n  - {name: d, model: m, "
+         "features: [x], reference: {kind: seasonal, period: 1h}}\n",
+         ["monitor 'd'", "reach the current window", "period of at least 2h"]),
+        ("models:\n  - id: m\n    window: 1h\nmonitors:\n  - {name: d, model: m, "
+         "features: [x], reference: {kind: seasonal, period: 1d, windows: 49}}\n",
+         ["monitor 'd'", "49 seasonal windows", "period of at least 25h"]),
+        # the default seasonal reference (1d, 3 windows) with weekly windows
+        ("models:\n  - id: m\n    window: 7d\nmonitors:\n  - {name: d, model: m, "
+         "features: [x], reference: {kind: seasonal}}\n",
+         ["monitor 'd'", "reference.period = 1d is not a whole number of 1w windows"]),
+        ("models:\n  - id: m\n    window: 7d\nmonitors:\n  - {name: d, model: m, "
+         "features: [x], reference: {kind: seasonal, period: 1w}}\n",
+         ["monitor 'd'", "reach the current window", "period of at least 2w"]),
     ],
 )
 def test_invalid_files_stop_with_one_line(tmp_path: Path, text: str, needles: list[str]) -> None:
@@ -94,3 +121,10 @@ def test_kafka_security_passes_through(tmp_path: Path) -> None:
     assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
     assert opts["sasl_plain_username"] == "u" and opts["sasl_plain_password"] == "p"
     assert opts["ssl_cafile"] == "/etc/ca.pem"
+
+
+def test_seasonal_references_that_fit_the_window_load(tmp_path: Path) -> None:
+    p = write(tmp_path, "models:\n  - id: m\n    window: 1h\nmonitors:\n"
+                        "  - {name: d, model: m, features: [x], window: 1h,\n"
+                        "     reference: {kind: seasonal, period: 1d, windows: 47}}\n")
+    assert load_config(p, environ={}).monitors[0].reference.width == 47

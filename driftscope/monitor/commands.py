@@ -132,11 +132,12 @@ monitor.__doc__ = (
 
 def backfill(
     since: Annotated[str, typer.Option(help="ISO start, e.g. 2026-01-01T00:00Z.")],
-    until: Annotated[str, typer.Option(help="ISO end (exclusive).")],
+    until: Annotated[str, typer.Option(
+        help="ISO end: windows ending after it are left as they are.")],
     config: ConfigOption = None,
     notify: Annotated[bool, typer.Option(help="Deliver alerts raised by the backfill.")] = False,
 ) -> None:
-    """Reprocess the windows starting in [since, until) with the current configuration."""
+    """Reprocess the windows within [since, until) with the current configuration."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from driftscope.alerts.channels import build_channels, dispatcher

@@ -22,7 +22,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from driftscope.durations import parse_duration
+from driftscope.durations import as_utc, parse_duration
+
+
+def whole_seconds(size: timedelta) -> timedelta:
+    """A window size: a whole number of seconds, at least 1 s (windows are keyed by it)."""
+    seconds = size.total_seconds()
+    if seconds < 1 or seconds % 1:
+        raise ValueError(f"{seconds:g} s: expected a whole number of seconds, at least 1 s")
+    return size
+
+
+def _show(d: timedelta) -> str:
+    """A duration as written in driftscope.yaml: ``1h``, ``90s``, ``7d``."""
+    seconds = int(d.total_seconds())
+    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"
 
 
 class Section(BaseModel):
@@ -110,6 +127,12 @@ class ReferenceSpec(Section):
     def _period(cls, v: Any) -> timedelta:
         return parse_duration(v)
 
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        """Times without a zone are UTC, like the store's."""
+        return None if v is None else as_utc(v)
+
     @model_validator(mode="after")
     def _complete(self) -> ReferenceSpec:
         if self.kind == "fixed" and (self.start is None or self.end is None):
@@ -126,6 +149,21 @@ class ReferenceSpec(Section):
         if self.windows is not None:
             return self.windows
         return DEFAULT_REFERENCE_WINDOWS.get(self.kind, 1)
+
+    def check_window(self, size: timedelta) -> None:
+        """A seasonal reference must lie on whole windows, wholly before the current one."""
+        if self.kind != "seasonal":
+            return
+        if self.period % size:
+            raise ValueError(
+                f"reference.period = {_show(self.period)} is not a whole number of "
+                f"{_show(size)} windows")
+        after = self.width - 1 - (self.width - 1) // 2  # windows after the centre
+        if self.period < (after + 1) * size:
+            raise ValueError(
+                f"reference: {self.width} seasonal windows of {_show(size)} centred one "
+                f"period ({_show(self.period)}) earlier reach the current window; use a "
+                f"period of at least {_show((after + 1) * size)} or fewer windows")
 
 
 class ProjectionSpec(Section):
@@ -165,10 +203,25 @@ class PerformanceSpec(Section):
     )
     min_labels: int = Field(20, ge=1)
 
+    @model_validator(mode="after")
+    def _task_metrics(self) -> PerformanceSpec:
+        wrong = [m for m in self.metrics if m not in TASK_METRICS[self.task]]
+        if wrong:
+            raise ValueError(
+                f"performance.metrics: {', '.join(wrong)} not computed for task {self.task} "
+                f"(its metrics: {', '.join(TASK_METRICS[self.task])})")
+        return self
+
     def chosen(self) -> list[str]:
         if self.metrics:
             return list(self.metrics)
-        return ["accuracy", "f1", "roc_auc"] if self.task == "classification" else ["mae", "rmse"]
+        return list(TASK_METRICS[self.task])
+
+
+TASK_METRICS = {"classification": ("accuracy", "f1", "roc_auc"), "regression": ("mae", "rmse")}
+QUALITY_METRICS = ("missing_rate", "out_of_range", "new_categories", "type_mismatch", "volume",
+                   "schema_violations")
+"""The metrics of data-quality rows (:mod:`driftscope.monitor.quality`)."""
 
 
 class RuleSpec(Section):
@@ -188,6 +241,10 @@ class BandSpec(Section):
     k: float = Field(4.0, gt=0)
     min_history: int = Field(8, ge=2)
 
+    @model_validator(mode="after")
+    def _enough(self) -> BandSpec:
+        return _history_fits(self, "band")
+
 
 class AnomalySpec(Section):
     """Unsupervised anomaly detection on the metric history (robust z-score, MAD)."""
@@ -196,6 +253,19 @@ class AnomalySpec(Section):
     history: int = Field(48, ge=4)
     z: float = Field(6.0, gt=0)
     min_history: int = Field(12, ge=4)
+
+    @model_validator(mode="after")
+    def _enough(self) -> AnomalySpec:
+        return _history_fits(self, "anomaly")
+
+
+def _history_fits(spec: Any, name: str) -> Any:
+    """``min_history`` over ``history`` would never judge a window."""
+    if spec.min_history > spec.history:
+        raise ValueError(
+            f"{name}.min_history ({spec.min_history}) is above {name}.history "
+            f"({spec.history}): the check would never run")
+    return spec
 
 
 class FdrSpec(Section):
@@ -275,7 +345,7 @@ class MonitorConfig(Section):
     @field_validator("window", mode="before")
     @classmethod
     def _window(cls, v: Any) -> timedelta | None:
-        return None if v is None else parse_duration(v)
+        return None if v is None else whole_seconds(parse_duration(v))
 
     @model_validator(mode="after")
     def _something(self) -> MonitorConfig:
@@ -293,11 +363,47 @@ class MonitorConfig(Section):
                     f"p <= fdr.alpha={self.fdr.alpha}; raise n to at least "
                     f"{int(1 / self.fdr.alpha)} (times the number of tests) or raise fdr.alpha"
                 )
+        known = self.metric_names()
+        for rule in self.rules:
+            if rule.metric not in known:
+                raise ValueError(
+                    f"rules: metric {rule.metric!r} is not computed by this monitor "
+                    f"(its metrics: {', '.join(known)})")
+        if self.window is not None:
+            self.reference.check_window(self.window)
         return self
+
+    def metric_names(self) -> list[str]:
+        """The metrics this monitor's rows carry: its detectors, data quality (when
+        enabled) and performance metrics."""
+        names = dict.fromkeys(d.name for d in self.detectors)
+        names.update(dict.fromkeys(QUALITY_METRICS if self.quality.enabled else ()))
+        names.update(dict.fromkeys(self.performance.chosen() if self.performance else ()))
+        return list(names)
 
     def window_size(self, default: timedelta = timedelta(minutes=5)) -> timedelta:
         """The monitor's window, else the model's, else five minutes."""
         return self.window or default
+
+
+def check_windows(
+    monitors: list[MonitorConfig], model_windows: dict[str, timedelta]
+) -> list[MonitorConfig]:
+    """A monitor processes its model's closed windows: its window, when given, must be the
+    model's (``model_windows``; unlisted models have five-minute windows), and a seasonal
+    reference must fit that window."""
+    for m in monitors:
+        size = model_windows.get(m.model, timedelta(minutes=5))
+        if m.window is not None and m.window != size:
+            raise ValueError(
+                f"monitor {m.name!r}: window = {_show(m.window)} but model {m.model!r} "
+                f"closes {_show(size)} windows, the only ones it can process; remove the "
+                "monitor's window or change the model's")
+        try:
+            m.reference.check_window(size)
+        except ValueError as exc:
+            raise ValueError(f"monitor {m.name!r}: {exc}") from None
+    return monitors
 
 
 def check_unique(monitors: list[MonitorConfig]) -> list[MonitorConfig]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.monitor import judge, performance, persistence, quality
-from driftscope.monitor.config import MonitorConfig
-from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one
+from driftscope.monitor.config import MonitorConfig, PerformanceSpec
+from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
 from driftscope.monitor.reference import is_static
 from driftscope.types import Window
@@ -56,8 +56,38 @@ def monitored_names(cfg: MonitorConfig) -> list[str]:
     if cfg.performance:
         names.append(OUTPUT + cfg.performance.prediction)
         if cfg.performance.score:
-            names.append(OUTPUT + cfg.performance.score)
+            names += [OUTPUT + cfg.performance.score, _score_name(cfg.performance)]
     return list(dict.fromkeys(names))
+
+
+def align(cur: Frame, ref: Frame) -> tuple[Frame, Frame, list[quality.QualityResult]]:
+    """The window and its reference with each column of one kind on both sides.
+
+    A side without any value of a column takes the other side's kind. A column with values
+    of different kinds on the two sides (numbers in the reference, strings in the window)
+    is left out of both and reported as one ``type_mismatch`` quality result.
+    """
+    cc, rc = dict(cur.columns), dict(ref.columns)
+    found = []
+    for name in cc.keys() & rc.keys():
+        c, r = cc[name], rc[name]
+        if (c.dtype.kind == "f") == (r.dtype.kind == "f"):
+            continue
+        if not usable(c):
+            cc[name] = _missing_like(c, r)
+        elif not usable(r):
+            rc[name] = _missing_like(r, c)
+        else:
+            found.append(quality.type_mismatch(name, r, c))
+            del cc[name], rc[name]
+    return replace(cur, columns=cc), replace(ref, columns=rc), sorted(
+        found, key=lambda q: q.feature)
+
+
+def _missing_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if like.dtype.kind == "f":
+        return np.full(len(values), np.nan)
+    return np.full(len(values), None, dtype=object)
 
 
 def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame) -> list[tuple[str, Frame, Frame]]:
@@ -83,12 +113,14 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
     static = is_static(cfg.reference)
     scored: list[Scored] = []
     columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
-    numeric = [n for n in cfg.features if n in ref.columns and ref.columns[n].dtype.kind == "f"]
+    numeric = [n for n in cfg.features if n in ref.columns and n in cur.columns
+               and ref.columns[n].dtype.kind == cur.columns[n].dtype.kind == "f"
+               and usable(ref.columns[n])]
     for seg, c, r in _segments(cfg, cur, ref):
         if c.n < cfg.min_events or r.n < cfg.min_events:
             continue
-        pairs = [(n, r.columns[n], c.columns[n]) for n in columns
-                 if n in r.columns and n in c.columns]
+        pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:
+                 if n in r.columns and n in c.columns and usable(r.columns[n])]  # no row
         for p in cfg.projections:
             if all(f in r.columns and f in c.columns for f in p.features):
                 pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
@@ -126,6 +158,8 @@ def quality_rows(
     for seg, c, r in _segments(cfg, cur, ref):
         whole = seg == "*"
         sizes[seg] = (r.n, c.n)
+        if c.n < cfg.min_events:  # too few events for rates: volume and schema only
+            continue
         for name in cfg.features:
             if name in c.columns and name in r.columns:
                 results += [(seg, q) for q in quality.column_checks(
@@ -165,16 +199,29 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
         preds = c.columns.get(OUTPUT + spec.prediction)
         if preds is None:
             continue
-        scores = c.columns.get(OUTPUT + spec.score) if spec.score else None
+        scores = None
+        if spec.score:  # the positive class's probability when the score is a probs list
+            scores = c.columns.get(_score_name(spec))
+            if scores is None or not usable(scores):
+                scores = c.columns.get(OUTPUT + spec.score)
         values = performance.metrics(spec.task, c.labels, preds, scores, spec.positive)
         for metric in spec.chosen():
             value = values.get(metric, math.nan)
+            if not math.isfinite(value):  # roc_auc without a score, f1 without the class …
+                continue
             row = Row("performance", seg, "*", metric, value, math.nan, "none", False,
                       n_cur=c.n, fingerprint="performance")
             _judge_history(cfg, row, history(seg, "*", metric, cfg.anomaly.history * period),
                            period)
             rows.append(row)
     return rows
+
+
+def _score_name(spec: PerformanceSpec) -> str:
+    """The column of the positive class's probability in a ``pred_probs`` score: index
+    ``positive`` when it is a class number, else 1 (binary ``[P(no), P(yes)]``)."""
+    key = performance.key(spec.positive)
+    return f"{OUTPUT}{spec.score}[{int(key) if key.isdigit() else 1}]"
 
 
 def period_windows(cfg: MonitorConfig) -> int:

@@ -6,11 +6,14 @@ the monitor works on :class:`Frame` objects: numeric columns are float64 arrays 
 ``NaN`` for missing values, categorical ones object arrays with ``None``.
 
 Output columns are named ``output:<key>``; a ``pred_probs`` entry becomes
-``output:<key>`` holding the largest class probability.
+``output:<key>`` holding the largest class probability, and ``output:<key>[j]`` (when
+asked for) its ``j``-th class probability. Every name asked for is a column, all
+missing when no event has it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -130,24 +133,36 @@ def read_events(
     names: Sequence[str],
     *,
     labels: bool = False,
+    horizon: timedelta = timedelta(days=7),
 ) -> Frame:
-    """Events of ``model_id`` with ``start <= timestamp < end`` (labels joined from feedback)."""
+    """Events of ``model_id`` with ``start <= timestamp < end``.
+
+    With ``labels``, an event's label is the latest feedback label given within
+    ``horizon`` of its time (``collector.feedback_horizon``), else the label sent with
+    the prediction, else None — as :func:`driftscope.collector.reader.load_window_rows`.
+    """
     E, F = S.EVENTS, S.FEEDBACK
     cols = ", ".join(f"e.{c}" for c in (E.timestamp, *_PAYLOAD))
+    in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+                f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     label_sql = "NULL"
     join = ""
-    if labels:
-        label_sql = f"coalesce(e.{E.label}, f.fb)"
+    if labels:  # n = 0 where no feedback matched (a LEFT JOIN fills defaults, not NULL)
+        label_sql = f"if(f.n > 0, f.fb, e.{E.label})"
         join = (
-            f" LEFT JOIN (SELECT {F.event_id}, argMax({F.label}, {F.ingested_at}) AS fb "
-            f"FROM {F} WHERE {F.model_id} = {{m:String}} GROUP BY {F.event_id}) AS f "
-            f"ON e.{E.event_id} = f.{F.event_id}"
+            f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
+            f"argMax(fl.{F.label}, fl.{F.timestamp}) AS fb, count() AS n FROM {F} AS fl "
+            f"INNER JOIN (SELECT {E.event_id}, max({E.timestamp}) AS ets FROM {E} AS e "
+            f"WHERE {in_range} GROUP BY {E.event_id}) AS ev ON fl.{F.event_id} = ev.{E.event_id} "
+            f"WHERE fl.{F.model_id} = {{m:String}} "
+            f"AND fl.{F.timestamp} <= ev.ets + toIntervalMillisecond({{h:Int64}}) "
+            f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id"
         )
     rows = store.query(
-        f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE e.{E.model_id} = {{m:String}} "
-        f"AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}} ORDER BY e.{E.timestamp}",
-        {"m": model_id, "a": as_utc(start), "b": as_utc(end)},
+        f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} "
+        f"ORDER BY e.{E.timestamp}",
+        {"m": model_id, "a": as_utc(start), "b": as_utc(end),
+         "h": int(horizon.total_seconds() * 1000)},
     )
     return replace(build_frame(rows, names, labels=labels), bounds=(as_utc(start), as_utc(end)))
 
@@ -164,39 +179,49 @@ def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -
     return build_frame(rows, names, labels=True)
 
 
+_PICK = re.compile(re.escape(OUTPUT) + r"(.+)\[(\d+)\]")  # output:key[j]: j-th probability
+
+
 def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: bool) -> Frame:
-    """Rows of (timestamp, *payload maps, label) → a :class:`Frame` of the wanted names."""
+    """Rows of (timestamp, *payload maps, label) → a :class:`Frame` of the wanted names.
+
+    Every name is a column, all missing (NaN) when no row has it. A name sent as a number
+    in some rows and a string in others keeps the numeric view, the strings as missing.
+    """
     rows = list(rows)
     ts = np.array([_np_time(as_utc(r[0])) for r in rows], dtype="datetime64[ms]")
     num: dict[str, list[float]] = {}
     cat: dict[str, list[Any]] = {}
     seg: dict[str, list[Any]] = {}
+    picks = {n: (m[1], int(m[2])) for n in names if (m := _PICK.fullmatch(n))}
     for i, r in enumerate(rows):
-        fnum, fcat, fnull, pnum, pcat, probs, segs = r[1:8]
+        fnum, fcat, _fnull, pnum, pcat, probs, segs = r[1:8]
         merged_num = {**fnum, **{OUTPUT + k: v for k, v in pnum.items()}}
         merged_num.update({OUTPUT + k: max(v) for k, v in probs.items() if v})
+        merged_num.update({n: probs[k][j] for n, (k, j) in picks.items()
+                           if j < len(probs.get(k, ()))})
         merged_cat = {**fcat, **{OUTPUT + k: v for k, v in pcat.items()}}
-        for name in names:
+        for name in names:  # both kinds' lists grow on every row: a row's values stay in it
             if name in merged_num:
                 num.setdefault(name, [np.nan] * i).append(float(merged_num[name]))
-            elif name in merged_cat:
+            elif name in num:
+                num[name].append(np.nan)
+            if name in merged_cat:
                 cat.setdefault(name, [None] * i).append(merged_cat[name])
-            else:
-                if name in num:
-                    num[name].append(np.nan)
-                if name in cat:
-                    cat[name].append(None)
+            elif name in cat:
+                cat[name].append(None)
         for key, value in segs.items():
             seg.setdefault(key, [None] * i).append(value)
         for key in seg:
             if key not in segs:
                 seg[key].append(None)
-        del fnull
     columns: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float64) for k, v in num.items()}
     for k, v in cat.items():
         if k in columns:  # a type change: keep the numeric view, strings as missing
             continue
         columns[k] = np.asarray(v, dtype=object)
+    for name in names:
+        columns.setdefault(name, np.full(len(rows), np.nan))
     label_arr = np.asarray([r[8] for r in rows], dtype=object) if labels else None
     segments = {k: np.asarray(v, dtype=object) for k, v in seg.items()}
     return Frame(ts, columns, segments, label_arr)

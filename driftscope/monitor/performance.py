@@ -17,7 +17,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 
-def _key(v: object) -> str:
+def key(v: object) -> str:
     """Labels and predictions compared as strings: 1, 1.0, "1" and True agree."""
     if isinstance(v, bool):
         return "1" if v else "0"
@@ -47,9 +47,9 @@ def classification(
     labels: np.ndarray, preds: np.ndarray, scores: np.ndarray | None, positive: str
 ) -> dict[str, float]:
     """Accuracy, F1 of the positive class and ROC AUC (when scores are given)."""
-    y = np.asarray([_key(v) for v in labels.tolist()], dtype=object)
-    p = np.asarray([_key(v) for v in preds.tolist()], dtype=object)
-    pos = _key(positive)
+    y = np.asarray([key(v) for v in labels.tolist()], dtype=object)
+    p = np.asarray([key(v) for v in preds.tolist()], dtype=object)
+    pos = key(positive)
     tp = int(np.sum((y == pos) & (p == pos)))
     fp = int(np.sum((y != pos) & (p == pos)))
     fn = int(np.sum((y == pos) & (p != pos)))
@@ -86,8 +86,16 @@ def metrics(
     if task == "classification":
         return classification(labels[has], preds[has], None if scores is None else scores[has],
                               positive)
-    y = np.asarray([float(v) for v in labels[has].tolist()])
+    y = np.asarray([_float(v) for v in labels[has].tolist()])
     return regression(y, np.asarray(preds[has], dtype=float))
+
+
+def _float(v: object) -> float:
+    """A regression label as a number; NaN (left out) when it is not one."""
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def labelled(labels: np.ndarray | None) -> int:

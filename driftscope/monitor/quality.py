@@ -1,8 +1,9 @@
 """Zero-regret data-quality checks of one window against its reference.
 
 Missing-value rate (above the reference's own rate by more than the limit), values out
-of the reference's range, categories the reference never saw, the event volume against
-its history, and schema violations (dead letters of the model received in the window).
+of the reference's range, categories the reference never saw, a column whose kind differs
+from the reference's, the event volume against its history, and schema violations (dead
+letters of the model received in the window).
 Each check is a :class:`QualityResult` with its value and the limit it was held to.
 
 Examples
@@ -85,6 +86,17 @@ def column_checks(
         out.append(QualityResult(feature, "new_categories", rate, spec.new_categories_max,
                                  rate > spec.new_categories_max, {"new": [str(v) for v in top]}))
     return out
+
+
+def type_mismatch(feature: str, ref: np.ndarray, cur: np.ndarray) -> QualityResult:
+    """A column whose values are numbers on one side and strings on the other (a dataset
+    reference with integer codes, events sending them as strings): not comparable."""
+    kinds = {"reference": _kind(ref), "window": _kind(cur)}
+    return QualityResult(feature, "type_mismatch", 1.0, 0.0, True, kinds)
+
+
+def _kind(values: np.ndarray) -> str:
+    return "numeric" if values.dtype.kind == "f" else "categorical"
 
 
 def volume_check(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
@@ -64,13 +64,17 @@ def drifted_on(v: WindowVerdict) -> list[str]:
     return sorted({f.feature for f in v.findings if f.kind == "drift"})
 
 
-def drifted_at(store: Store, model_id: str, monitor: str, start: datetime) -> list[str]:
-    """What the stored window starting at ``start`` drifted on (none if not stored)."""
+def drifted_at(
+    store: Store, model_id: str, monitor: str, start: datetime, size: timedelta | None = None
+) -> list[str]:
+    """What the stored window starting at ``start`` drifted on (none if not stored); with
+    ``size``, only a window of that size counts (not one of a window size used before)."""
     M = S.MONITOR_WINDOWS
     rows = store.query(
-        f"SELECT {M.summary} FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
+        f"SELECT {M.summary} FROM {M} WHERE {M.model_id} = {{m:String}} "
         f"AND {M.monitor} = {{n:String}} AND {M.window_start} = {{s:DateTime64(3, 'UTC')}} "
-        f"LIMIT 1", {"m": model_id, "n": monitor, "s": start})
+        f"{_of_size(size)} ORDER BY {M.processed_at} DESC LIMIT 1",
+        {"m": model_id, "n": monitor, "s": start, "w": _seconds(size)})
     if not rows:
         return []
     drifted = json.loads(rows[0][0]).get("drifted", [])
@@ -90,25 +94,43 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
     }
 
 
-def processed(store: Store, model_id: str, monitor: str) -> set[datetime]:
-    """Window starts this monitor already processed (a changed configuration does not
-    reprocess history by itself: ``driftscope backfill`` does that on purpose)."""
+def processed(
+    store: Store, model_id: str, monitor: str, size: timedelta | None = None
+) -> set[datetime]:
+    """Starts of the windows this monitor already processed; with ``size``, of windows of
+    that size only: after a window size change, a new window starting where an old one
+    did is not processed yet. (A changed configuration does not reprocess history by
+    itself: ``driftscope backfill`` does that on purpose.)"""
     M = S.MONITOR_WINDOWS
     rows = store.query(
         f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
-        f"AND {M.monitor} = {{n:String}}",
-        {"m": model_id, "n": monitor},
+        f"AND {M.monitor} = {{n:String}} {_of_size(size)}",
+        {"m": model_id, "n": monitor, "w": _seconds(size)},
     )
     return {as_utc(r[0]) for r in rows}
 
 
+def _of_size(size: timedelta | None) -> str:
+    """The condition keeping windows of ``size`` (``{w:Int64}`` seconds); none for None."""
+    M = S.MONITOR_WINDOWS
+    if size is None:
+        return ""
+    return f"AND dateDiff('second', {M.window_start}, {M.window_end}) = {{w:Int64}}"
+
+
+def _seconds(size: timedelta | None) -> int:
+    return 0 if size is None else int(size.total_seconds())
+
+
 def forget(store: Store, model_id: str, monitor: str, since: datetime, until: datetime) -> None:
-    """Forget processed windows in a range so that backfill recomputes them."""
+    """Forget the processed windows within [since, until) so that backfill recomputes
+    them: the windows it processes again (starting at ``since`` or later, ending at
+    ``until`` or earlier), no fewer and no more."""
     M = S.MONITOR_WINDOWS
     store.command(
         f"DELETE FROM {M} WHERE {M.model_id} = {{m:String}} AND {M.monitor} = {{n:String}} "
         f"AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}}",
+        f"AND {M.window_end} <= {{b:DateTime64(3, 'UTC')}}",
         {"m": model_id, "n": monitor, "a": since, "b": until},
     )
 

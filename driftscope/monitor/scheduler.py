@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 
 from driftscope.alerts.model import WindowVerdict
 from driftscope.config import Config
+from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.monitor import evaluate as ev
 from driftscope.monitor import quality, results
 from driftscope.monitor.config import MonitorConfig
@@ -31,6 +33,8 @@ from driftscope.monitor.reference import ReferenceReader, digest, reference_key
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
+
+log = logging.getLogger("driftscope.monitor")
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]  # (monitor, done, total)
@@ -121,7 +125,7 @@ class Monitor:
     def backfill(
         self, since: datetime, until: datetime, progress: Progress | None = None
     ) -> list[WindowVerdict]:
-        """Reprocess the windows starting in [since, until) with the current configuration."""
+        """Reprocess the windows lying within [since, until) with the current configuration."""
         for cfg in self.config.monitors:
             results.forget(self.store, cfg.model, cfg.name, since, until)
         return self.run_once(since, until, progress)
@@ -134,7 +138,7 @@ class Monitor:
         size = self.window_size(cfg)
         if cfg.window is None:
             cfg = cfg.model_copy(update={"window": size})
-        done = results.processed(self.store, cfg.model, cfg.name)
+        done = results.processed(self.store, cfg.model, cfg.name, size)
         closed = closed_windows(self.store, cfg.model, size, since, until,
                                 closed_before=self.clock() - self.settle if self.settle else None)
         todo = [(w, n) for w, n in closed if w.start not in done]
@@ -143,7 +147,7 @@ class Monitor:
         run = self._start(cfg, size, todo[0][0].start)
         out: list[WindowVerdict] = []
         for i in range(0, len(todo), self.chunk):
-            written, verdicts = self._evaluate(run, todo[i : i + self.chunk])
+            written, verdicts, failed = self._evaluate(run, todo[i : i + self.chunk])
             # results first, then alerts, then the record: a crash anywhere redoes the batch
             results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
             for v in verdicts:
@@ -153,6 +157,8 @@ class Monitor:
                 if progress:
                     progress(cfg.name, len(out), len(todo))
             results.mark_processed(self.store, verdicts, run.fp, self.clock())
+            if failed:  # the failed window and those after it wait for the next pass
+                break
         return out
 
     def _start(self, cfg: MonitorConfig, size: timedelta, first: datetime) -> _Run:
@@ -171,34 +177,45 @@ class Monitor:
 
     def _evaluate(
         self, run: _Run, batch: list[tuple[Window, int]]
-    ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict]]:
-        """Rows and verdicts of a batch of consecutive windows (nothing written)."""
+    ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict], bool]:
+        """Rows and verdicts of a batch of consecutive windows (nothing written), up to the
+        first window whose evaluation failed (then True: logged, it is retried next pass,
+        and the other monitors still run)."""
         cfg, size = run.cfg, run.size
         # the persistence check reads the window before and its baseline windows too
         lead = (cfg.persistence.baseline + 2) * size if cfg.persistence.enabled else size * 0
         if cfg.reference.kind == "previous":
             lead += cfg.reference.width * size
-        source = read_events(self.store, cfg.model, batch[0][0].start - lead,
-                             batch[-1][0].end, run.names, labels=run.labels)
-        hist = self._history(cfg, batch[0][0])
         written: list[tuple[Window, list[ev.Row]]] = []
-        verdicts = []
-        for window, n in batch:
-            rows, v = self._window(run, source, window, n, hist)
-            keep = cfg.anomaly.history - 1
-            run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
-            written.append((window, rows))
-            verdicts.append(v)
-        return written, verdicts
+        verdicts: list[WindowVerdict] = []
+        window = batch[0][0]
+        try:
+            source = read_events(self.store, cfg.model, window.start - lead, batch[-1][0].end,
+                                 run.names, labels=run.labels,
+                                 horizon=self.config.collector.feedback_horizon)
+            hist = self._history(cfg, window)
+            for window, n in batch:
+                rows, v = self._window(run, source, window, n, hist)
+                keep = cfg.anomaly.history - 1
+                run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
+                written.append((window, rows))
+                verdicts.append(v)
+        except (ConfigError, StoreUnavailable):
+            raise
+        except Exception as exc:
+            log.warning("monitor %s: window %s failed, retried next pass: %s: %s", cfg.name,
+                        f"{window.start:%Y-%m-%d %H:%M}", type(exc).__name__, exc)
+            log.debug("monitor %s: window %s", cfg.name, window.start, exc_info=True)
+            return written, verdicts, True
+        return written, verdicts, False
 
     def _window(
         self, run: _Run, source: Frame, window: Window, n: int,
         hist: dict[tuple[str, str, str], list[float]],
     ) -> tuple[list[ev.Row], WindowVerdict]:
         cfg = run.cfg
-        cur = source.between(window.start, window.end)
-        ref = run.refs.frame(cfg.reference, window, source)
-        extra: list[Any] = []
+        cur, ref, extra = ev.align(source.between(window.start, window.end),
+                                   run.refs.frame(cfg.reference, window, source))
         if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
@@ -213,7 +230,9 @@ class Monitor:
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = Window(window.model_id, window.start - j * window.size, window.size)
-            return source.between(w.start, w.end), run.refs.frame(cfg.reference, w, source)
+            c, r, _ = ev.align(source.between(w.start, w.end),
+                               run.refs.frame(cfg.reference, w, source))
+            return c, r
 
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
@@ -227,7 +246,7 @@ class Monitor:
         start = window.start - window.size
         if run.drifted is not None and run.drifted[0] == start:
             return run.drifted[1]
-        return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start)
+        return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start, window.size)
 
     def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
                                                                   list[float]]:

@@ -57,6 +57,23 @@ def test_the_default_monitor_is_what_the_harness_measures() -> None:
     ({"fdr": {"method": "holm"}}, "fdr.method"),
     ({"detectors": [{"name": "linf", "threshold": {"policy": "permutation", "n": 50}}]},
      "never gives p <= fdr.alpha=0.01"),
+    ({"band": {"history": 8, "min_history": 20}},
+     "band.min_history (20) is above band.history (8)"),
+    ({"anomaly": {"history": 10, "min_history": 30}},
+     "anomaly.min_history (30) is above anomaly.history (10)"),
+    ({"performance": {"task": "regression", "prediction": "p", "metrics": ["accuracy"]}},
+     "performance.metrics: accuracy not computed for task regression (its metrics: mae, rmse)"),
+    ({"performance": {"task": "classification", "prediction": "p", "metrics": ["f1", "mae"]}},
+     "performance.metrics: mae not computed for task classification"),
+    ({"rules": [{"metric": "acuracy", "op": "<", "value": 0.9}]},
+     "rules: metric 'acuracy' is not computed by this monitor (its metrics: emd, linf, "
+     "missing_rate,"),
+    ({"quality": {"enabled": False}, "rules": [{"metric": "missing_rate", "op": ">",
+                                                "value": 0.1}]},
+     "rules: metric 'missing_rate' is not computed"),
+    # 00:00 UTC is after 2026-01-01T03:00+05:00 (22:00 UTC the day before)
+    ({"reference": {"kind": "fixed", "start": "2026-01-01T00:00:00",
+                    "end": "2026-01-01T03:00:00+05:00"}}, "needs start before end"),
 ])
 def test_bad_monitor_configuration_is_one_line(tmp_path: Path, monitor: dict[str, Any],
                                                message: str) -> None:
@@ -66,6 +83,18 @@ def test_bad_monitor_configuration_is_one_line(tmp_path: Path, monitor: dict[str
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_fixed_reference_mixing_naive_and_aware_times_is_read_in_utc() -> None:
+    mon = {"name": "a", "model": "m", "features": ["x"], "performance": {
+               "task": "regression", "prediction": "p"},
+           "rules": [{"metric": "rmse", "op": ">", "value": 1}, {"metric": "emd", "op": ">",
+                                                               "value": 0.5}],
+           "reference": {"kind": "fixed", "start": "2026-01-01T00:00:00",
+                         "end": "2026-01-02T00:00:00+05:00"}}
+    ref = Config.model_validate({"monitors": [mon]}).monitors[0].reference
+    assert (ref.start, ref.end) == (datetime(2026, 1, 1, tzinfo=UTC),
+                                    datetime(2026, 1, 1, 19, tzinfo=UTC))
 
 
 def test_duplicate_monitor_names_are_refused() -> None:
