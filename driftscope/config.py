@@ -122,7 +122,9 @@ class CollectorConfig(_Section):
     batch_size: int = Field(5000, ge=1)
     flush_interval: timedelta = timedelta(seconds=1)
     max_event_bytes: int = Field(1_000_000, ge=1024)
-    dead_letter_max_bytes: int = Field(65_536, ge=0)
+    # a dead letter (raw bytes + headers) must fit in one Kafka producer request:
+    # kafka-python's max_request_size (1 MiB) less 4 KiB of headers and framing
+    dead_letter_max_bytes: int = Field(65_536, ge=0, le=1_048_576 - 4096)
     unknown_models: Literal["auto_register", "dead_letter"] = "auto_register"
     feedback_horizon: timedelta = timedelta(days=7)
     metrics_port: int | None = Field(None, ge=0, le=65535)

@@ -66,11 +66,14 @@ class RetrainConfig(Section):
     @field_validator("policies")
     @classmethod
     def _unique(cls, v: list[RetrainPolicy]) -> list[RetrainPolicy]:
-        names = [p.name for p in v]
-        for name in names:
-            if names.count(name) > 1:
-                raise ValueError(f"policy name {name!r} is used twice; names must be unique "
-                                 "(a request's id is made of it)")
+        # a request's id is made of the model and the policy's name: a name may repeat
+        # across models, not within one (a policy without ``model`` covers every model)
+        for i, p in enumerate(v):
+            for q in v[:i]:
+                if p.name == q.name and (p.model is None or q.model is None
+                                         or p.model == q.model):
+                    raise ValueError(f"policy name {p.name!r} is used twice for the same "
+                                     "model; a request's id is made of it")
         return v
 
     @field_validator("command")
@@ -117,6 +120,19 @@ class AlertsConfig(Section):
         if d < timedelta(0):
             raise ValueError("must not be negative")
         return d
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cap_follows(cls, data: Any) -> Any:
+        """No ``backoff_max`` given: the cap is at least ``backoff`` (a longer first wait)."""
+        if isinstance(data, dict) and "backoff" in data and "backoff_max" not in data:
+            try:
+                wait = parse_duration(data["backoff"])
+            except (TypeError, ValueError):
+                return data  # the field's own validator says what is wrong
+            if wait > cls.model_fields["backoff_max"].default:
+                data = {**data, "backoff_max": data["backoff"]}
+        return data
 
     @model_validator(mode="after")
     def _backoff(self) -> AlertsConfig:

@@ -117,10 +117,12 @@ _COLS = (
 
 def _labelled(table: s._Table, where: str) -> str:
     """SELECT of ``table`` rows matching ``where`` (on alias ``e``) with feedback joined:
-    the latest feedback label given within ``{h}`` ms of the prediction's time."""
+    the latest feedback label given within ``{h}`` ms of the prediction's time (of two
+    given at the same time, the one that arrived last)."""
     return (
         f"SELECT {_COLS}, {{extra}} FROM {table} AS e LEFT JOIN ("
-        f"SELECT fb.event_id AS event_id, argMax(fb.label, fb.timestamp) AS flabel, "
+        "SELECT fb.event_id AS event_id, "
+        "argMax(fb.label, (fb.timestamp, fb.ingested_at)) AS flabel, "
         f"count() AS n FROM {s.FEEDBACK} AS fb INNER JOIN (SELECT event_id, "
         f"max(timestamp) AS ets FROM {table} AS e WHERE {where} GROUP BY event_id) AS ev "
         "ON fb.event_id = ev.event_id WHERE fb.model_id = {m:String} AND "

@@ -35,14 +35,11 @@ from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
 from driftscope.collector.sink import Sink
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
-from driftscope.errors import BrokerError, ConfigError, StoreError
+from driftscope.errors import BrokerError, StoreError
 from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
 
 log = logging.getLogger("driftscope.collector")
-
-DEAD_LETTER_HEADROOM = 4096
-"""Bytes of a producer request left for a dead letter's headers and framing."""
 
 
 class Collector:
@@ -70,15 +67,6 @@ class Collector:
             if kafka_options is not None
             else kafka_client_options(config.kafka, Secrets.from_env())
         )
-        from kafka import KafkaProducer
-
-        # a dead letter (raw bytes + headers) must fit in one producer request
-        limit = KafkaProducer.DEFAULT_CONFIG["max_request_size"] - DEAD_LETTER_HEADROOM
-        if config.collector.dead_letter_max_bytes > limit:
-            raise ConfigError(
-                f"collector.dead_letter_max_bytes = {config.collector.dead_letter_max_bytes}; "
-                f"expected at most {limit} (Kafka's max_request_size less 4 KiB of headers)"
-            )
         self.clock = clock or (lambda: datetime.now(UTC))
         self.metrics = CollectorMetrics(registry if registry is not None else CollectorRegistry())
         self.collector_id = collector_id or (
@@ -137,10 +125,16 @@ class Collector:
         self._consumer.subscribe([k.topic], listener=Listener(self))
         log.info("collector %s: consuming %s as group %s", self.collector_id, k.topic, k.group_id)
 
-    def _load_state(self) -> None:
-        """A processor whose feature kinds, watermarks and open windows are the store's."""
+    def _load_state(self, lagging: set[int] | None = None) -> None:
+        """A processor whose feature kinds, watermarks and open windows are the store's.
+
+        ``lagging``: partitions with messages not read yet (after a dropped batch: every
+        partition just sought back), which hold the watermarks before anything is
+        restored, so no window closes ahead of their replay."""
         registry = ModelRegistry(self.config, self.sink.load_kinds())
         processor = Processor(self.config, registry, self.clock)
+        if lagging is not None:
+            processor.windows.set_lagging(lagging)
         for model_id, max_ms, _, opened in self.sink.restore_windows():
             model = self.config.model(model_id) or ModelConfig(id=model_id)
             lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
@@ -282,9 +276,7 @@ class Collector:
             self._positions[tp.partition] = starts[tp.partition]
             self._read[tp.partition] = starts[tp.partition]
         if self._dropped:  # after the rollback: the store holds only what is durable
-            self._load_state()
-            assert self.processor is not None
-            self.processor.windows.set_lagging(self._lagging())  # what was just sought
+            self._load_state(self._lagging())  # what was just sought holds the watermarks
         self._recovering -= set(parts)
         if not self._backoff.down:
             self._consumer.resume(*tps)

@@ -241,6 +241,11 @@ class BandSpec(Section):
     k: float = Field(4.0, gt=0)
     min_history: int = Field(8, ge=2)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _min(cls, data: Any) -> Any:
+        return _min_follows(cls, data)
+
     @model_validator(mode="after")
     def _enough(self) -> BandSpec:
         return _history_fits(self, "band")
@@ -254,9 +259,24 @@ class AnomalySpec(Section):
     z: float = Field(6.0, gt=0)
     min_history: int = Field(12, ge=4)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _min(cls, data: Any) -> Any:
+        return _min_follows(cls, data)
+
     @model_validator(mode="after")
     def _enough(self) -> AnomalySpec:
         return _history_fits(self, "anomaly")
+
+
+def _min_follows(cls: Any, data: Any) -> Any:
+    """No ``min_history`` given: it is at most ``history`` (a shorter history is judged
+    once it is full, not never)."""
+    if isinstance(data, dict) and "history" in data and "min_history" not in data:
+        default = cls.model_fields["min_history"].default
+        if isinstance(data["history"], int) and data["history"] < default:
+            data = {**data, "min_history": data["history"]}
+    return data
 
 
 def _history_fits(spec: Any, name: str) -> Any:

@@ -122,7 +122,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
         pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:
                  if n in r.columns and n in c.columns and usable(r.columns[n])]  # no row
         for p in cfg.projections:
-            if all(f in r.columns and f in c.columns for f in p.features):
+            if all(f in r.columns and f in c.columns and usable(r.columns[f])
+                   and usable(c.columns[f]) for f in p.features):  # else nothing to project
                 pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)

@@ -151,7 +151,8 @@ def read_events(
         label_sql = f"if(f.n > 0, f.fb, e.{E.label})"
         join = (
             f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
-            f"argMax(fl.{F.label}, fl.{F.timestamp}) AS fb, count() AS n FROM {F} AS fl "
+            f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at})) AS fb, "
+            f"count() AS n FROM {F} AS fl "
             f"INNER JOIN (SELECT {E.event_id}, max({E.timestamp}) AS ets FROM {E} AS e "
             f"WHERE {in_range} GROUP BY {E.event_id}) AS ev ON fl.{F.event_id} = ev.{E.event_id} "
             f"WHERE fl.{F.model_id} = {{m:String}} "

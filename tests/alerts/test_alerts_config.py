@@ -20,11 +20,15 @@ from driftscope.errors import ConfigError
         ("  retrain:\n    policies:\n      - {name: r, kind: periodic, every: 1d}\n"
          "      - {name: r, kind: drift_sustained}\n",
          ["alerts.retrain.policies", "'r' is used twice"]),
+        ("  retrain:\n    policies:\n      - {name: r, model: churn, kind: periodic, every: 1d}\n"
+         "      - {name: r, kind: drift_sustained}\n",
+         ["alerts.retrain.policies", "'r' is used twice"]),
         ("  retrain:\n    command: []\n", ["alerts.retrain.command", "program"]),
         ("  cooldown: -3600\n", ["alerts.cooldown", "-3600", "negative"]),
         ("  backoff: -1\n", ["alerts.backoff", "negative"]),
         ("  timeout: 0s\n", ["alerts.timeout", "positive"]),
-        ("  backoff: 1m\n", ["backoff_max (0:00:30) is below backoff (0:01:00)"]),
+        ("  backoff: 1m\n  backoff_max: 30s\n",
+         ["backoff_max (0:00:30) is below backoff (0:01:00)"]),
     ],
 )
 def test_settings_that_cannot_work_stop_with_one_line(
@@ -37,3 +41,16 @@ def test_settings_that_cannot_work_stop_with_one_line(
     message = str(info.value)
     assert "\n" not in message and all(n in message for n in needles), message
 
+
+
+def test_settings_that_work_still_load(tmp_path: Path) -> None:
+    """One policy name per model (request ids carry the model); a longer first wait with
+    no cap given raises the cap to it."""
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(
+        "alerts:\n  backoff: 1m\n  retrain:\n    policies:\n"
+        "      - {name: weekly, model: churn, kind: periodic, every: 7d}\n"
+        "      - {name: weekly, model: fraud, kind: periodic, every: 1d}\n")
+    alerts = load_config(path, environ={}).alerts
+    assert alerts.backoff_max == alerts.backoff
+    assert [p.model for p in alerts.retrain.policies] == ["churn", "fraud"]

@@ -4,6 +4,7 @@ and a dead letter Kafka refuses never stops the collector."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from collector_support import event, make_config, produce, run_until, stored_offsets
@@ -11,6 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from driftscope.collector.batch import Batch, DeadLetter, publish_dead_letters
 from driftscope.collector.service import Collector
+from driftscope.config import load_config
 from driftscope.errors import ConfigError
 from driftscope.store.clickhouse import Store
 
@@ -26,12 +28,14 @@ def test_events_spanning_more_than_100_months_are_stored(broker, topic: str, sto
     assert store.count("dead_letters") == 0
 
 
-def test_a_dead_letter_max_bytes_kafka_cannot_send_is_a_config_error(store: Store) -> None:
-    cfg = make_config("127.0.0.1:1", "t", collector={"dead_letter_max_bytes": 2_000_000})
-    with pytest.raises(ConfigError, match=r"collector.dead_letter_max_bytes = 2000000; .*1044480"):
-        Collector(cfg, store, kafka_options={"bootstrap_servers": ["127.0.0.1:1"]})
-    ok = make_config("127.0.0.1:1", "t", collector={"dead_letter_max_bytes": 1_044_480})
-    Collector(ok, store, kafka_options={"bootstrap_servers": ["127.0.0.1:1"]})
+def test_a_dead_letter_max_bytes_kafka_cannot_send_is_a_config_error(tmp_path: Path) -> None:
+    """Refused when the configuration loads, not when the collector starts."""
+    path = tmp_path / "driftscope.yaml"
+    path.write_text("collector:\n  dead_letter_max_bytes: 1048576\n")
+    with pytest.raises(ConfigError, match=r"collector.dead_letter_max_bytes.*1044480"):
+        load_config(path, environ={})
+    path.write_text("collector:\n  dead_letter_max_bytes: 1044480\n")
+    assert load_config(path, environ={}).collector.dead_letter_max_bytes == 1_044_480
 
 
 def test_a_dead_letter_the_topic_refuses_is_skipped_not_raised(

@@ -158,3 +158,13 @@ def test_one_duration_parser_serves_every_section() -> None:
     assert cfg.alerts.backoff == timedelta(seconds=2)
     with pytest.raises(ValidationError, match="expected a duration such as 30s"):
         Config.model_validate({"alerts": {"cooldown": "an hour"}})
+
+
+def test_a_short_history_without_min_history_is_judged_once_full() -> None:
+    """`anomaly: {history: 10}` (a volume check needs only 8) loads: the unset
+    min_history follows the shorter history instead of making the check never run."""
+    from driftscope.monitor.config import AnomalySpec, BandSpec
+
+    assert AnomalySpec.model_validate({"history": 10}).min_history == 10
+    assert BandSpec.model_validate({"history": 3}).min_history == 3
+    assert AnomalySpec.model_validate({"history": 48}).min_history == 12  # the default

@@ -177,3 +177,16 @@ def test_a_window_below_min_events_gets_no_column_quality_checks(store: Store) -
                           f"WHERE {D.window_start} = {{s:DateTime64(3, 'UTC')}}",
                           {"s": T0 + 10 * W})
     assert [m for m, in metrics] == ["volume"]
+
+
+def test_a_projection_over_a_feature_never_sent_writes_no_rows(store: Store) -> None:
+    """A projection needs values of every input on both sides; an all-null column (every
+    requested name is one now) is nothing to project, not a constant 0 that stays quiet."""
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"p1": rng.normal(size=n), "y": rng.normal(size=n)}
+    write_windows(store, "m", T0, W, 6, 200, gen)
+    cfg = config({"features": ["y"],
+                  "projections": [{"name": "pp", "kind": "mean", "features": ["p1", "ghost"]}]})
+    Monitor(store, cfg).run_once()
+    assert store.count(f"{D} FINAL", f"{D.feature} = 'projection:pp'") == 0
+    assert store.count(f"{D} FINAL", f"{D.feature} = 'y' AND {D.metric} = 'emd'") > 0
