@@ -190,3 +190,17 @@ def test_a_projection_over_a_feature_never_sent_writes_no_rows(store: Store) -> 
     Monitor(store, cfg).run_once()
     assert store.count(f"{D} FINAL", f"{D.feature} = 'projection:pp'") == 0
     assert store.count(f"{D} FINAL", f"{D.feature} = 'y' AND {D.metric} = 'emd'") > 0
+
+
+def test_of_two_feedbacks_given_at_the_same_time_the_last_to_arrive_wins(store: Store) -> None:
+    """A correction sent with the same timestamp (say the prediction's) replaces the label
+    it corrects: the one ingested last counts."""
+    write_windows(store, "m", T0, W, 3, 100,
+                  lambda i, rng, n: {"x": rng.normal(size=n), "output:pred": np.ones(n)})
+    first = feedback(2, {j: "1" for j in range(30)})
+    later = [(*row[:4], row[4] + timedelta(minutes=5), *row[5:])
+             for row in feedback(2, {j: "0" for j in range(6)})]
+    store.insert(F, first + later, F.columns)
+    Monitor(store, config({"performance": {"task": "classification",
+                                           "prediction": "pred"}})).run_once()
+    assert performance(store, 2)["accuracy"] == pytest.approx(24 / 30)
