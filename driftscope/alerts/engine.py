@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from driftscope.alerts import messages, retrain
 from driftscope.alerts.config import AlertsConfig
 from driftscope.alerts.model import WindowVerdict
 from driftscope.alerts.outbox import Outbox
-from driftscope.alerts.rules import Decision, Policy, Track, step
+from driftscope.alerts.rules import ACKNOWLEDGED, FIRING, Decision, Policy, Track, step
 from driftscope.alerts.state import AlertStore
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
@@ -78,15 +79,34 @@ class AlertEngine:
         silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
         d = step(track, v, self.policy, silenced=silenced)
         now = self.clock()
+        ack: dict[str, Any] = {}
+        if d.alert is not None and d.action in ("update", "resolve"):
+            d, ack = self._keep_acknowledgement(d)
         if d.alert is not None and d.action in ("open", "update", "resolve"):
             self.alerts.save(d.alert, messages.summary(d.alert, v),
-                             messages.details(d.alert, v, self.cfg.top_features), now)
+                             {**messages.details(d.alert, v, self.cfg.top_features), **ack},
+                             now)
         if d.notify and d.alert is not None:
             self._enqueue_alert(d, v)
         if d.action != "seen":
             self._retrain(v, d.track, track.last_end)
         self._tracks[key] = d.track
         return d
+
+    def _keep_acknowledgement(self, d: Decision) -> tuple[Decision, dict[str, Any]]:
+        """A person may have acknowledged the alert since this engine last saw it (`driftscope
+        alerts ack`, another process): the stored state and who acknowledged are kept, not
+        overwritten by the next window's version."""
+        assert d.alert is not None
+        found = self.alerts.get(d.alert.alert_id)
+        if found is None or found[0].state != ACKNOWLEDGED:
+            return d, {}
+        ack = {"acknowledged_by": found[2]["acknowledged_by"]} if "acknowledged_by" in \
+            found[2] else {}
+        if d.alert.state != FIRING:  # resolved: the acknowledgement is kept in the details
+            return d, ack
+        alert = replace(d.alert, state=ACKNOWLEDGED)
+        return replace(d, alert=alert, track=replace(d.track, alert=alert)), ack
 
     def _enqueue_alert(self, d: Decision, v: WindowVerdict) -> None:
         assert d.alert is not None

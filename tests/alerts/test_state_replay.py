@@ -100,3 +100,25 @@ def test_an_alert_opened_in_a_silence_is_announced_once_after_it_across_passes(
     assert events == ["pending", "open", "update!", "update", "update"]
     O = S.ALERT_OUTBOX  # noqa: E741
     assert store.query(f"SELECT {O.kind}, {O.channel} FROM {O}") == [("firing", "console")]
+
+
+def test_an_acknowledgement_survives_the_next_windows(store: Store) -> None:
+    """Acknowledged by a person, the alert stays acknowledged (and says by whom) while
+    later bad windows update it — in the same engine and in a new one after a restart."""
+    e = AlertEngine(store, AlertsConfig(console=False), channels=[])
+    for i in (0, 1):
+        d = e.process(window(i, "age"))
+        mark_processed(store, [window(i, "age")], "fp", T0)
+    assert d.action == "open" and d.alert is not None
+    alerts = AlertStore(store)
+    alerts.acknowledge(d.alert.alert_id, "alice", T0)
+    e.process(window(2, "age"))  # the same engine, with its track in memory
+    mark_processed(store, [window(2, "age")], "fp", T0)
+    found = alerts.get(d.alert.alert_id)
+    assert found is not None
+    assert (found[0].state, found[2].get("acknowledged_by")) == ("acknowledged", "alice")
+    e2 = AlertEngine(store, AlertsConfig(console=False), channels=[])  # after a restart
+    later = e2.process(window(3, "age"))
+    found = alerts.get(d.alert.alert_id)
+    assert found is not None and later.action == "update"
+    assert (found[0].state, found[2].get("acknowledged_by")) == ("acknowledged", "alice")
