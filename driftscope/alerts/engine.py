@@ -101,8 +101,8 @@ class AlertEngine:
         found = self.alerts.get(d.alert.alert_id)
         if found is None or found[0].state != ACKNOWLEDGED:
             return d, {}
-        ack = {"acknowledged_by": found[2]["acknowledged_by"]} if "acknowledged_by" in \
-            found[2] else {}
+        details = found[2]
+        ack = {k: details[k] for k in ("acknowledged_by",) if k in details}
         if d.alert.state != FIRING:  # resolved: the acknowledgement is kept in the details
             return d, ack
         alert = replace(d.alert, state=ACKNOWLEDGED)

@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -233,59 +233,52 @@ class RuleSpec(Section):
     feature: str = "*"
 
 
-class BandSpec(Section):
+class _HistorySpec(Section):
+    """A check judged on a metric's own history: ``min_history`` of its last ``history``
+    values. An unset ``min_history`` follows a shorter ``history`` (judged once full, not
+    never); one set above ``history`` is a configuration error."""
+
+    _name: ClassVar[str]
+    if TYPE_CHECKING:  # the subclasses' fields (declared there, in their order)
+        history: int
+        min_history: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _min_follows(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "history" in data and "min_history" not in data:
+            default = cls.model_fields["min_history"].default
+            if isinstance(data["history"], int) and data["history"] < default:
+                data = {**data, "min_history": data["history"]}
+        return data
+
+    @model_validator(mode="after")
+    def _history_fits(self) -> Any:
+        if self.min_history > self.history:
+            raise ValueError(
+                f"{self._name}.min_history ({self.min_history}) is above {self._name}.history "
+                f"({self.history}): the check would never run")
+        return self
+
+
+class BandSpec(_HistorySpec):
     """Predicted range: a band forecast from the metric's own history."""
 
+    _name: ClassVar[str] = "band"
     enabled: bool = True
     history: int = Field(24, ge=2)
     k: float = Field(4.0, gt=0)
     min_history: int = Field(8, ge=2)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _min(cls, data: Any) -> Any:
-        return _min_follows(cls, data)
 
-    @model_validator(mode="after")
-    def _enough(self) -> BandSpec:
-        return _history_fits(self, "band")
-
-
-class AnomalySpec(Section):
+class AnomalySpec(_HistorySpec):
     """Unsupervised anomaly detection on the metric history (robust z-score, MAD)."""
 
+    _name: ClassVar[str] = "anomaly"
     enabled: bool = True
     history: int = Field(48, ge=4)
     z: float = Field(6.0, gt=0)
     min_history: int = Field(12, ge=4)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _min(cls, data: Any) -> Any:
-        return _min_follows(cls, data)
-
-    @model_validator(mode="after")
-    def _enough(self) -> AnomalySpec:
-        return _history_fits(self, "anomaly")
-
-
-def _min_follows(cls: Any, data: Any) -> Any:
-    """No ``min_history`` given: it is at most ``history`` (a shorter history is judged
-    once it is full, not never)."""
-    if isinstance(data, dict) and "history" in data and "min_history" not in data:
-        default = cls.model_fields["min_history"].default
-        if isinstance(data["history"], int) and data["history"] < default:
-            data = {**data, "min_history": data["history"]}
-    return data
-
-
-def _history_fits(spec: Any, name: str) -> Any:
-    """``min_history`` over ``history`` would never judge a window."""
-    if spec.min_history > spec.history:
-        raise ValueError(
-            f"{name}.min_history ({spec.min_history}) is above {name}.history "
-            f"({spec.history}): the check would never run")
-    return spec
 
 
 class FdrSpec(Section):

@@ -14,11 +14,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 import pytest
+from http_recorder import Recorder, serving
 from pydantic import SecretStr
 
 from driftscope.alerts.channels import dispatcher
@@ -34,46 +34,9 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
 
 
-class Recorder(ThreadingHTTPServer):
-    """Records every POST; fails the first ``fail_first`` with HTTP 500."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fail_first = fail_first
-        self.posts: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-        self.accepted: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/services/T000/B000/s3cr3tTOKEN"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Recorder
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.posts.append((self.path, dict(self.headers), body))
-            ok = len(self.server.posts) > self.server.fail_first
-            if ok:
-                self.server.accepted.append(body)
-        self.send_response(200 if ok else 500)
-        self.end_headers()
-        self.wfile.write(b"ok" if ok else b"boom")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def slack() -> Iterator[Recorder]:
-    server = Recorder()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving()
 
 
 def make_config(
