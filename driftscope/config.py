@@ -149,7 +149,9 @@ class Config(_Section):
     @classmethod
     def _unique_monitors(cls, v: list[MonitorConfig], info: ValidationInfo) -> list[MonitorConfig]:
         models = {m.id: m.window for m in info.data.get("models", [])}
-        return check_windows(check_unique(v), models)
+        collector = info.data.get("collector")
+        return check_windows(check_unique(v), models,
+                             collector.feedback_horizon if collector else None)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)

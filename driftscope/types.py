@@ -32,6 +32,10 @@ class Window:
     def end(self) -> datetime:
         return self.start + self.size
 
+    def before(self, k: int) -> Window:
+        """The window ``k`` windows earlier (this one for 0)."""
+        return Window(self.model_id, self.start - k * self.size, self.size)
+
 
 @dataclass(frozen=True, slots=True)
 class Score:

@@ -82,6 +82,9 @@ class WindowVerdict:
     to the window before's (another way, a jump, or the drift before has ended; see
     :func:`driftscope.monitor.persistence.check`): a bad window before does not extend
     it in full."""
+    labels_start: datetime | None = None
+    """With a ``performance.label_delay``: the start of the earlier window whose labels
+    the performance metrics and findings measure (None: this window's)."""
 
     @property
     def bad(self) -> bool:

@@ -202,6 +202,35 @@ class PerformanceSpec(Section):
         default_factory=list
     )
     min_labels: int = Field(20, ge=1)
+    label_delay: timedelta = Field(
+        timedelta(0), description="how long after a window closes its labels are in: its "
+        "performance is computed by the pass of the window closing that much later")
+
+    @field_validator("label_delay", mode="before")
+    @classmethod
+    def _delay(cls, v: Any) -> timedelta:
+        d = parse_duration(v)
+        if d < timedelta(0):
+            raise ValueError("label_delay cannot be negative")
+        return d
+
+    def check_window(self, size: timedelta, horizon: timedelta | None = None) -> None:
+        """The delay is a whole number of windows (the labelled window is a closed window
+        that many before) and within the collector's ``feedback_horizon`` (labels given
+        later are never joined)."""
+        if self.label_delay % size:
+            raise ValueError(
+                f"performance.label_delay = {_show(self.label_delay)} is not a whole number "
+                f"of {_show(size)} windows")
+        if horizon is not None and self.label_delay > horizon:
+            raise ValueError(
+                f"performance.label_delay = {_show(self.label_delay)} is longer than "
+                f"collector.feedback_horizon = {_show(horizon)}: labels given that late are "
+                "never joined to their events; raise the horizon")
+
+    def lag(self, size: timedelta) -> int:
+        """The delay in windows of ``size``."""
+        return int(self.label_delay // size)
 
     @model_validator(mode="after")
     def _task_metrics(self) -> PerformanceSpec:
@@ -384,6 +413,8 @@ class MonitorConfig(Section):
                     f"(its metrics: {', '.join(known)})")
         if self.window is not None:
             self.reference.check_window(self.window)
+            if self.performance is not None:
+                self.performance.check_window(self.window)
         return self
 
     def metric_names(self) -> list[str]:
@@ -400,11 +431,13 @@ class MonitorConfig(Section):
 
 
 def check_windows(
-    monitors: list[MonitorConfig], model_windows: dict[str, timedelta]
+    monitors: list[MonitorConfig], model_windows: dict[str, timedelta],
+    horizon: timedelta | None = None,
 ) -> list[MonitorConfig]:
     """A monitor processes its model's closed windows: its window, when given, must be the
     model's (``model_windows``; unlisted models have five-minute windows), and a seasonal
-    reference must fit that window."""
+    reference and a label delay must fit that window (the delay also the collector's
+    feedback ``horizon``)."""
     for m in monitors:
         size = model_windows.get(m.model, timedelta(minutes=5))
         if m.window is not None and m.window != size:
@@ -414,6 +447,8 @@ def check_windows(
                 "monitor's window or change the model's")
         try:
             m.reference.check_window(size)
+            if m.performance is not None:
+                m.performance.check_window(size, horizon)
         except ValueError as exc:
             raise ValueError(f"monitor {m.name!r}: {exc}") from None
     return monitors

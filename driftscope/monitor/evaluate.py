@@ -314,8 +314,10 @@ def _shifts(
 def verdict(
     cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: str,
     carried: bool = False, persistence_z: float | None = None, follows: bool = True,
+    labels_start: datetime | None = None,
 ) -> WindowVerdict:
-    """The window's judgement: the bad rows as findings, the overall metrics."""
+    """The window's judgement: the bad rows as findings, the overall metrics
+    (``labels_start``: the window the performance rows measure, when not this one)."""
     findings = tuple(
         Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,
                 r.reason)
@@ -325,7 +327,7 @@ def verdict(
                if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
     return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
                          ref, sum(r.kind == "drift" for r in rows), carried and bool(findings),
-                         persistence_z, follows)
+                         persistence_z, follows, labels_start)
 
 
 def _plain(obj: Any) -> Any:

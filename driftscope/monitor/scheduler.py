@@ -65,6 +65,7 @@ class _Run:
     dead: bool  # the model has dead letters (so schema violations are counted)
     ref_key: str
     drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
+    lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
 
 
 class Monitor:
@@ -173,7 +174,8 @@ class Monitor:
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
-                    reference_key(cfg.reference))
+                    reference_key(cfg.reference),
+                    lag=cfg.performance.lag(size) if cfg.performance else 0)
 
     def _evaluate(
         self, run: _Run, batch: list[tuple[Window, int]]
@@ -186,6 +188,7 @@ class Monitor:
         lead = (cfg.persistence.baseline + 2) * size if cfg.persistence.enabled else size * 0
         if cfg.reference.kind == "previous":
             lead += cfg.reference.width * size
+        lead = max(lead, run.lag * size)  # the window whose labels are in (label_delay)
         written: list[tuple[Window, list[ev.Row]]] = []
         verdicts: list[WindowVerdict] = []
         window = batch[0][0]
@@ -193,12 +196,14 @@ class Monitor:
             source = read_events(self.store, cfg.model, window.start - lead, batch[-1][0].end,
                                  run.names, labels=run.labels,
                                  horizon=self.config.collector.feedback_horizon)
-            hist = self._history(cfg, window)
+            hist = self._history(cfg, window.before(run.lag))
             for window, n in batch:
-                rows, v = self._window(run, source, window, n, hist)
+                rows, perf, v = self._window(run, source, window, n, hist)
                 keep = cfg.anomaly.history - 1
                 run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
                 written.append((window, rows))
+                if perf:  # under the labelled window's own time (label_delay)
+                    written.append((window.before(run.lag), perf))
                 verdicts.append(v)
         except (ConfigError, StoreUnavailable):
             raise
@@ -212,7 +217,9 @@ class Monitor:
     def _window(
         self, run: _Run, source: Frame, window: Window, n: int,
         hist: dict[tuple[str, str, str], list[float]],
-    ) -> tuple[list[ev.Row], WindowVerdict]:
+    ) -> tuple[list[ev.Row], list[ev.Row], WindowVerdict]:
+        """The window's drift and quality rows, the performance rows of the window whose
+        labels are in (this one, or the one ``label_delay`` before), and the verdict."""
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source))
@@ -221,24 +228,27 @@ class Monitor:
                                                    window.end, cfg.quality))
         rows = ev.drift_rows(cfg, run.fitter, cur, ref)
         rows += ev.quality_rows(cfg, cur, ref, run.counts, extra)
+        labelled = window.before(run.lag)
         perf = ev.performance_rows(
-            cfg, cur, lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
+            cfg, source.between(labelled.start, labelled.end) if run.lag else cur,
+            lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
         for r in perf:
             hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
-        rows += perf
         ev.apply_rules(cfg, rows)
+        ev.apply_rules(cfg, perf)
 
         def before(j: int) -> tuple[Frame, Frame]:
-            w = Window(window.model_id, window.start - j * window.size, window.size)
+            w = window.before(j)
             c, r, _ = ev.align(source.between(w.start, w.end),
                                run.refs.frame(cfg.reference, w, source))
             return c, r
 
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
-        v = ev.verdict(cfg, window, cur.n, rows, run.ref_key, carried, t, follows)
+        v = ev.verdict(cfg, window, cur.n, rows + perf, run.ref_key, carried, t, follows,
+                       labelled.start if run.lag and perf else None)
         run.drifted = (window.start, results.drifted_on(v))
-        return rows, v
+        return (rows, perf, v) if run.lag else (rows + perf, [], v)
 
     def _drifted_before(self, run: _Run, window: Window) -> list[str]:
         """What the window before drifted on: remembered within a pass, read back from

@@ -1,0 +1,95 @@
+"""Labels that arrive later than the window closes: ``performance.label_delay``.
+
+The app logs predictions as they happen; their labels come back as feedback some windows
+later. A monitor pass at each window's close sees no labels yet for that window. With
+``label_delay`` the performance of a window is computed with the pass of the window that
+closes ``label_delay`` later, when its labels are in, and is written under the labelled
+window's own time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from driftscope.alerts.engine import AlertEngine
+from driftscope.config import Config
+from driftscope.errors import ConfigError
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+W = timedelta(minutes=10)
+D, F = S.DRIFT_RESULTS, S.FEEDBACK
+N = 200
+LATE = 3  # windows between a prediction and its label
+
+
+def config(**performance: Any) -> Config:
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "10m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"],
+                      "reference": {"kind": "fixed", "start": T0.isoformat(),
+                                    "end": (T0 + 2 * W).isoformat()},
+                      "rules": [{"metric": "accuracy", "op": "<", "value": 0.9}],
+                      "performance": {"task": "classification", "prediction": "pred",
+                                      **performance}}],
+        "alerts": {"console": False, "min_windows": 2}})
+
+
+def truth(i: int) -> np.ndarray:
+    return np.random.default_rng(100 + i).integers(0, 2, N)
+
+
+def stream(store: Store, cfg: Config, windows: int, bad_from: int) -> list[Any]:
+    """Window by window: the window's predictions arrive, the labels of the window
+    ``LATE`` before arrive, then a monitor pass runs (as `driftscope monitor` would)."""
+    engine = AlertEngine(store, cfg.alerts)
+    verdicts = []
+    for i in range(windows):
+        def g(_: int, rng: np.random.Generator, n: int, i: int = i) -> dict[str, Any]:
+            y = truth(i)
+            wrong = rng.uniform(size=n) < (0.4 if i >= bad_from else 0.02)
+            return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y)}
+        write_windows(store, "m", T0 + i * W, W, 1, N, g, seed=i)
+        if (j := i - LATE) >= 0:
+            at = T0 + (i + 1) * W  # given when window i closes: 3 windows after window j
+            store.insert(F, [("m", f"{j}-0-{k}", str(v), at, at, 0, k)
+                             for k, v in enumerate(truth(j))], F.columns)
+        verdicts += Monitor(store, cfg, alerts=engine).run_once()
+    return verdicts
+
+
+def accuracy(store: Store) -> dict[int, float]:
+    rows = store.query(f"SELECT {D.window_start}, {D.statistic} FROM {D} FINAL "
+                       f"WHERE {D.metric} = 'accuracy' AND {D.segment} = '*'")
+    return {int((t.replace(tzinfo=UTC) - T0) / W): float(v) for t, v in rows}
+
+
+def test_without_a_delay_late_labels_never_count(store: Store) -> None:
+    stream(store, config(), 10, bad_from=5)
+    assert accuracy(store) == {}  # every pass ran before its window's labels came
+
+
+def test_a_delayed_window_is_scored_when_its_labels_are_in(store: Store) -> None:
+    verdicts = stream(store, config(label_delay="30m"), 10, bad_from=5)
+    acc = accuracy(store)
+    # windows 0..6 have their labels by the pass LATE windows later; 7..9 not yet
+    assert sorted(acc) == list(range(7))
+    assert all(acc[i] > 0.95 for i in range(5)) and all(acc[i] < 0.7 for i in (5, 6))
+    # the alert comes with the passes that could see the bad labels: windows 8 and 9
+    bad = [int((v.window_start - T0) / W) for v in verdicts
+           if any(f.metric == "accuracy" for f in v.findings)]
+    assert bad == [8, 9]
+    assert verdicts[-1].labels_start == T0 + 6 * W
+    assert verdicts[-1].metrics["accuracy"] == pytest.approx(acc[6])
+    assert store.count(f"{S.ALERTS} FINAL") == 1
+
+
+def test_the_delay_is_a_whole_number_of_windows() -> None:
+    with pytest.raises((ConfigError, ValueError), match="label_delay"):
+        config(label_delay="25m")
