@@ -189,6 +189,19 @@ class QualitySpec(Section):
     new_categories_max: float = Field(0.02, ge=0, le=1)
     schema_violations_max: int = Field(0, ge=0)
     volume_z: float = Field(6.0, gt=0, description="robust z-score of the event count")
+    silence: timedelta | None = Field(
+        None, description="no event ingested for this long (wall time) is an outage: the "
+        "windows since the last event close, each empty one a bad volume finding")
+
+    @field_validator("silence", mode="before")
+    @classmethod
+    def _silence(cls, v: Any) -> timedelta | None:
+        if v is None:
+            return None
+        d = parse_duration(v)
+        if d <= timedelta(0):
+            raise ValueError("quality.silence must be positive (or unset: off)")
+        return d
 
 
 class PerformanceSpec(Section):

@@ -149,9 +149,11 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
 
 
 def quality_rows(
-    cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any]
+    cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any],
+    silent: quality.QualityResult | None = None,
 ) -> list[Row]:
-    """Data-quality rows: column checks overall and per segment; volume and schema overall."""
+    """Data-quality rows: column checks overall and per segment; volume and schema overall
+    (``silent``: the volume of a window that passed in a silence, instead of its z-score)."""
     if not cfg.quality.enabled:
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
@@ -171,7 +173,7 @@ def quality_rows(
         span = (ref.bounds[1] - ref.bounds[0]) / (cur.bounds[1] - cur.bounds[0]) if cur.bounds \
             else 1.0
         expected = ref.n / max(span, 1e-9)
-    vol = quality.volume_check(cur.n, counts, expected, cfg.quality)
+    vol = silent or quality.volume_check(cur.n, counts, expected, cfg.quality)
     if vol is not None:
         results.append(("*", vol))
     for key in cfg.segments:  # each segment's traffic against its reference share
@@ -182,7 +184,7 @@ def quality_rows(
     return [
         Row("quality", seg, q.feature, q.metric, q.value, q.limit, "limit", q.bad,
             n_ref=sizes[seg][0], n_cur=sizes[seg][1], fingerprint="quality", details=q.details,
-            bad=q.bad, reason="limit")
+            bad=q.bad, reason="silence" if q is silent else "limit")
         for seg, q in results
     ]
 

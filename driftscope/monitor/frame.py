@@ -121,6 +121,57 @@ def window_counts(
     return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 
+@dataclass(frozen=True)
+class Silence:
+    """A model's stream has been silent: nothing ingested for ``idle`` (wall time) since
+    its last event at ``last_event``. ``windows``: the windows that have passed since in
+    event time (the one holding the last event first, with its count; then empty ones):
+    event time is taken to have moved on like the wall clock, less the lateness the
+    collector allows."""
+
+    idle: timedelta
+    last_event: datetime
+    windows: list[tuple[Window, int]]
+
+
+def silence(
+    store: Store, model_id: str, size: timedelta, now: datetime, after: timedelta,
+    lateness: timedelta,
+) -> Silence | None:
+    """The model's :class:`Silence` when nothing was ingested for ``after`` or longer.
+
+    The collector closes a window when a later event passes it; a stream that stops
+    leaves its last window open and no window after it. This closes them by the wall
+    clock: from the window of the last event up to ``last event + idle − lateness``."""
+    E = S.EVENTS
+    rows = store.query(
+        f"SELECT count(), max({E.timestamp}), max({E.ingested_at}) FROM {E} "
+        f"WHERE {E.model_id} = {{m:String}} AND {E.timestamp} >= (SELECT max({E.timestamp}) "
+        f"FROM {E} WHERE {E.model_id} = {{m:String}}) - toIntervalDay(1)",
+        {"m": model_id})
+    if not rows or not rows[0][0]:
+        return None
+    last, ingested = as_utc(rows[0][1]), as_utc(rows[0][2])
+    idle = as_utc(now) - ingested
+    if idle < after:
+        return None
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start = epoch + ((last - epoch) // size) * size
+    windows = []
+    while start + size <= last + idle - lateness:
+        windows.append(Window(model_id, start, size))
+        start += size
+    if not windows:
+        return Silence(idle, last, [])
+    first = windows[0]
+    (n,), = store.query(
+        f"SELECT count() FROM {E} WHERE {E.model_id} = {{m:String}} "
+        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}",
+        {"m": model_id, "a": first.start, "b": first.end})
+    return Silence(idle, last, [(first, int(n)), *((w, 0) for w in windows[1:])])
+
+
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
             S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
 

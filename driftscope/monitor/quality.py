@@ -2,8 +2,9 @@
 
 Missing-value rate (above the reference's own rate by more than the limit), values out
 of the reference's range, categories the reference never saw, a column whose kind differs
-from the reference's, the event volume against its history, and schema violations (dead
-letters of the model received in the window).
+from the reference's, the event volume against its history (or none at all: a window that
+passed in a silence, ``quality.silence``), and schema violations (dead letters of the model
+received in the window).
 Each check is a :class:`QualityResult` with its value and the limit it was held to.
 
 Examples
@@ -16,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,6 +117,14 @@ def volume_check(
     z = abs(n_cur - med) / max(mad, np.sqrt(max(med, 1.0)))  # never tighter than Poisson
     return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
                          {"n": n_cur, "median": float(np.median(history))})
+
+
+def silence(idle: float, last_event: str) -> QualityResult:
+    """A window that passed with no event because the stream stopped (``quality.silence``):
+    always bad. ``idle``: seconds since anything was ingested; ``last_event``: when the
+    last event happened."""
+    return QualityResult("*", "volume", 0.0, math.nan, True,
+                         {"n": 0, "silent_seconds": round(idle, 3), "last_event": last_event})
 
 
 def segment_volume(

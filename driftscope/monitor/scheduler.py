@@ -28,7 +28,14 @@ from driftscope.monitor import evaluate as ev
 from driftscope.monitor import quality, results
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
-from driftscope.monitor.frame import Frame, closed_windows, read_events, window_counts
+from driftscope.monitor.frame import (
+    Frame,
+    Silence,
+    closed_windows,
+    read_events,
+    silence,
+    window_counts,
+)
 from driftscope.monitor.reference import ReferenceReader, digest, reference_key
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -66,6 +73,7 @@ class _Run:
     ref_key: str
     drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
     lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
+    silence: Silence | None = None  # the stream has stopped (quality.silence)
 
 
 class Monitor:
@@ -142,10 +150,16 @@ class Monitor:
         done = results.processed(self.store, cfg.model, cfg.name, size)
         closed = closed_windows(self.store, cfg.model, size, since, until,
                                 closed_before=self.clock() - self.settle if self.settle else None)
+        quiet = self._silence(cfg, size) if since is None and until is None else None
+        if quiet is not None:  # the windows a stopped stream leaves open or never opens
+            have = {w.start for w, _ in closed}
+            closed = sorted(closed + [(w, n) for w, n in quiet.windows if w.start not in have],
+                            key=lambda wn: wn[0].start)
         todo = [(w, n) for w, n in closed if w.start not in done]
         if not todo:
             return []
         run = self._start(cfg, size, todo[0][0].start)
+        run.silence = quiet
         out: list[WindowVerdict] = []
         for i in range(0, len(todo), self.chunk):
             written, verdicts, failed = self._evaluate(run, todo[i : i + self.chunk])
@@ -161,6 +175,15 @@ class Monitor:
             if failed:  # the failed window and those after it wait for the next pass
                 break
         return out
+
+    def _silence(self, cfg: MonitorConfig, size: timedelta) -> Silence | None:
+        """The model's silence, when ``quality.silence`` is set and has passed."""
+        after = cfg.quality.silence
+        if not cfg.quality.enabled or after is None:
+            return None
+        model = self.config.model(cfg.model)
+        lateness = model.allowed_lateness if model else timedelta(minutes=1)
+        return silence(self.store, cfg.model, size, self.clock(), after, lateness)
 
     def _start(self, cfg: MonitorConfig, size: timedelta, first: datetime) -> _Run:
         """What one monitor's pass needs before its first window is evaluated."""
@@ -227,7 +250,7 @@ class Monitor:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
         rows = ev.drift_rows(cfg, run.fitter, cur, ref)
-        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra)
+        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur))
         labelled = window.before(run.lag)
         perf = ev.performance_rows(
             cfg, source.between(labelled.start, labelled.end) if run.lag else cur,
@@ -249,6 +272,14 @@ class Monitor:
                        labelled.start if run.lag and perf else None)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, perf, v) if run.lag else (rows + perf, [], v)
+
+    @staticmethod
+    def _silent(run: _Run, window: Window, cur: Frame) -> quality.QualityResult | None:
+        """A window that passed in the model's silence with no event: a bad volume."""
+        quiet = run.silence
+        if quiet is None or cur.n or window.start <= quiet.last_event:
+            return None
+        return quality.silence(quiet.idle.total_seconds(), quiet.last_event.isoformat())
 
     def _drifted_before(self, run: _Run, window: Window) -> list[str]:
         """What the window before drifted on: remembered within a pass, read back from
