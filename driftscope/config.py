@@ -150,6 +150,12 @@ class Config(_Section):
     def _unique_monitors(cls, v: list[MonitorConfig], info: ValidationInfo) -> list[MonitorConfig]:
         models = {m.id: m.window for m in info.data.get("models", [])}
         collector = info.data.get("collector")
+        for m in v:  # the monitor reads a window's events or its sample, not a profile
+            model = next((x for x in info.data.get("models", []) if x.id == m.model), None)
+            if model is not None and not {"raw", "sample"} & set(model.logging):
+                raise ValueError(
+                    f"monitor {m.name!r}: model {m.model!r} logs only profiles; the monitor "
+                    "reads raw events or samples: add raw or sample to its logging")
         return check_windows(check_unique(v), models,
                              collector.feedback_horizon if collector else None)
 

@@ -150,10 +150,11 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
 
 def quality_rows(
     cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any],
-    silent: quality.QualityResult | None = None,
+    silent: quality.QualityResult | None = None, count: int | None = None,
 ) -> list[Row]:
     """Data-quality rows: column checks overall and per segment; volume and schema overall
-    (``silent``: the volume of a window that passed in a silence, instead of its z-score)."""
+    (``silent``: the volume of a window that passed in a silence, instead of its z-score;
+    ``count``: the window's event count when ``cur`` holds only a sample of them)."""
     if not cfg.quality.enabled:
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
@@ -169,11 +170,13 @@ def quality_rows(
                     name, r.columns[name], c.columns[name], cfg.quality,
                     domain=None if whole else ref.columns[name], noise=0.0 if whole else 3.0)]
     expected = None
-    if cfg.reference.kind == "seasonal" and ref.bounds:
+    if cfg.reference.kind == "seasonal" and ref.bounds and count is None:  # (a sample's
+        # reference holds k per window, not the window's count: the history judges it)
         span = (ref.bounds[1] - ref.bounds[0]) / (cur.bounds[1] - cur.bounds[0]) if cur.bounds \
             else 1.0
         expected = ref.n / max(span, 1e-9)
-    vol = silent or quality.volume_check(cur.n, counts, expected, cfg.quality)
+    n = cur.n if count is None else count
+    vol = silent or quality.volume_check(n, counts, expected, cfg.quality)
     if vol is not None:
         results.append(("*", vol))
     for key in cfg.segments:  # each segment's traffic against its reference share

@@ -138,16 +138,17 @@ def silence(
     store: Store, model_id: str, size: timedelta, now: datetime, after: timedelta,
     lateness: timedelta,
 ) -> Silence | None:
-    """The model's :class:`Silence` when nothing was ingested for ``after`` or longer.
+    """The model's :class:`Silence` when nothing was stored for ``after`` or longer (by
+    the collector's flushes, ``window_parts``, which every logging mode writes).
 
     The collector closes a window when a later event passes it; a stream that stops
     leaves its last window open and no window after it. This closes them by the wall
     clock: from the window of the last event up to ``last event + idle − lateness``."""
-    E = S.EVENTS
+    P = S.WINDOW_PARTS  # written by every logging mode, at each flush
     rows = store.query(
-        f"SELECT count(), max({E.timestamp}), max({E.ingested_at}) FROM {E} "
-        f"WHERE {E.model_id} = {{m:String}} AND {E.timestamp} >= (SELECT max({E.timestamp}) "
-        f"FROM {E} WHERE {E.model_id} = {{m:String}}) - toIntervalDay(1)",
+        f"SELECT count(), max({P.max_event_time}), max({P.created_at}) FROM {P} "
+        f"WHERE {P.model_id} = {{m:String}} AND {P.window_start} >= (SELECT "
+        f"max({P.window_start}) FROM {P} WHERE {P.model_id} = {{m:String}}) - toIntervalDay(1)",
         {"m": model_id})
     if not rows or not rows[0][0]:
         return None
@@ -165,15 +166,23 @@ def silence(
         return Silence(idle, last, [])
     first = windows[0]
     (n,), = store.query(
-        f"SELECT count() FROM {E} WHERE {E.model_id} = {{m:String}} "
-        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}",
-        {"m": model_id, "a": first.start, "b": first.end})
+        f"SELECT sum({P.n}) FROM {P} WHERE {P.model_id} = {{m:String}} "
+        f"AND {P.window_seconds} = {{w:UInt32}} AND {P.window_start} = {{a:DateTime64(3, 'UTC')}}",
+        {"m": model_id, "w": int(size.total_seconds()), "a": first.start})
     return Silence(idle, last, [(first, int(n)), *((w, 0) for w in windows[1:])])
 
 
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
             S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A model logged without raw events (``logging: [sample]``): its events are read
+    from each window's bottom-k sample, ``k`` per stratum, of windows of ``seconds``."""
+
+    k: int
+    seconds: int
 
 
 def read_events(
@@ -185,17 +194,25 @@ def read_events(
     *,
     labels: bool = False,
     horizon: timedelta = timedelta(days=7),
+    sampled: Sampled | None = None,
 ) -> Frame:
-    """Events of ``model_id`` with ``start <= timestamp < end``.
+    """Events of ``model_id`` with ``start <= timestamp < end`` (``sampled``: those in
+    the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`).
 
     With ``labels``, an event's label is the latest feedback label given within
     ``horizon`` of its time (``collector.feedback_horizon``), else the label sent with
     the prediction, else None — as :func:`driftscope.collector.reader.load_window_rows`.
     """
-    E, F = S.EVENTS, S.FEEDBACK
+    E, F = S.SAMPLES if sampled else S.EVENTS, S.FEEDBACK
     cols = ", ".join(f"e.{c}" for c in (E.timestamp, *_PAYLOAD))
     in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
+    order = f"e.{E.timestamp}"
+    if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
+        in_range += f" AND e.{S.SAMPLES.window_seconds} = {{w:UInt32}}"
+        order = (f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}, e.{S.SAMPLES.hash}, "
+                 f"e.{E.kafka_partition}, e.{E.kafka_offset} LIMIT {{k:UInt64}} BY "
+                 f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}")
     label_sql = "NULL"
     join = ""
     if labels:  # n = 0 where no feedback matched (a LEFT JOIN fills defaults, not NULL)
@@ -211,11 +228,13 @@ def read_events(
             f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id"
         )
     rows = store.query(
-        f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} "
-        f"ORDER BY e.{E.timestamp}",
+        f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} ORDER BY {order}",
         {"m": model_id, "a": as_utc(start), "b": as_utc(end),
-         "h": int(horizon.total_seconds() * 1000)},
+         "h": int(horizon.total_seconds() * 1000),
+         **({"w": sampled.seconds, "k": sampled.k} if sampled else {})},
     )
+    if sampled:
+        rows.sort(key=lambda r: r[0])  # in time order, as the frame wants
     return replace(build_frame(rows, names, labels=labels), bounds=(as_utc(start), as_utc(end)))
 
 

@@ -30,6 +30,7 @@ from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
 from driftscope.monitor.frame import (
     Frame,
+    Sampled,
     Silence,
     closed_windows,
     read_events,
@@ -74,6 +75,7 @@ class _Run:
     drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
     lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
     silence: Silence | None = None  # the stream has stopped (quality.silence)
+    sampled: Sampled | None = None  # read from the windows' samples (no raw logging)
 
 
 class Monitor:
@@ -191,14 +193,23 @@ class Monitor:
         fitter = self._fitters.setdefault(fp, Fitter(cfg.seed))
         names = ev.monitored_names(cfg)
         labels = cfg.performance is not None
-        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events)
+        sampled = self._sampled(cfg, size)
+        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events, sampled)
         counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
                                                cfg.anomaly.history)]
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
-                    lag=cfg.performance.lag(size) if cfg.performance else 0)
+                    lag=cfg.performance.lag(size) if cfg.performance else 0, sampled=sampled)
+
+    def _sampled(self, cfg: MonitorConfig, size: timedelta) -> Sampled | None:
+        """How a model logged without raw events is read: its windows' samples (a model
+        not configured is auto-registered with raw logging)."""
+        model = self.config.model(cfg.model)
+        if model is None or "raw" in model.logging:
+            return None
+        return Sampled(model.sample_size, int(size.total_seconds()))
 
     def _evaluate(
         self, run: _Run, batch: list[tuple[Window, int]]
@@ -218,7 +229,8 @@ class Monitor:
         try:
             source = read_events(self.store, cfg.model, window.start - lead, batch[-1][0].end,
                                  run.names, labels=run.labels,
-                                 horizon=self.config.collector.feedback_horizon)
+                                 horizon=self.config.collector.feedback_horizon,
+                                 sampled=run.sampled)
             hist = self._history(cfg, window.before(run.lag))
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
@@ -249,8 +261,11 @@ class Monitor:
         if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
+        # a sample holds k of the window's events: the window's own count is the collector's
+        count = n if run.sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref)
-        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur))
+        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
+                                count if run.sampled else None)
         labelled = window.before(run.lag)
         perf = ev.performance_rows(
             cfg, source.between(labelled.start, labelled.end) if run.lag else cur,
@@ -268,7 +283,7 @@ class Monitor:
 
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
-        v = ev.verdict(cfg, window, cur.n, rows + perf, run.ref_key, carried, t, follows,
+        v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        labelled.start if run.lag and perf else None)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, perf, v) if run.lag else (rows + perf, [], v)

@@ -105,27 +105,41 @@ def write_windows(
     *,
     seed: int = 0,
     closed: bool = True,
+    sampled: bool = False,
 ) -> int:
     """Write ``count`` consecutive windows of events (and their closed-window rows).
 
     ``generate(i, rng, n)`` returns the columns of window ``i``; ``n`` is an int or a
-    function of the window index. Returns the number of events written.
+    function of the window index. Returns the number of events written. Each window also
+    gets a ``window_parts`` row (its count, flushed when its last event came). With
+    ``sampled`` the events are written as sample candidates (``samples``, random hashes,
+    one stratum), as for a model logged without raw events.
     """
     rng = np.random.default_rng(seed)
+    table = S.SAMPLES if sampled else S.EVENTS
     total = 0
     events: list[tuple[Any, ...]] = []
     windows: list[tuple[Any, ...]] = []
+    parts: list[tuple[Any, ...]] = []
     for i in range(count):
         w_start = start + i * size
         k = n(i) if callable(n) else n
-        events += event_rows(model_id, w_start, size, k, generate(i, rng, k), f"{seed}-{i}")
-        windows.append((model_id, w_start, w_start + size, int(size.total_seconds()), k, 0,
-                        w_start + size))
+        rows = event_rows(model_id, w_start, size, k, generate(i, rng, k), f"{seed}-{i}")
+        seconds = int(size.total_seconds())
+        if sampled:  # (window, stratum, hash, the payload, the Kafka position)
+            hashes = rng.integers(0, 2**63, size=k)
+            rows = [(w_start, seconds, "", int(h), *r[:12], *r[-2:])
+                    for r, h in zip(rows, hashes, strict=True)]
+        events += rows
+        windows.append((model_id, w_start, w_start + size, seconds, k, 0, w_start + size))
+        last = rows[-1][3 if not sampled else 7] if rows else w_start
+        parts.append((model_id, w_start, seconds, 0, 0, max(k - 1, 0), k, 0, last, last))
         total += k
         if len(events) > 20000:
-            store.insert(S.EVENTS, events, S.EVENTS.columns)
+            store.insert(table, events, table.columns)
             events = []
-    store.insert(S.EVENTS, events, S.EVENTS.columns)
+    store.insert(table, events, table.columns)
+    store.insert(S.WINDOW_PARTS, parts, S.WINDOW_PARTS.columns)
     if closed:
         store.insert(S.WINDOWS, windows, S.WINDOWS.columns)
     return total
