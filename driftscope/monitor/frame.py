@@ -121,6 +121,10 @@ def window_counts(
     return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 
+MAX_SILENT_WINDOWS = 100
+"""The most empty windows of one silence that are judged (the latest ones)."""
+
+
 @dataclass(frozen=True)
 class Silence:
     """A model's stream has been silent: nothing ingested for ``idle`` (wall time) since
@@ -157,19 +161,18 @@ def silence(
     if idle < after:
         return None
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    start = epoch + ((last - epoch) // size) * size
-    windows = []
-    while start + size <= last + idle - lateness:
-        windows.append(Window(model_id, start, size))
-        start += size
-    if not windows:
+    first = Window(model_id, epoch + ((last - epoch) // size) * size, size)
+    passed = (last + idle - lateness - first.start) // size  # windows wholly passed
+    if passed < 1:
         return Silence(idle, last, [])
-    first = windows[0]
+    # a stream silent for months (a retired model) is judged on its latest windows only
+    empty = range(max(1, passed - MAX_SILENT_WINDOWS), passed)
+    windows = [Window(model_id, first.start + i * size, size) for i in empty]
     (n,), = store.query(
         f"SELECT sum({P.n}) FROM {P} WHERE {P.model_id} = {{m:String}} "
         f"AND {P.window_seconds} = {{w:UInt32}} AND {P.window_start} = {{a:DateTime64(3, 'UTC')}}",
         {"m": model_id, "w": int(size.total_seconds()), "a": first.start})
-    return Silence(idle, last, [(first, int(n)), *((w, 0) for w in windows[1:])])
+    return Silence(idle, last, [(first, int(n)), *((w, 0) for w in windows)])
 
 
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,

@@ -15,6 +15,7 @@ import numpy as np
 
 from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
+from driftscope.monitor.frame import MAX_SILENT_WINDOWS
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
 from driftscope.store import schema as S
@@ -102,3 +103,12 @@ def test_silence_is_not_judged_by_a_backfill(store: Store) -> None:
     clock = lambda: T0 + 12 * W + timedelta(hours=1)  # noqa: E731
     done = Monitor(store, cfg, clock=clock).backfill(T0, T0 + 20 * W)
     assert [index(v) for v in done] == list(range(11))  # a backfill redoes closed windows
+
+
+def test_a_long_retired_model_is_judged_on_its_latest_silent_windows_only(store: Store) -> None:
+    stop_after_window_11(store)
+    late = passes(store, config(silence="20m"), T0 + 12 * W + timedelta(days=30))
+    assert len(late) == 11 + 1 + MAX_SILENT_WINDOWS  # not the 4,300 windows of 30 days
+    assert index(late[11]) == 11 and index(late[12]) > 12  # a gap, then the latest ones
+    assert [index(v) for v in late[12:]] == list(range(index(late[12]), index(late[-1]) + 1))
+    assert alert_states(store) == ["firing"]
