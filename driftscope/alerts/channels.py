@@ -48,11 +48,18 @@ def dispatcher(
     write: Callable[[str], Any] | None = None, sleep: Callable[[float], None] | None = None,
     after_send: Callable[[str], None] | None = None,
 ) -> Dispatcher:
-    """A dispatcher over the configured channels with the configured retries and backoff."""
+    """A dispatcher over the configured channels with the configured retries and backoff.
+
+    Its outbox lease lives 3 minutes, or three times the longest wait between renewals (a
+    send's ``timeout`` or a ``backoff_max`` wait) where that is longer: a holder renews
+    before each attempt and wait, and must do so within half the lease (the retrain
+    command's own 60 s limit fits in the 3 minutes).
+    """
     a = config.alerts
     kwargs: dict[str, Any] = {}
     if sleep is not None:
         kwargs["sleep"] = sleep
+    lease_ttl = max(180.0, 3 * max(a.timeout, a.backoff_max).total_seconds())
     return Dispatcher(Outbox(store), build_channels(config, secrets, write), retries=a.retries,
                       backoff=a.backoff.total_seconds(), backoff_max=a.backoff_max.total_seconds(),
-                      after_send=after_send, **kwargs)
+                      after_send=after_send, lease_ttl=lease_ttl, **kwargs)

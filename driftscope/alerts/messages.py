@@ -3,11 +3,19 @@
 Pure functions of an :class:`~driftscope.alerts.rules.Alert` and the
 :class:`~driftscope.alerts.model.WindowVerdict` that caused it. Findings are grouped:
 one message names every drifted feature, with the most severe first.
+
+Names come from users (models, monitors, features, segments) and Slack's mrkdwn has no
+backslash escape, so in Slack text a name that could start or end formatting (``*``,
+``~``, a backtick, an emoji code like ``:x:``, or ``_`` at the edge of a word, as in
+``_user_id_``) is shown in inline code, where Slack formats nothing: `` `_user_id_` ``
+reads as it is and copies as it is. Other names (``user_id``: an ``_`` inside a word
+formats nothing) stay plain. Webhook bodies and the console get every name raw.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -38,34 +46,78 @@ def mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# what can open or close Slack formatting in a name: bold, strike and code marks anywhere
+# (inside a word too: ``a*b*c``), an ``_`` not between two letters or digits (Slack leaves
+# snake_case such as ``user_id`` alone), an emoji code (``:x:``)
+_MARKUP = re.compile(r"[*~`]|(?<![^\W_])_|_(?![^\W_])|:[\w+-]+:")
+_GRAVE = "\u02cb"  # ˋ: a backtick would end the code span, so it is shown as this
+
+
+def slack_name(name: str, width: int | None = None) -> str:
+    """A user's name in Slack mrkdwn, clipped to ``width`` first and shown as it is.
+
+    Slack has no escape for ``*``, ``_``, ``~`` and backticks. A name that could format
+    goes in inline code, which Slack shows verbatim (``&``, ``<``, ``>`` still escaped,
+    which Slack decodes there too), so it reads and copies as it is; the exception is a
+    backtick, which would end the span and becomes ``ˋ``. Rejected: a zero-width
+    character after each mark (Slack treats U+200B as a word boundary — jsx-slack inserts
+    it to *force* formatting — so it may start formatting rather than stop it, and it is
+    copied along with the name) and look-alike characters (``∗`` is not ``*`` when
+    copied). Clipping before escaping: a clipped name never loses half an entity or its
+    closing backtick.
+
+    >>> slack_name("_user_id_"), slack_name("user_id"), slack_name("x<1")
+    ('`_user_id_`', 'user_id', 'x&lt;1')
+    """
+    name = _clip(name, width)
+    if not _MARKUP.search(name):
+        return mrkdwn(name)
+    return f"`{mrkdwn(name.replace('`', _GRAVE))}`"
+
+
 def _clip_mrkdwn(text: str, limit: int) -> str:
-    """:func:`_clip` for escaped text: never ends in half an ``&…;``."""
+    """:func:`_clip` for escaped text: never ends in half an ``&…;``, and a cut inside a
+    name's code span closes the span after the ellipsis (backticks in Slack text built
+    here are only code-span marks: :func:`slack_name` replaces a name's own)."""
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = text[: limit - 2]  # room for "…" and a closing backtick
     amp = cut.rfind("&", max(0, len(cut) - 4))
-    return (cut[:amp] if amp >= 0 and ";" not in cut[amp:] else cut) + "…"
+    if amp >= 0 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ("…`" if cut.count("`") % 2 else "…")
 
 
-def describe(f: Finding, width: int | None = None) -> str:
+def describe(f: Finding, width: int | None = None, slack: bool = False) -> str:
     """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events.
 
     An anomaly without a band has no bound to show: ``accuracy (accuracy 0.62, anomaly)``.
-    ``width`` clips the feature and segment names.
+    ``width`` clips the feature and segment names. ``slack``: as Slack mrkdwn, each name
+    through :func:`slack_name` and the rest escaped (names raw otherwise).
     """
-    where = "" if f.segment == "*" else f" [{_clip(f.segment, width)}]"
-    name = _clip(f.feature if f.feature != "*" else f.metric, width)
+    def name(text: str, clip: int | None = width) -> str:
+        return slack_name(text, clip) if slack else _clip(text, clip)
+
+    esc = mrkdwn if slack else str
+    where = "" if f.segment == "*" else f" [{name(f.segment)}]"
+    head = f"{name(f.feature if f.feature != '*' else f.metric)}{where} ({name(f.metric, None)}"
     if f.kind == "performance" and f.policy.startswith("rule"):
-        cmp = f"{f.policy.removeprefix('rule ')}"
-        return f"{name}{where} ({f.metric} {_num(f.statistic)}, rule {cmp})"
+        return f"{head} {_num(f.statistic)}, {esc('rule ' + f.policy.removeprefix('rule '))})"
     if not math.isfinite(f.threshold):
-        return f"{name}{where} ({f.metric} {_num(f.statistic)}, {f.reason})"
+        return f"{head} {_num(f.statistic)}, {esc(f.reason)})"
     op = "<" if f.lower_is_worse else ">"
-    return f"{name}{where} ({f.metric} {_num(f.statistic)} {op} {_num(f.threshold)}, {f.policy})"
+    return f"{head} {_num(f.statistic)} {esc(op)} {_num(f.threshold)}, {esc(f.policy)})"
 
 
-def summary(alert: Alert, v: WindowVerdict) -> str:
-    """One line: model, monitor, what is wrong, since when."""
+def _pair(alert: Alert, slack: bool) -> str:
+    """``model / monitor``, as Slack mrkdwn with ``slack``."""
+    if slack:
+        return f"{slack_name(alert.model_id)} / {slack_name(alert.monitor)}"
+    return f"{alert.model_id} / {alert.monitor}"
+
+
+def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
+    """One line: model, monitor, what is wrong, since when (``slack``: as Slack mrkdwn)."""
     drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
     parts = []
     if drift:
@@ -75,7 +127,7 @@ def summary(alert: Alert, v: WindowVerdict) -> str:
         if n:
             parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed")
     what = ", ".join(parts) or "recovered"
-    return (f"{alert.model_id} / {alert.monitor}: {what} for {alert.windows} window"
+    return (f"{_pair(alert, slack)}: {what} for {alert.windows} window"
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")
 
 
@@ -118,7 +170,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
 def top_findings(v: WindowVerdict, top: int) -> str:
     """The findings section: the ``top`` most severe, as many as fit in Slack's limit,
     then ``…and N more``."""
-    lines = [f"• {mrkdwn(describe(f, SLACK_MAX_NAME))}" for f in v.top(top)]
+    lines = [f"• {describe(f, SLACK_MAX_NAME, slack=True)}" for f in v.top(top)]
     while True:
         more = len(v.findings) - len(lines)
         text = "\n".join(["*Top findings*", *lines, *([f"…and {more} more"] if more else [])])
@@ -131,15 +183,15 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                  resolved: bool = False) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button."""
     icon = ":white_check_mark:" if resolved else ":rotating_light:"
-    title = f"{'Resolved' if resolved else 'Drift alert'}: {alert.model_id}"
-    text = summary(alert, v) if not resolved else (
-        f"{alert.model_id} / {alert.monitor}: recovered after {alert.windows} windows")
+    event = "Resolved" if resolved else "Drift alert"
+    title = f"{event}: {alert.model_id}"  # plain text: shown as it is
+    text = summary(alert, v, slack=True) if not resolved else (
+        f"{_pair(alert, slack=True)}: recovered after {alert.windows} windows")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
                                     "text": title[:SLACK_MAX_HEADER], "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": _clip_mrkdwn(f"{icon} {mrkdwn(text)}",
-                                                          SLACK_MAX_TEXT)}},
+                                     "text": _clip_mrkdwn(f"{icon} {text}", SLACK_MAX_TEXT)}},
     ]
     if not resolved and v.findings:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
@@ -153,7 +205,7 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
             "url": link}]})
-    return {"text": mrkdwn(f"{title} — {text}"), "blocks": blocks}
+    return {"text": f"{event}: {slack_name(alert.model_id)} — {text}", "blocks": blocks}
 
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> dict[str, Any]:

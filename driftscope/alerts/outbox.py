@@ -23,6 +23,16 @@ per run and at most once per ``backoff_max``, after the new ones). A ``resolved`
 until its alert's ``firing`` row to the same channel is sent, so a channel never shows a
 resolution before its alert. Any exception a channel raises is a failed attempt of its
 message, not the end of the run.
+
+One dispatcher sends at a time per store: ``alerts run --follow``, ``monitor`` and
+``backfill --notify`` may run side by side. A run with something due takes the outbox
+lease (:mod:`driftscope.alerts.lease`: claim rows of kind ``lease`` in this table, no
+other table), reads the rows again under it, sends, and releases it. A run that finds the
+lease held skips at once (the rows it would have sent count as ``held``; logged at INFO)
+and the next run tries again. The holder renews the lease before each attempt and each
+backoff wait; one that stalled past half its lease stops, and its ``sending`` rows go out
+under the same keys with the next holder. A holder that crashed blocks the others until
+its lease expires (``lease_ttl``), or not at all where it ran on the same machine.
 """
 
 from __future__ import annotations
@@ -36,9 +46,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from driftscope.alerts.lease import Lease, LeaseLost
 from driftscope.alerts.messages import merge
 from driftscope.durations import as_utc
-from driftscope.errors import NotifierError
+from driftscope.errors import NotifierError, StoreError
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -170,12 +181,20 @@ class Dispatcher:
     after_send : callable, optional
         Called with the message's key after a successful send and before it is recorded
         (a hook point for crash tests).
+    lease : Lease, optional
+        What keeps a second dispatcher of the same store from sending at the same time
+        (default: a :class:`~driftscope.alerts.lease.Lease` of ``lease_ttl`` seconds, on
+        the wall clock whatever the outbox's clock).
+    lease_ttl : float
+        Seconds a claim lives without renewal: the longest a crashed dispatcher blocks
+        the others. More than twice the longest send or backoff wait.
     """
 
     def __init__(self, outbox: Outbox, channels: Mapping[str, Channel], *, retries: int = 5,
                  backoff: float = 0.5, backoff_max: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 after_send: Callable[[str], None] | None = None) -> None:
+                 after_send: Callable[[str], None] | None = None,
+                 lease: Lease | None = None, lease_ttl: float = 180.0) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
         self.retries = retries
@@ -183,6 +202,7 @@ class Dispatcher:
         self.backoff_max = backoff_max
         self.sleep = sleep
         self.after_send = after_send
+        self.lease = lease or Lease(outbox.store, timedelta(seconds=lease_ttl))
 
     def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
             pace_failed: bool = False) -> dict[str, int]:
@@ -195,7 +215,44 @@ class Dispatcher:
         that runs in a loop) a failed message is tried at most once per ``backoff_max``.
         An alert's resolution is never sent to a channel before its firing message: it is
         tried again after the rest, and waits (``held``) while that one is not sent.
+
+        Only the holder of the outbox lease sends. Where another dispatcher holds it, this
+        run sends nothing and counts what was due as ``held``; where this one stalls past
+        its lease, the run stops (``sending`` rows go out, under the same keys, with the
+        next holder).
         """
+        counts, queue, unsent = self._plan(include_failed, hold, pace_failed)
+        if not queue:  # nothing to send: no lease taken, nothing written
+            return counts
+        if not self.lease.acquire():
+            due = sum(len(members) for members in queue)
+            log.info("another dispatcher is sending the outbox: %d row(s) left to it", due)
+            counts["held"] += due
+            return counts
+        try:  # read again under the lease: the other dispatcher may have sent them since
+            counts, queue, unsent = self._plan(include_failed, hold, pace_failed)
+            later = [self._send(members, unsent, counts) for members in queue]
+            for members in later:  # held back: their firing messages may have gone out since
+                if members:
+                    counts["held"] += len(self._send(members, unsent, counts))
+        except LeaseLost as exc:
+            log.warning("%s: this dispatcher stalled; it stops, the next holder sends the rest",
+                        exc)
+        finally:
+            self._release()
+        return counts
+
+    def _release(self) -> None:
+        """Give the lease back; a store error here must not hide how the run ended."""
+        try:
+            self.lease.release()
+        except StoreError as exc:  # the claim lapses after its ttl
+            log.warning("could not release the outbox lease: %s", exc)
+
+    def _plan(self, include_failed: bool, hold: timedelta, pace_failed: bool,
+              ) -> tuple[dict[str, int], list[list[Delivery]], set[tuple[str, str]]]:
+        """What to send, in order (see :meth:`run`): the counts so far (``held``), the
+        messages' members, and the (alert, channel) pairs whose firing row is unsent."""
         counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
         rows = self.outbox.pending(include_failed=True)
         unsent = {(d.alert_id, d.channel) for d in rows if d.kind == "firing"}
@@ -222,11 +279,7 @@ class Dispatcher:
         queue += [g for g in fixed.values() if g[0].status == "failed" and (
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
-        later = [self._send(members, unsent, counts) for members in queue]
-        for members in later:  # held back: their firing messages may have gone out since
-            if members:
-                counts["held"] += len(self._send(members, unsent, counts))
-        return counts
+        return counts, queue, unsent
 
     def _send(self, members: list[Delivery], unsent: set[tuple[str, str]],
               counts: dict[str, int]) -> list[Delivery]:
@@ -265,7 +318,9 @@ class Dispatcher:
         error = ""
         for k in range(tries):
             if k:
+                self.lease.renew()
                 self.sleep(min(self.backoff * 2 ** (k - 1), self.backoff_max))
+            self.lease.renew()
             try:
                 channel.send(payload, key)
             except Exception as exc:  # any failure is a failed attempt, never a stuck queue
