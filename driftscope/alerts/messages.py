@@ -103,6 +103,8 @@ def describe(f: Finding, width: int | None = None, slack: bool = False) -> str:
     head = f"{name(f.feature if f.feature != '*' else f.metric)}{where} ({name(f.metric, None)}"
     if f.kind == "performance" and f.policy.startswith("rule"):
         return f"{head} {_num(f.statistic)}, {esc('rule ' + f.policy.removeprefix('rule '))})"
+    if f.reason == "silence":  # quality.silence: a window with no event at all
+        return f"{head} 0: no events, the stream is silent)"
     if not math.isfinite(f.threshold):
         return f"{head} {_num(f.statistic)}, {esc(f.reason)})"
     op = "<" if f.lower_is_worse else ">"
@@ -122,10 +124,14 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
     parts = []
     if drift:
         parts.append(f"{len(drift)} feature{'s' if len(drift) != 1 else ''} drifted")
+    if any(f.reason == "silence" for f in v.findings):
+        parts.append("no events (the stream is silent)")
     for kind in ("quality", "performance"):
-        n = sum(f.kind == kind for f in v.findings)
+        n = sum(f.kind == kind and f.reason != "silence" for f in v.findings)
         if n:
             parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed")
+            if kind == "performance" and v.labels_start is not None:  # label_delay
+                parts[-1] += f" (labels of the window from {v.labels_start:%Y-%m-%d %H:%M})"
     what = ", ".join(parts) or "recovered"
     return (f"{_pair(alert, slack)}: {what} for {alert.windows} window"
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")
@@ -164,6 +170,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
             for f in v.top(top)
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
+        **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
     }
 
 

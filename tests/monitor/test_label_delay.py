@@ -93,3 +93,16 @@ def test_a_delayed_window_is_scored_when_its_labels_are_in(store: Store) -> None
 def test_the_delay_is_a_whole_number_of_windows() -> None:
     with pytest.raises((ConfigError, ValueError), match="label_delay"):
         config(label_delay="25m")
+
+
+def test_the_message_names_the_window_the_labels_measure(store: Store) -> None:
+    from driftscope.alerts.messages import details, summary
+    from driftscope.alerts.state import AlertStore
+
+    verdicts = stream(store, config(label_delay="30m"), 10, bad_from=5)
+    (alert_id,), = store.query(f"SELECT {S.ALERTS.alert_id} FROM {S.ALERTS} FINAL")
+    found = AlertStore(store).get(alert_id)
+    assert found is not None
+    text = summary(found[0], verdicts[-1])
+    assert "1 performance check failed (labels of the window from 2026-02-01 01:00)" in text
+    assert details(found[0], verdicts[-1], 5)["labels_start"] == "2026-02-01T01:00:00+00:00"

@@ -112,3 +112,16 @@ def test_a_long_retired_model_is_judged_on_its_latest_silent_windows_only(store:
     assert index(late[11]) == 11 and index(late[12]) > 12  # a gap, then the latest ones
     assert [index(v) for v in late[12:]] == list(range(index(late[12]), index(late[-1]) + 1))
     assert alert_states(store) == ["firing"]
+
+
+def test_the_message_says_the_stream_is_silent(store: Store) -> None:
+    from driftscope.alerts.messages import describe, summary
+    from driftscope.alerts.state import AlertStore
+
+    stop_after_window_11(store)
+    late = passes(store, config(silence="20m"), T0 + 12 * W + timedelta(minutes=30))
+    (alert_id,), = store.query(f"SELECT {A.alert_id} FROM {A} FINAL")
+    found = AlertStore(store).get(alert_id)
+    assert found is not None
+    assert "no events (the stream is silent)" in summary(found[0], late[-1])
+    assert describe(late[-1].findings[0]) == "volume (volume 0: no events, the stream is silent)"
