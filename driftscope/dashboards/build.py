@@ -23,6 +23,7 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from driftscope.dashboards import panels_collector, panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.conventions import (
+    ALL_MODELS,
     FEATURE_VAR,
     MODEL_VAR,
     SEGMENT_VAR,
@@ -30,20 +31,27 @@ from driftscope.dashboards.conventions import (
     model_is,
     segment_label,
 )
+from driftscope.dashboards.macros import ALL
 from driftscope.dashboards.panels_overview import AnnotationSpec
 from driftscope.dashboards.query import ClickHouseQuery, datasource_ref
-from driftscope.dashboards.spec import PanelSpec, to_panel
+from driftscope.dashboards.spec import PanelSpec, layout, to_panel
 from driftscope.store import schema
 
 D = schema.DRIFT_RESULTS
 W = schema.WINDOWS
 TAG = "driftscope"
 PanelFn = Callable[[], PanelSpec]
+ALL_VALUES = {MODEL_VAR: ALL_MODELS}
+"""Custom *All* values, for :func:`driftscope.dashboards.macros.expand`'s ``all_values``."""
 
 
 @dataclass(frozen=True)
 class DashboardSpec:
-    """A dashboard: its panels (in order), variables and annotations."""
+    """A dashboard: its panels (in order), variables and annotations.
+
+    ``multi_model``: the model variable is multi-valued with *All* (the default), for
+    dashboards about every model; elsewhere it picks one model.
+    """
 
     key: str
     title: str
@@ -51,6 +59,7 @@ class DashboardSpec:
     panels: tuple[PanelFn, ...]
     variables: tuple[str, ...] = ()
     annotations: tuple[Callable[[], AnnotationSpec], ...] = ()
+    multi_model: bool = False
 
     @property
     def uid(self) -> str:
@@ -70,7 +79,7 @@ def variable_queries() -> dict[str, str]:
     }
 
 
-def _variable(name: str) -> dash.QueryVariable:
+def _variable(name: str, multi_model: bool = False) -> dash.QueryVariable:
     v = (
         dash.QueryVariable(name)
         .label(name.capitalize())
@@ -81,6 +90,9 @@ def _variable(name: str) -> dash.QueryVariable:
     )
     if name != MODEL_VAR:
         v = v.multi(True).include_all(True)
+    elif multi_model:
+        v = (v.multi(True).include_all(True).all_value(ALL_VALUES[name])
+             .current(dm.VariableOption(text=["All"], value=[ALL])))
     return v
 
 
@@ -119,8 +131,9 @@ DASHBOARDS: dict[str, DashboardSpec] = {
     d.key: d
     for d in (
         DashboardSpec("overview", "Driftscope / Overview",
-                      "All models: drift status, open alerts, event volume, dead letters.",
-                      panels_overview.OVERVIEW),
+                      "Every model (or those selected): drift status, open alerts, event "
+                      "volume, dead letters.",
+                      panels_overview.OVERVIEW, (MODEL_VAR,), multi_model=True),
         DashboardSpec("model_drift", "Driftscope / Model drift",
                       "Per feature drift against thresholds, reference vs current, MMD.",
                       panels_drift.PANELS, _COMMON, panels_overview.ANNOTATIONS),
@@ -136,7 +149,8 @@ DASHBOARDS: dict[str, DashboardSpec] = {
                       panels_collector.COLLECTOR),
         DashboardSpec("alerts", "Driftscope / Alerts",
                       "Alert timeline; alerts and retrain requests as annotations.",
-                      panels_overview.ALERTS, (MODEL_VAR,), panels_overview.ANNOTATIONS),
+                      panels_overview.ALERTS, (MODEL_VAR,), panels_overview.ANNOTATIONS,
+                      multi_model=True),
     )
 }
 
@@ -162,11 +176,12 @@ def builder(key: str) -> dash.Dashboard:
               .tags([TAG]).as_dropdown(True).include_vars(True).keep_time(True))
     )
     for name in spec.variables:
-        d = d.with_variable(_variable(name))
+        d = d.with_variable(_variable(name, spec.multi_model))
     for ann in spec.annotations:
         d = d.annotation(_annotation(ann()))
-    for fn in spec.panels:
-        d = d.with_panel(to_panel(fn()))
+    specs = [fn() for fn in spec.panels]
+    for panel, at in zip(specs, layout(specs), strict=True):
+        d = d.with_panel(to_panel(panel, at))
     return d
 
 

@@ -41,6 +41,9 @@ def push_cmd(
     url: Annotated[str, typer.Option(help="Grafana base URL, e.g. http://localhost:3000.")],
     folder: Annotated[str, typer.Option(help="Folder uid (created when missing).")] = "driftscope",
     timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 10.0,
+    datasource_uid: Annotated[str, typer.Option(
+        help="Uid of the ClickHouse data source in that Grafana (Connections > Data "
+        "sources, in its URL).")] = "driftscope-clickhouse",
 ) -> None:
     """Create or update the dashboards in a Grafana folder (token: DRIFTSCOPE_GRAFANA_TOKEN)."""
     from driftscope.dashboards.push import TOKEN_ENV, PushError, push, shown_url
@@ -49,10 +52,12 @@ def push_cmd(
     if not token:
         raise _fail(f"set {TOKEN_ENV} to a Grafana service-account token")
     try:
-        uids = push(url, token, folder_uid=folder, timeout=timeout)
+        uids = push(url, token, folder_uid=folder, timeout=timeout,
+                    datasource_uid=datasource_uid)
     except PushError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"pushed {len(uids)} dashboards to {shown_url(url)} folder {folder}")
+    typer.echo(f"pushed {len(uids)} dashboards to {shown_url(url)} folder {folder} "
+               f"(data source {datasource_uid})")
 
 
 def report_cmd(

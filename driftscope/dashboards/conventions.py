@@ -11,7 +11,10 @@ name, so kinds are told apart by the other columns):
   output ``output:<name>`` (the label-free performance proxy), a projection
   ``projection:<name>[.<i>]``, or ``multivariate`` (all numeric features at once, e.g. MMD).
 
-``segment`` is ``*`` for the whole population (shown as ``all``) or ``key=value``.
+``segment`` is ``*`` for the whole population (shown as ``all``) or ``key=value``. Every
+segment has its own threshold, so a line is drawn from one row per segment (its name ends
+with the segment in parentheses, :func:`series_name`); never a statistic of one segment
+against the threshold of another.
 Retrain requests are rows of ``retrain_requests``. Table and column names come from
 :mod:`driftscope.store.schema` only.
 """
@@ -32,16 +35,22 @@ ALL_SEGMENT = "all"
 MODEL_VAR = "model"
 FEATURE_VAR = "feature"
 SEGMENT_VAR = "segment"
+ALL_MODELS = "'*'"
+"""The model variable's custom *All* value where it is multi-valued (Overview, Alerts):
+Grafana inserts a custom all value as it is, so ``${model:singlequote}`` becomes ``'*'``."""
 
 
 def counts_per_interval(
-    table: object, time_col: str, by_col: str, by: str, count: str, *, final: bool = False
+    table: object, time_col: str, by_col: str, by: str, count: str, *, final: bool = False,
+    where: str = "",
 ) -> str:
-    """``count()`` per ``$__timeInterval`` of ``time_col`` and per ``by`` (one series each)."""
+    """``count()`` per ``$__timeInterval`` of ``time_col`` and per ``by`` (one series each);
+    ``where``: a further condition."""
+    more = f" AND {where}" if where else ""
     return f"""SELECT $__timeInterval({time_col}) AS time, {by_col} AS {by},
   count() AS {count}
 FROM {table}{" FINAL" if final else ""}
-WHERE $__timeFilter({time_col})
+WHERE $__timeFilter({time_col}){more}
 GROUP BY time, {by}
 ORDER BY time"""
 
@@ -49,6 +58,22 @@ ORDER BY time"""
 def model_is(column: str) -> str:
     """``column = '${model}'``."""
     return f"{column} = '${{{MODEL_VAR}}}'"
+
+
+def model_in(column: str) -> str:
+    """``column`` is one of the selected models, or any under *All* (:data:`ALL_MODELS`).
+
+    Works for a single-valued model variable too (``'churn'`` in, ``'churn'`` out).
+    """
+    chosen = f"${{{MODEL_VAR}:singlequote}}"
+    return f"({ALL_MODELS} IN ({chosen}) OR {column} IN ({chosen}))"
+
+
+def series_name(*parts: str) -> str:
+    """SQL of a line's name: the parts, then the segment in parentheses (``emd (all)``,
+    ``missing_rate age (region=north)``)."""
+    joined = ", ' ', ".join(parts)
+    return f"concat({joined}, ' (', {segment_label()}, ')')"
 
 
 def segment_label() -> str:

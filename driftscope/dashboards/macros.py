@@ -29,6 +29,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+ALL = "$__all"
+"""A variable's value when *All* is selected (Grafana's own marker)."""
 _VAR = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
 _MACRO = re.compile(r"\$__(\w+)(?:\(([^()]*)\))?")
 
@@ -38,14 +40,20 @@ def _quote(value: str) -> str:
 
 
 def interpolate(
-    sql: str, variables: Mapping[str, Sequence[str]], *, escape: bool = False
+    sql: str,
+    variables: Mapping[str, Sequence[str]],
+    *,
+    escape: bool = False,
+    all_values: Mapping[str, str] | None = None,
 ) -> str:
     """Replace ``${name}``, ``${name:singlequote}``, ``${name:csv}`` and ``$name``.
 
     A single value goes in raw, as Grafana does for SQL sources (the panels only use raw
     values inside quotes); ``escape=True`` escapes quotes and backslashes in raw values,
     for values that come from a command line. ``singlequote`` gives ``'a','b'``. Unknown
-    names and ``$__`` macros are left alone.
+    names and ``$__`` macros are left alone. A variable set to ``[ALL]`` whose custom all
+    value ``all_values`` gives is replaced by that value as it is, whatever the format
+    (Grafana's rule for custom all values).
     """
 
     def sub(m: re.Match[str]) -> str:
@@ -53,6 +61,8 @@ def interpolate(
         if name.startswith("__") or name not in variables:
             return m.group(0)
         values = list(variables[name])
+        if values == [ALL] and all_values and name in all_values:
+            return all_values[name]
         fmt = m.group(2)
         if fmt == "singlequote":
             return ",".join(_quote(v) for v in values)
@@ -104,7 +114,8 @@ def expand(
     variables: Mapping[str, Sequence[str]],
     *,
     escape: bool = False,
+    all_values: Mapping[str, str] | None = None,
 ) -> str:
     """Variables first (Grafana's frontend), then macros (the plugin's backend)."""
-    return expand_macros(interpolate(sql, variables, escape=escape), time_from, time_to,
-                         interval_s)
+    return expand_macros(interpolate(sql, variables, escape=escape, all_values=all_values),
+                         time_from, time_to, interval_s)

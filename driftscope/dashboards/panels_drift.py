@@ -1,4 +1,10 @@
-"""The Model drift dashboard's panels: one function per panel."""
+"""The Model drift dashboard's panels: one function per panel.
+
+A segment has its own threshold (thresholds are fitted on each segment's reference), so
+the time panels draw one line per detector and segment, from one row each, as the ratio
+``statistic / threshold``: above the dashed line at 1 is drift, whatever the detector's
+scale. The raw statistic and threshold of the latest window are in the table.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from driftscope.dashboards.conventions import (
     model_is,
     multivariate_drift,
     segment_in,
+    segment_label,
+    series_name,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -15,23 +23,34 @@ from driftscope.store import schema
 D = schema.DRIFT_RESULTS
 E = schema.EVENTS
 R = schema.REFERENCE_EVENTS
+REFS = schema.REFERENCES
 BINS = 20
+NO_REFERENCE = ("No uploaded reference dataset for this model "
+                "(driftscope reference upload)")
+
+
+def _ratio() -> str:
+    """One row's statistic / threshold (none without a threshold): drift above 1."""
+    return f"if({D.threshold} > 0, {D.statistic} / {D.threshold}, NULL)"
 
 
 def drift_statistic() -> PanelSpec:
-    """Per feature (repeated): each detector's statistic against its threshold over time."""
-    sql = f"""SELECT {D.window_start} AS time, {D.metric} AS metric,
-  max({D.statistic}) AS statistic, max({D.threshold}) AS threshold
+    """Per feature (repeated): each detector's statistic / threshold per segment."""
+    sql = f"""SELECT {D.window_start} AS time, {series_name(D.metric)} AS series,
+  max({_ratio()}) AS ratio
 FROM {D} FINAL
 WHERE {model_is(D.model_id)} AND {D.feature} = '${{feature}}' AND {segment_in()}
   AND {feature_drift()} AND $__timeFilter({D.window_start})
-GROUP BY time, metric
-ORDER BY time"""
+GROUP BY time, series
+ORDER BY time, series"""
     return PanelSpec(
-        "drift_statistic", "Drift of ${feature}: statistic vs threshold", "timeseries", sql,
-        ("time", "metric", "statistic", "threshold"), series=("metric",), repeat="feature",
-        width=8, description="Each detector's statistic per closed window; drift when the "
-        "statistic line is above its threshold line.",
+        "drift_statistic", "Drift of ${feature}: statistic / threshold", "timeseries", sql,
+        ("time", "series", "ratio"), series=("series",), repeat="feature", width=8,
+        threshold_line=1.0, by_segment=True,
+        description="Per closed window, each detector's statistic divided by its own "
+        "threshold, one line per detector and segment (\"emd (all)\" is the whole "
+        "population, drawn thicker): drift when a line is above the dashed line at 1. "
+        "The latest raw values are in \"Latest verdict per feature\".",
     )
 
 
@@ -47,39 +66,49 @@ ORDER BY time, feature"""
     return PanelSpec(
         "drift_heatmap", "Drift heatmap: features × windows", "heatmap", sql,
         ("time", "feature", "ratio"), series=("feature",), width=24,
-        description="Worst statistic / threshold per feature and window; above 1 is drift.",
+        description="Worst statistic / threshold per feature and window over the selected "
+        "segments and detectors; above 1 is drift.",
     )
 
 
 def drifted_features() -> PanelSpec:
-    """The latest window's verdict per feature and detector."""
-    sql = f"""SELECT {D.feature} AS feature, {D.metric} AS metric,
-  argMax({D.statistic}, {D.window_start}) AS statistic,
-  argMax({D.threshold}, {D.window_start}) AS threshold,
-  argMax({D.drifted}, {D.window_start}) AS drifted,
-  max({D.window_start}) AS last_window
-FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {features_in(D.feature)} AND {segment_in()}
-  AND {feature_drift()} AND $__timeFilter({D.window_start})
-GROUP BY feature, metric
-ORDER BY drifted DESC, statistic DESC"""
+    """The latest window's verdict per feature, segment and detector."""
+    sql = f"""SELECT feature, segment, metric, latest.1 AS statistic, latest.2 AS threshold,
+  latest.3 AS drifted, last_window
+FROM (
+  SELECT {D.feature} AS feature, {segment_label()} AS segment, {D.metric} AS metric,
+    argMax(({D.statistic}, {D.threshold}, {D.drifted}), {D.window_start}) AS latest,
+    max({D.window_start}) AS last_window
+  FROM {D} FINAL
+  WHERE {model_is(D.model_id)} AND {features_in(D.feature)} AND {segment_in()}
+    AND {feature_drift()} AND $__timeFilter({D.window_start})
+  GROUP BY feature, segment, metric
+)
+ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature, segment"""
     return PanelSpec(
         "drifted_features", "Latest verdict per feature", "table", sql,
-        ("feature", "metric", "statistic", "threshold", "drifted", "last_window"),
+        ("feature", "segment", "metric", "statistic", "threshold", "drifted", "last_window"),
+        width=24, description="Each feature's latest window, per selected segment (all: the "
+        "whole population) and detector; drifted rows first, then by statistic / threshold.",
     )
 
 
 def reference_vs_current() -> PanelSpec:
-    """Per feature (repeated): reference and current distributions on shared bins.
+    """Per feature (repeated): the uploaded reference and the current events on shared bins.
 
-    Numbers fall in ``BINS`` equal bins over the reference's range (ends open);
-    categories are their own bins. Shares are per source, so the two bar sets compare.
+    The reference is the model's latest uploaded dataset (``driftscope reference
+    upload``, the newest row of ``references``); nothing without one. Numbers fall in
+    ``BINS`` equal bins over the reference's range (ends open); categories are their own
+    bins. Shares are per source, so the two bar sets compare.
     """
     f = "'${feature}'"
     num_ref = f"{R.features_num}[{f}]"
+    in_ref = f"{model_is(R.model_id)} AND {R.reference_name} = ref_name"
     sql = f"""WITH
+  (SELECT argMax({REFS.name}, {REFS.created_at}) FROM {REFS}
+     WHERE {model_is(REFS.model_id)} AND {REFS.kind} = 'dataset') AS ref_name,
   (SELECT (min(v), max(v)) FROM (SELECT {num_ref} AS v FROM {R}
-     WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, {f}))) AS rng,
+     WHERE {in_ref} AND mapContains({R.features_num}, {f}))) AS rng,
   if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width
 SELECT bin,
   countIf(src = 'reference') / greatest(sum(countIf(src = 'reference')) OVER (), 1)
@@ -90,50 +119,54 @@ FROM (
     toString(round(x, 3)) AS bin, src
   FROM (
     SELECT {num_ref} AS v, 'reference' AS src FROM {R}
-    WHERE {model_is(R.model_id)} AND mapContains({R.features_num}, {f})
+    WHERE {in_ref} AND mapContains({R.features_num}, {f})
     UNION ALL
     SELECT {E.features_num}[{f}] AS v, 'current' AS src FROM {E}
     WHERE {model_is(E.model_id)} AND mapContains({E.features_num}, {f})
-      AND $__timeFilter({E.timestamp})
+      AND ref_name != '' AND $__timeFilter({E.timestamp})
   )
   UNION ALL
   SELECT 0 AS x, c AS bin, src
   FROM (
     SELECT {R.features_cat}[{f}] AS c, 'reference' AS src FROM {R}
-    WHERE {model_is(R.model_id)} AND mapContains({R.features_cat}, {f})
+    WHERE {in_ref} AND mapContains({R.features_cat}, {f})
     UNION ALL
     SELECT {E.features_cat}[{f}] AS c, 'current' AS src FROM {E}
     WHERE {model_is(E.model_id)} AND mapContains({E.features_cat}, {f})
-      AND $__timeFilter({E.timestamp})
+      AND ref_name != '' AND $__timeFilter({E.timestamp})
   )
 )
 GROUP BY bin
 ORDER BY min(x), bin"""
     return PanelSpec(
-        "reference_vs_current", "${feature}: reference vs current", "barchart", sql,
+        "reference_vs_current", "${feature}: uploaded reference vs current", "barchart", sql,
         ("bin", "reference", "current"), repeat="feature", width=8, x_field="bin",
-        unit="percentunit", description="Share of events per bin in the reference and in "
-        "the selected time range; numeric bins span the reference's range, ends open.",
+        unit="percentunit", no_value=NO_REFERENCE,
+        description="Share of events per bin: the model's latest uploaded reference "
+        "dataset (driftscope reference upload) against all events in the selected time "
+        "range (every segment). Numeric bins span the reference's range, ends open. Empty "
+        "when no dataset was uploaded: a monitor comparing with earlier windows (previous, "
+        "initial, fixed, seasonal) does not store which range it used.",
     )
 
 
 def projection_drift() -> PanelSpec:
-    """MMD on all features and drift of the projections, against thresholds."""
-    sql = f"""SELECT {D.window_start} AS time,
-  concat({D.metric}, ' ', {D.feature}) AS series,
-  max({D.statistic}) AS statistic, max({D.threshold}) AS threshold
+    """MMD on all features and drift of the projections: statistic / threshold."""
+    sql = f"""SELECT {D.window_start} AS time, {series_name(D.metric, D.feature)} AS series,
+  max({_ratio()}) AS ratio
 FROM {D} FINAL
 WHERE {model_is(D.model_id)} AND {multivariate_drift()} AND {segment_in()}
   AND $__timeFilter({D.window_start})
 GROUP BY time, series
-ORDER BY time"""
+ORDER BY time, series"""
     return PanelSpec(
-        "projection_drift", "Projection and MMD drift", "timeseries", sql,
-        ("time", "series", "statistic", "threshold"), series=("series",), width=24,
-        description="Multivariate drift: MMD over all features, and drift measured on "
-        "low-dimensional projections.",
+        "projection_drift", "Projection and MMD drift: statistic / threshold", "timeseries",
+        sql, ("time", "series", "ratio"), series=("series",), width=24, threshold_line=1.0,
+        by_segment=True, description="Multivariate drift: MMD over all features, and drift "
+        "measured on low-dimensional projections; each line one detector, target and "
+        "segment, drift above the dashed line at 1.",
     )
 
 
-PANELS = (drift_heatmap, drift_statistic, reference_vs_current, drifted_features,
+PANELS = (drift_heatmap, drifted_features, drift_statistic, reference_vs_current,
           projection_drift)

@@ -1,4 +1,9 @@
-"""The Overview and Alerts dashboards' panels and the alert annotations."""
+"""The Overview and Alerts dashboards' panels and the alert annotations.
+
+Every panel keeps the selected models (:func:`~driftscope.dashboards.conventions.model_in`):
+on these two dashboards the model variable is multi-valued with *All* (every model, and
+dead letters no model could be read from), and ``driftscope report --model X`` shows X's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from driftscope.dashboards.conventions import (
     RESOLVED_STATE,
     counts_per_interval,
     is_drift,
-    model_is,
+    model_in,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -31,16 +36,17 @@ class AnnotationSpec:
 
 
 def drift_status() -> PanelSpec:
-    """All models: how many drift checks drifted in each model's latest window."""
+    """Per selected model: how many drift checks drifted in its latest window."""
     sql = f"""SELECT d.{D.model_id} AS model, max(d.{D.window_start}) AS last_window,
   countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
   max(d.{D.severity}) AS max_severity
 FROM {D} AS d FINAL
 INNER JOIN (
   SELECT {D.model_id}, max({D.window_start}) AS last FROM {D}
-  WHERE $__timeFilter({D.window_start}) AND {is_drift()} GROUP BY {D.model_id}
+  WHERE $__timeFilter({D.window_start}) AND {is_drift()} AND {model_in(D.model_id)}
+  GROUP BY {D.model_id}
 ) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.window_start} = l.last
-WHERE {is_drift('d.')}
+WHERE {is_drift('d.')} AND {model_in(f"d.{D.model_id}")}
 GROUP BY model
 ORDER BY drifted_checks DESC, model"""
     return PanelSpec(
@@ -50,16 +56,17 @@ ORDER BY drifted_checks DESC, model"""
 
 
 def open_alerts() -> PanelSpec:
-    """Alerts not resolved, all models."""
+    """Alerts not resolved, of the selected models."""
     sql = f"""SELECT count() AS open_alerts
 FROM {A} FINAL
-WHERE {A.state} != '{RESOLVED_STATE}'"""
+WHERE {A.state} != '{RESOLVED_STATE}' AND {model_in(A.model_id)}"""
     return PanelSpec("open_alerts", "Open alerts", "stat", sql, ("open_alerts",), width=4)
 
 
 def event_volume() -> PanelSpec:
     """Events per interval and model."""
-    sql = counts_per_interval(E, E.timestamp, E.model_id, "model", "events")
+    sql = counts_per_interval(E, E.timestamp, E.model_id, "model", "events",
+                              where=model_in(E.model_id))
     return PanelSpec(
         "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
         series=("model",), width=8,
@@ -67,20 +74,23 @@ def event_volume() -> PanelSpec:
 
 
 def dead_letter_rate() -> PanelSpec:
-    """Dead letters as a share of everything received."""
+    """Dead letters as a share of everything received, both counted when they arrived
+    (events by ``ingested_at``: a dead letter has no event time, and events may be sent
+    long after their own timestamp)."""
     sql = f"""SELECT time, sum(dl) / greatest(sum(dl) + sum(ev), 1) AS dead_letter_rate
 FROM (
-  SELECT $__timeInterval({E.timestamp}) AS time, count() AS ev, toUInt64(0) AS dl FROM {E}
-  WHERE $__timeFilter({E.timestamp}) GROUP BY time
+  SELECT $__timeInterval({E.ingested_at}) AS time, count() AS ev, toUInt64(0) AS dl FROM {E}
+  WHERE $__timeFilter({E.ingested_at}) AND {model_in(E.model_id)} GROUP BY time
   UNION ALL
   SELECT $__timeInterval({DL.received_at}) AS time, toUInt64(0) AS ev, count() AS dl
-  FROM {DL} WHERE $__timeFilter({DL.received_at}) GROUP BY time
+  FROM {DL} WHERE $__timeFilter({DL.received_at}) AND {model_in(DL.model_id)} GROUP BY time
 )
 GROUP BY time
 ORDER BY time"""
     return PanelSpec(
         "dead_letter_rate", "Dead-letter rate", "timeseries", sql, ("time", "dead_letter_rate"),
-        unit="percentunit", width=12,
+        unit="percentunit", width=12, description="Dead letters / (dead letters + stored "
+        "events), both by the time the collector received them.",
     )
 
 
@@ -90,7 +100,7 @@ def alert_timeline() -> PanelSpec:
   {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary,
   {A.updated_at} AS updated
 FROM {A} FINAL
-WHERE $__timeFilter({A.window_start})
+WHERE $__timeFilter({A.window_start}) AND {model_in(A.model_id)}
 ORDER BY time DESC"""
     return PanelSpec(
         "alert_timeline", "Alerts", "table", sql,
@@ -102,7 +112,8 @@ ORDER BY time DESC"""
 
 def alerts_over_time() -> PanelSpec:
     """Alerts opened per interval (by the window that opened them), by rule."""
-    sql = counts_per_interval(A, A.window_start, A.rule, "rule", "alerts", final=True)
+    sql = counts_per_interval(A, A.window_start, A.rule, "rule", "alerts", final=True,
+                              where=model_in(A.model_id))
     return PanelSpec(
         "alerts_over_time", "Alerts over time", "timeseries", sql, ("time", "rule", "alerts"),
         series=("rule",), width=24,
@@ -115,7 +126,7 @@ def retrain_requests() -> PanelSpec:
   {RQ.window_start} AS window_start, {RQ.train_since} AS train_since,
   {RQ.train_until} AS train_until
 FROM {RQ} FINAL
-WHERE $__timeFilter({RQ.created_at})
+WHERE $__timeFilter({RQ.created_at}) AND {model_in(RQ.model_id)}
 ORDER BY time DESC"""
     return PanelSpec(
         "retrain_requests", "Retrain requests", "table", sql,
@@ -128,7 +139,7 @@ def alert_annotations() -> AnnotationSpec:
     sql = f"""SELECT {A.window_start} AS time, concat({A.rule}, ': ', {A.summary}) AS text,
   concat({A.monitor}, ',', {A.state}) AS tags
 FROM {A} FINAL
-WHERE {model_is(A.model_id)} AND $__timeFilter({A.window_start})
+WHERE {model_in(A.model_id)} AND $__timeFilter({A.window_start})
 ORDER BY time"""
     return AnnotationSpec("Alerts", sql, "red")
 
@@ -138,7 +149,7 @@ def retrain_annotations() -> AnnotationSpec:
     sql = f"""SELECT {RQ.window_start} AS time, concat('retrain requested: ', {RQ.policy}) AS text,
   'retrain' AS tags
 FROM {RQ} FINAL
-WHERE {model_is(RQ.model_id)} AND $__timeFilter({RQ.window_start})
+WHERE {model_in(RQ.model_id)} AND $__timeFilter({RQ.window_start})
 ORDER BY time"""
     return AnnotationSpec("Retrain requests", sql, "purple")
 

@@ -1,4 +1,9 @@
-"""The Data quality and Performance dashboards' panels."""
+"""The Data quality and Performance dashboards' panels.
+
+Checks, labelled metrics and the proxy are drawn per segment, each line's value beside
+its own threshold (dashed) from the same row: a segment's metric is never shown against
+another segment's limit, nor the best segment's value as the model's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from driftscope.dashboards.conventions import (
     model_is,
     output_drift,
     segment_in,
+    series_name,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -21,16 +27,18 @@ DL = schema.DEAD_LETTERS
 
 
 def _series(where: str) -> str:
-    """Statistic and threshold (none when the row has no threshold policy) per series."""
-    return f"""SELECT {D.window_start} AS time,
-  if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature})) AS series,
-  max({D.statistic}) AS value,
-  maxIfOrNull({D.threshold}, {D.policy} != 'none') AS threshold
+    """Value and threshold (none when the row has no threshold policy) of one row per
+    window and series (metric, feature, segment): the latest computed if two monitors
+    wrote the same one."""
+    name = f"if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature}))"
+    return f"""SELECT {D.window_start} AS time, {series_name(name)} AS series,
+  {D.statistic} AS value,
+  if({D.policy} != 'none', {D.threshold}, NULL) AS threshold
 FROM {D} FINAL
 WHERE {model_is(D.model_id)} AND {where} AND {segment_in()}
   AND $__timeFilter({D.window_start})
-GROUP BY time, series
-ORDER BY time"""
+ORDER BY time, series, {D.computed_at} DESC
+LIMIT 1 BY time, series"""
 
 
 def missing_rate() -> PanelSpec:
@@ -57,7 +65,8 @@ def quality_checks() -> PanelSpec:
     return PanelSpec(
         "quality_checks", "Data-quality checks vs limits", "timeseries",
         _series(is_quality()), ("time", "series", "value", "threshold"),
-        series=("series",),
+        series=("series",), by_segment=True, description="Each check per segment (all: "
+        "the whole population, drawn thicker), its limit dashed.",
     )
 
 
@@ -93,7 +102,9 @@ def performance() -> PanelSpec:
     return PanelSpec(
         "performance", "Performance (labelled)", "timeseries",
         _series(is_performance()), ("time", "series", "value", "threshold"),
-        series=("series",), description="Metrics from labels; empty until feedback arrives.",
+        series=("series",), by_segment=True, description="Metrics from labels per segment "
+        "(all: the whole population, drawn thicker), each with its band's limit dashed "
+        "once there is history; empty until feedback arrives.",
     )
 
 
@@ -102,27 +113,37 @@ def performance_proxy() -> PanelSpec:
     return PanelSpec(
         "performance_proxy", "Label-free proxy: drift of the model's outputs", "timeseries",
         _series(output_drift()), ("time", "series", "value", "threshold"),
-        series=("series",), description="Drift of the predictions and scores against the "
-        "reference: available at once, before any label arrives.",
+        series=("series",), by_segment=True, description="Drift of the predictions and "
+        "scores against the reference per segment (all: the whole population), threshold "
+        "dashed: available at once, before any label arrives.",
     )
 
 
 def label_coverage() -> PanelSpec:
-    """Share of events with a label (inline or from feedback)."""
-    sql = f"""SELECT time, least(sum(labelled) / greatest(sum(n), 1), 1) AS label_coverage
-FROM (
-  SELECT $__timeInterval({E.timestamp}) AS time, count() AS n,
-    countIf({E.label} IS NOT NULL) AS labelled
-  FROM {E} WHERE {model_is(E.model_id)} AND $__timeFilter({E.timestamp}) GROUP BY time
-  UNION ALL
-  SELECT $__timeInterval({F.timestamp}) AS time, toUInt64(0) AS n, count() AS labelled
-  FROM {F} WHERE {model_is(F.model_id)} AND $__timeFilter({F.timestamp}) GROUP BY time
-)
+    """Share of events with a label (inline, or feedback on that event), by event time.
+
+    Feedback is joined to the event it labels on ``event_id`` (one row per event however
+    many labels it got, as :func:`driftscope.monitor.frame.read_events` reads them), so a
+    label counts in the event's interval, not when it arrived.
+    """
+    in_range = f"{model_is(E.model_id)} AND $__timeFilter({E.timestamp})"
+    sql = f"""SELECT $__timeInterval(e.{E.timestamp}) AS time,
+  countIf(e.{E.label} IS NOT NULL OR f.n > 0) / count() AS label_coverage
+FROM {E} AS e
+LEFT JOIN (
+  SELECT {F.event_id} AS event_id, count() AS n FROM {F}
+  WHERE {model_is(F.model_id)}
+    AND {F.event_id} IN (SELECT {E.event_id} FROM {E} WHERE {in_range})
+  GROUP BY {F.event_id}
+) AS f ON e.{E.event_id} = f.event_id
+WHERE {model_is(f"e.{E.model_id}")} AND $__timeFilter(e.{E.timestamp})
 GROUP BY time
 ORDER BY time"""
     return PanelSpec(
         "label_coverage", "Label coverage", "timeseries", sql, ("time", "label_coverage"),
-        unit="percentunit", width=24,
+        unit="percentunit", width=24, description="Share of the events of each interval "
+        "that have a label, sent with the prediction or as feedback later (counted at the "
+        "event's time, whenever the feedback arrived).",
     )
 
 

@@ -3,7 +3,10 @@
 The folder is found by uid (``GET /api/folders``) and created once
 (``POST /api/folders``); each dashboard goes to ``POST /api/dashboards/db`` with
 ``overwrite: true`` and its stable uid, so pushing twice updates instead of duplicating.
-Errors come back as one line (:class:`PushError`) that never contains the token.
+Every panel, variable and annotation names its ClickHouse data source by uid
+(``driftscope-clickhouse``, what ``deploy/grafana`` provisions); ``datasource_uid`` points
+them at another one. Errors come back as one line (:class:`PushError`) that never
+contains the token.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from grafana_client.client import (
 )
 
 from driftscope.dashboards.build import DASHBOARDS, build
+from driftscope.dashboards.query import DATASOURCE_UID, PLUGIN_ID
 
 FOLDER_UID = "driftscope"
 FOLDER_TITLE = "Driftscope"
@@ -73,6 +77,20 @@ def _ensure_folder(api: GrafanaApi, uid: str, title: str) -> None:
         api.folder.create_folder(title, uid=uid)
 
 
+def with_datasource(node: Any, uid: str) -> Any:
+    """A copy of a dashboard's JSON with every ClickHouse data source reference set to
+    ``uid``."""
+    if isinstance(node, dict):
+        out = {k: with_datasource(v, uid) for k, v in node.items()}
+        ref = out.get("datasource")
+        if isinstance(ref, dict) and ref.get("type") == PLUGIN_ID:
+            out["datasource"] = {**ref, "uid": uid}
+        return out
+    if isinstance(node, list):
+        return [with_datasource(v, uid) for v in node]
+    return node
+
+
 def push(
     url: str,
     token: str,
@@ -80,14 +98,18 @@ def push(
     folder_uid: str = FOLDER_UID,
     folder_title: str = FOLDER_TITLE,
     timeout: float = 10.0,
+    datasource_uid: str = DATASOURCE_UID,
 ) -> list[str]:
-    """Create or update every dashboard in the folder; returns their uids."""
+    """Create or update every dashboard in the folder; returns their uids.
+
+    ``datasource_uid``: the uid of the ClickHouse data source in that Grafana.
+    """
     api = GrafanaApi.from_url(url.rstrip("/"), credential=token, timeout=timeout)
     pushed = []
     try:
         _ensure_folder(api, folder_uid, folder_title)
         for key in sorted(DASHBOARDS):
-            dashboard = build(key)
+            dashboard = with_datasource(build(key), datasource_uid)
             dashboard.pop("id", None)
             api.dashboard.update_dashboard(
                 {

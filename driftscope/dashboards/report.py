@@ -61,8 +61,10 @@ def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
 
 
 def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str:
+    if not rows and spec.no_value:
+        return svg.empty(spec.no_value)
     if spec.kind == "timeseries":
-        return svg.line_chart(columns, rows)
+        return svg.line_chart(columns, rows, spec.threshold_line)
     if spec.kind == "heatmap":
         return svg.heatmap(columns, rows)
     if spec.kind == "barchart":

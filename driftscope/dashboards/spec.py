@@ -13,18 +13,27 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from grafana_foundation_sdk.builders import barchart, heatmap, stat, table, timeseries
+from grafana_foundation_sdk.builders import barchart, common, heatmap, stat, table, timeseries
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as dm
-from grafana_foundation_sdk.models.common import GraphGradientMode
+from grafana_foundation_sdk.models.common import GraphGradientMode, GraphThresholdsStyleMode
 
 from driftscope.dashboards.query import Query, datasource_ref
 
 Kind = Literal["timeseries", "stat", "table", "heatmap", "barchart"]
+GRID = 24
+"""Grafana's grid is 24 columns wide."""
+REPEAT_PER_ROW = 3
+"""Copies of a repeated panel per row."""
+THRESHOLD_FIELDS = "/^threshold/"
+"""Display names of threshold lines (long-to-wide keeps the column name first)."""
+OVERALL_SERIES = "/\\(all\\)/"
+"""Display names of whole-population lines (:func:`conventions.series_name`)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,11 @@ class PanelSpec:
 
     ``columns`` are the result's column names in order; ``series`` names the string
     columns that split a long time-series frame into series (Grafana's long-to-wide).
-    ``repeat`` names a variable the panel repeats over (one panel per value).
+    ``repeat`` names a variable the panel repeats over (one panel per value, side by side,
+    in rows of their own). ``threshold_line`` draws a fixed dashed threshold (the ratio
+    panels' 1); a ``threshold`` column is drawn dashed beside its value. ``by_segment``:
+    the series names end with the segment, the whole population's drawn thicker.
+    ``no_value`` is the text shown when the query returns nothing.
     """
 
     key: str
@@ -48,6 +61,9 @@ class PanelSpec:
     repeat: str | None = None
     series: tuple[str, ...] = ()
     x_field: str | None = None
+    threshold_line: float | None = None
+    by_segment: bool = False
+    no_value: str | None = None
 
     @property
     def time_series(self) -> bool:
@@ -60,9 +76,27 @@ def _target(spec: PanelSpec) -> Query:
     return q.time_series() if spec.time_series else q.table()
 
 
+def _timeseries(spec: PanelSpec) -> Any:
+    p = timeseries.Panel().line_width(2).fill_opacity(10).span_nulls(True)
+    if spec.by_segment:
+        p = p.override_by_regexp(OVERALL_SERIES, [dm.DynamicConfigValue("custom.lineWidth", 4)])
+    if "threshold" in spec.columns:
+        p = p.override_by_regexp(THRESHOLD_FIELDS, [
+            dm.DynamicConfigValue("custom.lineStyle", {"dash": [10, 10], "fill": "dash"}),
+            dm.DynamicConfigValue("custom.lineWidth", 1),
+            dm.DynamicConfigValue("custom.fillOpacity", 0)])
+    if spec.threshold_line is not None:
+        p = (p.thresholds(dash.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([
+                dm.Threshold(None, "green"), dm.Threshold(spec.threshold_line, "red")]))
+             .thresholds_style(common.GraphThresholdsStyleConfig()
+                               .mode(GraphThresholdsStyleMode.DASHED))
+             .axis_soft_min(0))
+    return p
+
+
 def _builder(spec: PanelSpec) -> Any:
     if spec.kind == "timeseries":
-        return timeseries.Panel().line_width(2).fill_opacity(10).span_nulls(True)
+        return _timeseries(spec)
     if spec.kind == "stat":
         return stat.Panel()
     if spec.kind == "table":
@@ -75,21 +109,43 @@ def _builder(spec: PanelSpec) -> Any:
     raise ValueError(f"unknown panel kind {spec.kind!r}")
 
 
-def to_panel(spec: PanelSpec) -> cogbuilder.Builder[dm.Panel]:
-    """The house style: one data source, one SQL target, fixed sizes, description shown."""
+def layout(specs: Sequence[PanelSpec]) -> list[tuple[int, int]]:
+    """Each panel's ``(x, y)``: left to right, a new row when the next would not fit.
+
+    A repeated panel starts a row and keeps it (and the rows its copies wrap into, which
+    Grafana makes room for) to itself: Grafana lays its copies from ``x = 0`` across.
+    """
+    x = y = tallest = 0
+    out = []
+    for spec in specs:
+        if x and (spec.repeat or x + spec.width > GRID):
+            x, y, tallest = 0, y + tallest, 0
+        out.append((x, y))
+        x, tallest = x + spec.width, max(tallest, spec.height)
+        if spec.repeat or x >= GRID:
+            x, y, tallest = 0, y + tallest, 0
+    return out
+
+
+def to_panel(spec: PanelSpec, at: tuple[int, int] = (0, 0)) -> cogbuilder.Builder[dm.Panel]:
+    """The house style: one data source, one SQL target, fixed sizes, description shown;
+    ``at`` is the panel's ``(x, y)`` on the grid (see :func:`layout`)."""
+    if spec.width > GRID or (spec.repeat and spec.width * REPEAT_PER_ROW > GRID):
+        raise ValueError(f"{spec.key}: {spec.width} columns do not fit the grid")
     p = (
         _builder(spec)
         .title(spec.title)
         .description(spec.description or spec.title)
         .datasource(datasource_ref())
         .with_target(_target(spec))
-        .span(spec.width)
-        .height(spec.height)
+        .grid_pos(dm.GridPos(h=spec.height, w=spec.width, x=at[0], y=at[1]))
     )
     if spec.unit:
         p = p.unit(spec.unit)
+    if spec.no_value:
+        p = p.no_value(spec.no_value)
     if spec.repeat:
-        p = p.repeat(spec.repeat).repeat_direction("h").max_per_row(3)
+        p = p.repeat(spec.repeat).repeat_direction("h").max_per_row(REPEAT_PER_ROW)
     built: cogbuilder.Builder[dm.Panel] = p
     return built
 

@@ -88,13 +88,20 @@ def _x(v: Any) -> float:
     return v.timestamp() if isinstance(v, datetime) else float(v)
 
 
-def line_chart(columns: Sequence[str], rows: Sequence[Row]) -> str:
-    """A time series chart, one polyline per series."""
+def line_chart(columns: Sequence[str], rows: Sequence[Row],
+               threshold: float | None = None) -> str:
+    """A time series chart, one polyline per series; ``threshold``: a fixed dashed line.
+
+    Series named ``threshold …`` are dashed; a whole-population series (``… (all)``) is
+    drawn thicker, as in Grafana.
+    """
     series = series_of(columns, rows)
     pts = [p for s in series.values() for p in s]
     if not pts:
         return empty()
     xs, ys = [_x(p[0]) for p in pts], [p[1] for p in pts]
+    if threshold is not None:
+        ys.append(threshold)
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y0, y1 = min(0.0, min(ys)), max(ys) if max(ys) > min(0.0, min(ys)) else 1.0
     out = _frame() + _axes(y0, y1, (str(min(p[0] for p in pts)), str(max(p[0] for p in pts))))
@@ -104,8 +111,13 @@ def line_chart(columns: Sequence[str], rows: Sequence[Row]) -> str:
             f"{L + (_x(x) - x0) / (x1 - x0) * (W - L - R):.1f},"
             f"{H - B - (y - y0) / (y1 - y0) * (H - B - T):.1f}" for x, y in sorted(points))
         dash = ' stroke-dasharray="6 4"' if name.startswith("threshold") else ""
-        out.append(f'<polyline fill="none" stroke-width="2" stroke="{colours[name]}"{dash} '
-                   f'points="{coords}"/>')
+        width = 1 if dash else 4 if name.endswith("(all)") else 2
+        out.append(f'<polyline fill="none" stroke-width="{width}" stroke="{colours[name]}"'
+                   f'{dash} points="{coords}"/>')
+    if threshold is not None:
+        y = H - B - (threshold - y0) / (y1 - y0) * (H - B - T)
+        out.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#d62728" '
+                   f'stroke-dasharray="6 4"/>')
     return "".join([*out, *_legend(list(series), colours), "</svg>"])
 
 
@@ -180,7 +192,7 @@ def bar_chart(columns: Sequence[str], rows: Sequence[Row]) -> str:
     return "".join([*out, *_legend(names), "</svg>"])
 
 
-def empty() -> str:
+def empty(message: str = "no data in this range") -> str:
     """A panel with no data."""
     return "".join([*_frame(W, 60), f'<text x="{W / 2}" y="34" text-anchor="middle" '
-                    'fill="#888">no data in this range</text></svg>'])
+                    f'fill="#888">{escape(message)}</text></svg>'])

@@ -139,6 +139,9 @@ def fill(store: Store, seed: int = 7) -> None:
         _insert(store, schema.REFERENCE_EVENTS, [
             {c: r[c] for c in schema.REFERENCE_EVENTS.columns if c in r}
             | {"reference_name": f"{model}-baseline"} for r in ref])
+        _insert(store, schema.REFERENCES, [  # as `driftscope reference upload` records it
+            {"model_id": model, "name": f"{model}-baseline", "kind": "dataset", "spec": "{}",
+             "n_rows": len(ref), "created_at": T0 - timedelta(days=1)}])
         events += evs
         for w in range(N_WINDOWS):
             start = T0 + w * WINDOW

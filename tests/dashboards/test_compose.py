@@ -199,3 +199,15 @@ def test_channel_switches_reach_the_monitor_and_urls_only_the_sender(
     assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" in services["alerts"]["environment"]
     for name in ("monitor", "collector", "simulator"):
         assert "DRIFTSCOPE_SLACK_WEBHOOK_URL" not in services[name]["environment"], name
+
+
+def test_docs_say_what_happens_to_edits_in_grafana() -> None:
+    """Grafana refuses to save a provisioned dashboard unless the provider allows UI
+    updates: the compose guide must not promise an edit that cannot be saved."""
+    prov = ROOT / "deploy/grafana/provisioning/dashboards/driftscope.yaml"
+    provider = yaml.safe_load(prov.read_text())["providers"][0]
+    doc = " ".join((ROOT / "docs/docker-compose.md").read_text().split())
+    assert provider["allowUiUpdates"] is False
+    assert "to edit." not in doc
+    assert "cannot be saved" in doc and "Save as" in doc and "allowUiUpdates: false" in doc
+    assert "--datasource-uid" in " ".join((ROOT / "docs/dashboards.md").read_text().split())

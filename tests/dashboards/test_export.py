@@ -90,3 +90,40 @@ def test_export_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["dashboards", "export", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "out").glob("*.json"))) == len(b.DASHBOARDS)
+
+
+def _dashboards() -> list[tuple[str, dict[str, Any]]]:
+    """Every dashboard as built and as shipped in deploy/ (what Grafana provisions)."""
+    built = [(f"built:{k}", b.build(k)) for k in sorted(b.DASHBOARDS)]
+    shipped = [(f"shipped:{p.name}", json.loads(p.read_text()))
+               for p in sorted(SHIPPED.glob("*.json"))]
+    return built + shipped
+
+
+@pytest.mark.parametrize(("name", "d"), _dashboards(), ids=[n for n, _ in _dashboards()])
+def test_panels_fit_the_grid_and_do_not_overlap(name: str, d: dict[str, Any]) -> None:
+    boxes = []
+    for p in d["panels"]:
+        g = p["gridPos"]
+        assert g["x"] >= 0 and g["w"] > 0 and g["x"] + g["w"] <= 24, (p["title"], g)
+        boxes.append((p["title"], g["x"], g["y"], g["x"] + g["w"], g["y"] + g["h"]))
+    for i, (t1, x0, y0, x1, y1) in enumerate(boxes):
+        for t2, u0, v0, u1, v1 in boxes[i + 1:]:
+            assert x1 <= u0 or u1 <= x0 or y1 <= v0 or v1 <= y0, f"{t1!r} overlaps {t2!r}"
+
+
+@pytest.mark.parametrize(("name", "d"), _dashboards(), ids=[n for n, _ in _dashboards()])
+def test_repeated_panels_have_their_rows_to_themselves(name: str, d: dict[str, Any]) -> None:
+    """Grafana lays a horizontal repeat's copies from x = 0 across the whole row (wrapping
+    after maxPerRow): any other panel in those rows would be covered or pushed around."""
+    for p in d["panels"]:
+        if not p.get("repeat"):
+            continue
+        g = p["gridPos"]
+        assert p["repeatDirection"] == "h" and g["x"] == 0, (p["title"], g)
+        assert g["w"] * p["maxPerRow"] <= 24, (p["title"], g, p["maxPerRow"])
+        for q in d["panels"]:
+            h = q["gridPos"]
+            if q is not p:
+                assert h["y"] + h["h"] <= g["y"] or g["y"] + g["h"] <= h["y"], (
+                    f"{q['title']!r} shares a row with the repeated {p['title']!r}")

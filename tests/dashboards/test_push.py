@@ -147,3 +147,31 @@ def test_cli_push_and_missing_token(grafana: FakeGrafana, monkeypatch: pytest.Mo
     result = CliRunner().invoke(app, ["dashboards", "push", "--url", grafana.url])
     assert result.exit_code == 0, result.output
     assert f"pushed {len(DASHBOARDS)} dashboards" in result.output
+
+
+def _datasources(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        here = [node["datasource"]] if isinstance(node.get("datasource"), dict) else []
+        return here + [d for v in node.values() for d in _datasources(v)]
+    if isinstance(node, list):
+        return [d for v in node for d in _datasources(v)]
+    return []
+
+
+def test_push_can_point_the_dashboards_at_another_data_source(grafana: FakeGrafana) -> None:
+    push(grafana.url, TOKEN, datasource_uid="team-clickhouse")
+    for stored in grafana.dashboards.values():
+        refs = _datasources(stored["dashboard"])
+        assert refs and {r["uid"] for r in refs} == {"team-clickhouse"}
+
+
+def test_cli_push_datasource_uid(grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTSCOPE_GRAFANA_TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["dashboards", "push", "--url", grafana.url,
+                                      "--datasource-uid", "ch-prod"])
+    assert result.exit_code == 0, result.output
+    assert "data source ch-prod" in result.output
+    uids = {r["uid"] for d in grafana.dashboards.values() for r in _datasources(d["dashboard"])}
+    assert uids == {"ch-prod"}
+    default = CliRunner().invoke(app, ["dashboards", "push", "--url", grafana.url])
+    assert default.exit_code == 0 and "data source driftscope-clickhouse" in default.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,25 @@ def test_report_command(filled_store: Store, tmp_path: Path,
     assert str(out) in result.output and "Drift heatmap" in out.read_text()
     bad = CliRunner().invoke(app, ["report", "--model", "fraud", "--since", "soon"])
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def _sections(html: str) -> dict[str, str]:
+    parts = re.split(r"<h2>(.*?)</h2>", html)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_report_shows_only_its_model(filled_store: Store) -> None:
+    from driftscope.dashboards.report import render
+
+    sections = _sections(render(filled_store, "churn", T0, T1))
+    for title in ("Driftscope / Overview", "Driftscope / Alerts"):
+        assert "churn" in sections[title] and "fraud" not in sections[title], title
+
+
+def test_report_says_when_there_is_no_reference_dataset(filled_store: Store) -> None:
+    from driftscope.dashboards.panels_drift import reference_vs_current
+    from driftscope.dashboards.report import render
+
+    html = render(filled_store, "no-such-model", T0, T1)
+    panel = html.split('id="panel-reference_vs_current')[1].split("</section>")[0]
+    assert escape(reference_vs_current().no_value or "?") in panel

@@ -31,6 +31,9 @@ FEATURES = ["age", "latency_ms", "plan"]
 NOT_FROM_MONITOR = {"throughput", "consumer_lag", "flush_latency", "dead_letters_by_reason",
                     "late_events", "dead_letter_reasons", "dead_letter_rate",
                     "retrain_requests", "label_coverage"}
+# The monitor compares with a fixed time range, not an uploaded dataset: this panel shows
+# an uploaded dataset only, so it must stay empty here (not draw made-up bins).
+NEEDS_UPLOADED_REFERENCE = {"reference_vs_current"}
 
 
 def _columns() -> dict[str, np.ndarray]:
@@ -101,5 +104,32 @@ def test_panel_reads_monitor_output(monitored: Store, spec: Any) -> None:
         variables["feature"] = ["age"]
     sql = expand(spec.sql, T0, T0 + WINDOWS * HOUR, 3600, variables)
     cols, rows = monitored.query_columns(sql)
+    if spec.key in NEEDS_UPLOADED_REFERENCE:
+        assert rows == [], f"{spec.key}: rows without an uploaded reference: {rows[:3]}"
+        return
     assert tuple(cols) == spec.columns
     assert rows, f"{spec.key}: no rows from the monitor's output"
+
+
+def test_drift_lines_match_the_monitor_rows_of_each_segment(monitored: Store) -> None:
+    """Per segment, the line is the row's statistic / threshold: above 1 exactly when the
+    monitor wrote drifted = 1; the whole population (``all``) is one of the lines."""
+    from driftscope.dashboards.panels_drift import drift_statistic
+
+    segments = [r[0] for r in monitored.query(expand(
+        b.variable_queries()["segment"], T0, T0 + WINDOWS * HOUR, 60, {"model": ["churn"]}))]
+    v = {"model": ["churn"], "feature": ["age"], "segment": segments}
+    _, rows = monitored.query_columns(
+        expand(drift_statistic().sql, T0, T0 + WINDOWS * HOUR, 3600, v))
+    stored = {(w.replace(tzinfo=None), m, "all" if s == "*" else s): (st, th, d)
+              for w, m, s, st, th, d in monitored.query(
+                  "SELECT window_start, metric, segment, statistic, threshold, drifted "
+                  "FROM drift_results FINAL WHERE feature = 'age' "
+                  "AND fingerprint NOT IN ('quality', 'performance')")}
+    assert len(rows) == len(stored) and len({r[1] for r in rows}) > 2
+    for time, series, ratio in rows:
+        metric, segment = series[:-1].split(" (")
+        statistic, threshold, drifted = stored[(time.replace(tzinfo=None), metric, segment)]
+        assert ratio == pytest.approx(statistic / threshold)
+        assert (ratio > 1) == bool(drifted), (time, series)
+    assert any(r[1].endswith("(all)") and r[2] > 1 for r in rows), "the shift shows overall"
