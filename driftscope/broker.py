@@ -39,6 +39,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """True when something listens on (or holds) ``host:port``.
+
+    SO_REUSEADDR, as servers set it: a port whose last connections linger in TIME_WAIT
+    counts as free, one with a listener does not.
+    """
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -74,6 +89,11 @@ class LocalBroker:
             ) from None
         if self.port is None:
             self.port = free_port(self.host)
+        elif port_in_use(self.host, self.port):
+            raise BrokerError(
+                f"port {self.port} on {self.host} is in use (another broker?): "
+                "stop it or choose another port"
+            )
         url = f"tcp://{self.host}:{self.port}"
         self._proc = subprocess.Popen(
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
@@ -86,13 +106,23 @@ class LocalBroker:
         except BrokerError:
             self.stop()
             raise BrokerError(f"the local broker did not start on {self.bootstrap}") from None
+        # the port answering is not proof enough: another process may have taken it
+        # between the check above and the broker's bind, and the broker then exits
+        time.sleep(0.2)
+        if self._proc.poll() is not None:
+            code = self._proc.returncode
+            self._proc = None
+            raise BrokerError(
+                f"the local broker exited at start (exit code {code}): is port {self.port} "
+                f"on {self.host} taken by another process?"
+            )
         return self
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def wait(self) -> int:
-        """Block until the broker exits (Ctrl-C in the CLI stops it)."""
+        """Block until the broker exits; return its exit code (Ctrl-C in the CLI stops it)."""
         assert self._proc is not None
         return self._proc.wait()
 

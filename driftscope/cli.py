@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from driftscope import __version__
 from driftscope.errors import DriftscopeError
@@ -59,9 +60,14 @@ def health(
 ) -> None:
     """Exit 0 when SERVICE (in this container or machine) finished a pass recently."""
     from driftscope.durations import parse_duration
+    from driftscope.errors import ConfigError
     from driftscope.telemetry import heartbeat_age
 
-    limit = parse_duration(max_age).total_seconds()
+    try:
+        limit = parse_duration(max_age).total_seconds()
+    except ValueError:
+        raise ConfigError(
+            f"--max-age: expected a duration such as 30s, 5m or 1h, got {max_age!r}") from None
     age = heartbeat_age(service)
     if age is None:
         raise DriftscopeError(f"{service}: no healthy pass yet")
@@ -76,21 +82,45 @@ def broker(
     partitions: Annotated[int, typer.Option(help="Partitions of the topics created.")] = 4,
     config: ConfigOption = None,
 ) -> None:
-    """Run the local Kafka-compatible broker (Tansu, memory only) until Ctrl-C."""
+    """Run the local Kafka-compatible broker (Tansu, memory only) until Ctrl-C or SIGTERM.
+
+    Exits 2 with one line when the port is taken or the broker stops by itself.
+    """
+    import signal
+
     from driftscope.broker import LocalBroker, ensure_topics
     from driftscope.config import load_config
+    from driftscope.errors import BrokerError
+
+    class _Stop(Exception):
+        pass
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
 
     cfg = load_config(config)
-    b = LocalBroker(port=port).start()
-    topics = [cfg.kafka.topic, cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic]
-    ensure_topics(b.bootstrap, topics, partitions=partitions)
-    console.print(f"broker on {b.bootstrap}; topics {', '.join(topics)}; Ctrl-C stops it")
+    # a SIGTERM or SIGHUP (service managers, a closed terminal) stops the broker with us:
+    # it runs in a session of its own and would otherwise outlive us, holding the port
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    b = LocalBroker(port=port)
     try:
-        b.wait()
+        b.start()
+        topics = [cfg.kafka.topic, cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic]
+        ensure_topics(b.bootstrap, topics, partitions=partitions)
+        console.print(f"broker on {b.bootstrap}; topics {', '.join(topics)}; Ctrl-C stops it",
+                      highlight=False, soft_wrap=True)
+        code = b.wait()
+        raise BrokerError(f"the broker on {b.bootstrap} exited by itself (exit code {code})")
     except KeyboardInterrupt:
         console.print("stopping the broker")
+    except _Stop as stop:
+        console.print(f"{stop}: stopping the broker")
     finally:
+        for s in previous:  # a second signal must not interrupt the stopping
+            signal.signal(s, signal.SIG_IGN)
         b.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @app.command()
@@ -157,6 +187,13 @@ def demo(
     ]:
         table.add_row(key, str(value))
     out.print(table)
+    out.print(
+        "The other commands use the database `driftscope`; to point them at the demo's "
+        "data (the demo empties its own database `demo` at each run):",
+        highlight=False,
+    )
+    for line in s.follow_up():
+        out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     if not s.detected or s.alerts_before_onset:
         raise typer.Exit(1)
 
@@ -188,7 +225,8 @@ def main() -> None:
     try:
         app()
     except DriftscopeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        # one line, however long: never wrapped, never read as markup
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -12,6 +12,7 @@ owns no logic of theirs.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from driftscope.broker import LocalBroker, ensure_topics
-from driftscope.client import PredictionLogger
 from driftscope.config import AlertsConfig, Config, KafkaConfig, ModelConfig, Secrets
 from driftscope.durations import as_utc
-from driftscope.errors import DriftscopeError
+from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
 
@@ -65,7 +65,10 @@ class DemoSummary:
     detection_windows: int | None = None
     alerts_sent: int = 0
     where: str = ""
+    dsn: str = ""
+    database: str = ""
     report: str = ""
+    span: tuple[datetime, datetime] | None = None  # simulated time the report covers
     seconds: float = 0.0
 
     @property
@@ -76,6 +79,21 @@ class DemoSummary:
     @property
     def detected(self) -> bool:
         return self.first_detection is not None
+
+    def follow_up(self) -> list[str]:
+        """Shell lines that point the other commands at the demo's data.
+
+        The demo keeps its own database (``demo``, emptied at each run) so that it never
+        drops the data of the default one (``driftscope``) that the other commands use.
+        """
+        env = (f"DRIFTSCOPE_STORE__DSN={shlex.quote(self.dsn)} "
+               f"DRIFTSCOPE_STORE__DATABASE={shlex.quote(self.database)}")
+        lines = [f"export {env}", f"driftscope alerts list --model {MODEL_ID}"]
+        if self.span is not None:
+            start, end = self.span
+            lines.append(f"driftscope report --model {MODEL_ID} "
+                         f"--since {start:%Y-%m-%dT%H:%M} --until {end:%Y-%m-%dT%H:%M}")
+        return lines
 
 
 def demo_config(settings: DemoSettings, bootstrap: str, features: list[str]) -> Config:
@@ -135,16 +153,18 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
     from driftscope.monitor.service import run_pass
     from driftscope.monitor.upload import upload
     from driftscope.simulators.app import DemoApp
+    from driftscope.simulators.delivery import deliver
     from driftscope.simulators.scenarios import Clock
 
     started = time.monotonic()
+    if settings.windows < 2 or settings.events_per_window < 10:
+        raise ConfigError(
+            f"the demo needs at least 2 windows of 10 events, got {settings.windows} "
+            f"of {settings.events_per_window}"
+        )
     summary = DemoSummary()
-    path = (settings.data_dir / "db").resolve()
-    store = Store(f"chdb://{path}", database=settings.database)
-    store.drop_database()  # each demo starts from an empty database
-    store.migrate()
-    summary.where = f"chdb://{path} (database {settings.database})"
-
+    # one extra partial window moves the watermark past the last full window
+    n = settings.windows * settings.events_per_window + settings.events_per_window // 10
     app = DemoApp(
         settings.scenario,
         model_id=MODEL_ID,
@@ -153,8 +173,16 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
         seed=settings.seed,
         clock=Clock(events_per_second=settings.events_per_window / 3600),  # a window an hour
     ).fit()
+    stream = app.stream(n)  # checks the settings before the store is touched
     reference = app.reference()
     say(f"trained the demo model on {len(next(iter(reference.values())))} reference rows")
+
+    path = (settings.data_dir / "db").resolve()
+    store = Store(f"chdb://{path}", database=settings.database)
+    store.drop_database()  # each demo starts from an empty database
+    store.migrate()
+    summary.where = f"chdb://{path} (database {settings.database})"
+    summary.dsn, summary.database = f"chdb://{path}", settings.database
 
     with LocalBroker() as broker:
         config = demo_config(settings, broker.bootstrap, sorted(reference))
@@ -168,15 +196,14 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
         worker = threading.Thread(target=collector.run, args=(stop,), name="collector")
         worker.start()
         try:
-            # one extra partial window moves the watermark past the last full window
-            n = settings.windows * settings.events_per_window + settings.events_per_window // 10
-            with PredictionLogger(broker.bootstrap, topic=k.topic) as logger:
-                counts = app.run(logger, n)
-            if logger.stats.lost:
-                say(f"PredictionLogger could not send {logger.stats.lost} event(s)")
+            # as fast as Kafka takes them, and none dropped: the sender waits when full
+            counts = deliver(app, n, broker.bootstrap, topic=k.topic, stream=stream).counts
             summary.predictions_sent, summary.labels_sent = counts.predictions, counts.feedback
-            say(f"the app logged {counts.predictions} predictions and {counts.feedback} labels")
-            _wait_collected(store, counts.predictions, settings.windows, timeout=120)
+            say(f"Kafka acknowledged {counts.predictions} predictions and "
+                f"{counts.feedback} labels")
+            # two minutes, or more for a big run (the collector stores ~2,000 events/s)
+            timeout = max(120.0, counts.predictions / 1000)
+            _wait_collected(store, counts.predictions, settings.windows, timeout=timeout)
         finally:
             stop.set()
             worker.join(timeout=30)
@@ -211,5 +238,6 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
     end = start + timedelta(hours=settings.windows + 1)
     path = settings.data_dir / "report.html"
     summary.report = str(write_report(store, MODEL_ID, start, end, path).resolve())
+    summary.span = (start, end)
     summary.seconds = time.monotonic() - started
     return summary

@@ -210,14 +210,22 @@ class DemoApp:
         n_events: int,
         rate: float | None = None,
         *,
+        stream: Stream | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> RunCounts:
-        """Predict and log ``n_events`` events, at most ``rate`` per real second."""
+        """Predict and log ``n_events`` events, at most ``rate`` per real second.
+
+        ``stream``: the events, when already made by :meth:`stream` (a caller that
+        validates its options by building the stream first need not build it twice).
+        """
         if self.model is None:
             self.fit()
         assert self.model is not None
-        stream = self.stream(n_events)
+        if stream is None:
+            stream = self.stream(n_events)
+        elif len(stream) != n_events:
+            raise ValueError(f"the stream has {len(stream)} events, not {n_events}")
         proba = self.model.predict_proba(stream.features)
         share = np.random.default_rng([self.seed, 2]).random(n_events) < self.label_share
         delay = timedelta(seconds=self.label_delay / self.clock.events_per_second)

@@ -8,6 +8,7 @@ harness and prints (or writes) the Markdown report.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -62,10 +63,29 @@ def _start(value: str, span_seconds: float, real_seconds: float) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
+def _duration(option: str, value: str) -> float:
+    from driftscope.durations import parse_duration
+
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError:
+        raise ConfigError(
+            f"{option}: expected a duration such as 30s, 5m or 1h, got {value!r}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{option}: must be more than 0, got {value!r}")
+    return seconds
+
+
+def _at_least(option: str, value: float, low: float) -> None:
+    if not (value >= low and math.isfinite(value)):  # also refuses NaN and infinity
+        raise ConfigError(f"{option}: must be a number of at least {low:g}, got {value:g}")
+
+
 def simulate(
     scenario: Annotated[str | None, typer.Argument(help="Scenario name; see --list.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List scenarios and sources.")] = False,
-    rate: Annotated[float, typer.Option(help="Events per real second (0: no limit).")] = 100.0,
+    rate: Annotated[float, typer.Option(help=(
+        "Events per real second; 0: as fast as Kafka takes them (needs --events)."))] = 100.0,
     duration: Annotated[str, typer.Option(help="Real duration: 60s, 5m, 1h.")] = "60s",
     events: Annotated[
         int | None, typer.Option(help="Events to send (default rate × duration).")
@@ -86,23 +106,44 @@ def simulate(
         "2026-01-01T00:00:00Z"),
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml.")] = None,
 ) -> None:
-    """Run the demo application on SCENARIO and produce its events to Kafka."""
+    """Run the demo application on SCENARIO and produce its events to Kafka.
+
+    Every event is delivered: at full speed the sender waits for Kafka rather than drop.
+    """
     if list_ or scenario == "list":
         _list()
         return
     if scenario is None:
         raise ConfigError("name a scenario, e.g. driftscope simulate gradual-covariate (--list)")
-    from driftscope.client import PredictionLogger
-    from driftscope.config import Secrets, kafka_client_options, load_config, parse_duration
+    from driftscope.config import Secrets, kafka_client_options, load_config
 
     from .app import DemoApp
+    from .delivery import deliver
     from .scenarios import Clock, get_scenario
 
-    sc = get_scenario(scenario).with_(source=source)
-    n = events if events is not None else int(rate * parse_duration(duration).total_seconds())
+    # every option is checked, and the stream built, before anything connects to Kafka
+    _at_least("--rate", rate, 0)
+    seconds = _duration("--duration", duration)
+    if not (speed > 0 and math.isfinite(speed)):
+        raise ConfigError(f"--speed: must be more than 0 (simulated s per real s), got {speed:g}")
+    _at_least("--label-delay", label_delay, 0)
+    if intensity not in INTENSITIES:  # no-drift alone would not look at it
+        raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
+    if events is not None:
+        _at_least("--events", events, 1)
+        n = events
+    elif rate == 0:
+        raise ConfigError("--rate 0 sends as fast as it can: say how many with --events N")
+    else:
+        n = int(rate * seconds)
+        if n < 1:
+            raise ConfigError(
+                f"--rate {rate:g} for --duration {duration} makes no events; "
+                "raise either, or set --events")
     per_second = (rate or 1000 / 3600 * speed) / speed
     clock = Clock(start=_start(start, n / per_second, n / rate if rate else 0.0),
                   events_per_second=per_second)
+    sc = get_scenario(scenario).with_(source=source)
     app = DemoApp(
         sc,
         model_id=model_id,
@@ -111,19 +152,21 @@ def simulate(
         seed=seed,
         clock=clock,
         label_delay=label_delay,
-    )
+    ).fit()
+    stream = app.stream(n)
     cfg = load_config(config)
     opts = kafka_client_options(cfg.kafka, Secrets.from_env())
     servers = bootstrap or opts.pop("bootstrap_servers")
     opts.pop("bootstrap_servers", None)
     typer.echo(f"{scenario} on {source}: {n} events at {rate or 'max'}/s to {cfg.kafka.topic}")
-    with PredictionLogger(servers, topic=cfg.kafka.topic, client_options=opts) as logger:
-        counts = app.run(logger, n, rate or None)
-        logger.flush()
-        lost = logger.stats.lost
+    out = deliver(app, n, servers, topic=cfg.kafka.topic, rate=rate or None, stream=stream,
+                  client_options=opts)
+    c = out.counts
+    invalid = f"; {c.invalid} invalid, not sent" if c.invalid else ""
     typer.echo(
-        f"sent {counts.predictions} predictions ({counts.drifted} drifted), "
-        f"{counts.feedback} labels; accuracy {counts.accuracy:.3f}; lost {lost}"
+        f"delivered {out.delivered} events to {cfg.kafka.topic}: {c.predictions} predictions "
+        f"({c.drifted} drifted), {c.feedback} labels; accuracy {c.accuracy:.3f}; "
+        f"lost {out.stats.failed + out.stats.dropped}{invalid}"
     )
 
 
@@ -131,7 +174,9 @@ def evaluate(
     detectors: Annotated[
         str, typer.Option(help="Comma-separated: default or registry names.")
     ] = "default",
-    suite_name: Annotated[str, typer.Option("--suite", help="bar, full or quick.")] = "bar",
+    suite_name: Annotated[
+        str, typer.Option("--suite", help="bar, full, silent or quick.")
+    ] = "bar",
     sizes: Annotated[
         str, typer.Option(help="Window sizes, comma-separated.")
     ] = "100,500,1000,5000",
@@ -146,12 +191,17 @@ def evaluate(
     from rich.console import Console
 
     from .evaluate import EvalConfig, run_suite
-    from .report import suite, temporary_summary, to_markdown
+    from .report import SUITES, suite, temporary_summary, to_markdown
 
+    if suite_name not in SUITES:
+        raise ConfigError(f"--suite: one of {', '.join(SUITES)}; got {suite_name!r}")
     try:
         size_t = tuple(int(s) for s in sizes.split(","))
     except ValueError:
         raise ConfigError(f"--sizes: expected numbers like 100,1000, got {sizes!r}") from None
+    if min(size_t) < 1:
+        raise ConfigError(f"--sizes: every window size must be at least 1, got {sizes!r}")
+    _at_least("--trials", trials, 1)
     if period not in ("1d", "1w") or span < 1:
         raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
     cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed,

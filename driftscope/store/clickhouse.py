@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,33 @@ def _redact(dsn: str) -> str:
         scheme, rest = dsn.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return dsn
+
+
+_UNKNOWN_TABLE = (
+    re.compile(r"identifier '([^']+)'"),
+    re.compile(r"Table ([\w.`]+) (?:does not|doesn't) exist"),
+)
+
+
+def _missing_table(message: str) -> str | None:
+    """The table an UNKNOWN_TABLE error names ("" when it names none); None otherwise."""
+    if "UNKNOWN_TABLE" not in message and "Code: 60." not in message:
+        return None
+    for pattern in _UNKNOWN_TABLE:
+        m = pattern.search(message)
+        if m:
+            return m.group(1).replace("`", "").rsplit(".", 1)[-1]
+    return ""
+
+
+def _holder(path: Path) -> str:
+    """Who holds an embedded store: "process N" from chDB's status file, if it says."""
+    try:
+        text = (path / "status").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "another process"
+    m = re.search(r"PID:\s*(\d+)", text)
+    return f"process {m.group(1)}" if m else "another process"
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -127,6 +155,15 @@ class Store:
             where = _redact(self.dsn)
             raise StoreUnavailable(f"cannot reach the store at {where}: {exc}") from None
         except (DatabaseError, ProgrammingError) as exc:
+            if self.embedded and "EmbeddedServer" in str(exc):
+                holder = _holder(Path(self.dsn.removeprefix("chdb://")))
+                raise StoreError(
+                    f"cannot open the embedded store at {self.dsn}: {holder} (probably "
+                    "another driftscope command) holds it, and chDB opens a store in one "
+                    "process at a time; stop that process, or run the services side by "
+                    "side on a ClickHouse server (store.dsn: http://host:8123, as "
+                    "`docker compose up` does)"
+                ) from None
             raise StoreError(f"cannot open the store at {_redact(self.dsn)}: {exc}") from None
         return self._client
 
@@ -141,6 +178,14 @@ class Store:
                 raise StoreUnavailable(f"store unavailable during {what}: {exc}") from None
             except (DatabaseError, ProgrammingError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                table = _missing_table(first)
+                if table is not None:
+                    raise StoreError(
+                        f"the store at {_redact(self.dsn)} (database {self.database}) has no "
+                        f"table {table or 'the query needs'}: run `driftscope migrate`, or "
+                        "point at the right database (store.database, "
+                        "DRIFTSCOPE_STORE__DATABASE)"
+                    ) from None
                 raise StoreError(f"{what} failed: {first}") from None
 
     def close(self) -> None:

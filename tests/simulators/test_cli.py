@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from typer.testing import CliRunner
 
+from driftscope.broker import free_port
 from driftscope.cli import app
+from driftscope.errors import DriftscopeError
 from driftscope.simulators.scenarios import list_scenarios
 
 runner = CliRunner()
@@ -46,7 +51,8 @@ def test_simulate_sends_to_the_broker(broker, topic, tmp_path) -> None:  # type:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "sent 100 predictions" in result.output and "lost 0" in result.output
+    assert "delivered 200 events to" in result.output, result.output
+    assert "100 predictions" in result.output and "100 labels" in result.output
 
 
 def test_simulate_ending_now_places_the_stream_before_the_current_time(  # type: ignore[no-untyped-def]
@@ -90,3 +96,66 @@ def test_evaluate_quick_reports_the_bar_columns_and_refuses_a_bad_period(tmp_pat
     assert "| no-drift | none | default | fixed | 500 |" in text
     bad = runner.invoke(app, ["evaluate", "--period", "2d"])
     assert "--period: 1d or 1w" in str(bad.exception)
+
+
+def _one_line_error(args: list[str]) -> str:
+    """The error `driftscope ARGS` reports: a DriftscopeError is what main() prints as one
+    line with exit code 2; anything else would be a traceback."""
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, DriftscopeError), (args, repr(result.exception))
+    message = str(result.exception)
+    assert message and "\n" not in message
+    return message
+
+
+def test_simulate_rate_0_needs_a_count_of_events() -> None:
+    message = _one_line_error(["simulate", "no-drift", "--rate", "0"])
+    assert "--rate 0" in message and "--events" in message
+    help_text = runner.invoke(app, ["simulate", "--help"]).output
+    assert "needs --events" in help_text
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["simulate", "no-drift", "--duration", "abc"], "--duration"),
+        (["simulate", "no-drift", "--events", "10", "--duration", "abc"], "--duration"),
+        (["simulate", "no-drift", "--rate", "inf"], "--rate"),
+        (["simulate", "no-drift", "--speed", "0"], "--speed"),
+        (["simulate", "no-drift", "--rate", "-5"], "--rate"),
+        (["simulate", "no-drift", "--events", "0"], "--events"),
+        (["simulate", "no-drift", "--label-delay", "-1"], "--label-delay"),
+        (["simulate", "no-drift", "--rate", "0.001", "--duration", "1s"], "no events"),
+        (["evaluate", "--suite", "nope"], "--suite"),
+        (["evaluate", "--sizes", "0"], "--sizes"),
+        (["evaluate", "--sizes", "100,-5"], "--sizes"),
+        (["evaluate", "--trials", "0"], "--trials"),
+    ],
+)
+def test_bad_numbers_and_names_are_one_line_errors(args: list[str], says: str) -> None:
+    assert says in _one_line_error(args)
+
+
+def test_evaluate_help_lists_every_suite() -> None:
+    text = " ".join(runner.invoke(app, ["evaluate", "--help"]).output.split())
+    for name in ("bar", "full", "silent", "quick"):
+        assert name in text
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--intensity", "extreme"], "unknown intensity"),
+        (["--onset", "1.5"], "onset"),
+        (["--source", "nope"], "unknown source"),
+    ],
+)
+def test_simulate_checks_its_options_before_connecting_to_kafka(
+    option: list[str], says: str
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    message = _one_line_error(["simulate", "no-drift", "--events", "10", "--rate", "0",
+                               "--bootstrap", dead, *option])
+    assert says in message
+    assert time.monotonic() - start < 10  # not after the logger gave up on the broker

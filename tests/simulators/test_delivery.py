@@ -1,0 +1,54 @@
+"""The demo's and the simulator's sends: backpressure, nothing lost at full speed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from driftscope.broker import LocalBroker, free_port
+from driftscope.client import PredictionLogger
+from driftscope.errors import BrokerError
+from driftscope.simulators.app import DemoApp
+from driftscope.simulators.delivery import deliver
+
+
+def _on_topic(bootstrap: str, topic: str) -> int:
+    """Messages on the topic, counted by reading them (Tansu's end offsets run a few short)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    n = 0
+    while batch := consumer.poll(timeout_ms=2000, max_records=5000):
+        n += sum(len(records) for records in batch.values())
+    consumer.close()
+    return n
+
+
+def test_a_full_speed_send_through_a_small_queue_loses_nothing(
+    broker: LocalBroker, topic: str
+) -> None:
+    app = DemoApp("no-drift", seed=1, n_reference=1000, label_delay=10).fit()
+    # what the demo and `simulate --rate 0` did before: a queue that drops when full
+    with PredictionLogger(broker.bootstrap, topic=f"{topic}.dlq", max_queue=50) as plain:
+        app.run(plain, 3000)
+    assert plain.stats.dropped > 0  # the app outruns the producer: this queue overflows
+
+    out = deliver(app, 3000, broker.bootstrap, topic=topic, max_queue=50)
+    assert out.lost == 0
+    assert out.counts.predictions == 3000 and out.counts.feedback == 3000
+    assert out.delivered == 6000 == out.stats.sent
+    assert _on_topic(broker.bootstrap, topic) == 6000
+
+
+def test_an_unreachable_broker_stops_the_send_with_one_line() -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    app = DemoApp("no-drift", seed=1, n_reference=1000).fit()
+    start = time.monotonic()
+    with pytest.raises(BrokerError) as info:
+        deliver(app, 1000, dead, topic="t", max_queue=20, max_block=0.5,
+                client_options={"request_timeout_ms": 1000})
+    assert time.monotonic() - start < 15
+    assert "\n" not in str(info.value) and dead in str(info.value)
