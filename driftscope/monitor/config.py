@@ -235,11 +235,12 @@ class PerformanceSpec(Section):
             raise ValueError(
                 f"performance.label_delay = {_show(self.label_delay)} is not a whole number "
                 f"of {_show(size)} windows")
-        if horizon is not None and self.label_delay > horizon:
+        if horizon is not None and self.label_delay and self.label_delay + size > horizon:
             raise ValueError(
-                f"performance.label_delay = {_show(self.label_delay)} is longer than "
-                f"collector.feedback_horizon = {_show(horizon)}: labels given that late are "
-                "never joined to their events; raise the horizon")
+                f"performance.label_delay = {_show(self.label_delay)} plus a "
+                f"{_show(size)} window is longer than collector.feedback_horizon = "
+                f"{_show(horizon)}: the window's first events' labels, given that late, are "
+                "never joined to them; raise the horizon")
 
     def lag(self, size: timedelta) -> int:
         """The delay in windows of ``size``."""

@@ -104,11 +104,31 @@ def closed_windows(
     return [(Window(model_id, as_utc(r[0]), size), int(r[1])) for r in rows]
 
 
+def part_counts(
+    store: Store, model_id: str, size: timedelta, start: datetime, end: datetime
+) -> list[tuple[datetime, int]]:
+    """Event counts of the windows starting in [start, end), summed from the collector's
+    per-flush ``window_parts`` (late events included): the count of a model logged
+    without raw events, whose sample holds only k of them."""
+    P = S.WINDOW_PARTS
+    rows = store.query(
+        f"SELECT {P.window_start}, sum({P.n}) FROM {P} WHERE {P.model_id} = {{m:String}} "
+        f"AND {P.window_seconds} = {{s:UInt32}} AND {P.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {P.window_start} < {{b:DateTime64(3, 'UTC')}} "
+        f"GROUP BY {P.window_start} ORDER BY {P.window_start}",
+        {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)})
+    return [(as_utc(r[0]), int(r[1])) for r in rows]
+
+
 def window_counts(
-    store: Store, model_id: str, size: timedelta, before: datetime, limit: int
+    store: Store, model_id: str, size: timedelta, before: datetime, limit: int,
+    parts: bool = False,
 ) -> list[tuple[datetime, int]]:
     """Stored event counts of the (up to) ``limit`` windows before ``before``: the volume
-    history, counted from ``events`` itself rather than trusted from ``windows``."""
+    history, counted from ``events`` itself rather than trusted from ``windows`` (with
+    ``parts``: from ``window_parts``, for a model logged without raw events)."""
+    if parts:
+        return part_counts(store, model_id, size, as_utc(before) - limit * size, before)
     E = S.EVENTS
     seconds = int(size.total_seconds())
     rows = store.query(
@@ -161,22 +181,30 @@ def silence(
     if idle < after:
         return None
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    first = Window(model_id, epoch + ((last - epoch) // size) * size, size)
-    passed = (last + idle - lateness - first.start) // size  # windows wholly passed
+    # the collector keeps open every window ending after last - lateness (its watermark)
+    first = Window(model_id, epoch + ((last - lateness - epoch) // size) * size, size)
+    passed = int((last + idle - lateness - first.start) // size)  # windows wholly passed
     if passed < 1:
         return Silence(idle, last, [])
+    held = part_counts(store, model_id, size, first.start, last + size)  # with events
+    busy = [(Window(model_id, t, size), n) for t, n in held if (t - first.start) // size < passed]
     # a stream silent for months (a retired model) is judged on its latest windows only
-    empty = range(max(1, passed - MAX_SILENT_WINDOWS), passed)
+    quiet_from = int((held[-1][0] - first.start) // size) + 1 if held else 0
+    empty = range(max(quiet_from, passed - MAX_SILENT_WINDOWS), passed)
     windows = [Window(model_id, first.start + i * size, size) for i in empty]
-    (n,), = store.query(
-        f"SELECT sum({P.n}) FROM {P} WHERE {P.model_id} = {{m:String}} "
-        f"AND {P.window_seconds} = {{w:UInt32}} AND {P.window_start} = {{a:DateTime64(3, 'UTC')}}",
-        {"m": model_id, "w": int(size.total_seconds()), "a": first.start})
-    return Silence(idle, last, [(first, int(n)), *((w, 0) for w in windows)])
+    return Silence(idle, last, [*busy, *((w, 0) for w in windows)])
 
 
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
             S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
+
+
+def _floor(t: datetime, seconds: int) -> datetime:
+    """The start of the ``seconds``-long window holding ``t`` (windows start on multiples
+    of their size since the epoch)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    size = timedelta(seconds=seconds)
+    return epoch + ((t - epoch) // size) * size
 
 
 @dataclass(frozen=True)
@@ -212,7 +240,9 @@ def read_events(
                 f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     order = f"e.{E.timestamp}"
     if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
-        in_range += f" AND e.{S.SAMPLES.window_seconds} = {{w:UInt32}}"
+        in_range += (f" AND e.{S.SAMPLES.window_seconds} = {{w:UInt32}} AND "  # (the key)
+                     f"e.{S.SAMPLES.window_start} >= {{ws:DateTime64(3, 'UTC')}} AND "
+                     f"e.{S.SAMPLES.window_start} < {{b:DateTime64(3, 'UTC')}}")
         order = (f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}, e.{S.SAMPLES.hash}, "
                  f"e.{E.kafka_partition}, e.{E.kafka_offset} LIMIT {{k:UInt64}} BY "
                  f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}")
@@ -234,7 +264,8 @@ def read_events(
         f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} ORDER BY {order}",
         {"m": model_id, "a": as_utc(start), "b": as_utc(end),
          "h": int(horizon.total_seconds() * 1000),
-         **({"w": sampled.seconds, "k": sampled.k} if sampled else {})},
+         **({"w": sampled.seconds, "k": sampled.k,
+             "ws": _floor(as_utc(start), sampled.seconds)} if sampled else {})},
     )
     if sampled:
         rows.sort(key=lambda r: r[0])  # in time order, as the frame wants

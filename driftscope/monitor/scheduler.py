@@ -33,6 +33,7 @@ from driftscope.monitor.frame import (
     Sampled,
     Silence,
     closed_windows,
+    part_counts,
     read_events,
     silence,
     window_counts,
@@ -115,6 +116,7 @@ class Monitor:
         self.chunk = chunk
         self.settle = settle
         self._fitters: dict[str, Fitter] = {}
+        self._backfilling = False
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -139,7 +141,11 @@ class Monitor:
         """Reprocess the windows lying within [since, until) with the current configuration."""
         for cfg in self.config.monitors:
             results.forget(self.store, cfg.model, cfg.name, since, until)
-        return self.run_once(since, until, progress)
+        self._backfilling = True  # the range's labels are in: each window scores its own
+        try:
+            return self.run_once(since, until, progress)
+        finally:
+            self._backfilling = False
 
     # -- one monitor ----------------------------------------------------------------
     def _run_monitor(
@@ -196,12 +202,13 @@ class Monitor:
         sampled = self._sampled(cfg, size)
         refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events, sampled)
         counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
-                                               cfg.anomaly.history)]
+                                               cfg.anomaly.history, parts=sampled is not None)]
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
-                    lag=cfg.performance.lag(size) if cfg.performance else 0, sampled=sampled)
+                    lag=cfg.performance.lag(size) if cfg.performance and not self._backfilling
+                    else 0, sampled=sampled)
 
     def _sampled(self, cfg: MonitorConfig, size: timedelta) -> Sampled | None:
         """How a model logged without raw events is read: its windows' samples (a model
@@ -232,6 +239,10 @@ class Monitor:
                                  horizon=self.config.collector.feedback_horizon,
                                  sampled=run.sampled)
             hist = self._history(cfg, window.before(run.lag))
+            if run.sampled:  # a sample holds k events: the count is the collector's parts'
+                parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
+                                         batch[-1][0].end))
+                batch = [(w, parts.get(w.start, n)) for w, n in batch]
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
                 keep = cfg.anomaly.history - 1

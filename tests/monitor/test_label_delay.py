@@ -106,3 +106,20 @@ def test_the_message_names_the_window_the_labels_measure(store: Store) -> None:
     text = summary(found[0], verdicts[-1])
     assert "1 performance check failed (labels of the window from 2026-02-01 01:00)" in text
     assert details(found[0], verdicts[-1], 5)["labels_start"] == "2026-02-01T01:00:00+00:00"
+
+
+def test_a_backfill_scores_each_window_with_its_own_labels(store: Store) -> None:
+    stream(store, config(label_delay="30m"), 10, bad_from=5)
+    done = Monitor(store, config(label_delay="30m")).backfill(T0 + 4 * W, T0 + 8 * W)
+    assert [int((v.window_start - T0) / W) for v in done] == [4, 5, 6, 7]
+    assert all(v.labels_start is None for v in done)  # each window's own labels
+    assert sorted(accuracy(store)) == list(range(7))  # 7: its labels are not in yet
+
+
+def test_the_delay_and_a_window_fit_in_the_feedback_horizon() -> None:
+    with pytest.raises(ValueError, match="feedback_horizon"):
+        Config.model_validate({
+            "collector": {"feedback_horizon": "30m"},
+            "models": [{"id": "m", "window": "10m"}],
+            "monitors": [{"name": "mon", "model": "m", "performance": {
+                "prediction": "pred", "label_delay": "30m"}}]})

@@ -125,3 +125,13 @@ def test_the_message_says_the_stream_is_silent(store: Store) -> None:
     assert found is not None
     assert "no events (the stream is silent)" in summary(found[0], late[-1])
     assert describe(late[-1].findings[0]) == "volume (volume 0: no events, the stream is silent)"
+
+
+def test_a_window_the_lateness_keeps_open_is_closed_by_the_silence(store: Store) -> None:
+    write_windows(store, "m", T0, W, 11, 200, normal, seed=1)
+    write_windows(store, "m", T0 + 11 * W, W, 1, 200, normal, seed=2, closed=False)
+    # one more event just past window 12's start: within the lateness, 11 stays open
+    write_windows(store, "m", T0 + 12 * W, W, 1, 1, normal, seed=3, closed=False)
+    late = passes(store, config(silence="20m"), T0 + 12 * W + timedelta(minutes=30))
+    assert [index(v) for v in late] == [*range(11), 11, 12, 13]
+    assert [v.n_events for v in late[11:]] == [200, 1, 0]
