@@ -195,8 +195,8 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     text = summary(alert, v, slack=True) if not resolved else (
         f"{_pair(alert, slack=True)}: recovered after {alert.windows} windows")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text",
-                                    "text": title[:SLACK_MAX_HEADER], "emoji": True}},
+        {"type": "header", "text": {"type": "plain_text",  # no emoji: `a:us:b` is a name
+                                    "text": title[:SLACK_MAX_HEADER], "emoji": False}},
         {"type": "section", "text": {"type": "mrkdwn",
                                      "text": _clip_mrkdwn(f"{icon} {text}", SLACK_MAX_TEXT)}},
     ]

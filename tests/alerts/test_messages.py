@@ -80,7 +80,7 @@ def test_names_are_escaped_in_slack_text_but_not_in_the_grafana_link() -> None:
     assert lead["text"]["text"].startswith(":rotating_light: R&amp;D &lt;churn&gt; / mon")
     assert "income&gt;50k &amp; married [age_band=&lt;30] (linf 0.3 &gt; 0.1" in top["text"]["text"]
     assert head["text"] == {"type": "plain_text", "text": "Drift alert: R&D <churn>",
-                            "emoji": True}  # plain text is shown as it is
+                            "emoji": False}  # plain text is shown as it is
     assert payload["blocks"][-1]["elements"][0]["url"] == link and "R%26D+%3Cchurn" in link
     long = replace(v1, model_id="<" * 2000)  # clipped to Slack's limit, never in an entity
     lead = messages.slack_blocks(firing(v0, long), long, 5, None)["blocks"][1]["text"]["text"]

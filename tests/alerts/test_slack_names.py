@@ -125,3 +125,10 @@ def test_only_the_slack_row_of_an_alert_is_escaped(store: Store) -> None:
 def test_an_emoji_code_in_a_name_stays_text() -> None:
     assert messages.slack_name("status:fire:") == "`status:fire:`"
     assert messages.slack_name("time=10:30") == "time=10:30"  # one colon: no emoji code
+
+
+def test_the_header_shows_an_emoji_code_in_a_model_name_as_text() -> None:
+    f = Finding("drift", "*", "age", "linf", 0.3, 0.1, "permutation", "fdr")
+    alert, v = firing(f, model="fraud:us:east")
+    header = messages.slack_blocks(alert, v, 5, None)["blocks"][0]["text"]
+    assert header == {"type": "plain_text", "text": "Drift alert: fraud:us:east", "emoji": False}
