@@ -158,6 +158,13 @@ class Silence:
     windows: list[tuple[Window, int]]
 
 
+def _floor(t: datetime, size: timedelta) -> datetime:
+    """The start of the window of ``size`` holding ``t`` (windows start on multiples of
+    their size since the epoch)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((t - epoch) // size) * size
+
+
 def silence(
     store: Store, model_id: str, size: timedelta, now: datetime, after: timedelta,
     lateness: timedelta,
@@ -180,9 +187,8 @@ def silence(
     idle = as_utc(now) - ingested
     if idle < after:
         return None
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     # the collector keeps open every window ending after last - lateness (its watermark)
-    first = Window(model_id, epoch + ((last - lateness - epoch) // size) * size, size)
+    first = Window(model_id, _floor(last - lateness, size), size)
     passed = int((last + idle - lateness - first.start) // size)  # windows wholly passed
     if passed < 1:
         return Silence(idle, last, [])
@@ -197,14 +203,6 @@ def silence(
 
 _PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
             S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
-
-
-def _floor(t: datetime, seconds: int) -> datetime:
-    """The start of the ``seconds``-long window holding ``t`` (windows start on multiples
-    of their size since the epoch)."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    size = timedelta(seconds=seconds)
-    return epoch + ((t - epoch) // size) * size
 
 
 @dataclass(frozen=True)
@@ -265,7 +263,8 @@ def read_events(
         {"m": model_id, "a": as_utc(start), "b": as_utc(end),
          "h": int(horizon.total_seconds() * 1000),
          **({"w": sampled.seconds, "k": sampled.k,
-             "ws": _floor(as_utc(start), sampled.seconds)} if sampled else {})},
+             "ws": _floor(as_utc(start), timedelta(seconds=sampled.seconds))}
+            if sampled else {})},
     )
     if sampled:
         rows.sort(key=lambda r: r[0])  # in time order, as the frame wants

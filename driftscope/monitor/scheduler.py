@@ -116,7 +116,6 @@ class Monitor:
         self.chunk = chunk
         self.settle = settle
         self._fitters: dict[str, Fitter] = {}
-        self._backfilling = False
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -127,11 +126,16 @@ class Monitor:
         since: datetime | None = None,
         until: datetime | None = None,
         progress: Progress | None = None,
+        *,
+        own_labels: bool = False,
     ) -> list[WindowVerdict]:
-        """Process every closed, unprocessed window; return the verdicts, oldest first."""
+        """Process every closed, unprocessed window; return the verdicts, oldest first.
+
+        ``own_labels``: each window's performance from its own labels, not those of the
+        window ``label_delay`` earlier (a backfill, whose labels are in)."""
         out: list[WindowVerdict] = []
         for cfg in self.config.monitors:
-            out += self._run_monitor(cfg, since, until, progress)
+            out += self._run_monitor(cfg, since, until, progress, own_labels)
         results.record_pass(self.store, self.clock(), len(out))
         return out
 
@@ -141,16 +145,13 @@ class Monitor:
         """Reprocess the windows lying within [since, until) with the current configuration."""
         for cfg in self.config.monitors:
             results.forget(self.store, cfg.model, cfg.name, since, until)
-        self._backfilling = True  # the range's labels are in: each window scores its own
-        try:
-            return self.run_once(since, until, progress)
-        finally:
-            self._backfilling = False
+        # the range's labels are in: each window scores its own (no label_delay)
+        return self.run_once(since, until, progress, own_labels=True)
 
     # -- one monitor ----------------------------------------------------------------
     def _run_monitor(
         self, cfg: MonitorConfig, since: datetime | None, until: datetime | None,
-        progress: Progress | None,
+        progress: Progress | None, own_labels: bool = False,
     ) -> list[WindowVerdict]:
         size = self.window_size(cfg)
         if cfg.window is None:
@@ -168,6 +169,8 @@ class Monitor:
             return []
         run = self._start(cfg, size, todo[0][0].start)
         run.silence = quiet
+        if own_labels:
+            run.lag = 0
         out: list[WindowVerdict] = []
         for i in range(0, len(todo), self.chunk):
             written, verdicts, failed = self._evaluate(run, todo[i : i + self.chunk])
@@ -207,8 +210,7 @@ class Monitor:
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
-                    lag=cfg.performance.lag(size) if cfg.performance and not self._backfilling
-                    else 0, sampled=sampled)
+                    lag=cfg.performance.lag(size) if cfg.performance else 0, sampled=sampled)
 
     def _sampled(self, cfg: MonitorConfig, size: timedelta) -> Sampled | None:
         """How a model logged without raw events is read: its windows' samples (a model

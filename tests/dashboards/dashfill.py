@@ -10,7 +10,9 @@ as driftscope/monitor/evaluate.py writes them, so every panel has realistic data
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +33,18 @@ SEGMENTS = ("*", "region=north")
 MONITOR = "default"
 PER_WINDOW = 100
 THRESHOLDS = {"mean_shift": 0.35, "linf": 0.15}
+
+
+def filled_database(dsn: str, prefix: str, fill_with: Callable[[Store], None]) -> Iterator[Store]:
+    """A fresh migrated database under ``dsn``, filled by ``fill_with``, dropped after
+    (the body of a module-scoped fixture)."""
+    s = Store(dsn, database=f"{prefix}_{uuid.uuid4().hex[:10]}")
+    s.migrate()
+    fill_with(s)
+    try:
+        yield s
+    finally:
+        s.drop_database()
 
 
 def _insert(store: Store, table: schema._Table, dicts: list[dict[str, Any]]) -> None:

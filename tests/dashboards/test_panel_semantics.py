@@ -12,13 +12,12 @@ Alerts: filtered by the selected model(s), everything under *All*.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashfill import _insert, _result
+from dashfill import _insert, _result, filled_database
 
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.macros import expand
@@ -129,13 +128,7 @@ def _fill(store: Store) -> None:
 
 @pytest.fixture(scope="module")
 def crafted(chdb_dsn: str) -> Iterator[Store]:
-    s = Store(chdb_dsn, database=f"sem_{uuid.uuid4().hex[:10]}")
-    s.migrate()
-    _fill(s)
-    try:
-        yield s
-    finally:
-        s.drop_database()
+    yield from filled_database(chdb_dsn, "sem", _fill)
 
 
 def _run(store: Store, spec: PanelSpec, variables: dict[str, list[str]],
