@@ -150,17 +150,37 @@ class Config(_Section):
     def _unique_monitors(cls, v: list[MonitorConfig], info: ValidationInfo) -> list[MonitorConfig]:
         models = {m.id: m.window for m in info.data.get("models", [])}
         collector = info.data.get("collector")
-        for m in v:  # the monitor reads a window's events or its sample, not a profile
+        for m in v:  # a profile keeps each column's distribution, not the events
             model = next((x for x in info.data.get("models", []) if x.id == m.model), None)
             if model is not None and not {"raw", "sample"} & set(model.logging):
-                raise ValueError(
-                    f"monitor {m.name!r}: model {m.model!r} logs only profiles; the monitor "
-                    "reads raw events or samples: add raw or sample to its logging")
+                _profile_only(m)
         return check_windows(check_unique(v), models,
                              collector.feedback_horizon if collector else None)
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
+
+
+def _profile_only(m: MonitorConfig) -> None:
+    """A monitor of a model logged only as profiles checks columns one by one: what joins
+    the values of one event is an error that says so."""
+    from driftscope.detectors import registry
+
+    joint = [f"segments {list(m.segments)}"] if m.segments else []
+    joint += ["performance"] if m.performance else []
+    joint += [f"projection {p.name!r}" for p in m.projections]
+    for d in m.detectors:
+        try:
+            kind = getattr(registry.DETECTORS.cls(d.name), "input_kind", "")
+        except Exception:  # an unknown name is reported where detectors are built
+            continue
+        if kind == "multivariate":
+            joint.append(f"detector {d.name!r}")
+    if joint:
+        raise ValueError(
+            f"monitor {m.name!r}: model {m.model!r} logs only profiles, which keep each "
+            f"column's distribution but not the events; {', '.join(joint)} need the "
+            "events: remove them or add sample (or raw) to the model's logging")
 
 
 class Secrets(BaseModel):

@@ -214,14 +214,14 @@ def categorical_bins(
     ref: Any, cur: Any, ref_missing: int = 0, cur_missing: int = 0
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Reference frequent items as categories; both vectors and their bounds."""
-    from_ref = ref.get_frequent_items(_no_false_negatives(ref))
+    from_ref = ref.get_frequent_items(no_false_negatives(ref))
     cats = sorted(str(item[0]) for item in from_ref)
     p, ep = _freq_vector(ref, cats, ref_missing)
     q, eq = _freq_vector(cur, cats, cur_missing)
     return cats, p, q, ep, eq
 
 
-def _no_false_negatives(fs: Any) -> Any:
+def no_false_negatives(fs: Any) -> Any:
     import importlib
 
     module = importlib.import_module(type(fs).__module__)

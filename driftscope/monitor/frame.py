@@ -158,7 +158,7 @@ class Silence:
     windows: list[tuple[Window, int]]
 
 
-def _floor(t: datetime, size: timedelta) -> datetime:
+def floor_window(t: datetime, size: timedelta) -> datetime:
     """The start of the window of ``size`` holding ``t`` (windows start on multiples of
     their size since the epoch)."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -188,7 +188,7 @@ def silence(
     if idle < after:
         return None
     # the collector keeps open every window ending after last - lateness (its watermark)
-    first = Window(model_id, _floor(last - lateness, size), size)
+    first = Window(model_id, floor_window(last - lateness, size), size)
     passed = int((last + idle - lateness - first.start) // size)  # windows wholly passed
     if passed < 1:
         return Silence(idle, last, [])
@@ -214,6 +214,20 @@ class Sampled:
     seconds: int
 
 
+@dataclass(frozen=True)
+class Profiled:
+    """A model logged only as whylogs profiles (``logging: [profile]``): its windows of
+    ``seconds`` are read from their merged profiles (:mod:`driftscope.monitor.profiled`);
+    ``seed`` fixes the shuffle of each column."""
+
+    seconds: int
+    seed: int = 0
+
+
+Source = Sampled | Profiled | None
+"""Where a model's events are read from: raw events (None), samples or profiles."""
+
+
 def read_events(
     store: Store,
     model_id: str,
@@ -223,15 +237,22 @@ def read_events(
     *,
     labels: bool = False,
     horizon: timedelta = timedelta(days=7),
-    sampled: Sampled | None = None,
+    source: Source = None,
 ) -> Frame:
-    """Events of ``model_id`` with ``start <= timestamp < end`` (``sampled``: those in
-    the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`).
+    """Events of ``model_id`` with ``start <= timestamp < end`` (``source``: those in
+    the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`, or
+    the windows' profiles as :func:`driftscope.monitor.profiled.read_profiles`).
 
     With ``labels``, an event's label is the latest feedback label given within
     ``horizon`` of its time (``collector.feedback_horizon``), else the label sent with
     the prediction, else None — as :func:`driftscope.collector.reader.load_window_rows`.
     """
+    if isinstance(source, Profiled):
+        from driftscope.monitor.profiled import read_profiles
+
+        assert not labels, "profiles hold no labels"
+        return read_profiles(store, model_id, start, end, names, source)
+    sampled = source
     E, F = S.SAMPLES if sampled else S.EVENTS, S.FEEDBACK
     cols = ", ".join(f"e.{c}" for c in (E.timestamp, *_PAYLOAD))
     in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
@@ -263,7 +284,7 @@ def read_events(
         {"m": model_id, "a": as_utc(start), "b": as_utc(end),
          "h": int(horizon.total_seconds() * 1000),
          **({"w": sampled.seconds, "k": sampled.k,
-             "ws": _floor(as_utc(start), timedelta(seconds=sampled.seconds))}
+             "ws": floor_window(as_utc(start), timedelta(seconds=sampled.seconds))}
             if sampled else {})},
     )
     if sampled:

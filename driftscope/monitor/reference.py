@@ -23,7 +23,7 @@ from datetime import datetime
 from driftscope.durations import as_utc
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
-from driftscope.monitor.frame import Frame, Sampled, read_dataset, read_events
+from driftscope.monitor.frame import Frame, Source, read_dataset, read_events
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
@@ -68,13 +68,13 @@ class ReferenceReader:
     """Reads reference frames; static references are read once per reader."""
 
     def __init__(self, store: Store, model_id: str, names: Sequence[str], labels: bool,
-                 min_events: int = 1, sampled: Sampled | None = None) -> None:
+                 min_events: int = 1, source: Source = None) -> None:
         self.store = store
         self.model_id = model_id
         self.names = list(names)
         self.labels = labels
         self.min_events = min_events
-        self.sampled = sampled  # a model logged without raw events: its windows' samples
+        self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None) -> Frame:
@@ -92,12 +92,12 @@ class ReferenceReader:
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
-                                   self.names, labels=self.labels, sampled=self.sampled)
+                                   self.names, labels=self.labels, source=self.source)
             if source is not None and _covers(source, start, end):
                 frame = source.between(start, end)
             else:
                 frame = read_events(self.store, self.model_id, start, end, self.names,
-                                    labels=self.labels, sampled=self.sampled)
+                                    labels=self.labels, source=self.source)
             if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
         if is_static(spec):

@@ -30,8 +30,10 @@ from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
 from driftscope.monitor.frame import (
     Frame,
+    Profiled,
     Sampled,
     Silence,
+    Source,
     closed_windows,
     part_counts,
     read_events,
@@ -76,7 +78,7 @@ class _Run:
     drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
     lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
     silence: Silence | None = None  # the stream has stopped (quality.silence)
-    sampled: Sampled | None = None  # read from the windows' samples (no raw logging)
+    source: Source = None  # read from the windows' samples or profiles (no raw logging)
 
 
 class Monitor:
@@ -202,23 +204,25 @@ class Monitor:
         fitter = self._fitters.setdefault(fp, Fitter(cfg.seed))
         names = ev.monitored_names(cfg)
         labels = cfg.performance is not None
-        sampled = self._sampled(cfg, size)
-        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events, sampled)
+        source = self._source(cfg, size)
+        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events, source)
         counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
-                                               cfg.anomaly.history, parts=sampled is not None)]
+                                               cfg.anomaly.history, parts=source is not None)]
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
-                    lag=cfg.performance.lag(size) if cfg.performance else 0, sampled=sampled)
+                    lag=cfg.performance.lag(size) if cfg.performance else 0, source=source)
 
-    def _sampled(self, cfg: MonitorConfig, size: timedelta) -> Sampled | None:
-        """How a model logged without raw events is read: its windows' samples (a model
-        not configured is auto-registered with raw logging)."""
+    def _source(self, cfg: MonitorConfig, size: timedelta) -> Source:
+        """How a model logged without raw events is read: its windows' samples, else its
+        profiles (a model not configured is auto-registered with raw logging)."""
         model = self.config.model(cfg.model)
         if model is None or "raw" in model.logging:
             return None
-        return Sampled(model.sample_size, int(size.total_seconds()))
+        if "sample" in model.logging:
+            return Sampled(model.sample_size, int(size.total_seconds()))
+        return Profiled(int(size.total_seconds()), cfg.seed)
 
     def _evaluate(
         self, run: _Run, batch: list[tuple[Window, int]]
@@ -239,9 +243,9 @@ class Monitor:
             source = read_events(self.store, cfg.model, window.start - lead, batch[-1][0].end,
                                  run.names, labels=run.labels,
                                  horizon=self.config.collector.feedback_horizon,
-                                 sampled=run.sampled)
+                                 source=run.source)
             hist = self._history(cfg, window.before(run.lag))
-            if run.sampled:  # a sample holds k events: the count is the collector's parts'
+            if run.source:  # the collector's parts count every event (a sample holds k)
                 parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
                                          batch[-1][0].end))
                 batch = [(w, parts.get(w.start, n)) for w, n in batch]
@@ -275,10 +279,11 @@ class Monitor:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
         # a sample holds k of the window's events: the window's own count is the collector's
-        count = n if run.sampled else cur.n
+        sampled = isinstance(run.source, Sampled)
+        count = n if sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref)
         rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
-                                count if run.sampled else None)
+                                count if sampled else None)
         labelled = window.before(run.lag)
         perf = ev.performance_rows(
             cfg, source.between(labelled.start, labelled.end) if run.lag else cur,

@@ -94,6 +94,23 @@ def event_rows(
     return rows
 
 
+def profile_part(columns: Mapping[str, Any]) -> bytes:
+    """A serialized whylogs profile of one window's columns, as the collector writes it
+    (features by name, ``output:`` names as ``prediction.<name>``; labels and segments
+    are not profiled)."""
+    from driftscope.collector.model import CATEGORICAL, NUMERIC, PRED_PREFIX
+    from driftscope.collector.profiling import profile_bytes
+
+    named = {(PRED_PREFIX + k[7:] if k.startswith("output:") else k): v
+             for k, v in columns.items() if k != "label" and not k.startswith("segment:")}
+    n = len(next(iter(named.values()))) if named else 0
+    records = [{k: (None if missing(v[j]) else v[j]) for k, v in named.items()}
+               for j in range(n)]
+    kinds = {k: CATEGORICAL if any(isinstance(x, str) for x in v) else NUMERIC
+             for k, v in named.items()}
+    return profile_bytes(records, kinds)
+
+
 def write_windows(
     store: Store,
     model_id: str,
@@ -106,6 +123,7 @@ def write_windows(
     seed: int = 0,
     closed: bool = True,
     sampled: bool = False,
+    profiled: bool = False,
 ) -> int:
     """Write ``count`` consecutive windows of events (and their closed-window rows).
 
@@ -113,7 +131,8 @@ def write_windows(
     function of the window index. Returns the number of events written. Each window also
     gets a ``window_parts`` row (its count, flushed when its last event came). With
     ``sampled`` the events are written as sample candidates (``samples``, random hashes,
-    one stratum), as for a model logged without raw events.
+    one stratum), as for a model logged without raw events; with ``profiled`` as one
+    whylogs profile part per window (``profiles``), as for a model logged only as profiles.
     """
     rng = np.random.default_rng(seed)
     table = S.SAMPLES if sampled else S.EVENTS
@@ -121,25 +140,31 @@ def write_windows(
     events: list[tuple[Any, ...]] = []
     windows: list[tuple[Any, ...]] = []
     parts: list[tuple[Any, ...]] = []
+    profiles: list[tuple[Any, ...]] = []
     for i in range(count):
         w_start = start + i * size
         k = n(i) if callable(n) else n
-        rows = event_rows(model_id, w_start, size, k, generate(i, rng, k), f"{seed}-{i}")
+        cols = generate(i, rng, k)
+        rows = event_rows(model_id, w_start, size, k, cols, f"{seed}-{i}")
         seconds = int(size.total_seconds())
         if sampled:  # (window, stratum, hash, the payload, the Kafka position)
             hashes = rng.integers(0, 2**63, size=k)
             rows = [(w_start, seconds, "", int(h), *r[:12], *r[-2:])
                     for r, h in zip(rows, hashes, strict=True)]
-        events += rows
+        events += [] if profiled else rows
         windows.append((model_id, w_start, w_start + size, seconds, k, 0, w_start + size))
         last = rows[-1][3 if not sampled else 7] if rows else w_start
         parts.append((model_id, w_start, seconds, 0, 0, max(k - 1, 0), k, 0, last, last))
+        if profiled and k:
+            profiles.append((model_id, w_start, seconds, 0, 0, k - 1, k, profile_part(cols),
+                             last))
         total += k
         if len(events) > 20000:
             store.insert(table, events, table.columns)
             events = []
     store.insert(table, events, table.columns)
     store.insert(S.WINDOW_PARTS, parts, S.WINDOW_PARTS.columns)
+    store.insert(S.PROFILES, profiles, S.PROFILES.columns)
     if closed:
         store.insert(S.WINDOWS, windows, S.WINDOWS.columns)
     return total

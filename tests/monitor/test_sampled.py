@@ -53,12 +53,6 @@ def test_a_sampled_model_is_monitored_on_its_samples(store: Store) -> None:
     assert verdicts[5].metrics["accuracy"] == pytest.approx(0.9, abs=0.05)  # labels joined
 
 
-def test_a_model_logged_only_as_profiles_cannot_be_monitored() -> None:
-    with pytest.raises(ValueError, match="logs only profiles; the monitor reads raw events "
-                                         "or samples: add raw or sample to its logging"):
-        config(["profile"])
-
-
 def test_a_sampled_model_pass_by_pass_keeps_its_volume_history(store: Store) -> None:
     cfg = config(["sample"])
     for i in range(16):  # `driftscope monitor`: a pass as each window closes

@@ -1,0 +1,154 @@
+"""A model logged only as whylogs profiles: its windows as frames the monitor can score.
+
+A profile keeps each column's distribution (a KLL sketch of a numeric column, the
+frequent items of a categorical one, the missing count) but no events. The monitor's
+per-column checks — drift of each feature and output (EMD, L-inf, L1, KS …), the
+persistence check, missing rate, range, new categories, volume — need only those
+distributions, so each window's merged profile is turned into a column of values with
+that distribution:
+
+- a numeric column of ``m`` values becomes its ``m`` quantiles at ranks ``(i + ½)/m``:
+  exactly the values when the sketch holds all of them (up to 1,024 values with
+  whylogs' default KLL), else within the sketch's rank error (±0.35 % of ranks at 99 %);
+  the first and last are the exact minimum and maximum;
+- a categorical column becomes each frequent item repeated its count (exact while the
+  sketch holds every item), what the sketch no longer tracks as :data:`OTHER`;
+- the missing values (nulls, and events of flushes that lacked the column) stay missing.
+
+Each column is shuffled on its own (seeded by window and column: the same profiles give
+the same frame), so no row joins values of one event: joint checks — segments,
+performance, projections and multivariate detectors — are configuration errors for such
+a model (:func:`driftscope.config.Config`). The window's event count is exact (the sum of
+its profile parts), so detector thresholds are calibrated to the real sample size.
+
+Examples
+--------
+>>> import numpy as np
+>>> from driftscope.collector.profiling import profile_bytes, merge_profiles
+>>> view = merge_profiles([profile_bytes([{"x": 1.0}, {"x": 3.0}, {"x": None}],
+...                                      {"x": "numeric"})])
+>>> np.sort(expand(view, 3, ["x"])["x"]).tolist()
+[1.0, 3.0, nan]
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+import numpy as np
+
+from driftscope.collector.model import PRED_PREFIX
+from driftscope.collector.profiling import merge_profiles
+from driftscope.durations import as_utc
+from driftscope.monitor.frame import OUTPUT, Frame, Profiled, floor_window
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+OTHER = "(other)"
+"""The category of the values a frequent-items sketch no longer tracks one by one."""
+
+
+def profile_column(name: str) -> str:
+    """The profile column of a monitored name (outputs are ``prediction.<key>``)."""
+    return PRED_PREFIX + name.removeprefix(OUTPUT) if name.startswith(OUTPUT) else name
+
+
+def expand(view: Any, n: int, names: Sequence[str], seed: Sequence[int] = (0,)
+           ) -> dict[str, np.ndarray]:
+    """The columns of ``names`` (``n`` values each) read from a merged profile view, each
+    shuffled by a generator seeded with ``seed`` and the column's name."""
+    from driftscope.detectors.profiles import no_false_negatives
+
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        col = view.get_column(profile_column(name)) if view is not None else None
+        dist = col.get_metric("distribution") if col is not None else None
+        freq = col.get_metric("frequent_items") if col is not None else None
+        values: np.ndarray
+        if dist is not None and not dist.kll.value.is_empty():
+            kll = dist.kll.value
+            m = min(int(kll.get_n()), n)
+            got = np.asarray(kll.get_quantiles(list((np.arange(m) + 0.5) / m)), dtype=float)
+            got[0], got[-1] = float(kll.get_min_value()), float(kll.get_max_value())
+            values = np.concatenate([got, np.full(n - m, np.nan)])
+        elif freq is not None and freq.frequent_strings.value.get_total_weight() > 0:
+            fs = freq.frequent_strings.value
+            items = fs.get_frequent_items(no_false_negatives(fs))
+            cats = [str(i[0]) for i in items]
+            counts = [int(i[1]) for i in items]
+            total = min(int(fs.get_total_weight()), n)
+            counts = _fit(counts, total)
+            other = total - sum(counts)
+            vals = np.repeat(np.asarray([*cats, OTHER], dtype=object), [*counts, other])
+            values = np.concatenate([vals, np.full(n - total, None, dtype=object)])
+        else:
+            values = np.full(n, np.nan)
+        rng = np.random.default_rng([*seed, zlib.crc32(name.encode())])
+        out[name] = values[rng.permutation(n)]
+    return out
+
+
+def _fit(counts: list[int], total: int) -> list[int]:
+    """Item counts trimmed, largest first, so that they add up to at most ``total`` (the
+    estimates of a sketch that dropped items can exceed what it saw)."""
+    over = sum(counts) - total
+    out = list(counts)
+    for i in np.argsort(counts)[::-1]:
+        if over <= 0:
+            break
+        cut = min(out[i], over)
+        out[i] -= cut
+        over -= cut
+    return out
+
+
+def read_profiles(
+    store: Store, model_id: str, start: datetime, end: datetime, names: Sequence[str],
+    profiled: Profiled,
+) -> Frame:
+    """The frame of the windows of ``profiled.seconds`` starting in [start, end) (the
+    window holding ``start`` included), each window's values spread evenly over it."""
+    P = S.PROFILES
+    size = timedelta(seconds=profiled.seconds)
+    rows = store.query(
+        f"SELECT {P.window_start}, {P.n}, base64Encode({P.profile}) FROM {P} "
+        f"WHERE {P.model_id} = {{m:String}} AND {P.window_seconds} = {{w:UInt32}} "
+        f"AND {P.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {P.window_start} < {{b:DateTime64(3, 'UTC')}} "
+        f"ORDER BY {P.window_start}, {P.kafka_partition}, {P.first_offset}",
+        {"m": model_id, "w": profiled.seconds, "a": floor_window(as_utc(start), size),
+         "b": as_utc(end)})
+    times: list[np.ndarray] = []
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for ws, parts in groupby(rows, key=lambda r: as_utc(r[0])):
+        parts_ = list(parts)
+        n = sum(int(r[1]) for r in parts_)
+        if n == 0:
+            continue
+        view = merge_profiles(base64.b64decode(r[2]) for r in parts_)
+        ms = int(ws.timestamp() * 1000)
+        offsets = ((np.arange(n) + 0.5) * (profiled.seconds * 1000 / n)).astype("int64")
+        times.append(np.datetime64(ms, "ms") + offsets.astype("timedelta64[ms]"))
+        seed = (profiled.seed, ms, zlib.crc32(model_id.encode()))
+        for name, values in expand(view, n, names, seed).items():
+            columns[name].append(values)
+    ts = np.concatenate(times) if times else np.array([], dtype="datetime64[ms]")
+    frame = Frame(ts, {name: _joined(parts) for name, parts in columns.items()})
+    return frame.between(as_utc(start), as_utc(end))
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """One column from the windows' pieces. As with raw events, a column sent as numbers
+    in some windows and strings in others keeps the numeric view (the strings missing);
+    pieces with no value take the kind of the others."""
+    numeric = any(p.dtype.kind == "f" and not np.isnan(p).all() for p in parts)
+    if numeric or all(p.dtype.kind == "f" for p in parts):
+        return np.concatenate([p if p.dtype.kind == "f" else np.full(len(p), np.nan)
+                               for p in parts]) if parts else np.array([], dtype=float)
+    return np.concatenate([p if p.dtype.kind != "f" else np.full(len(p), None, dtype=object)
+                           for p in parts])
