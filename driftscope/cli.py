@@ -128,11 +128,13 @@ def migrate(config: ConfigOption = None) -> None:
     """Create or upgrade the store's tables."""
     from driftscope.config import Secrets, load_config
     from driftscope.store.clickhouse import Store
+    from driftscope.store.retention import describe
 
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env())
     applied = store.migrate()
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+    typer.echo(describe(cfg.store.retention, store.retention_changes))
 
 
 @app.command()

@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from driftscope.alerts.config import AlertsConfig
@@ -58,12 +59,51 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MIN_RETENTION, MAX_RETENTION = timedelta(hours=1), timedelta(days=36500)
+
+
+class RetentionConfig(_Section):
+    """How long the store keeps rows, per group of tables (docs/store.md, "Retention").
+
+    Unset (the default): kept for ever. Each group becomes ClickHouse TTLs on its tables
+    (``driftscope.store.retention``), set whenever a service migrates the store.
+    """
+
+    events: timedelta | None = Field(
+        None, description="events and feedback (by ingestion time), samples (by window)")
+    profiles: timedelta | None = Field(
+        None, description="profiles, window_parts, windows and monitor_windows (by window)")
+    results: timedelta | None = Field(
+        None, description="drift_results (by window), alerts, alert_outbox, retrain_requests, "
+        "alert_silences")
+    dead_letters: timedelta | None = Field(None, description="dead_letters (by receipt)")
+    collector_stats: timedelta | None = Field(None, description="collector_stats (by flush)")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta | None:
+        return None if v is None else parse_duration(v)
+
+    @field_validator("*")
+    @classmethod
+    def _at_least(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and not MIN_RETENTION <= v <= MAX_RETENTION:
+            raise ValueError(
+                "expected a retention from 1h to 36500d, such as 30d (a bare number is "
+                "seconds); leave it out to keep the rows for ever")
+        return v
+
+
 class StoreConfig(_Section):
-    """Where ClickHouse is. ``chdb:///path`` is embedded; ``http://host:8123`` a server."""
+    """Where ClickHouse is. ``chdb:///path`` is embedded; ``http://host:8123`` a server.
+
+    ``retention``: how long each group of tables is kept (default: for ever).
+    """
 
     dsn: str = "chdb:///.driftscope/db"
     database: str = Field("driftscope", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     user: str = "default"
+    retention: RetentionConfig = RetentionConfig()
 
     def resolved_dsn(self, root: Path | None = None) -> str:
         """A relative ``chdb:///rel/path`` is made absolute against ``root`` (or the cwd)."""
@@ -156,6 +196,14 @@ class Config(_Section):
                 _profile_only(m)
         return check_windows(check_unique(v), models,
                              collector.feedback_horizon if collector else None)
+
+    @model_validator(mode="after")
+    def _retention(self) -> Config:
+        """A retention shorter than what the collector and monitors read is refused."""
+        from driftscope.store.retention import check
+
+        check(self)
+        return self
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -264,6 +312,8 @@ def _explain(exc: ValidationError, source: str) -> str:
     if isinstance(value, dict | list):
         shown = f"a {type(value).__name__}"
     msg = e["msg"].removeprefix("Value error, ")
+    if not e["loc"]:  # a check of the whole file (it names its keys itself)
+        return f"{source}: {msg}"
     return f"{source}: {key} = {shown}: {msg}"
 
 

@@ -34,6 +34,7 @@ from clickhouse_connect.driver.exceptions import (
 
 from driftscope.errors import StoreError, StoreUnavailable
 from driftscope.store import schema
+from driftscope.store.retention import apply as apply_retention
 
 _INSERT_SETTINGS = {"max_partitions_per_insert_block": 0}  # 0: no limit
 _LOCKS: dict[str, threading.RLock] = {}
@@ -107,11 +108,15 @@ class Store:
         database: str = "driftscope",
         user: str = "default",
         password: str | None = None,
+        retention: Any = None,
     ) -> None:
         self.dsn = dsn
         self.database = database
         self._user = user
         self._password = password
+        # a RetentionConfig: migrate() gives the tables its TTLs; None leaves them be
+        self.retention = retention
+        self.retention_changes: list[str] = []  # the statements the last migrate() ran
         self._lock = _lock_for(dsn)
         self._client: Any = None
 
@@ -124,6 +129,7 @@ class Store:
             database=store.database,
             user=store.user,
             password=password.get_secret_value() if password else None,
+            retention=store.retention,
         )
 
     # -- connection ---------------------------------------------------------------
@@ -236,7 +242,12 @@ class Store:
 
     # -- migrations -----------------------------------------------------------------
     def migrate(self) -> list[str]:
-        """Apply every migration not yet recorded; return the names applied."""
+        """Apply every migration not yet recorded; return the names applied.
+
+        A store made from the configuration (:meth:`from_config`) then sets the tables'
+        TTLs from ``store.retention`` (:mod:`driftscope.store.retention`; nothing when they
+        are already set).
+        """
         self.command(
             f"CREATE TABLE IF NOT EXISTS {schema.SCHEMA_MIGRATIONS} ("
             "version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
@@ -251,6 +262,8 @@ class Store:
                 self.command(statement)
             self.insert(schema.SCHEMA_MIGRATIONS, [(version, name)], ["version", "name"])
             applied.append(name)
+        if self.retention is not None:
+            self.retention_changes = apply_retention(self, self.retention)
         return applied
 
     def drop_database(self) -> None:
