@@ -92,7 +92,12 @@ class PredictionLogger:
         timestamp: datetime | None = None,
         model_version: str = "",
     ) -> str | None:
-        """Queue one prediction; return its ``event_id`` (None when it was invalid)."""
+        """Queue one prediction; return its ``event_id`` (None when it was invalid).
+
+        An event that could not be queued (the queue full past ``max_block``, the logger
+        closed) keeps its id, so the caller's later ``log_feedback`` stays well-formed;
+        it is counted in ``stats.dropped``, which is where losses are read from.
+        """
         data: dict[str, Any] = {
             "model_id": model_id,
             "model_version": model_version,

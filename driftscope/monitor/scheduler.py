@@ -79,6 +79,7 @@ class _Run:
     lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
     silence: Silence | None = None  # the stream has stopped (quality.silence)
     source: Source = None  # read from the windows' samples or profiles (no raw logging)
+    prev: datetime | None = None  # the window processed before (label_delay catch-up)
 
 
 class Monitor:
@@ -171,6 +172,7 @@ class Monitor:
             return []
         run = self._start(cfg, size, todo[0][0].start)
         run.silence = quiet
+        run.prev = max((d for d in done if d < todo[0][0].start), default=None)
         if own_labels:
             run.lag = 0
         out: list[WindowVerdict] = []
@@ -254,9 +256,9 @@ class Monitor:
                 keep = cfg.anomaly.history - 1
                 run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
                 written.append((window, rows))
-                if perf:  # under the labelled window's own time (label_delay)
-                    written.append((window.before(run.lag), perf))
+                written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
+                run.prev = window.start
         except (ConfigError, StoreUnavailable):
             raise
         except Exception as exc:
@@ -269,9 +271,11 @@ class Monitor:
     def _window(
         self, run: _Run, source: Frame, window: Window, n: int,
         hist: dict[tuple[str, str, str], list[float]],
-    ) -> tuple[list[ev.Row], list[ev.Row], WindowVerdict]:
-        """The window's drift and quality rows, the performance rows of the window whose
-        labels are in (this one, or the one ``label_delay`` before), and the verdict."""
+    ) -> tuple[list[ev.Row], list[tuple[Window, list[ev.Row]]], WindowVerdict]:
+        """The window's drift and quality rows, the performance rows of each window whose
+        labels are in (this one; or with ``label_delay`` the one that long before, and
+        those before it whose own partner window passed without traffic), and the
+        verdict."""
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source))
@@ -284,14 +288,18 @@ class Monitor:
         rows = ev.drift_rows(cfg, run.fitter, cur, ref)
         rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
                                 count if sampled else None)
-        labelled = window.before(run.lag)
-        perf = ev.performance_rows(
-            cfg, source.between(labelled.start, labelled.end) if run.lag else cur,
-            lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
-        for r in perf:
-            hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
+        scored: list[tuple[Window, list[ev.Row]]] = []
+        for labelled in self._labelled(run, window):
+            got = ev.performance_rows(
+                cfg, self._labelled_frame(run, source, labelled) if run.lag else cur,
+                lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
+            for r in got:
+                hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
+            ev.apply_rules(cfg, got)
+            if got:
+                scored.append((labelled, got))
+        perf = [r for _, got in scored for r in got]
         ev.apply_rules(cfg, rows)
-        ev.apply_rules(cfg, perf)
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
@@ -302,9 +310,33 @@ class Monitor:
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
-                       labelled.start if run.lag and perf else None)
+                       scored[-1][0].start if run.lag and scored else None)
         run.drifted = (window.start, results.drifted_on(v))
-        return (rows, perf, v) if run.lag else (rows + perf, [], v)
+        return (rows, scored, v) if run.lag else (rows + perf, [], v)
+
+    @staticmethod
+    def _labelled(run: _Run, window: Window) -> list[Window]:
+        """The windows whose performance this window's pass scores, oldest first: the one
+        ``label_delay`` before, and, when windows without traffic (a quiet night) came
+        between this window and the one processed before, the windows whose partner
+        ``label_delay`` later was one of those: their labels are in by now too."""
+        if not run.lag or run.prev is None:
+            return [window.before(run.lag)]
+        gap = int((window.start - run.prev) // window.size)  # 1: no window between
+        # u = now - lag - j whose partner u + lag fell in the gap (0 < j < gap), and
+        # u <= prev (the windows after prev had no events): gap - lag <= j
+        missed = [window.before(run.lag + j)
+                  for j in range(gap - 1, max(1, gap - run.lag) - 1, -1)]
+        return [*missed, window.before(run.lag)]
+
+    def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:
+        """A labelled window's events: from the batch's frame when it holds them."""
+        b = source.bounds
+        if b is not None and b[0] <= labelled.start and labelled.end <= b[1]:
+            return source.between(labelled.start, labelled.end)
+        return read_events(self.store, run.cfg.model, labelled.start, labelled.end, run.names,
+                           labels=True, horizon=self.config.collector.feedback_horizon,
+                           source=run.source)
 
     @staticmethod
     def _silent(run: _Run, window: Window, cur: Frame) -> quality.QualityResult | None:

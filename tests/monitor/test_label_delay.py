@@ -45,18 +45,28 @@ def truth(i: int) -> np.ndarray:
     return np.random.default_rng(100 + i).integers(0, 2, N)
 
 
-def stream(store: Store, cfg: Config, windows: int, bad_from: int) -> list[Any]:
-    """Window by window: the window's predictions arrive, the labels of the window
-    ``LATE`` before arrive, then a monitor pass runs (as `driftscope monitor` would)."""
+def stream(store: Store, cfg: Config, windows: int, bad_from: int,
+           quiet: range = range(0)) -> list[Any]:
+    """Window by window: the window's predictions arrive (none in ``quiet`` windows),
+    the labels of the window ``LATE`` before arrive, then a monitor pass runs (as
+    `driftscope monitor` would)."""
     engine = AlertEngine(store, cfg.alerts)
     verdicts = []
     for i in range(windows):
+        if i in quiet:
+            at = T0 + (i + 1) * W  # labels still come back in a quiet spell
+            if (j := i - LATE) >= 0 and j not in quiet:
+                store.insert(F, [("m", f"{j}-0-{k}", str(v), at, at, 0, k)
+                                 for k, v in enumerate(truth(j))], F.columns)
+            verdicts += Monitor(store, cfg, alerts=engine).run_once()
+            continue
+
         def g(_: int, rng: np.random.Generator, n: int, i: int = i) -> dict[str, Any]:
             y = truth(i)
             wrong = rng.uniform(size=n) < (0.4 if i >= bad_from else 0.02)
             return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y)}
         write_windows(store, "m", T0 + i * W, W, 1, N, g, seed=i)
-        if (j := i - LATE) >= 0:
+        if (j := i - LATE) >= 0 and j not in quiet:
             at = T0 + (i + 1) * W  # given when window i closes: 3 windows after window j
             store.insert(F, [("m", f"{j}-0-{k}", str(v), at, at, 0, k)
                              for k, v in enumerate(truth(j))], F.columns)
@@ -88,6 +98,20 @@ def test_a_delayed_window_is_scored_when_its_labels_are_in(store: Store) -> None
     assert verdicts[-1].labels_start == T0 + 6 * W
     assert verdicts[-1].metrics["accuracy"] == pytest.approx(acc[6])
     assert store.count(f"{S.ALERTS} FINAL") == 1
+
+
+def test_windows_before_a_quiet_spell_are_scored_when_traffic_returns(store: Store) -> None:
+    # traffic in windows 0-5 and 10-13; nothing in 6-9 (a quiet night): windows 3-5,
+    # whose partners 3 windows later had no traffic, are scored with window 10's pass
+    verdicts = stream(store, config(label_delay="30m"), 14, bad_from=4, quiet=range(6, 10))
+    acc = accuracy(store)
+    assert sorted(acc) == [0, 1, 2, 3, 4, 5, 10]
+    assert acc[3] > 0.95 and acc[4] < 0.7 and acc[5] < 0.7
+    at = {int((v.window_start - T0) / W): v for v in verdicts}
+    assert sorted(at) == [0, 1, 2, 3, 4, 5, 10, 11, 12, 13]
+    # window 10's pass measured windows 3-5 (its own partner, 7, had no traffic)
+    assert at[10].labels_start == T0 + 5 * W
+    assert sum(f.metric == "accuracy" for f in at[10].findings) == 2  # windows 4 and 5
 
 
 def test_the_delay_is_a_whole_number_of_windows() -> None:
