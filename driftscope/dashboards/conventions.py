@@ -60,6 +60,18 @@ def model_is(column: str) -> str:
     return f"{column} = '${{{MODEL_VAR}}}'"
 
 
+def has_raw_events() -> str:
+    """SQL of a scalar: 1 when the selected model has raw ``events`` in the time range.
+
+    Only ``logging: [raw, …]`` writes ``events``; a model logged only as samples or
+    profiles has none, and panels fall back on what it has (``samples``, the monitor's
+    rows). A model logged raw and sampled is read from its events, never from both.
+    """
+    e = schema.EVENTS
+    return (f"(SELECT count() > 0 FROM (SELECT 1 FROM {e} WHERE {model_is(e.model_id)} "
+            f"AND $__timeFilter({e.timestamp}) LIMIT 1))")
+
+
 def model_in(column: str) -> str:
     """``column`` is one of the selected models, or any under *All* (:data:`ALL_MODELS`).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from driftscope.dashboards.conventions import (
     feature_drift,
     features_in,
+    has_raw_events,
     model_is,
     multivariate_drift,
     segment_in,
@@ -22,11 +23,12 @@ from driftscope.store import schema
 
 D = schema.DRIFT_RESULTS
 E = schema.EVENTS
+SMP = schema.SAMPLES
 R = schema.REFERENCE_EVENTS
 REFS = schema.REFERENCES
 BINS = 20
 NO_REFERENCE = ("No uploaded reference dataset for this model "
-                "(driftscope reference upload)")
+                "(driftscope reference upload), or no raw events or samples in range")
 
 
 def _ratio() -> str:
@@ -93,13 +95,27 @@ ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature
     )
 
 
+def _current(column: str, f: str, alias: str) -> str:
+    """The current values (as ``alias``) of map ``column`` at key ``f``: the model's raw
+    events in the range, or (a model with none: logged as samples, not raw) its stored
+    sample rows; ``has_raw`` is :func:`has_raw_events`."""
+    return "\n    UNION ALL\n".join(
+        f"""    SELECT {column}[{f}] AS {alias}, 'current' AS src FROM {t}
+    WHERE {model_is(t.model_id)} AND mapContains({column}, {f})
+      AND ref_name != '' AND $__timeFilter({t.timestamp}){more}"""
+        for t, more in ((E, ""), (SMP, " AND NOT has_raw")))
+
+
 def reference_vs_current() -> PanelSpec:
     """Per feature (repeated): the uploaded reference and the current events on shared bins.
 
     The reference is the model's latest uploaded dataset (``driftscope reference
-    upload``, the newest row of ``references``); nothing without one. Numbers fall in
-    ``BINS`` equal bins over the reference's range (ends open); categories are their own
-    bins. Shares are per source, so the two bar sets compare.
+    upload``, the newest row of ``references``); nothing without one. Current: the raw
+    events in the range, or for a model without them (logged as samples, not raw) the
+    rows of its windows' samples — never both, so a model logged raw and sampled counts
+    each event once; a model logged only as profiles has neither, and the panel is empty.
+    Numbers fall in ``BINS`` equal bins over the reference's range (ends open); categories
+    are their own bins. Shares are per source, so the two bar sets compare.
     """
     f = "'${feature}'"
     num_ref = f"{R.features_num}[{f}]"
@@ -107,6 +123,7 @@ def reference_vs_current() -> PanelSpec:
     sql = f"""WITH
   (SELECT argMax({REFS.name}, {REFS.created_at}) FROM {REFS}
      WHERE {model_is(REFS.model_id)} AND {REFS.kind} = 'dataset') AS ref_name,
+  {has_raw_events()} AS has_raw,
   (SELECT (min(v), max(v)) FROM (SELECT {num_ref} AS v FROM {R}
      WHERE {in_ref} AND mapContains({R.features_num}, {f}))) AS rng,
   if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width
@@ -121,9 +138,7 @@ FROM (
     SELECT {num_ref} AS v, 'reference' AS src FROM {R}
     WHERE {in_ref} AND mapContains({R.features_num}, {f})
     UNION ALL
-    SELECT {E.features_num}[{f}] AS v, 'current' AS src FROM {E}
-    WHERE {model_is(E.model_id)} AND mapContains({E.features_num}, {f})
-      AND ref_name != '' AND $__timeFilter({E.timestamp})
+{_current(E.features_num, f, "v")}
   )
   UNION ALL
   SELECT 0 AS x, c AS bin, src
@@ -131,9 +146,7 @@ FROM (
     SELECT {R.features_cat}[{f}] AS c, 'reference' AS src FROM {R}
     WHERE {in_ref} AND mapContains({R.features_cat}, {f})
     UNION ALL
-    SELECT {E.features_cat}[{f}] AS c, 'current' AS src FROM {E}
-    WHERE {model_is(E.model_id)} AND mapContains({E.features_cat}, {f})
-      AND ref_name != '' AND $__timeFilter({E.timestamp})
+{_current(E.features_cat, f, "c")}
   )
 )
 GROUP BY bin
@@ -144,9 +157,13 @@ ORDER BY min(x), bin"""
         unit="percentunit", no_value=NO_REFERENCE,
         description="Share of events per bin: the model's latest uploaded reference "
         "dataset (driftscope reference upload) against all events in the selected time "
-        "range (every segment). Numeric bins span the reference's range, ends open. Empty "
-        "when no dataset was uploaded: a monitor comparing with earlier windows (previous, "
-        "initial, fixed, seasonal) does not store which range it used.",
+        "range (every segment) — its raw events, or for a model logged as samples without "
+        "raw its stored sample rows (weighted towards the events that came first in each "
+        "window, and towards small strata with sample_stratify_by). Numeric bins span the "
+        "reference's "
+        "range, ends open. Empty when no dataset was uploaded (a monitor comparing with "
+        "earlier windows — previous, initial, fixed, seasonal — does not store which range "
+        "it used), and for a model logged only as profiles (no event is kept).",
     )
 
 

@@ -20,8 +20,8 @@ from driftscope.store import schema
 
 A = schema.ALERTS
 D = schema.DRIFT_RESULTS
-E = schema.EVENTS
 DL = schema.DEAD_LETTERS
+P = schema.WINDOW_PARTS
 RQ = schema.RETRAIN_REQUESTS
 
 
@@ -64,23 +64,36 @@ WHERE {A.state} != '{RESOLVED_STATE}' AND {model_in(A.model_id)}"""
 
 
 def event_volume() -> PanelSpec:
-    """Events per interval and model."""
-    sql = counts_per_interval(E, E.timestamp, E.model_id, "model", "events",
-                              where=model_in(E.model_id))
+    """Events per interval and model, by event time, from the collector's per-flush counts.
+
+    ``window_parts`` is written for every logging mode (``raw``, ``sample``, ``profile``),
+    so a model logged without raw events counts too: each window's events (late ones
+    included) at the window's start, as the ``windows`` counts are summed.
+    """
+    sql = f"""SELECT $__timeInterval({P.window_start}) AS time, {P.model_id} AS model,
+  sum({P.n}) AS events
+FROM {P}
+WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}
+GROUP BY time, model
+ORDER BY time"""
     return PanelSpec(
         "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
-        series=("model",), width=8,
+        series=("model",), width=8, description="Events stored per model, by event time: "
+        "each collector window's count (every logging mode: raw, sample, profile; late "
+        "events included) at the window's start. Where the interval is shorter than the "
+        "model's window, each point is a whole window.",
     )
 
 
 def dead_letter_rate() -> PanelSpec:
-    """Dead letters as a share of everything received, both counted when they arrived
-    (events by ``ingested_at``: a dead letter has no event time, and events may be sent
-    long after their own timestamp)."""
+    """Dead letters as a share of everything received, both counted when the collector
+    stored them: dead letters by ``received_at``, events by the flush that stored them
+    (``window_parts.created_at``, every logging mode) — a dead letter has no event time,
+    and events may be sent long after their own timestamp."""
     sql = f"""SELECT time, sum(dl) / greatest(sum(dl) + sum(ev), 1) AS dead_letter_rate
 FROM (
-  SELECT $__timeInterval({E.ingested_at}) AS time, count() AS ev, toUInt64(0) AS dl FROM {E}
-  WHERE $__timeFilter({E.ingested_at}) AND {model_in(E.model_id)} GROUP BY time
+  SELECT $__timeInterval({P.created_at}) AS time, sum({P.n}) AS ev, toUInt64(0) AS dl
+  FROM {P} WHERE $__timeFilter({P.created_at}) AND {model_in(P.model_id)} GROUP BY time
   UNION ALL
   SELECT $__timeInterval({DL.received_at}) AS time, toUInt64(0) AS ev, count() AS dl
   FROM {DL} WHERE $__timeFilter({DL.received_at}) AND {model_in(DL.model_id)} GROUP BY time
@@ -90,7 +103,8 @@ ORDER BY time"""
     return PanelSpec(
         "dead_letter_rate", "Dead-letter rate", "timeseries", sql, ("time", "dead_letter_rate"),
         unit="percentunit", width=12, description="Dead letters / (dead letters + stored "
-        "events), both by the time the collector received them.",
+        "events), both by the time the collector stored them (events of every logging "
+        "mode, counted by the collector's flushes).",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
     features_in,
+    has_raw_events,
     is_performance,
     is_quality,
     model_is,
@@ -24,6 +25,8 @@ E = schema.EVENTS
 F = schema.FEEDBACK
 W = schema.WINDOWS
 DL = schema.DEAD_LETTERS
+NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs them "
+                 "(logging: raw); a model logged only as samples or profiles has none")
 
 
 def _series(where: str) -> str:
@@ -42,21 +45,47 @@ LIMIT 1 BY time, series"""
 
 
 def missing_rate() -> PanelSpec:
-    """Share of events where each selected feature is missing, from raw events."""
+    """Share of events where each selected feature is missing, for every logging mode.
+
+    A model with raw events in the range: counted from them, per interval (the open
+    window included). Otherwise (logged only as samples or profiles): the monitor's
+    ``missing_rate`` check of each processed window, whole population (segment ``*``),
+    windows of one interval weighted by the events the check read (``n_cur``).
+    """
     keys = (
         f"arrayDistinct(arrayConcat(mapKeys({E.features_num}), mapKeys({E.features_cat}), "
         f"{E.features_null}))"
     )
-    sql = f"""SELECT $__timeInterval({E.timestamp}) AS time, f AS feature,
-  countIf(has({E.features_null}, f)) / count() AS missing_rate
-FROM {E}
-ARRAY JOIN {keys} AS f
-WHERE {model_is(E.model_id)} AND {features_in('f')} AND $__timeFilter({E.timestamp})
-GROUP BY time, feature
-ORDER BY time"""
+    sql = f"""SELECT time, feature, missing_rate
+FROM (
+  SELECT $__timeInterval({E.timestamp}) AS time, f AS feature,
+    countIf(has({E.features_null}, f)) / count() AS missing_rate
+  FROM {E}
+  ARRAY JOIN {keys} AS f
+  WHERE {model_is(E.model_id)} AND {features_in('f')} AND $__timeFilter({E.timestamp})
+  GROUP BY time, feature
+  UNION ALL
+  SELECT $__timeInterval({D.window_start}) AS time, {D.feature} AS feature,
+    sum({D.statistic} * {D.n_cur}) / greatest(sum({D.n_cur}), 1) AS missing_rate
+  FROM (
+    SELECT {D.window_start}, {D.feature}, {D.statistic}, {D.n_cur} FROM {D} FINAL
+    WHERE {model_is(D.model_id)} AND {is_quality()} AND {D.metric} = 'missing_rate'
+      AND {D.segment} IN ('', '*') AND {features_in(D.feature)}
+      AND $__timeFilter({D.window_start}) AND NOT {has_raw_events()}
+    ORDER BY {D.window_start}, {D.feature}, {D.computed_at} DESC
+    LIMIT 1 BY {D.window_start}, {D.feature}
+  )
+  GROUP BY time, feature
+)
+ORDER BY time, feature"""
     return PanelSpec(
         "missing_rate", "Missing values per feature", "timeseries", sql,
         ("time", "feature", "missing_rate"), series=("feature",), unit="percentunit",
+        description="Share of events with the feature missing. A model with raw events "
+        "in the range: counted from them, per interval. A model logged only as samples or "
+        "profiles: the monitor's missing-rate check of each window it processed (whole "
+        "population; from the window's sample, or exact from its profile), nothing "
+        "before the monitor ran or with its quality checks off.",
     )
 
 
@@ -124,7 +153,8 @@ def label_coverage() -> PanelSpec:
 
     Feedback is joined to the event it labels on ``event_id`` (one row per event however
     many labels it got, as :func:`driftscope.monitor.frame.read_events` reads them), so a
-    label counts in the event's interval, not when it arrived.
+    label counts in the event's interval, not when it arrived. Raw events only: a model
+    logged only as samples or profiles shows :data:`NO_RAW_EVENTS`.
     """
     in_range = f"{model_is(E.model_id)} AND $__timeFilter({E.timestamp})"
     sql = f"""SELECT $__timeInterval(e.{E.timestamp}) AS time,
@@ -141,9 +171,11 @@ GROUP BY time
 ORDER BY time"""
     return PanelSpec(
         "label_coverage", "Label coverage", "timeseries", sql, ("time", "label_coverage"),
-        unit="percentunit", width=24, description="Share of the events of each interval "
-        "that have a label, sent with the prediction or as feedback later (counted at the "
-        "event's time, whenever the feedback arrived).",
+        unit="percentunit", width=24, no_value=NO_RAW_EVENTS,
+        description="Share of the events of each interval that have a label, sent with "
+        "the prediction or as feedback later (counted at the event's time, whenever the "
+        "feedback arrived). Needs raw events (logging: raw): empty for a model logged "
+        "only as samples or profiles.",
     )
 
 

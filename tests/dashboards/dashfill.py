@@ -52,6 +52,23 @@ def _insert(store: Store, table: schema._Table, dicts: list[dict[str, Any]]) -> 
     store.insert(table, [[d[c] for c in cols] for d in dicts], cols)
 
 
+def window_parts(events: list[dict[str, Any]], size: timedelta = WINDOW) -> list[dict[str, Any]]:
+    """The collector's ``window_parts`` of stored ``events``: one flush per model, window
+    and partition, made when its last event was ingested (every logging mode writes them)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    parts: dict[tuple[str, datetime, int], list[dict[str, Any]]] = {}
+    for e in events:
+        start = epoch + ((e["timestamp"] - epoch) // size) * size
+        parts.setdefault((e["model_id"], start, e["kafka_partition"]), []).append(e)
+    return [{"model_id": m, "window_start": start, "window_seconds": int(size.total_seconds()),
+             "kafka_partition": p, "first_offset": min(e["kafka_offset"] for e in evs),
+             "last_offset": max(e["kafka_offset"] for e in evs), "n": len(evs),
+             "n_late": sum(e["late"] for e in evs),
+             "max_event_time": max(e["timestamp"] for e in evs),
+             "created_at": max(e["ingested_at"] for e in evs)}
+            for (m, start, p), evs in parts.items()]
+
+
 def _row(model: str, ev: dict[str, Any], offset: int) -> dict[str, Any]:
     feats = ev["features"]
     nums = {k: float(v) for k, v in feats.items() if isinstance(v, float | int)}
@@ -174,6 +191,7 @@ def fill(store: Store, seed: int = 7) -> None:
                       "stored": 200, "dead_lettered": 10, "late": w % 4, "batch_size": 200,
                       "flush_ms": 20.0 + w % 7, "lag": 100 - w % 50})
     _insert(store, schema.EVENTS, events)
+    _insert(store, schema.WINDOW_PARTS, window_parts(events))
     _insert(store, schema.WINDOWS, windows)
     _insert(store, schema.DRIFT_RESULTS, results)
     _insert(store, schema.FEEDBACK, feedback)

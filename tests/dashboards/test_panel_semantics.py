@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashfill import _insert, _result, filled_database
+from dashfill import _insert, _result, filled_database, window_parts
 
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.macros import expand
@@ -117,6 +117,7 @@ def _fill(store: Store) -> None:
              "reason": "schema", "error": "bad", "raw": "{}", "raw_size": 2,
              "received_at": T0 + timedelta(minutes=12)}]
     _insert(store, schema.EVENTS, events)
+    _insert(store, schema.WINDOW_PARTS, window_parts(events, H))  # as the collector counts them
     _insert(store, schema.FEEDBACK, feedback)
     _insert(store, schema.DEAD_LETTERS, dead)
     _insert(store, schema.ALERTS, [
