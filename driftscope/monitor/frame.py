@@ -328,15 +328,21 @@ def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: 
         merged_cat = {**fcat, **{OUTPUT + k: v for k, v in pcat.items()}}
         for name in names:  # both kinds' lists grow on every row: a row's values stay in it
             if name in merged_num:
-                num.setdefault(name, [np.nan] * i).append(float(merged_num[name]))
+                if name not in num:  # (a default built on every row would be quadratic)
+                    num[name] = [np.nan] * i
+                num[name].append(float(merged_num[name]))
             elif name in num:
                 num[name].append(np.nan)
             if name in merged_cat:
-                cat.setdefault(name, [None] * i).append(merged_cat[name])
+                if name not in cat:
+                    cat[name] = [None] * i
+                cat[name].append(merged_cat[name])
             elif name in cat:
                 cat[name].append(None)
         for key, value in segs.items():
-            seg.setdefault(key, [None] * i).append(value)
+            if key not in seg:
+                seg[key] = [None] * i
+            seg[key].append(value)
         for key in seg:
             if key not in segs:
                 seg[key].append(None)
