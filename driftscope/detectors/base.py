@@ -278,6 +278,13 @@ class FittedBase(ABC):
         self._cache[m] = (null, value)
         return null, value
 
+    def null_at(self, current: Any) -> np.ndarray | None:
+        """The sorted bootstrap null a reference-quantile threshold used for ``current``
+        (None under other policies)."""
+        if not isinstance(self.policy, ReferenceQuantile):
+            return None
+        return self._reference_null(self.policy, self._size(self._prepare(current)))[0]
+
     def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
         """The threshold alone (see :meth:`_reference_null`)."""
         return self._reference_null(pol, m)[1]

@@ -9,7 +9,7 @@ reference specification: a changed configuration starts a new series.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -115,8 +115,13 @@ def score_one(
     ref: np.ndarray,
     cur: np.ndarray,
     static: bool,
+    allowance: float = 0.0,
 ) -> Scored | None:
-    """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored."""
+    """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored.
+
+    ``allowance``: how much of the statistic error in the inputs alone can explain (a
+    profile's sketches, :class:`driftscope.monitor.profiled.SketchNoise`): added to the
+    threshold, and the p-value is that of the statistic less it."""
     from driftscope.detectors import registry
 
     kind = getattr(registry.DETECTORS.cls(spec.name), "input_kind", "univariate")
@@ -130,9 +135,24 @@ def score_one(
     try:
         fitted = fitter.fitted(spec, fp, (segment, feature), ref, static)
         score = fitted.score(cur)
+        if allowance > 0:
+            score = _allowing(score, fitted, cur, allowance)
     except DetectorInputError:
         return None
     return Scored(segment, feature, spec.name, score, len(ref), len(cur), fp, min_effect(spec))
+
+
+def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> Score:
+    """``score`` with ``allowance`` added to its threshold (and taken off its statistic for
+    the p-value, from the same bootstrap null when there is one)."""
+    from driftscope.detectors.significance import p_value_from_null
+
+    null = fitted.null_at(cur) if hasattr(fitted, "null_at") else None
+    p = score.p_value
+    if null is not None:
+        p = p_value_from_null(max(score.statistic - allowance, 0.0), null)
+    return replace(score, threshold=score.threshold + allowance, p_value=p,
+                   details={**score.details, "sketch_allowance": allowance})
 
 
 def project(

@@ -21,6 +21,7 @@ from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig, PerformanceSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
+from driftscope.monitor.profiled import SketchNoise
 from driftscope.monitor.reference import is_static
 from driftscope.types import Window
 
@@ -108,8 +109,11 @@ def _matrix(frame: Frame, names: Sequence[str]) -> np.ndarray:
     return np.column_stack(cols) if cols else np.empty((frame.n, 0))
 
 
-def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> list[Row]:
-    """Score every column × segment × detector and apply model-level FDR control."""
+def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
+               noise: SketchNoise | None = None) -> list[Row]:
+    """Score every column × segment × detector and apply model-level FDR control
+    (``noise``: for columns read back from profiles, the sketch's own error is allowed
+    for)."""
     static = is_static(cfg.reference)
     scored: list[Scored] = []
     columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
@@ -128,7 +132,9 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame) -> li
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
             for name, rv, cv in pairs:
-                s = score_one(fitter, det, fp, seg, name, rv, cv, static)
+                slack = noise.allowance(det, fp, name, rv, cv, c.sketch_k.get(name),
+                                        r.sketch_k.get(name)) if noise else 0.0
+                s = score_one(fitter, det, fp, seg, name, rv, cv, static, slack)
                 if s is not None:
                     scored.append(s)
             if numeric and all(n in c.columns for n in numeric):

@@ -38,6 +38,8 @@ class Frame:
     segments: dict[str, np.ndarray] = field(default_factory=dict)
     labels: np.ndarray | None = None
     bounds: tuple[datetime, datetime] | None = None  # the range read, when known
+    # column → the KLL sketch's k, for columns read back from profiles (monitor/profiled)
+    sketch_k: dict[str, int] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -53,6 +55,7 @@ class Frame:
             {k: v[idx] for k, v in self.columns.items()},
             {k: v[idx] for k, v in self.segments.items()},
             None if self.labels is None else self.labels[idx],
+            sketch_k=self.sketch_k,
         )
 
     def between(self, start: datetime, end: datetime) -> Frame:

@@ -58,10 +58,11 @@ def profile_column(name: str) -> str:
     return PRED_PREFIX + name.removeprefix(OUTPUT) if name.startswith(OUTPUT) else name
 
 
-def expand(view: Any, n: int, names: Sequence[str], seed: Sequence[int] = (0,)
-           ) -> dict[str, np.ndarray]:
+def expand(view: Any, n: int, names: Sequence[str], seed: Sequence[int] = (0,),
+           sketch_k: dict[str, int] | None = None) -> dict[str, np.ndarray]:
     """The columns of ``names`` (``n`` values each) read from a merged profile view, each
-    shuffled by a generator seeded with ``seed`` and the column's name."""
+    shuffled by a generator seeded with ``seed`` and the column's name (``sketch_k``
+    collects the KLL k of the numeric columns)."""
     from driftscope.detectors.profiles import no_false_negatives
 
     out: dict[str, np.ndarray] = {}
@@ -73,9 +74,9 @@ def expand(view: Any, n: int, names: Sequence[str], seed: Sequence[int] = (0,)
         if dist is not None and not dist.kll.value.is_empty():
             kll = dist.kll.value
             m = min(int(kll.get_n()), n)
-            got = np.asarray(kll.get_quantiles(list((np.arange(m) + 0.5) / m)), dtype=float)
-            got[0], got[-1] = float(kll.get_min_value()), float(kll.get_max_value())
-            values = np.concatenate([got, np.full(n - m, np.nan)])
+            values = np.concatenate([quantile_values(kll, m), np.full(n - m, np.nan)])
+            if sketch_k is not None:
+                sketch_k[name] = int(kll.get_k())
         elif freq is not None and freq.frequent_strings.value.get_total_weight() > 0:
             fs = freq.frequent_strings.value
             items = fs.get_frequent_items(no_false_negatives(fs))
@@ -91,6 +92,14 @@ def expand(view: Any, n: int, names: Sequence[str], seed: Sequence[int] = (0,)
         rng = np.random.default_rng([*seed, zlib.crc32(name.encode())])
         out[name] = values[rng.permutation(n)]
     return out
+
+
+def quantile_values(kll: Any, m: int) -> np.ndarray:
+    """``m`` values with a KLL sketch's distribution: its quantiles at ranks (i + ½)/m,
+    the first and last its exact minimum and maximum."""
+    got = np.asarray(kll.get_quantiles(list((np.arange(m) + 0.5) / m)), dtype=float)
+    got[0], got[-1] = float(kll.get_min_value()), float(kll.get_max_value())
+    return got
 
 
 def _fit(counts: list[int], total: int) -> list[int]:
@@ -125,6 +134,7 @@ def read_profiles(
          "b": as_utc(end)})
     times: list[np.ndarray] = []
     columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    ks: dict[str, int] = {}
     for ws, parts in groupby(rows, key=lambda r: as_utc(r[0])):
         parts_ = list(parts)
         n = sum(int(r[1]) for r in parts_)
@@ -135,11 +145,79 @@ def read_profiles(
         offsets = ((np.arange(n) + 0.5) * (profiled.seconds * 1000 / n)).astype("int64")
         times.append(np.datetime64(ms, "ms") + offsets.astype("timedelta64[ms]"))
         seed = (profiled.seed, ms, zlib.crc32(model_id.encode()))
-        for name, values in expand(view, n, names, seed).items():
+        for name, values in expand(view, n, names, seed, ks).items():
             columns[name].append(values)
     ts = np.concatenate(times) if times else np.array([], dtype="datetime64[ms]")
-    frame = Frame(ts, {name: _joined(parts) for name, parts in columns.items()})
+    frame = Frame(ts, {name: _joined(parts) for name, parts in columns.items()},
+                  sketch_k=ks)
     return frame.between(as_utc(start), as_utc(end))
+
+
+METRICS = frozenset({"emd", "ks", "linf", "l1", "hellinger"})
+"""Detectors whose statistic is a distance with the triangle inequality: the sketch's
+error can move it by at most the distance between a column and its sketch."""
+
+
+MAX_SIMULATED = 2**17
+"""The largest column :class:`SketchNoise` simulates (131,072 values)."""
+
+
+class SketchNoise:
+    """How far a profile's sketch error alone can move a drift statistic.
+
+    A statistic computed from sketches, ``d(R', C')``, differs from the one on the events,
+    ``d(R, C)``, by at most ``d(R, R') + d(C, C')`` for a distance (:data:`METRICS`). Each
+    term is measured by simulation: ``trials`` samples of the column's size drawn from the
+    reference, each passed through a KLL sketch of the same ``k`` and read back as
+    :func:`expand` does, scored against itself with the same detector; the allowance is
+    the ``q``-quantile of that error (0 while the sketch holds every value). Cached per
+    detector, column and size (to 1/8 of an octave), so a pass pays it once per column.
+    """
+
+    def __init__(self, seed: int, trials: int = 40, q: float = 0.95) -> None:
+        self.seed, self.trials, self.q = seed, trials, q
+        self._cache: dict[tuple[str, str, int], float] = {}
+
+    def allowance(self, spec: Any, fp: str, feature: str, ref: np.ndarray, cur: np.ndarray,
+                  cur_k: int | None, ref_k: int | None) -> float:
+        """The part of ``spec``'s statistic between ``ref`` and ``cur`` that sketch error
+        can explain (``cur_k``/``ref_k``: their KLL k when read from profiles, else None)."""
+        if spec.name not in METRICS or ref.dtype.kind != "f" or cur.dtype.kind != "f":
+            return 0.0
+        pool = ref[~np.isnan(ref)]
+        if len(pool) < 2:
+            return 0.0
+        return sum(self._error(spec, fp, feature, pool, int(np.sum(~np.isnan(v))), k)
+                   for v, k in ((cur, cur_k), (ref, ref_k)) if k is not None)
+
+    def _error(self, spec: Any, fp: str, feature: str, pool: np.ndarray, n: int,
+               k: int) -> float:
+        if n <= k:  # the sketch held every value: read back exactly
+            return 0.0
+        # (a KLL sketch's rank error hardly grows past a few hundred times its k, so
+        # larger columns are simulated at that size)
+        size = round(2 ** (round(np.log2(min(n, MAX_SIMULATED)) * 8) / 8))
+        key = (fp, feature, size)
+        if key not in self._cache:
+            self._cache[key] = self._simulate(spec, pool, size, k, feature)
+        return self._cache[key]
+
+    def _simulate(self, spec: Any, pool: np.ndarray, size: int, k: int, feature: str) -> float:
+        import whylogs_sketching as ds
+
+        from driftscope.detectors import registry
+        from driftscope.detectors.significance import Constant
+
+        rng = np.random.default_rng([self.seed, zlib.crc32(feature.encode()), size])
+        detector = registry.get(spec.name, policy=Constant(0.0), **spec.params)
+        errors = []
+        for _ in range(self.trials):
+            sample = rng.choice(pool, size=size, replace=True)
+            sketch = ds.kll_doubles_sketch(k)
+            sketch.update(sample)
+            back = quantile_values(sketch, size)
+            errors.append(detector.fit(sample, rng=rng).score(back).statistic)
+        return float(np.quantile(errors, self.q))
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

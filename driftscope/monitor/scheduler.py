@@ -40,6 +40,7 @@ from driftscope.monitor.frame import (
     silence,
     window_counts,
 )
+from driftscope.monitor.profiled import SketchNoise
 from driftscope.monitor.reference import ReferenceReader, digest, reference_key
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -80,6 +81,7 @@ class _Run:
     silence: Silence | None = None  # the stream has stopped (quality.silence)
     source: Source = None  # read from the windows' samples or profiles (no raw logging)
     prev: datetime | None = None  # the window processed before (label_delay catch-up)
+    noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
 
 
 class Monitor:
@@ -119,6 +121,7 @@ class Monitor:
         self.chunk = chunk
         self.settle = settle
         self._fitters: dict[str, Fitter] = {}
+        self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -214,7 +217,9 @@ class Monitor:
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
-                    lag=cfg.performance.lag(size) if cfg.performance else 0, source=source)
+                    lag=cfg.performance.lag(size) if cfg.performance else 0, source=source,
+                    noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
+                    if isinstance(source, Profiled) else None)
 
     def _source(self, cfg: MonitorConfig, size: timedelta) -> Source:
         """How a model logged without raw events is read: its windows' samples, else its
@@ -285,7 +290,7 @@ class Monitor:
         # a sample holds k of the window's events: the window's own count is the collector's
         sampled = isinstance(run.source, Sampled)
         count = n if sampled else cur.n
-        rows = ev.drift_rows(cfg, run.fitter, cur, ref)
+        rows = ev.drift_rows(cfg, run.fitter, cur, ref, run.noise)
         rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
                                 count if sampled else None)
         scored: list[tuple[Window, list[ev.Row]]] = []
