@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig, PerformanceSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
-from driftscope.monitor.profiled import SketchNoise
+from driftscope.monitor.profiled import OTHER, SketchNoise
 from driftscope.monitor.reference import is_static
 from driftscope.types import Window
 
@@ -81,8 +82,45 @@ def align(cur: Frame, ref: Frame) -> tuple[Frame, Frame, list[quality.QualityRes
         else:
             found.append(quality.type_mismatch(name, r, c))
             del cc[name], rc[name]
+    for name in cc.keys() & rc.keys():
+        cc[name], rc[name] = _common_categories(cc[name], rc[name])
     return replace(cur, columns=cc), replace(ref, columns=rc), sorted(
         found, key=lambda q: q.feature)
+
+
+LUMP_SHARE = 2 * 3.5 / 1024
+"""Twice the error of whylogs' frequent-items sketch (1,024 slots: 0.34 % of a column's
+count): a category at least this frequent is tracked by name whatever else the sketch
+saw."""
+
+
+def _common_categories(cur: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compare categories read back from a profile's frequent-items sketch on the ground
+    the sketch can see.
+
+    A sketch that could not track every item lumps the rest as
+    :data:`~driftscope.monitor.profiled.OTHER`; which rare items it still tracks is chance.
+    When either side holds that lump, the reference keeps only its categories with a share
+    of at least twice the sketch's error (:data:`LUMP_SHARE`), the rest lumped; the window
+    keeps those and the categories the reference never had that are as frequent (so a
+    new category still shows by name), the rest lumped. The reference side depends on the
+    reference alone (a fitted static reference stays valid)."""
+    if cur.dtype.kind == "f" or ref.dtype.kind == "f":
+        return cur, ref
+    if not (bool(np.any(cur == OTHER)) or bool(np.any(ref == OTHER))):
+        return cur, ref
+    seen = Counter(v for v in ref.tolist() if v is not None)
+    m = sum(seen.values())
+    keep = {c for c, k in seen.items() if c != OTHER and k >= LUMP_SHARE * m}
+    now = Counter(v for v in cur.tolist() if v is not None)
+    n = sum(now.values())
+    new = {c for c, k in now.items() if c not in seen and c != OTHER and k >= LUMP_SHARE * n}
+
+    def lump(side: np.ndarray, kept: set[Any]) -> np.ndarray:
+        return np.asarray([v if v is None or v in kept else OTHER for v in side.tolist()],
+                          dtype=object)
+
+    return lump(cur, keep | new), lump(ref, keep)
 
 
 def _missing_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:

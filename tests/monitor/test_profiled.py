@@ -147,3 +147,45 @@ def test_what_needs_the_events_is_a_configuration_error(extra: dict[str, Any],
             f"monitor 'prof': model 'p' logs only profiles, which keep each column's "
             f"distribution but not the events; {named} need the events")):
         config(**extra)
+
+
+def test_categories_the_sketch_lumps_are_compared_on_common_ground(store: Store) -> None:
+    # 2,000 categories (Zipf): more than the frequent-items sketch tracks one by one, so
+    # each window comes back as its frequent items plus "(other)"; the uploaded reference
+    # holds every category. The reference's untracked ones are lumped the same way: no
+    # new category and no drift where nothing changed.
+    import pandas as pd
+
+    from driftscope.monitor.upload import upload
+
+    cities = np.array([f"c{i}" for i in range(2000)], dtype=object)
+    p = 1 / np.arange(1, 2001) ** 0.9
+    p /= p.sum()
+
+    def city(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"city": rng.choice(cities, n, p=p)}
+
+    upload(store, "p", "train", pd.DataFrame(city(0, np.random.default_rng(7), 20_000)))
+    write_windows(store, "p", T0, W, 6, 5000, city, seed=3, profiled=True)
+    cfg = Config.model_validate({
+        "models": [{"id": "p", "window": "10m", "logging": ["profile"]}],
+        "monitors": [{"name": "prof", "model": "p", "features": ["city"],
+                      "reference": {"kind": "dataset", "dataset": "train"}}],
+        "alerts": {"console": False}})
+    verdicts = Monitor(store, cfg).run_once()
+    assert len(verdicts) == 6 and not any(v.findings for v in verdicts)
+    (lumped,), = store.query(f"SELECT max({D.statistic}) FROM {D} "
+                             f"WHERE {D.metric} = 'new_categories'")
+    assert lumped < 0.02
+
+    def new_city(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"city": np.where(rng.uniform(size=n) < 0.2, "zz", rng.choice(cities, n, p=p))}
+
+    write_windows(store, "p", T0 + 6 * W, W, 2, 5000, new_city, seed=4, profiled=True)
+    later = Monitor(store, cfg).run_once()
+    # a new category as frequent as that is named, not lumped
+    assert [sorted((f.metric, f.feature) for f in v.findings) for v in later] == \
+        [[("linf", "city"), ("new_categories", "city")]] * 2
+    (named,), = store.query(f"SELECT {D.details} FROM {D} WHERE {D.metric} = 'new_categories' "
+                            f"ORDER BY {D.window_start} DESC LIMIT 1")
+    assert '"new": ["zz"' in named
