@@ -209,21 +209,18 @@ class Config(_Section):
         return next((m for m in self.models if m.id == model_id), None)
 
 
+MULTIVARIATE = frozenset({"mmd", "ot_emd", "projected", "sliced_wasserstein"})
+"""The registered detectors of joint distributions (``input_kind == "multivariate"``;
+named here so that loading a configuration does not import them all)."""
+
+
 def _profile_only(m: MonitorConfig) -> None:
     """A monitor of a model logged only as profiles checks columns one by one: what joins
     the values of one event is an error that says so."""
-    from driftscope.detectors import registry
-
     joint = [f"segments {list(m.segments)}"] if m.segments else []
     joint += ["performance"] if m.performance else []
     joint += [f"projection {p.name!r}" for p in m.projections]
-    for d in m.detectors:
-        try:
-            kind = getattr(registry.DETECTORS.cls(d.name), "input_kind", "")
-        except Exception:  # an unknown name is reported where detectors are built
-            continue
-        if kind == "multivariate":
-            joint.append(f"detector {d.name!r}")
+    joint += [f"detector {d.name!r}" for d in m.detectors if d.name in MULTIVARIATE]
     if joint:
         raise ValueError(
             f"monitor {m.name!r}: model {m.model!r} logs only profiles, which keep each "

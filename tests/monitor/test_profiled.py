@@ -189,3 +189,12 @@ def test_categories_the_sketch_lumps_are_compared_on_common_ground(store: Store)
     (named,), = store.query(f"SELECT {D.details} FROM {D} WHERE {D.metric} = 'new_categories' "
                             f"ORDER BY {D.window_start} DESC LIMIT 1")
     assert '"new": ["zz"' in named
+
+
+def test_the_joint_detectors_named_in_the_configuration_are_the_registry_s() -> None:
+    from driftscope.config import MULTIVARIATE
+    from driftscope.detectors import registry
+
+    joint = {name for name in registry.DETECTORS.names()
+             if getattr(registry.DETECTORS.cls(name), "input_kind", "") == "multivariate"}
+    assert joint == MULTIVARIATE
