@@ -314,6 +314,7 @@ def persistence_check(
     cfg: MonitorConfig, rows: Sequence[Row], now: tuple[Frame, Frame],
     before: Callable[[int], tuple[Frame, Frame]],
     before_drifted: Callable[[], Sequence[str]] = tuple,
+    joint: bool = True,
 ) -> tuple[bool, bool, float | None]:
     """Whether the window before moved this window's way on its drifted columns.
 
@@ -347,7 +348,8 @@ def persistence_check(
                              before_flagged=_shifts(cfg, was, *prev),
                              now_on_before={n: persistence.shifts(ref.columns[n], cur.columns[n])
                                             for n in was},
-                             before_reference={n: ref.columns[n] for n in was})
+                             before_reference={n: ref.columns[n] for n in was},
+                             joint=joint)
 
 
 def _shifts(

@@ -231,6 +231,20 @@ Source = Sampled | Profiled | None
 """Where a model's events are read from: raw events (None), samples or profiles."""
 
 
+def first_stored(store: Store, model_id: str, source: Source = None) -> datetime | None:
+    """When the model's oldest stored data is (its oldest event; for samples and profiles
+    the start of their oldest window); None when nothing is stored. Windows before it
+    have nothing left to read (``store.retention`` deleted it, or it was never there)."""
+    if source is None:
+        E = S.EVENTS
+        sql = f"SELECT min({E.timestamp}), count() FROM {E} WHERE {E.model_id} = {{m:String}}"
+    else:
+        T = S.SAMPLES if isinstance(source, Sampled) else S.PROFILES
+        sql = f"SELECT min({T.window_start}), count() FROM {T} WHERE {T.model_id} = {{m:String}}"
+    rows = store.query(sql, {"m": model_id})
+    return as_utc(rows[0][0]) if rows and rows[0][1] else None
+
+
 def read_events(
     store: Store,
     model_id: str,

@@ -126,7 +126,8 @@ def _counts(values: np.ndarray) -> dict[str, int]:
     return dict(zip(keys.tolist(), counts.tolist(), strict=True))
 
 
-def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> float:
+def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift],
+           joint: bool = True) -> float:
     """Standard deviation of the shifts' projection on ``direction`` under no drift.
 
     ``reference``: each column's reference values, row-aligned (one row per event);
@@ -135,21 +136,30 @@ def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift]) -> f
     values count as the mean), and the projection's spread is the standard deviation of
     their ``direction``-weighted sum over the reference rows: ``√(uᵀ R u)``. A component
     the reference cannot give (a category it lacks) counts as independent of the rest.
+
+    ``joint=False``: the columns' rows are not aligned (a model logged only as profiles:
+    each column is read back on its own), so their correlation is unknown; each column's
+    part of the projection is measured alone and the parts' standard deviations are added
+    (the largest the sum's can be, whatever the correlation: Cauchy–Schwarz).
     """
     norm2 = sum(v * v for z in direction.values() for v in z.values())
     if not norm2 > 0:
         return 1.0
     combo: np.ndarray | float = 0.0
     alone = 0.0
+    parts = 0.0  # (joint=False) the columns' standard deviations, added
     for key, z in direction.items():
         rows = _row_values(np.asarray(reference[key]), z)
+        mine: np.ndarray | float = 0.0
         for comp, value in z.items():
             row = rows.get(comp)
             if row is None:
                 alone += value * value
             else:
-                combo = combo + (value / math.sqrt(norm2)) * row
-    var = float(np.var(combo)) + alone / norm2
+                mine = mine + (value / math.sqrt(norm2)) * row
+        combo = combo + mine
+        parts += math.sqrt(float(np.var(mine)))
+    var = (float(np.var(combo)) if joint else parts * parts) + alone / norm2
     return math.sqrt(var) if var > 0 else 1.0
 
 
@@ -337,6 +347,7 @@ def measure(
     before_flagged: Mapping[K, Shift] | None = None,
     now_on_before: Mapping[K, Shift] | None = None,
     before_reference: Mapping[K, np.ndarray] | None = None,
+    joint: bool = True,
 ) -> Evidence:
     """The :class:`Evidence` of a flagged window (arguments as in :func:`check`).
 
@@ -346,7 +357,7 @@ def measure(
     base = [w for w in baseline if _present(w)]
     err2 = min(reference_error ** 2, 1.0)
     cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
-    scale, f = spread(reference, flagged), size_ratio
+    scale, f = spread(reference, flagged, joint), size_ratio
     _, t = carried(flagged, previous, 0.5, baseline, scale, cap)  # (only t is kept)
     if not _present(previous):
         return Evidence(t, False)
@@ -354,7 +365,7 @@ def measure(
     fade_b, short_b = 0.0, False
     if before_flagged and _present(before_flagged):
         fade_b, short_b = _ended(before_flagged, now_on_before or {}, before_flagged,
-                                 spread(before_reference or {}, before_flagged), f)
+                                 spread(before_reference or {}, before_flagged, joint), f)
     return Evidence(t, True, directional(flagged), fade, short,
                     along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap),
                     fade_b, short_b)
@@ -406,13 +417,15 @@ def check(
     before_flagged: Mapping[K, Shift] | None = None,
     now_on_before: Mapping[K, Shift] | None = None,
     before_reference: Mapping[K, np.ndarray] | None = None,
+    joint: bool = True,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
     ``reference``: the flagged columns' reference values, row-aligned (their
-    :func:`spread` scales ``t``); ``reference_error``: the standard deviation of the
-    reference's own error in shift units (:func:`reference_error`), whose three times
-    bound the baseline's level (with the baseline mean's own noise); ``size_ratio``:
+    :func:`spread` scales ``t``; ``joint=False``: not row-aligned, see :func:`spread`);
+    ``reference_error``: the standard deviation of the reference's own error in shift units
+    (:func:`reference_error`), whose three times bound the baseline's level (with the
+    baseline mean's own noise); ``size_ratio``:
     the previous window's standard error over this window's (:func:`size_ratio`), which
     puts the two windows' shifts in one unit where their sizes are compared (a steady
     drift's shifts grow with the window's size). ``carried``: ``t > z(alpha)``
@@ -441,6 +454,6 @@ def check(
       a chance finding, then a spike).
     """
     e = measure(flagged, previous, baseline, reference, reference_error, size_ratio,
-                before_flagged, now_on_before, before_reference)
+                before_flagged, now_on_before, before_reference, joint)
     ok, follows = verdict(e, alpha, follow_alpha, fade_alpha, jump_ratio, directed_alpha)
     return ok, follows, e.t

@@ -136,6 +136,19 @@ def forget(store: Store, model_id: str, monitor: str, since: datetime, until: da
     )
 
 
+def caught_up(store: Store, model_id: str, monitor: str, since: datetime) -> set[datetime]:
+    """Starts of the windows from ``since`` on whose performance a later pass wrote
+    because their own partner window ``label_delay`` later had no traffic."""
+    D = S.DRIFT_RESULTS
+    rows = store.query(
+        f"SELECT DISTINCT {D.window_start} FROM {D} WHERE {D.model_id} = {{m:String}} "
+        f"AND {D.monitor} = {{n:String}} AND {D.fingerprint} = 'performance' "
+        f"AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND position({D.details}, '\"caught_up\": true') > 0",
+        {"m": model_id, "n": monitor, "a": since})
+    return {as_utc(r[0]) for r in rows}
+
+
 def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
     limit: int,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,6 +35,8 @@ from driftscope.monitor.frame import (
     Silence,
     Source,
     closed_windows,
+    first_stored,
+    floor_window,
     part_counts,
     read_events,
     silence,
@@ -81,6 +83,8 @@ class _Run:
     silence: Silence | None = None  # the stream has stopped (quality.silence)
     source: Source = None  # read from the windows' samples or profiles (no raw logging)
     prev: datetime | None = None  # the window processed before (label_delay catch-up)
+    known: frozenset[datetime] = frozenset()  # windows processed or to be (their own pass)
+    caught_up: set[datetime] = field(default_factory=set)  # scored by a later window's pass
     noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
 
 
@@ -150,7 +154,10 @@ class Monitor:
     ) -> list[WindowVerdict]:
         """Reprocess the windows lying within [since, until) with the current configuration."""
         for cfg in self.config.monitors:
-            results.forget(self.store, cfg.model, cfg.name, since, until)
+            kept = self._kept_from(cfg, self.window_size(cfg))  # (nothing before it to read)
+            if kept is None or kept < until:
+                results.forget(self.store, cfg.model, cfg.name,
+                               max(since, kept) if kept else since, until)
         # the range's labels are in: each window scores its own (no label_delay)
         return self.run_once(since, until, progress, own_labels=True)
 
@@ -165,6 +172,8 @@ class Monitor:
         done = results.processed(self.store, cfg.model, cfg.name, size)
         closed = closed_windows(self.store, cfg.model, size, since, until,
                                 closed_before=self.clock() - self.settle if self.settle else None)
+        kept = self._kept_from(cfg, size)
+        closed = [(w, n) for w, n in closed if kept is not None and w.start >= kept]
         quiet = self._silence(cfg, size) if since is None and until is None else None
         if quiet is not None:  # the windows a stopped stream leaves open or never opens
             have = {w.start for w, _ in closed}
@@ -176,8 +185,12 @@ class Monitor:
         run = self._start(cfg, size, todo[0][0].start)
         run.silence = quiet
         run.prev = max((d for d in done if d < todo[0][0].start), default=None)
+        run.known = frozenset(done | {w.start for w, _ in closed})
         if own_labels:
             run.lag = 0
+        if run.lag:  # windows already scored by a later pass (their partner came late)
+            back = (run.prev or todo[0][0].start) - (run.lag + 1) * size
+            run.caught_up = results.caught_up(self.store, cfg.model, cfg.name, back)
         out: list[WindowVerdict] = []
         for i in range(0, len(todo), self.chunk):
             written, verdicts, failed = self._evaluate(run, todo[i : i + self.chunk])
@@ -193,6 +206,13 @@ class Monitor:
             if failed:  # the failed window and those after it wait for the next pass
                 break
         return out
+
+    def _kept_from(self, cfg: MonitorConfig, size: timedelta) -> datetime | None:
+        """The start of the window of the model's oldest stored data (None: none stored).
+        A window before it has nothing left to read — ``store.retention`` deleted it —
+        and is neither processed as empty nor, by a backfill, overwritten."""
+        first = first_stored(self.store, cfg.model, self._source(cfg, size))
+        return floor_window(first, size) if first is not None else None
 
     def _silence(self, cfg: MonitorConfig, size: timedelta) -> Silence | None:
         """The model's silence, when ``quality.silence`` is set and has passed."""
@@ -294,7 +314,11 @@ class Monitor:
         rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
                                 count if sampled else None)
         scored: list[tuple[Window, list[ev.Row]]] = []
-        for labelled in self._labelled(run, window):
+        labelled_windows = self._labelled(run, window)
+        for labelled in labelled_windows:
+            late = labelled is not labelled_windows[-1]  # its partner had no traffic
+            if labelled.start in run.caught_up:  # (its partner closed out of order)
+                continue
             got = ev.performance_rows(
                 cfg, self._labelled_frame(run, source, labelled) if run.lag else cur,
                 lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
@@ -303,6 +327,10 @@ class Monitor:
             ev.apply_rules(cfg, got)
             if got:
                 scored.append((labelled, got))
+            if got and late:
+                run.caught_up.add(labelled.start)
+                for r in got:
+                    r.details["caught_up"] = True
         perf = [r for _, got in scored for r in got]
         ev.apply_rules(cfg, rows)
 
@@ -313,7 +341,8 @@ class Monitor:
             return c, r
 
         carried, follows, t = ev.persistence_check(
-            cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window))
+            cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window),
+            joint=not isinstance(run.source, Profiled))
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        scored[-1][0].start if run.lag and scored else None)
         run.drifted = (window.start, results.drifted_on(v))
@@ -329,9 +358,11 @@ class Monitor:
             return [window.before(run.lag)]
         gap = int((window.start - run.prev) // window.size)  # 1: no window between
         # u = now - lag - j whose partner u + lag fell in the gap (0 < j < gap), and
-        # u <= prev (the windows after prev had no events): gap - lag <= j
+        # u <= prev (the windows after prev had no events): gap - lag <= j; a partner
+        # that has a pass of its own (a window closed out of order) scores it there
         missed = [window.before(run.lag + j)
-                  for j in range(gap - 1, max(1, gap - run.lag) - 1, -1)]
+                  for j in range(gap - 1, max(1, gap - run.lag) - 1, -1)
+                  if window.before(j).start not in run.known]
         return [*missed, window.before(run.lag)]
 
     def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:

@@ -147,3 +147,32 @@ def test_the_delay_and_a_window_fit_in_the_feedback_horizon() -> None:
             "models": [{"id": "m", "window": "10m"}],
             "monitors": [{"name": "mon", "model": "m", "performance": {
                 "prediction": "pred", "label_delay": "30m"}}]})
+
+
+def test_a_window_that_closes_out_of_order_is_scored_once(store: Store) -> None:
+    # window 5's closed row comes only with window 10 (a partition that lagged): its
+    # pass then scores window 2, which window 6's pass did not (its partner had not
+    # closed) and which no pass scores twice
+    cfg = config(label_delay="30m")
+    engine = AlertEngine(store, cfg.alerts)
+    verdicts = []
+    for i in range(12):
+        def g(_: int, rng: np.random.Generator, n: int, i: int = i) -> dict[str, Any]:
+            y = truth(i)
+            wrong = rng.uniform(size=n) < (0.4 if i >= 2 else 0.02)
+            return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y)}
+        write_windows(store, "m", T0 + i * W, W, 1, N, g, seed=i, closed=i != 5)
+        if i == 10:
+            store.insert(S.WINDOWS, [("m", T0 + 5 * W, T0 + 6 * W, 600, N, 0, T0 + 11 * W)],
+                         S.WINDOWS.columns)
+        if (j := i - LATE) >= 0:
+            at = T0 + (i + 1) * W
+            store.insert(F, [("m", f"{j}-0-{k}", str(v), at, at, 0, k)
+                             for k, v in enumerate(truth(j))], F.columns)
+        verdicts += Monitor(store, cfg, alerts=engine).run_once()
+    rows = store.query(f"SELECT {D.window_start}, count() FROM {D} WHERE {D.metric} = "
+                       f"'accuracy' AND {D.segment} = '*' GROUP BY {D.window_start}")
+    written = {int((t.replace(tzinfo=UTC) - T0) / W): c for t, c in rows}
+    assert written == dict.fromkeys(range(9), 1)  # 0..8 scored, each once
+    found = sum(f.metric == "accuracy" for v in verdicts for f in v.findings)
+    assert found == 7  # windows 2..8, each reported once

@@ -312,3 +312,20 @@ def test_a_chance_finding_on_a_column_the_spike_moved_too_is_not_its_continuatio
     ramp_before, ramp_now = {"x": {"mean": 4.0}, "y": {"mean": 3.0}}, {
         "x": {"mean": 7.0}, "y": {"mean": 6.0}}
     assert judge(ramp_now, ["x", "y"], ramp_before, ["x"]) == (True, True)
+
+
+def test_columns_read_back_one_by_one_take_the_widest_spread() -> None:
+    # two strongly correlated features drifting together: their joint spread is about
+    # √(1 + ρ); columns read back from profiles lose the rows that join them, and the
+    # spread then takes the widest the correlation could make it, never the narrowest
+    from driftscope.monitor.persistence import spread
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=5000)
+    y = 0.96 * x + np.sqrt(1 - 0.96**2) * rng.normal(size=5000)
+    direction = {"x": {"mean": 1.0}, "y": {"mean": 1.0}}
+    joint = spread({"x": x, "y": y}, direction)
+    shuffled = {"x": x, "y": rng.permutation(y)}
+    assert joint == pytest.approx(np.sqrt(1.96), abs=0.03)
+    assert spread(shuffled, direction) == pytest.approx(1.0, abs=0.03)  # what went wrong
+    assert spread(shuffled, direction, joint=False) == pytest.approx(np.sqrt(2), abs=0.03)
