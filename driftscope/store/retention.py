@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 from driftscope.store import schema as S
 
 if TYPE_CHECKING:
-    from driftscope.config import Config, RetentionConfig
+    from driftscope.config import Config, ModelConfig, RetentionConfig
+    from driftscope.monitor.config import MonitorConfig
     from driftscope.store.clickhouse import Store
 
 log = logging.getLogger("driftscope.store")
@@ -201,34 +202,94 @@ def _show(d: timedelta) -> str:
     return f"{seconds}s"
 
 
+def source_group(model: ModelConfig) -> tuple[str, str]:
+    """The group whose tables hold what a monitor of ``model`` reads, and what it reads,
+    as the scheduler picks it (``Monitor._source``): raw events when ``raw`` is logged (a
+    model not configured is auto-registered with raw logging), else the windows' samples
+    (``samples``, in ``events``), else the windows' profiles.
+
+    >>> from driftscope.config import ModelConfig
+    >>> source_group(ModelConfig(id="m", logging=["profile"]))
+    ('profiles', 'profiles')
+    """
+    if "raw" in model.logging:
+        return "events", "events"
+    if "sample" in model.logging:
+        return "events", "samples"
+    return "profiles", "profiles"
+
+
+def look_back(mon: MonitorConfig, size: timedelta) -> tuple[timedelta, list[str]]:
+    """How far before its window's end a monitor's pass reads, and what reaches back.
+
+    As the scheduler (``Monitor._evaluate``) does: the window; its ``previous`` or
+    ``seasonal`` reference; with ``persistence`` enabled, the window before and the
+    ``baseline`` windows before that (``baseline + 2`` windows back), each with its own
+    moving reference; and with a ``label_delay``, the window whose labels are in, that
+    many windows back (it is scored, not compared: no reference). ``fixed``, ``initial``
+    and ``dataset`` references are not counted (:func:`check` has rules of their own).
+    """
+    from driftscope.monitor.reference import reference_range  # (imports the store)
+    from driftscope.types import Window
+
+    w = Window(mon.model, _START, size)
+    ref = mon.reference
+    moving = ref.kind in ("previous", "seasonal")
+    compared = [w]
+    why = [f"its {_show(size)} window"]
+    if moving:
+        why.append(f"its {ref.kind} reference")
+    spec = mon.persistence
+    if spec.enabled:
+        compared += [w.before(1)] + [w.before(j) for j in range(3, spec.baseline + 3)]
+        back = f"{spec.baseline + 2} windows" if spec.baseline else "window"
+        why.append(f"the {back} before that its persistence check reads"
+                   + (" (and their references)" if moving else ""))
+    starts = [x.start for x in compared]
+    if moving:
+        starts += [reference_range(ref, x)[0] for x in compared]
+    lag = mon.performance.lag(size) if mon.performance is not None else 0
+    if lag:
+        starts.append(w.before(lag).start)
+        why.append(f"its {_show(lag * size)} label delay")
+    return w.end - min(starts), why
+
+
 def check(config: Config) -> None:
     """Raise ValueError (one line) when a retention is shorter than the services need.
 
-    - ``events`` covers ``collector.feedback_horizon`` (labels are joined to stored
-      events) and each monitor's look-back: its window, the model's lateness, a label
-      delay, and a ``previous`` or ``seasonal`` reference read from the events.
-    - ``events`` and ``profiles`` each cover a model's window plus its lateness (an open
-      window's rows).
-    - A ``fixed`` reference reads events that ``events`` deletes; an ``initial`` one, the
-      first windows that ``events`` and ``profiles`` delete: upload it (``dataset``).
+    Each monitor reads from the group that holds its model's data (:func:`source_group`):
+    ``events`` for a model logged ``raw`` or ``sample``, ``profiles`` for one logged only
+    as profiles.
+
+    - ``events`` covers ``collector.feedback_horizon`` when labels can be joined to stored
+      events or samples: some model logs ``raw`` or ``sample``, a monitor watches a model
+      not configured, or none is configured (both auto-registered with raw logging).
+    - ``profiles``, and ``events`` for a model logging ``raw`` or ``sample``, cover its
+      window plus its lateness (an open window's rows).
+    - Each monitor's group covers its look-back (:func:`look_back`) plus the model's
+      lateness.
+    - A ``fixed`` reference reads what that group deletes; an ``initial`` one, the first
+      windows (``windows``, in ``profiles``) and their data: upload it (``dataset``).
     """
     keep = config.store.retention
     if all(v is None for v in keep.model_dump().values()):
         return  # kept for ever: nothing to check
-    from driftscope.monitor.reference import reference_range  # (imports the store)
-    from driftscope.types import Window
+    from driftscope.config import ModelConfig
 
+    models = {m.id: m for m in config.models}
     horizon = config.collector.feedback_horizon
-    if keep.events is not None and keep.events < horizon:
+    labelled = (not models or any({"raw", "sample"} & set(m.logging) for m in models.values())
+                or any(mon.model not in models for mon in config.monitors))
+    if labelled and keep.events is not None and keep.events < horizon:
         raise ValueError(
             f"store.retention.events = {_show(keep.events)} is shorter than "
             f"collector.feedback_horizon = {_show(horizon)}: labels are joined to the stored "
-            "events for that long; keep events at least as long")
-    default = timedelta(minutes=5), timedelta(minutes=1)
-    spans = {m.id: (m.window, m.allowed_lateness) for m in config.models}
+            "events and samples for that long; keep events at least as long")
     for model in config.models:
         need = model.window + model.allowed_lateness
-        for group in ("events", "profiles"):
+        groups = ["events", "profiles"] if {"raw", "sample"} & set(model.logging) else ["profiles"]
+        for group in groups:
             kept: timedelta | None = getattr(keep, group)
             if kept is not None and kept < need:
                 raise ValueError(
@@ -236,28 +297,31 @@ def check(config: Config) -> None:
                     f"{model.id!r}'s window plus allowed_lateness ({_show(need)}): an open "
                     "window's rows would expire")
     for mon in config.monitors:
-        size, lateness = spans.get(mon.model, default)
-        size = mon.window or size
+        # a model not configured is auto-registered with the defaults (raw logging)
+        watched = models.get(mon.model) or ModelConfig(id=mon.model)
+        size = mon.window or watched.window
+        lateness = watched.allowed_lateness
+        group, what = source_group(watched)
+        kept = getattr(keep, group)
         ref = mon.reference
-        if ref.kind == "initial" and (keep.events or keep.profiles):
+        if ref.kind == "initial" and (kept or keep.profiles):
+            named, verb = (("retention.profiles", "deletes") if group == "profiles" else
+                           ("retention.events and .profiles", "delete"))
             raise ValueError(
-                f"monitor {mon.name!r}: an initial reference is the model's first windows, "
-                "which store.retention.events and .profiles delete; upload it and use "
-                "kind: dataset, or leave those retentions unset")
-        if ref.kind == "fixed" and keep.events:
+                f"monitor {mon.name!r}: an initial reference is the model's first windows "
+                f"(their windows rows and {what}), which store.{named} {verb}; upload it "
+                f"and use kind: dataset, or leave {named} unset")
+        if ref.kind == "fixed" and kept:
             raise ValueError(
-                f"monitor {mon.name!r}: a fixed reference reads stored events, which "
-                f"store.retention.events deletes after {_show(keep.events)}; upload it and "
-                "use kind: dataset, or leave retention.events unset")
-        if keep.events is None or ref.kind not in ("previous", "seasonal"):
+                f"monitor {mon.name!r}: a fixed reference reads stored {what}, which "
+                f"store.retention.{group} deletes after {_show(kept)}; upload it and use "
+                f"kind: dataset, or leave retention.{group} unset")
+        if kept is None:
             continue
-        w = Window(mon.model, _START, size)
-        start, _ = reference_range(ref, w)
-        delay = mon.performance.label_delay if mon.performance is not None else timedelta(0)
-        need = (w.end - start) + lateness + delay
-        if keep.events < need:
+        span, why = look_back(mon, size)
+        need = span + lateness
+        if kept < need:
             raise ValueError(
-                f"store.retention.events = {_show(keep.events)} is shorter than monitor "
-                f"{mon.name!r}'s look-back ({_show(need)}: its {ref.kind} reference, its "
-                f"{_show(size)} window, lateness and label delay); keep events at least "
-                "that long")
+                f"store.retention.{group} = {_show(kept)} is shorter than monitor "
+                f"{mon.name!r}'s look-back into the model's {what} ({_show(need)}: "
+                f"{', '.join(why)}, allowed_lateness); keep {group} at least that long")

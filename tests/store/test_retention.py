@@ -240,6 +240,21 @@ def test_check_accepts_retentions_the_services_can_live_with() -> None:
                           "reference": {"kind": "initial"}}]})
 
 
+def _load(data: dict[str, Any], tmp_path: Path) -> Config:
+    file = tmp_path / "driftscope.yaml"
+    file.write_text(yaml.safe_dump(data))
+    return load_config(file, environ={})
+
+
+def _refused(data: dict[str, Any], needle: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(data, tmp_path)
+    file = tmp_path / "driftscope.yaml"
+    assert needle in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert str(info.value).startswith(f"{file}: store.retention.") or \
+        str(info.value).startswith(f"{file}: monitor 'd'")
+
+
 @pytest.mark.parametrize(
     ("data", "needle"),
     [
@@ -250,7 +265,8 @@ def test_check_accepts_retentions_the_services_can_live_with() -> None:
         ({"store": {"retention": {"events": "7d"}}, "models": [{"id": "m", "window": "1d"}],
           "monitors": [{"name": "d", "model": "m", "features": ["x"],
                         "reference": {"kind": "previous", "windows": 12}}]},
-         "shorter than monitor 'd''s look-back (18721m"),
+         # 14 windows before (persistence), each with its 12 previous: 26d, + 1d + 1m
+         "shorter than monitor 'd''s look-back into the model's events (38881m"),
         ({"store": {"retention": {"profiles": "30d"}}, "models": [{"id": "m"}],
           "monitors": [{"name": "d", "model": "m", "features": ["x"],
                         "reference": {"kind": "initial"}}]},
@@ -264,10 +280,131 @@ def test_check_accepts_retentions_the_services_can_live_with() -> None:
 def test_a_retention_shorter_than_a_service_needs_is_refused_on_load(
     data: dict[str, Any], needle: str, tmp_path: Path
 ) -> None:
-    file = tmp_path / "driftscope.yaml"
-    file.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as info:
-        load_config(file, environ={})
-    assert needle in str(info.value) and "\n" not in str(info.value)
-    assert str(info.value).startswith(f"{file}: store.retention.") or \
-        str(info.value).startswith(f"{file}: monitor 'd'")
+    _refused(data, needle, tmp_path)
+
+
+FIXED = {"kind": "fixed", "start": "2026-01-01T00:00Z", "end": "2026-01-02T00:00Z"}
+
+
+def _setup(keep: dict[str, str], reference: dict[str, Any], logging: list[str] | None = None,
+           window: str = "1h", **monitor: Any) -> dict[str, Any]:
+    """One model logged as ``logging`` (default raw) with one monitor ``d`` of it."""
+    model: dict[str, Any] = {"id": "m", "window": window}
+    if logging is not None:
+        model["logging"] = logging
+    return {"store": {"retention": keep}, "models": [model],
+            "monitors": [{"name": "d", "model": "m", "features": ["x"],
+                          "reference": reference, **monitor}]}
+
+
+PROFILED = ["profile"]
+# a 1h window with the default persistence (baseline 12): it compares the window before
+# and 12 windows from 3 to 14 before, each with its own moving reference
+SEASONAL_1W = {"kind": "seasonal", "period": "1w"}  # 3 windows centred a week before
+PREVIOUS_24 = {"kind": "previous", "windows": 24}
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        # a profile-only model is read from its profiles: profiles cover the look-back
+        # (1w + 14h + 1h (the seasonal window before the centre) + 1h window + 1m = 184h1m)
+        (_setup({"profiles": "2d"}, SEASONAL_1W, PROFILED),
+         "store.retention.profiles = 2d is shorter than monitor 'd''s look-back into the "
+         "model's profiles (11041m: its 1h window, its seasonal reference, the 14 windows "
+         "before that its persistence check reads (and their references), allowed_lateness)"),
+        (_setup({"profiles": "7d"}, SEASONAL_1W, PROFILED),
+         "look-back into the model's profiles (11041m"),
+        # 14h + 24h + 1h + 1m
+        (_setup({"profiles": "2h"}, PREVIOUS_24, PROFILED),
+         "store.retention.profiles = 2h is shorter than monitor 'd''s look-back into the "
+         "model's profiles (2341m"),
+        (_setup({"profiles": "39h"}, PREVIOUS_24, PROFILED), "(2341m"),
+        (_setup({"profiles": "2d"}, FIXED, PROFILED),
+         "monitor 'd': a fixed reference reads stored profiles, which "
+         "store.retention.profiles deletes after 2d"),
+        (_setup({"profiles": "400d"}, {"kind": "initial"}, PROFILED),
+         "an initial reference is the model's first windows (their windows rows and "
+         "profiles), which store.retention.profiles deletes"),
+        # a sample-only model is read from its samples, in events
+        (_setup({"events": "30d", "profiles": "2h"}, FIXED, ["sample", "profile"]),
+         "a fixed reference reads stored samples, which store.retention.events deletes"),
+        (_setup({"events": "1w", "profiles": "400d"}, {"kind": "initial"}, ["sample"]),
+         "(their windows rows and samples), which store.retention.events and .profiles "
+         "delete"),
+        (_setup({"events": "1w"}, {"kind": "previous", "windows": 200}, ["sample"]),
+         "store.retention.events = 1w is shorter than monitor 'd''s look-back into the "
+         "model's samples (12901m"),  # 14h + 200h + 1h + 1m = 215h1m
+        # the persistence check reads 14 windows before: 14d + the 1d window + 1m
+        (_setup({"events": "2w"}, {"kind": "dataset", "dataset": "train"}, window="1d"),
+         "store.retention.events = 2w is shorter than monitor 'd''s look-back into the "
+         "model's events (21601m: its 1d window, the 14 windows before that its "
+         "persistence check reads, allowed_lateness)"),
+        ({**_setup({"events": "3d"}, {"kind": "dataset", "dataset": "train"}, window="1d",
+                   persistence={"baseline": 1}), "collector": {"feedback_horizon": "1d"}},
+         "(5761m: its 1d window, the 3 windows before"),  # 3d + 1d + 1m
+        # and each of them its seasonal reference: 1d + 14h + 1h + 1h + 1m (30h1m without)
+        ({**_setup({"events": "30h"}, {"kind": "seasonal"}), "collector": {
+            "feedback_horizon": "1d"}},
+         "look-back into the model's events (2401m"),
+        # a label delay is read as far back as it goes (not added to the reference's)
+        ({**_setup({"events": "73h"}, PREVIOUS_24, performance={
+            "prediction": "y", "label_delay": "3d"}), "collector": {"feedback_horizon": "73h"}},
+         "(4381m: its 1h window, its previous reference, the 14 windows before that its "
+         "persistence check reads (and their references), its 3d label delay"),
+        # labels are joined to a raw model's events, here one not configured (5m windows)
+        ({"store": {"retention": {"events": "3d"}}, "models": [{"id": "m",
+                                                                "logging": PROFILED}],
+          "monitors": [{"name": "d", "model": "other", "features": ["x"],
+                        "reference": {"kind": "dataset", "dataset": "train"}}]},
+         "store.retention.events = 3d is shorter than collector.feedback_horizon = 1w"),
+        ({"store": {"retention": {"events": "30d"}}, "models": [{"id": "m",
+                                                                 "logging": PROFILED}],
+          "monitors": [{"name": "d", "model": "other", "features": ["x"],
+                        "reference": FIXED}]},
+         "monitor 'd': a fixed reference reads stored events"),
+    ],
+)
+def test_each_monitor_is_checked_against_the_group_its_model_is_read_from(
+    data: dict[str, Any], needle: str, tmp_path: Path
+) -> None:
+    _refused(data, needle, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a profile-only model's monitors read no events: events may be short (shorter
+        # than collector.feedback_horizon and than its window: no labels, no rows there)
+        _setup({"events": "1h", "profiles": "185h"}, SEASONAL_1W, PROFILED, window="1h"),
+        _setup({"events": "1h", "profiles": "16d"}, {"kind": "dataset", "dataset": "train"},
+               PROFILED, window="1d"),  # 14d + 1d + 1m
+        _setup({"profiles": "2341m"}, PREVIOUS_24, PROFILED),  # exactly the look-back
+        _setup({"events": "30d"}, FIXED, PROFILED),
+        _setup({"events": "30d"}, {"kind": "initial"}, PROFILED),
+        # a model logging raw is read from its events, whatever else it logs
+        _setup({"events": "30d", "profiles": "2h"}, PREVIOUS_24, ["raw", "profile"]),
+        _setup({"events": "30d", "profiles": "2h"}, SEASONAL_1W, ["raw", "sample"]),
+        # a sample-only model: from its samples (events); profiles only for open windows
+        _setup({"events": "9d", "profiles": "2h"}, SEASONAL_1W, ["sample"]),
+        # without the persistence check, only the window (and the reference) is read
+        _setup({"events": "1w"}, {"kind": "dataset", "dataset": "train"}, window="1d",
+               persistence={"enabled": False}),
+        {**_setup({"events": "26h"}, PREVIOUS_24, persistence={"enabled": False}),
+         "collector": {"feedback_horizon": "1d"}},  # 24h + 1h + 1m
+        {**_setup({"events": "27h"}, {"kind": "seasonal"}, persistence={"enabled": False}),
+         "collector": {"feedback_horizon": "1d"}},  # 1d + 1h + 1h + 1m
+        {**_setup({"events": "49h"}, {"kind": "dataset", "dataset": "train"}, window="1d",
+                  persistence={"baseline": 0}),  # the window before only: 2d + 1m
+         "collector": {"feedback_horizon": "1d"}},
+        {**_setup({"events": "41h"}, {"kind": "seasonal"}),
+         "collector": {"feedback_horizon": "1d"}},  # 1d + 14h + 1h + 1h + 1m
+        # the label delay and the persistence look-back are not added up
+        {**_setup({"events": "74h"}, PREVIOUS_24, performance={
+            "prediction": "y", "label_delay": "3d"}), "collector": {"feedback_horizon": "74h"}},
+    ],
+)
+def test_retentions_covering_what_each_monitor_reads_are_accepted_on_load(
+    data: dict[str, Any], tmp_path: Path
+) -> None:
+    assert _load(data, tmp_path).store.retention is not None
