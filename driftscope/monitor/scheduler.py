@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 from driftscope.alerts.model import WindowVerdict
@@ -343,6 +344,10 @@ class Monitor:
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window),
             joint=not isinstance(run.source, Profiled))
+        # two windows in a row measured bad by this pass (a catch-up after a quiet spell)
+        # are two bad windows of one streak, as a carried drift's
+        bad = [u.start for u, got in scored if any(r.bad for r in got)]
+        carried = carried or any(b - a == window.size for a, b in pairwise(bad))
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        scored[-1][0].start if run.lag and scored else None)
         run.drifted = (window.start, results.drifted_on(v))

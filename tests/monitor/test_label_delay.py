@@ -112,6 +112,8 @@ def test_windows_before_a_quiet_spell_are_scored_when_traffic_returns(store: Sto
     # window 10's pass measured windows 3-5 (its own partner, 7, had no traffic)
     assert at[10].labels_start == T0 + 5 * W
     assert sum(f.metric == "accuracy" for f in at[10].findings) == 2  # windows 4 and 5
+    # two bad windows in a row, measured by one pass: they page as two would
+    assert at[10].carried and store.count(f"{S.ALERTS} FINAL") == 1
 
 
 def test_the_delay_is_a_whole_number_of_windows() -> None:
