@@ -34,8 +34,11 @@ Examples
 from __future__ import annotations
 
 import base64
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -121,27 +124,55 @@ def read_profiles(
     profiled: Profiled,
 ) -> Frame:
     """The frame of the windows of ``profiled.seconds`` starting in [start, end) (the
-    window holding ``start`` included), each window's values spread evenly over it."""
+    window holding ``start`` included), each window's values spread evenly over it.
+
+    Each window's parts are merged once per process (:data:`VIEWS`): one aggregate query
+    gives every window's figures (parts, events, a hash of the parts' identities); a
+    window whose cached view has the same figures is not read again, the others' profiles
+    are fetched (only theirs) and merged."""
     P = S.PROFILES
     size = timedelta(seconds=profiled.seconds)
-    rows = store.query(
-        f"SELECT {P.window_start}, {P.n}, base64Encode({P.profile}) FROM {P} "
-        f"WHERE {P.model_id} = {{m:String}} AND {P.window_seconds} = {{w:UInt32}} "
-        f"AND {P.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {P.window_start} < {{b:DateTime64(3, 'UTC')}} "
-        f"ORDER BY {P.window_start}, {P.kafka_partition}, {P.first_offset}",
-        {"m": model_id, "w": profiled.seconds, "a": floor_window(as_utc(start), size),
-         "b": as_utc(end)})
+    where = (f"{P.model_id} = {{m:String}} AND {P.window_seconds} = {{w:UInt32}} "
+             f"AND {P.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+             f"AND {P.window_start} < {{b:DateTime64(3, 'UTC')}}")
+    params: dict[str, Any] = {"m": model_id, "w": profiled.seconds,
+                              "a": floor_window(as_utc(start), size), "b": as_utc(end)}
+    figures = {as_utc(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in store.query(
+        f"SELECT {P.window_start}, count(), sum({P.n}), sum({_PART_HASH}) FROM {P} "
+        f"WHERE {where} GROUP BY {P.window_start} ORDER BY {P.window_start}", params)}
+    scope = (store.dsn, store.database, model_id, profiled.seconds)
+    merged: dict[datetime, _Merged] = {}
+    stale: list[datetime] = []
+    for ws, fig in figures.items():
+        if fig[1] == 0:
+            continue
+        hit = VIEWS.get((*scope, _ms(ws)), fig)
+        if hit is not None:
+            merged[ws] = hit
+        else:
+            stale.append(ws)
+    for batch in _batches(stale, figures):
+        rows = store.query(
+            f"SELECT {P.window_start}, {P.n}, {_PART_HASH}, base64Encode({P.profile}) "
+            f"FROM {P} WHERE {where} AND {P.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}} "
+            f"ORDER BY {P.window_start}, {P.kafka_partition}, {P.first_offset}",
+            {**params, "a": batch[0], "b": batch[-1] + timedelta(milliseconds=1), "ws": batch})
+        for ws, parts in groupby(rows, key=lambda r: as_utc(r[0])):
+            parts_ = list(parts)
+            # the figures of the parts merged (a part that came after the aggregate query
+            # is in both the view and its figures: the next read sees them match)
+            fig = (len(parts_), sum(int(r[1]) for r in parts_),
+                   sum(int(r[2]) for r in parts_) % 2**64)
+            view = merge_profiles(base64.b64decode(r[3]) for r in parts_)
+            merged[ws] = VIEWS.put((*scope, _ms(ws)), fig, view)
     times: list[np.ndarray] = []
     columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
     ks: dict[str, int] = {}
-    for ws, parts in groupby(rows, key=lambda r: as_utc(r[0])):
-        parts_ = list(parts)
-        n = sum(int(r[1]) for r in parts_)
+    for ws in sorted(merged):
+        view, n = merged[ws].view, merged[ws].figures[1]
         if n == 0:
             continue
-        view = merge_profiles(base64.b64decode(r[2]) for r in parts_)
-        ms = int(ws.timestamp() * 1000)
+        ms = _ms(ws)
         offsets = ((np.arange(n) + 0.5) * (profiled.seconds * 1000 / n)).astype("int64")
         times.append(np.datetime64(ms, "ms") + offsets.astype("timedelta64[ms]"))
         seed = (profiled.seed, ms, zlib.crc32(model_id.encode()))
@@ -151,6 +182,104 @@ def read_profiles(
     frame = Frame(ts, {name: _joined(parts) for name, parts in columns.items()},
                   sketch_k=ks)
     return frame.between(as_utc(start), as_utc(end))
+
+
+_PART_HASH = (f"cityHash64({S.PROFILES.kafka_partition}, {S.PROFILES.first_offset}, "
+              f"{S.PROFILES.last_offset}, {S.PROFILES.created_at})")
+"""A part's identity (its flush), summed per window: a part replaced by another with the
+same count changes the sum (a ``UInt64`` sum wraps around, as ``% 2**64`` here)."""
+
+BATCH_PARTS = 2000
+"""The most profile parts one query fetches (a window with more is fetched alone)."""
+
+
+def _ms(ws: datetime) -> int:
+    return int(ws.timestamp() * 1000)
+
+
+def _batches(windows: list[datetime],
+             figures: dict[datetime, tuple[int, int, int]]) -> list[list[datetime]]:
+    """The windows in runs of at most :data:`BATCH_PARTS` parts (and at least one window),
+    so that the blobs of many stale windows are not all held at once."""
+    out: list[list[datetime]] = []
+    parts = 0
+    for ws in windows:
+        if not out or parts + figures[ws][0] > BATCH_PARTS:
+            out.append([])
+            parts = 0
+        out[-1].append(ws)
+        parts += figures[ws][0]
+    return out
+
+
+@dataclass(frozen=True)
+class _Merged:
+    figures: tuple[int, int, int]
+    """The window's parts, events and the sum of its parts' :data:`_PART_HASH`."""
+    view: Any
+    """The merged ``DatasetProfileView`` (read only: :func:`expand` does not change it)."""
+    size: int
+    """Its estimated memory in bytes."""
+
+
+class ViewCache:
+    """The merged profile views of windows, least recently used dropped first.
+
+    Keyed by store (DSN and database), model, window size and window start, each view with
+    the figures of the parts it merged: a lookup with other figures (a late part, another
+    partition's flush, parts deleted) misses and the window is merged again. Bounded by
+    ``max_windows`` views and ``max_bytes`` of their estimated memory, 4 times the
+    serialized view (measured: a merged view takes 3.5 times its serialized size, about
+    70 KB per numeric column of a busy window): 256 MiB hold about 1,000 windows of a
+    model with 3 columns, 100 of one with 30. A range of more windows than it holds (a
+    long ``fixed`` reference) is merged again on each read. Thread-safe.
+    """
+
+    def __init__(self, max_windows: int = 1024, max_bytes: int = 256 * 2**20) -> None:
+        self.max_windows, self.max_bytes = max_windows, max_bytes
+        self._views: OrderedDict[tuple[Any, ...], _Merged] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], figures: tuple[int, int, int]) -> _Merged | None:
+        """The view cached under ``key`` when it merged parts of these ``figures``."""
+        with self._lock:
+            got = self._views.get(key)
+            if got is None or got.figures != figures:
+                return None
+            self._views.move_to_end(key)
+            return got
+
+    def put(self, key: tuple[Any, ...], figures: tuple[int, int, int], view: Any) -> _Merged:
+        """Cache ``view`` (merged from parts of ``figures``) under ``key``."""
+        merged = _Merged(figures, view, 4 * len(view.serialize()) if view is not None else 0)
+        with self._lock:
+            old = self._views.pop(key, None)
+            self._bytes -= old.size if old is not None else 0
+            self._views[key] = merged
+            self._bytes += merged.size
+            while self._views and (len(self._views) > self.max_windows
+                                   or self._bytes > self.max_bytes):
+                self._bytes -= self._views.popitem(last=False)[1].size
+        return merged
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    @property
+    def bytes(self) -> int:
+        """The estimated memory of the cached views."""
+        return self._bytes
+
+
+VIEWS = ViewCache()
+"""The process's merged views: shared by every read (a monitor's passes, its references,
+backfills), so each window's parts are deserialized and merged once per process."""
 
 
 METRICS = frozenset({"emd", "ks", "linf", "l1", "hellinger"})
