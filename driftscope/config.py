@@ -72,7 +72,8 @@ class RetentionConfig(_Section):
     events: timedelta | None = Field(
         None, description="events and feedback (by ingestion time), samples (by window)")
     profiles: timedelta | None = Field(
-        None, description="profiles, window_parts, windows and monitor_windows (by window)")
+        None, description="profiles, merged_profiles, window_parts, windows and "
+        "monitor_windows (by window)")
     results: timedelta | None = Field(
         None, description="drift_results (by window), alerts, alert_outbox, retrain_requests, "
         "alert_silences")

@@ -39,7 +39,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -151,6 +151,11 @@ def read_profiles(
             merged[ws] = hit
         else:
             stale.append(ws)
+    stored = _stored_views(store, params, stale, figures)  # merged by an earlier process
+    for ws, view in stored.items():
+        merged[ws] = VIEWS.put((*scope, _ms(ws)), figures[ws], view)
+    stale = [ws for ws in stale if ws not in stored]
+    fresh: list[tuple[Any, ...]] = []
     for batch in _batches(stale, figures):
         rows = store.query(
             f"SELECT {P.window_start}, {P.n}, {_PART_HASH}, base64Encode({P.profile}) "
@@ -165,6 +170,11 @@ def read_profiles(
                    sum(int(r[2]) for r in parts_) % 2**64)
             view = merge_profiles(base64.b64decode(r[3]) for r in parts_)
             merged[ws] = VIEWS.put((*scope, _ms(ws)), fig, view)
+            if view is not None:
+                fresh.append((model_id, profiled.seconds, ws, *fig,
+                              bytes(view.serialize()), datetime.now(UTC)))
+    if fresh:  # the next process reads one profile per window, not every flush's part
+        store.insert(S.MERGED_PROFILES, fresh, S.MERGED_PROFILES.columns)
     times: list[np.ndarray] = []
     columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
     ks: dict[str, int] = {}
@@ -188,6 +198,30 @@ _PART_HASH = (f"cityHash64({S.PROFILES.kafka_partition}, {S.PROFILES.first_offse
               f"{S.PROFILES.last_offset}, {S.PROFILES.created_at})")
 """A part's identity (its flush), summed per window: a part replaced by another with the
 same count changes the sum (a ``UInt64`` sum wraps around, as ``% 2**64`` here)."""
+
+def _stored_views(store: Store, params: dict[str, Any], windows: list[datetime],
+                  figures: dict[datetime, tuple[int, int, int]]) -> dict[datetime, Any]:
+    """The views of ``windows`` merged by an earlier read (``merged_profiles``) from parts
+    with the figures the windows have now; the others are merged again."""
+    if not windows:
+        return {}
+    from whylogs.core import DatasetProfileView
+
+    M = S.MERGED_PROFILES
+    rows = store.query(
+        f"SELECT {M.window_start}, argMax({M.parts}, {M.created_at}), "
+        f"argMax({M.n}, {M.created_at}), argMax({M.part_hash}, {M.created_at}), "
+        f"base64Encode(argMax({M.profile}, {M.created_at})) FROM {M} "
+        f"WHERE {M.model_id} = {{m:String}} AND {M.window_seconds} = {{w:UInt32}} "
+        f"AND {M.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}} GROUP BY {M.window_start}",
+        {"m": params["m"], "w": params["w"], "ws": windows})
+    out = {}
+    for ws, parts, n, part_hash, blob in rows:
+        at = as_utc(ws)
+        if figures.get(at) == (int(parts), int(n), int(part_hash)):
+            out[at] = DatasetProfileView.deserialize(base64.b64decode(blob))
+    return out
+
 
 BATCH_PARTS = 2000
 """The most profile parts one query fetches (a window with more is fetched alone)."""

@@ -69,6 +69,7 @@ GROUPS: dict[str, tuple[Rule, ...]] = {
     # per-window aggregates and bookkeeping, by window, in the order they are read
     "profiles": (
         Rule(S.PROFILES, "window_start"),
+        Rule(S.MERGED_PROFILES, "window_start"),
         Rule(S.WINDOW_PARTS, "window_start"),
         Rule(S.WINDOWS, "window_start", slack=DAY),
         Rule(S.MONITOR_WINDOWS, "window_start", slack=2 * DAY),

@@ -229,3 +229,19 @@ WINDOW_PARTS = _Table(
 """Per-flush, per-partition event counts of a window; ``windows`` counts are their sums."""
 MODEL_FEATURES = _Table("model_features", "model_id", "name", "kind", "first_seen")
 """The type (``numeric``, ``categorical``, ``probs``) first seen for each feature/prediction."""
+
+# -- 204: merged profiles (the monitor's) ---------------------------------------------
+MERGED_PROFILES = _Table(
+    "merged_profiles",
+    "model_id",
+    "window_seconds",
+    "window_start",
+    "parts",
+    "n",
+    "part_hash",
+    "profile",
+    "created_at",
+)
+"""A window's profile parts merged by the monitor, with the figures of the parts merged
+(``driftscope.monitor.profiled``): read instead of the parts while they match."""
+ALL_TABLES = (*ALL_TABLES, MERGED_PROFILES)
