@@ -82,8 +82,9 @@ def align(cur: Frame, ref: Frame) -> tuple[Frame, Frame, list[quality.QualityRes
         else:
             found.append(quality.type_mismatch(name, r, c))
             del cc[name], rc[name]
-    for name in cc.keys() & rc.keys():
-        cc[name], rc[name] = _common_categories(cc[name], rc[name])
+    if cur.sketched or ref.sketched:  # (a model read from profiles)
+        for name in cc.keys() & rc.keys():
+            cc[name], rc[name] = _common_categories(cc[name], rc[name])
     return replace(cur, columns=cc), replace(ref, columns=rc), sorted(
         found, key=lambda q: q.feature)
 
@@ -95,32 +96,30 @@ saw."""
 
 
 def _common_categories(cur: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Compare categories read back from a profile's frequent-items sketch on the ground
-    the sketch can see.
+    """Categories read back from profiles, compared on the ground the sketch can see.
 
-    A sketch that could not track every item lumps the rest as
+    A frequent-items sketch that could not track every item lumps the rest as
     :data:`~driftscope.monitor.profiled.OTHER`; which rare items it still tracks is chance.
-    When either side holds that lump, the reference keeps only its categories with a share
-    of at least twice the sketch's error (:data:`LUMP_SHARE`), the rest lumped; the window
-    keeps those and the categories the reference never had that are as frequent (so a
-    new category still shows by name), the rest lumped. The reference side depends on the
-    reference alone (a fitted static reference stays valid)."""
+    So (for every categorical column of a model read from profiles, whatever the window)
+    both sides keep by name the categories with a share of at least twice the sketch's
+    error (:data:`LUMP_SHARE`) on either side — a category new or grown in the window shows
+    by name, and so does its reference share — and lump the rest. The reference side then
+    depends on the window too: such a column is fitted afresh each window."""
     if cur.dtype.kind == "f" or ref.dtype.kind == "f":
         return cur, ref
-    if not (bool(np.any(cur == OTHER)) or bool(np.any(ref == OTHER))):
-        return cur, ref
-    seen = Counter(v for v in ref.tolist() if v is not None)
-    m = sum(seen.values())
-    keep = {c for c, k in seen.items() if c != OTHER and k >= LUMP_SHARE * m}
-    now = Counter(v for v in cur.tolist() if v is not None)
-    n = sum(now.values())
-    new = {c for c, k in now.items() if c not in seen and c != OTHER and k >= LUMP_SHARE * n}
 
-    def lump(side: np.ndarray, kept: set[Any]) -> np.ndarray:
+    def frequent(side: np.ndarray) -> set[Any]:
+        counts = Counter(v for v in side.tolist() if v is not None)
+        total = sum(counts.values())
+        return {c for c, k in counts.items() if c != OTHER and k >= LUMP_SHARE * total}
+
+    kept = frequent(cur) | frequent(ref)
+
+    def lump(side: np.ndarray) -> np.ndarray:
         return np.asarray([v if v is None or v in kept else OTHER for v in side.tolist()],
                           dtype=object)
 
-    return lump(cur, keep | new), lump(ref, keep)
+    return lump(cur), lump(ref)
 
 
 def _missing_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -158,6 +157,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
     numeric = [n for n in cfg.features if n in ref.columns and n in cur.columns
                and ref.columns[n].dtype.kind == cur.columns[n].dtype.kind == "f"
                and usable(ref.columns[n])]
+    lumped = cur.sketched or ref.sketched
     for seg, c, r in _segments(cfg, cur, ref):
         if c.n < cfg.min_events or r.n < cfg.min_events:
             continue
@@ -172,7 +172,9 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
             for name, rv, cv in pairs:
                 slack = noise.allowance(det, fp, name, rv, cv, c.sketch_k.get(name),
                                         r.sketch_k.get(name)) if noise else 0.0
-                s = score_one(fitter, det, fp, seg, name, rv, cv, static, slack)
+                # (categories read from profiles: the reference's lump follows the window)
+                fixed = static and not (lumped and rv.dtype.kind != "f")
+                s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack)
                 if s is not None:
                     scored.append(s)
             if numeric and all(n in c.columns for n in numeric):

@@ -40,6 +40,7 @@ class Frame:
     bounds: tuple[datetime, datetime] | None = None  # the range read, when known
     # column → the KLL sketch's k, for columns read back from profiles (monitor/profiled)
     sketch_k: dict[str, int] = field(default_factory=dict)
+    sketched: bool = False  # read back from profiles (values, not events)
 
     @property
     def n(self) -> int:
@@ -56,6 +57,7 @@ class Frame:
             {k: v[idx] for k, v in self.segments.items()},
             None if self.labels is None else self.labels[idx],
             sketch_k=self.sketch_k,
+            sketched=self.sketched,
         )
 
     def between(self, start: datetime, end: datetime) -> Frame:
@@ -231,18 +233,37 @@ Source = Sampled | Profiled | None
 """Where a model's events are read from: raw events (None), samples or profiles."""
 
 
-def first_stored(store: Store, model_id: str, source: Source = None) -> datetime | None:
-    """When the model's oldest stored data is (its oldest event; for samples and profiles
-    the start of their oldest window); None when nothing is stored. Windows before it
-    have nothing left to read (``store.retention`` deleted it, or it was never there)."""
+def stored_counts(store: Store, model_id: str, size: timedelta, start: datetime,
+                  end: datetime, source: Source = None) -> dict[datetime, int]:
+    """What is stored of each window of ``size`` starting in [start, end): its events
+    (for a sampled model, its sample candidates; for a profiled one, the events its
+    profiles count). A window whose rows ``store.retention`` deleted has less or none."""
+    params = {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start),
+              "b": as_utc(end)}
     if source is None:
         E = S.EVENTS
-        sql = f"SELECT min({E.timestamp}), count() FROM {E} WHERE {E.model_id} = {{m:String}}"
+        sql = (f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, "
+               f"count() FROM {E} WHERE {E.model_id} = {{m:String}} "
+               f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+               f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w")
     else:
         T = S.SAMPLES if isinstance(source, Sampled) else S.PROFILES
-        sql = f"SELECT min({T.window_start}), count() FROM {T} WHERE {T.model_id} = {{m:String}}"
-    rows = store.query(sql, {"m": model_id})
-    return as_utc(rows[0][0]) if rows and rows[0][1] else None
+        what = "count()" if isinstance(source, Sampled) else f"sum({S.PROFILES.n})"
+        sql = (f"SELECT {T.window_start}, {what} FROM {T} WHERE {T.model_id} = {{m:String}} "
+               f"AND {T.window_seconds} = {{s:UInt32}} "
+               f"AND {T.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+               f"AND {T.window_start} < {{b:DateTime64(3, 'UTC')}} GROUP BY {T.window_start}")
+    return {as_utc(r[0]): int(r[1]) for r in store.query(sql, params)}
+
+
+def still_stored(windows: list[tuple[Window, int]], stored: dict[datetime, int],
+                 sampled: bool) -> list[tuple[Window, int]]:
+    """The windows whose data is (mostly) still there: an empty window (a silence) is; one
+    the collector counted events in needs at least half of them stored (any, for a sample,
+    which keeps k of them) — a window ``store.retention`` emptied, or half emptied, is not
+    judged (as empty, or as a volume drop)."""
+    return [(w, n) for w, n in windows
+            if n == 0 or stored.get(w.start, 0) > (0 if sampled else n // 2)]
 
 
 def read_events(

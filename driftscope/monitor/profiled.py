@@ -190,7 +190,7 @@ def read_profiles(
             columns[name].append(values)
     ts = np.concatenate(times) if times else np.array([], dtype="datetime64[ms]")
     frame = Frame(ts, {name: _joined(parts) for name, parts in columns.items()},
-                  sketch_k=ks)
+                  sketch_k=ks, sketched=True)
     return frame.between(as_utc(start), as_utc(end))
 
 
@@ -321,8 +321,19 @@ METRICS = frozenset({"emd", "ks", "linf", "l1", "hellinger"})
 error can move it by at most the distance between a column and its sketch."""
 
 
-MAX_SIMULATED = 2**17
-"""The largest column :class:`SketchNoise` simulates (131,072 values)."""
+MAX_SIMULATED = 2**16
+"""The largest column :class:`SketchNoise` simulates (65,536 values)."""
+
+
+def _shape(pool: np.ndarray) -> int:
+    """How long the reference's tails are against its middle, in half octaves: a sketch's
+    error in a distance scaled by the IQR grows with it (a reference that changes shape
+    — a `previous` one after a drift — gets its own allowance)."""
+    q = np.quantile(pool, [0.001, 0.25, 0.75, 0.999])
+    iqr, span = float(q[2] - q[1]), float(q[3] - q[0])
+    if not iqr > 0 or not span > 0:
+        return -1
+    return round(2 * np.log2(span / iqr))
 
 
 class SketchNoise:
@@ -334,12 +345,13 @@ class SketchNoise:
     reference, each passed through a KLL sketch of the same ``k`` and read back as
     :func:`expand` does, scored against itself with the same detector; the allowance is
     the ``q``-quantile of that error (0 while the sketch holds every value). Cached per
-    detector, column and size (to 1/8 of an octave), so a pass pays it once per column.
+    detector, column, size (to 1/8 of an octave), k and the reference's shape
+    (:func:`_shape`), so a process pays it once per column and size.
     """
 
     def __init__(self, seed: int, trials: int = 40, q: float = 0.95) -> None:
         self.seed, self.trials, self.q = seed, trials, q
-        self._cache: dict[tuple[str, str, int], float] = {}
+        self._cache: dict[tuple[str, str, int, int, int], float] = {}
 
     def allowance(self, spec: Any, fp: str, feature: str, ref: np.ndarray, cur: np.ndarray,
                   cur_k: int | None, ref_k: int | None) -> float:
@@ -360,7 +372,7 @@ class SketchNoise:
         # (a KLL sketch's rank error hardly grows past a few hundred times its k, so
         # larger columns are simulated at that size)
         size = round(2 ** (round(np.log2(min(n, MAX_SIMULATED)) * 8) / 8))
-        key = (fp, feature, size)
+        key = (fp, feature, size, k, _shape(pool))
         if key not in self._cache:
             self._cache[key] = self._simulate(spec, pool, size, k, feature)
         return self._cache[key]

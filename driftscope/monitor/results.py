@@ -89,9 +89,9 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
-        **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
-            "follows": v.follows}
+        **({"persistence_z": round(v.persistence_z, 3), "follows": v.follows}
            if v.persistence_z is not None and math.isfinite(v.persistence_z) else {}),
+        **({"carried": True} if v.carried else {}),
     }
 
 
@@ -123,30 +123,32 @@ def _seconds(size: timedelta | None) -> int:
     return 0 if size is None else int(size.total_seconds())
 
 
-def forget(store: Store, model_id: str, monitor: str, since: datetime, until: datetime) -> None:
-    """Forget the processed windows within [since, until) so that backfill recomputes
-    them: the windows it processes again (starting at ``since`` or later, ending at
-    ``until`` or earlier), no fewer and no more."""
+def forget(store: Store, model_id: str, monitor: str, starts: Sequence[datetime]) -> None:
+    """Forget that the windows starting at ``starts`` were processed, so that backfill
+    recomputes them: those it processes again, no fewer and no more."""
+    if not starts:
+        return
     M = S.MONITOR_WINDOWS
     store.command(
         f"DELETE FROM {M} WHERE {M.model_id} = {{m:String}} AND {M.monitor} = {{n:String}} "
-        f"AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {M.window_end} <= {{b:DateTime64(3, 'UTC')}}",
-        {"m": model_id, "n": monitor, "a": since, "b": until},
+        f"AND {M.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}}",
+        {"m": model_id, "n": monitor, "ws": list(starts)},
     )
 
 
-def caught_up(store: Store, model_id: str, monitor: str, since: datetime) -> set[datetime]:
-    """Starts of the windows from ``since`` on whose performance a later pass wrote
-    because their own partner window ``label_delay`` later had no traffic."""
+def caught_up(store: Store, model_id: str, monitor: str, since: datetime
+              ) -> dict[datetime, datetime]:
+    """Windows from ``since`` on whose performance a later window's pass wrote (their own
+    partner ``label_delay`` later had no traffic), each with that later window."""
     D = S.DRIFT_RESULTS
     rows = store.query(
-        f"SELECT DISTINCT {D.window_start} FROM {D} WHERE {D.model_id} = {{m:String}} "
-        f"AND {D.monitor} = {{n:String}} AND {D.fingerprint} = 'performance' "
-        f"AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND position({D.details}, '\"caught_up\": true') > 0",
+        f"SELECT {D.window_start}, any(JSONExtractString({D.details}, 'caught_up_by')) "
+        f"FROM {D} WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
+        f"AND {D.fingerprint} = 'performance' AND {D.window_start} >= "
+        f"{{a:DateTime64(3, 'UTC')}} AND JSONHas({D.details}, 'caught_up_by') "
+        f"GROUP BY {D.window_start}",
         {"m": model_id, "n": monitor, "a": since})
-    return {as_utc(r[0]) for r in rows}
+    return {as_utc(r[0]): as_utc(datetime.fromisoformat(r[1])) for r in rows}
 
 
 def metric_history(

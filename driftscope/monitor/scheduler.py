@@ -36,11 +36,11 @@ from driftscope.monitor.frame import (
     Silence,
     Source,
     closed_windows,
-    first_stored,
-    floor_window,
     part_counts,
     read_events,
     silence,
+    still_stored,
+    stored_counts,
     window_counts,
 )
 from driftscope.monitor.profiled import SketchNoise
@@ -85,7 +85,8 @@ class _Run:
     source: Source = None  # read from the windows' samples or profiles (no raw logging)
     prev: datetime | None = None  # the window processed before (label_delay catch-up)
     known: frozenset[datetime] = frozenset()  # windows processed or to be (their own pass)
-    caught_up: set[datetime] = field(default_factory=set)  # scored by a later window's pass
+    # labelled window → the later window whose pass scored it (its partner had no traffic)
+    caught_up: dict[datetime, datetime] = field(default_factory=dict)
     noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
 
 
@@ -154,11 +155,11 @@ class Monitor:
         self, since: datetime, until: datetime, progress: Progress | None = None
     ) -> list[WindowVerdict]:
         """Reprocess the windows lying within [since, until) with the current configuration."""
-        for cfg in self.config.monitors:
-            kept = self._kept_from(cfg, self.window_size(cfg))  # (nothing before it to read)
-            if kept is None or kept < until:
-                results.forget(self.store, cfg.model, cfg.name,
-                               max(since, kept) if kept else since, until)
+        for cfg in self.config.monitors:  # (not the windows whose data has expired)
+            size = self.window_size(cfg)
+            redo = self._with_data(cfg, size, closed_windows(self.store, cfg.model, size,
+                                                             since, until))
+            results.forget(self.store, cfg.model, cfg.name, [w.start for w, _ in redo])
         # the range's labels are in: each window scores its own (no label_delay)
         return self.run_once(since, until, progress, own_labels=True)
 
@@ -173,14 +174,12 @@ class Monitor:
         done = results.processed(self.store, cfg.model, cfg.name, size)
         closed = closed_windows(self.store, cfg.model, size, since, until,
                                 closed_before=self.clock() - self.settle if self.settle else None)
-        kept = self._kept_from(cfg, size)
-        closed = [(w, n) for w, n in closed if kept is not None and w.start >= kept]
         quiet = self._silence(cfg, size) if since is None and until is None else None
         if quiet is not None:  # the windows a stopped stream leaves open or never opens
             have = {w.start for w, _ in closed}
             closed = sorted(closed + [(w, n) for w, n in quiet.windows if w.start not in have],
                             key=lambda wn: wn[0].start)
-        todo = [(w, n) for w, n in closed if w.start not in done]
+        todo = self._with_data(cfg, size, [(w, n) for w, n in closed if w.start not in done])
         if not todo:
             return []
         run = self._start(cfg, size, todo[0][0].start)
@@ -208,12 +207,17 @@ class Monitor:
                 break
         return out
 
-    def _kept_from(self, cfg: MonitorConfig, size: timedelta) -> datetime | None:
-        """The start of the window of the model's oldest stored data (None: none stored).
-        A window before it has nothing left to read — ``store.retention`` deleted it —
-        and is neither processed as empty nor, by a backfill, overwritten."""
-        first = first_stored(self.store, cfg.model, self._source(cfg, size))
-        return floor_window(first, size) if first is not None else None
+    def _with_data(self, cfg: MonitorConfig, size: timedelta,
+                   windows: list[tuple[Window, int]]) -> list[tuple[Window, int]]:
+        """The windows whose data is still stored (:func:`frame.still_stored`): one that
+        ``store.retention`` emptied is neither judged as empty nor, by a backfill,
+        overwritten."""
+        if not windows:
+            return []
+        source = self._source(cfg, size)
+        stored = stored_counts(self.store, cfg.model, size, windows[0][0].start,
+                               windows[-1][0].end, source)
+        return still_stored(windows, stored, isinstance(source, Sampled))
 
     def _silence(self, cfg: MonitorConfig, size: timedelta) -> Silence | None:
         """The model's silence, when ``quality.silence`` is set and has passed."""
@@ -318,8 +322,8 @@ class Monitor:
         labelled_windows = self._labelled(run, window)
         for labelled in labelled_windows:
             late = labelled is not labelled_windows[-1]  # its partner had no traffic
-            if labelled.start in run.caught_up:  # (its partner closed out of order)
-                continue
+            if run.caught_up.get(labelled.start, window.start) != window.start:
+                continue  # scored by another window's pass (its partner closed late)
             got = ev.performance_rows(
                 cfg, self._labelled_frame(run, source, labelled) if run.lag else cur,
                 lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
@@ -329,9 +333,9 @@ class Monitor:
             if got:
                 scored.append((labelled, got))
             if got and late:
-                run.caught_up.add(labelled.start)
+                run.caught_up[labelled.start] = window.start
                 for r in got:
-                    r.details["caught_up"] = True
+                    r.details["caught_up_by"] = window.start.isoformat()
         perf = [r for _, got in scored for r in got]
         ev.apply_rules(cfg, rows)
 

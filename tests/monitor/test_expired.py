@@ -1,6 +1,7 @@
 """Windows whose data ``store.retention`` has deleted (their ``windows`` rows outlive the
 events): the monitor neither processes them as empty windows nor lets a backfill
-overwrite what it recorded while their data was there."""
+overwrite what it recorded while their data was there; a window half deleted is not
+judged either."""
 
 from __future__ import annotations
 
@@ -58,3 +59,21 @@ def test_a_backfill_leaves_the_records_of_expired_windows(store: Store) -> None:
     (zero,), = store.query(f"SELECT count() FROM {S.DRIFT_RESULTS} FINAL "
                            f"WHERE {S.DRIFT_RESULTS.n_cur} = 0")
     assert zero == 0
+
+
+def test_a_replayed_event_or_a_half_deleted_window_does_not_bring_windows_back(
+    store: Store,
+) -> None:
+    write_windows(store, "m", T0, W, 30, 200, gen, seed=1)
+    E = S.EVENTS
+    # events expire by ingestion time: one replayed into window 2 outlives its neighbours,
+    # and window 19 is half merged away
+    store.command(f"DELETE FROM {E} WHERE {E.timestamp} < {{t:DateTime64(3, 'UTC')}} "
+                  f"AND NOT ({E.timestamp} >= {{a:DateTime64(3, 'UTC')}} AND "
+                  f"{E.timestamp} < {{b:DateTime64(3, 'UTC')}} AND {E.event_id} = '1-2-0') "
+                  f"AND NOT ({E.timestamp} >= {{h:DateTime64(3, 'UTC')}} AND "
+                  f"{E.kafka_offset} % 3 = 0)",
+                  {"t": T0 + 20 * W, "a": T0 + 2 * W, "b": T0 + 3 * W, "h": T0 + 19 * W})
+    verdicts = Monitor(store, config()).run_once()
+    assert [int((v.window_start - T0) / W) for v in verdicts] == list(range(20, 30))
+    assert not any(f.metric == "volume" for v in verdicts for f in v.findings)

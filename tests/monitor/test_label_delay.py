@@ -114,6 +114,11 @@ def test_windows_before_a_quiet_spell_are_scored_when_traffic_returns(store: Sto
     assert sum(f.metric == "accuracy" for f in at[10].findings) == 2  # windows 4 and 5
     # two bad windows in a row, measured by one pass: they page as two would
     assert at[10].carried and store.count(f"{S.ALERTS} FINAL") == 1
+    M = S.MONITOR_WINDOWS  # kept for the next process's alert engine (its track)
+    (kept,), = store.query(f"SELECT JSONExtractBool({M.summary}, 'carried') FROM {M} FINAL "
+                           f"WHERE {M.window_start} = {{t:DateTime64(3, 'UTC')}}",
+                           {"t": T0 + 10 * W})
+    assert kept
 
 
 def test_the_delay_is_a_whole_number_of_windows() -> None:
@@ -178,3 +183,44 @@ def test_a_window_that_closes_out_of_order_is_scored_once(store: Store) -> None:
     assert written == dict.fromkeys(range(9), 1)  # 0..8 scored, each once
     found = sum(f.metric == "accuracy" for v in verdicts for f in v.findings)
     assert found == 7  # windows 2..8, each reported once
+
+
+def test_a_pass_that_crashed_after_writing_its_results_catches_up_again(store: Store) -> None:
+    # window 10's pass catches up windows 3-5 (quiet 6-9), writes its results, then dies
+    # before the alert engine saw them: the redo must raise the same findings and page
+    cfg = config(label_delay="30m")
+    engine = AlertEngine(store, cfg.alerts)
+
+    class Crash(Exception):
+        pass
+
+    class Once:
+        crashed = False
+
+        def process(self, v: Any) -> Any:
+            if int((v.window_start - T0) / W) == 10 and not self.crashed:
+                self.crashed = True
+                raise Crash
+            return engine.process(v)
+
+    sink = Once()
+    verdicts: list[Any] = []
+    for i in range(12):
+        if i not in range(6, 10):
+            def g(_: int, rng: np.random.Generator, n: int, i: int = i) -> dict[str, Any]:
+                y = truth(i)
+                wrong = rng.uniform(size=n) < (0.4 if i >= 4 else 0.02)
+                return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y)}
+            write_windows(store, "m", T0 + i * W, W, 1, N, g, seed=i)
+        if (j := i - LATE) >= 0 and j not in range(6, 10):
+            at = T0 + (i + 1) * W
+            store.insert(F, [("m", f"{j}-0-{k}", str(v), at, at, 0, k)
+                             for k, v in enumerate(truth(j))], F.columns)
+        try:
+            verdicts += Monitor(store, cfg, alerts=sink).run_once()
+        except Crash:
+            verdicts += Monitor(store, cfg, alerts=sink).run_once()  # the restart
+    at10 = [v for v in verdicts if int((v.window_start - T0) / W) == 10]
+    assert len(at10) == 1 and at10[0].carried
+    assert sum(f.metric == "accuracy" for f in at10[0].findings) == 2  # windows 4 and 5
+    assert store.count(f"{S.ALERTS} FINAL") == 1

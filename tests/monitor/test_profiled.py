@@ -181,7 +181,21 @@ def test_categories_the_sketch_lumps_are_compared_on_common_ground(store: Store)
     def new_city(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
         return {"city": np.where(rng.uniform(size=n) < 0.2, "zz", rng.choice(cities, n, p=p))}
 
-    write_windows(store, "p", T0 + 6 * W, W, 2, 5000, new_city, seed=4, profiled=True)
+    # small windows after big ones (a night): the sketches now hold every item they saw,
+    # against the same cached reference
+    write_windows(store, "p", T0 + 6 * W, W, 2, 300, city, seed=5, profiled=True)
+    night = Monitor(store, cfg).run_once()
+    assert len(night) == 2 and not any(v.findings for v in night)
+    # a category rare in the reference (c1500: 0.02 %) that surges to 20 %
+    def surge(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"city": np.where(rng.uniform(size=n) < 0.2, "c1500",
+                                 rng.choice(cities, n, p=p))}
+
+    write_windows(store, "p", T0 + 8 * W, W, 1, 5000, surge, seed=6, profiled=True)
+    (grown,) = Monitor(store, cfg).run_once()
+    assert [(f.metric, f.feature) for f in grown.findings] == [("linf", "city")]
+
+    write_windows(store, "p", T0 + 9 * W, W, 2, 5000, new_city, seed=4, profiled=True)
     later = Monitor(store, cfg).run_once()
     # a new category as frequent as that is named, not lumped
     assert [sorted((f.metric, f.feature) for f in v.findings) for v in later] == \
@@ -198,3 +212,14 @@ def test_the_joint_detectors_named_in_the_configuration_are_the_registry_s() -> 
     joint = {name for name in registry.DETECTORS.names()
              if getattr(registry.DETECTORS.cls(name), "input_kind", "") == "multivariate"}
     assert joint == MULTIVARIATE
+
+
+def test_events_with_a_category_named_like_the_lump_are_left_alone() -> None:
+    from driftscope.monitor.evaluate import align
+    from driftscope.monitor.frame import Frame
+
+    ref = np.array(["(other)", "a"] * 50, dtype=object)
+    cur = np.array(["(other)"] * 40 + [f"new{i}" for i in range(60)], dtype=object)
+    ts = np.array([0] * 100, dtype="datetime64[ms]")
+    c, r, _ = align(Frame(ts, {"plan": cur}), Frame(ts, {"plan": ref}))
+    assert np.array_equal(c.columns["plan"], cur) and np.array_equal(r.columns["plan"], ref)
