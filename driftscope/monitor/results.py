@@ -89,9 +89,10 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
-        **({"persistence_z": round(v.persistence_z, 3), "follows": v.follows}
-           if v.persistence_z is not None and math.isfinite(v.persistence_z) else {}),
-        **({"carried": True} if v.carried else {}),
+        **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
+            "follows": v.follows}
+           if v.persistence_z is not None and math.isfinite(v.persistence_z)
+           else {"carried": True} if v.carried else {}),  # (a label_delay catch-up's)
     }
 
 
