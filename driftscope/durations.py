@@ -32,6 +32,19 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
+def show_duration(d: timedelta) -> str:
+    """A duration as written in driftscope.yaml: ``1h``, ``90s``, ``7d``.
+
+    >>> show_duration(timedelta(hours=36)), show_duration(timedelta(seconds=90))
+    ('36h', '90s')
+    """
+    seconds = int(d.total_seconds())
+    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"
+
+
 def as_utc(t: datetime) -> datetime:
     """An aware UTC datetime: naive ones (as clickhouse-connect returns) are taken as UTC.
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from driftscope.durations import as_utc, parse_duration
+from driftscope.durations import as_utc, parse_duration, show_duration
 
 
 def whole_seconds(size: timedelta) -> timedelta:
@@ -31,15 +31,6 @@ def whole_seconds(size: timedelta) -> timedelta:
     if seconds < 1 or seconds % 1:
         raise ValueError(f"{seconds:g} s: expected a whole number of seconds, at least 1 s")
     return size
-
-
-def _show(d: timedelta) -> str:
-    """A duration as written in driftscope.yaml: ``1h``, ``90s``, ``7d``."""
-    seconds = int(d.total_seconds())
-    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % n == 0:
-            return f"{seconds // n}{unit}"
-    return f"{seconds}s"
 
 
 class Section(BaseModel):
@@ -156,14 +147,14 @@ class ReferenceSpec(Section):
             return
         if self.period % size:
             raise ValueError(
-                f"reference.period = {_show(self.period)} is not a whole number of "
-                f"{_show(size)} windows")
+                f"reference.period = {show_duration(self.period)} is not a whole number of "
+                f"{show_duration(size)} windows")
         after = self.width - 1 - (self.width - 1) // 2  # windows after the centre
         if self.period < (after + 1) * size:
             raise ValueError(
-                f"reference: {self.width} seasonal windows of {_show(size)} centred one "
-                f"period ({_show(self.period)}) earlier reach the current window; use a "
-                f"period of at least {_show((after + 1) * size)} or fewer windows")
+                f"reference: {self.width} seasonal windows of {show_duration(size)} centred one "
+                f"period ({show_duration(self.period)}) earlier reach the current window; use a "
+                f"period of at least {show_duration((after + 1) * size)} or fewer windows")
 
 
 class ProjectionSpec(Section):
@@ -233,14 +224,14 @@ class PerformanceSpec(Section):
         later are never joined)."""
         if self.label_delay % size:
             raise ValueError(
-                f"performance.label_delay = {_show(self.label_delay)} is not a whole number "
-                f"of {_show(size)} windows")
+                f"performance.label_delay = {show_duration(self.label_delay)} is not a whole "
+                f"number of {show_duration(size)} windows")
         if horizon is not None and self.label_delay and self.label_delay + size > horizon:
             raise ValueError(
-                f"performance.label_delay = {_show(self.label_delay)} plus a "
-                f"{_show(size)} window is longer than collector.feedback_horizon = "
-                f"{_show(horizon)}: the window's first events' labels, given that late, are "
-                "never joined to them; raise the horizon")
+                f"performance.label_delay = {show_duration(self.label_delay)} plus a "
+                f"{show_duration(size)} window is longer than collector.feedback_horizon = "
+                f"{show_duration(horizon)}: the window's first events' labels, given that late, "
+                "are never joined to them; raise the horizon")
 
     def lag(self, size: timedelta) -> int:
         """The delay in windows of ``size``."""
@@ -456,8 +447,8 @@ def check_windows(
         size = model_windows.get(m.model, timedelta(minutes=5))
         if m.window is not None and m.window != size:
             raise ValueError(
-                f"monitor {m.name!r}: window = {_show(m.window)} but model {m.model!r} "
-                f"closes {_show(size)} windows, the only ones it can process; remove the "
+                f"monitor {m.name!r}: window = {show_duration(m.window)} but model {m.model!r} "
+                f"closes {show_duration(size)} windows, the only ones it can process; remove the "
                 "monitor's window or change the model's")
         try:
             m.reference.check_window(size)

@@ -120,7 +120,7 @@ def score_one(
     """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored.
 
     ``allowance``: how much of the statistic error in the inputs alone can explain (a
-    profile's sketches, :class:`driftscope.monitor.profiled.SketchNoise`): added to the
+    profile's sketches, :class:`driftscope.monitor.sketch_noise.SketchNoise`): added to the
     threshold, and the p-value is that of the statistic less it."""
     from driftscope.detectors import registry
 

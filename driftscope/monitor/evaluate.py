@@ -22,8 +22,9 @@ from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig, PerformanceSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
-from driftscope.monitor.profiled import OTHER, SketchNoise
+from driftscope.monitor.profiled import OTHER
 from driftscope.monitor.reference import is_static
+from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.types import Window
 
 History = Callable[[str, str, str, int], list[float]]  # (segment, feature, metric, n) → values

@@ -132,18 +132,10 @@ def window_counts(
     """Stored event counts of the (up to) ``limit`` windows before ``before``: the volume
     history, counted from ``events`` itself rather than trusted from ``windows`` (with
     ``parts``: from ``window_parts``, for a model logged without raw events)."""
+    start = as_utc(before) - limit * size
     if parts:
-        return part_counts(store, model_id, size, as_utc(before) - limit * size, before)
-    E = S.EVENTS
-    seconds = int(size.total_seconds())
-    rows = store.query(
-        f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, count() "
-        f"FROM {E} WHERE {E.model_id} = {{m:String}} "
-        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w ORDER BY w",
-        {"m": model_id, "s": seconds, "a": as_utc(before) - limit * size, "b": as_utc(before)},
-    )
-    return [(as_utc(r[0]), int(r[1])) for r in rows]
+        return part_counts(store, model_id, size, start, before)
+    return sorted(stored_counts(store, model_id, size, start, before).items())
 
 
 MAX_SILENT_WINDOWS = 100

@@ -43,8 +43,8 @@ from driftscope.monitor.frame import (
     stored_counts,
     window_counts,
 )
-from driftscope.monitor.profiled import SketchNoise
 from driftscope.monitor.reference import ReferenceReader, digest, reference_key
+from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from driftscope.durations import show_duration
 from driftscope.store import schema as S
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def apply(store: Store, retention: RetentionConfig) -> list[str]:
 
 def describe(retention: RetentionConfig, changes: list[str] | None = None) -> str:
     """One line: what is kept how long (and how many TTLs were just changed)."""
-    set_ = [f"{g} {_show(getattr(retention, g))}" for g in GROUPS if getattr(retention, g)]
+    set_ = [f"{g} {show_duration(getattr(retention, g))}" for g in GROUPS if getattr(retention, g)]
     forever = [g for g in GROUPS if not getattr(retention, g)]
     text = "retention: " + ", ".join(set_) if set_ else "retention: none"
     text += f"; kept for ever: {', '.join(forever)}" if set_ and forever else ""
@@ -195,14 +196,6 @@ def describe(retention: RetentionConfig, changes: list[str] | None = None) -> st
 
 
 # -- what the services need --------------------------------------------------------------
-def _show(d: timedelta) -> str:
-    seconds = int(d.total_seconds())
-    for unit, n in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % n == 0:
-            return f"{seconds // n}{unit}"
-    return f"{seconds}s"
-
-
 def source_group(model: ModelConfig) -> tuple[str, str]:
     """The group whose tables hold what a monitor of ``model`` reads, and what it reads,
     as the scheduler picks it (``Monitor._source``): raw events when ``raw`` is logged (a
@@ -237,7 +230,7 @@ def look_back(mon: MonitorConfig, size: timedelta) -> tuple[timedelta, list[str]
     ref = mon.reference
     moving = ref.kind in ("previous", "seasonal")
     compared = [w]
-    why = [f"its {_show(size)} window"]
+    why = [f"its {show_duration(size)} window"]
     if moving:
         why.append(f"its {ref.kind} reference")
     spec = mon.persistence
@@ -252,7 +245,7 @@ def look_back(mon: MonitorConfig, size: timedelta) -> tuple[timedelta, list[str]
     lag = mon.performance.lag(size) if mon.performance is not None else 0
     if lag:
         starts.append(w.before(lag).start)
-        why.append(f"its {_show(lag * size)} label delay")
+        why.append(f"its {show_duration(lag * size)} label delay")
     return w.end - min(starts), why
 
 
@@ -284,9 +277,9 @@ def check(config: Config) -> None:
                 or any(mon.model not in models for mon in config.monitors))
     if labelled and keep.events is not None and keep.events < horizon:
         raise ValueError(
-            f"store.retention.events = {_show(keep.events)} is shorter than "
-            f"collector.feedback_horizon = {_show(horizon)}: labels are joined to the stored "
-            "events and samples for that long; keep events at least as long")
+            f"store.retention.events = {show_duration(keep.events)} is shorter than "
+            f"collector.feedback_horizon = {show_duration(horizon)}: labels are joined to the "
+            "stored events and samples for that long; keep events at least as long")
     for model in config.models:
         need = model.window + model.allowed_lateness
         groups = ["events", "profiles"] if {"raw", "sample"} & set(model.logging) else ["profiles"]
@@ -294,8 +287,8 @@ def check(config: Config) -> None:
             kept: timedelta | None = getattr(keep, group)
             if kept is not None and kept < need:
                 raise ValueError(
-                    f"store.retention.{group} = {_show(kept)} is shorter than model "
-                    f"{model.id!r}'s window plus allowed_lateness ({_show(need)}): an open "
+                    f"store.retention.{group} = {show_duration(kept)} is shorter than model "
+                    f"{model.id!r}'s window plus allowed_lateness ({show_duration(need)}): an open "
                     "window's rows would expire")
     for mon in config.monitors:
         # a model not configured is auto-registered with the defaults (raw logging)
@@ -315,7 +308,7 @@ def check(config: Config) -> None:
         if ref.kind == "fixed" and kept:
             raise ValueError(
                 f"monitor {mon.name!r}: a fixed reference reads stored {what}, which "
-                f"store.retention.{group} deletes after {_show(kept)}; upload it and use "
+                f"store.retention.{group} deletes after {show_duration(kept)}; upload it and use "
                 f"kind: dataset, or leave retention.{group} unset")
         if kept is None:
             continue
@@ -323,6 +316,6 @@ def check(config: Config) -> None:
         need = span + lateness
         if kept < need:
             raise ValueError(
-                f"store.retention.{group} = {_show(kept)} is shorter than monitor "
-                f"{mon.name!r}'s look-back into the model's {what} ({_show(need)}: "
+                f"store.retention.{group} = {show_duration(kept)} is shorter than monitor "
+                f"{mon.name!r}'s look-back into the model's {what} ({show_duration(need)}: "
                 f"{', '.join(why)}, allowed_lateness); keep {group} at least that long")
