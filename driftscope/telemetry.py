@@ -62,6 +62,11 @@ class CollectorMetrics:
             p + "store_up", "1 when the last store call succeeded", registry=registry
         )
         self.store_up.set(1)
+        self.new_logs = Counter(
+            p + "new_logs",
+            "Partitions found holding a new log (a restarted broker, a topic created again)",
+            registry=registry,
+        )
 
 
 def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1") -> Any:

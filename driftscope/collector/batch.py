@@ -78,6 +78,10 @@ class Batch:
     parts: dict[tuple[str, int, int, int], Part] = field(default_factory=dict)
     next_offsets: dict[int, int] = field(default_factory=dict)
     first_offsets: dict[int, int] = field(default_factory=dict)
+    # per partition: the store offset of the broker's offset 0 and the last record's
+    # fingerprint (driftscope.collector.log_epoch), written with the offsets row
+    log_bases: dict[int, int] = field(default_factory=dict)
+    last_records: dict[int, int] = field(default_factory=dict)
     consumed: int = 0
     stored: int = 0
     late: int = 0

@@ -30,6 +30,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from driftscope.collector.batch import Batch, Message, Processor, publish_dead_letters
+from driftscope.collector.log_epoch import Position, fingerprint, new_logs
 from driftscope.collector.model import ModelRegistry
 from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
@@ -81,6 +82,10 @@ class Collector:
         self._closes: list[tuple[str, int, int]] = []
         self._positions: dict[int, int] = {}
         self._read: dict[int, int] = {}  # next offset to read, per partition, this session
+        # the store offset of the broker's offset 0, per partition (a log that replaced the
+        # one read before: driftscope.collector.log_epoch); _read, _positions and Kafka's
+        # offsets are the broker's, the batch's and the store's are the store's
+        self._bases: dict[int, int] = {}
         self._backoff = Backoff(log)
         self._last_flush = time.monotonic()
         self._attempts = 0
@@ -88,7 +93,8 @@ class Collector:
 
     @property
     def durable_offsets(self) -> dict[int, int]:
-        """Next offset per partition whose events are durable in the store (this process)."""
+        """Next broker offset per partition whose events are durable in the store (this
+        process)."""
         return dict(self._positions)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -211,13 +217,16 @@ class Collector:
         for tp, msgs in records.items():
             if tp.partition in self._recovering:
                 continue  # fetched before the pause: read again after the seek
+            base = self._bases.get(tp.partition, 0)
             for m in msgs:
                 self.processor.process(
-                    self.batch, Message(tp.topic, tp.partition, m.offset, m.value)
+                    self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value)
                 )
                 n += 1
             if msgs:
                 self._read[tp.partition] = msgs[-1].offset + 1
+                self.batch.log_bases[tp.partition] = base
+                self.batch.last_records[tp.partition] = fingerprint(msgs[-1])
         self.processor.windows.set_lagging(self._lagging())
         self.metrics.consumed.inc(n)
         due = (
@@ -264,17 +273,28 @@ class Collector:
         self._recovering &= owned
         if not parts:
             return
-        starts = self.sink.stored_offsets(parts)
-        missing = [TopicPartition(topic, p) for p in parts if p not in starts]
-        if missing:
+        stored = self.sink.stored_offsets(parts)
+        read_before = dict(stored)
+        missing = [TopicPartition(topic, p) for p in parts if p not in stored]
+        if missing:  # never stored: from the log's start (whose store offsets are its own)
             for tp, off in self._consumer.beginning_offsets(missing).items():
-                starts[tp.partition] = int(off)
-        self.sink.recover(starts)
+                stored[tp.partition] = Position(int(off))
+        self.sink.recover({p: pos.next_offset for p, pos in stored.items()})
+        for p in new_logs(self.kafka_options, topic, read_before):
+            log.warning(
+                "collector: partition %s/%d holds a new log (a restarted broker or a topic "
+                "created again): reading it from its start, stored from offset %d on",
+                topic, p, stored[p].next_offset,
+            )
+            stored[p] = self.sink.new_log(p, stored[p])
+            self.metrics.new_logs.inc()
         tps = [TopicPartition(topic, p) for p in parts]
         for tp in tps:
-            self._consumer.seek(tp, starts[tp.partition])
-            self._positions[tp.partition] = starts[tp.partition]
-            self._read[tp.partition] = starts[tp.partition]
+            pos = stored[tp.partition]
+            self._bases[tp.partition] = pos.log_base
+            self._consumer.seek(tp, pos.broker_offset)
+            self._positions[tp.partition] = pos.broker_offset
+            self._read[tp.partition] = pos.broker_offset
         if self._dropped:  # after the rollback: the store holds only what is durable
             self._load_state(self._lagging())  # what was just sought holds the watermarks
         self._recovering -= set(parts)
@@ -310,10 +330,10 @@ class Collector:
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
         topic = self.config.kafka.topic
-        self._positions.update(batch.next_offsets)
+        broker = {p: o - batch.log_bases.get(p, 0) for p, o in batch.next_offsets.items()}
+        self._positions.update(broker)
         offsets = {
-            TopicPartition(topic, p): OffsetAndMetadata(o, "", -1)
-            for p, o in batch.next_offsets.items()
+            TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in broker.items()
         }
         try:
             self._consumer.commit(offsets)

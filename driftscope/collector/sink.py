@@ -8,7 +8,8 @@ partition with the next offset to read. Only then are the Kafka offsets committe
 On start and whenever partitions are assigned, :meth:`Sink.recover` reads each partition's
 ``next_offset`` and deletes the rows of that partition at or beyond it from every data
 table: that rolls back a flush that died before its offsets row. The consumer then seeks
-there. No query needs ``FINAL``.
+there. No query needs ``FINAL``. Offsets are the store's: one increasing sequence per
+partition even when the broker's log is replaced (:mod:`driftscope.collector.log_epoch`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from driftscope.collector.batch import Batch
+from driftscope.collector.log_epoch import UNKNOWN, Position
 from driftscope.collector.model import from_ms
 from driftscope.collector.profiling import profile_bytes
 from driftscope.store import schema as s
@@ -51,15 +53,30 @@ class Sink:
         self._now = now
 
     # -- recovery -------------------------------------------------------------------------
-    def stored_offsets(self, partitions: Sequence[int]) -> dict[int, int]:
-        """The next offset to read per partition, from ``consumer_offsets``."""
+    def stored_offsets(self, partitions: Sequence[int]) -> dict[int, Position]:
+        """Per partition, where the store says it was read to (``consumer_offsets``)."""
+        c = s.CONSUMER_OFFSETS
         rows = self.store.query(
-            f"SELECT {s.CONSUMER_OFFSETS.kafka_partition}, max({s.CONSUMER_OFFSETS.next_offset})"
-            f" FROM {s.CONSUMER_OFFSETS} WHERE group_id = {{g:String}} AND topic = {{t:String}}"
-            " AND kafka_partition IN {p:Array(Int32)} GROUP BY kafka_partition",
+            f"SELECT {c.kafka_partition}, max({c.next_offset}), argMax({c.log_base}, "
+            f"({c.next_offset}, {c.committed_at})), argMax({c.last_record}, "
+            f"({c.next_offset}, {c.committed_at})) FROM {c} WHERE group_id = {{g:String}} "
+            "AND topic = {t:String} AND kafka_partition IN {p:Array(Int32)} "
+            "GROUP BY kafka_partition",
             {"g": self.group_id, "t": self.topic, "p": list(partitions)},
         )
-        return {int(p): int(o) for p, o in rows}
+        return {int(p): Position(int(o), int(b), int(h)) for p, o, b, h in rows}
+
+    def new_log(self, partition: int, pos: Position) -> Position:
+        """Record that ``partition`` holds a new log whose offset 0 is stored at
+        ``pos.next_offset`` (see :mod:`driftscope.collector.log_epoch`)."""
+        new = Position(pos.next_offset, pos.next_offset)
+        self.store.insert(
+            s.CONSUMER_OFFSETS,
+            [(self.group_id, self.topic, partition, new.next_offset, self._now(), new.log_base,
+              new.last_record)],
+            s.CONSUMER_OFFSETS.columns,
+        )
+        return new
 
     def recover(self, starts: dict[int, int]) -> int:
         """Delete rows at or beyond ``starts[partition]``; return how many were found."""
@@ -149,7 +166,11 @@ class Sink:
         )
         self.store.insert(
             s.CONSUMER_OFFSETS,
-            [(self.group_id, self.topic, p, o, now) for p, o in sorted(batch.next_offsets.items())],
+            [
+                (self.group_id, self.topic, p, o, now, batch.log_bases.get(p, 0),
+                 batch.last_records.get(p, UNKNOWN))
+                for p, o in sorted(batch.next_offsets.items())
+            ],
             s.CONSUMER_OFFSETS.columns,
         )
 

@@ -130,7 +130,14 @@ DEAD_LETTERS = _Table(
     "received_at",
 )
 CONSUMER_OFFSETS = _Table(
-    "consumer_offsets", "group_id", "topic", "kafka_partition", "next_offset", "committed_at"
+    "consumer_offsets",
+    "group_id",
+    "topic",
+    "kafka_partition",
+    "next_offset",
+    "committed_at",
+    "log_base",
+    "last_record",
 )
 COLLECTOR_STATS = _Table(
     "collector_stats",

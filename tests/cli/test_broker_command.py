@@ -111,3 +111,18 @@ def test_a_taken_port_is_a_one_line_error(broker: LocalBroker, tmp_path: Path) -
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert str(broker.port) in lines[0] and "in use" in lines[0]
     assert "broker on" not in err
+
+
+def test_a_killed_command_takes_the_broker_with_it(
+    running: tuple[subprocess.Popen[str], int, int],
+) -> None:
+    """SIGKILL cannot be caught: Linux stops the broker for it (parent-death signal), so
+    the port is free for the next `driftscope broker` instead of held by an orphan."""
+    proc, child, port = running
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while (_alive(child) or _listening(port)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+    assert not _listening(port)

@@ -1,0 +1,138 @@
+"""A broker whose log was replaced under the stored offsets (the embedded broker keeps its
+log in memory: a restart starts every partition at offset 0 again).
+
+Before: the collector sought to the stored offset, beyond the new log's end, and skipped
+every new event until the new log grew past it. Now it reads the new log from its start,
+stores it after what it stored before, and keeps every earlier row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from collector_support import event, make_config, produce, run_until
+from prometheus_client import CollectorRegistry
+
+from driftscope.broker import LocalBroker, ensure_topics, free_port
+from driftscope.collector.service import Collector
+from driftscope.config import Config
+from driftscope.store.clickhouse import Store
+
+TOPIC = "preds"
+
+
+def _collector(cfg: Config, store: Store, registry: CollectorRegistry | None = None) -> Collector:
+    return Collector(
+        cfg,
+        store,
+        kafka_options={"bootstrap_servers": [cfg.kafka.bootstrap_servers]},
+        registry=registry or CollectorRegistry(),
+    )
+
+
+def _broker(port: int) -> LocalBroker:
+    b = LocalBroker(port=port).start()
+    ensure_topics(b.bootstrap, [TOPIC, f"{TOPIC}.dlq"], partitions=1)
+    return b
+
+
+def _ids(store: Store) -> list[str]:
+    return [r[0] for r in store.query("SELECT event_id FROM events ORDER BY kafka_offset")]
+
+
+def _offsets(store: Store, group: str) -> tuple[int, int]:
+    rows = store.query(
+        "SELECT max(next_offset), argMax(log_base, (next_offset, committed_at)) "
+        "FROM consumer_offsets WHERE group_id = {g:String}",
+        {"g": group},
+    )
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_restarted_broker_is_read_from_its_start(store: Store) -> None:
+    port = free_port()
+    b = _broker(port)
+    cfg = make_config(b.bootstrap, TOPIC)
+    group = cfg.kafka.group_id
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(30)])
+        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 30)
+    finally:
+        b.stop()
+    assert _offsets(store, group) == (30, 0)
+
+    b = _broker(port)  # the same address, an empty log
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
+        registry = CollectorRegistry()
+        run_until([_collector(cfg, store, registry)], lambda: len(_ids(store)) == 40)
+        assert registry.get_sample_value("driftscope_collector_new_logs_total") == 1
+        ids = _ids(store)
+        assert ids == [f"m-{i}" for i in [*range(30), *range(100, 110)]]
+        # the new log's offset 0 is stored at 30: store offsets go on increasing
+        assert _offsets(store, group) == (40, 30)
+        assert [r[0] for r in store.query(
+            "SELECT kafka_offset FROM events WHERE event_id = 'm-100'")] == [30]
+
+        # the same log again, read on where it was left: nothing read twice, nothing skipped
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(110, 115)])
+        registry = CollectorRegistry()
+        run_until([_collector(cfg, store, registry)], lambda: len(_ids(store)) >= 45)
+        time.sleep(1)
+        assert registry.get_sample_value("driftscope_collector_new_logs_total") == 0
+        assert _ids(store) == [f"m-{i}" for i in [*range(30), *range(100, 115)]]
+        assert _offsets(store, group) == (45, 30)
+    finally:
+        b.stop()
+
+
+def test_replaced_log_longer_than_the_old_one_is_found(store: Store) -> None:
+    """A new log that already holds more records than were read from the old one: the
+    record before the stored offset is another one (its fingerprint differs)."""
+    port = free_port()
+    b = _broker(port)
+    cfg = make_config(b.bootstrap, TOPIC)
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(10)])
+        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 10)
+    finally:
+        b.stop()
+    b = _broker(port)
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(200, 225)])
+        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 35)
+        assert _ids(store) == [f"m-{i}" for i in [*range(10), *range(200, 225)]]
+        assert _offsets(store, cfg.kafka.group_id) == (35, 10)
+    finally:
+        b.stop()
+
+
+def test_running_collector_survives_a_broker_restart(store: Store) -> None:
+    port = free_port()
+    b = _broker(port)
+    cfg = make_config(b.bootstrap, TOPIC)
+    stop = threading.Event()
+    c = _collector(cfg, store)
+    thread = threading.Thread(target=c.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(30)])
+        _wait(lambda: len(_ids(store)) == 30)
+        b.stop()
+        b = _broker(port)
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
+        _wait(lambda: len(_ids(store)) == 40, timeout=90)
+        assert _ids(store) == [f"m-{i}" for i in [*range(30), *range(100, 110)]]
+    finally:
+        stop.set()
+        thread.join(30)
+        b.stop()
