@@ -138,6 +138,51 @@ def migrate(config: ConfigOption = None) -> None:
 
 
 @app.command()
+def serve(
+    config: ConfigOption = None,
+    broker: Annotated[bool, typer.Option(
+        "--broker", help="Also run the embedded broker (Tansu, memory only) on the configured "
+                         "loopback kafka.bootstrap_servers.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between monitor passes.")] = 30.0,
+    settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve the collector's /metrics on 127.0.0.1:PORT (default: "
+             "collector.metrics_port).")] = None,
+) -> None:
+    """Collect, monitor and alert in one process, until Ctrl-C or SIGTERM.
+
+    For the embedded store (chDB), which one process opens at a time: `collect` and
+    `monitor` cannot run beside each other on it, `serve` runs both. With --broker it also
+    runs the local broker, so one command is the whole service on one machine.
+    """
+    import signal
+    import threading
+
+    from driftscope.config import Secrets, load_config
+    from driftscope.durations import parse_duration
+    from driftscope.errors import ConfigError
+    from driftscope.serve import serve as run
+
+    try:
+        settle_for = parse_duration(settle)
+    except ValueError:
+        raise ConfigError(
+            f"--settle: expected a duration such as 10s, 5m or 1h, got {settle!r}") from None
+    cfg = load_config(config)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger("driftscope.serve").info(
+            "serve: %s received; flushing and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, _stop)
+    run(cfg, Secrets.from_env(), stop, broker=broker, interval=interval, settle=settle_for,
+        metrics_port=metrics_port)
+
+
+@app.command()
 def demo(
     windows: Annotated[int, typer.Option(help="Closed windows to simulate.")] = 24,
     events_per_window: Annotated[int, typer.Option(help="Events per window.")] = 1000,

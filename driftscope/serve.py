@@ -1,0 +1,137 @@
+"""Everything in one process: the collector, the monitor loop and the alerts, and, on
+request, the embedded broker.
+
+The embedded store (chDB) is opened by one process at a time, so on a machine without a
+ClickHouse server `driftscope collect` and `driftscope monitor` cannot run side by side.
+:func:`serve` runs them together on one :class:`~driftscope.store.clickhouse.Store` (its
+calls are serialised by a lock): the collector in a thread, a monitor pass every
+``interval`` seconds in the calling thread, each pass delivering the outbox. It returns
+when ``stop`` is set (the collector flushes and commits first) and raises when a part
+fails for good, so a service manager restarts the whole.
+
+Examples
+--------
+>>> stop = threading.Event()                                  # doctest: +SKIP
+>>> serve(load_config(None), Secrets.from_env(), stop, broker=True)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from driftscope.config import Config, Secrets
+from driftscope.errors import BrokerError, ConfigError
+
+log = logging.getLogger("driftscope.serve")
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def broker_address(config: Config) -> tuple[str, int]:
+    """The (host, port) an embedded broker takes: the one loopback server configured."""
+    servers = [s.strip() for s in config.kafka.bootstrap_servers.split(",") if s.strip()]
+    host, _, port = servers[0].rpartition(":") if len(servers) == 1 else ("", "", "")
+    host = host.strip("[]")
+    if host not in LOOPBACK or not port.isdigit():
+        raise ConfigError(
+            "--broker runs the embedded broker on this machine: kafka.bootstrap_servers must "
+            "be one loopback address such as 127.0.0.1:9092, got "
+            f"{config.kafka.bootstrap_servers!r}"
+        )
+    return ("127.0.0.1" if host == "localhost" else host), int(port)
+
+
+def serve(
+    config: Config,
+    secrets: Secrets,
+    stop: threading.Event,
+    *,
+    broker: bool = False,
+    interval: float = 30.0,
+    settle: timedelta = timedelta(seconds=10),
+    metrics_port: int | None = None,
+    write: Callable[[str], Any] | None = None,
+) -> None:
+    """Run the collector and the monitor (and the broker) until ``stop`` is set."""
+    from prometheus_client import CollectorRegistry
+
+    from driftscope.alerts.channels import build_channels
+    from driftscope.broker import LocalBroker, ensure_topics
+    from driftscope.collector.service import Collector
+    from driftscope.config import kafka_client_options
+    from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.service import run_pass
+    from driftscope.store.clickhouse import Store
+    from driftscope.telemetry import beat, serve_metrics
+
+    build_channels(config, secrets)  # a missing webhook secret fails now, not after a pass
+    local = None
+    if broker:
+        host, port = broker_address(config)
+        local = LocalBroker(port=port, host=host).start()
+        log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
+    store = None
+    server = None
+    failed: list[BaseException] = []
+    stopping = threading.Event()  # the collector's own stop: set after the monitor's last pass
+    thread = None
+    try:
+        options = kafka_client_options(config.kafka, secrets)
+        k = config.kafka
+        ensure_topics(
+            options["bootstrap_servers"],
+            [k.topic, k.dead_letter_topic, *([k.retrain_topic] if broker else [])],
+            partitions=k.partitions,
+            client_options={key: v for key, v in options.items() if key != "bootstrap_servers"},
+        )
+        store = Store.from_config(config.store, secrets)
+        store.migrate()
+        registry = CollectorRegistry()
+        mport = metrics_port if metrics_port is not None else config.collector.metrics_port
+        server = serve_metrics(registry, mport) if mport is not None else None
+        if server is not None:
+            log.info("serve: collector metrics on http://127.0.0.1:%d/metrics",
+                     server.server_port)
+        collector = Collector(config, store, kafka_options=options, registry=registry)
+
+        def collect() -> None:
+            try:
+                collector.run(stopping)
+            except BaseException as exc:  # surfaced by the loop below
+                failed.append(exc)
+                stop.set()
+
+        thread = threading.Thread(target=collect, name="collector", daemon=True)
+        thread.start()
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                verdicts, sent = run_pass(store, config, secrets, write=write, settle=settle)
+            except StoreUnavailable as exc:
+                log.warning("serve: monitor pass skipped, the store is unavailable: %s", exc)
+            else:
+                if verdicts or sent["sent"] or sent["failed"]:
+                    log.info("serve: monitor pass: %d windows, %d bad, %d sent, %d failed",
+                             len(verdicts), sum(v.bad for v in verdicts), sent["sent"],
+                             sent["failed"])
+                beat("monitor")
+            if local is not None and not local.running():
+                raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        stopping.set()
+        if thread is not None:
+            thread.join(60)
+        if server is not None:
+            server.shutdown()
+        if store is not None:
+            store.close()
+        if local is not None:
+            local.stop()
+    if failed:
+        raise failed[0]
