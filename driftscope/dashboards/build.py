@@ -24,11 +24,15 @@ from grafana_foundation_sdk.models import dashboard as dm
 from driftscope.dashboards import panels_collector, panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.conventions import (
     ALL_MODELS,
+    ALL_MONITORS,
     FEATURE_VAR,
     MODEL_VAR,
+    MONITOR_VAR,
     SEGMENT_VAR,
     feature_drift,
+    model_in,
     model_is,
+    monitor_in,
     segment_label,
 )
 from driftscope.dashboards.macros import ALL
@@ -39,9 +43,11 @@ from driftscope.store import schema
 
 D = schema.DRIFT_RESULTS
 W = schema.WINDOWS
+MONITOR_TABLES = (schema.DRIFT_RESULTS, schema.MONITOR_WINDOWS, schema.ALERTS)
+"""The tables with a ``monitor`` column the Monitor variable lists monitors from."""
 TAG = "driftscope"
 PanelFn = Callable[[], PanelSpec]
-ALL_VALUES = {MODEL_VAR: ALL_MODELS}
+ALL_VALUES = {MODEL_VAR: ALL_MODELS, MONITOR_VAR: ALL_MONITORS}
 """Custom *All* values, for :func:`driftscope.dashboards.macros.expand`'s ``all_values``."""
 
 
@@ -72,10 +78,13 @@ def variable_queries() -> dict[str, str]:
     return {
         MODEL_VAR: f"SELECT DISTINCT {W.model_id} FROM {W} "
         f"UNION DISTINCT SELECT DISTINCT {D.model_id} FROM {D}",
+        MONITOR_VAR: "SELECT DISTINCT monitor FROM (" + " UNION DISTINCT ".join(
+            f"SELECT DISTINCT {t.monitor} AS monitor FROM {t} WHERE {model_in(t.model_id)}"
+            for t in MONITOR_TABLES) + ") ORDER BY monitor",
         FEATURE_VAR: f"SELECT DISTINCT {D.feature} FROM {D} WHERE {model_is(D.model_id)} "
-        f"AND {feature_drift()}",
+        f"AND {monitor_in()} AND {feature_drift()}",
         SEGMENT_VAR: f"SELECT DISTINCT {segment_label()} FROM {D} "
-        f"WHERE {model_is(D.model_id)}",
+        f"WHERE {model_is(D.model_id)} AND {monitor_in()}",
     }
 
 
@@ -88,7 +97,10 @@ def _variable(name: str, multi_model: bool = False) -> dash.QueryVariable:
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
     )
-    if name != MODEL_VAR:
+    if name == MONITOR_VAR:  # All by default: every monitor, each named on its lines
+        v = (v.multi(True).include_all(True).all_value(ALL_VALUES[name])
+             .current(dm.VariableOption(text=["All"], value=[ALL])))
+    elif name != MODEL_VAR:
         v = v.multi(True).include_all(True)
     elif multi_model:
         v = (v.multi(True).include_all(True).all_value(ALL_VALUES[name])
@@ -126,14 +138,14 @@ def _annotation(spec: AnnotationSpec) -> dash.AnnotationQuery:
     )
 
 
-_COMMON = (MODEL_VAR, FEATURE_VAR, SEGMENT_VAR)
+_COMMON = (MODEL_VAR, MONITOR_VAR, FEATURE_VAR, SEGMENT_VAR)
 DASHBOARDS: dict[str, DashboardSpec] = {
     d.key: d
     for d in (
         DashboardSpec("overview", "Driftscope / Overview",
                       "Every model (or those selected): drift status, open alerts, event "
                       "volume, dead letters.",
-                      panels_overview.OVERVIEW, (MODEL_VAR,), multi_model=True),
+                      panels_overview.OVERVIEW, (MODEL_VAR, MONITOR_VAR), multi_model=True),
         DashboardSpec("model_drift", "Driftscope / Model drift",
                       "Per feature drift against thresholds, reference vs current, MMD.",
                       panels_drift.PANELS, _COMMON, panels_overview.ANNOTATIONS),
@@ -142,14 +154,15 @@ DASHBOARDS: dict[str, DashboardSpec] = {
                       panels_quality.QUALITY, _COMMON, panels_overview.ANNOTATIONS),
         DashboardSpec("performance", "Driftscope / Performance",
                       "Labelled metrics with the label-free proxy beside them.",
-                      panels_quality.PERFORMANCE, (MODEL_VAR, SEGMENT_VAR),
+                      panels_quality.PERFORMANCE, (MODEL_VAR, MONITOR_VAR, SEGMENT_VAR),
                       panels_overview.ANNOTATIONS),
         DashboardSpec("collector", "Driftscope / Collector and system",
                       "Throughput, lag, flush latency and dead letters by reason.",
                       panels_collector.COLLECTOR),
         DashboardSpec("alerts", "Driftscope / Alerts",
                       "Alert timeline; alerts and retrain requests as annotations.",
-                      panels_overview.ALERTS, (MODEL_VAR,), panels_overview.ANNOTATIONS,
+                      panels_overview.ALERTS, (MODEL_VAR, MONITOR_VAR),
+                      panels_overview.ANNOTATIONS,
                       multi_model=True),
     )
 }

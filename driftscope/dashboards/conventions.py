@@ -11,6 +11,11 @@ name, so kinds are told apart by the other columns):
   output ``output:<name>`` (the label-free performance proxy), a projection
   ``projection:<name>[.<i>]``, or ``multivariate`` (all numeric features at once, e.g. MMD).
 
+``monitor`` tells apart the monitors of one model (e.g. one against the training set, one
+against the previous windows): the panels keep the selected monitors (:func:`monitor_in`)
+and, when their rows hold more than one, start each line's name with its monitor
+(:func:`by_monitor`).
+
 ``segment`` is ``*`` for the whole population (shown as ``all``) or ``key=value``. Every
 segment has its own threshold, so a line is drawn from one row per segment (its name ends
 with the segment in parentheses, :func:`series_name`); never a statistic of one segment
@@ -35,9 +40,12 @@ ALL_SEGMENT = "all"
 MODEL_VAR = "model"
 FEATURE_VAR = "feature"
 SEGMENT_VAR = "segment"
+MONITOR_VAR = "monitor"
 ALL_MODELS = "'*'"
 """The model variable's custom *All* value where it is multi-valued (Overview, Alerts):
 Grafana inserts a custom all value as it is, so ``${model:singlequote}`` becomes ``'*'``."""
+ALL_MONITORS = "'*'"
+"""The monitor variable's custom *All* value: every monitor of the model, listed or not."""
 
 
 def counts_per_interval(
@@ -79,6 +87,25 @@ def model_in(column: str) -> str:
     """
     chosen = f"${{{MODEL_VAR}:singlequote}}"
     return f"({ALL_MODELS} IN ({chosen}) OR {column} IN ({chosen}))"
+
+
+def monitor_in(column: str = D.monitor) -> str:
+    """``column`` is one of the selected monitors, or any under *All* (:data:`ALL_MONITORS`)."""
+    chosen = f"${{{MONITOR_VAR}:singlequote}}"
+    return f"({ALL_MONITORS} IN ({chosen}) OR {column} IN ({chosen}))"
+
+
+def by_monitor(name: str, partition: str = "") -> str:
+    """SQL of a line's name ``name`` that starts with its monitor (``train: emd (all)``)
+    when the query's rows hold more than one monitor (per ``partition``, e.g. the model),
+    and is ``name`` unchanged otherwise: *All* never merges two monitors into one line.
+
+    A window function: use it in a query whose rows are single ``drift_results`` or
+    ``alerts`` rows (or grouped by the monitor), then group or order outside it.
+    """
+    over = f"PARTITION BY {partition}" if partition else ""
+    m = D.monitor
+    return f"if(uniqExact({m}) OVER ({over}) > 1, concat({m}, ': ', {name}), {name})"
 
 
 def series_name(*parts: str) -> str:

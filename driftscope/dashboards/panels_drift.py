@@ -9,10 +9,12 @@ scale. The raw statistic and threshold of the latest window are in the table.
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
+    by_monitor,
     feature_drift,
     features_in,
     has_raw_events,
     model_is,
+    monitor_in,
     multivariate_drift,
     segment_in,
     segment_label,
@@ -36,15 +38,24 @@ def _ratio() -> str:
     return f"if({D.threshold} > 0, {D.statistic} / {D.threshold}, NULL)"
 
 
-def drift_statistic() -> PanelSpec:
-    """Per feature (repeated): each detector's statistic / threshold per segment."""
-    sql = f"""SELECT {D.window_start} AS time, {series_name(D.metric)} AS series,
-  max({_ratio()}) AS ratio
-FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {D.feature} = '${{feature}}' AND {segment_in()}
-  AND {feature_drift()} AND $__timeFilter({D.window_start})
+def _lines(name: str, where: str) -> str:
+    """Time, line name (its monitor first when there are several, :func:`by_monitor`) and
+    statistic / threshold of the selected model's and monitors' rows matching ``where``."""
+    return f"""SELECT time, series, max(r) AS ratio
+FROM (
+  SELECT {D.window_start} AS time, {by_monitor(name)} AS series, {_ratio()} AS r
+  FROM {D} FINAL
+  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {where}
+    AND $__timeFilter({D.window_start})
+)
 GROUP BY time, series
 ORDER BY time, series"""
+
+
+def drift_statistic() -> PanelSpec:
+    """Per feature (repeated): each detector's statistic / threshold per segment."""
+    sql = _lines(series_name(D.metric), f"{D.feature} = '${{feature}}' AND {segment_in()} "
+                 f"AND {feature_drift()}")
     return PanelSpec(
         "drift_statistic", "Drift of ${feature}: statistic / threshold", "timeseries", sql,
         ("time", "series", "ratio"), series=("series",), repeat="feature", width=8,
@@ -52,46 +63,53 @@ ORDER BY time, series"""
         description="Per closed window, each detector's statistic divided by its own "
         "threshold, one line per detector and segment (\"emd (all)\" is the whole "
         "population, drawn thicker): drift when a line is above the dashed line at 1. "
-        "The latest raw values are in \"Latest verdict per feature\".",
+        "The latest raw values are in \"Latest verdict per feature\". With several "
+        "monitors shown, each line's name starts with its monitor.",
     )
 
 
 def drift_heatmap() -> PanelSpec:
     """Features × windows, coloured by statistic / threshold (above 1 means drifted)."""
-    sql = f"""SELECT {D.window_start} AS time, {D.feature} AS feature,
-  max({D.statistic} / if({D.threshold} > 0, {D.threshold}, 1)) AS ratio
-FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {features_in(D.feature)} AND {segment_in()}
-  AND {feature_drift()} AND $__timeFilter({D.window_start})
-GROUP BY time, feature
-ORDER BY time, feature"""
+    sql = f"""SELECT time, name AS feature, max(r) AS ratio
+FROM (
+  SELECT {D.window_start} AS time, {by_monitor(D.feature)} AS name,
+    {D.statistic} / if({D.threshold} > 0, {D.threshold}, 1) AS r
+  FROM {D} FINAL
+  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}
+    AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})
+)
+GROUP BY time, name
+ORDER BY time, name"""
     return PanelSpec(
         "drift_heatmap", "Drift heatmap: features × windows", "heatmap", sql,
         ("time", "feature", "ratio"), series=("feature",), width=24,
         description="Worst statistic / threshold per feature and window over the selected "
-        "segments and detectors; above 1 is drift.",
+        "segments and detectors; above 1 is drift. With several monitors shown, one row "
+        "per monitor and feature (\"monitor: feature\").",
     )
 
 
 def drifted_features() -> PanelSpec:
     """The latest window's verdict per feature, segment and detector."""
-    sql = f"""SELECT feature, segment, metric, latest.1 AS statistic, latest.2 AS threshold,
-  latest.3 AS drifted, last_window
+    sql = f"""SELECT feature, segment, {by_monitor("detector")} AS metric,
+  latest.1 AS statistic, latest.2 AS threshold, latest.3 AS drifted, last_window
 FROM (
-  SELECT {D.feature} AS feature, {segment_label()} AS segment, {D.metric} AS metric,
+  SELECT {D.feature} AS feature, {segment_label()} AS segment, {D.metric} AS detector,
+    {D.monitor},
     argMax(({D.statistic}, {D.threshold}, {D.drifted}), {D.window_start}) AS latest,
     max({D.window_start}) AS last_window
   FROM {D} FINAL
-  WHERE {model_is(D.model_id)} AND {features_in(D.feature)} AND {segment_in()}
-    AND {feature_drift()} AND $__timeFilter({D.window_start})
-  GROUP BY feature, segment, metric
+  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}
+    AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})
+  GROUP BY feature, segment, detector, {D.monitor}
 )
 ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature, segment"""
     return PanelSpec(
         "drifted_features", "Latest verdict per feature", "table", sql,
         ("feature", "segment", "metric", "statistic", "threshold", "drifted", "last_window"),
         width=24, description="Each feature's latest window, per selected segment (all: the "
-        "whole population) and detector; drifted rows first, then by statistic / threshold.",
+        "whole population) and detector (\"monitor: detector\" with several monitors "
+        "shown); drifted rows first, then by statistic / threshold.",
     )
 
 
@@ -169,19 +187,14 @@ ORDER BY min(x), bin"""
 
 def projection_drift() -> PanelSpec:
     """MMD on all features and drift of the projections: statistic / threshold."""
-    sql = f"""SELECT {D.window_start} AS time, {series_name(D.metric, D.feature)} AS series,
-  max({_ratio()}) AS ratio
-FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {multivariate_drift()} AND {segment_in()}
-  AND $__timeFilter({D.window_start})
-GROUP BY time, series
-ORDER BY time, series"""
+    sql = _lines(series_name(D.metric, D.feature), f"{multivariate_drift()} AND {segment_in()}")
     return PanelSpec(
         "projection_drift", "Projection and MMD drift: statistic / threshold", "timeseries",
         sql, ("time", "series", "ratio"), series=("series",), width=24, threshold_line=1.0,
         by_segment=True, description="Multivariate drift: MMD over all features, and drift "
         "measured on low-dimensional projections; each line one detector, target and "
-        "segment, drift above the dashed line at 1.",
+        "segment (its monitor first with several monitors shown), drift above the dashed "
+        "line at 1.",
     )
 
 

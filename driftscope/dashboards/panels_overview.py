@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from driftscope.dashboards.conventions import (
     RESOLVED_STATE,
-    counts_per_interval,
+    by_monitor,
     is_drift,
     model_in,
+    monitor_in,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -36,18 +37,28 @@ class AnnotationSpec:
 
 
 def drift_status() -> PanelSpec:
-    """Per selected model: how many drift checks drifted in its latest window."""
-    sql = f"""SELECT d.{D.model_id} AS model, max(d.{D.window_start}) AS last_window,
-  countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
-  max(d.{D.severity}) AS max_severity
-FROM {D} AS d FINAL
-INNER JOIN (
-  SELECT {D.model_id}, max({D.window_start}) AS last FROM {D}
-  WHERE $__timeFilter({D.window_start}) AND {is_drift()} AND {model_in(D.model_id)}
-  GROUP BY {D.model_id}
-) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.window_start} = l.last
-WHERE {is_drift('d.')} AND {model_in(f"d.{D.model_id}")}
-GROUP BY model
+    """Per selected model (and monitor, where a model has several in the table): how
+    many drift checks drifted in its latest window."""
+    m, mon = D.model_id, D.monitor
+    sql = f"""SELECT if(uniqExact({mon}) OVER (PARTITION BY {m}) > 1,
+    concat({m}, ': ', {mon}), {m}) AS model,
+  last_window, drifted_checks, checks, max_severity
+FROM (
+  SELECT d.{D.model_id} AS {D.model_id}, d.{D.monitor} AS {D.monitor},
+    max(d.{D.window_start}) AS last_window,
+    countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
+    max(d.{D.severity}) AS max_severity
+  FROM {D} AS d FINAL
+  INNER JOIN (
+    SELECT {D.model_id}, {D.monitor}, max({D.window_start}) AS last FROM {D}
+    WHERE $__timeFilter({D.window_start}) AND {is_drift()} AND {model_in(D.model_id)}
+      AND {monitor_in()}
+    GROUP BY {D.model_id}, {D.monitor}
+  ) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.monitor} = l.{D.monitor}
+    AND d.{D.window_start} = l.last
+  WHERE {is_drift('d.')} AND {model_in(f"d.{D.model_id}")} AND {monitor_in(f"d.{D.monitor}")}
+  GROUP BY {D.model_id}, {D.monitor}
+)
 ORDER BY drifted_checks DESC, model"""
     return PanelSpec(
         "drift_status", "Drift status (latest window)", "table", sql,
@@ -59,7 +70,7 @@ def open_alerts() -> PanelSpec:
     """Alerts not resolved, of the selected models."""
     sql = f"""SELECT count() AS open_alerts
 FROM {A} FINAL
-WHERE {A.state} != '{RESOLVED_STATE}' AND {model_in(A.model_id)}"""
+WHERE {A.state} != '{RESOLVED_STATE}' AND {model_in(A.model_id)} AND {monitor_in(A.monitor)}"""
     return PanelSpec("open_alerts", "Open alerts", "stat", sql, ("open_alerts",), width=4)
 
 
@@ -114,7 +125,7 @@ def alert_timeline() -> PanelSpec:
   {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary,
   {A.updated_at} AS updated
 FROM {A} FINAL
-WHERE $__timeFilter({A.window_start}) AND {model_in(A.model_id)}
+WHERE $__timeFilter({A.window_start}) AND {model_in(A.model_id)} AND {monitor_in(A.monitor)}
 ORDER BY time DESC"""
     return PanelSpec(
         "alert_timeline", "Alerts", "table", sql,
@@ -125,9 +136,17 @@ ORDER BY time DESC"""
 
 
 def alerts_over_time() -> PanelSpec:
-    """Alerts opened per interval (by the window that opened them), by rule."""
-    sql = counts_per_interval(A, A.window_start, A.rule, "rule", "alerts", final=True,
-                              where=model_in(A.model_id))
+    """Alerts opened per interval (by the window that opened them), by rule (its monitor
+    first when the alerts shown come from several)."""
+    sql = f"""SELECT time, {by_monitor("r")} AS rule, alerts
+FROM (
+  SELECT $__timeInterval({A.window_start}) AS time, {A.monitor}, {A.rule} AS r,
+    count() AS alerts
+  FROM {A} FINAL
+  WHERE $__timeFilter({A.window_start}) AND {model_in(A.model_id)} AND {monitor_in(A.monitor)}
+  GROUP BY time, {A.monitor}, r
+)
+ORDER BY time, rule"""
     return PanelSpec(
         "alerts_over_time", "Alerts over time", "timeseries", sql, ("time", "rule", "alerts"),
         series=("rule",), width=24,
@@ -153,7 +172,7 @@ def alert_annotations() -> AnnotationSpec:
     sql = f"""SELECT {A.window_start} AS time, concat({A.rule}, ': ', {A.summary}) AS text,
   concat({A.monitor}, ',', {A.state}) AS tags
 FROM {A} FINAL
-WHERE {model_in(A.model_id)} AND $__timeFilter({A.window_start})
+WHERE {model_in(A.model_id)} AND {monitor_in(A.monitor)} AND $__timeFilter({A.window_start})
 ORDER BY time"""
     return AnnotationSpec("Alerts", sql, "red")
 

@@ -8,11 +8,13 @@ another segment's limit, nor the best segment's value as the model's.
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
+    by_monitor,
     features_in,
     has_raw_events,
     is_performance,
     is_quality,
     model_is,
+    monitor_in,
     output_drift,
     segment_in,
     series_name,
@@ -31,16 +33,19 @@ NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs the
 
 def _series(where: str) -> str:
     """Value and threshold (none when the row has no threshold policy) of one row per
-    window and series (metric, feature, segment): the latest computed if two monitors
-    wrote the same one."""
+    window and series (metric, feature, segment; its monitor first when the rows hold
+    several, :func:`by_monitor`): the latest computed if two rows still share a name."""
     name = f"if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature}))"
-    return f"""SELECT {D.window_start} AS time, {series_name(name)} AS series,
-  {D.statistic} AS value,
-  if({D.policy} != 'none', {D.threshold}, NULL) AS threshold
-FROM {D} FINAL
-WHERE {model_is(D.model_id)} AND {where} AND {segment_in()}
-  AND $__timeFilter({D.window_start})
-ORDER BY time, series, {D.computed_at} DESC
+    return f"""SELECT time, series, value, threshold
+FROM (
+  SELECT {D.window_start} AS time, {by_monitor(series_name(name))} AS series,
+    {D.statistic} AS value,
+    if({D.policy} != 'none', {D.threshold}, NULL) AS threshold, {D.computed_at} AS computed
+  FROM {D} FINAL
+  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {where} AND {segment_in()}
+    AND $__timeFilter({D.window_start})
+)
+ORDER BY time, series, computed DESC
 LIMIT 1 BY time, series"""
 
 
@@ -69,7 +74,8 @@ FROM (
     sum({D.statistic} * {D.n_cur}) / greatest(sum({D.n_cur}), 1) AS missing_rate
   FROM (
     SELECT {D.window_start}, {D.feature}, {D.statistic}, {D.n_cur} FROM {D} FINAL
-    WHERE {model_is(D.model_id)} AND {is_quality()} AND {D.metric} = 'missing_rate'
+    WHERE {model_is(D.model_id)} AND {monitor_in()} AND {is_quality()}
+      AND {D.metric} = 'missing_rate'
       AND {D.segment} IN ('', '*') AND {features_in(D.feature)}
       AND $__timeFilter({D.window_start}) AND NOT {has_raw_events()}
     ORDER BY {D.window_start}, {D.feature}, {D.computed_at} DESC

@@ -16,7 +16,7 @@ from typing import Any
 
 from driftscope.dashboards import svg
 from driftscope.dashboards.build import DASHBOARDS, panel_specs, variable_queries
-from driftscope.dashboards.conventions import FEATURE_VAR, MODEL_VAR, SEGMENT_VAR
+from driftscope.dashboards.conventions import FEATURE_VAR, MODEL_VAR, MONITOR_VAR, SEGMENT_VAR
 from driftscope.dashboards.macros import expand
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.durations import parse_duration
@@ -96,7 +96,10 @@ def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: d
 
 def render(store: Store, model: str, since: datetime, until: datetime) -> str:
     """The whole report as an HTML string."""
-    base = {MODEL_VAR: [model]}
+    # Every monitor of the model, listed (as Grafana expands All): with several, each
+    # line's name starts with its monitor, as on the dashboards.
+    monitors = _values(store, MONITOR_VAR, {MODEL_VAR: [model]}, since, until) or [""]
+    base = {MODEL_VAR: [model], MONITOR_VAR: monitors}
     features = _values(store, FEATURE_VAR, base, since, until) or [""]
     segments = _values(store, SEGMENT_VAR, base, since, until) or ["all"]
     variables = base | {FEATURE_VAR: features, SEGMENT_VAR: segments}
@@ -115,7 +118,8 @@ def render(store: Store, model: str, since: datetime, until: datetime) -> str:
     span = f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} UTC"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f"{escape(title)}</title><style>{_STYLE}</style><script>{_SCRIPT}</script>"
-            f"</head><body><h1>{escape(title)}</h1><p>{escape(span)}; features: "
+            f"</head><body><h1>{escape(title)}</h1><p>{escape(span)}; monitors: "
+            f"{escape(', '.join(monitors))}; features: "
             f"{escape(', '.join(features))}</p>{''.join(parts)}</body></html>\n")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from driftscope.dashboards.macros import ALL
 from driftscope.simulators.scenarios import Clock, get_scenario
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -31,6 +32,7 @@ FEATURES = ("age", "latency_ms", "plan")
 DRIFTING = "age"
 SEGMENTS = ("*", "region=north")
 MONITOR = "default"
+ALERTS_MONITOR = "features"
 PER_WINDOW = 100
 THRESHOLDS = {"mean_shift": 0.35, "linf": 0.15}
 
@@ -223,7 +225,7 @@ def _alerts() -> list[dict[str, Any]]:
                                (32, "data_quality", "firing")):
             start = T0 + w * WINDOW
             out.append({"alert_id": f"{model}-{rule}-{w}", "model_id": model,
-                        "monitor": "features", "window_start": start, "rule": rule,
+                        "monitor": ALERTS_MONITOR, "window_start": start, "rule": rule,
                         "state": state, "severity": 1.5, "summary": f"{rule} on {model}",
                         "details": json.dumps({"features": [DRIFTING]}),
                         "created_at": start + WINDOW, "updated_at": start + WINDOW})
@@ -231,5 +233,7 @@ def _alerts() -> list[dict[str, Any]]:
 
 
 def variables(model: str = "churn") -> dict[str, list[str]]:
-    """Template variables as Grafana would set them with everything selected."""
-    return {"model": [model], "feature": list(FEATURES), "segment": ["all", "region=north"]}
+    """Template variables as Grafana would set them with everything selected (the monitor
+    variable's *All*: pass ``all_values``, :data:`driftscope.dashboards.build.ALL_VALUES`)."""
+    return {"model": [model], "monitor": [ALL], "feature": list(FEATURES),
+            "segment": ["all", "region=north"]}

@@ -76,7 +76,8 @@ def test_model_drift_has_every_required_view() -> None:
     types = {p["type"] for p in d["panels"]}
     assert {"heatmap", "timeseries", "barchart", "table"} <= types
     assert {a["name"] for a in d["annotations"]["list"]} == {"Alerts", "Retrain requests"}
-    assert {v["name"] for v in d["templating"]["list"]} == {"model", "feature", "segment"}
+    assert {v["name"] for v in d["templating"]["list"]} == {"model", "monitor", "feature",
+                                                            "segment"}
 
 
 def test_alert_links_open_the_model_drift_dashboard() -> None:

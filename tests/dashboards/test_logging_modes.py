@@ -22,7 +22,8 @@ from dashfill import filled_database
 
 from driftscope.config import Config
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
-from driftscope.dashboards.macros import expand
+from driftscope.dashboards.build import ALL_VALUES
+from driftscope.dashboards.macros import ALL, expand
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
@@ -85,8 +86,10 @@ def modes(chdb_dsn: str) -> Iterator[Store]:
 
 def _run(store: Store, spec: PanelSpec, model: str, interval: int = 3600,
          **more: list[str]) -> list[dict[str, Any]]:
-    variables = {"model": [model], "feature": ["age", "plan"], "segment": ["all"]} | more
-    cols, rows = store.query_columns(expand(spec.sql, T0, T1, interval, variables))
+    variables = {"model": [model], "monitor": [ALL], "feature": ["age", "plan"],
+                 "segment": ["all"]} | more
+    cols, rows = store.query_columns(expand(spec.sql, T0, T1, interval, variables,
+                                            all_values=ALL_VALUES))
     assert tuple(cols) == spec.columns or not rows, spec.key
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
@@ -116,9 +119,6 @@ def test_event_volume_counts_every_logging_mode(modes: Store) -> None:
 
 
 def test_event_volume_under_all_has_every_model(modes: Store) -> None:
-    from driftscope.dashboards.build import ALL_VALUES
-    from driftscope.dashboards.macros import ALL
-
     spec = panels_overview.event_volume()
     _, rows = modes.query_columns(expand(spec.sql, T0, T1, 3600, {"model": [ALL]},
                                          all_values=ALL_VALUES))

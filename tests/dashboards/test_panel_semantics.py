@@ -20,7 +20,8 @@ import pytest
 from dashfill import _insert, _result, filled_database, window_parts
 
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
-from driftscope.dashboards.macros import expand
+from driftscope.dashboards.build import ALL_VALUES
+from driftscope.dashboards.macros import ALL, expand
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -134,13 +135,14 @@ def crafted(chdb_dsn: str) -> Iterator[Store]:
 
 def _run(store: Store, spec: PanelSpec, variables: dict[str, list[str]],
          t0: datetime = T0, t1: datetime = T1) -> list[dict[str, Any]]:
-    cols, rows = store.query_columns(expand(spec.sql, t0, t1, 3600, variables))
+    cols, rows = store.query_columns(expand(spec.sql, t0, t1, 3600, variables,
+                                            all_values=ALL_VALUES))
     assert tuple(cols) == spec.columns or not rows, spec.key  # (chDB: no names when empty)
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def _vars(model: str = MODEL, **more: list[str]) -> dict[str, list[str]]:
-    return {"model": [model], "feature": ["age"], "segment": SEGMENTS} | more
+    return {"model": [model], "monitor": [ALL], "feature": ["age"], "segment": SEGMENTS} | more
 
 
 def _window(t: datetime) -> int:
@@ -233,9 +235,10 @@ def test_dead_letter_rate_counts_events_when_they_arrived(crafted: Store) -> Non
         (0, pytest.approx(0.1))]  # 1 of the 10 messages received in that hour
 
 
-def _overview(store: Store, fn: Any, models: list[str], **kw: Any) -> list[dict[str, Any]]:
+def _overview(store: Store, fn: Any, models: list[str]) -> list[dict[str, Any]]:
     spec = fn()
-    cols, rows = store.query_columns(expand(spec.sql, T0, T1, 3600, {"model": models}, **kw))
+    v = {"model": models, "monitor": [ALL]}
+    cols, rows = store.query_columns(expand(spec.sql, T0, T1, 3600, v, all_values=ALL_VALUES))
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
@@ -254,11 +257,8 @@ def test_overview_and_alerts_filter_by_model(crafted: Store) -> None:
 
 
 def test_overview_and_alerts_show_every_model_under_all(crafted: Store) -> None:
-    from driftscope.dashboards.build import ALL_VALUES
-    from driftscope.dashboards.macros import ALL
-
     def run(fn: Any) -> list[dict[str, Any]]:
-        return _overview(crafted, fn, [ALL], all_values=ALL_VALUES)
+        return _overview(crafted, fn, [ALL])
 
     assert run(panels_overview.open_alerts) == [{"open_alerts": 3}]
     assert {r["model"] for r in run(panels_overview.event_volume)} == {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dashfill import DRIFTING, FEATURES, MODELS, T0, T1, variables
+from dashfill import ALERTS_MONITOR, DRIFTING, FEATURES, MODELS, MONITOR, T0, T1, variables
 
 from driftscope.dashboards import build as b
 from driftscope.dashboards.macros import expand
@@ -23,7 +23,7 @@ def _vars(spec: PanelSpec, model: str, feature: str) -> dict[str, list[str]]:
 
 
 def _run(store: Store, sql: str, v: dict[str, list[str]]) -> tuple[list[str], list[tuple]]:
-    return store.query_columns(expand(sql, T0, T1, 3600, v))
+    return store.query_columns(expand(sql, T0, T1, 3600, v, all_values=b.ALL_VALUES))
 
 
 @pytest.mark.parametrize(("dashboard", "spec"), SPECS, ids=[f"{k}-{s.key}" for k, s in SPECS])
@@ -61,5 +61,6 @@ def test_annotation_sql(filled_store: Store, name: str, ann) -> None:
 def test_variable_queries(filled_store: Store, name: str) -> None:
     _, rows = _run(filled_store, b.variable_queries()[name], variables())
     values = {r[0] for r in rows}
-    expected = {"model": set(MODELS), "feature": set(FEATURES), "segment": {"all", "region=north"}}
+    expected = {"model": set(MODELS), "feature": set(FEATURES), "segment": {"all", "region=north"},
+                "monitor": {MONITOR, ALERTS_MONITOR}}  # drift_results', alerts' monitors
     assert values == expected[name]

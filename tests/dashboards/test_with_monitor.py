@@ -17,7 +17,7 @@ import pytest
 from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
 from driftscope.dashboards import build as b
-from driftscope.dashboards.macros import expand
+from driftscope.dashboards.macros import ALL, expand
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
 from driftscope.simulators.scenarios import Clock, get_scenario
@@ -96,8 +96,10 @@ SPECS = [s for k in sorted(b.DASHBOARDS) for s in b.panel_specs(k)
 @pytest.mark.parametrize("spec", SPECS, ids=[s.key for s in SPECS])
 def test_panel_reads_monitor_output(monitored: Store, spec: Any) -> None:
     variables = {name: [r[0] for r in monitored.query(
-        expand(sql, T0, T0 + WINDOWS * HOUR, 60, {"model": ["churn"]}))]
+        expand(sql, T0, T0 + WINDOWS * HOUR, 60, {"model": ["churn"], "monitor": [ALL]},
+               all_values=b.ALL_VALUES))]
         for name, sql in b.variable_queries().items()}
+    assert variables["monitor"] == ["churn-all"]
     assert set(variables["feature"]) == set(FEATURES)
     assert "all" in variables["segment"] and len(variables["segment"]) > 1
     if spec.repeat == "feature":
@@ -117,8 +119,9 @@ def test_drift_lines_match_the_monitor_rows_of_each_segment(monitored: Store) ->
     from driftscope.dashboards.panels_drift import drift_statistic
 
     segments = [r[0] for r in monitored.query(expand(
-        b.variable_queries()["segment"], T0, T0 + WINDOWS * HOUR, 60, {"model": ["churn"]}))]
-    v = {"model": ["churn"], "feature": ["age"], "segment": segments}
+        b.variable_queries()["segment"], T0, T0 + WINDOWS * HOUR, 60,
+        {"model": ["churn"], "monitor": ["churn-all"]}))]
+    v = {"model": ["churn"], "monitor": ["churn-all"], "feature": ["age"], "segment": segments}
     _, rows = monitored.query_columns(
         expand(drift_statistic().sql, T0, T0 + WINDOWS * HOUR, 3600, v))
     stored = {(w.replace(tzinfo=None), m, "all" if s == "*" else s): (st, th, d)
