@@ -75,10 +75,11 @@ def new_logs(options: dict[str, Any], topic: str, positions: dict[int, Position]
     if not wanted:
         return set()
     new: set[int] = set()
-    consumer = KafkaConsumer(
-        **options, group_id=None, enable_auto_commit=False, auto_offset_reset="none"
-    )
+    consumer = None
     try:
+        consumer = KafkaConsumer(
+            **options, group_id=None, enable_auto_commit=False, auto_offset_reset="none"
+        )
         consumer.assign(list(wanted))
         for tp, offset in wanted.items():
             consumer.seek(tp, offset)
@@ -121,5 +122,6 @@ def new_logs(options: dict[str, Any], topic: str, positions: dict[int, Position]
     except KafkaError as exc:
         log.warning("collector: could not check the logs of %s (%s); reading on", topic, exc)
     finally:
-        consumer.close(autocommit=False)
+        if consumer is not None:
+            consumer.close(autocommit=False)
     return new
