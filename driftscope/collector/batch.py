@@ -36,8 +36,14 @@ class Message:
 
     topic: str
     partition: int
-    offset: int
+    offset: int  # the store's offset: the broker's plus ``log_base`` (collector.log_epoch)
     value: bytes | None
+    log_base: int = 0
+
+    @property
+    def source(self) -> str:
+        """``topic/partition/offset`` with the broker's offset: where the record is in Kafka."""
+        return f"{self.topic}/{self.partition}/{self.offset - self.log_base}"
 
 
 @dataclass
@@ -64,6 +70,7 @@ class DeadLetter:
     error: str
     raw: bytes
     raw_size: int
+    source: str = ""  # topic/partition/offset in the broker (Message.source)
 
 
 @dataclass
@@ -104,7 +111,7 @@ def publish_dead_letters(producer: Any, topic: str, batch: Batch) -> None:
         return
     try:
         for d in batch.dead:
-            source = f"{d.topic}/{d.partition}/{d.offset}"
+            source = d.source or f"{d.topic}/{d.partition}/{d.offset}"
             headers = [
                 ("reason", d.reason.encode()),
                 ("error", d.error.encode(errors="backslashreplace")[:1000]),
@@ -177,7 +184,7 @@ class Processor:
             return
         except Exception as exc:  # a bug must not stop the collector: keep the message
             log.exception(
-                "collector: cannot process %s/%d/%d", msg.topic, msg.partition, msg.offset
+                "collector: cannot process %s", msg.source
             )
             self._dead(batch, msg, raw, model_id or guess_model_id(raw), "internal", repr(exc))
             return
@@ -223,6 +230,7 @@ class Processor:
                 next((ln.strip() for ln in error.splitlines() if ln.strip()), reason)[:1000],
                 raw[: self._dl_max],
                 len(raw),
+                msg.source,
             )
         )
         batch.dead_by_reason[reason] += 1

@@ -77,9 +77,11 @@ def new_logs(options: dict[str, Any], topic: str, positions: dict[int, Position]
     new: set[int] = set()
     consumer = None
     try:
-        consumer = KafkaConsumer(
-            **options, group_id=None, enable_auto_commit=False, auto_offset_reset="none"
-        )
+        ms = max(int(timeout * 1000), 1000)  # an unreachable broker too: not kafka's 30 s
+        consumer = KafkaConsumer(**{
+            "request_timeout_ms": ms, "bootstrap_timeout_ms": ms, **options,
+            "group_id": None, "enable_auto_commit": False, "auto_offset_reset": "none",
+        })
         consumer.assign(list(wanted))
         for tp, offset in wanted.items():
             consumer.seek(tp, offset)

@@ -220,7 +220,7 @@ class Collector:
             base = self._bases.get(tp.partition, 0)
             for m in msgs:
                 self.processor.process(
-                    self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value)
+                    self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value, base)
                 )
                 n += 1
             if msgs:

@@ -68,16 +68,15 @@ def test_restarted_broker_is_read_from_its_start(store: Store) -> None:
         run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 30)
     finally:
         b.stop()
-    assert _offsets(store, group) == (30, 0)
 
     b = _broker(port)  # the same address, an empty log
     try:
         produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
         registry = CollectorRegistry()
         run_until([_collector(cfg, store, registry)], lambda: len(_ids(store)) == 40)
-        assert registry.get_sample_value("driftscope_collector_new_logs_total") == 1
         ids = _ids(store)
         assert ids == [f"m-{i}" for i in [*range(30), *range(100, 110)]]
+        assert registry.get_sample_value("driftscope_collector_new_logs_total") == 1
         # the new log's offset 0 is stored at 30: store offsets go on increasing
         assert _offsets(store, group) == (40, 30)
         assert [r[0] for r in store.query(
@@ -121,7 +120,8 @@ def test_running_collector_survives_a_broker_restart(store: Store) -> None:
     b = _broker(port)
     cfg = make_config(b.bootstrap, TOPIC)
     stop = threading.Event()
-    c = _collector(cfg, store)
+    registry = CollectorRegistry()
+    c = _collector(cfg, store, registry)
     thread = threading.Thread(target=c.run, args=(stop,), daemon=True)
     thread.start()
     try:
@@ -132,7 +132,37 @@ def test_running_collector_survives_a_broker_restart(store: Store) -> None:
         produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
         _wait(lambda: len(_ids(store)) == 40, timeout=90)
         assert _ids(store) == [f"m-{i}" for i in [*range(30), *range(100, 110)]]
+        assert registry.get_sample_value("driftscope_collector_new_logs_total") == 1
+        _wait(lambda: _offsets(store, cfg.kafka.group_id) == (40, 30))
     finally:
         stop.set()
         thread.join(30)
+        b.stop()
+
+
+def test_dead_letters_of_a_new_log_name_the_record_in_the_broker(store: Store) -> None:
+    """Rows keep the store's offsets (after the earlier log's); the dead-letter topic's
+    ``source`` header names where the record is in the broker's current log."""
+    from kafka import KafkaConsumer
+
+    port = free_port()
+    b = _broker(port)
+    cfg = make_config(b.bootstrap, TOPIC)
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(5)])
+        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 5)
+    finally:
+        b.stop()
+    b = _broker(port)
+    try:
+        produce(b.bootstrap, TOPIC, [event(100), b"not json"])
+        run_until([_collector(cfg, store)],
+                  lambda: store.count("dead_letters") == 1 and len(_ids(store)) == 6)
+        assert store.query("SELECT kafka_offset FROM dead_letters") == [(6,)]
+        consumer = KafkaConsumer(f"{TOPIC}.dlq", bootstrap_servers=b.bootstrap,
+                                 auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+        headers = [dict(m.headers) for m in consumer]
+        consumer.close()
+        assert [h["source"] for h in headers] == [f"{TOPIC}/0/1".encode()]
+    finally:
         b.stop()
