@@ -78,8 +78,11 @@ def health(
 
 @app.command()
 def broker(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9092,
-    partitions: Annotated[int, typer.Option(help="Partitions of the topics created.")] = 4,
+    port: Annotated[int | None, typer.Option(
+        help="Port on 127.0.0.1 (default: that of a loopback kafka.bootstrap_servers, "
+             "else 9092).")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="Partitions of the topics created (default: kafka.partitions).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the local Kafka-compatible broker (Tansu, memory only) until Ctrl-C or SIGTERM.
@@ -98,10 +101,21 @@ def broker(
     def _on_signal(signum: int, _frame: object) -> None:
         raise _Stop(signal.Signals(signum).name)
 
+    from driftscope.errors import ConfigError
+    from driftscope.serve import broker_address
+
     cfg = load_config(config)
+    if port is None:
+        try:
+            port = broker_address(cfg)[1]
+        except ConfigError:  # the configuration names another Kafka: the usual port
+            port = 9092
+    if partitions is None:
+        partitions = cfg.kafka.partitions
     # a SIGTERM or SIGHUP (service managers, a closed terminal) stops the broker with us:
     # it runs in a session of its own and would otherwise outlive us, holding the port
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)
+                if signal.getsignal(s) is not signal.SIG_IGN}  # nohup: SIGHUP stays ignored
     b = LocalBroker(port=port)
     try:
         b.start()
@@ -143,7 +157,8 @@ def serve(
     broker: Annotated[bool, typer.Option(
         "--broker", help="Also run the embedded broker (Tansu, memory only) on the configured "
                          "loopback kafka.bootstrap_servers.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between monitor passes.")] = 30.0,
+    interval: Annotated[float, typer.Option(
+        min=0.5, help="Seconds between monitor passes.")] = 30.0,
     settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
     metrics_port: Annotated[int | None, typer.Option(
         help="Serve the collector's /metrics on 127.0.0.1:PORT (default: "
@@ -170,13 +185,19 @@ def serve(
             f"--settle: expected a duration such as 10s, 5m or 1h, got {settle!r}") from None
     cfg = load_config(config)
     stop = threading.Event()
+    # signals ignored when we started (nohup, a background job) stay ignored
+    handled = [s for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+               if signal.getsignal(s) is not signal.SIG_IGN]
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("driftscope.serve").info(
-            "serve: %s received; flushing and stopping", signal.Signals(signum).name)
+            "serve: %s received; flushing and stopping (again: stop at once)",
+            signal.Signals(signum).name)
         stop.set()
+        for s in handled:  # a second signal is not waited for
+            signal.signal(s, signal.SIG_DFL)
 
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for s in handled:
         signal.signal(s, _stop)
     run(cfg, Secrets.from_env(), stop, broker=broker, interval=interval, settle=settle_for,
         metrics_port=metrics_port)

@@ -7,7 +7,9 @@ ClickHouse server `driftscope collect` and `driftscope monitor` cannot run side 
 calls are serialised by a lock): the collector in a thread, a monitor pass every
 ``interval`` seconds in the calling thread, each pass delivering the outbox. It returns
 when ``stop`` is set (the collector flushes and commits first) and raises when a part
-fails for good, so a service manager restarts the whole.
+fails for good, so a service manager restarts the whole. When ``stop`` is set, the collector
+flushes and leaves at once; a monitor pass under way finishes first (a process killed
+during it loses nothing: windows are marked processed only when written).
 
 Examples
 --------
@@ -29,7 +31,7 @@ from driftscope.errors import BrokerError, ConfigError
 
 log = logging.getLogger("driftscope.serve")
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOOPBACK = {"127.0.0.1", "localhost"}  # the embedded broker listens on IPv4
 
 
 def broker_address(config: Config) -> tuple[str, int]:
@@ -66,7 +68,7 @@ def serve(
     from driftscope.config import kafka_client_options
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.service import run_pass
-    from driftscope.store.clickhouse import Store
+    from driftscope.store.clickhouse import Store, redact_dsn
     from driftscope.telemetry import beat, serve_metrics
 
     build_channels(config, secrets)  # a missing webhook secret fails now, not after a pass
@@ -78,7 +80,6 @@ def serve(
     store = None
     server = None
     failed: list[BaseException] = []
-    stopping = threading.Event()  # the collector's own stop: set after the monitor's last pass
     thread = None
     try:
         options = kafka_client_options(config.kafka, secrets)
@@ -98,10 +99,15 @@ def serve(
             log.info("serve: collector metrics on http://127.0.0.1:%d/metrics",
                      server.server_port)
         collector = Collector(config, store, kafka_options=options, registry=registry)
+        log.info(
+            "serve: store %s (database %s); monitors %s; a pass every %g s; Ctrl-C stops",
+            redact_dsn(store.dsn), store.database,
+            ", ".join(m.name for m in config.monitors) or "none", interval,
+        )
 
         def collect() -> None:
             try:
-                collector.run(stopping)
+                collector.run(stop)  # flushes as soon as stop is set, a pass or not
             except BaseException as exc:  # surfaced by the loop below
                 failed.append(exc)
                 stop.set()
@@ -120,11 +126,12 @@ def serve(
                              len(verdicts), sum(v.bad for v in verdicts), sent["sent"],
                              sent["failed"])
                 beat("monitor")
+                beat("alerts")  # each pass delivers the outbox: `health alerts` holds too
             if local is not None and not local.running():
                 raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
     finally:
-        stopping.set()
+        stop.set()
         if thread is not None:
             thread.join(60)
         if server is not None:

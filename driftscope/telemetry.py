@@ -74,7 +74,12 @@ def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1
 
     ``port=0`` picks a free port: read it from ``server.server_port``.
     """
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        from driftscope.errors import ConfigError
+
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
     return server
 
 

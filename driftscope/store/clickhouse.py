@@ -47,7 +47,7 @@ def _lock_for(dsn: str) -> threading.RLock:
         return _LOCKS.setdefault(key, threading.RLock())
 
 
-def _redact(dsn: str) -> str:
+def redact_dsn(dsn: str) -> str:
     """A DSN safe to print: no password."""
     if "@" in dsn and "://" in dsn:
         scheme, rest = dsn.split("://", 1)
@@ -158,7 +158,7 @@ class Store:
                     database=self.database,
                 )
         except (OperationalError, OSError) as exc:
-            where = _redact(self.dsn)
+            where = redact_dsn(self.dsn)
             raise StoreUnavailable(f"cannot reach the store at {where}: {exc}") from None
         except (DatabaseError, ProgrammingError) as exc:
             if self.embedded and "EmbeddedServer" in str(exc):
@@ -170,7 +170,7 @@ class Store:
                     "side on a ClickHouse server (store.dsn: http://host:8123, as "
                     "`docker compose up` does)"
                 ) from None
-            raise StoreError(f"cannot open the store at {_redact(self.dsn)}: {exc}") from None
+            raise StoreError(f"cannot open the store at {redact_dsn(self.dsn)}: {exc}") from None
         return self._client
 
     @contextmanager
@@ -187,7 +187,7 @@ class Store:
                 table = _missing_table(first)
                 if table is not None:
                     raise StoreError(
-                        f"the store at {_redact(self.dsn)} (database {self.database}) has no "
+                        f"the store at {redact_dsn(self.dsn)} (database {self.database}) has no "
                         f"table {table or 'the query needs'}: run `driftscope migrate`, or "
                         "point at the right database (store.database, "
                         "DRIFTSCOPE_STORE__DATABASE)"

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from driftscope.broker import free_port, wait_for_port
 
@@ -69,3 +72,17 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
     listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
     out, _ = listing.communicate(timeout=120)
     assert listing.returncode == 0 and "demo-drift" in out, out
+
+
+def test_metrics_on_a_taken_port_is_a_one_line_error() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from driftscope.errors import ConfigError
+    from driftscope.telemetry import serve_metrics
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
+            serve_metrics(CollectorRegistry(), port)
