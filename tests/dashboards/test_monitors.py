@@ -196,3 +196,11 @@ def test_report_shows_the_monitors_apart(monitors: Store) -> None:
     assert "train: emd (all)" in two and "prev24: emd (all)" in two
     one = panel(render(monitors, ONE, T0, T1), "drift_statistic")
     assert "emd (all)" in one and "solo" not in one
+
+
+@pytest.mark.parametrize("chosen", ["train", "prev24"])
+def test_missing_values_from_the_chosen_monitor(monitors: Store, chosen: str) -> None:
+    """A model without raw events: the missing rate is the chosen monitor's check."""
+    rows = _run(monitors, panels_quality.missing_rate(), TWO, [chosen])
+    got = {_window(r["time"]): r["missing_rate"] for r in rows}
+    assert got == {w: pytest.approx(RESULTS[(TWO, chosen, w)][0]) for w in (0, 1)}
