@@ -117,6 +117,9 @@ class Collector:
                 group_id=k.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                # topics are created with kafka.partitions (collect, serve, broker); a
+                # consumer asking for metadata must not create one with the broker's default
+                allow_auto_create_topics=False,
                 session_timeout_ms=k.session_timeout_ms,
                 heartbeat_interval_ms=k.heartbeat_interval_ms,
                 max_poll_records=self.config.collector.batch_size,

@@ -58,18 +58,23 @@ def _wait(cond: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def test_restarted_broker_is_read_from_its_start(store: Store) -> None:
+def _restarted(store: Store, first: int) -> tuple[Config, LocalBroker]:
+    """``first`` events collected from a broker, which is then restarted on its address
+    (an empty log): the configuration and the new broker."""
     port = free_port()
     b = _broker(port)
     cfg = make_config(b.bootstrap, TOPIC)
-    group = cfg.kafka.group_id
     try:
-        produce(b.bootstrap, TOPIC, [event(i) for i in range(30)])
-        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 30)
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(first)])
+        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == first)
     finally:
         b.stop()
+    return cfg, _broker(port)
 
-    b = _broker(port)  # the same address, an empty log
+
+def test_restarted_broker_is_read_from_its_start(store: Store) -> None:
+    cfg, b = _restarted(store, 30)
+    group = cfg.kafka.group_id
     try:
         produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
         registry = CollectorRegistry()
@@ -97,15 +102,7 @@ def test_restarted_broker_is_read_from_its_start(store: Store) -> None:
 def test_replaced_log_longer_than_the_old_one_is_found(store: Store) -> None:
     """A new log that already holds more records than were read from the old one: the
     record before the stored offset is another one (its fingerprint differs)."""
-    port = free_port()
-    b = _broker(port)
-    cfg = make_config(b.bootstrap, TOPIC)
-    try:
-        produce(b.bootstrap, TOPIC, [event(i) for i in range(10)])
-        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 10)
-    finally:
-        b.stop()
-    b = _broker(port)
+    cfg, b = _restarted(store, 10)
     try:
         produce(b.bootstrap, TOPIC, [event(i) for i in range(200, 225)])
         run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 35)
@@ -145,15 +142,7 @@ def test_dead_letters_of_a_new_log_name_the_record_in_the_broker(store: Store) -
     ``source`` header names where the record is in the broker's current log."""
     from kafka import KafkaConsumer
 
-    port = free_port()
-    b = _broker(port)
-    cfg = make_config(b.bootstrap, TOPIC)
-    try:
-        produce(b.bootstrap, TOPIC, [event(i) for i in range(5)])
-        run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 5)
-    finally:
-        b.stop()
-    b = _broker(port)
+    cfg, b = _restarted(store, 5)
     try:
         produce(b.bootstrap, TOPIC, [event(100), b"not json"])
         run_until([_collector(cfg, store)],
