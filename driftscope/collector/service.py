@@ -41,6 +41,7 @@ from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
 
 log = logging.getLogger("driftscope.collector")
+LATE_LOG_EVERY = 60.0  # seconds between two log lines about late events
 
 
 class Collector:
@@ -90,6 +91,8 @@ class Collector:
         self._last_flush = time.monotonic()
         self._attempts = 0
         self._dropped = False  # a batch was dropped: reload the processor's state
+        self._late_unlogged = 0  # late events not yet in a log line (one a minute at most)
+        self._late_logged_at = -LATE_LOG_EVERY
 
     @property
     def durable_offsets(self) -> dict[int, int]:
@@ -374,6 +377,16 @@ class Collector:
         m = self.metrics
         m.stored.inc(batch.stored)
         m.late.inc(batch.late)
+        self._late_unlogged += batch.late
+        now = time.monotonic()
+        if self._late_unlogged and now - self._late_logged_at >= LATE_LOG_EVERY:
+            log.warning(
+                "collector: %d event(s) came after their window had closed (more than "
+                "allowed_lateness behind the latest event): stored and flagged late; a window "
+                "the monitor has judged is not judged again (driftscope backfill redoes it)",
+                self._late_unlogged,
+            )
+            self._late_unlogged, self._late_logged_at = 0, now
         for reason, n in batch.dead_by_reason.items():
             m.dead_lettered.labels(reason).inc(n)
         m.flush_seconds.observe(flush_s)

@@ -3,10 +3,12 @@ and chDB, with events sent to one partition so their order is known."""
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from collector_support import T0, event, make_config, produce, run_until, stored_offsets
 from prometheus_client import CollectorRegistry
 
@@ -36,7 +38,10 @@ MODELS = [
 ]
 
 
-def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: Store) -> None:
+def test_windows_lateness_profiles_samples_feedback(
+    broker, topic: str, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="driftscope.collector")
     # one partition, so the order events are read in is the order they were sent (with
     # several partitions the watermark also waits for partitions not read yet)
     topic = f"{topic}.single"
@@ -133,6 +138,9 @@ def test_windows_lateness_profiles_samples_feedback(broker, topic: str, store: S
 
     assert registry.get_sample_value("driftscope_collector_consumed_total") == n
     assert registry.get_sample_value("driftscope_collector_late_total") == 1
+    # said once, in one line: the late event is not in any verdict already given
+    said = [r.getMessage() for r in caplog.records if "after their window" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("collector: 1 event(s) came after"), said
     assert "driftscope_collector_flush_seconds_bucket" in body
     assert "driftscope_collector_lag" in body
     stats = store.query("SELECT sum(consumed), sum(stored), sum(late) FROM collector_stats")
