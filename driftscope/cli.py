@@ -189,18 +189,28 @@ def serve(
     handled = [s for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
                if signal.getsignal(s) is not signal.SIG_IGN]
 
+    running = threading.Event()
+
+    class _Startup(BaseException):  # not an Exception: no client's retry loop swallows it
+        pass
+
     def _stop(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if not running.is_set():  # still starting (a Kafka that does not answer): unwind
+            raise _Startup(name)
         logging.getLogger("driftscope.serve").info(
-            "serve: %s received; flushing and stopping (again: stop at once)",
-            signal.Signals(signum).name)
+            "serve: %s received; flushing and stopping (again: stop at once)", name)
         stop.set()
         for s in handled:  # a second signal is not waited for
             signal.signal(s, signal.SIG_DFL)
 
     for s in handled:
         signal.signal(s, _stop)
-    run(cfg, Secrets.from_env(), stop, broker=broker, interval=interval, settle=settle_for,
-        metrics_port=metrics_port)
+    try:
+        run(cfg, Secrets.from_env(), stop, broker=broker, interval=interval,
+            settle=settle_for, metrics_port=metrics_port, ready=running.set)
+    except _Startup as signalled:
+        console.print(f"{signalled}: stopped while starting", highlight=False)
 
 
 @app.command()

@@ -58,8 +58,11 @@ def serve(
     settle: timedelta = timedelta(seconds=10),
     metrics_port: int | None = None,
     write: Callable[[str], Any] | None = None,
+    ready: Callable[[], Any] | None = None,
 ) -> None:
-    """Run the collector and the monitor (and the broker) until ``stop`` is set."""
+    """Run the collector and the monitor (and the broker) until ``stop`` is set.
+
+    ``ready`` is called once everything has started, before the first monitor pass."""
     from prometheus_client import CollectorRegistry
 
     from driftscope.alerts.channels import build_channels
@@ -114,6 +117,8 @@ def serve(
 
         thread = threading.Thread(target=collect, name="collector", daemon=True)
         thread.start()
+        if ready is not None:
+            ready()
         while not stop.is_set():
             started = time.monotonic()
             try:

@@ -86,3 +86,25 @@ def test_metrics_on_a_taken_port_is_a_one_line_error() -> None:
         port = s.getsockname()[1]
         with pytest.raises(ConfigError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
             serve_metrics(CollectorRegistry(), port)
+
+
+def test_a_signal_while_starting_stops_at_once(tmp_path: Path) -> None:
+    """A Kafka that does not answer keeps the start-up waiting (30 s); SIGTERM then stops
+    the command at once, cleanly, instead of when the start-up gives up."""
+    shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
+    env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+           "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
+    proc = _cli("serve", cwd=tmp_path, env=env)
+    try:
+        time.sleep(4)  # waiting on Kafka
+        assert proc.poll() is None
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 10, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "SIGTERM: stopped while starting" in out and "Traceback" not in out, out
