@@ -157,7 +157,8 @@ DASHBOARDS: dict[str, DashboardSpec] = {
                       panels_quality.PERFORMANCE, (MODEL_VAR, MONITOR_VAR, SEGMENT_VAR),
                       panels_overview.ANNOTATIONS),
         DashboardSpec("collector", "Driftscope / Collector and system",
-                      "Throughput, lag, flush latency and dead letters by reason.",
+                      "Throughput, lag, flush latency and dead letters by reason; whether "
+                      "the monitor runs and keeps up.",
                       panels_collector.COLLECTOR),
         DashboardSpec("alerts", "Driftscope / Alerts",
                       "Alert timeline; alerts and retrain requests as annotations.",

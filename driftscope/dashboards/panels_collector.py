@@ -1,6 +1,13 @@
-"""The Collector and system dashboard's panels, from ``collector_stats`` and dead letters."""
+"""The Collector and system dashboard's panels: the collector's (``collector_stats``, dead
+letters) and the monitor's health (``monitor_passes``, ``monitor_windows`` against the
+collector's ``windows``): whether it runs, how long after a window closes its verdict
+comes, and the closed windows it has not judged. Without a monitor no drift is judged and
+no alert fires, while the drift panels only stop moving.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from driftscope.dashboards.conventions import counts_per_interval
 from driftscope.dashboards.spec import PanelSpec
@@ -8,6 +15,14 @@ from driftscope.store import schema
 
 C = schema.COLLECTOR_STATS
 DL = schema.DEAD_LETTERS
+M = schema.MONITOR_WINDOWS
+MP = schema.MONITOR_PASSES
+W = schema.WINDOWS
+BACKLOG_GRACE = timedelta(minutes=15)
+"""A closed window counts as unjudged only this long after it first closed: the monitor
+waits ``--settle`` (10 s by default) after a close and then for its next pass."""
+PASSES_KEPT = timedelta(days=7)
+"""``monitor_passes``' TTL (migration 203): older intervals are not shown as without a pass."""
 
 
 def throughput() -> PanelSpec:
@@ -76,4 +91,116 @@ ORDER BY time"""
     )
 
 
-COLLECTOR = (throughput, consumer_lag, flush_latency, dead_letters_by_reason, late_events)
+def monitor_passes() -> PanelSpec:
+    """Monitor passes per interval and the windows they judged; 0 where there was none."""
+    step = "INTERVAL $__interval_s second"
+    kept = int(PASSES_KEPT.total_seconds())
+    sql = f"""SELECT $__timeInterval({MP.finished_at}) AS time, count() AS passes,
+  sum({MP.windows}) AS windows
+FROM {MP}
+WHERE $__timeFilter({MP.finished_at})
+GROUP BY time
+ORDER BY time WITH FILL
+  FROM least($__toTime, greatest(toStartOfInterval($__fromTime, {step}),
+    toStartOfInterval(now() - toIntervalSecond({kept}), {step})))
+  TO $__toTime STEP $__interval_s"""
+    return PanelSpec(
+        "monitor_passes", "Monitor passes", "timeseries", sql, ("time", "passes", "windows"),
+        description="Passes of the monitor (`driftscope monitor` or `serve`, every monitor "
+        "of every model in one pass) finished per interval, and the windows they judged. "
+        "`serve` passes every few seconds whether or not a window closed, so passes at 0 "
+        "for a while mean the monitor is down or stuck: no drift is judged and no alert "
+        "can fire — run `driftscope health monitor` in its container or machine and read "
+        "its log. Passes but 0 windows while windows close: see the two panels below. "
+        f"Passes are kept {PASSES_KEPT.days} days; older intervals show nothing.",
+    )
+
+
+def _first_close() -> str:
+    """Each window of ``windows`` with its first close: the collector rewrites a window's
+    row (a later ``closed_at``) when late events come, and the monitor judges it once."""
+    return f"""SELECT {W.model_id}, {W.window_start}, {W.window_end},
+    min({W.closed_at}) AS closed
+  FROM {W}
+  GROUP BY {W.model_id}, {W.window_start}, {W.window_end}"""
+
+
+def verdict_delay() -> PanelSpec:
+    """Per model and monitor, the longest time from a window's first close to the
+    monitor's verdict on it, by the interval the window closed in.
+
+    ``monitor_windows`` is read ``FINAL``: a window judged again (``driftscope backfill``)
+    has its latest verdict, as the table keeps it. The first close is the earliest
+    ``closed_at`` of the window's rows; once ClickHouse has merged them only the latest is
+    left, so a window rewritten by late events after its verdict counts 0, not less.
+    """
+    sql = f"""SELECT $__timeInterval(c.closed) AS time,
+  concat(v.{M.model_id}, ': ', v.{M.monitor}) AS monitor,
+  greatest(max(dateDiff('millisecond', c.closed, v.{M.processed_at}) / 1000), 0) AS delay
+FROM {M} AS v FINAL
+INNER JOIN (
+  {_first_close()}
+  HAVING $__timeFilter(closed)
+) AS c ON v.{M.model_id} = c.{W.model_id} AND v.{M.window_start} = c.{W.window_start}
+  AND v.{M.window_end} = c.{W.window_end}
+GROUP BY time, monitor
+ORDER BY time"""
+    return PanelSpec(
+        "verdict_delay", "Time from window close to verdict", "timeseries", sql,
+        ("time", "monitor", "delay"), series=("monitor",), unit="s",
+        description="Per model and monitor (`model: monitor`), how long after a window "
+        "first closed the monitor wrote its verdict on it, the longest of the windows "
+        "closed in each interval. Normally the settle delay (`--settle`, 10 s) plus up to "
+        "one pass interval; a rising line means the monitor falls behind (passes too slow "
+        "for the windows: more monitor capacity, fewer detectors or permutations, longer "
+        "windows). Windows not judged yet are not here: they are counted in *Closed "
+        "windows without a verdict*. A backfill rewrites its windows' verdicts, which then "
+        "show as late.",
+    )
+
+
+def unjudged_windows() -> PanelSpec:
+    """Per model and monitor, the windows closed in the range that the monitor has not
+    judged: from its first verdict on, and closed at least :data:`BACKLOG_GRACE` ago."""
+    grace = int(BACKLOG_GRACE.total_seconds())
+    sql = f"""SELECT f.{M.model_id} AS model, f.{M.monitor} AS monitor,
+  countIf(c.{W.window_start} >= f.first AND ifNull(j.judged, 0) = 0
+    AND dateDiff('second', c.{W.window_start}, c.{W.window_end}) = f.size) AS backlog
+FROM (
+  SELECT {M.model_id}, {M.monitor}, min({M.window_start}) AS first,
+    any(dateDiff('second', {M.window_start}, {M.window_end})) AS size
+  FROM {M}
+  GROUP BY {M.model_id}, {M.monitor}
+) AS f
+LEFT JOIN (
+  {_first_close()}
+  HAVING $__timeFilter(closed) AND closed < now() - toIntervalSecond({grace})
+) AS c ON c.{W.model_id} = f.{M.model_id}
+LEFT JOIN (
+  SELECT DISTINCT {M.model_id}, {M.monitor}, {M.window_start}, {M.window_end},
+    toUInt8(1) AS judged
+  FROM {M}
+) AS j ON j.{M.model_id} = f.{M.model_id} AND j.{M.monitor} = f.{M.monitor}
+  AND j.{M.window_start} = c.{W.window_start} AND j.{M.window_end} = c.{W.window_end}
+GROUP BY model, monitor
+ORDER BY backlog DESC, model, monitor"""
+    return PanelSpec(
+        "unjudged_windows", "Closed windows without a verdict", "stat", sql,
+        ("model", "monitor", "backlog"), each_row=True, red_from=1,
+        no_value="No monitor has judged a window yet",
+        description="Per model and monitor (models without a monitor are not listed), the "
+        "windows closed in the time range that the monitor has not judged: only windows "
+        "from its first verdict on (a model monitored since yesterday has no backlog of "
+        "last year), and closed more than "
+        f"{int(BACKLOG_GRACE.total_seconds() // 60)} minutes ago (the settle delay and "
+        "the next pass). Above 0: the monitor is down, stuck or behind (see *Monitor "
+        "passes*: `driftscope health monitor` in its container or machine), or failed on "
+        "a window (its log says which; the windows after it wait). A monitor taken out of "
+        "the configuration stays listed and counts up. Only the collector's windows of the "
+        "monitor's own length are counted (a monitor with a longer `window` than its "
+        "model's shows 0 here).",
+    )
+
+
+COLLECTOR = (throughput, consumer_lag, flush_latency, dead_letters_by_reason, late_events,
+             monitor_passes, verdict_delay, unjudged_windows)

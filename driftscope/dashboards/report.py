@@ -69,7 +69,7 @@ def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str
         return svg.heatmap(columns, rows)
     if spec.kind == "barchart":
         return svg.bar_chart(columns, rows)
-    if spec.kind == "stat" and rows:
+    if spec.kind == "stat" and rows and not spec.each_row:  # (each_row: a table)
         return f'<div class="stat">{escape(str(rows[0][0]))}</div>'
     if not rows:
         return svg.empty()

@@ -46,7 +46,10 @@ class PanelSpec:
     in rows of their own). ``threshold_line`` draws a fixed dashed threshold (the ratio
     panels' 1); a ``threshold`` column is drawn dashed beside its value. ``by_segment``:
     the series names end with the segment, the whole population's drawn thicker.
-    ``no_value`` is the text shown when the query returns nothing.
+    ``no_value`` is the text shown when the query returns nothing. A stat with
+    ``each_row`` shows one value per row of the result, named by its string columns (not
+    one value reduced from every row); ``red_from`` colours a stat's value green below it
+    and red from it.
     """
 
     key: str
@@ -64,6 +67,8 @@ class PanelSpec:
     threshold_line: float | None = None
     by_segment: bool = False
     no_value: str | None = None
+    each_row: bool = False
+    red_from: float | None = None
 
     @property
     def time_series(self) -> bool:
@@ -98,7 +103,13 @@ def _builder(spec: PanelSpec) -> Any:
     if spec.kind == "timeseries":
         return _timeseries(spec)
     if spec.kind == "stat":
-        return stat.Panel()
+        p = stat.Panel()
+        if spec.each_row:
+            p = p.reduce_options(common.ReduceDataOptions().values(True).calcs(["lastNotNull"]))
+        if spec.red_from is not None:
+            p = p.thresholds(dash.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([
+                dm.Threshold(None, "green"), dm.Threshold(spec.red_from, "red")]))
+        return p
     if spec.kind == "table":
         return table.Panel()
     if spec.kind == "heatmap":

@@ -196,6 +196,15 @@ def fill(store: Store, seed: int = 7) -> None:
     _insert(store, schema.WINDOW_PARTS, window_parts(events))
     _insert(store, schema.WINDOWS, windows)
     _insert(store, schema.DRIFT_RESULTS, results)
+    _insert(store, schema.MONITOR_WINDOWS, [  # each window judged 10-50 s after it closed
+        {"model_id": w["model_id"], "monitor": MONITOR, "window_start": w["window_start"],
+         "window_end": w["window_end"], "fingerprint": "fp", "bad": 0, "n_cur": w["n_events"],
+         "summary": "{}", "processed_at": w["closed_at"] + timedelta(seconds=10 * (k % 5 + 1))}
+        for k, w in enumerate(windows)])
+    keep_monitor_passes(store)
+    _insert(store, schema.MONITOR_PASSES, [  # a pass a minute after each hour, its 2 windows
+        {"finished_at": T0 + (w + 1) * WINDOW + timedelta(minutes=1), "windows": len(MODELS)}
+        for w in range(N_WINDOWS)])
     _insert(store, schema.FEEDBACK, feedback)
     _insert(store, schema.COLLECTOR_STATS, stats)
     _insert(store, schema.DEAD_LETTERS, _dead_letters())
@@ -206,6 +215,12 @@ def fill(store: Store, seed: int = 7) -> None:
          "train_since": T0 + 24 * WINDOW, "train_until": T0 + 28 * WINDOW,
          "evidence": "{}", "created_at": T0 + 28 * WINDOW}
         for m in MODELS])
+
+
+def keep_monitor_passes(store: Store) -> None:
+    """Let ``monitor_passes`` keep rows of any date: its 7-day TTL drops older rows as they
+    are inserted, and the fills are dated months ago."""
+    store.command(f"ALTER TABLE {schema.MONITOR_PASSES} REMOVE TTL")
 
 
 def _dead_letters() -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from dashfill import keep_monitor_passes
 
 from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
@@ -26,6 +27,10 @@ from driftscope.store.clickhouse import Store
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 WINDOWS, PER = 16, 120
+PASS_AT = T0 + (WINDOWS + 2) * HOUR
+"""The monitor's clock: its pass, and every verdict, is written then."""
+# Panels on when the monitor ran, not on the windows: their range reaches its pass.
+AT_PASS = {"monitor_passes"}
 FEATURES = ["age", "latency_ms", "plan"]
 # Panels on tables only the collector or a retrain policy fills.
 NOT_FROM_MONITOR = {"throughput", "consumer_lag", "flush_latency", "dead_letters_by_reason",
@@ -82,9 +87,9 @@ def monitored(chdb_dsn: str) -> Any:
         return {k: v[i * PER:(i + 1) * PER] for k, v in cols.items()}
 
     write_windows(store, "churn", T0, HOUR, WINDOWS, PER, gen, seed=1)
+    keep_monitor_passes(store)  # (the pass is dated months ago: the TTL would drop it)
     cfg = _config()
-    Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts),
-            clock=lambda: T0 + (WINDOWS + 2) * HOUR).run_once()
+    Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts), clock=lambda: PASS_AT).run_once()
     yield store
     store.drop_database()
 
@@ -104,7 +109,8 @@ def test_panel_reads_monitor_output(monitored: Store, spec: Any) -> None:
     assert "all" in variables["segment"] and len(variables["segment"]) > 1
     if spec.repeat == "feature":
         variables["feature"] = ["age"]
-    sql = expand(spec.sql, T0, T0 + WINDOWS * HOUR, 3600, variables)
+    until = PASS_AT + HOUR if spec.key in AT_PASS else T0 + WINDOWS * HOUR
+    sql = expand(spec.sql, T0, until, 3600, variables)
     cols, rows = monitored.query_columns(sql)
     if spec.key in NEEDS_UPLOADED_REFERENCE:
         assert rows == [], f"{spec.key}: rows without an uploaded reference: {rows[:3]}"
@@ -136,3 +142,22 @@ def test_drift_lines_match_the_monitor_rows_of_each_segment(monitored: Store) ->
         assert ratio == pytest.approx(statistic / threshold)
         assert (ratio > 1) == bool(drifted), (time, series)
     assert any(r[1].endswith("(all)") and r[2] > 1 for r in rows), "the shift shows overall"
+
+
+def test_monitor_health_panels_read_the_monitors_bookkeeping(monitored: Store) -> None:
+    """Passes, verdict delays and backlog from what the real monitor recorded."""
+    from driftscope.dashboards import panels_collector as pc
+
+    def run(spec: Any, until: datetime) -> list[tuple[Any, ...]]:
+        return monitored.query(expand(spec.sql, T0, until, 3600, {}))
+
+    judged = monitored.query("SELECT count() FROM monitor_windows")[0][0]
+    assert judged >= WINDOWS
+    passes = [r for r in run(pc.monitor_passes(), PASS_AT + HOUR) if r[1]]
+    assert passes == [(PASS_AT.replace(tzinfo=None), 1, judged)]
+    delays = {(t.replace(tzinfo=UTC), m): d
+              for t, m, d in run(pc.verdict_delay(), T0 + WINDOWS * HOUR)}
+    # window k closed at its end, T0 + (k + 1) h; every verdict was written at PASS_AT
+    assert delays == {(T0 + (k + 1) * HOUR, "churn: churn-all"): pytest.approx(
+        (PASS_AT - T0 - (k + 1) * HOUR).total_seconds()) for k in range(WINDOWS)}
+    assert run(pc.unjudged_windows(), T0 + WINDOWS * HOUR) == [("churn", "churn-all", 0)]
