@@ -120,12 +120,15 @@ class LocalBroker:
         )
         try:
             wait_for_port(self.host, self.port, timeout)
+            # the port answering is not proof enough: another process may have taken it
+            # between the check above and the broker's bind, and the broker then exits
+            time.sleep(0.2)
         except BrokerError:
             self.stop()
             raise BrokerError(f"the local broker did not start on {self.bootstrap}") from None
-        # the port answering is not proof enough: another process may have taken it
-        # between the check above and the broker's bind, and the broker then exits
-        time.sleep(0.2)
+        except BaseException:  # a signal while starting: no broker left behind
+            self.stop()
+            raise
         if self._proc.poll() is not None:
             code = self._proc.returncode
             self._proc = None

@@ -197,6 +197,8 @@ def serve(
     def _stop(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
         if not running.is_set():  # still starting (a Kafka that does not answer): unwind
+            for s in handled:  # a second signal during the clean-up stops at once
+                signal.signal(s, signal.SIG_DFL)
             raise _Startup(name)
         logging.getLogger("driftscope.serve").info(
             "serve: %s received; flushing and stopping (again: stop at once)", name)

@@ -78,13 +78,15 @@ def serve(
     local = None
     if broker:
         host, port = broker_address(config)
-        local = LocalBroker(port=port, host=host).start()
-        log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
+        local = LocalBroker(port=port, host=host)
     store = None
     server = None
     failed: list[BaseException] = []
     thread = None
     try:
+        if local is not None:
+            local.start()
+            log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
         options = kafka_client_options(config.kafka, secrets)
         k = config.kafka
         ensure_topics(

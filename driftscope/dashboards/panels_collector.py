@@ -168,7 +168,7 @@ def unjudged_windows() -> PanelSpec:
     AND dateDiff('second', c.{W.window_start}, c.{W.window_end}) = f.size) AS backlog
 FROM (
   SELECT {M.model_id}, {M.monitor}, min({M.window_start}) AS first,
-    any(dateDiff('second', {M.window_start}, {M.window_end})) AS size
+    argMax(dateDiff('second', {M.window_start}, {M.window_end}), {M.window_start}) AS size
   FROM {M}
   GROUP BY {M.model_id}, {M.monitor}
 ) AS f
@@ -197,8 +197,8 @@ ORDER BY backlog DESC, model, monitor"""
         "passes*: `driftscope health monitor` in its container or machine), or failed on "
         "a window (its log says which; the windows after it wait). A monitor taken out of "
         "the configuration stays listed and counts up. Only the collector's windows of the "
-        "monitor's own length are counted (a monitor with a longer `window` than its "
-        "model's shows 0 here).",
+        "length of the monitor's latest verdict are counted (the model's window changed: "
+        "the new length).",
     )
 
 

@@ -126,3 +126,28 @@ def test_a_killed_command_takes_the_broker_with_it(
         time.sleep(0.1)
     assert not _alive(child)
     assert not _listening(port)
+
+
+def test_a_start_interrupted_leaves_no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal while the broker starts (a BaseException out of the wait for its port):
+    the broker process is stopped before the exception goes on."""
+    import driftscope.broker as broker_module
+
+    spawned: list[int] = []
+    real_popen = subprocess.Popen
+
+    def popen(*a: object, **k: object) -> subprocess.Popen[bytes]:
+        proc = real_popen(*a, **k)  # type: ignore[call-overload]
+        spawned.append(proc.pid)
+        return proc
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(broker_module.subprocess, "Popen", popen)
+    monkeypatch.setattr(broker_module, "wait_for_port", interrupted)
+    b = LocalBroker()
+    with pytest.raises(KeyboardInterrupt):
+        b.start()
+    assert spawned and not _alive(spawned[0])
+    assert not b.running()

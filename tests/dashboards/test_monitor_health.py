@@ -194,3 +194,28 @@ def test_report_lists_the_backlog_of_each_monitor(health: Store) -> None:
     panel = html.split('id="panel-unjudged_windows"')[1].split("</section>")[0]
     assert "<table>" in panel
     assert "<td>live</td><td>m1</td><td>2</td>" in panel and "bare" not in panel
+
+
+def _fill_resized(store: Store) -> None:
+    """Model ``resized``: 1-hour windows 0–2 judged, then its window became 30 minutes;
+    the first two 30-minute windows judged, the next four closed and not judged."""
+    half = H / 2
+    hourly = [(START - 3 * H + k * H, H) for k in range(3)]
+    halves = [(START + k * half, half) for k in range(6)]
+    _insert(store, schema.WINDOWS, [
+        _window("resized", s, s + d, s + d + CLOSE) for s, d in hourly + halves])
+    _insert(store, schema.MONITOR_WINDOWS, [
+        _verdict("r", 0, s + d + CLOSE + timedelta(seconds=5))
+        | {"model_id": "resized", "window_start": s, "window_end": s + d}
+        for s, d in hourly + halves[:2]])
+
+
+@pytest.fixture(scope="module")
+def resized(chdb_dsn: str) -> Iterator[Store]:
+    yield from filled_database(chdb_dsn, "resized", _fill_resized)
+
+
+def test_backlog_follows_a_model_whose_window_changed(resized: Store) -> None:
+    """The windows of the new length are the ones the monitor judges now: counted."""
+    rows = _run(resized, panels_collector.unjudged_windows())
+    assert {(r["model"], r["monitor"]): r["backlog"] for r in rows} == {("resized", "r"): 4}
