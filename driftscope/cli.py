@@ -174,15 +174,10 @@ def serve(
     import threading
 
     from driftscope.config import Secrets, load_config
-    from driftscope.durations import parse_duration
-    from driftscope.errors import ConfigError
+    from driftscope.monitor.commands import parse_duration_option
     from driftscope.serve import serve as run
 
-    try:
-        settle_for = parse_duration(settle)
-    except ValueError:
-        raise ConfigError(
-            f"--settle: expected a duration such as 10s, 5m or 1h, got {settle!r}") from None
+    settle_for = parse_duration_option("--settle", settle)
     cfg = load_config(config)
     stop = threading.Event()
     # signals ignored when we started (nohup, a background job) stay ignored
@@ -196,15 +191,13 @@ def serve(
 
     def _stop(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
+        for s in handled:  # a second signal is not waited for
+            signal.signal(s, signal.SIG_DFL)
         if not running.is_set():  # still starting (a Kafka that does not answer): unwind
-            for s in handled:  # a second signal during the clean-up stops at once
-                signal.signal(s, signal.SIG_DFL)
             raise _Startup(name)
         logging.getLogger("driftscope.serve").info(
             "serve: %s received; flushing and stopping (again: stop at once)", name)
         stop.set()
-        for s in handled:  # a second signal is not waited for
-            signal.signal(s, signal.SIG_DFL)
 
     for s in handled:
         signal.signal(s, _stop)

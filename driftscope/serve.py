@@ -63,16 +63,15 @@ def serve(
     """Run the collector and the monitor (and the broker) until ``stop`` is set.
 
     ``ready`` is called once everything has started, before the first monitor pass."""
-    from prometheus_client import CollectorRegistry
-
     from driftscope.alerts.channels import build_channels
-    from driftscope.broker import LocalBroker, ensure_topics
+    from driftscope.broker import LocalBroker
+    from driftscope.collector.commands import prepare
     from driftscope.collector.service import Collector
     from driftscope.config import kafka_client_options
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store, redact_dsn
-    from driftscope.telemetry import beat, serve_metrics
+    from driftscope.telemetry import beat
 
     build_channels(config, secrets)  # a missing webhook secret fails now, not after a pass
     local = None
@@ -88,21 +87,11 @@ def serve(
             local.start()
             log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
         options = kafka_client_options(config.kafka, secrets)
-        k = config.kafka
-        ensure_topics(
-            options["bootstrap_servers"],
-            [k.topic, k.dead_letter_topic, *([k.retrain_topic] if broker else [])],
-            partitions=k.partitions,
-            client_options={key: v for key, v in options.items() if key != "bootstrap_servers"},
-        )
+        # (the retrain topic too when we run the broker: nobody else creates it there)
+        registry, server = prepare(config, options, metrics_port,
+                                   [config.kafka.retrain_topic] if broker else [])
         store = Store.from_config(config.store, secrets)
         store.migrate()
-        registry = CollectorRegistry()
-        mport = metrics_port if metrics_port is not None else config.collector.metrics_port
-        server = serve_metrics(registry, mport) if mport is not None else None
-        if server is not None:
-            log.info("serve: collector metrics on http://127.0.0.1:%d/metrics",
-                     server.server_port)
         collector = Collector(config, store, kafka_options=options, registry=registry)
         log.info(
             "serve: store %s (database %s); monitors %s; a pass every %g s; Ctrl-C stops",

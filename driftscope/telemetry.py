@@ -29,6 +29,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from driftscope.errors import ConfigError
+
 _FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (1, 10, 100, 500, 1000, 5000, 10_000, 50_000)
 
@@ -77,8 +79,6 @@ def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1
     try:
         server, _thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        from driftscope.errors import ConfigError
-
         raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
     return server
 

@@ -5,7 +5,7 @@ record read (``consumer_offsets.next_offset`` and ``last_record``). When the bro
 replaced under those offsets, seeking there reads nothing, or the wrong records: the
 embedded broker keeps its log in memory, so a restart starts every partition again at
 offset 0, and a topic deleted and created again does the same on any Kafka. Before the
-collector seeks, :func:`probe` reads the record just before the stored offset:
+collector seeks, :func:`new_logs` reads the record just before the stored offset:
 
 - the same record (fingerprint equal): the same log; read on from the stored offset;
 - another record, or no record where the log must have one (the log ends before it):

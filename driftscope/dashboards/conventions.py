@@ -80,19 +80,24 @@ def has_raw_events() -> str:
             f"AND $__timeFilter({e.timestamp}) LIMIT 1))")
 
 
+def _selected(var: str, all_value: str, column: str) -> str:
+    """``column`` is one of the values chosen in multi-valued variable ``var``, or any when
+    *All* (its custom all value ``all_value``) is chosen."""
+    chosen = f"${{{var}:singlequote}}"
+    return f"({all_value} IN ({chosen}) OR {column} IN ({chosen}))"
+
+
 def model_in(column: str) -> str:
     """``column`` is one of the selected models, or any under *All* (:data:`ALL_MODELS`).
 
     Works for a single-valued model variable too (``'churn'`` in, ``'churn'`` out).
     """
-    chosen = f"${{{MODEL_VAR}:singlequote}}"
-    return f"({ALL_MODELS} IN ({chosen}) OR {column} IN ({chosen}))"
+    return _selected(MODEL_VAR, ALL_MODELS, column)
 
 
 def monitor_in(column: str = D.monitor) -> str:
     """``column`` is one of the selected monitors, or any under *All* (:data:`ALL_MONITORS`)."""
-    chosen = f"${{{MONITOR_VAR}:singlequote}}"
-    return f"({ALL_MONITORS} IN ({chosen}) OR {column} IN ({chosen}))"
+    return _selected(MONITOR_VAR, ALL_MONITORS, column)
 
 
 def by_monitor(name: str, partition: str = "") -> str:

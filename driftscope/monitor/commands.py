@@ -69,7 +69,8 @@ def _parse_time(value: str) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _parse_duration(option: str, value: str) -> timedelta:
+def parse_duration_option(option: str, value: str) -> timedelta:
+    """``value`` of CLI option ``option`` as a duration; a bad one is a usage error."""
     from driftscope.durations import parse_duration
 
     try:
@@ -95,7 +96,7 @@ def monitor(
     from driftscope.store.clickhouse import Store
     from driftscope.telemetry import beat
 
-    settle_for = _parse_duration("--settle", settle)
+    settle_for = parse_duration_option("--settle", settle)
     cfg = load_config(config)
     secrets = Secrets.from_env()
     if deliver:
