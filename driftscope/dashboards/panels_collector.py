@@ -159,6 +159,18 @@ ORDER BY time"""
     )
 
 
+def _still_configured(recent: int) -> str:
+    """A condition on ``monitor_windows`` rows: their monitor was configured in a pass that
+    finished within ``recent`` seconds of the latest one that recorded its monitors (several
+    monitor processes on one store each list theirs); every monitor when no pass recorded
+    them (passes of before migration 205, or none kept)."""
+    return f"""(SELECT countIf(notEmpty({MP.monitors})) FROM {MP}) = 0
+    OR ({M.model_id}, {M.monitor}) IN (
+      SELECT m.1, m.2 FROM {MP} ARRAY JOIN {MP.monitors} AS m
+      WHERE {MP.finished_at} >= (SELECT max({MP.finished_at}) FROM {MP}
+        WHERE notEmpty({MP.monitors})) - toIntervalSecond({recent}))"""
+
+
 def unjudged_windows() -> PanelSpec:
     """Per model and monitor, the windows closed in the range that the monitor has not
     judged: from its first verdict on, and closed at least :data:`BACKLOG_GRACE` ago."""
@@ -170,6 +182,7 @@ FROM (
   SELECT {M.model_id}, {M.monitor}, min({M.window_start}) AS first,
     argMax(dateDiff('second', {M.window_start}, {M.window_end}), {M.window_start}) AS size
   FROM {M}
+  WHERE {_still_configured(grace)}
   GROUP BY {M.model_id}, {M.monitor}
 ) AS f
 LEFT JOIN (
@@ -196,9 +209,10 @@ ORDER BY backlog DESC, model, monitor"""
         "the next pass). Above 0: the monitor is down, stuck or behind (see *Monitor "
         "passes*: `driftscope health monitor` in its container or machine), or failed on "
         "a window (its log says which; the windows after it wait). A monitor taken out of "
-        "the configuration stays listed and counts up. Only the collector's windows of the "
-        "length of the monitor's latest verdict are counted (the model's window changed: "
-        "the new length).",
+        "the configuration leaves the list once the passes have gone on without it for "
+        f"{int(BACKLOG_GRACE.total_seconds() // 60)} minutes. Only the collector's windows "
+        "of the length of the monitor's latest verdict are counted (the model's window "
+        "changed: the new length).",
     )
 
 

@@ -172,7 +172,10 @@ def metric_history(
     return out
 
 
-def record_pass(store: Store, now: datetime, windows: int) -> None:
-    """Record that a monitor pass finished (a dispatcher beside the monitor waits for it)."""
+def record_pass(store: Store, now: datetime, windows: int,
+                monitors: Sequence[tuple[str, str]]) -> None:
+    """Record that a monitor pass finished, with the windows it judged and the
+    ``(model_id, monitor)`` it was configured with (a dispatcher beside the monitor waits
+    for the pass; the dashboards count a backlog only for monitors still configured)."""
     P = S.MONITOR_PASSES
-    store.insert(P, [(now, windows)], P.columns)
+    store.insert(P, [(now, windows, list(monitors))], P.columns)

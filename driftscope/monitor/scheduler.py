@@ -148,7 +148,8 @@ class Monitor:
         out: list[WindowVerdict] = []
         for cfg in self.config.monitors:
             out += self._run_monitor(cfg, since, until, progress, own_labels)
-        results.record_pass(self.store, self.clock(), len(out))
+        results.record_pass(self.store, self.clock(), len(out),
+                            [(cfg.model, cfg.name) for cfg in self.config.monitors])
         return out
 
     def backfill(

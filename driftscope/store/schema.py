@@ -213,8 +213,8 @@ RETRAIN_REQUESTS = _Table(
 ALERT_SILENCES = _Table(
     "alert_silences", "silence_id", "model_id", "monitor", "until", "reason", "created_at"
 )
-# -- 203: monitor passes ----------------------------------------------------------------
-MONITOR_PASSES = _Table("monitor_passes", "finished_at", "windows")
+# -- 203: monitor passes (205: the monitors configured in each) -------------------------
+MONITOR_PASSES = _Table("monitor_passes", "finished_at", "windows", "monitors")
 
 ALL_TABLES = (*ALL_TABLES, MONITOR_WINDOWS, ALERT_OUTBOX, RETRAIN_REQUESTS, ALERT_SILENCES,
               MONITOR_PASSES)

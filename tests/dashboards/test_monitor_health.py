@@ -219,3 +219,44 @@ def test_backlog_follows_a_model_whose_window_changed(resized: Store) -> None:
     """The windows of the new length are the ones the monitor judges now: counted."""
     rows = _run(resized, panels_collector.unjudged_windows())
     assert {(r["model"], r["monitor"]): r["backlog"] for r in rows} == {("resized", "r"): 4}
+
+
+def _passes(*at_monitors: tuple[datetime, tuple[str, ...]]) -> Any:
+    """A fill: :func:`_fill`, then passes of the given times, each configured with the
+    given monitors of ``live``."""
+    def fill(store: Store) -> None:
+        _fill(store)
+        _insert(store, schema.MONITOR_PASSES, [
+            {"finished_at": t, "windows": 0, "monitors": [("live", m) for m in ms]}
+            for t, ms in at_monitors])
+    return fill
+
+
+def _backlog(chdb_dsn: str, name: str, fill: Any) -> dict[tuple[str, str], int]:
+    for store in filled_database(chdb_dsn, name, fill):
+        rows = _run(store, panels_collector.unjudged_windows())
+        return {(r["model"], r["monitor"]): r["backlog"] for r in rows}
+    raise AssertionError("no store")
+
+
+def test_backlog_leaves_out_a_monitor_taken_out_of_the_configuration(chdb_dsn: str) -> None:
+    """m1 was removed an hour ago: the passes since have m2 and daily only."""
+    now_ish = NOW - timedelta(minutes=1)
+    got = _backlog(chdb_dsn, "removed", _passes(
+        (now_ish - 2 * H, ("m1", "m2", "daily")),
+        *((now_ish - k * timedelta(minutes=10), ("m2", "daily")) for k in range(6))))
+    assert got == {("live", "m2"): 0, ("live", "daily"): 0}
+
+
+def test_backlog_keeps_a_monitor_whose_process_is_down(chdb_dsn: str) -> None:
+    """No pass for hours: the last passes had m1, whose 2 windows wait (red)."""
+    got = _backlog(chdb_dsn, "down", _passes(
+        (_closes(2) + timedelta(minutes=2), ("m1", "m2", "daily"))))
+    assert got == {("live", "m1"): 2, ("live", "m2"): 0, ("live", "daily"): 0}
+
+
+def test_backlog_keeps_the_monitors_of_each_of_two_processes(chdb_dsn: str) -> None:
+    """Two monitor processes on one store, each with its monitors, passing in turn."""
+    got = _backlog(chdb_dsn, "two", _passes(
+        (NOW - timedelta(minutes=7), ("m1",)), (NOW - timedelta(minutes=2), ("m2", "daily"))))
+    assert got == {("live", "m1"): 2, ("live", "m2"): 0, ("live", "daily"): 0}

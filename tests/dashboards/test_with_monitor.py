@@ -155,6 +155,9 @@ def test_monitor_health_panels_read_the_monitors_bookkeeping(monitored: Store) -
     assert judged >= WINDOWS
     passes = [r for r in run(pc.monitor_passes(), PASS_AT + HOUR) if r[1]]
     assert passes == [(PASS_AT.replace(tzinfo=None), 1, judged)]
+    (configured,), = monitored.query("SELECT monitors FROM monitor_passes")
+    assert [tuple(m) for m in configured] == [("churn", "churn-all")], \
+        "the pass names the monitors it was configured with (the backlog lists those)"
     delays = {(t.replace(tzinfo=UTC), m): d
               for t, m, d in run(pc.verdict_delay(), T0 + WINDOWS * HOUR)}
     # window k closed at its end, T0 + (k + 1) h; every verdict was written at PASS_AT
