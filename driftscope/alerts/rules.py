@@ -90,11 +90,15 @@ class Track:
     points: int = 0  # the incident's points (:func:`next_streak`)
     last_features: frozenset[str] = frozenset()  # the window before's :func:`features_of`
     last_end: datetime | None = None  # end of ``last_window`` (None: unknown, no gap seen)
+    alerted_until: datetime | None = None
+    """Windows up to this start were applied to ``alert`` but not recorded (a crash between
+    the two): redone, they count in the streaks and leave the alert as it is."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """``none`` | ``pending`` | ``open`` | ``update`` | ``resolve`` | ``seen`` (replayed)."""
+    """``none`` | ``pending`` | ``open`` | ``update`` | ``resolve`` | ``seen`` (replayed) |
+    ``recount`` (redone after a crash: counted in the streaks, the alert already has it)."""
 
     action: str
     notify: bool
@@ -187,6 +191,8 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
                 drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points,
                 last_features=named, last_end=v.window_end)
+    if track.alerted_until is not None and v.window_start <= track.alerted_until:
+        return Decision("recount", False, t, track.alert, "the alert already has this window")
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     if open_alert is not None:
         if good_streak >= policy.resolve_windows:

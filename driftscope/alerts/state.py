@@ -160,12 +160,12 @@ class AlertStore:
         alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
                               {"m": model_id, "n": monitor}, 20)
         current = alerts[0][0] if alerts else None
+        ahead = None  # the alert saw windows not recorded yet (a crash between the two)
         if current is not None and last is not None and current.last_window > last:
-            end = None if end is None else current.last_window + (end - last)  # same size
-            last = current.last_window  # the alert saw a window not yet recorded
+            ahead = current.last_window
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
         return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
-                     end)
+                     end, ahead)
 
 
 def is_open(alert: Alert | None) -> bool:

@@ -122,3 +122,38 @@ def test_an_acknowledgement_survives_the_next_windows(store: Store) -> None:
     found = alerts.get(d.alert.alert_id)
     assert found is not None and later.action == "update"
     assert (found[0].state, found[2].get("acknowledged_by")) == ("acknowledged", "alice")
+
+
+def test_windows_the_alert_saw_before_a_crash_count_in_the_streaks(store: Store) -> None:
+    """The scheduler hands a batch of windows to the alert engine, then records them; a
+    crash in between leaves the alert ahead of the recorded windows. The next process redoes
+    the batch: the alert is not changed twice, and the redone windows count in the streaks
+    (a retraining request after 5 drifted windows; a resolution after 3 good ones)."""
+    cfg = AlertsConfig.model_validate({"console": False, "resolve_windows": 3, "retrain": {
+        "policies": [{"name": "sustained", "kind": "drift_sustained", "windows": 5}]}})
+
+    def engine() -> AlertEngine:
+        return AlertEngine(store, cfg, channels=[])
+
+    def batch(verdicts: list[WindowVerdict], record: bool = True) -> list[str]:
+        e = engine()  # each pass (process) has an engine of its own
+        actions = [e.process(v).action for v in verdicts]
+        if record:
+            mark_processed(store, verdicts, "fp", T0)
+        return actions
+
+    drifted = [window(i, "age") for i in range(5)]
+    assert batch(drifted[:2]) == ["pending", "open"]
+    assert batch(drifted[2:4], record=False) == ["update", "update"]  # then the crash
+    assert batch(drifted[2:5]) == ["recount", "recount", "update"]
+    R = S.RETRAIN_REQUESTS
+    assert store.query(f"SELECT {R.window_start} FROM {R}")[0][0].replace(tzinfo=UTC) == \
+        T0 + 4 * W, "the fifth drifted window in a row asks for retraining"
+    alert = AlertStore(store).track("m", "mon").alert
+    assert alert is not None and alert.windows == 5, "each window counted once in the alert"
+
+    good = [window(i) for i in range(5, 8)]
+    assert batch(good[:2], record=False) == ["update", "update"]  # then the crash
+    assert batch(good) == ["recount", "recount", "resolve"]
+    alert = AlertStore(store).track("m", "mon").alert
+    assert alert is not None and alert.state == "resolved" and alert.last_window == T0 + 7 * W
