@@ -58,12 +58,17 @@ def column_checks(
     ``domain`` gives the reference range and categories (default ``ref``): a segment is
     held to the whole reference's domain and to its own reference missing rate. ``noise``
     standard errors of the current missing rate are added to its limit (segments use 3,
-    so that a small segment does not cry wolf on sampling noise alone).
+    so that a small segment does not cry wolf on sampling noise alone). A segment the
+    reference does not hold is held to the whole reference's missing rate; with no
+    reference row at all (the windows an ``initial``, ``seasonal`` or ``previous``
+    reference does not cover yet) nothing is checked: there is no normal to hold it to.
     """
-    if len(cur) == 0:
+    if len(ref) == 0 and domain is not None:
+        ref = domain
+    if len(cur) == 0 or len(ref) == 0:
         return []
     out = []
-    ref_miss = float(_missing(ref).mean()) if len(ref) else 0.0
+    ref_miss = float(_missing(ref).mean())
     cur_miss_mask = _missing(cur)
     cur_miss = float(cur_miss_mask.mean())
     margin = noise * float(np.sqrt(max(ref_miss * (1 - ref_miss), 0.01) / len(cur)))
@@ -82,9 +87,9 @@ def column_checks(
                                  rate > spec.out_of_range_max, {"min": lo, "max": hi}))
     else:
         known = set(ref_present.tolist())
-        new = [v for v in present.tolist() if v not in known]
-        rate = len(new) / len(present)
-        top = sorted(set(new), key=lambda v: (-new.count(v), str(v)))[:5]
+        new = Counter(v for v in present.tolist() if v not in known)
+        rate = new.total() / len(present)
+        top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
         out.append(QualityResult(feature, "new_categories", rate, spec.new_categories_max,
                                  rate > spec.new_categories_max, {"new": [str(v) for v in top]}))
     return out

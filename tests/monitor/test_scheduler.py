@@ -283,3 +283,27 @@ def test_segment_volume_ignores_a_busy_models_mix_swings_but_not_a_stop() -> Non
         "segment:r=eu"]
     renamed = np.array(["EU"] * 2000 + ["US"] * 8000, dtype=object)
     assert segment_volume("r", ref, renamed, spec, 30) == []  # left to new categories
+
+
+@pytest.mark.parametrize("reference", [{"kind": "initial", "windows": 4},
+                                       {"kind": "previous", "windows": 2}])
+def test_windows_without_a_reference_yet_have_no_missing_rate_finding(
+    store: Store, reference: dict[str, Any],
+) -> None:
+    """A feature that is always 30 % missing: the windows before the reference covers
+    anything are not held to a missing rate of 0 (they paged on every new deployment)."""
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        cols["x"][rng.uniform(size=n) < 0.3] = np.nan
+        return cols
+
+    write_windows(store, "m", T0, W, 8, 2000, g, seed=9)
+    Monitor(store, config(reference=reference),
+            alerts=AlertEngine(store, config().alerts)).run_once()
+    flagged = store.query(f"SELECT {D.window_start}, {D.segment}, {D.feature} FROM {D} FINAL "
+                          f"WHERE {D.metric} = 'missing_rate' AND {D.drifted}")
+    assert flagged == []
+    checked = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.metric} = 'missing_rate' "
+                          f"AND {D.feature} = 'x' AND {D.segment} = '*'")[0][0]
+    assert checked >= 4, "the windows with a reference are checked"
+    assert store.count(S.ALERTS) == 0
