@@ -134,7 +134,8 @@ class AlertEngine:
                 self._last_request[key] = self._latest_request(*key)
             req = retrain.decide(policy, v, drift_streak=track.drift_streak,
                                  last_request=self._last_request[key], last_end=last_end)
-            if req is None:
+            if req is None or (policy.kind == "drift_sustained"
+                               and self._requested_in_streak(req, track.drift_streak)):
                 continue
             self._last_request[key] = req.window_end
             if not self.store.count(R, f"{R.request_id} = {{r:String}}", r=req.request_id):
@@ -145,6 +146,23 @@ class AlertEngine:
             for channel in retrain_channels(self.cfg):
                 self.outbox.enqueue(f"{req.request_id}:retrain:{channel}", req.request_id,
                                     "retrain", channel, req.payload())
+
+    def _requested_in_streak(self, req: retrain.RetrainRequest, streak: int) -> bool:
+        """Whether another monitor of the model already asked under the same policy for a
+        streak of drifted windows that overlaps this one: one request per sustained drift
+        of the model, whichever of its monitors reached the count first (a pass may judge
+        one monitor's windows before another's)."""
+        size = req.window_end - req.window_start
+        began = req.window_start - (streak - 1) * size
+        return bool(self.store.count(
+            R, f"{R.model_id} = {{m:String}} AND {R.policy} = {{p:String}} "
+            f"AND {R.request_id} != {{r:String}} "
+            f"AND {R.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+            f"AND {R.window_start} - toIntervalMillisecond(greatest(JSONExtractInt("
+            f"{R.evidence}, 'drifted_windows') - 1, 0) * {{s:Int64}}) "
+            f"<= {{b:DateTime64(3, 'UTC')}}",
+            m=req.model_id, p=req.policy, r=req.request_id, a=began, b=req.window_start,
+            s=int(size.total_seconds() * 1000)))
 
     def _latest_request(self, model_id: str, policy: str) -> datetime | None:
         rows = self.store.query(

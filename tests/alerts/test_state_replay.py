@@ -157,3 +157,31 @@ def test_windows_the_alert_saw_before_a_crash_count_in_the_streaks(store: Store)
     assert batch(good) == ["recount", "recount", "resolve"]
     alert = AlertStore(store).track("m", "mon").alert
     assert alert is not None and alert.state == "resolved" and alert.last_window == T0 + 7 * W
+
+
+def test_two_monitors_of_one_model_ask_once_for_its_sustained_drift(store: Store) -> None:
+    """Monitor a sees x drift from window 3, monitor b sees y drift from window 4: one
+    sustained drift of the model, one retraining request, in either order of judging
+    (a live pass judges window by window; a pass after an outage, monitor by monitor)."""
+    cfg = AlertsConfig.model_validate({"console": False, "retrain": {
+        "policies": [{"name": "sus", "kind": "drift_sustained", "windows": 3}]}})
+    R = S.RETRAIN_REQUESTS
+
+    def monitor(name: str, feature: str, onset: int, windows: range) -> list[WindowVerdict]:
+        return [replace(window(i, *([feature] if i >= onset else [])), monitor=name)
+                for i in windows]
+
+    for order in ("a first", "b first"):
+        store.command(f"TRUNCATE TABLE {R}")
+        a = monitor("a" + order, "x", 3, range(0, 12))
+        b = monitor("b" + order, "y", 4, range(0, 12))
+        e = AlertEngine(store, cfg, channels=[])
+        for v in (a + b if order == "a first" else b + a):
+            e.process(v)
+        rows = store.query(f"SELECT {R.window_start}, {R.evidence} FROM {R}")
+        assert len(rows) == 1, (order, rows)
+    # a later drift, after both streaks ended, is a sustained drift of its own
+    e = AlertEngine(store, cfg, channels=[])
+    for v in monitor("b first", "y", 20, range(12, 24)):
+        e.process(v)
+    assert store.count(R) == 2
