@@ -149,42 +149,55 @@ def spread(reference: Mapping[K, np.ndarray], direction: Mapping[K, Shift],
     alone = 0.0
     parts = 0.0  # (joint=False) the columns' standard deviations, added
     for key, z in direction.items():
-        rows = _row_values(np.asarray(reference[key]), z)
-        mine: np.ndarray | float = 0.0
-        for comp, value in z.items():
-            row = rows.get(comp)
-            if row is None:
-                alone += value * value
-            else:
-                mine = mine + (value / math.sqrt(norm2)) * row
+        mine, left = _projection(np.asarray(reference[key]), z, math.sqrt(norm2))
+        alone += left
         combo = combo + mine
         parts += math.sqrt(float(np.var(mine)))
     var = (float(np.var(combo)) if joint else parts * parts) + alone / norm2
     return math.sqrt(var) if var > 0 else 1.0
 
 
-def _row_values(values: np.ndarray, z: Shift) -> dict[str, np.ndarray]:
-    """A column's shift components as standardised per-row values (missing rows count as
-    the mean, as the shifts ignore them); a component without reference spread is left out."""
-    raw: dict[str, np.ndarray] = {}
+def _projection(values: np.ndarray, z: Shift, norm: float) -> tuple[np.ndarray | float, float]:
+    """One column's part of the projection: ``Σ (z_c / norm) · row_c`` over its components
+    ``c`` as standardised per-row values (missing rows count as the mean, as the shifts
+    ignore them), and ``Σ z_c²`` of the components the reference cannot give (no spread:
+    a category it lacks).
+
+    A category's row value is its indicator minus the reference share, over its standard
+    deviation; a row holds one category, so the weighted sum is a lookup of the row's
+    category, in time linear in rows plus categories (a column of thousands of ids)."""
     if values.dtype.kind == "f":
+        if "mean" not in z:
+            return 0.0, 0.0
         x = values.astype(float)
         ok = np.isfinite(x)
-        if "mean" in z:
-            raw["mean"] = np.where(ok, x - (float(x[ok].mean()) if ok.any() else 0.0), 0.0)
-    else:
-        present = np.array([v is not None for v in values.tolist()], dtype=bool)
-        text = values.astype(str)
-        for comp in z:
-            hit = (text == comp[1:]) & present
-            p = float(hit[present].mean()) if present.any() else 0.0
-            raw[comp] = np.where(present, hit - p, 0.0)
-    out = {}
-    for comp, row in raw.items():
+        row = np.where(ok, x - (float(x[ok].mean()) if ok.any() else 0.0), 0.0)
         sd = float(row.std())
-        if sd > 0 and math.isfinite(sd):
-            out[comp] = row / sd
-    return out
+        if not (sd > 0 and math.isfinite(sd)):
+            return 0.0, z["mean"] ** 2
+        return (z["mean"] / norm) * row / sd, 0.0
+    n = len(values)
+    present = np.array([v is not None for v in values.tolist()], dtype=bool)
+    text = values.astype(str)
+    names, codes = np.unique(text[present], return_inverse=True)
+    counts = np.bincount(codes, minlength=len(names))
+    index = {name: i for i, name in enumerate(names.tolist())}
+    n_present = int(present.sum())
+    weight = np.zeros(len(names))  # per category: z_c / norm / sd_c
+    offset, left = 0.0, 0.0  # Σ weight_c · p_c; Σ z_c² of the components left out
+    for comp, value in z.items():
+        i = index.get(comp[1:])
+        p = counts[i] / n_present if i is not None else 0.0
+        sd = math.sqrt(n_present * p * (1 - p) / n) if n else 0.0  # of (hit − p)·present
+        if not sd > 0:
+            left += value * value
+            continue
+        assert i is not None
+        weight[i] = value / norm / sd
+        offset += weight[i] * p
+    mine = np.zeros(n)
+    mine[present] = weight[codes] - offset
+    return mine, left
 
 
 def along(
