@@ -58,8 +58,9 @@ def column_checks(
     ``domain`` gives the reference range and categories (default ``ref``): a segment is
     held to the whole reference's domain and to its own reference missing rate. ``noise``
     standard errors of the current missing rate are added to its limit (segments use 3,
-    so that a small segment does not cry wolf on sampling noise alone). A segment the
-    reference does not hold is held to the whole reference's missing rate; with no
+    so that a small segment does not cry wolf on sampling noise alone); the allowance
+    above the reference rate is at least 3 standard errors of the two rates' difference.
+    A segment the reference does not hold is held to the whole reference's missing rate; with no
     reference row at all (the windows an ``initial``, ``seasonal`` or ``previous``
     reference does not cover yet) nothing is checked: there is no normal to hold it to.
     """
@@ -71,8 +72,13 @@ def column_checks(
     ref_miss = float(_missing(ref).mean())
     cur_miss_mask = _missing(cur)
     cur_miss = float(cur_miss_mask.mean())
-    margin = noise * float(np.sqrt(max(ref_miss * (1 - ref_miss), 0.01) / len(cur)))
-    limit = min(1.0, ref_miss + spec.missing_rate_max + margin)
+    var = max(ref_miss * (1 - ref_miss), 0.01)
+    margin = noise * float(np.sqrt(var / len(cur)))
+    # never closer than 3 standard errors of the difference of the two rates: in a small
+    # window the fixed allowance is within sampling noise (100 events, 30 % missing: one
+    # window in 7 flagged with no change)
+    floor = 3.0 * float(np.sqrt(var * (1 / len(cur) + 1 / len(ref))))
+    limit = min(1.0, ref_miss + max(spec.missing_rate_max, floor) + margin)
     out.append(QualityResult(feature, "missing_rate", cur_miss, limit, cur_miss > limit,
                              {"reference_rate": ref_miss}))
     present = cur[~cur_miss_mask]

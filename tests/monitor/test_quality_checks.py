@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from driftscope.monitor.config import QualitySpec
 from driftscope.monitor.quality import column_checks
@@ -36,3 +37,21 @@ def test_new_categories_name_the_most_frequent_first() -> None:
     assert new.metric == "new_categories" and new.bad
     assert new.value == (cur.size - 10) / cur.size
     assert new.details["new"][:2] == ["y", "z"]
+
+
+def test_a_small_window_is_not_flagged_on_the_sampling_noise_of_its_missing_rate() -> None:
+    """200 events a window, 30 % missing throughout: the 5-point allowance alone is 1.5
+    standard errors, and one window in 13 was flagged with nothing changed."""
+    rng = np.random.default_rng(7)
+    ref = np.where(rng.uniform(size=2000) < 0.3, np.nan, 1.0)
+    flagged = sum(column_checks("x", ref, np.where(rng.uniform(size=200) < 0.3, np.nan, 1.0),
+                                QualitySpec())[0].bad for _ in range(2000))
+    assert flagged <= 10  # (a limit 3 standard errors away: about 3 in 2,000)
+
+
+def test_a_large_window_is_held_to_the_configured_allowance() -> None:
+    rng = np.random.default_rng(8)
+    ref = np.where(rng.uniform(size=60_000) < 0.3, np.nan, 1.0)
+    cur = np.where(rng.uniform(size=5000) < 0.37, np.nan, 1.0)  # 7 points more
+    (miss, *_) = column_checks("x", ref, cur, QualitySpec())
+    assert miss.bad and miss.limit == pytest.approx(float(np.isnan(ref).mean()) + 0.05)
