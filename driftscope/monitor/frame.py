@@ -341,7 +341,8 @@ def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: 
     """Rows of (timestamp, *payload maps, label) → a :class:`Frame` of the wanted names.
 
     Every name is a column, all missing (NaN) when no row has it. A name sent as a number
-    in some rows and a string in others keeps the numeric view, the strings as missing.
+    in some rows and a string in others keeps the kind most of its rows have (numbers on a
+    tie), the others as missing: one stray value does not blind a column.
     """
     rows = list(rows)
     ts = np.array([_np_time(as_utc(r[0])) for r in rows], dtype="datetime64[ms]")
@@ -378,8 +379,10 @@ def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: 
                 seg[key].append(None)
     columns: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float64) for k, v in num.items()}
     for k, v in cat.items():
-        if k in columns:  # a type change: keep the numeric view, strings as missing
-            continue
+        if k in columns:  # a type change: the kind most rows have, the others as missing
+            strings = sum(x is not None for x in v)
+            if strings <= int(np.count_nonzero(~np.isnan(columns[k]))):
+                continue
         columns[k] = np.asarray(v, dtype=object)
     for name in names:
         columns.setdefault(name, np.full(len(rows), np.nan))

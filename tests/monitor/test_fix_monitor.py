@@ -116,6 +116,16 @@ def test_a_mixed_column_keeps_each_value_in_its_own_row() -> None:
     np.testing.assert_array_equal(f.take(np.array([0, 3])).columns["x"], [np.nan, 3.0])
 
 
+def test_a_stray_number_in_a_categorical_column_does_not_blind_it() -> None:
+    """The column keeps the kind most rows have: one number among strings (two collectors
+    learning a new feature's kind at once) is a missing value, not the column's kind."""
+    def row(i: int, num: dict[str, float] | None = None, cat: dict[str, str] | None = None):
+        return (T0 + timedelta(seconds=i), num or {}, cat or {}, [], {}, {}, {}, {}, None)
+    f = build_frame([row(0, cat={"x": "a"}), row(1, num={"x": 1.0}), row(2, cat={"x": "b"})],
+                    ["x"], labels=False)
+    assert f.columns["x"].tolist() == ["a", None, "b"]
+
+
 class Boom:
     """A plug-in detector that fails on values above 50 (a bug in one monitor)."""
 
