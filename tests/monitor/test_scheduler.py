@@ -307,3 +307,24 @@ def test_windows_without_a_reference_yet_have_no_missing_rate_finding(
                           f"AND {D.feature} = 'x' AND {D.segment} = '*'")[0][0]
     assert checked >= 4, "the windows with a reference are checked"
     assert store.count(S.ALERTS) == 0
+
+
+def test_a_busy_models_negligible_shift_is_not_drift(store: Store) -> None:
+    """50,000 events a window: a shift of 0.03 standard deviations is significant at that
+    size and matters to no model; 0.15 is drift (the floor of EMD: 0.05 of the IQR)."""
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        cols["x"] = rng.normal({0: 0.0, 1: 0.0, 2: 0.03, 3: 0.03, 4: 0.15}.get(i, 0.15), 1, n)
+        return cols
+
+    write_windows(store, "m", T0, W, 6, 50_000, g, seed=10)
+    cfg = config(reference={"kind": "fixed", "start": T0.isoformat(),
+                            "end": (T0 + 2 * W).isoformat()}, features=["x"])
+    verdicts = Monitor(store, cfg).run_once()
+    drifted = [i for i, v in enumerate(verdicts) if v.drifted]
+    assert drifted == [4, 5]
+    (stat, thr), = store.query(
+        f"SELECT {D.statistic}, {D.threshold} FROM {D} FINAL WHERE {D.metric} = "
+        f"'emd' AND {D.segment} = '*' AND {D.window_start} = {{t:DateTime64(3, 'UTC')}}",
+        {"t": T0 + 2 * W})
+    assert thr < stat < 0.05, "above the sample-size threshold, below the practical floor"
