@@ -101,6 +101,12 @@ class _Wire(BaseModel):
         return v.astimezone(UTC)
 
 
+class EventTime(_Wire):
+    """Only a message's ``timestamp``, read as an event's is (the time of a dead letter)."""
+
+    timestamp: datetime
+
+
 class PredictionEvent(_Wire):
     """One prediction: what the model saw and what it answered."""
 

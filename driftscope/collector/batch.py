@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from driftscope.collector.model import (
     ModelRegistry,
     epoch_ms,
     from_ms,
+    guess_event_time,
     guess_model_id,
     payload,
 )
@@ -71,6 +73,7 @@ class DeadLetter:
     raw: bytes
     raw_size: int
     source: str = ""  # topic/partition/offset in the broker (Message.source)
+    event_time: datetime | None = None  # the message's own timestamp, when readable
 
 
 @dataclass
@@ -180,13 +183,15 @@ class Processor:
                 raise EventError("schema", f"a value cannot be stored: {exc}") from None
             batch.features.extend(self.registry.check(event))
         except EventError as exc:
-            self._dead(batch, msg, raw, model_id or guess_model_id(raw), exc.reason, str(exc))
+            self._dead(batch, msg, raw, model_id or guess_model_id(raw), exc.reason, str(exc),
+                       event.timestamp if model_id else guess_event_time(raw, self._max_bytes))
             return
         except Exception as exc:  # a bug must not stop the collector: keep the message
             log.exception(
                 "collector: cannot process %s", msg.source
             )
-            self._dead(batch, msg, raw, model_id or guess_model_id(raw), "internal", repr(exc))
+            self._dead(batch, msg, raw, model_id or guess_model_id(raw), "internal", repr(exc),
+                       guess_event_time(raw, self._max_bytes))
             return
         size_ms = int(model.window.total_seconds() * 1000)
         lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
@@ -218,7 +223,8 @@ class Processor:
                 )
 
     def _dead(
-        self, batch: Batch, msg: Message, raw: bytes, model_id: str, reason: str, error: str
+        self, batch: Batch, msg: Message, raw: bytes, model_id: str, reason: str, error: str,
+        event_time: datetime | None = None,
     ) -> None:
         batch.dead.append(
             DeadLetter(
@@ -231,6 +237,7 @@ class Processor:
                 raw[: self._dl_max],
                 len(raw),
                 msg.source,
+                event_time,
             )
         )
         batch.dead_by_reason[reason] += 1

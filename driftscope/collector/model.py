@@ -16,13 +16,14 @@ Examples
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from driftscope.config import Config, ModelConfig
 from driftscope.errors import EventError
-from driftscope.events import PREDICTION_PREFIX, PredictionEvent, canonical
+from driftscope.events import PREDICTION_PREFIX, EventTime, PredictionEvent, canonical
 
 NUMERIC, CATEGORICAL, PROBS = "numeric", "categorical", "probs"
 PRED_PREFIX = PREDICTION_PREFIX
@@ -58,6 +59,21 @@ def guess_model_id(raw: bytes) -> str:
         return m.group(1).decode("utf-8")
     except UnicodeDecodeError:
         return ""
+
+
+def guess_event_time(raw: bytes, max_bytes: int) -> datetime | None:
+    """Best effort event time of a message that failed validation: its ``timestamp`` read
+    as an event's would be (ISO-8601 with a zone, or Unix seconds or milliseconds); None
+    when it has none that reads, or is larger than an event may be."""
+    if len(raw) > max_bytes:
+        return None
+    try:
+        value = json.loads(raw)
+        if not isinstance(value, dict) or value.get("timestamp") is None:
+            return None
+        return EventTime.model_validate({"timestamp": value["timestamp"]}).timestamp
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (pydantic's errors included)
+        return None
 
 
 class ModelRegistry:

@@ -135,6 +135,7 @@ class Sink:
                     d.raw,
                     d.raw_size,
                     now,
+                    d.event_time,
                 )
                 for d in batch.dead
             ],

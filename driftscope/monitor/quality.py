@@ -180,12 +180,14 @@ def segment_volume(
 def schema_violations(
     store: Store, model_id: str, start: datetime, end: datetime, spec: QualitySpec
 ) -> QualityResult:
-    """Dead letters of this model received during the window."""
+    """Dead letters of this model in the window: by their event time when the message had a
+    readable one (as events are windowed), else by the time the collector received them."""
     D = S.DEAD_LETTERS
+    when = f"ifNull({D.event_time}, {D.received_at})"
     n = store.count(
         D,
-        f"{D.model_id} = {{m:String}} AND {D.received_at} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {D.received_at} < {{b:DateTime64(3, 'UTC')}}",
+        f"{D.model_id} = {{m:String}} AND {when} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {when} < {{b:DateTime64(3, 'UTC')}}",
         m=model_id, a=start, b=end,
     )
     limit = float(spec.schema_violations_max)

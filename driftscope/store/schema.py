@@ -128,6 +128,7 @@ DEAD_LETTERS = _Table(
     "raw",
     "raw_size",
     "received_at",
+    "event_time",  # 103: the event's own time, when readable (NULL: received_at counts)
 )
 CONSUMER_OFFSETS = _Table(
     "consumer_offsets",

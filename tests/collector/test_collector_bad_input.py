@@ -4,8 +4,9 @@ offset and raw bytes; the collector keeps going; count in = stored + dead-letter
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from collector_support import event, make_config, produce, run_until, stored_offsets
+from collector_support import T0, event, make_config, produce, run_until, stored_offsets
 from kafka import KafkaConsumer
 
 from driftscope.collector.service import Collector
@@ -45,6 +46,11 @@ BAD: list[tuple[bytes | dict, str]] = [
 ]
 
 
+def expected_offset(expected: dict[int, str], k: int) -> int:
+    """The offset of the ``k``-th (1-based) entry of :data:`BAD` in the stream."""
+    return sorted(expected)[k - 1]
+
+
 def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
     stream: list[bytes | dict] = []
     expected: dict[int, str] = {}
@@ -74,6 +80,16 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
     assert big[4] == 4096 and big[5] == len(BIG)
     assert next(r for r in rows if r[2] == "unknown_model")[6] == "nobody"
     assert next(r for r in rows if r[2] == "type_change")[3].startswith("x: was numeric")
+    # each dead letter's own event time, when it has one that reads as an event's would
+    times = {r[0]: r[1] for r in store.query(
+        "SELECT kafka_offset, event_time FROM dead_letters ORDER BY kafka_offset")}
+    by_reason = {reason: times[o] for o, reason in expected.items()}
+    t = {i: (T0 + timedelta(seconds=i)).replace(tzinfo=None) for i in (1, 2, 4)}
+    assert by_reason["type_change"] == t[4]  # refused after it was read
+    assert times[expected_offset(expected, 3)] == t[2]  # no model_id: read from the raw bytes
+    assert times[expected_offset(expected, 2)] == t[1]  # a bad feature
+    assert by_reason["malformed_json"] is None and by_reason["unknown_model"] is not None
+    assert times[expected_offset(expected, 12)] is None  # a timestamp without a time zone
     stored = store.count("events")
     assert stored == len(BAD) + 1
     assert stored + len(rows) == n  # count in = stored + dead-lettered

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 
 from driftscope.monitor.config import QualitySpec
-from driftscope.monitor.quality import column_checks
+from driftscope.monitor.quality import column_checks, schema_violations
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
 
 
 def _rates(results: list) -> dict[str, tuple[float, bool]]:
@@ -55,3 +59,19 @@ def test_a_large_window_is_held_to_the_configured_allowance() -> None:
     cur = np.where(rng.uniform(size=5000) < 0.37, np.nan, 1.0)  # 7 points more
     (miss, *_) = column_checks("x", ref, cur, QualitySpec())
     assert miss.bad and miss.limit == pytest.approx(float(np.isnan(ref).mean()) + 0.05)
+
+
+def test_schema_violations_are_counted_in_the_window_of_their_event_time(store: Store) -> None:
+    """A replay or a backfill: events of March received in November. The dead letters with
+    a readable timestamp count in their event's window; one without counts when received."""
+    t0 = datetime(2026, 3, 1, 4, tzinfo=UTC)
+    received = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    D = S.DEAD_LETTERS
+    store.insert(D, [("t", 0, k, "m", "type_change", "x: was numeric", b"{}", 2, received, at)
+                     for k, at in enumerate([t0 + timedelta(minutes=5), t0, None])], D.columns)
+    spec = QualitySpec()
+    hour = timedelta(hours=1)
+    assert schema_violations(store, "m", t0, t0 + hour, spec).value == 2
+    assert schema_violations(store, "m", t0 + hour, t0 + 2 * hour, spec).value == 0
+    assert schema_violations(store, "m", received, received + hour, spec).value == 1
+    assert schema_violations(store, "other", t0, t0 + hour, spec).value == 0
