@@ -39,7 +39,8 @@ def build_channels(
         opts = kafka_client_options(config.kafka, secrets)
         out["kafka"] = KafkaNotifier(config.kafka.retrain_topic, opts, timeout)
     if a.retrain.command:
-        out["command"] = CommandNotifier(a.retrain.command)
+        out["command"] = CommandNotifier(a.retrain.command,
+                                         a.retrain.command_timeout.total_seconds())
     return out
 
 
@@ -51,15 +52,17 @@ def dispatcher(
     """A dispatcher over the configured channels with the configured retries and backoff.
 
     Its outbox lease lives 3 minutes, or three times the longest wait between renewals (a
-    send's ``timeout`` or a ``backoff_max`` wait) where that is longer: a holder renews
-    before each attempt and wait, and must do so within half the lease (the retrain
-    command's own 60 s limit fits in the 3 minutes).
+    send's ``timeout``, the retrain command's ``command_timeout`` or a ``backoff_max``
+    wait) where that is longer: a holder renews before each attempt and wait, and must do
+    so within half the lease.
     """
     a = config.alerts
     kwargs: dict[str, Any] = {}
     if sleep is not None:
         kwargs["sleep"] = sleep
-    lease_ttl = max(180.0, 3 * max(a.timeout, a.backoff_max).total_seconds())
+    longest = max(a.timeout, a.backoff_max,
+                  a.retrain.command_timeout if a.retrain.command else a.timeout)
+    lease_ttl = max(180.0, 3 * longest.total_seconds())
     return Dispatcher(Outbox(store), build_channels(config, secrets, write), retries=a.retries,
                       backoff=a.backoff.total_seconds(), backoff_max=a.backoff_max.total_seconds(),
                       after_send=after_send, lease_ttl=lease_ttl, **kwargs)

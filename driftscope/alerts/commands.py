@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from driftscope.alerts.state import AlertStore
     from driftscope.config import Config, Secrets
     from driftscope.store.clickhouse import Store
 
@@ -18,6 +20,9 @@ log = logging.getLogger("driftscope.alerts")
 
 alerts_app = typer.Typer(help="List, acknowledge and silence alerts; deliver the outbox.",
                          no_args_is_help=True)
+
+ID_WIDTH = 20  # an alert id: 20 hex digits (driftscope.alerts.rules.alert_id)
+MIN_PREFIX = 6  # `ack` takes an id's first characters, at least this many
 
 ConfigOption = Annotated[
     Path | None,
@@ -54,16 +59,25 @@ def list_alerts(
         raise typer.BadParameter(f"{state!r}: expected {FIRING}, {ACKNOWLEDGED} or {RESOLVED}",
                                  param_hint="--state")
     _, _, store = _store(config)
-    table = Table("alert", "state", "model", "monitor", "since", "windows", "summary")
+    table = Table(title=None)
+    table.add_column("alert", no_wrap=True, min_width=ID_WIDTH)  # ids whole, for `ack`
+    table.add_column("state", no_wrap=True, min_width=len(ACKNOWLEDGED))
+    for name in ("model", "monitor"):
+        table.add_column(name, overflow="fold")
+    for name in ("since", "windows", "summary"):
+        table.add_column(name)
     for alert, summary, _ in AlertStore(store).recent(state, model, limit):
         table.add_row(alert.alert_id, alert.state, alert.model_id, alert.monitor,
                       f"{alert.opened_window:%Y-%m-%d %H:%M}", str(alert.windows), summary)
-    Console().print(table)
+    # a terminal wraps the table to its width; piped (grep, a file, a script) each row
+    # stays on one line, whole
+    Console(width=None if sys.stdout.isatty() else 10_000).print(table)
 
 
 @alerts_app.command("ack")
 def ack(
-    alert_id: Annotated[str, typer.Argument(help="The alert id (see `alerts list`).")],
+    alert_id: Annotated[str, typer.Argument(
+        help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")],
     by: Annotated[str, typer.Option(help="Who acknowledges.")] = "cli",
     config: ConfigOption = None,
 ) -> None:
@@ -72,10 +86,28 @@ def ack(
     from driftscope.errors import ConfigError
 
     _, _, store = _store(config)
-    alert = AlertStore(store).acknowledge(alert_id, by, datetime.now(UTC))
+    alerts = AlertStore(store)
+    alert_id = _whole_id(alerts, alert_id)
+    alert = alerts.acknowledge(alert_id, by, datetime.now(UTC))
     if alert is None:
-        raise ConfigError(f"no alert {alert_id!r}; see `driftscope alerts list`")
+        raise ConfigError(f"no alert {alert_id!r} (an id, or its first {MIN_PREFIX}+ "
+                          "characters); see `driftscope alerts list`")
     typer.echo(f"{alert_id}: {alert.state}")
+
+
+def _whole_id(alerts: AlertStore, given: str) -> str:
+    """The id ``given`` is, or the one id it is the start of (at least ``MIN_PREFIX``
+    characters); otherwise a one-line error."""
+    from driftscope.errors import ConfigError
+
+    if alerts.get(given) is not None or len(given) < MIN_PREFIX:
+        return given  # unknown and short: `ack` says there is no such alert
+    found = alerts.ids_starting(given)
+    if len(found) > 1:
+        shown = ", ".join(found[:2]) + (", …" if len(found) > 2 else "")
+        raise ConfigError(f"alert id prefix {given!r} matches several alerts ({shown}); "
+                          "give more of the id")
+    return found[0] if found else given
 
 
 @alerts_app.command("silence")
@@ -122,6 +154,7 @@ def run(
 
     cfg, secrets, store = _store(config)
     d = dispatcher(store, cfg, secrets)
+    failed = False
     while True:
         try:
             counts = d.run(include_failed=retry_failed,
@@ -133,10 +166,13 @@ def run(
             log.warning("alerts run skipped, the store is unavailable: %s", exc)
         else:
             beat("alerts")
+            failed = bool(counts["failed"])
             if not follow or counts["sent"] or counts["failed"]:
                 typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, "
-                           f"skipped {counts['skipped']}")
+                           f"skipped {counts['skipped']}, held {counts['held']}")
         if not follow:
+            if failed:  # the errors are in the log and the outbox's last_error
+                raise typer.Exit(1)
             return
         try:
             time.sleep(interval)

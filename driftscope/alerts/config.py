@@ -62,6 +62,18 @@ class RetrainConfig(Section):
     kafka: bool = True
     webhook: bool = False
     command: list[str] | None = None
+    command_timeout: timedelta = Field(
+        timedelta(seconds=60),
+        description="how long `command` may run; past it its whole process group is killed",
+    )
+
+    @field_validator("command_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, v: Any) -> timedelta:
+        d = parse_duration(v)
+        if d <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 60s")
+        return d
 
     @field_validator("policies")
     @classmethod

@@ -20,11 +20,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.rules import Alert
+from driftscope.alerts.rules import RESOLVED, Alert
 
 SLACK_MAX_TEXT = 3000  # Slack's limit for a text object (a section's, a context element's)
 SLACK_MAX_HEADER = 150  # and for a header's plain text
 SLACK_MAX_NAME = 200  # a feature or segment name in a Slack line, clipped beyond this
+SLACK_MAX_FALLBACK = 4000  # a message's top-level text (notifications): Slack's advice
 
 
 def _num(x: float) -> str:
@@ -118,8 +119,25 @@ def _pair(alert: Alert, slack: bool) -> str:
     return f"{alert.model_id} / {alert.monitor}"
 
 
+def _bad_windows(alert: Alert) -> str:
+    n = alert.windows
+    return f"{n} bad window{'s' if n != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC"
+
+
+def recovered(alert: Alert, slack: bool = False) -> str:
+    """The resolution's line: ``m / mon: recovered after 40 bad windows since … UTC``."""
+    return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"
+
+
 def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
-    """One line: model, monitor, what is wrong, since when (``slack``: as Slack mrkdwn)."""
+    """One line: model, monitor, what is wrong, since when (``slack``: as Slack mrkdwn).
+
+    The count is the incident's bad windows (``alert.windows``); a good window says so.
+    """
+    if alert.state == RESOLVED:
+        return recovered(alert, slack)
+    if not v.findings:
+        return f"{_pair(alert, slack)}: no findings in this window; {_bad_windows(alert)}"
     drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
     parts = []
     if drift:
@@ -132,7 +150,7 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
             parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed")
             if kind == "performance" and v.labels_start is not None:  # label_delay
                 parts[-1] += f" (labels of the window from {v.labels_start:%Y-%m-%d %H:%M})"
-    what = ", ".join(parts) or "recovered"
+    what = ", ".join(parts)
     return (f"{_pair(alert, slack)}: {what} for {alert.windows} window"
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")
 
@@ -192,8 +210,7 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     icon = ":white_check_mark:" if resolved else ":rotating_light:"
     event = "Resolved" if resolved else "Drift alert"
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
-    text = summary(alert, v, slack=True) if not resolved else (
-        f"{_pair(alert, slack=True)}: recovered after {alert.windows} windows")
+    text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",  # no emoji: `a:us:b` is a name
                                     "text": title[:SLACK_MAX_HEADER], "emoji": False}},
@@ -206,13 +223,38 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     end = "%H:%M" if v.window_end.date() == v.window_start.date() else "%Y-%m-%d %H:%M"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
         f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end.strftime(end)} UTC · "
-        f"{v.n_events} events · severity {_num(min(alert.severity, 1e9))} · "
+        f"{v.n_events} events · {'peak ' if resolved else ''}severity "
+        f"{_num(min(alert.severity, 1e9))} · "
         f"alert `{alert.alert_id}`", SLACK_MAX_TEXT)}]})
     if link and len(link) <= SLACK_MAX_TEXT:  # a button's url has the same limit
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
             "url": link}]})
-    return {"text": f"{event}: {slack_name(alert.model_id)} — {text}", "blocks": blocks}
+    return {"text": fallback(f"{event}: {slack_name(alert.model_id)}", [text]),
+            "blocks": blocks}
+
+
+def fallback(head: str, texts: list[str], sep: str = " — ",
+             limit: int = SLACK_MAX_FALLBACK) -> str:
+    """A Slack message's top-level text (what notifications show), ``head — text; text;
+    …``, within ``limit`` characters: texts that do not fit are counted (``…and N more``),
+    a first text too long on its own is clipped.
+
+    >>> fallback("Drift alert: m", ["a" * 30, "b" * 30, "c" * 30], limit=80)
+    'Drift alert: m — aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; …and 2 more'
+    """
+    out = head + sep
+    for i, text in enumerate(texts):
+        rest = len(texts) - i - 1
+        tail = f"; …and {rest} more" if rest else ""
+        part = ("; " if i else "") + text
+        if len(out) + len(part) + len(tail) <= limit:
+            out += part
+        elif i == 0:
+            out += _clip_mrkdwn(text, limit - len(out) - len(tail))
+        else:
+            return f"{out}; …and {rest + 1} more"
+    return out
 
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> dict[str, Any]:
@@ -246,7 +288,7 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
             blocks += part
         texts = [p["text"].split(" — ", 1)[-1] for p in payloads]
         head = payloads[0]["text"].split(" — ", 1)[0]
-        return {"text": f"{head} — {len(payloads)} alerts: " + "; ".join(texts),
+        return {"text": fallback(f"{head} — {len(payloads)} alerts", texts, sep=": "),
                 "blocks": blocks}
     if channel == "console":
         return {"text": "\n".join(p["text"] + "".join(f"\n  {x}" for x in p.get("lines", []))

@@ -19,10 +19,17 @@ sends exactly those members under that key, so the key always means the same mes
 
 Statuses: ``pending`` → ``sending`` → ``sent``, or ``failed`` after the retries are spent
 (``driftscope alerts run`` and ``driftscope monitor`` try failed groups again, one attempt
-per run and at most once per ``backoff_max``, after the new ones). A ``resolved`` row waits
-until its alert's ``firing`` row to the same channel is sent, so a channel never shows a
-resolution before its alert. Any exception a channel raises is a failed attempt of its
-message, not the end of the run.
+per run and at most once per ``backoff_max``, after the new ones). A receiver's refusal
+for good (:class:`~driftscope.alerts.notifiers.http.Rejected`, a 4xx) fails the message at
+once, without the rest of its retries. A receiver that asks to wait
+(:class:`~driftscope.alerts.notifiers.http.RateLimited`, a 429 with ``Retry-After``) gets
+no post before that time: the dispatcher waits in the run when the wait fits both
+``backoff_max`` and the backoff waits the message has left, else the message stays
+``sending`` with ``updated_at`` set to the time it may go (a ``sending`` row is due from
+its ``updated_at``), and nothing more goes to that channel before then (``held``).
+A ``resolved`` row waits until its alert's ``firing`` row to the same channel is sent,
+so a channel never shows a resolution before its alert. Any exception a channel raises
+is a failed attempt of its message, not the end of the run.
 
 One dispatcher sends at a time per store: ``alerts run --follow``, ``monitor`` and
 ``backfill --notify`` may run side by side. A run with something due takes the outbox
@@ -48,6 +55,7 @@ from typing import Any, Protocol
 
 from driftscope.alerts.lease import Lease, LeaseLost
 from driftscope.alerts.messages import merge
+from driftscope.alerts.notifiers.http import RateLimited, Rejected
 from driftscope.durations import as_utc
 from driftscope.errors import NotifierError, StoreError
 from driftscope.store import schema as S
@@ -134,13 +142,15 @@ class Outbox:
                          as_utc(r[7]), r[8], r[9], as_utc(r[10]), int(r[11])) for r in rows]
 
     def mark(self, rows: Sequence[Delivery], status: str, attempts: Sequence[int],
-             error: str = "", key: str | None = None) -> list[Delivery]:
+             error: str = "", key: str | None = None,
+             due: datetime | None = None) -> list[Delivery]:
         """Record a new status for rows sent together: one insert, so all or none.
 
         Each new version is above the row's last one even if the wall clock stepped back.
+        ``due``: the time a ``sending`` message may be tried again (its ``updated_at``).
         Returns the rows as recorded.
         """
-        now, ns = self.clock(), time.time_ns()
+        now, ns = due or self.clock(), time.time_ns()
         out = [replace(d, status=status, attempts=n, updated_at=now,
                        send_key=d.send_key if key is None else key,
                        version=max(ns, d.version + 1))
@@ -203,6 +213,7 @@ class Dispatcher:
         self.sleep = sleep
         self.after_send = after_send
         self.lease = lease or Lease(outbox.store, timedelta(seconds=lease_ttl))
+        self._wait_until: dict[str, datetime] = {}  # channel → no post before (429)
 
     def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
             pace_failed: bool = False) -> dict[str, int]:
@@ -267,6 +278,11 @@ class Dispatcher:
         now = self.outbox.clock()
         last_pass = self.outbox.last_pass() if hold and new else None
         due_failed = now - timedelta(seconds=self.backoff_max)
+        self._wait_until = {}
+        for g in fixed.values():  # rate-limited messages wait, and so does their channel
+            due = max((d.updated_at for d in g if d.updated_at is not None), default=now)
+            if g[0].status == "sending" and due > now:
+                self._wait_until[g[0].channel] = max(due, self._wait_until.get(g[0].channel, due))
         queue = [g for g in fixed.values() if g[0].status == "sending"]
         for (_, group), members in new.items():
             newest = max(d.created_at for d in members)
@@ -290,18 +306,24 @@ class Dispatcher:
         if channel is None:
             counts["skipped"] += len(members)
             return []
+        if self._wait_until.get(members[0].channel, datetime.min.replace(tzinfo=UTC)) > (
+                self.outbox.clock()):  # the receiver asked to wait (429)
+            counts["held"] += len(members)
+            return []
         early = [d for d in members if d.kind == "resolved" and (d.alert_id, d.channel) in unsent]
         if early and members[0].status != "pending":
             return members
         members = [d for d in members if d not in early]
         if members:
-            ok = self._deliver(members, channel)
-            counts["sent" if ok else "failed"] += len(members)
-            if ok:
+            outcome = self._deliver(members, channel)
+            counts[outcome] += len(members)
+            if outcome == "sent":
                 unsent -= {(d.alert_id, d.channel) for d in members if d.kind == "firing"}
         return early
 
-    def _deliver(self, rows: list[Delivery], channel: Channel) -> bool:
+    def _deliver(self, rows: list[Delivery], channel: Channel) -> str:
+        """Send one message with its retries: ``sent``, ``failed``, or ``held`` (the
+        receiver asked to wait past what this run would wait)."""
         failed = rows[0].status == "failed"
         # pending rows, and rows from before send keys (migration 203), have none yet
         key = rows[0].send_key or message_key(rows)
@@ -314,23 +336,41 @@ class Dispatcher:
         else:
             payload = merge(rows[0].channel,
                             [{**d.payload, "delivery_id": d.delivery_id} for d in rows])
-        tries = 1 if failed else self.retries + 1
-        error = ""
-        for k in range(tries):
-            if k:
-                self.lease.renew()
-                self.sleep(min(self.backoff * 2 ** (k - 1), self.backoff_max))
+        waits = [] if failed else [min(self.backoff * 2 ** k, self.backoff_max)
+                                   for k in range(self.retries)]
+        error, made = "", 0
+        while True:
             self.lease.renew()
+            made += 1
             try:
                 channel.send(payload, key)
             except Exception as exc:  # any failure is a failed attempt, never a stuck queue
                 error = _failure(exc)
                 log.warning("delivery %s via %s failed (attempt %d): %s",
-                            key, rows[0].channel, rows[0].attempts + k + 1, error)
+                            key, rows[0].channel, rows[0].attempts + made, error)
+                if isinstance(exc, Rejected) or not waits:
+                    break
+                wait = waits.pop(0)
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    if exc.retry_after > min(wait + sum(waits), self.backoff_max):
+                        return self._defer(rows, made, error, exc.retry_after)
+                    wait = max(wait, exc.retry_after)
+                self.lease.renew()
+                self.sleep(wait)
                 continue
             if self.after_send is not None:
                 self.after_send(key)
-            self.outbox.mark(rows, "sent", [d.attempts + k + 1 for d in rows])
-            return True
-        self.outbox.mark(rows, "failed", [d.attempts + tries for d in rows], error)
-        return False
+            self.outbox.mark(rows, "sent", [d.attempts + made for d in rows])
+            return "sent"
+        self.outbox.mark(rows, "failed", [d.attempts + made for d in rows], error)
+        return "failed"
+
+    def _defer(self, rows: list[Delivery], made: int, error: str, wait: float) -> str:
+        """Leave a rate-limited message for a run after ``wait`` seconds, and its channel
+        alone until then."""
+        due = self.outbox.clock() + timedelta(seconds=wait)
+        self._wait_until[rows[0].channel] = due
+        self.outbox.mark(rows, "sending", [d.attempts + made for d in rows], error, due=due)
+        log.info("%s asked to wait %gs: message %s and the rest of the channel wait",
+                 rows[0].channel, wait, rows[0].send_key)
+        return "held"

@@ -70,8 +70,8 @@ class Alert:
     opened_window: datetime
     last_window: datetime
     state: str
-    severity: float
-    windows: int
+    severity: float  # the highest of its windows
+    windows: int  # its bad windows (good windows while open do not count)
     notified: bool
     reason: str = ""
     notified_at: datetime | None = None  # event time of the announcement (for cooldown)
@@ -202,7 +202,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
         grown = replace(
             open_alert,
             last_window=v.window_start,
-            windows=open_alert.windows + 1,
+            windows=open_alert.windows + (1 if v.bad else 0),  # the incident's bad windows
             severity=max(open_alert.severity, v.severity),
         )
         if (v.bad and open_alert.state == FIRING and not open_alert.notified and not silenced

@@ -94,6 +94,13 @@ class AlertStore:
             out.append((alert, summary, d))
         return out
 
+    def ids_starting(self, prefix: str, limit: int = 3) -> list[str]:
+        """Alert ids that start with ``prefix`` (at most ``limit``, sorted)."""
+        rows = self.store.query(
+            f"SELECT DISTINCT {A.alert_id} FROM {A} WHERE startsWith({A.alert_id}, {{p:String}}) "
+            f"ORDER BY {A.alert_id} LIMIT {int(limit)}", {"p": prefix})
+        return [r[0] for r in rows]
+
     def acknowledge(self, alert_id: str, who: str, now: datetime) -> Alert | None:
         found = self.get(alert_id)
         if found is None:

@@ -140,3 +140,69 @@ def test_no_deliver_needs_no_notifier_secret_and_enqueues_for_the_sender(
     assert out.exit_code == 0, out.output
     box = S.ALERT_OUTBOX
     assert store.count(f"{box} FINAL", f"{box.channel} = 'slack' AND {box.status} = 'pending'") >= 1
+
+
+def plain_config(store: Store, tmp_path: Path, **alerts: Any) -> Path:
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "churn"}], "monitors": [],
+        "alerts": {"console": False, **alerts}}))
+    return path
+
+
+def test_alerts_run_exits_1_when_a_message_failed_and_reports_what_it_held(
+    store: Store, tmp_path: Path, slack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftscope.alerts.lease import Lease
+    from driftscope.alerts.outbox import Outbox
+
+    cfg = plain_config(store, tmp_path, slack=True, retries=2, backoff="0s", backoff_max="0s")
+    monkeypatch.setenv("DRIFTSCOPE_SLACK_WEBHOOK_URL", slack.url)
+    Outbox(store).enqueue("a1:firing:slack", "a1", "firing", "slack",
+                          {"text": "Drift alert: churn", "blocks": []})
+    other = Lease(store)  # another dispatcher is sending
+    assert other.acquire()
+    out = CliRunner().invoke(app, ["alerts", "run", "-c", str(cfg)])
+    assert out.exit_code == 0 and "sent 0, failed 0, skipped 0, held 1" in out.output
+    other.release()
+    slack.answers = [(404, {}, "no_service")]
+    out = CliRunner().invoke(app, ["alerts", "run", "-c", str(cfg)])
+    assert out.exit_code == 1 and "sent 0, failed 1, skipped 0, held 0" in out.output
+    out = CliRunner().invoke(app, ["alerts", "run", "-c", str(cfg)])  # Slack fixed
+    assert out.exit_code == 0 and "sent 1, failed 0" in out.output
+
+
+def save_alert(store: Store, alert_id: str, model: str) -> None:
+    from driftscope.alerts.rules import FIRING, Alert
+    from driftscope.alerts.state import AlertStore
+
+    alert = Alert(alert_id, model, "monitor-with-a-long-name", T0, T0, FIRING, 3.0, 2, True)
+    AlertStore(store).save(alert, f"{model} / monitor-with-a-long-name: 12 features drifted "
+                           "for 2 windows since 2026-04-01 00:00 UTC", {}, T0)
+
+
+def test_alerts_list_shows_whole_ids_and_ack_takes_their_start(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    cfg = str(plain_config(store, tmp_path))
+    save_alert(store, "5f3a9c0e11d2b7a4e6c1", "customer-churn-prediction-model")
+    save_alert(store, "5f3a9c77aa00bb11cc22", "fraud-scoring-model")
+    save_alert(store, "90d2e41b7c3f5a6e8d0b", "pricing-model")
+    runner = CliRunner()
+    listed = runner.invoke(app, ["alerts", "list", "-c", cfg])
+    assert listed.exit_code == 0, listed.output
+    for aid in ("5f3a9c0e11d2b7a4e6c1", "5f3a9c77aa00bb11cc22", "90d2e41b7c3f5a6e8d0b"):
+        assert aid in listed.output
+    out = runner.invoke(app, ["alerts", "ack", "90d2e41b", "-c", cfg])
+    assert out.exit_code == 0 and out.output.strip() == "90d2e41b7c3f5a6e8d0b: acknowledged"
+    both = runner.invoke(app, ["alerts", "ack", "5f3a9c", "-c", cfg])
+    assert isinstance(both.exception, ConfigError)
+    assert str(both.exception) == ("alert id prefix '5f3a9c' matches several alerts "
+                                   "(5f3a9c0e11d2b7a4e6c1, 5f3a9c77aa00bb11cc22); give more "
+                                   "of the id")
+    for given in ("5f3a9", "777777"):  # too short to be a prefix; no such alert
+        bad = runner.invoke(app, ["alerts", "ack", given, "-c", cfg])
+        assert isinstance(bad.exception, ConfigError)
+        assert f"no alert '{given}'" in str(bad.exception) and "\n" not in str(bad.exception)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,3 +87,20 @@ def test_a_metric_far_below_its_bound_is_severe_and_shown_first() -> None:
     assert v.top(1) == [accuracy(0.3)] and alert.severity == pytest.approx(3.0)
     slack = json.dumps(messages.slack_blocks(alert, v, 5, None), ensure_ascii=False)
     assert "accuracy (accuracy 0.3, rule &lt; 0.9)" in slack and "…and 1 more" in slack
+
+
+def test_a_large_group_keeps_slacks_notification_text_short_and_counts_the_rest() -> None:
+    fs = [Finding("drift", "*", "age", "linf", 0.3, 0.1, "permutation", "fdr")]
+    payloads = []
+    for m in range(300):
+        first = step(Track(), replace(verdict(0, fs), monitor=f"monitor-{m:03d}"), Policy(),
+                     silenced=False)
+        v = replace(verdict(1, fs), monitor=f"monitor-{m:03d}")
+        d = step(first.track, v, Policy(), silenced=False)
+        assert d.alert is not None
+        payloads.append(messages.slack_blocks(d.alert, v, 5, None))
+    text = messages.merge("slack", payloads)["text"]
+    assert len(text) <= 4000
+    assert text.startswith("Drift alert: churn — 300 alerts: churn / monitor-000: 1 feature")
+    shown = text.count("churn / monitor-")
+    assert text.endswith(f"; …and {300 - shown} more") and 0 < shown < 300

@@ -74,7 +74,7 @@ def _fill(store: Store) -> None:
         f"3600, '', cityHash64({E.event_id}), {payload}, {E.kafka_partition}, "
         f"{E.kafka_offset} FROM {E} WHERE {E.model_id} = 'both' "
         f"AND {E.features_cat}['plan'] = 'premium'")
-    store.insert(schema.DEAD_LETTERS, [("t", 0, 1, "smp", "schema", "bad", "{}", 2, DEAD_AT)],
+    store.insert(schema.DEAD_LETTERS, [("t", 0, 1, "smp", "schema", "bad", "{}", 2, DEAD_AT, None)],
                  schema.DEAD_LETTERS.columns)
     Monitor(store, _config(), clock=lambda: T1 + 2 * H).run_once()
 

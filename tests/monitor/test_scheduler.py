@@ -101,7 +101,7 @@ def test_segments_previous_reference_and_data_quality(store: Store) -> None:
         return cols
 
     write_windows(store, "m", T0, W, 10, lambda i: 1000 if i == 9 else 200, g, seed=3)
-    store.insert(S.DEAD_LETTERS, [("t", 0, 1, "m", "schema", "e", b"{}", 2, T0 + 9 * W)],
+    store.insert(S.DEAD_LETTERS, [("t", 0, 1, "m", "schema", "e", b"{}", 2, T0 + 9 * W, None)],
                  S.DEAD_LETTERS.columns)
     cfg = config(reference={"kind": "previous", "windows": 3}, segments=["country"])
     verdicts = Monitor(store, cfg).run_once()

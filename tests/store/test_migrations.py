@@ -25,7 +25,7 @@ def test_user_values_are_parameters_not_sql(store: Store) -> None:
     hostile = "x'); DROP TABLE events; --"
     store.insert(
         schema.DEAD_LETTERS,
-        [("t", 0, 1, hostile, "schema", "e", b"raw", 3, dt.datetime.now(dt.UTC))],
+        [("t", 0, 1, hostile, "schema", "e", b"raw", 3, dt.datetime.now(dt.UTC), None)],
         schema.DEAD_LETTERS.columns,
     )
     n = store.count(schema.DEAD_LETTERS, "model_id = {m:String}", m=hostile)

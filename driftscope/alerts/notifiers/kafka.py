@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from driftscope.alerts.notifiers.http import redact_urls
 from driftscope.alerts.notifiers.webhook import strict_json
 from driftscope.errors import NotifierError
+
+_SECRET = re.compile(r"(?i)\b(token|password|passwd|secret|api[_-]?key)\s*[=:]\s*[^\s,;]+")
 
 
 class KafkaNotifier:
@@ -40,7 +46,12 @@ class KafkaNotifier:
 
 
 class CommandNotifier:
-    """Run a command with the request as JSON on stdin (and the key as its last argument)."""
+    """Run a command with the request as JSON on stdin (and the key as its last argument).
+
+    The command runs in a session of its own: past ``timeout`` seconds the whole process
+    group is killed (a training it started in the background too), so a retry never runs
+    beside the attempt before it. A failure's error ends with the last line of stderr.
+    """
 
     name = "command"
 
@@ -51,9 +62,42 @@ class CommandNotifier:
     def send(self, payload: Mapping[str, Any], key: str) -> None:
         body = strict_json({**payload, "idempotency_key": key})
         try:
-            done = subprocess.run([*self.argv, key], input=body, text=True, capture_output=True,
-                                  timeout=self.timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise NotifierError(f"retrain command failed: {type(exc).__name__}") from None
-        if done.returncode != 0:
-            raise NotifierError(f"retrain command exited {done.returncode}")
+            proc = subprocess.Popen([*self.argv, key], stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+        except OSError as exc:
+            raise NotifierError(f"retrain command failed to start: {type(exc).__name__}: "
+                                f"{exc.strerror or exc}") from None
+        try:
+            _, err = proc.communicate(body, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise NotifierError(f"retrain command timed out after {self.timeout:g}s and was "
+                                "killed with its process group") from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0:
+            raise NotifierError(f"retrain command exited {proc.returncode}{_last_line(err)}")
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the command's process group (its session: it leads it), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:  # a process that left the session holds a pipe
+        proc.kill()
+        proc.wait()
+
+
+def _last_line(stderr: str | None, width: int = 200) -> str:
+    """``: <the last non-empty line of stderr>``, URLs cut to their host, at most ``width``."""
+    lines = [x.strip() for x in (stderr or "").splitlines() if x.strip()]
+    if not lines:
+        return ""
+    line = _SECRET.sub(r"\1=<redacted>", redact_urls(lines[-1]))
+    return ": " + (line if len(line) <= width else line[: width - 1] + "…")

@@ -1,9 +1,6 @@
 """A generic JSON webhook: POST the payload with an ``Idempotency-Key`` header.
 
-Examples
---------
->>> redact("failed: https://hooks.example/T0/B0/xyz timed out", "https://hooks.example/T0/B0/xyz")
-'failed: <webhook-url> timed out'
+Never redirected; a 429 or another 4xx is told apart (:mod:`.http`).
 """
 
 from __future__ import annotations
@@ -18,18 +15,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from driftscope.alerts.notifiers.http import answer_error, opener, redact
 from driftscope.errors import NotifierError
 
-
-def redact(text: str, secret: str) -> str:
-    """``text`` with the secret (and its path, which holds the token) replaced."""
-    if not secret:
-        return text
-    out = text.replace(secret, "<webhook-url>")
-    path = secret.split("://", 1)[-1].split("/", 1)[-1]
-    if len(path) > 6:
-        out = out.replace(path, "<redacted>")
-    return out
+__all__ = ["SecretUrlNotifier", "WebhookNotifier", "redact", "strict_json"]
 
 
 def strict_json(payload: Mapping[str, Any]) -> str:
@@ -75,14 +64,16 @@ class WebhookNotifier(SecretUrlNotifier):
             headers={"Content-Type": "application/json", "Idempotency-Key": key},
         )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with opener().open(req, timeout=self.timeout) as resp:
                 status = resp.status
         except urllib.error.HTTPError as exc:
-            raise NotifierError(f"webhook answered HTTP {exc.code}") from None
+            text = exc.read(2000).decode("utf-8", "replace") if exc.fp else ""
+            raise answer_error("webhook", exc.code, dict(exc.headers.items()), text,
+                               url) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise NotifierError(redact(f"webhook unreachable: {reason}", url)) from None
         except http.client.HTTPException as exc:  # not HTTP at all, or cut off
             raise NotifierError(f"webhook answered badly: {type(exc).__name__}") from None
         if status >= 300:
-            raise NotifierError(f"webhook answered HTTP {status}")
+            raise answer_error("webhook", status, {}, "", url)
