@@ -26,7 +26,7 @@ from driftscope.alerts.model import WindowVerdict
 from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.monitor import evaluate as ev
-from driftscope.monitor import quality, results
+from driftscope.monitor import names, quality, results
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
 from driftscope.monitor.frame import (
@@ -128,6 +128,7 @@ class Monitor:
         self.settle = settle
         self._fitters: dict[str, Fitter] = {}
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
+        self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -172,6 +173,7 @@ class Monitor:
         size = self.window_size(cfg)
         if cfg.window is None:
             cfg = cfg.model_copy(update={"window": size})
+        self._check_names(cfg)
         done = results.processed(self.store, cfg.model, cfg.name, size)
         closed = closed_windows(self.store, cfg.model, size, since, until,
                                 closed_before=self.clock() - self.settle if self.settle else None)
@@ -207,6 +209,16 @@ class Monitor:
             if failed:  # the failed window and those after it wait for the next pass
                 break
         return out
+
+    def _check_names(self, cfg: MonitorConfig) -> None:
+        """Warn once per process of a model or feature no event has (a typo, most likely)."""
+        if (cfg.model, cfg.name) in self._named:
+            return
+        settled, line = names.unknown_names(self.store, cfg)
+        if settled:
+            self._named.add((cfg.model, cfg.name))
+        if line:
+            log.warning(line)
 
     def _with_data(self, cfg: MonitorConfig, size: timedelta,
                    windows: list[tuple[Window, int]]) -> list[tuple[Window, int]]:

@@ -1,0 +1,53 @@
+"""A monitor's names against what the store holds: a model or feature that no event ever
+carried is most likely a typo in the configuration (``loans`` for ``loan``, ``incme``), and
+the monitor would otherwise judge nothing, or a column that is always missing, in silence.
+
+:func:`unknown_names` says which, in one line, once the model has events (a model not yet
+deployed has none, and says nothing).
+"""
+
+from __future__ import annotations
+
+import re
+
+from driftscope.events import PREDICTION_PREFIX
+from driftscope.monitor.config import MonitorConfig
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+MF = S.MODEL_FEATURES
+_PICK = re.compile(r"(.+)\[\d+\]")  # an output ``probs[1]``: the j-th of ``probs``
+SHOWN = 12
+"""Names listed at most in a message."""
+
+
+def _listed(names: list[str]) -> str:
+    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    return ", ".join(names[:SHOWN]) + more
+
+
+def unknown_names(store: Store, cfg: MonitorConfig) -> tuple[bool, str | None]:
+    """Whether the store can tell yet, and one line naming what ``cfg`` watches that no
+    event of its model had a value for (None: nothing).
+
+    The model's names are those the collector recorded (``model_features``: every logging
+    mode records them). A model with no recorded name is reported only when other models
+    have some (then it is most likely misspelt; else nothing was collected yet: ask again
+    later)."""
+    rows = store.query(f"SELECT DISTINCT {MF.model_id}, {MF.name} FROM {MF}")
+    by_model: dict[str, set[str]] = {}
+    for model, name in rows:
+        by_model.setdefault(model, set()).add(name)
+    if cfg.model not in by_model:
+        if not by_model:
+            return False, None
+        return True, (f"monitor {cfg.name}: model {cfg.model!r} has no event in the store "
+                      f"(models with events: {_listed(sorted(by_model))})")
+    known = by_model[cfg.model]
+    wanted = [*cfg.features, *(PREDICTION_PREFIX + (m.group(1) if (m := _PICK.fullmatch(o))
+                                                   else o) for o in cfg.outputs)]
+    missing = [n for n in dict.fromkeys(wanted) if n not in known]
+    if not missing:
+        return True, None
+    return True, (f"monitor {cfg.name}: no event of model {cfg.model!r} has a value for "
+                  f"{_listed(missing)} (its names: {_listed(sorted(known))})")
