@@ -16,7 +16,9 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +32,7 @@ PRED_PREFIX = PREDICTION_PREFIX
 """Predictions are typed (and profiled) under ``prediction.<name>``; validation rejects
 feature names that start so, which would collide with them."""
 
+log = logging.getLogger("driftscope.collector")
 _MODEL_ID = re.compile(rb'"model_id"\s*:\s*"([^"\\]{1,200})"')
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -102,6 +105,11 @@ class ModelRegistry:
             )
         found = ModelConfig(id=model_id)
         self._models[model_id] = found
+        if model_id not in self.kinds:  # new to the store, not only to this process
+            close = difflib.get_close_matches(model_id, list(self._models)[:-1], n=1)
+            log.warning("collector: model %r is not in models: and has no event stored; "
+                        "collecting it with the defaults (unknown_models: auto_register)%s",
+                        model_id, f"; did you mean {close[0]!r}?" if close else "")
         return found
 
     def check(self, event: PredictionEvent) -> list[tuple[str, str, str]]:

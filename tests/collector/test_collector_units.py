@@ -222,3 +222,19 @@ def test_run_waits_for_a_store_that_is_down_at_start(caplog: pytest.LogCaptureFi
     lines = [r.getMessage() for r in caplog.records]
     assert sum("store unavailable" in m for m in lines) == 1, lines
     assert not any("available again" in m for m in lines)  # it never came back
+
+
+def test_a_model_auto_registered_for_the_first_time_is_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app sending ``Loan`` for ``loan``: its events are kept under ``Loan``, and the log
+    says so once, with the likely name; a model the store already had says nothing."""
+    cfg = Config.model_validate({"models": [{"id": "loan"}],
+                                 "collector": {"unknown_models": "auto_register"}})
+    reg = ModelRegistry(cfg, known={"shadow": {"x": "numeric"}})
+    with caplog.at_level(logging.WARNING, logger="driftscope.collector"):
+        for name in ("Loan", "Loan", "shadow", "loan"):
+            assert reg.model(name).id == name
+    assert [r.getMessage() for r in caplog.records] == [
+        "collector: model 'Loan' is not in models: and has no event stored; collecting it "
+        "with the defaults (unknown_models: auto_register); did you mean 'loan'?"]
