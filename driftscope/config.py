@@ -106,6 +106,17 @@ class StoreConfig(_Section):
     user: str = "default"
     retention: RetentionConfig = RetentionConfig()
 
+    @field_validator("dsn")
+    @classmethod
+    def _dsn(cls, v: str) -> str:
+        """The two kinds of store, each with where it is (a typo opened a server at
+        localhost:8123, or made directories named after the DSN)."""
+        scheme, sep, rest = v.partition("://")
+        if not sep or scheme not in ("chdb", "http", "https") or not rest.strip("/"):
+            raise ValueError("expected chdb:///path/to/dir (embedded) or http(s)://host:8123 "
+                             "(a ClickHouse server)")
+        return v
+
     def resolved_dsn(self, root: Path | None = None) -> str:
         """A relative ``chdb:///rel/path`` is made absolute against ``root`` (or the cwd)."""
         if self.dsn.startswith("chdb:///.") or (

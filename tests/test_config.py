@@ -55,6 +55,11 @@ def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
         ("models:\n  - id: m\n    window: 500ms\n",
          ["models.0.window", "whole number of seconds, at least 1 s"]),
         ("models:\n  - id: m\n    window: 1.5s\n", ["models.0.window", "whole number"]),
+        # a DSN of another kind, or without its scheme, is not a server on localhost:8123
+        ("store: {dsn: 'chdb:/tmp/x'}\n", ["store.dsn", "expected chdb:///path"]),
+        ("store: {dsn: 'postgres://u@h/db'}\n", ["store.dsn", "http(s)://host:8123"]),
+        ("store: {dsn: /var/lib/driftscope}\n", ["store.dsn", "expected chdb:///path"]),
+        ("store: {dsn: 'clickhouse://h:9000'}\n", ["store.dsn", "expected chdb:///path"]),
         ("monitors:\n  - {name: d, model: m, features: [x], window: 90.5s}\n",
          ["monitors.0.window", "whole number"]),
         # the monitor processes the model's closed windows; an unlisted model's are 5m
