@@ -63,6 +63,8 @@ def health(
     from driftscope.errors import ConfigError
     from driftscope.telemetry import heartbeat_age
 
+    if service not in ("monitor", "alerts"):
+        raise ConfigError(f"health {service!r}: expected monitor or alerts")
     try:
         limit = parse_duration(max_age).total_seconds()
     except ValueError:

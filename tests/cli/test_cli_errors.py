@@ -20,6 +20,7 @@ def driftscope(*args: str, cwd: Path, timeout: float = 60) -> subprocess.Complet
     ("args", "says"),
     [
         (["health", "monitor", "--max-age", "3x"], "--max-age"),
+        (["health", "monitr"], "expected monitor or alerts"),  # not "no healthy pass yet"
         (["simulate", "no-drift", "--duration", "abc"], "--duration"),
         (["evaluate", "--trials", "0"], "--trials"),
     ],
