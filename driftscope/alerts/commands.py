@@ -120,12 +120,9 @@ def silence(
 ) -> None:
     """Record alerts of a model without announcing them, for a while."""
     from driftscope.alerts.state import AlertStore
-    from driftscope.durations import parse_duration
+    from driftscope.monitor.commands import parse_duration_option
 
-    try:
-        length = parse_duration(duration)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{duration!r}: {exc}", param_hint="--for") from None
+    length = parse_duration_option("--for", duration)
     _, _, store = _store(config)
     now = datetime.now(UTC)
     until = now + length

@@ -70,10 +70,13 @@ def _parse_time(value: str) -> datetime:
 
 
 def parse_duration_option(option: str, value: str) -> timedelta:
-    """``value`` of CLI option ``option`` as a duration; a bad one is a usage error."""
+    """``value`` of CLI option ``option`` as a duration; a bad one is a usage error, and so
+    is a number without its unit (``--for 2``: hours? seconds?)."""
     from driftscope.durations import parse_duration
 
     try:
+        if value.strip().replace(".", "", 1).isdigit() and float(value) != 0:
+            raise ValueError("give its unit, e.g. 30s, 15m, 2h or 1d")
         return parse_duration(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r}: {exc}", param_hint=option) from None

@@ -206,3 +206,12 @@ def test_alerts_list_shows_whole_ids_and_ack_takes_their_start(
         bad = runner.invoke(app, ["alerts", "ack", given, "-c", cfg])
         assert isinstance(bad.exception, ConfigError)
         assert f"no alert '{given}'" in str(bad.exception) and "\n" not in str(bad.exception)
+
+
+def test_a_silence_length_without_its_unit_is_refused(store: Store, tmp_path: Path) -> None:
+    """``--for 2``: two hours or two seconds? Asked, not guessed."""
+    cfg = setup(store, tmp_path)
+    out = CliRunner().invoke(app, ["alerts", "silence", "--model", "m", "--for", "2", "-c",
+                                   str(cfg)])
+    assert out.exit_code == 2 and "give its unit" in out.output
+    assert store.count(S.ALERT_SILENCES) == 0
