@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,8 +63,11 @@ def push_cmd(
 def report_cmd(
     model: Annotated[str, typer.Option(help="The model to report on.")],
     since: Annotated[str, typer.Option(help="Start: 24h, 7d, 2w or an ISO date.")] = "7d",
-    until: Annotated[str | None, typer.Option(help="End (ISO date); default now.")] = None,
-    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="End (ISO date); default now, or the model's last window when it is older than "
+             "the range (replayed or simulated data).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="HTML file to write (default reports/driftscope-MODEL-TIME.html).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml")] = None,
 ) -> None:
     """Write one self-contained HTML file with the dashboards' panels for MODEL."""
@@ -80,9 +83,29 @@ def report_cmd(
         raise _fail(str(exc)) from None
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env())
+    last = _last_window_end(store, model)
+    if until is None and last < start:  # nothing in the range: the model's own last days
+        end, start = last, parse_since(since, last)
+        typer.echo(f"no data of {model} in the last {since}: reporting the {since} up to its "
+                   f"last window, {last:%Y-%m-%d %H:%M} UTC", err=True)
     path = out or Path("reports") / f"driftscope-{model}-{now:%Y%m%dT%H%M}.html"
     write_report(store, model, start, end, path)
     typer.echo(str(path.resolve()))
+
+
+def _last_window_end(store: Any, model: str) -> datetime:
+    """The end of the model's last window; a model without any is a one-line error naming
+    the models that have some."""
+    from driftscope.durations import as_utc
+    from driftscope.store import schema as S
+
+    W = S.WINDOWS
+    rows = store.query(f"SELECT {W.model_id}, max({W.window_end}) FROM {W} GROUP BY {W.model_id}")
+    ends = {m: as_utc(t) for m, t in rows}
+    if model not in ends:
+        known = ", ".join(sorted(ends)) or "none yet"
+        raise _fail(f"model {model!r} has no window in the store (models with windows: {known})")
+    return ends[model]
 
 
 def register(app: typer.Typer) -> None:

@@ -110,6 +110,27 @@ def test_report_command(filled_store: Store, tmp_path: Path,
     assert bad.exit_code == 2 and "--since" in bad.output
 
 
+def test_report_of_past_data_covers_the_models_last_days(
+    filled_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replayed or simulated data (January 2026): the default range ends at the model's
+    last window, not today, where every panel would say "no data"; an unknown model is one
+    line naming those with data."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DRIFTSCOPE_STORE__DSN", filled_store.dsn)
+    monkeypatch.setenv("DRIFTSCOPE_STORE__DATABASE", filled_store.database)
+    result = CliRunner().invoke(app, ["report", "--model", "fraud"])
+    assert result.exit_code == 0, result.output
+    assert "no data of fraud in the last 7d: reporting the 7d up to its last window" in \
+        result.output
+    (path,) = (tmp_path / "reports").glob("driftscope-fraud-*.html")
+    heatmap = path.read_text().split('id="panel-drift_heatmap"')[1].split("</section>")[0]
+    assert "<svg" in heatmap and "no data in this range" not in heatmap
+    unknown = CliRunner().invoke(app, ["report", "--model", "fruad"])
+    assert unknown.exit_code == 2
+    assert "model 'fruad' has no window in the store (models with windows: " in unknown.output
+
+
 def _sections(html: str) -> dict[str, str]:
     parts = re.split(r"<h2>(.*?)</h2>", html)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
