@@ -17,6 +17,8 @@ Examples
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -82,6 +84,26 @@ def _holder(path: Path) -> str:
     return f"process {m.group(1)}" if m else "another process"
 
 
+def _held_elsewhere(path: Path) -> bool:
+    """Whether another live process holds the embedded store at ``path`` (chDB's lock on its
+    ``status`` file), asked before chDB is, which would print its own error first."""
+    try:
+        text = (path / "status").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    m = re.search(r"PID:\s*(\d+)", text)
+    if not m or int(m.group(1)) == os.getpid():  # (this process's own lock: no conflict)
+        return False
+    try:
+        with open(path / "status", "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on close
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration file, in order."""
     files = resources.files("driftscope.store").joinpath("migrations")
@@ -143,6 +165,8 @@ class Store:
         try:
             if self.embedded:
                 Path(self.dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+                if _held_elsewhere(Path(self.dsn.removeprefix("chdb://"))):
+                    raise DatabaseError("EmbeddedServer: held by another process")
                 boot = clickhouse_connect.get_client(dsn=self.dsn)
                 boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
                 self._client = clickhouse_connect.get_client(dsn=self.dsn, database=self.database)
