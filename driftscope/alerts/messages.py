@@ -204,11 +204,33 @@ def top_findings(v: WindowVerdict, top: int) -> str:
         lines.pop()
 
 
+KINDS = {"drift": "drift", "quality": "data-quality", "performance": "performance"}
+
+
+def alert_kind(v: WindowVerdict) -> str:
+    """The title of a firing message: the kinds of what its window found.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> def found(*kinds):
+    ...     return WindowVerdict("m", "mon", t, t, 10, tuple(Finding(
+    ...         k, "*", "x", "m", 1.0, 0.5, "limit", "limit") for k in kinds))
+    >>> alert_kind(found("performance")), alert_kind(found("quality", "drift", "drift"))
+    ('Performance alert', 'Drift and data-quality alert')
+    """
+    seen = {f.kind for f in v.findings}
+    names = [name for kind, name in KINDS.items() if kind in seen]
+    if not names:
+        return "Alert"
+    words = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{words[0].upper()}{words[1:]} alert"
+
+
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                  resolved: bool = False) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button."""
     icon = ":white_check_mark:" if resolved else ":rotating_light:"
-    event = "Resolved" if resolved else "Drift alert"
+    event = "Resolved" if resolved else alert_kind(v)
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
     text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
     blocks: list[dict[str, Any]] = [
@@ -287,7 +309,13 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
                 break
             blocks += part
         texts = [p["text"].split(" — ", 1)[-1] for p in payloads]
+        heads = {p["text"].split(" — ", 1)[0] for p in payloads}
         head = payloads[0]["text"].split(" — ", 1)[0]
+        if len(heads) > 1:  # alerts of different kinds (drift and performance): "Alert: m"
+            head = "Alert: " + head.split(": ", 1)[-1]
+            model = blocks[0]["text"]["text"].split(": ", 1)[-1]  # (plain text, unescaped)
+            blocks[0] = {**blocks[0], "text": {**blocks[0]["text"],
+                                               "text": f"Alert: {model}"[:SLACK_MAX_HEADER]}}
         return {"text": fallback(f"{head} — {len(payloads)} alerts", texts, sep=": "),
                 "blocks": blocks}
     if channel == "console":

@@ -70,5 +70,6 @@ def test_the_monitor_alone_delivers_an_alert_once_slack_is_back(
     slack.mode = "ok"
     _, sent = run_pass(store, cfg, secrets)  # the next pass: no new window, Slack is back
     assert sent["sent"] == 1
-    assert [m["text"].split(" — ")[0] for m in slack.accepted] == ["Drift alert: m"]
+    assert [m["text"].split(" — ")[0] for m in slack.accepted] == [
+        "Drift and data-quality alert: m"]  # (x is out of range too)
     assert {s for (s,) in store.query(f"SELECT {O.status} FROM {O} FINAL")} == {"sent"}
