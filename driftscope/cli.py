@@ -226,9 +226,7 @@ def demo(
     broker → a simulated app (gradual covariate drift from the midpoint) → Kafka →
     collector → chDB → monitor → console alerts, then a summary table.
     """
-    from rich.table import Table
-
-    from driftscope.demo import DemoSettings, run_demo
+    from driftscope.demo import DemoSettings, print_summary, run_demo
 
     if short:
         windows, events_per_window = min(windows, 12), min(events_per_window, 500)
@@ -240,28 +238,8 @@ def demo(
         data_dir=data_dir,
     )
     out = Console()
-    s = run_demo(settings, say=lambda line: out.print(line, highlight=False))
-    table = Table(title="Driftscope demo", show_header=False)
-    onset = f"{s.onset:%Y-%m-%d %H:%M} UTC" if s.onset else "-"
-    first = f"{s.first_detection:%Y-%m-%d %H:%M} UTC" if s.first_detection else "not detected"
-    for key, value in [
-        ("windows monitored", s.windows),
-        ("predictions sent / stored", f"{s.predictions_sent} / {s.events_stored}"),
-        ("labels sent (feedback)", s.labels_sent),
-        ("dead letters", s.dead_letters),
-        ("drifted windows", len(s.drifted_windows)),
-        ("drift onset (simulated)", onset),
-        ("first detection (alert)", first),
-        ("windows from onset to alert", s.detection_windows or "-"),
-        ("alerts before onset", s.alerts_before_onset),
-        ("single drifted windows before onset", s.drifted_before_onset),
-        ("alerts delivered", s.alerts_sent),
-        ("data", s.where),
-        ("HTML report (open in a browser)", s.report),
-        ("wall time", f"{s.seconds:.0f} s"),
-    ]:
-        table.add_row(key, str(value))
-    out.print(table)
+    s = run_demo(settings, say=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    print_summary(s, out)
     out.print(
         "The other commands use the database `driftscope`; to point them at the demo's "
         "data (the demo empties its own database `demo` at each run):",

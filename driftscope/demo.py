@@ -22,7 +22,7 @@ from typing import Any
 
 from driftscope.broker import LocalBroker, ensure_topics
 from driftscope.config import AlertsConfig, Config, KafkaConfig, ModelConfig, Secrets
-from driftscope.durations import as_utc
+from driftscope.durations import as_utc, show_duration
 from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -51,19 +51,28 @@ class DemoSettings:
 
 @dataclass
 class DemoSummary:
-    """What the demo measured; ``first_detection`` is None when nothing was detected."""
+    """What the demo measured, each figure from one source.
+
+    ``drifted_windows`` and ``first_drifted`` come from the stored verdicts
+    (``monitor_windows``), ``alert_sent`` and ``alert_window`` from the stored alerts (the
+    ``notified_at`` of the first alert that paged on a window from the onset on: the end of
+    the window whose verdict paged), ``onset`` from the simulated stream (ground truth).
+    Window times are window starts; a window ends ``window`` later.
+    """
 
     predictions_sent: int = 0
     labels_sent: int = 0
     events_stored: int = 0
     dead_letters: int = 0
     windows: int = 0
+    window: timedelta = timedelta(hours=1)
     drifted_windows: list[datetime] = field(default_factory=list)
     onset: datetime | None = None
-    first_detection: datetime | None = None
-    alerts_before_onset: int = 0
-    detection_windows: int | None = None
-    alerts_sent: int = 0
+    first_drifted: datetime | None = None  # the first window judged drifted from the onset on
+    alert_window: datetime | None = None  # the window whose verdict paged (its start)
+    alert_sent: datetime | None = None  # when it paged: the alert's notified_at (window end)
+    alerts_before_onset: int = 0  # raised by the verdict of a window before the onset
+    alerts_sent: int = 0  # messages delivered
     where: str = ""
     dsn: str = ""
     database: str = ""
@@ -73,12 +82,21 @@ class DemoSummary:
 
     @property
     def drifted_before_onset(self) -> int:
-        """Single windows flagged before the onset (raw per-window results, not pages)."""
+        """Windows judged drifted before the onset (single verdicts, not pages)."""
         return sum(1 for w in self.drifted_windows if self.onset and w < self.onset)
 
     @property
+    def onset_to_alert(self) -> int | None:
+        """Windows from the onset's to the one that paged, both included:
+        ``(alert_window - onset) / window + 1``, that is ``(alert_sent - onset) / window``."""
+        if self.alert_sent is None or self.onset is None:
+            return None
+        return round((self.alert_sent - self.onset) / self.window)
+
+    @property
     def detected(self) -> bool:
-        return self.first_detection is not None
+        """Whether an alert paged on a window from the onset on."""
+        return self.alert_sent is not None
 
     def follow_up(self) -> list[str]:
         """Shell lines that point the other commands at the demo's data.
@@ -143,6 +161,91 @@ def _wait_collected(store: Store, events: int, windows: int, timeout: float) -> 
         f"in {timeout:.0f} s the collector stored {seen} of {events} events "
         f"and closed {closed} of {windows} windows"
     )
+
+
+def _drifted_windows(store: Store) -> list[datetime]:
+    """Starts of the windows stored as judged drifted (``bad``, with a drift finding)."""
+    m = schema.MONITOR_WINDOWS
+    rows = store.query(
+        f"SELECT DISTINCT {m.window_start} FROM {m} FINAL WHERE {m.model_id} = {{m:String}} "
+        f"AND {m.bad} = 1 AND length(JSONExtractArrayRaw({m.summary}, 'drifted')) > 0 "
+        f"ORDER BY {m.window_start}",
+        {"m": MODEL_ID},
+    )
+    return [as_utc(r[0]) for r in rows]
+
+
+def _alerts(store: Store, window: timedelta) -> list[tuple[datetime, datetime | None]]:
+    """Per stored alert of the demo model, oldest first: the start of the window whose
+    verdict raised it, and when it paged (``notified_at``, the end of that window).
+
+    An alert's ``opened_window`` is not when it was raised: the alert pages only after
+    ``min_windows`` bad windows, and it can start on the window before its first drifted
+    one (a ``carried`` verdict). One never announced (a cooldown) counts from its
+    ``opened_window``, with no page.
+    """
+    from driftscope.alerts.state import AlertStore
+
+    out: list[tuple[datetime, datetime | None]] = []
+    for alert, _, _ in AlertStore(store).recent(model_id=MODEL_ID, limit=10_000):
+        if alert.notified_at is None:
+            out.append((as_utc(alert.opened_window), None))
+        else:
+            sent = as_utc(alert.notified_at)
+            out.append((sent - window, sent))
+    return sorted(out, key=lambda a: a[0])
+
+
+def _at(t: datetime) -> str:
+    return f"{t:%Y-%m-%d %H:%M} UTC"
+
+
+def _window(start: datetime, size: timedelta) -> str:
+    return f"{start:%Y-%m-%d %H:%M}–{start + size:%H:%M} UTC"
+
+
+def summary_rows(s: DemoSummary) -> list[tuple[str, str]]:
+    """The summary table's rows: label, value.
+
+    Times are UTC on the simulated clock; a window is written ``start–end``.
+    """
+    size, n = s.window, s.onset_to_alert
+    onset_to_alert = "-"
+    if n is not None and s.onset is not None and s.alert_sent is not None:
+        onset_to_alert = f"{n} ({s.onset:%H:%M} to {s.alert_sent:%H:%M})"
+    return [
+        ("windows monitored", f"{s.windows}, {show_duration(size)} each"),
+        ("predictions sent / stored", f"{s.predictions_sent} / {s.events_stored}"),
+        ("labels sent (feedback)", str(s.labels_sent)),
+        ("dead letters", str(s.dead_letters)),
+        ("drift onset (simulated truth)", _at(s.onset) if s.onset else "-"),
+        ("first drifted window since onset",
+         _window(s.first_drifted, size) if s.first_drifted else "none"),
+        ("alert raised (user paged)", _at(s.alert_sent) if s.alert_sent else "not raised"),
+        ("  by the verdict of window", _window(s.alert_window, size) if s.alert_window else "-"),
+        ("windows from onset to alert", onset_to_alert),
+        ("windows judged drifted",
+         f"{len(s.drifted_windows)} of {s.windows}, {s.drifted_before_onset} before onset"),
+        ("alerts raised before onset", str(s.alerts_before_onset)),
+        ("alerts delivered", str(s.alerts_sent)),
+        ("wall time", f"{s.seconds:.0f} s"),
+    ]
+
+
+def print_summary(s: DemoSummary, console: Any) -> None:
+    """The summary table on a rich ``console``, then where the data and report are.
+
+    The paths are plain lines after the table, never cut to its width (a user copies
+    them), whatever the terminal's width and when the output is piped.
+    """
+    from rich.table import Table
+
+    table = Table(title="Driftscope demo", show_header=False)
+    for key, value in summary_rows(s):
+        table.add_row(key, value)
+    console.print(table)
+    for line in (f"data: {s.where}", f"HTML report (open in a browser): {s.report}"):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
@@ -213,25 +316,18 @@ def run_demo(settings: DemoSettings, say: Any = print) -> DemoSummary:
     summary.events_stored = store.count(schema.EVENTS)
     summary.dead_letters = store.count(schema.DEAD_LETTERS)
     summary.windows = len(verdicts)
-    summary.drifted_windows = sorted(as_utc(v.window_start) for v in verdicts if v.drifted)
+    summary.window = config.models[0].window
+    summary.drifted_windows = _drifted_windows(store)
     summary.onset = as_utc(app.stream(1).timestamp(0)) + timedelta(
         hours=settings.onset_index / settings.events_per_window
     )
-    # a detection is a page: the alert engine fires after min_windows drifted windows
-    alert_starts = sorted(
-        as_utc(r[0])
-        for r in store.query(
-            f"SELECT min({schema.ALERTS.window_start}) FROM {schema.ALERTS} "
-            f"WHERE {schema.ALERTS.model_id} = {{m:String}} GROUP BY {schema.ALERTS.alert_id}",
-            {"m": MODEL_ID},
-        )
-    )
-    summary.alerts_before_onset = sum(1 for t in alert_starts if t < summary.onset)
-    after = [t for t in alert_starts if t >= summary.onset]
-    if after:
-        summary.first_detection = after[0]
-        hours = (after[0] - summary.onset).total_seconds() / 3600
-        summary.detection_windows = round(hours) + config.alerts.min_windows
+    onset = summary.onset
+    summary.first_drifted = next((w for w in summary.drifted_windows if w >= onset), None)
+    alerts = _alerts(store, summary.window)
+    summary.alerts_before_onset = sum(1 for raised, _ in alerts if raised < onset)
+    paged = [(raised, sent) for raised, sent in alerts if raised >= onset and sent]
+    if paged:
+        summary.alert_window, summary.alert_sent = paged[0]
     from driftscope.dashboards.report import write_report
 
     start = summary.onset - timedelta(hours=settings.windows // 2)
