@@ -55,7 +55,7 @@ from typing import Any, Protocol
 
 from driftscope.alerts.lease import Lease, LeaseLost
 from driftscope.alerts.messages import merge
-from driftscope.alerts.notifiers.http import RateLimited, Rejected
+from driftscope.alerts.notifiers.http import MAX_RETRY_AFTER, RateLimited, Rejected
 from driftscope.durations import as_utc
 from driftscope.errors import NotifierError, StoreError
 from driftscope.store import schema as S
@@ -108,6 +108,11 @@ def message_key(rows: Sequence[Delivery]) -> str:
         return rows[0].delivery_id
     ids = "\x1f".join(sorted(d.delivery_id for d in rows))
     return "group:" + hashlib.sha256(ids.encode()).hexdigest()[:24]
+
+
+RATE_LIMITED_ATTEMPTS = 20
+"""Attempts a message may make against ``429`` answers (each waiting its ``Retry-After``)
+before it counts as failed, so that a receiver that never lets it through is reported."""
 
 
 class Outbox:
@@ -280,7 +285,8 @@ class Dispatcher:
         due_failed = now - timedelta(seconds=self.backoff_max)
         self._wait_until = {}
         for g in fixed.values():  # rate-limited messages wait, and so does their channel
-            due = max((d.updated_at for d in g if d.updated_at is not None), default=now)
+            due = min(max((d.updated_at for d in g if d.updated_at is not None), default=now),
+                      now + timedelta(seconds=MAX_RETRY_AFTER))  # (a clock ahead elsewhere)
             if g[0].status == "sending" and due > now:
                 self._wait_until[g[0].channel] = max(due, self._wait_until.get(g[0].channel, due))
         queue = [g for g in fixed.values() if g[0].status == "sending"]
@@ -348,13 +354,20 @@ class Dispatcher:
                 error = _failure(exc)
                 log.warning("delivery %s via %s failed (attempt %d): %s",
                             key, rows[0].channel, rows[0].attempts + made, error)
-                if isinstance(exc, Rejected) or not waits:
+                if isinstance(exc, Rejected):
+                    break
+                after = exc.retry_after if isinstance(exc, RateLimited) else None
+                if after is not None and rows[0].attempts + made < RATE_LIMITED_ATTEMPTS and (
+                        not waits or after > min(sum(waits), self.backoff_max)):
+                    return self._defer(rows, made, error, after)
+                if after is not None:  # (so many 429s: failed, and the channel still waits)
+                    self._wait_until[rows[0].channel] = self.outbox.clock() + timedelta(
+                        seconds=after)
+                if not waits:
                     break
                 wait = waits.pop(0)
-                if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                    if exc.retry_after > min(wait + sum(waits), self.backoff_max):
-                        return self._defer(rows, made, error, exc.retry_after)
-                    wait = max(wait, exc.retry_after)
+                if after is not None:
+                    wait = max(wait, after)
                 self.lease.renew()
                 self.sleep(wait)
                 continue

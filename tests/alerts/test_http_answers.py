@@ -121,3 +121,34 @@ def test_every_post_to_slack_is_an_attempt_the_dispatcher_counted(
     assert d.run()["failed"] == 1
     assert len(slack.posts) == 2 and row(store, "a:firing:slack")[:2] == ("failed", 2)
     assert {h["Idempotency-Key"] for _, h, _ in slack.posts} == {"a:firing:slack"}
+
+
+def test_a_rate_limit_on_the_last_attempt_still_holds_the_channel(
+    store: Store, slack: Any
+) -> None:
+    """A 503, then a 429 asking for 10 minutes on the last retry: the message waits (not
+    failed) and the next message is not posted inside the 10 minutes."""
+    now = [datetime(2026, 4, 1, 10, tzinfo=UTC)]
+    box = Outbox(store, clock=lambda: now[0])
+    for name in ("a", "b"):
+        box.enqueue(f"{name}:firing:slack", name, "firing", "slack",
+                    {"text": f"alert {name}", "blocks": []})
+    slack.answers = [(503, {}, "unavailable"), (429, {"Retry-After": "600"}, "rate_limited")]
+    d = Dispatcher(box, {"slack": notifier("slack", slack.url)}, retries=1, backoff=0.5,
+                   backoff_max=30, sleep=lambda s: None)
+    assert d.run() == {"sent": 0, "failed": 0, "skipped": 0, "held": 2}
+    assert len(slack.posts) == 2 and row(store, "a:firing:slack")[:2] == ("sending", 2)
+    now[0] += timedelta(seconds=601)
+    assert d.run(include_failed=True)["sent"] == 2
+    assert [m["text"] for m in slack.accepted] == ["alert a", "alert b"]
+
+
+def test_a_conflict_on_the_idempotency_key_is_retried(store: Store, slack: Any) -> None:
+    """409: an earlier attempt under the same key is still being processed (it timed out
+    here): not a refusal, tried again in the run."""
+    slack.answers = [(409, {}, "request in progress")]
+    box = Outbox(store)
+    box.enqueue("a:firing:slack", "a", "firing", "slack", {"text": "alert", "blocks": []})
+    d = Dispatcher(box, {"slack": notifier("slack", slack.url)}, retries=2,
+                   sleep=lambda s: None)
+    assert d.run()["sent"] == 1 and len(slack.posts) == 2

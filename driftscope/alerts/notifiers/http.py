@@ -3,7 +3,8 @@
 A POST is never redirected: urllib would re-send a 301/302 as a GET without the body, the
 new URL would answer 200, and the message would count as sent. A 3xx is a failed
 attempt instead. A 429 is a :class:`RateLimited` (with its ``Retry-After``), any other 4xx
-but 408 a :class:`Rejected` (permanent: the dispatcher tries no more in this run).
+but 408 and 409 a :class:`Rejected` (permanent: the dispatcher tries no more in this
+run; a 409 answers a request whose idempotency key is still being processed: retried).
 
 Examples
 --------
@@ -115,6 +116,6 @@ def answer_error(service: str, status: int, headers: Mapping[str, str], body: st
     if status == 429:
         wait = retry_after(lower.get("retry-after"))
         return RateLimited(text if wait is None else f"{text} (retry after {wait:g}s)", wait)
-    if 400 <= status < 500 and status != 408:
+    if 400 <= status < 500 and status not in (408, 409):  # (409: the same key in flight)
         return Rejected(text)
     return NotifierError(text)
