@@ -24,7 +24,15 @@ from driftscope.alerts import messages, retrain
 from driftscope.alerts.config import AlertsConfig
 from driftscope.alerts.model import WindowVerdict
 from driftscope.alerts.outbox import Outbox
-from driftscope.alerts.rules import ACKNOWLEDGED, FIRING, Decision, Policy, Track, step
+from driftscope.alerts.rules import (
+    ACKNOWLEDGED,
+    FIRING,
+    RESOLVED,
+    Decision,
+    Policy,
+    Track,
+    step,
+)
 from driftscope.alerts.state import AlertStore
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
@@ -88,10 +96,24 @@ class AlertEngine:
                              now)
         if d.notify and d.alert is not None:
             self._enqueue_alert(d, v)
+        elif d.action == "recount" and track.alerted_until == v.window_start:
+            self._enqueue_again(d, v, silenced)
         if d.action != "seen":
             self._retrain(v, d.track, track.last_end)
         self._tracks[key] = d.track
         return d
+
+    def _enqueue_again(self, d: Decision, v: WindowVerdict, silenced: bool) -> None:
+        """The window the alert last changed on, redone after a crash: the crash may have
+        come between the alert's save and its messages, so the announcement this window
+        made is enqueued again (the outbox keeps one row per delivery id: no duplicate)."""
+        alert = d.alert
+        if alert is None or not alert.notified or alert.last_window != v.window_start:
+            return
+        if alert.state == RESOLVED and self.policy.notify_resolved and not silenced:
+            self._enqueue_alert(replace(d, action="resolve"), v)
+        elif alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
+            self._enqueue_alert(replace(d, action="open"), v)
 
     def _keep_acknowledgement(self, d: Decision) -> tuple[Decision, dict[str, Any]]:
         """A person may have acknowledged the alert since this engine last saw it (`driftscope

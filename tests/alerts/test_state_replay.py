@@ -185,3 +185,43 @@ def test_two_monitors_of_one_model_ask_once_for_its_sustained_drift(store: Store
     for v in monitor("b first", "y", 20, range(12, 24)):
         e.process(v)
     assert store.count(R) == 2
+
+
+def test_an_announcement_lost_to_a_crash_after_the_alert_was_saved_is_made_again(
+    store: Store,
+) -> None:
+    """The process dies after saving the alert, before enqueueing its message: redone after
+    a restart, the window's announcement is enqueued (once), the alert left as it is."""
+    cfg = AlertsConfig.model_validate({"console": True, "resolve_windows": 1})
+    O = S.ALERT_OUTBOX  # noqa: E741
+
+    def kinds() -> list[tuple[str, str]]:
+        return store.query(f"SELECT {O.kind}, {O.status} FROM {O} FINAL ORDER BY {O.kind}")
+
+    first = AlertEngine(store, cfg)
+    first.process(window(0, "age"))
+    mark_processed(store, [window(0, "age")], "fp", T0)
+
+    def dies(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("killed")
+
+    first.outbox.enqueue = dies  # type: ignore[method-assign]
+    try:
+        first.process(window(1, "age"))  # opens and saves the alert, then dies
+    except RuntimeError:
+        pass
+    assert kinds() == [] and AlertStore(store).track("m", "mon").alert is not None
+    again = AlertEngine(store, cfg)  # the restarted process redoes window 1
+    assert again.process(window(1, "age")).action == "recount"
+    assert kinds() == [("firing", "pending")]
+    assert again.process(window(1, "age")).action == "seen" and len(kinds()) == 1
+    mark_processed(store, [window(1, "age")], "fp", T0)
+    # the same for a resolution
+    third = AlertEngine(store, cfg)
+    third.outbox.enqueue = dies  # type: ignore[method-assign]
+    try:
+        third.process(window(2))
+    except RuntimeError:
+        pass
+    assert AlertEngine(store, cfg).process(window(2)).action == "recount"
+    assert kinds() == [("firing", "pending"), ("resolved", "pending")]
