@@ -84,8 +84,9 @@ def report_cmd(
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env())
     last = _last_window_end(store, model)
-    if until is None and last < start:  # nothing in the range: the model's own last days
-        end, start = last, parse_since(since, last)
+    back = parse_since(since, last)  # (an ISO --since is itself, wherever it ends)
+    if until is None and last < start and back < last:  # nothing in the last 7d: its own
+        end, start = last, back
         typer.echo(f"no data of {model} in the last {since}: reporting the {since} up to its "
                    f"last window, {last:%Y-%m-%d %H:%M} UTC", err=True)
     path = out or Path("reports") / f"driftscope-{model}-{now:%Y%m%dT%H%M}.html"
