@@ -2,8 +2,9 @@
 carried is most likely a typo in the configuration (``loans`` for ``loan``, ``incme``), and
 the monitor would otherwise judge nothing, or a column that is always missing, in silence.
 
-:func:`unknown_names` says which, in one line, once the model has events (a model not yet
-deployed has none, and says nothing).
+:func:`unknown_names` says which, in one line. Nothing is said while the store has no
+event at all; a model without events while others have some is named (a typo, or a model
+not deployed yet: the line says which models have events).
 """
 
 from __future__ import annotations

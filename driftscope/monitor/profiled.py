@@ -319,10 +319,11 @@ backfills), so each window's parts are deserialized and merged once per process.
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     """One column from the windows' pieces. As with raw events, a column sent as numbers
-    in some windows and strings in others keeps the numeric view (the strings missing);
-    pieces with no value take the kind of the others."""
-    numeric = any(p.dtype.kind == "f" and not np.isnan(p).all() for p in parts)
-    if numeric or all(p.dtype.kind == "f" for p in parts):
+    in some windows and strings in others keeps the kind most of its values have (numbers
+    on a tie; the others missing); pieces with no value take the kind of the others."""
+    numbers = sum(int(np.count_nonzero(~np.isnan(p))) for p in parts if p.dtype.kind == "f")
+    strings = sum(sum(v is not None for v in p.tolist()) for p in parts if p.dtype.kind != "f")
+    if numbers >= strings and (numbers or all(p.dtype.kind == "f" for p in parts)):
         return np.concatenate([p if p.dtype.kind == "f" else np.full(len(p), np.nan)
                                for p in parts]) if parts else np.array([], dtype=float)
     return np.concatenate([p if p.dtype.kind != "f" else np.full(len(p), None, dtype=object)
