@@ -5,7 +5,10 @@ The embedded store (chDB) is opened by one process at a time, so on a machine wi
 ClickHouse server `driftscope collect` and `driftscope monitor` cannot run side by side.
 :func:`serve` runs them together on one :class:`~driftscope.store.clickhouse.Store` (its
 calls are serialised by a lock): the collector in a thread, a monitor pass every
-``interval`` seconds in the calling thread, each pass delivering the outbox. It returns
+``interval`` seconds in the calling thread, and the outbox delivered by a thread of its
+own, woken after each pass (as ``alerts run --follow`` beside ``monitor``: a window's
+alerts from several monitors still go out as one message), so that a receiver that is
+down or slow never holds up the monitoring while its retries wait. It returns
 when ``stop`` is set (the collector flushes and commits first) and raises when a part
 fails for good, so a service manager restarts the whole. When ``stop`` is set, the collector
 flushes and leaves at once; a monitor pass under way finishes first (a process killed
@@ -32,6 +35,11 @@ from driftscope.errors import BrokerError, ConfigError
 log = logging.getLogger("driftscope.serve")
 
 LOOPBACK = {"127.0.0.1", "localhost"}  # the embedded broker listens on IPv4
+
+
+class _Stopping(BaseException):
+    """Raised in the delivery thread's retry wait when serve stops (the run's lease is
+    released on the way out; the message stays ``sending`` and goes with the next run)."""
 
 
 def broker_address(config: Config) -> tuple[str, int]:
@@ -63,7 +71,7 @@ def serve(
     """Run the collector and the monitor (and the broker) until ``stop`` is set.
 
     ``ready`` is called once everything has started, before the first monitor pass."""
-    from driftscope.alerts.channels import build_channels
+    from driftscope.alerts.channels import build_channels, dispatcher
     from driftscope.broker import LocalBroker
     from driftscope.collector.commands import prepare
     from driftscope.collector.service import Collector
@@ -81,7 +89,8 @@ def serve(
     store = None
     server = None
     failed: list[BaseException] = []
-    thread = None
+    thread = sender = None
+    wake = threading.Event()  # set after each monitor pass: deliver what it enqueued
     try:
         if local is not None:
             local.start()
@@ -106,28 +115,63 @@ def serve(
                 failed.append(exc)
                 stop.set()
 
+        def nap(seconds: float) -> None:  # a retry's wait, cut short by a stop
+            if stop.wait(seconds):
+                raise _Stopping
+
+        outbox = dispatcher(store, config, secrets, write=write, sleep=nap)
+
+        def deliver() -> None:
+            try:
+                while not stop.is_set():
+                    wake.wait(interval)
+                    wake.clear()
+                    if stop.is_set():
+                        return
+                    try:  # (failed messages too, once per backoff_max, as monitor does)
+                        sent = outbox.run(include_failed=True, hold=config.alerts.group_wait,
+                                          pace_failed=True)
+                    except StoreUnavailable as exc:
+                        log.warning("serve: delivery skipped, the store is unavailable: %s",
+                                    exc)
+                        continue
+                    if sent["sent"] or sent["failed"]:
+                        log.info("serve: delivered: %d sent, %d failed, %d held",
+                                 sent["sent"], sent["failed"], sent["held"])
+                    beat("alerts")
+            except _Stopping:
+                return
+            except BaseException as exc:  # surfaced by the loop below
+                failed.append(exc)
+                stop.set()
+
         thread = threading.Thread(target=collect, name="collector", daemon=True)
         thread.start()
+        sender = threading.Thread(target=deliver, name="alerts", daemon=True)
+        sender.start()
         if ready is not None:
             ready()
         while not stop.is_set():
             started = time.monotonic()
             try:
-                verdicts, sent = run_pass(store, config, secrets, write=write, settle=settle)
+                verdicts, _ = run_pass(store, config, secrets, write=write, settle=settle,
+                                       deliver=False)
             except StoreUnavailable as exc:
                 log.warning("serve: monitor pass skipped, the store is unavailable: %s", exc)
             else:
-                if verdicts or sent["sent"] or sent["failed"]:
-                    log.info("serve: monitor pass: %d windows, %d bad, %d sent, %d failed",
-                             len(verdicts), sum(v.bad for v in verdicts), sent["sent"],
-                             sent["failed"])
+                if verdicts:
+                    log.info("serve: monitor pass: %d windows, %d bad", len(verdicts),
+                             sum(v.bad for v in verdicts))
                 beat("monitor")
-                beat("alerts")  # each pass delivers the outbox: `health alerts` holds too
+                wake.set()
             if local is not None and not local.running():
                 raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
     finally:
         stop.set()
+        wake.set()
+        if sender is not None:  # (a send under way ends within alerts.timeout)
+            sender.join(config.alerts.timeout.total_seconds() + 5)
         if thread is not None:
             thread.join(60)
         if server is not None:
