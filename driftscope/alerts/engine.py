@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from driftscope.alerts import messages, retrain
@@ -39,6 +39,7 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
 R = S.RETRAIN_REQUESTS
+M = S.MONITOR_WINDOWS
 
 
 def _now() -> datetime:
@@ -176,7 +177,7 @@ class AlertEngine:
         one monitor's windows before another's)."""
         size = req.window_end - req.window_start
         began = req.window_start - (streak - 1) * size
-        return bool(self.store.count(
+        if self.store.count(
             R, f"{R.model_id} = {{m:String}} AND {R.policy} = {{p:String}} "
             f"AND {R.request_id} != {{r:String}} "
             f"AND {R.window_start} >= {{a:DateTime64(3, 'UTC')}} "
@@ -184,7 +185,30 @@ class AlertEngine:
             f"{R.evidence}, 'drifted_windows') - 1, 0) * {{s:Int64}}) "
             f"<= {{b:DateTime64(3, 'UTC')}}",
             m=req.model_id, p=req.policy, r=req.request_id, a=began, b=req.window_start,
-            s=int(size.total_seconds() * 1000)))
+            s=int(size.total_seconds() * 1000)):
+            return True
+        return self._drifted_since_last_request(req, began, size)
+
+    def _drifted_since_last_request(self, req: retrain.RetrainRequest, began: datetime,
+                                    size: timedelta) -> bool:
+        """Whether the model drifted (by any of its monitors) in every window from its last
+        request under the policy before ``began`` up to ``began``: one drift of the model
+        that another monitor already asked for, still going when this streak began."""
+        rows = self.store.query(
+            f"SELECT max({R.window_start}) FROM {R} WHERE {R.model_id} = {{m:String}} "
+            f"AND {R.policy} = {{p:String}} AND {R.window_start} < {{a:DateTime64(3, 'UTC')}} "
+            f"HAVING count() > 0", {"m": req.model_id, "p": req.policy, "a": began})
+        if not rows:
+            return False
+        last = as_utc(rows[0][0])
+        want = round((began - last) / size)
+        drifted = self.store.query(
+            f"SELECT uniqExact({M.window_start}) FROM {M} FINAL WHERE {M.model_id} = "
+            f"{{m:String}} AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} AND "
+            f"{M.window_start} < {{b:DateTime64(3, 'UTC')}} AND "
+            f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0",
+            {"m": req.model_id, "a": last, "b": began})[0][0]
+        return want > 0 and int(drifted) >= want
 
     def _latest_request(self, model_id: str, policy: str) -> datetime | None:
         rows = self.store.query(

@@ -225,3 +225,28 @@ def test_an_announcement_lost_to_a_crash_after_the_alert_was_saved_is_made_again
         pass
     assert AlertEngine(store, cfg).process(window(2)).action == "recount"
     assert kinds() == [("firing", "pending"), ("resolved", "pending")]
+
+
+def test_a_monitor_whose_streak_starts_during_anothers_sustained_drift_does_not_ask_again(
+    store: Store,
+) -> None:
+    """A drifts in windows 1–10 and asks at 3; B drifts in 5–7. The model drifted without a
+    break from A's request to B's streak: one sustained drift, one request. A drift of B
+    after the model was quiet asks again."""
+    cfg = AlertsConfig.model_validate({"console": False, "retrain": {
+        "policies": [{"name": "sus", "kind": "drift_sustained", "windows": 3}]}})
+    R = S.RETRAIN_REQUESTS
+    e = AlertEngine(store, cfg, channels=[])
+    a = [replace(window(i, *(["x"] if 1 <= i <= 10 else [])), monitor="a") for i in range(12)]
+    b = [replace(window(i, *(["y"] if 5 <= i <= 7 else [])), monitor="b") for i in range(12)]
+    for i in range(12):  # a live pass: window by window, both monitors
+        for v in (a[i], b[i]):
+            e.process(v)
+            mark_processed(store, [v], "fp", T0)
+    assert [r[0].replace(tzinfo=UTC) for r in store.query(f"SELECT {R.window_start} FROM {R}")] \
+        == [T0 + 3 * W]
+    later = [replace(window(i, *(["y"] if i >= 14 else [])), monitor="b") for i in range(12, 17)]
+    for v in later:
+        e.process(v)
+        mark_processed(store, [v], "fp", T0)
+    assert store.count(R) == 2
