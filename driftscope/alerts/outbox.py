@@ -301,7 +301,9 @@ class Dispatcher:
         queue += [g for g in fixed.values() if g[0].status == "failed" and (
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
-        return counts, queue, unsent
+        waiting = [g for g in queue if self._wait_until.get(g[0].channel, now) > now]
+        counts["held"] += sum(len(g) for g in waiting)  # (no lease for them alone)
+        return counts, [g for g in queue if g not in waiting], unsent
 
     def _send(self, members: list[Delivery], unsent: set[tuple[str, str]],
               counts: dict[str, int]) -> list[Delivery]:

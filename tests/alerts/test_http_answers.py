@@ -72,7 +72,11 @@ def test_a_rate_limit_longer_than_the_runs_retries_leaves_the_channel_until_then
     assert (status, attempts) == ("sending", 1)
     assert error == "slack answered HTTP 429: rate_limited (retry after 20s)"
     now[0] += timedelta(seconds=19)
+    taken: list[bool] = []
+    acquire = d.lease.acquire
+    d.lease.acquire = lambda: taken.append(True) or acquire()  # type: ignore[method-assign]
     assert d.run(include_failed=True)["held"] == 2 and len(slack.posts) == 1
+    assert taken == [], "no lease taken only to wait"
     now[0] += timedelta(seconds=2)
     assert d.run(include_failed=True)["sent"] == 2
     assert [m["text"] for m in slack.accepted] == ["alert a", "alert b"]
