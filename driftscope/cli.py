@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from driftscope import __version__
 from driftscope.errors import DriftscopeError
+from driftscope.logs import OncePerInterval
 
 app = typer.Typer(
     name="driftscope",
@@ -43,8 +44,12 @@ def _root(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    # kafka-python is chatty at INFO (every connection) and warns about its own event loop
+    # kafka-python is chatty at INFO (every connection) and warns about its own event loop;
+    # a broker that does not answer is an ERROR per attempt: one a minute says as much
     logging.getLogger("kafka").setLevel(logging.INFO if verbose else logging.ERROR)
+    for handler in logging.getLogger().handlers:  # (a logger's filter misses its children)
+        if not verbose and not any(isinstance(f, OncePerInterval) for f in handler.filters):
+            handler.addFilter(OncePerInterval(60.0, prefix="kafka"))
 
 
 @app.command()
