@@ -62,9 +62,11 @@ class PredictionLogger:
         max_block: float = 0.0,
         linger_ms: int = 20,
         client_options: dict[str, Any] | None = None,
+        close_timeout: float = 30.0,
     ) -> None:
         self.topic = topic
         self.max_block = max_block
+        self.close_timeout = close_timeout  # leaving a ``with`` block waits at most this
         self.stats = LoggerStats()
         self._opts = dict(client_options or {})
         self._opts["bootstrap_servers"] = bootstrap_servers
@@ -171,14 +173,16 @@ class PredictionLogger:
                 self._idle.wait(min(left, 0.1))
         return True
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Flush, then stop the background thread, within ``timeout`` seconds in all.
+    def close(self, timeout: float | None = None) -> None:
+        """Flush, then stop the background thread, within ``timeout`` seconds in all
+        (default ``close_timeout``, 30 s).
 
         Whatever could not be sent by then is counted as dropped; later calls to
         ``log()`` are dropped too.
         """
         if self._closed:
             return
+        timeout = self.close_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         self.flush(timeout)
         self._closed = True

@@ -70,3 +70,15 @@ def test_an_unreachable_broker_never_blocks_or_raises() -> None:
     assert time.monotonic() - start < 3.0
     assert logger.stats.sent == 0
     assert logger.stats.lost == 500  # every event is accounted for as lost, none vanished
+
+
+def test_leaving_the_with_block_waits_at_most_close_timeout() -> None:
+    """An app shutting down while the broker does not answer: ``close_timeout`` bounds the
+    wait (30 s by default), and what was not sent is counted as lost."""
+    dead = f"127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    with PredictionLogger(dead, close_timeout=1.0,
+                          client_options={"request_timeout_ms": 1000}) as logger:
+        logger.log("m", {"x": 1.0}, {"p": 0.1})
+    assert time.monotonic() - start < 5.0
+    assert logger.stats.sent == 0 and logger.stats.lost == 1
