@@ -19,11 +19,12 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -313,6 +314,24 @@ def _find_secret(data: Any, path: str = "") -> str | None:
     return None
 
 
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the configuration accepts at ``loc`` (a section's fields), [] if unknown."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        args = get_args(field.annotation)
+        found = [a for a in (field.annotation, *args, *(x for a in args for x in get_args(a)))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not found:
+            return []
+        model = found[0]
+    return list(model.model_fields)
+
+
 def _explain(exc: ValidationError, source: str) -> str:
     e = exc.errors()[0]
     key = ".".join(str(p) for p in e["loc"])
@@ -321,6 +340,10 @@ def _explain(exc: ValidationError, source: str) -> str:
     if isinstance(value, dict | list):
         shown = f"a {type(value).__name__}"
     msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden" and e["loc"]:  # a typo, most likely
+        close = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)
+        if close:
+            msg += f"; did you mean {close[0]}?"
     if not e["loc"]:  # a check of the whole file (it names its keys itself)
         return f"{source}: {msg}"
     return f"{source}: {key} = {shown}: {msg}"

@@ -55,6 +55,12 @@ def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
         ("models:\n  - id: m\n    window: 500ms\n",
          ["models.0.window", "whole number of seconds, at least 1 s"]),
         ("models:\n  - id: m\n    window: 1.5s\n", ["models.0.window", "whole number"]),
+        # a misspelt key names the one it most likely is, at its own level
+        ("monitor:\n  - {name: d, model: m, features: [x]}\n",
+         ["monitor = a list", "did you mean monitors?"]),
+        ("monitors:\n  - {name: d, model: m, features: [x], reference: {knd: initial}}\n",
+         ["monitors.0.reference.knd", "did you mean kind?"]),
+        ("alerts:\n  slak: true\n", ["alerts.slak", "did you mean slack?"]),
         # a DSN of another kind, or without its scheme, is not a server on localhost:8123
         ("store: {dsn: 'chdb:/tmp/x'}\n", ["store.dsn", "expected chdb:///path"]),
         ("store: {dsn: 'postgres://u@h/db'}\n", ["store.dsn", "http(s)://host:8123"]),
