@@ -36,7 +36,7 @@ def _store(config: Path | None) -> tuple[Config, Secrets, Store]:
 
     cfg = load_config(config)
     secrets = Secrets.from_env()
-    store = Store.from_config(cfg.store, secrets)
+    store = Store.from_config(cfg.store, secrets).require_existing()
     store.migrate()
     return cfg, secrets, store
 

@@ -82,7 +82,7 @@ def report_cmd(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     cfg = load_config(config)
-    store = Store.from_config(cfg.store, Secrets.from_env())
+    store = Store.from_config(cfg.store, Secrets.from_env()).require_existing()
     last = _last_window_end(store, model)
     back = parse_since(since, last)  # (an ISO --since is itself, wherever it ends)
     if until is None and last < start and back < last:  # nothing in the last 7d: its own

@@ -154,6 +154,17 @@ class Store:
             retention=store.retention,
         )
 
+    def require_existing(self) -> Store:
+        """For a command that reads what others wrote (``alerts``, ``report``): an embedded
+        store that does not exist is an error, not a new empty one made where the command
+        happens to run (the default path is relative to the working directory)."""
+        if self.embedded and not Path(self.dsn.removeprefix("chdb://")).exists():
+            raise StoreError(
+                f"no store at {self.dsn}: run this where the collector's store is (the "
+                "default store.dsn, chdb:///.driftscope/db, is relative to the working "
+                "directory), or pass -c driftscope.yaml")
+        return self
+
     # -- connection ---------------------------------------------------------------
     @property
     def embedded(self) -> bool:

@@ -215,3 +215,17 @@ def test_a_silence_length_without_its_unit_is_refused(store: Store, tmp_path: Pa
                                    str(cfg)])
     assert out.exit_code == 2 and "give its unit" in out.output
     assert store.count(S.ALERT_SILENCES) == 0
+
+
+def test_reading_alerts_where_there_is_no_store_says_so_and_makes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run from another directory, without driftscope.yaml: the default store path is
+    relative, so `alerts list` printed an empty table and left an empty store behind."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("DRIFTSCOPE_STORE__DSN", "DRIFTSCOPE_STORE__DATABASE", "DRIFTSCOPE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    for args in (["alerts", "list"], ["report", "--model", "m"]):
+        out = CliRunner().invoke(app, args)  # (driftscope.cli.main prints it in one line)
+        assert out.exit_code != 0 and "no store at chdb://" in str(out.exception), out.output
+    assert not (tmp_path / ".driftscope").exists()
