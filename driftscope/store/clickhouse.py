@@ -74,25 +74,27 @@ def _missing_table(message: str) -> str | None:
     return ""
 
 
-def _holder(path: Path) -> str:
-    """Who holds an embedded store: "process N" from chDB's status file, if it says."""
+def _status_pid(path: Path) -> int | None:
+    """The process chDB's status file at ``path`` names as the store's holder, if any."""
     try:
         text = (path / "status").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return "another process"
+        return None
     m = re.search(r"PID:\s*(\d+)", text)
-    return f"process {m.group(1)}" if m else "another process"
+    return int(m.group(1)) if m else None
+
+
+def _holder(path: Path) -> str:
+    """Who holds an embedded store: "process N" from chDB's status file, if it says."""
+    pid = _status_pid(path)
+    return "another process" if pid is None else f"process {pid}"
 
 
 def _held_elsewhere(path: Path) -> bool:
     """Whether another live process holds the embedded store at ``path`` (chDB's lock on its
     ``status`` file), asked before chDB is, which would print its own error first."""
-    try:
-        text = (path / "status").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    m = re.search(r"PID:\s*(\d+)", text)
-    if not m or int(m.group(1)) == os.getpid():  # (this process's own lock: no conflict)
+    pid = _status_pid(path)
+    if pid is None or pid == os.getpid():  # (this process's own lock: no conflict)
         return False
     try:
         with open(path / "status", "rb") as f:
