@@ -170,12 +170,21 @@ def serve(
     metrics_port: Annotated[int | None, typer.Option(
         help="Serve the collector's /metrics on 127.0.0.1:PORT (default: "
              "collector.metrics_port).")] = None,
+    store_port: Annotated[int, typer.Option(
+        min=0, max=65535,
+        help="Serve an embedded store on ClickHouse's HTTP interface at 127.0.0.1:PORT, "
+             "for the other driftscope commands and Grafana (0: any free port).")] = 8123,
+    store_http: Annotated[bool, typer.Option(
+        "--store-http/--no-store-http",
+        help="Serve an embedded store over HTTP at all (--store-port).")] = True,
 ) -> None:
     """Collect, monitor and alert in one process, until Ctrl-C or SIGTERM.
 
     For the embedded store (chDB), which one process opens at a time: `collect` and
-    `monitor` cannot run beside each other on it, `serve` runs both. With --broker it also
-    runs the local broker, so one command is the whole service on one machine.
+    `monitor` cannot run beside each other on it, `serve` runs both, and serves the store
+    on 127.0.0.1:8123 (ClickHouse's HTTP interface): `alerts`, `report` and `health` run
+    beside it, and a Grafana on this machine reads it. With --broker it also runs the local
+    broker, so one command is the whole service on one machine.
     """
     import signal
     import threading
@@ -210,7 +219,9 @@ def serve(
         signal.signal(s, _stop)
     try:
         run(cfg, Secrets.from_env(), stop, broker=broker, interval=interval,
-            settle=settle_for, metrics_port=metrics_port, ready=running.set)
+            settle=settle_for, metrics_port=metrics_port,
+            store_port=store_port if store_http else None,
+            ready=running.set)
     except _Startup as signalled:
         console.print(f"{signalled}: stopped while starting", highlight=False)
 

@@ -35,6 +35,7 @@ from driftscope.errors import BrokerError, ConfigError
 log = logging.getLogger("driftscope.serve")
 
 LOOPBACK = {"127.0.0.1", "localhost"}  # the embedded broker listens on IPv4
+DEFAULT_STORE_PORT = 8123  # ClickHouse's own HTTP port: what Grafana's data source expects
 
 
 class _Stopping(BaseException):
@@ -56,6 +57,25 @@ def broker_address(config: Config) -> tuple[str, int]:
     return ("127.0.0.1" if host == "localhost" else host), int(port)
 
 
+def _serve_store(store: Any, port: int) -> Any:
+    """The embedded store on ClickHouse's HTTP interface (a free port when ``port`` is
+    taken: the other commands find it in the store's directory; Grafana needs it said)."""
+    try:
+        http = store.serve_http(port)
+    except OSError as exc:
+        if not port:
+            raise
+        http = store.serve_http(0)
+        log.warning("serve: port %d is taken (%s): the store is served on %s instead; "
+                    "point Grafana there, or free the port (--store-port)",
+                    port, exc.strerror or exc, http.url)
+    else:
+        log.info("serve: the store answers ClickHouse's HTTP interface on %s: the other "
+                 "driftscope commands (alerts, report, health) and Grafana read it there",
+                 http.url)
+    return http
+
+
 def serve(
     config: Config,
     secrets: Secrets,
@@ -65,11 +85,15 @@ def serve(
     interval: float = 30.0,
     settle: timedelta = timedelta(seconds=10),
     metrics_port: int | None = None,
+    store_port: int | None = DEFAULT_STORE_PORT,
     write: Callable[[str], Any] | None = None,
     ready: Callable[[], Any] | None = None,
 ) -> None:
     """Run the collector and the monitor (and the broker) until ``stop`` is set.
 
+    An embedded store is served on ClickHouse's HTTP interface at 127.0.0.1:``store_port``
+    (another free port when that one is taken; ``None``: not served), so that the other
+    ``driftscope`` commands and Grafana read it while this process holds it.
     ``ready`` is called once everything has started, before the first monitor pass."""
     from driftscope.alerts.channels import build_channels, dispatcher
     from driftscope.broker import LocalBroker
@@ -88,6 +112,7 @@ def serve(
         local = LocalBroker(port=port, host=host)
     store = None
     server = None
+    http = None
     failed: list[BaseException] = []
     thread = sender = None
     wake = threading.Event()  # set after each monitor pass: deliver what it enqueued
@@ -101,6 +126,8 @@ def serve(
                                    [config.kafka.retrain_topic] if broker else [])
         store = Store.from_config(config.store, secrets)
         store.migrate()
+        if store.embedded and store_port is not None:
+            http = _serve_store(store, store_port)
         collector = Collector(config, store, kafka_options=options, registry=registry)
         log.info(
             "serve: store %s (database %s); monitors %s; a pass every %g s; Ctrl-C stops",
@@ -176,6 +203,8 @@ def serve(
             thread.join(60)
         if server is not None:
             server.shutdown()
+        if http is not None:
+            http.stop()
         if store is not None:
             store.close()
         if local is not None:

@@ -35,7 +35,7 @@ from clickhouse_connect.driver.exceptions import (
 )
 
 from driftscope.errors import StoreError, StoreUnavailable
-from driftscope.store import schema
+from driftscope.store import gateway, schema
 from driftscope.store.retention import apply as apply_retention
 
 _INSERT_SETTINGS = {"max_partitions_per_insert_block": 0}  # 0: no limit
@@ -143,6 +143,7 @@ class Store:
         self.retention_changes: list[str] = []  # the statements the last migrate() ran
         self._lock = _lock_for(dsn)
         self._client: Any = None
+        self._via: str | None = None  # the URL of the process holding the embedded store
 
     @classmethod
     def from_config(cls, store: Any, secrets: Any, root: Path | None = None) -> Store:
@@ -177,9 +178,13 @@ class Store:
             return self._client
         try:
             if self.embedded:
-                Path(self.dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
-                if _held_elsewhere(Path(self.dsn.removeprefix("chdb://"))):
-                    raise DatabaseError("EmbeddedServer: held by another process")
+                path = Path(self.dsn.removeprefix("chdb://"))
+                path.mkdir(parents=True, exist_ok=True)
+                if _held_elsewhere(path):
+                    via = gateway.endpoint(path, pid=_status_pid(path))
+                    if via is None:
+                        raise DatabaseError("EmbeddedServer: held by another process")
+                    return self._connect_via(via)
                 boot = clickhouse_connect.get_client(dsn=self.dsn)
                 boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
                 self._client = clickhouse_connect.get_client(dsn=self.dsn, database=self.database)
@@ -203,12 +208,50 @@ class Store:
                 raise StoreError(
                     f"cannot open the embedded store at {self.dsn}: {holder} (probably "
                     "another driftscope command) holds it, and chDB opens a store in one "
-                    "process at a time; stop that process, or run the services side by "
+                    "process at a time; stop that process, or run `driftscope serve` (it "
+                    "serves its store to the other commands), or run the services side by "
                     "side on a ClickHouse server (store.dsn: http://host:8123, as "
                     "`docker compose up` does)"
                 ) from None
             raise StoreError(f"cannot open the store at {redact_dsn(self.dsn)}: {exc}") from None
         return self._client
+
+    def _connect_via(self, url: str) -> Any:
+        """The embedded store held by another process (``driftscope serve``), through the
+        HTTP port it serves the store on (:mod:`driftscope.store.gateway`)."""
+        options: dict[str, Any] = {
+            "dsn": url, "username": "default", "password": self._password or "",
+            "compress": False, "autogenerate_session_id": False}
+        try:
+            boot = clickhouse_connect.get_client(**options)
+            boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+            boot.close()
+            self._client = clickhouse_connect.get_client(database=self.database, **options)
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"the embedded store at {self.dsn} is held by "
+                f"{_holder(Path(self.dsn.removeprefix('chdb://')))}, which serves it at {url}, "
+                f"but that did not answer: {exc}") from None
+        self._via = url
+        return self._client
+
+    def serve_http(self, port: int) -> gateway.StoreGateway:
+        """Serve this embedded store on ClickHouse's HTTP interface at 127.0.0.1:``port``
+        (:mod:`driftscope.store.gateway`; ``port=0``: a free one), started; every query
+        takes this store's lock. Requests must carry the store's password when one is set
+        (``DRIFTSCOPE_CLICKHOUSE_PASSWORD``)."""
+        if not self.embedded:
+            raise StoreError("only an embedded store is served (a server has its own port)")
+        with self._call("open"):  # the engine is open before the first request
+            pass
+        if self._via:
+            raise StoreError(
+                f"the embedded store at {self.dsn} is already held and served by "
+                f"{_holder(Path(self.dsn.removeprefix('chdb://')))} at {self._via} (another "
+                "`driftscope serve`?): one process serves an embedded store; stop that one, "
+                "or give this one another store.dsn")
+        return gateway.StoreGateway(self.dsn.removeprefix("chdb://"), self._lock, port=port,
+                                    password=self._password).start()
 
     @contextmanager
     def _call(self, what: str) -> Iterator[Any]:
@@ -233,9 +276,10 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None and not self.embedded:
+            if self._client is not None and (self._via or not self.embedded):
                 self._client.close()
             self._client = None
+            self._via = None
 
     # -- statements -----------------------------------------------------------------
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:

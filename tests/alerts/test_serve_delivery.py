@@ -43,6 +43,7 @@ def test_a_slack_outage_holds_up_the_alerts_not_the_monitor(
     def target() -> None:
         try:
             serve(cfg, Secrets(slack_webhook_url=SecretStr(slack.url)), stop, interval=0.5,
+                  store_port=0,
                   settle=timedelta(0))
         except BaseException as exc:  # surfaced below
             errors.append(exc)

@@ -38,7 +38,8 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
     shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
     env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
            "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
-    proc = _cli("serve", "--broker", "--interval", "1", "--settle", "0s", cwd=tmp_path, env=env)
+    proc = _cli("serve", "--broker", "--interval", "1", "--settle", "0s", "--store-port", "0",
+                cwd=tmp_path, env=env)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
@@ -57,6 +58,12 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
         text = "".join(lines)
         assert "[ALERT] demo / demo-drift" in text, text
         assert "since 2026-01-01 15:00 UTC" in text, text  # the onset window: not before
+        # while serve holds the embedded store, the other commands reach it through the
+        # HTTP port it serves the store on (before: "another process holds it")
+        assert "answers ClickHouse's HTTP interface on http://127.0.0.1:" in text, text
+        listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
+        out, _ = listing.communicate(timeout=120)
+        assert listing.returncode == 0 and "demo-drift" in out and "firing" in out, out
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         reader.join(10)
@@ -68,7 +75,8 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
     text = "".join(lines)
     assert "Traceback" not in text
     assert "SIGTERM received" in text and "stopped" in text
-    # the store is released and holds the stream: another process reads the alert
+    # the store is released and holds the stream: another process opens it and reads the alert
+    assert not (tmp_path / "db" / "driftscope-endpoint.json").exists()
     listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
     out, _ = listing.communicate(timeout=120)
     assert listing.returncode == 0 and "demo-drift" in out, out

@@ -46,7 +46,7 @@ def test_a_stop_flushes_the_collector_without_waiting_for_a_pass(
 
     def target() -> None:
         try:
-            serve_module.serve(cfg, Secrets(), stop, interval=0.5)
+            serve_module.serve(cfg, Secrets(), stop, interval=0.5, store_port=0)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
