@@ -89,9 +89,9 @@ class AlertEngine:
         d = step(track, v, self.policy, silenced=silenced)
         now = self.clock()
         ack: dict[str, Any] = {}
-        if d.alert is not None and d.action in ("update", "resolve"):
+        if d.alert is not None and d.action in ("update", "escalate", "resolve"):
             d, ack = self._keep_acknowledgement(d)
-        if d.alert is not None and d.action in ("open", "update", "resolve"):
+        if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
             self.alerts.save(d.alert, messages.summary(d.alert, v),
                              {**messages.details(d.alert, v, self.cfg.top_features), **ack},
                              now)
@@ -115,6 +115,8 @@ class AlertEngine:
             self._enqueue_alert(replace(d, action="resolve"), v)
         elif alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
             self._enqueue_alert(replace(d, action="open"), v)
+        elif alert.state in (FIRING, ACKNOWLEDGED) and alert.escalated_at == v.window_end:
+            self._enqueue_alert(replace(d, action="escalate"), v)
 
     def _keep_acknowledgement(self, d: Decision) -> tuple[Decision, dict[str, Any]]:
         """A person may have acknowledged the alert since this engine last saw it (`driftscope
@@ -135,19 +137,25 @@ class AlertEngine:
         assert d.alert is not None
         alert, top = d.alert, self.cfg.top_features
         resolved = d.action == "resolve"
-        event = "resolved" if resolved else "firing"
+        escalated = d.action == "escalate"
+        event = "resolved" if resolved else "escalated" if escalated else "firing"
         link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v)
         body = {"type": "alert", "event": event, **messages.details(alert, v, top),
                 "summary": messages.summary(alert, v), "grafana_url": link}
+        new = alert.escalated if escalated else frozenset()
+        if escalated:
+            body["new_kinds"] = sorted(new)
         payloads: dict[str, dict[str, Any]] = {
-            "console": messages.console_text(alert, v, top, resolved),
-            "slack": messages.slack_blocks(alert, v, top, link, resolved),
+            "console": messages.console_text(alert, v, top, resolved, new),
+            "slack": messages.slack_blocks(alert, v, top, link, resolved, new),
             "webhook": body,
         }
         group = (f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f"
                  f"{v.window_end.isoformat()}\x1f{event}")
+        # one firing and one resolution per alert; an update per window it escalated in
+        what = f"escalated@{v.window_end.isoformat()}" if escalated else event
         for channel in self.channels:
-            self.outbox.enqueue(f"{alert.alert_id}:{event}:{channel}", alert.alert_id, event,
+            self.outbox.enqueue(f"{alert.alert_id}:{what}:{channel}", alert.alert_id, event,
                                 channel, payloads[channel], group_key=group)
 
     def _retrain(self, v: WindowVerdict, track: Track, last_end: datetime | None) -> None:

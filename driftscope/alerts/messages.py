@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -178,6 +179,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
         "window_start": v.window_start.isoformat(),
         "window_end": v.window_end.isoformat(),
         "windows": alert.windows,
+        "kinds": sorted(alert.kinds),
         "n_events": v.n_events,
         "tests": v.tests,
         "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),
@@ -218,21 +220,46 @@ def alert_kind(v: WindowVerdict) -> str:
     >>> alert_kind(found("performance")), alert_kind(found("quality", "drift", "drift"))
     ('Performance alert', 'Drift and data-quality alert')
     """
-    seen = {f.kind for f in v.findings}
-    names = [name for kind, name in KINDS.items() if kind in seen]
-    if not names:
+    seen = {f.kind for f in v.findings} & set(KINDS)
+    if not seen:
         return "Alert"
-    words = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    words = _words(seen)
     return f"{words[0].upper()}{words[1:]} alert"
 
 
+def _words(kinds: Iterable[str]) -> str:
+    names = [name for kind, name in KINDS.items() if kind in set(kinds)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def update_title(new: frozenset[str]) -> str:
+    """The title of an update that tells of new kinds of problem in an open alert.
+
+    >>> update_title(frozenset({"performance"})), update_title(frozenset({"quality", "drift"}))
+    ('New performance problem', 'New drift and data-quality problems')
+    """
+    return f"New {_words(new)} problem{'s' if len(new) > 1 else ''}"
+
+
+def update_line(alert: Alert, new: frozenset[str]) -> str:
+    """What an update adds to the summary: ``(new in this alert: performance; it was open
+    for drift)``."""
+    before = alert.kinds - new
+    was = f"; it was open for {_words(before)}" if before else ""
+    return f"(new in this alert: {_words(new)}{was})"
+
+
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
-                 resolved: bool = False) -> dict[str, Any]:
-    """The Block Kit message: header, summary, top findings, context, Grafana button."""
+                 resolved: bool = False, new: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The Block Kit message: header, summary, top findings, context, Grafana button.
+
+    ``new``: an update of an open alert that tells of these new kinds of problem."""
     icon = ":white_check_mark:" if resolved else ":rotating_light:"
-    event = "Resolved" if resolved else alert_kind(v)
+    event = "Resolved" if resolved else update_title(new) if new else alert_kind(v)
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
     text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
+    if new and not resolved:
+        text = f"{text} {update_line(alert, new)}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",  # no emoji: `a:us:b` is a name
                                     "text": title[:SLACK_MAX_HEADER], "emoji": False}},
@@ -279,11 +306,14 @@ def fallback(head: str, texts: list[str], sep: str = " — ",
     return out
 
 
-def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool) -> dict[str, Any]:
-    """A plain-text rendering for the console notifier."""
-    head = "RESOLVED" if resolved else "ALERT"
+def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
+                 new: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A plain-text rendering for the console notifier (``new``: an update that tells of
+    these new kinds of problem)."""
+    head = "RESOLVED" if resolved else "UPDATE" if new else "ALERT"
     lines = [] if resolved else [describe(f) for f in v.top(top)]
-    return {"text": f"[{head}] {summary(alert, v)}", "lines": lines}
+    extra = f" {update_line(alert, new)}" if new and not resolved else ""
+    return {"text": f"[{head}] {summary(alert, v)}{extra}", "lines": lines}
 
 
 SLACK_MAX_BLOCKS = 50  # Slack's limit per message

@@ -27,9 +27,9 @@ no post before that time: the dispatcher waits in the run when the wait fits bot
 ``backoff_max`` and the backoff waits the message has left, else the message stays
 ``sending`` with ``updated_at`` set to the time it may go (a ``sending`` row is due from
 its ``updated_at``), and nothing more goes to that channel before then (``held``).
-A ``resolved`` row waits until its alert's ``firing`` row to the same channel is sent,
-so a channel never shows a resolution before its alert. Any exception a channel raises
-is a failed attempt of its message, not the end of the run.
+A ``resolved`` or ``escalated`` row waits until its alert's ``firing`` row to the same
+channel is sent, so a channel never shows a resolution or an update before its alert.
+Any exception a channel raises is a failed attempt of its message, not the end of the run.
 
 One dispatcher sends at a time per store: ``alerts run --follow``, ``monitor`` and
 ``backfill --notify`` may run side by side. A run with something due takes the outbox
@@ -111,6 +111,7 @@ def message_key(rows: Sequence[Delivery]) -> str:
 
 
 RATE_LIMITED_ATTEMPTS = 20
+LATER = ("resolved", "escalated")  # events sent only after their alert's firing message
 """Attempts a message may make against ``429`` answers (each waiting its ``Retry-After``)
 before it counts as failed, so that a receiver that never lets it through is reported."""
 
@@ -318,7 +319,7 @@ class Dispatcher:
                 self.outbox.clock()):  # the receiver asked to wait (429)
             counts["held"] += len(members)
             return []
-        early = [d for d in members if d.kind == "resolved" and (d.alert_id, d.channel) in unsent]
+        early = [d for d in members if d.kind in LATER and (d.alert_id, d.channel) in unsent]
         if early and members[0].status != "pending":
             return members
         members = [d for d in members if d not in early]

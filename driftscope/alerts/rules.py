@@ -19,7 +19,10 @@ model with sparse traffic resolves on the traffic it has). An alert resolves aft
 A firing alert is never announced twice (dedup); a new incident within ``cooldown`` of the
 last announcement, or while silenced, is recorded but not announced then: it is announced
 on its first bad window after the cooldown or silence has ended, if still firing (not
-acknowledged). A resolution during a silence is not announced.
+acknowledged). A resolution during a silence is not announced. A *kind* of problem the
+incident had not shown when it was announced (``drift``, ``quality``, ``performance``: the
+accuracy falls during a drift alert) is told once, as an update (``escalate``), also when
+the alert is acknowledged; never while silenced.
 
 Examples
 --------
@@ -75,6 +78,9 @@ class Alert:
     notified: bool
     reason: str = ""
     notified_at: datetime | None = None  # event time of the announcement (for cooldown)
+    kinds: frozenset[str] = frozenset()  # the kinds of problem people were told of
+    escalated: frozenset[str] = frozenset()  # the kinds its last update told of, and when
+    escalated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,9 @@ class Track:
 
 @dataclass(frozen=True)
 class Decision:
-    """``none`` | ``pending`` | ``open`` | ``update`` | ``resolve`` | ``seen`` (replayed) |
-    ``recount`` (redone after a crash: counted in the streaks, the alert already has it)."""
+    """``none`` | ``pending`` | ``open`` | ``update`` | ``escalate`` (an update that tells of
+    a new kind of problem) | ``resolve`` | ``seen`` (replayed) | ``recount`` (redone after a
+    crash: counted in the streaks, the alert already has it)."""
 
     action: str
     notify: bool
@@ -165,6 +172,12 @@ def shares(before: frozenset[str], now: frozenset[str]) -> bool:
     return not before or not now or bool(before & now)
 
 
+def kinds_of(v: WindowVerdict) -> frozenset[str]:
+    """The kinds of problem a window's findings are (``drift``, ``quality``,
+    ``performance``)."""
+    return frozenset(f.kind for f in v.findings)
+
+
 def gap(last_end: datetime | None, start: datetime) -> bool:
     """Whether windows are missing (no events) between a window ending at ``last_end``
     and one starting at ``start``."""
@@ -208,9 +221,15 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
         if (v.bad and open_alert.state == FIRING and not open_alert.notified and not silenced
                 and not cooling(track.last_notified, v, policy)):  # held back until now
             grown = replace(grown, notified=True, reason="paged late",
-                            notified_at=v.window_end)
+                            notified_at=v.window_end, kinds=kinds_of(v))
             t = replace(t, last_notified=v.window_end)
             return Decision("update", True, replace(t, alert=grown), grown, "paged late")
+        new_kinds = kinds_of(v) - open_alert.kinds
+        if v.bad and open_alert.notified and not silenced and new_kinds:
+            grown = replace(grown, kinds=open_alert.kinds | new_kinds, escalated=new_kinds,
+                            escalated_at=v.window_end)
+            why = "new: " + ", ".join(sorted(new_kinds))
+            return Decision("escalate", True, replace(t, alert=grown), grown, why)
         return Decision("update", False, replace(t, alert=grown), grown, "still open (dedup)")
     if points < 2 * policy.min_windows:
         action = "pending" if v.bad else "none"
@@ -222,7 +241,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     reason = "silenced" if silenced else "cooldown" if in_cooldown else "paged"
     new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,
                 v.window_start, FIRING, v.severity, bad_streak, notify, reason,
-                v.window_end if notify else None)
+                v.window_end if notify else None, kinds_of(v) if notify else frozenset())
     last = v.window_end if notify else track.last_notified
     return Decision("open", notify, replace(t, alert=new, last_notified=last), new, reason)
 

@@ -49,7 +49,9 @@ class AlertStore:
         self._stamp[alert.alert_id] = stamp
         body = {**details, "last_window": alert.last_window.isoformat(), "windows": alert.windows,
                 "notified": alert.notified, "reason": alert.reason,
-                "notified_at": alert.notified_at.isoformat() if alert.notified_at else None}
+                "notified_at": alert.notified_at.isoformat() if alert.notified_at else None,
+                "kinds": sorted(alert.kinds), "escalated": sorted(alert.escalated),
+                "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None}
         self.store.insert(A, [(alert.alert_id, alert.model_id, alert.monitor, alert.opened_window,
                                RULE, alert.state, float(alert.severity), summary,
                                json.dumps(body, sort_keys=True, default=str), stamp, stamp)],
@@ -87,10 +89,12 @@ class AlertStore:
         for aid, model, monitor, opened, state, sev, summary, details in rows:
             d = json.loads(details or "{}")
             last = datetime.fromisoformat(d.get("last_window", as_utc(opened).isoformat()))
+            # (alerts stored before kinds were kept: those of the last window's findings)
+            kinds = d["kinds"] if "kinds" in d else [f.get("kind") for f in d.get("findings", [])]
             alert = Alert(aid, model, monitor, as_utc(opened), last, state, float(sev),
                           int(d.get("windows", 1)), bool(d.get("notified")), d.get("reason", ""),
-                          datetime.fromisoformat(d["notified_at"]) if d.get("notified_at")
-                          else None)
+                          _time(d.get("notified_at")), frozenset(k for k in kinds if k),
+                          frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")))
             out.append((alert, summary, d))
         return out
 
@@ -173,6 +177,10 @@ class AlertStore:
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
         return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
                      end, ahead)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def is_open(alert: Alert | None) -> bool:

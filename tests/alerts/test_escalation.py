@@ -1,0 +1,127 @@
+"""A new kind of problem during an open alert is told, once: the accuracy falls while a
+drift alert is open (before: the alert was updated in silence, and nobody learned that the
+drift now costs accuracy until they looked)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+
+from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts.engine import AlertEngine
+from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.notifiers import SlackNotifier, WebhookNotifier
+from driftscope.alerts.outbox import Dispatcher, Outbox
+from driftscope.alerts.rules import Policy, Track, acknowledge, step
+from driftscope.alerts.state import AlertStore
+from driftscope.monitor.results import mark_processed
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+W = timedelta(hours=1)
+O = S.ALERT_OUTBOX  # noqa: E741
+
+DRIFT = Finding("drift", "*", "age", "emd", 0.3, 0.1, "reference-quantile", "fdr")
+ACCURACY = Finding("performance", "*", "*", "accuracy", 0.61, 0.8, "rule < 0.8", "rule")
+MISSING = Finding("quality", "*", "income", "missing_rate", 0.4, 0.05, "limit", "limit")
+
+
+def window(i: int, *found: Finding) -> WindowVerdict:
+    return WindowVerdict("churn", "mon", T0 + i * W, T0 + (i + 1) * W, 1000, found,
+                         persistence_z=1.0 if found else None)
+
+
+def _run(verdicts: list[WindowVerdict], silenced_at: frozenset[int] = frozenset(),
+         ack_at: int | None = None) -> list[str]:
+    """Each window's action (``!``: people are told), through the pure rules."""
+    track, out = Track(), []
+    for i, v in enumerate(verdicts):
+        if ack_at == i and track.alert is not None:
+            track = replace(track, alert=acknowledge(track.alert))
+        d = step(track, v, Policy(), silenced=i in silenced_at)
+        out.append(d.action + ("!" if d.notify else "") + (f" ({d.reason})" if
+                                                           d.action == "escalate" else ""))
+        track = d.track
+    return out
+
+
+def test_the_rule_tells_each_new_kind_once() -> None:
+    drift, both = (DRIFT,), (DRIFT, ACCURACY)
+    assert _run([window(0, *drift), window(1, *drift), window(2, *both), window(3, *both),
+                 window(4, DRIFT, ACCURACY, MISSING), window(5, *drift)]) == [
+        "pending", "open!", "escalate! (new: performance)", "update", "escalate! (new: quality)",
+        "update"]
+    # acknowledged: a person knows of the drift, not of the accuracy
+    assert _run([window(0, *drift), window(1, *drift), window(2, *both)], ack_at=2) == [
+        "pending", "open!", "escalate! (new: performance)"]
+    # silenced: nothing is told; the first bad window after the silence tells it
+    assert _run([window(0, *drift), window(1, *drift), window(2, *both), window(3, *both)],
+                silenced_at=frozenset({2})) == [
+        "pending", "open!", "update", "escalate! (new: performance)"]
+    # an alert not announced yet (cooldown, silence) is paged late with every kind at once
+    assert _run([window(0, *drift), window(1, *both), window(2, *both), window(3, *both)],
+                silenced_at=frozenset({1})) == ["pending", "open", "update!", "update"]
+
+
+def test_the_update_reaches_slack_and_webhooks_after_the_alert_and_survives_a_restart(
+    store: Store, slack: Any, webhook: Any
+) -> None:
+    cfg = AlertsConfig.model_validate({"console": False, "slack": True, "webhook": True})
+    channels: dict[str, Any] = {"slack": SlackNotifier(SecretStr(slack.url), 2),
+                                "webhook": WebhookNotifier(SecretStr(webhook.url), 2)}
+    dispatcher = Dispatcher(Outbox(store), channels, retries=1, sleep=lambda s: None)
+
+    def one_pass(v: WindowVerdict) -> str:  # each monitor pass has an engine of its own
+        d = AlertEngine(store, cfg).process(v)
+        mark_processed(store, [v], "fp", T0)
+        dispatcher.run()
+        return d.action
+
+    actions = [one_pass(window(0, DRIFT)), one_pass(window(1, DRIFT)),
+               one_pass(window(2, DRIFT, ACCURACY)), one_pass(window(3, DRIFT, ACCURACY))]
+    assert actions == ["pending", "open", "escalate", "update"]
+    titles = [m["blocks"][0]["text"]["text"] for m in slack.accepted]
+    assert titles == ["Drift alert: churn", "New performance problem: churn"]
+    update = slack.accepted[1]
+    section = update["blocks"][1]["text"]["text"]
+    assert "1 feature drifted, 1 performance check failed" in section
+    assert "(new in this alert: performance; it was open for drift)" in section
+    assert "accuracy" in update["blocks"][2]["text"]["text"]  # the findings
+    assert update["text"].startswith("New performance problem: churn — ")
+    events = [(b["event"], b.get("new_kinds")) for b in webhook.accepted]
+    assert events == [("firing", None), ("escalated", ["performance"])]
+    assert webhook.accepted[0]["alert_id"] == webhook.accepted[1]["alert_id"]
+    # after a restart (a new engine: its track rebuilt from the store) the kinds told are
+    # remembered: performance again is no news, data quality is
+    assert one_pass(window(4, DRIFT, ACCURACY)) == "update"
+    assert one_pass(window(5, DRIFT, MISSING)) == "escalate"
+    assert [b["event"] for b in webhook.accepted] == ["firing", "escalated", "escalated"]
+    assert webhook.accepted[2]["new_kinds"] == ["quality"]
+    assert len(slack.accepted) == 3
+
+
+def test_an_update_lost_in_a_crash_is_enqueued_again_once(store: Store) -> None:
+    """A crash between the alert's save and its messages: the redone window enqueues the
+    update again (the outbox keeps one row per delivery id)."""
+    cfg = AlertsConfig.model_validate({"console": True})
+    for i in (0, 1):
+        AlertEngine(store, cfg).process(window(i, DRIFT))
+        mark_processed(store, [window(i, DRIFT)], "fp", T0)
+    e = AlertEngine(store, cfg)
+    d = e.process(window(2, DRIFT, ACCURACY))
+    assert d.action == "escalate"
+    # the crash: the window was not recorded, and its outbox row was lost
+    store.command(f"DELETE FROM {O} WHERE {O.kind} = 'escalated'")
+    redone = AlertEngine(store, cfg).process(window(2, DRIFT, ACCURACY))
+    assert redone.action == "recount"
+    kinds = store.query(f"SELECT {O.kind}, count() FROM {O} GROUP BY {O.kind} ORDER BY 1")
+    assert kinds == [("escalated", 1), ("firing", 1)]
+    again = AlertEngine(store, cfg).process(window(2, DRIFT, ACCURACY))  # and again
+    assert again.action == "recount"
+    assert store.count(O, f"{O.kind} = 'escalated'") == 1
+    found = AlertStore(store).get(d.alert.alert_id)  # type: ignore[union-attr]
+    assert found is not None and found[0].kinds == {"drift", "performance"}
