@@ -70,6 +70,7 @@ _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 _INSERT_WITH_DATA = re.compile(rb"^\s*(INSERT\s+INTO\s.*?)\s+FORMAT\s+(\w+)[ \t]*(?:\r?\n)?",
                                re.IGNORECASE | re.DOTALL)
 _SETTINGS_CLAUSE = re.compile(r"\sSETTINGS\s", re.IGNORECASE)
+_SELECT = re.compile(r"^[\s(]*(SELECT|WITH)\b", re.IGNORECASE)
 _CODE = re.compile(r"Code:\s*(\d+)")
 _STATUS = {  # ClickHouse's HTTP status for a few exception codes (500 otherwise)
     62: 400, 27: 400, 36: 400, 42: 400, 43: 400, 47: 400, 115: 400, 456: 400,
@@ -149,6 +150,8 @@ class _Engine:
             finally:
                 handle.close()
         data = result.bytes() if hasattr(result, "bytes") else bytes(result)
+        if not data and fmt == "Native" and _SELECT.match(sql):
+            data = self._native_header(sql, params, settings, database)
         summary = {
             "read_rows": str(_stat(result, "rows_read")),
             "read_bytes": str(_stat(result, "bytes_read")),
@@ -158,6 +161,23 @@ class _Engine:
             "elapsed_ns": str(int(float(_stat(result, "elapsed")) * 1e9)),
         }
         return data, summary
+
+    def _native_header(self, sql: str, params: dict[str, str], settings: dict[str, str],
+                       database: str | None) -> bytes:
+        """An empty result in Native as a ClickHouse server sends it: a block of the
+        columns and no rows (chDB sends nothing, and a client then knows no columns)."""
+        body = _FORMAT.sub("", sql).rstrip().rstrip(";")
+        try:
+            described, _ = self.run(f"DESCRIBE TABLE ({body})", params, settings, database,
+                                    "TabSeparatedRaw")
+        except _Failure:
+            return b""
+        columns = [line.split("\t")[:2] for line in described.decode().splitlines() if line]
+        out = bytearray(_varint(len(columns)) + _varint(0))
+        for name, kind in columns:
+            for text in (name.encode(), kind.encode()):
+                out += _varint(len(text)) + text
+        return bytes(out)
 
     def insert(self, statement: str, fmt: str, data: bytes, params: dict[str, str],
                settings: dict[str, str], database: str | None) -> dict[str, Any]:
@@ -170,6 +190,15 @@ class _Engine:
             sql = f"{head} FROM INFILE {_quote(tmp.name)}{found}{tail} FORMAT {fmt}"
             _, summary = self.run(sql, params, settings, database, "TabSeparated")
         return summary
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 def _split_settings(statement: str) -> tuple[str, str, str]:

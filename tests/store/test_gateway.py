@@ -79,6 +79,8 @@ def test_clickhouse_connect_reads_and_writes_what_the_store_holds(
     assert client.query(sql, parameters={"n": "it's", "k": 5}).result_rows == [(2, "it's")]
     frame = client.query_df("SELECT id, name FROM gw ORDER BY id")
     assert frame["name"].tolist() == ["café ✓", "it's"]
+    empty = client.query("SELECT id, name FROM gw WHERE id > 100")
+    assert empty.column_names == ("id", "name") and empty.result_rows == []
 
 
 def test_plain_http_requests_as_curl_and_grafana_send_them(
@@ -118,6 +120,11 @@ def test_plain_http_requests_as_curl_and_grafana_send_them(
     assert data.decode().startswith("Code: 60.") and "UNKNOWN_TABLE" in data.decode()
     status, _, data = _http(url, query="SELEC 1")
     assert status == 400 and b"SYNTAX_ERROR" in data
+    # an empty result in Native is the columns' header, as a ClickHouse server sends it
+    # (chDB alone sends nothing: a client, Grafana's included, then knows no columns)
+    status, _, data = _http(url, body=b"SELECT 1 AS a, 'x' AS b WHERE {z:UInt8}",
+                            param_z="0", default_format="Native")
+    assert status == 200 and data == b"\x02\x00\x01a\x05UInt8\x01b\x06String"
     # a setting of one request does not stay for the next (each runs on its own handle)
     assert _http(url, query="SELECT getSetting('max_threads')", max_threads="3")[2] == b"3\n"
     assert _http(url, query="SELECT getSetting('max_threads')")[2] != b"3\n"
