@@ -65,11 +65,12 @@ def main() -> None:
     sqls = queries()
     http = store.serve_http(0)
     client = clickhouse_connect.get_client(dsn=http.url, database=store.database,
-                                           compress=False)
+                                           password=http.token, compress=False)
 
     def raw(sql: str) -> bytes:
         req = urllib.request.Request(f"{http.url}/?database={store.database}",
-                                     data=f"{sql}\nFORMAT Native".encode(), method="POST")
+                                     data=f"{sql}\nFORMAT Native".encode(), method="POST",
+                                     headers={"X-ClickHouse-Key": http.token})
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.read()
 

@@ -71,8 +71,9 @@ def _serve_store(store: Any, port: int) -> Any:
                     port, exc.strerror or exc, http.url)
     else:
         log.info("serve: the store answers ClickHouse's HTTP interface on %s: the other "
-                 "driftscope commands (alerts, report, health) and Grafana read it there",
-                 http.url)
+                 "driftscope commands (alerts, report, health) and Grafana read it there%s",
+                 http.url, "" if store.has_password else
+                 " (Grafana: set DRIFTSCOPE_CLICKHOUSE_PASSWORD and give it that password)")
     return http
 
 

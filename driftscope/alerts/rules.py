@@ -19,10 +19,12 @@ model with sparse traffic resolves on the traffic it has). An alert resolves aft
 A firing alert is never announced twice (dedup); a new incident within ``cooldown`` of the
 last announcement, or while silenced, is recorded but not announced then: it is announced
 on its first bad window after the cooldown or silence has ended, if still firing (not
-acknowledged). A resolution during a silence is not announced. A *kind* of problem the
-incident had not shown when it was announced (``drift``, ``quality``, ``performance``: the
-accuracy falls during a drift alert) is told once, as an update (``escalate``), also when
-the alert is acknowledged; never while silenced.
+acknowledged). A resolution during a silence is not announced. A performance problem
+joining an open drift or data-quality alert (the accuracy falls: the drift now costs
+something) is told once, as an update (``escalate``), also when the alert is acknowledged;
+never while silenced. Drift or data quality joining an open alert is not: it is mostly the
+same cause (a growing drift pushes values out of the reference's range) and shows in the
+alert's details and on the dashboards.
 
 Examples
 --------
@@ -172,6 +174,10 @@ def shares(before: frozenset[str], now: frozenset[str]) -> bool:
     return not before or not now or bool(before & now)
 
 
+ESCALATING = frozenset({"performance"})
+"""Kinds of problem that, joining an open alert, are told at once (:func:`step`)."""
+
+
 def kinds_of(v: WindowVerdict) -> frozenset[str]:
     """The kinds of problem a window's findings are (``drift``, ``quality``,
     ``performance``)."""
@@ -225,7 +231,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
             t = replace(t, last_notified=v.window_end)
             return Decision("update", True, replace(t, alert=grown), grown, "paged late")
         new_kinds = kinds_of(v) - open_alert.kinds
-        if v.bad and open_alert.notified and not silenced and new_kinds:
+        if v.bad and open_alert.notified and not silenced and new_kinds & ESCALATING:
             grown = replace(grown, kinds=open_alert.kinds | new_kinds, escalated=new_kinds,
                             escalated_at=v.window_end)
             why = "new: " + ", ".join(sorted(new_kinds))

@@ -144,6 +144,7 @@ class Store:
         self._lock = _lock_for(dsn)
         self._client: Any = None
         self._via: str | None = None  # the URL of the process holding the embedded store
+        self._served = False  # reached through that process once: never opened here then
 
     @classmethod
     def from_config(cls, store: Any, secrets: Any, root: Path | None = None) -> Store:
@@ -170,6 +171,10 @@ class Store:
 
     # -- connection ---------------------------------------------------------------
     @property
+    def has_password(self) -> bool:
+        return bool(self._password)
+
+    @property
     def embedded(self) -> bool:
         return self.dsn.startswith("chdb:")
 
@@ -184,7 +189,12 @@ class Store:
                     via = gateway.endpoint(path, pid=_status_pid(path))
                     if via is None:
                         raise DatabaseError("EmbeddedServer: held by another process")
-                    return self._connect_via(via)
+                    return self._connect_via(*via)
+                if self._served:  # its server stopped: leave the store for it to restart
+                    raise StoreUnavailable(
+                        f"the embedded store at {self.dsn} was served by another process "
+                        "(`driftscope serve`), which has stopped: this command does not "
+                        "open it itself, so that serve can start again; it retries")
                 boot = clickhouse_connect.get_client(dsn=self.dsn)
                 boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
                 self._client = clickhouse_connect.get_client(dsn=self.dsn, database=self.database)
@@ -216,11 +226,13 @@ class Store:
             raise StoreError(f"cannot open the store at {redact_dsn(self.dsn)}: {exc}") from None
         return self._client
 
-    def _connect_via(self, url: str) -> Any:
+    def _connect_via(self, url: str, token: str) -> Any:
         """The embedded store held by another process (``driftscope serve``), through the
-        HTTP port it serves the store on (:mod:`driftscope.store.gateway`)."""
+        HTTP port it serves the store on (:mod:`driftscope.store.gateway`), with the token
+        it wrote beside the store. From then on this store never opens the engine itself:
+        when that process stops, calls fail (``StoreUnavailable``) until it serves again."""
         options: dict[str, Any] = {
-            "dsn": url, "username": "default", "password": self._password or "",
+            "dsn": url, "username": "default", "password": token,
             "compress": False, "autogenerate_session_id": False}
         try:
             boot = clickhouse_connect.get_client(**options)
@@ -233,13 +245,15 @@ class Store:
                 f"{_holder(Path(self.dsn.removeprefix('chdb://')))}, which serves it at {url}, "
                 f"but that did not answer: {exc}") from None
         self._via = url
+        self._served = True
         return self._client
 
     def serve_http(self, port: int) -> gateway.StoreGateway:
         """Serve this embedded store on ClickHouse's HTTP interface at 127.0.0.1:``port``
         (:mod:`driftscope.store.gateway`; ``port=0``: a free one), started; every query
-        takes this store's lock. Requests must carry the store's password when one is set
-        (``DRIFTSCOPE_CLICKHOUSE_PASSWORD``)."""
+        takes this store's lock. Requests must carry the gateway's token (written beside the
+        store for the other commands) or the store's password when one is set
+        (``DRIFTSCOPE_CLICKHOUSE_PASSWORD``, for Grafana)."""
         if not self.embedded:
             raise StoreError("only an embedded store is served (a server has its own port)")
         with self._call("open"):  # the engine is open before the first request
@@ -260,7 +274,7 @@ class Store:
             try:
                 yield client
             except OperationalError as exc:
-                self._client = None
+                self._client = self._via = None
                 raise StoreUnavailable(f"store unavailable during {what}: {exc}") from None
             except (DatabaseError, ProgrammingError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

@@ -24,21 +24,31 @@ runs on its own engine handle, so a ``SET`` or ``USE`` lasts one request.
 Each query takes the store's lock (:func:`~driftscope.store.clickhouse._lock_for`): it runs
 between the collector's and the monitor's calls, never beside them.
 
-With ``DRIFTSCOPE_CLICKHOUSE_PASSWORD`` set, a request must carry it (HTTP basic auth, the
-``X-ClickHouse-Key`` header or the ``password`` parameter); without it the port is open to
-this machine's users, as a ClickHouse server's ``default`` user is.
+Who may ask: the port binds to loopback, and every request must carry a secret (HTTP basic
+auth with any user name, the ``X-ClickHouse-Key`` header or the ``password`` parameter):
+the token this process writes, with the URL, to :data:`ENDPOINT_FILE` (readable by its
+user only; the other ``driftscope`` commands read it), or ``DRIFTSCOPE_CLICKHOUSE_PASSWORD``
+when it is set (what Grafana's data source is given). A request from a web page (an
+``Origin`` header, or a ``Host`` that is not this machine) is refused. Whatever the
+secret, a statement that would reach outside the store — files, URLs, other servers,
+programs (``file()``, ``INTO OUTFILE``, ``url()``…), more than one statement, ``SYSTEM`` —
+is refused (:mod:`driftscope.store.sql_guard`): chDB, unlike a ClickHouse server, would let
+it touch any file the process can. A ``GET`` only reads, whatever it asks. Each query runs
+for at most :data:`MAX_SECONDS` and answers at most :data:`MAX_RESULT_BYTES`; a request
+body is at most :data:`MAX_BODY_BYTES` (decompressed too); an idle connection is closed
+after :data:`IDLE_SECONDS`, and at most :data:`MAX_CONNECTIONS` are served at once.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import gzip
 import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 import threading
 import time
@@ -51,10 +61,18 @@ from urllib.parse import parse_qsl, urlsplit
 
 import chdb
 
+from driftscope.store import sql_guard
+
 log = logging.getLogger("driftscope.store.gateway")
 
 ENDPOINT_FILE = "driftscope-endpoint.json"  # in the store's directory, while served
 DEFAULT_PORT = 8123
+MAX_SECONDS = 120  # a query's limit (max_execution_time): it holds the store's lock
+MAX_RESULT_BYTES = 512 * 2**20  # an answer is built in memory
+MAX_BODY_BYTES = 512 * 2**20  # a request body, compressed or not
+IDLE_SECONDS = 60  # a connection that sends nothing for this long is closed
+MAX_CONNECTIONS = 32
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 # Parameters of the HTTP transport itself, never settings of the query.
 _TRANSPORT = frozenset({
@@ -65,12 +83,11 @@ _TRANSPORT = frozenset({
     "http_zlib_compression_level", "cancel_http_readonly_queries_on_client_close",
 })
 _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
-# an INSERT whose data follows its FORMAT (any bytes, after one line break)
-_INSERT_WITH_DATA = re.compile(rb"^\s*(INSERT\s+INTO\s.*?)\s+FORMAT\s+(\w+)[ \t]*(?:\r?\n)?",
-                               re.IGNORECASE | re.DOTALL)
 _SETTINGS_CLAUSE = re.compile(r"\sSETTINGS\s", re.IGNORECASE)
 _SELECT = re.compile(r"^[\s(]*(SELECT|WITH)\b", re.IGNORECASE)
+_FORMAT_CLAUSE = re.compile(r"\bFORMAT\s+\w+\s*;?\s*$", re.IGNORECASE)
+# limits a client may lower, never raise (and the overflow mode that makes them errors)
+_CAPS = {"max_execution_time": MAX_SECONDS, "max_result_bytes": MAX_RESULT_BYTES}
 _CODE = re.compile(r"Code:\s*(\d+)")
 _STATUS = {  # ClickHouse's HTTP status for a few exception codes (500 otherwise)
     62: 400, 27: 400, 36: 400, 42: 400, 43: 400, 47: 400, 115: 400, 456: 400,
@@ -95,18 +112,30 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _too_big(what: str) -> _Failure:
+    return _Failure(413, 36, f"Code: 36. DB::Exception: the request body is larger than "
+                             f"{MAX_BODY_BYTES:,} bytes{what}. (BAD_ARGUMENTS)")
+
+
 def _decoded(body: bytes, encoding: str) -> bytes:
+    """The body decompressed, in pieces, never past :data:`MAX_BODY_BYTES`."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
+    if encoding in ("gzip", "deflate"):
+        d = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+        out = d.decompress(body, MAX_BODY_BYTES + 1)
+        if len(out) > MAX_BODY_BYTES or d.unconsumed_tail:
+            raise _too_big(" decompressed")
+        return out
     if encoding == "lz4":
         import lz4.frame  # a dependency of clickhouse-connect's compression
 
-        return bytes(lz4.frame.decompress(body))
+        lz = lz4.frame.LZ4FrameDecompressor()
+        out = lz.decompress(body, max_length=MAX_BODY_BYTES + 1)
+        if len(out) > MAX_BODY_BYTES or not lz.eof:
+            raise _too_big(" decompressed")
+        return bytes(out)
     raise _Failure(400, 36, f"Code: 36. DB::Exception: Content-Encoding {encoding!r} is not "
                             "supported here (gzip, deflate, lz4). (BAD_ARGUMENTS)")
 
@@ -141,7 +170,8 @@ class _Engine:
                 if database:
                     handle.query(f"USE `{database.replace('`', '')}`", "TabSeparated")
                 # (readonly last: readonly=1 refuses any SET after it)
-                for key, value in sorted(settings.items(), key=lambda kv: kv[0] == "readonly"):
+                for key, value in sorted(_capped(settings).items(),
+                                         key=lambda kv: kv[0] == "readonly"):
                     handle.query(f"SET {key} = {_quote(value)}", "TabSeparated")
                 result = handle.query(sql, fmt, params=params) if params else \
                     handle.query(sql, fmt)
@@ -166,7 +196,7 @@ class _Engine:
                        database: str | None) -> bytes:
         """An empty result in Native as a ClickHouse server sends it: a block of the
         columns and no rows (chDB sends nothing, and a client then knows no columns)."""
-        body = _FORMAT.sub("", sql).rstrip().rstrip(";")
+        body = _FORMAT_CLAUSE.sub("", sql.rstrip()).rstrip().rstrip(";")
         try:
             described, _ = self.run(f"DESCRIBE TABLE ({body})", params, settings, database,
                                     "TabSeparatedRaw")
@@ -190,6 +220,20 @@ class _Engine:
             sql = f"{head} FROM INFILE {_quote(tmp.name)}{found}{tail} FORMAT {fmt}"
             _, summary = self.run(sql, params, settings, database, "TabSeparated")
         return summary
+
+
+def _capped(settings: dict[str, str]) -> dict[str, str]:
+    """The request's settings with the port's limits: a client may lower them only."""
+    out = dict(settings)
+    for key, cap in _CAPS.items():
+        try:
+            asked = float(out.get(key, cap))
+        except ValueError:
+            asked = cap
+        out[key] = str(int(cap if asked <= 0 or asked > cap else asked))
+    out["result_overflow_mode"] = "throw"
+    out["timeout_overflow_mode"] = "throw"
+    return out
 
 
 def _varint(n: int) -> bytes:
@@ -217,16 +261,32 @@ def _stat(result: Any, name: str) -> Any:
         return 0
 
 
-def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandler]:
+def _secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:
+    if given is None:
+        return False
+    return any(hmac.compare_digest(given.encode(), secret.encode()) for secret in secrets)
+
+
+def _host_is_local(host: str) -> bool:
+    """Whether a ``Host`` header names this machine (a web page that rebinds its own name to
+    127.0.0.1 sends its name)."""
+    try:
+        return urlsplit(f"//{host.strip()}").hostname in LOOPBACK_HOSTS
+    except ValueError:
+        return False
+
+
+def _handler(engine: _Engine, secrets: tuple[str, ...]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "driftscope-store"
         # headers and body leave in two writes: without TCP_NODELAY a keep-alive client's
         # delayed ACK holds each answer ~40 ms (clickhouse-connect: 8× slower refreshes)
         disable_nagle_algorithm = True
+        timeout = IDLE_SECONDS  # a connection that sends nothing is closed
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("store http: " + format, *args)
+            log.debug("store http: %s %s", self.command, urlsplit(self.path).path)
 
         def do_GET(self) -> None:
             self._serve()
@@ -235,59 +295,78 @@ def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandl
             self._serve()
 
         def do_HEAD(self) -> None:
-            self._answer(200, b"", "text/plain; charset=UTF-8", {})
+            path = urlsplit(self.path).path.rstrip("/")
+            self._answer(200 if path in ("", "/ping") else 404, b"",
+                         "text/plain; charset=UTF-8", {})
+
+        def _refuse_method(self) -> None:
+            self._fail(_Failure(405, 0, f"{self.command} is not served: GET or POST"))
+
+        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                parts = []
+                parts, total = [], 0
                 while True:
-                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                    size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"0", 16)
                     if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                             pass  # trailers
                         break
+                    total += size
+                    if total > MAX_BODY_BYTES:
+                        raise _too_big("")
                     parts.append(self.rfile.read(size))
-                    self.rfile.readline()
+                    self.rfile.readline(64)
                 return b"".join(parts)
             length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError("a negative Content-Length")
+            if length > MAX_BODY_BYTES:
+                raise _too_big("")
             return self.rfile.read(length) if length else b""
 
         def _authorised(self, params: dict[str, str]) -> bool:
-            if password is None:
-                return True
             given = self.headers.get("X-ClickHouse-Key") or params.get("password")
             auth = self.headers.get("Authorization", "")
             if given is None and auth.lower().startswith("basic "):
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, UnicodeDecodeError):
                     given = base64.b64decode(auth[6:]).decode().partition(":")[2]
-            return given is not None and hmac.compare_digest(given, password)
+            return _secret_matches(given, secrets)
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
             params = dict(parse_qsl(url.query, keep_blank_values=True))
-            try:
-                body = _decoded(self._body(), self.headers.get("Content-Encoding", ""))
-            except _Failure as exc:
-                self._fail(exc)
-                return
-            except Exception as exc:
-                self._fail(_Failure(400, 36, f"Code: 36. DB::Exception: cannot read the "
-                                             f"request body: {exc}. (BAD_ARGUMENTS)"))
-                return
-            query = params.get("query")
-            if url.path.rstrip("/") in ("/ping", "") and query is None and not body:
+            if url.path.rstrip("/") == "/ping" or (url.path in ("/", "") and not params
+                                                    and not self._has_body()):
                 self._answer(200, b"Ok.\n", "text/plain; charset=UTF-8", {})
                 return
             if url.path not in ("/", ""):
-                self._fail(_Failure(404, 0, f"There is no handle {url.path}"))
+                self._fail(_Failure(404, 0, f"There is no handle {url.path}"), close=True)
                 return
-            if not self._authorised(params):
+            if self.headers.get("Origin") is not None or \
+                    not _host_is_local(self.headers.get("Host", "127.0.0.1")):
+                self._fail(_Failure(403, 0, "requests from web pages are not served"),
+                           close=True)
+                return
+            if not self._authorised(params):  # (before the body is read: it may be huge)
                 self._fail(_Failure(401, 516, "Code: 516. DB::Exception: default: "
-                                              "Authentication failed: password is incorrect. "
-                                              "(AUTHENTICATION_FAILED)"))
+                                              "Authentication failed: password is incorrect, "
+                                              "or there is no user with such name. "
+                                              "(AUTHENTICATION_FAILED)"), close=True)
                 return
             try:
-                self._query(params, query, body)
+                body = _decoded(self._body(), self.headers.get("Content-Encoding", ""))
+            except _Failure as exc:
+                self._fail(exc, close=True)
+                return
+            except Exception as exc:
+                self._fail(_Failure(400, 36, f"Code: 36. DB::Exception: cannot read the "
+                                             f"request body: {exc}. (BAD_ARGUMENTS)"),
+                           close=True)
+                return
+            try:
+                self._query(params, params.get("query"), body)
             except _Failure as exc:
                 self._fail(exc)
             except Exception as exc:  # one line to the client and the log, no traceback
@@ -295,6 +374,10 @@ def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandl
                 self._fail(_Failure(500, 1001, f"Code: 1001. DB::Exception: "
                                                f"{type(exc).__name__}: {exc}. "
                                                "(STD_EXCEPTION)"))
+
+        def _has_body(self) -> bool:
+            return bool(self.headers.get("Transfer-Encoding")) or \
+                self.headers.get("Content-Length", "0") not in ("", "0")
 
         def _query(self, params: dict[str, str], query: str | None, body: bytes) -> None:
             database = params.get("database") or self.headers.get("X-ClickHouse-Database")
@@ -305,25 +388,28 @@ def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandl
                 if not _SETTING.match(key):
                     raise _Failure(400, 115, f"Code: 115. DB::Exception: Unknown setting "
                                              f"{key}. (UNKNOWN_SETTING)")
-            if self.command == "GET":  # as ClickHouse: a GET only reads
-                settings["readonly"] = settings.get("readonly", "2")
+            if self.command == "GET":  # as ClickHouse: a GET only reads, whatever it asks
+                settings["readonly"] = "1" if settings.get("readonly") == "1" else "2"
             query_id = params.get("query_id") or str(uuid.uuid4())
             # the query parameter, then the body (ClickHouse reads them as one text)
             raw = b"\n".join(p for p in ((query or "").encode(), body) if p)
-            inserting = _INSERT_WITH_DATA.match(raw)
+            inserting = sql_guard.insert_with_data(raw)
+            sql = inserting[0] if inserting is not None else raw.decode("utf-8", "replace")
+            if not sql.strip():
+                raise _Failure(400, 62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)")
+            refused = sql_guard.forbidden(sql)
+            if refused is not None:
+                raise _Failure(403, 497, f"Code: 497. DB::Exception: {refused} is not served "
+                                         "by driftscope's store port: it reaches outside the "
+                                         "store, or is not one statement. (ACCESS_DENIED)")
             started = time.perf_counter()
-            if inserting is not None and raw[inserting.end():]:
-                statement, fmt = inserting.group(1).decode(), inserting.group(2).decode()
-                summary = engine.insert(statement, fmt, raw[inserting.end():], bound, settings,
-                                        database)
+            if inserting is not None:
+                statement, fmt, data = inserting
+                summary = engine.insert(statement, fmt, data, bound, settings, database)
                 data, fmt = b"", "TabSeparated"
             else:
-                sql = raw.decode("utf-8", "replace")
-                if not sql.strip():
-                    raise _Failure(400, 62, "Code: 62. DB::Exception: Empty query. "
-                                            "(SYNTAX_ERROR)")
-                m = _FORMAT.search(sql)
-                fmt = m.group(1) if m else (params.get("default_format") or "TabSeparated")
+                fmt = sql_guard.output_format(sql) or params.get("default_format") \
+                    or "TabSeparated"
                 data, summary = engine.run(sql, bound, settings, database, fmt)
             log.debug("store http: %s in %.3f s", query_id, time.perf_counter() - started)
             self._answer(200, data, _CONTENT_TYPE.get(fmt, "application/octet-stream"), {
@@ -334,8 +420,11 @@ def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandl
                 "X-ClickHouse-Summary": json.dumps(summary),
             })
 
-        def _fail(self, exc: _Failure) -> None:
+        def _fail(self, exc: _Failure, close: bool = False) -> None:
             headers = {"X-ClickHouse-Exception-Code": str(exc.code)} if exc.code else {}
+            if close:  # (a body left unread must not be taken for the next request)
+                headers["Connection"] = "close"
+                self.close_connection = True
             self._answer(exc.status, (str(exc) + "\n").encode(), "text/plain; charset=UTF-8",
                          headers)
 
@@ -353,22 +442,54 @@ def _handler(engine: _Engine, password: str | None) -> type[BaseHTTPRequestHandl
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    """At most :data:`MAX_CONNECTIONS` at once (one more is closed at once); a client that
+    goes away mid-answer is logged at DEBUG, not as a traceback on stderr."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("store http: %d connections open already: one more refused",
+                        MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("store http: a request from %s ended early", client_address,
+                  exc_info=True)
+
+
 class StoreGateway:
     """Serve the embedded store at ``path`` on ``host:port`` (``port=0``: any free port).
 
-    ``lock`` is the store's own lock (every query takes it). :meth:`start` binds, writes
-    :data:`ENDPOINT_FILE` in the store's directory (this process and the URL) and answers
-    in a thread; :meth:`stop` removes the file and closes the port.
+    ``lock`` is the store's own lock (every query takes it). A request must carry this
+    gateway's :attr:`token` or ``password`` (when given). :meth:`start` binds, writes
+    :data:`ENDPOINT_FILE` in the store's directory (this process, the URL and the token;
+    readable by this user only) and answers in a thread; :meth:`stop` removes the file and
+    closes the port.
     """
 
     def __init__(self, path: str | Path, lock: Any, *, host: str = "127.0.0.1",
                  port: int = DEFAULT_PORT, password: str | None = None) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the store's HTTP port binds to loopback only, not {host}")
         self.path = Path(path)
+        self.token = secrets.token_urlsafe(24)
         self._engine = _Engine(str(self.path), lock)
-        self._server = ThreadingHTTPServer((host, port), _handler(self._engine, password))
-        self._server.daemon_threads = True
+        allowed = (self.token, password) if password else (self.token,)
+        self._server = _Server((host, port), _handler(self._engine, allowed))
         self._thread: threading.Thread | None = None
 
     @property
@@ -381,14 +502,19 @@ class StoreGateway:
                                         daemon=True)
         self._thread.start()
         target = self.path / ENDPOINT_FILE
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": self.url}), encoding="utf-8")
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # this user only
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"pid": os.getpid(), "url": self.url, "token": self.token}, f)
         tmp.replace(target)
         return self
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
-            if endpoint(self.path, pid=os.getpid()) == self.url:
+            found = endpoint(self.path, pid=os.getpid())
+            if found is not None and found[0] == self.url:
                 (self.path / ENDPOINT_FILE).unlink()
         self._server.shutdown()
         self._server.server_close()
@@ -396,14 +522,20 @@ class StoreGateway:
             self._thread.join(5)
 
 
-def endpoint(path: str | Path, *, pid: int | None) -> str | None:
-    """The URL the process ``pid`` serves the store at ``path`` on, if its
-    :data:`ENDPOINT_FILE` says so (a file left by another process is not believed)."""
+def endpoint(path: str | Path, *, pid: int | None) -> tuple[str, str] | None:
+    """The URL and token with which the process ``pid`` serves the store at ``path``, if
+    its :data:`ENDPOINT_FILE` says so (a file left by another process, or naming a host
+    that is not this machine, is not believed)."""
     try:
         found = json.loads((Path(path) / ENDPOINT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(found, dict) or pid is None or found.get("pid") != pid:
         return None
-    url = found.get("url")
-    return url if isinstance(url, str) and url.startswith("http://") else None
+    url, token = found.get("url"), found.get("token")
+    if not isinstance(url, str) or not isinstance(token, str):
+        return None
+    host = urlsplit(url).hostname
+    if urlsplit(url).scheme != "http" or host not in LOOPBACK_HOSTS:
+        return None
+    return url, token

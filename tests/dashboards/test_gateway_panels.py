@@ -21,7 +21,7 @@ def over_http(filled_store: Store) -> Iterator[object]:
     http = filled_store.serve_http(0)
     try:
         yield clickhouse_connect.get_client(dsn=http.url, database=filled_store.database,
-                                            compress=False)
+                                            password=http.token)
     finally:
         http.stop()
 

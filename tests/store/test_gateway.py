@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import pytest
@@ -42,12 +43,14 @@ def served(store: Store) -> Iterator[gateway.StoreGateway]:
 
 
 def _http(url: str, *, query: str | None = None, body: bytes | None = None,
-          headers: dict[str, str] | None = None,
+          headers: dict[str, str] | None = None, key: str | None = None,
           **params: str) -> tuple[int, dict[str, str], bytes]:
+    """One request; ``key``: the secret, sent as ClickHouse's X-ClickHouse-Key header."""
     if query is not None:
         params["query"] = query
     full = f"{url}/?{urllib.parse.urlencode(params)}" if params else f"{url}/"
-    req = urllib.request.Request(full, data=body, headers=headers or {},
+    sent = {**({"X-ClickHouse-Key": key} if key else {}), **(headers or {})}
+    req = urllib.request.Request(full, data=body, headers=sent,
                                  method="POST" if body is not None else "GET")
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -60,7 +63,7 @@ def test_clickhouse_connect_reads_and_writes_what_the_store_holds(
     store: Store, served: gateway.StoreGateway
 ) -> None:
     client = clickhouse_connect.get_client(dsn=served.url, database=store.database,
-                                           compress=False)
+                                           password=served.token)  # compressed: the default
     client.command("CREATE TABLE gw (id UInt32, name String, at DateTime64(3, 'UTC'), "
                    "tags Map(String, Float64), raw String) ENGINE = MergeTree ORDER BY id")
     rows = [
@@ -87,65 +90,148 @@ def test_plain_http_requests_as_curl_and_grafana_send_them(
     store: Store, served: gateway.StoreGateway
 ) -> None:
     url = served.url
-    assert _http(url + "/ping")[2] == b"Ok.\n"
+    assert _http(url + "/ping")[2] == b"Ok.\n"  # health checks need no secret
     assert _http(url)[2] == b"Ok.\n"
+
+    def ask(**kw: Any) -> tuple[int, dict[str, str], bytes]:
+        return _http(url, key=served.token, **kw)
+
     store.command("CREATE TABLE kv (k String, v Int64) ENGINE = MergeTree ORDER BY k")
     # an INSERT with its data in the body, gzip-compressed, into the named database
-    status, _, _ = _http(url, query="INSERT INTO kv FORMAT CSV",
+    status, _, _ = ask(query="INSERT INTO kv FORMAT CSV",
                          body=gzip.compress(b'"a",1\n"b",2\n"c",3\n'),
                          headers={"Content-Encoding": "gzip"}, database=store.database)
     assert status == 200
     assert store.count("kv") == 3
     # the query in the body, parameters, the default format
-    status, headers, data = _http(url, body=b"SELECT k, v FROM kv WHERE v >= {m:Int64} "
+    status, headers, data = ask(body=b"SELECT k, v FROM kv WHERE v >= {m:Int64} "
                                             b"ORDER BY k", database=store.database,
                                   param_m="2", default_format="JSONEachRow")
     assert status == 200 and headers["X-ClickHouse-Format"] == "JSONEachRow"
     assert [json.loads(line) for line in data.splitlines()] == [
         {"k": "b", "v": 2}, {"k": "c", "v": 3}]
     # a FORMAT in the query wins; TabSeparated when none is asked for
-    assert _http(url, query=f"SELECT count() FROM {store.database}.kv")[2] == b"3\n"
-    summary = json.loads(_http(url, query="SELECT 1")[1]["X-ClickHouse-Summary"])
+    assert ask(query=f"SELECT count() FROM {store.database}.kv")[2] == b"3\n"
+    summary = json.loads(ask(query="SELECT 1")[1]["X-ClickHouse-Summary"])
     assert int(summary["result_bytes"]) == 2
-    # a GET only reads (as on ClickHouse), and so does readonly=1
-    status, headers, data = _http(url, query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)")
+    # a GET only reads (as on ClickHouse), whatever it asks; and so does readonly=1
+    status, headers, data = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)")
     assert status == 403 and headers["X-ClickHouse-Exception-Code"] == "164"
-    status, _, _ = _http(url, query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)",
+    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)", readonly="0")
+    assert status == 403
+    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)",
                          body=b"", readonly="1")
     assert status == 403 and store.count("kv") == 3
     # an error: ClickHouse's status, code and one text, not a traceback
-    status, headers, data = _http(url, query="SELECT * FROM no_such_table",
+    status, headers, data = ask(query="SELECT * FROM no_such_table",
                                   database=store.database)
     assert status == 404 and headers["X-ClickHouse-Exception-Code"] == "60"
     assert data.decode().startswith("Code: 60.") and "UNKNOWN_TABLE" in data.decode()
-    status, _, data = _http(url, query="SELEC 1")
+    status, _, data = ask(query="SELEC 1")
     assert status == 400 and b"SYNTAX_ERROR" in data
     # an empty result in Native is the columns' header, as a ClickHouse server sends it
     # (chDB alone sends nothing: a client, Grafana's included, then knows no columns)
-    status, _, data = _http(url, body=b"SELECT 1 AS a, 'x' AS b WHERE {z:UInt8}",
+    status, _, data = ask(body=b"SELECT 1 AS a, 'x' AS b WHERE {z:UInt8}",
                             param_z="0", default_format="Native")
     assert status == 200 and data == b"\x02\x00\x01a\x05UInt8\x01b\x06String"
     # a setting of one request does not stay for the next (each runs on its own handle)
-    assert _http(url, query="SELECT getSetting('max_threads')", max_threads="3")[2] == b"3\n"
-    assert _http(url, query="SELECT getSetting('max_threads')")[2] != b"3\n"
+    assert ask(query="SELECT getSetting('max_threads')", max_threads="3")[2] == b"3\n"
+    assert ask(query="SELECT getSetting('max_threads')")[2] != b"3\n"
 
 
-def test_with_a_password_set_a_request_must_carry_it(store: Store, chdb_dsn: str) -> None:
-    guarded = Store(chdb_dsn, database=store.database, password="s3cret")
+def test_with_a_password_set_grafana_gives_it_and_driftscope_the_token(
+    store: Store, chdb_dsn: str
+) -> None:
+    guarded = Store(chdb_dsn, database=store.database, password="pässwört")  # non-ASCII too
     http = guarded.serve_http(0)
     try:
         status, headers, _ = _http(http.url, query="SELECT 1")
         assert status == 401 and headers["X-ClickHouse-Exception-Code"] == "516"
-        basic = base64.b64encode(b"default:s3cret").decode()
+        basic = base64.b64encode("grafana:pässwört".encode()).decode()
         assert _http(http.url, query="SELECT 1",
                      headers={"Authorization": f"Basic {basic}"})[2] == b"1\n"
-        assert _http(http.url, query="SELECT 1", headers={"X-ClickHouse-Key": "s3cret"})[2] \
-            == b"1\n"
-        assert _http(http.url, query="SELECT 1", headers={"X-ClickHouse-Key": "wrong"})[0] \
-            == 401
+        assert _http(http.url, query="SELECT 1", key=http.token)[2] == b"1\n"
+        assert _http(http.url, query="SELECT 1", key="wrong")[0] == 401
+        assert _http(http.url, query="SELECT 1", key="wröng")[0] == 401
         assert _http(http.url + "/ping")[2] == b"Ok.\n"  # health checks need no password
     finally:
         http.stop()
+
+
+def test_nothing_outside_the_store_is_reached_whatever_the_secret(
+    store: Store, served: gateway.StoreGateway, tmp_path: Path
+) -> None:
+    """chDB, unlike a ClickHouse server, lets a query read and write any file the process
+    can, fetch URLs and run programs: the port refuses every such statement."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read me\n")
+    target = tmp_path / "written.txt"
+    refused = [
+        f"SELECT * FROM file('{secret}', 'LineAsString')",
+        f"SELECT * FROM `file`('{secret}', 'LineAsString')",
+        f"SELECT * FROM FILE /* a comment */ ('{secret}', 'LineAsString')",
+        f"SELECT file('{secret}')",
+        f"SELECT 1 INTO OUTFILE '{target}'",
+        f"INSERT INTO FUNCTION file('{target}', 'LineAsString', 'l String') VALUES ('x')",
+        "SELECT * FROM url('http://127.0.0.1:9/', 'CSV', 'a String')",
+        "SELECT 1; SELECT 2",
+        "SYSTEM SHUTDOWN",
+        f"CREATE TABLE leak (l String) ENGINE = File(LineAsString, '{secret}')",
+    ]
+    for sql in refused:
+        for method in ("GET", "POST"):
+            status, headers, data = _http(served.url, key=served.token, query=sql,
+                                          body=b"" if method == "POST" else None)
+            assert status == 403 and headers["X-ClickHouse-Exception-Code"] == "497", sql
+            assert b"not served" in data, sql
+    # an INSERT with data whose FROM INFILE would read a file of the client's choosing
+    status, _, _ = _http(served.url, key=served.token,
+                         query=f"INSERT INTO t FROM INFILE '{secret}' FORMAT LineAsString",
+                         body=b"x\n", database=store.database)
+    assert status == 403
+    assert not target.exists()
+    # the same words as text are not calls
+    status, _, data = _http(served.url, key=served.token,
+                            query="SELECT 'file(x); INTO OUTFILE' -- url(\n")
+    assert status == 200 and data == b"file(x); INTO OUTFILE\n"
+
+
+def test_web_pages_and_strangers_are_refused(served: gateway.StoreGateway) -> None:
+    ok = _http(served.url, key=served.token, query="SELECT 1")
+    assert ok[0] == 200
+    assert _http(served.url, query="SELECT 1")[0] == 401  # no secret: another local user
+    # a page in the user's browser (its fetch sends Origin; a rebound name sends its Host)
+    assert _http(served.url, key=served.token, query="SELECT 1",
+                 headers={"Origin": "http://evil.example"})[0] == 403
+    assert _http(served.url, key=served.token, query="SELECT 1",
+                 headers={"Host": "evil.example:8123"})[0] == 403
+
+
+def test_a_huge_body_is_refused_before_it_is_read(
+    served: gateway.StoreGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway, "MAX_BODY_BYTES", 20_000)
+    status, _, data = _http(served.url, key=served.token, query="INSERT INTO t FORMAT CSV",
+                            body=b"1\n" * 20_000)
+    assert status == 413 and b"larger than" in data
+    bomb = gzip.compress(b"0" * 10_000_000)  # 10 kB that inflate to 10 MB
+    status, _, data = _http(served.url, key=served.token, query="INSERT INTO t FORMAT CSV",
+                            body=bomb, headers={"Content-Encoding": "gzip"})
+    assert status == 413 and b"decompressed" in data
+    # without the secret, nothing is read at all
+    status, _, _ = _http(served.url, query="INSERT INTO t FORMAT CSV", body=b"1\n" * 20_000)
+    assert status == 401
+
+
+def test_a_query_cannot_raise_the_ports_limits(served: gateway.StoreGateway) -> None:
+    status, _, data = _http(served.url, key=served.token,
+                            query="SELECT getSetting('max_execution_time')",
+                            max_execution_time="100000")
+    assert status == 200 and float(data) == gateway.MAX_SECONDS
+    status, _, data = _http(served.url, key=served.token,
+                            query="SELECT getSetting('max_execution_time')",
+                            max_execution_time="5")
+    assert status == 200 and float(data) == 5  # lower is fine
 
 
 def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -173,7 +259,8 @@ def test_other_commands_reach_a_held_store_through_its_port(
     assert held.returncode == 2 and "holds it" in held.stderr, held.stderr
     http = store.serve_http(0)
     try:
-        assert gateway.endpoint(path, pid=os.getpid()) == http.url
+        assert gateway.endpoint(path, pid=os.getpid()) == (http.url, http.token)
+        assert (path / gateway.ENDPOINT_FILE).stat().st_mode & 0o777 == 0o600  # its user only
         listed = _cli(["alerts", "list", "-c", str(config)], tmp_path, env)
         assert listed.returncode == 0, listed.stderr
         assert "a1b2c3d4e5f6a7b8c9d0" in listed.stdout and "firing" in listed.stdout
@@ -196,13 +283,78 @@ def test_other_commands_reach_a_held_store_through_its_port(
 
 
 def test_an_endpoint_file_of_another_process_is_not_believed(tmp_path: Path) -> None:
-    (tmp_path / gateway.ENDPOINT_FILE).write_text(
-        json.dumps({"pid": 12345, "url": "http://127.0.0.1:9"}))
-    assert gateway.endpoint(tmp_path, pid=12345) == "http://127.0.0.1:9"
+    def write(**found: object) -> None:
+        (tmp_path / gateway.ENDPOINT_FILE).write_text(json.dumps(found))
+
+    write(pid=12345, url="http://127.0.0.1:9", token="t")
+    assert gateway.endpoint(tmp_path, pid=12345) == ("http://127.0.0.1:9", "t")
     assert gateway.endpoint(tmp_path, pid=54321) is None  # left by a serve that was killed
     assert gateway.endpoint(tmp_path, pid=None) is None
+    write(pid=12345, url="http://evil.example:8123", token="t")  # the token would go there
+    assert gateway.endpoint(tmp_path, pid=12345) is None
     (tmp_path / gateway.ENDPOINT_FILE).write_text("not json")
     assert gateway.endpoint(tmp_path, pid=12345) is None
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from driftscope.store.clickhouse import Store
+store = Store(sys.argv[1], database="d")
+store.migrate()
+http = store.serve_http(0)
+print("serving", flush=True)
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.1)
+http.stop()
+"""
+
+CLIENT = """
+import sys, time
+from pathlib import Path
+from driftscope.errors import StoreUnavailable
+from driftscope.store.clickhouse import Store
+store = Store(sys.argv[1], database="d")
+print("through the port:", store.count("alerts"), flush=True)
+Path(sys.argv[2]).touch()  # the holder stops now
+while True:
+    try:
+        store.count("alerts")
+    except StoreUnavailable as exc:
+        print("unavailable:", exc, flush=True)
+        break
+    time.sleep(0.2)
+time.sleep(5)  # the holder's process has exited: the store is free
+try:
+    store.count("alerts")
+    print("opened it itself")
+except StoreUnavailable as exc:
+    print("still unavailable:", exc)
+"""
+
+
+def test_a_command_served_by_serve_never_takes_the_store_when_serve_stops(
+    tmp_path: Path,
+) -> None:
+    """A long-running command (`alerts run --follow`, `monitor`) reached the store through
+    serve's port; serve restarts: the command must not open the freed store itself (serve
+    could not start again while it runs)."""
+    dsn, stop = f"chdb://{tmp_path / 'db'}", tmp_path / "stop"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, dsn, str(stop)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "serving"
+        client = subprocess.run([sys.executable, "-c", CLIENT, dsn, str(stop)],
+                                capture_output=True, text=True, timeout=120)
+        holder.wait(60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    out = client.stdout
+    assert "through the port: 0" in out, out + client.stderr
+    assert "still unavailable:" in out and "does not open it itself" in out, out
+    assert "opened it itself" not in out
 
 
 def test_the_port_binds_to_loopback_only(store: Store) -> None:
