@@ -103,6 +103,11 @@ def test_plain_http_requests_as_curl_and_grafana_send_them(
                          headers={"Content-Encoding": "gzip"}, database=store.database)
     assert status == 200
     assert store.count("kv") == 3
+    # INSERT … VALUES is a statement like any other, even when its text says FORMAT
+    status, _, _ = ask(body=b"INSERT INTO kv VALUES ('see FORMAT CSV\nhere', 9)",
+                       database=store.database)
+    assert status == 200 and store.count("kv", "v = 9") == 1
+    store.command("DELETE FROM kv WHERE v = 9")
     # the query in the body, parameters, the default format
     status, headers, data = ask(body=b"SELECT k, v FROM kv WHERE v >= {m:Int64} "
                                             b"ORDER BY k", database=store.database,
