@@ -194,10 +194,10 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
     }
 
 
-def top_findings(v: WindowVerdict, top: int) -> str:
+def top_findings(v: WindowVerdict, top: int, first: frozenset[str] = frozenset()) -> str:
     """The findings section: the ``top`` most severe, as many as fit in Slack's limit,
     then ``…and N more``."""
-    lines = [f"• {describe(f, SLACK_MAX_NAME, slack=True)}" for f in v.top(top)]
+    lines = [f"• {describe(f, SLACK_MAX_NAME, slack=True)}" for f in v.top(top, first)]
     while True:
         more = len(v.findings) - len(lines)
         text = "\n".join(["*Top findings*", *lines, *([f"…and {more} more"] if more else [])])
@@ -268,7 +268,7 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     ]
     if not resolved and v.findings:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": top_findings(v, top)}})
+                                                   "text": top_findings(v, top, new)}})
     end = "%H:%M" if v.window_end.date() == v.window_start.date() else "%Y-%m-%d %H:%M"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
         f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end.strftime(end)} UTC · "
@@ -311,7 +311,7 @@ def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
     """A plain-text rendering for the console notifier (``new``: an update that tells of
     these new kinds of problem)."""
     head = "RESOLVED" if resolved else "UPDATE" if new else "ALERT"
-    lines = [] if resolved else [describe(f) for f in v.top(top)]
+    lines = [] if resolved else [describe(f) for f in v.top(top, new)]
     extra = f" {update_line(alert, new)}" if new and not resolved else ""
     return {"text": f"[{head}] {summary(alert, v)}{extra}", "lines": lines}
 

@@ -101,6 +101,8 @@ class WindowVerdict:
             return max([*finite, 10.0])
         return max(finite, default=0.0)
 
-    def top(self, n: int) -> list[Finding]:
-        """The ``n`` most severe findings, ties by feature name (deterministic)."""
-        return sorted(self.findings, key=lambda f: (-min(f.severity, 1e12), f.feature))[:n]
+    def top(self, n: int, first: frozenset[str] = frozenset()) -> list[Finding]:
+        """The ``n`` most severe findings, ties by feature name (deterministic); those of
+        the kinds in ``first`` before the others (an update that tells of them)."""
+        return sorted(self.findings, key=lambda f: (f.kind not in first,
+                                                    -min(f.severity, 1e12), f.feature))[:n]

@@ -88,16 +88,19 @@ def test_the_update_reaches_slack_and_webhooks_after_the_alert_and_survives_a_re
         dispatcher.run()
         return d.action
 
+    many = tuple(Finding("drift", "*", f"f{i}", "emd", 0.5, 0.1, "reference-quantile", "fdr")
+                 for i in range(12))  # more drifted features than a message lists
     actions = [one_pass(window(0, DRIFT)), one_pass(window(1, DRIFT)),
-               one_pass(window(2, DRIFT, ACCURACY)), one_pass(window(3, DRIFT, ACCURACY))]
+               one_pass(window(2, *many, ACCURACY)), one_pass(window(3, DRIFT, ACCURACY))]
     assert actions == ["pending", "open", "escalate", "update"]
     titles = [m["blocks"][0]["text"]["text"] for m in slack.accepted]
     assert titles == ["Drift alert: churn", "New performance problem: churn"]
     update = slack.accepted[1]
     section = update["blocks"][1]["text"]["text"]
-    assert "1 feature drifted, 1 performance check failed" in section
+    assert "12 features drifted, 1 performance check failed" in section
     assert "(new in this alert: performance; it was open for drift)" in section
-    assert "accuracy" in update["blocks"][2]["text"]["text"]  # the findings
+    # the new problem leads the findings, however many drifted features come before it
+    assert update["blocks"][2]["text"]["text"].splitlines()[1].startswith("• accuracy")
     assert update["text"].startswith("New performance problem: churn — ")
     events = [(b["event"], b.get("new_kinds")) for b in webhook.accepted]
     assert events == [("firing", None), ("escalated", ["performance"])]
