@@ -36,6 +36,7 @@ log = logging.getLogger("driftscope.serve")
 
 LOOPBACK = {"127.0.0.1", "localhost"}  # the embedded broker listens on IPv4
 DEFAULT_STORE_PORT = 8123  # ClickHouse's own HTTP port: what Grafana's data source expects
+DRAIN_SECONDS = 30.0  # at a stop, how long the collector reads what the embedded broker holds
 
 
 class _Stopping(BaseException):
@@ -137,8 +138,9 @@ def serve(
         )
 
         def collect() -> None:
-            try:
-                collector.run(stop)  # flushes as soon as stop is set, a pass or not
+            try:  # flushes as soon as stop is set, a pass or not; with our broker, whose
+                # messages die with it, what it holds is read first
+                collector.run(stop, drain_for=DRAIN_SECONDS if local is not None else 0.0)
             except BaseException as exc:  # surfaced by the loop below
                 failed.append(exc)
                 stop.set()

@@ -44,6 +44,9 @@ log = logging.getLogger("driftscope.collector")
 LATE_LOG_EVERY = 60.0  # seconds between two log lines about late events
 
 
+JOIN_WAIT = 10.0  # a drain waits this long for partitions the group has not assigned yet
+
+
 class Collector:
     """Consume the predictions topic into the store; see the module docstring.
 
@@ -169,9 +172,12 @@ class Collector:
         self._attempts = 0
         self._dropped = True
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, drain_for: float = 0.0) -> None:
         """Poll until ``stop`` is set, then flush, commit and close.
 
+        With ``drain_for`` (seconds; ``serve --broker``, whose broker keeps messages in
+        memory only and stops with the process), what the broker holds when ``stop`` is set
+        is read and stored first (:meth:`drain`), for at most that long.
         A store that is down at start is waited for, with the same backoff as an outage.
         """
         while self._consumer is None and not stop.is_set():
@@ -185,8 +191,49 @@ class Collector:
         try:
             while not stop.is_set():
                 self.poll_once()
+            if drain_for > 0:
+                self.drain(time.monotonic() + drain_for)
         finally:
             self.close()
+
+    def drain(self, deadline: float) -> int:
+        """Read on until this collector has read every message its partitions held (their
+        end offsets, asked again as they grow), the store is down, or ``deadline``
+        (``time.monotonic()``); returns the messages read. What is still unread then is
+        counted in a WARNING: with an in-memory broker it is lost when the broker stops."""
+        consumer, n = self._consumer, 0
+        if consumer is None:
+            return 0
+        joining = time.monotonic() + JOIN_WAIT  # stopped before its partitions came
+        while time.monotonic() < deadline and not self._backoff.down:
+            parts = list(consumer.assignment())
+            if not parts:
+                if time.monotonic() > joining:
+                    break
+                n += self.poll_once()
+                continue
+            end = consumer.end_offsets(parts)
+            if all(self._read.get(tp.partition, consumer.position(tp)) >= end[tp]
+                   for tp in parts):
+                break
+            n += self.poll_once()
+        left = self._unread()
+        if left:
+            log.warning("collector: %d message(s) still unread at the stop (the store down, "
+                        "or the producers faster than the drain): an in-memory broker loses "
+                        "them", left)
+        elif n:
+            log.info("collector: read the %d message(s) the broker still held", n)
+        return n
+
+    def _unread(self) -> int:
+        consumer = self._consumer
+        parts = list(consumer.assignment()) if consumer is not None else []
+        if not parts:
+            return 0
+        end = consumer.end_offsets(parts)
+        return sum(max(0, end[tp] - self._read.get(tp.partition, consumer.position(tp)))
+                   for tp in parts)
 
     def close(self) -> None:
         """Flush what is buffered (when the store answers), commit, leave the group."""

@@ -116,3 +116,53 @@ def test_a_signal_while_starting_stops_at_once(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 0, out
     assert "SIGTERM: stopped while starting" in out and "Traceback" not in out, out
+
+
+COUNT = """
+import sys
+from driftscope.store.clickhouse import Store
+print(Store(sys.argv[1], database="driftscope").count("events"))
+"""
+
+
+def test_a_stop_reads_what_the_embedded_broker_still_holds(tmp_path: Path) -> None:
+    """`serve --broker` keeps messages in memory only: at a SIGTERM, what the broker has
+    acknowledged but the collector not read yet is read and stored before the broker
+    stops (before: the collector flushed its batch and left; the rest died with the
+    broker, thousands of acknowledged events)."""
+    from driftscope.client import PredictionLogger
+
+    port = free_port()
+    shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
+    dsn = f"chdb://{tmp_path / 'db'}"
+    env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+           "DRIFTSCOPE_STORE__DSN": dsn}
+    proc = _cli("serve", "--broker", "--interval", "1", "--no-store-http", cwd=tmp_path,
+                env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("assigned partitions" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.2)  # the collector reads: the events go in while it does
+        n = 20_000
+        with PredictionLogger(f"127.0.0.1:{port}", linger_ms=50) as logger:
+            for i in range(n):
+                logger.log("demo", {"age": 30 + i % 40, "plan": "basic"}, {"score": 0.5})
+            assert logger.flush(60)  # every event acknowledged by the broker
+            assert logger.stats.sent == n
+        proc.send_signal(signal.SIGTERM)  # at once: the collector is still behind
+        proc.wait(timeout=120)
+        reader.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    count = subprocess.run([sys.executable, "-c", COUNT, dsn], capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path)
+    assert count.stdout.strip() == str(n), out + count.stderr
+    assert "still unread" not in out and "Traceback" not in out, out
