@@ -1,4 +1,4 @@
-"""`driftscope alerts list|ack|silence|run`."""
+"""`driftscope alerts list|ack|silence|silences|unsilence|run`."""
 
 from __future__ import annotations
 
@@ -100,8 +100,11 @@ def _whole_id(alerts: AlertStore, given: str) -> str:
     characters); otherwise a one-line error."""
     from driftscope.errors import ConfigError
 
-    if alerts.get(given) is not None or len(given) < MIN_PREFIX:
-        return given  # unknown and short: `ack` says there is no such alert
+    if alerts.get(given) is not None:
+        return given
+    if len(given) < MIN_PREFIX:
+        raise ConfigError(f"no alert {given!r}: give the whole id, or at least its first "
+                          f"{MIN_PREFIX} characters (see `driftscope alerts list`)")
     found = alerts.ids_starting(given)
     if len(found) > 1:
         shown = ", ".join(found[:2]) + (", …" if len(found) > 2 else "")
@@ -123,11 +126,46 @@ def silence(
     from driftscope.monitor.commands import parse_duration_option
 
     length = parse_duration_option("--for", duration)
+    if length <= timedelta(0):
+        raise typer.BadParameter(f"{duration!r}: a silence lasts a positive time, e.g. 2h "
+                                 "(to end one: `driftscope alerts unsilence ID`)",
+                                 param_hint="--for")
     _, _, store = _store(config)
     now = datetime.now(UTC)
     until = now + length
     sid = AlertStore(store).silence(model, monitor, until, reason, now)
-    typer.echo(f"silence {sid}: {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"silence {sid}: {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC "
+               f"(`driftscope alerts unsilence {sid}` ends it)")
+
+
+@alerts_app.command("silences")
+def silences(config: ConfigOption = None) -> None:
+    """The silences in force, soonest to end first."""
+    from driftscope.alerts.state import AlertStore
+
+    _, _, store = _store(config)
+    found = AlertStore(store).active_silences(datetime.now(UTC))
+    if not found:
+        typer.echo("no silence in force")
+    for sid, model, monitor, until, reason in found:
+        why = f" — {reason}" if reason else ""
+        typer.echo(f"{sid}  {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC{why}")
+
+
+@alerts_app.command("unsilence")
+def unsilence(
+    silence_id: Annotated[str, typer.Argument(help="The silence's id (see `alerts silences`).")],
+    config: ConfigOption = None,
+) -> None:
+    """End a silence now: the next bad window of an alert it held back is announced."""
+    from driftscope.alerts.state import AlertStore
+    from driftscope.errors import ConfigError
+
+    _, _, store = _store(config)
+    if not AlertStore(store).end_silence(silence_id, datetime.now(UTC)):
+        raise ConfigError(f"no silence {silence_id!r} in force; see `driftscope alerts "
+                          "silences`")
+    typer.echo(f"silence {silence_id}: ended")
 
 
 @alerts_app.command("run")

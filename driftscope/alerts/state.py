@@ -122,6 +122,24 @@ class AlertStore:
                           SIL.columns)
         return sid
 
+    def active_silences(self, at: datetime) -> list[tuple[str, str, str, datetime, str]]:
+        """(id, model, monitor, until, reason) of the silences in force at ``at``."""
+        rows = self.store.query(
+            f"SELECT {SIL.silence_id}, {SIL.model_id}, {SIL.monitor}, {SIL.until}, "
+            f"{SIL.reason} FROM {SIL} FINAL WHERE {SIL.until} > {{t:DateTime64(3, 'UTC')}} "
+            f"ORDER BY {SIL.until}, {SIL.silence_id}", {"t": as_utc(at)})
+        return [(r[0], r[1], r[2], as_utc(r[3]), r[4]) for r in rows]
+
+    def end_silence(self, silence_id: str, now: datetime) -> bool:
+        """End a silence in force now (a new version of its row); False if none is."""
+        for sid, model, monitor, _, reason in self.active_silences(now):
+            if sid == silence_id:
+                self.store.insert(SIL, [(sid, model, monitor, as_utc(now), reason,
+                                         as_utc(now) + _MS)], SIL.columns)
+                self._silences = None
+                return True
+        return False
+
     def silenced(self, model_id: str, monitor: str, at: datetime, cached: bool = False) -> bool:
         """Whether a silence covers this model × monitor at ``at`` (``*`` matches any).
 

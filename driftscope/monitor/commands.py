@@ -171,7 +171,11 @@ def backfill(
             a, b, progress)
     typer.echo(f"backfilled {len(verdicts)} window(s), {sum(v.bad for v in verdicts)} bad")
     if notify:
-        typer.echo(f"delivered: {dispatcher(store, cfg, secrets).run()}")
+        counts = dispatcher(store, cfg, secrets).run()
+        typer.echo(f"delivered: sent {counts['sent']}, failed {counts['failed']}, "
+                   f"skipped {counts['skipped']}, held {counts['held']}")
+        if counts["failed"]:  # as `alerts run`: a script or a scheduler sees it
+            raise typer.Exit(1)
 
 
 reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True)

@@ -229,3 +229,52 @@ def test_reading_alerts_where_there_is_no_store_says_so_and_makes_none(
         out = CliRunner().invoke(app, args)  # (driftscope.cli.main prints it in one line)
         assert out.exit_code != 0 and "no store at chdb://" in str(out.exception), out.output
     assert not (tmp_path / ".driftscope").exists()
+
+
+def test_silences_are_listed_and_ended_and_last_a_positive_time(
+    store: Store, tmp_path: Path
+) -> None:
+    cfg = str(plain_config(store, tmp_path))
+    runner = CliRunner()
+    zero = runner.invoke(app, ["alerts", "silence", "--model", "churn", "--for", "0s",
+                               "-c", cfg])
+    assert zero.exit_code == 2 and "positive time" in zero.output  # (did nothing before)
+    made = runner.invoke(app, ["alerts", "silence", "--model", "churn", "--for", "2h",
+                               "--reason", "planned backfill", "-c", cfg])
+    assert made.exit_code == 0, made.output
+    sid = made.output.split()[1].rstrip(":")
+    listed = runner.invoke(app, ["alerts", "silences", "-c", cfg])
+    assert sid in listed.output and "churn/*" in listed.output
+    assert "planned backfill" in listed.output
+    from driftscope.alerts.state import AlertStore
+
+    assert AlertStore(store).silenced("churn", "mon", datetime.now(UTC))
+    ended = runner.invoke(app, ["alerts", "unsilence", sid, "-c", cfg])
+    assert ended.exit_code == 0 and "ended" in ended.output
+    assert not AlertStore(store).silenced("churn", "mon", datetime.now(UTC))
+    assert "no silence in force" in runner.invoke(app, ["alerts", "silences", "-c", cfg]).output
+    again = runner.invoke(app, ["alerts", "unsilence", sid, "-c", cfg])
+    assert again.exit_code != 0 and isinstance(again.exception, ConfigError)
+
+
+def test_ack_of_a_too_short_prefix_says_how_long_it_must_be(
+    store: Store, tmp_path: Path
+) -> None:
+    cfg = str(plain_config(store, tmp_path))
+    save_alert(store, "5f3a9c0e11d2b7a4e6c1", "churn")
+    out = CliRunner().invoke(app, ["alerts", "ack", "5f3a", "-c", cfg])
+    assert isinstance(out.exception, ConfigError)
+    assert "at least its first 6 characters" in str(out.exception)
+
+
+def test_backfill_notify_exits_1_when_a_message_failed(store: Store, tmp_path: Path) -> None:
+    cfg = setup(store, tmp_path)
+    data = yaml.safe_load(cfg.read_text())
+    data["alerts"].update(console=False, slack=True, backoff="10ms", backoff_max="20ms")
+    cfg.write_text(yaml.safe_dump(data))  # Slack: a port where nothing answers
+    out = CliRunner(env={"DRIFTSCOPE_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"}).invoke(
+        app, ["backfill", "--since", T0.isoformat(), "--until", (T0 + 14 * W).isoformat(),
+              "--notify", "-c", str(cfg)])
+    assert out.exit_code == 1, out.output
+    # (the resolution waits behind its alert's firing message: held)
+    assert "delivered: sent 0, failed 1, skipped 0, held 1" in out.output
