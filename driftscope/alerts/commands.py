@@ -1,4 +1,4 @@
-"""`driftscope alerts list|ack|silence|silences|unsilence|run`."""
+"""`driftscope alerts list|ack|resolve|silence|silences|unsilence|run`."""
 
 from __future__ import annotations
 
@@ -93,6 +93,27 @@ def ack(
         raise ConfigError(f"no alert {alert_id!r} (an id, or its first {MIN_PREFIX}+ "
                           "characters); see `driftscope alerts list`")
     typer.echo(f"{alert_id}: {alert.state}")
+
+
+@alerts_app.command("resolve")
+def resolve(
+    alert_id: Annotated[str, typer.Argument(
+        help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")],
+    by: Annotated[str, typer.Option(help="Who resolves it.")] = "cli",
+    config: ConfigOption = None,
+) -> None:
+    """Close an open alert by hand: one whose monitor was removed from the configuration
+    never resolves by itself (the monitor warns of it). No message is sent."""
+    from driftscope.alerts.state import AlertStore
+    from driftscope.errors import ConfigError
+
+    _, _, store = _store(config)
+    alerts = AlertStore(store)
+    alert_id = _whole_id(alerts, alert_id)
+    if alerts.resolve(alert_id, by, datetime.now(UTC)) is None:
+        raise ConfigError(f"no open alert {alert_id!r}; see `driftscope alerts list --state "
+                          "firing`")
+    typer.echo(f"{alert_id}: resolved")
 
 
 def _whole_id(alerts: AlertStore, given: str) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from driftscope.alerts.rules import (
     OPEN_STATES,
+    RESOLVED,
     RULE,
     Alert,
     Track,
@@ -97,6 +99,22 @@ class AlertStore:
                           frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")))
             out.append((alert, summary, d))
         return out
+
+    def open_alerts(self) -> list[AlertRow]:
+        """Every firing or acknowledged alert."""
+        return self._select(f"{A.state} IN ({{f:String}}, {{k:String}})",
+                            {"f": OPEN_STATES[0], "k": OPEN_STATES[1]}, 10_000)
+
+    def resolve(self, alert_id: str, who: str, now: datetime) -> Alert | None:
+        """Close an open alert by hand (its monitor was removed): resolved, with who did it
+        in its details; None when no open alert has that id."""
+        found = self.get(alert_id)
+        if found is None or found[0].state not in OPEN_STATES:
+            return None
+        alert, summary, details = found
+        done = replace(alert, state=RESOLVED, reason="resolved by hand")
+        self.save(done, summary, {**details, "resolved_by": who}, now)
+        return done
 
     def ids_starting(self, prefix: str, limit: int = 3) -> list[str]:
         """Alert ids that start with ``prefix`` (at most ``limit``, sorted)."""

@@ -23,6 +23,7 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from driftscope.alerts.model import WindowVerdict
+from driftscope.alerts.state import AlertStore
 from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.monitor import evaluate as ev
@@ -50,6 +51,7 @@ from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
 log = logging.getLogger("driftscope.monitor")
+_ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]  # (monitor, done, total)
@@ -147,6 +149,7 @@ class Monitor:
         ``own_labels``: each window's performance from its own labels, not those of the
         window ``label_delay`` earlier (a backfill, whose labels are in)."""
         out: list[WindowVerdict] = []
+        self._check_orphans()
         for cfg in self.config.monitors:
             out += self._run_monitor(cfg, since, until, progress, own_labels)
         results.record_pass(self.store, self.clock(), len(out),
@@ -209,6 +212,19 @@ class Monitor:
             if failed:  # the failed window and those after it wait for the next pass
                 break
         return out
+
+    def _check_orphans(self) -> None:
+        """Warn once per process of an open alert whose monitor is no longer configured:
+        nothing judges its windows, so it never resolves by itself."""
+        configured = {(m.model, m.name) for m in self.config.monitors}
+        for alert, _, _ in AlertStore(self.store).open_alerts():
+            if (alert.model_id, alert.monitor) in configured or alert.alert_id in _ORPHANS:
+                continue
+            _ORPHANS.add(alert.alert_id)
+            log.warning(
+                "alert %s of monitor %r (model %r) is open, and no monitor of that name is "
+                "configured: it will not resolve by itself; `driftscope alerts resolve %s` "
+                "closes it", alert.alert_id, alert.monitor, alert.model_id, alert.alert_id)
 
     def _check_names(self, cfg: MonitorConfig) -> None:
         """Warn once per process of a model or feature no event has (a typo, most likely)."""

@@ -278,3 +278,31 @@ def test_backfill_notify_exits_1_when_a_message_failed(store: Store, tmp_path: P
     assert out.exit_code == 1, out.output
     # (the resolution waits behind its alert's firing message: held)
     assert "delivered: sent 0, failed 1, skipped 0, held 1" in out.output
+
+
+def test_an_alert_of_a_removed_monitor_is_named_and_can_be_resolved_by_hand(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A monitor taken out of the configuration leaves its open alert firing for ever
+    (nothing judges its windows): the monitor says so once, and `alerts resolve` closes it."""
+    from driftscope.monitor import scheduler
+
+    cfg = str(plain_config(store, tmp_path))  # no monitor configured
+    save_alert(store, "0a1b2c3d4e5f60718293", "churn")  # of monitor-with-a-long-name
+    scheduler._ORPHANS.discard("0a1b2c3d4e5f60718293")
+    runner = CliRunner()
+    with caplog.at_level("WARNING", logger="driftscope.monitor"):
+        assert runner.invoke(app, ["monitor", "--once", "-c", cfg]).exit_code == 0
+        assert runner.invoke(app, ["monitor", "--once", "-c", cfg]).exit_code == 0
+    said = [r.getMessage() for r in caplog.records if "0a1b2c3d4e5f60718293" in r.getMessage()]
+    assert len(said) == 1  # once per process
+    assert "no monitor of that name is configured" in said[0]
+    assert "driftscope alerts resolve 0a1b2c3d4e5f60718293" in said[0]
+    out = runner.invoke(app, ["alerts", "resolve", "0a1b2c3d", "--by", "alice", "-c", cfg])
+    assert out.exit_code == 0 and out.output.strip() == "0a1b2c3d4e5f60718293: resolved"
+    from driftscope.alerts.state import AlertStore
+
+    row = AlertStore(store).get("0a1b2c3d4e5f60718293")
+    assert row is not None and row[0].state == "resolved" and row[2]["resolved_by"] == "alice"
+    again = runner.invoke(app, ["alerts", "resolve", "0a1b2c3d4e5f60718293", "-c", cfg])
+    assert isinstance(again.exception, ConfigError)
