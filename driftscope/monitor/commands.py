@@ -192,7 +192,7 @@ def reference_upload(
 ) -> None:
     """Upload a dataset; monitors use it with reference: {kind: dataset, dataset: NAME}."""
     from driftscope.config import Secrets, load_config
-    from driftscope.monitor.upload import read_table, upload
+    from driftscope.monitor.upload import check_columns, read_table, upload
     from driftscope.store.clickhouse import Store
 
     cfg = load_config(config)
@@ -200,8 +200,10 @@ def reference_upload(
     store.migrate()
     ref = name or file.stem
     segs = [c for c in segments.split(",") if c]
-    n = upload(store, model, ref, read_table(file, text=[*segs, "label"]),
-               outputs=[c for c in outputs.split(",") if c], segments=segs)
+    outs = [c for c in outputs.split(",") if c]
+    frame = read_table(file, text=[*segs, "label"])
+    check_columns(cfg, store, model, ref, frame, outs, segs)  # a typo: one line, no upload
+    n = upload(store, model, ref, frame, outputs=outs, segments=segs)
     typer.echo(f"uploaded {n} rows as reference {ref!r} of model {model!r}")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from driftscope.config import Config
 from driftscope.errors import ConfigError
 from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
@@ -80,6 +81,43 @@ def upload(
     store.insert(S.REFERENCES, [(model_id, name, "dataset", json.dumps(spec), len(rows), now)],
                  S.REFERENCES.columns)
     return len(rows)
+
+
+def check_columns(config: Config, store: Store, model_id: str, name: str, frame: pd.DataFrame,
+                  outputs: Sequence[str], segments: Sequence[str]) -> None:
+    """A one-line :class:`ConfigError` for an upload that cannot be what was meant: a model
+    neither configured nor seen in the store (when some are), ``--outputs``/``--segments``
+    columns the file
+    lacks, or features that a monitor using this dataset watches and the file lacks (with
+    the column it most likely meant: ``Age`` for ``age``)."""
+    have = [str(c) for c in frame.columns]
+    known_models = {m.id for m in config.models} | {r[0] for r in store.query(
+        f"SELECT DISTINCT {S.MODEL_FEATURES.model_id} FROM {S.MODEL_FEATURES}")}
+    if known_models and model_id not in known_models:  # (a first model may come later)
+        raise ConfigError(f"model {model_id!r} is neither configured nor in the store "
+                          f"(known: {', '.join(sorted(known_models))}): check --model, or "
+                          "add a model not deployed yet to models: in driftscope.yaml")
+    for option, wanted in (("--outputs", outputs), ("--segments", segments)):
+        lacking = [c for c in wanted if c not in have]
+        if lacking:
+            raise ConfigError(f"{option}: the file has no column {_names(lacking, have)} "
+                              f"(its columns: {', '.join(have)})")
+    for mon in config.monitors:
+        if mon.model != model_id or mon.reference.kind != "dataset" or \
+                mon.reference.dataset != name:
+            continue
+        lacking = [f for f in mon.features if f not in have]
+        if lacking:
+            raise ConfigError(f"monitor {mon.name} compares with this dataset, and the file "
+                              f"has no column {_names(lacking, have)} (its columns: "
+                              f"{', '.join(have)})")
+
+
+def _names(lacking: Sequence[str], have: Sequence[str]) -> str:
+    """``age (did you mean Age?), plan``: a name the file has in another case is named."""
+    lower = {h.lower(): h for h in have}
+    return ", ".join(f"{c} (did you mean {lower[c.lower()]}?)" if c.lower() in lower else c
+                     for c in lacking)
 
 
 def _text(v: Any) -> str:

@@ -328,3 +328,35 @@ def test_a_busy_models_negligible_shift_is_not_drift(store: Store) -> None:
         f"'emd' AND {D.segment} = '*' AND {D.window_start} = {{t:DateTime64(3, 'UTC')}}",
         {"t": T0 + 2 * W})
     assert thr < stat < 0.05, "above the sample-size threshold, below the practical floor"
+
+
+def test_reference_upload_refuses_what_cannot_be_what_was_meant(
+    store: Store, tmp_path: Path
+) -> None:
+    train = pd.DataFrame({"Age": [30, 40, 50], "x": [0.1, 0.2, 0.3], "label": ["1", "0", "1"]})
+    train.to_csv(tmp_path / "train.csv", index=False)
+    cfg_file = tmp_path / "driftscope.yaml"
+    cfg_file.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m"}],
+        "monitors": [{"name": "vs-train", "model": "m", "features": ["age", "x"],
+                      "reference": {"kind": "dataset", "dataset": "train"}}]}))
+
+    def upload(*args: str) -> Any:
+        return CliRunner().invoke(app, ["reference", "upload", "-c", str(cfg_file), *args,
+                                        str(tmp_path / "train.csv")])
+
+    cases = {
+        ("--model", "nosuchmodel"): "model 'nosuchmodel' is neither configured",
+        ("--model", "m", "--outputs", "prob"): "--outputs: the file has no column prob",
+        ("--model", "m", "--segments", "country"): "--segments: the file has no column country",
+        ("--model", "m"): "monitor vs-train compares with this dataset, and the file has no "
+                          "column age (did you mean Age?)",
+    }
+    for args, message in cases.items():
+        out = upload(*args)
+        assert isinstance(out.exception, ConfigError), (args, out.output)
+        assert message in str(out.exception) and "\n" not in str(out.exception)
+    assert store.count("reference_events") == 0  # nothing uploaded
+    ok = upload("--model", "m", "--name", "other")  # no monitor uses "other": as it is
+    assert ok.exit_code == 0, ok.output
