@@ -268,8 +268,10 @@ def read_events(
     labels: bool = False,
     horizon: timedelta = timedelta(days=7),
     source: Source = None,
+    on_time: bool = False,
 ) -> Frame:
-    """Events of ``model_id`` with ``start <= timestamp < end`` (``source``: those in
+    """Events of ``model_id`` with ``start <= timestamp < end`` (``on_time``: not those that
+    came after their window had closed, ``late``; raw events only) (``source``: those in
     the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`, or
     the windows' profiles as :func:`driftscope.monitor.profiled.read_profiles`).
 
@@ -288,6 +290,8 @@ def read_events(
     in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     order = f"e.{E.timestamp}"
+    if on_time and not sampled:
+        in_range += f" AND NOT e.{S.EVENTS.late}"
     if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
         in_range += (f" AND e.{S.SAMPLES.window_seconds} = {{w:UInt32}} AND "  # (the key)
                      f"e.{S.SAMPLES.window_start} >= {{ws:DateTime64(3, 'UTC')}} AND "

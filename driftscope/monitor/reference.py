@@ -93,11 +93,14 @@ class ReferenceReader:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
                                    self.names, labels=self.labels, source=self.source)
-            if source is not None and _covers(source, start, end):
+            # the initial windows as they were when they closed: events that came after
+            # (a replay of old data, a straggler days later) do not change the reference
+            on_time = spec.kind == "initial"
+            if source is not None and _covers(source, start, end) and not on_time:
                 frame = source.between(start, end)
             else:
                 frame = read_events(self.store, self.model_id, start, end, self.names,
-                                    labels=self.labels, source=self.source)
+                                    labels=self.labels, source=self.source, on_time=on_time)
             if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
         if is_static(spec):

@@ -360,3 +360,25 @@ def test_reference_upload_refuses_what_cannot_be_what_was_meant(
     assert store.count("reference_events") == 0  # nothing uploaded
     ok = upload("--model", "m", "--name", "other")  # no monitor uses "other": as it is
     assert ok.exit_code == 0, ok.output
+
+
+def test_events_that_came_late_do_not_change_an_initial_reference(store: Store) -> None:
+    """Old events replayed days later (a second `simulate` run, a straggler batch) land in
+    the initial windows, late: the reference stays what those windows held when they
+    closed (before: it took them in, and the clean traffic after paged as drift)."""
+    from driftscope.monitor.seed import event_rows
+
+    write_windows(store, "m", T0, W, 20, 300, gen(), seed=11)
+    rng = np.random.default_rng(12)
+    late_at = S.EVENTS.columns.index("late")
+    replay = []
+    for i in range(10):  # as many again in each initial window, far off and late
+        cols = {"x": rng.normal(3.0, 1, 300),
+                "plan": rng.choice(np.array(["a", "b", "c"], dtype=object), 300)}
+        for row in event_rows("m", T0 + i * W, W, 300, cols, f"late-{i}"):
+            replay.append((*row[:late_at], 1, *row[late_at + 1:]))
+    store.insert(S.EVENTS, replay, S.EVENTS.columns)
+    verdicts = Monitor(store, config(reference={"kind": "initial", "windows": 10})).run_once()
+    judged = [v for v in verdicts if v.window_start >= T0 + 10 * W]
+    assert len(judged) == 10
+    assert not any(v.drifted for v in judged), [v.findings[:1] for v in judged if v.drifted]
