@@ -213,12 +213,14 @@ class Store:
             where = redact_dsn(self.dsn)
             raise StoreUnavailable(f"cannot reach the store at {where}: {exc}") from None
         except (DatabaseError, ProgrammingError) as exc:
-            if self.embedded and "EmbeddedServer" in str(exc):
+            if self.embedded and ("EmbeddedServer" in str(exc)
+                                  or "Cannot lock file" in str(exc)):
                 holder = _holder(Path(self.dsn.removeprefix("chdb://")))
                 raise StoreError(
-                    f"cannot open the embedded store at {self.dsn}: {holder} (probably "
-                    "another driftscope command) holds it, and chDB opens a store in one "
-                    "process at a time; stop that process, or run `driftscope serve` (it "
+                    f"cannot open the embedded store at {self.dsn}: {holder} holds it "
+                    "(another driftscope command such as collect or monitor, or a serve that "
+                    "is stopping: then try again in a few seconds), and chDB opens a store in "
+                    "one process at a time; stop that process, or run `driftscope serve` (it "
                     "serves its store to the other commands), or run the services side by "
                     "side on a ClickHouse server (store.dsn: http://host:8123, as "
                     "`docker compose up` does)"
@@ -275,7 +277,9 @@ class Store:
                 yield client
             except OperationalError as exc:
                 self._client = self._via = None
-                raise StoreUnavailable(f"store unavailable during {what}: {exc}") from None
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise StoreUnavailable(f"store unavailable during {what}: "
+                                       f"{first[:300]}") from None
             except (DatabaseError, ProgrammingError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 table = _missing_table(first)
