@@ -102,14 +102,22 @@ def resolve(
     by: Annotated[str, typer.Option(help="Who resolves it.")] = "cli",
     config: ConfigOption = None,
 ) -> None:
-    """Close an open alert by hand: one whose monitor was removed from the configuration
-    never resolves by itself (the monitor warns of it). No message is sent."""
+    """Close an open alert whose monitor was removed from the configuration (it never
+    resolves by itself; the monitor warns of it). No message is sent."""
     from driftscope.alerts.state import AlertStore
     from driftscope.errors import ConfigError
 
-    _, _, store = _store(config)
+    cfg, _, store = _store(config)
     alerts = AlertStore(store)
     alert_id = _whole_id(alerts, alert_id)
+    found = alerts.get(alert_id)
+    if found is not None and any((m.model, m.name) == (found[0].model_id, found[0].monitor)
+                                 for m in cfg.monitors):
+        raise ConfigError(
+            f"alert {alert_id} is of monitor {found[0].monitor!r}, which is configured: it "
+            f"resolves by itself after {cfg.alerts.resolve_windows} good windows (the "
+            "monitor would open it again); to stop its messages, `driftscope alerts ack` "
+            "or `alerts silence` it")
     if alerts.resolve(alert_id, by, datetime.now(UTC)) is None:
         raise ConfigError(f"no open alert {alert_id!r}; see `driftscope alerts list --state "
                           "firing`")

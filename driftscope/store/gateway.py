@@ -30,10 +30,10 @@ the token this process writes, with the URL, to :data:`ENDPOINT_FILE` (readable 
 user only; the other ``driftscope`` commands read it), or ``DRIFTSCOPE_CLICKHOUSE_PASSWORD``
 when it is set (what Grafana's data source is given). A request from a web page (an
 ``Origin`` header, or a ``Host`` that is not this machine) is refused. Whatever the
-secret, a statement that would reach outside the store — files, URLs, other servers,
-programs (``file()``, ``INTO OUTFILE``, ``url()``…), more than one statement, ``SYSTEM`` —
-is refused (:mod:`driftscope.store.sql_guard`): chDB, unlike a ClickHouse server, would let
-it touch any file the process can. A ``GET`` only reads, whatever it asks. Each query runs
+secret, only what driftscope and Grafana need runs: each statement, as ClickHouse's parser
+writes it back, is checked by :mod:`driftscope.store.sql_guard` (no file, URL, other
+server or program is reached: chDB, unlike a ClickHouse server, would let a query touch
+any file the process can). A ``GET`` only reads, whatever it asks. Each query runs
 for at most :data:`MAX_SECONDS` and answers at most :data:`MAX_RESULT_BYTES`; a request
 body is at most :data:`MAX_BODY_BYTES` (decompressed too); an idle connection is closed
 after :data:`IDLE_SECONDS`, and at most :data:`MAX_CONNECTIONS` are served at once.
@@ -159,12 +159,23 @@ class _Engine:
         # literally and refuses a second one in the process)
         self._connection = build_connection_string(path, None)
         self._lock = lock
+        self.stopped = False  # set by the gateway's stop: a request still open gets a 503
         self.timezone = self.run("SELECT timezone()", {}, {}, None, "TabSeparated")[0] \
             .decode().strip()
+
+    def normalize(self, sql: str) -> str:
+        """``sql`` as ClickHouse's parser writes it back (:data:`sql_guard.NORMALIZE`): one
+        statement, no comment, every string and quoted name in one form; its syntax error
+        otherwise."""
+        text, _ = self.run(sql_guard.NORMALIZE, {"q": sql_guard.normalize_argument(sql)}, {},
+                           None, "TabSeparatedRaw")
+        return text.decode("utf-8", "replace").strip()
 
     def run(self, sql: str, params: dict[str, str], settings: dict[str, str],
             database: str | None, fmt: str) -> tuple[bytes, dict[str, Any]]:
         with self._lock:
+            if self.stopped:
+                raise _Failure(503, 0, "the store's port is stopping")
             handle = chdb.connect(self._connection)
             try:
                 if database:
@@ -222,6 +233,12 @@ class _Engine:
         return summary
 
 
+def _refusal(why: str) -> _Failure:
+    return _Failure(403, 497, f"Code: 497. DB::Exception: {why} is not served by driftscope's "
+                              "store port (it runs what driftscope and Grafana need, nothing "
+                              "that reaches outside the store). (ACCESS_DENIED)")
+
+
 def _capped(settings: dict[str, str]) -> dict[str, str]:
     """The request's settings with the port's limits: a client may lower them only."""
     out = dict(settings)
@@ -233,6 +250,9 @@ def _capped(settings: dict[str, str]) -> dict[str, str]:
         out[key] = str(int(cap if asked <= 0 or asked > cap else asked))
     out["result_overflow_mode"] = "throw"
     out["timeout_overflow_mode"] = "throw"
+    # VALUES data as literals: an expression in it (file(…)) would run at the insert
+    out["input_format_values_interpret_expressions"] = "0"
+    out["input_format_values_deduce_templates_of_expressions"] = "0"
     return out
 
 
@@ -388,6 +408,9 @@ def _handler(engine: _Engine, secrets: tuple[str, ...]) -> type[BaseHTTPRequestH
                 if not _SETTING.match(key):
                     raise _Failure(400, 115, f"Code: 115. DB::Exception: Unknown setting "
                                              f"{key}. (UNKNOWN_SETTING)")
+                why = sql_guard.setting_refused(key)
+                if why is not None:
+                    raise _refusal(why)
             if self.command == "GET":  # as ClickHouse: a GET only reads, whatever it asks
                 settings["readonly"] = "1" if settings.get("readonly") == "1" else "2"
             query_id = params.get("query_id") or str(uuid.uuid4())
@@ -397,11 +420,12 @@ def _handler(engine: _Engine, secrets: tuple[str, ...]) -> type[BaseHTTPRequestH
             sql = inserting[0] if inserting is not None else raw.decode("utf-8", "replace")
             if not sql.strip():
                 raise _Failure(400, 62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)")
-            refused = sql_guard.forbidden(sql)
-            if refused is not None:
-                raise _Failure(403, 497, f"Code: 497. DB::Exception: {refused} is not served "
-                                         "by driftscope's store port: it reaches outside the "
-                                         "store, or is not one statement. (ACCESS_DENIED)")
+            # checked as ClickHouse's parser reads it (what runs is that statement)
+            checked = engine.normalize(sql if inserting is None
+                                       else f"{inserting[0]} FORMAT {inserting[1]}")
+            why = sql_guard.refused(checked)
+            if why is not None:
+                raise _refusal(why)
             started = time.perf_counter()
             if inserting is not None:
                 statement, fmt, data = inserting
@@ -512,6 +536,7 @@ class StoreGateway:
         return self
 
     def stop(self) -> None:
+        self._engine.stopped = True  # (a keep-alive connection still open is answered 503)
         with contextlib.suppress(OSError):
             found = endpoint(self.path, pid=os.getpid())
             if found is not None and found[0] == self.url:

@@ -1,107 +1,151 @@
-"""What the store's HTTP port (:mod:`driftscope.store.gateway`) reads in a request's SQL.
+"""What the store's HTTP port (:mod:`driftscope.store.gateway`) lets a request run.
 
 chDB is ``clickhouse-local``: unlike a ClickHouse server it lets a query read and write any
-file the process can (``file()``, ``INTO OUTFILE``, ``FROM INFILE``), fetch URLs and run
-programs. Driftscope's own queries never do, so the port refuses every statement that
-names one of those (:func:`forbidden`), one statement per request, before it runs.
+file the process can (``file()``, ``INTO OUTFILE``, a ``Filesystem`` database, a
+``format_template_*`` setting), fetch URLs and run programs (an ``EXECUTABLE`` dictionary).
+Driftscope's own queries and Grafana's never do, so the port runs only what they need.
 
-The checks read the SQL with its string literals and comments blanked out
-(:func:`code_of`): a ``file(`` inside ``'…'`` or ``/* … */`` is text, not a call, and a
-call cannot hide behind a comment (``file /* x */ (``) or quotes (```file`(``).
+A statement is first rewritten by ClickHouse's own parser (``formatQuerySingleLine``: the
+gateway does it, :data:`NORMALIZE`), which refuses several statements, drops comments and
+writes every string as ``'…'`` and every quoted name as ```…``` with backslash escapes,
+so nothing can hide from the checks below (``$$…$$`` strings, comments, odd quoting).
+:func:`refused` then reads that text, strings blanked out:
 
->>> forbidden("SELECT count() FROM events WHERE note = 'file(x); INTO OUTFILE'") is None
+- only these statements: ``SELECT``/``WITH``, ``INSERT INTO`` a table, ``CREATE TABLE``
+  with a MergeTree-family, Memory, Null or Log engine, ``CREATE DATABASE`` (Atomic),
+  ``ALTER TABLE``, ``DELETE FROM``, ``DROP``/``TRUNCATE TABLE``, ``DROP DATABASE``,
+  ``DESCRIBE``, ``SHOW``, ``EXISTS``, ``OPTIMIZE TABLE``, ``EXPLAIN``;
+- no call of a function, table function or engine that reaches files, URLs, other servers
+  or programs (:data:`REACHING_OUT`), no ``INTO OUTFILE`` / ``FROM INFILE``;
+- settings, in the URL or in a ``SETTINGS`` clause, only from :func:`setting_refused`'s
+  list, and never the port's own limits in the SQL.
+
+>>> refused("SELECT count() FROM events WHERE note = 'file(x); INTO OUTFILE'") is None
 True
->>> forbidden("SELECT * FROM fIlE /* */ ('/etc/passwd', 'LineAsString')")
+>>> refused("SELECT * FROM file('/etc/passwd', 'LineAsString')")
 'file()'
->>> forbidden("SELECT 1; DROP TABLE events")
-'more than one statement'
+>>> refused("CREATE DATABASE fs ENGINE = Filesystem('/tmp')")
+'a database engine other than Atomic'
 """
 
 from __future__ import annotations
 
 import re
 
-# table functions, functions, table engines and dictionary sources that reach files, URLs,
-# other servers or programs (the names are matched case-insensitively, followed by "(")
+NORMALIZE = "SELECT formatQuerySingleLine({q:String})"
+"""The query the gateway runs (on the engine) to have ClickHouse rewrite a statement."""
+
+# table functions, functions, engines and dictionary sources that reach files, URLs, other
+# servers or programs (matched case-insensitively, followed by "(")
 REACHING_OUT = frozenset(name.lower() for name in (
     "file", "fileCluster", "url", "urlCluster", "s3", "s3Cluster", "gcs", "oss", "cosn",
     "hdfs", "hdfsCluster", "remote", "remoteSecure", "cluster", "clusterAllReplicas",
-    "executable", "executablePool", "input", "mysql", "postgresql", "odbc", "jdbc",
-    "mongodb", "redis", "sqlite", "azureBlobStorage", "azureBlobStorageCluster", "iceberg",
-    "icebergS3", "icebergAzure", "icebergHDFS", "icebergLocal", "icebergCluster",
-    "icebergS3Cluster", "deltaLake", "deltaLakeCluster", "deltaLakeLocal", "hudi",
-    "hudiCluster", "paimon", "arrowFlight", "arrowflight", "ytsaurus", "python", "http",
-    "localfile", "disk", "kafka", "nats", "rabbitmq", "filelog", "hive", "embeddedrocksdb",
-    "prometheusquery",
+    "executable", "executablePool", "executable_pool", "input", "mysql", "postgresql",
+    "odbc", "jdbc", "mongodb", "redis", "sqlite", "azureBlobStorage",
+    "azureBlobStorageCluster", "iceberg", "icebergS3", "icebergAzure", "icebergHDFS",
+    "icebergLocal", "icebergCluster", "icebergS3Cluster", "deltaLake", "deltaLakeCluster",
+    "deltaLakeLocal", "hudi", "hudiCluster", "paimon", "arrowFlight", "ytsaurus", "python",
+    "http", "localfile", "disk", "kafka", "nats", "rabbitmq", "filelog", "hive",
+    "embeddedrocksdb", "prometheusQuery", "filesystem", "keepermap", "zookeeper",
 ))
+_STATEMENT = re.compile(
+    r"^(?:\(|(?:SELECT|WITH|INSERT INTO|CREATE TABLE|CREATE DATABASE|ALTER TABLE|DELETE FROM"
+    r"|DROP TABLE|DROP DATABASE|TRUNCATE|DESCRIBE|DESC|SHOW|EXISTS|OPTIMIZE TABLE|EXPLAIN)"
+    r"(?=\W|$))", re.IGNORECASE)
+_INSERT_FUNCTION = re.compile(r"^INSERT INTO (TABLE )?FUNCTION\b", re.IGNORECASE)
+_SETTING_NAMES = re.compile(r"(?:^|, )(\w+) = ")
+_TABLE_ENGINE = re.compile(r"\bENGINE = (\w+)", re.IGNORECASE)
+_SAFE_ENGINE = re.compile(r"^(\w*MergeTree|Memory|Null|Log|TinyLog|StripeLog)$", re.IGNORECASE)
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_FILES = re.compile(r"\b(INTO\s+OUTFILE|FROM\s+INFILE)\b", re.IGNORECASE)
-_STATEMENTS = re.compile(r"^\s*(SYSTEM|ATTACH|DETACH|BACKUP|RESTORE|KILL|SET|USE|INSTALL"
-                         r"|GRANT|REVOKE|CREATE\s+(USER|ROLE|FUNCTION|NAMED\s+COLLECTION))\b",
-                         re.IGNORECASE)
+_FILES = re.compile(r"\b(INTO OUTFILE|FROM INFILE)\b", re.IGNORECASE)
+_SETTINGS = re.compile(r"\bSETTINGS ([^()]*?)(?= FORMAT\b|\)|$)", re.IGNORECASE)
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
+
+LIMITS = frozenset({"max_execution_time", "max_result_bytes", "max_result_rows",
+                    "timeout_overflow_mode", "result_overflow_mode", "readonly",
+                    "max_memory_usage"})
+"""Settings the port sets itself: a request may lower its limits in the URL, never in SQL."""
+_SETTING_OK = re.compile(
+    r"^(max_|min_|readonly$|date_time_|input_format_|output_format_|join_|use_|allow_"
+    r"|cast_|enable_|optimize_|prefer_|async_insert|wait_for_async_insert|insert_"
+    r"|select_sequential_consistency$|timeout_|result_overflow_mode$|extremes$|totals_"
+    r"|log_comment$|mutations_sync$|lightweight_deletes_sync$|session_timezone$|final$"
+    r"|distributed_|query_plan_|group_by_|aggregate_functions_|count_distinct_|partial_merge_"
+    r"|low_cardinality_|enable_|transform_null_in$|precise_float_parsing$|max_threads$"
+    r"|index_granularity|ttl_only_drop_parts$|merge_with_ttl_timeout$)")
+_SETTING_BAD = re.compile(r"path|file|schema|template|url|dir|user|password|secret|disk"
+                          r"|storage|policy|remote|s3|hdfs|azure|proxy|host|command"
+                          r"|executable|script|library|dictionar")
+
+
+def normalize_argument(sql: str) -> str:
+    """``sql`` as the value of :data:`NORMALIZE`'s ``q`` parameter (ClickHouse reads
+    parameter values escaped: a backslash, tab or line break must be written out)."""
+    return (sql.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
 
 
 def code_of(sql: str) -> str:
-    """``sql`` with string literals' contents and comments replaced by spaces (positions
-    kept) and the quotes of quoted identifiers dropped (```file``` reads as ``file``)."""
+    """Normalized ``sql`` with the contents of its string literals replaced by spaces
+    (positions kept) and the quotes of quoted names dropped (```file``` reads as
+    ``file``)."""
     out = list(sql)
     i, n = 0, len(sql)
     while i < n:
         c = sql[i]
-        if c == "'":  # a string: '' and \' inside
+        if c in "'`\"":
             j = i + 1
-            while j < n:
-                if sql[j] == "\\":
-                    j += 2
-                    continue
-                if sql[j] == "'":
-                    if j + 1 < n and sql[j + 1] == "'":
-                        j += 2
-                        continue
-                    break
-                j += 1
-            for k in range(i + 1, min(j, n)):
-                out[k] = " "
+            while j < n and sql[j] != c:
+                j += 2 if sql[j] == "\\" else 1
+            if c == "'":
+                for k in range(i + 1, min(j, n)):
+                    out[k] = " "
+            else:
+                out[i] = " "
+                if j < n:
+                    out[j] = " "
             i = j + 1
-        elif c in "`\"":  # a quoted identifier: its name stays, its quotes go
-            j = sql.find(c, i + 1)
-            j = n if j < 0 else j
-            out[i] = " "
-            if j < n:
-                out[j] = " "
-            i = j + 1
-        elif sql.startswith("--", i) or c == "#":
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
-            for k in range(i, j):
-                out[k] = " "
-            i = j
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            for k in range(i, j):
-                out[k] = " "
-            i = j
         else:
             i += 1
     return "".join(out)
 
 
-def forbidden(sql: str) -> str | None:
-    """What in ``sql`` the port refuses (a short name of it), or None."""
-    code = code_of(sql)
-    if ";" in code.rstrip().rstrip(";"):
-        return "more than one statement"
-    m = _STATEMENTS.match(code)
-    if m:
-        return " ".join(m.group(1).upper().split())
+def setting_refused(name: str) -> str | None:
+    """Why a setting may not be given (None: it may): only known harmless families, never
+    one that names files, schemas, templates, URLs, disks or programs."""
+    if _SETTING_BAD.search(name.lower()) or not _SETTING_OK.match(name.lower()):
+        return f"the setting {name}"
+    return None
+
+
+def refused(normalized: str) -> str | None:
+    """What in a statement ClickHouse has normalized the port refuses (a short name of
+    it), or None."""
+    code = code_of(normalized).strip()
+    if not _STATEMENT.match(code) or _INSERT_FUNCTION.match(code):
+        return f"the statement {' '.join(code.split()[:3])}"
+    if re.match(r"^CREATE DATABASE\b", code, re.IGNORECASE):
+        m = _TABLE_ENGINE.search(code)
+        if m and m.group(1).lower() != "atomic":
+            return "a database engine other than Atomic"
+    elif re.match(r"^CREATE TABLE\b", code, re.IGNORECASE):
+        for m in _TABLE_ENGINE.finditer(code):
+            if not _SAFE_ENGINE.match(m.group(1)):
+                return f"the table engine {m.group(1)}"
     m = _FILES.search(code)
     if m:
-        return " ".join(m.group(1).upper().split())
+        return m.group(1).upper()
     for call in _CALL.finditer(code):
         if call.group(1).lower() in REACHING_OUT:
             return f"{call.group(1).lower()}()"
+    for clause in _SETTINGS.finditer(code):
+        for name in _SETTING_NAMES.findall(clause.group(1)):
+            if name.lower() in LIMITS:
+                return f"the setting {name} in the query (the port sets it)"
+            if not re.match(r"^CREATE TABLE\b", code, re.IGNORECASE):  # (table settings)
+                why = setting_refused(name)
+                if why:
+                    return why
     return None
 
 

@@ -306,3 +306,13 @@ def test_an_alert_of_a_removed_monitor_is_named_and_can_be_resolved_by_hand(
     assert row is not None and row[0].state == "resolved" and row[2]["resolved_by"] == "alice"
     again = runner.invoke(app, ["alerts", "resolve", "0a1b2c3d4e5f60718293", "-c", cfg])
     assert isinstance(again.exception, ConfigError)
+    # an alert of a configured monitor resolves by itself (a hand resolution would be
+    # undone by its next bad window)
+    save_alert(store, "99aa88bb77cc66dd55ee", "churn")
+    data = yaml.safe_load(Path(cfg).read_text())
+    data["monitors"] = [{"name": "monitor-with-a-long-name", "model": "churn",
+                         "features": ["x"]}]
+    Path(cfg).write_text(yaml.safe_dump(data))
+    kept = runner.invoke(app, ["alerts", "resolve", "99aa88bb77cc66dd55ee", "-c", cfg])
+    assert isinstance(kept.exception, ConfigError)
+    assert "which is configured" in str(kept.exception)

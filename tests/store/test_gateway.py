@@ -167,34 +167,58 @@ def test_nothing_outside_the_store_is_reached_whatever_the_secret(
     store: Store, served: gateway.StoreGateway, tmp_path: Path
 ) -> None:
     """chDB, unlike a ClickHouse server, lets a query read and write any file the process
-    can, fetch URLs and run programs: the port refuses every such statement."""
+    can, fetch URLs and run programs: the port refuses every such statement, however it is
+    written (the reviews' bypasses included: odd quoting that hid a call from a text
+    check, a database engine, dictionaries, settings that read files, limits raised in the
+    query)."""
     secret = tmp_path / "secret.txt"
     secret.write_text("do not read me\n")
-    target = tmp_path / "written.txt"
+    target, ran = tmp_path / "written.txt", tmp_path / "ran.txt"
     refused = [
         f"SELECT * FROM file('{secret}', 'LineAsString')",
         f"SELECT * FROM `file`('{secret}', 'LineAsString')",
         f"SELECT * FROM FILE /* a comment */ ('{secret}', 'LineAsString')",
         f"SELECT file('{secret}')",
+        f"SELECT $$'$$ AS a, * FROM file($${secret}$$, $$LineAsString$$) -- '",
+        f"SELECT 1 AS `a\\`'`, * FROM file($${secret}$$, $$LineAsString$$) -- '",
         f"SELECT 1 INTO OUTFILE '{target}'",
+        f"SELECT $$'$$ INTO OUTFILE $${target}$$ -- '",
         f"INSERT INTO FUNCTION file('{target}', 'LineAsString', 'l String') VALUES ('x')",
         "SELECT * FROM url('http://127.0.0.1:9/', 'CSV', 'a String')",
+        f"SELECT $$'$$, * FROM executable($$touch {ran}$$, $$TSV$$, $$x String$$) -- '",
         "SELECT 1; SELECT 2",
+        "SELECT $$'$$; CREATE TABLE ms (a Int32) ENGINE = Memory -- '",
         "SYSTEM SHUTDOWN",
         f"CREATE TABLE leak (l String) ENGINE = File(LineAsString, '{secret}')",
+        f"CREATE DATABASE fsd ENGINE = Filesystem('{tmp_path}')",
+        "CREATE DICTIONARY dp (x String, y String) PRIMARY KEY x SOURCE(EXECUTABLE_POOL("
+        f"command 'touch {ran}; cat' format 'TabSeparated')) LAYOUT(COMPLEX_KEY_DIRECT())",
+        f"SELECT 1 AS x FORMAT Template SETTINGS format_template_resultset = '{secret}'",
+        "SELECT sleep(1) SETTINGS max_execution_time = 0",
+        "SELECT 1 SETTINGS readonly = 0",
     ]
     for sql in refused:
         for method in ("GET", "POST"):
-            status, headers, data = _http(served.url, key=served.token, query=sql,
-                                          body=b"" if method == "POST" else None)
-            assert status == 403 and headers["X-ClickHouse-Exception-Code"] == "497", sql
-            assert b"not served" in data, sql
-    # an INSERT with data whose FROM INFILE would read a file of the client's choosing
+            status, _, data = _http(served.url, key=served.token, query=sql,
+                                    body=b"" if method == "POST" else None,
+                                    database=store.database)
+            assert status in (400, 403), (sql, status, data)  # the parser or the guard
+            assert b"do not read me" not in data
+    # settings that read files, in the URL
+    status, _, data = _http(served.url, key=served.token, query="SELECT 1 AS x",
+                            default_format="Template", format_template_resultset=str(secret))
+    assert status == 403 and b"do not read me" not in data
+    # an INSERT with data whose FROM INFILE would read a file of the client's choosing, and
+    # VALUES whose expressions would run at the insert
+    store.command("CREATE TABLE loot (l String) ENGINE = Memory")
     status, _, _ = _http(served.url, key=served.token,
-                         query=f"INSERT INTO t FROM INFILE '{secret}' FORMAT LineAsString",
+                         query=f"INSERT INTO loot FROM INFILE '{secret}' FORMAT LineAsString",
                          body=b"x\n", database=store.database)
-    assert status == 403
-    assert not target.exists()
+    assert status in (400, 403)
+    _http(served.url, key=served.token, body=f"INSERT INTO loot VALUES (file('{secret}'))"
+          .encode(), database=store.database)
+    assert not any("do not read me" in r[0] for r in store.query("SELECT l FROM loot"))
+    assert not target.exists() and not ran.exists()
     # the same words as text are not calls
     status, _, data = _http(served.url, key=served.token,
                             query="SELECT 'file(x); INTO OUTFILE' -- url(\n")
@@ -360,6 +384,24 @@ def test_a_command_served_by_serve_never_takes_the_store_when_serve_stops(
     assert "through the port: 0" in out, out + client.stderr
     assert "still unavailable:" in out and "does not open it itself" in out, out
     assert "opened it itself" not in out
+
+
+def test_a_connection_kept_open_is_not_served_after_the_stop(store: Store) -> None:
+    import http.client
+
+    served = store.serve_http(0)
+    conn = http.client.HTTPConnection(served.url.removeprefix("http://"), timeout=30)
+    try:
+        conn.request("POST", "/", body=b"SELECT 1", headers={"X-ClickHouse-Key": served.token})
+        first = conn.getresponse()
+        assert first.status == 200 and first.read() == b"1\n"
+        served.stop()  # serve is stopping: the same keep-alive connection asks again
+        conn.request("POST", "/", body=b"SELECT 2", headers={"X-ClickHouse-Key": served.token})
+        again = conn.getresponse()
+        assert again.status == 503
+        again.read()
+    finally:
+        conn.close()
 
 
 def test_the_port_binds_to_loopback_only(store: Store) -> None:
