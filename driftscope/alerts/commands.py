@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("driftscope.alerts")
 
-alerts_app = typer.Typer(help="List, acknowledge and silence alerts; deliver the outbox.",
+alerts_app = typer.Typer(help="List, acknowledge, silence and resolve alerts; deliver the outbox.",
                          no_args_is_help=True)
 
 ID_WIDTH = 20  # an alert id: 20 hex digits (driftscope.alerts.rules.alert_id)
