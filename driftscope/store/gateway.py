@@ -162,6 +162,9 @@ class _Engine:
         self.stopped = False  # set by the gateway's stop: a request still open gets a 503
         self.timezone = self.run("SELECT timezone()", {}, {}, None, "TabSeparated")[0] \
             .decode().strip()
+        names, _ = self.run("SELECT lower(name) FROM system.table_functions", {}, {}, None,
+                            "TabSeparatedRaw")
+        self.table_functions = frozenset(names.decode().split())
 
     def normalize(self, sql: str) -> str:
         """``sql`` as ClickHouse's parser writes it back (:data:`sql_guard.NORMALIZE`): one
@@ -420,21 +423,25 @@ def _handler(engine: _Engine, secrets: tuple[str, ...]) -> type[BaseHTTPRequestH
             sql = inserting[0] if inserting is not None else raw.decode("utf-8", "replace")
             if not sql.strip():
                 raise _Failure(400, 62, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)")
-            # checked as ClickHouse's parser reads it (what runs is that statement)
+            # checked as ClickHouse's parser writes it back, and that text is what runs
             checked = engine.normalize(sql if inserting is None
                                        else f"{inserting[0]} FORMAT {inserting[1]}")
-            why = sql_guard.refused(checked)
+            why = sql_guard.refused(checked, engine.table_functions)
+            if why is None and inserting is not None and \
+                    inserting[1].lower() in sql_guard.INSERT_FORMATS_REFUSED:
+                why = f"an INSERT in FORMAT {inserting[1]}"
             if why is not None:
                 raise _refusal(why)
             started = time.perf_counter()
             if inserting is not None:
-                statement, fmt, data = inserting
+                _, fmt, data = inserting
+                statement = re.sub(r"\s+FORMAT\s+\w+\s*$", "", checked, flags=re.IGNORECASE)
                 summary = engine.insert(statement, fmt, data, bound, settings, database)
                 data, fmt = b"", "TabSeparated"
             else:
-                fmt = sql_guard.output_format(sql) or params.get("default_format") \
+                fmt = sql_guard.output_format(checked) or params.get("default_format") \
                     or "TabSeparated"
-                data, summary = engine.run(sql, bound, settings, database, fmt)
+                data, summary = engine.run(checked, bound, settings, database, fmt)
             log.debug("store http: %s in %.3f s", query_id, time.perf_counter() - started)
             self._answer(200, data, _CONTENT_TYPE.get(fmt, "application/octet-stream"), {
                 "X-ClickHouse-Format": fmt,

@@ -53,29 +53,57 @@ _STATEMENT = re.compile(
     r"|DROP TABLE|DROP DATABASE|TRUNCATE|DESCRIBE|DESC|SHOW|EXISTS|OPTIMIZE TABLE|EXPLAIN)"
     r"(?=\W|$))", re.IGNORECASE)
 _INSERT_FUNCTION = re.compile(r"^INSERT INTO (TABLE )?FUNCTION\b", re.IGNORECASE)
-_SETTING_NAMES = re.compile(r"(?:^|, )(\w+) = ")
 _TABLE_ENGINE = re.compile(r"\bENGINE = (\w+)", re.IGNORECASE)
 _SAFE_ENGINE = re.compile(r"^(\w*MergeTree|Memory|Null|Log|TinyLog|StripeLog)$", re.IGNORECASE)
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _FILES = re.compile(r"\b(INTO OUTFILE|FROM INFILE)\b", re.IGNORECASE)
-_SETTINGS = re.compile(r"\bSETTINGS ([^()]*?)(?= FORMAT\b|\)|$)", re.IGNORECASE)
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 
 LIMITS = frozenset({"max_execution_time", "max_result_bytes", "max_result_rows",
                     "timeout_overflow_mode", "result_overflow_mode", "readonly",
-                    "max_memory_usage"})
-"""Settings the port sets itself: a request may lower its limits in the URL, never in SQL."""
+                    "max_memory_usage", "input_format_values_interpret_expressions",
+                    "input_format_values_deduce_templates_of_expressions"})
+"""Settings the port sets itself: a request may lower its limits in the URL, never name
+them in SQL."""
 _SETTING_OK = re.compile(
-    r"^(max_|min_|readonly$|date_time_|input_format_|output_format_|join_|use_|allow_"
-    r"|cast_|enable_|optimize_|prefer_|async_insert|wait_for_async_insert|insert_"
-    r"|select_sequential_consistency$|timeout_|result_overflow_mode$|extremes$|totals_"
-    r"|log_comment$|mutations_sync$|lightweight_deletes_sync$|session_timezone$|final$"
-    r"|distributed_|query_plan_|group_by_|aggregate_functions_|count_distinct_|partial_merge_"
-    r"|low_cardinality_|enable_|transform_null_in$|precise_float_parsing$|max_threads$"
-    r"|index_granularity|ttl_only_drop_parts$|merge_with_ttl_timeout$)")
+    r"^(max_\w+|readonly|date_time_input_format|date_time_output_format"
+    r"|cast_string_to_dynamic_use_inference|output_format_json_quote_64bit_integers"
+    r"|output_format_json_quote_denormals|output_format_decimal_trailing_zeros"
+    r"|output_format_native_\w+|input_format_null_as_default|session_timezone|extremes"
+    r"|log_comment|mutations_sync|lightweight_deletes_sync|join_use_nulls|async_insert"
+    r"|wait_for_async_insert|insert_deduplicate|select_sequential_consistency|final"
+    r"|optimize_\w+|timeout_overflow_mode|result_overflow_mode)$")
 _SETTING_BAD = re.compile(r"path|file|schema|template|url|dir|user|password|secret|disk"
                           r"|storage|policy|remote|s3|hdfs|azure|proxy|host|command"
-                          r"|executable|script|library|dictionar")
+                          r"|executable|script|library|dictionar|experimental|eval"
+                          r"|interpret|expression")
+
+# ClickHouse's table functions (``system.table_functions``; the gateway adds what its chDB
+# has): only those that make rows from nothing or read the store's own tables may be used
+TABLE_FUNCTIONS = frozenset(name.lower() for name in (
+    "SQLStandardValues", "arrowstream", "azureBlobStorage", "azureBlobStorageCluster",
+    "bigquery", "cluster", "clusterAllReplicas", "cosn", "deltaLake", "deltaLakeAzure",
+    "deltaLakeAzureCluster", "deltaLakeCluster", "deltaLakeLocal", "deltaLakeS3",
+    "deltaLakeS3Cluster", "dictionary", "eval", "executable", "file", "fileCluster",
+    "filesystem", "format", "fuzzJSON", "fuzzQuery", "gcs", "generateRandom",
+    "generateSeries", "generate_series", "hdfs", "hdfsCluster", "hudi", "hudiCluster",
+    "iceberg", "icebergAzure", "icebergAzureCluster", "icebergCluster", "icebergHDFS",
+    "icebergHDFSCluster", "icebergLocal", "icebergLocalCluster", "icebergS3",
+    "icebergS3Cluster", "input", "jdbc", "loop", "merge", "mergeTreeAnalyzeIndexes",
+    "mergeTreeAnalyzeIndexesUUID", "mergeTreeCodecBlockCounts", "mergeTreeIndex",
+    "mergeTreeProjection", "mergeTreeTextIndex", "mongodb", "mysql", "null", "numbers",
+    "numbers_mt", "odbc", "oss", "paimon", "paimonAzure", "paimonAzureCluster",
+    "paimonCluster", "paimonHDFS", "paimonHDFSCluster", "paimonLocal", "paimonS3",
+    "paimonS3Cluster", "postgresql", "primes", "prometheusQuery", "prometheusQueryRange",
+    "python", "redis", "remote", "remoteSecure", "s3", "s3Cluster", "sqlite",
+    "timeSeriesData", "timeSeriesMetricFamilies", "timeSeriesMetrics", "timeSeriesSamples",
+    "timeSeriesSelector", "timeSeriesTags", "url", "urlCluster", "values", "view",
+    "viewExplain", "viewIfPermitted", "ytsaurus", "zeros", "zeros_mt",
+))
+TABLE_FUNCTIONS_OK = frozenset({"numbers", "numbers_mt", "zeros", "zeros_mt", "values",
+                                "null", "view", "generaterandom", "generateseries",
+                                "generate_series", "primes"})
+INSERT_FORMATS_REFUSED = frozenset({"values"})  # (its expressions would run at the insert)
 
 
 def normalize_argument(sql: str) -> str:
@@ -118,12 +146,18 @@ def setting_refused(name: str) -> str | None:
     return None
 
 
-def refused(normalized: str) -> str | None:
+def refused(normalized: str, table_functions: frozenset[str] = frozenset()) -> str | None:
     """What in a statement ClickHouse has normalized the port refuses (a short name of
-    it), or None."""
+    it), or None. ``table_functions``: more names of table functions (lower case) than
+    :data:`TABLE_FUNCTIONS` knows."""
     code = code_of(normalized).strip()
     if not _STATEMENT.match(code) or _INSERT_FUNCTION.match(code):
         return f"the statement {' '.join(code.split()[:3])}"
+    insert = re.match(r"^INSERT INTO\b", code, re.IGNORECASE)
+    if insert and not re.search(r"\bSELECT\b", code, re.IGNORECASE):
+        fmt = output_format(normalized)
+        if fmt is None or fmt.lower() in INSERT_FORMATS_REFUSED:
+            return f"an INSERT with its data in the query (FORMAT {fmt or 'Values'})"
     if re.match(r"^CREATE DATABASE\b", code, re.IGNORECASE):
         m = _TABLE_ENGINE.search(code)
         if m and m.group(1).lower() != "atomic":
@@ -135,11 +169,14 @@ def refused(normalized: str) -> str | None:
     m = _FILES.search(code)
     if m:
         return m.group(1).upper()
+    tables = TABLE_FUNCTIONS | table_functions
     for call in _CALL.finditer(code):
-        if call.group(1).lower() in REACHING_OUT:
-            return f"{call.group(1).lower()}()"
-    for clause in _SETTINGS.finditer(code):
-        for name in _SETTING_NAMES.findall(clause.group(1)):
+        name = call.group(1).lower()
+        if name in REACHING_OUT or (name in tables and name not in TABLE_FUNCTIONS_OK):
+            return f"{name}()"
+    at = re.search(r"\bSETTINGS\b", code, re.IGNORECASE)
+    if at is not None:  # every "name = " after it (a WHERE of a later subquery too: safe)
+        for name in re.findall(r"\b(\w+) = ", code[at.end():]):
             if name.lower() in LIMITS:
                 return f"the setting {name} in the query (the port sets it)"
             if not re.match(r"^CREATE TABLE\b", code, re.IGNORECASE):  # (table settings)

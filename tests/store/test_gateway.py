@@ -103,11 +103,11 @@ def test_plain_http_requests_as_curl_and_grafana_send_them(
                          headers={"Content-Encoding": "gzip"}, database=store.database)
     assert status == 200
     assert store.count("kv") == 3
-    # INSERT … VALUES is a statement like any other, even when its text says FORMAT
-    status, _, _ = ask(body=b"INSERT INTO kv VALUES ('see FORMAT CSV\nhere', 9)",
-                       database=store.database)
-    assert status == 200 and store.count("kv", "v = 9") == 1
-    store.command("DELETE FROM kv WHERE v = 9")
+    # INSERT … VALUES with its data in the query is refused (data there is not checked as
+    # a statement: a review ran a second statement after it); data goes after FORMAT
+    status, _, data = ask(body=b"INSERT INTO kv VALUES ('see FORMAT CSV\nhere', 9)",
+                          database=store.database)
+    assert status == 403 and b"data in the query" in data and store.count("kv", "v = 9") == 0
     # the query in the body, parameters, the default format
     status, headers, data = ask(body=b"SELECT k, v FROM kv WHERE v >= {m:Int64} "
                                             b"ORDER BY k", database=store.database,
@@ -120,11 +120,11 @@ def test_plain_http_requests_as_curl_and_grafana_send_them(
     summary = json.loads(ask(query="SELECT 1")[1]["X-ClickHouse-Summary"])
     assert int(summary["result_bytes"]) == 2
     # a GET only reads (as on ClickHouse), whatever it asks; and so does readonly=1
-    status, headers, data = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)")
+    status, headers, data = ask(query=f"INSERT INTO {store.database}.kv SELECT 'd', 4")
     assert status == 403 and headers["X-ClickHouse-Exception-Code"] == "164"
-    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)", readonly="0")
+    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv SELECT 'd', 4", readonly="0")
     assert status == 403
-    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv VALUES ('d', 4)",
+    status, _, _ = ask(query=f"INSERT INTO {store.database}.kv SELECT 'd', 4",
                          body=b"", readonly="1")
     assert status == 403 and store.count("kv") == 3
     # an error: ClickHouse's status, code and one text, not a traceback
@@ -196,7 +196,17 @@ def test_nothing_outside_the_store_is_reached_whatever_the_secret(
         f"SELECT 1 AS x FORMAT Template SETTINGS format_template_resultset = '{secret}'",
         "SELECT sleep(1) SETTINGS max_execution_time = 0",
         "SELECT 1 SETTINGS readonly = 0",
+        # (a third review: data after VALUES is not parsed as a statement, and ran)
+        "INSERT INTO loot SETTINGS input_format_values_interpret_expressions = 1 "
+        f"VALUES (file('{secret}'))",
+        f"INSERT INTO loot VALUES ('one'); INSERT INTO FUNCTION file('{target}', 'TSV', "
+        "'s String') SELECT 'WROTE'",
+        "INSERT INTO loot VALUES ('e'); SET max_execution_time = 0; SELECT 1",
+        "SELECT * FROM eval('SELECT 1')",
+        "SELECT * FROM deltaLakeS3('http://127.0.0.1:9/x/')",
+        f"SELECT * FROM paimonLocal('{secret}')",
     ]
+    store.command("CREATE TABLE loot (l String) ENGINE = Memory")
     for sql in refused:
         for method in ("GET", "POST"):
             status, _, data = _http(served.url, key=served.token, query=sql,
@@ -208,9 +218,14 @@ def test_nothing_outside_the_store_is_reached_whatever_the_secret(
     status, _, data = _http(served.url, key=served.token, query="SELECT 1 AS x",
                             default_format="Template", format_template_resultset=str(secret))
     assert status == 403 and b"do not read me" not in data
-    # an INSERT with data whose FROM INFILE would read a file of the client's choosing, and
-    # VALUES whose expressions would run at the insert
-    store.command("CREATE TABLE loot (l String) ENGINE = Memory")
+    status, _, _ = _http(served.url, key=served.token, query="SELECT * FROM eval('SELECT 1')",
+                         allow_experimental_eval_table_function="1")
+    assert status == 403
+    # data after FORMAT Values (expressions in it would run), and an INSERT whose FROM
+    # INFILE would read a file of the client's choosing
+    status, _, _ = _http(served.url, key=served.token, query="INSERT INTO loot FORMAT Values",
+                         body=f"(file('{secret}'))".encode(), database=store.database)
+    assert status == 403
     status, _, _ = _http(served.url, key=served.token,
                          query=f"INSERT INTO loot FROM INFILE '{secret}' FORMAT LineAsString",
                          body=b"x\n", database=store.database)
