@@ -24,6 +24,9 @@ alerts_app = typer.Typer(help="List, acknowledge, silence and resolve alerts; de
 ID_WIDTH = 20  # an alert id: 20 hex digits (driftscope.alerts.rules.alert_id)
 MIN_PREFIX = 6  # `ack` takes an id's first characters, at least this many
 
+AlertIdArgument = Annotated[str, typer.Argument(
+    help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")]
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
@@ -76,8 +79,7 @@ def list_alerts(
 
 @alerts_app.command("ack")
 def ack(
-    alert_id: Annotated[str, typer.Argument(
-        help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")],
+    alert_id: AlertIdArgument,
     by: Annotated[str, typer.Option(help="Who acknowledges.")] = "cli",
     config: ConfigOption = None,
 ) -> None:
@@ -97,8 +99,7 @@ def ack(
 
 @alerts_app.command("resolve")
 def resolve(
-    alert_id: Annotated[str, typer.Argument(
-        help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")],
+    alert_id: AlertIdArgument,
     by: Annotated[str, typer.Option(help="Who resolves it.")] = "cli",
     config: ConfigOption = None,
 ) -> None:

@@ -157,7 +157,10 @@ def refused(normalized: str, table_functions: frozenset[str] = frozenset()) -> s
     if insert and not re.search(r"\bSELECT\b", code, re.IGNORECASE):
         fmt = output_format(normalized)
         if fmt is None or fmt.lower() in INSERT_FORMATS_REFUSED:
-            return f"an INSERT with its data in the query (FORMAT {fmt or 'Values'})"
+            return (f"an INSERT in FORMAT {fmt or 'Values'} (VALUES: data in the query is "
+                    "not read as SQL, and its expressions would run; send the data after "
+                    "FORMAT Native, CSV…)" if fmt is None or fmt.lower() == "values" else
+                    f"an INSERT in FORMAT {fmt}")
     if re.match(r"^CREATE DATABASE\b", code, re.IGNORECASE):
         m = _TABLE_ENGINE.search(code)
         if m and m.group(1).lower() != "atomic":
@@ -184,6 +187,11 @@ def refused(normalized: str, table_functions: frozenset[str] = frozenset()) -> s
                 if why:
                     return why
     return None
+
+
+def without_format(sql: str) -> str:
+    """``sql`` without its trailing ``FORMAT`` clause (and ``;``)."""
+    return _FORMAT.sub("", sql.rstrip()).rstrip().rstrip(";")
 
 
 def output_format(sql: str) -> str | None:
