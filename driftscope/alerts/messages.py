@@ -179,7 +179,6 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
         "window_start": v.window_start.isoformat(),
         "window_end": v.window_end.isoformat(),
         "windows": alert.windows,
-        "kinds": sorted(alert.kinds),
         "n_events": v.n_events,
         "tests": v.tests,
         "drifted": sorted({f.feature for f in v.findings if f.kind == "drift"}),

@@ -206,15 +206,10 @@ class Collector:
             return 0
         joining = time.monotonic() + JOIN_WAIT  # stopped before its partitions came
         while time.monotonic() < deadline and not self._backoff.down:
-            parts = list(consumer.assignment())
-            if not parts:
+            if not consumer.assignment():
                 if time.monotonic() > joining:
                     break
-                n += self.poll_once()
-                continue
-            end = consumer.end_offsets(parts)
-            if all(self._read.get(tp.partition, consumer.position(tp)) >= end[tp]
-                   for tp in parts):
+            elif not self._unread():
                 break
             n += self.poll_once()
         left = self._unread()
