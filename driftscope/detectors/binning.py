@@ -37,14 +37,40 @@ MISSING = "<missing>"
 
 
 def quantile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
-    """Edges ``[min, interior quantiles…, next float above max]`` of observed ``values``."""
+    """Edges ``[min, interior quantiles…, next float above max]`` of observed ``values``.
+
+    A feature with at most ``n_bins`` distinct values (a flag, a small count) gets one bin
+    per value; a value that several quantiles fall on gets a bin of its own
+    (:func:`edges_from_quantiles`).
+
+    >>> quantile_edges(np.array([0.0] * 95 + [1.0] * 5), 10).tolist()
+    [0.0, 1.0, 1.0000000000000002]
+    """
     obs = values[~np.isnan(values)]
     if obs.size == 0:
         return np.empty(0)
+    distinct = np.unique(obs)
+    if distinct.size <= n_bins:
+        return np.append(distinct, np.nextafter(distinct[-1], np.inf))
     inner = np.quantile(obs, np.arange(1, n_bins) / n_bins)
-    lo, hi = float(obs.min()), float(obs.max())
-    edges = np.unique(np.concatenate([[lo], inner, [np.nextafter(hi, np.inf)]]))
-    return edges
+    return edges_from_quantiles(float(distinct[0]), inner, float(distinct[-1]))
+
+
+def edges_from_quantiles(lo: float, inner: np.ndarray | list[float], hi: float) -> np.ndarray:
+    """Edges ``[lo, inner…, next float above hi]``, a mass point isolated.
+
+    A value that several of the quantiles ``lo, inner…`` share holds a mass (a zero-inflated
+    feature's 0): it gets the bin ``[v, next float above v)`` of its own, so that a change
+    of its share is seen (before, the deciles of a 0/1 flag at 5 % were all 0 and the flag
+    fell into one bin with the ones: a flag going to 90 % was no drift).
+
+    >>> edges_from_quantiles(0.0, [0.0] * 8 + [2.0], 5.0).tolist()[:3]
+    [0.0, 5e-324, 2.0]
+    """
+    qs = np.concatenate([[lo], np.asarray(inner, dtype=float)])
+    values, times = np.unique(qs, return_counts=True)
+    points = np.nextafter(values[times > 1], np.inf)
+    return np.unique(np.concatenate([qs, points, [np.nextafter(hi, np.inf)]]))
 
 
 def numeric_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -90,8 +116,16 @@ def bin_labels(edges: np.ndarray | None, cats: np.ndarray | None) -> list[str]:
     if len(edges) == 0:
         return ["observed", MISSING]
     e = edges.tolist()
-    inner = [f"[{e[i]:.6g}, {e[i + 1]:.6g})" for i in range(len(e) - 1)]
-    return [f"< {e[0]:.6g}", *inner, f">= {e[-1]:.6g}", MISSING]
+    inner = []
+    for i in range(len(e) - 1):
+        top = float(np.nextafter(e[i + 1], -np.inf))  # the largest value in the bin
+        if top == e[i]:
+            inner.append(f"{e[i]:.6g}")  # one value's bin
+        elif i == len(e) - 2:
+            inner.append(f"[{e[i]:.6g}, {top:.6g}]")  # the last bin ends at the maximum
+        else:
+            inner.append(f"[{e[i]:.6g}, {e[i + 1]:.6g})")
+    return [f"< {e[0]:.6g}", *inner, f"> {float(np.nextafter(e[-1], -np.inf)):.6g}", MISSING]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ A changed missing-value rate counts as drift: the statistic is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from .base import FittedBase, as_numeric, check_policy, draw_seed, params_repr
 from .significance import ReferenceQuantile, ThresholdPolicy
 
 _SCALES = ("iqr", "std", "none")
+_HUGE = 2.0**900  # values beyond it are computed scaled down (no overflow on the way)
 
 
 def wasserstein_sorted(u: np.ndarray, v: np.ndarray, p: int = 1) -> float:
@@ -39,6 +41,10 @@ def wasserstein_sorted(u: np.ndarray, v: np.ndarray, p: int = 1) -> float:
     n, m = len(u), len(v)
     if n == 0 or m == 0:
         raise DetectorInputError("Wasserstein distance needs at least one value on each side")
+    big = max(abs(float(u[0])), abs(float(u[-1])), abs(float(v[0])), abs(float(v[-1])))
+    if big > _HUGE:  # a distance times a weight (up to n·m) could overflow: scale by 2^-k,
+        k = math.ldexp(1.0, -math.frexp(big)[1])  # which is exact, and W_p scales with it
+        return wasserstein_sorted(u * k, v * k, p) / k
     if n == m:
         diff = np.abs(u - v)
         total = float(np.sum(diff if p == 1 else diff**p)) / n
@@ -71,9 +77,8 @@ def spread(sorted_obs: np.ndarray, how: str) -> tuple[float, str]:
         q1, q3 = np.quantile(sorted_obs, [0.25, 0.75])
         if q3 > q1:
             return float(q3 - q1), "iqr"
-    sd = float(np.std(sorted_obs))
-    if sd > 0:
-        return sd, "std"
+    if sorted_obs[-1] > sorted_obs[0]:  # a constant's std is rounding (0.3: 1e-16), not 0
+        return float(np.std(sorted_obs)), "std"
     return 1.0, "none"
 
 

@@ -31,6 +31,8 @@ import numpy as np
 from driftscope.errors import DetectorInputError
 from driftscope.types import Score
 
+from .binning import edges_from_quantiles
+
 GRID = 2048
 
 
@@ -91,7 +93,7 @@ def profile_edges(ref: Any, n_bins: int = 10) -> np.ndarray:
     _check(ref, "reference")
     inner = ref.get_quantiles(list(np.arange(1, n_bins) / n_bins))
     lo, hi = float(ref.get_min_value()), float(ref.get_max_value())
-    return np.unique(np.concatenate([[lo], inner, [np.nextafter(hi, np.inf)]]))
+    return edges_from_quantiles(lo, inner, hi)
 
 
 def _bin_probs(kll: Any, missing: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

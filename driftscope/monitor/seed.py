@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from driftscope.events import canonical
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -51,14 +52,14 @@ class Payload:
         elif numeric:
             self.fnum[name] = float(v)
         else:
-            self.fcat[name] = str(v)
+            self.fcat[name] = canonical(v)  # as the collector spells it: True is "true"
 
     def output(self, name: str, v: Any, numeric: bool) -> None:
         """A prediction value: numeric or categorical."""
         if numeric:
             self.pnum[name] = float(v)
         else:
-            self.pcat[name] = str(v)
+            self.pcat[name] = canonical(v)
 
     def maps(self) -> tuple[Any, ...]:
         """``features_num, features_cat, features_null, pred_num, pred_cat, pred_probs``."""

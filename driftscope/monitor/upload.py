@@ -1,7 +1,8 @@
 """Upload a reference dataset (Parquet or CSV), e.g. the training set, into the store.
 
 Each row becomes a ``reference_events`` row of the named reference: numeric columns are
-numeric features, others categorical; ``label`` is the label; columns named in
+numeric features, others categorical (a boolean column too: ``true``/``false``, as the
+collector stores an event's boolean); ``label`` is the label; columns named in
 ``outputs`` are predictions and those in ``segments`` segments; ``timestamp`` is kept
 when present. A ``references`` row records the upload.
 """
@@ -18,6 +19,7 @@ import pandas as pd
 
 from driftscope.config import Config
 from driftscope.errors import ConfigError
+from driftscope.events import canonical
 from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -50,7 +52,8 @@ def upload(
 ) -> int:
     """Write ``frame`` as reference ``name`` of ``model_id``; returns the rows written."""
     now = now or datetime.now(UTC)
-    numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])}  # a flag is categorical, as in events
     special = {"label", "timestamp", *outputs, *segments}
     rows: list[tuple[Any, ...]] = []
     for i, rec in enumerate(frame.to_dict(orient="records")):
@@ -61,7 +64,7 @@ def upload(
                 continue
             if col in segments:
                 if not missing(v):
-                    p.segs[col] = _text(v)
+                    p.segs[col] = canonical(v)
             elif col in outputs and not missing(v):
                 p.output(col, v, col in numeric)
             else:
@@ -70,7 +73,7 @@ def upload(
         ts = pd.Timestamp(rec["timestamp"]).to_pydatetime() if "timestamp" in rec else now
         ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
         rows.append((name, model_id, "", f"{name}-{i}", ts, *p.maps(),
-                     None if missing(label) else _text(label), p.segs))
+                     None if missing(label) else canonical(label), p.segs))
     R = S.REFERENCE_EVENTS
     store.command(f"DELETE FROM {R} WHERE {R.model_id} = {{m:String}} AND "
                   f"{R.reference_name} = {{n:String}}", {"m": model_id, "n": name})
@@ -118,10 +121,3 @@ def _names(lacking: Sequence[str], have: Sequence[str]) -> str:
     lower = {h.lower(): h for h in have}
     return ", ".join(f"{c} (did you mean {lower[c.lower()]}?)" if c.lower() in lower else c
                      for c in lacking)
-
-
-def _text(v: Any) -> str:
-    """A segment or label as events spell it: whole floats (Parquet, pandas) lose ``.0``."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)

@@ -155,3 +155,59 @@ def test_plain_lists_work() -> None:
     fitted = registry.get("l1").fit(["a", "b", None, "a"], rng=RNG(0))
     assert fitted.score(["a", "b", None, "a"]).statistic == 0.0
     assert registry.get("ks").fit([1.0, 2.0, 3.0], rng=RNG(0)).score([1, 2, 3]).statistic == 0
+
+
+def test_emd_constant_reference_whose_value_is_not_a_binary_fraction() -> None:
+    """np.std of 2,000 × 0.3 is 1.1e-16 (rounding): it was taken as the scale, and 0.31
+    scored 9e13 (paged for ever); now a constant's scale is 1, as for 5.0."""
+    fitted = EMD().fit(np.full(2000, 0.3), rng=RNG(0))
+    score = fitted.score(np.full(100, 0.31))
+    assert score.details["scale_rule"] == "none"
+    assert score.statistic == pytest.approx(0.01)
+
+
+def test_emd_of_huge_finite_values_is_finite() -> None:
+    """Distances were multiplied by integer weights (up to n·m) before dividing: one value
+    near the largest float made the statistic inf and the window lost its EMD row."""
+    from driftscope.detectors.emd import wasserstein_1d
+
+    assert wasserstein_1d(np.array([0.0, 1e306]), np.zeros(1000)) == pytest.approx(5e305)
+    rng = RNG(0)
+    cur = rng.normal(size=500) + 3.0
+    cur[0] = np.finfo(float).max  # a sentinel: events accept any finite number
+    score = EMD().fit(rng.normal(size=2000), rng=RNG(1)).score(cur)
+    _ok(score)
+    assert score.drifted
+
+
+@pytest.mark.parametrize("name", BINNED)
+def test_binned_detectors_see_the_rate_of_a_numeric_flag(name: str) -> None:
+    """A 0/1 flag at 5 %: its deciles were all 0, so 0 and 1 shared one bin and a flag at
+    90 % was no drift for any binned detector."""
+    rng = RNG(0)
+    ref = (rng.random(5000) < 0.05).astype(float)
+    fitted = registry.get(name).fit(ref, rng=RNG(1))
+    assert fitted.score((rng.random(1000) < 0.90).astype(float)).drifted
+    assert not fitted.score((rng.random(1000) < 0.05).astype(float)).drifted
+
+
+def test_a_zero_inflated_feature_keeps_its_zeros_in_a_bin_of_their_own() -> None:
+    rng = RNG(0)
+
+    def sample(n: int, zeros: float) -> np.ndarray:
+        return np.where(rng.random(n) < zeros, 0.0, rng.lognormal(size=n))
+
+    fitted = LInf().fit(sample(5000, 0.93), rng=RNG(1))
+    assert fitted.score(sample(1000, 0.60)).drifted  # the zeros' share fell from 93 % to 60 %
+    assert not fitted.score(sample(1000, 0.93)).drifted
+    labels = [b[0] for b in fitted.score(sample(1000, 0.60)).details["top_bins"]]
+    assert labels[0] == "0"
+
+
+def test_bin_labels_say_which_values_a_bin_holds() -> None:
+    from driftscope.detectors.binning import bin_labels, quantile_edges
+
+    edges = quantile_edges(np.array([0.0] * 95 + [1.0] * 5), 10)
+    assert bin_labels(edges, None) == ["< 0", "[0, 1)", "1", "> 1", "<missing>"]
+    edges = quantile_edges(np.linspace(0, 10, 101), 2)
+    assert bin_labels(edges, None) == ["< 0", "[0, 5)", "[5, 10]", "> 10", "<missing>"]

@@ -127,3 +127,16 @@ def test_estimate_to_score() -> None:
     s = est.score(0.1)
     assert s.drifted and s.details["error_bound"] == 0.05
     assert not profiles.ProfileEstimate(0.12, 0.05).surely_drifted(0.1)
+
+
+def test_profile_histogram_sees_the_rate_of_a_flag() -> None:
+    """The sketch's deciles of a 0/1 flag at 5 % are all 0: the zeros get a bin of their
+    own (before, 0 and 1 shared one bin and the flag at 90 % measured 0)."""
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"f": (rng.random(20_000) < 0.05).astype(float)})
+    cur = pd.DataFrame({"f": (rng.random(5_000) < 0.90).astype(float)})
+    r = profiles.column_sketches(why.log(ref).view().get_column("f"))
+    c = profiles.column_sketches(why.log(cur).view().get_column("f"))
+    est = profiles.linf_numeric(r["kll"], c["kll"])
+    assert est.value == pytest.approx(0.85, abs=0.02)
+    assert est.value - est.error_bound > 0.5

@@ -106,6 +106,31 @@ def test_a_feature_typed_differently_from_the_reference_is_one_finding(store: St
                                                              ("age", "emd")}
 
 
+def test_a_flag_column_of_an_uploaded_dataset_matches_the_events_flag(store: Store) -> None:
+    """Events carry a boolean as the category "true"/"false". A bool column was uploaded as
+    the numbers 0/1 (a type mismatch for ever) and a nullable one as "True"/"False" (every
+    window drifted); both are now the events' categories, the label too."""
+    rng = np.random.default_rng(0)
+    upload(store, "m", "train", pd.DataFrame({
+        "flag": rng.random(400) < 0.5,
+        "opt": pd.array([bool(b) for b in rng.random(400) < 0.3], dtype="boolean"),
+        "label": rng.random(400) < 0.5}))
+    assert store.query(f"SELECT DISTINCT {S.REFERENCE_EVENTS.label} FROM "
+                       f"{S.REFERENCE_EVENTS} ORDER BY 1") == [("false",), ("true",)]
+
+    def flags(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        on = 0.5 if i < 2 else 0.95
+        return {"flag": np.where(rng.random(n) < on, "true", "false").astype(object),
+                "opt": np.where(rng.random(n) < 0.3, "true", "false").astype(object)}
+
+    write_windows(store, "m", T0, W, 3, 400, flags)
+    cfg = config({"features": ["flag", "opt"],
+                  "reference": {"kind": "dataset", "dataset": "train"}})
+    v = Monitor(store, cfg).run_once()
+    assert [[(f.feature, f.metric) for f in x.findings] for x in v] == [
+        [], [], [("flag", "linf")]]
+
+
 def test_a_mixed_column_keeps_each_value_in_its_own_row() -> None:
     def row(i: int, num: dict[str, float] | None = None, cat: dict[str, str] | None = None):
         return (T0 + timedelta(seconds=i), num or {}, cat or {}, [], {}, {}, {}, {}, None)
