@@ -89,16 +89,28 @@ def column_checks(
     if cur.dtype.kind == "f":
         lo, hi = float(ref_present.min()), float(ref_present.max())
         rate = float(np.mean((present < lo) | (present > hi)))
-        out.append(QualityResult(feature, "out_of_range", rate, spec.out_of_range_max,
-                                 rate > spec.out_of_range_max, {"min": lo, "max": hi}))
+        # a new value lies beyond the range of n reference values with chance 2/(n + 1)
+        limit = spec.out_of_range_max + _expected(2 / (len(ref_present) + 1), len(present))
+        out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
+                                 {"min": lo, "max": hi}))
     else:
-        known = set(ref_present.tolist())
-        new = Counter(v for v in present.tolist() if v not in known)
+        seen = Counter(ref_present.tolist())
+        new = Counter(v for v in present.tolist() if v not in seen)
         rate = new.total() / len(present)
         top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
-        out.append(QualityResult(feature, "new_categories", rate, spec.new_categories_max,
-                                 rate > spec.new_categories_max, {"new": [str(v) for v in top]}))
+        # Good-Turing: the mass of the categories a reference has not seen is about the
+        # share of its values seen once (a user id: most; a country: none)
+        unseen = sum(1 for c in seen.values() if c == 1) / len(ref_present)
+        limit = spec.new_categories_max + _expected(unseen, len(present))
+        out.append(QualityResult(feature, "new_categories", rate, limit, rate > limit,
+                                 {"new": [str(v) for v in top], "expected": round(unseen, 6)}))
     return out
+
+
+def _expected(rate: float, m: int) -> float:
+    """What sampling alone puts beyond a reference at ``rate``: the rate and 3 standard
+    errors of it in a window of ``m`` (0 for a rate of 0)."""
+    return min(1.0, rate + 3.0 * float(np.sqrt(rate * (1 - rate) / m)))
 
 
 def type_mismatch(feature: str, ref: np.ndarray, cur: np.ndarray) -> QualityResult:

@@ -75,3 +75,36 @@ def test_schema_violations_are_counted_in_the_window_of_their_event_time(store: 
     assert schema_violations(store, "m", t0 + hour, t0 + 2 * hour, spec).value == 0
     assert schema_violations(store, "m", received, received + hour, spec).value == 1
     assert schema_violations(store, "other", t0, t0 + hour, spec).value == 0
+
+
+def test_new_categories_allow_for_what_a_sparse_reference_has_not_seen() -> None:
+    """An id-like feature (Zipf over 100,000 values): a reference of 5,000 sees a fraction
+    of them, and every window like it had ~14 % 'new' categories against a 2 % limit. The
+    limit now adds the Good-Turing estimate of the unseen mass (values seen once / n)."""
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> np.ndarray:
+        return np.array([f"u{v}" for v in rng.zipf(1.1, n) % 100_000], dtype=object)
+
+    ref = draw(5000)
+    flagged = [column_checks("user", ref, draw(1000), QualitySpec())[1] for _ in range(100)]
+    assert all(r.metric == "new_categories" for r in flagged)
+    assert min(r.value for r in flagged) > 0.05  # far beyond the configured 2 %
+    assert sum(r.bad for r in flagged) <= 2
+    # a flood of values never seen is still a finding
+    flood = np.array([f"bot{i}" for i in range(400)] + list(draw(600)), dtype=object)
+    assert column_checks("user", ref, flood, QualitySpec())[1].bad
+    # a feature whose reference saw every value keeps the configured limit
+    dense = np.array(["a", "b", "c"] * 100, dtype=object)
+    assert column_checks("plan", dense, dense[:90], QualitySpec())[1].limit == 0.02
+
+
+def test_out_of_range_allows_for_a_small_reference() -> None:
+    """A new value lies beyond the range of n reference values with chance 2/(n + 1): with
+    a reference of 30, windows like it were flagged 48 % of the time."""
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=30)
+    flagged = sum(column_checks("x", ref, rng.normal(size=200), QualitySpec())[1].bad
+                  for _ in range(500))
+    assert flagged <= 25  # (the range of 30 values itself varies: some references are narrow)
+    assert column_checks("x", ref, rng.normal(size=200) + 3, QualitySpec())[1].bad
