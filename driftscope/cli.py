@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from driftscope import __version__
+from driftscope.cli_options import ConfigOption
 from driftscope.errors import DriftscopeError
 from driftscope.logs import OncePerInterval
 
@@ -30,10 +31,6 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
-]
 
 
 @app.callback()
@@ -63,7 +60,12 @@ def health(
     service: Annotated[str, typer.Argument(help="monitor or alerts.")],
     max_age: Annotated[str, typer.Option(help="Healthy if it beat within this long.")] = "5m",
 ) -> None:
-    """Exit 0 when SERVICE (in this container or machine) finished a pass recently."""
+    """Exit 0 when SERVICE (in this container or machine) finished a pass recently.
+
+    Each pass writes <dir>/<SERVICE>.beat, <dir> being DRIFTSCOPE_HEARTBEAT_DIR (default:
+    driftscope-heartbeats in the temporary directory). Processes that leave it unset share
+    that directory: set one per service when two run on one machine.
+    """
     from driftscope.durations import parse_duration
     from driftscope.errors import ConfigError
     from driftscope.telemetry import heartbeat_age
@@ -180,10 +182,11 @@ def serve(
 ) -> None:
     """Collect, monitor and alert in one process, until Ctrl-C or SIGTERM.
 
-    For the embedded store (chDB), which one process opens at a time: `collect` and
-    `monitor` cannot run beside each other on it, `serve` runs both, and serves the store
-    on 127.0.0.1:8123 (ClickHouse's HTTP interface): `alerts`, `report` and `health` run
-    beside it, and a Grafana on this machine reads it. With --broker it also runs the local
+    For the embedded store (chDB), which one process opens at a time: without `serve`,
+    `collect` and `monitor` cannot run beside each other on it; `serve` runs both, and serves
+    the store on 127.0.0.1:8123 (ClickHouse's HTTP interface): the other commands (`alerts`,
+    `report`, `backfill`, `monitor --once`, even `collect` or `monitor`) run beside it through
+    that port, and a Grafana on this machine reads it. With --broker it also runs the local
     broker, so one command is the whole service on one machine.
     """
     import signal

@@ -286,6 +286,9 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, An
         node = data
         for part in path[:-1]:
             child = node.get(part)
+            if isinstance(child, list) or (not child and part in ("models", "monitors")):
+                raise ConfigError(f"{name}: the {part} list cannot be set from the "
+                                  "environment, key by key; edit driftscope.yaml")
             if not isinstance(child, dict):
                 child = {}
                 node[part] = child
@@ -375,6 +378,8 @@ def load_config(
         data = loaded
     elif path:
         raise ConfigError(f"{file}: no such configuration file")
+    elif env.get("DRIFTSCOPE_CONFIG"):  # named, not found: not the defaults in silence
+        raise ConfigError(f"{file}: no such configuration file (DRIFTSCOPE_CONFIG)")
     secret = _find_secret(data)
     if secret:
         raise ConfigError(

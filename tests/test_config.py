@@ -14,10 +14,29 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
-def test_defaults_without_a_file(tmp_path: Path) -> None:
-    cfg = load_config(environ={"DRIFTSCOPE_CONFIG": str(tmp_path / "absent.yaml")})
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./driftscope.yaml
+    cfg = load_config(environ={})
     assert cfg.kafka.topic == "driftscope.predictions"
     assert cfg.store.dsn.startswith("chdb://")
+
+
+def test_a_configuration_named_in_the_environment_must_exist(tmp_path: Path) -> None:
+    """It ran on the defaults in silence (another store, no monitors)."""
+    with pytest.raises(ConfigError, match="absent.yaml: no such configuration file"):
+        load_config(environ={"DRIFTSCOPE_CONFIG": str(tmp_path / "absent.yaml")})
+
+
+def test_the_models_and_monitors_lists_are_not_set_key_by_key_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """DRIFTSCOPE_MODELS__0__WINDOW made the list a mapping: 'models = a dict: Input
+    should be a valid list'."""
+    p = write(tmp_path, "models:\n  - {id: churn}\n")
+    with pytest.raises(ConfigError, match="DRIFTSCOPE_MODELS__0__WINDOW: the models list"):
+        load_config(p, environ={"DRIFTSCOPE_MODELS__0__WINDOW": "2h"})
+    with pytest.raises(ConfigError, match="the monitors list"):
+        load_config(p, environ={"DRIFTSCOPE_MONITORS__0__NAME": "x"})
 
 
 def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:

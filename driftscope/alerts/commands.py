@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from driftscope.cli_options import ConfigOption
+
 if TYPE_CHECKING:
     from driftscope.alerts.state import AlertStore
     from driftscope.config import Config, Secrets
@@ -27,10 +29,6 @@ MIN_PREFIX = 6  # `ack` takes an id's first characters, at least this many
 AlertIdArgument = Annotated[str, typer.Argument(
     help=f"The alert id (see `alerts list`), or its first {MIN_PREFIX}+ characters.")]
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
-]
 
 
 def _store(config: Path | None) -> tuple[Config, Secrets, Store]:

@@ -6,11 +6,12 @@ import logging
 import signal
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from prometheus_client import CollectorRegistry
+
+from driftscope.cli_options import ConfigOption
 
 if TYPE_CHECKING:
     from driftscope.config import Config
@@ -19,10 +20,7 @@ log = logging.getLogger("driftscope.collector")
 
 
 def collect(
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
-    ] = None,
+    config: ConfigOption = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve /metrics on 127.0.0.1:PORT (default: collector.metrics_port)."),

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from driftscope.cli_options import ConfigOption
+
 log = logging.getLogger("driftscope.monitor")
 
 EXAMPLE_TEXT = """\
@@ -28,7 +30,7 @@ monitors:
       - name: linf
         on: categorical
         threshold: {policy: reference-quantile, q: 0.99}
-    reference: {kind: previous, windows: 24}  # fixed|dataset|previous|seasonal
+    reference: {kind: previous, windows: 24}  # fixed|dataset|previous|seasonal|initial
     segments: [country]
     fdr: {method: bh, alpha: 0.01}             # bh | bonferroni | none
     quality: {missing_rate_max: 0.05, out_of_range_max: 0.05, volume_z: 6}
@@ -54,10 +56,6 @@ alerts:
       - {name: weekly, kind: periodic, every: 7d}
 """
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="driftscope.yaml (default: ./driftscope.yaml)."),
-]
 
 
 def _parse_time(value: str) -> datetime:
