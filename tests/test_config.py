@@ -23,7 +23,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_a_configuration_named_in_the_environment_must_exist(tmp_path: Path) -> None:
     """It ran on the defaults in silence (another store, no monitors)."""
-    with pytest.raises(ConfigError, match="absent.yaml: no such configuration file"):
+    with pytest.raises(ConfigError, match=r"absent\.yaml: no such configuration file"):
         load_config(environ={"DRIFTSCOPE_CONFIG": str(tmp_path / "absent.yaml")})
 
 

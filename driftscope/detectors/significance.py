@@ -160,7 +160,9 @@ def p_value_from_null(statistic: float, null: np.ndarray, tail: float = NULL_TAI
     (peaks over threshold: ``p = tail·exp(-(s - u)/β)`` with ``β`` the mean excess of the
     null over ``u``). That resolves the small p-values a multiple-testing step needs
     without tens of thousands of resamples, and is conservative for the light-tailed
-    distances used here. A null with no spread above ``u`` gives 0 beyond it.
+    distances used here. A null tied above ``u`` (small windows, few bins) takes its scale
+    from the spread above its median; a constant null (a constant reference) gives 0
+    beyond it.
 
     Parameters
     ----------
@@ -183,6 +185,9 @@ def p_value_from_null(statistic: float, null: np.ndarray, tail: float = NULL_TAI
     u = float(np.quantile(null, 1.0 - tail))
     if statistic > u:
         excess = null[null > u] - u
+        if not excess.size:  # a discrete null tied over its tail: the spread above its
+            mid = float(np.quantile(null, 0.5))  # median gives the scale instead of 0
+            excess = null[null > mid] - mid
         beta = float(excess.mean()) if excess.size else 0.0
         if beta <= 0:
             return 0.0

@@ -197,3 +197,16 @@ def test_p_values_flag_trivial_differences_at_large_n_while_a_floor_does_not() -
     assert ChiSquare().fit(ref, rng=rng).score(cur).drifted
     floored = LInf(ReferenceQuantile(floor=0.02)).fit(ref, rng=rng).score(cur)
     assert not floored.drifted and floored.statistic > 0.005
+
+
+def test_a_null_tied_over_its_tail_gives_a_p_value_not_zero() -> None:
+    """Small windows over few bins give a discrete null whose top 10 % is one value: a
+    statistic just above it had p = 0 (Benjamini–Hochberg always rejects it); the scale
+    comes from the spread above the median now. A constant null still gives 0."""
+    from driftscope.detectors.significance import p_value_from_null
+
+    null = np.sort(np.concatenate([np.linspace(0.0, 0.2, 80), np.full(20, 0.3)]))
+    p = p_value_from_null(0.31, null)
+    assert 0.0 < p < 0.1
+    assert p_value_from_null(0.5, null) < p
+    assert p_value_from_null(0.01, np.zeros(100)) == 0.0
