@@ -150,15 +150,20 @@ class Collector:
         processor = Processor(self.config, registry, self.clock)
         if lagging is not None:
             processor.windows.set_lagging(lagging)
-        for model_id, max_ms, _, opened in self.sink.restore_windows():
-            model = self.config.model(model_id) or ModelConfig(id=model_id)
-            lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
-            processor.windows.restore(model_id, max_ms, lateness_ms, opened)
+        self._restore_windows(processor)
         stale = self.sink.stale_windows()  # closed short by a killed process
         self._closes.extend(processor.closed_windows())
         self._closes.extend(stale)
         self.processor = processor
         self._dropped = False
+
+    def _restore_windows(self, processor: Processor) -> None:
+        """The store's latest event times and the windows it holds events of but no row:
+        open in ``processor``, which closes them as its watermark passes their ends."""
+        for model_id, max_ms, _, opened in self.sink.restore_windows():
+            model = self.config.model(model_id) or ModelConfig(id=model_id)
+            lateness_ms = int(model.allowed_lateness.total_seconds() * 1000)
+            processor.windows.restore(model_id, max_ms, lateness_ms, opened)
 
     def _drop_batch(self) -> None:
         """Forget the unflushed batch (its offsets were never committed: it is read again).
@@ -234,9 +239,9 @@ class Collector:
         """Flush what is buffered (when the store answers), commit, leave the group."""
         if self._consumer is None:
             return
-        if len(self.batch) and not self._backoff.down:
+        if self.processor is not None and not self._backoff.down:
             try:
-                self.flush()
+                self.flush()  # the batch, and the windows closed since the last flush
             except StoreError as exc:
                 log.warning("collector: final flush failed (%s); the events will be replayed", exc)
         self._consumer.close(autocommit=False)
@@ -345,6 +350,11 @@ class Collector:
             self._read[tp.partition] = pos.broker_offset
         if self._dropped:  # after the rollback: the store holds only what is durable
             self._load_state(self._lagging())  # what was just sought holds the watermarks
+        elif self.processor is not None:
+            # partitions coming back from another member: the windows it stored events of
+            # and stopped before closing are closed here (else never: this collector had
+            # not seen them)
+            self._restore_windows(self.processor)
         self._recovering -= set(parts)
         if not self._backoff.down:
             self._consumer.resume(*tps)

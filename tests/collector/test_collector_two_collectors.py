@@ -57,3 +57,55 @@ def _wait(cond, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
     while not cond():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_a_window_another_member_left_open_is_closed_when_its_partition_comes_back(
+    broker, topic: str, store: Store
+) -> None:
+    """Found live: a `collect` beside `serve` took the partition, stored a whole window and
+    stopped before its watermark passed the window's end; serve's collector got the
+    partition back, had never seen that window, and never closed it (it was never judged).
+    Now partitions coming back bring the windows the store holds open."""
+    from driftscope.broker import ensure_topics
+
+    topic = f"{topic}.two"
+    ensure_topics(broker.bootstrap, [topic, f"{topic}.dlq"], partitions=2)
+    cfg = make_config(broker.bootstrap, topic,
+                      models=[{"id": "m", "window": "10s", "allowed_lateness": "1s"}])
+    opts = {"bootstrap_servers": [broker.bootstrap]}
+    a = Collector(cfg, store, kafka_options=opts, collector_id="a")
+    b = Collector(cfg, store, kafka_options=opts, collector_id="b")
+    stop_a, stop_b = threading.Event(), threading.Event()
+    ta = threading.Thread(target=a.run, args=(stop_a,), daemon=True)
+    tb = threading.Thread(target=b.run, args=(stop_b,), daemon=True)
+
+    def held(c: Collector) -> set[int]:
+        consumer = c._consumer
+        return {tp.partition for tp in consumer.assignment()} if consumer else set()
+
+    def closed() -> dict[int, int]:
+        return {int(s): int(n) for s, n in store.query(
+            "SELECT toUnixTimestamp64Milli(window_start) % 60000, argMax(n_events, closed_at)"
+            " FROM windows GROUP BY 1")}
+
+    try:
+        ta.start()
+        _wait(lambda: held(a) == {0, 1})
+        produce(broker.bootstrap, topic, [event(i) for i in range(0, 10)], partition=0)
+        _wait(lambda: store.count("events") == 10)
+        tb.start()
+        _wait(lambda: len(held(a)) == 1 and len(held(b)) == 1)
+        (pb,), (pa,) = held(b), held(a)
+        produce(broker.bootstrap, topic, [event(i) for i in range(10, 20)], partition=pb)
+        _wait(lambda: store.count("events") == 20)  # [10 s, 20 s) stored by b, still open
+        stop_b.set()
+        tb.join(30)
+        _wait(lambda: held(a) == {0, 1} and not a._recovering)
+        produce(broker.bootstrap, topic, [event(i) for i in range(20, 36)], partition=pa)
+        _wait(lambda: 20_000 in closed())  # a's watermark (34 s) passed [20 s, 30 s)
+    finally:
+        stop_a.set()
+        stop_b.set()
+        ta.join(30)
+        tb.join(30)
+    assert closed() == {0: 10, 10_000: 10, 20_000: 10}
