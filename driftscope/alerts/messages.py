@@ -205,7 +205,8 @@ def top_findings(v: WindowVerdict, top: int, first: frozenset[str] = frozenset()
         lines.pop()
 
 
-KINDS = {"drift": "drift", "quality": "data-quality", "performance": "performance"}
+KINDS = {"drift": "drift", "quality": "data-quality", "performance": "performance",
+         "silence": "silent-stream"}
 
 
 def alert_kind(v: WindowVerdict) -> str:

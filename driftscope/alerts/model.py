@@ -35,7 +35,13 @@ class Finding:
     statistic: float
     threshold: float
     policy: str
-    reason: str  # fdr | rule | band | anomaly | limit
+    reason: str  # fdr | rule | band | anomaly | limit | silence
+
+    @property
+    def problem(self) -> str:
+        """The kind of problem it is for an alert: its ``kind``, or ``silence`` for a
+        window with no event at all (``quality.silence``)."""
+        return "silence" if self.reason == "silence" else self.kind
 
     @property
     def lower_is_worse(self) -> bool:
@@ -104,5 +110,5 @@ class WindowVerdict:
     def top(self, n: int, first: frozenset[str] = frozenset()) -> list[Finding]:
         """The ``n`` most severe findings, ties by feature name (deterministic); those of
         the kinds in ``first`` before the others (an update that tells of them)."""
-        return sorted(self.findings, key=lambda f: (f.kind not in first,
+        return sorted(self.findings, key=lambda f: (f.problem not in first,
                                                     -min(f.severity, 1e12), f.feature))[:n]

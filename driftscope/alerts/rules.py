@@ -174,14 +174,16 @@ def shares(before: frozenset[str], now: frozenset[str]) -> bool:
     return not before or not now or bool(before & now)
 
 
-ESCALATING = frozenset({"performance"})
-"""Kinds of problem that, joining an open alert, are told at once (:func:`step`)."""
+ESCALATING = frozenset({"performance", "silence"})
+"""Kinds of problem that, joining an open alert, are told at once (:func:`step`): the
+accuracy falling, and the stream stopping (an app that died while a drift alert was open
+was told of by no one)."""
 
 
 def kinds_of(v: WindowVerdict) -> frozenset[str]:
     """The kinds of problem a window's findings are (``drift``, ``quality``,
-    ``performance``)."""
-    return frozenset(f.kind for f in v.findings)
+    ``performance``; ``silence`` for a window with no event, ``quality.silence``)."""
+    return frozenset(f.problem for f in v.findings)
 
 
 def gap(last_end: datetime | None, start: datetime) -> bool:

@@ -134,3 +134,33 @@ def test_an_update_lost_in_a_crash_is_enqueued_again_once(store: Store) -> None:
     assert store.count(O, f"{O.kind} = 'escalated'") == 1
     found = AlertStore(store).get(d.alert.alert_id)  # type: ignore[union-attr]
     assert found is not None and found[0].kinds == {"drift", "performance"}
+
+
+SILENT = Finding("quality", "*", "*", "volume", 0.0, 0.0, "quality.silence", "silence")
+
+
+def test_the_stream_stopping_during_an_open_alert_is_told_once() -> None:
+    """Found live: an app that died while a drift alert was open was told of by no one
+    (the alert's summary changed in silence to "no events for 14 windows")."""
+    drift = (DRIFT,)
+    assert _run([window(0, *drift), window(1, *drift), window(2, SILENT), window(3, SILENT),
+                 window(4, *drift), window(5, SILENT)]) == [
+        "pending", "open!", "escalate! (new: silence)", "update", "update", "update"]
+    # an alert opened for the silence: drift after it is not news
+    assert _run([window(0, SILENT), window(1, SILENT), window(2, *drift)]) == [
+        "pending", "open!", "update"]
+
+
+def test_a_silence_update_says_so_first() -> None:
+    from driftscope.alerts import messages
+    from driftscope.alerts.rules import Alert
+
+    alert = Alert("a1", "churn", "mon", T0, T0 + 2 * W, "firing", 1.0, 3, True, "new",
+                  T0 + 3 * W, frozenset({"drift", "silence"}), frozenset({"silence"}))
+    v = window(2, DRIFT, SILENT)
+    assert messages.update_title(frozenset({"silence"})) == "New silent-stream problem"
+    assert v.top(2, frozenset({"silence"}))[0] is SILENT
+    text = messages.console_text(alert, v, 5, False, frozenset({"silence"}))
+    assert text["text"].startswith("[UPDATE] churn / mon")
+    assert text["text"].endswith("(new in this alert: silent-stream; it was open for drift)")
+    assert text["lines"][0] == "volume (volume 0: no events, the stream is silent)"
