@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -33,6 +34,7 @@ from driftscope.events import FeedbackEvent, PredictionEvent, first_error
 log = logging.getLogger("driftscope.client")
 
 DEFAULT_TOPIC = "driftscope.predictions"
+WARN_EVERY = 60.0  # seconds between two warnings of invalid events
 
 
 @dataclass
@@ -78,6 +80,8 @@ class PredictionLogger:
         self._idle = threading.Condition(self._lock)
         self._pending = 0
         self._closed = False
+        self._warned_at = -WARN_EVERY
+        self._unwarned = 0
         self._thread = threading.Thread(target=self._run, name="driftscope-logger", daemon=True)
         self._thread.start()
 
@@ -103,7 +107,10 @@ class PredictionLogger:
         data: dict[str, Any] = {
             "model_id": model_id,
             "model_version": model_version,
-            "features": features,
+            # NaN is how pandas and numpy say missing: it is sent as null (the wire format
+            # has no NaN; the whole prediction was dropped as invalid)
+            "features": {k: None if isinstance(v, float) and math.isnan(v) else v
+                         for k, v in features.items()},
             "predictions": predictions,
             "segments": segments or {},
         }
@@ -116,8 +123,7 @@ class PredictionLogger:
         try:
             event = PredictionEvent.model_validate(data)
         except ValidationError as exc:
-            self._count("invalid")
-            log.warning("driftscope: invalid event not logged: %s", first_error(exc)[1])
+            self._invalid("event", first_error(exc)[1])
             return None
         self.send(event)
         return event.event_id
@@ -137,8 +143,7 @@ class PredictionLogger:
         try:
             self.send(FeedbackEvent.model_validate(data))
         except ValidationError as exc:
-            self._count("invalid")
-            log.warning("driftscope: invalid feedback not logged: %s", first_error(exc)[1])
+            self._invalid("feedback", first_error(exc)[1])
 
     def send(self, event: PredictionEvent | FeedbackEvent) -> bool:
         """Queue an already-built event; False when it was dropped."""
@@ -201,6 +206,19 @@ class PredictionLogger:
         self.close()
 
     # -- the background side ---------------------------------------------------------
+    def _invalid(self, what: str, why: str) -> None:
+        """Count an invalid event; one warning line a minute at most, with how many more
+        there were (an app sending a bad field would log one line per request)."""
+        self._count("invalid")
+        now = time.monotonic()
+        with self._lock:
+            if now - self._warned_at < WARN_EVERY:
+                self._unwarned += 1
+                return
+            more, self._unwarned, self._warned_at = self._unwarned, 0, now
+        since = f" ({more} more invalid since the last warning)" if more else ""
+        log.warning("driftscope: invalid %s not logged: %s%s", what, why, since)
+
     def _count(self, what: str, n: int = 1) -> None:
         with self._lock:
             setattr(self.stats, what, getattr(self.stats, what) + n)

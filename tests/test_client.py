@@ -36,8 +36,10 @@ def test_logged_events_arrive_keyed_by_event_id(broker: LocalBroker, topic: str)
 
 
 def test_invalid_input_is_counted_not_raised(
-    broker: LocalBroker, topic: str, caplog: pytest.LogCaptureFixture
+    broker: LocalBroker, topic: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("driftscope.client.WARN_EVERY", 0.0)  # each warning, to read them
     year1 = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
     with caplog.at_level(logging.WARNING, "driftscope.client"):
         with PredictionLogger(broker.bootstrap, topic=topic) as logger:
@@ -53,6 +55,30 @@ def test_invalid_input_is_counted_not_raised(
     assert "features.c: a lone surrogate" in warnings[2]
     assert "timestamp: " in warnings[3] and "1900" in warnings[3]
     assert "label: a lone surrogate" in warnings[4]
+
+
+def test_nan_features_are_sent_as_missing_and_invalid_events_warn_once_a_minute(
+    broker: LocalBroker, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found live: a DataFrame's NaN (pandas' missing value) made every such prediction
+    invalid (dropped), with one warning line per request."""
+    import numpy as np
+
+    with caplog.at_level(logging.WARNING, "driftscope.client"):
+        with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+            ok = [logger.log("m", {"age": v, "plan": "a"}, {"p": 0.5})
+                  for v in (float("nan"), np.float64("nan"), 41.0)]
+            for _ in range(50):
+                logger.log("m", {"age": [1]}, {})
+    assert None not in ok and logger.stats.sent == 3 and logger.stats.invalid == 50
+    warnings = [r.getMessage() for r in caplog.records if r.name == "driftscope.client"]
+    assert len(warnings) == 1 and "features.age: expected a number" in warnings[0]
+    consumer = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    ages = sorted((json.loads(m.value)["features"]["age"] for m in consumer),
+                  key=lambda a: -1 if a is None else a)
+    consumer.close()
+    assert ages == [None, None, 41.0]
 
 
 def test_an_unreachable_broker_never_blocks_or_raises() -> None:
