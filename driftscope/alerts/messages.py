@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -111,6 +112,21 @@ def describe(f: Finding, width: int | None = None, slack: bool = False) -> str:
         return f"{head} {_num(f.statistic)}, {esc(f.reason)})"
     op = "<" if f.lower_is_worse else ">"
     return f"{head} {_num(f.statistic)} {esc(op)} {_num(f.threshold)}, {esc(f.policy)})"
+
+
+def window_span(start: datetime, end: datetime) -> str:
+    """``2026-01-01 10:00–11:00``; with seconds when a bound is not a whole minute (a 10 s
+    window read ``21:04–21:04``), the end's date when it is another day.
+
+    >>> from datetime import datetime as d
+    >>> window_span(d(2026, 1, 1, 10), d(2026, 1, 1, 11))
+    '2026-01-01 10:00–11:00'
+    >>> window_span(d(2026, 1, 1, 21, 4, 10), d(2026, 1, 1, 21, 4, 20))
+    '2026-01-01 21:04:10–21:04:20'
+    """
+    clock = "%H:%M:%S" if start.second or end.second else "%H:%M"
+    last = clock if end.date() == start.date() else f"%Y-%m-%d {clock}"
+    return f"{start:%Y-%m-%d} {start.strftime(clock)}–{end.strftime(last)}"
 
 
 def _pair(alert: Alert, slack: bool) -> str:
@@ -269,9 +285,8 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     if not resolved and v.findings:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": top_findings(v, top, new)}})
-    end = "%H:%M" if v.window_end.date() == v.window_start.date() else "%Y-%m-%d %H:%M"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
-        f"window {v.window_start:%Y-%m-%d %H:%M}–{v.window_end.strftime(end)} UTC · "
+        f"window {window_span(v.window_start, v.window_end)} UTC · "
         f"{v.n_events} events · {'peak ' if resolved else ''}severity "
         f"{_num(min(alert.severity, 1e9))} · "
         f"alert `{alert.alert_id}`", SLACK_MAX_TEXT)}]})

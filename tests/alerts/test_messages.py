@@ -147,3 +147,15 @@ def test_merged_messages_keep_every_alert_within_slacks_block_limit() -> None:
     assert body["type"] == "alerts" and body["model_id"] == "churn" and len(body["alerts"]) == 2
     console = messages.merge("console", [messages.console_text(d.alert, v1, 2, False)] * 2)
     assert console["text"].count("[ALERT]") == 2 and console["text"].count("\n  ") == 4
+
+
+def test_a_window_shorter_than_a_minute_shows_its_seconds() -> None:
+    """A 10 s window read "window 2026-12-04 21:04–21:04 UTC" in Slack's context line."""
+    from datetime import UTC, datetime
+
+    from driftscope.alerts.messages import window_span
+
+    start = datetime(2026, 12, 4, 21, 4, 10, tzinfo=UTC)
+    assert window_span(start, start.replace(second=20)) == "2026-12-04 21:04:10–21:04:20"
+    hour = datetime(2026, 12, 4, 23, tzinfo=UTC)
+    assert window_span(hour, hour.replace(day=5, hour=0)) == "2026-12-04 23:00–2026-12-05 00:00"
