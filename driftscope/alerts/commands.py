@@ -82,6 +82,7 @@ def ack(
     config: ConfigOption = None,
 ) -> None:
     """Acknowledge a firing alert (it stays open until it resolves)."""
+    from driftscope.alerts.rules import RESOLVED
     from driftscope.alerts.state import AlertStore
     from driftscope.errors import ConfigError
 
@@ -92,6 +93,9 @@ def ack(
     if alert is None:
         raise ConfigError(f"no alert {alert_id!r} (an id, or its first {MIN_PREFIX}+ "
                           "characters); see `driftscope alerts list`")
+    if alert.state == RESOLVED:  # nothing to acknowledge: say so, not just its state
+        typer.echo(f"{alert_id}: already resolved, nothing acknowledged")
+        return
     typer.echo(f"{alert_id}: {alert.state}")
 
 

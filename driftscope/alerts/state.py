@@ -128,6 +128,8 @@ class AlertStore:
         if found is None:
             return None
         alert, summary, details = found
+        if alert.state == RESOLVED:  # over: nothing to acknowledge, nothing written
+            return alert
         acked = acknowledge(alert)
         self.save(acked, summary, {**details, "acknowledged_by": who}, now)
         return acked

@@ -267,6 +267,25 @@ def test_ack_of_a_too_short_prefix_says_how_long_it_must_be(
     assert "at least its first 6 characters" in str(out.exception)
 
 
+def test_ack_of_a_resolved_alert_says_nothing_was_acknowledged(
+    store: Store, tmp_path: Path
+) -> None:
+    """It printed "…: resolved", exit 0, and wrote an acknowledgement on a closed alert."""
+    from dataclasses import replace
+
+    from driftscope.alerts.rules import RESOLVED, Alert
+    from driftscope.alerts.state import AlertStore
+
+    cfg = str(plain_config(store, tmp_path))
+    alert = Alert("56017568a3394a1aa790", "churn", "mon", T0, T0, "firing", 3.0, 2, True)
+    AlertStore(store).save(replace(alert, state=RESOLVED), "churn / mon: recovered", {}, T0)
+    out = CliRunner().invoke(app, ["alerts", "ack", "560175", "-c", cfg])
+    assert out.exit_code == 0
+    assert out.output.strip() == "56017568a3394a1aa790: already resolved, nothing acknowledged"
+    found = AlertStore(store).get("56017568a3394a1aa790")
+    assert found is not None and "acknowledged_by" not in found[2]
+
+
 def test_backfill_notify_exits_1_when_a_message_failed(store: Store, tmp_path: Path) -> None:
     cfg = setup(store, tmp_path)
     data = yaml.safe_load(cfg.read_text())
