@@ -75,6 +75,8 @@ class PredictionLogger:
         self._opts.setdefault("linger_ms", linger_ms)
         self._opts.setdefault("acks", 1)
         self._opts.setdefault("retries", 5)
+        if self._opts["acks"] not in (-1, "all"):  # idempotence needs acks=all: off, and
+            self._opts.setdefault("enable_idempotence", False)  # kafka-python says nothing
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
