@@ -59,13 +59,15 @@ def version() -> None:
 def health(
     service: Annotated[str, typer.Argument(help="monitor or alerts.")],
     max_age: Annotated[str, typer.Option(help="Healthy if it beat within this long.")] = "5m",
+    config: ConfigOption = None,
 ) -> None:
-    """Exit 0 when SERVICE (in this container or machine) finished a pass recently.
+    """Exit 0 when SERVICE finished a pass over this configuration's store recently.
 
-    Each pass writes <dir>/<SERVICE>.beat, <dir> being DRIFTSCOPE_HEARTBEAT_DIR (default:
-    driftscope-heartbeats in the temporary directory). Processes that leave it unset share
-    that directory: set one per service when two run on one machine.
+    Each pass writes a heartbeat file per store (its DSN, made absolute, and database) in
+    DRIFTSCOPE_HEARTBEAT_DIR (default: driftscope-heartbeats in the temporary directory):
+    a service of another store on the machine does not answer for this one.
     """
+    from driftscope.config import load_config
     from driftscope.durations import parse_duration
     from driftscope.errors import ConfigError
     from driftscope.telemetry import heartbeat_age
@@ -77,11 +79,14 @@ def health(
     except ValueError:
         raise ConfigError(
             f"--max-age: expected a duration such as 30s, 5m or 1h, got {max_age!r}") from None
-    age = heartbeat_age(service)
+    store = load_config(config).store
+    age = heartbeat_age(service, store.identity())
+    where = f"{store.resolved_dsn()} (database {store.database})"
     if age is None:
-        raise DriftscopeError(f"{service}: no healthy pass yet")
+        raise DriftscopeError(f"{service}: no healthy pass yet over {where}")
     if age > limit:
-        raise DriftscopeError(f"{service}: last healthy pass {age:.0f} s ago (limit {max_age})")
+        raise DriftscopeError(f"{service}: last healthy pass over {where} {age:.0f} s ago "
+                              f"(limit {max_age})")
     typer.echo(f"{service}: last healthy pass {age:.0f} s ago")
 
 

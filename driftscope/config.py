@@ -127,6 +127,11 @@ class StoreConfig(_Section):
             return "chdb://" + str(((root or Path.cwd()) / rel).resolve())
         return self.dsn
 
+    def identity(self) -> str:
+        """Which store this is, the same from any working directory: the resolved DSN and
+        the database (what ``driftscope health`` keys heartbeats by)."""
+        return f"{self.resolved_dsn()}|{self.database}"
+
 
 class KafkaConfig(_Section):
     """Kafka connection and topics. Security settings pass through to kafka-python."""

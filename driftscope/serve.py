@@ -168,7 +168,7 @@ def serve(
                     if sent["sent"] or sent["failed"]:
                         log.info("serve: delivered: %d sent, %d failed, %d held",
                                  sent["sent"], sent["failed"], sent["held"])
-                    beat("alerts")
+                    beat("alerts", config.store.identity())
             except _Stopping:
                 return
             except BaseException as exc:  # surfaced by the loop below
@@ -192,7 +192,7 @@ def serve(
                 if verdicts:
                     log.info("serve: monitor pass: %d windows, %d bad", len(verdicts),
                              sum(v.bad for v in verdicts))
-                beat("monitor")
+                beat("monitor", config.store.identity())
                 wake.set()
             if local is not None and not local.running():
                 raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")

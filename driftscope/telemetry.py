@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -86,19 +87,22 @@ def serve_metrics(registry: CollectorRegistry, port: int, host: str = "127.0.0.1
 HEARTBEAT_DIR_ENV = "DRIFTSCOPE_HEARTBEAT_DIR"
 
 
-def _heartbeat_path(name: str) -> Path:
+def _heartbeat_path(name: str, store: str = "") -> Path:
     base = os.environ.get(HEARTBEAT_DIR_ENV) or os.path.join(
         tempfile.gettempdir(), "driftscope-heartbeats")
+    if store:  # one file per store: another store's service on the machine is not this one
+        name = f"{name}-{hashlib.sha256(store.encode()).hexdigest()[:12]}"
     return Path(base) / f"{name}.beat"
 
 
-def beat(name: str) -> None:
-    """Record that service ``name`` just finished a healthy pass (a file's content).
+def beat(name: str, store: str = "") -> None:
+    """Record that service ``name`` just finished a healthy pass over ``store`` (its
+    :meth:`~driftscope.config.StoreConfig.identity`), in a file's content.
 
     Never raises: a heartbeat that cannot be written shows as unhealthy, it does not stop
     the service.
     """
-    path = _heartbeat_path(name)
+    path = _heartbeat_path(name, store)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,16 +112,16 @@ def beat(name: str) -> None:
         logging.getLogger("driftscope").warning("heartbeat %s not written: %s", path, exc)
 
 
-def heartbeat_age(name: str) -> float | None:
-    """Seconds since service ``name`` last beat; None when it never did.
+def heartbeat_age(name: str, store: str = "") -> float | None:
+    """Seconds since service ``name`` last beat for ``store``; None when it never did.
 
     >>> import tempfile; os.environ[HEARTBEAT_DIR_ENV] = tempfile.mkdtemp()
-    >>> heartbeat_age("doc") is None
+    >>> heartbeat_age("doc", "a") is None
     True
-    >>> beat("doc"); heartbeat_age("doc") < 5
-    True
+    >>> beat("doc", "a"); heartbeat_age("doc", "a") < 5, heartbeat_age("doc", "b")
+    (True, None)
     """
     try:
-        return max(0.0, time.time() - float(_heartbeat_path(name).read_text()))
+        return max(0.0, time.time() - float(_heartbeat_path(name, store).read_text()))
     except (OSError, ValueError):
         return None

@@ -232,7 +232,7 @@ def run(
                 raise
             log.warning("alerts run skipped, the store is unavailable: %s", exc)
         else:
-            beat("alerts")
+            beat("alerts", cfg.store.identity())
             failed = bool(counts["failed"])
             if not follow or counts["sent"] or counts["failed"]:
                 typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, "

@@ -115,7 +115,7 @@ def monitor(
             bad = sum(v.bad for v in verdicts)
             log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
                      len(verdicts), bad, sent["sent"], sent["failed"])
-            beat("monitor")
+            beat("monitor", cfg.store.identity())
         if once:
             return
         try:

@@ -106,7 +106,7 @@ def test_no_deliver_leaves_the_outbox_to_the_alerts_service_and_health_follows_p
     monkeypatch.setenv("DRIFTSCOPE_HEARTBEAT_DIR", str(tmp_path / "beats"))
     cfg = setup(store, tmp_path)
     runner = CliRunner()
-    before = runner.invoke(app, ["health", "monitor"])
+    before = runner.invoke(app, ["health", "monitor", "-c", str(cfg)])
     assert isinstance(before.exception, DriftscopeError)
     assert "no healthy pass yet" in str(before.exception)
     out = runner.invoke(app, ["monitor", "--once", "--no-deliver", "-c", str(cfg)])
@@ -114,13 +114,21 @@ def test_no_deliver_leaves_the_outbox_to_the_alerts_service_and_health_follows_p
     assert "[ALERT]" not in out.output  # enqueued, not sent: one dispatcher per outbox
     pending = store.count(f"{S.ALERT_OUTBOX} FINAL", f"{S.ALERT_OUTBOX.status} = 'pending'")
     assert pending >= 1
-    ok = runner.invoke(app, ["health", "monitor", "--max-age", "1m"])
+    ok = runner.invoke(app, ["health", "monitor", "--max-age", "1m", "-c", str(cfg)])
     assert ok.exit_code == 0 and "last healthy pass" in ok.output
+    # found live: a monitor of another store on the machine answered for this one
+    other = tmp_path / "other.yaml"
+    other.write_text(cfg.read_text().replace(store.database, "another_database"))
+    elsewhere = runner.invoke(app, ["health", "monitor", "-c", str(other)])
+    assert "no healthy pass yet over" in str(elsewhere.exception)
+    assert "another_database" in str(elsewhere.exception)
     out = runner.invoke(app, ["alerts", "run", "-c", str(cfg)])
     assert "[ALERT]" in out.output and f"sent {pending}, failed 0" in out.output
-    assert runner.invoke(app, ["health", "alerts", "--max-age", "1m"]).exit_code == 0
-    (tmp_path / "beats" / "monitor.beat").write_text("0\n")  # a pass long ago
-    stale = runner.invoke(app, ["health", "monitor", "--max-age", "1m"])
+    assert runner.invoke(app, ["health", "alerts", "--max-age", "1m", "-c", str(cfg)]
+                         ).exit_code == 0
+    (beat,) = (tmp_path / "beats").glob("monitor-*.beat")
+    beat.write_text("0\n")  # a pass long ago
+    stale = runner.invoke(app, ["health", "monitor", "--max-age", "1m", "-c", str(cfg)])
     assert "limit 1m" in str(stale.exception)
 
 
