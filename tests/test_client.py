@@ -66,11 +66,15 @@ def test_nan_features_are_sent_as_missing_and_invalid_events_warn_once_a_minute(
 
     with caplog.at_level(logging.WARNING, "driftscope.client"):
         with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+            import pandas as pd
+
             ok = [logger.log("m", {"age": v, "plan": "a"}, {"p": 0.5})
-                  for v in (float("nan"), np.float64("nan"), 41.0)]
-            for _ in range(50):
+                  for v in (float("nan"), np.float32("nan"), pd.NA, 41.0)]
+            for _ in range(48):
                 logger.log("m", {"age": [1]}, {})
-    assert None not in ok and logger.stats.sent == 3 and logger.stats.invalid == 50
+            for bad in (None, [("age", 1.0)]):  # not a mapping: invalid, never raised
+                assert logger.log("m", bad, {}) is None  # type: ignore[arg-type]
+    assert None not in ok and logger.stats.sent == 4 and logger.stats.invalid == 50
     warnings = [r.getMessage() for r in caplog.records if r.name == "driftscope.client"]
     assert len(warnings) == 1 and "features.age: expected a number" in warnings[0]
     consumer = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap,
@@ -78,7 +82,7 @@ def test_nan_features_are_sent_as_missing_and_invalid_events_warn_once_a_minute(
     ages = sorted((json.loads(m.value)["features"]["age"] for m in consumer),
                   key=lambda a: -1 if a is None else a)
     consumer.close()
-    assert ages == [None, None, 41.0]
+    assert ages == [None, None, None, 41.0]
 
 
 def test_an_unreachable_broker_never_blocks_or_raises() -> None:

@@ -236,7 +236,7 @@ def alert_kind(v: WindowVerdict) -> str:
     >>> alert_kind(found("performance")), alert_kind(found("quality", "drift", "drift"))
     ('Performance alert', 'Drift and data-quality alert')
     """
-    seen = {f.kind for f in v.findings} & set(KINDS)
+    seen = {f.problem for f in v.findings} & set(KINDS)
     if not seen:
         return "Alert"
     words = _words(seen)

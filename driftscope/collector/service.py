@@ -353,7 +353,8 @@ class Collector:
         elif self.processor is not None:
             # partitions coming back from another member: the windows it stored events of
             # and stopped before closing are closed here (else never: this collector had
-            # not seen them)
+            # not seen them); what was just sought holds the watermarks first
+            self.processor.windows.set_lagging(self._lagging())
             self._restore_windows(self.processor)
         self._recovering -= set(parts)
         if not self._backoff.down:

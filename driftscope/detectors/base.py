@@ -270,13 +270,18 @@ class FittedBase(ABC):
         """
         if m in self._cache:
             return self._cache[m]
-        n = self._reference_size()
-        m_eff = max(1, round(n * m / (n + m)))
         rng = np.random.default_rng([self.seed, 2, m])
-        null = np.sort(np.maximum(self._boot_statistics(rng, m_eff, pol.n_boot), 0.0))
+        null = np.sort(np.maximum(self._boot_statistics(rng, self._null_size(m), pol.n_boot),
+                                  0.0))
         value = max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor))
         self._cache[m] = (null, value)
         return null, value
+
+    def _null_size(self, m: int) -> int:
+        """The window size the null's resamples are drawn at: the effective ``n·m/(n+m)``
+        (a resample against the fixed reference carries the noise of both sides)."""
+        n = self._reference_size()
+        return max(1, round(n * m / (n + m)))
 
     def null_at(self, current: Any) -> np.ndarray | None:
         """The sorted bootstrap null a reference-quantile threshold used for ``current``

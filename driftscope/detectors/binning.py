@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from driftscope.errors import ConfigError, DetectorInputError
 
@@ -46,14 +47,27 @@ def quantile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
     >>> quantile_edges(np.array([0.0] * 95 + [1.0] * 5), 10).tolist()
     [0.0, 1.0, 1.0000000000000002]
     """
+    return numeric_edges(values, n_bins)[0]
+
+
+def numeric_edges(values: np.ndarray, n_bins: int) -> tuple[np.ndarray, bool]:
+    """:func:`quantile_edges` and whether they are one bin per distinct value.
+
+    Distinct values are counted only when the quantiles tie (more than ``n_bins`` distinct
+    quantiles prove more than ``n_bins`` values), and then by hashing a sample first: a
+    sort of a million values cost more than the quantiles.
+    """
     obs = values[~np.isnan(values)]
     if obs.size == 0:
-        return np.empty(0)
-    distinct = np.unique(obs)
-    if distinct.size <= n_bins:
-        return np.append(distinct, np.nextafter(distinct[-1], np.inf))
+        return np.empty(0), False
     inner = np.quantile(obs, np.arange(1, n_bins) / n_bins)
-    return edges_from_quantiles(float(distinct[0]), inner, float(distinct[-1]))
+    lo, hi = float(obs.min()), float(obs.max())
+    if np.unique(np.concatenate([[lo], inner, [hi]])).size <= n_bins:  # the quantiles tie
+        if pd.unique(obs[:10_000]).size <= n_bins:
+            distinct = np.sort(pd.unique(obs))
+            if distinct.size <= n_bins:
+                return np.append(distinct, np.nextafter(distinct[-1], np.inf)), True
+    return edges_from_quantiles(lo, inner, hi), False
 
 
 def edges_from_quantiles(lo: float, inner: np.ndarray | list[float], hi: float) -> np.ndarray:
@@ -110,9 +124,9 @@ def reference_bins(
     equally likely values: L-inf 0.21 against a threshold of 0.04). The counting half
     measures both without bias, at the cost of half the values. Its many small counts are
     as noisy as a window's, so the null draws a reference too
-    (:meth:`FittedBinned._boot_statistic`), from probabilities that put the counting
-    half's mass on the tracked categories, shared as both halves count them (the counting
-    half alone has no value of most rare categories, which windows do have).
+    (:meth:`FittedBinned._boot_statistic`) at the window's own size, from probabilities
+    that put the counting half's mass on the tracked categories as both halves share it
+    (the counting half alone has no value of most rare categories, which windows do have).
     """
     n = sum(counts.values())
     once = sum(1 for c in counts.values() if c == 1)
@@ -121,14 +135,14 @@ def reference_bins(
         return cats, counts_over(counts, n_missing, cats), None
     keys = sorted(counts)
     full = np.array([counts[k] for k in keys] + [n_missing], dtype=np.int64)
-    rng = np.random.default_rng([seed, 1])
+    rng = np.random.default_rng([seed, 3])  # (1: the permutation policy's)
     half = rng.multivariate_hypergeometric(full, int(full.sum()) // 2, method="marginals")
     other = full - half
     cats = reference_categories(
         {k: int(c) for k, c in zip(keys, other[:-1].tolist(), strict=True) if c}, max_categories)
     counted = {k: int(c) for k, c in zip(keys, half[:-1].tolist(), strict=True) if c}
     ref_counts = counts_over(counted, int(half[-1]), cats)
-    shape = counts_over(counts, n_missing, cats)[:-2].astype(float)
+    shape = counts_over(counts, n_missing, cats)[:-2]  # both halves: no tracked one at 0
     probs = ref_counts / ref_counts.sum()
     probs[:-2] = probs[:-2].sum() * shape / shape.sum()
     return cats, ref_counts, probs
@@ -183,6 +197,7 @@ class FittedBinned(FittedBase):
     edges: np.ndarray | None = None
     categories: np.ndarray | None = None
     null_probs: np.ndarray | None = None  # a sparse reference's (reference_bins)
+    discrete: bool = False  # numeric bins one per distinct value (numeric_edges)
 
     def _prepare(self, current: Any) -> np.ndarray:
         if self.kind == "categorical":
@@ -228,6 +243,10 @@ class FittedBinned(FittedBase):
     def _resample(self, rng: np.random.Generator, m: int) -> np.ndarray:
         p = self.ref_counts / self.ref_counts.sum()
         return rng.multinomial(m, p)
+
+    def _null_size(self, m: int) -> int:
+        # a sparse reference's null draws a reference too: its window is the real one
+        return m if self.null_probs is not None else super()._null_size(m)
 
     def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
         p = self.null_probs
@@ -304,10 +323,11 @@ class BinnedDetector:
             )
         else:
             values_f = as_numeric(reference, "reference")
-            edges = quantile_edges(values_f, self.n_bins)
+            edges, discrete = numeric_edges(values_f, self.n_bins)
             counts = numeric_counts(values_f, edges)
             fitted = self.fitted_class(
-                self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts
+                self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts,
+                discrete=discrete,
             )
         if counts.sum() == 0:
             raise DetectorInputError("reference is empty; need at least one value")

@@ -10,9 +10,10 @@ trivial difference is significant. Offered because users expect it; its default 
 the analytic p-value.
 
 On numeric data the values below the reference's minimum and above its maximum count in
-the outermost quantile bins (the classical binning; a constant reference, one bin, keeps
-them apart): a bin empty in the reference gives a current value in it an expected count
-near 0, and one value beyond the range made a window drift.
+the outermost quantile bins (the classical binning): a bin empty in the reference gives a
+current value in it an expected count near 0, and one value beyond the range made a window
+drift. Bins of one value each (a flag, a small count, a constant) keep them apart: a new
+value is no neighbour's.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ class FittedChiSquare(FittedBinned):
     def _folded(self, counts: np.ndarray) -> np.ndarray:
         """Numeric counts ``[under, inner…, over, missing]`` with the under- and overflow
         added to the first and last inner bins (categorical counts as they are)."""
-        if self.kind == "categorical" or len(counts) < 5:
-            return counts
+        if self.kind == "categorical" or self.discrete or len(counts) < 5:
+            return counts  # (one bin per value: a new value is not its neighbour's)
         out = counts[1:-2].copy()
         out[0] += counts[0]
         out[-1] += counts[-2]

@@ -160,9 +160,10 @@ def p_value_from_null(statistic: float, null: np.ndarray, tail: float = NULL_TAI
     (peaks over threshold: ``p = tail·exp(-(s - u)/β)`` with ``β`` the mean excess of the
     null over ``u``). That resolves the small p-values a multiple-testing step needs
     without tens of thousands of resamples, and is conservative for the light-tailed
-    distances used here. A null tied above ``u`` (small windows, few bins) takes its scale
-    from the spread above its median; a constant null (a constant reference) gives 0
-    beyond it.
+    distances used here. A null tied above ``u`` (small windows, few bins; values within
+    rounding of each other are tied) takes its scale from the spread above its median, or
+    gives ``1/(1 + B)`` without one; a constant null (a constant reference) gives 0 beyond
+    it.
 
     Parameters
     ----------
@@ -183,17 +184,25 @@ def p_value_from_null(statistic: float, null: np.ndarray, tail: float = NULL_TAI
     if b == 0:
         raise ValueError("the null distribution is empty")
     u = float(np.quantile(null, 1.0 - tail))
-    if statistic > u:
-        excess = null[null > u] - u
+    if statistic > u + _TIE * abs(u):
+        excess = _above(null, u)
         if not excess.size:  # a discrete null tied over its tail: the spread above its
-            mid = float(np.quantile(null, 0.5))  # median gives the scale instead of 0
-            excess = null[null > mid] - mid
-        beta = float(excess.mean()) if excess.size else 0.0
-        if beta <= 0:
-            return 0.0
-        return float(tail * np.exp(-(statistic - u) / beta))
+            excess = _above(null, float(np.quantile(null, 0.5)))  # median gives the scale
+        if excess.size:
+            return float(tail * np.exp(-(statistic - u) / float(excess.mean())))
+        if null[0] == null[-1]:
+            return 0.0  # a constant null (a constant reference): nothing else is possible
+        return 1.0 / (1 + b)  # no scale at all: as far as B resamples can tell
     exceed = b - int(np.searchsorted(null, statistic - 1e-12 * max(abs(statistic), 1.0), "left"))
     return (1 + exceed) / (1 + b)
+
+
+_TIE = 1e-9  # null values this close (relative) to a quantile are tied with it (rounding)
+
+
+def _above(null: np.ndarray, u: float) -> np.ndarray:
+    """The excesses over ``u`` of the null values beyond rounding of it."""
+    return null[null > u + _TIE * abs(u)] - u
 
 
 def bonferroni(p_values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> np.ndarray:

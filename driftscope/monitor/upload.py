@@ -64,7 +64,8 @@ def upload(
                 continue
             if col in segments:
                 if not missing(v):
-                    p.segs[col] = canonical(v)
+                    # an app writes a segment with str(): True is "True"
+                    p.segs[col] = str(v) if isinstance(v, bool) else canonical(v)
             elif col in outputs and not missing(v):
                 p.output(col, v, col in numeric)
             else:

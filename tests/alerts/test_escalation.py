@@ -164,3 +164,10 @@ def test_a_silence_update_says_so_first() -> None:
     assert text["text"].startswith("[UPDATE] churn / mon")
     assert text["text"].endswith("(new in this alert: silent-stream; it was open for drift)")
     assert text["lines"][0] == "volume (volume 0: no events, the stream is silent)"
+
+
+def test_an_alert_opened_by_the_silence_says_so_in_its_title() -> None:
+    from driftscope.alerts.messages import alert_kind
+
+    assert alert_kind(window(0, SILENT)) == "Silent-stream alert"  # not "Data-quality"
+    assert alert_kind(window(0, MISSING, SILENT)) == "Data-quality and silent-stream alert"

@@ -210,3 +210,10 @@ def test_a_null_tied_over_its_tail_gives_a_p_value_not_zero() -> None:
     assert 0.0 < p < 0.1
     assert p_value_from_null(0.5, null) < p
     assert p_value_from_null(0.01, np.zeros(100)) == 0.0
+    # tied but for rounding (l1's top value 1.0000000000000002 over a quantile of 1.0):
+    # the scale was 2e-16 and a statistic of 1.2 got p = 0
+    rounded = np.sort(np.concatenate([np.linspace(0.2, 1.0, 89), np.full(10, 1.0),
+                                      [1.0000000000000002]]))
+    assert p_value_from_null(1.2, rounded) > 1e-4
+    # half the null tied at its top, nothing above the median: as far as B can tell
+    assert p_value_from_null(2.0, np.sort(np.r_[np.zeros(40), np.ones(60)])) == 1 / 101
