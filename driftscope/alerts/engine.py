@@ -63,7 +63,10 @@ class AlertEngine:
 
     def __init__(self, store: Store, cfg: AlertsConfig, *,
                  clock: Callable[[], datetime] = _now,
-                 channels: Sequence[str] | None = None) -> None:
+                 channels: Sequence[str] | None = None, requests: bool = True) -> None:
+        """``channels``: where alerts are enqueued (default: the configured ones; none: the
+        alert state is kept, nothing is told); ``requests``: whether retraining is asked
+        for (a backfill without --notify asks for nothing and tells nothing)."""
         self.store = store
         self.cfg = cfg
         self.clock = clock
@@ -72,6 +75,7 @@ class AlertEngine:
         self.policy = Policy(cfg.min_windows, cfg.resolve_windows, cfg.cooldown,
                              cfg.notify_resolved)
         self.channels = list(alert_channels(cfg) if channels is None else channels)
+        self.requests = requests
         # windows to rebuild a track from: every streak the policy compares, plus one
         # (a streak that has passed its count is told from one that just reached it)
         self.lookback = max(50, cfg.min_windows, cfg.resolve_windows,
@@ -99,7 +103,7 @@ class AlertEngine:
             self._enqueue_alert(d, v)
         elif d.action == "recount" and track.alerted_until == v.window_start:
             self._enqueue_again(d, v, silenced)
-        if d.action != "seen":
+        if d.action != "seen" and self.requests:
             self._retrain(v, d.track, track.last_end)
         self._tracks[key] = d.track
         return d

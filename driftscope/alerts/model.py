@@ -91,6 +91,9 @@ class WindowVerdict:
     labels_start: datetime | None = None
     """With a ``performance.label_delay``: the start of the earlier window whose labels
     the performance metrics and findings measure (None: this window's)."""
+    unjudged: frozenset[str] = frozenset()
+    """Kinds of check this window could not judge (``performance``: fewer labels than
+    ``min_labels``): it is no good window for an alert open for them."""
 
     @property
     def bad(self) -> bool:

@@ -208,7 +208,12 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     follows = v.follows and shares(track.last_features, named)
     bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, follows,
                                      v.carried)
-    good_streak = 0 if v.bad else track.good_streak + 1
+    # a window that could not judge what an open alert is about (no labels yet) is no
+    # good window for it: a performance alert resolved while its labels were late
+    open_kinds = track.alert.kinds if track.alert and track.alert.state in OPEN_STATES \
+        else frozenset()
+    waiting = bool(v.unjudged & open_kinds)
+    good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
                 drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points,
                 last_features=named, last_end=v.window_end)

@@ -187,11 +187,16 @@ class AlertStore:
             f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0, "
             f"JSONExtractBool({M.summary}, 'carried'), "
             f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
-            f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end} "
+            f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end}, "
+            f"JSONExtract({M.summary}, 'unjudged', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
         )
+        alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
+                              {"m": model_id, "n": monitor}, 20)
+        current = alerts[0][0] if alerts else None
+        waits_for = current.kinds if current and current.state in OPEN_STATES else frozenset()
         last = as_utc(rows[0][0]) if rows else None
         end = as_utc(rows[0][6]) if rows else None
         bad = points = good = drift = 0
@@ -204,11 +209,10 @@ class AlertStore:
             now = features_of(r[5]) if r[1] else frozenset()
             bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]) and shares(named, now),
                                       bool(r[3]))
-            good, drift = 0 if r[1] else good + 1, drift + 1 if r[2] else 0
+            waiting = bool(waits_for & set(r[7]))  # as in step: no good window for it
+            good = 0 if r[1] else good + (0 if waiting else 1)
+            drift = drift + 1 if r[2] else 0
             named, prev = now, as_utc(r[6])
-        alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
-                              {"m": model_id, "n": monitor}, 20)
-        current = alerts[0][0] if alerts else None
         ahead = None  # the alert saw windows not recorded yet (a crash between the two)
         if current is not None and last is not None and current.last_window > last:
             ahead = current.last_window

@@ -165,8 +165,11 @@ def backfill(
                 tasks[name] = bar.add_task(name, total=total)
             bar.update(tasks[name], completed=done)
 
-        verdicts = Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).backfill(
-            a, b, progress)
+        # without --notify the alerts' state is rebuilt and nothing is enqueued: neither
+        # messages nor retraining (they were sent by the next pass before)
+        engine = (AlertEngine(store, cfg.alerts) if notify
+                  else AlertEngine(store, cfg.alerts, channels=(), requests=False))
+        verdicts = Monitor(store, cfg, alerts=engine).backfill(a, b, progress)
     typer.echo(f"backfilled {len(verdicts)} window(s), {sum(v.bad for v in verdicts)} bad")
     if notify:
         counts = dispatcher(store, cfg, secrets).run()

@@ -285,6 +285,10 @@ def period_windows(cfg: MonitorConfig) -> int:
 
 
 def _judge_history(cfg: MonitorConfig, row: Row, hist: list[float], period: int) -> None:
+    """Band and anomaly of a performance value against ``hist``, its good past values
+    (oldest first; windows judged bad are left out, so a lasting fall is not learnt as
+    the new normal and announced "recovered" a day later)."""
+    # the newest ``history`` (before, the oldest of twice as many were taken)
     band_hist = judge.seasonal_history(hist, period)[: cfg.band.history]
     if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
         lo, hi = judge.predicted_range(band_hist, cfg.band.k)
@@ -368,10 +372,11 @@ def _shifts(
 def verdict(
     cfg: MonitorConfig, window: Window, n: int, rows: list[Row], ref: str,
     carried: bool = False, persistence_z: float | None = None, follows: bool = True,
-    labels_start: datetime | None = None,
+    labels_start: datetime | None = None, unjudged: frozenset[str] = frozenset(),
 ) -> WindowVerdict:
     """The window's judgement: the bad rows as findings, the overall metrics
-    (``labels_start``: the window the performance rows measure, when not this one)."""
+    (``labels_start``: the window the performance rows measure, when not this one;
+    ``unjudged``: kinds of check it could not make)."""
     findings = tuple(
         Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,
                 r.reason)
@@ -381,7 +386,7 @@ def verdict(
                if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
     return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
                          ref, sum(r.kind == "drift" for r in rows), carried and bool(findings),
-                         persistence_z, follows, labels_start)
+                         persistence_z, follows, labels_start, unjudged)
 
 
 def _plain(obj: Any) -> Any:

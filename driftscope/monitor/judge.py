@@ -64,10 +64,13 @@ def robust_z(value: float, history: Sequence[float]) -> float:
 
 
 def seasonal_history(history: Sequence[float], period_windows: int) -> list[float]:
-    """Every ``period_windows``-th value counting back from the newest (same phase)."""
-    if period_windows <= 1:
-        return list(history)
-    return list(history)[::-1][period_windows - 1 :: period_windows]
+    """Every ``period_windows``-th value counting back from the newest (same phase), newest
+    first (``history`` is oldest first); every value when there is no period.
+
+    >>> seasonal_history([1, 2, 3, 4, 5, 6], 2), seasonal_history([1, 2, 3], 1)
+    ([5, 3, 1], [3, 2, 1])
+    """
+    return list(history)[::-1][period_windows - 1 :: max(period_windows, 1)]
 
 
 def model_level(

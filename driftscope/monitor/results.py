@@ -89,6 +89,7 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
+        **({"unjudged": sorted(v.unjudged)} if v.unjudged else {}),
         **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
             "follows": v.follows}
            if v.persistence_z is not None and math.isfinite(v.persistence_z)
@@ -156,11 +157,12 @@ def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
     limit: int,
 ) -> dict[tuple[str, str, str], list[float]]:
-    """Past values (oldest first) of performance metrics, keyed (segment, feature, metric)."""
+    """Past values (oldest first) of performance metrics, keyed (segment, feature, metric):
+    those of windows where the metric was not bad (a band learns what is normal)."""
     D = S.DRIFT_RESULTS
     rows = store.query(
         f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.statistic} FROM {D} FINAL "
-        f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
+        f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} AND NOT {D.drifted} "
         f"AND {D.metric} IN {{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}}"
         f" ORDER BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
         f"{D.metric}",

@@ -356,9 +356,10 @@ class Monitor:
             got = ev.performance_rows(
                 cfg, self._labelled_frame(run, source, labelled) if run.lag else cur,
                 lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
-            for r in got:
-                hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
             ev.apply_rules(cfg, got)
+            for r in got:  # the history the next windows are judged by holds good values
+                if not r.bad:
+                    hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
             if got:
                 scored.append((labelled, got))
             if got and late:
@@ -381,8 +382,10 @@ class Monitor:
         # are two bad windows of one streak, as a carried drift's
         bad = [u.start for u, got in scored if any(r.bad for r in got)]
         carried = carried or any(b - a == window.size for a, b in pairwise(bad))
+        # performance configured and nothing scored: too few labels (not in yet, or lost)
+        unjudged = frozenset({"performance"}) if cfg.performance and not scored else frozenset()
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
-                       scored[-1][0].start if run.lag and scored else None)
+                       scored[-1][0].start if run.lag and scored else None, unjudged)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, scored, v) if run.lag else (rows + perf, [], v)
 

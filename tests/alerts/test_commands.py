@@ -294,6 +294,33 @@ def test_ack_of_a_resolved_alert_says_nothing_was_acknowledged(
     assert found is not None and "acknowledged_by" not in found[2]
 
 
+def test_backfill_without_notify_enqueues_nothing_and_asks_no_retraining(
+    store: Store, tmp_path: Path
+) -> None:
+    """Found live: `backfill` (default --no-notify) enqueued its alerts and a retrain
+    request for a historical window; the next pass sent them and ran the retrain command."""
+    cfg = setup(store, tmp_path)
+    data = yaml.safe_load(cfg.read_text())
+    marker = tmp_path / "retrain.jsonl"
+    data["alerts"]["retrain"] = {"kafka": False, "command": ["/bin/sh", "-c", f"cat >> {marker}"],
+                                 "policies": [{"name": "s", "kind": "drift_sustained",
+                                               "windows": 2}]}
+    cfg.write_text(yaml.safe_dump(data))
+    runner = CliRunner()
+    out = runner.invoke(app, ["backfill", "--since", T0.isoformat(), "--until",
+                              (T0 + 20 * W).isoformat(), "-c", str(cfg)])
+    assert out.exit_code == 0 and " bad" in out.output and ", 0 bad" not in out.output
+    assert store.count(S.ALERTS) > 0  # the alerts' state is rebuilt
+    assert store.count(f"{S.ALERT_OUTBOX} FINAL", f"{S.ALERT_OUTBOX.kind} != 'lease'") == 0
+    assert store.count(S.RETRAIN_REQUESTS) == 0
+    after = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
+    assert "[ALERT]" not in after.output and not marker.exists()
+    # with --notify it is told (and asked) as before
+    out = runner.invoke(app, ["backfill", "--since", T0.isoformat(), "--until",
+                              (T0 + 20 * W).isoformat(), "--notify", "-c", str(cfg)])
+    assert out.exit_code == 0 and store.count(S.RETRAIN_REQUESTS) > 0 and marker.exists()
+
+
 def test_backfill_notify_exits_1_when_a_message_failed(store: Store, tmp_path: Path) -> None:
     cfg = setup(store, tmp_path)
     data = yaml.safe_load(cfg.read_text())
