@@ -83,8 +83,9 @@ def decide(
             return None
         drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
         evidence.update(drifted_windows=drift_streak, drifted=drift,
-                        top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4))
-                             for f in v.top(5) if f.kind == "drift"])
+                        # (the segment last: "x" drifted in country=fr, not everywhere)
+                        top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4),
+                              f.segment) for f in v.top(5) if f.kind == "drift"])
     elif policy.kind == "performance_below":
         assert policy.metric is not None and policy.bound is not None
         value = v.metrics.get(policy.metric)

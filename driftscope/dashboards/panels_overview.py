@@ -159,7 +159,7 @@ def retrain_requests() -> PanelSpec:
   {RQ.window_start} AS window_start, {RQ.train_since} AS train_since,
   {RQ.train_until} AS train_until
 FROM {RQ} FINAL
-WHERE $__timeFilter({RQ.created_at}) AND {model_in(RQ.model_id)}
+WHERE $__timeFilter({RQ.window_start}) AND {model_in(RQ.model_id)}
 ORDER BY time DESC"""
     return PanelSpec(
         "retrain_requests", "Retrain requests", "table", sql,

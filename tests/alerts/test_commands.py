@@ -43,11 +43,12 @@ def test_monitor_once_alerts_on_console_then_list_ack_silence(store: Store,
     runner = CliRunner()
     until = (T0 + 14 * W).isoformat()
     out = runner.invoke(app, ["backfill", "--since", T0.isoformat(), "--until", until,
-                              "-c", str(cfg)])
+                              "--notify", "-c", str(cfg)])
     assert out.exit_code == 0, out.output
     assert "backfilled 14 window(s), 4 bad" in out.output
+    assert "delivered: sent 2, failed 0" in out.output  # the incident opened and resolved
     out = runner.invoke(app, ["alerts", "run", "-c", str(cfg)])
-    assert "sent 2, failed 0" in out.output  # the incident opened and resolved
+    assert "sent 0, failed 0" in out.output
     listed = runner.invoke(app, ["alerts", "list", "-c", str(cfg)])
     assert "resolved" in listed.output
     (alert_id,) = store.query(f"SELECT {S.ALERTS.alert_id} FROM {S.ALERTS} LIMIT 1")[0]
