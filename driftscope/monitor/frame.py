@@ -286,7 +286,15 @@ def read_events(
         return read_profiles(store, model_id, start, end, names, source)
     sampled = source
     E, F = S.SAMPLES if sampled else S.EVENTS, S.FEEDBACK
-    cols = ", ".join(f"e.{c}" for c in (E.timestamp, *_PAYLOAD))
+    # only the wanted features leave the store (a performance monitor of a 200-feature
+    # model read every feature of every event, and built a dict of each)
+    wanted = "{fs:Array(String)}"
+    cols = ", ".join([
+        f"e.{E.timestamp}",
+        f"mapFilter((k, v) -> has({wanted}, k), e.{E.features_num})",
+        f"mapFilter((k, v) -> has({wanted}, k), e.{E.features_cat})",
+        f"arrayFilter(k -> has({wanted}, k), e.{E.features_null})",
+        *(f"e.{c}" for c in _PAYLOAD[3:])])
     in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     order = f"e.{E.timestamp}"
@@ -316,7 +324,7 @@ def read_events(
     rows = store.query(
         f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} ORDER BY {order}",
         {"m": model_id, "a": as_utc(start), "b": as_utc(end),
-         "h": int(horizon.total_seconds() * 1000),
+         "h": int(horizon.total_seconds() * 1000), "fs": sorted(set(names)),
          **({"w": sampled.seconds, "k": sampled.k,
              "ws": floor_window(as_utc(start), timedelta(seconds=sampled.seconds))}
             if sampled else {})},
