@@ -231,6 +231,12 @@ def quality_rows(
             now = cur.segments.get(key, np.full(cur.n, None, dtype=object))
             results += [("*", q) for q in quality.segment_volume(
                 key, ref.segments[key], now, cfg.quality, cfg.min_events)]
+            # values the reference never had (a new country, a renamed one): their share
+            old = ref.segments[key][ref.segments[key] != None]  # noqa: E711 (elementwise)
+            present = now[now != None]  # noqa: E711
+            if len(present) >= cfg.min_events and len(old):
+                results.append(("*", quality.new_categories(f"segment:{key}", old, present,
+                                                            cfg.quality)))
     return [
         Row("quality", seg, q.feature, q.metric, q.value, q.limit, "limit", q.bad,
             n_ref=sizes[seg][0], n_cur=sizes[seg][1], fingerprint="quality", details=q.details,

@@ -94,17 +94,24 @@ def column_checks(
         out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
                                  {"min": lo, "max": hi}))
     else:
-        seen = Counter(ref_present.tolist())
-        new = Counter(v for v in present.tolist() if v not in seen)
-        rate = new.total() / len(present)
-        top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
-        # Good-Turing: the mass of the categories a reference has not seen is about the
-        # share of its values seen once (a user id: most; a country: none)
-        unseen = sum(1 for c in seen.values() if c == 1) / len(ref_present)
-        limit = spec.new_categories_max + _expected(unseen, len(present))
-        out.append(QualityResult(feature, "new_categories", rate, limit, rate > limit,
-                                 {"new": [str(v) for v in top], "expected": round(unseen, 6)}))
+        out.append(new_categories(feature, ref_present, present, spec))
     return out
+
+
+def new_categories(feature: str, ref_present: np.ndarray, present: np.ndarray,
+                   spec: QualitySpec) -> QualityResult:
+    """The share of ``present`` values the reference's never holds, the most frequent
+    named first; its limit adds what the reference has not seen by chance."""
+    seen = Counter(ref_present.tolist())
+    new = Counter(v for v in present.tolist() if v not in seen)
+    rate = new.total() / len(present)
+    top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
+    # Good-Turing: the mass of the categories a reference has not seen is about the
+    # share of its values seen once (a user id: most; a country: none)
+    unseen = sum(1 for c in seen.values() if c == 1) / len(ref_present)
+    limit = spec.new_categories_max + _expected(unseen, len(present))
+    return QualityResult(feature, "new_categories", rate, limit, rate > limit,
+                         {"new": [str(v) for v in top], "expected": round(unseen, 6)})
 
 
 def _expected(rate: float, m: int) -> float:
