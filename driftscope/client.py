@@ -29,24 +29,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from driftscope.events import FeedbackEvent, PredictionEvent, first_error
+from driftscope.events import FeedbackEvent, PredictionEvent, first_error, is_missing
 
 log = logging.getLogger("driftscope.client")
 
 DEFAULT_TOPIC = "driftscope.predictions"
 WARN_EVERY = 60.0  # seconds between two warnings of invalid events
-
-
-def _missing(v: Any) -> bool:
-    """NaN (Python's, numpy's), pandas' NA and NaT: how data frames say missing."""
-    if v is None or isinstance(v, str | bool | int | list | dict):
-        return False
-    try:
-        return bool(v != v)  # NaN and NaT are the values unequal to themselves
-    except TypeError:  # pandas.NA: its comparisons are NA, which has no truth value
-        return True
-    except ValueError:  # an array: not a value (validation says so)
-        return False
 
 
 @dataclass
@@ -123,7 +111,7 @@ class PredictionLogger:
             "model_version": model_version,
             # NaN is how pandas and numpy say missing: it is sent as null (the wire format
             # has no NaN; the whole prediction was dropped as invalid)
-            "features": ({k: None if _missing(v) else v for k, v in features.items()}
+            "features": ({k: None if is_missing(v) else v for k, v in features.items()}
                          if isinstance(features, Mapping) else features),
             "predictions": predictions,
             "segments": segments or {},

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -226,6 +227,13 @@ class _NonFinite(ValueError):
 
 def _reject_constant(name: str) -> float:
     raise _NonFinite(name)
+
+
+def is_missing(v: Any) -> bool:
+    """None, NaN (Python's or numpy's), or pandas' NA/NaT (recognised without importing
+    pandas): how data frames say a value is missing."""
+    return (v is None or type(v).__name__ in ("NAType", "NaTType")
+            or (isinstance(v, numbers.Real) and v != v))
 
 
 def canonical(value: Any) -> str:

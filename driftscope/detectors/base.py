@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from driftscope.errors import ConfigError, DetectorInputError
+from driftscope.events import is_missing
 from driftscope.types import Score
 
 from .significance import (
@@ -62,13 +63,6 @@ class Detector(Protocol):
 # ---------------------------------------------------------------- input checks
 
 
-def _is_missing(v: Any) -> bool:
-    """None, float NaN, or pandas' NA/NaT (recognised without importing pandas)."""
-    return (
-        v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
-    )
-
-
 def is_categorical(x: Any) -> bool:
     """True for string/bytes arrays, and object arrays unless they hold only numbers.
 
@@ -83,7 +77,7 @@ def is_categorical(x: Any) -> bool:
     values = arr.ravel().tolist()
     if any(isinstance(v, str | bytes) for v in values):
         return True
-    return not any(isinstance(v, int | float) and not _is_missing(v) for v in values)
+    return not any(isinstance(v, int | float) and not is_missing(v) for v in values)
 
 
 def as_numeric(x: Any, what: str = "window") -> np.ndarray:
@@ -92,7 +86,7 @@ def as_numeric(x: Any, what: str = "window") -> np.ndarray:
     if arr.ndim != 1:
         raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype.kind == "O" and not is_categorical(arr):  # numbers with None / pd.NA
-        arr = np.array([np.nan if _is_missing(v) else v for v in arr.tolist()], dtype=float)
+        arr = np.array([np.nan if is_missing(v) else v for v in arr.tolist()], dtype=float)
     if arr.dtype.kind in "OUS":
         raise DetectorInputError(
             f"{what}: expected numbers, got {arr.dtype} values; use a categorical detector"
@@ -106,7 +100,7 @@ def missing_mask(arr: np.ndarray) -> np.ndarray:
     """Boolean mask of missing entries in a categorical array (``None``, NaN, pandas NA)."""
     if arr.dtype.kind in "US":
         return np.zeros(arr.shape, dtype=bool)
-    return np.asarray([_is_missing(v) for v in arr.tolist()], dtype=bool)
+    return np.asarray([is_missing(v) for v in arr.tolist()], dtype=bool)
 
 
 def count_categories(x: Any, what: str = "window") -> tuple[dict[str, int], int]:
@@ -125,7 +119,7 @@ def count_categories(x: Any, what: str = "window") -> tuple[dict[str, int], int]
     counts: dict[str, int] = {}
     n_missing = 0
     for value, k in Counter(arr.tolist()).items():
-        if _is_missing(value):
+        if is_missing(value):
             n_missing += k
             continue
         key = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

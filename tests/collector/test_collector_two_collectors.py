@@ -10,6 +10,7 @@ import time
 from collector_support import event, make_config, produce, stored_offsets
 
 from driftscope.collector.service import Collector
+from driftscope.config import Config
 from driftscope.store.clickhouse import Store
 
 
@@ -20,12 +21,7 @@ def test_two_collectors_one_group(broker, topic: str, store: Store) -> None:
         models=[{"id": "m", "logging": ["raw", "profile", "sample"], "window": "1h"}],
         collector={"batch_size": 300, "flush_interval": "0.2s"},
     )
-    opts = {"bootstrap_servers": [broker.bootstrap]}
-    a = Collector(cfg, store, kafka_options=opts, collector_id="a")
-    b = Collector(cfg, store, kafka_options=opts, collector_id="b")
-    stop_a, stop_b = threading.Event(), threading.Event()
-    ta = threading.Thread(target=a.run, args=(stop_a,), daemon=True)
-    tb = threading.Thread(target=b.run, args=(stop_b,), daemon=True)
+    (_, stop_a, ta), (b, stop_b, tb) = _members(cfg, store, broker.bootstrap, "a", "b")
     n = 0
     try:
         ta.start()
@@ -52,6 +48,18 @@ def test_two_collectors_one_group(broker, topic: str, store: Store) -> None:
     assert writers == 2
 
 
+def _members(cfg: Config, store: Store, bootstrap: str, *ids: str
+             ) -> list[tuple[Collector, threading.Event, threading.Thread]]:
+    """Collectors of one group, each with its stop event and (not started) thread."""
+    out = []
+    for cid in ids:
+        c = Collector(cfg, store, kafka_options={"bootstrap_servers": [bootstrap]},
+                      collector_id=cid)
+        stop = threading.Event()
+        out.append((c, stop, threading.Thread(target=c.run, args=(stop,), daemon=True)))
+    return out
+
+
 def _wait(cond, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not cond():
@@ -72,12 +80,7 @@ def test_a_window_another_member_left_open_is_closed_when_its_partition_comes_ba
     ensure_topics(broker.bootstrap, [topic, f"{topic}.dlq"], partitions=2)
     cfg = make_config(broker.bootstrap, topic,
                       models=[{"id": "m", "window": "10s", "allowed_lateness": "1s"}])
-    opts = {"bootstrap_servers": [broker.bootstrap]}
-    a = Collector(cfg, store, kafka_options=opts, collector_id="a")
-    b = Collector(cfg, store, kafka_options=opts, collector_id="b")
-    stop_a, stop_b = threading.Event(), threading.Event()
-    ta = threading.Thread(target=a.run, args=(stop_a,), daemon=True)
-    tb = threading.Thread(target=b.run, args=(stop_b,), daemon=True)
+    (a, stop_a, ta), (b, stop_b, tb) = _members(cfg, store, broker.bootstrap, "a", "b")
 
     def held(c: Collector) -> set[int]:
         consumer = c._consumer

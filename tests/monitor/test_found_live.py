@@ -21,15 +21,21 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(hours=1)
 
 
+def _predicted(rng: np.random.Generator, n: int, accuracy: float,
+               labelled: bool = True) -> dict[str, Any]:
+    """A window of a classifier ``accuracy`` right (labels None when not ``labelled``)."""
+    x = rng.normal(size=n)
+    pred = (x > 0).astype(int)
+    y = np.where(rng.random(n) < accuracy, pred, 1 - pred)
+    return {"x": x, "output:label": [str(v) for v in pred],
+            "label": [str(v) for v in y] if labelled else [None] * n}
+
+
 def test_a_lasting_accuracy_fall_is_not_learnt_as_normal(store: Store) -> None:
     """A fall to 0.55 was announced "recovered after 26 bad windows" while the accuracy
     was still 0.55 (the band learnt the bad windows, and took the oldest 24 of 48 values)."""
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        x = rng.normal(size=n)
-        pred = (x > 0).astype(int)
-        acc = 0.85 if i < 24 else 0.55  # falls at window 24 and stays there
-        y = np.where(rng.random(n) < acc, pred, 1 - pred)
-        return {"x": x, "output:label": [str(v) for v in pred], "label": [str(v) for v in y]}
+        return _predicted(rng, n, 0.85 if i < 24 else 0.55)  # falls at 24 and stays there
 
     write_windows(store, "m", T0, W, 60, 300, gen)
     cfg = Config.model_validate({
@@ -53,11 +59,7 @@ def test_windows_without_labels_do_not_resolve_a_performance_alert(store: Store)
     """Found live: labels late (or lost) from window 16: the windows without them counted
     as good and the accuracy alert was announced "recovered" with nothing measured."""
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        x = rng.normal(size=n)
-        pred = (x > 0).astype(int)
-        y = np.where(rng.random(n) < (0.85 if i < 12 else 0.55), pred, 1 - pred)
-        labels = [str(v) for v in y] if i < 16 else [None] * n
-        return {"x": x, "output:label": [str(v) for v in pred], "label": labels}
+        return _predicted(rng, n, 0.85 if i < 12 else 0.55, labelled=i < 16)
 
     write_windows(store, "m", T0, W, 20, 300, gen)
     cfg = Config.model_validate({
@@ -72,9 +74,8 @@ def test_windows_without_labels_do_not_resolve_a_performance_alert(store: Store)
     (alert,) = [a for a, _, _ in AlertStore(store).open_alerts()]
     assert alert.state == "firing" and alert.windows == 4
     # the track rebuilt from the store (a restart) waits too; labels back and good: resolved
-    write_windows(store, "m", T0 + 20 * W, W, 3, 300, lambda i, rng, n: {
-        "x": (x := rng.normal(size=n)), "output:label": [str(int(v > 0)) for v in x],
-        "label": [str(int(v > 0)) for v in x]}, seed=5)
+    write_windows(store, "m", T0 + 20 * W, W, 3, 300,
+                  lambda i, rng, n: _predicted(rng, n, 1.0), seed=5)
     run_pass(store, cfg, Secrets())
     assert AlertStore(store).open_alerts() == []
 
