@@ -198,6 +198,7 @@ class FittedBinned(FittedBase):
     categories: np.ndarray | None = None
     null_probs: np.ndarray | None = None  # a sparse reference's (reference_bins)
     discrete: bool = False  # numeric bins one per distinct value (numeric_edges)
+    exponent: float | None = None  # BinnedDetector.null_exponent
 
     def _prepare(self, current: Any) -> np.ndarray:
         if self.kind == "categorical":
@@ -244,6 +245,17 @@ class FittedBinned(FittedBase):
         p = self.ref_counts / self.ref_counts.sum()
         return rng.multinomial(m, p)
 
+    def _null_exponent(self) -> float | None:
+        return self.exponent
+
+    def null_signature(self) -> np.ndarray | None:
+        """The null draws from the reference's frequencies: their square roots (the scale
+        of a count's noise), sorted — the distances do not care which bin is which. A
+        sparse reference's null (which draws a reference too) is its own."""
+        if self.null_probs is not None:
+            return None
+        return np.sort(np.sqrt(self.ref_counts / self.ref_counts.sum()))
+
     def _null_size(self, m: int) -> int:
         # a sparse reference's null draws a reference too: its window is the real one
         return m if self.null_probs is not None else super()._null_size(m)
@@ -282,6 +294,9 @@ class BinnedDetector:
     name: ClassVar[str]
     input_kind: ClassVar[str] = "univariate"
     fitted_class: ClassVar[type[FittedBinned]] = FittedBinned
+    null_exponent: ClassVar[float | None] = None
+    """How the distance's null shrinks with size (``size**-e``: 0.5 for distances, 1 for
+    divergences); None: each window size draws its own null."""
 
     def __init__(
         self,
@@ -320,6 +335,7 @@ class BinnedDetector:
                 categories=cats,
                 ref_counts=counts,
                 null_probs=null,
+                exponent=self.null_exponent,
             )
         else:
             values_f = as_numeric(reference, "reference")
@@ -327,7 +343,7 @@ class BinnedDetector:
             counts = numeric_counts(values_f, edges)
             fitted = self.fitted_class(
                 self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts,
-                discrete=discrete,
+                discrete=discrete, exponent=self.null_exponent,
             )
         if counts.sum() == 0:
             raise DetectorInputError("reference is empty; need at least one value")

@@ -82,6 +82,10 @@ def spread(sorted_obs: np.ndarray, how: str) -> tuple[float, str]:
     return 1.0, "none"
 
 
+_SHAPE_LEVELS = np.linspace(0.05, 0.95, 19)
+_SHAPE_MIN = 50  # a smaller reference's shape is too noisy to compare (and its null cheap)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FittedEMD(FittedBase):
     """Sorted observed reference values, their missing count and the spread."""
@@ -124,6 +128,22 @@ class FittedEMD(FittedBase):
             "n_reference": self._reference_size(),
             "n_current": len(cur) + miss,
         }
+
+    def _null_exponent(self) -> float | None:
+        return 0.5  # a distance: its null shrinks as 1/sqrt(size)
+
+    def null_signature(self) -> np.ndarray | None:
+        """The reference's shape: 19 quantiles from the median in tenths of the spread
+        (the tolerance: a tenth of the spread, a few % of the null; the sampling noise of
+        a reference of 20,000 is a third of it) and the missing rate's standard
+        deviation."""
+        n_obs = len(self.ref_sorted)
+        if n_obs < _SHAPE_MIN:
+            return None
+        at = np.quantile(self.ref_sorted, _SHAPE_LEVELS)
+        rate = self.ref_missing / self._reference_size()
+        return np.append((at - np.median(self.ref_sorted)) / (10.0 * self.scale),
+                         np.sqrt(rate * (1.0 - rate)))
 
     def _resample(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray, int]:
         n_obs = len(self.ref_sorted)

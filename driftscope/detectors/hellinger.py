@@ -36,6 +36,7 @@ class Hellinger(BinnedDetector):
     """
 
     name: ClassVar[str] = "hellinger"
+    null_exponent: ClassVar[float | None] = 0.5
 
 
     distance = staticmethod(hellinger_distance)

@@ -40,6 +40,7 @@ class JensenShannon(BinnedDetector):
     """
 
     name: ClassVar[str] = "jensen_shannon"
+    null_exponent: ClassVar[float | None] = 0.5
 
 
     distance = staticmethod(jensen_shannon_distance)

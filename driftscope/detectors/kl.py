@@ -38,6 +38,7 @@ class KL(BinnedDetector):
     """
 
     name: ClassVar[str] = "kl"
+    null_exponent: ClassVar[float | None] = 1.0
 
 
     distance = staticmethod(kl_distance)

@@ -27,6 +27,7 @@ class L1(BinnedDetector):
     """
 
     name: ClassVar[str] = "l1"
+    null_exponent: ClassVar[float | None] = 0.5
 
 
     @staticmethod

@@ -27,6 +27,7 @@ class LInf(BinnedDetector):
     """
 
     name: ClassVar[str] = "linf"
+    null_exponent: ClassVar[float | None] = 0.5
 
 
     @staticmethod

@@ -40,6 +40,7 @@ class PSI(BinnedDetector):
     """
 
     name: ClassVar[str] = "psi"
+    null_exponent: ClassVar[float | None] = 1.0
 
 
     distance = staticmethod(psi_distance)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -80,15 +81,26 @@ class Scored:
 
 
 class Fitter:
-    """Fits detectors; with a static reference each fit is made once and reused."""
+    """Fits detectors; with a static reference each fit is made once and reused.
+
+    A sliding reference (``previous``, ``seasonal``) is refitted for every window, but its
+    bootstrap nulls — most of a fit's cost — are shared from one fit to the next
+    (:meth:`~driftscope.detectors.base.FittedBase.join_nulls`) while the reference still
+    overlaps more than half of the one that started sharing and kept its shape; then the
+    next fit draws afresh and starts sharing again.
+    """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._cache: dict[tuple[str, str, str], Any] = {}
+        self._pools: dict[tuple[str, str, str], tuple[tuple[datetime, datetime], Any]] = {}
 
     def fitted(
-        self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool
+        self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool,
+        span: tuple[datetime, datetime] | None = None,
     ) -> Any:
+        """The detector fitted on ``ref``; ``span``: the time range a sliding reference
+        covers (its nulls are shared with the previous fits' while they overlap)."""
         ck = (fp, *key)
         if static and ck in self._cache:
             return self._cache[ck]
@@ -96,7 +108,18 @@ class Fitter:
         fitted = build_detector(spec).fit(ref, rng=rng)
         if static:
             self._cache[ck] = fitted
+        elif span is not None and hasattr(fitted, "join_nulls"):
+            held = self._pools.get(ck)
+            if held is None or overlap(held[0], span) <= 0.5 or not fitted.join_nulls(held[1]):
+                self._pools[ck] = (span, fitted.null_pool)
         return fitted
+
+
+def overlap(first: tuple[datetime, datetime], then: tuple[datetime, datetime]) -> float:
+    """The share of ``then`` that ``first`` covers too."""
+    length = then[1] - then[0]
+    shared = min(first[1], then[1]) - max(first[0], then[0])
+    return max(shared / length, 0.0) if length > timedelta(0) else 0.0
 
 
 def usable(values: np.ndarray) -> int:
@@ -116,6 +139,7 @@ def score_one(
     cur: np.ndarray,
     static: bool,
     allowance: float = 0.0,
+    span: tuple[datetime, datetime] | None = None,
 ) -> Scored | None:
     """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored.
 
@@ -133,7 +157,7 @@ def score_one(
     if spec.on != "all" and (spec.on == "numeric") != numeric:
         return None
     try:
-        fitted = fitter.fitted(spec, fp, (segment, feature), ref, static)
+        fitted = fitter.fitted(spec, fp, (segment, feature), ref, static, span)
         score = fitted.score(cur)
         if allowance > 0:
             score = _allowing(score, fitted, cur, allowance)

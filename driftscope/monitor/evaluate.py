@@ -175,14 +175,15 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                                         r.sketch_k.get(name)) if noise else 0.0
                 # (categories read from profiles: the reference's lump follows the window)
                 fixed = static and not (lumped and rv.dtype.kind != "f")
-                s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack)
+                s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack, ref.bounds)
                 if s is not None:
                     scored.append(s)
             if numeric and all(n in c.columns for n in numeric):
                 rm, cm = _matrix(r, numeric), _matrix(c, numeric)
                 rm, cm = rm[np.isfinite(rm).all(axis=1)], cm[np.isfinite(cm).all(axis=1)]
                 if len(rm) >= cfg.min_events and len(cm) >= cfg.min_events:
-                    s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static)
+                    s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static,
+                                  span=ref.bounds)
                     if s is not None:
                         scored.append(s)
     decided = judge.fdr_control(scored, cfg.fdr.method, cfg.fdr.alpha)

@@ -1,0 +1,125 @@
+"""Bootstrap nulls shared across window sizes and across the fits of a sliding reference.
+
+A sliding reference (the monitor's default, the 12 windows before) is refitted every
+window; drawing 200 resamples per feature, segment and window was most of a pass's work.
+A null now serves sizes within 5 % (rescaled as the statistic scales with size) and the
+next fits of a reference that kept its shape; what these tests pin down is that the
+rescaling is right and that a reference whose shape moved draws its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from driftscope.detectors import registry
+from driftscope.detectors.emd import FittedEMD
+from driftscope.detectors.significance import ReferenceQuantile
+from driftscope.monitor.config import DetectorSpec, ReferenceSpec
+from driftscope.monitor.detect import Fitter, fingerprint, score_one
+
+SHARING = ["emd", "ks", "linf", "l1", "hellinger", "jensen_shannon", "psi", "kl"]
+
+
+def _fit(name: str, ref: np.ndarray, n_boot: int = 200, seed: int = 0):
+    det = registry.get(name, policy=ReferenceQuantile(q=0.99, n_boot=n_boot))
+    return det.fit(ref, rng=np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name", SHARING)
+def test_a_rescaled_null_matches_one_drawn_at_the_other_size(name: str) -> None:
+    # the exponent each detector declares is how its null really scales: a null drawn at
+    # 2,000 and rescaled to 1,600 has the median and 90 % quantile of one drawn at 1,600
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=20_000)
+    a, b = _fit(name, ref, n_boot=1000), _fit(name, ref, n_boot=1000, seed=1)
+    e = a._null_exponent()
+    assert e is not None
+    big = a._reference_null(a.policy, 2000)[0]
+    small = b._reference_null(b.policy, 1600)[0]
+    s_big, s_small = a._null_size(2000), b._null_size(1600)
+    scaled = big * (s_big / s_small) ** e
+    for q in (0.5, 0.9):
+        assert np.quantile(scaled, q) == pytest.approx(np.quantile(small, q), rel=0.08)
+
+
+def test_a_window_a_few_events_larger_uses_the_null_already_drawn() -> None:
+    rng = np.random.default_rng(0)
+    fitted = _fit("emd", rng.normal(size=10_000))
+    t1 = fitted.score(rng.normal(size=1000)).threshold
+    t2 = fitted.score(rng.normal(size=1030)).threshold
+    s1, s2 = fitted._null_size(1000), fitted._null_size(1030)
+    assert t2 == pytest.approx(t1 * (s1 / s2) ** 0.5, rel=1e-12)
+    assert len(fitted.null_pool.nulls) == 1
+    fitted.score(rng.normal(size=1200))  # 20 % larger: its own null
+    assert len(fitted.null_pool.nulls) == 2
+
+
+def test_nulls_are_shared_only_between_references_of_one_shape() -> None:
+    rng = np.random.default_rng(1)
+    normal = _fit("emd", rng.normal(size=20_000))
+    assert _fit("emd", 3.0 + 2.0 * rng.normal(size=20_000)).join_nulls(normal.null_pool)
+    assert not _fit("emd", rng.exponential(size=20_000)).join_nulls(normal.null_pool)
+    assert not _fit("emd", rng.standard_t(3, size=20_000)).join_nulls(normal.null_pool)
+    missing = rng.normal(size=20_000)
+    missing[:2000] = np.nan  # 10 % missing: the null's missing-rate part differs
+    assert not _fit("emd", missing).join_nulls(normal.null_pool)
+    assert not _fit("ks", rng.normal(size=20_000)).join_nulls(normal.null_pool)
+    other_q = registry.get("emd", policy=ReferenceQuantile(q=0.95)).fit(
+        rng.normal(size=20_000), rng=np.random.default_rng(0))
+    assert not other_q.join_nulls(normal.null_pool)
+
+    flag = _fit("linf", (rng.random(20_000) < 0.05).astype(float))
+    assert _fit("linf", (rng.random(20_000) < 0.05).astype(float)).join_nulls(flag.null_pool)
+    assert not _fit("linf", (rng.random(20_000) < 0.10).astype(float)).join_nulls(
+        flag.null_pool)
+    ids = np.array([f"id{i}" for i in rng.integers(0, 50_000, 20_000)], dtype=object)
+    sparse = _fit("linf", ids)  # its null draws a reference too: never shared
+    assert sparse.null_signature() is None
+    assert not _fit("linf", ids).join_nulls(sparse.null_pool)
+
+
+def _sliding(values: list[np.ndarray], share: bool, spec: DetectorSpec) -> list[float]:
+    """Thresholds of each window against the 12 before it, as the monitor scores them."""
+    fitter = Fitter(7)
+    fp = fingerprint(spec, ReferenceSpec())
+    t0 = datetime(2026, 1, 1)
+    out = []
+    for i in range(12, len(values)):
+        span = (t0 + timedelta(minutes=i - 12), t0 + timedelta(minutes=i)) if share else None
+        s = score_one(fitter, spec, fp, "", "x", np.concatenate(values[i - 12:i]), values[i],
+                      False, span=span)
+        assert s is not None
+        out.append(s.score.threshold)
+    return out
+
+
+def test_a_sliding_reference_draws_a_null_once_per_half_its_width(monkeypatch) -> None:
+    drawn = []
+    original = FittedEMD._boot_statistics
+
+    def counting(self, rng, m, n_boot):
+        drawn.append(m)
+        return original(self, rng, m, n_boot)
+
+    monkeypatch.setattr(FittedEMD, "_boot_statistics", counting)
+    rng = np.random.default_rng(2)
+    values = [rng.normal(size=int(rng.integers(990, 1010))) for _ in range(36)]
+    shared = _sliding(values, True, DetectorSpec(name="emd"))
+    assert len(drawn) == 4  # windows 12, 18, 24, 30 of 24 scored
+    drawn.clear()
+    own = _sliding(values, False, DetectorSpec(name="emd"))
+    assert len(drawn) == 24
+    ratio = np.array(shared) / np.array(own)  # the same thresholds but for Monte Carlo noise
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_flag_whose_rate_moves_draws_its_own_null_every_window() -> None:
+    # the flag's rate climbs 5 % → 67 % under a sliding reference: its null widens with
+    # it, so no window may reuse a narrower one (each threshold as if nothing were shared)
+    rng = np.random.default_rng(4)
+    values = [(rng.random(2000) < 0.05 + 0.02 * w).astype(float) for w in range(32)]
+    spec = DetectorSpec(name="linf")
+    assert _sliding(values, True, spec) == _sliding(values, False, spec)
