@@ -14,7 +14,7 @@ missing when no event has it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,10 +198,6 @@ def silence(
     return Silence(idle, last, [*busy, *((w, 0) for w in windows)])
 
 
-_PAYLOAD = (S.EVENTS.features_num, S.EVENTS.features_cat, S.EVENTS.features_null,
-            S.EVENTS.pred_num, S.EVENTS.pred_cat, S.EVENTS.pred_probs, S.EVENTS.segments)
-
-
 @dataclass(frozen=True)
 class Sampled:
     """A model logged without raw events (``logging: [sample]``): its events are read
@@ -286,15 +282,6 @@ def read_events(
         return read_profiles(store, model_id, start, end, names, source)
     sampled = source
     E, F = S.SAMPLES if sampled else S.EVENTS, S.FEEDBACK
-    # only the wanted features leave the store (a performance monitor of a 200-feature
-    # model read every feature of every event, and built a dict of each)
-    wanted = "{fs:Array(String)}"
-    cols = ", ".join([
-        f"e.{E.timestamp}",
-        f"mapFilter((k, v) -> has({wanted}, k), e.{E.features_num})",
-        f"mapFilter((k, v) -> has({wanted}, k), e.{E.features_cat})",
-        f"arrayFilter(k -> has({wanted}, k), e.{E.features_null})",
-        *(f"e.{c}" for c in _PAYLOAD[3:])])
     in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     order = f"e.{E.timestamp}"
@@ -321,83 +308,111 @@ def read_events(
             f"AND fl.{F.timestamp} <= ev.ets + toIntervalMillisecond({{h:Int64}}) "
             f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id"
         )
-    rows = store.query(
-        f"SELECT {cols}, {label_sql} FROM {E} AS e{join} WHERE {in_range} ORDER BY {order}",
-        {"m": model_id, "a": as_utc(start), "b": as_utc(end),
-         "h": int(horizon.total_seconds() * 1000), "fs": sorted(set(names)),
-         **({"w": sampled.seconds, "k": sampled.k,
-             "ws": floor_window(as_utc(start), timedelta(seconds=sampled.seconds))}
-            if sampled else {})},
-    )
-    if sampled:
-        rows.sort(key=lambda r: r[0])  # in time order, as the frame wants
-    return replace(build_frame(rows, names, labels=labels), bounds=(as_utc(start), as_utc(end)))
+    params = {"m": model_id, "a": as_utc(start), "b": as_utc(end),
+              "h": int(horizon.total_seconds() * 1000),
+              **({"w": sampled.seconds, "k": sampled.k,
+                  "ws": floor_window(as_utc(start), timedelta(seconds=sampled.seconds))}
+                 if sampled else {})}
+    frame = read_frame(store, E, f"{E} AS e{join} WHERE {in_range} ORDER BY {order}",
+                       f"{E} AS e WHERE {in_range}", params, names, label_sql)
+    if sampled:  # in time order, as the frame wants
+        frame = frame.take(np.argsort(frame.timestamps, kind="stable"))
+    return replace(frame, bounds=(as_utc(start), as_utc(end)))
 
 
 def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -> Frame:
     """An uploaded reference dataset (``reference_events``) as a frame."""
     R = S.REFERENCE_EVENTS
-    cols = ", ".join((R.timestamp, *_PAYLOAD, R.label))
-    rows = store.query(
-        f"SELECT {cols} FROM {R} WHERE {R.model_id} = {{m:String}} "
-        f"AND {R.reference_name} = {{n:String}} ORDER BY {R.timestamp}",
-        {"m": model_id, "n": name},
-    )
-    return build_frame(rows, names, labels=True)
+    where = f"{R} AS e WHERE e.{R.model_id} = {{m:String}} AND e.{R.reference_name} = {{n:String}}"
+    return read_frame(store, R, f"{where} ORDER BY e.{R.timestamp}", where,
+                      {"m": model_id, "n": name}, names, f"e.{R.label}")
 
 
 _PICK = re.compile(re.escape(OUTPUT) + r"(.+)\[(\d+)\]")  # output:key[j]: j-th probability
 
 
-def build_frame(rows: Iterable[Sequence[Any]], names: Sequence[str], *, labels: bool) -> Frame:
-    """Rows of (timestamp, *payload maps, label) → a :class:`Frame` of the wanted names.
+def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[str, Any],
+               names: Sequence[str], label_sql: str) -> Frame:
+    """The events ``SELECT … FROM {source}`` gives (alias ``e``; ``scan``: the same events
+    without order or join, to learn which names are ever strings and the segment keys), as
+    a :class:`Frame` of the wanted names.
 
-    Every name is a column, all missing (NaN) when no row has it. A name sent as a number
-    in some rows and a string in others keeps the kind most of its rows have (numbers on a
-    tie), the others as missing: one stray value does not blind a column.
+    Each name is a column the store computes (a number, NaN where the event has none; a
+    string where it ever is one), so no event becomes a Python dict (a 200-feature model's
+    window read that way peaked at about 20 times its data). Every name is a column, all
+    missing (NaN) when no row has it. A name sent as a number in some rows and a string in
+    others keeps the kind most of its rows have (numbers on a tie), the others as missing:
+    one stray value does not blind a column.
     """
-    rows = list(rows)
-    ts = np.array([_np_time(as_utc(r[0])) for r in rows], dtype="datetime64[ms]")
-    num: dict[str, list[float]] = {}
-    cat: dict[str, list[Any]] = {}
-    seg: dict[str, list[Any]] = {}
-    picks = {n: (m[1], int(m[2])) for n in names if (m := _PICK.fullmatch(n))}
-    for i, r in enumerate(rows):
-        fnum, fcat, _fnull, pnum, pcat, probs, segs = r[1:8]
-        merged_num = {**fnum, **{OUTPUT + k: v for k, v in pnum.items()}}
-        merged_num.update({OUTPUT + k: max(v) for k, v in probs.items() if v})
-        merged_num.update({n: probs[k][j] for n, (k, j) in picks.items()
-                           if j < len(probs.get(k, ()))})
-        merged_cat = {**fcat, **{OUTPUT + k: v for k, v in pcat.items()}}
-        for name in names:  # both kinds' lists grow on every row: a row's values stay in it
-            if name in merged_num:
-                if name not in num:  # (a default built on every row would be quadratic)
-                    num[name] = [np.nan] * i
-                num[name].append(float(merged_num[name]))
-            elif name in num:
-                num[name].append(np.nan)
-            if name in merged_cat:
-                if name not in cat:
-                    cat[name] = [None] * i
-                cat[name].append(merged_cat[name])
-            elif name in cat:
-                cat[name].append(None)
-        for key, value in segs.items():
-            if key not in seg:
-                seg[key] = [None] * i
-            seg[key].append(value)
-        for key in seg:
-            if key not in segs:
-                seg[key].append(None)
-    columns: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float64) for k, v in num.items()}
-    for k, v in cat.items():
-        if k in columns:  # a type change: the kind most rows have, the others as missing
-            strings = sum(x is not None for x in v)
-            if strings <= int(np.count_nonzero(~np.isnan(columns[k]))):
+    T = table
+    kinds = store.query(
+        f"SELECT groupUniqArrayArray(mapKeys(e.{T.features_cat})), "
+        f"groupUniqArrayArray(mapKeys(e.{T.pred_cat})), "
+        f"groupUniqArrayArray(mapKeys(e.{T.segments})) FROM {scan}", params)
+    fcat, pcat, seg_keys = (set(k) for k in kinds[0]) if kinds else (set(), set(), set())
+    wanted = list(dict.fromkeys(names))
+    strings = {n for n in wanted
+               if n in fcat or (n.startswith(OUTPUT) and n[len(OUTPUT):] in pcat)}
+    cols = [f"e.{T.timestamp} AS ts"]
+    sql_params = dict(params)
+    for i, name in enumerate(wanted):
+        num, cat, p = _value_sql(T, i, name)
+        sql_params.update(p)
+        cols.append(f"{num} AS v{i}")
+        if name in strings:
+            cols.append(f"{cat} AS s{i}")
+    keys = sorted(seg_keys)
+    for j, key in enumerate(keys):
+        sql_params[f"g{j}"] = key
+        g = f"{{g{j}:String}}"
+        cols.append(f"if(mapContains(e.{T.segments}, {g}), e.{T.segments}[{g}], NULL) AS g{j}")
+    cols.append(f"{label_sql} AS lbl")
+    data = store.query_np(f"SELECT {', '.join(cols)} FROM {source}", sql_params)
+    if len(data) == 0 or data.dtype.names is None:  # (no rows: no fields either)
+        return Frame(np.empty(0, dtype="datetime64[ms]"),
+                     {name: np.full(0, np.nan) for name in wanted},
+                     {key: np.empty(0, dtype=object) for key in keys},
+                     np.empty(0, dtype=object) if label_sql != "NULL" else None)
+    columns: dict[str, np.ndarray] = {}
+    for i, name in enumerate(wanted):
+        values = np.asarray(data[f"v{i}"], dtype=np.float64)
+        if name in strings:
+            text = np.asarray(data[f"s{i}"], dtype=object)
+            present = text != None  # noqa: E711 (elementwise)
+            if int(present.sum()) > int(np.count_nonzero(~np.isnan(values))):
+                columns[name] = text
                 continue
-        columns[k] = np.asarray(v, dtype=object)
-    for name in names:
-        columns.setdefault(name, np.full(len(rows), np.nan))
-    label_arr = np.asarray([r[8] for r in rows], dtype=object) if labels else None
-    segments = {k: np.asarray(v, dtype=object) for k, v in seg.items()}
-    return Frame(ts, columns, segments, label_arr)
+        columns[name] = values
+    segments = {key: np.asarray(data[f"g{j}"], dtype=object) for j, key in enumerate(keys)}
+    timestamps = np.asarray(data["ts"], dtype="datetime64[ms]")
+    label_arr = np.asarray(data["lbl"], dtype=object) if label_sql != "NULL" else None
+    return Frame(timestamps, columns, segments, label_arr)
+
+
+def _value_sql(T: Any, i: int, name: str) -> tuple[str, str, dict[str, str]]:
+    """SQL of ``name``'s number in an event (NaN where it has none) and of its string
+    (NULL): a feature, or an ``output:`` — its number, a class's top probability, or the
+    ``j``-th probability of ``output:key[j]``. (A key's position, found once per map, picks
+    its value: twice as fast as ``mapContains`` and ``map[key]``.)"""
+    params = {f"n{i}": name}
+    n = f"{{n{i}:String}}"
+
+    def pick(column: str, key: str, alias: str, missing: str, get: str = "{v}") -> str:
+        at = f"indexOf(e.{column}.keys, {key}) AS {alias}{i}"
+        return (f"if({at} > 0, {get.format(v=f'e.{column}.values[{alias}{i}]')}, "
+                f"{missing})")
+
+    num = pick(T.features_num, n, "fn", "nan")
+    cat = pick(T.features_cat, n, "fc", "NULL")
+    if name.startswith(OUTPUT):
+        params[f"k{i}"] = name[len(OUTPUT):]
+        k = f"{{k{i}:String}}"
+        num = pick(T.pred_num, k, "pn", num)
+        num = f"if(notEmpty(e.{T.pred_probs}[{k}]), arrayMax(e.{T.pred_probs}[{k}]), {num})"
+        cat = pick(T.pred_cat, k, "pc", cat)
+        if top := _PICK.fullmatch(name):
+            params[f"q{i}"] = top[1]
+            q, j = f"{{q{i}:String}}", int(top[2])
+            num = (f"if(length(e.{T.pred_probs}[{q}]) > {j}, "
+                   f"e.{T.pred_probs}[{q}][{j + 1}], {num})")
+    return num, cat, params

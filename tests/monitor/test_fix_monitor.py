@@ -14,7 +14,7 @@ import pytest
 
 from driftscope.config import Config
 from driftscope.detectors import registry
-from driftscope.monitor.frame import build_frame
+from driftscope.monitor.frame import read_events
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import event_rows, write_windows
 from driftscope.monitor.upload import upload
@@ -131,24 +131,52 @@ def test_a_flag_column_of_an_uploaded_dataset_matches_the_events_flag(store: Sto
         [], [], [("flag", "linf")]]
 
 
-def test_a_mixed_column_keeps_each_value_in_its_own_row() -> None:
-    def row(i: int, num: dict[str, float] | None = None, cat: dict[str, str] | None = None):
-        return (T0 + timedelta(seconds=i), num or {}, cat or {}, [], {}, {}, {}, {}, None)
-    f = build_frame([row(0, cat={"x": "a"}), row(1, num={"x": 1.0}), row(2, cat={"x": "b"}),
-                     row(3, num={"x": 3.0})], ["x", "never"], labels=False)
+def _mixed(store: Store, values: list[Any]) -> None:
+    store.insert(S.EVENTS, event_rows("m", T0, W, len(values), {"x": values}, "mix"),
+                 S.EVENTS.columns)
+
+
+def test_a_mixed_column_keeps_each_value_in_its_own_row(store: Store) -> None:
+    _mixed(store, ["a", 1.0, "b", 3.0])
+    f = read_events(store, "m", T0, T0 + W, ["x", "never"])
     np.testing.assert_array_equal(f.columns["x"], [np.nan, 1.0, np.nan, 3.0])
     np.testing.assert_array_equal(f.columns["never"], [np.nan] * 4)
     np.testing.assert_array_equal(f.take(np.array([0, 3])).columns["x"], [np.nan, 3.0])
 
 
-def test_a_stray_number_in_a_categorical_column_does_not_blind_it() -> None:
+def test_a_stray_number_in_a_categorical_column_does_not_blind_it(store: Store) -> None:
     """The column keeps the kind most rows have: one number among strings (two collectors
     learning a new feature's kind at once) is a missing value, not the column's kind."""
-    def row(i: int, num: dict[str, float] | None = None, cat: dict[str, str] | None = None):
-        return (T0 + timedelta(seconds=i), num or {}, cat or {}, [], {}, {}, {}, {}, None)
-    f = build_frame([row(0, cat={"x": "a"}), row(1, num={"x": 1.0}), row(2, cat={"x": "b"})],
-                    ["x"], labels=False)
+    _mixed(store, ["a", 1.0, "b"])
+    f = read_events(store, "m", T0, T0 + W, ["x"])
     assert f.columns["x"].tolist() == ["a", None, "b"]
+
+
+def test_a_window_read_gives_each_name_its_values_row_by_row(store: Store) -> None:
+    # what the monitor reads of each event: features, missing ones as NaN/None, a numeric
+    # and a categorical output, a class's top probability and one class's, segments with
+    # a key some events lack, and labels
+    rows = event_rows("m", T0, W, 3, {
+        "x": [1.0, None, 3.0], "plan": ["a", "b", None], "output:pred": [1.0, 0.0, 0.0],
+        "output:cls": ["yes", "no", "yes"], "segment:country": ["fr", "de", "fr"],
+        "label": ["1", None, "0"]}, "r")
+    rows[1] = (*rows[1][:11], {}, *rows[1][12:])  # the second event has no segment
+    probs = [{"p": [0.2, 0.8]}, {}, {"p": [0.9, 0.1]}]
+    rows = [(*r[:9], pr, *r[10:]) for r, pr in zip(rows, probs, strict=True)]
+    store.insert(S.EVENTS, rows, S.EVENTS.columns)
+    f = read_events(store, "m", T0, T0 + W, ["x", "plan", "output:pred", "output:cls",
+                                             "output:p", "output:p[1]", "absent"],
+                    labels=True)
+    np.testing.assert_array_equal(f.columns["x"], [1.0, np.nan, 3.0])
+    assert f.columns["plan"].tolist() == ["a", "b", None]
+    np.testing.assert_array_equal(f.columns["output:pred"], [1.0, 0.0, 0.0])
+    assert f.columns["output:cls"].tolist() == ["yes", "no", "yes"]
+    np.testing.assert_array_equal(f.columns["output:p"], [0.8, np.nan, 0.9])
+    np.testing.assert_array_equal(f.columns["output:p[1]"], [0.8, np.nan, 0.1])
+    np.testing.assert_array_equal(f.columns["absent"], [np.nan] * 3)
+    assert f.segments["country"].tolist() == ["fr", None, "fr"]
+    assert f.labels is not None and f.labels.tolist() == ["1", None, "0"]
+    assert f.timestamps.tolist() == sorted(f.timestamps.tolist()) and f.n == 3
 
 
 class Boom:
