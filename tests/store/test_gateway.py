@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -422,3 +422,40 @@ def test_a_connection_kept_open_is_not_served_after_the_stop(store: Store) -> No
 def test_the_port_binds_to_loopback_only(store: Store) -> None:
     with pytest.raises(ValueError, match="loopback only"):
         gateway.StoreGateway(store.dsn.removeprefix("chdb://"), object(), host="0.0.0.0")
+
+
+def test_a_window_read_through_the_port_is_the_one_read_directly(
+    store: Store, served: gateway.StoreGateway
+) -> None:
+    # the monitor reads windows as numpy columns (query_np): over the port as directly
+    import numpy as np
+
+    from driftscope.monitor.frame import read_events
+    from driftscope.monitor.seed import event_rows
+    from driftscope.store import schema as S
+
+    t0 = datetime(2026, 4, 1, tzinfo=UTC)
+    store.insert(S.EVENTS, event_rows("m", t0, timedelta(minutes=1), 50, {
+        "x": np.linspace(0, 1, 50), "plan": ["a", None] * 25, "label": ["1", "0"] * 25,
+        "segment:country": ["fr"] * 50}, "gw"), S.EVENTS.columns)
+    client = clickhouse_connect.get_client(dsn=served.url, database=store.database,
+                                           password=served.token)
+
+    class Port:  # the two calls the read makes, through the port
+        def query(self, sql: str, parameters: dict | None = None) -> list:
+            return list(client.query(sql, parameters=parameters).result_rows)
+
+        def query_np(self, sql: str, parameters: dict | None = None):
+            return client.query_np(sql, parameters=parameters)
+
+    names = ["x", "plan", "absent"]
+    direct = read_events(store, "m", t0, t0 + timedelta(minutes=1), names, labels=True)
+    port = read_events(Port(), "m", t0, t0 + timedelta(minutes=1), names,  # type: ignore[arg-type]
+                       labels=True)
+    assert port.n == direct.n == 50
+    assert (port.timestamps == direct.timestamps).all()
+    np.testing.assert_array_equal(port.columns["x"], direct.columns["x"])
+    assert port.columns["plan"].tolist() == direct.columns["plan"].tolist() == ["a", None] * 25
+    assert np.isnan(port.columns["absent"]).all()
+    assert port.labels.tolist() == direct.labels.tolist() == ["1", "0"] * 25
+    assert port.segments["country"].tolist() == ["fr"] * 50
