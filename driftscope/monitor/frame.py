@@ -72,6 +72,33 @@ class Frame:
         return self.take(seg == value)
 
 
+def concat(first: Frame, then: Frame) -> Frame:
+    """Two reads of consecutive ranges with the same names as one frame (the range of
+    both). A name whose kind the two reads chose differently (numbers in one, strings in
+    the other) keeps the kind of the read with more values of it, the other's as missing,
+    as one read of both would."""
+    columns: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys([*first.columns, *then.columns]):
+        a, b = (f.columns.get(name, np.full(f.n, np.nan)) for f in (first, then))
+        if (a.dtype.kind == "f") != (b.dtype.kind == "f"):
+            def present(c: np.ndarray) -> int:
+                return int(np.count_nonzero(~np.isnan(c))) if c.dtype.kind == "f" else \
+                    int(np.count_nonzero(c != None))  # noqa: E711 (elementwise)
+            keep = a if present(a) >= present(b) else b
+            blank = np.full if keep.dtype.kind == "f" else (
+                lambda n, _: np.full(n, None, dtype=object))
+            a, b = (c if c is keep else blank(len(c), np.nan) for c in (a, b))
+        columns[name] = np.concatenate([a, b])
+    segments = {key: np.concatenate([f.segments.get(key, np.full(f.n, None, dtype=object))
+                                     for f in (first, then)])
+                for key in dict.fromkeys([*first.segments, *then.segments])}
+    labels = None if first.labels is None or then.labels is None else \
+        np.concatenate([first.labels, then.labels])
+    bounds = (first.bounds[0], then.bounds[1]) if first.bounds and then.bounds else None
+    return Frame(np.concatenate([first.timestamps, then.timestamps]), columns, segments,
+                 labels, bounds=bounds)
+
+
 def _np_time(t: datetime) -> np.datetime64:
     return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ms")
 

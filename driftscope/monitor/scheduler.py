@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from driftscope.monitor.frame import (
     Silence,
     Source,
     closed_windows,
+    concat,
     part_counts,
     read_events,
     silence,
@@ -90,6 +92,30 @@ class _Run:
     # labelled window → the later window whose pass scored it (its partner had no traffic)
     caught_up: dict[datetime, datetime] = field(default_factory=dict)
     noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
+    read: Frame | None = None  # the last batch's events, lead included (the next one's lead)
+
+
+MAX_VALUES = 20_000_000
+"""The most values (events × names read) a batch of windows reads besides its lead (a
+window read peaks at about 3.6 × 8 bytes a value: ~0.6 GB). A backfill of a 200-feature
+model with 20,000 events a window read 90 windows at once (~10 GB); it now reads them a
+few at a time."""
+
+
+def batches(todo: list[tuple[Window, int]], most: int,
+            per_event: int) -> Iterator[list[tuple[Window, int]]]:
+    """``todo`` in consecutive batches of at most ``most`` windows and
+    :data:`MAX_VALUES` values (a window alone may hold more)."""
+    batch: list[tuple[Window, int]] = []
+    held = 0
+    for w, n in todo:
+        if batch and (len(batch) >= most or (held + n) * per_event > MAX_VALUES):
+            yield batch
+            batch, held = [], 0
+        batch.append((w, n))
+        held += n
+    if batch:
+        yield batch
 
 
 class Monitor:
@@ -198,8 +224,8 @@ class Monitor:
             back = (run.prev or todo[0][0].start) - (run.lag + 1) * size
             run.caught_up = results.caught_up(self.store, cfg.model, cfg.name, back)
         out: list[WindowVerdict] = []
-        for i in range(0, len(todo), self.chunk):
-            written, verdicts, failed = self._evaluate(run, todo[i : i + self.chunk])
+        for batch in batches(todo, self.chunk, len(run.names) + 1):
+            written, verdicts, failed = self._evaluate(run, batch)
             # results first, then alerts, then the record: a crash anywhere redoes the batch
             results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
             for v in verdicts:
@@ -301,10 +327,7 @@ class Monitor:
         verdicts: list[WindowVerdict] = []
         window = batch[0][0]
         try:
-            source = read_events(self.store, cfg.model, window.start - lead, batch[-1][0].end,
-                                 run.names, labels=run.labels,
-                                 horizon=self.config.collector.feedback_horizon,
-                                 source=run.source)
+            source = self._read(run, window.start - lead, batch[-1][0].end)
             hist = self._history(cfg, window.before(run.lag))
             if run.source:  # the collector's parts count every event (a sample holds k)
                 parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
@@ -405,6 +428,22 @@ class Monitor:
                   for j in range(gap - 1, max(1, gap - run.lag) - 1, -1)
                   if window.before(j).start not in run.known]
         return [*missed, window.before(run.lag)]
+
+    def _read(self, run: _Run, start: datetime, end: datetime) -> Frame:
+        """A batch's events with its lead: the part the batch before read already is not
+        read again (raw events; a backfill's batches follow each other)."""
+        held = run.read
+        b = held.bounds if held is not None else None
+        read = partial(read_events, self.store, run.cfg.model, names=run.names,
+                       labels=run.labels, horizon=self.config.collector.feedback_horizon,
+                       source=run.source)
+        if held is not None and b is not None and run.source is None \
+                and b[0] <= start < b[1] <= end:
+            frame = concat(held.between(start, b[1]), read(start=b[1], end=end))
+        else:
+            frame = read(start=start, end=end)
+        run.read = frame
+        return frame
 
     def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:
         """A labelled window's events: from the batch's frame when it holds them."""
