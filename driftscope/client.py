@@ -236,10 +236,12 @@ class PredictionLogger:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        from driftscope.kafka_quiet import quieter
+
         delay = 0.2
         while not self._closed:
             try:
-                return KafkaProducer(**self._opts)
+                return KafkaProducer(**quieter(self._opts))
             except KafkaError as exc:
                 log.warning("driftscope: cannot reach Kafka (%s); retrying", type(exc).__name__)
                 time.sleep(delay)

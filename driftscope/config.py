@@ -265,7 +265,10 @@ class Secrets(BaseModel):
 
 
 def kafka_client_options(kafka: KafkaConfig, secrets: Secrets) -> dict[str, Any]:
-    """Options for any kafka-python client: servers plus SASL/TLS passed through."""
+    """Options for any kafka-python client: servers plus SASL/TLS passed through (and
+    its network loop's warnings of stalls only: :mod:`driftscope.kafka_quiet`)."""
+    from driftscope.kafka_quiet import quieter
+
     opts: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_servers.split(","),
         "security_protocol": kafka.security_protocol,
@@ -279,7 +282,7 @@ def kafka_client_options(kafka: KafkaConfig, secrets: Secrets) -> dict[str, Any]
     for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
         if getattr(kafka, key):
             opts[key] = getattr(kafka, key)
-    return opts
+    return quieter(opts)
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

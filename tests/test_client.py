@@ -112,3 +112,33 @@ def test_leaving_the_with_block_waits_at_most_close_timeout() -> None:
         logger.log("m", {"x": 1.0}, {"p": 0.1})
     assert time.monotonic() - start < 5.0
     assert logger.stats.sent == 0 and logger.stats.lost == 1
+
+
+def test_kafka_pythons_network_loop_warns_of_stalls_not_of_busy_moments(
+    broker: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # kafka-python 3 warned of each network-loop step over 0.1 s: a busy app's log filled
+    # with "Task … ran for 0.13 s … blocking the event loop"; one second is a stall
+    import logging
+    import time
+
+    from kafka.net.compat import KafkaNetClient
+
+    from driftscope.kafka_quiet import quieter
+
+    async def busy() -> None:
+        time.sleep(0.3)  # the app's threads held the interpreter this long
+
+    def warned(options: dict) -> bool:
+        # the client a producer or consumer builds from these options (`kafka_client`)
+        client = options.get("kafka_client", KafkaNetClient)(**options)
+        caplog.clear()
+        try:
+            with caplog.at_level(logging.WARNING, logger="kafka"):
+                client._net.run(busy)
+        finally:
+            client.close()
+        return any("blocking the event loop" in r.getMessage() for r in caplog.records)
+
+    assert warned({"bootstrap_servers": broker.bootstrap})  # kafka-python's own default
+    assert not warned(quieter({"bootstrap_servers": broker.bootstrap}))
