@@ -2,7 +2,7 @@
 
 A sliding reference (the monitor's default, the 12 windows before) is refitted every
 window; drawing 200 resamples per feature, segment and window was most of a pass's work.
-A null now serves sizes within 5 % (rescaled as the statistic scales with size) and the
+A null now serves sizes within 10 % (rescaled as the statistic scales with size) and the
 next fits of a reference that kept its shape; what these tests pin down is that the
 rescaling is right and that a reference whose shape moved draws its own.
 """

@@ -1,0 +1,103 @@
+"""A monitor pass over a wide, segmented model on the default configuration: now against a
+baseline commit, each in its own process on the same data (same seed, its own chDB path).
+
+The model: ``--features`` numeric features and ``--segments`` values of one segment key,
+``--events`` events per 1-minute window, ``--windows`` windows; one monitor with the
+defaults (EMD on numeric features, reference: the 12 windows before, segments on). The
+time is ``Monitor.run_once`` over every window (reads, fits, nulls, results), divided by
+the windows judged; the data are written before the clock starts. Run the baseline from a
+checkout of it (``git worktree add /tmp/base COMMIT``)::
+
+    .venv/bin/python benchmarks/wide_pass.py --baseline-tree /tmp/base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+W = timedelta(minutes=1)
+
+
+def child(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from driftscope.config import Config
+    from driftscope.monitor.scheduler import Monitor
+    from driftscope.monitor.seed import write_windows
+    from driftscope.store import schema as S
+    from driftscope.store.clickhouse import Store
+
+    names = [f"f{i:03d}" for i in range(args.features)]
+    countries = np.array([f"c{i:02d}" for i in range(args.segments)], dtype=object)
+
+    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, object]:
+        cols: dict[str, object] = {name: rng.normal(size=n) for name in names}
+        cols["segment:country"] = rng.choice(countries, n)
+        return cols
+
+    store = Store(f"chdb://{tempfile.mkdtemp()}", database="wide")
+    store.migrate()
+    write_windows(store, "m", T0, W, args.windows, args.events, gen, seed=1)
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "1m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": names,
+                      "segments": ["country"]}],
+        "alerts": {"console": False}})
+    t = time.perf_counter()
+    verdicts = Monitor(store, cfg).run_once()
+    took = time.perf_counter() - t
+    D = S.DRIFT_RESULTS
+    rows = store.query(f"SELECT count(), countIf({D.drifted}) FROM {D} FINAL "
+                       f"WHERE {D.metric} = 'emd'")
+    print(json.dumps({"seconds": took, "windows": len(verdicts), "scores": rows[0][0],
+                      "over": rows[0][1]}))
+
+
+def run(tree: str | None, args: argparse.Namespace) -> dict[str, float]:
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = tree
+    cmd = [sys.executable, __file__, "--child", "--features", str(args.features),
+           "--segments", str(args.segments), "--events", str(args.events),
+           "--windows", str(args.windows)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--baseline-tree", help="a checkout of the baseline commit")
+    ap.add_argument("--features", type=int, default=100)
+    ap.add_argument("--segments", type=int, default=10)
+    ap.add_argument("--events", type=int, default=5000)
+    ap.add_argument("--windows", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    print(f"{args.features} features × {args.segments} segments, {args.events:,} events a "
+          f"window, {args.windows} windows")
+    print("| code | s per window judged (median) | EMD scores | over threshold |")
+    print("|---|---:|---:|---:|")
+    for r in range(args.repeats):
+        order = [("baseline", args.baseline_tree), ("now", None)]
+        for name, tree in order if r % 2 == 0 else order[::-1]:
+            if name == "baseline" and not tree:
+                continue
+            got = run(tree, args)
+            print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.2f} | "
+                  f"{got['scores']} | {got['over']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
