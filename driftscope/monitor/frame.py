@@ -394,7 +394,8 @@ def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[st
         g = f"{{g{j}:String}}"
         cols.append(f"if(mapContains(e.{T.segments}, {g}), e.{T.segments}[{g}], NULL) AS g{j}")
     cols.append(f"{label_sql} AS lbl")
-    data = store.query_np(f"SELECT {', '.join(cols)} FROM {source}", sql_params)
+    sql = f"SELECT {', '.join(cols)} FROM {source}"
+    data = store.query_np(sql, sql_params, _sized(sql, len(cols)))
     if len(data) == 0 or data.dtype.names is None:  # (no rows: no fields either)
         return Frame(np.empty(0, dtype="datetime64[ms]"),
                      {name: np.full(0, np.nan) for name in wanted},
@@ -414,6 +415,15 @@ def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[st
     timestamps = np.asarray(data["ts"], dtype="datetime64[ms]")
     label_arr = np.asarray(data["lbl"], dtype=object) if label_sql != "NULL" else None
     return Frame(timestamps, columns, segments, label_arr)
+
+
+def _sized(sql: str, columns: int) -> dict[str, int] | None:
+    """Limits a query of many columns needs beyond the server's defaults (256 KiB of SQL,
+    50,000 syntax-tree nodes: a read of about 2,400 features), None within them."""
+    if len(sql) < 200_000 and columns < 1_000:
+        return None
+    return {"max_query_size": 2 * len(sql), "max_ast_elements": 100 * columns,
+            "max_expanded_ast_elements": 1000 * columns}
 
 
 def _value_sql(T: Any, i: int, name: str) -> tuple[str, str, dict[str, str]]:

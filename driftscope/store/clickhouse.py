@@ -316,10 +316,11 @@ class Store:
             res = client.query(sql, parameters=parameters)
             return list(res.column_names), list(res.result_rows)
 
-    def query_np(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+    def query_np(self, sql: str, parameters: dict[str, Any] | None = None,
+                 settings: dict[str, Any] | None = None) -> Any:
         """A numpy structured array, a field per column (numbers without Python objects)."""
         with self._call("query") as client:
-            return client.query_np(sql, parameters=parameters)
+            return client.query_np(sql, parameters=parameters, settings=settings)
 
     def query_df(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         """A pandas DataFrame."""

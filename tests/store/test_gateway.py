@@ -424,10 +424,14 @@ def test_the_port_binds_to_loopback_only(store: Store) -> None:
         gateway.StoreGateway(store.dsn.removeprefix("chdb://"), object(), host="0.0.0.0")
 
 
+@pytest.mark.parametrize("wide", [0, 300, 3000])
 def test_a_window_read_through_the_port_is_the_one_read_directly(
-    store: Store, served: gateway.StoreGateway
+    store: Store, served: gateway.StoreGateway, wide: int
 ) -> None:
-    # the monitor reads windows as numpy columns (query_np): over the port as directly
+    # the monitor reads windows as numpy columns (query_np): over the port as directly,
+    # for a wide model too (300 features: parameters too long for a URL come as a
+    # multipart form; 3,000: a query over 128 KiB leaves them in a long URL, and needs
+    # more than the server's default query size)
     import numpy as np
 
     from driftscope.monitor.frame import read_events
@@ -435,9 +439,10 @@ def test_a_window_read_through_the_port_is_the_one_read_directly(
     from driftscope.store import schema as S
 
     t0 = datetime(2026, 4, 1, tzinfo=UTC)
+    extra = {f"feature_number_{j:05d}": np.arange(50.0) + j for j in range(wide)}
     store.insert(S.EVENTS, event_rows("m", t0, timedelta(minutes=1), 50, {
         "x": np.linspace(0, 1, 50), "plan": ["a", None] * 25, "label": ["1", "0"] * 25,
-        "segment:country": ["fr"] * 50}, "gw"), S.EVENTS.columns)
+        "segment:country": ["fr"] * 50, **extra}, "gw"), S.EVENTS.columns)
     client = clickhouse_connect.get_client(dsn=served.url, database=store.database,
                                            password=served.token)
 
@@ -445,10 +450,11 @@ def test_a_window_read_through_the_port_is_the_one_read_directly(
         def query(self, sql: str, parameters: dict | None = None) -> list:
             return list(client.query(sql, parameters=parameters).result_rows)
 
-        def query_np(self, sql: str, parameters: dict | None = None):
-            return client.query_np(sql, parameters=parameters)
+        def query_np(self, sql: str, parameters: dict | None = None,
+                     settings: dict | None = None):
+            return client.query_np(sql, parameters=parameters, settings=settings)
 
-    names = ["x", "plan", "absent"]
+    names = ["x", "plan", "absent", *extra]
     direct = read_events(store, "m", t0, t0 + timedelta(minutes=1), names, labels=True)
     port = read_events(Port(), "m", t0, t0 + timedelta(minutes=1), names,  # type: ignore[arg-type]
                        labels=True)
@@ -459,3 +465,6 @@ def test_a_window_read_through_the_port_is_the_one_read_directly(
     assert np.isnan(port.columns["absent"]).all()
     assert port.labels.tolist() == direct.labels.tolist() == ["1", "0"] * 25
     assert port.segments["country"].tolist() == ["fr"] * 50
+    for name, values in extra.items():
+        np.testing.assert_array_equal(direct.columns[name], values)
+        np.testing.assert_array_equal(port.columns[name], values)
