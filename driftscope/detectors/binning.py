@@ -199,6 +199,7 @@ class FittedBinned(FittedBase):
     null_probs: np.ndarray | None = None  # a sparse reference's (reference_bins)
     discrete: bool = False  # numeric bins one per distinct value (numeric_edges)
     exponent: float | None = None  # BinnedDetector.null_exponent
+    shares: bool = False  # BinnedDetector.shares_nulls
 
     def _prepare(self, current: Any) -> np.ndarray:
         if self.kind == "categorical":
@@ -250,11 +251,16 @@ class FittedBinned(FittedBase):
 
     def null_signature(self) -> np.ndarray | None:
         """The null draws from the reference's frequencies: their square roots (the scale
-        of a count's noise), sorted — the distances do not care which bin is which. A
-        sparse reference's null (which draws a reference too) is its own."""
-        if self.null_probs is not None:
+        of a count's noise), sorted — the distances do not care which bin is which — and
+        ``log Σ√(p(1−p))`` in quarters (4 %: many rare bins changing together move it). Only
+        ``linf`` and ``l1`` share (:attr:`BinnedDetector.shares_nulls`: the other
+        distances weigh rare bins more than this sees); a sparse reference's null (which
+        draws a reference too) is its own."""
+        if self.null_probs is not None or not self.shares:
             return None
-        return np.sort(np.sqrt(self.ref_counts / self.ref_counts.sum()))
+        p = self.ref_counts / self.ref_counts.sum()
+        noise = float(np.sum(np.sqrt(p * (1 - p))))  # 0: one bin (a constant)
+        return np.append(np.sort(np.sqrt(p)), 0.25 * np.log(noise) if noise > 0 else -10.0)
 
     def _null_size(self, m: int) -> int:
         # a sparse reference's null draws a reference too: its window is the real one
@@ -297,6 +303,9 @@ class BinnedDetector:
     null_exponent: ClassVar[float | None] = None
     """How the distance's null shrinks with size (``size**-e``: 0.5 for distances, 1 for
     divergences); None: each window size draws its own null."""
+    shares_nulls: ClassVar[bool] = False
+    """Whether a refitted reference of the same frequencies may share the null
+    (:meth:`FittedBinned.null_signature`)."""
 
     def __init__(
         self,
@@ -336,6 +345,7 @@ class BinnedDetector:
                 ref_counts=counts,
                 null_probs=null,
                 exponent=self.null_exponent,
+                shares=self.shares_nulls,
             )
         else:
             values_f = as_numeric(reference, "reference")
@@ -343,7 +353,7 @@ class BinnedDetector:
             counts = numeric_counts(values_f, edges)
             fitted = self.fitted_class(
                 self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts,
-                discrete=discrete, exponent=self.null_exponent,
+                discrete=discrete, exponent=self.null_exponent, shares=self.shares_nulls,
             )
         if counts.sum() == 0:
             raise DetectorInputError("reference is empty; need at least one value")

@@ -36,6 +36,9 @@ def ks_sorted(a: np.ndarray, a_missing: int, b: np.ndarray, b_missing: int) -> f
 class FittedKS(FittedEMD):
     """Sorted reference values; KS statistic instead of Wasserstein."""
 
+    def null_signature(self) -> np.ndarray | None:
+        return None  # its null depends on ties the EMD's shape does not see: not shared
+
     def _between(
         self, a: np.ndarray, a_miss: int, b: np.ndarray, b_miss: int
     ) -> tuple[float, float, float]:

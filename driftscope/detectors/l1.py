@@ -28,6 +28,7 @@ class L1(BinnedDetector):
 
     name: ClassVar[str] = "l1"
     null_exponent: ClassVar[float | None] = 0.5
+    shares_nulls: ClassVar[bool] = True
 
 
     @staticmethod

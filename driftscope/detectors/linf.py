@@ -28,6 +28,7 @@ class LInf(BinnedDetector):
 
     name: ClassVar[str] = "linf"
     null_exponent: ClassVar[float | None] = 0.5
+    shares_nulls: ClassVar[bool] = True
 
 
     @staticmethod

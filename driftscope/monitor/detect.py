@@ -87,13 +87,16 @@ class Fitter:
     bootstrap nulls — most of a fit's cost — are shared from one fit to the next
     (:meth:`~driftscope.detectors.base.FittedBase.join_nulls`) while the reference still
     overlaps more than half of the one that started sharing and kept its shape; then the
-    next fit draws afresh and starts sharing again.
+    next fit draws afresh and starts sharing again. Which fit drew a null depends on where
+    the process started: a backfill started at another window can set a borderline
+    window's threshold differently (within the Monte Carlo error of 200 resamples).
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._cache: dict[tuple[str, str, str], Any] = {}
         self._pools: dict[tuple[str, str, str], tuple[tuple[datetime, datetime], Any]] = {}
+        self._started = 0  # pools started: every 256th, those no reference can join go
 
     def fitted(
         self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool,
@@ -112,6 +115,9 @@ class Fitter:
             held = self._pools.get(ck)
             if held is None or overlap(held[0], span) <= 0.5 or not fitted.join_nulls(held[1]):
                 self._pools[ck] = (span, fitted.null_pool)
+                self._started += 1
+                if self._started % 256 == 0:  # a segment value no longer seen (a campaign)
+                    self._pools = {k: v for k, v in self._pools.items() if v[0][1] > span[0]}
         return fitted
 
 

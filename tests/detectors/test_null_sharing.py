@@ -71,6 +71,23 @@ def test_nulls_are_shared_only_between_references_of_one_shape() -> None:
         rng.normal(size=20_000), rng=np.random.default_rng(0))
     assert not other_q.join_nulls(normal.null_pool)
 
+    # (found by review) a few outliers far out: the quantiles do not see them, the null does
+    outliers = rng.normal(size=20_000)
+    outliers[:200] = 60.0
+    assert not _fit("emd", outliers).join_nulls(normal.null_pool)
+    raw = registry.get("emd", policy=ReferenceQuantile(), normalise="none")
+    small = raw.fit(0.01 * rng.normal(size=20_000), rng=np.random.default_rng(0))
+    wider = raw.fit(0.03 * rng.normal(size=20_000), rng=np.random.default_rng(0))
+    assert not wider.join_nulls(small.null_pool)  # unnormalised: the null is in raw units
+    assert _fit("ks", rng.normal(size=20_000)).null_signature() is None  # ties: its own
+    rare = np.array(["a", "b"] * 6000, dtype=object)
+    once, thrice = rare.copy(), rare.copy()
+    once[:40] = [f"r{i}" for i in range(40)]  # 40 categories seen once in 12,000
+    thrice[:120] = [f"r{i % 40}" for i in range(120)]  # now three times each
+    for name in ("hellinger", "psi", "kl", "jensen_shannon"):
+        assert _fit(name, once).null_signature() is None  # rare bins weigh: never shared
+    assert not _fit("l1", thrice).join_nulls(_fit("l1", once).null_pool)
+
     flag = _fit("linf", (rng.random(20_000) < 0.05).astype(float))
     assert _fit("linf", (rng.random(20_000) < 0.05).astype(float)).join_nulls(flag.null_pool)
     assert not _fit("linf", (rng.random(20_000) < 0.10).astype(float)).join_nulls(
@@ -123,3 +140,19 @@ def test_a_flag_whose_rate_moves_draws_its_own_null_every_window() -> None:
     values = [(rng.random(2000) < 0.05 + 0.02 * w).astype(float) for w in range(32)]
     spec = DetectorSpec(name="linf")
     assert _sliding(values, True, spec) == _sliding(values, False, spec)
+
+
+def test_pools_of_segments_no_longer_seen_are_let_go() -> None:
+    # a segment key that keeps gaining values (campaigns): a long-running service must not
+    # keep a pool for every value it ever saw
+    fitter = Fitter(1)
+    spec = DetectorSpec(name="emd")
+    fp = fingerprint(spec, ReferenceSpec())
+    ref = np.random.default_rng(0).normal(size=200)
+    t0 = datetime(2026, 1, 1)
+    for day in range(3):
+        span = (t0 + timedelta(days=day), t0 + timedelta(days=day, hours=12))
+        for k in range(256):
+            fitter.fitted(spec, fp, (f"campaign=d{day}-{k}", "x"), ref, False, span)
+    assert len(fitter._pools) <= 2 * 256
+    assert all(seg.startswith(("campaign=d1", "campaign=d2")) for _, seg, _ in fitter._pools)

@@ -96,3 +96,57 @@ def test_a_backfill_in_small_batches_finds_what_one_read_of_everything_does(
             assert len(batch_reads) == 1
     finally:
         other.drop_database()
+
+
+def _close(store: Store, i: int, n: int = 120) -> None:
+    start = T0 + i * W
+    store.insert(S.WINDOWS, [("m", start, start + W, 600, n, 0, start + W)], S.WINDOWS.columns)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_a_live_pass_reads_only_the_windows_closed_since_the_pass_before(
+    store: Store, chdb_dsn: str, monkeypatch, labels: bool
+) -> None:
+    # serve judges a window a pass; each pass read its lead again (26 windows of a
+    # `previous` reference and the persistence check): now it keeps the last pass's read,
+    # except where it reads labels (feedback comes after its events: read afresh)
+    monitor: dict[str, Any] = {"name": "mon", "model": "m", "features": ["x", "plan", "mixed"],
+                               "segments": ["country"]}
+    if labels:
+        monitor["performance"] = {"task": "classification", "prediction": "pred",
+                                  "min_labels": 20}
+    cfg = Config.model_validate({"models": [{"id": "m", "window": "10m"}],
+                                 "monitors": [monitor], "alerts": {"console": False}})
+    other = Store(chdb_dsn, database=f"{store.database}_f")
+    other.migrate()
+    try:
+        for s in (store, other):
+            write_windows(s, "m", T0, W, 30, 120, _stream, closed=False)
+            for i in range(24):
+                _close(s, i)
+        kept, fresh = Monitor(store, cfg), Monitor(other, cfg)
+        kept.run_once()
+        fresh.run_once()
+        reads: list[tuple[datetime, datetime]] = []
+
+        def counted(store: Store, model: str, start: datetime, end: datetime,
+                    *args: Any, **kw: Any) -> Any:
+            reads.append((start, end))
+            return read_events(store, model, start, end, *args, **kw)
+
+        monkeypatch.setattr(scheduler, "read_events", counted)
+        for i in range(24, 30):
+            for s in (store, other):
+                _close(s, i)
+            reads.clear()
+            assert len(kept.run_once()) == 1
+            fresh._kept.clear()  # as before: each pass reads its lead again
+            assert len(fresh.run_once()) == 1
+            if labels:
+                assert reads[0][1] - reads[0][0] > 20 * W
+            else:  # this window alone; the other monitor its whole lead
+                assert reads[0] == (T0 + i * W, T0 + (i + 1) * W)
+                assert reads[1][1] - reads[1][0] > 20 * W
+        assert _results(store) == _results(other)
+    finally:
+        other.drop_database()
