@@ -183,7 +183,9 @@ def ensure_topics(
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-    opts = dict(client_options or {})
+    from driftscope.kafka_quiet import quieter
+
+    opts = quieter(dict(client_options or {}))
     opts["bootstrap_servers"] = bootstrap
     deadline = time.monotonic() + timeout
     while True:

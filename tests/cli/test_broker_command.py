@@ -70,7 +70,12 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
             else:
                 time.sleep(0.1)
         assert child is not None, "the broker did not start"
-        time.sleep(1.0)  # past ensure_topics: the command is waiting on the broker
+        # past ensure_topics and its line: the command is waiting on the broker (a fixed
+        # second was not always enough on a loaded machine)
+        assert proc.stderr is not None
+        lines = iter(proc.stderr.readline, "")  # ('' once the command has exited)
+        assert any("broker on" in line for line in lines), "the broker line never came"
+        time.sleep(0.5)
         yield proc, child, port
     finally:
         if proc.poll() is None:
