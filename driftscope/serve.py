@@ -103,6 +103,7 @@ def serve(
     from driftscope.collector.service import Collector
     from driftscope.config import kafka_client_options
     from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store, redact_dsn
     from driftscope.telemetry import beat
@@ -181,11 +182,12 @@ def serve(
         sender.start()
         if ready is not None:
             ready()
+        monitor = Monitor(store, config)  # kept: its nulls serve the next passes
         while not stop.is_set():
             started = time.monotonic()
             try:
                 verdicts, _ = run_pass(store, config, secrets, write=write, settle=settle,
-                                       deliver=False)
+                                       deliver=False, monitor=monitor)
             except StoreUnavailable as exc:
                 log.warning("serve: monitor pass skipped, the store is unavailable: %s", exc)
             else:

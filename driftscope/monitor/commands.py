@@ -93,6 +93,7 @@ def monitor(
     from driftscope.alerts.channels import build_channels
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.service import run_pass
     from driftscope.store.clickhouse import Store
     from driftscope.telemetry import beat
@@ -104,9 +105,11 @@ def monitor(
         build_channels(cfg, secrets)  # a missing webhook secret fails now, not after a pass
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
+    kept = Monitor(store, cfg)  # across passes: its nulls serve the next windows
     while True:
         try:
-            verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for, deliver=deliver)
+            verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for, deliver=deliver,
+                                      monitor=kept)
         except StoreUnavailable as exc:
             if once:
                 raise

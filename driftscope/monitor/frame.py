@@ -41,6 +41,7 @@ class Frame:
     # column → the KLL sketch's k, for columns read back from profiles (monitor/profiled)
     sketch_k: dict[str, int] = field(default_factory=dict)
     sketched: bool = False  # read back from profiles (values, not events)
+    mixed: frozenset[str] = frozenset()  # names read as numbers and strings both
 
     @property
     def n(self) -> int:
@@ -74,20 +75,23 @@ class Frame:
 
 def concat(first: Frame, then: Frame) -> Frame:
     """Two reads of consecutive ranges with the same names as one frame (the range of
-    both). A name whose kind the two reads chose differently (numbers in one, strings in
-    the other) keeps the kind of the read with more values of it, the other's as missing,
-    as one read of both would."""
+    both). A name read as numbers in one and as strings in the other keeps the kind of
+    more of its values (numbers on a tie), the other's as missing, as one read of both
+    would; it is ``mixed`` in the result."""
     columns: dict[str, np.ndarray] = {}
+    mixed = set(first.mixed | then.mixed)
     for name in dict.fromkeys([*first.columns, *then.columns]):
         a, b = (f.columns.get(name, np.full(f.n, np.nan)) for f in (first, then))
         if (a.dtype.kind == "f") != (b.dtype.kind == "f"):
-            def present(c: np.ndarray) -> int:
-                return int(np.count_nonzero(~np.isnan(c))) if c.dtype.kind == "f" else \
-                    int(np.count_nonzero(c != None))  # noqa: E711 (elementwise)
-            keep = a if present(a) >= present(b) else b
-            blank = np.full if keep.dtype.kind == "f" else (
-                lambda n, _: np.full(n, None, dtype=object))
-            a, b = (c if c is keep else blank(len(c), np.nan) for c in (a, b))
+            num, text = (a, b) if a.dtype.kind == "f" else (b, a)
+            numbers = int(np.count_nonzero(~np.isnan(num)))
+            strings = int(np.count_nonzero(text != None))  # noqa: E711 (elementwise)
+            if numbers and strings:
+                mixed.add(name)
+            if strings > numbers:
+                a, b = (c if c is text else np.full(len(c), None, dtype=object) for c in (a, b))
+            else:
+                a, b = (c if c is num else np.full(len(c), np.nan) for c in (a, b))
         columns[name] = np.concatenate([a, b])
     segments = {key: np.concatenate([f.segments.get(key, np.full(f.n, None, dtype=object))
                                      for f in (first, then)])
@@ -96,7 +100,7 @@ def concat(first: Frame, then: Frame) -> Frame:
         np.concatenate([first.labels, then.labels])
     bounds = (first.bounds[0], then.bounds[1]) if first.bounds and then.bounds else None
     return Frame(np.concatenate([first.timestamps, then.timestamps]), columns, segments,
-                 labels, bounds=bounds)
+                 labels, bounds=bounds, mixed=frozenset(mixed))
 
 
 def _np_time(t: datetime) -> np.datetime64:
@@ -402,28 +406,33 @@ def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[st
                      {key: np.empty(0, dtype=object) for key in keys},
                      np.empty(0, dtype=object) if label_sql != "NULL" else None)
     columns: dict[str, np.ndarray] = {}
+    mixed = set()
     for i, name in enumerate(wanted):
         values = np.asarray(data[f"v{i}"], dtype=np.float64)
         if name in strings:
             text = np.asarray(data[f"s{i}"], dtype=object)
-            present = text != None  # noqa: E711 (elementwise)
-            if int(present.sum()) > int(np.count_nonzero(~np.isnan(values))):
+            n_text = int((text != None).sum())  # noqa: E711 (elementwise)
+            n_num = int(np.count_nonzero(~np.isnan(values)))
+            if n_text and n_num:
+                mixed.add(name)
+            if n_text > n_num:
                 columns[name] = text
                 continue
         columns[name] = values
     segments = {key: np.asarray(data[f"g{j}"], dtype=object) for j, key in enumerate(keys)}
     timestamps = np.asarray(data["ts"], dtype="datetime64[ms]")
     label_arr = np.asarray(data["lbl"], dtype=object) if label_sql != "NULL" else None
-    return Frame(timestamps, columns, segments, label_arr)
+    return Frame(timestamps, columns, segments, label_arr, mixed=frozenset(mixed))
 
 
 def _sized(sql: str, columns: int) -> dict[str, int] | None:
     """Limits a query of many columns needs beyond the server's defaults (256 KiB of SQL,
-    50,000 syntax-tree nodes: a read of about 2,400 features), None within them."""
+    50,000 syntax-tree nodes: a read of about 2,400 features; about 15 nodes a column),
+    None within them. (The store's port grants up to 100,000 nodes: ~5,000 features.)"""
     if len(sql) < 200_000 and columns < 1_000:
         return None
-    return {"max_query_size": 2 * len(sql), "max_ast_elements": 100 * columns,
-            "max_expanded_ast_elements": 1000 * columns}
+    return {"max_query_size": 2 * len(sql), "max_ast_elements": 20 * columns + 10_000,
+            "max_expanded_ast_elements": 200 * columns + 100_000}
 
 
 def _value_sql(T: Any, i: int, name: str) -> tuple[str, str, dict[str, str]]:

@@ -155,7 +155,6 @@ class Monitor:
         self.chunk = chunk
         self.settle = settle
         self._fitters: dict[str, Fitter] = {}
-        self._kept: dict[str, Frame] = {}  # per monitor: the last pass's read (its lead)
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
         self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
 
@@ -216,7 +215,6 @@ class Monitor:
         if not todo:
             return []
         run = self._start(cfg, size, todo[0][0].start)
-        run.read = self._kept.pop(run.fp, None)
         run.silence = quiet
         run.prev = max((d for d in done if d < todo[0][0].start), default=None)
         run.known = frozenset(done | {w.start for w, _ in closed})
@@ -239,9 +237,6 @@ class Monitor:
             results.mark_processed(self.store, verdicts, run.fp, self.clock())
             if failed:  # the failed window and those after it wait for the next pass
                 break
-        kept = run.read
-        if kept is not None and not run.labels and kept.n * (len(kept.columns) + 1) <= MAX_VALUES:
-            self._kept[run.fp] = kept  # the next pass's lead (labels: read afresh, they come late)
         return out
 
     def _check_orphans(self) -> None:
@@ -435,20 +430,22 @@ class Monitor:
         return [*missed, window.before(run.lag)]
 
     def _read(self, run: _Run, start: datetime, end: datetime) -> Frame:
-        """A batch's events with its lead: the part the batch before read already is not
-        read again (raw events; a backfill's batches follow each other, and a live pass
-        follows the pass before: it reads the windows closed since, not the 26 windows of
-        a ``previous`` reference and the persistence check again — unless it reads labels,
-        which come later than their events)."""
+        """A batch's events with its lead: the part the batch before read (a moment ago,
+        in this pass) is not read again (raw events). A name whose values were numbers in
+        some events and strings in others takes its kind from all of them: such a read is
+        done whole."""
         held = run.read
         b = held.bounds if held is not None else None
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
                        labels=run.labels, horizon=self.config.collector.feedback_horizon,
                        source=run.source)
+        frame = None
         if held is not None and b is not None and run.source is None \
-                and b[0] <= start < b[1] <= end:
-            frame = concat(held.between(start, b[1]), read(start=b[1], end=end))
-        else:
+                and b[0] <= start < b[1] <= end and not held.mixed:
+            part = read(start=b[1], end=end)
+            if not part.mixed:
+                frame = concat(held.between(start, b[1]), part)
+        if frame is None:
             frame = read(start=start, end=end)
         run.read = frame
         return frame

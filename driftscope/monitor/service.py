@@ -31,6 +31,7 @@ def run_pass(
     progress: Progress | None = None,
     deliver: bool = True,
     settle: timedelta = timedelta(0),
+    monitor: Monitor | None = None,
 ) -> tuple[list[WindowVerdict], dict[str, int]]:
     """Process every closed, unprocessed window, then deliver the outbox (failed messages
     again at most once per ``alerts.backoff_max``).
@@ -38,10 +39,17 @@ def run_pass(
     Returns the verdicts and the delivery counts (``sent``, ``failed``, ``skipped``,
     ``held``).
     ``write`` receives console alerts (default: stdout); ``settle`` delays a window
-    until that long after it closed.
+    until that long after it closed. ``monitor``: the :class:`Monitor` of the passes
+    before (``serve`` and ``driftscope monitor`` keep one: its fits' bootstrap nulls serve
+    the next windows of a sliding reference — a new one each pass drew them all again);
+    its alert engine is made anew each pass (another process may have acknowledged or
+    resolved an alert since).
     """
     engine = AlertEngine(store, config.alerts)
-    monitor = Monitor(store, config, alerts=engine, settle=settle)
+    if monitor is None:
+        monitor = Monitor(store, config, alerts=engine, settle=settle)
+    else:
+        monitor.alerts, monitor.settle = engine, settle
     verdicts = monitor.run_once(since, until, progress)
     sent = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
     if deliver:
