@@ -47,11 +47,19 @@ def _listening(port: int) -> bool:
         return False
 
 
+def _stoppable() -> None:
+    """The child's stop signals as a terminal leaves them: a test run under `nohup`
+    ignores SIGHUP, and the broker keeps an ignored SIGHUP ignored, by design."""
+    for s in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def _start(port: int, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "driftscope.cli", "broker", "--port", str(port),
          "--partitions", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        preexec_fn=_stoppable,
     )
 
 
