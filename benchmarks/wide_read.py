@@ -15,18 +15,15 @@ the size of the columns it returns.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from monitor_read import baseline_module  # (benchmarks/: the baseline frame.py from git)
 
 from driftscope.monitor import frame as current
 from driftscope.monitor.seed import event_rows
@@ -34,19 +31,6 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def baseline_module(commit: str) -> Any:
-    source = subprocess.run(["git", "show", f"{commit}:driftscope/monitor/frame.py"],
-                            check=True, capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "frame_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("frame_baseline", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["frame_baseline"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def fill(store: Store, n: int, features: int) -> list[str]:

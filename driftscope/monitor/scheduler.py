@@ -97,9 +97,10 @@ class _Run:
 
 MAX_VALUES = 20_000_000
 """The most values (events × names read) a batch of windows reads besides its lead (a
-window read peaks at about 3.6 × 8 bytes a value: ~0.6 GB). A backfill of a 200-feature
-model with 20,000 events a window read 90 windows at once (~10 GB); it now reads them a
-few at a time."""
+window read peaks at about 3.6 × 8 bytes a value, benchmarks/wide_read.py: ~0.6 GB). A
+backfill of a 200-feature model with 20,000 events a window read 64 windows and their
+26-window lead at once (session 12's review: 60 windows of it peaked at 9 GB); it now
+reads them a few at a time."""
 
 
 def batches(todo: list[tuple[Window, int]], most: int,

@@ -31,6 +31,17 @@ def _predicted(rng: np.random.Generator, n: int, accuracy: float,
             "label": [str(v) for v in y] if labelled else [None] * n}
 
 
+def _accuracy_monitor(**extra: Any) -> Config:
+    """A model of hourly windows watched for accuracy against its first 6 windows."""
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "1h"}],
+        "monitors": [{"name": "perf", "model": "m", "features": ["x"],
+                      "reference": {"kind": "initial", "windows": 6},
+                      "performance": {"task": "classification", "prediction": "label",
+                                      "metrics": ["accuracy"]}, **extra}],
+        "alerts": {"console": False}})
+
+
 def test_a_lasting_accuracy_fall_is_not_learnt_as_normal(store: Store) -> None:
     """A fall to 0.55 was announced "recovered after 26 bad windows" while the accuracy
     was still 0.55 (the band learnt the bad windows, and took the oldest 24 of 48 values)."""
@@ -38,14 +49,7 @@ def test_a_lasting_accuracy_fall_is_not_learnt_as_normal(store: Store) -> None:
         return _predicted(rng, n, 0.85 if i < 24 else 0.55)  # falls at 24 and stays there
 
     write_windows(store, "m", T0, W, 60, 300, gen)
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "1h"}],
-        "monitors": [{"name": "perf", "model": "m", "features": ["x"],
-                      "reference": {"kind": "initial", "windows": 6},
-                      "performance": {"task": "classification", "prediction": "label",
-                                      "metrics": ["accuracy"]}}],
-        "alerts": {"console": False}})
-    run_pass(store, cfg, Secrets())
+    run_pass(store, _accuracy_monitor(), Secrets())
     D = S.DRIFT_RESULTS
     bad = store.query(f"SELECT count(), min({D.threshold}) FROM {D} FINAL WHERE {D.metric} = "
                       f"'accuracy' AND {D.window_start} >= '2026-01-02 00:00:00' AND "
@@ -62,14 +66,7 @@ def test_windows_without_labels_do_not_resolve_a_performance_alert(store: Store)
         return _predicted(rng, n, 0.85 if i < 12 else 0.55, labelled=i < 16)
 
     write_windows(store, "m", T0, W, 20, 300, gen)
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "1h"}],
-        "monitors": [{"name": "perf", "model": "m", "features": ["x"],
-                      "reference": {"kind": "initial", "windows": 6},
-                      "performance": {"task": "classification", "prediction": "label",
-                                      "metrics": ["accuracy"]},
-                      "rules": [{"metric": "accuracy", "op": "<", "value": 0.7}]}],
-        "alerts": {"console": False}})
+    cfg = _accuracy_monitor(rules=[{"metric": "accuracy", "op": "<", "value": 0.7}])
     run_pass(store, cfg, Secrets())
     (alert,) = [a for a, _, _ in AlertStore(store).open_alerts()]
     assert alert.state == "firing" and alert.windows == 4
