@@ -7,6 +7,9 @@ while giving the same value to floating-point rounding.
 
 A changed missing-value rate counts as drift: the statistic is
 ``W1(observed values) / scale + |missing rate(current) - missing rate(reference)|``.
+By default each side's observed values are first winsorised at its own 1 % tails
+(``trim``): a heavy-tailed feature's few largest values no longer decide the distance, nor
+a null that 200 resamples cannot describe (docs/detectors.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .base import FittedBase, as_numeric, check_policy, draw_seed, params_repr
 from .significance import ReferenceQuantile, ThresholdPolicy
 
 _SCALES = ("iqr", "std", "none")
+DEFAULT_TRIM = 0.01
 _HUGE = 2.0**900  # values beyond it are computed scaled down (no overflow on the way)
 
 
@@ -81,6 +85,26 @@ def sorted_quantiles(sorted_obs: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
+def winsor_ranks(k: int, trim: float) -> tuple[int, int]:
+    """0-based positions of ``k`` sorted values where winsorising at ``trim`` clips: the
+    ``trim`` quantile ``x[ceil(k·trim) - 1]`` and its mirror from the top (as many values
+    clipped on each side; none while ``k·trim <= 1``)."""
+    lo = max(math.ceil(k * trim - 1e-9), 1) - 1
+    return lo, k - 1 - lo
+
+
+def winsorize_sorted(sorted_obs: np.ndarray, trim: float) -> np.ndarray:
+    """``sorted_obs`` clipped to its own ``trim`` quantile and that quantile's mirror from the
+    top (:func:`winsor_ranks`): its quantile function becomes ``clip(Q(t), lo, hi)`` — a
+    handful of extreme values weigh no more than the quantile they lie beyond."""
+    if trim <= 0 or len(sorted_obs) == 0:
+        return sorted_obs
+    lo, hi = winsor_ranks(len(sorted_obs), trim)
+    if lo == 0 and hi == len(sorted_obs) - 1:
+        return sorted_obs
+    return np.clip(sorted_obs, sorted_obs[lo], sorted_obs[hi])
+
+
 def spread(sorted_obs: np.ndarray, how: str) -> tuple[float, str]:
     """The reference spread used to normalise, with the rule actually used."""
     if how == "none" or sorted_obs.size < 2:
@@ -106,6 +130,8 @@ class FittedEMD(FittedBase):
     ref_missing: int
     scale: float
     scale_rule: str
+    trim: float = 0.0
+    """Each side is winsorised at its own ``trim`` and ``1 - trim`` quantiles first."""
 
     def _prepare(self, current: Any) -> tuple[np.ndarray, int]:
         x = as_numeric(current, "current window")
@@ -125,6 +151,7 @@ class FittedEMD(FittedBase):
     ) -> tuple[float, float, float]:
         rate_a = a_miss / (len(a) + a_miss)
         rate_b = b_miss / (len(b) + b_miss)
+        a, b = winsorize_sorted(a, self.trim), winsorize_sorted(b, self.trim)
         w = wasserstein_sorted(a, b) if len(a) and len(b) else 0.0
         dm = abs(rate_a - rate_b)
         return w / self.scale + dm, w, dm
@@ -156,13 +183,23 @@ class FittedEMD(FittedBase):
         at = sorted_quantiles(obs, _SHAPE_LEVELS)  # (the median is the 10th)
         own = spread(obs, "iqr")[0]
         rate = self.ref_missing / self._reference_size()
-        cdf = np.arange(1, len(obs)) / len(obs)
+        cdf = self._own_cdf()
         width = float(np.diff(obs) @ np.sqrt(cdf * (1.0 - cdf)))
         if not np.isfinite(width) or width <= 0:
             return None
         return np.concatenate([(at - at[9]) / (10.0 * own),
                                [np.sqrt(rate * (1.0 - rate)),
-                                0.5 * np.log(width / self.scale)]])
+                                0.5 * np.log(width / self.scale), 100.0 * self.trim]])
+
+    def _own_cdf(self) -> np.ndarray:
+        """The reference's (winsorised) CDF on each gap between its sorted values."""
+        n_obs = len(self.ref_sorted)
+        own = np.arange(1, n_obs) / n_obs
+        if self.trim > 0:
+            lo, hi = winsor_ranks(n_obs, self.trim)
+            own[:lo] = 0.0
+            own[hi:] = 1.0
+        return own
 
     def _resample(self, rng: np.random.Generator, m: int) -> tuple[np.ndarray, int]:
         n_obs = len(self.ref_sorted)
@@ -186,7 +223,7 @@ class FittedEMD(FittedBase):
             miss = rng.binomial(m, rate, size=n_boot)
             return np.abs(rate - miss / m)
         gaps = np.diff(self.ref_sorted)
-        own = np.arange(1, n_obs) / n_obs
+        own = self._own_cdf()
         batch = max(1, 2**17 // n_obs)  # small blocks stay in cache
         out = []
         for start in range(0, n_boot, batch):
@@ -194,11 +231,30 @@ class FittedEMD(FittedBase):
             miss = rng.binomial(m, rate, size=b)
             k = m - miss
             idx = rng.integers(0, n_obs, int(k.sum())) + np.repeat(np.arange(b) * n_obs, k)
-            counts = np.bincount(idx, minlength=b * n_obs).reshape(b, n_obs)[:, :-1]
-            cum = np.cumsum(counts, axis=1) / np.maximum(k, 1)[:, None]
-            w = np.abs(own - cum) @ gaps
-            out.append(np.where(k > 0, w / self.scale, 0.0) + np.abs(rate - miss / m))
+            counts = np.bincount(idx, minlength=b * n_obs).reshape(b, n_obs)
+            out.append(self._counts_statistics(counts, miss, m, own, gaps))
         return np.concatenate(out)
+
+    def _counts_statistics(
+        self, counts: np.ndarray, miss: np.ndarray, m: int, own: np.ndarray, gaps: np.ndarray
+    ) -> np.ndarray:
+        """The statistic of each resample given as ``counts`` of draws per reference
+        position (one row each; ``miss`` missing draws of ``m``), ``own``: the reference's
+        CDF on its gaps (:meth:`_own_cdf`), ``gaps``: their widths."""
+        k = counts.sum(axis=1)
+        held = np.cumsum(counts[:, :-1], axis=1)
+        cum = held / np.maximum(k, 1)[:, None]
+        if self.trim > 0:  # each resample winsorised at its own quantiles
+            lo = np.maximum(np.ceil(k * self.trim - 1e-9), 1) - 1  # as winsor_ranks
+            hi = k - 1 - lo
+            gap = np.arange(counts.shape[1] - 1)
+            first_lo = np.sum(held <= lo[:, None], axis=1)  # the position of Q*(trim)
+            first_hi = np.sum(held <= hi[:, None], axis=1)
+            cum[gap < first_lo[:, None]] = 0.0
+            cum[gap >= first_hi[:, None]] = 1.0
+        w = np.abs(own - cum) @ gaps
+        rate = self.ref_missing / self._reference_size()
+        return np.asarray(np.where(k > 0, w / self.scale, 0.0) + np.abs(rate - miss / m))
 
     def _permutation_statistics(
         self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int
@@ -229,6 +285,9 @@ class EMD:
     normalise : {"iqr", "std", "none"}
         Spread used to make one threshold work across features; ``iqr`` falls back
         to ``std``, then to 1, when the reference has no spread.
+    trim : float
+        Share of each side's values winsorised at each end before the distance (0 to
+        0.1; default 0.01; 0: the plain ``W1``).
 
     Examples
     --------
@@ -243,11 +302,17 @@ class EMD:
     name: ClassVar[str] = "emd"
     input_kind: ClassVar[str] = "numeric"
 
-    def __init__(self, policy: ThresholdPolicy | None = None, *, normalise: str = "iqr") -> None:
+    def __init__(
+        self, policy: ThresholdPolicy | None = None, *, normalise: str = "iqr",
+        trim: float = DEFAULT_TRIM,
+    ) -> None:
         self.policy = check_policy(policy or ReferenceQuantile())
         if normalise not in _SCALES:
             raise ConfigError(f"normalise must be one of {_SCALES}, got {normalise!r}")
+        if not 0 <= trim <= 0.1:
+            raise ConfigError(f"trim must be in [0, 0.1], got {trim!r}")
         self.normalise = normalise
+        self.trim = float(trim)
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedEMD:
         """Sort the reference once and fix its spread."""
@@ -265,7 +330,9 @@ class EMD:
             ref_missing=int(nan.sum()),
             scale=scale,
             scale_rule=rule,
+            trim=self.trim,
         )
 
     def __repr__(self) -> str:
-        return params_repr(self, {"policy": self.policy, "normalise": self.normalise})
+        return params_repr(
+            self, {"policy": self.policy, "normalise": self.normalise, "trim": self.trim})

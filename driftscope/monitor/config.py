@@ -88,7 +88,8 @@ DEFAULT_DETECTORS = (
     DetectorSpec(name="emd", on="numeric"),
     DetectorSpec(name="linf", on="categorical"),
 )
-"""The default monitor configuration's detectors — EMD on numeric features, L-inf on
+"""The default monitor configuration's detectors — EMD on numeric features (each side
+winsorised at its own 1 % tails: ``params: {trim: 0}`` for the plain distance), L-inf on
 categorical ones, both with reference-quantile thresholds (q = 0.99, 200 resamples) and
 p-values from the same bootstrap null. ``driftscope evaluate`` measures exactly these."""
 

@@ -166,13 +166,14 @@ def test_emd_fast_bootstrap_equals_the_generic_one() -> None:
         assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
 
 
-def test_emd_batched_bootstrap_matches_explicit_resamples() -> None:
-    from driftscope.detectors.emd import wasserstein_sorted
+@pytest.mark.parametrize("trim", [0.0, 0.01, 0.05])
+def test_emd_batched_bootstrap_matches_explicit_resamples(trim: float) -> None:
+    from driftscope.detectors.emd import wasserstein_sorted, winsorize_sorted
 
     rng = np.random.default_rng(6)
     x = rng.exponential(size=300)
     x[:30] = np.nan
-    fitted = EMD().fit(x, rng=rng)
+    fitted = EMD(trim=trim).fit(x, rng=rng)
     m, b = 120, 4
     got = fitted._boot_statistics(np.random.default_rng(5), m, b)
     draws = np.random.default_rng(5)
@@ -182,7 +183,8 @@ def test_emd_batched_bootstrap_matches_explicit_resamples() -> None:
     parts = np.split(idx, np.cumsum(m - miss)[:-1])
     for i in range(b):
         sample = fitted.ref_sorted[np.sort(parts[i])]
-        w = wasserstein_sorted(fitted.ref_sorted, sample) / fitted.scale
+        w = wasserstein_sorted(winsorize_sorted(fitted.ref_sorted, trim),
+                               winsorize_sorted(sample, trim)) / fitted.scale
         assert got[i] == pytest.approx(w + abs(rate - miss[i] / m), rel=1e-9)
 
 
