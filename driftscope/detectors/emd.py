@@ -27,6 +27,10 @@ from .significance import ReferenceQuantile, ThresholdPolicy
 
 _SCALES = ("iqr", "std", "none")
 DEFAULT_TRIM = 0.01
+DISCRETE_MAX = 20
+"""A reference with at most this many distinct values is not winsorised: its extremes
+are values the bootstrap resamples as often as they come (a rare 0/1 flag's ones, a small
+count's top), and clipping them would hide a flag rate moving from 0.5 % to 1 %."""
 _HUGE = 2.0**900  # values beyond it are computed scaled down (no overflow on the way)
 
 
@@ -287,7 +291,8 @@ class EMD:
         to ``std``, then to 1, when the reference has no spread.
     trim : float
         Share of each side's values winsorised at each end before the distance (0 to
-        0.1; default 0.01; 0: the plain ``W1``).
+        0.1; default 0.01; 0: the plain ``W1``). A reference of at most
+        :data:`DISCRETE_MAX` distinct values is not winsorised.
 
     Examples
     --------
@@ -323,6 +328,7 @@ class EMD:
         nan = np.isnan(x)
         obs = np.sort(x[~nan])
         scale, rule = spread(obs, self.normalise)
+        distinct = int(np.count_nonzero(np.diff(obs))) + 1 if obs.size else 0
         return FittedEMD(
             self.policy,
             seed,
@@ -330,7 +336,7 @@ class EMD:
             ref_missing=int(nan.sum()),
             scale=scale,
             scale_rule=rule,
-            trim=self.trim,
+            trim=self.trim if distinct > DISCRETE_MAX else 0.0,
         )
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftscope.detectors.emd import DEFAULT_TRIM, EMD, winsorize_sorted
+from driftscope.detectors.emd import DEFAULT_TRIM, DISCRETE_MAX, EMD, winsorize_sorted
 from driftscope.detectors.significance import Constant
 
 
@@ -110,3 +110,17 @@ def test_heavy_tailed_features_get_calibrated_p_values() -> None:
 
     assert small_p(0.0) >= 4
     assert small_p(DEFAULT_TRIM) <= 2
+
+
+def test_a_rare_flag_and_a_small_count_are_not_winsorised() -> None:
+    """A 0/1 flag at 0.5 %: winsorising would clip every one of its ones to 0, and its rate
+    doubling would pass unseen. A feature of few values keeps the plain distance."""
+    rng = np.random.default_rng(5)
+    ref = (rng.random(60_000) < 0.005).astype(float)
+    cur = (rng.random(10_000) < 0.01).astype(float)
+    fitted = EMD().fit(ref, rng=rng)
+    assert fitted.trim == 0.0 and fitted.score(cur).drifted
+    counts = rng.poisson(3, 5000).astype(float)
+    assert len(np.unique(counts)) <= DISCRETE_MAX
+    assert EMD().fit(counts, rng=rng).trim == 0.0
+    assert EMD().fit(rng.normal(size=5000), rng=rng).trim == DEFAULT_TRIM
