@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -170,12 +170,15 @@ class NullPool:
     signature: np.ndarray | None
     nulls: dict[int, np.ndarray] = field(default_factory=dict)
 
-    def nearest(self, size: int) -> tuple[int, np.ndarray] | None:
+    def nearest(
+        self, size: int, serves: Callable[[int], bool] = lambda drawn: True
+    ) -> tuple[int, np.ndarray] | None:
         """The null whose resample size is closest to ``size``, within
-        :data:`SIZE_TOLERANCE`."""
-        if not self.nulls:
+        :data:`SIZE_TOLERANCE`, among those drawn at a size that ``serves``."""
+        sizes = [s for s in self.nulls if serves(s)]
+        if not sizes:
             return None
-        best = min(self.nulls, key=lambda s: abs(s - size))
+        best = min(sizes, key=lambda s: abs(s - size))
         return (best, self.nulls[best]) if abs(best - size) <= SIZE_TOLERANCE * size else None
 
 
@@ -301,7 +304,8 @@ class FittedBase(ABC):
             return self._cache[m]
         size = self._null_size(m)
         exponent = self._null_exponent()
-        near = self.null_pool.nearest(size) if exponent is not None else None
+        near = (self.null_pool.nearest(size, lambda drawn: self._null_serves(drawn, size))
+                if exponent is not None else None)
         if near is not None and exponent is not None:
             null = near[1] * (near[0] / size) ** exponent
         else:
@@ -318,6 +322,11 @@ class FittedBase(ABC):
         for distances between frequencies or distributions, 1 for divergences); None:
         no null serves another size."""
         return None
+
+    def _null_serves(self, drawn: int, size: int) -> bool:
+        """Whether a null drawn at resample size ``drawn`` may serve ``size`` rescaled
+        (the statistic's law has no step between them)."""
+        return True
 
     def null_signature(self) -> np.ndarray | None:
         """What the null depends on besides the size, on a scale where

@@ -161,7 +161,8 @@ def emd_numeric(
     normalise: bool = True,
     grid: int = GRID,
 ) -> ProfileEstimate:
-    """1-D EMD from two KLL sketches, ÷ the reference IQR, + the missing-rate change.
+    """1-D EMD from two KLL sketches, ÷ the reference IQR, + the missing-rate change
+    (the plain distance: not winsorised like the ``emd`` detector's default).
 
     ``∫|F - G|`` is integrated on the union of both sketches' quantiles at ``grid``
     ranks. The bound adds the rank error over the value range and the largest change of

@@ -119,8 +119,57 @@ def test_a_rare_flag_and_a_small_count_are_not_winsorised() -> None:
     ref = (rng.random(60_000) < 0.005).astype(float)
     cur = (rng.random(10_000) < 0.01).astype(float)
     fitted = EMD().fit(ref, rng=rng)
-    assert fitted.trim == 0.0 and fitted.score(cur).drifted
+    assert fitted.ends == (False, False) and fitted.score(cur).drifted
     counts = rng.poisson(3, 5000).astype(float)
     assert len(np.unique(counts)) <= DISCRETE_MAX
     assert EMD().fit(counts, rng=rng).trim == 0.0
     assert EMD().fit(rng.normal(size=5000), rng=rng).trim == DEFAULT_TRIM
+
+
+def test_a_zero_inflated_amount_keeps_its_rare_values() -> None:
+    """99.5 % zeros and rare amounts of 1–100 (more than 20 distinct values): the top's
+    clip value is 0, an atom, so the top is not clipped and the share of non-zero
+    amounts going from 0.5 % to 0.9 % is seen, as by the plain distance."""
+    rng = np.random.default_rng(6)
+
+    def draw(k: int, share: float) -> np.ndarray:
+        return np.where(rng.random(k) < share, rng.uniform(1, 100, k), 0.0)
+
+    fitted = EMD().fit(draw(50_000, 0.005), rng=rng)
+    assert fitted.ends == (False, False) and fitted.trim == 0.0
+    assert sum(fitted.score(draw(10_000, 0.009)).drifted for _ in range(4)) >= 3
+
+    half = np.where(rng.random(5000) < 0.5, rng.lognormal(size=5000), 0.0)
+    assert EMD().fit(half, rng=rng).ends == (False, True)  # the zeros' end is not clipped
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.5])
+def test_the_bootstrap_from_counts_is_the_statistic_of_the_resample(zeros: float) -> None:
+    rng = np.random.default_rng(7)
+    ref = np.where(rng.random(400) < zeros, 0.0, rng.lognormal(sigma=1.5, size=400))
+    fitted = EMD().fit(ref, rng=rng)
+    assert fitted.ends == ((zeros == 0.0), True)
+    k = len(fitted.ref_sorted)
+    for m in (1, 3, 99, 100, 101, 250, 1000):
+        counts = np.stack([np.bincount(rng.integers(0, k, m), minlength=k) for _ in range(4)])
+        fast = fitted._counts_statistics(counts, np.zeros(4, dtype=int), m, fitted._own_cdf(),
+                                         np.diff(fitted.ref_sorted))
+        slow = [fitted._between(fitted.ref_sorted, 0, np.repeat(fitted.ref_sorted, c), 0)[0]
+                for c in counts]
+        assert fast == pytest.approx(slow, rel=1e-9, abs=1e-12)
+
+
+def test_a_null_serves_no_size_that_clips_another_count() -> None:
+    """Windows of 110 then 100 events (resamples of 104 and 95 against 2,000: one value
+    clipped, then none): the second window's threshold is its own null's, not the first
+    one's rescaled (which was a quarter lower on heavy tails)."""
+    rng = np.random.default_rng(8)
+    ref = rng.lognormal(sigma=2, size=2000)
+    w110, w100 = rng.lognormal(sigma=2, size=110), rng.lognormal(sigma=2, size=100)
+    both = EMD().fit(ref, rng=np.random.default_rng(1))
+    both.score(w110)
+    both.score(rng.lognormal(sigma=2, size=115))  # one value clipped too: the null serves
+    assert sorted(both.null_pool.nulls) == [104]
+    alone = EMD().fit(ref, rng=np.random.default_rng(1))
+    assert both.score(w100).threshold == alone.score(w100).threshold
+    assert sorted(both.null_pool.nulls) == [95, 104]
