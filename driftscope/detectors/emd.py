@@ -292,13 +292,11 @@ class FittedEMD(FittedBase):
         if self.trim > 0:  # each resample winsorised at its own quantiles
             lo = np.maximum(np.ceil(k * self.trim - 1e-9), 1) - 1  # as winsor_ranks
             hi = k - 1 - lo
-            gap = np.arange(counts.shape[1] - 1)
-            if self.ends[0]:
-                first_lo = np.sum(held <= lo[:, None], axis=1)  # the position of Q*(trim)
-                cum[gap < first_lo[:, None]] = 0.0
-            if self.ends[1]:
-                first_hi = np.sum(held <= hi[:, None], axis=1)
-                cum[gap >= first_hi[:, None]] = 1.0
+            for r in range(len(k)):  # (a row's ends only: no pass over every row's gaps)
+                if self.ends[0]:  # the reference position of the resample's clip value
+                    cum[r, : np.searchsorted(held[r], lo[r], "right")] = 0.0
+                if self.ends[1]:
+                    cum[r, np.searchsorted(held[r], hi[r], "right"):] = 1.0
         w = np.abs(own - cum) @ gaps
         rate = self.ref_missing / self._reference_size()
         return np.asarray(np.where(k > 0, w / self.scale, 0.0) + np.abs(rate - miss / m))
