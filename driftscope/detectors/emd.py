@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -109,7 +110,9 @@ def winsorize_sorted(
     if trim <= 0 or len(sorted_obs) == 0 or not any(ends):
         return sorted_obs
     lo, hi = winsor_ranks(len(sorted_obs), trim)
-    if lo == 0 and hi == len(sorted_obs) - 1:
+    low = ends[0] and sorted_obs[0] < sorted_obs[lo]
+    high = ends[1] and sorted_obs[-1] > sorted_obs[hi]
+    if not (low or high):  # nothing beyond the clip values (or winsorised already)
         return sorted_obs
     return np.clip(sorted_obs, sorted_obs[lo] if ends[0] else None,
                    sorted_obs[hi] if ends[1] else None)
@@ -187,7 +190,7 @@ class FittedEMD(FittedBase):
 
     def _statistic(self, prepared: tuple[np.ndarray, int]) -> tuple[float, dict[str, Any]]:
         cur, miss = prepared
-        stat, w, dm = self._between(self.ref_sorted, self.ref_missing, cur, miss)
+        stat, w, dm = self._between(self._ref_winsorised, self.ref_missing, cur, miss)
         return stat, {
             "wasserstein": w,
             "scale": self.scale,
@@ -221,6 +224,11 @@ class FittedEMD(FittedBase):
                                 0.5 * np.log(width / self.scale),
                                 100.0 * self.trim * self.ends[0],
                                 100.0 * self.trim * self.ends[1]]])
+
+    @cached_property
+    def _ref_winsorised(self) -> np.ndarray:
+        """The reference as every score compares it (winsorised once, not per window)."""
+        return winsorize_sorted(self.ref_sorted, self.trim, self.ends)
 
     def _own_cdf(self) -> np.ndarray:
         """The reference's (winsorised) CDF on each gap between its sorted values."""

@@ -55,7 +55,7 @@ def test_winsorising_keeps_the_order_and_clips_only_the_tails() -> None:
     w = winsorize_sorted(x, 0.01)
     # 1 % of 1,000: the 10th value from each end is kept, the 9 beyond it take its value
     assert (w[:9] == 9.0).all() and (w[9:991] == x[9:991]).all() and (w[991:] == 990.0).all()
-    assert (winsorize_sorted(x[:100], 0.01) == x[:100]).all()  # 1 % of 100 is one value
+    assert (winsorize_sorted(x[:100], 0.01) == x[:100]).all()  # 1 % of 100: the extreme itself
     assert (winsorize_sorted(x[:101], 0.01)[[0, 1, 99, 100]] == [1, 1, 99, 99]).all()
 
 
