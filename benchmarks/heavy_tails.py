@@ -1,6 +1,9 @@
-"""False alarms and power of the default EMD on heavy-tailed features: the untrimmed
-distance (the baseline: the default before session 14, ``params: {trim: 0}``) against
-the default winsorised one (``trim`` 1 %), side by side on the same windows.
+"""False alarms and power of the default EMD on heavy-tailed features, side by side on the
+same windows: the untrimmed distance with a bootstrap null (the default before session 14,
+``params: {trim: 0}`` then), the winsorised one (``trim`` 1 %) with a bootstrap null (the
+default of session 14) and the default (winsorised, and a reference of fewer than
+``PERMUTED_BELOW`` values judged against a permutation null of the window pooled with it,
+since session 15).
 
 Each law is a transform of a standard normal ``z`` (normal ``z``; lognormal
 ``exp(σz)``; Lomax/Pareto II with tail index ``a``; exponential), so a drift is the same
@@ -11,8 +14,9 @@ Benjamini–Hochberg at α = 0.01 across the ten p-values). Without drift, a cal
 model flags about 10 windows in 1,000 (BH controls the chance of any false flag at α).
 
 Designs: ``sliding`` (the default ``previous`` reference: 12 windows of the window's size,
-drawn afresh for every window) and ``static`` (one reference of ``n`` scored against 10
-windows, as a ``dataset`` or ``fixed`` reference is).
+drawn afresh for every window; a ``seasonal`` reference of 3 windows is the same design)
+and ``static`` (one reference of ``n`` scored against 10 windows, as a ``dataset`` or
+``fixed`` reference is).
 
 Usage::
 
@@ -28,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from driftscope.detectors import emd
 from driftscope.monitor.config import DEFAULT_MIN_EFFECT, DetectorSpec
 from driftscope.monitor.detect import build_detector
 from driftscope.monitor.judge import model_level
@@ -46,16 +51,24 @@ LAWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "lognormal σ=2": lambda z: np.exp(2.0 * z),
     "Pareto a=2.2": _pareto(2.2),
 }
-DESIGNS = (("sliding", 6000, 500), ("sliding", 2400, 200), ("static", 1000, 1000),
-           ("static", 200, 1000))
-POWER = ("sliding", 6000, 500)
-CONFIGS = {"untrimmed (trim 0)": {"trim": 0.0}, "default (trim 1 %)": {}}
+DESIGNS = (("sliding", 6000, 500), ("sliding", 2400, 200), ("sliding", 1200, 100),
+           ("sliding", 1500, 500), ("static", 1000, 1000), ("static", 200, 1000))
+POWER = (("sliding", 6000, 500), ("sliding", 1500, 500), ("static", 1000, 1000))
+CONFIGS = {  # params, and below what reference size the null is a permutation one
+    "untrimmed, bootstrap": ({"trim": 0.0}, 0),
+    "trim 1 %, bootstrap": ({}, 0),
+    "default (trim 1 %, small refs permuted)": ({}, emd.PERMUTED_BELOW),
+}
 
 
 def run(law: Callable[[np.ndarray], np.ndarray], design: str, n: int, m: int,
-        params: dict, windows: int, seed: int, delta: float) -> tuple[float, float, float]:
+        config: tuple[dict, int], windows: int, seed: int, delta: float, jitter: float = 0.0
+        ) -> tuple[float, float, float]:
     """Feature exceedance share, model-level flags per 1,000 windows, and (with
-    ``delta``) the share of windows whose drifted feature (the first) is flagged."""
+    ``delta``) the share of windows whose drifted feature (the first) is flagged.
+    ``jitter``: window sizes drawn uniformly within ±``jitter`` of ``m``, as a live
+    stream's windows vary."""
+    params, emd.PERMUTED_BELOW = config
     spec = DetectorSpec(name="emd", params=params)
     floor = DEFAULT_MIN_EFFECT["emd"]
     rng = np.random.default_rng(seed)
@@ -67,7 +80,8 @@ def run(law: Callable[[np.ndarray], np.ndarray], design: str, n: int, m: int,
                                          rng=np.random.default_rng([seed, r, k]))
                 for k in range(K)]
         for _ in range(per_ref):
-            z = rng.standard_normal((K, m))
+            size = int(rng.integers(round(m * (1 - jitter)), round(m * (1 + jitter)) + 1))
+            z = rng.standard_normal((K, size))
             z[0] += delta
             scores = [d.score(law(z[k])) for k, d in enumerate(dets)]
             decided = model_level(scores, [floor] * K, "bh", 0.01)
@@ -84,29 +98,37 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--delta", type=float, default=0.2,
                     help="the power rows' move of one feature's normal score")
+    ap.add_argument("--jitter", type=float, default=0.0,
+                    help="window sizes vary uniformly within ± this share of the design's")
+    ap.add_argument("--laws", default=",".join(LAWS), help="comma-separated laws to run")
     args = ap.parse_args()
+    laws = {name: LAWS[name] for name in args.laws.split(",")}
     start = time.perf_counter()
     print(f"`python benchmarks/heavy_tails.py --windows {args.windows} --seed {args.seed} "
-          f"--delta {args.delta}`\n")
+          f"--delta {args.delta} --jitter {args.jitter} --laws '{args.laws}'`\n")
     print("| law | design (reference / window) | " + " | ".join(
         f"{c}: feature over threshold | {c}: model flags / 1,000" for c in CONFIGS) + " |")
     print("|---|---|" + "---:|---:|" * len(CONFIGS))
-    for name, law in LAWS.items():
+    for name, law in laws.items():
         for design, n, m in DESIGNS:
             cells = []
-            for params in CONFIGS.values():
-                share, per_k, _ = run(law, design, n, m, params, args.windows, args.seed, 0.0)
+            for config in CONFIGS.values():
+                share, per_k, _ = run(law, design, n, m, config, args.windows, args.seed, 0.0,
+                                      args.jitter)
                 cells += [f"{share:.2%}", f"{per_k:.0f}"]
             print(f"| {name} | {design} {n:,} / {m:,} | " + " | ".join(cells) + " |",
                   flush=True)
-    print(f"\nPower: one feature of ten moved by δ = {args.delta} in normal score, "
-          f"{POWER[0]} {POWER[1]:,} / {POWER[2]:,}; share of windows where the model flags it\n")
-    print("| law | " + " | ".join(CONFIGS) + " |")
-    print("|---|" + "---:|" * len(CONFIGS))
-    for name, law in LAWS.items():
-        cells = [f"{run(law, *POWER, p, args.windows, args.seed + 1, args.delta)[2]:.1%}"
-                 for p in CONFIGS.values()]
-        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    print(f"\nPower: one feature of ten moved by δ = {args.delta} in normal score; share of "
+          "windows where the model flags it\n")
+    print("| law | design (reference / window) | " + " | ".join(CONFIGS) + " |")
+    print("|---|---|" + "---:|" * len(CONFIGS))
+    for name, law in laws.items():
+        for design, n, m in POWER:
+            hits = [run(law, design, n, m, c, args.windows, args.seed + 1, args.delta,
+                        args.jitter)[2] for c in CONFIGS.values()]
+            cells = [f"{h:.1%}" for h in hits]
+            print(f"| {name} | {design} {n:,} / {m:,} | " + " | ".join(cells) + " |",
+                  flush=True)
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 

@@ -259,7 +259,7 @@ class FittedBase(ABC):
         if isinstance(pol, Constant):
             threshold = float(pol.value)
         elif isinstance(pol, ReferenceQuantile):
-            null, threshold = self._reference_null(pol, self._size(prepared))
+            null, threshold = self._null_for(pol, prepared)
             p_value = p_value_from_null(stat, null)
         elif isinstance(pol, Permutation):
             assert perm is not None
@@ -285,6 +285,20 @@ class FittedBase(ABC):
             p_value=p_value,
             details=details,
         )
+
+    def _null_for(self, pol: ReferenceQuantile, prepared: Any) -> tuple[np.ndarray, float]:
+        """The sorted null a window is judged against and its thresholded ``q``-quantile:
+        the detector's own for this window (:meth:`_window_null`) where it draws one, the
+        reference's bootstrap null at the window's size otherwise."""
+        null = self._window_null(pol, prepared)
+        if null is None:
+            return self._reference_null(pol, self._size(prepared))
+        return null, max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor))
+
+    def _window_null(self, pol: ReferenceQuantile, prepared: Any) -> np.ndarray | None:
+        """A sorted null of ``pol.n_boot`` statistics drawn for this window alone; None
+        (the default): the reference's bootstrap null at the window's size serves."""
+        return None
 
     def _reference_null(self, pol: ReferenceQuantile, m: int) -> tuple[np.ndarray, float]:
         """The sorted bootstrap null at window size ``m`` and its thresholded q-quantile.
@@ -360,11 +374,11 @@ class FittedBase(ABC):
         return max(1, round(n * m / (n + m)))
 
     def null_at(self, current: Any) -> np.ndarray | None:
-        """The sorted bootstrap null a reference-quantile threshold used for ``current``
-        (None under other policies)."""
+        """The sorted null a reference-quantile threshold used for ``current`` (None under
+        other policies)."""
         if not isinstance(self.policy, ReferenceQuantile):
             return None
-        return self._reference_null(self.policy, self._size(self._prepare(current)))[0]
+        return self._null_for(self.policy, self._prepare(current))[0]
 
     def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
         """The threshold alone (see :meth:`_reference_null`)."""

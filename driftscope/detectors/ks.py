@@ -18,7 +18,7 @@ from driftscope.errors import DetectorInputError
 
 from .base import FittedBase, as_numeric, check_policy, draw_seed, params_repr
 from .emd import FittedEMD
-from .significance import PValue, ThresholdPolicy
+from .significance import PValue, ReferenceQuantile, ThresholdPolicy
 
 
 def ks_sorted(a: np.ndarray, a_missing: int, b: np.ndarray, b_missing: int) -> float:
@@ -55,6 +55,27 @@ class FittedKS(FittedEMD):
 
     def _boot_statistics(self, rng: np.random.Generator, m: int, n_boot: int) -> np.ndarray:
         return FittedBase._boot_statistics(self, rng, m, n_boot)
+
+    def _window_null(self, pol: ReferenceQuantile, prepared: tuple[np.ndarray, int]
+                     ) -> np.ndarray | None:
+        return None  # distribution-free: the reference's bootstrap null serves
+
+    def _permutation_statistics(
+        self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int
+    ) -> np.ndarray:
+        """``n`` random splits of the pooled values, each sorted and compared afresh."""
+        cur, miss = prepared
+        pooled = np.concatenate([self.ref_sorted, cur])
+        miss_total = self.ref_missing + miss
+        n_ref = self._reference_size()
+        out = np.empty(n)
+        for b in range(n):
+            labels = rng.permutation(len(pooled) + miss_total) < n_ref  # True: reference
+            obs_lab, miss_lab = labels[: len(pooled)], labels[len(pooled):]
+            am = int(miss_lab.sum())
+            out[b] = self._between(np.sort(pooled[obs_lab]), am, np.sort(pooled[~obs_lab]),
+                                   miss_total - am)[0]
+        return out
 
     def _p_value_and_critical(
         self, statistic: float, prepared: tuple[np.ndarray, int], alpha: float
