@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 import threading
+import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -44,7 +46,8 @@ reference-quantile policy, against a permutation null drawn for each window: the
 pooled with the window and split at random ``n_boot`` times. A bootstrap of a few hundred
 reference values cannot show how far a skewed feature's tail reaches (a 200-row reference
 of lognormal features flagged a quarter of windows without drift); the pooled split sees
-the window's own tail and is exact under no drift. From this size on the bootstrap null,
+the window's own tail, and under no drift the observed split is one of them (exchangeable:
+exactly so without missing values, docs/detectors.md). From this size on the bootstrap null,
 drawn once per window size and shared across refits, is kept: nearer its level there (a
 lognormal σ = 2 feature on 2,400 or 6,000 values: 1.4 % of windows over its 99 %
 threshold) and far cheaper for the large references of a wide model."""
@@ -367,17 +370,20 @@ SPLIT_CACHE_BYTES = 64 * 2**20
 and segments, and a window size comes back (:func:`split_distances`)."""
 _split_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _split_lock = threading.Lock()
+_split_held = 0  # bytes in _split_cache
 
 
 def split_draw(values: np.ndarray, missing: int) -> int:
-    """Which of the :data:`SPLIT_DRAWS` draws a window takes: a hash of its values."""
-    return int(np.sum(values).view(np.int64) + missing) % SPLIT_DRAWS
+    """Which of the :data:`SPLIT_DRAWS` draws a window takes: a hash (CRC-32) of its
+    values' bytes and its missing count (whole numbers and flags spread too)."""
+    data = np.ascontiguousarray(values, dtype=np.float64).tobytes()
+    return zlib.crc32(data, missing & 0xFFFFFFFF) % SPLIT_DRAWS
 
 
 def split_distances(
     n_ref: int, total: int, n_obs: int, n: int, trim: float, ends: tuple[bool, bool],
     draw: int = 0,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``n`` random splits of ``total`` pooled values into ``n_ref`` and the rest, as what
     each split's statistic is made of, in blocks: ``|F_a - F_b|`` of the two sides' CDFs
     (each winsorised at its own ``trim`` quantiles at ``ends``) on each gap between the
@@ -387,15 +393,15 @@ def split_distances(
 
     The splits depend on the sizes only, never on the values: :data:`SPLIT_DRAWS` draws
     per ``(n_ref, total)``, seeded by them and ``draw``, each shared by every feature and
-    window that takes it (a random split of rows serves several variables, as in a
-    permutation test of them all); their matrices are kept within
-    :data:`SPLIT_CACHE_BYTES`.
+    window that takes it (:func:`split_draw`); their matrices are kept within
+    :data:`SPLIT_CACHE_BYTES` (least recently used dropped first) unless one would take a
+    quarter of it, and are yielded one block at a time.
     """
     block = max(1, SPLIT_BLOCK // max(total, 1))
     keep = 8 * n * max(n_obs - 1, 0) <= SPLIT_CACHE_BYTES // 4
-    return [_split_block(n_ref, total, n_obs, draw, start, min(start + block, n), trim,
-                         ends, keep)
-            for start in range(0, n, block)]
+    for start in range(0, n, block):  # (one block at a time: memory stays a block's)
+        yield _split_block(n_ref, total, n_obs, draw, start, min(start + block, n), trim,
+                           ends, keep)
 
 
 def _split_block(
@@ -420,15 +426,31 @@ def _split_block(
     dist[(ka == 0) | (kb == 0)] = 0.0
     miss_a = n_ref - ka
     miss_b = (total - n_obs) - miss_a
-    dist.flags.writeable = False
-    made = dist, np.abs(miss_a / n_ref - miss_b / (total - n_ref))
+    missing = np.abs(miss_a / n_ref - miss_b / (total - n_ref))
+    dist.flags.writeable = missing.flags.writeable = False
+    made = dist, missing
     if keep:
+        global _split_held
         with _split_lock:
-            _split_cache[key] = made
-            held = sum(d.nbytes for d, _ in _split_cache.values())
-            while held > SPLIT_CACHE_BYTES and len(_split_cache) > 1:
-                held -= _split_cache.popitem(last=False)[1][0].nbytes
+            if key not in _split_cache:  # (another thread may have drawn it meanwhile)
+                _split_cache[key] = made
+                _split_held += _held_bytes(made)
+            while _split_held > SPLIT_CACHE_BYTES and len(_split_cache) > 1:
+                _split_held -= _held_bytes(_split_cache.popitem(last=False)[1])
     return made
+
+
+def clear_split_cache() -> None:
+    """Drop every kept split matrix."""
+    global _split_held
+    with _split_lock:
+        _split_cache.clear()
+        _split_held = 0
+
+
+def _held_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
+    """What a cached block holds (its arrays and their headers)."""
+    return entry[0].nbytes + entry[1].nbytes + 256
 
 
 def _side_cdf(
