@@ -109,17 +109,37 @@ def sorted_quantiles(sorted_obs: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
+def clip_counts(k: np.ndarray, trim: float) -> np.ndarray:
+    """How many values winsorising at ``trim`` clips at each end of samples of sizes ``k``:
+    ``ceil(k·trim) - 1`` (none while ``k·trim <= 1``), which is also the 0-based position
+    of the low clip value."""
+    return np.maximum(np.ceil(k * trim - 1e-9), 1) - 1
+
+
 def winsor_ranks(k: int, trim: float) -> tuple[int, int]:
     """0-based positions of ``k`` sorted values where winsorising at ``trim`` clips: the
     ``trim`` quantile ``x[ceil(k·trim) - 1]`` and its mirror from the top (as many values
-    clipped on each side; none while ``k·trim <= 1``)."""
-    lo = max(math.ceil(k * trim - 1e-9), 1) - 1
+    clipped on each side, :func:`clip_counts`)."""
+    lo = int(clip_counts(np.asarray(k), trim))
     return lo, k - 1 - lo
 
 
-def clip_counts(k: np.ndarray, trim: float) -> np.ndarray:
-    """:func:`winsor_ranks`' low position for each of the sample sizes ``k`` (arrays)."""
-    return np.maximum(np.ceil(k * trim - 1e-9), 1) - 1
+def winsorised_cdfs(
+    held: np.ndarray, k: np.ndarray, trim: float, ends: tuple[bool, bool]
+) -> np.ndarray:
+    """Samples' CDFs on a common grid of gaps, each winsorised at its own ``trim``
+    quantiles at ``ends``: ``held`` has a row per sample, its values at or below each gap
+    (nondecreasing), ``k`` its size. Below its low clip value a CDF is 0, from its high
+    one on 1 (a row's ends only: no pass over every row's whole grid)."""
+    cdf = held / np.maximum(k, 1)[:, None]
+    if trim > 0:
+        lo = clip_counts(k, trim)
+        for r in range(len(k)):
+            if ends[0]:
+                cdf[r, : np.searchsorted(held[r], lo[r], "right")] = 0.0
+            if ends[1]:
+                cdf[r, np.searchsorted(held[r], k[r] - 1 - lo[r], "right"):] = 1.0
+    return cdf
 
 
 def winsorize_sorted(
@@ -317,16 +337,7 @@ class FittedEMD(FittedBase):
         position (one row each; ``miss`` missing draws of ``m``), ``own``: the reference's
         CDF on its gaps (:meth:`_own_cdf`), ``gaps``: their widths."""
         k = counts.sum(axis=1)
-        held = np.cumsum(counts[:, :-1], axis=1)
-        cum = held / np.maximum(k, 1)[:, None]
-        if self.trim > 0:  # each resample winsorised at its own quantiles
-            lo = clip_counts(k, self.trim)
-            hi = k - 1 - lo
-            for r in range(len(k)):  # (a row's ends only: no pass over every row's gaps)
-                if self.ends[0]:  # the reference position of the resample's clip value
-                    cum[r, : np.searchsorted(held[r], lo[r], "right")] = 0.0
-                if self.ends[1]:
-                    cum[r, np.searchsorted(held[r], hi[r], "right"):] = 1.0
+        cum = winsorised_cdfs(np.cumsum(counts[:, :-1], axis=1), k, self.trim, self.ends)
         w = np.abs(own - cum) @ gaps
         rate = self.ref_missing / self._reference_size()
         return np.asarray(np.where(k > 0, w / self.scale, 0.0) + np.abs(rate - miss / m))
@@ -422,7 +433,7 @@ def _split_block(
     held_b = np.arange(1, n_obs, dtype=np.int32) - held_a
     ka = obs.sum(axis=1)
     kb = n_obs - ka
-    dist = np.abs(_side_cdf(held_a, ka, trim, ends) - _side_cdf(held_b, kb, trim, ends))
+    dist = np.abs(winsorised_cdfs(held_a, ka, trim, ends) - winsorised_cdfs(held_b, kb, trim, ends))
     dist[(ka == 0) | (kb == 0)] = 0.0
     miss_a = n_ref - ka
     miss_b = (total - n_obs) - miss_a
@@ -451,22 +462,6 @@ def clear_split_cache() -> None:
 def _held_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
     """What a cached block holds (its arrays and their headers)."""
     return entry[0].nbytes + entry[1].nbytes + 256
-
-
-def _side_cdf(
-    held: np.ndarray, k: np.ndarray, trim: float, ends: tuple[bool, bool]
-) -> np.ndarray:
-    """One side's CDF on the pooled gaps, winsorised at its own ``trim`` quantiles (as
-    :meth:`FittedEMD._counts_statistics` does), from ``held`` (its values at or below each
-    gap, a row per split) and ``k`` (its observed count)."""
-    cdf = held / np.maximum(k, 1)[:, None]
-    if trim > 0:
-        lo = clip_counts(k, trim)[:, None]
-        if ends[0]:
-            cdf[held <= lo] = 0.0
-        if ends[1]:
-            cdf[held > k[:, None] - 1 - lo] = 1.0
-    return cdf
 
 
 class EMD:
