@@ -51,6 +51,11 @@ exactly so without missing values, docs/detectors.md). From this size on the boo
 drawn once per window size and shared across refits, is kept: nearer its level there (a
 lognormal σ = 2 feature on 2,400 or 6,000 values: 1.4 % of windows over its 99 %
 threshold) and far cheaper for the large references of a wide model."""
+SPARSE_BELOW = 8
+"""A bootstrap resample of fewer than 1/this of the reference's observed values is scored
+from its sorted draws (O(draws)), not from its counts over every reference value."""
+DRAWS_BLOCK = 2**20
+"""Resamples scored from their draws together hold at most about this many draws."""
 _HUGE = 2.0**900  # values beyond it are computed scaled down (no overflow on the way)
 
 
@@ -311,7 +316,9 @@ class FittedEMD(FittedBase):
 
     def _boot_statistics(self, rng: np.random.Generator, m: int, n_boot: int) -> np.ndarray:
         """Fast path: a resample is counts over reference points, so ``∫|F_n - F*|`` is one
-        pass over the reference gaps (O(n), no sort), for a batch of resamples at once."""
+        pass over the reference gaps (O(n), no sort), for a batch of resamples at once; a
+        resample much smaller than the reference is one pass over its own sorted draws
+        instead (:meth:`_draws_statistics`, the same statistics of the same draws)."""
         n_obs, total = len(self.ref_sorted), self._reference_size()
         rate = self.ref_missing / total
         if n_obs < 2:
@@ -320,15 +327,85 @@ class FittedEMD(FittedBase):
         gaps = np.diff(self.ref_sorted)
         own = self._own_cdf()
         batch = max(1, 2**17 // n_obs)  # small blocks stay in cache
-        out = []
+        sparse = m * SPARSE_BELOW < n_obs
+        out, held = [], []
         for start in range(0, n_boot, batch):
             b = min(batch, n_boot - start)
             miss = rng.binomial(m, rate, size=b)
             k = m - miss
-            idx = rng.integers(0, n_obs, int(k.sum())) + np.repeat(np.arange(b) * n_obs, k)
+            draws = rng.integers(0, n_obs, int(k.sum()))
+            if sparse:  # (drawn in the same order as the counts' blocks: the same null)
+                held.append((draws, k, miss))
+                continue
+            idx = draws + np.repeat(np.arange(b) * n_obs, k)
             counts = np.bincount(idx, minlength=b * n_obs).reshape(b, n_obs)
             out.append(self._counts_statistics(counts, miss, m, own, gaps))
+        group = max(1, DRAWS_BLOCK // max(m, 1))
+        for i in range(0, len(held), group):
+            part = held[i:i + group]
+            out.append(self._draws_statistics(np.concatenate([d for d, _, _ in part]),
+                                              np.concatenate([k for _, k, _ in part]),
+                                              np.concatenate([x for _, _, x in part]), m))
         return np.concatenate(out)
+
+    @cached_property
+    def _gap_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Prefix sums over the reference's gaps of their widths and of the reference's
+        own (winsorised) CDF times the widths: ``G[i] = Σ_{t<i} gap_t``, likewise ``H``."""
+        gaps = np.diff(self.ref_sorted)
+        zero = np.zeros(1)
+        return (np.concatenate([zero, np.cumsum(gaps)]),
+                np.concatenate([zero, np.cumsum(self._own_cdf() * gaps)]))
+
+    def _draws_statistics(
+        self, draws: np.ndarray, k: np.ndarray, miss: np.ndarray, m: int
+    ) -> np.ndarray:
+        """What :meth:`_counts_statistics` gives for resamples drawn as reference
+        positions (``draws``: ``k[r]`` of them for resample ``r``, rows one after the
+        other), in O(draws) rather than O(resamples × reference): between two consecutive
+        sorted draws a resample's CDF is one value ``c``, the reference's own CDF rises
+        and crosses it once, so ``∫|F - c|`` over those gaps is four prefix sums."""
+        n_obs = len(self.ref_sorted)
+        G, H = self._gap_sums
+        b = len(k)
+        ends = np.cumsum(k)
+        starts = ends - k
+        wide = b * n_obs >= 2**31  # (int32 sorts twice as fast)
+        rows: np.ndarray = np.arange(b, dtype=np.int64 if wide else np.int32)
+        off = np.repeat(rows, k) * n_obs
+        at = (np.sort(draws.astype(off.dtype) + off) - off).astype(np.intp)  # sorted, per resample
+        c = (np.arange(1, len(at) + 1) - np.repeat(starts, k)) / np.repeat(k, k)
+        if self.trim > 0:  # each resample winsorised at its own clip values
+            for s, e, lo in zip(starts.tolist(), ends.tolist(),
+                                clip_counts(k, self.trim).astype(int).tolist(), strict=True):
+                if self.ends[0]:
+                    c[s:s + lo] = 0.0  # at or below its low clip value
+                if self.ends[1]:
+                    c[max(s, e - 1 - lo):e] = 1.0  # above its high one
+        full = k > 0
+        last = ends[full] - 1  # a resample's last draw: its segment runs to the last gap
+        nxt = np.empty_like(at)
+        nxt[:-1] = at[1:]
+        nxt[last] = n_obs - 1
+        # where the reference's CDF (i+1)/n_obs on gap i, clipped as _own_cdf clips it,
+        # reaches c (a gap where the two are equal adds 0 on either side)
+        cross = np.ceil(c * n_obs) - 1
+        if self.trim > 0:
+            r_lo, r_hi = winsor_ranks(n_obs, self.trim)
+            if self.ends[0]:
+                np.maximum(cross, r_lo, out=cross)
+            if self.ends[1]:
+                np.minimum(cross, r_hi, out=cross)
+        q = np.clip(cross.astype(np.intp), at, nxt)
+        g_at, h_at = G[at], H[at]
+        g_nxt, h_nxt = np.empty_like(g_at), np.empty_like(h_at)
+        g_nxt[:-1], h_nxt[:-1] = g_at[1:], h_at[1:]
+        g_nxt[last], h_nxt[last] = G[-1], H[-1]
+        seg = c * (2 * G[q] - g_at - g_nxt) + h_nxt + h_at - 2 * H[q]
+        w = np.bincount(np.repeat(np.arange(b), k), seg, minlength=b).astype(float)
+        w[full] += h_at[starts[full]]  # below the first draw the resample's CDF is 0
+        rate = self.ref_missing / self._reference_size()
+        return np.asarray(np.where(full, w / self.scale, 0.0) + np.abs(rate - miss / m))
 
     def _counts_statistics(
         self, counts: np.ndarray, miss: np.ndarray, m: int, own: np.ndarray, gaps: np.ndarray

@@ -178,3 +178,44 @@ def test_a_null_serves_no_size_that_clips_another_count() -> None:
     wide.score(rng.lognormal(sigma=2, size=5000))
     wide.score(rng.lognormal(sigma=2, size=5100))  # resamples of 4,615 and 4,717: 46/47
     assert len(wide.null_pool.nulls) == 1
+
+
+@pytest.mark.parametrize(("trim", "law"), [(0.0, "lognormal"), (0.01, "lognormal"),
+                                           (0.05, "lognormal"), (0.01, "zeros"),
+                                           (0.01, "counts"), (0.05, "missing")])
+def test_a_small_resample_scored_from_its_draws_is_the_one_scored_from_counts(
+    trim: float, law: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resamples much smaller than the reference are scored from their sorted draws
+    (``_draws_statistics``): the same statistics as from their counts over the reference,
+    resample by resample, for every clipped-ends case, ties, and resamples that drew only
+    missing values."""
+    import driftscope.detectors.emd as emd
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    ref = {"lognormal": lambda: rng.lognormal(sigma=2, size=n),
+           "zeros": lambda: np.where(rng.random(n) < 0.5, 0.0, rng.lognormal(size=n)),
+           "counts": lambda: rng.poisson(40, n).astype(float),
+           "missing": lambda: np.where(rng.random(n) < 0.9, np.nan, rng.normal(size=n)),
+           }[law]()
+    fitted = EMD(trim=trim).fit(ref, rng=rng)
+    k = len(fitted.ref_sorted)
+    for m in (1, 2, 7, 60, 250):
+        b = 9
+        miss = rng.binomial(m, fitted.ref_missing / fitted._reference_size(), size=b)
+        draws = rng.integers(0, k, int((m - miss).sum()))
+        rows = np.repeat(np.arange(b), m - miss)
+        counts = np.bincount(rows * k + draws, minlength=b * k).reshape(b, k)
+        dense = fitted._counts_statistics(counts, miss, m, fitted._own_cdf(),
+                                          np.diff(fitted.ref_sorted))
+        sparse = fitted._draws_statistics(draws, m - miss, miss, m)
+        assert sparse == pytest.approx(dense, rel=1e-9, abs=1e-12)
+    # the null itself: the same draws in the same order, whichever way they are scored
+    m = k // 20
+    monkeypatch.setattr(emd, "SPARSE_BELOW", 10**9)
+    dense_null = fitted._boot_statistics(np.random.default_rng(3), m, 200)
+    monkeypatch.setattr(emd, "SPARSE_BELOW", 8)
+    monkeypatch.setattr(emd, "DRAWS_BLOCK", 1000)  # several groups of resamples
+    assert fitted._boot_statistics(np.random.default_rng(3), m, 200) == pytest.approx(
+        dense_null, rel=1e-9, abs=1e-12)
