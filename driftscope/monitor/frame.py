@@ -274,6 +274,49 @@ def stored_counts(store: Store, model_id: str, size: timedelta, start: datetime,
     return {as_utc(r[0]): int(r[1]) for r in store.query(sql, params)}
 
 
+@dataclass(frozen=True)
+class Marks:
+    """What was stored when a range of raw events was read, to tell later whether a read
+    of it still holds: each window's event count and a sum of its events' hashes (an event
+    stored late, or deleted, changes them), and — where labels were read — the model's
+    feedback count and latest ingestion time."""
+
+    windows: dict[datetime, tuple[int, int]]
+    feedback: tuple[int, Any] | None = None
+
+    def agree(self, now: Marks, start: datetime, end: datetime) -> bool:
+        """Whether ``now`` finds every window in [start, end) and the feedback as these
+        marks did."""
+        keys = {w for w in (*self.windows, *now.windows) if start <= w < end}
+        return self.feedback == now.feedback and all(
+            self.windows.get(w, (0, 0)) == now.windows.get(w, (0, 0)) for w in keys)
+
+    def then(self, later: Marks) -> Marks:
+        """These marks followed by ``later``'s windows (a read extended by a later one);
+        the feedback as first marked (so any feedback since is news to the next check)."""
+        return Marks({**self.windows, **later.windows}, self.feedback)
+
+
+def stored_marks(store: Store, model_id: str, size: timedelta, start: datetime,
+                 end: datetime, labels: bool) -> Marks:
+    """The :class:`Marks` of the raw events in [start, end), taken before reading them."""
+    E, F = S.EVENTS, S.FEEDBACK
+    params = {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start),
+              "b": as_utc(end)}
+    rows = store.query(
+        f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, "
+        f"count(), sum(cityHash64({E.event_id}, {E.kafka_partition}, {E.kafka_offset})) "
+        f"FROM {E} WHERE {E.model_id} = {{m:String}} "
+        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w", params)
+    feedback = None
+    if labels:
+        got = store.query(f"SELECT count(), max({F.ingested_at}) FROM {F} "
+                          f"WHERE {F.model_id} = {{m:String}}", {"m": model_id})
+        feedback = (int(got[0][0]), got[0][1]) if got else (0, None)
+    return Marks({as_utc(r[0]): (int(r[1]), int(r[2])) for r in rows}, feedback)
+
+
 def still_stored(windows: list[tuple[Window, int]], stored: dict[datetime, int],
                  sampled: bool) -> list[tuple[Window, int]]:
     """The windows whose data is (mostly) still there: an empty window (a silence) is; one

@@ -33,6 +33,7 @@ from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
 from driftscope.monitor.frame import (
     Frame,
+    Marks,
     Profiled,
     Sampled,
     Silence,
@@ -44,6 +45,7 @@ from driftscope.monitor.frame import (
     silence,
     still_stored,
     stored_counts,
+    stored_marks,
     window_counts,
 )
 from driftscope.monitor.reference import ReferenceReader, digest, reference_key
@@ -93,6 +95,7 @@ class _Run:
     caught_up: dict[datetime, datetime] = field(default_factory=dict)
     noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
     read: Frame | None = None  # the last batch's events, lead included (the next one's lead)
+    marks: Marks | None = None  # what was stored of ``read``'s range when it was read
 
 
 MAX_VALUES = 20_000_000
@@ -158,6 +161,9 @@ class Monitor:
         self._fitters: dict[str, Fitter] = {}
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
         self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
+        # per monitor (configuration digest): the last pass's read and its marks, the next
+        # pass's lead when they still hold (:meth:`_read`)
+        self._kept: dict[str, tuple[Frame, Marks]] = {}
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -431,24 +437,39 @@ class Monitor:
         return [*missed, window.before(run.lag)]
 
     def _read(self, run: _Run, start: datetime, end: datetime) -> Frame:
-        """A batch's events with its lead: the part the batch before read (a moment ago,
-        in this pass) is not read again (raw events). A name whose values were numbers in
-        some events and strings in others takes its kind from all of them: such a read is
-        done whole."""
-        held = run.read
+        """A batch's events with its lead: the part read before is not read again (raw
+        events) — by the batch before, a moment ago in this pass, or by the pass before,
+        where what is stored of each of its windows (:class:`Marks`: events and their
+        hashes, the model's feedback where labels are read) is as it was then (an event
+        stored late into the lead, or a label come in, and it is read afresh). A name whose
+        values were numbers in some events and strings in others takes its kind from all
+        of them: such a read is done whole."""
+        held, marks = run.read, run.marks
+        raw = run.source is None
+        kept = self._kept.pop(run.fp, None) if held is None and raw else None
+        if kept is not None:
+            held, marks = kept
         b = held.bounds if held is not None else None
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
                        labels=run.labels, horizon=self.config.collector.feedback_horizon,
                        source=run.source)
+        mark = partial(stored_marks, self.store, run.cfg.model, run.size, labels=run.labels)
         frame = None
-        if held is not None and b is not None and run.source is None \
+        if held is not None and marks is not None and b is not None and raw \
                 and b[0] <= start < b[1] <= end and not held.mixed:
-            part = read(start=b[1], end=end)
-            if not part.mixed:
-                frame = concat(held.between(start, b[1]), part)
+            now = mark(start if kept else b[1], end)  # (marked before it is read)
+            if kept is None or marks.agree(now, start, b[1]):
+                part = read(start=b[1], end=end)
+                if not part.mixed:
+                    frame = concat(held.between(start, b[1]), part)
+                    marks = now if kept else marks.then(now)
         if frame is None:
+            marks = mark(start, end) if raw else None
             frame = read(start=start, end=end)
-        run.read = frame
+        run.read, run.marks = frame, marks
+        if raw and marks is not None and not frame.mixed \
+                and frame.n * (len(run.names) + 1) <= MAX_VALUES:
+            self._kept[run.fp] = (frame, marks)
         return frame
 
     def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:
