@@ -285,11 +285,10 @@ class Marks:
     feedback: tuple[int, Any] | None = None
 
     def agree(self, now: Marks, start: datetime, end: datetime) -> bool:
-        """Whether ``now`` finds every window in [start, end) and the feedback as these
-        marks did."""
+        """Whether ``now`` finds the events of every window in [start, end) as these marks
+        did (the feedback is compared apart: its news needs only the labels read again)."""
         keys = {w for w in (*self.windows, *now.windows) if start <= w < end}
-        return self.feedback == now.feedback and all(
-            self.windows.get(w, (0, 0)) == now.windows.get(w, (0, 0)) for w in keys)
+        return all(self.windows.get(w, (0, 0)) == now.windows.get(w, (0, 0)) for w in keys)
 
     def then(self, later: Marks) -> Marks:
         """These marks followed by ``later``'s windows (a read extended by a later one);
@@ -354,10 +353,10 @@ def read_events(
         assert not labels, "profiles hold no labels"
         return read_profiles(store, model_id, start, end, names, source)
     sampled = source
-    E, F = S.SAMPLES if sampled else S.EVENTS, S.FEEDBACK
-    in_range = (f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-                f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
-    order = f"e.{E.timestamp}"
+    E = S.SAMPLES if sampled else S.EVENTS
+    in_range, params = _in_range(E, model_id, start, end, horizon)
+    # (raw events in a total order: a later read of their labels lines up, read_labels)
+    order = f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}"
     if on_time and not sampled:
         in_range += f" AND NOT e.{S.EVENTS.late}"
     if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
@@ -367,30 +366,53 @@ def read_events(
         order = (f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}, e.{S.SAMPLES.hash}, "
                  f"e.{E.kafka_partition}, e.{E.kafka_offset} LIMIT {{k:UInt64}} BY "
                  f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}")
-    label_sql = "NULL"
-    join = ""
-    if labels:  # n = 0 where no feedback matched (a LEFT JOIN fills defaults, not NULL)
-        label_sql = f"if(f.n > 0, f.fb, e.{E.label})"
-        join = (
-            f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
-            f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at})) AS fb, "
-            f"count() AS n FROM {F} AS fl "
-            f"INNER JOIN (SELECT {E.event_id}, max({E.timestamp}) AS ets FROM {E} AS e "
-            f"WHERE {in_range} GROUP BY {E.event_id}) AS ev ON fl.{F.event_id} = ev.{E.event_id} "
-            f"WHERE fl.{F.model_id} = {{m:String}} "
-            f"AND fl.{F.timestamp} <= ev.ets + toIntervalMillisecond({{h:Int64}}) "
-            f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id"
-        )
-    params = {"m": model_id, "a": as_utc(start), "b": as_utc(end),
-              "h": int(horizon.total_seconds() * 1000),
-              **({"w": sampled.seconds, "k": sampled.k,
-                  "ws": floor_window(as_utc(start), timedelta(seconds=sampled.seconds))}
-                 if sampled else {})}
+        params.update(w=sampled.seconds, k=sampled.k,
+                      ws=floor_window(as_utc(start), timedelta(seconds=sampled.seconds)))
+    label_sql, join = _label_join(E, in_range) if labels else ("NULL", "")
     frame = read_frame(store, E, f"{E} AS e{join} WHERE {in_range} ORDER BY {order}",
                        f"{E} AS e WHERE {in_range}", params, names, label_sql)
     if sampled:  # in time order, as the frame wants
         frame = frame.take(np.argsort(frame.timestamps, kind="stable"))
     return replace(frame, bounds=(as_utc(start), as_utc(end)))
+
+
+def read_labels(store: Store, model_id: str, start: datetime, end: datetime,
+                horizon: timedelta) -> np.ndarray:
+    """The labels of the raw events in [start, end), as :func:`read_events` reads them
+    and in its order: what a read of the range holds as labels once more feedback is in."""
+    E = S.EVENTS
+    in_range, params = _in_range(E, model_id, start, end, horizon)
+    label_sql, join = _label_join(E, in_range)
+    rows = store.query_np(
+        f"SELECT {label_sql} AS lbl FROM {E} AS e{join} WHERE {in_range} ORDER BY "
+        f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}", params)
+    if rows.dtype.names is not None:  # (one column may come back as a plain array)
+        rows = rows["lbl"]
+    return np.asarray(rows, dtype=object).reshape(-1)
+
+
+def _in_range(E: Any, model_id: str, start: datetime, end: datetime,
+              horizon: timedelta) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of a model's events in [start, end) (alias ``e``), its parameters."""
+    return ((f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+             f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}"),
+            {"m": model_id, "a": as_utc(start), "b": as_utc(end),
+             "h": int(horizon.total_seconds() * 1000)})
+
+
+def _label_join(E: Any, in_range: str) -> tuple[str, str]:
+    """An event's label (the latest feedback within the horizon, else its own) and the
+    join it needs. (n = 0 where no feedback matched: a LEFT JOIN fills defaults, not NULL.)"""
+    F = S.FEEDBACK
+    return f"if(f.n > 0, f.fb, e.{E.label})", (
+        f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
+        f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at})) AS fb, "
+        f"count() AS n FROM {F} AS fl "
+        f"INNER JOIN (SELECT {E.event_id}, max({E.timestamp}) AS ets FROM {E} AS e "
+        f"WHERE {in_range} GROUP BY {E.event_id}) AS ev ON fl.{F.event_id} = ev.{E.event_id} "
+        f"WHERE fl.{F.model_id} = {{m:String}} "
+        f"AND fl.{F.timestamp} <= ev.ets + toIntervalMillisecond({{h:Int64}}) "
+        f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id")
 
 
 def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -> Frame:

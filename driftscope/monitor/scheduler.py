@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import pairwise
@@ -42,6 +43,7 @@ from driftscope.monitor.frame import (
     concat,
     part_counts,
     read_events,
+    read_labels,
     silence,
     still_stored,
     stored_counts,
@@ -105,6 +107,10 @@ backfill of a 200-feature model with 20,000 events a window read 64 windows and 
 26-window lead at once (session 12's review: 60 windows of it peaked at 9 GB); it now
 reads them a few at a time."""
 
+KEPT_VALUES = 40_000_000
+"""The most values (events × names) the reads kept for the next pass hold, all monitors
+together (:meth:`Monitor._read`): about 320 MB of numbers."""
+
 
 def batches(todo: list[tuple[Window, int]], most: int,
             per_event: int) -> Iterator[list[tuple[Window, int]]]:
@@ -162,8 +168,8 @@ class Monitor:
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
         self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
         # per monitor (configuration digest): the last pass's read and its marks, the next
-        # pass's lead when they still hold (:meth:`_read`)
-        self._kept: dict[str, tuple[Frame, Marks]] = {}
+        # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
+        self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -440,37 +446,57 @@ class Monitor:
         """A batch's events with its lead: the part read before is not read again (raw
         events) — by the batch before, a moment ago in this pass, or by the pass before,
         where what is stored of each of its windows (:class:`Marks`: events and their
-        hashes, the model's feedback where labels are read) is as it was then (an event
-        stored late into the lead, or a label come in, and it is read afresh). A name whose
-        values were numbers in some events and strings in others takes its kind from all
-        of them: such a read is done whole."""
+        hashes) is as it was then (an event stored late into the lead, and it is read
+        afresh; feedback come in since, and its labels are). A name whose values were
+        numbers in some events and strings in others takes its kind from all of them: such
+        a read is done whole."""
         held, marks = run.read, run.marks
         raw = run.source is None
         kept = self._kept.pop(run.fp, None) if held is None and raw else None
         if kept is not None:
             held, marks = kept
         b = held.bounds if held is not None else None
+        horizon = self.config.collector.feedback_horizon
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
-                       labels=run.labels, horizon=self.config.collector.feedback_horizon,
-                       source=run.source)
+                       labels=run.labels, horizon=horizon, source=run.source)
         mark = partial(stored_marks, self.store, run.cfg.model, run.size, labels=run.labels)
         frame = None
         if held is not None and marks is not None and b is not None and raw \
                 and b[0] <= start < b[1] <= end and not held.mixed:
             now = mark(start if kept else b[1], end)  # (marked before it is read)
-            if kept is None or marks.agree(now, start, b[1]):
+            lead = held.between(start, b[1])
+            # (an event stored or deleted in the lead since the pass before: read it whole)
+            holds = kept is None or marks.agree(now, start, b[1])
+            if holds and kept is not None and marks.feedback != now.feedback:
+                got = read_labels(self.store, run.cfg.model, start, b[1], horizon)
+                holds, lead = len(got) == lead.n, replace(lead, labels=got)  # labels came in
+            if holds:
                 part = read(start=b[1], end=end)
                 if not part.mixed:
-                    frame = concat(held.between(start, b[1]), part)
+                    frame = concat(lead, part)
                     marks = now if kept else marks.then(now)
         if frame is None:
             marks = mark(start, end) if raw else None
             frame = read(start=start, end=end)
         run.read, run.marks = frame, marks
-        if raw and marks is not None and not frame.mixed \
-                and frame.n * (len(run.names) + 1) <= MAX_VALUES:
-            self._kept[run.fp] = (frame, marks)
+        if raw and marks is not None and not frame.mixed:
+            self._keep(run.fp, frame, marks)
         return frame
+
+    def _keep(self, fp: str, frame: Frame, marks: Marks) -> None:
+        """Keep a monitor's read for its next pass, dropping the reads of the monitors
+        least recently run beyond :data:`KEPT_VALUES` values in all."""
+        def values(f: Frame) -> int:
+            return f.n * (len(f.columns) + len(f.segments) + 1)
+
+        self._kept.pop(fp, None)
+        if values(frame) > KEPT_VALUES:
+            return
+        self._kept[fp] = (frame, marks)
+        held = sum(values(f) for f, _ in self._kept.values())
+        while held > KEPT_VALUES:
+            _, (f, _) = self._kept.popitem(last=False)
+            held -= values(f)
 
     def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:
         """A labelled window's events: from the batch's frame when it holds them."""

@@ -51,12 +51,14 @@ def _results(store: Store) -> list[tuple[Any, ...]]:
         f"ORDER BY 1, 2, 3, 4")
 
 
-def _passes(store: Store, cfg: Config, keep: bool) -> list[list[tuple[datetime, datetime]]]:
+def _passes(store: Store, cfg: Config, keep: bool,
+            labels: bool) -> list[list[tuple[datetime, datetime]]]:
     """A first pass over 18 windows, then one pass per window as it closes (one Monitor
     throughout, as serve runs them; without ``keep`` each pass reads afresh). Before pass
-    22 six events are stored late into window 15 (in every later pass's reference); before
-    pass 25 the labels of window 22's events change (that pass scores window 22, 30
-    minutes = 3 windows before it). Returns the ranges each pass read."""
+    22 six events are stored late into window 15 (in every later pass's reference); with
+    ``labels``, from pass 25 on, before each pass the labels of the window 3 before come in
+    (30 minutes: the window the pass scores) and differ from those sent with the events.
+    Returns the ranges each pass read."""
     write_windows(store, "m", T0, W, 30, N, _stream, closed=False)
 
     def close(i: int) -> None:
@@ -83,9 +85,9 @@ def _passes(store: Store, cfg: Config, keep: bool) -> list[list[tuple[datetime, 
                 rows = event_rows("m", T0 + 15 * W, W, 6, {"x": np.full(6, 40.0),
                                                            "plan": np.full(6, "a")}, "late")
                 store.insert(S.EVENTS, rows, S.EVENTS.columns)
-            if i == LATE_LABELS:
-                at = T0 + (i + 1) * W
-                store.insert(S.FEEDBACK, [("m", f"0-22-{j}", "1", at, at, 0, j)
+            if labels and i >= LATE_LABELS:  # from then on with every window: the labels
+                at = T0 + (i + 1) * W  # of the window 3 before (which this pass scores)
+                store.insert(S.FEEDBACK, [("m", f"0-{i - 3}-{j}", "1", at, at, 0, j)
                                           for j in range(N)], S.FEEDBACK.columns)
             close(i)
             if not keep:
@@ -105,11 +107,11 @@ def test_a_pass_reads_only_its_new_window_and_finds_what_a_fresh_read_does(
     fresh = Store(chdb_dsn, database=f"{store.database}_fresh")
     fresh.migrate()
     try:
-        _passes(fresh, cfg, keep=False)
+        _passes(fresh, cfg, keep=False, labels=performance)
         want = _results(fresh)
     finally:
         fresh.drop_database()
-    reads = _passes(store, cfg, keep=True)
+    reads = _passes(store, cfg, keep=True, labels=performance)
     assert _results(store) == want
     # the late events moved every later window's distance on x (window 15: in reference)
     D = S.DRIFT_RESULTS
@@ -124,7 +126,45 @@ def test_a_pass_reads_only_its_new_window_and_finds_what_a_fresh_read_does(
 
     for i in range(19, 30):
         window = T0 + i * W
-        if i == LATE_EVENTS or (performance and i == LATE_LABELS):
+        if i == LATE_EVENTS:
             assert min(starts(i)) < window - 10 * W, i  # the whole lead, read afresh
-        else:
-            assert starts(i) == [window], (i, starts(i))  # the new window only
+        else:  # the new window only (with labels come in: and the lead's labels)
+            assert starts(i) == [window], (i, starts(i))
+    if performance:  # the feedback moved the accuracy of the windows it labelled
+        acc = store.query(f"SELECT {D.window_start}, {D.statistic} FROM {D} FINAL WHERE "
+                          f"{D.metric} = 'accuracy' AND {D.segment} = '*' ORDER BY 1")
+        relabelled = [v for t, v in acc if t >= (T0 + (LATE_LABELS - 3) * W).replace(tzinfo=None)]
+        assert len(relabelled) == 30 - LATE_LABELS and max(relabelled) < 0.7 < min(
+            v for t, v in acc if t < (T0 + (LATE_LABELS - 3) * W).replace(tzinfo=None))
+
+
+def test_the_reads_kept_stay_within_their_budget_dropping_the_least_recent(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_windows(store, "m", T0, W, 16, N, _stream)
+
+    def monitor(*features: list[str]) -> Monitor:  # monitors of these features, never run
+        monitor.runs = getattr(monitor, "runs", 0) + 1  # type: ignore[attr-defined]
+        names = [f"m{monitor.runs}-{i}" for i in range(len(features))]  # type: ignore[attr-defined]
+        return Monitor(store, Config.model_validate({
+            "models": [{"id": "m", "window": "10m"}],
+            "monitors": [{"name": n, "model": "m", "features": f}
+                         for n, f in zip(names, features, strict=True)],
+            "alerts": {"console": False}}))
+
+    def kept(m: Monitor) -> list[int]:
+        return [f.n * (len(f.columns) + 1) for f, _ in m._kept.values()]
+
+    one = 16 * N * 2  # a monitor of one feature: 16 windows × (its feature + time)
+    monkeypatch.setattr(scheduler, "KEPT_VALUES", 3 * one - 1)
+    both = monitor(["x"], ["plan"])
+    both.run_once()
+    assert kept(both) == [one, one]
+    monkeypatch.setattr(scheduler, "KEPT_VALUES", 5 * one // 2)
+    three = monitor(["x"], ["plan"], ["x", "plan"])
+    three.run_once()  # the third (3/2 of one) drops the first, the least recently run
+    assert kept(three) == [one, 16 * N * 3]
+    monkeypatch.setattr(scheduler, "KEPT_VALUES", one - 1)  # too big alone: not kept
+    alone = monitor(["x"])
+    alone.run_once()
+    assert kept(alone) == []
