@@ -328,7 +328,15 @@ class FittedEMD(FittedBase):
         own = self._own_cdf()
         batch = max(1, 2**17 // n_obs)  # small blocks stay in cache
         sparse = m * SPARSE_BELOW < n_obs
-        out, held = [], []
+        out: list[np.ndarray] = []
+        held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        drawn = 0  # draws held, scored together once they reach DRAWS_BLOCK
+
+        def score_held() -> None:
+            draws, k, miss = (np.concatenate([h[j] for h in held]) for j in range(3))
+            out.append(self._draws_statistics(draws, k, miss, m))
+            held.clear()
+
         for start in range(0, n_boot, batch):
             b = min(batch, n_boot - start)
             miss = rng.binomial(m, rate, size=b)
@@ -336,26 +344,32 @@ class FittedEMD(FittedBase):
             draws = rng.integers(0, n_obs, int(k.sum()))
             if sparse:  # (drawn in the same order as the counts' blocks: the same null)
                 held.append((draws, k, miss))
+                drawn += len(draws)
+                if drawn >= DRAWS_BLOCK:
+                    score_held()
+                    drawn = 0
                 continue
             idx = draws + np.repeat(np.arange(b) * n_obs, k)
             counts = np.bincount(idx, minlength=b * n_obs).reshape(b, n_obs)
             out.append(self._counts_statistics(counts, miss, m, own, gaps))
-        group = max(1, DRAWS_BLOCK // max(m, 1))
-        for i in range(0, len(held), group):
-            part = held[i:i + group]
-            out.append(self._draws_statistics(np.concatenate([d for d, _, _ in part]),
-                                              np.concatenate([k for _, k, _ in part]),
-                                              np.concatenate([x for _, _, x in part]), m))
+        if held:
+            score_held()
         return np.concatenate(out)
 
     @cached_property
     def _gap_sums(self) -> tuple[np.ndarray, np.ndarray]:
-        """Prefix sums over the reference's gaps of their widths and of the reference's
-        own (winsorised) CDF times the widths: ``G[i] = Σ_{t<i} gap_t``, likewise ``H``."""
-        gaps = np.diff(self.ref_sorted)
-        zero = np.zeros(1)
-        return (np.concatenate([zero, np.cumsum(gaps)]),
-                np.concatenate([zero, np.cumsum(self._own_cdf() * gaps)]))
+        """What sums over runs of the reference's gaps are read from: ``G[i]``, the i-th
+        sorted value (a run's width is ``G[b] - G[a]``), and ``H[i] = Σ_{t<i} own_t·gap_t``
+        with ``own`` the reference's own (winsorised) CDF on each gap — 0 below the low clip
+        rank, and above the high one built from the values themselves, so a value far out
+        (1e15 among hundreds) costs no precision in the runs that do not cross it."""
+        x = self.ref_sorted
+        gaps = np.diff(x)
+        H = np.concatenate([np.zeros(1), np.cumsum(self._own_cdf() * gaps)])
+        if self.trim > 0 and self.ends[1]:
+            hi = winsor_ranks(len(x), self.trim)[1]
+            H[hi + 1:] = H[hi] + (x[hi + 1:] - x[hi])
+        return np.asarray(x, dtype=float), H
 
     def _draws_statistics(
         self, draws: np.ndarray, k: np.ndarray, miss: np.ndarray, m: int
@@ -396,14 +410,20 @@ class FittedEMD(FittedBase):
                 np.maximum(cross, r_lo, out=cross)
             if self.ends[1]:
                 np.minimum(cross, r_hi, out=cross)
+        first = at[starts[full]]  # below a resample's first draw its CDF is 0
+        if self.trim > 0:  # where both CDFs are clipped to 0, or both to 1, the gaps add
+            # nothing: a run stops at the clip rank (no far-out gap is read at all)
+            if self.ends[0]:
+                low = c == 0.0
+                at[low], nxt[low] = np.maximum(at[low], r_lo), np.maximum(nxt[low], r_lo)
+            if self.ends[1]:
+                high = c == 1.0
+                at[high], nxt[high] = np.minimum(at[high], r_hi), np.minimum(nxt[high], r_hi)
         q = np.clip(cross.astype(np.intp), at, nxt)
-        g_at, h_at = G[at], H[at]
-        g_nxt, h_nxt = np.empty_like(g_at), np.empty_like(h_at)
-        g_nxt[:-1], h_nxt[:-1] = g_at[1:], h_at[1:]
-        g_nxt[last], h_nxt[last] = G[-1], H[-1]
-        seg = c * (2 * G[q] - g_at - g_nxt) + h_nxt + h_at - 2 * H[q]
+        g_q, h_q = G[q], H[q]
+        seg = c * ((g_q - G[at]) - (G[nxt] - g_q)) + (H[nxt] - h_q) - (h_q - H[at])
         w = np.bincount(np.repeat(np.arange(b), k), seg, minlength=b).astype(float)
-        w[full] += h_at[starts[full]]  # below the first draw the resample's CDF is 0
+        w[full] += H[first]
         rate = self.ref_missing / self._reference_size()
         return np.asarray(np.where(full, w / self.scale, 0.0) + np.abs(rate - miss / m))
 

@@ -9,6 +9,7 @@ reference specification: a changed configuration starts a new series.
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,6 +99,17 @@ class Fitter:
         self._pools: dict[tuple[str, str, str], tuple[tuple[datetime, datetime], Any]] = {}
         self._started = 0  # pools started: every 256th, those no reference can join go
 
+    def rng(self, fp: str, key: tuple[str, str],
+            span: tuple[datetime, datetime] | None = None) -> np.random.Generator:
+        """The generator of one fit: its own for each segment and feature, and for each
+        span of a sliding reference. (One for all drew every feature's bootstrap null from
+        the same resamples, and every refit's too: whatever luck a draw of 200 resamples
+        had, every feature and window shared it — ten normal features at windows of 200
+        against 2,400 were over their 99 % thresholds in 2 % of windows, not 1 %.)"""
+        at = [] if span is None else [int(span[0].timestamp() * 1000) & 0xFFFFFFFFFFFF]
+        return np.random.default_rng([self.seed, int(fp[:8], 16),
+                                      *(zlib.crc32(k.encode()) for k in key), *at])
+
     def fitted(
         self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool,
         span: tuple[datetime, datetime] | None = None,
@@ -107,8 +119,7 @@ class Fitter:
         ck = (fp, *key)
         if static and ck in self._cache:
             return self._cache[ck]
-        rng = np.random.default_rng([self.seed, int(fp[:8], 16)])
-        fitted = build_detector(spec).fit(ref, rng=rng)
+        fitted = build_detector(spec).fit(ref, rng=self.rng(fp, key, span))
         if static:
             self._cache[ck] = fitted
         elif span is not None and hasattr(fitted, "join_nulls"):

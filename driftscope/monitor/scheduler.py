@@ -340,7 +340,7 @@ class Monitor:
         verdicts: list[WindowVerdict] = []
         window = batch[0][0]
         try:
-            source = self._read(run, window.start - lead, batch[-1][0].end)
+            source = self._read(run, window.start - lead, batch[-1][0].end, lead)
             hist = self._history(cfg, window.before(run.lag))
             if run.source:  # the collector's parts count every event (a sample holds k)
                 parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
@@ -442,14 +442,14 @@ class Monitor:
                   if window.before(j).start not in run.known]
         return [*missed, window.before(run.lag)]
 
-    def _read(self, run: _Run, start: datetime, end: datetime) -> Frame:
+    def _read(self, run: _Run, start: datetime, end: datetime, span: timedelta) -> Frame:
         """A batch's events with its lead: the part read before is not read again (raw
         events) — by the batch before, a moment ago in this pass, or by the pass before,
         where what is stored of each of its windows (:class:`Marks`: events and their
         hashes) is as it was then (an event stored late into the lead, and it is read
-        afresh; feedback come in since, and its labels are). A name whose values were
-        numbers in some events and strings in others takes its kind from all of them: such
-        a read is done whole."""
+        afresh; feedback come in since, and its labels are). ``span``: the lead, which is
+        what the next pass can reuse of it. A name whose values were numbers in some events
+        and strings in others takes its kind from all of them: such a read is done whole."""
         held, marks = run.read, run.marks
         raw = run.source is None
         kept = self._kept.pop(run.fp, None) if held is None and raw else None
@@ -460,7 +460,7 @@ class Monitor:
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
                        labels=run.labels, horizon=horizon, source=run.source)
         mark = partial(stored_marks, self.store, run.cfg.model, run.size, labels=run.labels)
-        frame = None
+        frame, fresh = None, start  # (fresh: where this read's own events begin)
         if held is not None and marks is not None and b is not None and raw \
                 and b[0] <= start < b[1] <= end and not held.mixed:
             now = mark(start if kept else b[1], end)  # (marked before it is read)
@@ -473,14 +473,19 @@ class Monitor:
             if holds:
                 part = read(start=b[1], end=end)
                 if not part.mixed:
-                    frame = concat(lead, part)
+                    frame, fresh = concat(lead, part), b[1]
                     marks = now if kept else marks.then(now)
         if frame is None:
             marks = mark(start, end) if raw else None
             frame = read(start=start, end=end)
         run.read, run.marks = frame, marks
-        if raw and marks is not None and not frame.mixed:
-            self._keep(run.fp, frame, marks)
+        # kept for the next pass: its lead, if what was read is what the marks say (an
+        # event deleted and stored again while it was read — a collector's recovery — is not)
+        if raw and marks is not None and not frame.mixed \
+                and marks.agree(mark(fresh, end), fresh, end):
+            self._keep(run.fp, frame.between(max(start, end - span), end), marks)
+        else:
+            self._kept.pop(run.fp, None)
         return frame
 
     def _keep(self, fp: str, frame: Frame, marks: Marks) -> None:

@@ -182,14 +182,15 @@ def test_a_null_serves_no_size_that_clips_another_count() -> None:
 
 @pytest.mark.parametrize(("trim", "law"), [(0.0, "lognormal"), (0.01, "lognormal"),
                                            (0.05, "lognormal"), (0.01, "zeros"),
-                                           (0.01, "counts"), (0.05, "missing")])
+                                           (0.01, "counts"), (0.05, "missing"),
+                                           (0.01, "far out")])
 def test_a_small_resample_scored_from_its_draws_is_the_one_scored_from_counts(
     trim: float, law: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Resamples much smaller than the reference are scored from their sorted draws
     (``_draws_statistics``): the same statistics as from their counts over the reference,
-    resample by resample, for every clipped-ends case, ties, and resamples that drew only
-    missing values."""
+    resample by resample, for every clipped-ends case, ties, resamples that drew only
+    missing values, and values far out beyond the clip values."""
     import driftscope.detectors.emd as emd
 
     rng = np.random.default_rng(11)
@@ -198,6 +199,8 @@ def test_a_small_resample_scored_from_its_draws_is_the_one_scored_from_counts(
            "zeros": lambda: np.where(rng.random(n) < 0.5, 0.0, rng.lognormal(size=n)),
            "counts": lambda: rng.poisson(40, n).astype(float),
            "missing": lambda: np.where(rng.random(n) < 0.9, np.nan, rng.normal(size=n)),
+           # junk far beyond the clip values: sums across its gap would lose every digit
+           "far out": lambda: np.concatenate([rng.normal(100, 10, n - 2), [-1e15, 1e15]]),
            }[law]()
     fitted = EMD(trim=trim).fit(ref, rng=rng)
     k = len(fitted.ref_sorted)
