@@ -484,8 +484,9 @@ class Monitor:
         if raw and marks is not None and not frame.mixed \
                 and marks.agree(mark(fresh, end), fresh, end):
             self._keep(run.fp, frame.between(max(start, end - span), end), marks)
-        else:
+        else:  # nor is it carried to the pass's next batch (which then reads whole)
             self._kept.pop(run.fp, None)
+            run.marks = None
         return frame
 
     def _keep(self, fp: str, frame: Frame, marks: Marks) -> None:
