@@ -357,19 +357,17 @@ class FittedEMD(FittedBase):
         return np.concatenate(out)
 
     @cached_property
-    def _gap_sums(self) -> tuple[np.ndarray, np.ndarray]:
-        """What sums over runs of the reference's gaps are read from: ``G[i]``, the i-th
-        sorted value (a run's width is ``G[b] - G[a]``), and ``H[i] = Σ_{t<i} own_t·gap_t``
-        with ``own`` the reference's own (winsorised) CDF on each gap — 0 below the low clip
-        rank, and above the high one built from the values themselves, so a value far out
-        (1e15 among hundreds) costs no precision in the runs that do not cross it."""
+    def _own_sums(self) -> np.ndarray:
+        """``H[i] = Σ_{t<i} own_t·gap_t``, ``own`` the reference's own (winsorised) CDF on
+        each gap: 0 below the low clip rank, and above the high one built from the values
+        themselves, so a value far out (1e15 among thousands) costs no precision in the
+        runs that do not cross it (a run's width is read off the sorted values alike)."""
         x = self.ref_sorted
-        gaps = np.diff(x)
-        H = np.concatenate([np.zeros(1), np.cumsum(self._own_cdf() * gaps)])
+        H = np.concatenate([np.zeros(1), np.cumsum(self._own_cdf() * np.diff(x))])
         if self.trim > 0 and self.ends[1]:
             hi = winsor_ranks(len(x), self.trim)[1]
             H[hi + 1:] = H[hi] + (x[hi + 1:] - x[hi])
-        return np.asarray(x, dtype=float), H
+        return H
 
     def _draws_statistics(
         self, draws: np.ndarray, k: np.ndarray, miss: np.ndarray, m: int
@@ -378,9 +376,10 @@ class FittedEMD(FittedBase):
         positions (``draws``: ``k[r]`` of them for resample ``r``, rows one after the
         other), in O(draws) rather than O(resamples × reference): between two consecutive
         sorted draws a resample's CDF is one value ``c``, the reference's own CDF rises
-        and crosses it once, so ``∫|F - c|`` over those gaps is four prefix sums."""
+        and crosses it once, so ``∫|F - c|`` over those gaps is read off the sorted values
+        and the prefix sums :attr:`_own_sums` at three points."""
         n_obs = len(self.ref_sorted)
-        G, H = self._gap_sums
+        G, H = self.ref_sorted, self._own_sums
         b = len(k)
         ends = np.cumsum(k)
         starts = ends - k
@@ -401,22 +400,19 @@ class FittedEMD(FittedBase):
         nxt = np.empty_like(at)
         nxt[:-1] = at[1:]
         nxt[last] = n_obs - 1
+        first = at[starts[full]]  # below a resample's first draw its CDF is 0
         # where the reference's CDF (i+1)/n_obs on gap i, clipped as _own_cdf clips it,
         # reaches c (a gap where the two are equal adds 0 on either side)
         cross = np.ceil(c * n_obs) - 1
-        if self.trim > 0:
+        if self.trim > 0:  # where both CDFs are clipped to 0, or both to 1, the gaps add
+            # nothing: a run stops at the clip rank (no far-out gap is read at all)
             r_lo, r_hi = winsor_ranks(n_obs, self.trim)
             if self.ends[0]:
                 np.maximum(cross, r_lo, out=cross)
-            if self.ends[1]:
-                np.minimum(cross, r_hi, out=cross)
-        first = at[starts[full]]  # below a resample's first draw its CDF is 0
-        if self.trim > 0:  # where both CDFs are clipped to 0, or both to 1, the gaps add
-            # nothing: a run stops at the clip rank (no far-out gap is read at all)
-            if self.ends[0]:
                 low = c == 0.0
                 at[low], nxt[low] = np.maximum(at[low], r_lo), np.maximum(nxt[low], r_lo)
             if self.ends[1]:
+                np.minimum(cross, r_hi, out=cross)
                 high = c == 1.0
                 at[high], nxt[high] = np.minimum(at[high], r_hi), np.minimum(nxt[high], r_hi)
         q = np.clip(cross.astype(np.intp), at, nxt)

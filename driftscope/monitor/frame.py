@@ -256,21 +256,17 @@ def stored_counts(store: Store, model_id: str, size: timedelta, start: datetime,
     """What is stored of each window of ``size`` starting in [start, end): its events
     (for a sampled model, its sample candidates; for a profiled one, the events its
     profiles count). A window whose rows ``store.retention`` deleted has less or none."""
+    if source is None:
+        return {w: n for w, (n,) in _per_window(store, model_id, size, start, end,
+                                                "count()").items()}
+    T = S.SAMPLES if isinstance(source, Sampled) else S.PROFILES
+    what = "count()" if isinstance(source, Sampled) else f"sum({S.PROFILES.n})"
+    sql = (f"SELECT {T.window_start}, {what} FROM {T} WHERE {T.model_id} = {{m:String}} "
+           f"AND {T.window_seconds} = {{s:UInt32}} "
+           f"AND {T.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+           f"AND {T.window_start} < {{b:DateTime64(3, 'UTC')}} GROUP BY {T.window_start}")
     params = {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start),
               "b": as_utc(end)}
-    if source is None:
-        E = S.EVENTS
-        sql = (f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, "
-               f"count() FROM {E} WHERE {E.model_id} = {{m:String}} "
-               f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-               f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w")
-    else:
-        T = S.SAMPLES if isinstance(source, Sampled) else S.PROFILES
-        what = "count()" if isinstance(source, Sampled) else f"sum({S.PROFILES.n})"
-        sql = (f"SELECT {T.window_start}, {what} FROM {T} WHERE {T.model_id} = {{m:String}} "
-               f"AND {T.window_seconds} = {{s:UInt32}} "
-               f"AND {T.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-               f"AND {T.window_start} < {{b:DateTime64(3, 'UTC')}} GROUP BY {T.window_start}")
     return {as_utc(r[0]): int(r[1]) for r in store.query(sql, params)}
 
 
@@ -300,20 +296,29 @@ def stored_marks(store: Store, model_id: str, size: timedelta, start: datetime,
                  end: datetime, labels: bool) -> Marks:
     """The :class:`Marks` of the raw events in [start, end), taken before reading them."""
     E, F = S.EVENTS, S.FEEDBACK
-    params = {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start),
-              "b": as_utc(end)}
-    rows = store.query(
-        f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, "
-        f"count(), sum(cityHash64({E.event_id}, {E.kafka_partition}, {E.kafka_offset})) "
-        f"FROM {E} WHERE {E.model_id} = {{m:String}} "
-        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w", params)
+    windows = _per_window(store, model_id, size, start, end, "count()",
+                          f"sum(cityHash64({E.event_id}, {E.kafka_partition}, "
+                          f"{E.kafka_offset}))")
     feedback = None
     if labels:
         got = store.query(f"SELECT count(), max({F.ingested_at}) FROM {F} "
                           f"WHERE {F.model_id} = {{m:String}}", {"m": model_id})
         feedback = (int(got[0][0]), got[0][1]) if got else (0, None)
-    return Marks({as_utc(r[0]): (int(r[1]), int(r[2])) for r in rows}, feedback)
+    return Marks({w: (n, h) for w, (n, h) in windows.items()}, feedback)
+
+
+def _per_window(store: Store, model_id: str, size: timedelta, start: datetime,
+                end: datetime, *aggregates: str) -> dict[datetime, tuple[int, ...]]:
+    """``aggregates`` (whole numbers) of the raw events of each window of ``size`` starting
+    in [start, end)."""
+    E = S.EVENTS
+    rows = store.query(
+        f"SELECT toStartOfInterval({E.timestamp}, toIntervalSecond({{s:UInt32}})) AS w, "
+        f"{', '.join(aggregates)} FROM {E} WHERE {E.model_id} = {{m:String}} "
+        f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}} GROUP BY w",
+        {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)})
+    return {as_utc(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
 
 
 def still_stored(windows: list[tuple[Window, int]], stored: dict[datetime, int],
@@ -355,8 +360,7 @@ def read_events(
     sampled = source
     E = S.SAMPLES if sampled else S.EVENTS
     in_range, params = _in_range(E, model_id, start, end, horizon)
-    # (raw events in a total order: a later read of their labels lines up, read_labels)
-    order = f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}"
+    order = _total_order(E)  # (raw events: a later read_labels of them lines up)
     if on_time and not sampled:
         in_range += f" AND NOT e.{S.EVENTS.late}"
     if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
@@ -383,12 +387,17 @@ def read_labels(store: Store, model_id: str, start: datetime, end: datetime,
     E = S.EVENTS
     in_range, params = _in_range(E, model_id, start, end, horizon)
     label_sql, join = _label_join(E, in_range)
-    rows = store.query_np(
-        f"SELECT {label_sql} AS lbl FROM {E} AS e{join} WHERE {in_range} ORDER BY "
-        f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}", params)
+    rows = store.query_np(f"SELECT {label_sql} AS lbl FROM {E} AS e{join} WHERE {in_range} "
+                          f"ORDER BY {_total_order(E)}", params)
     if rows.dtype.names is not None:  # (one column may come back as a plain array)
         rows = rows["lbl"]
     return np.asarray(rows, dtype=object).reshape(-1)
+
+
+def _total_order(E: Any) -> str:
+    """An order of events (alias ``e``) that two reads of one range give alike: rows tied
+    on all of it are one Kafka record stored twice."""
+    return f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}"
 
 
 def _in_range(E: Any, model_id: str, start: datetime, end: datetime,

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stored_windows import close_window, drift_results
 
 from driftscope.config import Config
 from driftscope.monitor import scheduler
 from driftscope.monitor.frame import read_events
 from driftscope.monitor.scheduler import Monitor, batches
 from driftscope.monitor.seed import write_windows
-from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
@@ -50,14 +50,6 @@ def _stream(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
     return cols
 
 
-def _results(store: Store) -> list[tuple[Any, ...]]:
-    D = S.DRIFT_RESULTS
-    return store.query(
-        f"SELECT {D.window_start}, {D.segment}, {D.feature}, {D.metric}, "
-        f"round({D.statistic}, 9), round({D.threshold}, 9), {D.drifted} FROM {D} FINAL "
-        f"ORDER BY 1, 2, 3, 4")
-
-
 @pytest.mark.parametrize("most", [3, 1000])
 def test_a_backfill_in_small_batches_finds_what_one_read_of_everything_does(
     store: Store, chdb_dsn: str, monkeypatch, most: int
@@ -72,7 +64,7 @@ def test_a_backfill_in_small_batches_finds_what_one_read_of_everything_does(
                                       "min_labels": 20}}],
         "alerts": {"console": False}})
     Monitor(store, cfg).run_once()
-    whole = _results(store)
+    whole = drift_results(store)
     assert any(r[6] for r in whole if r[0] >= (T0 + 20 * W).replace(tzinfo=None))
 
     other = Store(chdb_dsn, database=f"{store.database}_b")
@@ -89,7 +81,7 @@ def test_a_backfill_in_small_batches_finds_what_one_read_of_everything_does(
         monkeypatch.setattr(scheduler, "read_events", counted)
         monkeypatch.setattr(scheduler, "MAX_VALUES", most * 120 * 5)  # `most` windows a batch
         Monitor(other, cfg).run_once()
-        assert _results(other) == whole
+        assert drift_results(other) == whole
         batch_reads = [r for r in reads if r[1] - r[0] > W]  # (not the label-window reads)
         if most == 3:  # a batch reads only its own windows, but for the first and while a
             # name read as numbers and strings both (windows 13, 19) is in its lead: whole
@@ -101,11 +93,6 @@ def test_a_backfill_in_small_batches_finds_what_one_read_of_everything_does(
             assert len(batch_reads) == 1
     finally:
         other.drop_database()
-
-
-def _close(store: Store, i: int, n: int = 120) -> None:
-    start = T0 + i * W
-    store.insert(S.WINDOWS, [("m", start, start + W, 600, n, 0, start + W)], S.WINDOWS.columns)
 
 
 def test_the_passes_of_serve_share_their_nulls(store: Store, monkeypatch) -> None:
@@ -129,12 +116,12 @@ def test_the_passes_of_serve_share_their_nulls(store: Store, monkeypatch) -> Non
                                  "alerts": {"console": False}})
     write_windows(store, "m", T0, W, 30, 120, _stream, closed=False)
     for i in range(18):
-        _close(store, i)
+        close_window(store, T0 + i * W, W, 120)
     kept = Monitor(store, cfg)
     run_pass(store, cfg, Secrets(), monitor=kept, deliver=False)
     drawn.clear()
     for i in range(18, 30):  # twelve passes of one window each
-        _close(store, i)
+        close_window(store, T0 + i * W, W, 120)
         verdicts, _ = run_pass(store, cfg, Secrets(), monitor=kept, deliver=False)
         assert len(verdicts) == 1
     assert len(drawn) <= 4  # (a new Monitor a pass: 12)

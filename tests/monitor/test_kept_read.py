@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stored_windows import close_window, drift_results
 
 from driftscope.config import Config
 from driftscope.monitor import scheduler
@@ -43,14 +44,6 @@ def _config(performance: bool) -> Config:
         "alerts": {"console": False}})
 
 
-def _results(store: Store) -> list[tuple[Any, ...]]:
-    D = S.DRIFT_RESULTS
-    return store.query(
-        f"SELECT {D.window_start}, {D.segment}, {D.feature}, {D.metric}, "
-        f"round({D.statistic}, 9), round({D.threshold}, 9), {D.drifted} FROM {D} FINAL "
-        f"ORDER BY 1, 2, 3, 4")
-
-
 def _passes(store: Store, cfg: Config, keep: bool,
             labels: bool) -> list[list[tuple[datetime, datetime]]]:
     """A first pass over 18 windows, then one pass per window as it closes (one Monitor
@@ -61,13 +54,8 @@ def _passes(store: Store, cfg: Config, keep: bool,
     Returns the ranges each pass read."""
     write_windows(store, "m", T0, W, 30, N, _stream, closed=False)
 
-    def close(i: int) -> None:
-        start = T0 + i * W
-        store.insert(S.WINDOWS, [("m", start, start + W, 600, N, 0, start + W)],
-                     S.WINDOWS.columns)
-
     for i in range(18):
-        close(i)
+        close_window(store, T0 + i * W, W, N)
     monitor = Monitor(store, cfg)
     reads: list[list[tuple[datetime, datetime]]] = [[]]
     original = scheduler.read_events
@@ -89,7 +77,7 @@ def _passes(store: Store, cfg: Config, keep: bool,
                 at = T0 + (i + 1) * W  # of the window 3 before (which this pass scores)
                 store.insert(S.FEEDBACK, [("m", f"0-{i - 3}-{j}", "1", at, at, 0, j)
                                           for j in range(N)], S.FEEDBACK.columns)
-            close(i)
+            close_window(store, T0 + i * W, W, N)
             if not keep:
                 monitor._kept.clear()
             reads.append([])
@@ -108,11 +96,11 @@ def test_a_pass_reads_only_its_new_window_and_finds_what_a_fresh_read_does(
     fresh.migrate()
     try:
         _passes(fresh, cfg, keep=False, labels=performance)
-        want = _results(fresh)
+        want = drift_results(fresh)
     finally:
         fresh.drop_database()
     reads = _passes(store, cfg, keep=True, labels=performance)
-    assert _results(store) == want
+    assert drift_results(store) == want
     # the late events moved every later window's distance on x (window 15: in reference)
     D = S.DRIFT_RESULTS
     moved = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.feature} = 'x' AND "
@@ -186,13 +174,8 @@ def test_a_read_that_missed_rows_deleted_and_stored_again_is_not_kept(
                         "b": (T0 + 15 * W).replace(tzinfo=None)})
     assert len(gone) == N
 
-    def close(i: int) -> None:
-        start = T0 + i * W
-        store.insert(S.WINDOWS, [("m", start, start + W, 600, N, 0, start + W)],
-                     S.WINDOWS.columns)
-
     for i in range(18):
-        close(i)
+        close_window(store, T0 + i * W, W, N)
     monitor = Monitor(store, cfg)
     reads = 0
 
@@ -209,9 +192,9 @@ def test_a_read_that_missed_rows_deleted_and_stored_again_is_not_kept(
     monkeypatch.setattr(scheduler, "read_events", recovering)
     monitor.run_once()
     store.insert(E, gone, E.columns)  # ...and stores the same events again
-    close(18)
+    close_window(store, T0 + 18 * W, W, N)
     monitor.run_once()
-    got = [r for r in _results(store) if r[0] == (T0 + 18 * W).replace(tzinfo=None)]
+    got = [r for r in drift_results(store) if r[0] == (T0 + 18 * W).replace(tzinfo=None)]
 
     fresh = Store(chdb_dsn, database=f"{store.database}_fresh")
     fresh.migrate()
@@ -219,7 +202,7 @@ def test_a_read_that_missed_rows_deleted_and_stored_again_is_not_kept(
         write_windows(fresh, "m", T0, W, 19, N, _stream)
         monkeypatch.setattr(scheduler, "read_events", read_events)
         Monitor(fresh, cfg).run_once()
-        want = [r for r in _results(fresh) if r[0] == (T0 + 18 * W).replace(tzinfo=None)]
+        want = [r for r in drift_results(fresh) if r[0] == (T0 + 18 * W).replace(tzinfo=None)]
     finally:
         fresh.drop_database()
     # the distances (the thresholds come from nulls this Monitor drew on earlier passes)
