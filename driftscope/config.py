@@ -42,6 +42,7 @@ from driftscope.alerts.config import AlertsConfig
 from driftscope.durations import parse_duration as parse_duration  # re-exported
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import MonitorConfig, check_unique, check_windows, whole_seconds
+from driftscope.store.labels import DEFAULT_HORIZON, DEFAULT_SKEW
 
 ENV_PREFIX = "DRIFTSCOPE_"
 SECRET_ENV = {
@@ -184,10 +185,11 @@ class CollectorConfig(_Section):
     # kafka-python's max_request_size (1 MiB) less 4 KiB of headers and framing
     dead_letter_max_bytes: int = Field(65_536, ge=0, le=1_048_576 - 4096)
     unknown_models: Literal["auto_register", "dead_letter"] = "auto_register"
-    feedback_horizon: timedelta = timedelta(days=7)
+    feedback_horizon: timedelta = DEFAULT_HORIZON  # labels given up to this long after
+    feedback_skew: timedelta = DEFAULT_SKEW  # … or this long before the prediction's time
     metrics_port: int | None = Field(None, ge=0, le=65535)
 
-    @field_validator("flush_interval", "feedback_horizon", mode="before")
+    @field_validator("flush_interval", "feedback_horizon", "feedback_skew", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)

@@ -27,6 +27,7 @@ from driftscope.collector.profiling import merge_profiles
 from driftscope.collector.rows import WindowRows, to_arrays
 from driftscope.store import schema as s
 from driftscope.store.clickhouse import Store
+from driftscope.store.labels import DEFAULT_HORIZON, DEFAULT_SKEW, label_join, params
 from driftscope.types import Window
 
 __all__ = [
@@ -111,24 +112,18 @@ def feature_kinds(store: Store, model_id: str) -> dict[str, str]:
 
 _COLS = (
     "e.event_id, toUnixTimestamp64Milli(e.timestamp), e.features_num, e.features_cat, "
-    "e.pred_num, e.pred_cat, e.pred_probs, e.segments, if(f.n > 0, f.flabel, e.label)"
+    "e.pred_num, e.pred_cat, e.pred_probs, e.segments"
 )
+# (no event of the window is earlier, nor any as late)
+_SINCE, _UNTIL = ("fromUnixTimestamp64Milli({a:Int64}, 'UTC')",
+                  "fromUnixTimestamp64Milli({b:Int64}, 'UTC')")
 
 
-def _labelled(table: s._Table, where: str) -> str:
-    """SELECT of ``table`` rows matching ``where`` (on alias ``e``) with feedback joined:
-    the latest feedback label given within ``{h}`` ms of the prediction's time (of two
-    given at the same time, the one that arrived last)."""
-    return (
-        f"SELECT {_COLS}, {{extra}} FROM {table} AS e LEFT JOIN ("
-        "SELECT fb.event_id AS event_id, "
-        "argMax(fb.label, (fb.timestamp, fb.ingested_at)) AS flabel, "
-        f"count() AS n FROM {s.FEEDBACK} AS fb INNER JOIN (SELECT event_id, "
-        f"max(timestamp) AS ets FROM {table} AS e WHERE {where} GROUP BY event_id) AS ev "
-        "ON fb.event_id = ev.event_id WHERE fb.model_id = {m:String} AND "
-        "fb.timestamp <= ev.ets + toIntervalMillisecond({h:Int64}) GROUP BY fb.event_id"
-        f") AS f ON e.event_id = f.event_id WHERE {where}"
-    )
+def _labelled(table: s._Table, where: str, extra: str) -> str:
+    """SELECT of ``table`` rows matching ``where`` (on alias ``e``) with their labels
+    (:mod:`driftscope.store.labels`) and ``extra`` columns."""
+    label, join = label_join(table, where, _SINCE, _UNTIL)
+    return f"SELECT {_COLS}, {label}, {extra} FROM {table} AS e{join} WHERE {where}"
 
 
 def load_window_rows(
@@ -138,12 +133,14 @@ def load_window_rows(
     *,
     window_seconds: int | None = None,
     include_late: bool = True,
-    horizon: timedelta = timedelta(days=7),
+    horizon: timedelta = DEFAULT_HORIZON,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> WindowRows:
     """A window's raw events (``raw`` logging mode) as arrays, in event-time order.
 
-    ``labels`` is the latest feedback label given within ``horizon`` of the prediction
-    (``collector.feedback_horizon``), else the label sent with the prediction, else None.
+    ``labels`` is the latest feedback label given from ``skew`` before the prediction to
+    ``horizon`` after it (``collector.feedback_skew``, ``collector.feedback_horizon``), else
+    the label sent with the prediction, else None (:mod:`driftscope.store.labels`).
     """
     start = _ms(window_start)
     size = _seconds(store, model_id, start, window_seconds)
@@ -152,10 +149,9 @@ def load_window_rows(
         " AND e.timestamp < fromUnixTimestamp64Milli({b:Int64}, 'UTC')"
         + ("" if include_late else " AND e.late = 0")
     )
-    sql = _labelled(s.EVENTS, where).replace("{extra}", "e.late")
     _names, rows = store.query_columns(
-        sql + " ORDER BY e.timestamp, e.event_id",
-        {"m": model_id, "a": start, "b": start + size * 1000, "h": _ms_of(horizon)},
+        _labelled(s.EVENTS, where, "e.late") + " ORDER BY e.timestamp, e.event_id",
+        {"m": model_id, "a": start, "b": start + size * 1000, **params(horizon, skew)},
     )
     return to_arrays(rows, feature_kinds(store, model_id))
 
@@ -168,7 +164,8 @@ def load_window_sample(
     *,
     window_seconds: int | None = None,
     stratum: str | None = None,
-    horizon: timedelta = timedelta(days=7),
+    horizon: timedelta = DEFAULT_HORIZON,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> WindowRows:
     """The window's bottom-k sample: the k smallest hashes per stratum (or in ``stratum``).
 
@@ -182,11 +179,13 @@ def load_window_sample(
         "toUnixTimestamp64Milli(e.window_start) = {a:Int64}"
         + (" AND e.stratum = {st:String}" if stratum is not None else "")
     )
-    sql = _labelled(s.SAMPLES, where).replace("{extra}", "0, e.stratum, e.hash")
     _names, rows = store.query_columns(
-        sql + " ORDER BY e.stratum, e.hash, e.kafka_partition, e.kafka_offset "
+        _labelled(s.SAMPLES, where, "0, e.stratum, e.hash")
+        + " ORDER BY e.stratum, e.hash, e.kafka_partition, e.kafka_offset "
         "LIMIT {k:UInt64} BY e.stratum",
-        {"m": model_id, "w": size, "a": start, "k": k, "st": stratum or "", "h": _ms_of(horizon)},
+        {"m": model_id, "w": size, "a": start, "b": start + size * 1000, "k": k,
+         "st": stratum or "",
+         **params(horizon, skew)},
     )
     out = to_arrays([r[:10] for r in rows], feature_kinds(store, model_id))
     out.strata = np.array([str(r[10]) for r in rows], dtype=object)
@@ -214,5 +213,3 @@ def load_window_profile(
     return merge_profiles(base64.b64decode(r[0]) for r in rows)
 
 
-def _ms_of(d: timedelta) -> int:
-    return int(d.total_seconds() * 1000)

@@ -21,12 +21,14 @@ from driftscope.dashboards.conventions import (
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
+from driftscope.store.labels import DEFAULT_SKEW
 
 D = schema.DRIFT_RESULTS
 E = schema.EVENTS
 F = schema.FEEDBACK
 W = schema.WINDOWS
 DL = schema.DEAD_LETTERS
+_SKEW_S = int(DEFAULT_SKEW.total_seconds())
 NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs them "
                  "(logging: raw); a model logged only as samples or profiles has none")
 
@@ -161,7 +163,9 @@ def label_coverage() -> PanelSpec:
 
     Feedback is joined to the event it labels on ``event_id`` (one row per event however
     many labels it got, as :func:`driftscope.monitor.frame.read_events` reads them), so a
-    label counts in the event's interval, not when it arrived. Raw events only: a model
+    label counts in the event's interval, not when it arrived; feedback given more than
+    the default ``collector.feedback_skew`` before the range does not count (nor is it
+    joined), and the scan of ``feedback`` (ordered by time) starts there. Raw events only: a model
     logged only as samples or profiles shows :data:`NO_RAW_EVENTS`.
     """
     in_range = f"{model_is(E.model_id)} AND $__timeFilter({E.timestamp})"
@@ -171,6 +175,7 @@ FROM {E} AS e
 LEFT JOIN (
   SELECT {F.event_id} AS event_id, count() AS n FROM {F}
   WHERE {model_is(F.model_id)}
+    AND {F.timestamp} >= $__fromTime - INTERVAL {_SKEW_S} SECOND
     AND {F.event_id} IN (SELECT {E.event_id} FROM {E} WHERE {in_range})
   GROUP BY {F.event_id}
 ) AS f ON e.{E.event_id} = f.event_id

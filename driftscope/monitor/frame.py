@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from driftscope.durations import as_utc
+from driftscope.store import labels as store_labels
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
@@ -274,37 +275,30 @@ def stored_counts(store: Store, model_id: str, size: timedelta, start: datetime,
 class Marks:
     """What was stored when a range of raw events was read, to tell later whether a read
     of it still holds: each window's event count and a sum of its events' hashes (an event
-    stored late, or deleted, changes them), and — where labels were read — the model's
-    feedback count and latest ingestion time."""
+    stored late, or deleted, changes them). (Not its labels: a read kept with them reads
+    them again, :meth:`driftscope.monitor.scheduler.Monitor._read`.)"""
 
     windows: dict[datetime, tuple[int, int]]
-    feedback: tuple[int, Any] | None = None
 
     def agree(self, now: Marks, start: datetime, end: datetime) -> bool:
-        """Whether ``now`` finds the events of every window in [start, end) as these marks
-        did (the feedback is compared apart: its news needs only the labels read again)."""
+        """Whether ``now`` finds the events of every window in [start, end) as these
+        marks did."""
         keys = {w for w in (*self.windows, *now.windows) if start <= w < end}
         return all(self.windows.get(w, (0, 0)) == now.windows.get(w, (0, 0)) for w in keys)
 
     def then(self, later: Marks) -> Marks:
-        """These marks followed by ``later``'s windows (a read extended by a later one);
-        the feedback as first marked (so any feedback since is news to the next check)."""
-        return Marks({**self.windows, **later.windows}, self.feedback)
+        """These marks followed by ``later``'s windows (a read extended by a later one)."""
+        return Marks({**self.windows, **later.windows})
 
 
 def stored_marks(store: Store, model_id: str, size: timedelta, start: datetime,
-                 end: datetime, labels: bool) -> Marks:
+                 end: datetime) -> Marks:
     """The :class:`Marks` of the raw events in [start, end), taken before reading them."""
-    E, F = S.EVENTS, S.FEEDBACK
+    E = S.EVENTS
     windows = _per_window(store, model_id, size, start, end, "count()",
                           f"sum(cityHash64({E.event_id}, {E.kafka_partition}, "
                           f"{E.kafka_offset}))")
-    feedback = None
-    if labels:
-        got = store.query(f"SELECT count(), max({F.ingested_at}) FROM {F} "
-                          f"WHERE {F.model_id} = {{m:String}}", {"m": model_id})
-        feedback = (int(got[0][0]), got[0][1]) if got else (0, None)
-    return Marks({w: (n, h) for w, (n, h) in windows.items()}, feedback)
+    return Marks({w: (n, h) for w, (n, h) in windows.items()})
 
 
 def _per_window(store: Store, model_id: str, size: timedelta, start: datetime,
@@ -339,7 +333,8 @@ def read_events(
     names: Sequence[str],
     *,
     labels: bool = False,
-    horizon: timedelta = timedelta(days=7),
+    horizon: timedelta = store_labels.DEFAULT_HORIZON,
+    skew: timedelta = store_labels.DEFAULT_SKEW,
     source: Source = None,
     on_time: bool = False,
 ) -> Frame:
@@ -348,9 +343,10 @@ def read_events(
     the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`, or
     the windows' profiles as :func:`driftscope.monitor.profiled.read_profiles`).
 
-    With ``labels``, an event's label is the latest feedback label given within
-    ``horizon`` of its time (``collector.feedback_horizon``), else the label sent with
-    the prediction, else None — as :func:`driftscope.collector.reader.load_window_rows`.
+    With ``labels``, an event's label is the latest feedback label given from ``skew``
+    before its time to ``horizon`` after it (``collector.feedback_skew``,
+    ``collector.feedback_horizon``), else the label sent with the prediction, else None —
+    as :func:`driftscope.collector.reader.load_window_rows` (:mod:`driftscope.store.labels`).
     """
     if isinstance(source, Profiled):
         from driftscope.monitor.profiled import read_profiles
@@ -359,7 +355,7 @@ def read_events(
         return read_profiles(store, model_id, start, end, names, source)
     sampled = source
     E = S.SAMPLES if sampled else S.EVENTS
-    in_range, params = _in_range(E, model_id, start, end, horizon)
+    in_range, params = _in_range(E, model_id, start, end, horizon, skew)
     order = _total_order(E)  # (raw events: a later read_labels of them lines up)
     if on_time and not sampled:
         in_range += f" AND NOT e.{S.EVENTS.late}"
@@ -381,11 +377,12 @@ def read_events(
 
 
 def read_labels(store: Store, model_id: str, start: datetime, end: datetime,
-                horizon: timedelta) -> np.ndarray:
+                horizon: timedelta = store_labels.DEFAULT_HORIZON,
+                skew: timedelta = store_labels.DEFAULT_SKEW) -> np.ndarray:
     """The labels of the raw events in [start, end), as :func:`read_events` reads them
     and in its order: what a read of the range holds as labels once more feedback is in."""
     E = S.EVENTS
-    in_range, params = _in_range(E, model_id, start, end, horizon)
+    in_range, params = _in_range(E, model_id, start, end, horizon, skew)
     label_sql, join = _label_join(E, in_range)
     rows = store.query_np(f"SELECT {label_sql} AS lbl FROM {E} AS e{join} WHERE {in_range} "
                           f"ORDER BY {_total_order(E)}", params)
@@ -400,28 +397,20 @@ def _total_order(E: Any) -> str:
     return f"e.{E.timestamp}, e.{E.event_id}, e.{E.kafka_partition}, e.{E.kafka_offset}"
 
 
-def _in_range(E: Any, model_id: str, start: datetime, end: datetime,
-              horizon: timedelta) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause of a model's events in [start, end) (alias ``e``), its parameters."""
+def _in_range(E: Any, model_id: str, start: datetime, end: datetime, horizon: timedelta,
+              skew: timedelta) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of a model's events in [start, end) (alias ``e``), its parameters
+    (with those of :func:`_label_join`)."""
     return ((f"e.{E.model_id} = {{m:String}} AND e.{E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
              f"AND e.{E.timestamp} < {{b:DateTime64(3, 'UTC')}}"),
             {"m": model_id, "a": as_utc(start), "b": as_utc(end),
-             "h": int(horizon.total_seconds() * 1000)})
+             **store_labels.params(horizon, skew)})
 
 
 def _label_join(E: Any, in_range: str) -> tuple[str, str]:
-    """An event's label (the latest feedback within the horizon, else its own) and the
-    join it needs. (n = 0 where no feedback matched: a LEFT JOIN fills defaults, not NULL.)"""
-    F = S.FEEDBACK
-    return f"if(f.n > 0, f.fb, e.{E.label})", (
-        f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
-        f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at})) AS fb, "
-        f"count() AS n FROM {F} AS fl "
-        f"INNER JOIN (SELECT {E.event_id}, max({E.timestamp}) AS ets FROM {E} AS e "
-        f"WHERE {in_range} GROUP BY {E.event_id}) AS ev ON fl.{F.event_id} = ev.{E.event_id} "
-        f"WHERE fl.{F.model_id} = {{m:String}} "
-        f"AND fl.{F.timestamp} <= ev.ets + toIntervalMillisecond({{h:Int64}}) "
-        f"GROUP BY fl.{F.event_id}) AS f ON e.{E.event_id} = f.event_id")
+    """An event's label and the join it needs (:mod:`driftscope.store.labels`)."""
+    return store_labels.label_join(E, in_range, "{a:DateTime64(3, 'UTC')}",
+                                   "{b:DateTime64(3, 'UTC')}")
 
 
 def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -> Frame:

@@ -447,19 +447,21 @@ class Monitor:
         events) — by the batch before, a moment ago in this pass, or by the pass before,
         where what is stored of each of its windows (:class:`Marks`: events and their
         hashes) is as it was then (an event stored late into the lead, and it is read
-        afresh; feedback come in since, and its labels are). ``span``: the lead, which is
-        what the next pass can reuse of it. A name whose values were numbers in some events
-        and strings in others takes its kind from all of them: such a read is done whole."""
+        afresh; its labels are read again, feedback having come in since). ``span``: the
+        lead, which is what the next pass can reuse of it. A name whose values were numbers
+        in some events and strings in others takes its kind from all of them: such a read
+        is done whole."""
         held, marks = run.read, run.marks
         raw = run.source is None
         kept = self._kept.pop(run.fp, None) if held is None and raw else None
         if kept is not None:
             held, marks = kept
         b = held.bounds if held is not None else None
-        horizon = self.config.collector.feedback_horizon
+        c = self.config.collector
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
-                       labels=run.labels, horizon=horizon, source=run.source)
-        mark = partial(stored_marks, self.store, run.cfg.model, run.size, labels=run.labels)
+                       labels=run.labels, horizon=c.feedback_horizon, skew=c.feedback_skew,
+                       source=run.source)
+        mark = partial(stored_marks, self.store, run.cfg.model, run.size)
         frame, fresh = None, start  # (fresh: where this read's own events begin)
         if held is not None and marks is not None and b is not None and raw \
                 and b[0] <= start < b[1] <= end and not held.mixed:
@@ -467,9 +469,10 @@ class Monitor:
             lead = held.between(start, b[1])
             # (an event stored or deleted in the lead since the pass before: read it whole)
             holds = kept is None or marks.agree(now, start, b[1])
-            if holds and kept is not None and marks.feedback != now.feedback:
-                got = read_labels(self.store, run.cfg.model, start, b[1], horizon)
-                holds, lead = len(got) == lead.n, replace(lead, labels=got)  # labels came in
+            if holds and kept is not None and run.labels:
+                got = read_labels(self.store, run.cfg.model, start, b[1],
+                                  c.feedback_horizon, c.feedback_skew)
+                holds, lead = len(got) == lead.n, replace(lead, labels=got)
             if holds:
                 part = read(start=b[1], end=end)
                 if not part.mixed:
@@ -511,6 +514,7 @@ class Monitor:
             return source.between(labelled.start, labelled.end)
         return read_events(self.store, run.cfg.model, labelled.start, labelled.end, run.names,
                            labels=True, horizon=self.config.collector.feedback_horizon,
+                           skew=self.config.collector.feedback_skew,
                            source=run.source)
 
     @staticmethod

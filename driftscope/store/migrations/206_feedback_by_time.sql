@@ -1,0 +1,24 @@
+-- 206: feedback ordered by (model, time), as events are. Every read that joins labels
+-- (driftscope.store.labels) looked each event's id up in all of a model's feedback: a
+-- window of 5,000 events read 368 ms with its labels, 16 ms without, against 10 million
+-- labels, and grew with them. Given a lower bound on the feedback's time, it now reads a
+-- few minutes of it. The table is copied whole and swapped in at once (EXCHANGE); run
+-- again after a crash part way, it copies again from whichever table is `feedback`. Run
+-- it with the collectors stopped, as `docker compose` does (its `migrate` service):
+-- feedback stored between the copy and the swap would be left behind.
+DROP TABLE IF EXISTS feedback_by_time;
+CREATE TABLE feedback_by_time (
+    model_id String,
+    event_id String,
+    label String,
+    timestamp DateTime64(3, 'UTC'),
+    ingested_at DateTime64(3, 'UTC'),
+    kafka_partition Int32,
+    kafka_offset Int64
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (model_id, timestamp, event_id);
+INSERT INTO feedback_by_time SELECT model_id, event_id, label, timestamp, ingested_at,
+    kafka_partition, kafka_offset FROM feedback;
+EXCHANGE TABLES feedback AND feedback_by_time;
+DROP TABLE feedback_by_time;

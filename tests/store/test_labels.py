@@ -1,0 +1,104 @@
+"""Which feedback labels a prediction: every read that joins labels applies one rule
+(driftscope.store.labels), and migration 206 keeps every stored label."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from driftscope.collector import reader
+from driftscope.monitor.frame import read_events, read_labels
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store, _statements, migrations
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+W = timedelta(minutes=1)
+N = 6  # events m-0 … m-5, 10 s apart, sent with the label "sent" (m-5 with none)
+
+
+def _events(store: Store) -> None:
+    labels = np.array(["sent"] * (N - 1) + [None], dtype=object)
+    write_windows(store, "m", T0, W, 1, N, lambda i, rng, n: {"x": rng.normal(size=n),
+                                                              "label": labels}, seed=0)
+
+
+def _feedback(store: Store, rows: list[tuple[str, str, timedelta, int]]) -> None:
+    """(event, label, its time after the event's, stored this many ms after the first)."""
+    store.insert(S.FEEDBACK, [
+        ("m", f"0-0-{j}", label, T0 + j * W / N + after, T0 + timedelta(milliseconds=ms),
+         0, k) for k, (j, label, after, ms) in enumerate(
+            (int(e.rsplit("-", 1)[1]), label, after, ms) for e, label, after, ms in rows)],
+        S.FEEDBACK.columns)
+
+
+def test_a_label_counts_from_the_skew_before_its_event_to_the_horizon_after(
+    store: Store,
+) -> None:
+    _events(store)
+    _feedback(store, [
+        ("m-0", "early", -timedelta(minutes=59), 0),   # within the skew (1 h): joined
+        ("m-1", "too early", -timedelta(minutes=61), 0),  # beyond it: the sent label
+        ("m-2", "late", timedelta(days=6), 0),          # within the horizon (7 d)
+        ("m-3", "too late", timedelta(days=8), 0),      # beyond it
+        ("m-4", "first", timedelta(hours=1), 0),        # the latest given wins …
+        ("m-4", "second", timedelta(hours=2), 0),
+        ("m-4", "stored last", timedelta(hours=2), 5),  # … of two at once, the last stored
+        ("m-5", "only feedback", timedelta(0), 0),
+    ])
+    want = ["early", "sent", "late", "sent", "stored last", "only feedback"]
+    assert list(read_events(store, "m", T0, T0 + W, ["x"], labels=True).labels) == want
+    assert list(read_labels(store, "m", T0, T0 + W)) == want
+    rows = reader.load_window_rows(store, "m", T0, window_seconds=60)
+    assert list(rows.labels) == want
+    # a longer skew or a shorter horizon, as configured
+    assert list(read_labels(store, "m", T0, T0 + W, horizon=timedelta(days=5),
+                            skew=timedelta(hours=2))) == \
+        ["early", "too early", "sent", "sent", "stored last", "only feedback"]
+    assert list(reader.load_window_rows(store, "m", T0, window_seconds=60,
+                                        skew=timedelta(hours=2)).labels)[:2] == \
+        ["early", "too early"]
+
+
+def test_a_label_joins_a_read_that_starts_after_its_time(store: Store) -> None:
+    """Feedback given before the read's first event (within the skew) is still found."""
+    _events(store)
+    _feedback(store, [("m-3", "before", -timedelta(minutes=30), 0)])
+    later = T0 + 3 * W / N  # the read starts at m-3
+    assert list(read_labels(store, "m", later, T0 + W)) == ["before", "sent", None]
+
+
+def test_migration_206_keeps_every_label_and_orders_them_by_time(chdb_dsn: str) -> None:
+    store = Store(chdb_dsn, database="t_migration_206")
+    try:
+        _migrate_to(store, 205)
+        _events(store)
+        _feedback(store, [("m-0", "a", timedelta(minutes=1), 0),
+                          ("m-1", "b", timedelta(minutes=2), 0)])
+        before = sorted(store.query(f"SELECT * FROM {S.FEEDBACK}"))
+        # a crash after the swap, before the old copy was dropped and 206 recorded
+        sql = next(s for v, _, s in migrations() if v == 206)
+        for statement in _statements(sql)[:-1]:
+            store.command(statement)
+        assert store.migrate() == ["206_feedback_by_time.sql"]
+        assert sorted(store.query(f"SELECT * FROM {S.FEEDBACK}")) == before
+        key = store.query("SELECT sorting_key FROM system.tables WHERE database = "
+                          "{d:String} AND name = 'feedback'", {"d": store.database})
+        assert key == [("model_id, timestamp, event_id",)]
+        assert list(read_labels(store, "m", T0, T0 + W))[:2] == ["a", "b"]
+    finally:
+        store.drop_database()
+
+
+def _migrate_to(store: Store, version: int) -> None:
+    """Apply the migrations up to ``version``, as an older release did."""
+    store.command(f"CREATE DATABASE IF NOT EXISTS {store.database}")
+    store.command(f"CREATE TABLE IF NOT EXISTS {S.SCHEMA_MIGRATIONS} (version UInt32, "
+                  "name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+                  "ENGINE = MergeTree ORDER BY version")
+    for v, name, sql in migrations():
+        if v <= version:
+            for statement in _statements(sql):
+                store.command(statement)
+            store.insert(S.SCHEMA_MIGRATIONS, [(v, name)], ["version", "name"])
