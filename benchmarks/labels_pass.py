@@ -42,14 +42,14 @@ def child(args: argparse.Namespace) -> None:
     store.migrate()
     step_ms = 60_000 // args.rate
     minutes = args.stored // args.rate
+    features = ", ".join(f"'x{k}', {_normal(k)}" for k in range(5))
     store.command(
         f"INSERT INTO {S.EVENTS} (model_id, model_version, event_id, timestamp, "
         "features_num, pred_cat, late, ingested_at, kafka_partition, kafka_offset) "
         "SELECT 'm', '1', toString(cityHash64(number)), "
         "{t0:DateTime64(3, 'UTC')} + toIntervalMillisecond(number * {step:UInt64}), "
-        "map('x0', randNormal(0, 1), 'x1', randNormal(0, 1), 'x2', randNormal(0, 1), "
-        "'x3', randNormal(0, 1), 'x4', randNormal(0, 1)), "
-        "map('pred', toString(rand() % 2)), 0, "
+        f"map({features}), "
+        "map('pred', toString(cityHash64(number, 9) % 2)), 0, "
         "{t0:DateTime64(3, 'UTC')} + toIntervalMillisecond(number * {step:UInt64}), 0, number "
         "FROM numbers({n:UInt64})", {"t0": T0, "step": step_ms, "n": args.stored})
     delay = timedelta(minutes=args.delay)
@@ -57,7 +57,8 @@ def child(args: argparse.Namespace) -> None:
     def labels_due(since: datetime, until: datetime) -> None:
         """The feedback given in [since, until): labels of the events ``delay`` before."""
         store.command(
-            f"INSERT INTO {S.FEEDBACK} SELECT model_id, event_id, toString(rand() % 2), "
+            f"INSERT INTO {S.FEEDBACK} SELECT model_id, event_id, "
+            "toString(cityHash64(event_id, 10) % 2), "
             "timestamp + toIntervalMinute({d:UInt32}), timestamp + toIntervalMinute({d:UInt32}),"
             f" 0, kafka_offset FROM {S.EVENTS} WHERE timestamp >= {{a:DateTime64(3, 'UTC')}} "
             "AND timestamp < {b:DateTime64(3, 'UTC')}",
@@ -102,6 +103,13 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": took, "windows": len(verdicts), "accuracy_rows": rows[0][0],
                       "accuracy": rows[0][1], "labels": labels,
                       "live": sorted(live)[len(live) // 2]}))
+
+
+def _normal(k: int) -> str:
+    """A standard normal value drawn from the event's number (Box–Muller on two hashes):
+    the same data in every process."""
+    u = [f"((cityHash64(number, {2 * k + j}) % 1000000000) + 0.5) / 1e9" for j in (0, 1)]
+    return f"sqrt(-2 * log({u[0]})) * cos(2 * pi() * {u[1]})"
 
 
 def run(tree: str | None, args: argparse.Namespace) -> dict[str, float]:
