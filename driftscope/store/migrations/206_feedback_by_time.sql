@@ -1,8 +1,8 @@
 -- 206: feedback ordered by (model, time), as events are. Every read that joins labels
 -- (driftscope.store.labels) looked each event's id up in all of a model's feedback: a
--- window of 5,000 events read 368 ms with its labels, 16 ms without, against 10 million
--- labels, and grew with them. Given a lower bound on the feedback's time, it now reads a
--- few minutes of it. The table is copied whole and swapped in at once (EXCHANGE); run
+-- live pass of a 5,000-events-a-minute model took 1.2 s with 10 million labels stored,
+-- 3.5 s with 30 million (BENCHMARKS.md, "Labels of a long-running model"). Given a lower
+-- bound on the feedback's time, a read now scans a few minutes of it (0.3 s a pass). The table is copied whole and swapped in at once (EXCHANGE); run
 -- again after a crash part way, it copies again from whichever table is `feedback`. Run
 -- it with the collectors stopped, as `docker compose` does (its `migrate` service):
 -- feedback stored between the copy and the swap would be left behind.
