@@ -76,6 +76,10 @@ def test_migration_206_keeps_every_label_and_orders_them_by_time(chdb_dsn: str) 
         _events(store)
         _feedback(store, [("m-0", "a", timedelta(minutes=1), 0),
                           ("m-1", "b", timedelta(minutes=2), 0)])
+        # and labels of odd times, one a month for 120 months (more than one insert may
+        # write by default)
+        store.insert(S.FEEDBACK, [("other", f"e{k}", "x", T0 + k * timedelta(days=31), T0,
+                                   1, k) for k in range(120)], S.FEEDBACK.columns)
         before = sorted(store.query(f"SELECT * FROM {S.FEEDBACK}"))
         # a crash after the swap, before the old copy was dropped and 206 recorded
         sql = next(s for v, _, s in migrations() if v == 206)
