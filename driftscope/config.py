@@ -194,6 +194,13 @@ class CollectorConfig(_Section):
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)
 
+    @field_validator("feedback_horizon", "feedback_skew")
+    @classmethod
+    def _not_negative(cls, v: timedelta) -> timedelta:
+        if v < timedelta(0):
+            raise ValueError("must not be negative")
+        return v
+
 
 class Config(_Section):
     """The whole of driftscope.yaml."""

@@ -65,14 +65,14 @@ def is_static(spec: ReferenceSpec) -> bool:
 
 
 class ReferenceReader:
-    """Reads reference frames; static references are read once per reader."""
+    """Reads reference frames (without labels: no check reads a reference's); static
+    references are read once per reader."""
 
-    def __init__(self, store: Store, model_id: str, names: Sequence[str], labels: bool,
+    def __init__(self, store: Store, model_id: str, names: Sequence[str],
                  min_events: int = 1, source: Source = None) -> None:
         self.store = store
         self.model_id = model_id
         self.names = list(names)
-        self.labels = labels
         self.min_events = min_events
         self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
@@ -92,7 +92,7 @@ class ReferenceReader:
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
-                                   self.names, labels=self.labels, source=self.source)
+                                   self.names, source=self.source)
             # the initial windows as they were when they closed: events that came after
             # (a replay of old data, a straggler days later) do not change the reference
             on_time = spec.kind == "initial"
@@ -100,7 +100,7 @@ class ReferenceReader:
                 frame = source.between(start, end)
             else:
                 frame = read_events(self.store, self.model_id, start, end, self.names,
-                                    labels=self.labels, source=self.source, on_time=on_time)
+                                    source=self.source, on_time=on_time)
             if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
         if is_static(spec):

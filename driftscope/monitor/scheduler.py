@@ -303,7 +303,7 @@ class Monitor:
         names = ev.monitored_names(cfg)
         labels = cfg.performance is not None
         source = self._source(cfg, size)
-        refs = ReferenceReader(self.store, cfg.model, names, labels, cfg.min_events, source)
+        refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source)
         counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
                                                cfg.anomaly.history, parts=source is not None)]
         dead = cfg.quality.enabled and self.store.count(

@@ -6,9 +6,9 @@ services apart; ``collector.feedback_horizon``: how late a label may come), else
 sent with the prediction, else None. Of two feedback labels given at the same time, the one
 stored last wins.
 
-``feedback`` is ordered by (model, time) (migration 206), so a read scans only the feedback
-given from its range's start less the skew to its end plus the horizon — a few minutes'
-labels for a live window — not every label the model was ever given.
+``feedback`` has a projection ordered by (model, time) (migration 206), so a read scans
+only the feedback given from its range's start less the skew to its end plus the horizon —
+a few minutes' labels for a live window — not every label the model was ever given.
 """
 
 from __future__ import annotations
