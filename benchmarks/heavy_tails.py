@@ -1,9 +1,10 @@
 """False alarms and power of the default EMD on heavy-tailed features, side by side on the
 same windows: the untrimmed distance with a bootstrap null (the default before session 14,
 ``params: {trim: 0}`` then), the winsorised one (``trim`` 1 %) with a bootstrap null (the
-default of session 14) and the default (winsorised, and a reference of fewer than
-``PERMUTED_BELOW`` values judged against a permutation null of the window pooled with it,
-since session 15).
+default of session 14), the default of session 15 (winsorised, and a reference of fewer
+than ``PERMUTED_BELOW`` values judged against a permutation null of the window pooled with
+it) and the default since session 17 (from ``PERMUTED_BELOW`` on, a window the bootstrap
+flags on a feature with heavy tails judged against that permutation null instead).
 
 Each law is a transform of a standard normal ``z`` (normal ``z``; lognormal
 ``exp(σz)``; Lomax/Pareto II with tail index ``a``; exponential), so a drift is the same
@@ -54,21 +55,23 @@ LAWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 DESIGNS = (("sliding", 6000, 500), ("sliding", 2400, 200), ("sliding", 1200, 100),
            ("sliding", 1500, 500), ("static", 1000, 1000), ("static", 200, 1000))
 POWER = (("sliding", 6000, 500), ("sliding", 1500, 500), ("static", 1000, 1000))
-CONFIGS = {  # params, and below what reference size the null is a permutation one
-    "untrimmed, bootstrap": ({"trim": 0.0}, 0),
-    "trim 1 %, bootstrap": ({}, 0),
-    "default (trim 1 %, small refs permuted)": ({}, emd.PERMUTED_BELOW),
+CONFIGS = {  # params, below what reference size the null is a permutation one, and from
+    # how heavy tails on a bootstrap's flag is confirmed by one (inf: never)
+    "untrimmed, bootstrap": ({"trim": 0.0}, 0, np.inf),
+    "trim 1 %, bootstrap": ({}, 0, np.inf),
+    "session 15 (trim 1 %, small refs permuted)": ({}, emd.PERMUTED_BELOW, np.inf),
+    "default (and heavy tails' flags permuted)": ({}, emd.PERMUTED_BELOW, emd.HEAVY_TAILS),
 }
 
 
 def run(law: Callable[[np.ndarray], np.ndarray], design: str, n: int, m: int,
-        config: tuple[dict, int], windows: int, seed: int, delta: float, jitter: float = 0.0
+        config: tuple[dict, int, float], windows: int, seed: int, delta: float, jitter: float = 0.0
         ) -> tuple[float, float, float]:
     """Feature exceedance share, model-level flags per 1,000 windows, and (with
     ``delta``) the share of windows whose drifted feature (the first) is flagged.
     ``jitter``: window sizes drawn uniformly within ±``jitter`` of ``m``, as a live
     stream's windows vary."""
-    params, emd.PERMUTED_BELOW = config
+    params, emd.PERMUTED_BELOW, emd.HEAVY_TAILS = config
     spec = DetectorSpec(name="emd", params=params)
     floor = DEFAULT_MIN_EFFECT["emd"]
     rng = np.random.default_rng(seed)
@@ -101,18 +104,27 @@ def main() -> None:
     ap.add_argument("--jitter", type=float, default=0.0,
                     help="window sizes vary uniformly within ± this share of the design's")
     ap.add_argument("--laws", default=",".join(LAWS), help="comma-separated laws to run")
+    ap.add_argument("--configs", default=",".join(str(i) for i in range(len(CONFIGS))),
+                    help="comma-separated indices of the configurations to run")
+    ap.add_argument("--min-reference", type=int, default=0,
+                    help="only the designs of references of at least this many values")
     args = ap.parse_args()
     laws = {name: LAWS[name] for name in args.laws.split(",")}
+    chosen = [list(CONFIGS)[int(i)] for i in args.configs.split(",")]
+    configs = {c: CONFIGS[c] for c in chosen}
+    designs = [d for d in DESIGNS if d[1] >= args.min_reference]
+    powers = [d for d in POWER if d[1] >= args.min_reference]
     start = time.perf_counter()
     print(f"`python benchmarks/heavy_tails.py --windows {args.windows} --seed {args.seed} "
-          f"--delta {args.delta} --jitter {args.jitter} --laws '{args.laws}'`\n")
+          f"--delta {args.delta} --jitter {args.jitter} --laws '{args.laws}' --configs "
+          f"{args.configs} --min-reference {args.min_reference}`\n")
     print("| law | design (reference / window) | " + " | ".join(
-        f"{c}: feature over threshold | {c}: model flags / 1,000" for c in CONFIGS) + " |")
-    print("|---|---|" + "---:|---:|" * len(CONFIGS))
+        f"{c}: feature over threshold | {c}: model flags / 1,000" for c in configs) + " |")
+    print("|---|---|" + "---:|---:|" * len(configs))
     for name, law in laws.items():
-        for design, n, m in DESIGNS:
+        for design, n, m in designs:
             cells = []
-            for config in CONFIGS.values():
+            for config in configs.values():
                 share, per_k, _ = run(law, design, n, m, config, args.windows, args.seed, 0.0,
                                       args.jitter)
                 cells += [f"{share:.2%}", f"{per_k:.0f}"]
@@ -120,12 +132,12 @@ def main() -> None:
                   flush=True)
     print(f"\nPower: one feature of ten moved by δ = {args.delta} in normal score; share of "
           "windows where the model flags it\n")
-    print("| law | design (reference / window) | " + " | ".join(CONFIGS) + " |")
-    print("|---|---|" + "---:|" * len(CONFIGS))
+    print("| law | design (reference / window) | " + " | ".join(configs) + " |")
+    print("|---|---|" + "---:|" * len(configs))
     for name, law in laws.items():
-        for design, n, m in POWER:
+        for design, n, m in powers:
             hits = [run(law, design, n, m, c, args.windows, args.seed + 1, args.delta,
-                        args.jitter)[2] for c in CONFIGS.values()]
+                        args.jitter)[2] for c in configs.values()]
             cells = [f"{h:.1%}" for h in hits]
             print(f"| {name} | {design} {n:,} / {m:,} | " + " | ".join(cells) + " |",
                   flush=True)

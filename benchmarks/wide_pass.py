@@ -7,8 +7,10 @@ defaults (EMD on numeric features, reference: the 12 windows before, segments on
 time is ``Monitor.run_once`` over every window (reads, fits, nulls, results), divided by
 the windows judged, for a first pass over all but the last ``--live`` windows (a
 backfill), then per pass for those, closed one at a time (``serve``: a window a pass); the
-data are written before the clock starts. Run the baseline from a
-checkout of it (``git worktree add /tmp/base COMMIT``)::
+data are written before the clock starts. ``--law lognormal`` makes every feature a
+lognormal σ = 2 one (heavy tails: a window its bootstrap flags draws a permutation null),
+``--drift D`` moves every feature's normal score by D in the live windows. Run the
+baseline from a checkout of it (``git worktree add /tmp/base COMMIT``)::
 
     .venv/bin/python benchmarks/wide_pass.py --baseline-tree /tmp/base
 """
@@ -24,13 +26,14 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+LAWS = {"normal": lambda z: z, "lognormal": lambda z: np.exp(2.0 * z)}  # (σ = 2)
 W = timedelta(minutes=1)
 
 
 def child(args: argparse.Namespace) -> None:
-    import numpy as np
-
     from driftscope.config import Config
     from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.seed import write_windows
@@ -41,7 +44,9 @@ def child(args: argparse.Namespace) -> None:
     countries = np.array([f"c{i:02d}" for i in range(args.segments)], dtype=object)
 
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, object]:
-        cols: dict[str, object] = {name: rng.normal(size=n) for name in names}
+        move = args.drift if i >= args.windows - args.live else 0.0
+        cols: dict[str, object] = {name: LAWS[args.law](rng.normal(size=n) + move)
+                                   for name in names}
         cols["segment:country"] = rng.choice(countries, n)
         return cols
 
@@ -89,7 +94,8 @@ def run(tree: str | None, args: argparse.Namespace) -> dict[str, float]:
         env["PYTHONPATH"] = tree
     cmd = [sys.executable, __file__, "--child", "--features", str(args.features),
            "--segments", str(args.segments), "--events", str(args.events),
-           "--windows", str(args.windows), "--live", str(args.live)]
+           "--windows", str(args.windows), "--live", str(args.live), "--law", args.law,
+           "--drift", str(args.drift)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -105,6 +111,10 @@ def main() -> None:
     ap.add_argument("--live", type=int, default=4,
                     help="the last windows, judged one a pass as they close (serve)")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--law", choices=sorted(LAWS), default="normal",
+                    help="every feature's law, a transform of a standard normal score")
+    ap.add_argument("--drift", type=float, default=0.0,
+                    help="the live windows' move of every feature's normal score")
     args = ap.parse_args()
     if args.child:
         child(args)

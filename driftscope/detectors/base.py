@@ -42,6 +42,14 @@ from .significance import (
 
 INPUT_KINDS = ("numeric", "categorical", "univariate", "multivariate")
 
+CONFIRM_BELOW = 0.01
+"""A window whose p-value from the reference's bootstrap null is under this (or whose
+statistic is over its threshold) is judged against the detector's own null of the window
+instead, where it has one (:meth:`FittedBase._confirming_null`): the p-values a
+model-level false-discovery control reads are those where a bootstrap's exponential tail,
+fitted to 200 resamples, errs on skewed features. The bootstrap screens, the window's own
+null decides."""
+
 
 @runtime_checkable
 class Fitted(Protocol):
@@ -261,6 +269,13 @@ class FittedBase(ABC):
         elif isinstance(pol, ReferenceQuantile):
             null, threshold = self._null_for(pol, prepared)
             p_value = p_value_from_null(stat, null)
+            if stat > threshold or p_value < CONFIRM_BELOW:
+                own = self._confirming_null(pol, prepared)
+                if own is not None:  # (the window's own null decides)
+                    threshold = max(float(np.quantile(own, pol.q, method="higher")),
+                                    float(pol.floor))
+                    p_value = p_value_from_null(stat, own)
+                    details = {**details, "confirmed": True}
         elif isinstance(pol, Permutation):
             assert perm is not None
             raw = float(details.get("raw_statistic", stat))
@@ -294,6 +309,12 @@ class FittedBase(ABC):
         if null is None:
             return self._reference_null(pol, self._size(prepared))
         return null, max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor))
+
+    def _confirming_null(self, pol: ReferenceQuantile, prepared: Any) -> np.ndarray | None:
+        """A sorted null drawn for this window alone that judges a window over the
+        reference's null (or with a p-value under :data:`CONFIRM_BELOW`) in its place;
+        None (the default): the reference's null decides alone."""
+        return None
 
     def _window_null(self, pol: ReferenceQuantile, prepared: Any) -> np.ndarray | None:
         """A sorted null of ``pol.n_boot`` statistics drawn for this window alone; None
@@ -373,12 +394,15 @@ class FittedBase(ABC):
         n = self._reference_size()
         return max(1, round(n * m / (n + m)))
 
-    def null_at(self, current: Any) -> np.ndarray | None:
+    def null_at(self, current: Any, confirmed: bool = False) -> np.ndarray | None:
         """The sorted null a reference-quantile threshold used for ``current`` (None under
-        other policies)."""
+        other policies); ``confirmed``: its score's was the window's own
+        (``details["confirmed"]``, :data:`CONFIRM_BELOW`)."""
         if not isinstance(self.policy, ReferenceQuantile):
             return None
-        return self._null_for(self.policy, self._prepare(current))[0]
+        prepared = self._prepare(current)
+        own = self._confirming_null(self.policy, prepared) if confirmed else None
+        return own if own is not None else self._null_for(self.policy, prepared)[0]
 
     def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
         """The threshold alone (see :meth:`_reference_null`)."""

@@ -51,6 +51,21 @@ exactly so without missing values, docs/detectors.md). From this size on the boo
 drawn once per window size and shared across refits, is kept: nearer its level there (a
 lognormal σ = 2 feature on 2,400 or 6,000 values: 1.4 % of windows over its 99 %
 threshold) and far cheaper for the large references of a wide model."""
+HEAVY_TAILS = 6.0
+"""A reference whose 0.5 %-99.5 % range is over this many interquartile ranges (a normal's
+is 3.8, an exponential's or a lognormal σ = 0.5's 4.8, a Student t with 5 degrees of
+freedom's 5.7; a t with 3 degrees 7.7, a lognormal σ = 1's 8.7, a Pareto a = 2.2's 15, a
+lognormal σ = 2's 48; a feature mostly zeros: no interquartile range at all) has a window
+its bootstrap null flags judged against a permutation null instead
+(:meth:`FittedEMD._confirming_null`): the bootstrap's fitted exponential tail is too thin
+for such a feature, and right for the others, which are spared the permutation's cost."""
+CONFIRMED_UP_TO = 10_000
+"""… as long as the reference and the window hold at most this many values together: the
+splits of such a pooled sample are kept (:data:`SPLIT_CACHE_BYTES`) and shared by every
+feature of a segment. A wide model's whole population (60,000 reference values and more)
+would draw 200 splits of it for each feature it flags: under a drift of all of 100
+heavy-tailed features, a live pass took 41 s instead of 9 (BENCHMARKS.md, "Skewed features
+on larger references")."""
 SPARSE_BELOW = 8
 """A bootstrap resample of fewer than 1/this of the reference's observed values is scored
 from its sorted draws (O(draws)), not from its counts over every reference value."""
@@ -442,6 +457,28 @@ class FittedEMD(FittedBase):
         if self._reference_size() >= PERMUTED_BELOW:
             return None
         return np.sort(np.maximum(self._split_statistics(prepared, pol.n_boot), 0.0))
+
+    def _confirming_null(self, pol: ReferenceQuantile, prepared: tuple[np.ndarray, int]
+                         ) -> np.ndarray | None:
+        """From :data:`PERMUTED_BELOW` reference values up to :data:`CONFIRMED_UP_TO`
+        pooled ones, a feature with heavy tails (:data:`HEAVY_TAILS`): the permutation
+        null that judges a window the bootstrap flags (below that size, it judges every
+        window)."""
+        n_ref = self._reference_size()
+        if n_ref < PERMUTED_BELOW or not self.heavy_tailed \
+                or n_ref + self._size(prepared) > CONFIRMED_UP_TO:
+            return None
+        return np.sort(np.maximum(self._split_statistics(prepared, pol.n_boot), 0.0))
+
+    @cached_property
+    def heavy_tailed(self) -> bool:
+        """Whether the reference's 0.5 %-99.5 % range is over :data:`HEAVY_TAILS` times its
+        interquartile range (or that range is zero)."""
+        obs = self.ref_sorted
+        if len(obs) == 0:
+            return False
+        q = sorted_quantiles(obs, np.array([0.005, 0.25, 0.75, 0.995]))
+        return bool(q[3] - q[0] > HEAVY_TAILS * (q[2] - q[1]))
 
     def _permutation_statistics(
         self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int

@@ -188,7 +188,8 @@ def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> S
     the p-value, from the same bootstrap null when there is one)."""
     from driftscope.detectors.significance import p_value_from_null
 
-    null = fitted.null_at(cur) if hasattr(fitted, "null_at") else None
+    null = (fitted.null_at(cur, bool(score.details.get("confirmed")))
+            if hasattr(fitted, "null_at") else None)
     p = score.p_value
     if null is not None:
         p = p_value_from_null(max(score.statistic - allowance, 0.0), null)

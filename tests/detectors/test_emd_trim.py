@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driftscope.detectors.emd import DEFAULT_TRIM, DISCRETE_MAX, EMD, winsorize_sorted
+from driftscope.detectors.emd import (
+    DEFAULT_TRIM,
+    DISCRETE_MAX,
+    EMD,
+    FittedEMD,
+    winsorize_sorted,
+)
 from driftscope.detectors.significance import Constant
 
 
@@ -93,11 +99,14 @@ def test_contamination_beyond_the_trim_is_still_seen() -> None:
     assert score.drifted and score.statistic > 1000
 
 
-def test_heavy_tailed_features_get_calibrated_p_values() -> None:
+def test_heavy_tailed_features_get_calibrated_p_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Lognormal (σ = 2) windows of 500 against references of 4,000 drawn from the same
     law, 400 times: a p-value under 0.001 (what Benjamini–Hochberg needs across ten
     features) should come 0.4 times. Untrimmed, the exponential tail of the null
-    extrapolated from 200 resamples gave 7; trimmed 0."""
+    extrapolated from 200 resamples gave 7; trimmed 0; untrimmed but with the windows the
+    bootstrap flags judged against their permutation null (the default since session 17:
+    a heavy-tailed feature), 0 too."""
     def small_p(trim: float) -> int:
         rng = np.random.default_rng(3)
         count = 0
@@ -108,6 +117,9 @@ def test_heavy_tailed_features_get_calibrated_p_values() -> None:
             count += p is not None and p < 0.001
         return count
 
+    assert small_p(0.0) <= 2
+    assert small_p(DEFAULT_TRIM) <= 2
+    monkeypatch.setattr(FittedEMD, "_confirming_null", lambda self, pol, prepared: None)
     assert small_p(0.0) >= 4
     assert small_p(DEFAULT_TRIM) <= 2
 
