@@ -275,7 +275,7 @@ class FittedBase(ABC):
                     threshold = max(float(np.quantile(own, pol.q, method="higher")),
                                     float(pol.floor))
                     p_value = p_value_from_null(stat, own)
-                    details = {**details, "confirmed": True}
+                    details = {**details, "null": "permutation"}
         elif isinstance(pol, Permutation):
             assert perm is not None
             raw = float(details.get("raw_statistic", stat))
@@ -396,8 +396,9 @@ class FittedBase(ABC):
 
     def null_at(self, current: Any, confirmed: bool = False) -> np.ndarray | None:
         """The sorted null a reference-quantile threshold used for ``current`` (None under
-        other policies); ``confirmed``: its score's was the window's own
-        (``details["confirmed"]``, :data:`CONFIRM_BELOW`)."""
+        other policies): the reference's, or with ``confirmed`` the window's own, which its
+        score used instead where its details say ``"null": "permutation"``
+        (:data:`CONFIRM_BELOW`)."""
         if not isinstance(self.policy, ReferenceQuantile):
             return None
         prepared = self._prepare(current)

@@ -55,7 +55,8 @@ HEAVY_TAILS = 6.0
 """A reference whose 0.5 %-99.5 % range is over this many interquartile ranges (a normal's
 is 3.8, an exponential's or a lognormal σ = 0.5's 4.8, a Student t with 5 degrees of
 freedom's 5.7; a t with 3 degrees 7.7, a lognormal σ = 1's 8.7, a Pareto a = 2.2's 15, a
-lognormal σ = 2's 48; a feature mostly zeros: no interquartile range at all) has a window
+lognormal σ = 2's 48; a feature mostly one value, zeros with rare amounts: no
+interquartile range at all, whatever the 0.5 %-99.5 % range) has a window
 its bootstrap null flags judged against a permutation null instead
 (:meth:`FittedEMD._confirming_null`): the bootstrap's fitted exponential tail is too thin
 for such a feature, and right for the others, which are spared the permutation's cost."""
@@ -473,12 +474,14 @@ class FittedEMD(FittedBase):
     @cached_property
     def heavy_tailed(self) -> bool:
         """Whether the reference's 0.5 %-99.5 % range is over :data:`HEAVY_TAILS` times its
-        interquartile range (or that range is zero)."""
+        interquartile range, or it has no interquartile range but more than one value (a
+        feature mostly one value: zeros, and rare amounts)."""
         obs = self.ref_sorted
         if len(obs) == 0:
             return False
         q = sorted_quantiles(obs, np.array([0.005, 0.25, 0.75, 0.995]))
-        return bool(q[3] - q[0] > HEAVY_TAILS * (q[2] - q[1]))
+        iqr = q[2] - q[1]
+        return bool(q[3] - q[0] > HEAVY_TAILS * iqr or (iqr == 0 and obs[-1] > obs[0]))
 
     def _permutation_statistics(
         self, prepared: tuple[np.ndarray, int], rng: np.random.Generator, n: int

@@ -188,7 +188,7 @@ def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> S
     the p-value, from the same bootstrap null when there is one)."""
     from driftscope.detectors.significance import p_value_from_null
 
-    null = (fitted.null_at(cur, bool(score.details.get("confirmed")))
+    null = (fitted.null_at(cur, score.details.get("null") == "permutation")
             if hasattr(fitted, "null_at") else None)
     p = score.p_value
     if null is not None:

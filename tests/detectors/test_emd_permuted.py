@@ -187,10 +187,10 @@ def test_a_large_reference_confirms_only_the_windows_its_bootstrap_flags() -> No
     ref = _lognormal(rng, 3_000)
     large = EMD().fit(ref, rng=rng)
     quiet = large.score(_lognormal(rng, 250))  # (p = 0.17 from the bootstrap)
-    assert "confirmed" not in quiet.details and quiet.threshold == large._cache[250][1]
+    assert "null" not in quiet.details and quiet.threshold == large._cache[250][1]
     moved = _lognormal(rng, 250) * 3.0
     s = large.score(moved)
-    assert s.details["confirmed"] and s.drifted
+    assert s.details["null"] == "permutation" and s.drifted
     own = large.null_at(moved, confirmed=True)
     assert own is not None
     np.testing.assert_array_equal(own, np.sort(np.maximum(
@@ -202,7 +202,12 @@ def test_a_large_reference_confirms_only_the_windows_its_bootstrap_flags() -> No
     normal = EMD().fit(rng.normal(size=3_000), rng=rng)
     assert not normal.heavy_tailed and large.heavy_tailed
     shifted = normal.score(rng.normal(size=250) + 1.0)
-    assert shifted.drifted and "confirmed" not in shifted.details
+    assert shifted.drifted and "null" not in shifted.details
+    # a feature mostly zeros with rare amounts (no interquartile range) is heavy-tailed;
+    # a constant one is not
+    rare = np.where(rng.random(3_000) < 0.005, _lognormal(rng, 3_000), 0.0)
+    assert EMD().fit(rare, rng=rng).heavy_tailed
+    assert not EMD().fit(np.zeros(3_000), rng=rng).heavy_tailed
 
 
 def test_permutation_policy_uses_the_same_splits() -> None:
