@@ -13,6 +13,8 @@ flagged (model level) and the alerts opened, per 1,000 windows.
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -47,7 +49,11 @@ def stream(law: str, events: int, windows: int, seed: int
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
         return {name: f(rng.standard_normal(n)) for name in names}
 
-    store = Store(f"chdb://{tempfile.mkdtemp()}", database="tails")
+    path = tempfile.mkdtemp()
+
+    atexit.register(shutil.rmtree, path, True)  # (a store of millions of events: GBs)
+
+    store = Store(f"chdb://{path}", database="tails")
     store.migrate()
     write_windows(store, "m", T0, W, windows, events, gen, seed=seed)
     cfg = Config.model_validate({

@@ -20,8 +20,10 @@ pass's median seconds. Run the baseline from a checkout of it
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,11 @@ def child(args: argparse.Namespace) -> None:
     from driftscope.store import schema as S
     from driftscope.store.clickhouse import Store
 
-    store = Store(f"chdb://{tempfile.mkdtemp()}", database="labels")
+    path = tempfile.mkdtemp()
+
+    atexit.register(shutil.rmtree, path, True)  # (a store of millions of events: GBs)
+
+    store = Store(f"chdb://{path}", database="labels")
     store.migrate()
     step_ms = 60_000 // args.rate
     minutes = args.stored // args.rate

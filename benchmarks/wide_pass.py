@@ -18,8 +18,10 @@ baseline from a checkout of it (``git worktree add /tmp/base COMMIT``)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,7 +52,11 @@ def child(args: argparse.Namespace) -> None:
         cols["segment:country"] = rng.choice(countries, n)
         return cols
 
-    store = Store(f"chdb://{tempfile.mkdtemp()}", database="wide")
+    path = tempfile.mkdtemp()
+
+    atexit.register(shutil.rmtree, path, True)  # (a store of millions of events: GBs)
+
+    store = Store(f"chdb://{path}", database="wide")
     store.migrate()
     write_windows(store, "m", T0, W, args.windows, args.events, gen, seed=1, closed=False)
     counts = dict(store.query(f"SELECT {S.WINDOW_PARTS.window_start}, {S.WINDOW_PARTS.n} "
