@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paired  # (benchmarks/: this checkout against a baseline's)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=1)
@@ -118,15 +118,10 @@ def _normal(k: int) -> str:
     return f"sqrt(-2 * log({u[0]})) * cos(2 * pi() * {u[1]})"
 
 
-def run(tree: str | None, args: argparse.Namespace) -> dict[str, float]:
-    env = dict(os.environ)
-    if tree:
-        env["PYTHONPATH"] = tree
-    cmd = [sys.executable, __file__, "--child", "--rate", str(args.rate), "--stored",
-           str(args.stored), "--delay", str(args.delay), "--judged", str(args.judged),
-           "--live", str(args.live)]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run(tree: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    return paired.child(__file__, tree, [
+        "--rate", str(args.rate), "--stored", str(args.stored), "--delay", str(args.delay),
+        "--judged", str(args.judged), "--live", str(args.live)])
 
 
 def main() -> None:
@@ -148,15 +143,11 @@ def main() -> None:
     print("| code | first pass: s per window | live: s per pass (median) | accuracy rows "
           "| mean accuracy | labels stored |")
     print("|---|---:|---:|---:|---:|---:|")
-    for r in range(args.repeats):
-        order = [("baseline", args.baseline_tree), ("now", None)]
-        for name, tree in order if r % 2 == 0 else order[::-1]:
-            if name == "baseline" and not tree:
-                continue
-            got = run(tree, args)
-            print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.3f} | "
-                  f"{got['live']:.3f} | {got['accuracy_rows']} | {got['accuracy']} | "
-                  f"{got['labels']:,} |", flush=True)
+    for name, tree in paired.alternated(args.baseline_tree, args.repeats):
+        got = run(tree, args)
+        print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.3f} | "
+              f"{got['live']:.3f} | {got['accuracy_rows']} | {got['accuracy']} | "
+              f"{got['labels']:,} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,14 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import paired  # (benchmarks/: this checkout against a baseline's)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LAWS = {"normal": lambda z: z, "lognormal": lambda z: np.exp(2.0 * z)}  # (σ = 2)
@@ -94,16 +93,11 @@ def child(args: argparse.Namespace) -> None:
                       "over": rows[0][1], "live": sorted(live)[len(live) // 2]}))
 
 
-def run(tree: str | None, args: argparse.Namespace) -> dict[str, float]:
-    env = dict(os.environ)
-    if tree:
-        env["PYTHONPATH"] = tree
-    cmd = [sys.executable, __file__, "--child", "--features", str(args.features),
-           "--segments", str(args.segments), "--events", str(args.events),
-           "--windows", str(args.windows), "--live", str(args.live), "--law", args.law,
-           "--drift", str(args.drift)]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run(tree: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    return paired.child(__file__, tree, [
+        "--features", str(args.features), "--segments", str(args.segments),
+        "--events", str(args.events), "--windows", str(args.windows), "--live",
+        str(args.live), "--law", args.law, "--drift", str(args.drift)])
 
 
 def main() -> None:
@@ -130,14 +124,10 @@ def main() -> None:
     print("| code | first pass (backfill): s per window | live: s per pass (median) "
           "| EMD scores | over threshold |")
     print("|---|---:|---:|---:|---:|")
-    for r in range(args.repeats):
-        order = [("baseline", args.baseline_tree), ("now", None)]
-        for name, tree in order if r % 2 == 0 else order[::-1]:
-            if name == "baseline" and not tree:
-                continue
-            got = run(tree, args)
-            print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.2f} | "
-                  f"{got['live']:.2f} | {got['scores']} | {got['over']} |", flush=True)
+    for name, tree in paired.alternated(args.baseline_tree, args.repeats):
+        got = run(tree, args)
+        print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.2f} | "
+              f"{got['live']:.2f} | {got['scores']} | {got['over']} |", flush=True)
 
 
 if __name__ == "__main__":
