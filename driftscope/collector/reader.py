@@ -114,7 +114,7 @@ _COLS = (
     "e.event_id, toUnixTimestamp64Milli(e.timestamp), e.features_num, e.features_cat, "
     "e.pred_num, e.pred_cat, e.pred_probs, e.segments"
 )
-# (no event of the window is earlier, nor any as late)
+# (every event of a window read lies in [a, b): the bounds of its feedback scan)
 _SINCE, _UNTIL = ("fromUnixTimestamp64Milli({a:Int64}, 'UTC')",
                   "fromUnixTimestamp64Milli({b:Int64}, 'UTC')")
 
@@ -211,5 +211,3 @@ def load_window_profile(
         {"m": model_id, "w": size, "a": start},
     )
     return merge_profiles(base64.b64decode(r[0]) for r in rows)
-
-

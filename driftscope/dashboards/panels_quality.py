@@ -165,8 +165,8 @@ def label_coverage() -> PanelSpec:
     many labels it got, as :func:`driftscope.monitor.frame.read_events` reads them), so a
     label counts in the event's interval, not when it arrived; feedback given more than
     the default ``collector.feedback_skew`` before the range does not count (nor is it
-    joined), and the scan of ``feedback`` (ordered by time) starts there. Raw events only: a model
-    logged only as samples or profiles shows :data:`NO_RAW_EVENTS`.
+    joined), and the scan of ``feedback`` (ordered by time) starts there. Raw events only:
+    a model logged only as samples or profiles shows :data:`NO_RAW_EVENTS`.
     """
     in_range = f"{model_is(E.model_id)} AND $__timeFilter({E.timestamp})"
     sql = f"""SELECT $__timeInterval(e.{E.timestamp}) AS time,

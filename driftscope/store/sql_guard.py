@@ -14,8 +14,7 @@ so nothing can hide from the checks below (``$$…$$`` strings, comments, odd qu
 - only these statements: ``SELECT``/``WITH``, ``INSERT INTO`` a table, ``CREATE TABLE``
   with a MergeTree-family, Memory, Null or Log engine, ``CREATE DATABASE`` (Atomic),
   ``ALTER TABLE``, ``DELETE FROM``, ``DROP``/``TRUNCATE TABLE``, ``DROP DATABASE``,
-  ``EXCHANGE TABLES`` (a migration's swap), ``DESCRIBE``, ``SHOW``, ``EXISTS``,
-  ``OPTIMIZE TABLE``, ``EXPLAIN``;
+  ``DESCRIBE``, ``SHOW``, ``EXISTS``, ``OPTIMIZE TABLE``, ``EXPLAIN``;
 - no call of a function, table function or engine that reaches files, URLs, other servers
   or programs (:data:`REACHING_OUT`), no ``INTO OUTFILE`` / ``FROM INFILE``;
 - settings, in the URL or in a ``SETTINGS`` clause, only from :func:`setting_refused`'s
@@ -51,8 +50,7 @@ REACHING_OUT = frozenset(name.lower() for name in (
 ))
 _STATEMENT = re.compile(
     r"^(?:\(|(?:SELECT|WITH|INSERT INTO|CREATE TABLE|CREATE DATABASE|ALTER TABLE|DELETE FROM"
-    r"|DROP TABLE|DROP DATABASE|TRUNCATE|EXCHANGE TABLES|DESCRIBE|DESC|SHOW|EXISTS"
-    r"|OPTIMIZE TABLE|EXPLAIN)"
+    r"|DROP TABLE|DROP DATABASE|TRUNCATE|DESCRIBE|DESC|SHOW|EXISTS|OPTIMIZE TABLE|EXPLAIN)"
     r"(?=\W|$))", re.IGNORECASE)
 _INSERT_FUNCTION = re.compile(r"^INSERT INTO (TABLE )?FUNCTION\b", re.IGNORECASE)
 _TABLE_ENGINE = re.compile(r"\bENGINE = (\w+)", re.IGNORECASE)
