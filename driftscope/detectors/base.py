@@ -267,14 +267,14 @@ class FittedBase(ABC):
         if isinstance(pol, Constant):
             threshold = float(pol.value)
         elif isinstance(pol, ReferenceQuantile):
-            null, threshold = self._null_for(pol, prepared)
-            p_value = p_value_from_null(stat, null)
+            null, threshold, drawn = self._null_for(pol, prepared)
+            p_value = p_value_from_null(stat, null, shaped=drawn and self.shaped_tail)
             if stat > threshold or p_value < CONFIRM_BELOW:
                 own = self._confirming_null(pol, prepared)
                 if own is not None:  # (the window's own null decides)
                     threshold = max(float(np.quantile(own, pol.q, method="higher")),
                                     float(pol.floor))
-                    p_value = p_value_from_null(stat, own)
+                    p_value = p_value_from_null(stat, own, shaped=True)
                     details = {**details, "null": "permutation"}
         elif isinstance(pol, Permutation):
             assert perm is not None
@@ -301,14 +301,18 @@ class FittedBase(ABC):
             details=details,
         )
 
-    def _null_for(self, pol: ReferenceQuantile, prepared: Any) -> tuple[np.ndarray, float]:
-        """The sorted null a window is judged against and its thresholded ``q``-quantile:
-        the detector's own for this window (:meth:`_window_null`) where it draws one, the
-        reference's bootstrap null at the window's size otherwise."""
+    def _null_for(
+        self, pol: ReferenceQuantile, prepared: Any
+    ) -> tuple[np.ndarray, float, bool]:
+        """The sorted null a window is judged against, its thresholded ``q``-quantile, and
+        whether it was drawn for this window: the detector's own (:meth:`_window_null`,
+        a permutation null) where it draws one, the reference's bootstrap null at the
+        window's size otherwise."""
         null = self._window_null(pol, prepared)
         if null is None:
-            return self._reference_null(pol, self._size(prepared))
-        return null, max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor))
+            return (*self._reference_null(pol, self._size(prepared)), False)
+        return (null, max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor)),
+                True)
 
     def _confirming_null(self, pol: ReferenceQuantile, prepared: Any) -> np.ndarray | None:
         """A sorted null drawn for this window alone that judges a window over the
@@ -399,11 +403,35 @@ class FittedBase(ABC):
         other policies): the reference's, or with ``confirmed`` the window's own, which its
         score used instead where its details say ``"null": "permutation"``
         (:data:`CONFIRM_BELOW`)."""
+        judging = self._judging_null(current, confirmed)
+        return None if judging is None else judging[0]
+
+    def null_p_value(self, statistic: float, current: Any, confirmed: bool = False
+                     ) -> float | None:
+        """The p-value of ``statistic`` against the null :meth:`null_at` gives, read with
+        the tail :meth:`score` reads it with (None under other policies)."""
+        judging = self._judging_null(current, confirmed)
+        return None if judging is None else p_value_from_null(statistic, judging[0],
+                                                              shaped=judging[1])
+
+    def _judging_null(self, current: Any, confirmed: bool) -> tuple[np.ndarray, bool] | None:
+        """:meth:`null_at`, and whether its p-values take a shaped tail."""
         if not isinstance(self.policy, ReferenceQuantile):
             return None
         prepared = self._prepare(current)
         own = self._confirming_null(self.policy, prepared) if confirmed else None
-        return own if own is not None else self._null_for(self.policy, prepared)[0]
+        if own is not None:
+            return own, True
+        null, _, drawn = self._null_for(self.policy, prepared)
+        return null, drawn and self.shaped_tail
+
+    @property
+    def shaped_tail(self) -> bool:
+        """Whether a null drawn for a window (:meth:`_window_null`) has its p-values read
+        off a shaped tail (``p_value_from_null(..., shaped=True)``): for a feature whose
+        nulls have heavy tails (EMD's :attr:`heavy_tailed`). A confirming null always
+        has. Default False: the exponential tail."""
+        return False
 
     def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:
         """The threshold alone (see :meth:`_reference_null`)."""

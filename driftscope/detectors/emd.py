@@ -146,14 +146,22 @@ def winsor_ranks(k: int, trim: float) -> tuple[int, int]:
 
 
 def winsorised_cdfs(
-    held: np.ndarray, k: np.ndarray, trim: float, ends: tuple[bool, bool]
+    held: np.ndarray, k: np.ndarray, trim: float, ends: tuple[bool, bool],
+    whole: bool = False,
 ) -> np.ndarray:
     """Samples' CDFs on a common grid of gaps, each winsorised at its own ``trim``
     quantiles at ``ends``: ``held`` has a row per sample, its values at or below each gap
     (nondecreasing), ``k`` its size. Below its low clip value a CDF is 0, from its high
-    one on 1 (a row's ends only: no pass over every row's whole grid)."""
+    one on 1 (a row's ends only: no pass over every row's whole grid, unless ``whole``:
+    one pass over the grid, quicker for short grids)."""
     cdf = held / np.maximum(k, 1)[:, None]
-    if trim > 0:
+    if trim > 0 and whole:
+        lo = clip_counts(k, trim)[:, None]
+        if ends[0]:
+            cdf[held <= lo] = 0.0
+        if ends[1]:
+            cdf[held > k[:, None] - 1 - lo] = 1.0
+    elif trim > 0:
         lo = clip_counts(k, trim)
         for r in range(len(k)):
             if ends[0]:
@@ -471,6 +479,10 @@ class FittedEMD(FittedBase):
             return None
         return np.sort(np.maximum(self._split_statistics(prepared, pol.n_boot), 0.0))
 
+    @property
+    def shaped_tail(self) -> bool:
+        return self.heavy_tailed
+
     @cached_property
     def heavy_tailed(self) -> bool:
         """Whether the reference's 0.5 %-99.5 % range is over :data:`HEAVY_TAILS` times its
@@ -490,16 +502,32 @@ class FittedEMD(FittedBase):
 
     def _split_statistics(self, prepared: tuple[np.ndarray, int], n: int) -> np.ndarray:
         """The statistics of ``n`` random splits of the reference pooled with the window
-        into two sides sized like them (:func:`split_distances`)."""
+        into two sides sized like them (:func:`split_distances`).
+
+        A reference without observed values has no values to compare a window's with:
+        its window's statistic is the missing rate's change alone, and so are its splits'
+        (their distances between the window's own values were noise in the values' units:
+        values in thousands appearing where none had been were not drift)."""
         cur, miss = prepared
         pooled = np.sort(np.concatenate([self.ref_sorted, cur]))
+        scale = self.scale if len(self.ref_sorted) else np.inf
         n_ref, total = self._reference_size(), len(pooled) + self.ref_missing + miss
         gaps = np.diff(pooled)
-        ends = self.ends if self.trim > 0 else (False, False)
+        n_obs, ends = len(pooled), self.ends if self.trim > 0 else (False, False)
+        k = refreshed_count(n_obs)
+        inner = gaps.copy()
+        inner[: max(k - 1, 0)] = 0.0
+        inner[n_obs - k:] = 0.0
+        mark = window_hash(cur, miss)
+        rng = np.random.default_rng([SPLIT_SEED, n_ref, total, mark])
         out = []
-        for dist, dm in split_distances(n_ref, total, len(pooled), n, self.trim, ends,
-                                        split_draw(cur, miss)):
-            out.append(dist @ gaps / self.scale + dm)
+        for kept in split_distances(n_ref, total, n_obs, n, self.trim, ends,
+                                    mark % SPLIT_DRAWS):
+            stat = kept[0] @ inner
+            if k:
+                low, high = fresh_ends(kept, n_obs, self.trim, ends, rng)
+                stat += low @ gaps[: k - 1] + high @ gaps[n_obs - k:]
+            out.append(stat / scale + kept[1])
         return np.concatenate(out)
 
 
@@ -507,33 +535,84 @@ SPLIT_SEED = 3
 SPLIT_DRAWS = 4
 """Draws of splits kept per size; a window takes one by a hash of its values, so windows
 of one size do not all share one draw's luck (its 99 % quantile of 200 statistics)."""
+REFRESHED_ENDS = 0.1
+"""Share of the pooled observed values at each end whose sides are drawn afresh for every
+window (:func:`fresh_ends`): on a heavy-tailed feature the extremes' gaps make most of a
+split's statistic, so kept splits would share their luck there across every window of a
+size (a Pareto feature's windows fell under p = 0.001 three times as often as they should)."""
 SPLIT_BLOCK = 2**20
 """Splits are drawn in blocks of at most this many matrix elements (8 MB)."""
 SPLIT_CACHE_BYTES = 64 * 2**20
 """The split matrices kept, most recently used first: a live pass scores many features
 and segments, and a window size comes back (:func:`split_distances`)."""
-_split_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_split_cache: OrderedDict[tuple[Any, ...], _Splits] = OrderedDict()
 _split_lock = threading.Lock()
 _split_held = 0  # bytes in _split_cache
 
 
-def split_draw(values: np.ndarray, missing: int) -> int:
-    """Which of the :data:`SPLIT_DRAWS` draws a window takes: a hash (CRC-32) of its
-    values' bytes and its missing count (whole numbers and flags spread too)."""
+def window_hash(values: np.ndarray, missing: int) -> int:
+    """A hash (CRC-32) of a window's values' bytes and its missing count (whole numbers and
+    flags spread too): which draw of splits it takes (:func:`split_draw`), and the seed of
+    its refreshed ends (:func:`fresh_ends`)."""
     data = np.ascontiguousarray(values, dtype=np.float64).tobytes()
-    return zlib.crc32(data, missing & 0xFFFFFFFF) % SPLIT_DRAWS
+    return zlib.crc32(data, missing & 0xFFFFFFFF)
+
+
+def split_draw(values: np.ndarray, missing: int) -> int:
+    """Which of the :data:`SPLIT_DRAWS` draws a window takes (:func:`window_hash`)."""
+    return window_hash(values, missing) % SPLIT_DRAWS
+
+
+def refreshed_count(n_obs: int) -> int:
+    """How many of the lowest and of the highest of ``n_obs`` pooled observed values have
+    their sides drawn afresh for each window (:data:`REFRESHED_ENDS`); 0: none."""
+    k = int(n_obs * REFRESHED_ENDS)
+    return k if k >= 2 else 0
+
+
+def fresh_ends(
+    kept: _Splits, n_obs: int, trim: float, ends: tuple[bool, bool],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept splits with the sides of their ``k`` lowest and ``k`` highest observed
+    values (:func:`refreshed_count`) turned round afresh: each split's sides over each end
+    shifted cyclically by a random offset, so it keeps how many of them went to each side
+    and stays a uniformly random split, but no longer shares its extremes' sides with every
+    window of its size. Gives ``|F_a - F_b|`` on the ``k - 1`` gaps within each end, as
+    :func:`split_distances` gives them on the rest."""
+    _, _, ka, low_cum, high_cum = kept
+    k = low_cum.shape[1] - 1
+    kb = n_obs - ka
+    steps = np.arange(1, k, dtype=np.int64)
+    out = []
+    for cum, before, held in ((low_cum, 0, steps),
+                              (high_cum, ka - high_cum[:, -1], n_obs - k + steps)):
+        shift = rng.integers(0, k, size=(len(ka), 1))
+        e = shift + steps  # the end's values up to each gap, counted from the offset
+        wrap = e > k
+        held_a = (np.take_along_axis(cum, e - k * wrap, axis=1)
+                  - np.take_along_axis(cum, shift, axis=1) + wrap * cum[:, k:])
+        held_a += np.asarray(before).reshape(-1, 1)
+        d = np.abs(winsorised_cdfs(held_a, ka, trim, ends, whole=True)
+                   - winsorised_cdfs(held - held_a, kb, trim, ends, whole=True))
+        d[(ka == 0) | (kb == 0)] = 0.0
+        out.append(d)
+    return out[0], out[1]
 
 
 def split_distances(
     n_ref: int, total: int, n_obs: int, n: int, trim: float, ends: tuple[bool, bool],
     draw: int = 0,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[_Splits]:
     """``n`` random splits of ``total`` pooled values into ``n_ref`` and the rest, as what
     each split's statistic is made of, in blocks: ``|F_a - F_b|`` of the two sides' CDFs
     (each winsorised at its own ``trim`` quantiles at ``ends``) on each gap between the
     ``n_obs`` observed pooled values in sorted order (a row per split; a split leaving a
     side no observed value is a row of zeros), and the two sides' missing-rate difference.
-    The statistic of a split is ``row @ gaps / scale + missing``.
+    The statistic of a split is ``row @ gaps / scale + missing``. Each block also holds,
+    per split, its reference side's observed count and running counts of that side over
+    the lowest and the highest observed values, which :func:`fresh_ends` turns round.
 
     The splits depend on the sizes only, never on the values: :data:`SPLIT_DRAWS` draws
     per ``(n_ref, total)``, seeded by them and ``draw``, each shared by every feature and
@@ -551,9 +630,9 @@ def split_distances(
 def _split_block(
     n_ref: int, total: int, n_obs: int, draw: int, start: int, stop: int, trim: float,
     ends: tuple[bool, bool], keep: bool,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> _Splits:
     """Splits ``start`` to ``stop`` of :func:`split_distances`, from the cache or drawn."""
-    key = (n_ref, total, n_obs, draw, start, stop, trim, ends)
+    key = (n_ref, total, n_obs, draw, start, stop, trim, ends, refreshed_count(n_obs))
     with _split_lock:
         if key in _split_cache:
             _split_cache.move_to_end(key)
@@ -571,8 +650,14 @@ def _split_block(
     miss_a = n_ref - ka
     miss_b = (total - n_obs) - miss_a
     missing = np.abs(miss_a / n_ref - miss_b / (total - n_ref))
-    dist.flags.writeable = missing.flags.writeable = False
-    made = dist, missing
+    k = refreshed_count(n_obs)
+    zero = np.zeros((stop - start, 1), dtype=np.int32)
+    low_cum = np.concatenate([zero, np.cumsum(obs[:, :k], axis=1, dtype=np.int32)], axis=1)
+    high_cum = np.concatenate(
+        [zero, np.cumsum(obs[:, n_obs - k:], axis=1, dtype=np.int32)], axis=1)
+    made = dist, missing, ka.astype(np.int32), low_cum, high_cum
+    for a in made:
+        a.flags.writeable = False
     if keep:
         global _split_held
         with _split_lock:
@@ -592,9 +677,9 @@ def clear_split_cache() -> None:
         _split_held = 0
 
 
-def _held_bytes(entry: tuple[np.ndarray, np.ndarray]) -> int:
+def _held_bytes(entry: _Splits) -> int:
     """What a cached block holds (its arrays and their headers)."""
-    return entry[0].nbytes + entry[1].nbytes + 256
+    return sum(a.nbytes for a in entry) + 128 * len(entry)
 
 
 class EMD:

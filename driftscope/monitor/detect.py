@@ -186,13 +186,11 @@ def score_one(
 def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> Score:
     """``score`` with ``allowance`` added to its threshold (and taken off its statistic for
     the p-value, from the same bootstrap null when there is one)."""
-    from driftscope.detectors.significance import p_value_from_null
-
-    null = (fitted.null_at(cur, score.details.get("null") == "permutation")
-            if hasattr(fitted, "null_at") else None)
-    p = score.p_value
-    if null is not None:
-        p = p_value_from_null(max(score.statistic - allowance, 0.0), null)
+    p = (fitted.null_p_value(max(score.statistic - allowance, 0.0), cur,
+                             score.details.get("null") == "permutation")
+         if hasattr(fitted, "null_p_value") else None)
+    if p is None:
+        p = score.p_value
     return replace(score, threshold=score.threshold + allowance, p_value=p,
                    details={**score.details, "sketch_allowance": allowance})
 

@@ -11,8 +11,10 @@ from driftscope.detectors.emd import (
     EMD,
     PERMUTED_BELOW,
     SPLIT_SEED,
+    refreshed_count,
     split_distances,
     split_draw,
+    window_hash,
 )
 from driftscope.detectors.significance import Permutation, p_value_from_null
 
@@ -24,13 +26,20 @@ def _explicit(fitted: emd.FittedEMD, cur: np.ndarray, n: int) -> np.ndarray:
     pooled = np.sort(np.concatenate([fitted.ref_sorted, obs]))
     n_ref = fitted._reference_size()
     total = len(pooled) + fitted.ref_missing + miss
-    rng = np.random.default_rng([SPLIT_SEED, n_ref, total, split_draw(obs, miss), 0])
+    mark = window_hash(obs, miss)
+    rng = np.random.default_rng([SPLIT_SEED, n_ref, total, mark % emd.SPLIT_DRAWS, 0])
     labels = rng.permuted(np.tile(np.arange(total) < n_ref, (n, 1)), axis=1)
+    k, fresh = refreshed_count(len(pooled)), np.random.default_rng([SPLIT_SEED, n_ref, total, mark])
+    if k:  # each end's sides turned round by an offset of the window's own
+        for end in (slice(0, k), slice(len(pooled) - k, len(pooled))):
+            for row, s in zip(labels, fresh.integers(0, k, size=n), strict=True):
+                row[end] = np.roll(row[end], -s)
     out = []
     for row in labels:
         side, miss_a = row[: len(pooled)], int(row[len(pooled):].sum())
-        out.append(fitted._between(pooled[side], miss_a, pooled[~side],
-                                   fitted.ref_missing + miss - miss_a)[0])
+        stat, _, moved = fitted._between(pooled[side], miss_a, pooled[~side],
+                                         fitted.ref_missing + miss - miss_a)
+        out.append(stat if len(fitted.ref_sorted) else moved)  # no values: the rate alone
     return np.array(out)
 
 
@@ -76,7 +85,7 @@ def test_splits_depend_on_the_sizes_only_and_are_shared() -> None:
     other = list(split_distances(300, 1300, 1290, 50, 0.01, (True, True), draw=1))
     assert not np.array_equal(a[0][0], other[0][0])  # another draw of the same sizes
     big = list(split_distances(300, 20_000, 20_000, 200, 0.01, (True, True)))  # in blocks
-    assert sum(len(d) for d, _ in big) == 200 and len(big) > 1
+    assert sum(len(d[0]) for d in big) == 200 and len(big) > 1
     again = next(split_distances(300, 20_000, 20_000, 200, 0.01, (True, True)))
     assert again[0] is not big[0][0]  # too big to keep
 
@@ -99,9 +108,9 @@ def test_the_kept_splits_stay_within_their_budget(monkeypatch: pytest.MonkeyPatc
     for total in range(201, 1201):  # a sliding reference's sizes keep changing
         list(split_distances(200, total, total - 200 + 1, 50, 0.01, (True, True)))
         list(split_distances(200, total, 1, 50, 0.01, (True, True)))  # one value observed
-    held = sum(d.nbytes + dm.nbytes for d, dm in emd._split_cache.values())
+    held = sum(a.nbytes for kept in emd._split_cache.values() for a in kept)
     assert held <= 2**20 and len(emd._split_cache) < 2_000  # the first ones went,
-    assert (200, 201, 1, 0, 0, 50, 0.01, (True, True)) not in emd._split_cache  # empty too
+    assert (200, 201, 1, 0, 0, 50, 0.01, (True, True), 0) not in emd._split_cache  # empty too
     emd.clear_split_cache()
     assert not emd._split_cache and emd._split_held == 0
 
@@ -182,6 +191,24 @@ def test_only_small_references_are_permuted_and_null_at_gives_the_null_used() ->
     assert set(large._cache) == {700}  # the reference's bootstrap null at the window's size
 
 
+def test_a_heavy_tailed_features_permutation_p_values_take_the_shaped_tail() -> None:
+    """The p-value the monitor reads (``null_p_value``, also under a sketch allowance) is
+    the score's: off a shaped tail for a heavy-tailed feature's permutation null, off the
+    exponential for a normal one's and for any bootstrap null."""
+    rng = np.random.default_rng(5)
+    for ref, cur, shaped in [(_lognormal(rng, 800), np.exp(2 * rng.normal(size=200) + 1.5), True),
+                             (rng.normal(size=800), rng.normal(size=200) + 0.4, False),
+                             (rng.normal(size=3000), rng.normal(size=200) + 0.4, False)]:
+        fitted = EMD().fit(ref, rng=rng)
+        s = fitted.score(cur)
+        assert fitted.shaped_tail is shaped and s.p_value is not None and s.p_value < 0.05
+        null = fitted.null_at(cur)
+        assert s.p_value == p_value_from_null(s.statistic, null, shaped=shaped)
+        assert fitted.null_p_value(s.statistic, cur) == s.p_value
+        if shaped:  # (the shaped tail moved it: the test can tell the two apart)
+            assert s.p_value != p_value_from_null(s.statistic, null)
+
+
 def test_a_large_reference_confirms_only_the_windows_its_bootstrap_flags() -> None:
     rng = np.random.default_rng(6)
     ref = _lognormal(rng, 3_000)
@@ -197,7 +224,7 @@ def test_a_large_reference_confirms_only_the_windows_its_bootstrap_flags() -> No
         large._split_statistics(large._prepare(moved), 200), 0.0)))
     assert s.threshold == float(np.quantile(own, 0.99, method="higher"))
     assert s.threshold != large._cache[250][1]  # not the bootstrap's
-    assert s.p_value == p_value_from_null(s.statistic, own)
+    assert s.p_value == p_value_from_null(s.statistic, own, shaped=True)
     # a feature without heavy tails: its bootstrap null decides, as it is right there
     normal = EMD().fit(rng.normal(size=3_000), rng=rng)
     assert not normal.heavy_tailed and large.heavy_tailed
@@ -217,3 +244,33 @@ def test_permutation_policy_uses_the_same_splits() -> None:
     fitted = EMD().fit(ref, rng=rng)
     perm = fitted._split_statistics(fitted._prepare(cur), 99)
     assert s.p_value == pytest.approx((np.sum(perm >= s.statistic) + 1) / 100)
+
+
+@pytest.mark.parametrize("unit", [1e-3, 1.0, 1e3])
+def test_values_where_the_reference_had_none_are_drift_in_any_unit(unit: float) -> None:
+    """A feature never observed in a small reference (all missing) and present in every
+    event now: the splits divide their distances by the pooled values' spread, so the
+    values' unit does not decide (by 1, values in thousands hid the change)."""
+    fitted = EMD().fit(np.full(300, np.nan), rng=np.random.default_rng(0))
+    for seed in range(5):
+        score = fitted.score(unit * np.random.default_rng(seed).lognormal(size=60))
+        assert score.drifted and score.p_value < 0.01
+    assert not fitted.score(np.full(60, np.nan)).drifted
+
+
+
+def test_windows_of_one_size_draw_their_extremes_sides_afresh() -> None:
+    """On a heavy-tailed feature a split's statistic is mostly its extremes' sides. Kept
+    splits are shared by every window of a size (a few draws), so each window turns the
+    sides of its pooled extremes round by offsets of its own: how many splits put the
+    largest value on the window's side varies from window to window (about
+    binomial(200, 1/4) here), not over a handful of kept draws."""
+    fitted = EMD(trim=0.0).fit(np.r_[np.zeros(299), 1.0], rng=np.random.default_rng(0))
+    counts = []
+    for seed in range(40):  # windows of one size: 100 values just above 0
+        cur = np.random.default_rng(seed).random(100) * 1e-9
+        stats = fitted._split_statistics(fitted._prepare(cur), 200) * fitted.scale
+        # the largest value on the reference's side gives about 1/300, on the window's 1/100
+        counts.append(int(np.sum(stats > (1 / 300 + 1 / 100) / 2)))
+    assert len(set(counts)) > 2 * emd.SPLIT_DRAWS
+    assert abs(np.mean(counts) - 50) < 5
