@@ -29,7 +29,8 @@ def _explicit(fitted: emd.FittedEMD, cur: np.ndarray, n: int) -> np.ndarray:
     mark = window_hash(obs, miss)
     rng = np.random.default_rng([SPLIT_SEED, n_ref, total, mark % emd.SPLIT_DRAWS, 0])
     labels = rng.permuted(np.tile(np.arange(total) < n_ref, (n, 1)), axis=1)
-    k, fresh = refreshed_count(len(pooled)), np.random.default_rng([SPLIT_SEED, n_ref, total, mark])
+    k = refreshed_count(len(pooled)) if fitted.heavy_tailed else 0
+    fresh = np.random.default_rng([SPLIT_SEED, n_ref, total, mark])
     if k:  # each end's sides turned round by an offset of the window's own
         for end in (slice(0, k), slice(len(pooled) - k, len(pooled))):
             for row, s in zip(labels, fresh.integers(0, k, size=n), strict=True):
