@@ -517,16 +517,16 @@ class FittedEMD(FittedBase):
         gaps = np.diff(pooled)
         n_obs, ends = len(pooled), self.ends if self.trim > 0 else (False, False)
         k = refreshed_count(n_obs) if self.heavy_tailed else 0
-        inner = gaps.copy()
+        inner = gaps.copy() if k else gaps
         inner[: max(k - 1, 0)] = 0.0
         inner[n_obs - k:] = 0.0
         mark = window_hash(cur, miss)
-        rng = np.random.default_rng([SPLIT_SEED, n_ref, total, mark])
+        rng = np.random.default_rng([SPLIT_SEED, n_ref, total, mark]) if k else None
         out = []
         for kept in split_distances(n_ref, total, n_obs, n, self.trim, ends,
-                                    mark % SPLIT_DRAWS):
+                                    mark % SPLIT_DRAWS, k):
             stat = kept[0] @ inner
-            if k:
+            if rng is not None:
                 low, high = fresh_ends(kept, n_obs, self.trim, ends, rng)
                 stat += low @ gaps[: k - 1] + high @ gaps[n_obs - k:]
             out.append(stat / scale + kept[1])
@@ -606,7 +606,7 @@ def fresh_ends(
 
 def split_distances(
     n_ref: int, total: int, n_obs: int, n: int, trim: float, ends: tuple[bool, bool],
-    draw: int = 0,
+    draw: int = 0, ends_kept: int = 0,
 ) -> Iterator[_Splits]:
     """``n`` random splits of ``total`` pooled values into ``n_ref`` and the rest, as what
     each split's statistic is made of, in blocks: ``|F_a - F_b|`` of the two sides' CDFs
@@ -615,7 +615,8 @@ def split_distances(
     side no observed value is a row of zeros), and the two sides' missing-rate difference.
     The statistic of a split is ``row @ gaps / scale + missing``. Each block also holds,
     per split, its reference side's observed count and running counts of that side over
-    the lowest and the highest observed values, which :func:`fresh_ends` turns round.
+    the ``ends_kept`` lowest and highest observed values, which :func:`fresh_ends` turns
+    round (none by default).
 
     The splits depend on the sizes only, never on the values: :data:`SPLIT_DRAWS` draws
     per ``(n_ref, total)``, seeded by them and ``draw``, each shared by every feature and
@@ -627,15 +628,15 @@ def split_distances(
     keep = 8 * n * max(n_obs - 1, 0) <= SPLIT_CACHE_BYTES // 4
     for start in range(0, n, block):  # (one block at a time: memory stays a block's)
         yield _split_block(n_ref, total, n_obs, draw, start, min(start + block, n), trim,
-                           ends, keep)
+                           ends, keep, ends_kept)
 
 
 def _split_block(
     n_ref: int, total: int, n_obs: int, draw: int, start: int, stop: int, trim: float,
-    ends: tuple[bool, bool], keep: bool,
+    ends: tuple[bool, bool], keep: bool, k: int = 0,
 ) -> _Splits:
     """Splits ``start`` to ``stop`` of :func:`split_distances`, from the cache or drawn."""
-    key = (n_ref, total, n_obs, draw, start, stop, trim, ends, refreshed_count(n_obs))
+    key = (n_ref, total, n_obs, draw, start, stop, trim, ends, k)
     with _split_lock:
         if key in _split_cache:
             _split_cache.move_to_end(key)
@@ -653,7 +654,6 @@ def _split_block(
     miss_a = n_ref - ka
     miss_b = (total - n_obs) - miss_a
     missing = np.abs(miss_a / n_ref - miss_b / (total - n_ref))
-    k = refreshed_count(n_obs)
     zero = np.zeros((stop - start, 1), dtype=np.int32)
     low_cum = np.concatenate([zero, np.cumsum(obs[:, :k], axis=1, dtype=np.int32)], axis=1)
     high_cum = np.concatenate(
