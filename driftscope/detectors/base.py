@@ -274,7 +274,7 @@ class FittedBase(ABC):
                 if own is not None:  # (the window's own null decides)
                     threshold = max(float(np.quantile(own, pol.q, method="higher")),
                                     float(pol.floor))
-                    p_value = p_value_from_null(stat, own, shaped=True)
+                    p_value = p_value_from_null(stat, own, shaped=self.shaped_tail)
                     details = {**details, "null": "permutation"}
         elif isinstance(pol, Permutation):
             assert perm is not None
@@ -421,16 +421,17 @@ class FittedBase(ABC):
         prepared = self._prepare(current)
         own = self._confirming_null(self.policy, prepared) if confirmed else None
         if own is not None:
-            return own, True
+            return own, self.shaped_tail
         null, _, drawn = self._null_for(self.policy, prepared)
         return null, drawn and self.shaped_tail
 
     @property
     def shaped_tail(self) -> bool:
         """Whether a null drawn for a window (:meth:`_window_null`) has its p-values read
-        off a shaped tail (``p_value_from_null(..., shaped=True)``): for a feature whose
-        nulls have heavy tails (EMD's :attr:`heavy_tailed`). A confirming null always
-        has. Default False: the exponential tail."""
+        off a shaped tail (``p_value_from_null(..., shaped=True)``), as a confirming null
+        (:meth:`_confirming_null`) is: for a feature whose nulls have heavy tails (EMD's
+        :attr:`heavy_tailed`, the only features confirmed). Default False: the
+        exponential tail."""
         return False
 
     def _reference_quantile(self, pol: ReferenceQuantile, m: int) -> float:

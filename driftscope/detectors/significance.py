@@ -224,7 +224,7 @@ def _tail_p(over: float, excess: np.ndarray, tail: float, shaped: bool) -> float
             xi = 2.0 - b0 / (b0 - 2 * b1)
             if xi > 0:
                 sigma = 2 * b0 * b1 / (b0 - 2 * b1)
-                return float(tail * (1 + xi * over / sigma) ** (-1 / xi))
+                return float(tail * np.exp(-np.log1p(xi * over / sigma) / xi))
     return float(tail * np.exp(-over / b0))
 
 

@@ -226,6 +226,7 @@ def test_a_large_reference_confirms_only_the_windows_its_bootstrap_flags() -> No
     assert s.threshold == float(np.quantile(own, 0.99, method="higher"))
     assert s.threshold != large._cache[250][1]  # not the bootstrap's
     assert s.p_value == p_value_from_null(s.statistic, own, shaped=True)
+    assert large.null_p_value(s.statistic, moved, confirmed=True) == s.p_value  # the monitor's
     # a feature without heavy tails: its bootstrap null decides, as it is right there
     normal = EMD().fit(rng.normal(size=3_000), rng=rng)
     assert not normal.heavy_tailed and large.heavy_tailed
@@ -250,8 +251,8 @@ def test_permutation_policy_uses_the_same_splits() -> None:
 @pytest.mark.parametrize("unit", [1e-3, 1.0, 1e3])
 def test_values_where_the_reference_had_none_are_drift_in_any_unit(unit: float) -> None:
     """A feature never observed in a small reference (all missing) and present in every
-    event now: the splits divide their distances by the pooled values' spread, so the
-    values' unit does not decide (by 1, values in thousands hid the change)."""
+    event now: it and its splits are compared on the missing rate alone, so the values'
+    unit does not decide (the splits' distances, divided by 1, hid values in thousands)."""
     fitted = EMD().fit(np.full(300, np.nan), rng=np.random.default_rng(0))
     for seed in range(5):
         score = fitted.score(unit * np.random.default_rng(seed).lognormal(size=60))
