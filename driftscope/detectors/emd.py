@@ -26,6 +26,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from driftscope.errors import ConfigError, DetectorInputError
 
@@ -585,18 +586,16 @@ def fresh_ends(
     window of its size. Gives ``|F_a - F_b|`` on the ``k - 1`` gaps within each end, as
     :func:`split_distances` gives them on the rest."""
     _, _, ka, low_cum, high_cum = kept
-    k = low_cum.shape[1] - 1
+    k = low_cum.shape[1] // 2
     kb = n_obs - ka
-    steps = np.arange(1, k, dtype=np.int64)
+    rows = np.arange(len(ka))
     out = []
-    for cum, before, held in ((low_cum, 0, steps),
-                              (high_cum, ka - high_cum[:, -1], n_obs - k + steps)):
-        shift = rng.integers(0, k, size=(len(ka), 1))
-        e = shift + steps  # the end's values up to each gap, counted from the offset
-        wrap = e > k
-        held_a = (np.take_along_axis(cum, e - k * wrap, axis=1)
-                  - np.take_along_axis(cum, shift, axis=1) + wrap * cum[:, k:])
-        held_a += np.asarray(before).reshape(-1, 1)
+    for cum, before, held in ((low_cum, 0, np.arange(1, k)),
+                              (high_cum, ka - high_cum[:, k], np.arange(n_obs - k + 1, n_obs))):
+        shift = rng.integers(0, k, size=len(ka))
+        # the end's values up to each gap, counted from the offset (running on round the end)
+        held_a = sliding_window_view(cum[:, 1:], k - 1, axis=1)[rows, shift]
+        held_a = held_a - (cum[rows, shift] - np.asarray(before))[:, None]
         d = np.abs(winsorised_cdfs(held_a, ka, trim, ends, whole=True)
                    - winsorised_cdfs(held - held_a, kb, trim, ends, whole=True))
         d[(ka == 0) | (kb == 0)] = 0.0
@@ -654,11 +653,8 @@ def _split_block(
     miss_a = n_ref - ka
     miss_b = (total - n_obs) - miss_a
     missing = np.abs(miss_a / n_ref - miss_b / (total - n_ref))
-    zero = np.zeros((stop - start, 1), dtype=np.int32)
-    low_cum = np.concatenate([zero, np.cumsum(obs[:, :k], axis=1, dtype=np.int32)], axis=1)
-    high_cum = np.concatenate(
-        [zero, np.cumsum(obs[:, n_obs - k:], axis=1, dtype=np.int32)], axis=1)
-    made = dist, missing, ka.astype(np.int32), low_cum, high_cum
+    made = (dist, missing, ka.astype(np.int32), _running_twice(obs[:, :k]),
+            _running_twice(obs[:, n_obs - k:]))
     for a in made:
         a.flags.writeable = False
     if keep:
@@ -670,6 +666,15 @@ def _split_block(
             while _split_held > SPLIT_CACHE_BYTES and len(_split_cache) > 1:
                 _split_held -= _held_bytes(_split_cache.popitem(last=False)[1])
     return made
+
+
+def _running_twice(labels: np.ndarray) -> np.ndarray:
+    """Running counts of ``labels`` (a row per split) from a leading 0, on round them a
+    second time: column ``j`` counts the first ``j`` of the row repeated twice, so the
+    ``k - 1`` counts from any offset below ``k`` are one contiguous slice."""
+    twice = np.concatenate([labels, labels[:, :-1]], axis=1) if labels.shape[1] else labels
+    zero = np.zeros((len(labels), 1), dtype=np.int32)
+    return np.concatenate([zero, np.cumsum(twice, axis=1, dtype=np.int32)], axis=1)
 
 
 def clear_split_cache() -> None:
