@@ -267,8 +267,8 @@ class FittedBase(ABC):
         if isinstance(pol, Constant):
             threshold = float(pol.value)
         elif isinstance(pol, ReferenceQuantile):
-            null, threshold, drawn = self._null_for(pol, prepared)
-            p_value = p_value_from_null(stat, null, shaped=drawn and self.shaped_tail)
+            null, threshold, shaped = self._null_for(pol, prepared)
+            p_value = p_value_from_null(stat, null, shaped=shaped)
             if stat > threshold or p_value < CONFIRM_BELOW:
                 own = self._confirming_null(pol, prepared)
                 if own is not None:  # (the window's own null decides)
@@ -305,14 +305,14 @@ class FittedBase(ABC):
         self, pol: ReferenceQuantile, prepared: Any
     ) -> tuple[np.ndarray, float, bool]:
         """The sorted null a window is judged against, its thresholded ``q``-quantile, and
-        whether it was drawn for this window: the detector's own (:meth:`_window_null`,
-        a permutation null) where it draws one, the reference's bootstrap null at the
-        window's size otherwise."""
+        whether its p-values take a shaped tail: the detector's own (:meth:`_window_null`,
+        a permutation null: :attr:`shaped_tail`) where it draws one, the reference's
+        bootstrap null at the window's size otherwise (never shaped)."""
         null = self._window_null(pol, prepared)
         if null is None:
             return (*self._reference_null(pol, self._size(prepared)), False)
         return (null, max(float(np.quantile(null, pol.q, method="higher")), float(pol.floor)),
-                True)
+                self.shaped_tail)
 
     def _confirming_null(self, pol: ReferenceQuantile, prepared: Any) -> np.ndarray | None:
         """A sorted null drawn for this window alone that judges a window over the
@@ -422,8 +422,8 @@ class FittedBase(ABC):
         own = self._confirming_null(self.policy, prepared) if confirmed else None
         if own is not None:
             return own, self.shaped_tail
-        null, _, drawn = self._null_for(self.policy, prepared)
-        return null, drawn and self.shaped_tail
+        null, _, shaped = self._null_for(self.policy, prepared)
+        return null, shaped
 
     @property
     def shaped_tail(self) -> bool:
