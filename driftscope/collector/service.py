@@ -35,6 +35,7 @@ from driftscope.collector.model import ModelRegistry
 from driftscope.collector.outage import Backoff
 from driftscope.collector.rebalance import Listener
 from driftscope.collector.sink import Sink
+from driftscope.collector.windows import UNASSIGNED
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
 from driftscope.errors import BrokerError, StoreError
 from driftscope.store.clickhouse import Store
@@ -145,11 +146,11 @@ class Collector:
 
         ``lagging``: partitions with messages not read yet (after a dropped batch: every
         partition just sought back), which hold the watermarks before anything is
-        restored, so no window closes ahead of their replay."""
+        restored, so no window closes ahead of their replay; at start, before partitions
+        are assigned, :data:`UNASSIGNED` holds them."""
         registry = ModelRegistry(self.config, self.sink.load_kinds())
         processor = Processor(self.config, registry, self.clock)
-        if lagging is not None:
-            processor.windows.set_lagging(lagging)
+        processor.windows.set_lagging({UNASSIGNED} if lagging is None else lagging)
         self._restore_windows(processor)
         stale = self.sink.stale_windows()  # closed short by a killed process
         self._closes.extend(processor.closed_windows())
@@ -406,7 +407,10 @@ class Collector:
             log.debug("collector: stats row skipped: %s", exc)
 
     def _lagging(self) -> set[int]:
-        """Partitions with messages not read yet: they hold back their models' watermarks."""
+        """Partitions with messages not read yet: they hold back their models' watermarks
+        (while none is assigned, :data:`UNASSIGNED`)."""
+        if not self._consumer.assignment():
+            return {UNASSIGNED}
         out = set()
         for tp in self._consumer.assignment():
             hw = self._consumer.highwater(tp)

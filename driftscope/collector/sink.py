@@ -54,17 +54,30 @@ class Sink:
 
     # -- recovery -------------------------------------------------------------------------
     def stored_offsets(self, partitions: Sequence[int]) -> dict[int, Position]:
-        """Per partition, where the store says it was read to (``consumer_offsets``)."""
+        """Per partition, where the store says the topic was read to (``consumer_offsets``),
+        whichever group stored it: the rollback (:meth:`recover`) deletes rows of the
+        partition whatever group wrote them, so it must start where the store's rows end.
+        A collector whose ``kafka.group_id`` changed therefore reads on from there (and
+        says so) rather than from the log's start, which would first delete every row the
+        store holds of the topic, lost for good where the log no longer has them."""
         c = s.CONSUMER_OFFSETS
+        latest = f"({c.next_offset}, {c.committed_at})"
         rows = self.store.query(
             f"SELECT {c.kafka_partition}, max({c.next_offset}), argMax({c.log_base}, "
-            f"({c.next_offset}, {c.committed_at})), argMax({c.last_record}, "
-            f"({c.next_offset}, {c.committed_at})) FROM {c} WHERE group_id = {{g:String}} "
-            "AND topic = {t:String} AND kafka_partition IN {p:Array(Int32)} "
+            f"{latest}), argMax({c.last_record}, {latest}), argMax({c.group_id}, {latest}) "
+            f"FROM {c} WHERE topic = {{t:String}} AND kafka_partition IN {{p:Array(Int32)}} "
             "GROUP BY kafka_partition",
-            {"g": self.group_id, "t": self.topic, "p": list(partitions)},
+            {"t": self.topic, "p": list(partitions)},
         )
-        return {int(p): Position(int(o), int(b), int(h)) for p, o, b, h in rows}
+        others = sorted({(str(g), int(p)) for p, _, _, _, g in rows if g != self.group_id})
+        if others:
+            log.warning(
+                "collector: group %s reads %s on from where group(s) %s left it in the store "
+                "(partitions %s); a change of kafka.group_id does not read the topic again",
+                self.group_id, self.topic, ", ".join(sorted({g for g, _ in others})),
+                sorted(p for _, p in others),
+            )
+        return {int(p): Position(int(o), int(b), int(h)) for p, o, b, h, _ in rows}
 
     def new_log(self, partition: int, pos: Position) -> Position:
         """Record that ``partition`` holds a new log whose offset 0 is stored at

@@ -31,6 +31,10 @@ from dataclasses import dataclass, field
 
 RESTORED = -1
 """Pseudo-partition holding the latest event time restored from the store."""
+UNASSIGNED = -2
+"""Pseudo-partition that lags while the collector owns no partition (before its first
+assignment, between a revocation and the next): nothing is ever read from it, so it holds
+every watermark and no window closes on times restored from the store alone."""
 
 
 @dataclass
@@ -43,9 +47,15 @@ class _ModelWindows:
     def max_event_ms(self) -> int | None:
         return max(self.max_by_partition.values()) if self.max_by_partition else None
 
-    def watermark(self, held: list[int | None]) -> int | None:
-        """``held``: the latest event time of each lagging partition (None: nothing read)."""
-        if not self.max_by_partition or None in held:
+    def watermark(self, lagging: frozenset[int]) -> int | None:
+        """``lagging``: partitions with unread messages. Each holds the watermark back to
+        this model's latest event time read from it, entirely while none is (another
+        model's time says nothing of this one's: a model whose events run a day behind
+        another's on the same topic would be closed ahead of its own unread events)."""
+        if not self.max_by_partition:
+            return None
+        held = [self.max_by_partition.get(p) for p in lagging]
+        if None in held:
             return None
         top = max(self.max_by_partition.values())
         return min([top, *(t for t in held if t is not None)]) - self.lateness_ms
@@ -58,15 +68,11 @@ class WindowTracker:
         self._models: dict[str, _ModelWindows] = {}
         self._closed: dict[tuple[str, int, int], None] = {}
         self._lagging: frozenset[int] = frozenset()
-        self._partition_time: dict[int, int] = {}  # latest event time read, any model
-
-    def _held(self) -> list[int | None]:
-        return [self._partition_time.get(p) for p in self._lagging]
 
     def watermark(self, model_id: str) -> int | None:
         """The model's watermark in epoch milliseconds (None before its first event)."""
         state = self._models.get(model_id)
-        return None if state is None else state.watermark(self._held())
+        return None if state is None else state.watermark(self._lagging)
 
     def set_lagging(self, partitions: set[int] | frozenset[int]) -> None:
         """Partitions that still have unread messages; may close windows when it shrinks."""
@@ -102,9 +108,7 @@ class WindowTracker:
             state = self._models[model_id] = _ModelWindows(lateness_ms=lateness_ms)
         state.lateness_ms = lateness_ms
         start = event_ms - event_ms % size_ms
-        if event_ms > self._partition_time.get(partition, event_ms - 1):
-            self._partition_time[partition] = event_ms
-        wm = state.watermark(self._held())
+        wm = state.watermark(self._lagging)
         if wm is not None and start + size_ms <= wm:
             self._closed[(model_id, start, size_ms)] = None  # rewrite its counts
             return start, True
@@ -115,7 +119,7 @@ class WindowTracker:
         return start, False
 
     def _advance(self, model_id: str, state: _ModelWindows) -> None:
-        wm = state.watermark(self._held())
+        wm = state.watermark(self._lagging)
         if wm is None:
             return
         done = [key for key in state.open if key[0] + key[1] <= wm]

@@ -8,10 +8,12 @@ stores it after what it stored before, and keeps every earlier row.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from collector_support import event, make_config, produce, run_until
 from prometheus_client import CollectorRegistry
 
@@ -108,6 +110,28 @@ def test_replaced_log_longer_than_the_old_one_is_found(store: Store) -> None:
         run_until([_collector(cfg, store)], lambda: len(_ids(store)) == 35)
         assert _ids(store) == [f"m-{i}" for i in [*range(10), *range(200, 225)]]
         assert _offsets(store, cfg.kafka.group_id) == (35, 10)
+    finally:
+        b.stop()
+
+
+def test_a_new_group_id_reads_on_where_the_store_ends(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A collector whose ``kafka.group_id`` changed (a group with no offsets of its own)
+    reads on from the offsets another group stored, and says so. Before, it read the topic
+    from the log's start and first rolled back every stored row of it: with the broker
+    restarted in between, the 30 events stored before were gone for good."""
+    cfg, b = _restarted(store, 30)
+    renamed = make_config(b.bootstrap, TOPIC)
+    assert renamed.kafka.group_id != cfg.kafka.group_id
+    try:
+        produce(b.bootstrap, TOPIC, [event(i) for i in range(100, 110)])
+        with caplog.at_level(logging.WARNING, logger="driftscope.collector"):
+            run_until([_collector(renamed, store)], lambda: "m-109" in _ids(store))
+        assert _ids(store) == [f"m-{i}" for i in [*range(30), *range(100, 110)]]
+        assert _offsets(store, renamed.kafka.group_id) == (40, 30)
+        assert any(cfg.kafka.group_id in r.getMessage() and "left it" in r.getMessage()
+                   for r in caplog.records)
     finally:
         b.stop()
 

@@ -49,6 +49,27 @@ def test_a_partition_read_later_is_not_late_while_it_lags() -> None:
     assert t.assign("m", 5_000, 10_000, 0, partition=1) == (0, True)  # now truly late
 
 
+def test_a_lagging_partition_holds_each_model_at_its_own_time() -> None:
+    """Two models on one topic, one's event times a day ahead of the other's: a lagging
+    partition holds each model back to that model's latest time read from it, not to the
+    other model's (which would close the slower model's windows ahead of its unread events
+    and flag them late)."""
+    day, hour, minute = 86_400_000, 3_600_000, 60_000
+    t = WindowTracker()
+    t.set_lagging({0, 1})
+    assert t.assign("a", 30 * minute, hour, minute, partition=1) == (0, False)
+    assert t.assign("b", day + 40 * minute, hour, minute, partition=1) == (day, False)
+    assert t.assign("a", 10 * hour, hour, minute, partition=0) == (10 * hour, False)
+    assert t.assign("b", day + 70 * minute, hour, minute, partition=1) == (day + hour, False)
+    assert t.watermark("a") == 29 * minute  # partition 1 read to 00:30 for model a
+    assert t.assign("a", 50 * minute, hour, minute, partition=1) == (0, False)  # on time
+    assert t.take_closed() == []
+    t.set_lagging({1})  # partition 0 caught up; b's own time in partition 1 holds it
+    assert t.take_closed() == [("b", day, hour)]
+    t.set_lagging(set())  # partition 1 caught up too
+    assert t.take_closed()[0] == ("a", 0, hour)
+
+
 def test_windows_restore_closes_what_the_store_left_open() -> None:
     t = WindowTracker()
     t.restore("m", 25_000, 1_000, [(0, 10_000), (10_000, 10_000), (20_000, 10_000)])
