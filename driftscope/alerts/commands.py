@@ -205,7 +205,8 @@ def run(
     retry_failed: Annotated[bool, typer.Option(help="Also retry failed deliveries.")] = True,
     follow: Annotated[bool, typer.Option(
         "--follow", help="Keep delivering every --interval seconds (the alerts service).")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between runs with --follow.")] = 10.0,
+    interval: Annotated[float, typer.Option(
+        min=0.5, help="Seconds between runs with --follow.")] = 10.0,
     config: ConfigOption = None,
 ) -> None:
     """Deliver everything pending in the outbox (with retries and backoff).

@@ -65,8 +65,10 @@ class AlertEngine:
                  clock: Callable[[], datetime] = _now,
                  channels: Sequence[str] | None = None, requests: bool = True) -> None:
         """``channels``: where alerts are enqueued (default: the configured ones; none: the
-        alert state is kept, nothing is told); ``requests``: whether retraining is asked
-        for (a backfill without --notify asks for nothing and tells nothing)."""
+        alert state is kept, nothing is told, and alerts are recorded as not announced, as
+        in a silence: a later engine with channels announces those still firing on their
+        next bad window, and no resolution of them); ``requests``: whether retraining is
+        asked for (a backfill without --notify asks for nothing and tells nothing)."""
         self.store = store
         self.cfg = cfg
         self.clock = clock
@@ -90,15 +92,15 @@ class AlertEngine:
         if track is None:
             track = self.alerts.track(*key, lookback=self.lookback)
         silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
-        d = step(track, v, self.policy, silenced=silenced)
+        d = step(track, v, self.policy, silenced=silenced, announce=bool(self.channels))
         now = self.clock()
         ack: dict[str, Any] = {}
         if d.alert is not None and d.action in ("update", "escalate", "resolve"):
             d, ack = self._keep_acknowledgement(d)
         if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
-            self.alerts.save(d.alert, messages.summary(d.alert, v),
-                             {**messages.details(d.alert, v, self.cfg.top_features), **ack},
-                             now)
+            first = d.alert.escalated if d.action == "escalate" else frozenset()
+            self.alerts.save(d.alert, messages.summary(d.alert, v), {
+                **messages.details(d.alert, v, self.cfg.top_features, first), **ack}, now)
         if d.notify and d.alert is not None:
             self._enqueue_alert(d, v)
         elif d.action == "recount" and track.alerted_until == v.window_start:
@@ -144,9 +146,9 @@ class AlertEngine:
         escalated = d.action == "escalate"
         event = "resolved" if resolved else "escalated" if escalated else "firing"
         link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v)
-        body = {"type": "alert", "event": event, **messages.details(alert, v, top),
-                "summary": messages.summary(alert, v), "grafana_url": link}
         new = alert.escalated if escalated else frozenset()
+        body = {"type": "alert", "event": event, **messages.details(alert, v, top, new),
+                "summary": messages.summary(alert, v), "grafana_url": link}
         if escalated:
             body["new_kinds"] = sorted(new)
         payloads: dict[str, dict[str, Any]] = {
@@ -167,12 +169,18 @@ class AlertEngine:
             key = (v.model_id, policy.name)
             if key not in self._last_request:
                 self._last_request[key] = self._latest_request(*key)
+            last = self._last_request[key]
             req = retrain.decide(policy, v, drift_streak=track.drift_streak,
-                                 last_request=self._last_request[key], last_end=last_end)
-            if req is None or (policy.kind == "drift_sustained"
-                               and self._requested_in_streak(req, track.drift_streak)):
+                                 last_request=last, last_end=last_end)
+            if req is None and last is not None and last >= v.window_end:
+                req = self._stored_request(policy.name, v)  # this window's, redone?
+            elif req is not None and (policy.kind == "drift_sustained"
+                                      and self._requested_in_streak(req, track.drift_streak)):
                 continue
-            self._last_request[key] = req.window_end
+            if req is None:
+                continue
+            if last is None or last < req.window_end:
+                self._last_request[key] = req.window_end
             if not self.store.count(R, f"{R.request_id} = {{r:String}}", r=req.request_id):
                 self.store.insert(R, [(req.request_id, req.model_id, req.policy, req.window_start,
                                        req.window_end, req.train_since, req.train_until,
@@ -221,6 +229,23 @@ class AlertEngine:
             f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0",
             {"m": req.model_id, "a": last, "b": began})[0][0]
         return want > 0 and int(drifted) >= want
+
+    def _stored_request(self, policy: str, v: WindowVerdict) -> retrain.RetrainRequest | None:
+        """The request stored for this window under ``policy``, if any: the window is
+        redone after a crash that may have come between the request's insert and its outbox
+        rows, and the request it made (read back as the latest) keeps :func:`retrain.decide`
+        from making it again, so it is enqueued again as stored (the outbox keeps one row
+        per delivery id: no duplicate)."""
+        rows = self.store.query(
+            f"SELECT {R.window_end}, {R.train_since}, {R.train_until}, {R.evidence} FROM {R} "
+            f"WHERE {R.request_id} = {{r:String}} LIMIT 1",
+            {"r": retrain.request_id(policy, v.model_id, v.window_start)})
+        if not rows:
+            return None
+        end, since, until, evidence = rows[0]
+        return retrain.RetrainRequest(
+            retrain.request_id(policy, v.model_id, v.window_start), v.model_id, policy,
+            v.window_start, as_utc(end), as_utc(since), as_utc(until), json.loads(evidence))
 
     def _latest_request(self, model_id: str, policy: str) -> datetime | None:
         rows = self.store.query(

@@ -81,10 +81,17 @@ def slack_name(name: str, width: int | None = None) -> str:
 def _clip_mrkdwn(text: str, limit: int) -> str:
     """:func:`_clip` for escaped text: never ends in half an ``&…;``, and a cut inside a
     name's code span closes the span after the ellipsis (backticks in Slack text built
-    here are only code-span marks: :func:`slack_name` replaces a name's own)."""
+    here are only code-span marks: :func:`slack_name` replaces a name's own); a limit of
+    0 or less leaves nothing.
+
+    >>> _clip_mrkdwn("abc", 0), _clip_mrkdwn("abc", -5), _clip_mrkdwn("abc", 1)
+    ('', '', '…')
+    """
     if len(text) <= limit:
         return text
-    cut = text[: limit - 2]  # room for "…" and a closing backtick
+    if limit <= 0:
+        return ""
+    cut = text[: max(limit - 2, 0)]  # room for "…" and a closing backtick
     amp = cut.rfind("&", max(0, len(cut) - 4))
     if amp >= 0 and ";" not in cut[amp:]:
         cut = cut[:amp]
@@ -130,9 +137,11 @@ def window_span(start: datetime, end: datetime) -> str:
 
 
 def _pair(alert: Alert, slack: bool) -> str:
-    """``model / monitor``, as Slack mrkdwn with ``slack``."""
+    """``model / monitor``, as Slack mrkdwn with ``slack`` (each name clipped to
+    ``SLACK_MAX_NAME``)."""
     if slack:
-        return f"{slack_name(alert.model_id)} / {slack_name(alert.monitor)}"
+        return (f"{slack_name(alert.model_id, SLACK_MAX_NAME)} / "
+                f"{slack_name(alert.monitor, SLACK_MAX_NAME)}")
     return f"{alert.model_id} / {alert.monitor}"
 
 
@@ -183,8 +192,10 @@ def grafana_link(base: str | None, dashboard: str, v: WindowVerdict) -> str | No
     return f"{base.rstrip('/')}/d/{quote(dashboard)}?{query}"
 
 
-def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
-    """The machine-readable body stored with the alert and sent to webhooks."""
+def details(alert: Alert, v: WindowVerdict, top: int,
+            first: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The machine-readable body stored with the alert and sent to webhooks (``first``: the
+    findings of these kinds lead: an update that tells of them)."""
     return {
         "alert_id": alert.alert_id,
         "model_id": alert.model_id,
@@ -202,7 +213,7 @@ def details(alert: Alert, v: WindowVerdict, top: int) -> dict[str, Any]:
             {"kind": f.kind, "segment": f.segment, "feature": f.feature, "metric": f.metric,
              "statistic": _round(f.statistic, 6), "threshold": _round(f.threshold, 6),
              "policy": f.policy, "reason": f.reason}
-            for f in v.top(top)
+            for f in v.top(top, first)
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
@@ -294,7 +305,7 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open in Grafana"},
             "url": link}]})
-    return {"text": fallback(f"{event}: {slack_name(alert.model_id)}", [text]),
+    return {"text": fallback(f"{event}: {slack_name(alert.model_id, SLACK_MAX_NAME)}", [text]),
             "blocks": blocks}
 
 

@@ -19,8 +19,10 @@ model with sparse traffic resolves on the traffic it has). An alert resolves aft
 A firing alert is never announced twice (dedup); a new incident within ``cooldown`` of the
 last announcement, or while silenced, is recorded but not announced then: it is announced
 on its first bad window after the cooldown or silence has ended, if still firing (not
-acknowledged). A resolution during a silence is not announced. A performance problem
-joining an open drift or data-quality alert (the accuracy falls: the drift now costs
+acknowledged). A resolution during a silence is not announced. A pass that can tell no one
+(an engine without channels: a backfill without ``--notify``) holds everything back the
+same way (``announce=False``), so a later pass announces what it did not. A performance
+problem joining an open drift or data-quality alert (the accuracy falls: the drift now costs
 something) is told once, as an update (``escalate``), also when the alert is acknowledged;
 never while silenced. Drift or data quality joining an open alert is not: it is mostly the
 same cause (a growing drift pushes values out of the reference's range) and shows in the
@@ -83,6 +85,7 @@ class Alert:
     kinds: frozenset[str] = frozenset()  # the kinds of problem people were told of
     escalated: frozenset[str] = frozenset()  # the kinds its last update told of, and when
     escalated_at: datetime | None = None
+    seen: frozenset[str] = frozenset()  # the kinds of problem its windows found, told or not
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,12 @@ def cooling(last_notified: datetime | None, v: WindowVerdict, policy: Policy) ->
     return last_notified is not None and v.window_end - last_notified < policy.cooldown
 
 
-def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> Decision:
-    """Apply one window's verdict to a model × monitor's track."""
+def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
+         announce: bool = True) -> Decision:
+    """Apply one window's verdict to a model × monitor's track.
+
+    ``announce``: whether anyone can be told (False: nothing is announced, as in a
+    silence, and what is held back is announced by a later step that can)."""
     if track.last_window is not None and v.window_start <= track.last_window:
         return Decision("seen", False, track, track.alert, "window already applied")
     if gap(track.last_end, v.window_start):  # no window in between: no streak goes on
@@ -209,8 +216,9 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, follows,
                                      v.carried)
     # a window that could not judge what an open alert is about (no labels yet) is no
-    # good window for it: a performance alert resolved while its labels were late
-    open_kinds = track.alert.kinds if track.alert and track.alert.state in OPEN_STATES \
+    # good window for it: a performance alert resolved while its labels were late (what
+    # it is about: the kinds its windows found, also those not told: cooldown, silence)
+    open_kinds = track.alert.seen if track.alert and track.alert.state in OPEN_STATES \
         else frozenset()
     waiting = bool(v.unjudged & open_kinds)
     good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
@@ -220,25 +228,27 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     if track.alerted_until is not None and v.window_start <= track.alerted_until:
         return Decision("recount", False, t, track.alert, "the alert already has this window")
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
+    quiet = silenced or not announce
     if open_alert is not None:
         if good_streak >= policy.resolve_windows:
             done = replace(open_alert, state=RESOLVED, last_window=v.window_start)
-            notify = policy.notify_resolved and open_alert.notified and not silenced
+            notify = policy.notify_resolved and open_alert.notified and not quiet
             return Decision("resolve", notify, replace(t, alert=done), done, "recovered")
         grown = replace(
             open_alert,
             last_window=v.window_start,
             windows=open_alert.windows + (1 if v.bad else 0),  # the incident's bad windows
             severity=max(open_alert.severity, v.severity),
+            seen=open_alert.seen | kinds_of(v),
         )
-        if (v.bad and open_alert.state == FIRING and not open_alert.notified and not silenced
+        if (v.bad and open_alert.state == FIRING and not open_alert.notified and not quiet
                 and not cooling(track.last_notified, v, policy)):  # held back until now
             grown = replace(grown, notified=True, reason="paged late",
                             notified_at=v.window_end, kinds=kinds_of(v))
             t = replace(t, last_notified=v.window_end)
             return Decision("update", True, replace(t, alert=grown), grown, "paged late")
         new_kinds = kinds_of(v) - open_alert.kinds
-        if v.bad and open_alert.notified and not silenced and new_kinds & ESCALATING:
+        if v.bad and open_alert.notified and not quiet and new_kinds & ESCALATING:
             grown = replace(grown, kinds=open_alert.kinds | new_kinds, escalated=new_kinds,
                             escalated_at=v.window_end)
             why = "new: " + ", ".join(sorted(new_kinds))
@@ -250,11 +260,13 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool) -> D
     size = v.window_end - v.window_start
     opened = v.window_start - (bad_streak - 1) * size
     in_cooldown = cooling(track.last_notified, v, policy)
-    notify = not silenced and not in_cooldown
-    reason = "silenced" if silenced else "cooldown" if in_cooldown else "paged"
+    notify = not quiet and not in_cooldown
+    reason = ("silenced" if silenced else "not announced (no channels)" if not announce
+              else "cooldown" if in_cooldown else "paged")
     new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,
                 v.window_start, FIRING, v.severity, bad_streak, notify, reason,
-                v.window_end if notify else None, kinds_of(v) if notify else frozenset())
+                v.window_end if notify else None, kinds_of(v) if notify else frozenset(),
+                seen=kinds_of(v))
     last = v.window_end if notify else track.last_notified
     return Decision("open", notify, replace(t, alert=new, last_notified=last), new, reason)
 

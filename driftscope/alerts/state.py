@@ -52,7 +52,8 @@ class AlertStore:
         body = {**details, "last_window": alert.last_window.isoformat(), "windows": alert.windows,
                 "notified": alert.notified, "reason": alert.reason,
                 "notified_at": alert.notified_at.isoformat() if alert.notified_at else None,
-                "kinds": sorted(alert.kinds), "escalated": sorted(alert.escalated),
+                "kinds": sorted(alert.kinds), "seen": sorted(alert.seen),
+                "escalated": sorted(alert.escalated),
                 "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None}
         self.store.insert(A, [(alert.alert_id, alert.model_id, alert.monitor, alert.opened_window,
                                RULE, alert.state, float(alert.severity), summary,
@@ -93,10 +94,12 @@ class AlertStore:
             last = datetime.fromisoformat(d.get("last_window", as_utc(opened).isoformat()))
             # (alerts stored before kinds were kept: those of the last window's findings)
             kinds = d["kinds"] if "kinds" in d else [f.get("kind") for f in d.get("findings", [])]
+            told = frozenset(k for k in kinds if k)
             alert = Alert(aid, model, monitor, as_utc(opened), last, state, float(sev),
                           int(d.get("windows", 1)), bool(d.get("notified")), d.get("reason", ""),
-                          _time(d.get("notified_at")), frozenset(k for k in kinds if k),
-                          frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")))
+                          _time(d.get("notified_at")), told,
+                          frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")),
+                          frozenset(d["seen"]) if "seen" in d else told)
             out.append((alert, summary, d))
         return out
 
@@ -188,7 +191,8 @@ class AlertStore:
             f"JSONExtractBool({M.summary}, 'carried'), "
             f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
             f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end}, "
-            f"JSONExtract({M.summary}, 'unjudged', 'Array(String)') "
+            f"JSONExtract({M.summary}, 'unjudged', 'Array(String)'), "
+            f"JSONExtract({M.summary}, 'kinds', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
@@ -196,7 +200,9 @@ class AlertStore:
         alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
                               {"m": model_id, "n": monitor}, 20)
         current = alerts[0][0] if alerts else None
-        waits_for = current.kinds if current and current.state in OPEN_STATES else frozenset()
+        if current is not None and "seen" not in alerts[0][2]:  # stored before it was kept
+            current = replace(current, seen=current.seen | _seen(rows, current.opened_window))
+        waits_for = current.seen if current and current.state in OPEN_STATES else frozenset()
         last = as_utc(rows[0][0]) if rows else None
         end = as_utc(rows[0][6]) if rows else None
         bad = points = good = drift = 0
@@ -219,6 +225,12 @@ class AlertStore:
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
         return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
                      end, ahead)
+
+
+def _seen(rows: list[tuple[Any, ...]], opened: datetime) -> frozenset[str]:
+    """The kinds of problem the rebuilt windows found from ``opened`` on (the summary's
+    ``kinds``: a window with no event is ``quality`` there, not ``silence``)."""
+    return frozenset(k for r in rows if r[1] and as_utc(r[0]) >= opened for k in r[8])
 
 
 def _time(text: str | None) -> datetime | None:

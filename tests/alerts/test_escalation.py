@@ -4,6 +4,7 @@ drift now costs accuracy until they looked)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,3 +172,25 @@ def test_an_alert_opened_by_the_silence_says_so_in_its_title() -> None:
 
     assert alert_kind(window(0, SILENT)) == "Silent-stream alert"  # not "Data-quality"
     assert alert_kind(window(0, MISSING, SILENT)) == "Data-quality and silent-stream alert"
+
+
+def test_an_updates_webhook_body_and_stored_details_lead_with_the_new_problem(
+    store: Store,
+) -> None:
+    """Twelve drifted features, each worse than the accuracy is: the update that tells of
+    the accuracy lists it first in the webhook's findings and in the alert's stored details,
+    as Slack and the console do (before: the five worst, all drift, the news left out)."""
+    cfg = AlertsConfig.model_validate({"console": False, "webhook": True, "top_features": 5})
+    many = tuple(Finding("drift", "*", f"f{i}", "emd", 0.5, 0.1, "reference-quantile", "fdr")
+                 for i in range(12))
+    e = AlertEngine(store, cfg)
+    for i in (0, 1):
+        e.process(window(i, DRIFT))
+    d = e.process(window(2, *many, ACCURACY))
+    assert d.action == "escalate" and d.alert is not None
+    body = json.loads(store.query(f"SELECT {O.payload} FROM {O} FINAL WHERE {O.kind} = "
+                                  "'escalated'")[0][0])
+    found = AlertStore(store).get(d.alert.alert_id)
+    assert found is not None
+    for findings in (body["findings"], found[2]["findings"]):
+        assert [f["metric"] for f in findings] == ["accuracy", "emd", "emd", "emd", "emd"]

@@ -104,3 +104,30 @@ def test_a_large_group_keeps_slacks_notification_text_short_and_counts_the_rest(
     assert text.startswith("Drift alert: churn — 300 alerts: churn / monitor-000: 1 feature")
     shown = text.count("churn / monitor-")
     assert text.endswith(f"; …and {300 - shown} more") and 0 < shown < 300
+
+
+def test_long_model_and_monitor_names_keep_slacks_notification_text_short() -> None:
+    """Names of thousands of characters (each ``&`` five once escaped) are clipped to 200
+    in Slack text: a message's top-level text stays within Slack's 4000 and still says what
+    is wrong (before: the model's name in its head was never clipped: 15,000 characters)."""
+    fs = [Finding("drift", "*", "age", "linf", 0.3, 0.1, "permutation", "fdr")]
+    payloads = []
+    for monitor in ("a", "b"):
+        v0, v1 = (replace(verdict(i, fs), model_id="m*" + "&" * 3000, monitor=monitor * 3000)
+                  for i in (0, 1))
+        d = step(step(Track(), v0, Policy(), silenced=False).track, v1, Policy(), silenced=False)
+        assert d.alert is not None
+        payloads.append(messages.slack_blocks(d.alert, v1, 5, None))
+        resolved = messages.slack_blocks(d.alert, v1, 5, None, resolved=True)
+        assert len(resolved["text"]) <= 4000
+        assert "…: recovered after 2 bad windows" in resolved["text"]
+    for payload in [*payloads, messages.merge("slack", payloads)]:
+        assert len(payload["text"]) <= 4000
+        assert "…: 1 feature drifted for 2 windows" in payload["text"]
+
+
+def test_a_fallback_head_that_leaves_no_room_adds_no_text() -> None:
+    """Where the head alone fills the limit, no text is added (before: a negative room
+    kept nearly all of it)."""
+    assert messages.fallback("h" * 3999, ["x" * 3000]) == "h" * 3999 + " — "
+    assert messages.fallback("h" * 3996, ["x" * 3000]) == "h" * 3996 + " — …"

@@ -82,9 +82,9 @@ def test_names_are_escaped_in_slack_text_but_not_in_the_grafana_link() -> None:
     assert head["text"] == {"type": "plain_text", "text": "Drift alert: R&D <churn>",
                             "emoji": False}  # plain text is shown as it is
     assert payload["blocks"][-1]["elements"][0]["url"] == link and "R%26D+%3Cchurn" in link
-    long = replace(v1, model_id="<" * 2000)  # clipped to Slack's limit, never in an entity
+    long = replace(v1, model_id="<" * 2000)  # clipped to 200 characters, never in an entity
     lead = messages.slack_blocks(firing(v0, long), long, 5, None)["blocks"][1]["text"]["text"]
-    assert len(lead) <= messages.SLACK_MAX_TEXT and lead.endswith("&lt;…")
+    assert lead.startswith(f":rotating_light: {'&lt;' * 199}… / mon: 1 feature drifted")
 
 
 def test_a_window_of_a_day_or_more_names_the_date_it_ends() -> None:

@@ -159,3 +159,39 @@ def test_twelve_drifted_features_are_one_alert() -> None:
         d = step(track, v, Policy(), silenced=False)
         track, actions = d.track, [*actions, d.action]
     assert actions.count("open") == 1 and v.top(3)[0].feature == "f11"
+
+
+def test_windows_without_labels_do_not_resolve_an_alert_held_back_by_the_cooldown() -> None:
+    """A performance alert opened within the cooldown is recorded, not announced; windows
+    with too few labels to judge it are no good windows for it, so it stays open and the
+    first bad window after the cooldown pages it (before: held back, the alert had told no
+    kind, those windows counted as good and it resolved unmeasured, never paged)."""
+    track = Track(last_notified=T0)  # another incident of the pair announced at T0
+    out = []
+    for i in range(13):
+        v = verdict(i, i in (0, 1, 12), kind="performance")
+        if not v.bad:
+            v = replace(v, unjudged=frozenset({"performance"}))
+        d = step(track, v, Policy(cooldown=timedelta(hours=1)), silenced=False)
+        track = d.track
+        out.append(d.action + ("!" if d.notify else ""))
+    assert out == ["pending", "open", *["update"] * 10, "update!"]  # 12 ends after 1h
+    assert track.alert is not None and track.alert.state == "firing"
+
+
+def test_a_step_that_can_announce_nothing_holds_back_as_a_silence_does() -> None:
+    """``announce=False`` (an engine without channels: a backfill without --notify): the
+    alert opens unannounced and the first bad window of a step that can announce pages it;
+    one that recovers before that resolves untold."""
+    track, out = Track(), []
+    for i, (bad, announce) in enumerate([(True, False), (True, False), (True, False),
+                                         (True, True), (False, True), (False, True)]):
+        d = step(track, verdict(i, bad), Policy(), silenced=False, announce=announce)
+        track = d.track
+        out.append(d.action + ("!" if d.notify else ""))
+    assert out == ["pending", "open", "update", "update!", "update", "resolve!"]
+    track = Track()  # recovered while nothing could be announced: no resolution told
+    for i in range(4):
+        track = step(track, verdict(i, i < 2), Policy(), silenced=False, announce=False).track
+    assert track.alert is not None and track.alert.state == "resolved"
+    assert not track.alert.notified

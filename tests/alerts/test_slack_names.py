@@ -102,10 +102,10 @@ def test_clipping_never_cuts_a_name_out_of_its_code_span() -> None:
     texts = mrkdwn_texts(messages.slack_blocks(alert, v, 5, None))
     name = texts[2].splitlines()[1].split(" (")[0]
     assert name == "• `" + "_" * 199 + "…`"  # clipped inside, then closed
-    lead = texts[1]
-    assert len(lead) <= messages.SLACK_MAX_TEXT and lead.endswith("…`")
-    assert lead.count("`") == 2 and "&" not in lead.replace("&lt;", "")  # no half entity
-    assert formatting_pairs(lead) == [lead[lead.index("`"):]]
+    lead, model = texts[1], "`" + "*&lt;" * 99 + "*…`"  # the model's name clipped, closed
+    assert lead.startswith(f":rotating_light: {model} / `_nightly_`: 1 feature drifted")
+    assert "&" not in lead.replace("&lt;", "")  # no half entity
+    assert formatting_pairs(lead) == [model, "`_nightly_`"]
 
 
 def test_only_the_slack_row_of_an_alert_is_escaped(store: Store) -> None:

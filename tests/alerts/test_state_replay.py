@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from driftscope.alerts.config import AlertsConfig
 from driftscope.alerts.engine import AlertEngine
 from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.outbox import Outbox
+from driftscope.alerts.retrain import request_id
 from driftscope.alerts.rules import Policy, Track, step
 from driftscope.alerts.state import AlertStore
 from driftscope.monitor.results import mark_processed
@@ -250,3 +255,42 @@ def test_a_monitor_whose_streak_starts_during_anothers_sustained_drift_does_not_
         e.process(v)
         mark_processed(store, [v], "fp", T0)
     assert store.count(R) == 2
+
+
+@pytest.mark.parametrize("crash_at", [1, 2], ids=["first request", "second request"])
+def test_a_retrain_request_lost_to_a_crash_before_its_outbox_row_is_enqueued_again(
+    store: Store, crash_at: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two policies ask for retraining on one window; the process dies after storing one
+    request, before enqueueing it. Redone after a restart, the window enqueues every request
+    it made, once (before: the stored request, read back as the policy's latest, kept the
+    window from asking again, and the request was never sent)."""
+    cfg = AlertsConfig.model_validate({"console": False, "retrain": {"policies": [
+        {"name": "hourly", "kind": "periodic", "every": "1h"},
+        {"name": "accuracy", "kind": "performance_below", "metric": "accuracy",
+         "bound": 0.8}]}})
+
+    def scored(i: int, accuracy: float) -> WindowVerdict:
+        return replace(window(i), metrics={"accuracy": accuracy})
+
+    for i in range(11):
+        AlertEngine(store, cfg).process(scored(i, 0.95))
+        mark_processed(store, [scored(i, 0.95)], "fp", T0)
+    enqueue, calls = Outbox.enqueue, []
+
+    def dies_once(self: Outbox, *args: Any, **kwargs: Any) -> bool:
+        calls.append(args[0])
+        if len(calls) == crash_at:
+            raise RuntimeError("killed")
+        return enqueue(self, *args, **kwargs)
+
+    monkeypatch.setattr(Outbox, "enqueue", dies_once)
+    with pytest.raises(RuntimeError):  # window 11 ends on the hour, its accuracy is low
+        AlertEngine(store, cfg).process(scored(11, 0.5))
+    for _ in range(2):  # the restarted process redoes window 11 (and a second time)
+        AlertEngine(store, cfg).process(scored(11, 0.5))
+    O, R = S.ALERT_OUTBOX, S.RETRAIN_REQUESTS  # noqa: E741
+    asked = sorted(request_id(p, "m", T0 + 11 * W) for p in ("hourly", "accuracy"))
+    assert sorted(r[0] for r in store.query(f"SELECT {R.request_id} FROM {R}")) == asked
+    assert sorted(r[0] for r in store.query(f"SELECT {O.delivery_id} FROM {O}")) == [
+        f"{r}:retrain:kafka" for r in asked]
