@@ -93,9 +93,11 @@ def health(
 @app.command()
 def broker(
     port: Annotated[int | None, typer.Option(
+        min=1, max=65535,
         help="Port on 127.0.0.1 (default: that of a loopback kafka.bootstrap_servers, "
              "else 9092).")] = None,
     partitions: Annotated[int | None, typer.Option(
+        min=1, max=1024,  # as kafka.partitions
         help="Partitions of the topics created (default: kafka.partitions).")] = None,
     config: ConfigOption = None,
 ) -> None:

@@ -294,7 +294,10 @@ def kafka_client_options(kafka: KafkaConfig, secrets: Secrets) -> dict[str, Any]
     return quieter(opts)
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str],
+               origins: dict[tuple[str, ...], str] | None = None) -> dict[str, Any]:
+    """``data`` with the ``DRIFTSCOPE_…`` overrides of ``environ`` set; each key set is
+    recorded in ``origins`` (its path → the variable), so that its error names it."""
     secret_vars = set(SECRET_ENV.values())
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in secret_vars or "__" not in name:
@@ -314,6 +317,8 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, An
             node[path[-1]] = yaml.safe_load(raw)
         except yaml.YAMLError:
             node[path[-1]] = raw
+        if origins is not None:
+            origins[tuple(path)] = name
     return data
 
 
@@ -352,9 +357,15 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _explain(exc: ValidationError, source: str) -> str:
+def _explain(exc: ValidationError, source: str,
+             origins: Mapping[tuple[str, ...], str] | None = None) -> str:
+    """One line: where (the file, or the environment variable that set the failing key),
+    the key, its value and what is expected."""
     e = exc.errors()[0]
     key = ".".join(str(p) for p in e["loc"])
+    loc = tuple(str(p) for p in e["loc"])
+    source = next((var for path, var in (origins or {}).items()
+                   if loc[: len(path)] == path), source)
     value = e.get("input")
     shown = "missing" if e["type"] == "missing" else repr(value)
     if isinstance(value, dict | list):
@@ -380,10 +391,11 @@ def load_config(
     source = "environment"
     data: dict[str, Any] = {}
     file = Path(path) if path else Path(env.get("DRIFTSCOPE_CONFIG", "driftscope.yaml"))
+    named = "" if path or not env.get("DRIFTSCOPE_CONFIG") else " (DRIFTSCOPE_CONFIG)"
     if file.exists():
         source = str(file)
         try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+            loaded = yaml.safe_load(_read_text(file, named))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""
@@ -395,16 +407,32 @@ def load_config(
         data = loaded
     elif path:
         raise ConfigError(f"{file}: no such configuration file")
-    elif env.get("DRIFTSCOPE_CONFIG"):  # named, not found: not the defaults in silence
-        raise ConfigError(f"{file}: no such configuration file (DRIFTSCOPE_CONFIG)")
+    elif named:  # named, not found: not the defaults in silence
+        raise ConfigError(f"{file}: no such configuration file{named}")
     secret = _find_secret(data)
     if secret:
         raise ConfigError(
             f"{source}: {secret} looks like a secret; secrets come only from the environment "
             f"({', '.join(sorted(SECRET_ENV.values()))})"
         )
-    data = _apply_env(data, env)
+    origins: dict[tuple[str, ...], str] = {}
+    data = _apply_env(data, env, origins)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(_explain(exc, source, origins)) from None
+
+
+def _read_text(file: Path, named: str = "") -> str:
+    """The configuration file's text; a directory, an unreadable file or one that is not
+    UTF-8 is a one-line :class:`ConfigError` (``named``: how the file was named)."""
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}{named}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{file}{named}: not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                          f"at line {line}); save it as UTF-8") from None

@@ -71,16 +71,22 @@ def report_cmd(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml")] = None,
 ) -> None:
     """Write one self-contained HTML file with the dashboards' panels for MODEL."""
+    from driftscope.cli_options import check_writable
     from driftscope.config import Secrets, load_config
     from driftscope.dashboards.report import parse_since, write_report
     from driftscope.store.clickhouse import Store
 
     now = datetime.now(UTC)
     try:
-        end = parse_since(until, now) if until else now
+        end = parse_since(until, now, "--until") if until else now
         start = parse_since(since, end)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if start >= end:  # an empty (or reversed) range: a report of nothing
+        raise _fail(f"--since {since} is not before --until {until}" if until
+                    else f"--since {since} is not in the past")
+    if out is not None:  # before the store is read
+        check_writable(out, "--out", parents=True)
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env()).require_existing()
     last = _last_window_end(store, model)

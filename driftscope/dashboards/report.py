@@ -20,6 +20,7 @@ from driftscope.dashboards.conventions import FEATURE_VAR, MODEL_VAR, MONITOR_VA
 from driftscope.dashboards.macros import expand
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.durations import parse_duration
+from driftscope.errors import ConfigError
 from driftscope.store.clickhouse import Store
 
 ORDER = ("model_drift", "performance", "data_quality", "alerts", "overview", "collector")
@@ -40,8 +41,9 @@ document.addEventListener('DOMContentLoaded', function () {
 });"""
 
 
-def parse_since(text: str, now: datetime) -> datetime:
-    """``7d``, ``24h``, ``30m`` … before ``now``, or an ISO date/time (UTC if naive)."""
+def parse_since(text: str, now: datetime, option: str = "--since") -> datetime:
+    """``7d``, ``24h``, ``30m`` … before ``now``, or an ISO date/time (UTC if naive);
+    a ValueError naming ``option`` if neither."""
     if text.strip()[-1:] in ("s", "m", "h", "d", "w"):
         try:
             return now - parse_duration(text)
@@ -50,7 +52,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     try:
         t = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"--since {text!r}: expected 30m, 24h, 7d, 2w or an ISO date") from None
+        raise ValueError(f"{option} {text!r}: expected 30m, 24h, 7d, 2w or an ISO date") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -125,7 +127,12 @@ def render(store: Store, model: str, since: datetime, until: datetime) -> str:
 
 def write_report(store: Store, model: str, since: datetime, until: datetime,
                  path: Path) -> Path:
-    """Write the report; returns its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(store, model, since, until), encoding="utf-8")
+    """Write the report; returns its path. A path that cannot be written is a one-line
+    :class:`ConfigError` (a store that cannot be read is its own error, not this one)."""
+    text = render(store, model, since, until)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -30,7 +30,8 @@ monitors:
       - name: linf
         on: categorical
         threshold: {policy: reference-quantile, q: 0.99}
-    reference: {kind: previous, windows: 24}  # fixed|dataset|previous|seasonal|initial
+    # reference kind: fixed | dataset | previous | seasonal | initial
+    reference: {kind: previous, windows: 24}
     segments: [country]
     fdr: {method: bh, alpha: 0.01}             # bh | bonferroni | none
     quality: {missing_rate_max: 0.05, out_of_range_max: 0.05, volume_z: 6}
@@ -58,12 +59,13 @@ alerts:
 
 
 
-def _parse_time(value: str) -> datetime:
+def _parse_time(value: str, option: str) -> datetime:
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r}: expected an ISO time such as 2026-01-01T00:00Z") from None
+            f"{value!r}: expected an ISO time such as 2026-01-01T00:00Z",
+            param_hint=option) from None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
@@ -83,7 +85,8 @@ def parse_duration_option(option: str, value: str) -> timedelta:
 def monitor(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 30.0,
+    interval: Annotated[float, typer.Option(
+        min=0.5, help="Seconds between passes.")] = 30.0,
     settle: Annotated[str, typer.Option(help="Wait this long after a window closes.")] = "10s",
     deliver: Annotated[bool, typer.Option(
         help="Send the outbox after each pass. Use --no-deliver when `driftscope alerts run "
@@ -151,7 +154,7 @@ def backfill(
     from driftscope.monitor.scheduler import Monitor
     from driftscope.store.clickhouse import Store
 
-    a, b = _parse_time(since), _parse_time(until)
+    a, b = _parse_time(since, "--since"), _parse_time(until, "--until")
     if a >= b:
         raise typer.BadParameter(f"{since} is not before --until {until}", param_hint="--since")
     cfg = load_config(config)
@@ -196,6 +199,7 @@ def reference_upload(
 ) -> None:
     """Upload a dataset; monitors use it with reference: {kind: dataset, dataset: NAME}."""
     from driftscope.config import Secrets, load_config
+    from driftscope.errors import ConfigError
     from driftscope.monitor.upload import check_columns, read_table, upload
     from driftscope.store.clickhouse import Store
 
@@ -206,8 +210,13 @@ def reference_upload(
     segs = [c for c in segments.split(",") if c]
     outs = [c for c in outputs.split(",") if c]
     frame = read_table(file, text=[*segs, "label"])
+    if frame.empty:  # a header alone: an empty reference would compare with nothing
+        raise ConfigError(f"{file}: no rows to upload (a reference needs at least one)")
     check_columns(cfg, store, model, ref, frame, outs, segs)  # a typo: one line, no upload
-    n = upload(store, model, ref, frame, outputs=outs, segments=segs)
+    try:
+        n = upload(store, model, ref, frame, outputs=outs, segments=segs)
+    except ConfigError as exc:  # a row's value (checked before anything is written)
+        raise ConfigError(f"{file}: {exc}") from None
     typer.echo(f"uploaded {n} rows as reference {ref!r} of model {model!r}")
 
 

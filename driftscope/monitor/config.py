@@ -17,6 +17,8 @@ Examples
 
 from __future__ import annotations
 
+import difflib
+import sys
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -53,6 +55,24 @@ class ThresholdSpec(Section):
     value: float = Field(0.1, ge=0, description="the constant threshold")
 
 
+DETECTOR_NAMES = frozenset({
+    "chi2", "emd", "hellinger", "jensen_shannon", "kl", "ks", "l1", "linf", "mmd", "ot_emd",
+    "projected", "psi", "sliced_wasserstein",
+})
+"""The detector registry's names (:mod:`driftscope.detectors.registry`), named here so that
+loading a configuration does not import every detector (seconds of numpy, scipy, POT …);
+a test keeps the two equal."""
+
+
+def detector_names() -> list[str]:
+    """The valid detector names, sorted: the registry's once it is imported (a detector
+    added at run time counts), else :data:`DETECTOR_NAMES`."""
+    registry = sys.modules.get("driftscope.detectors.registry")
+    if registry is not None and hasattr(registry, "DETECTORS"):
+        return list(registry.names())
+    return sorted(DETECTOR_NAMES)
+
+
 class DetectorSpec(Section):
     """One detector by registry name, its parameters, threshold and minimum effect.
 
@@ -67,6 +87,17 @@ class DetectorSpec(Section):
     on: Literal["all", "numeric", "categorical"] = Field(
         "all", description="which features it scores: e.g. EMD on numeric, L-inf on categorical"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        """A misspelt name is refused at load, not by every window at run time."""
+        valid = detector_names()
+        if v not in valid:
+            close = difflib.get_close_matches(v, valid, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ValueError(f"unknown detector {v!r}{hint} (valid names: {', '.join(valid)})")
+        return v
 
     @model_validator(mode="before")
     @classmethod

@@ -19,7 +19,7 @@ import pandas as pd
 
 from driftscope.config import Config
 from driftscope.errors import ConfigError
-from driftscope.events import canonical
+from driftscope.events import canonical, is_missing
 from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -66,13 +66,13 @@ def upload(
                 if not missing(v):
                     # an app writes a segment with str(): True is "True"
                     p.segs[col] = str(v) if isinstance(v, bool) else canonical(v)
-            elif col in outputs and not missing(v):
-                p.output(col, v, col in numeric)
+            elif col in outputs:
+                if not is_missing(v):  # a missing prediction is absent, as in an event
+                    p.output(col, v, col in numeric)
             else:
                 p.feature(col, v, col in numeric)
         label = rec.get("label")
-        ts = pd.Timestamp(rec["timestamp"]).to_pydatetime() if "timestamp" in rec else now
-        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        ts = _time(rec["timestamp"], i + 1) if "timestamp" in rec else now
         rows.append((name, model_id, "", f"{name}-{i}", ts, *p.maps(),
                      None if missing(label) else canonical(label), p.segs))
     R = S.REFERENCE_EVENTS
@@ -85,6 +85,21 @@ def upload(
     store.insert(S.REFERENCES, [(model_id, name, "dataset", json.dumps(spec), len(rows), now)],
                  S.REFERENCES.columns)
     return len(rows)
+
+
+def _time(value: Any, row: int) -> datetime:
+    """Row ``row``'s ``timestamp`` (UTC when it has no zone); an empty or unreadable one is
+    a one-line :class:`ConfigError` naming the row and the column."""
+    try:
+        t = None if is_missing(value) else pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):  # (out of bounds is a ValueError)
+        t = None
+    if t is None or pd.isna(t):
+        shown = "empty" if is_missing(value) or not str(value).strip() else repr(value)
+        raise ConfigError(f"row {row}, column timestamp: {shown}; expected a time such as "
+                          "2026-01-01T00:00Z (rows count from 1, after the header)")
+    ts: datetime = t.to_pydatetime()
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def check_columns(config: Config, store: Store, model_id: str, name: str, frame: pd.DataFrame,

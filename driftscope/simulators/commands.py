@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from driftscope.errors import ConfigError
+from driftscope.cli_options import check_writable
+from driftscope.errors import ConfigError, DriftscopeError
 
 from .effects import EXPECTED, INTENSITIES
 from .scenarios import TEMPORALS, list_scenarios
@@ -122,6 +123,8 @@ def simulate(
     from .scenarios import Clock, get_scenario
 
     # every option is checked, and the stream built, before anything connects to Kafka
+    if not 1 <= len(model_id) <= 200:  # as events require: else every one is invalid
+        raise ConfigError(f"--model-id: expected 1 to 200 characters, got {model_id!r}")
     _at_least("--rate", rate, 0)
     seconds = _duration("--duration", duration)
     if not (speed > 0 and math.isfinite(speed)):
@@ -168,6 +171,9 @@ def simulate(
         f"({c.drifted} drifted), {c.feedback} labels; accuracy {c.accuracy:.3f}; "
         f"lost {out.stats.failed + out.stats.dropped}{invalid}"
     )
+    if not out.delivered:  # a script must not take "nothing sent" for success
+        raise DriftscopeError(f"no event was delivered to {cfg.kafka.topic}"
+                              + (f": {c.invalid} predictions were invalid" if c.invalid else ""))
 
 
 def evaluate(
@@ -204,6 +210,8 @@ def evaluate(
     _at_least("--trials", trials, 1)
     if period not in ("1d", "1w") or span < 1:
         raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
+    if output:  # now, not after the run: a result is never computed for nothing
+        check_writable(output, "--output")
     cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed,
                      gradual_span_windows=span,
                      period=timedelta(days=7 if period == "1w" else 1))
@@ -212,9 +220,13 @@ def evaluate(
     with console.status("evaluating") as status:
         results = run_suite(cfg, detectors.split(","), drift, silent, status.update)
     text = to_markdown(results, cfg) + "\n" + temporary_summary(results)
+    typer.echo(text)  # first: a file that became unwritable meanwhile loses nothing
     if output:
-        output.write_text(text)
-    typer.echo(text)
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise ConfigError(f"--output {output}: cannot write it: "
+                              f"{exc.strerror or exc}; the report is printed above") from None
 
 
 def register(app: typer.Typer) -> None:

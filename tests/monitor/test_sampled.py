@@ -68,7 +68,7 @@ def test_a_sampled_window_counts_what_the_collector_stored_not_its_windows_row(
 ) -> None:
     write_windows(store, "m", T0, W, 11, 2000, gen, seed=1, sampled=True)
     write_windows(store, "m", T0 + 11 * W, W, 1, 2000, gen, seed=2, sampled=True, closed=False)
-    # a windows row written short (the collector's known undercount with partitions)
+    # a windows row written short (a first collector of a group closing it early)
     store.insert(S.WINDOWS, [("m", T0 + 11 * W, T0 + 12 * W, 600, 500, 0, T0 + 13 * W)],
                  S.WINDOWS.columns)
     verdicts = Monitor(store, config(["sample"])).run_once()
