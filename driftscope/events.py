@@ -162,6 +162,8 @@ def first_error(err: ValidationError) -> tuple[str, str]:
     # a string UTF-8 cannot encode fails every member of a union: report that, not "bool"
     e = next((x for x in errors if x["type"] == "string_unicode"), errors[0])
     parts = [_loc_part(p) for p in e["loc"]]
+    if len(parts) >= 2 and parts[-1] == "[key]":  # a name (of a feature, segment …)
+        return _name_error(e, ".".join(parts[:-2]) or "event", parts[-2])
     at = _UNION_AT.get(parts[0], len(parts)) if parts else 0
     union = len(parts) > at and parts[at].replace(" ", "").lower() in _UNION_PARTS
     if union:  # drop the member's tag, not a feature that happens to be named "int"
@@ -174,8 +176,27 @@ def first_error(err: ValidationError) -> tuple[str, str]:
         return "non_finite", f"{loc}: NaN or infinity is not allowed; send null when missing"
     if union and parts and parts[0] in _EXPECTED:
         got = type(e.get("input")).__name__ if "input" in e else "another type"
+        item = next((x["loc"][at + 1] for x in errors if len(x["loc"]) > at + 1
+                     and x["loc"][:at] == e["loc"][:at] and isinstance(x["loc"][at + 1], int)),
+                    None)
+        if got == "list" and item is not None:  # a list of probabilities, one not a number
+            got = f"a list whose item {item} is {type(e['input'][item]).__name__}"
         return "schema", f"{loc}: expected {_EXPECTED[parts[0]]}, got {got}"
     return "schema", f"{loc}: {e['msg']}"
+
+
+def _name_error(e: Any, where: str, shown_name: str) -> tuple[str, str]:
+    """The one-line error of a name (a dict key) that is not 1 to 200 characters of UTF-8
+    (``shown_name``: as the error's location shows it)."""
+    if e["type"] == "string_unicode":
+        return "not_utf8", f"{where}: the name {shown_name!r} holds a lone surrogate (e.g. " \
+            "\\udfff), which cannot be encoded as UTF-8"
+    name = e.get("input")
+    if not isinstance(name, str):
+        return "schema", f"{where}: a name: {e['msg']}"
+    shown = "an empty name" if not name else \
+        f"{_loc_part(name[:40])!r}… ({len(name)} characters)" if len(name) > 200 else repr(name)
+    return "schema", f"{where}: names must be 1 to 200 characters, got {shown}"
 
 
 def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:

@@ -64,7 +64,7 @@ def test_feedback_is_its_own_kind() -> None:
         (b'{"model_id": "m", "features": {"c": "\\udfff"}}', "not_utf8", "features.c: "),
         (b'{"model_id": "m", "predictions": {"p": "\\ud800"}}', "not_utf8", "predictions.p: "),
         (b'{"model_id": "m", "label": "\\udfff"}', "not_utf8", "label: "),
-        (b'{"model_id": "m", "features": {"c\\ud800": 1}}', "not_utf8", "features.c"),
+        (b'{"model_id": "m", "features": {"c\\ud800": 1}}', "not_utf8", "features: the name 'c"),
         (b'{"model_id": "m", "kind": "feedback", "event_id": "e", "label": "\\udfff"}',
          "not_utf8", "label: "),
         # what ClickHouse cannot store, or a window start cannot be computed for
@@ -83,6 +83,16 @@ def test_feedback_is_its_own_kind() -> None:
         (raw({**GOOD, "segments": {"int": 1}}), "schema", "segments.int: "),
         (b'{"model_id": "m", "features": {"bool": 1e999}}', "non_finite", "features.bool: "),
         (b'{"model_id": "m", "features": {"str": "\\udfff"}}', "not_utf8", "features.str: "),
+        # a name that cannot be one says so, not pydantic's "[key]" location tag
+        (raw({**GOOD, "features": {"": 1}}), "schema",
+         "features: names must be 1 to 200 characters, got an empty name"),
+        (raw({**GOOD, "segments": {"k" * 201: "a"}}), "schema", "(201 characters)"),
+        (b'{"model_id": "m", "features": {"\\udfff": 1}}', "not_utf8",
+         "features: the name '\ufffd\ufffd\ufffd' holds a lone surrogate"),
+        # a list of class probabilities holding something else names the item
+        (raw({**GOOD, "predictions": {"p": [0.5, "x"]}}), "schema",
+         "predictions.p: expected a number, string, boolean or a list of class probabilities,"
+         " got a list whose item 1 is str"),
         # prediction p is profiled and typed as prediction.p: a feature may not take its place
         (raw({**GOOD, "features": {"prediction.score": "high"}}), "schema",
          "features: 'prediction.score' cannot be a feature name"),
