@@ -172,7 +172,8 @@ def backfill(
             bar.update(tasks[name], completed=done)
 
         # without --notify the alerts' state is rebuilt and nothing is enqueued: neither
-        # messages nor retraining (they were sent by the next pass before)
+        # messages nor retraining; its alerts are recorded as not announced (as in a
+        # silence), so the next live pass announces those still firing
         engine = (AlertEngine(store, cfg.alerts) if notify
                   else AlertEngine(store, cfg.alerts, channels=(), requests=False))
         verdicts = Monitor(store, cfg, alerts=engine).backfill(a, b, progress)
