@@ -204,8 +204,16 @@ def serve(
         wake.set()
         if sender is not None:  # (a send under way ends within alerts.timeout)
             sender.join(config.alerts.timeout.total_seconds() + 5)
-        if thread is not None:
-            thread.join(60)
+        if thread is not None:  # its drain, then a final flush that may wait for the
+            # store's lock behind a query through the port (at most MAX_SECONDS)
+            from driftscope.store.gateway import MAX_SECONDS
+
+            limit = DRAIN_SECONDS + MAX_SECONDS + 30
+            thread.join(limit)
+            if thread.is_alive():
+                log.error("serve: the collector did not stop within %.0f s; what it read and "
+                          "did not store is read again at the next start (with the embedded "
+                          "broker: lost with it)", limit)
         if server is not None:
             server.shutdown()
         if http is not None:

@@ -61,10 +61,9 @@ class CollectorMetrics:
             buckets=_BATCH_BUCKETS,
             registry=registry,
         )
-        self.store_up = Gauge(
+        self.store_up = Gauge(  # 0 until the store first answers (a collector started
             p + "store_up", "1 when the last store call succeeded", registry=registry
-        )
-        self.store_up.set(1)
+        )  # with its store down is not healthy: docker-compose's healthcheck reads it)
         self.new_logs = Counter(
             p + "new_logs",
             "Partitions found holding a new log (a restarted broker, a topic created again)",

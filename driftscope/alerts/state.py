@@ -154,11 +154,20 @@ class AlertStore:
         return [(r[0], r[1], r[2], as_utc(r[3]), r[4]) for r in rows]
 
     def end_silence(self, silence_id: str, now: datetime) -> bool:
-        """End a silence in force now (a new version of its row); False if none is."""
+        """End a silence in force now (a new version of its row); False if none is.
+
+        The versions it replaces are deleted: under ``store.retention.results`` rows are
+        dated by their end, so the ended version, ending first, would expire first and
+        bring the silence back until its first end (migration 207 clears stores that
+        kept them)."""
         for sid, model, monitor, _, reason in self.active_silences(now):
             if sid == silence_id:
-                self.store.insert(SIL, [(sid, model, monitor, as_utc(now), reason,
-                                         as_utc(now) + _MS)], SIL.columns)
+                version = as_utc(now) + _MS
+                self.store.insert(SIL, [(sid, model, monitor, as_utc(now), reason, version)],
+                                  SIL.columns)
+                self.store.command(
+                    f"DELETE FROM {SIL} WHERE {SIL.silence_id} = {{s:String}} AND "
+                    f"{SIL.created_at} < {{v:DateTime64(3, 'UTC')}}", {"s": sid, "v": version})
                 self._silences = None
                 return True
         return False

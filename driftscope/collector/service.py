@@ -114,6 +114,7 @@ class Collector:
 
         self.store.migrate()
         self._load_state()
+        self.metrics.store_up.set(1)
         if any("profile" in m.logging for m in self.config.models):
             import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka
@@ -191,6 +192,7 @@ class Collector:
                 self.start()
             except StoreError as exc:
                 self._backoff.fail(exc)
+                self.metrics.store_up.set(0)
                 stop.wait(self._backoff.delay)
         if self._backoff.down and self._consumer is not None:
             self._backoff.ok()

@@ -406,6 +406,8 @@ def _handler(engine: _Engine, secrets: tuple[str, ...]) -> type[BaseHTTPRequestH
                 parts, total = [], 0
                 while True:
                     size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"0", 16)
+                    if size < 0:  # (int() reads "-1": rfile.read(-1) would read to the end)
+                        raise ValueError("a negative chunk size")
                     if size == 0:
                         while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                             pass  # trailers

@@ -265,6 +265,8 @@ def check(config: Config) -> None:
       lateness.
     - A ``fixed`` reference reads what that group deletes; an ``initial`` one, the first
       windows (``windows``, in ``profiles``) and their data: upload it (``dataset``).
+    - ``results`` covers ``alerts.cooldown`` and each monitor's window plus its model's
+      lateness (an alert is updated once a window).
     """
     keep = config.store.retention
     if all(v is None for v in keep.model_dump().values()):
@@ -290,11 +292,22 @@ def check(config: Config) -> None:
                     f"store.retention.{group} = {show_duration(kept)} is shorter than model "
                     f"{model.id!r}'s window plus allowed_lateness ({show_duration(need)}): an open "
                     "window's rows would expire")
+    if keep.results is not None and keep.results < config.alerts.cooldown:
+        raise ValueError(
+            f"store.retention.results = {show_duration(keep.results)} is shorter than "
+            f"alerts.cooldown = {show_duration(config.alerts.cooldown)}: an alert's last "
+            "announcement would expire within its cooldown")
     for mon in config.monitors:
         # a model not configured is auto-registered with the defaults (raw logging)
         watched = models.get(mon.model) or ModelConfig(id=mon.model)
         size = mon.window or watched.window
         lateness = watched.allowed_lateness
+        if keep.results is not None and keep.results < size + lateness:
+            raise ValueError(
+                f"store.retention.results = {show_duration(keep.results)} is shorter than "
+                f"monitor {mon.name!r}'s window plus allowed_lateness "
+                f"({show_duration(size + lateness)}): its results would expire as they are "
+                "written, and a firing alert (updated once a window) between its updates")
         group, what = source_group(watched)
         kept = getattr(keep, group)
         ref = mon.reference

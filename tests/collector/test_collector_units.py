@@ -243,6 +243,7 @@ def test_run_waits_for_a_store_that_is_down_at_start(caplog: pytest.LogCaptureFi
     lines = [r.getMessage() for r in caplog.records]
     assert sum("store unavailable" in m for m in lines) == 1, lines
     assert not any("available again" in m for m in lines)  # it never came back
+    assert c.metrics.registry.get_sample_value("driftscope_collector_store_up") == 0
 
 
 def test_a_model_auto_registered_for_the_first_time_is_one_warning(

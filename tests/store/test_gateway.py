@@ -14,6 +14,7 @@ import base64
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -205,6 +206,9 @@ def test_nothing_outside_the_store_is_reached_whatever_the_secret(
         "SELECT * FROM eval('SELECT 1')",
         "SELECT * FROM deltaLakeS3('http://127.0.0.1:9/x/')",
         f"SELECT * FROM paimonLocal('{secret}')",
+        # only TRUNCATE TABLE, as documented (a review)
+        "TRUNCATE ALL TABLES FROM default",
+        "TRUNCATE DATABASE default",
     ]
     store.command("CREATE TABLE loot (l String) ENGINE = Memory")
     for sql in refused:
@@ -265,6 +269,17 @@ def test_a_huge_body_is_refused_before_it_is_read(
     # without the secret, nothing is read at all
     status, _, _ = _http(served.url, query="INSERT INTO t FORMAT CSV", body=b"1\n" * 20_000)
     assert status == 401
+    # a chunk of size -1 (read to the end of the stream: the limit never reached) is refused
+    query = b"SELECT length('" + b"x" * 50_000 + b"')"
+    where = urllib.parse.urlsplit(served.url)
+    with socket.create_connection((where.hostname, where.port)) as conn:
+        conn.sendall(f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-ClickHouse-Key: {served.token}"
+                     "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n-1\r\n"
+                     .encode() + query)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: conn.recv(65536), b""))
+    assert answer.split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), answer[:200]
+    assert b"negative chunk size" in answer
 
 
 def test_a_query_cannot_raise_the_ports_limits(served: gateway.StoreGateway) -> None:

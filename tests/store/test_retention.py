@@ -275,6 +275,12 @@ def _refused(data: dict[str, Any], needle: str, tmp_path: Path) -> None:
           "monitors": [{"name": "d", "model": "m", "features": ["x"], "reference": {
               "kind": "fixed", "start": "2026-01-01T00:00Z", "end": "2026-01-02T00:00Z"}}]},
          "a fixed reference reads stored events"),
+        ({"store": {"retention": {"results": "12h"}}, "models": [{"id": "m", "window": "1d"}],
+          "monitors": [{"name": "d", "model": "m", "features": ["x"]}]},
+         "store.retention.results = 12h is shorter than monitor 'd''s window plus "
+         "allowed_lateness (1441m)"),
+        ({"store": {"retention": {"results": "2h"}}, "alerts": {"cooldown": "6h"}},
+         "store.retention.results = 2h is shorter than alerts.cooldown = 6h"),
     ],
 )
 def test_a_retention_shorter_than_a_service_needs_is_refused_on_load(
@@ -408,3 +414,29 @@ def test_retentions_covering_what_each_monitor_reads_are_accepted_on_load(
     data: dict[str, Any], tmp_path: Path
 ) -> None:
     assert _load(data, tmp_path).store.retention is not None
+
+
+def test_a_silence_ended_early_stays_ended_under_a_retention(store: Store) -> None:
+    """Ending a silence writes a newer version of its row with an earlier end: dated by
+    its end, that version expired first and the silence came back, muting the model
+    until its first end. The versions it replaces are deleted now, and migration 207
+    deletes those a store kept from before."""
+    from driftscope.alerts.state import AlertStore
+
+    now = dt.datetime.now(dt.UTC)
+    alerts = AlertStore(store)
+    kept = alerts.silence("m", "*", now + 7 * DAY, "before 207", now - DAY)
+    _insert(store, S.ALERT_SILENCES, [(kept, {"until": now - DAY, "created_at": now})], now)
+    sql = next(text for number, _, text in migrations() if number == 207)
+    store.command(sql)
+    store.command(sql)  # again: nothing more goes
+    rows = store.query(f"SELECT until FROM {S.ALERT_SILENCES} WHERE silence_id = {{s:String}}",
+                       {"s": kept})
+    assert len(rows) == 1 and rows[0][0].replace(tzinfo=dt.UTC) < now
+
+    retention.apply(store, RetentionConfig(results="1h"))
+    sid = alerts.silence("m", "*", now + 7 * DAY, "maintenance", now - DAY)
+    assert alerts.silenced("m", "mon", now)
+    assert alerts.end_silence(sid, now - 3 * dt.timedelta(hours=1))
+    _optimize(store, [str(S.ALERT_SILENCES)])
+    assert not alerts.silenced("m", "mon", now)
