@@ -16,6 +16,10 @@ against the previous windows): the panels keep the selected monitors (:func:`mon
 and, when their rows hold more than one, start each line's name with its monitor
 (:func:`by_monitor`).
 
+A window's result can have several rows: the table's key holds the fingerprint, which a
+configuration change (and ``driftscope backfill``) changes; the panels read the latest
+computed row of each (:func:`latest_results`).
+
 ``segment`` is ``*`` for the whole population (shown as ``all``) or ``key=value``. Every
 segment has its own threshold, so a line is drawn from one row per segment (its name ends
 with the segment in parentheses, :func:`series_name`); never a statistic of one segment
@@ -25,6 +29,8 @@ Retrain requests are rows of ``retrain_requests``. Table and column names come f
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from driftscope.store import schema
 
@@ -64,20 +70,53 @@ ORDER BY time"""
 
 
 def model_is(column: str) -> str:
-    """``column = '${model}'``."""
-    return f"{column} = '${{{MODEL_VAR}}}'"
+    """``column = ${model:singlequote}``: Grafana quotes the name (``'churn'``) and escapes
+    a quote in it, where a raw ``'${model}'`` would end the string at the quote."""
+    return f"{column} = ${{{MODEL_VAR}:singlequote}}"
 
 
-def has_raw_events() -> str:
-    """SQL of a scalar: 1 when the selected model has raw ``events`` in the time range.
+def without_raw_events(rows: str) -> str:
+    """SQL of the rows of query ``rows`` whose window holds no raw event of the selected
+    model in the time range: the fallback on samples or the monitor's rows, decided per
+    window.
 
+    ``rows`` has the columns ``model_id``, ``window_start`` and ``window_end`` (its window).
     Only ``logging: [raw, …]`` writes ``events``; a model logged only as samples or
     profiles has none, and panels fall back on what it has (``samples``, the monitor's
-    rows). A model logged raw and sampled is read from its events, never from both.
+    rows). Deciding window by window, a model whose logging changed inside the range (raw,
+    then samples only; or raw events expired before its samples) is read from its events
+    where it has some and from the fallback elsewhere, and a model logged raw and sampled
+    is read from its events alone (each event counts once). The events are read to the
+    second (an ASOF join finds, per window, the first second at or after its start that
+    holds a raw event): a window starts on a whole second.
     """
     e = schema.EVENTS
-    return (f"(SELECT count() > 0 FROM (SELECT 1 FROM {e} WHERE {model_is(e.model_id)} "
-            f"AND $__timeFilter({e.timestamp}) LIMIT 1))")
+    return f"""SELECT w.* FROM ({rows}) AS w
+ASOF LEFT JOIN (
+  SELECT DISTINCT {e.model_id} AS model_id, toStartOfSecond({e.timestamp}) AS raw_at
+  FROM {e} WHERE {model_is(e.model_id)} AND $__timeFilter({e.timestamp})
+) AS r ON w.{D.model_id} = r.model_id AND w.{D.window_start} <= r.raw_at
+WHERE NOT ifNull(r.raw_at >= w.{D.window_start} AND r.raw_at < w.{D.window_end}, 0)"""
+
+
+RESULT_KEY = (D.model_id, D.monitor, D.window_start, D.segment, D.feature, D.metric)
+"""What one ``drift_results`` row is a result of. The table's key also holds the
+fingerprint (detector, parameters, threshold policy, reference), which changes with the
+configuration: after a change and ``driftscope backfill`` a window has the old rows beside
+the new ones, and only the latest computed is the monitor's current verdict."""
+
+
+def latest_results(where: str, by: Sequence[str] = RESULT_KEY) -> str:
+    """SQL of a subquery (in parentheses) of the ``drift_results`` rows matching ``where``,
+    only the latest computed per ``by`` (:data:`RESULT_KEY`: the results of an earlier
+    configuration are left out). Every column but ``details``."""
+    cols = ", ".join(c for c in D.columns if c != D.details)
+    return f"""(
+    SELECT {cols} FROM {D} FINAL
+    WHERE {where}
+    ORDER BY {D.computed_at} DESC
+    LIMIT 1 BY {", ".join(by)}
+  )"""
 
 
 def _selected(var: str, all_value: str, column: str) -> str:

@@ -19,7 +19,8 @@ Examples
 >>> from datetime import datetime, timezone
 >>> t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> t1 = datetime(2026, 1, 2, tzinfo=timezone.utc)
->>> expand("SELECT 1 WHERE $__timeFilter(ts) AND m = '${model}'", t0, t1, 60, {"model": ["a"]})
+>>> expand("SELECT 1 WHERE $__timeFilter(ts) AND m = ${model:singlequote}", t0, t1, 60,
+...        {"model": ["a"]})
 "SELECT 1 WHERE ts >= toDateTime(1767225600) AND ts <= toDateTime(1767312000) AND m = 'a'"
 """
 
@@ -35,8 +36,14 @@ _VAR = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
 _MACRO = re.compile(r"\$__(\w+)(?:\(([^()]*)\))?")
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _quote(value: str, backslashes: bool = False) -> str:
+    """``value`` in single quotes, each quote in it escaped ``\\'``: Grafana's
+    ``singlequote`` format exactly (``formatRegistry``), which leaves a backslash as it is;
+    ``backslashes``: escape those too (``\\\\``), for a value that must stay one ClickHouse
+    string whatever it holds."""
+    if backslashes:
+        value = value.replace("\\", "\\\\")
+    return "'" + value.replace("'", "\\'") + "'"
 
 
 def interpolate(
@@ -48,9 +55,11 @@ def interpolate(
 ) -> str:
     """Replace ``${name}``, ``${name:singlequote}``, ``${name:csv}`` and ``$name``.
 
-    A single value goes in raw, as Grafana does for SQL sources (the panels only use raw
-    values inside quotes); ``escape=True`` escapes quotes and backslashes in raw values,
-    for values that come from a command line. ``singlequote`` gives ``'a','b'``. Unknown
+    A single value goes in raw, as Grafana does for SQL sources (the panels quote every
+    value with ``singlequote``). ``singlequote`` gives ``'a','b'`` and escapes a quote in a
+    value as ``\\'``, as Grafana does (a backslash stays as it is); ``escape=True`` also
+    escapes backslashes, in quoted and raw values, for values that come from a command
+    line or the store (``driftscope report``). Unknown
     names and ``$__`` macros are left alone. A variable set to ``[ALL]`` whose custom all
     value ``all_values`` gives is replaced by that value as it is, whatever the format
     (Grafana's rule for custom all values).
@@ -65,11 +74,11 @@ def interpolate(
             return all_values[name]
         fmt = m.group(2)
         if fmt == "singlequote":
-            return ",".join(_quote(v) for v in values)
+            return ",".join(_quote(v, escape) for v in values)
         if fmt == "csv":
             return ",".join(values)
         if len(values) == 1:
-            return _quote(values[0])[1:-1] if escape else values[0]
+            return _quote(values[0], True)[1:-1] if escape else values[0]
         return "{" + ",".join(values) + "}"
 
     return _VAR.sub(sub, sql)

@@ -9,16 +9,18 @@ scale. The raw statistic and threshold of the latest window are in the table.
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
+    FEATURE_VAR,
     by_monitor,
     feature_drift,
     features_in,
-    has_raw_events,
+    latest_results,
     model_is,
     monitor_in,
     multivariate_drift,
     segment_in,
     segment_label,
     series_name,
+    without_raw_events,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -29,6 +31,9 @@ SMP = schema.SAMPLES
 R = schema.REFERENCE_EVENTS
 REFS = schema.REFERENCES
 BINS = 20
+HEAT_RANGE = (0.0, 2.0)
+"""The heatmap's colour scale: statistic / threshold 0 to 2, the threshold (1) mid-scale
+(as the report's heatmap, :func:`driftscope.dashboards.svg.heatmap`)."""
 NO_REFERENCE = ("No uploaded reference dataset for this model "
                 "(driftscope reference upload), or no raw events or samples in range")
 
@@ -40,13 +45,14 @@ def _ratio() -> str:
 
 def _lines(name: str, where: str) -> str:
     """Time, line name (its monitor first when there are several, :func:`by_monitor`) and
-    statistic / threshold of the selected model's and monitors' rows matching ``where``."""
+    statistic / threshold of the selected model's and monitors' rows matching ``where``
+    (the latest computed of each, :func:`latest_results`)."""
+    rows = latest_results(f"{model_is(D.model_id)} AND {monitor_in()} AND {where}\n"
+                          f"      AND $__timeFilter({D.window_start})")
     return f"""SELECT time, series, max(r) AS ratio
 FROM (
   SELECT {D.window_start} AS time, {by_monitor(name)} AS series, {_ratio()} AS r
-  FROM {D} FINAL
-  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {where}
-    AND $__timeFilter({D.window_start})
+  FROM {rows}
 )
 GROUP BY time, series
 ORDER BY time, series"""
@@ -54,8 +60,8 @@ ORDER BY time, series"""
 
 def drift_statistic() -> PanelSpec:
     """Per feature (repeated): each detector's statistic / threshold per segment."""
-    sql = _lines(series_name(D.metric), f"{D.feature} = '${{feature}}' AND {segment_in()} "
-                 f"AND {feature_drift()}")
+    sql = _lines(series_name(D.metric), f"{D.feature} = ${{feature:singlequote}} "
+                 f"AND {segment_in()} AND {feature_drift()}")
     return PanelSpec(
         "drift_statistic", "Drift of ${feature}: statistic / threshold", "timeseries", sql,
         ("time", "series", "ratio"), series=("series",), repeat="feature", width=8,
@@ -69,28 +75,35 @@ def drift_statistic() -> PanelSpec:
 
 
 def drift_heatmap() -> PanelSpec:
-    """Features × windows, coloured by statistic / threshold (above 1 means drifted)."""
+    """Features × windows, coloured by statistic / threshold (above 1 means drifted; none
+    for a row without a threshold, as on the lines)."""
+    rows = latest_results(
+        f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
+        f"      AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})")
     sql = f"""SELECT time, name AS feature, max(r) AS ratio
 FROM (
-  SELECT {D.window_start} AS time, {by_monitor(D.feature)} AS name,
-    {D.statistic} / if({D.threshold} > 0, {D.threshold}, 1) AS r
-  FROM {D} FINAL
-  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}
-    AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})
+  SELECT {D.window_start} AS time, {by_monitor(D.feature)} AS name, {_ratio()} AS r
+  FROM {rows}
 )
 GROUP BY time, name
 ORDER BY time, name"""
     return PanelSpec(
         "drift_heatmap", "Drift heatmap: features × windows", "heatmap", sql,
         ("time", "feature", "ratio"), series=("feature",), width=24,
+        color_range=HEAT_RANGE,
         description="Worst statistic / threshold per feature and window over the selected "
-        "segments and detectors; above 1 is drift. With several monitors shown, one row "
-        "per monitor and feature (\"monitor: feature\").",
+        "segments and detectors; above 1 is drift. The colours run from 0 to 2 whatever the "
+        "range holds: 1, the threshold, is mid-scale, 2 and above the darkest. With several "
+        "monitors shown, one row per monitor and feature (\"monitor: feature\").",
     )
 
 
 def drifted_features() -> PanelSpec:
-    """The latest window's verdict per feature, segment and detector."""
+    """The latest window's verdict per feature, segment and detector (its latest computed
+    row: :func:`latest_results`)."""
+    rows = latest_results(
+        f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
+        f"      AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})")
     sql = f"""SELECT feature, segment, {by_monitor("detector")} AS metric,
   latest.1 AS statistic, latest.2 AS threshold, latest.3 AS drifted, last_window
 FROM (
@@ -98,9 +111,7 @@ FROM (
     {D.monitor},
     argMax(({D.statistic}, {D.threshold}, {D.drifted}), {D.window_start}) AS latest,
     max({D.window_start}) AS last_window
-  FROM {D} FINAL
-  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}
-    AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})
+  FROM {rows}
   GROUP BY feature, segment, detector, {D.monitor}
 )
 ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature, segment"""
@@ -115,13 +126,21 @@ ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature
 
 def _current(column: str, f: str, alias: str) -> str:
     """The current values (as ``alias``) of map ``column`` at key ``f``: the model's raw
-    events in the range, or (a model with none: logged as samples, not raw) its stored
-    sample rows; ``has_raw`` is :func:`has_raw_events`."""
-    return "\n    UNION ALL\n".join(
-        f"""    SELECT {column}[{f}] AS {alias}, 'current' AS src FROM {t}
-    WHERE {model_is(t.model_id)} AND mapContains({column}, {f})
-      AND ref_name != '' AND $__timeFilter({t.timestamp}){more}"""
-        for t, more in ((E, ""), (SMP, " AND NOT has_raw")))
+    events in the range, and the stored sample rows of its windows without raw events
+    (logged as samples, not raw; decided per window, :func:`without_raw_events`)."""
+    sampled = f"""SELECT {SMP.model_id}, {SMP.window_start},
+        {SMP.window_start} + toIntervalSecond({SMP.window_seconds}) AS window_end,
+        {column}[{f}] AS {alias} FROM {SMP}
+      WHERE {model_is(SMP.model_id)} AND mapContains({column}, {f})
+        AND ref_name != '' AND $__timeFilter({SMP.timestamp})"""
+    fallback = without_raw_events(sampled).replace("\n", "\n      ")
+    return f"""    SELECT {column}[{f}] AS {alias}, 'current' AS src FROM {E}
+    WHERE {model_is(E.model_id)} AND mapContains({column}, {f})
+      AND ref_name != '' AND $__timeFilter({E.timestamp})
+    UNION ALL
+    SELECT {alias}, 'current' AS src FROM (
+      {fallback}
+    )"""
 
 
 def reference_vs_current() -> PanelSpec:
@@ -129,29 +148,32 @@ def reference_vs_current() -> PanelSpec:
 
     The reference is the model's latest uploaded dataset (``driftscope reference
     upload``, the newest row of ``references``); nothing without one. Current: the raw
-    events in the range, or for a model without them (logged as samples, not raw) the
-    rows of its windows' samples — never both, so a model logged raw and sampled counts
-    each event once; a model logged only as profiles has neither, and the panel is empty.
-    Numbers fall in ``BINS`` equal bins over the reference's range (ends open); categories
-    are their own bins. Shares are per source, so the two bar sets compare.
+    events in the range, and for each window without them (a model logged as samples, not
+    raw, or whose raw logging stopped in the range) the rows of that window's sample — never
+    both for one window, so a model logged raw and sampled counts each event once; a model
+    logged only as profiles has neither, and the panel is empty.
+    Numbers fall in ``BINS`` equal bins over the reference's range (ends open), counted by
+    bin and labelled with the bin's start to the digits the bin width needs (a narrow
+    range keeps its 20 bins); categories are their own bins. Shares are per source, so the
+    two bar sets compare.
     """
-    f = "'${feature}'"
+    f = f"${{{FEATURE_VAR}:singlequote}}"
     num_ref = f"{R.features_num}[{f}]"
     in_ref = f"{model_is(R.model_id)} AND {R.reference_name} = ref_name"
     sql = f"""WITH
   (SELECT argMax({REFS.name}, {REFS.created_at}) FROM {REFS}
      WHERE {model_is(REFS.model_id)} AND {REFS.kind} = 'dataset') AS ref_name,
-  {has_raw_events()} AS has_raw,
   (SELECT (min(v), max(v)) FROM (SELECT {num_ref} AS v FROM {R}
      WHERE {in_ref} AND mapContains({R.features_num}, {f}))) AS rng,
-  if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width
-SELECT bin,
+  if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width,
+  greatest(3, 2 - toInt32(floor(log10(width)))) AS digits
+SELECT label AS bin,
   countIf(src = 'reference') / greatest(sum(countIf(src = 'reference')) OVER (), 1)
     AS reference,
   countIf(src = 'current') / greatest(sum(countIf(src = 'current')) OVER (), 1) AS current
 FROM (
-  SELECT rng.1 + width * least(greatest(floor((v - rng.1) / width), 0), {BINS - 1}) AS x,
-    toString(round(x, 3)) AS bin, src
+  SELECT toInt64(least(greatest(floor((v - rng.1) / width), 0), {BINS - 1})) AS idx,
+    toString(round(rng.1 + width * idx, digits)) AS label, src
   FROM (
     SELECT {num_ref} AS v, 'reference' AS src FROM {R}
     WHERE {in_ref} AND mapContains({R.features_num}, {f})
@@ -159,7 +181,7 @@ FROM (
 {_current(E.features_num, f, "v")}
   )
   UNION ALL
-  SELECT 0 AS x, c AS bin, src
+  SELECT toInt64(-1) AS idx, c AS label, src
   FROM (
     SELECT {R.features_cat}[{f}] AS c, 'reference' AS src FROM {R}
     WHERE {in_ref} AND mapContains({R.features_cat}, {f})
@@ -167,18 +189,18 @@ FROM (
 {_current(E.features_cat, f, "c")}
   )
 )
-GROUP BY bin
-ORDER BY min(x), bin"""
+GROUP BY idx, label
+ORDER BY idx, label"""
     return PanelSpec(
         "reference_vs_current", "${feature}: uploaded reference vs current", "barchart", sql,
         ("bin", "reference", "current"), repeat="feature", width=8, x_field="bin",
         unit="percentunit", no_value=NO_REFERENCE,
         description="Share of events per bin: the model's latest uploaded reference "
         "dataset (driftscope reference upload) against all events in the selected time "
-        "range (every segment) — its raw events, or for a model logged as samples without "
-        "raw its stored sample rows (weighted towards the events that came first in each "
-        "window, and towards small strata with sample_stratify_by). Numeric bins span the "
-        "reference's "
+        "range (every segment) — its raw events, and for a window without raw events (a "
+        "model logged as samples, not raw) that window's stored sample rows (weighted "
+        "towards the events that came first in each window, and towards small strata with "
+        "sample_stratify_by). Numeric bins span the reference's "
         "range, ends open. Empty when no dataset was uploaded (a monitor comparing with "
         "earlier windows — previous, initial, fixed, seasonal — does not store which range "
         "it used), and for a model logged only as profiles (no event is kept).",

@@ -13,6 +13,7 @@ from driftscope.dashboards.conventions import (
     RESOLVED_STATE,
     by_monitor,
     is_drift,
+    latest_results,
     model_in,
     monitor_in,
 )
@@ -38,26 +39,25 @@ class AnnotationSpec:
 
 def drift_status() -> PanelSpec:
     """Per selected model (and monitor, where a model has several in the table): how
-    many drift checks drifted in its latest window."""
+    many drift checks drifted in its latest window (each check's latest computed row,
+    :func:`~driftscope.dashboards.conventions.latest_results`: after a configuration
+    change and a backfill, the earlier configuration's rows do not count)."""
     m, mon = D.model_id, D.monitor
+    selected = f"{is_drift()} AND {model_in(m)} AND {monitor_in()}"
+    rows = latest_results(
+        f"{selected} AND ({m}, {mon}, {D.window_start}) IN (\n"
+        f"      SELECT {m}, {mon}, max({D.window_start}) FROM {D}\n"
+        f"      WHERE $__timeFilter({D.window_start}) AND {selected}\n"
+        f"      GROUP BY {m}, {mon})")
     sql = f"""SELECT if(uniqExact({mon}) OVER (PARTITION BY {m}) > 1,
     concat({m}, ': ', {mon}), {m}) AS model,
   last_window, drifted_checks, checks, max_severity
 FROM (
-  SELECT d.{D.model_id} AS {D.model_id}, d.{D.monitor} AS {D.monitor},
-    max(d.{D.window_start}) AS last_window,
-    countIf(d.{D.drifted} = 1) AS drifted_checks, count() AS checks,
-    max(d.{D.severity}) AS max_severity
-  FROM {D} AS d FINAL
-  INNER JOIN (
-    SELECT {D.model_id}, {D.monitor}, max({D.window_start}) AS last FROM {D}
-    WHERE $__timeFilter({D.window_start}) AND {is_drift()} AND {model_in(D.model_id)}
-      AND {monitor_in()}
-    GROUP BY {D.model_id}, {D.monitor}
-  ) AS l ON d.{D.model_id} = l.{D.model_id} AND d.{D.monitor} = l.{D.monitor}
-    AND d.{D.window_start} = l.last
-  WHERE {is_drift('d.')} AND {model_in(f"d.{D.model_id}")} AND {monitor_in(f"d.{D.monitor}")}
-  GROUP BY {D.model_id}, {D.monitor}
+  SELECT {m}, {mon}, max({D.window_start}) AS last_window,
+    countIf({D.drifted} = 1) AS drifted_checks, count() AS checks,
+    max({D.severity}) AS max_severity
+  FROM {rows}
+  GROUP BY {m}, {mon}
 )
 ORDER BY drifted_checks DESC, model"""
     return PanelSpec(

@@ -8,16 +8,18 @@ another segment's limit, nor the best segment's value as the model's.
 from __future__ import annotations
 
 from driftscope.dashboards.conventions import (
+    FEATURE_VAR,
     by_monitor,
     features_in,
-    has_raw_events,
     is_performance,
     is_quality,
+    latest_results,
     model_is,
     monitor_in,
     output_drift,
     segment_in,
     series_name,
+    without_raw_events,
 )
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -36,66 +38,63 @@ NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs the
 def _series(where: str) -> str:
     """Value and threshold (none when the row has no threshold policy) of one row per
     window and series (metric, feature, segment; its monitor first when the rows hold
-    several, :func:`by_monitor`): the latest computed if two rows still share a name."""
+    several, :func:`by_monitor`): the latest computed (:func:`latest_results`)."""
     name = f"if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature}))"
-    return f"""SELECT time, series, value, threshold
-FROM (
-  SELECT {D.window_start} AS time, {by_monitor(series_name(name))} AS series,
-    {D.statistic} AS value,
-    if({D.policy} != 'none', {D.threshold}, NULL) AS threshold, {D.computed_at} AS computed
-  FROM {D} FINAL
-  WHERE {model_is(D.model_id)} AND {monitor_in()} AND {where} AND {segment_in()}
-    AND $__timeFilter({D.window_start})
-)
-ORDER BY time, series, computed DESC
-LIMIT 1 BY time, series"""
+    rows = latest_results(f"{model_is(D.model_id)} AND {monitor_in()} AND {where}\n"
+                          f"      AND {segment_in()} AND $__timeFilter({D.window_start})")
+    return f"""SELECT {D.window_start} AS time, {by_monitor(series_name(name))} AS series,
+  {D.statistic} AS value, if({D.policy} != 'none', {D.threshold}, NULL) AS threshold
+FROM {rows}
+ORDER BY time, series"""
 
 
 def missing_rate() -> PanelSpec:
     """Share of events where each selected feature is missing, for every logging mode.
 
-    A model with raw events in the range: counted from them, per interval (the open
-    window included). Otherwise (logged only as samples or profiles): the monitor's
+    Raw events: every event of the model in the interval counts, and a feature is missing
+    in an event that has it null or leaves it out, as the monitor reads events
+    (:mod:`driftscope.monitor.frame`) and as profiles count it; counted for the selected
+    features (the feature variable: those the model's monitor judged). Windows without
+    raw events (a model logged only as samples or profiles, or whose raw logging stopped
+    in the range; decided per window, :func:`without_raw_events`): the monitor's
     ``missing_rate`` check of each processed window, whole population (segment ``*``),
-    windows of one interval weighted by the events the check read (``n_cur``). Only the
-    selected features' keys are joined: a model of 200 features made 200 rows of each
-    event before the filter (one hour of 300,000 events, all 200 selected: 2.2 s, now 1.3 s).
+    weighing the events the check read (``n_cur``). An interval holding both kinds of
+    window weighs each by the events counted (raw) or read (check).
     """
-    keys = (
-        f"arrayDistinct(arrayConcat(mapKeys({E.features_num}), mapKeys({E.features_cat}), "
-        f"{E.features_null}))"
-    )
-    sql = f"""SELECT time, feature, missing_rate
+    e_missing = (f"has({E.features_null}, f) OR NOT (mapContains({E.features_num}, f) "
+                 f"OR mapContains({E.features_cat}, f))")
+    checks = latest_results(
+        f"{model_is(D.model_id)} AND {monitor_in()} AND {is_quality()}\n"
+        f"      AND {D.metric} = 'missing_rate' AND {D.segment} IN ('', '*')\n"
+        f"      AND {features_in(D.feature)} AND $__timeFilter({D.window_start})",
+        by=(D.window_start, D.feature))  # the window's figure, whichever monitor computed it
+    checked = without_raw_events(f"SELECT * FROM {checks}").replace("\n", "\n    ")
+    sql = f"""SELECT time, feature, sum(missing) / greatest(sum(n), 1) AS missing_rate
 FROM (
   SELECT $__timeInterval({E.timestamp}) AS time, f AS feature,
-    countIf(has({E.features_null}, f)) / count() AS missing_rate
+    toFloat64(countIf({e_missing})) AS missing, toFloat64(count()) AS n
   FROM {E}
-  ARRAY JOIN arrayFilter(k -> {features_in('k')}, {keys}) AS f
+  ARRAY JOIN arrayFilter(k -> k != '', [${{{FEATURE_VAR}:singlequote}}]) AS f
   WHERE {model_is(E.model_id)} AND $__timeFilter({E.timestamp})
   GROUP BY time, feature
   UNION ALL
   SELECT $__timeInterval({D.window_start}) AS time, {D.feature} AS feature,
-    sum({D.statistic} * {D.n_cur}) / greatest(sum({D.n_cur}), 1) AS missing_rate
+    {D.statistic} * {D.n_cur} AS missing, toFloat64({D.n_cur}) AS n
   FROM (
-    SELECT {D.window_start}, {D.feature}, {D.statistic}, {D.n_cur} FROM {D} FINAL
-    WHERE {model_is(D.model_id)} AND {monitor_in()} AND {is_quality()}
-      AND {D.metric} = 'missing_rate'
-      AND {D.segment} IN ('', '*') AND {features_in(D.feature)}
-      AND $__timeFilter({D.window_start}) AND NOT {has_raw_events()}
-    ORDER BY {D.window_start}, {D.feature}, {D.computed_at} DESC
-    LIMIT 1 BY {D.window_start}, {D.feature}
+    {checked}
   )
-  GROUP BY time, feature
 )
+GROUP BY time, feature
 ORDER BY time, feature"""
     return PanelSpec(
         "missing_rate", "Missing values per feature", "timeseries", sql,
         ("time", "feature", "missing_rate"), series=("feature",), unit="percentunit",
-        description="Share of events with the feature missing. A model with raw events "
-        "in the range: counted from them, per interval. A model logged only as samples or "
-        "profiles: the monitor's missing-rate check of each window it processed (whole "
-        "population; from the window's sample, or exact from its profile), nothing "
-        "before the monitor ran or with its quality checks off.",
+        description="Share of events with the feature missing (null or left out of the "
+        "event). Where the model has raw events: counted from all of them, per interval. "
+        "Windows without raw events (a model logged only as samples or profiles): the "
+        "monitor's missing-rate check of each window it processed (whole population; from "
+        "the window's sample, or exact from its profile), nothing before the monitor ran "
+        "or with its quality checks off.",
     )
 
 

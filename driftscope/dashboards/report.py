@@ -7,6 +7,7 @@ Grafana, no network, no script or style from outside the file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,10 +22,16 @@ from driftscope.dashboards.macros import expand
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.durations import parse_duration
 from driftscope.errors import ConfigError
+from driftscope.store import schema
 from driftscope.store.clickhouse import Store
 
 ORDER = ("model_drift", "performance", "data_quality", "alerts", "overview", "collector")
 POINTS = 120
+W = schema.WINDOWS
+STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600,
+         6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 30 * 86400, 365 * 86400)
+"""Interval steps in seconds, as Grafana rounds ``$__interval`` (1s … 30m, 1h, 2h, 3h,
+6h, 12h, 1d, 2d, 1w, 30d, 1y)."""
 
 _STYLE = """body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:20px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-top:8px}
@@ -54,6 +61,34 @@ def parse_since(text: str, now: datetime, option: str = "--since") -> datetime:
     except ValueError:
         raise ValueError(f"{option} {text!r}: expected 30m, 24h, 7d, 2w or an ISO date") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def interval_seconds(t0: datetime, t1: datetime, window_s: int | None = None) -> int:
+    """The interval of the report's panels: the smallest step of :data:`STEPS` that gives
+    at most :data:`POINTS` intervals over ``t0`` … ``t1``, raised to a multiple of the
+    model's window (``window_s``) when longer than it, so that every interval holds whole
+    windows (counts per interval do not alternate between one window and two).
+
+    >>> from datetime import timedelta
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> week = t0 + timedelta(days=7)  # 5040 s per point: 2h, a multiple of a 40 min window
+    >>> interval_seconds(t0, week), interval_seconds(t0, week, 2400)
+    (7200, 7200)
+    >>> interval_seconds(t0, week, 4200)  # a 70 min window: two per interval
+    8400
+    """
+    raw = (t1 - t0).total_seconds() / POINTS
+    step = next((s for s in STEPS if s >= raw), STEPS[-1] * math.ceil(raw / STEPS[-1]))
+    if window_s and step > window_s and step % window_s:
+        step = window_s * math.ceil(step / window_s)
+    return step
+
+
+def _window_seconds(store: Store, model: str) -> int | None:
+    """The model's window (the collector's), or None when it has no window."""
+    rows = store.query(f"SELECT max({W.window_seconds}) FROM {W} "
+                       f"WHERE {W.model_id} = {{m:String}}", {"m": model})
+    return int(rows[0][0]) if rows and rows[0][0] else None
 
 
 def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
@@ -86,8 +121,7 @@ def _cell(v: Any) -> str:
 
 
 def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: datetime,
-           t1: datetime) -> str:
-    interval = max((t1 - t0).total_seconds() / POINTS, 1)
+           t1: datetime, interval: int) -> str:
     columns, rows = store.query_columns(
         expand(spec.sql, t0, t1, interval, variables, escape=True))
     title = spec.title.replace("${feature}", variables.get(FEATURE_VAR, [""])[0])
@@ -105,6 +139,7 @@ def render(store: Store, model: str, since: datetime, until: datetime) -> str:
     features = _values(store, FEATURE_VAR, base, since, until) or [""]
     segments = _values(store, SEGMENT_VAR, base, since, until) or ["all"]
     variables = base | {FEATURE_VAR: features, SEGMENT_VAR: segments}
+    interval = interval_seconds(since, until, _window_seconds(store, model))
     parts = []
     for key in ORDER:
         parts.append(f"<h2>{escape(DASHBOARDS[key].title)}</h2>")
@@ -113,9 +148,9 @@ def render(store: Store, model: str, since: datetime, until: datetime) -> str:
                 for f in features:
                     one = variables | {FEATURE_VAR: [f]}
                     parts.append(_panel(store, replace(spec, key=f"{spec.key}-{f}"), one,
-                                        since, until))
+                                        since, until, interval))
             else:
-                parts.append(_panel(store, spec, variables, since, until))
+                parts.append(_panel(store, spec, variables, since, until, interval))
     title = f"Driftscope report: {model}"
     span = f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} UTC"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'

@@ -22,6 +22,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.common import GraphGradientMode, GraphThresholdsStyleMode
+from grafana_foundation_sdk.models.heatmap import HeatmapColorMode, HeatmapColorScale
 
 from driftscope.dashboards.query import Query, datasource_ref
 
@@ -34,6 +35,8 @@ THRESHOLD_FIELDS = "/^threshold/"
 """Display names of threshold lines (long-to-wide keeps the column name first)."""
 OVERALL_SERIES = "/\\(all\\)/"
 """Display names of whole-population lines (:func:`conventions.series_name`)."""
+HEAT_SCHEME = "Oranges"
+"""A heatmap's colour scheme (Grafana's default)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class PanelSpec:
     ``no_value`` is the text shown when the query returns nothing. A stat with
     ``each_row`` shows one value per row of the result, named by its string columns (not
     one value reduced from every row); ``red_from`` colours a stat's value green below it
-    and red from it.
+    and red from it. ``color_range`` anchors a heatmap's colour scale (linear, ``(min,
+    max)``): a colour means the same value whatever the range shows.
     """
 
     key: str
@@ -69,6 +73,7 @@ class PanelSpec:
     no_value: str | None = None
     each_row: bool = False
     red_from: float | None = None
+    color_range: tuple[float, float] | None = None
 
     @property
     def time_series(self) -> bool:
@@ -113,7 +118,13 @@ def _builder(spec: PanelSpec) -> Any:
     if spec.kind == "table":
         return table.Panel()
     if spec.kind == "heatmap":
-        return heatmap.Panel().calculate(False).cell_gap(1)
+        heat = heatmap.Panel().calculate(False).cell_gap(1)
+        if spec.color_range is not None:
+            lo, hi = spec.color_range
+            heat = heat.color(heatmap.HeatmapColorOptions().mode(HeatmapColorMode.SCHEME)
+                        .scheme(HEAT_SCHEME).fill("dark-orange").scale(HeatmapColorScale.LINEAR)
+                        .exponent(0.5).steps(64).reverse(False).min(lo).max(hi))
+        return heat
     if spec.kind == "barchart":
         b = barchart.Panel().fill_opacity(80).line_width(1).gradient_mode(GraphGradientMode.NONE)
         return b.x_field(spec.x_field) if spec.x_field else b
