@@ -91,11 +91,16 @@ class Fitter:
     next fit draws afresh and starts sharing again. Which fit drew a null depends on where
     the process started: a backfill started at another window can set a borderline
     window's threshold differently (within the Monte Carlo error of 200 resamples).
+
+    A static reference's fits are kept while it holds what they were fitted on
+    (:meth:`hold`): a dataset uploaded again beside ``serve``, a pass that read one half
+    uploaded, or a fixed range still filling up is fitted afresh.
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._cache: dict[tuple[str, str, str], Any] = {}
+        self._version: str | None = None  # the static reference's the fits were made on
         self._pools: dict[tuple[str, str, str], tuple[tuple[datetime, datetime], Any]] = {}
         self._started = 0  # pools started: every 256th, those no reference can join go
 
@@ -109,6 +114,15 @@ class Fitter:
         at = [] if span is None else [int(span[0].timestamp() * 1000) & 0xFFFFFFFFFFFF]
         return np.random.default_rng([self.seed, int(fp[:8], 16),
                                       *(zlib.crc32(k.encode()) for k in key), *at])
+
+    def hold(self, version: str | None) -> None:
+        """The static reference is now ``version`` (its content's digest, None when none
+        was read): the fits made on another are dropped. (Keyed by configuration alone they
+        outlived the data they were fitted on for the process's life, while the quality
+        checks read the reference afresh each pass.)"""
+        if version is not None and version != self._version:
+            self._cache.clear()
+            self._version = version
 
     def fitted(
         self, spec: DetectorSpec, fp: str, key: tuple[str, str], ref: np.ndarray, static: bool,

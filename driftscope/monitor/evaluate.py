@@ -129,7 +129,11 @@ def _missing_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.full(len(values), None, dtype=object)
 
 
-def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame) -> list[tuple[str, Frame, Frame]]:
+def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
+              referenced: bool = True) -> list[tuple[str, Frame, Frame]]:
+    """All events (``*``) and each segment value with ``min_events`` events in the window
+    and, when ``referenced``, in the reference too (the quality checks take a segment the
+    reference holds too few of, a new value: it is held to the whole reference)."""
     out = [("*", cur, ref)]
     for key in cfg.segments:
         values = cur.segments.get(key)
@@ -137,7 +141,7 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame) -> list[tuple[str, Fra
             continue
         for v in sorted({x for x in values.tolist() if x is not None}):
             c, r = cur.segment(key, v), ref.segment(key, v)
-            if c.n >= cfg.min_events and r.n >= cfg.min_events:
+            if c.n >= cfg.min_events and (r.n >= cfg.min_events or not referenced):
                 out.append((f"{key}={v}", c, r))
     return out
 
@@ -207,11 +211,13 @@ def quality_rows(
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
     sizes = {}
-    for seg, c, r in _segments(cfg, cur, ref):
+    for seg, c, r in _segments(cfg, cur, ref, referenced=False):
         whole = seg == "*"
         sizes[seg] = (r.n, c.n)
         if c.n < cfg.min_events:  # too few events for rates: volume and schema only
             continue
+        if not whole and r.n < cfg.min_events:  # a segment new, or too rare for its own
+            r = r.take(slice(0, 0))  # rates: held to the whole reference (column_checks)
         for name in cfg.features:
             if name in c.columns and name in r.columns:
                 results += [(seg, q) for q in quality.column_checks(
@@ -271,8 +277,10 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
                 continue
             row = Row("performance", seg, "*", metric, value, math.nan, "none", False,
                       n_cur=c.n, fingerprint="performance")
-            _judge_history(cfg, row, history(seg, "*", metric, cfg.anomaly.history * period),
-                           period)
+            # as many past values as the band or the anomaly check uses, whichever more
+            # (the anomaly's alone left a band longer than it short of min_history: none)
+            past = history(seg, "*", metric, max(cfg.anomaly.history, cfg.band.history) * period)
+            _judge_history(cfg, row, past, period)
             rows.append(row)
     return rows
 

@@ -140,6 +140,24 @@ def closed_windows(
     return [(Window(model_id, as_utc(r[0]), size), int(r[1])) for r in rows]
 
 
+def first_closed(store: Store, model_id: str, size: timedelta, start: datetime,
+                 end: datetime) -> dict[datetime, datetime | None]:
+    """Each window of ``size`` starting in [start, end) that the collector flushed events
+    of (``window_parts``) or closed (``windows``): when it first closed, None while it is
+    not closed yet (a lagging member of the collector's group still holds it open)."""
+    P, Wn = S.WINDOW_PARTS, S.WINDOWS
+    where = (f"{P.model_id} = {{m:String}} AND {P.window_seconds} = {{s:UInt32}} AND "  # (both
+             f"{P.window_start} >= {{a:DateTime64(3, 'UTC')}} AND "  # tables name them so)
+             f"{P.window_start} < {{b:DateTime64(3, 'UTC')}}")
+    rows = store.query(
+        f"SELECT window_start, minOrNull(closed) FROM (SELECT {P.window_start} AS window_start, "
+        f"CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS closed FROM {P} WHERE {where} "
+        f"UNION ALL SELECT {Wn.window_start}, {Wn.closed_at} FROM {Wn} WHERE {where}) "
+        f"GROUP BY window_start",
+        {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)})
+    return {as_utc(r[0]): None if r[1] is None else as_utc(r[1]) for r in rows}
+
+
 def part_counts(
     store: Store, model_id: str, size: timedelta, start: datetime, end: datetime
 ) -> list[tuple[datetime, int]]:

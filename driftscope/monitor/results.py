@@ -138,6 +138,21 @@ def forget(store: Store, model_id: str, monitor: str, starts: Sequence[datetime]
     )
 
 
+def drop_results(store: Store, model_id: str, monitor: str,
+                 starts: Sequence[datetime]) -> None:
+    """Delete this monitor's ``drift_results`` rows of the windows starting at ``starts``
+    (a backfill, just before it writes them again): rows of every fingerprint, so that
+    none the current configuration no longer makes stays beside those it makes."""
+    if not starts:
+        return
+    D = S.DRIFT_RESULTS
+    store.command(
+        f"DELETE FROM {D} WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
+        f"AND {D.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}}",
+        {"m": model_id, "n": monitor, "ws": list(starts)},
+    )
+
+
 def caught_up(store: Store, model_id: str, monitor: str, since: datetime
               ) -> dict[datetime, datetime]:
     """Windows from ``since`` on whose performance a later window's pass wrote (their own

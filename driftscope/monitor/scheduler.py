@@ -41,6 +41,7 @@ from driftscope.monitor.frame import (
     Source,
     closed_windows,
     concat,
+    first_closed,
     part_counts,
     read_events,
     read_labels,
@@ -187,31 +188,38 @@ class Monitor:
 
         ``own_labels``: each window's performance from its own labels, not those of the
         window ``label_delay`` earlier (a backfill, whose labels are in)."""
-        out: list[WindowVerdict] = []
-        self._check_orphans()
-        for cfg in self.config.monitors:
-            out += self._run_monitor(cfg, since, until, progress, own_labels)
-        results.record_pass(self.store, self.clock(), len(out),
-                            [(cfg.model, cfg.name) for cfg in self.config.monitors])
-        return out
+        return self._pass(since, until, progress, own_labels, redo=False)
 
     def backfill(
         self, since: datetime, until: datetime, progress: Progress | None = None
     ) -> list[WindowVerdict]:
-        """Reprocess the windows lying within [since, until) with the current configuration."""
-        for cfg in self.config.monitors:  # (not the windows whose data has expired)
-            size = self.window_size(cfg)
-            redo = self._with_data(cfg, size, closed_windows(self.store, cfg.model, size,
-                                                             since, until))
-            results.forget(self.store, cfg.model, cfg.name, [w.start for w, _ in redo])
-        # the range's labels are in: each window scores its own (no label_delay)
-        return self.run_once(since, until, progress, own_labels=True)
+        """Reprocess the windows lying within [since, until) with the current configuration
+        (not those whose data has expired), a batch at a time: each batch's record is
+        forgotten just before it is evaluated, and its old results deleted just before the
+        new ones are written. (Forgotten all at once up front, the whole range was
+        unprocessed for a ``serve`` beside it, whose next pass evaluated it all again; and
+        the rows the new configuration no longer makes — a segment now under
+        ``min_events``, a feature removed, quality turned off — stayed, under the
+        fingerprint of the rows it does make.) The range's labels are in: each window
+        scores its own (no ``label_delay``)."""
+        return self._pass(since, until, progress, own_labels=True, redo=True)
+
+    def _pass(self, since: datetime | None, until: datetime | None,
+              progress: Progress | None, own_labels: bool, redo: bool) -> list[WindowVerdict]:
+        out: list[WindowVerdict] = []
+        self._check_orphans()
+        for cfg in self.config.monitors:
+            out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
+        results.record_pass(self.store, self.clock(), len(out),
+                            [(cfg.model, cfg.name) for cfg in self.config.monitors])
+        return out
 
     # -- one monitor ----------------------------------------------------------------
     def _run_monitor(
         self, cfg: MonitorConfig, since: datetime | None, until: datetime | None,
-        progress: Progress | None, own_labels: bool = False,
+        progress: Progress | None, own_labels: bool = False, redo: bool = False,
     ) -> list[WindowVerdict]:
+        """One monitor's pass (``redo``: a backfill's, of every closed window in range)."""
         size = self.window_size(cfg)
         if cfg.window is None:
             cfg = cfg.model_copy(update={"window": size})
@@ -224,7 +232,10 @@ class Monitor:
             have = {w.start for w, _ in closed}
             closed = sorted(closed + [(w, n) for w, n in quiet.windows if w.start not in have],
                             key=lambda wn: wn[0].start)
-        todo = self._with_data(cfg, size, [(w, n) for w, n in closed if w.start not in done])
+        todo = self._with_data(cfg, size, [(w, n) for w, n in closed
+                                           if redo or w.start not in done])
+        if todo and not redo:
+            todo = self._in_order(cfg, size, todo, done | {w.start for w, _ in closed})
         if not todo:
             return []
         run = self._start(cfg, size, todo[0][0].start)
@@ -238,7 +249,12 @@ class Monitor:
             run.caught_up = results.caught_up(self.store, cfg.model, cfg.name, back)
         out: list[WindowVerdict] = []
         for batch in batches(todo, self.chunk, len(run.names) + 1):
+            if redo:  # (a serve beside it may evaluate this batch too: the later write wins)
+                results.forget(self.store, cfg.model, cfg.name, [w.start for w, _ in batch])
             written, verdicts, failed = self._evaluate(run, batch)
+            if redo:
+                results.drop_results(self.store, cfg.model, cfg.name,
+                                     [v.window_start for v in verdicts])
             # results first, then alerts, then the record: a crash anywhere redoes the batch
             results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
             for v in verdicts:
@@ -287,14 +303,38 @@ class Monitor:
                                windows[-1][0].end, source)
         return still_stored(windows, stored, isinstance(source, Sampled))
 
+    def _in_order(self, cfg: MonitorConfig, size: timedelta, todo: list[tuple[Window, int]],
+                  known: set[datetime]) -> list[tuple[Window, int]]:
+        """``todo`` up to the first window whose window before holds events the collector
+        flushed but is not closed yet (a lagging member of the collector's group): that
+        one waits, and those after it, until the window before closes — for at most the
+        model's ``allowed_lateness`` past its own settling — so that the window before is
+        judged first. (The alert engine applies a model's windows in order: judged after a
+        later one, a bad window was recorded bad but answered 'seen', its alert never
+        raised.) One query of the collector's ``window_parts`` and ``windows`` rows over
+        the windows to do."""
+        state = first_closed(self.store, cfg.model, size, todo[0][0].start - size,
+                             todo[-1][0].end)
+        wait = self.settle + self._lateness(cfg)
+        for i, (w, _) in enumerate(todo):
+            before, closed = w.start - size, state.get(w.start)
+            if before in state and state[before] is None and before not in known \
+                    and closed is not None and self.clock() < closed + wait:
+                log.debug("monitor %s: window %s waits for the window before to close",
+                          cfg.name, f"{w.start:%Y-%m-%d %H:%M}")
+                return todo[:i]
+        return todo
+
+    def _lateness(self, cfg: MonitorConfig) -> timedelta:
+        model = self.config.model(cfg.model)
+        return model.allowed_lateness if model else timedelta(minutes=1)
+
     def _silence(self, cfg: MonitorConfig, size: timedelta) -> Silence | None:
         """The model's silence, when ``quality.silence`` is set and has passed."""
         after = cfg.quality.silence
         if not cfg.quality.enabled or after is None:
             return None
-        model = self.config.model(cfg.model)
-        lateness = model.allowed_lateness if model else timedelta(minutes=1)
-        return silence(self.store, cfg.model, size, self.clock(), after, lateness)
+        return silence(self.store, cfg.model, size, self.clock(), after, self._lateness(cfg))
 
     def _start(self, cfg: MonitorConfig, size: timedelta, first: datetime) -> _Run:
         """What one monitor's pass needs before its first window is evaluated."""
@@ -374,6 +414,7 @@ class Monitor:
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source))
+        run.fitter.hold(run.refs.version(cfg.reference))  # (a static one, read this pass)
         if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))

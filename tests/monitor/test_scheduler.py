@@ -87,8 +87,9 @@ def test_backfill_recomputes_a_range_as_a_new_series(store: Store) -> None:
     assert len(redone) == 6
     rows = store.query(f"SELECT {D.fingerprint}, count() FROM {D} WHERE {D.metric} = 'linf' "
                        f"AND {D.segment} = '*' GROUP BY {D.fingerprint} ORDER BY 2")
-    # new: 6 windows × 2 features; old: 12 windows × plan (the default linf is categorical)
-    assert [r[1] for r in rows] == [12, 12] and rows[0][0] != rows[1][0]
+    # new: 6 windows × 2 features; old: the 6 windows before the range × plan (the default
+    # linf is categorical): the redone windows' old rows are gone
+    assert [r[1] for r in rows] == [6, 12] and rows[0][0] != rows[1][0]
 
 
 def test_segments_previous_reference_and_data_quality(store: Store) -> None:
