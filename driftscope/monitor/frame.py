@@ -140,21 +140,27 @@ def closed_windows(
     return [(Window(model_id, as_utc(r[0]), size), int(r[1])) for r in rows]
 
 
+_SPAN = ("model_id = {m:String} AND window_seconds = {s:UInt32} AND "
+         "window_start >= {a:DateTime64(3, 'UTC')} AND window_start < {b:DateTime64(3, 'UTC')}")
+"""A model's windows of one size starting in [a, b), in ``window_parts`` or ``windows``
+(both name the columns so), with the parameters :func:`_span` gives."""
+
+
+def _span(model_id: str, size: timedelta, start: datetime, end: datetime) -> dict[str, Any]:
+    return {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)}
+
+
 def first_closed(store: Store, model_id: str, size: timedelta, start: datetime,
                  end: datetime) -> dict[datetime, datetime | None]:
     """Each window of ``size`` starting in [start, end) that the collector flushed events
     of (``window_parts``) or closed (``windows``): when it first closed, None while it is
     not closed yet (a lagging member of the collector's group still holds it open)."""
     P, Wn = S.WINDOW_PARTS, S.WINDOWS
-    where = (f"{P.model_id} = {{m:String}} AND {P.window_seconds} = {{s:UInt32}} AND "  # (both
-             f"{P.window_start} >= {{a:DateTime64(3, 'UTC')}} AND "  # tables name them so)
-             f"{P.window_start} < {{b:DateTime64(3, 'UTC')}}")
     rows = store.query(
         f"SELECT window_start, minOrNull(closed) FROM (SELECT {P.window_start} AS window_start, "
-        f"CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS closed FROM {P} WHERE {where} "
-        f"UNION ALL SELECT {Wn.window_start}, {Wn.closed_at} FROM {Wn} WHERE {where}) "
-        f"GROUP BY window_start",
-        {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)})
+        f"CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS closed FROM {P} WHERE {_SPAN} "
+        f"UNION ALL SELECT {Wn.window_start}, {Wn.closed_at} FROM {Wn} WHERE {_SPAN}) "
+        f"GROUP BY window_start", _span(model_id, size, start, end))
     return {as_utc(r[0]): None if r[1] is None else as_utc(r[1]) for r in rows}
 
 
@@ -166,11 +172,8 @@ def part_counts(
     without raw events, whose sample holds only k of them."""
     P = S.WINDOW_PARTS
     rows = store.query(
-        f"SELECT {P.window_start}, sum({P.n}) FROM {P} WHERE {P.model_id} = {{m:String}} "
-        f"AND {P.window_seconds} = {{s:UInt32}} AND {P.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {P.window_start} < {{b:DateTime64(3, 'UTC')}} "
-        f"GROUP BY {P.window_start} ORDER BY {P.window_start}",
-        {"m": model_id, "s": int(size.total_seconds()), "a": as_utc(start), "b": as_utc(end)})
+        f"SELECT {P.window_start}, sum({P.n}) FROM {P} WHERE {_SPAN} "
+        f"GROUP BY {P.window_start} ORDER BY {P.window_start}", _span(model_id, size, start, end))
     return [(as_utc(r[0]), int(r[1])) for r in rows]
 
 

@@ -128,14 +128,7 @@ def _seconds(size: timedelta | None) -> int:
 def forget(store: Store, model_id: str, monitor: str, starts: Sequence[datetime]) -> None:
     """Forget that the windows starting at ``starts`` were processed, so that backfill
     recomputes them: those it processes again, no fewer and no more."""
-    if not starts:
-        return
-    M = S.MONITOR_WINDOWS
-    store.command(
-        f"DELETE FROM {M} WHERE {M.model_id} = {{m:String}} AND {M.monitor} = {{n:String}} "
-        f"AND {M.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}}",
-        {"m": model_id, "n": monitor, "ws": list(starts)},
-    )
+    _delete_windows(store, S.MONITOR_WINDOWS, model_id, monitor, starts)
 
 
 def drop_results(store: Store, model_id: str, monitor: str,
@@ -143,14 +136,18 @@ def drop_results(store: Store, model_id: str, monitor: str,
     """Delete this monitor's ``drift_results`` rows of the windows starting at ``starts``
     (a backfill, just before it writes them again): rows of every fingerprint, so that
     none the current configuration no longer makes stays beside those it makes."""
-    if not starts:
-        return
-    D = S.DRIFT_RESULTS
-    store.command(
-        f"DELETE FROM {D} WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
-        f"AND {D.window_start} IN {{ws:Array(DateTime64(3, 'UTC'))}}",
-        {"m": model_id, "n": monitor, "ws": list(starts)},
-    )
+    _delete_windows(store, S.DRIFT_RESULTS, model_id, monitor, starts)
+
+
+def _delete_windows(store: Store, table: S._Table, model_id: str, monitor: str,
+                    starts: Sequence[datetime]) -> None:
+    """Delete ``table``'s rows of this monitor's windows starting at ``starts``."""
+    if starts:
+        store.command(
+            f"DELETE FROM {table} WHERE model_id = {{m:String}} AND monitor = {{n:String}} "
+            "AND window_start IN {ws:Array(DateTime64(3, 'UTC'))}",
+            {"m": model_id, "n": monitor, "ws": list(starts)},
+        )
 
 
 def caught_up(store: Store, model_id: str, monitor: str, since: datetime
