@@ -70,3 +70,25 @@ class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             c.collector_id,
             sorted(tp.partition for tp in assigned),
         )
+
+
+def finish_lost_join(consumer: Any) -> bool:
+    """Start the group join again when kafka-python 3.0 has lost one; True if it had.
+
+    kafka-python 3.0.12 runs a join (JoinGroup, then SyncGroup) as a task that a ``poll``
+    awaits for its own timeout only. When the member is the group's leader and rejoins
+    because the topic's partitions changed (a topic recreated with more partitions, a
+    broker restarted empty), the task records the new partition set before its SyncGroup
+    round trip. If a ``poll`` times out during that round trip, the next one no longer
+    sees a reason to rejoin and never applies the assignment the task received: the
+    consumer stays joined to nothing, with heartbeats off, and reads nothing again,
+    without an error. Asking for a rejoin lets the next ``poll`` join afresh."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    task = getattr(coordinator, "_join_task", None)
+    if (coordinator is None or task is None or not task.is_done
+            or not coordinator.rejoining or coordinator.need_rejoin()):
+        return False
+    log.warning("collector: the consumer group join finished unseen (a kafka-python 3.0 race); "
+                "joining again")
+    coordinator.request_rejoin()
+    return True

@@ -33,7 +33,7 @@ from driftscope.collector.batch import Batch, Message, Processor, publish_dead_l
 from driftscope.collector.log_epoch import Position, fingerprint, new_logs
 from driftscope.collector.model import ModelRegistry
 from driftscope.collector.outage import Backoff
-from driftscope.collector.rebalance import Listener
+from driftscope.collector.rebalance import Listener, finish_lost_join
 from driftscope.collector.sink import Sink
 from driftscope.collector.windows import UNASSIGNED
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
@@ -262,11 +262,13 @@ class Collector:
             # keeps group membership; the partitions are paused, so nothing is returned (and
             # whatever is, is read again after the seek in _retry)
             self._consumer.poll(timeout_ms=min(timeout_ms, 100))
+            finish_lost_join(self._consumer)
             return 0
         if self._recovering:
             self._guard(self._recover)
         room = self.config.collector.batch_size - len(self.batch)
         records = self._consumer.poll(timeout_ms=timeout_ms, max_records=max(room, 1))
+        finish_lost_join(self._consumer)
         n = 0
         assert self.processor is not None
         self.processor.now = self.clock()
@@ -290,7 +292,7 @@ class Collector:
             >= self.config.collector.flush_interval.total_seconds()
         )
         if len(self.batch) >= self.config.collector.batch_size or (
-            due and (len(self.batch) or self._closes)
+            due and (len(self.batch) or self._closes or self.processor.windows.has_closed)
         ):
             self._guard(self.flush)
         return n

@@ -127,6 +127,12 @@ class WindowTracker:
             del state.open[(start, size)]
             self._closed[(model_id, start, size)] = None
 
+    @property
+    def has_closed(self) -> bool:
+        """Whether windows closed (or were touched by a late event) since the last
+        :meth:`take_closed`: a partition caught up without a record read can close some."""
+        return bool(self._closed)
+
     def take_closed(self) -> list[tuple[str, int, int]]:
         """Windows closed (or touched by a late event) since the last call, in order."""
         out = sorted(self._closed)
