@@ -87,6 +87,9 @@ class Collector:
         self._closes: list[tuple[str, int, int]] = []
         self._positions: dict[int, int] = {}
         self._read: dict[int, int] = {}  # next offset to read, per partition, this session
+        # end offset per partition when it was assigned: stands for its high watermark
+        # until the first fetch brings one (else a caught-up partition would hold back)
+        self._ends: dict[int, int] = {}
         # the store offset of the broker's offset 0, per partition (a log that replaced the
         # one read before: driftscope.collector.log_epoch); _read, _positions and Kafka's
         # offsets are the broker's, the batch's and the store's are the store's
@@ -353,6 +356,7 @@ class Collector:
             self._consumer.seek(tp, pos.broker_offset)
             self._positions[tp.partition] = pos.broker_offset
             self._read[tp.partition] = pos.broker_offset
+        self._ends.update(self._end_offsets(tps))
         if self._dropped:  # after the rollback: the store holds only what is durable
             self._load_state(self._lagging())  # what was just sought holds the watermarks
         elif self.processor is not None:
@@ -410,6 +414,16 @@ class Collector:
         except StoreError as exc:  # telemetry only; the next flush meets the outage
             log.debug("collector: stats row skipped: %s", exc)
 
+    def _end_offsets(self, tps: list[Any]) -> dict[int, int]:
+        """End offsets asked of the broker; none when it does not answer (the partitions
+        then hold the watermarks until a fetch brings their high watermarks)."""
+        try:
+            ends = self._consumer.end_offsets(tps)
+        except Exception as exc:  # a broker down: the conservative answer is none
+            log.debug("collector: end offsets not known (%s)", exc)
+            return {}
+        return {tp.partition: int(off) for tp, off in ends.items() if off is not None}
+
     def _lagging(self) -> set[int]:
         """Partitions with messages not read yet: they hold back their models' watermarks
         (while none is assigned, :data:`UNASSIGNED`)."""
@@ -418,6 +432,8 @@ class Collector:
         out = set()
         for tp in self._consumer.assignment():
             hw = self._consumer.highwater(tp)
+            if hw is None:  # not fetched yet: the end offset asked at its assignment
+                hw = self._ends.get(tp.partition)
             read = self._read.get(tp.partition, self._positions.get(tp.partition))
             if hw is None or read is None or hw > read:
                 out.add(tp.partition)

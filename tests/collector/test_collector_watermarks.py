@@ -51,7 +51,8 @@ def test_a_model_behind_another_on_the_same_topic_is_not_flagged_late(
         stream += [event(i, "slow"), event(i, "fast", seconds=ahead + i)]
     n = produce(broker.bootstrap, topic, stream, partition=None)
     cfg = make_config(broker.bootstrap, topic, models=MODELS)
-    run_until([_collector(cfg, store)], lambda: store.count(S.EVENTS) == n)
+    run_until([_collector(cfg, store)],
+              lambda: store.count(S.EVENTS) == n and len(_windows(store)) >= 18)
     assert store.query(f"SELECT sum(late) FROM {S.EVENTS}") == [(0,)]
     windows = _windows(store)
     for model in ("slow", "fast"):

@@ -157,9 +157,10 @@ def test_a_window_closed_short_by_a_killed_process_is_recounted_on_start(
     cfg = make_config(broker.bootstrap, topic, models=MODELS[:1])
     opts = {"bootstrap_servers": [broker.bootstrap]}
     n = produce(broker.bootstrap, topic, [event(i) for i in range(40)])  # 40 s: 4 windows
-    run_until([Collector(cfg, store, kafka_options=opts, registry=CollectorRegistry())],
-              lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
     W = S.WINDOWS
+    run_until([Collector(cfg, store, kafka_options=opts, registry=CollectorRegistry())],
+              lambda: stored_offsets(store, cfg.kafka.group_id) >= n
+              and store.query(f"SELECT uniqExact({W.window_start}) FROM {W}")[0][0] >= 3)
     counts = dict(store.query(f"SELECT toUnixTimestamp64Milli({W.window_start}), "
                               f"argMax({W.n_events}, {W.closed_at}) FROM {W} GROUP BY 1"))
     assert set(counts.values()) == {10}
