@@ -82,6 +82,17 @@ def parse_duration_option(option: str, value: str) -> timedelta:
         raise typer.BadParameter(f"{value!r}: {exc}", param_hint=option) from None
 
 
+def _left_undone(failed: list[tuple[str, datetime, int]], what: str) -> None:
+    """Say, a line per monitor, which windows a pass stopped at (their WARNINGs say why),
+    and exit 1: a script or a scheduler sees a pass that did not finish."""
+    if not failed:
+        return
+    for name, start, left in failed:
+        typer.echo(f"monitor {name}: {left} window(s) from {start:%Y-%m-%d %H:%M} not "
+                   f"{what} (a window failed: see the warning above); run it again", err=True)
+    raise typer.Exit(1)
+
+
 def monitor(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
@@ -123,6 +134,7 @@ def monitor(
                      len(verdicts), bad, sent["sent"], sent["failed"])
             beat("monitor", cfg.store.identity())
         if once:
+            _left_undone(kept.failed, "processed")
             return
         try:
             time.sleep(interval)
@@ -176,14 +188,16 @@ def backfill(
         # silence), so the next live pass announces those still firing
         engine = (AlertEngine(store, cfg.alerts) if notify
                   else AlertEngine(store, cfg.alerts, channels=(), requests=False))
-        verdicts = Monitor(store, cfg, alerts=engine).backfill(a, b, progress)
+        monitor = Monitor(store, cfg, alerts=engine)
+        verdicts = monitor.backfill(a, b, progress)
     typer.echo(f"backfilled {len(verdicts)} window(s), {sum(v.bad for v in verdicts)} bad")
     if notify:
         counts = dispatcher(store, cfg, secrets).run()
         typer.echo(f"delivered: sent {counts['sent']}, failed {counts['failed']}, "
                    f"skipped {counts['skipped']}, held {counts['held']}")
-        if counts["failed"]:  # as `alerts run`: a script or a scheduler sees it
-            raise typer.Exit(1)
+    _left_undone(monitor.failed, "backfilled")
+    if notify and counts["failed"]:  # as `alerts run`: a script or a scheduler sees it
+        raise typer.Exit(1)
 
 
 reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True)

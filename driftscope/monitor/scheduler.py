@@ -168,6 +168,9 @@ class Monitor:
         self._fitters: dict[str, Fitter] = {}
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
         self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
+        # the last pass's monitors that stopped at a failed window: (monitor, its start,
+        # the windows of the pass left undone from it on)
+        self.failed: list[tuple[str, datetime, int]] = []
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
         self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
@@ -207,6 +210,7 @@ class Monitor:
     def _pass(self, since: datetime | None, until: datetime | None,
               progress: Progress | None, own_labels: bool, redo: bool) -> list[WindowVerdict]:
         out: list[WindowVerdict] = []
+        self.failed = []
         self._check_orphans()
         for cfg in self.config.monitors:
             out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
@@ -265,6 +269,8 @@ class Monitor:
                     progress(cfg.name, len(out), len(todo))
             results.mark_processed(self.store, verdicts, run.fp, self.clock())
             if failed:  # the failed window and those after it wait for the next pass
+                self.failed.append((cfg.name, batch[len(verdicts)][0].start,
+                                    len(todo) - len(out)))
                 break
         return out
 

@@ -12,10 +12,12 @@ import yaml
 from typer.testing import CliRunner
 
 from driftscope.cli import app
+from driftscope.detectors import registry
 from driftscope.errors import ConfigError
 from driftscope.monitor.seed import write_windows
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
+from driftscope.types import Score
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
@@ -371,3 +373,49 @@ def test_an_alert_of_a_removed_monitor_is_named_and_can_be_resolved_by_hand(
     kept = runner.invoke(app, ["alerts", "resolve", "99aa88bb77cc66dd55ee", "-c", cfg])
     assert isinstance(kept.exception, ConfigError)
     assert "which is configured" in str(kept.exception)
+
+
+class _FailsOnDrift:
+    """A plug-in detector that fails on windows whose mean is above 1 (a bug in it)."""
+
+    name = "fails_on_drift"
+
+    def __init__(self, policy: Any = None) -> None:
+        pass
+
+    def fit(self, ref: np.ndarray, rng: Any = None) -> _FailsOnDrift:
+        return self
+
+    def score(self, cur: np.ndarray) -> Score:
+        if np.nanmean(cur) > 1:
+            raise RuntimeError("boom")
+        return Score(0.0, 1.0, "constant")
+
+
+def test_a_pass_that_stops_at_a_failed_window_says_what_it_left_and_exits_1(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, `backfill` and `monitor --once` exited 0 when a window failed: the WARNING
+    scrolled by, and a script took the range as done while the failed window and every
+    one after it were left unprocessed."""
+    monkeypatch.setitem(registry.DETECTORS._items, "fails_on_drift", _FailsOnDrift)
+    cfg = setup(store, tmp_path)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["monitors"][0]["detectors"] = [{"name": "fails_on_drift"}]
+    cfg.write_text(yaml.safe_dump(raw))
+    runner = CliRunner()
+    until = (T0 + 14 * W).isoformat()
+    out = runner.invoke(app, ["backfill", "--since", T0.isoformat(), "--until", until,
+                              "-c", str(cfg)])
+    assert out.exit_code == 1, out.output
+    assert "backfilled 8 window(s)" in out.output  # windows 8 to 11 drift: 8 fails
+    assert ("monitor mon: 6 window(s) from 2026-04-01 00:40 not backfilled (a window "
+            "failed: see the warning above); run it again") in out.output
+    out = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
+    assert out.exit_code == 1, out.output
+    assert "monitor mon: 12 window(s) from 2026-04-01 00:40 not processed" in out.output
+
+    monkeypatch.setitem(registry.DETECTORS._items, "fails_on_drift", type(
+        "Fixed", (_FailsOnDrift,), {"score": lambda self, cur: Score(0.0, 1.0, "constant")}))
+    out = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
+    assert out.exit_code == 0, out.output
