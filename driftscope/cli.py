@@ -28,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain form: a usage error is one line ("Error: …"), never boxed and wrapped
+    rich_markup_mode=None,
 )
 console = Console(stderr=True)
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("driftscope.alerts")
 
 alerts_app = typer.Typer(help="List, acknowledge, silence and resolve alerts; deliver the outbox.",
-                         no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode=None)
 
 ID_WIDTH = 20  # an alert id: 20 hex digits (driftscope.alerts.rules.alert_id)
 MIN_PREFIX = 6  # `ack` takes an id's first characters, at least this many

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
+dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True,
+                             rich_markup_mode=None)
 
 
 def _fail(message: str) -> typer.Exit:

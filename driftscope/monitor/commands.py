@@ -146,7 +146,7 @@ monitor.__doc__ = (
     "Process every closed window with every monitor, exactly once; send alerts.\n\n"
     "Runs a pass every --interval seconds (or once). A complete configuration (copy "
     "examples/driftscope.yaml for the annotated version):\n\n\b\n"
-    + EXAMPLE_TEXT.replace("[", "\\[")
+    + EXAMPLE_TEXT  # \b: click keeps its lines as they are (help is plain text, no markup)
 )
 
 
@@ -200,7 +200,7 @@ def backfill(
         raise typer.Exit(1)
 
 
-reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True)
+reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @reference_app.command("upload")

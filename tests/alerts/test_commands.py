@@ -74,6 +74,9 @@ def _one_line_usage_error(args: list[str], option: str) -> None:
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert option in result.output and "Traceback" not in result.output
+    # the error itself on one line, whatever its length: never boxed, never wrapped
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and option in errors[0] and "╭" not in result.output, result.output
 
 
 def test_bad_durations_and_ranges_are_usage_errors_not_tracebacks(tmp_path: Path) -> None:
@@ -85,6 +88,9 @@ def test_bad_durations_and_ranges_are_usage_errors_not_tracebacks(tmp_path: Path
     _one_line_usage_error(["alerts", "list", "--state", "open", "-c", missing], "--state")
     _one_line_usage_error(["backfill", "--since", "2026-01-02", "--until", "2026-01-01",
                            "-c", missing], "--since")
+    _one_line_usage_error(["backfill", "--since", "2026-01-02", "-c", missing], "--until")
+    _one_line_usage_error(["monitor", "--interval", "every minute", "-c", missing],
+                          "--interval")  # a message longer than the terminal is wide
 
 
 def test_a_missing_slack_secret_fails_before_any_window_is_processed(

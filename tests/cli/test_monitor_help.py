@@ -19,7 +19,7 @@ def test_the_help_s_example_loads_at_80_columns() -> None:
                          capture_output=True, text=True, timeout=60, env=env, check=True).stdout
     lines = out.splitlines()
     first = next(i for i, line in enumerate(lines) if line.strip() == "models:")
-    end = next(i for i, line in enumerate(lines) if line.lstrip().startswith("╭─ Options"))
+    end = next(i for i, line in enumerate(lines) if line.strip() == "Options:")
     assert max(len(line.rstrip()) for line in lines[first:end]) <= 80
     example = textwrap.dedent("\n".join(line.rstrip() for line in lines[first:end]))
     cfg = Config.model_validate(yaml.safe_load(example))
