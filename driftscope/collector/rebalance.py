@@ -82,11 +82,15 @@ def finish_lost_join(consumer: Any) -> bool:
     round trip. If a ``poll`` times out during that round trip, the next one no longer
     sees a reason to rejoin and never applies the assignment the task received: the
     consumer stays joined to nothing, with heartbeats off, and reads nothing again,
-    without an error. Asking for a rejoin lets the next ``poll`` join afresh."""
+    without an error. The same follows when the SyncGroup fails on a lost connection while
+    a ``poll`` awaits it. Asking for a rejoin lets the next ``poll`` join afresh."""
     coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or not getattr(coordinator, "rejoining", False):
+        return False
     task = getattr(coordinator, "_join_task", None)
-    if (coordinator is None or task is None or not task.is_done
-            or not coordinator.rejoining or coordinator.need_rejoin()):
+    # a task that failed while a poll awaited it (a SyncGroup lost with its connection) is
+    # dropped (None), with the same result: no poll ever finishes that join
+    if (task is not None and not task.is_done) or coordinator.need_rejoin():
         return False
     log.warning("collector: the consumer group join finished unseen (a kafka-python 3.0 race); "
                 "joining again")

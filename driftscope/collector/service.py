@@ -356,6 +356,8 @@ class Collector:
             self._consumer.seek(tp, pos.broker_offset)
             self._positions[tp.partition] = pos.broker_offset
             self._read[tp.partition] = pos.broker_offset
+        for tp in tps:  # an end asked at an earlier assignment says nothing now
+            self._ends.pop(tp.partition, None)
         self._ends.update(self._end_offsets(tps))
         if self._dropped:  # after the rollback: the store holds only what is durable
             self._load_state(self._lagging())  # what was just sought holds the watermarks
@@ -431,6 +433,9 @@ class Collector:
             return {UNASSIGNED}
         out = set()
         for tp in self._consumer.assignment():
+            if tp.partition in self._recovering:  # not sought yet: what it holds is unknown
+                out.add(tp.partition)
+                continue
             hw = self._consumer.highwater(tp)
             if hw is None:  # not fetched yet: the end offset asked at its assignment
                 hw = self._ends.get(tp.partition)
