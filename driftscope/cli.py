@@ -18,18 +18,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from driftscope import __version__
-from driftscope.cli_options import ConfigOption
+from driftscope.cli_options import ConfigOption, command_group
 from driftscope.errors import DriftscopeError
 from driftscope.logs import OncePerInterval
 
-app = typer.Typer(
+app = command_group(
     name="driftscope",
     help="Production monitoring and drift observability for ML models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    # click's plain form: a usage error is one line ("Error: …"), never boxed and wrapped
-    rich_markup_mode=None,
 )
 console = Console(stderr=True)
 

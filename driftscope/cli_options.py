@@ -5,9 +5,16 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+
+def command_group(**options: Any) -> typer.Typer:
+    """A Typer app in click's plain form: a usage error is one line (``Error: …``), never
+    boxed and wrapped by rich, and help is plain text."""
+    return typer.Typer(rich_markup_mode=None, **options)
+
 
 ConfigOption = Annotated[
     Path | None,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from driftscope.cli_options import ConfigOption
+from driftscope.cli_options import ConfigOption, command_group
 
 if TYPE_CHECKING:
     from driftscope.alerts.state import AlertStore
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("driftscope.alerts")
 
-alerts_app = typer.Typer(help="List, acknowledge, silence and resolve alerts; deliver the outbox.",
-                         no_args_is_help=True, rich_markup_mode=None)
+alerts_app = command_group(
+    help="List, acknowledge, silence and resolve alerts; deliver the outbox.",
+    no_args_is_help=True)
 
 ID_WIDTH = 20  # an alert id: 20 hex digits (driftscope.alerts.rules.alert_id)
 MIN_PREFIX = 6  # `ack` takes an id's first characters, at least this many

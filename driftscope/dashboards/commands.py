@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True,
-                             rich_markup_mode=None)
+from driftscope.cli_options import command_group
+
+dashboards_app = command_group(help="Grafana dashboards as code.", no_args_is_help=True)
 
 
 def _fail(message: str) -> typer.Exit:

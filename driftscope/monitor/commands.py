@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from driftscope.cli_options import ConfigOption
+from driftscope.cli_options import ConfigOption, command_group
 
 log = logging.getLogger("driftscope.monitor")
 
@@ -188,19 +188,21 @@ def backfill(
         # silence), so the next live pass announces those still firing
         engine = (AlertEngine(store, cfg.alerts) if notify
                   else AlertEngine(store, cfg.alerts, channels=(), requests=False))
-        monitor = Monitor(store, cfg, alerts=engine)
-        verdicts = monitor.backfill(a, b, progress)
+        runner = Monitor(store, cfg, alerts=engine)
+        verdicts = runner.backfill(a, b, progress)
     typer.echo(f"backfilled {len(verdicts)} window(s), {sum(v.bad for v in verdicts)} bad")
+    unsent = 0
     if notify:
         counts = dispatcher(store, cfg, secrets).run()
         typer.echo(f"delivered: sent {counts['sent']}, failed {counts['failed']}, "
                    f"skipped {counts['skipped']}, held {counts['held']}")
-    _left_undone(monitor.failed, "backfilled")
-    if notify and counts["failed"]:  # as `alerts run`: a script or a scheduler sees it
+        unsent = counts["failed"]
+    _left_undone(runner.failed, "backfilled")
+    if unsent:  # as `alerts run`: a script or a scheduler sees it
         raise typer.Exit(1)
 
 
-reference_app = typer.Typer(help="Reference datasets.", no_args_is_help=True, rich_markup_mode=None)
+reference_app = command_group(help="Reference datasets.", no_args_is_help=True)
 
 
 @reference_app.command("upload")
