@@ -18,6 +18,7 @@ Input kinds
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -152,6 +153,53 @@ def as_matrix(x: Any, what: str = "window", d: int | None = None) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise DetectorInputError(f"{what}: contains NaN or inf; impute or drop those rows first")
     return out
+
+
+IQR_PER_SD = 1.3489795003921634
+"""A normal's interquartile range in standard deviations."""
+
+FENCE = 4.0
+"""How far (in scale units) beyond the reference's 1 % and 99 % quantiles a value is
+still taken as it is; further out it counts as at that fence."""
+
+
+@dataclass(frozen=True)
+class Standardiser:
+    """Per column centre and scale, and the fences (in scale units) values are held to."""
+
+    center: np.ndarray
+    scale: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """``x`` standardised and held within the fences (NaN stays NaN)."""
+        return np.clip((x - self.center) / self.scale, self.low, self.high)
+
+
+def robust_standardiser(x: np.ndarray) -> Standardiser:
+    """How to standardise the columns of ``x`` (rows × features; NaN ignored) so that one
+    stray row cannot move it: centre at the median, scale by the IQR / 1.349 (a normal's
+    standard deviation), or for a column without an IQR (mostly one value) the standard
+    deviation of its values clipped at their 1 % and 99 % quantiles, then 1. Values
+    further than :data:`FENCE` scale units beyond those quantiles (either side) count as
+    at that fence. With the mean and standard deviation, one sentinel (999999999 in a
+    column of ages) shrank every other row to a point and hid any drift; a distance that
+    moves mass (sliced or optimal-transport EMD) was swamped by carrying it."""
+    d = x.shape[1]
+    if len(x) == 0:
+        return Standardiser(np.zeros(d), np.ones(d), np.full(d, -np.inf), np.full(d, np.inf))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: 0 and 1 below
+        lo, q1, mid, q3, hi = np.nanquantile(x, [0.01, 0.25, 0.5, 0.75, 0.99], axis=0)
+        scale = (q3 - q1) / IQR_PER_SD
+        clipped = np.nanstd(np.clip(x, lo, hi), axis=0)
+    scale = np.where(scale > 0, scale, clipped)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    center = np.where(np.isfinite(mid), mid, 0.0)
+    low = np.where(np.isfinite(lo), (lo - center) / scale - FENCE, -np.inf)
+    high = np.where(np.isfinite(hi), (hi - center) / scale + FENCE, np.inf)
+    return Standardiser(center, scale, low, high)
 
 
 # --------------------------------------------------------------- fitted base
@@ -439,12 +487,22 @@ class FittedBase(ABC):
         return self._reference_null(pol, m)[1]
 
 
-def check_policy(policy: ThresholdPolicy) -> ThresholdPolicy:
-    """Reject anything that is not one of the policy values."""
+def check_policy(
+    policy: ThresholdPolicy, name: str = "", *, p_value: bool = False
+) -> ThresholdPolicy:
+    """Reject anything that is not one of the policy values, and a p-value policy for a
+    detector without an analytic null (``p_value``: it has one) when it is made, not when
+    its first window is scored."""
     if not isinstance(policy, Constant | ReferenceQuantile | Permutation | PValue):
         raise ConfigError(
             f"threshold policy must be Constant, ReferenceQuantile, Permutation or PValue, "
             f"got {policy!r}"
+        )
+    if isinstance(policy, PValue) and not p_value:
+        raise ConfigError(
+            f"{name or 'this detector'} has no analytic null distribution, so no p-value "
+            "policy (ks, chi2 and mmd with estimator linear have one); use reference-quantile "
+            "or permutation"
         )
     return policy
 

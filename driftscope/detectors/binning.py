@@ -303,6 +303,8 @@ class BinnedDetector:
     null_exponent: ClassVar[float | None] = None
     """How the distance's null shrinks with size (``size**-e``: 0.5 for distances, 1 for
     divergences); None: each window size draws its own null."""
+    analytic_null: ClassVar[bool] = False
+    """Whether its p-value comes from a distribution (``PValue`` policy allowed)."""
     shares_nulls: ClassVar[bool] = False
     """Whether a refitted reference of the same frequencies may share the null
     (:meth:`FittedBinned.null_signature`)."""
@@ -314,7 +316,8 @@ class BinnedDetector:
         n_bins: int = 10,
         max_categories: int = 1000,
     ) -> None:
-        self.policy = check_policy(policy or self.default_policy())
+        self.policy = check_policy(policy or self.default_policy(), self.name,
+                                   p_value=self.analytic_null)
         self.n_bins = n_bins
         self.max_categories = max_categories
         if n_bins < 1 or max_categories < 1:

@@ -84,6 +84,7 @@ class ChiSquare(BinnedDetector):
     """
 
     name: ClassVar[str] = "chi2"
+    analytic_null: ClassVar[bool] = True
     fitted_class: ClassVar[type[FittedBinned]] = FittedChiSquare
 
     @staticmethod

@@ -207,14 +207,25 @@ def clipped_ends(sorted_obs: np.ndarray, trim: float) -> tuple[bool, bool]:
     return not atom(sorted_obs[lo]), not atom(sorted_obs[hi])
 
 
+SPREAD_CLIP = 0.01
+"""Share clipped at each end before the standard deviation that stands in for a missing
+interquartile range: one sentinel (999999999 among amounts mostly zero) would otherwise
+make the spread, and every change measured in it, vanish."""
+
+
 def spread(sorted_obs: np.ndarray, how: str) -> tuple[float, str]:
-    """The reference spread used to normalise, with the rule actually used."""
+    """The reference spread used to normalise, with the rule actually used: the IQR; with
+    none (a feature mostly one value), the standard deviation of the values clipped at
+    their 1 % and 99 % quantiles (``clipped_std``); then the plain one; then 1."""
     if how == "none" or sorted_obs.size < 2:
         return 1.0, "none"
     if how == "iqr":
         q1, q3 = sorted_quantiles(sorted_obs, np.array([0.25, 0.75]))
         if q3 > q1:
             return float(q3 - q1), "iqr"
+        lo, hi = sorted_quantiles(sorted_obs, np.array([SPREAD_CLIP, 1.0 - SPREAD_CLIP]))
+        if hi > lo:
+            return float(np.std(np.clip(sorted_obs, lo, hi))), "clipped_std"
     if sorted_obs[-1] > sorted_obs[0]:  # a constant's std is rounding (0.3: 1e-16), not 0
         return float(np.std(sorted_obs)), "std"
     return 1.0, "none"
@@ -722,7 +733,7 @@ class EMD:
         self, policy: ThresholdPolicy | None = None, *, normalise: str = "iqr",
         trim: float = DEFAULT_TRIM,
     ) -> None:
-        self.policy = check_policy(policy or ReferenceQuantile())
+        self.policy = check_policy(policy or ReferenceQuantile(), self.name)
         if normalise not in _SCALES:
             raise ConfigError(f"normalise must be one of {_SCALES}, got {normalise!r}")
         if isinstance(trim, bool) or not isinstance(trim, int | float) or not 0 <= trim <= 0.1:

@@ -102,7 +102,7 @@ class KS:
     input_kind: ClassVar[str] = "numeric"
 
     def __init__(self, policy: ThresholdPolicy | None = None) -> None:
-        self.policy = check_policy(policy or PValue(0.05))
+        self.policy = check_policy(policy or PValue(0.05), self.name, p_value=True)
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedKS:
         """Sort the reference once."""

@@ -19,7 +19,15 @@ from scipy import stats
 from driftscope.errors import ConfigError, DetectorInputError
 from driftscope.types import Score
 
-from .base import FittedBase, as_matrix, check_policy, draw_seed, params_repr
+from .base import (
+    FittedBase,
+    Standardiser,
+    as_matrix,
+    check_policy,
+    draw_seed,
+    params_repr,
+    robust_standardiser,
+)
 from .kernels import (
     kernel,
     kernel_sum,
@@ -38,8 +46,7 @@ class FittedMMD(FittedBase):
     """Standardised reference rows, kernel bandwidths and the reference block sum."""
 
     ref: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
+    standard: Standardiser
     kernel_name: str
     bandwidths: np.ndarray
     estimator: str
@@ -59,7 +66,7 @@ class FittedMMD(FittedBase):
         x = as_matrix(current, "current window", d=self.ref.shape[1])
         if len(x) < 2:
             raise DetectorInputError("MMD needs at least 2 rows in the current window")
-        return (x - self.mean) / self.std
+        return self.standard.apply(x)
 
     def _size(self, prepared: np.ndarray) -> int:
         return len(prepared)
@@ -71,7 +78,7 @@ class FittedMMD(FittedBase):
         bw = self._bw()
         x, y = self._t(self.ref), self._t(prepared)
         if self.estimator == "linear":
-            h = linear_terms(x, y, self.kernel_name, bw)
+            h = linear_terms(x, self._t(self._paired(prepared)), self.kernel_name, bw)
             raw = float(h.mean())
             return raw, {"raw_statistic": raw, "estimator": "linear", "pairs": len(h)}
         n, m = len(x), len(y)
@@ -83,6 +90,12 @@ class FittedMMD(FittedBase):
 
     def _resample(self, rng: np.random.Generator, m: int) -> np.ndarray:
         return self.ref[rng.integers(0, len(self.ref), max(m, 2))]
+
+    def _paired(self, prepared: np.ndarray) -> np.ndarray:
+        """The window's rows in a seeded random order, for the linear estimator's pairs:
+        in time order, neighbours (a burst, a repeated row) would be paired together."""
+        return prepared[np.random.default_rng([self.seed, 7, len(prepared)]).permutation(
+            len(prepared))]
 
     def _statistic_and_permutations(
         self, prepared: np.ndarray, rng: np.random.Generator, n: int
@@ -135,7 +148,8 @@ class FittedMMD(FittedBase):
                 "PValue needs estimator='linear' (asymptotic normal); "
                 "use Permutation for the unbiased estimator"
             )
-        h = linear_terms(self._t(self.ref), self._t(prepared), self.kernel_name, self._bw())
+        h = linear_terms(self._t(self.ref), self._t(self._paired(prepared)), self.kernel_name,
+                         self._bw())
         se = float(h.std()) / np.sqrt(len(h)) if len(h) > 1 else float("inf")
         if not se > 0:
             return 1.0, 0.0
@@ -214,9 +228,10 @@ class MMD:
         n_witness: int = 500,
         dtype: str = "float64",
     ) -> None:
-        self.policy = check_policy(policy or Permutation(n=500, alpha=0.05))
         if kernel not in KERNELS or estimator not in ESTIMATORS:
             raise ConfigError(f"kernel must be in {KERNELS}, estimator in {ESTIMATORS}")
+        self.policy = check_policy(policy or Permutation(n=500, alpha=0.05),
+                                   "mmd with estimator unbiased", p_value=estimator == "linear")
         if bandwidth is not None and not bandwidth > 0:
             raise ConfigError(f"bandwidth must be > 0, got {bandwidth}")
         if not multipliers or min(multipliers) <= 0:
@@ -238,9 +253,10 @@ class MMD:
         x = as_matrix(reference, "reference")
         if len(x) < 2:
             raise DetectorInputError("MMD needs at least 2 reference rows")
-        mean, std = x.mean(0), x.std(0)
-        std = np.where(std > 0, std, 1.0)
-        xs = (x - mean) / std
+        standard = robust_standardiser(x)
+        xs = standard.apply(x)
+        if self.estimator == "linear":  # its pairs take the first rows: a random set, not
+            xs = xs[np.random.default_rng([seed, 8]).permutation(len(xs))]  # the oldest
         local = np.random.default_rng([seed, 3])
         base = self.bandwidth or median_heuristic(xs, self.kernel, local)
         bws = np.array([base * mlt for mlt in self.multipliers])
@@ -256,8 +272,7 @@ class MMD:
             self.policy,
             seed,
             ref=xs,
-            mean=mean,
-            std=std,
+            standard=standard,
             kernel_name=self.kernel,
             bandwidths=bws,
             estimator=self.estimator,

@@ -23,7 +23,7 @@ import torch
 
 from driftscope.errors import ConfigError, DetectorInputError
 
-from .base import as_matrix, draw_seed
+from .base import Standardiser, as_matrix, draw_seed, robust_standardiser
 
 
 class FittedProjection(Protocol):
@@ -200,8 +200,7 @@ class PCA:
 class FittedAutoencoder:
     """Standardisation and MLP weights as numpy arrays; forward pass in numpy."""
 
-    mean: np.ndarray
-    std: np.ndarray
+    standard: Standardiser
     weights: tuple[np.ndarray, ...]  # W1, b1, W2, b2 (encoder), W3, b3, W4, b4 (decoder)
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +209,7 @@ class FittedAutoencoder:
         return z, np.tanh(z @ w3 + b3) @ w4 + b4
 
     def transform(self, x: Any) -> np.ndarray:
-        xs = (as_matrix(x, "window", d=len(self.mean)) - self.mean) / self.std
+        xs = self.standard.apply(as_matrix(x, "window", d=len(self.standard.center)))
         z, rec = self._forward(xs)
         return np.column_stack([z, np.mean((xs - rec) ** 2, axis=1)])
 
@@ -245,9 +244,8 @@ class Autoencoder:
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedAutoencoder:
         x = as_matrix(reference, "reference")
         seed = draw_seed(rng)
-        mean, std = x.mean(0), x.std(0)
-        std = np.where(std > 0, std, 1.0)
-        xs = torch.from_numpy((x - mean) / std)
+        standard = robust_standardiser(x)
+        xs = torch.from_numpy(standard.apply(x))
         gen = torch.Generator().manual_seed(seed % 2**63)
         d, h, k = x.shape[1], self.hidden, self.k
         shapes = [(d, h), (h,), (h, k), (k,), (k, h), (h,), (h, d), (d,)]
@@ -272,4 +270,4 @@ class Autoencoder:
                 loss.backward()
                 opt.step()
         weights = tuple(p.detach().numpy().copy() for p in params)
-        return FittedAutoencoder(mean, std, weights)
+        return FittedAutoencoder(standard, weights)

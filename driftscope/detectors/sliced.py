@@ -14,7 +14,15 @@ import numpy as np
 
 from driftscope.errors import ConfigError, DetectorInputError
 
-from .base import FittedBase, as_matrix, check_policy, draw_seed, params_repr
+from .base import (
+    FittedBase,
+    Standardiser,
+    as_matrix,
+    check_policy,
+    draw_seed,
+    params_repr,
+    robust_standardiser,
+)
 from .emd import wasserstein_sorted
 from .significance import ReferenceQuantile, ThresholdPolicy
 
@@ -35,15 +43,14 @@ class FittedSliced(FittedBase):
     """Directions, standardisation and the column-sorted projected reference."""
 
     ref: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
+    standard: Standardiser
     directions: np.ndarray  # d × k, unit columns
     ref_sorted: np.ndarray  # n × k
     p: int
 
     def _prepare(self, current: Any) -> np.ndarray:
-        x = as_matrix(current, "current window", d=len(self.mean))
-        return (x - self.mean) / self.std
+        x = as_matrix(current, "current window", d=len(self.standard.center))
+        return self.standard.apply(x)
 
     def _size(self, prepared: np.ndarray) -> int:
         return len(prepared)
@@ -98,7 +105,7 @@ class SlicedWasserstein:
     def __init__(
         self, policy: ThresholdPolicy | None = None, *, n_projections: int = 50, p: int = 1
     ) -> None:
-        self.policy = check_policy(policy or ReferenceQuantile())
+        self.policy = check_policy(policy or ReferenceQuantile(), self.name)
         if n_projections < 1 or p < 1:
             raise ConfigError("n_projections and p must be >= 1")
         self.n_projections = n_projections
@@ -110,17 +117,15 @@ class SlicedWasserstein:
         x = as_matrix(reference, "reference")
         if len(x) < 1:
             raise DetectorInputError("reference is empty")
-        mean, std = x.mean(0), x.std(0)
-        std = np.where(std > 0, std, 1.0)
-        xs = (x - mean) / std
+        standard = robust_standardiser(x)
+        xs = standard.apply(x)
         dirs = np.random.default_rng([seed, 4]).normal(size=(x.shape[1], self.n_projections))
         dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
         return FittedSliced(
             self.policy,
             seed,
             ref=xs,
-            mean=mean,
-            std=std,
+            standard=standard,
             directions=dirs,
             ref_sorted=np.sort(xs @ dirs, axis=0),
             p=self.p,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from driftscope.detectors.base import robust_standardiser
 from driftscope.detectors.significance import (
     Constant,
     Permutation,
@@ -23,10 +25,11 @@ from driftscope.detectors.significance import (
     ReferenceQuantile,
     ThresholdPolicy,
 )
-from driftscope.errors import DetectorInputError
+from driftscope.errors import ConfigError, DetectorInputError
 from driftscope.monitor.config import (
     DEFAULT_MIN_EFFECT,
     DetectorSpec,
+    MonitorConfig,
     ProjectionSpec,
     ReferenceSpec,
     ThresholdSpec,
@@ -50,6 +53,18 @@ def build_detector(spec: DetectorSpec) -> Any:
     from driftscope.detectors import registry
 
     return registry.get(spec.name, policy=policy_of(spec.threshold), **spec.params)
+
+
+def check_detectors(monitors: Sequence[MonitorConfig]) -> None:
+    """Make every configured detector once, so that bad parameters or a threshold policy
+    it cannot take (``p-value`` for ``emd``) stop the start with one line naming the
+    monitor, rather than its first window."""
+    for m in monitors:
+        for spec in m.detectors:
+            try:
+                build_detector(spec)
+            except ConfigError as exc:
+                raise ConfigError(f"monitor {m.name}: detector {spec.name}: {exc}") from None
 
 
 def min_effect(spec: DetectorSpec) -> float:
@@ -212,12 +227,11 @@ def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> S
 def project(
     spec: ProjectionSpec, ref: np.ndarray, cur: np.ndarray
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Project (rows × features) matrices; standardised on the reference. NaN rows stay NaN."""
-    mu = np.nanmean(ref, axis=0) if len(ref) else np.zeros(ref.shape[1])
-    sd = np.nanstd(ref, axis=0) if len(ref) else np.ones(ref.shape[1])
-    sd = np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
-    mu = np.where(np.isfinite(mu), mu, 0.0)
-    zr, zc = (ref - mu) / sd, (cur - mu) / sd
+    """Project (rows × features) matrices, standardised on the reference (median and IQR,
+    held within its fences: :func:`~driftscope.detectors.base.robust_standardiser`). NaN
+    rows stay NaN."""
+    standard = robust_standardiser(ref)
+    zr, zc = standard.apply(ref), standard.apply(cur)
     name = f"projection:{spec.name}"
     if spec.kind == "mean":
         return [(name, zr.mean(axis=1), zc.mean(axis=1))]

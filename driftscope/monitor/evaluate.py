@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.errors import ConfigError
 from driftscope.monitor import judge, performance, persistence, quality
-from driftscope.monitor.config import MonitorConfig, PerformanceSpec
+from driftscope.monitor.config import MonitorConfig, PerformanceSpec, ProjectionSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
 from driftscope.monitor.profiled import OTHER
@@ -151,6 +152,18 @@ def _matrix(frame: Frame, names: Sequence[str]) -> np.ndarray:
     return np.column_stack(cols) if cols else np.empty((frame.n, 0))
 
 
+def _numeric(p: ProjectionSpec, ref: Frame) -> bool:
+    """Whether the reference holds ``p``'s features as numbers; a projection of a
+    categorical feature is a configuration error (one line, the pass stops), not a
+    traceback in every window. (A window whose values came as text is skipped: the
+    quality checks report its type mismatch.)"""
+    for f in p.features:
+        if ref.columns[f].dtype.kind != "f":
+            raise ConfigError(f"projection {p.name!r}: feature {f!r} is categorical; "
+                              "a projection takes numeric features only")
+    return True
+
+
 def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                noise: SketchNoise | None = None) -> list[Row]:
     """Score every column × segment × detector and apply model-level FDR control
@@ -171,7 +184,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         for p in cfg.projections:
             if all(f in r.columns and f in c.columns and usable(r.columns[f])
                    and usable(c.columns[f]) for f in p.features):  # else nothing to project
-                pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
+                if _numeric(p, r) and all(c.columns[f].dtype.kind == "f" for f in p.features):
+                    pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
             for name, rv, cv in pairs:

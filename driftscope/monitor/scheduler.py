@@ -31,7 +31,7 @@ from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.monitor import evaluate as ev
 from driftscope.monitor import names, quality, results
 from driftscope.monitor.config import MonitorConfig
-from driftscope.monitor.detect import Fitter
+from driftscope.monitor.detect import Fitter, check_detectors
 from driftscope.monitor.frame import (
     Frame,
     Marks,
@@ -159,6 +159,7 @@ class Monitor:
         chunk: int = 64,
         settle: timedelta = timedelta(0),
     ) -> None:
+        check_detectors(config.monitors)
         self.store = store
         self.config = config
         self.alerts = alerts

@@ -110,6 +110,23 @@ def test_a_misspelt_detector_stops_the_monitor_at_once(tmp_path: Path) -> None:
     assert not (tmp_path / "db").exists()  # refused before the store is opened
 
 
+@pytest.mark.parametrize(("detector", "says"), [
+    ({"name": "emd", "threshold": {"policy": "p-value"}},
+     "monitor m: detector emd: emd has no analytic null distribution, so no p-value policy"),
+    ({"name": "emd", "params": {"trimm": 0}},
+     "monitor m: detector emd: bad parameters for detector 'emd'"),
+])
+def test_a_detector_that_cannot_be_made_stops_the_monitor_at_once(
+    detector: dict[str, Any], says: str, tmp_path: Path
+) -> None:
+    """It loaded, then stopped at the first window (a p-value policy for a detector with
+    no analytic null) or failed every window."""
+    write(tmp_path / "driftscope.yaml", {"monitors": [{**MONITOR, "detectors": [detector]}]})
+    backfill = ["backfill", "--since", "2026-01-01", "--until", "2026-01-02"]
+    for command in (["monitor", "--once"], backfill):
+        one_line_error(driftscope(*command, cwd=tmp_path), says)
+
+
 # -- options out of range ---------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from driftscope.detectors import registry
 from driftscope.detectors.emd import EMD
 from driftscope.detectors.linf import LInf
 from driftscope.detectors.significance import (
@@ -147,9 +148,14 @@ def test_bad_policies_are_config_errors(bad: Callable[[], object]) -> None:
 
 
 def test_p_value_policy_needs_an_analytic_null() -> None:
-    fitted = EMD(PValue(0.05)).fit(np.arange(10.0), rng=np.random.default_rng(0))
-    with pytest.raises(ConfigError, match="Permutation"):
-        fitted.score(np.arange(10.0))
+    """Refused when the detector is made, not at its first window."""
+    with pytest.raises(ConfigError, match="emd has no analytic null distribution"):
+        EMD(PValue(0.05))
+    for name, params in (("ks", {}), ("chi2", {}), ("mmd", {"estimator": "linear"})):
+        assert registry.get(name, policy=PValue(0.05), **params).policy == PValue(0.05)
+    for name in set(registry.names()) - {"ks", "chi2", "projected"}:
+        with pytest.raises(ConfigError, match="no analytic null"):
+            registry.get(name, policy=PValue(0.05))
 
 
 def test_bonferroni_and_bh() -> None:

@@ -61,9 +61,10 @@ def test_an_unchanged_reference_is_fitted_once_for_all_passes(store: Store,
                                                                 monkeypatch: Any) -> None:
     fits = []
     build = detect.build_detector
-    monkeypatch.setattr(detect, "build_detector", lambda spec: fits.append(spec) or build(spec))
     upload(store, "m", "train", pd.DataFrame({"x": np.random.default_rng(1).normal(size=3000)}))
-    kept = Monitor(store, config({"kind": "dataset", "dataset": "train"}))
+    kept = Monitor(store, config({"kind": "dataset", "dataset": "train"}))  # (makes each
+    monkeypatch.setattr(detect, "build_detector",  # detector once to check it: not a fit)
+                        lambda spec: fits.append(spec) or build(spec))
     for i in range(3):  # (every row uploaded at one time: read back in any order)
         write_windows(store, "m", T0 + i * W, W, 1, 500, shifted(0.0), seed=i)
         kept.run_once()
