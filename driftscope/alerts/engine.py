@@ -85,6 +85,16 @@ class AlertEngine:
         self._tracks: dict[tuple[str, str], Track] = {}
         self._last_request: dict[tuple[str, str], datetime | None] = {}
 
+    def recall(self, model_id: str, monitor: str) -> None:
+        """Rebuild a pair's track now, before a backfill forgets the windows it redoes: a
+        window the alerts already saw is then ``seen`` (left as it was) rather than
+        replayed against today's alert. (Replayed, the windows before an open alert
+        resolved it, told Slack "Resolved" while it was still firing and dropped its
+        acknowledgement; its real resolution was then deduplicated away.)"""
+        key = (model_id, monitor)
+        if key not in self._tracks:
+            self._tracks[key] = self.alerts.track(*key, lookback=self.lookback)
+
     def process(self, v: WindowVerdict) -> Decision:
         """Apply one window's verdict; returns the decision taken."""
         key = (v.model_id, v.monitor)
