@@ -146,14 +146,19 @@ class LocalBroker:
         assert self._proc is not None
         return self._proc.wait()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """End the broker: SIGTERM, then SIGKILL after ``grace`` seconds (at once with 0:
+        its log is in memory, and it acknowledges writes nobody will read until it ends)."""
         if self._proc is None:
             return
         if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            if grace > 0:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self._proc.poll() is None:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None

@@ -214,6 +214,8 @@ def serve(
                 log.error("serve: the collector did not stop within %.0f s; what it read and "
                           "did not store is read again at the next start (with the embedded "
                           "broker: lost with it)", limit)
+        if local is not None:  # its log is in memory and nobody reads it now: ended at
+            local.stop(grace=0)  # once, it stops acknowledging writes that would be lost
         if server is not None:
             server.shutdown()
         if http is not None:
