@@ -250,6 +250,7 @@ class Collector:
                 self.flush()  # the batch, and the windows closed since the last flush
             except StoreError as exc:
                 log.warning("collector: final flush failed (%s); the events will be replayed", exc)
+        self._log_late(now=True)  # (before: the count since the last line was never told)
         self._consumer.close(autocommit=False)
         self._producer.close(timeout=5)
         self._consumer = None
@@ -298,6 +299,8 @@ class Collector:
             due and (len(self.batch) or self._closes or self.processor.windows.has_closed)
         ):
             self._guard(self.flush)
+        elif not n:
+            self._log_late()  # traffic has stopped: what is left is told within the minute
         return n
 
     def _guard(self, step: Callable[[], None]) -> None:
@@ -455,20 +458,25 @@ class Collector:
                 total += lag
         return total
 
-    def _observe(self, batch: Batch, flush_s: float) -> None:
-        m = self.metrics
-        m.stored.inc(batch.stored)
-        m.late.inc(batch.late)
-        self._late_unlogged += batch.late
-        now = time.monotonic()
-        if self._late_unlogged and now - self._late_logged_at >= LATE_LOG_EVERY:
+    def _log_late(self, now: bool = False) -> None:
+        """One WARNING a minute at most for the late events stored since the last; with
+        ``now`` (at the stop, or once traffic has stopped) what is left is told too."""
+        at = time.monotonic()
+        if self._late_unlogged and (now or at - self._late_logged_at >= LATE_LOG_EVERY):
             log.warning(
                 "collector: %d event(s) came after their window had closed (more than "
                 "allowed_lateness behind the latest event): stored and flagged late; a window "
                 "the monitor has judged is not judged again (driftscope backfill redoes it)",
                 self._late_unlogged,
             )
-            self._late_unlogged, self._late_logged_at = 0, now
+            self._late_unlogged, self._late_logged_at = 0, at
+
+    def _observe(self, batch: Batch, flush_s: float) -> None:
+        m = self.metrics
+        m.stored.inc(batch.stored)
+        m.late.inc(batch.late)
+        self._late_unlogged += batch.late
+        self._log_late()
         for reason, n in batch.dead_by_reason.items():
             m.dead_lettered.labels(reason).inc(n)
         m.flush_seconds.observe(flush_s)

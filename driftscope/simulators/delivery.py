@@ -33,6 +33,10 @@ QUEUE = 10_000
 PATIENCE = 30.0
 """Seconds a full queue may wait for Kafka before the run stops."""
 
+NO_BROKER = ("; is a broker running there? (`driftscope serve --broker` starts one, "
+             "--bootstrap names another)")
+"""What an error says when Kafka took nothing at all."""
+
 
 @dataclass(frozen=True)
 class Delivered:
@@ -67,7 +71,7 @@ class _Backpressured:
             raise BrokerError(
                 f"Kafka at {self._where} took no event for {self._logger.max_block:g} s; "
                 f"stopped after {stats.sent} of {stats.queued + stats.dropped} events were "
-                "delivered (is the broker up? --bootstrap)"
+                f"delivered{NO_BROKER}"
             )
 
     def log(self, model_id: str, features: dict[str, Any], predictions: dict[str, Any],
@@ -116,8 +120,9 @@ def deliver(
     logger.close(timeout=max(30.0, max_block))
     stats = logger.stats
     if stats.failed or stats.dropped:
+        hint = NO_BROKER if stats.sent == 0 else ""
         raise BrokerError(
             f"Kafka at {where} acknowledged {stats.sent} of {stats.queued} events: "
-            f"{stats.failed} failed, {stats.dropped} not sent in time"
+            f"{stats.failed} failed, {stats.dropped} not sent in time{hint}"
         )
     return Delivered(counts, stats)

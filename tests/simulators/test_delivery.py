@@ -52,3 +52,5 @@ def test_an_unreachable_broker_stops_the_send_with_one_line() -> None:
                 client_options={"request_timeout_ms": 1000})
     assert time.monotonic() - start < 15
     assert "\n" not in str(info.value) and dead in str(info.value)
+    assert str(info.value).endswith("delivered; is a broker running there? (`driftscope serve "
+                                    "--broker` starts one, --bootstrap names another)")
