@@ -16,8 +16,14 @@ import numpy as np
 from driftscope.errors import ConfigError
 from driftscope.types import Score
 
-from .base import draw_seed, params_repr
+from .base import as_matrix, draw_seed, params_repr
 from .significance import ThresholdPolicy
+
+LEARNED = frozenset({"autoencoder"})
+"""Projections trained on the reference's rows, split from the rows they are scored on."""
+
+MIN_HALF = 50
+"""A reference under twice this is not split: each half would be too small."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,24 @@ class ProjectedDetector:
             raise ConfigError(f"cannot score projections with {self.detector.input_kind} data")
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedProjected:
-        """Fit the projection, then the detector(s) on the projected reference."""
+        """Fit the projection, then the detector(s) on the projected reference, projected
+        as a fresh window would be: PCA's reconstruction error held out
+        (:meth:`~driftscope.detectors.projections.PCA.fit_held_out`); an autoencoder
+        (:data:`LEARNED`) learns from a random half and the detectors are fitted on the
+        other half. Rows a projection learned from look closer to it than fresh rows."""
         local = np.random.default_rng(draw_seed(rng))
-        proj = self.projection.fit(reference, rng=local)
-        z = proj.transform(reference)
+        if hasattr(self.projection, "fit_held_out"):
+            proj, z = self.projection.fit_held_out(reference, rng=local)
+        else:
+            ref = reference
+            if getattr(self.projection, "name", None) in LEARNED:
+                ref = as_matrix(reference, "reference")
+                if len(ref) >= 2 * MIN_HALF:
+                    order = local.permutation(len(ref))
+                    half = len(ref) // 2
+                    reference, ref = ref[order[:half]], ref[order[half:]]
+            proj = self.projection.fit(reference, rng=local)
+            z = proj.transform(ref)
         if self.detector.input_kind == "multivariate":
             return FittedProjected(proj, (self.detector.fit(z, rng=local),), False)
         fitted = tuple(self.detector.fit(z[:, i], rng=local) for i in range(z.shape[1]))

@@ -186,7 +186,9 @@ class PCA:
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedPCA:
         draw_seed(rng)
-        x = as_matrix(reference, "reference")
+        return self._fit(as_matrix(reference, "reference"))
+
+    def _fit(self, x: np.ndarray) -> FittedPCA:
         center = x.mean(0)
         _, _, vt = np.linalg.svd(x - center, full_matrices=False)
         k = min(self.k, vt.shape[0])
@@ -194,6 +196,26 @@ class PCA:
         signs = np.sign(comps[np.argmax(np.abs(comps), axis=0), range(k)])  # fix SVD sign
         comps = comps * np.where(signs == 0, 1.0, signs)
         return FittedPCA(center, comps, self.reconstruction_error)
+
+    def fit_held_out(self, reference: Any, *, rng: np.random.Generator
+                     ) -> tuple[FittedPCA, np.ndarray]:
+        """The fit, and the reference transformed as a window is: the components as
+        :meth:`fit` gives them, the reconstruction error of each half's rows by the
+        components of the other half. A row's error by components fitted on it is smaller
+        than a fresh row's, and a detector fitted on those errors flagged windows without
+        drift 2–3 times as often as its level (6 % at 2,000 × 8, 9 % at 500 × 20)."""
+        local = np.random.default_rng(draw_seed(rng))
+        x = as_matrix(reference, "reference")
+        fitted = self._fit(x)
+        z = fitted.transform(x)
+        if not self.reconstruction_error or len(x) < 4:
+            return fitted, z
+        order = local.permutation(len(x))
+        halves = (order[: len(x) // 2], order[len(x) // 2 :])
+        for mine, other in (halves, halves[::-1]):
+            by_other = self._fit(x[other])
+            z[mine, -1] = by_other.transform(x[mine])[:, -1]
+        return fitted, z
 
 
 @dataclass(frozen=True)
