@@ -137,6 +137,9 @@ def serve(
             redact_dsn(store.dsn), store.database,
             ", ".join(m.name for m in config.monitors) or "none", interval,
         )
+        if not config.monitors:
+            log.warning("serve: no monitor is configured: events are stored, nothing is judged "
+                        "(add a monitors: section to the configuration; docs/monitor.md)")
 
         def collect() -> None:
             try:  # flushes as soon as stop is set, a pass or not; with our broker, whose

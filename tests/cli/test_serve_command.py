@@ -166,3 +166,29 @@ def test_a_stop_reads_what_the_embedded_broker_still_holds(tmp_path: Path) -> No
                            text=True, timeout=120, cwd=tmp_path)
     assert count.stdout.strip() == str(n), out + count.stderr
     assert "still unread" not in out and "Traceback" not in out, out
+
+
+def test_serve_without_a_monitor_says_nothing_is_judged(tmp_path: Path) -> None:
+    """Found live: `serve --broker` with no configuration stored events, judged none, and
+    said so only as "monitors none" in an INFO line."""
+    env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+           "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
+    proc = _cli("serve", "--broker", "--no-store-http", cwd=tmp_path, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("Ctrl-C stops" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines)
+    assert "WARNING driftscope.serve serve: no monitor is configured: events are stored, " \
+           "nothing is judged" in out, out
