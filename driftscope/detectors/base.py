@@ -121,6 +121,8 @@ def count_categories(x: Any, what: str = "window") -> tuple[dict[str, int], int]
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise DetectorInputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and arr.ndim == 1 and np.isnan(arr).all():
+        return {}, int(arr.size)  # every value missing (a column read empty from a CSV)
     if arr.dtype.kind in "fiub" and arr.size:
         raise DetectorInputError(
             f"{what}: expected categories (str), got {arr.dtype}; use a numeric detector"

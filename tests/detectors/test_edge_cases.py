@@ -211,3 +211,15 @@ def test_bin_labels_say_which_values_a_bin_holds() -> None:
     assert bin_labels(edges, None) == ["< 0", "[0, 1)", "1", "> 1", "<missing>"]
     edges = quantile_edges(np.linspace(0, 10, 101), 2)
     assert bin_labels(edges, None) == ["< 0", "[0, 5)", "[5, 10]", "> 10", "<missing>"]
+
+
+@pytest.mark.parametrize("name", BINNED)
+def test_a_categorical_window_read_empty_as_float_is_all_missing(name: str) -> None:
+    """pandas reads a CSV column with no value as float64 NaN: for a categorical
+    detector that is a window where every value is missing (drift in the missing rate),
+    not "expected categories (str), got float64" failing the whole table."""
+    ref = np.array(["a", "b", "c"] * 100, dtype=object)
+    fitted = registry.get(name).fit(ref, rng=RNG(0))
+    score = fitted.score(np.full(200, np.nan))
+    _ok(score)
+    assert score.details["missing_rate_current"] == 1.0 and score.drifted
