@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -73,7 +74,8 @@ class Detector(Protocol):
 
 
 def is_categorical(x: Any) -> bool:
-    """True for string/bytes arrays, and object arrays unless they hold only numbers.
+    """True for string/bytes arrays, and object arrays unless they hold only numbers
+    (``Decimal`` too: what SQL drivers return for a NUMERIC column).
 
     An object array with a ``str`` is categorical; one with numbers (and missing values)
     but no ``str`` is numeric; an all-missing or empty object array is categorical.
@@ -86,7 +88,7 @@ def is_categorical(x: Any) -> bool:
     values = arr.ravel().tolist()
     if any(isinstance(v, str | bytes) for v in values):
         return True
-    return not any(isinstance(v, int | float) and not is_missing(v) for v in values)
+    return not any(isinstance(v, int | float | Decimal) and not is_missing(v) for v in values)
 
 
 def as_numeric(x: Any, what: str = "window") -> np.ndarray:

@@ -151,8 +151,8 @@ class FittedMMD(FittedBase):
         h = linear_terms(self._t(self.ref), self._t(self._paired(prepared)), self.kernel_name,
                          self._bw())
         se = float(h.std()) / np.sqrt(len(h)) if len(h) > 1 else float("inf")
-        if not se > 0:
-            return 1.0, 0.0
+        if not se > 0:  # every pair alike: drift exactly when the mean term is above 0
+            return (0.0 if float(h.mean()) > 0 else 1.0), 0.0
         raw = float(h.mean())
         return float(stats.norm.sf(raw / se)), float(se * stats.norm.isf(alpha))
 

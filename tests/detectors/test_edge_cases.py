@@ -223,3 +223,28 @@ def test_a_categorical_window_read_empty_as_float_is_all_missing(name: str) -> N
     score = fitted.score(np.full(200, np.nan))
     _ok(score)
     assert score.details["missing_rate_current"] == 1.0 and score.drifted
+
+
+@pytest.mark.parametrize("name", ["emd", "linf", "ks"])
+def test_decimal_values_are_numbers(name: str) -> None:
+    """What a SQL driver returns for a NUMERIC column: `linf` took each Decimal as a
+    category (every window drifted) and `emd` refused them."""
+    from decimal import Decimal
+
+    rng = RNG(0)
+    ref = np.array([Decimal(f"{v:.3f}") for v in rng.normal(size=1000)], dtype=object)
+    same = np.array([Decimal(f"{v:.3f}") for v in rng.normal(size=200)], dtype=object)
+    score = registry.get(name).fit(ref, rng=RNG(0)).score(same)
+    _ok(score)
+    assert not score.drifted
+
+
+def test_linear_mmd_on_a_constant_reference_has_a_consistent_p_value() -> None:
+    """It said drifted with p = 1.0 (every pair alike: no spread to scale by)."""
+    from driftscope.detectors.significance import PValue
+
+    fitted = registry.get("mmd", estimator="linear", policy=PValue(0.05)).fit(
+        np.ones((300, 3)), rng=RNG(0))
+    moved, same = fitted.score(np.ones((100, 3)) + 0.01), fitted.score(np.ones((100, 3)))
+    assert moved.drifted and moved.p_value == 0.0
+    assert not same.drifted and same.p_value == 1.0
