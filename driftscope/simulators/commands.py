@@ -119,7 +119,7 @@ def simulate(
     from driftscope.config import Secrets, kafka_client_options, load_config
 
     from .app import DemoApp
-    from .delivery import deliver
+    from .delivery import Interrupted, deliver
     from .scenarios import Clock, get_scenario
 
     # every option is checked, and the stream built, before anything connects to Kafka
@@ -162,8 +162,13 @@ def simulate(
     servers = bootstrap or opts.pop("bootstrap_servers")
     opts.pop("bootstrap_servers", None)
     typer.echo(f"{scenario} on {source}: {n} events at {rate or 'max'}/s to {cfg.kafka.topic}")
-    out = deliver(app, n, servers, topic=cfg.kafka.topic, rate=rate or None, stream=stream,
-                  client_options=opts)
+    try:
+        out = deliver(app, n, servers, topic=cfg.kafka.topic, rate=rate or None, stream=stream,
+                      client_options=opts)
+    except Interrupted as stop:  # (a script sees exit code 130, a person what went out)
+        typer.echo(f"interrupted: Kafka acknowledged {stop.stats.sent} of the "
+                   f"{stop.stats.queued} events sent to {cfg.kafka.topic} so far", err=True)
+        raise typer.Exit(130) from None
     c = out.counts
     invalid = f"; {c.invalid} invalid, not sent" if c.invalid else ""
     typer.echo(

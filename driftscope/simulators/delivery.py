@@ -33,6 +33,14 @@ QUEUE = 10_000
 PATIENCE = 30.0
 """Seconds a full queue may wait for Kafka before the run stops."""
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`deliver`, once what was handed to Kafka has been flushed."""
+
+    def __init__(self, stats: Any) -> None:
+        super().__init__()
+        self.stats = stats
+
+
 NO_BROKER = ("; is a broker running there? (`driftscope serve --broker` starts one, "
              "--bootstrap names another)")
 """What an error says when Kafka took nothing at all."""
@@ -114,6 +122,9 @@ def deliver(
     )
     try:
         counts = app.run(_Backpressured(logger, where), n_events, rate, stream=stream)
+    except KeyboardInterrupt:
+        logger.close(timeout=5.0)  # what was handed over still goes, a few seconds at most
+        raise Interrupted(logger.stats) from None
     except BaseException:
         logger.close(timeout=1.0)  # the run already failed: do not wait on Kafka again
         raise

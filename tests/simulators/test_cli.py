@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -159,3 +160,31 @@ def test_simulate_checks_its_options_before_connecting_to_kafka(
                                "--bootstrap", dead, *option])
     assert says in message
     assert time.monotonic() - start < 10  # not after the logger gave up on the broker
+
+
+def test_ctrl_c_says_what_kafka_acknowledged(broker, topic, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It exited 130 with nothing said, though what it had handed over was sent."""
+    import signal
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "driftscope.yaml"
+    cfg.write_text(f"kafka:\n  topic: {topic}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftscope.cli", "simulate", "no-drift", "--rate", "200",
+         "--duration", "10m", "--bootstrap", broker.bootstrap, "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(8)  # started, and sending
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    line = [s for s in err.splitlines() if s.startswith("interrupted:")]
+    assert len(line) == 1 and "Traceback" not in err, err
+    sent, queued = (int(v) for v in re.findall(r"acknowledged (\d+) of the (\d+) events",
+                                               line[0])[0])
+    assert 0 < sent == queued, line
