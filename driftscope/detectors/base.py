@@ -185,9 +185,10 @@ def robust_standardiser(x: np.ndarray) -> Standardiser:
     """How to standardise the columns of ``x`` (rows × features; NaN ignored) so that one
     stray row cannot move it: centre at the median, scale by the IQR / 1.349 (a normal's
     standard deviation), or for a column without an IQR (mostly one value) the standard
-    deviation of its values clipped at their 1 % and 99 % quantiles, then 1. Values
-    further than :data:`FENCE` scale units beyond those quantiles (either side) count as
-    at that fence. With the mean and standard deviation, one sentinel (999999999 in a
+    deviation of its values clipped at their 1 % and 99 % quantiles, then the plain
+    standard deviation (a column over 98 % one value), then 1. Values further than
+    :data:`FENCE` scale units beyond those quantiles (either side) count as at that
+    fence. With the mean and standard deviation, one sentinel (999999999 in a
     column of ages) shrank every other row to a point and hid any drift; a distance that
     moves mass (sliced or optimal-transport EMD) was swamped by carrying it."""
     d = x.shape[1]
@@ -198,7 +199,9 @@ def robust_standardiser(x: np.ndarray) -> Standardiser:
         lo, q1, mid, q3, hi = np.nanquantile(x, [0.01, 0.25, 0.5, 0.75, 0.99], axis=0)
         scale = (q3 - q1) / IQR_PER_SD
         clipped = np.nanstd(np.clip(x, lo, hi), axis=0)
+        plain = np.nanstd(x, axis=0)  # (a column 99 % one value: its rest, in its units)
     scale = np.where(scale > 0, scale, clipped)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, plain)
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     center = np.where(np.isfinite(mid), mid, 0.0)
     low = np.where(np.isfinite(lo), (lo - center) / scale - FENCE, -np.inf)

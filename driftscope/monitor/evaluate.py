@@ -8,6 +8,7 @@ anomalies on the metric history. Nothing here formats a message.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -18,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.errors import ConfigError
 from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig, PerformanceSpec, ProjectionSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
@@ -29,6 +29,8 @@ from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.types import Window
 
 History = Callable[[str, str, str, int], list[float]]  # (segment, feature, metric, n) → values
+
+log = logging.getLogger("driftscope.monitor")
 
 
 @dataclass
@@ -152,15 +154,22 @@ def _matrix(frame: Frame, names: Sequence[str]) -> np.ndarray:
     return np.column_stack(cols) if cols else np.empty((frame.n, 0))
 
 
-def _numeric(p: ProjectionSpec, ref: Frame) -> bool:
-    """Whether the reference holds ``p``'s features as numbers; a projection of a
-    categorical feature is a configuration error (one line, the pass stops), not a
-    traceback in every window. (A window whose values came as text is skipped: the
-    quality checks report its type mismatch.)"""
+_TEXT_TOLD: set[tuple[str, str, str]] = set()
+
+
+def _numeric(monitor: str, p: ProjectionSpec, *frames: Frame) -> bool:
+    """Whether ``p``'s features are numbers on both sides. A projection of a feature
+    that holds text (configured on a categorical feature, or an app sending numbers as
+    strings) is skipped, with a WARNING once per process, not a traceback in every
+    window (each retried for ever) and not a stop of the pass: the quality checks
+    report the type mismatch."""
     for f in p.features:
-        if ref.columns[f].dtype.kind != "f":
-            raise ConfigError(f"projection {p.name!r}: feature {f!r} is categorical; "
-                              "a projection takes numeric features only")
+        if any(fr.columns[f].dtype.kind != "f" for fr in frames):
+            if (monitor, p.name, f) not in _TEXT_TOLD:
+                _TEXT_TOLD.add((monitor, p.name, f))
+                log.warning("monitor %s: projection %r skipped: feature %r holds text; a "
+                            "projection takes numeric features only", monitor, p.name, f)
+            return False
     return True
 
 
@@ -184,7 +193,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         for p in cfg.projections:
             if all(f in r.columns and f in c.columns and usable(r.columns[f])
                    and usable(c.columns[f]) for f in p.features):  # else nothing to project
-                if _numeric(p, r) and all(c.columns[f].dtype.kind == "f" for f in p.features):
+                if _numeric(cfg.name, p, r, c):
                     pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)

@@ -69,9 +69,6 @@ class VerdictSink(Protocol):
 
     def process(self, verdict: WindowVerdict) -> Any: ...
 
-    def recall(self, model_id: str, monitor: str) -> None:
-        """Remember what the alerts have seen of a monitor before a redo forgets it."""
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -256,8 +253,9 @@ class Monitor:
             back = (run.prev or todo[0][0].start) - (run.lag + 1) * size
             run.caught_up = results.caught_up(self.store, cfg.model, cfg.name, back)
         out: list[WindowVerdict] = []
-        if redo and self.alerts is not None:  # alerts keep what they saw of these windows
-            self.alerts.recall(cfg.model, cfg.name)
+        recall = getattr(self.alerts, "recall", None)  # (AlertEngine.recall; a sink of
+        if redo and recall is not None:  # its own may have none): alerts keep what they saw
+            recall(cfg.model, cfg.name)
         for batch in batches(todo, self.chunk, len(run.names) + 1):
             if redo:  # (a serve beside it may evaluate this batch too: the later write wins)
                 results.forget(self.store, cfg.model, cfg.name, [w.start for w, _ in batch])

@@ -47,3 +47,19 @@ def test_linear_mmd_pairs_rows_at_random_not_in_time_order() -> None:
             ref, rng=np.random.default_rng(i))
         flagged += fitted.score(day[rng.permutation(200)]).drifted
     assert flagged <= 8  # about 3 at alpha 0.05
+
+
+@pytest.mark.parametrize("unit", [0.01, 100.0])
+def test_a_rare_flag_in_small_units_is_still_watched(unit: float) -> None:
+    """A column 99.5 % zeros has no IQR and no clipped spread: its scale was 1 in its own
+    units, so in fractions (0.01) a rise from 0.5 % to 20 % of non-zero rows went unseen
+    while in percent it was caught."""
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(1000, 3))
+    ref[:, 2] = 0.0
+    ref[:5, 2] = rng.uniform(0.5, 1.5, 5) * unit
+    cur = rng.normal(size=(300, 3))
+    cur[:, 2] = 0.0
+    cur[:60, 2] = rng.uniform(0.5, 1.5, 60) * unit
+    fitted = registry.get("sliced_wasserstein").fit(ref, rng=np.random.default_rng(0))
+    assert fitted.score(cur).drifted

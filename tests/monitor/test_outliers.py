@@ -3,6 +3,7 @@ blind the monitor to a change everyone can see."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 
 from driftscope.config import Config
-from driftscope.errors import ConfigError
 from driftscope.monitor import evaluate as ev
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter
@@ -57,18 +57,24 @@ def test_a_sentinel_in_a_mostly_zero_reference_does_not_hide_drift() -> None:
     assert sum(r.bad for r in same) <= 1
 
 
-def test_a_projection_of_a_categorical_feature_is_a_one_line_config_error() -> None:
+def test_a_projection_of_a_feature_holding_text_is_skipped_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """It was a TypeError in every window ("unsupported operand type(s) for /: 'str' and
-    'int'"), each window retried for ever."""
+    'int'"), each window retried for ever and the monitor's other results held back."""
     rng = np.random.default_rng(2)
     cfg = monitor(["age", "plan"], projections=[{"name": "p", "kind": "norm",
                                                  "features": ["age", "plan"]}])
     cols = {"age": rng.normal(40, 10, 300),
             "plan": rng.choice(np.array(["basic", "pro"], dtype=object), 300)}
-    with pytest.raises(ConfigError) as err:
-        drift(cfg, cols, cols)
-    assert str(err.value) == ("projection 'p': feature 'plan' is categorical; a projection "
-                              "takes numeric features only")
+    with caplog.at_level(logging.WARNING, logger="driftscope.monitor"):
+        for _ in range(2):
+            rows = drift(cfg, cols, cols)
+            assert ("age", "emd") in rows and ("plan", "linf") in rows
+            assert not any(f.startswith("projection:") for f, _ in rows)
+    told = [r.getMessage() for r in caplog.records if "projection" in r.getMessage()]
+    assert told == ["monitor mon: projection 'p' skipped: feature 'plan' holds text; a "
+                    "projection takes numeric features only"]
 
 
 def test_a_projection_sees_a_shift_past_a_sentinel() -> None:
