@@ -25,7 +25,7 @@ from driftscope.detectors.significance import (
     ReferenceQuantile,
     ThresholdPolicy,
 )
-from driftscope.errors import ConfigError, DetectorInputError
+from driftscope.errors import ConfigError, DetectorInputError, DriftscopeError
 from driftscope.monitor.config import (
     DEFAULT_MIN_EFFECT,
     DetectorSpec,
@@ -63,7 +63,7 @@ def check_detectors(monitors: Sequence[MonitorConfig]) -> None:
         for spec in m.detectors:
             try:
                 build_detector(spec)
-            except ConfigError as exc:
+            except DriftscopeError as exc:  # (a projection's unknown name: RegistryError)
                 raise ConfigError(f"monitor {m.name}: detector {spec.name}: {exc}") from None
 
 
