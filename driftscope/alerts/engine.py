@@ -98,9 +98,8 @@ class AlertEngine:
     def process(self, v: WindowVerdict) -> Decision:
         """Apply one window's verdict; returns the decision taken."""
         key = (v.model_id, v.monitor)
-        track = self._tracks.get(key)
-        if track is None:
-            track = self.alerts.track(*key, lookback=self.lookback)
+        self.recall(*key)
+        track = self._tracks[key]
         silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
         d = step(track, v, self.policy, silenced=silenced, announce=bool(self.channels))
         now = self.clock()

@@ -118,6 +118,15 @@ def test_a_signal_while_starting_stops_at_once(tmp_path: Path) -> None:
     assert "SIGTERM: stopped while starting" in out and "Traceback" not in out, out
 
 
+def _wait_for(text: str, lines: list[str], proc: subprocess.Popen[str],
+              timeout: float = 60) -> None:
+    """Wait until a line of ``proc``'s output (read into ``lines``) holds ``text``."""
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in lines):
+        assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+        time.sleep(0.2)
+
+
 COUNT = """
 import sys
 from driftscope.store.clickhouse import Store
@@ -143,10 +152,7 @@ def test_a_stop_reads_what_the_embedded_broker_still_holds(tmp_path: Path) -> No
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while not any("assigned partitions" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
-            time.sleep(0.2)  # the collector reads: the events go in while it does
+        _wait_for("assigned partitions", lines, proc)  # the events go in while it reads
         n = 20_000
         with PredictionLogger(f"127.0.0.1:{port}", linger_ms=50) as logger:
             for i in range(n):
@@ -178,10 +184,7 @@ def test_serve_without_a_monitor_says_nothing_is_judged(tmp_path: Path) -> None:
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while not any("Ctrl-C stops" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
-            time.sleep(0.2)
+        _wait_for("Ctrl-C stops", lines, proc)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         reader.join(10)
