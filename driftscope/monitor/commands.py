@@ -6,11 +6,14 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from driftscope.cli_options import ConfigOption, command_group
+
+if TYPE_CHECKING:
+    from driftscope.monitor.scheduler import Monitor
 
 log = logging.getLogger("driftscope.monitor")
 
@@ -82,15 +85,20 @@ def parse_duration_option(option: str, value: str) -> timedelta:
         raise typer.BadParameter(f"{value!r}: {exc}", param_hint=option) from None
 
 
-def _left_undone(failed: list[tuple[str, datetime, int]], what: str) -> None:
-    """Say, a line per monitor, which windows a pass stopped at (their WARNINGs say why),
-    and exit 1: a script or a scheduler sees a pass that did not finish."""
-    if not failed:
-        return
-    for name, start, left in failed:
+def _left_undone(runner: Monitor, what: str) -> None:
+    """Say, a line per monitor, which windows a pass stopped at (their WARNINGs say why)
+    and which monitors a configuration error kept from running, and exit 1 (2 for a
+    configuration error): a script or a scheduler sees a pass that did not finish."""
+    for name, start, left in runner.failed:
         typer.echo(f"monitor {name}: {left} window(s) from {start:%Y-%m-%d %H:%M} not "
                    f"{what} (a window failed: see the warning above); run it again", err=True)
-    raise typer.Exit(1)
+    for name in runner.broken:
+        typer.echo(f"monitor {name}: not {what} (a configuration error: see the error above); "
+                   f"fix it and run it again", err=True)
+    if runner.broken:
+        raise typer.Exit(2)
+    if runner.failed:
+        raise typer.Exit(1)
 
 
 def monitor(
@@ -134,7 +142,7 @@ def monitor(
                      len(verdicts), bad, sent["sent"], sent["failed"])
             beat("monitor", cfg.store.identity())
         if once:
-            _left_undone(kept.failed, "processed")
+            _left_undone(kept, "processed")
             return
         try:
             time.sleep(interval)
@@ -197,7 +205,7 @@ def backfill(
         typer.echo(f"delivered: sent {counts['sent']}, failed {counts['failed']}, "
                    f"skipped {counts['skipped']}, held {counts['held']}")
         unsent = counts["failed"]
-    _left_undone(runner.failed, "backfilled")
+    _left_undone(runner, "backfilled")
     if unsent:  # as `alerts run`: a script or a scheduler sees it
         raise typer.Exit(1)
 

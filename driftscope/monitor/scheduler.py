@@ -172,6 +172,10 @@ class Monitor:
         # the last pass's monitors that stopped at a failed window: (monitor, its start,
         # the windows of the pass left undone from it on)
         self.failed: list[tuple[str, datetime, int]] = []
+        # the last pass's monitors that a configuration problem kept from running (a
+        # dataset not uploaded yet): name -> the one-line error; the others still ran
+        self.broken: dict[str, str] = {}
+        self._told: dict[str, str] = {}  # the errors logged, so each is logged once
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
         self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
@@ -211,10 +215,16 @@ class Monitor:
     def _pass(self, since: datetime | None, until: datetime | None,
               progress: Progress | None, own_labels: bool, redo: bool) -> list[WindowVerdict]:
         out: list[WindowVerdict] = []
-        self.failed = []
+        self.failed, self.broken = [], {}
         self._check_orphans()
         for cfg in self.config.monitors:
-            out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
+            try:
+                out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
+            except ConfigError as exc:  # fixable while we run: the other monitors go on
+                self._broke(cfg.name, str(exc))
+            else:
+                if self._told.pop(cfg.name, None) is not None:
+                    log.info("monitor %s: runs again", cfg.name)
         results.record_pass(self.store, self.clock(), len(out),
                             [(cfg.model, cfg.name) for cfg in self.config.monitors])
         return out
@@ -277,6 +287,16 @@ class Monitor:
                                     len(todo) - len(out)))
                 break
         return out
+
+    def _broke(self, name: str, error: str) -> None:
+        """Record a monitor a configuration problem stopped, and log it once (again only
+        when the problem changes): ``serve`` and the collector keep running, and its
+        windows wait, unprocessed, until it is fixed."""
+        self.broken[name] = error
+        if self._told.get(name) != error:
+            self._told[name] = error
+            log.error("monitor %s: not run: %s; its windows wait until this is fixed, the "
+                      "other monitors go on", name, error)
 
     def _check_orphans(self) -> None:
         """Warn once per process of an open alert whose monitor is no longer configured:

@@ -162,15 +162,47 @@ def test_a_window_waits_to_settle_after_it_closed(store: Store) -> None:
     assert len(later) == 4
 
 
-def test_a_dataset_reference_never_uploaded_is_a_one_line_error(store: Store) -> None:
-    write_windows(store, "m", T0, W, 3, 100, gen(), seed=8)
-    cfg = config(reference={"kind": "dataset", "dataset": "trian"})
-    with pytest.raises(ConfigError) as info:
-        Monitor(store, cfg).run_once()
-    msg = str(info.value)
-    assert "'trian'" in msg and "driftscope reference upload --model m" in msg
-    assert "\n" not in msg
-    assert store.count(M) == 0  # nothing recorded: fixing the name processes every window
+def test_a_dataset_reference_never_uploaded_stops_only_its_monitor(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dataset not uploaded yet (or misspelt) is a one-line error for its monitor; the
+    other monitors still run, and so does `serve` (before: the ConfigError ended the pass
+    and the process, collector included). Once uploaded, its windows are processed."""
+    write_windows(store, "m", T0, W, 8, 100, gen(), seed=8)
+    good = config().monitors[0]
+    cfg = config(name="vs-train", reference={"kind": "dataset", "dataset": "trian"})
+    cfg = cfg.model_copy(update={"monitors": [*cfg.monitors, good]})
+    runner = Monitor(store, cfg)
+    with caplog.at_level("ERROR", logger="driftscope.monitor"):
+        verdicts = runner.run_once()
+        assert {v.monitor for v in verdicts} == {"mon"} and len(verdicts) == 8
+        msg = runner.broken["vs-train"]
+        assert "'trian'" in msg and "driftscope reference upload --model m" in msg
+        assert "\n" not in msg
+        assert runner.run_once() == [] and list(runner.broken) == ["vs-train"]
+    told = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(told) == 1 and told[0].startswith("monitor vs-train: not run: reference")
+    assert store.count(M, f"{M.monitor} = 'vs-train'") == 0  # nothing recorded
+
+    cfg_file = tmp_path / "driftscope.yaml"
+    cfg_file.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m", "window": "10m"}], "alerts": {"console": False},
+        "monitors": [{"name": "vs-train", "model": "m", "features": ["x", "plan"],
+                      "reference": {"kind": "dataset", "dataset": "trian"}}]}))
+    once = CliRunner().invoke(app, ["monitor", "--once", "-c", str(cfg_file)])
+    assert once.exit_code == 2, once.output
+    assert ("monitor vs-train: not processed (a configuration error: see the error above)"
+            in once.output)
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"x": rng.normal(size=500), "plan": rng.choice(["a", "b", "c"], 500)}
+                 ).to_csv(tmp_path / "trian.csv", index=False)
+    up = CliRunner().invoke(app, ["reference", "upload", "--model", "m", "-c", str(cfg_file),
+                                  str(tmp_path / "trian.csv")])
+    assert up.exit_code == 0, up.output
+    fixed = runner.run_once()
+    assert {v.monitor for v in fixed} == {"vs-train"} and len(fixed) == 8
+    assert runner.broken == {}
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
