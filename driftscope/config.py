@@ -232,6 +232,30 @@ class Config(_Section):
         check(self)
         return self
 
+    @model_validator(mode="after")
+    def _retrain_targets(self) -> Config:
+        """A retraining policy for a model nobody watches, or on a metric no monitor of its
+        model computes, would never fire: refused (checked when monitors are configured)."""
+        if not self.monitors:
+            return self
+        known = sorted({m.id for m in self.models} | {m.model for m in self.monitors})
+        for p in self.alerts.retrain.policies:
+            where = f"alerts.retrain.policies: {p.name}"
+            if p.model is not None and p.model not in known:
+                raise ValueError(f"{where}: model {p.model!r} is neither configured nor "
+                                 f"monitored (models: {', '.join(known)})")
+            if p.kind != "performance_below":
+                continue
+            computed = sorted({metric for m in self.monitors if m.performance is not None
+                               and p.model in (None, m.model)
+                               for metric in m.performance.chosen()})
+            if p.metric not in computed:
+                raise ValueError(f"{where}: metric {p.metric!r} is not computed by a monitor "
+                                 f"of {'model ' + repr(p.model) if p.model else 'any model'} "
+                                 f"(their performance metrics: "
+                                 f"{', '.join(computed) or 'none'})")
+        return self
+
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
 

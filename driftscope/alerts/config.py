@@ -52,7 +52,20 @@ class RetrainPolicy(Section):
             raise ValueError("a performance_below policy needs metric and bound")
         if self.kind == "periodic" and self.every is None:
             raise ValueError("a periodic policy needs every, e.g. 7d")
+        # a field of another kind is a mistake (the kind mistyped or mixed up): refused,
+        # not ignored
+        stray = sorted(f for f in self.model_fields_set - {"name", "kind", "model",
+                                                           "training_window"}
+                       if self.kind not in _KIND_FIELDS[f])
+        if stray:
+            raise ValueError(f"{', '.join(stray)} does not apply to a {self.kind} policy "
+                             f"(drift_sustained: windows; performance_below: metric, bound; "
+                             f"periodic: every)")
         return self
+
+
+_KIND_FIELDS = {"windows": {"drift_sustained"}, "metric": {"performance_below"},
+                "bound": {"performance_below"}, "every": {"periodic"}}
 
 
 class RetrainConfig(Section):

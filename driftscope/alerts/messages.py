@@ -101,7 +101,7 @@ def _clip_mrkdwn(text: str, limit: int) -> str:
 def describe(f: Finding, width: int | None = None, slack: bool = False) -> str:
     """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events.
 
-    An anomaly without a band has no bound to show: ``accuracy (accuracy 0.62, anomaly)``.
+    A finding without a finite bound shows its reason: ``accuracy (accuracy 0.62, anomaly)``.
     ``width`` clips the feature and segment names. ``slack``: as Slack mrkdwn, each name
     through :func:`slack_name` and the rest escaped (names raw otherwise).
     """

@@ -189,6 +189,26 @@ def kinds_of(v: WindowVerdict) -> frozenset[str]:
     return frozenset(f.problem for f in v.findings)
 
 
+# quality checks that need ``min_events`` events in the window (not volume or schema): a
+# window with fewer cannot show that such a problem is gone ("columns" in ``unjudged``)
+COUNTLESS = frozenset({"volume", "schema_violations"})
+
+
+def next_drift(streak: int, drifted: bool, unjudged: Iterable[str]) -> int:
+    """Windows drifted in a row (``drift_sustained``): a window too small for a drift test
+    neither adds to the streak nor ends it."""
+    return streak + 1 if drifted else streak if "drift" in unjudged else 0
+
+
+def seen_of(v: WindowVerdict) -> frozenset[str]:
+    """What an alert remembers of a window's findings, to know which windows cannot
+    resolve it (``WindowVerdict.unjudged``): their kinds of problem, and ``columns`` when a
+    quality finding is one of the column checks."""
+    columns = any(f.kind == "quality" and f.reason != "silence" and f.metric not in COUNTLESS
+                  for f in v.findings)
+    return kinds_of(v) | ({"columns"} if columns else frozenset())
+
+
 def gap(last_end: datetime | None, start: datetime) -> bool:
     """Whether windows are missing (no events) between a window ending at ``last_end``
     and one starting at ``start``."""
@@ -223,7 +243,8 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
     waiting = bool(v.unjudged & open_kinds)
     good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
-                drift_streak=track.drift_streak + 1 if v.drifted else 0, points=points,
+                drift_streak=next_drift(track.drift_streak, v.drifted, v.unjudged),
+                points=points,
                 last_features=named, last_end=v.window_end)
     if track.alerted_until is not None and v.window_start <= track.alerted_until:
         return Decision("recount", False, t, track.alert, "the alert already has this window")
@@ -239,7 +260,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
             last_window=v.window_start,
             windows=open_alert.windows + (1 if v.bad else 0),  # the incident's bad windows
             severity=max(open_alert.severity, v.severity),
-            seen=open_alert.seen | kinds_of(v),
+            seen=open_alert.seen | seen_of(v),
         )
         if (v.bad and open_alert.state == FIRING and not open_alert.notified and not quiet
                 and not cooling(track.last_notified, v, policy)):  # held back until now
@@ -266,7 +287,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
     new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,
                 v.window_start, FIRING, v.severity, bad_streak, notify, reason,
                 v.window_end if notify else None, kinds_of(v) if notify else frozenset(),
-                seen=kinds_of(v))
+                seen=seen_of(v))
     last = v.window_end if notify else track.last_notified
     return Decision("open", notify, replace(t, alert=new, last_notified=last), new, reason)
 

@@ -22,6 +22,7 @@ from driftscope.alerts.rules import (
     acknowledge,
     features_of,
     gap,
+    next_drift,
     next_streak,
     shares,
 )
@@ -226,7 +227,7 @@ class AlertStore:
                                       bool(r[3]))
             waiting = bool(waits_for & set(r[7]))  # as in step: no good window for it
             good = 0 if r[1] else good + (0 if waiting else 1)
-            drift = drift + 1 if r[2] else 0
+            drift = next_drift(drift, bool(r[2]), r[7])
             named, prev = now, as_utc(r[6])
         ahead = None  # the alert saw windows not recorded yet (a crash between the two)
         if current is not None and last is not None and current.last_window > last:

@@ -339,9 +339,13 @@ def _judge_history(cfg: MonitorConfig, row: Row, hist: list[float], period: int)
     if cfg.anomaly.enabled and len(an_hist) >= cfg.anomaly.min_history:
         z = judge.robust_z(row.statistic, an_hist)
         row.details["robust_z"] = z
-        med = float(np.median(an_hist))
-        if z > cfg.anomaly.z and judge.performance_bad(row.metric, row.statistic, med, med):
-            row.bad, row.drifted, row.reason = True, True, row.reason or "anomaly"
+        med, scale = judge.robust_scale(an_hist)
+        lo, hi = med - cfg.anomaly.z * scale, med + cfg.anomaly.z * scale
+        row.details["anomaly"] = [lo, hi]
+        if z > cfg.anomaly.z and judge.performance_bad(row.metric, row.statistic, med, med) \
+                and not row.bad:  # the bound it crossed is the finding's (not the band's)
+            row.bad, row.drifted, row.reason, row.policy = True, True, "anomaly", "anomaly"
+            row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
 
 
 def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:

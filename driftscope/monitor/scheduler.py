@@ -25,6 +25,7 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from driftscope.alerts.model import WindowVerdict
+from driftscope.alerts.rules import COUNTLESS
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
@@ -58,6 +59,23 @@ from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
 log = logging.getLogger("driftscope.monitor")
+
+
+def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset[str]:
+    """The checks a window could not make, so that it cannot resolve an alert about them
+    (``alerts.rules.seen_of``): ``performance`` configured and nothing scored (too few
+    labels: not in yet, or lost); ``drift`` and ``columns`` (the column checks) when the
+    window held fewer than ``min_events`` events, or the reference did."""
+    whole = [r for r in rows if r.segment == "*"]
+    out = set()
+    if cfg.performance and not scored:
+        out.add("performance")
+    if (cfg.features or cfg.outputs) and not any(r.kind == "drift" for r in whole):
+        out.add("drift")
+    if cfg.quality.enabled and cfg.features and not any(
+            r.kind == "quality" and r.metric not in COUNTLESS for r in whole):
+        out.add("columns")
+    return frozenset(out)
 _ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
 
 Clock = Callable[[], datetime]
@@ -489,8 +507,7 @@ class Monitor:
         # are two bad windows of one streak, as a carried drift's
         bad = [u.start for u, got in scored if any(r.bad for r in got)]
         carried = carried or any(b - a == window.size for a, b in pairwise(bad))
-        # performance configured and nothing scored: too few labels (not in yet, or lost)
-        unjudged = frozenset({"performance"}) if cfg.performance and not scored else frozenset()
+        unjudged = _unjudged(cfg, rows, bool(scored))
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        scored[-1][0].start if run.lag and scored else None, unjudged)
         run.drifted = (window.start, results.drifted_on(v))

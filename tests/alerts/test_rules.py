@@ -195,3 +195,19 @@ def test_a_step_that_can_announce_nothing_holds_back_as_a_silence_does() -> None
         track = step(track, verdict(i, i < 2), Policy(), silenced=False, announce=False).track
     assert track.alert is not None and track.alert.state == "resolved"
     assert not track.alert.notified
+
+
+def test_a_window_too_small_for_a_drift_test_neither_ends_nor_adds_to_a_drift_streak() -> None:
+    """``drift_sustained`` counts drifted windows in a row: a window under ``min_events``
+    (no drift test) between them does not restart the count (before: it did, and the
+    same drift asked for retraining again once traffic came back)."""
+    track = Track()
+    for i, state in enumerate("xx?x"):
+        v = verdict(i, state == "x")
+        if state == "?":
+            v = replace(v, unjudged=frozenset({"drift", "columns"}))
+        track = step(track, v, Policy(), silenced=False).track
+    assert track.drift_streak == 3
+    assert track.alert is not None and track.alert.state == "firing"
+    track = step(track, verdict(4, False), Policy(), silenced=False).track  # judged, good
+    assert track.drift_streak == 0

@@ -168,3 +168,35 @@ def test_a_short_history_without_min_history_is_judged_once_full() -> None:
     assert AnomalySpec.model_validate({"history": 10}).min_history == 10
     assert BandSpec.model_validate({"history": 3}).min_history == 3
     assert AnomalySpec.model_validate({"history": 48}).min_history == 12  # the default
+
+
+@pytest.mark.parametrize(("policy", "message"), [
+    ({"kind": "performance_below", "metric": "acuracy", "bound": 0.8},
+     "alerts.retrain.policies: p: metric 'acuracy' is not computed by a monitor of any model "
+     "(their performance metrics: accuracy, f1, roc_auc)"),
+    ({"kind": "drift_sustained", "model": "chrun"},
+     "alerts.retrain.policies: p: model 'chrun' is neither configured nor monitored "
+     "(models: churn)"),
+    ({"kind": "performance_below", "model": "other", "metric": "accuracy", "bound": 0.8},
+     "model 'other' is neither configured"),
+    ({"kind": "drift_sustained", "every": "1d", "metric": "accuracy"},
+     "every, metric does not apply to a drift_sustained policy"),
+    ({"kind": "periodic", "every": "7d", "windows": 3},
+     "windows does not apply to a periodic policy"),
+])
+def test_a_retraining_policy_that_could_never_fire_is_refused(
+        tmp_path: Path, policy: dict[str, Any], message: str) -> None:
+    """Found in review: a mistyped metric or model, or a field of another kind, loaded
+    silently and the policy never asked for retraining."""
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({
+        "models": [{"id": "churn"}],
+        "monitors": [{"name": "a", "model": "churn", "features": ["x"], "performance": {
+            "task": "classification", "prediction": "p"}}],
+        "alerts": {"retrain": {"policies": [{"name": "p", **policy}]}}}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert message in str(info.value) and "\n" not in str(info.value)
+    good = {"kind": "performance_below", "model": "churn", "metric": "f1", "bound": 0.5}
+    Config.model_validate({**yaml.safe_load(path.read_text()),
+                           "alerts": {"retrain": {"policies": [{"name": "p", **good}]}}})

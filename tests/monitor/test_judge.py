@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.stats import mannwhitneyu
 
+from driftscope.alerts.messages import describe
+from driftscope.alerts.model import Finding
 from driftscope.monitor import judge, performance
+from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Scored
+from driftscope.monitor.evaluate import Row, _judge_history
 from driftscope.types import Score
 
 
@@ -53,3 +59,40 @@ def test_classification_and_regression_metrics() -> None:
     assert m["accuracy"] == 0.75 and abs(m["f1"] - 0.8) < 1e-12
     r = performance.regression(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 5.0]))
     assert r["mae"] == 1.0 and abs(r["rmse"] - np.sqrt(5 / 3)) < 1e-12
+
+
+def _performance_row(value: float, hist: list[float]) -> Row:
+    cfg = MonitorConfig.model_validate({
+        "name": "mon", "model": "m", "features": ["x"],
+        "performance": {"task": "classification", "prediction": "pred"}})
+    row = Row("performance", "*", "*", "accuracy", value, math.nan, "none", False, n_cur=200,
+              fingerprint="performance")
+    _judge_history(cfg, row, hist, 1)
+    return row
+
+
+def test_an_accuracy_inside_its_band_is_no_anomaly_when_most_past_values_are_one() -> None:
+    """Found in review: fourteen windows at 1.0 and ten at 0.97 (few labels) have no
+    median absolute deviation; the scale fell to 1e-3 and 0.99 paged as an anomaly (z 10),
+    its finding reading "0.99 < 0.927, band", a bound it was above."""
+    hist = [1.0] * 14 + [0.97] * 10
+    assert judge.robust_z(0.99, hist) < 1
+    row = _performance_row(0.99, hist)
+    assert not row.bad
+    assert _performance_row(0.80, hist).bad  # a real fall still is
+
+
+def test_an_anomaly_inside_the_band_shows_the_bound_it_crossed() -> None:
+    """Good past values at 0.9 with a few lower ones widen the band (mean ± 4 sd) more than
+    the anomaly's robust scale: 0.65 is inside the band and an anomaly. Its finding says
+    so with the anomaly's bound, which it is below (before: the band's, which it was
+    above, and a severity under 1)."""
+    hist = [0.9] * 20 + [0.7, 0.75, 0.8, 0.72]
+    row = _performance_row(0.65, hist)
+    band_lo, anomaly_lo = row.details["band"][0], row.details["anomaly"][0]
+    assert band_lo < 0.65 < anomaly_lo
+    assert row.bad and row.reason == row.policy == "anomaly" and row.threshold == anomaly_lo
+    f = Finding(row.kind, row.segment, row.feature, row.metric, row.statistic,
+                row.threshold, row.policy, row.reason)
+    assert describe(f) == f"accuracy (accuracy 0.65 < {anomaly_lo:.3g}, anomaly)"
+    assert f.severity > 1
