@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import queue
 import threading
@@ -32,12 +33,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from driftscope.events import FeedbackEvent, PredictionEvent, first_error, is_missing
+from driftscope.events import (
+    MAX_EVENT_BYTES,
+    FeedbackEvent,
+    PredictionEvent,
+    first_error,
+    is_missing,
+)
 
 log = logging.getLogger("driftscope.client")
 
 DEFAULT_TOPIC = "driftscope.predictions"
-WARN_EVERY = 60.0  # seconds between two warnings of one kind (invalid, dropped, failed)
+WARN_EVERY = 60.0  # seconds between two warnings of one kind (invalid, full, closed, failed)
 EXIT_TIMEOUT = 5.0  # at interpreter exit, how long a logger not closed may still send
 
 
@@ -56,17 +63,23 @@ def _plain_map(values: Any) -> Any:
 
 @dataclass
 class LoggerStats:
-    """Counters: queued, sent, failed (broker errors), dropped (queue full or closed), invalid."""
+    """Counters. Every event ``log()`` was given ends in exactly one of: ``sent``
+    (acknowledged by Kafka), ``failed`` (Kafka refused it), ``dropped`` (queued, never
+    delivered by close()'s deadline), ``invalid`` (not an event: never queued) and
+    ``rejected`` (refused at the door, never queued: the queue full, the logger closed).
+    Once closed, ``sent + failed + dropped == queued``."""
 
     queued: int = 0
     sent: int = 0
     failed: int = 0
     dropped: int = 0
     invalid: int = 0
+    rejected: int = 0
 
     @property
     def lost(self) -> int:
-        return self.failed + self.dropped + self.invalid
+        """Every event that did not reach Kafka, for whatever reason."""
+        return self.failed + self.dropped + self.invalid + self.rejected
 
 
 class PredictionLogger:
@@ -78,6 +91,7 @@ class PredictionLogger:
         *,
         topic: str = DEFAULT_TOPIC,
         max_queue: int = 100_000,
+        max_queue_bytes: int = 64 << 20,
         max_block: float = 0.0,
         linger_ms: int = 20,
         client_options: dict[str, Any] | None = None,
@@ -86,8 +100,8 @@ class PredictionLogger:
         self.topic = topic
         self.max_block = max_block
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes  # (a count alone lets 100,000 large events in)
         self.close_timeout = close_timeout  # leaving a ``with`` block waits at most this
-        self.stats = LoggerStats()
         self._opts = dict(client_options or {})
         self._opts["bootstrap_servers"] = bootstrap_servers
         self._opts.setdefault("linger_ms", linger_ms)
@@ -96,36 +110,49 @@ class PredictionLogger:
         if self._opts["acks"] not in (-1, "all"):  # idempotence needs acks=all: off, and
             self._opts.setdefault("enable_idempotence", False)  # kafka-python says nothing
         self._closed = False
-        self._settled = False  # close() has counted what was never acknowledged
         self._deadline: float | None = None  # close()'s: the sender's flushes end by then
-        self._warned_at: dict[str, float] = {}
-        self._unwarned: dict[str, int] = {}
+        self._reset()
         self._start()
+        _LOGGERS.add(self)
 
-    def _start(self) -> None:
-        """A queue and a sender thread of this process's own."""
+    def _reset(self) -> None:
+        """The state of this process's own: a fork copies the parent's (its lock perhaps
+        held by a thread that did not come along, its queue, its counts) into the child,
+        where :func:`_after_fork` calls this before anything else runs."""
         self._pid = os.getpid()
+        self.stats = LoggerStats()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.max_queue)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._pending = 0
+        self._pending = 0  # queued, not yet sent, failed or dropped
+        self._bytes = 0  # what those pending events hold (``max_queue_bytes``)
+        self._settled = False  # close() has counted what was never acknowledged
+        self._warned_at: dict[str, float] = {}
+        self._unwarned: dict[str, int] = {}
+        self._thread: threading.Thread | None = None  # the sender: started at first use
+        self._finalizer: multiprocessing.util.Finalize | None = None
+
+    def _start(self) -> None:
+        """A sender thread of this process's own, and a close when the process ends."""
         self._thread = threading.Thread(target=self._run, name="driftscope-logger", daemon=True)
         self._thread.start()
-        atexit.register(_close_at_exit, weakref.ref(self))
+        ref = weakref.ref(self)
+        atexit.register(_close_at_exit, ref)
+        # a multiprocessing child ends with os._exit(): no atexit, but its finalizers run
+        self._finalizer = multiprocessing.util.Finalize(None, _close_at_exit, args=(ref,),
+                                                        exitpriority=100)
 
-    def _forked(self) -> None:
-        """In a process forked after the logger was made (gunicorn --preload, uwsgi,
-        multiprocessing): the parent's sender thread and producer did not come along, so
-        the events were queued and never sent. The child starts its own, counts afresh."""
-        with _FORK_LOCK:
-            if self._pid == os.getpid():
+    def _start_in_child(self) -> None:
+        """The first event of a process forked after the logger was made (gunicorn
+        --preload, uwsgi, multiprocessing): the parent's sender thread and producer did not
+        come along, so the child starts its own (its counts were made afresh at the fork)."""
+        with self._lock:
+            if self._thread is not None:
                 return
-            log.warning("driftscope: PredictionLogger used in a forked process (pid %d): "
-                        "it starts a sender of its own (create loggers after forking to "
-                        "avoid this)", os.getpid())
-            self.stats = LoggerStats()
-            self._warned_at, self._unwarned = {}, {}
             self._start()
+        log.warning("driftscope: PredictionLogger used in a forked process (pid %d): "
+                    "it starts a sender of its own (create loggers after forking to "
+                    "avoid this)", os.getpid())
 
     # -- the caller's side: never blocks long, never raises ---------------------------
     def log(
@@ -144,7 +171,8 @@ class PredictionLogger:
 
         An event that could not be queued (the queue full past ``max_block``, the logger
         closed) keeps its id, so the caller's later ``log_feedback`` stays well-formed;
-        it is counted in ``stats.dropped``, which is where losses are read from.
+        it is counted in ``stats.rejected``, which with the other counters is where losses
+        are read from.
         """
         data: dict[str, Any] = {
             "model_id": model_id,
@@ -168,7 +196,8 @@ class PredictionLogger:
         except ValidationError as exc:
             self._invalid("event", first_error(exc)[1])
             return None
-        self.send(event)
+        if self.send(event) is None:  # too large for the collector
+            return None
         return event.event_id
 
     def log_feedback(
@@ -188,20 +217,24 @@ class PredictionLogger:
         except ValidationError as exc:
             self._invalid("feedback", first_error(exc)[1])
 
-    def send(self, event: PredictionEvent | FeedbackEvent) -> bool:
-        """Queue an already-built event; False when it was dropped."""
+    def send(self, event: PredictionEvent | FeedbackEvent) -> bool | None:
+        """Queue an already-built event: True when queued, False when refused (the queue
+        full, the logger closed), None when invalid (larger than the collector takes)."""
         return self.send_raw(event.event_id.encode(), event.model_dump_json().encode())
 
-    def send_raw(self, key: bytes | None, value: bytes) -> bool:
-        """Queue raw bytes as they are (for tests and replays of recorded traffic)."""
-        if self._pid != os.getpid():
-            self._forked()
-        with self._lock:  # (counted before the put: a close() in between counts it)
-            if self._closed:
-                self.stats.dropped += 1
-                return False
-            self.stats.queued += 1
-            self._pending += 1
+    def send_raw(self, key: bytes | None, value: bytes) -> bool | None:
+        """Queue raw bytes as they are (for tests and replays of recorded traffic); what
+        it returns is :meth:`send`'s."""
+        if len(value) > MAX_EVENT_BYTES:  # Kafka would take it, the collector dead-letter it
+            self._invalid("event", f"{len(value):,} bytes of JSON, over the collector's "
+                                   f"limit of {MAX_EVENT_BYTES:,} (events.MAX_EVENT_BYTES)")
+            return None
+        refused = self._admit(len(value))
+        if refused:
+            self._warn(*refused)
+            return False
+        if self._thread is None:  # a forked child's first event
+            self._start_in_child()
         try:
             if self.max_block > 0:
                 self._queue.put((key, value), timeout=self.max_block)
@@ -209,51 +242,81 @@ class PredictionLogger:
                 self._queue.put_nowait((key, value))
         except queue.Full:
             with self._idle:
-                self.stats.queued -= 1
-                self._pending -= 1
-                self.stats.dropped += 1
-                self._idle.notify_all()
-            self._warn("dropped", f"the queue is full (max_queue={self.max_queue}): the "
-                                  "broker is slower than the app, or unreachable")
+                if not self._settled:  # (else close() has counted it as dropped already)
+                    self.stats.queued -= 1
+                    self.stats.rejected += 1
+                    self._pending -= 1
+                    self._bytes -= len(value)
+                    self._idle.notify_all()
+            self._warn("full", f"events refused: the queue is full (max_queue="
+                               f"{self.max_queue}): the broker is slower than the app, or "
+                               "unreachable")
             return False
         return True
 
+    def _admit(self, size: int) -> tuple[str, str] | None:
+        """Count an event in (queued and pending, counted before the put: a close() in
+        between waits for it), or refuse it: the warning to give, when refused."""
+        with self._lock:
+            if self._closed:
+                self.stats.rejected += 1
+                return "closed", "events refused: the PredictionLogger is closed"
+            if self._bytes + size > self.max_queue_bytes:
+                self.stats.rejected += 1
+                return "full", (f"events refused: the queue holds max_queue_bytes="
+                                f"{self.max_queue_bytes:,} bytes: the broker is slower "
+                                "than the app, or unreachable")
+            self.stats.queued += 1
+            self._pending += 1
+            self._bytes += size
+        return None
+
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued is sent or failed; False on timeout."""
-        deadline = time.monotonic() + timeout
+        return self._wait(time.monotonic() + timeout)
+
+    def _wait(self, deadline: float) -> bool:
+        """Until nothing is pending; False when ``deadline`` came first, or the sender
+        is gone."""
         with self._idle:
             while self._pending > 0:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
+                if left <= 0 or self._thread is None or not self._thread.is_alive():
                     return False
                 self._idle.wait(min(left, 0.1))
         return True
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush, then stop the background thread, within ``timeout`` seconds in all
-        (default ``close_timeout``, 30 s).
+        """Send what is queued, then stop the background thread, within ``timeout``
+        seconds in all (default ``close_timeout``, 30 s).
 
         Whatever could not be sent by then is counted as dropped; later calls to
-        ``log()`` are dropped too.
+        ``log()`` are refused (counted as rejected).
         """
-        if self._closed:
-            return
         timeout = self.close_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        self.flush(timeout)
         with self._lock:
+            if self._closed:
+                return
+            # closed first: from here log() refuses, so the pending count can only fall
+            # (flushing first, threads still logging kept it up until the timeout)
             self._closed = True
-            self._deadline = deadline
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+            self._deadline = deadline = time.monotonic() + timeout
+        self._wait(deadline)
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
         self._drain("dropped")
         with self._idle:  # handed to Kafka, never acknowledged: lost (a late answer is not
             self.stats.dropped += max(self._pending, 0)  # counted again)
-            self._pending, self._settled = 0, True
+            self._pending, self._bytes, self._settled = 0, 0, True
             self._idle.notify_all()
-        if self.stats.lost - self.stats.invalid:
-            log.warning("driftscope: PredictionLogger closed: %d of %d events not sent "
-                        "(%d failed, %d dropped)", self.stats.failed + self.stats.dropped,
-                        self.stats.queued, self.stats.failed, self.stats.dropped)
+        if self._finalizer is not None:  # (the registry would keep one per logger made)
+            self._finalizer.cancel()
+        s = self.stats
+        if s.failed or s.dropped or s.rejected:
+            log.warning("driftscope: PredictionLogger closed: %d of %d queued events not "
+                        "delivered (%d failed, %d dropped); %d refused (queue full / logger "
+                        "closed)", s.failed + s.dropped, s.queued, s.failed, s.dropped,
+                        s.rejected)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -273,8 +336,9 @@ class PredictionLogger:
         self._warn("invalid", f"invalid {what} not logged: {why}")
 
     def _warn(self, kind: str, text: str) -> None:
-        """One warning line a minute at most per ``kind`` (invalid, dropped, failed), with
-        how many more there were (an app sending a bad field would log one per request)."""
+        """One warning line a minute at most per ``kind`` (invalid, full, closed, failed),
+        with how many more there were (an app sending a bad field would log one per
+        request)."""
         now = time.monotonic()
         with self._lock:
             if now - self._warned_at.get(kind, -WARN_EVERY) < WARN_EVERY:
@@ -288,12 +352,14 @@ class PredictionLogger:
         with self._lock:
             setattr(self.stats, what, getattr(self.stats, what) + n)
 
-    def _done(self, what: str) -> None:
+    def _done(self, what: str, size: int) -> None:
+        """One pending event of ``size`` bytes is over, counted as ``what``."""
         with self._idle:
             if self._settled:  # close() has counted it as lost already
                 return
             setattr(self.stats, what, getattr(self.stats, what) + 1)
             self._pending -= 1
+            self._bytes -= size
             if self._pending <= 0:
                 self._idle.notify_all()
 
@@ -304,22 +370,23 @@ class PredictionLogger:
         from driftscope.kafka_quiet import quieter
 
         delay = 0.2
-        while not self._closed:
-            try:
+        while True:  # (until close()'s deadline, not its start: a logger made and closed
+            try:  # at once, as at exit, still sends)
                 return KafkaProducer(**quieter(self._opts))
             except KafkaError as exc:
+                if self._left() <= 0:
+                    return None
                 log.warning("driftscope: cannot reach Kafka (%s); retrying", type(exc).__name__)
-                time.sleep(delay)
+                time.sleep(delay if self._deadline is None else max(0.0, min(delay, self._left())))
                 delay = min(delay * 2, 5.0)
             except Exception as exc:  # bad client_options, a codec not installed: the
                 # caller's to fix; every event is counted failed (the thread lives on)
                 log.error("driftscope: cannot create the Kafka producer (%s: %s); events "
                           "are counted as failed", type(exc).__name__, exc)
                 return None
-        return None
 
-    def _failed(self, exc: BaseException) -> None:
-        self._done("failed")
+    def _failed(self, exc: BaseException, size: int) -> None:
+        self._done("failed", size)
         self._warn("failed", f"Kafka did not take an event: {type(exc).__name__}: {exc}")
 
     def _flush(self, producer: Any, seconds: float) -> None:
@@ -337,13 +404,31 @@ class PredictionLogger:
         while the logger is open, so that a close is not kept waiting)."""
         return 1.0 if self._deadline is None else self._deadline - time.monotonic()
 
+    def _finished(self) -> bool:
+        """Closed, and nothing left to wait for: every event answered (an event counted
+        in by a log() racing close() may still be on its way into the queue), or close()'s
+        deadline passed."""
+        return self._closed and (self._pending <= 0 or self._left() <= 0)
+
     def _drain(self, what: str) -> None:
         while True:
             try:
-                self._queue.get_nowait()
+                _key, value = self._queue.get_nowait()
             except queue.Empty:
                 return
-            self._done(what)
+            self._done(what, len(value))
+
+    def _send(self, producer: Any, key: bytes | None, value: bytes) -> None:
+        size = len(value)
+        if producer is None:
+            self._done("failed", size)
+            return
+        try:
+            future = producer.send(self.topic, key=key, value=value)
+            future.add_callback(lambda _md: self._done("sent", size))
+            future.add_errback(lambda exc: self._failed(exc, size))
+        except Exception as exc:  # a bad message or a closed producer: count, go on
+            self._failed(exc, size)
 
     def _run(self) -> None:
         producer = self._producer()
@@ -353,19 +438,13 @@ class PredictionLogger:
             try:
                 key, value = self._queue.get(timeout=0.1)
             except queue.Empty:
-                if self._closed:
+                if self._finished():
                     break
+                if self._closed and producer is not None:  # answers still awaited
+                    self._flush(producer, min(self._left(), 0.1))
                 continue
-            if producer is None:
-                self._done("failed")
-                continue
-            try:
-                future = producer.send(self.topic, key=key, value=value)
-                future.add_callback(lambda _md: self._done("sent"))
-                future.add_errback(self._failed)
-            except Exception as exc:  # a bad message or a closed producer: count, go on
-                self._failed(exc)
-            if self._queue.empty():
+            self._send(producer, key, value)
+            if producer is not None and self._queue.empty():
                 self._flush(producer, self._left())
         if producer is not None:
             self._flush(producer, self._left())
@@ -387,8 +466,19 @@ def _close_producer(producer: Any, seconds: float) -> None:
         producer._closed = True  # (what its close sets once done: __del__ does nothing)
 
 
-_FORK_LOCK = threading.Lock()
-os.register_at_fork(after_in_child=lambda: globals().update(_FORK_LOCK=threading.Lock()))
+_LOGGERS: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
+"""Every logger of this process, for :func:`_after_fork`."""
+
+
+def _after_fork() -> None:
+    """In a forked child, before any of its code runs: each logger's state made afresh
+    (checking the pid in log() alone left flush(), close() and the invalid counts on the
+    parent's lock, queue and stats; a lock held at the fork hung the child for ever)."""
+    for logger in list(_LOGGERS):
+        logger._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _close_at_exit(ref: weakref.ReferenceType[PredictionLogger]) -> None:

@@ -25,6 +25,7 @@ import math
 import numbers
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -251,10 +252,12 @@ def _reject_constant(name: str) -> float:
 
 
 def is_missing(v: Any) -> bool:
-    """None, NaN (Python's or numpy's), or pandas' NA/NaT (recognised without importing
-    pandas): how data frames say a value is missing."""
+    """None, NaN (Python's, numpy's or a ``Decimal``'s), or pandas' NA/NaT (recognised
+    without importing pandas): how data frames say a value is missing."""
     return (v is None or type(v).__name__ in ("NAType", "NaTType")
-            or (isinstance(v, numbers.Real) and v != v))
+            or (isinstance(v, numbers.Real) and v != v)
+            # (not a numbers.Real; and ``!=`` raises on a signalling NaN)
+            or (isinstance(v, Decimal) and v.is_nan()))
 
 
 def canonical(value: Any) -> str:

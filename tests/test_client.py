@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer
 
 from driftscope.broker import LocalBroker, free_port
 from driftscope.client import PredictionLogger
+from driftscope.events import MAX_EVENT_BYTES, is_missing
 
 
 def test_logged_events_arrive_keyed_by_event_id(broker: LocalBroker, topic: str) -> None:
@@ -93,7 +97,7 @@ def test_an_unreachable_broker_never_blocks_or_raises() -> None:
         logger.log("m", {"x": i}, {"p": 0.1})
     elapsed = time.monotonic() - start
     assert elapsed < 2.0  # 500 calls: none waited on the broker
-    assert logger.stats.dropped >= 400  # the bounded queue filled and counted the rest
+    assert logger.stats.rejected >= 400  # the bounded queue filled and counted the rest
     assert logger.flush(timeout=0.5) is False
     start = time.monotonic()
     logger.close(timeout=1.0)
@@ -142,3 +146,96 @@ def test_kafka_pythons_network_loop_warns_of_stalls_not_of_busy_moments(
 
     assert warned({"bootstrap_servers": broker.bootstrap})  # kafka-python's own default
     assert not warned(quieter({"bootstrap_servers": broker.bootstrap}))
+
+
+def test_refused_events_are_counted_apart_from_queued_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``dropped`` mixed events refused at the door (queue full, logger closed: never
+    queued) with queued ones never delivered, so close() said "3000 of 1000 events not
+    sent", and events logged after close() were dropped without a word."""
+    dead = f"127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING, "driftscope.client"):
+        logger = PredictionLogger(dead, max_queue=10, client_options={"request_timeout_ms": 1000})
+        for i in range(50):
+            logger.log("m", {"x": float(i)}, {"p": 0.1})
+        logger.close(timeout=1.0)
+        closing = [r.getMessage() for r in caplog.records if "closed:" in r.getMessage()]
+        for i in range(3):
+            assert logger.log("m", {"x": float(i)}, {"p": 0.1}) is not None  # (keeps its id)
+    s = logger.stats
+    assert 10 <= s.queued <= 12 and s.queued + s.rejected == 53, s
+    assert s.sent + s.failed + s.dropped == s.queued and s.lost == 53, s
+    assert len(closing) == 1, closing
+    assert (f"{s.queued} of {s.queued} queued events not delivered" in closing[0]
+            and f"{50 - s.queued} refused (queue full / logger closed)" in closing[0]), closing
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("the PredictionLogger is closed" in w for w in warnings), warnings
+
+
+def test_an_event_larger_than_the_collector_takes_is_invalid_not_sent(
+    broker: LocalBroker, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An event between the collector's 1,000,000 bytes and Kafka's 1 MiB was counted sent,
+    then dead-lettered by the collector as oversized."""
+    with caplog.at_level(logging.WARNING, "driftscope.client"):
+        with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+            assert logger.log("m", {"note": "a" * 1_010_000}, {"p": 0.5}) is None
+            assert logger.send_raw(b"k", b"{" + b" " * MAX_EVENT_BYTES + b"}") is None
+            assert logger.log("m", {"note": "a" * 1000}, {"p": 0.5}) is not None
+    s = logger.stats
+    assert s.invalid == 2 and s.queued == 1 and s.sent == 1, s
+    warnings = [r.getMessage() for r in caplog.records if r.name == "driftscope.client"]
+    assert len(warnings) == 1 and "over the collector's limit of 1,000,000" in warnings[0]
+    assert "\n" not in warnings[0]
+
+
+def test_a_decimal_nan_feature_is_sent_as_missing() -> None:
+    """``Decimal('NaN')`` made the whole prediction invalid, whereas a float NaN is null."""
+    assert is_missing(Decimal("NaN")) and is_missing(Decimal("sNaN"))
+    assert not is_missing(Decimal("1.5")) and not is_missing(Decimal("Infinity"))
+    sent: list = []
+    logger = PredictionLogger("127.0.0.1:9", close_timeout=0.1)
+    logger.send = lambda event: sent.append(event) or True  # type: ignore[method-assign]
+    assert logger.log("m", {"amount": Decimal("NaN"), "n": 2.0}, {"p": 0.5}) is not None
+    logger.close()
+    assert logger.stats.invalid == 0
+    assert json.loads(sent[0].model_dump_json())["features"] == {"amount": None, "n": 2.0}
+
+
+def test_the_docs_state_the_200_character_limits_the_code_enforces() -> None:
+    """docs/events.md stated a limit for model_id only; model_version, event_id and a
+    segment's value over 200 characters make the prediction invalid too."""
+    table = (Path(__file__).parents[1] / "docs" / "events.md").read_text()
+    for field in ("model_id", "model_version", "event_id", "segments"):
+        row = re.search(rf"^\| `{field}` \|.*$", table, re.M)
+        assert row is not None and "200" in row.group(0), field
+    logger = PredictionLogger("127.0.0.1:9", close_timeout=0.1)
+    logger.send = lambda event: True  # type: ignore[method-assign]
+    assert logger.log("m", {}, {}, model_version="v" * 200) is not None
+    assert logger.log("m", {}, {}, model_version="v" * 201) is None
+    assert logger.log("m", {}, {}, event_id="e" * 201) is None
+    assert logger.log("m", {}, {}, segments={"s" * 201: "x"}) is None
+    assert logger.log("m", {}, {}, segments={"url": "u" * 201}) is None
+    logger.close()
+    assert logger.stats.invalid == 4
+
+
+def test_the_queue_is_bounded_in_bytes_too(broker: LocalBroker, topic: str) -> None:
+    """``max_queue`` bounds a count: 100,000 events of 500 KB each, the broker down, held
+    50 GB. ``max_queue_bytes`` refuses what would pass it, and frees what is delivered."""
+    big = {"note": "a" * 400_000}
+    dead = f"127.0.0.1:{free_port()}"
+    logger = PredictionLogger(dead, max_queue_bytes=2_000_000,
+                              client_options={"request_timeout_ms": 1000})
+    for _ in range(10):
+        logger.log("m", big, {"p": 0.5})
+    s = logger.stats
+    assert 1 <= s.queued <= 4 and s.rejected == 10 - s.queued, s
+    logger.close(timeout=1.0)
+    assert s.sent + s.failed + s.dropped == s.queued and s.lost == 10, s
+    with PredictionLogger(broker.bootstrap, topic=topic, max_queue_bytes=2_000_000) as live:
+        for _ in range(12):  # 4.8 MB in all: what Kafka acknowledges makes room again
+            assert live.log("m", big, {"p": 0.5}) is not None
+            assert live.flush(30)
+    assert live.stats.sent == 12 and live.stats.rejected == 0, live.stats

@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +22,7 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer
 
-from driftscope.broker import LocalBroker
+from driftscope.broker import LocalBroker, free_port
 from driftscope.client import PredictionLogger
 from driftscope.events import PredictionEvent
 
@@ -123,3 +128,128 @@ def test_numpy_and_pandas_values_are_sent_as_python_ones() -> None:
     assert first["predictions"] == {"churn": True, "proba": [0.2, 0.8]}
     assert first.get("label") is None
     assert second["features"] == {"n": 3} and second["label"] is False
+
+
+def test_close_while_other_threads_log_sends_what_was_queued_at_once(
+    broker: LocalBroker, topic: str
+) -> None:
+    """A web server draining: request threads still log while close() runs. close()
+    flushed before it refused new events, so the pending count never fell to 0: it waited
+    its whole timeout with a healthy broker, then counted what was still queued dropped."""
+    logger = PredictionLogger(broker.bootstrap, topic=topic)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            logger.log("m", {"x": 1.0}, {"p": 0.5})
+            time.sleep(0.0005)
+
+    threads = [threading.Thread(target=traffic, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        logger.close(timeout=60)
+        took = time.monotonic() - start
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    s = logger.stats
+    assert s.queued > 0 and s.sent == s.queued and s.dropped == 0 and s.failed == 0, s
+    assert s.rejected > 0  # (the threads went on logging after close)
+    assert took < 50  # not the whole timeout: what was queued went at once
+
+
+def _log_and_return(logger: PredictionLogger) -> None:
+    for i in range(30):
+        logger.log("child", {"x": float(i)}, {"p": 0.5})
+
+
+def test_a_multiprocessing_child_sends_what_it_logged_without_close(
+    broker: LocalBroker, topic: str
+) -> None:
+    """A logger made in the parent (module level), used in multiprocessing workers that
+    never close it: a multiprocessing child ends with os._exit(), so atexit never ran and
+    every event the child logged was lost, silently."""
+    logger = PredictionLogger(broker.bootstrap, topic=topic)
+    child = multiprocessing.get_context("fork").Process(target=_log_and_return, args=(logger,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    logger.close()
+    models = [e["model_id"] for e in _received(broker.bootstrap, topic, 30)]
+    assert models.count("child") == 30
+
+
+def _in_fork(work: Callable[[], int]) -> int:
+    """``work()``'s return in an os.fork() child, as its exit code (99: it raised; -9: it
+    hung 20 s and was killed)."""
+    pid = os.fork()
+    if pid == 0:  # the child: never back into pytest
+        code = 99
+        try:
+            code = work()
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return -9
+
+
+def test_after_a_fork_every_method_uses_the_childs_own_state() -> None:
+    """gunicorn --preload: only log() noticed the fork. flush() and close() used the
+    parent's lock and queue (a lock held at the fork hung the child for ever), the child's
+    first invalid event was counted then erased, and a child only calling close()
+    reported the parent's queued events as its own drops."""
+    logger = PredictionLogger(f"127.0.0.1:{free_port()}", close_timeout=1)
+
+    def invalid_first() -> int:
+        logger.log("m", {"x": float("inf")}, {"p": 0.5})
+        if logger.stats.invalid != 1:
+            return 1
+        logger.log("m", {"x": 1.0}, {"p": 0.5})
+        return 0 if (logger.stats.invalid, logger.stats.queued) == (1, 1) else 2
+
+    codes = [_in_fork(invalid_first)]
+    for _ in range(7):  # the parent's own events, never sent (no broker)
+        logger.log("parent", {"x": 1.0}, {"p": 0.5})
+
+    def close_only() -> int:
+        logger.close(0.5)
+        s = logger.stats
+        return 0 if s.queued == s.dropped == 0 else 3
+
+    codes.append(_in_fork(close_only))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # (as kafka-python's thread does on each acknowledgement)
+        with logger._lock:
+            held.set()
+            release.wait(30)
+
+    def flush_and_close() -> int:
+        if not logger.flush(1):
+            return 4
+        logger.log("m", {"x": 1.0}, {"p": 0.5})
+        logger.close(0.5)
+        return 0 if logger.stats.queued == 1 else 5
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert held.wait(10)
+        codes.append(_in_fork(flush_and_close))
+    finally:
+        release.set()
+        holder.join(10)
+    logger.close(0.5)
+    assert codes == [0, 0, 0]  # (-9: the child hung on the lock held at the fork)
+    assert logger.stats.queued == 7  # the parent's counts: none of the children's

@@ -75,10 +75,10 @@ class _Backpressured:
 
     def _check(self) -> None:
         stats = self._logger.stats
-        if stats.dropped:
+        if stats.rejected:  # (the queue stayed full for max_block: refused, never queued)
             raise BrokerError(
                 f"Kafka at {self._where} took no event for {self._logger.max_block:g} s; "
-                f"stopped after {stats.sent} of {stats.queued + stats.dropped} events were "
+                f"stopped after {stats.sent} of {stats.queued + stats.rejected} events were "
                 f"delivered{NO_BROKER}"
             )
 
