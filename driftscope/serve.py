@@ -104,7 +104,7 @@ def serve(
     from driftscope.config import kafka_client_options
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.scheduler import Monitor
-    from driftscope.monitor.service import run_pass
+    from driftscope.monitor.service import PassFailures, run_pass
     from driftscope.store.clickhouse import Store, redact_dsn
     from driftscope.telemetry import beat
 
@@ -186,6 +186,7 @@ def serve(
         if ready is not None:
             ready()
         monitor = Monitor(store, config)  # kept: its nulls serve the next passes
+        failures = PassFailures("serve")
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -193,7 +194,10 @@ def serve(
                                        deliver=False, monitor=monitor)
             except StoreUnavailable as exc:
                 log.warning("serve: monitor pass skipped, the store is unavailable: %s", exc)
+            except Exception as exc:  # (before: serve stopped, its collector with it)
+                failures.failed(exc)
             else:
+                failures.ok()
                 if verdicts:
                     log.info("serve: monitor pass: %d windows, %d bad", len(verdicts),
                              sum(v.bad for v in verdicts))

@@ -54,10 +54,12 @@ class Finding:
     def severity(self) -> float:
         """How far past the threshold, on one scale (>1 is bad): value / threshold, or
         threshold / value where lower is worse (accuracy 0.3 under 0.9: 3). A finding
-        without a finite threshold (an anomaly with no band yet) scores 1."""
+        without a finite threshold scores 1, a silence (a window with no event) at least 1."""
         value, bound = self.statistic, self.threshold
         if math.isnan(value) or not math.isfinite(bound):
             return 1.0
+        if self.reason == "silence":  # bad whatever its volume z (a small model's is low)
+            return max(1.0, abs(value / bound) if bound else 1.0)
         if self.lower_is_worse:
             value, bound = bound, value
         if bound == 0:

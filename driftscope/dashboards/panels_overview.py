@@ -81,18 +81,24 @@ def event_volume() -> PanelSpec:
     so a model logged without raw events counts too: each window's events (late ones
     included) at the window's start, as the ``windows`` counts are summed.
     """
-    sql = f"""SELECT $__timeInterval({P.window_start}) AS time, {P.model_id} AS model,
-  sum({P.n}) AS events
-FROM {P}
-WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}
-GROUP BY time, model
-ORDER BY time"""
+    # each model's missing windows filled with 0 up to the range's end (a stream that
+    # stopped drew a line across the gap), at the interval or the longest window shown
+    step = (f"greatest($__interval_s, ifNull((SELECT max({P.window_seconds}) FROM {P} "
+            f"WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}), 1))")
+    sql = f"""SELECT time, model, events FROM (
+  SELECT $__timeInterval({P.window_start}) AS time, {P.model_id} AS model,
+    sum({P.n}) AS events
+  FROM {P}
+  WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}
+  GROUP BY time, model
+  ORDER BY model, time WITH FILL TO $__toTime STEP toIntervalSecond({step}))
+ORDER BY time, model"""
     return PanelSpec(
         "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
         series=("model",), width=8, description="Events stored per model, by event time: "
         "each collector window's count (every logging mode: raw, sample, profile; late "
         "events included) at the window's start. Where the interval is shorter than the "
-        "model's window, each point is a whole window.",
+        "model's window, each point is a whole window; 0 where a model had none.",
     )
 
 

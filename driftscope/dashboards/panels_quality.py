@@ -29,6 +29,7 @@ D = schema.DRIFT_RESULTS
 E = schema.EVENTS
 F = schema.FEEDBACK
 W = schema.WINDOWS
+P = schema.WINDOW_PARTS
 DL = schema.DEAD_LETTERS
 _SKEW_S = int(DEFAULT_SKEW.total_seconds())
 NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs them "
@@ -109,15 +110,24 @@ def quality_checks() -> PanelSpec:
 
 
 def window_counts() -> PanelSpec:
-    """Events and late events per closed window: record-count anomalies show here."""
-    sql = f"""SELECT {W.window_start} AS time, sum({W.n_events}) AS events,
-  sum({W.n_late}) AS late
-FROM {W} FINAL
-WHERE {model_is(W.model_id)} AND $__timeFilter({W.window_start})
+    """Events and late events per window: record-count anomalies show here, and a stream
+    that stopped shows as 0 (not a line drawn across the gap) up to the range's end.
+
+    From the collector's per-flush counts (``window_parts``, which ``windows`` sums when
+    it closes a window): the window open now, and one the collector never closed (the
+    stream stopped, the monitor closed it), count too. Windows without events are filled
+    in at the model's window size (its largest, when it changed)."""
+    step = (f"greatest(1, ifNull((SELECT max({P.window_seconds}) FROM {P} WHERE "
+            f"{model_is(P.model_id)} AND $__timeFilter({P.window_start})), 1))")
+    sql = f"""SELECT {P.window_start} AS time, sum({P.n}) AS events, sum({P.n_late}) AS late
+FROM {P}
+WHERE {model_is(P.model_id)} AND $__timeFilter({P.window_start})
 GROUP BY time
-ORDER BY time"""
+ORDER BY time WITH FILL TO toDateTime64($__toTime, 3) STEP toIntervalSecond({step})"""
     return PanelSpec(
         "window_counts", "Events per window", "timeseries", sql, ("time", "events", "late"),
+        description="Events stored per window of the model (late ones included, and "
+        "counted apart), the window open now too; 0 for a window without events.",
     )
 
 

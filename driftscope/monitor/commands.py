@@ -116,7 +116,7 @@ def monitor(
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
     from driftscope.monitor.scheduler import Monitor
-    from driftscope.monitor.service import run_pass
+    from driftscope.monitor.service import PassFailures, run_pass
     from driftscope.store.clickhouse import Store
     from driftscope.telemetry import beat
 
@@ -128,6 +128,7 @@ def monitor(
     store = Store.from_config(cfg.store, secrets)
     store.migrate()
     kept = Monitor(store, cfg)  # across passes: its nulls serve the next windows
+    failures = PassFailures("monitor")
     while True:
         try:
             verdicts, sent = run_pass(store, cfg, secrets, settle=settle_for, deliver=deliver,
@@ -136,7 +137,12 @@ def monitor(
             if once:
                 raise
             log.warning("monitor pass skipped, the store is unavailable: %s", exc)
+        except Exception as exc:
+            if once:
+                raise
+            failures.failed(exc)
         else:
+            failures.ok()
             bad = sum(v.bad for v in verdicts)
             log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
                      len(verdicts), bad, sent["sent"], sent["failed"])

@@ -253,7 +253,11 @@ def quality_rows(
             else 1.0
         expected = ref.n / max(span, 1e-9)
     n = cur.n if count is None else count
-    vol = silent or quality.volume_check(n, counts, expected, cfg.quality)
+    vol = quality.volume_check(n, counts, expected, cfg.quality)
+    if silent is not None:  # bad as a silence, drawn at its volume z (a dashboard showed
+        # 0 on a limit of 0: a stopped stream looked like every normal window)
+        vol = silent = replace(silent, value=vol.value if vol else 0.0,
+                               limit=cfg.quality.volume_z)
     if vol is not None:
         results.append(("*", vol))
     for key in cfg.segments:  # each segment's traffic against its reference share

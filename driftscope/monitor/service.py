@@ -8,6 +8,8 @@ Examples
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +20,8 @@ from driftscope.alerts.model import WindowVerdict
 from driftscope.config import Config, Secrets
 from driftscope.monitor.scheduler import Monitor, Progress
 from driftscope.store.clickhouse import Store
+
+log = logging.getLogger("driftscope.monitor")
 
 
 def run_pass(
@@ -58,3 +62,32 @@ def run_pass(
         sent = dispatcher(store, config, secrets, write=write).run(include_failed=True,
                                                                    pace_failed=True)
     return verdicts, sent
+
+
+class PassFailures:
+    """What a long-running loop (``serve``, ``driftscope monitor``) says of passes that
+    raised (a store error, a bug): the loop goes on — with it the collector, whose events
+    would otherwise pile up or, with the embedded broker, be lost — and the next pass
+    tries again. One ERROR per distinct error, again every ``every`` seconds while it
+    lasts (not one per pass), and one line when passes work again."""
+
+    def __init__(self, who: str, every: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.who, self.every, self.clock = who, every, clock
+        self._last: tuple[str, float] | None = None  # the error told, and when
+        self.count = 0  # passes failed in a row
+
+    def failed(self, exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        now = self.clock()
+        self.count += 1
+        if self._last is None or self._last[0] != text or now - self._last[1] >= self.every:
+            self._last = (text, now)
+            log.error("%s: monitor pass failed (%d in a row); the next pass tries again: %s",
+                      self.who, self.count, text)
+        log.debug("%s: monitor pass failed", self.who, exc_info=exc)
+
+    def ok(self) -> None:
+        if self.count:
+            log.info("%s: monitor passes work again, after %d failed", self.who, self.count)
+        self._last, self.count = None, 0

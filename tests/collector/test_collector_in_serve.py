@@ -73,3 +73,63 @@ def test_a_stop_flushes_the_collector_without_waiting_for_a_pass(
         release.set()
         thread.join(60)
     assert not thread.is_alive() and not errors, errors
+
+
+def test_a_failed_monitor_pass_leaves_serve_and_its_collector_running(
+    broker: LocalBroker, topic: str, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pass that raises (a store error, a bug) is told once and tried again; the
+    collector goes on storing (before: serve stopped, and with the embedded broker the
+    events sent meanwhile were lost)."""
+    from driftscope import serve as serve_module
+    from driftscope.errors import StoreError
+    from driftscope.monitor import service
+
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    cfg = make_config(broker.bootstrap, topic,
+                      store={"dsn": chdb_dsn, "database": database},
+                      alerts={"console": False, "slack": False})
+    real, passes = service.run_pass, []
+
+    def failing_pass(*a: object, **k: object) -> object:
+        passes.append(1)
+        if len(passes) <= 6:
+            raise StoreError("query failed: Code: 241. DB::Exception: Memory limit exceeded")
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "run_pass", failing_pass)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            serve_module.serve(cfg, Secrets(), stop, interval=0.5, store_port=None)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    caplog.set_level(logging.INFO)
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    store = Store(chdb_dsn, database=database)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("assigned partitions" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline and not errors, errors
+            time.sleep(0.2)
+        produce(broker.bootstrap, topic, [event(i) for i in range(50)])
+        deadline = time.monotonic() + 60
+        while store.count("events") < 50 or len(passes) < 8:
+            assert time.monotonic() < deadline and not errors, errors
+            time.sleep(0.2)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive() and not errors, errors
+    told = [r.getMessage() for r in caplog.records if "monitor pass failed" in r.getMessage()]
+    assert told == ["serve: monitor pass failed (1 in a row); the next pass tries again: "
+                    "StoreError: query failed: Code: 241. DB::Exception: Memory limit "
+                    "exceeded"]
+    assert any(r.getMessage() == "serve: monitor passes work again, after 6 failed"
+               for r in caplog.records)

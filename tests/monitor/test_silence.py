@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 
 from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
@@ -75,14 +76,16 @@ def test_a_stopped_stream_pages_once_silence_has_passed_and_resolves_when_back(
     for v in late[1:]:
         assert v.n_events == 0
         (f,) = v.findings
-        assert (f.kind, f.metric, f.statistic, f.reason) == ("quality", "volume", 0.0, "silence")
+        assert (f.kind, f.metric, f.reason) == ("quality", "volume", "silence")
+        # its volume z: 0 events after windows of 200 (Poisson floor: 200 / 200 ** 0.5)
+        assert (f.statistic, f.threshold) == (pytest.approx(200 / 200 ** 0.5), 6.0)
     assert alert_states(store) == ["firing"]
     assert passes(store, cfg, end + timedelta(minutes=30)) == []  # each window once
 
     rows = store.query(f"SELECT {D.window_start}, {D.statistic}, {D.drifted} FROM {D} FINAL "
                        f"WHERE {D.metric} = 'volume' AND {D.window_start} >= "
                        "{s:DateTime64(3, 'UTC')} ORDER BY 1", {"s": T0 + 12 * W})
-    assert [(float(v), int(d)) for _, v, d in rows] == [(0.0, 1), (0.0, 1)]  # on dashboards
+    assert [(round(float(v), 2), int(d)) for _, v, d in rows] == [(14.14, 1)] * 2  # dashboards
 
     # traffic is back: its windows are processed as usual and the alert resolves
     write_windows(store, "m", T0 + 16 * W, W, 3, 200, normal, seed=3)
