@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--period", choices=("1d", "1w"), default="1d",
                     help="cycle of the periodic streams (the seasonal reference follows it)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phase", choices=("start", "random"), default="start",
+                    help="where in its window each onset or burst falls: on the window grid, "
+                         "or uniform within it (as in production)")
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
     cfg = EvalConfig(
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         seasonal_width=args.seasonal_width,
         period=timedelta(days=7 if args.period == "1w" else 1),
         seed=args.seed,
+        phase=args.phase,
     )
     drift, silent = suite(args.suite)
     if args.no_silent:
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (
         f"`{' '.join(['python', 'benchmarks/accuracy.py', *(argv or sys.argv[1:])])}` "
         f"(source {cfg.source}, reference {cfg.n_reference} rows, {cfg.trials} trials, "
-        f"gradual span {cfg.gradual_span_windows} windows, alpha {cfg.alpha} "
+        f"gradual span {cfg.gradual_span_windows} windows, onsets at the window's "
+        f"{'start' if cfg.phase == 'start' else 'random point'}, alpha {cfg.alpha} "
         f"({cfg.correction}), labels watched: {cfg.watch_labels}, "
         f"{cfg.consecutive} consecutive windows, persistence "
         f"{cfg.persistence.model_dump() if cfg.persistence else 'off'}; "

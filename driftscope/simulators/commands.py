@@ -196,6 +196,9 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     span: Annotated[int, typer.Option(help="Gradual ramp length, in windows.")] = 4,
     period: Annotated[str, typer.Option(help="Cycle of periodic streams: 1d or 1w.")] = "1d",
+    phase: Annotated[str, typer.Option(
+        help="Where in its window each onset or burst falls: start (on the window grid) "
+             "or random (uniform within it, as in production).")] = "start",
     output: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
 ) -> None:
     """Measure power, delay and false alarms of detectors on the scenarios."""
@@ -215,10 +218,12 @@ def evaluate(
     _at_least("--trials", trials, 1)
     if period not in ("1d", "1w") or span < 1:
         raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
+    if phase not in ("start", "random"):
+        raise ConfigError(f"--phase: start or random; got {phase!r}")
     if output:  # now, not after the run: a result is never computed for nothing
         check_writable(output, "--output")
     cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed,
-                     gradual_span_windows=span,
+                     gradual_span_windows=span, phase=phase,
                      period=timedelta(days=7 if period == "1w" else 1))
     drift, silent = suite(suite_name)
     console = Console(stderr=True)

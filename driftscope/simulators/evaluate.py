@@ -257,6 +257,9 @@ class EvalConfig:
     seasonal_width: int = DEFAULT_SEASONAL_WIDTH
     period: timedelta = timedelta(days=1)
     seed: int = 0
+    # where in its window each trial's onset (or burst) falls: "start" (on the window
+    # grid, the best case) or "random" (uniform within the window, as in production)
+    phase: str = "start"
 
 
 @dataclass
@@ -384,14 +387,21 @@ class Harness:
         # trials cycle over the references: a result is not one reference's luck
         return self.flags(self.monitor(t % self.cfg.references), wins), wins
 
+    def offset(self, name: str, n: int, t: int) -> int:
+        """Events into window ``windows_before`` at which trial ``t``'s drift begins: 0
+        (``phase="start"``), or uniform in [0, n) (``"random"``)."""
+        if self.cfg.phase == "start":
+            return 0
+        return int(self._rng(6, n, t, zlib.crc32(name.encode())).integers(0, n))
+
     def windows(self, name: str, intensity: str, n: int, t: int) -> list[Stream]:
-        """The windows of trial ``t`` (what :meth:`trial` scores), onset after
-        ``windows_before`` windows."""
+        """The windows of trial ``t`` (what :meth:`trial` scores), onset in window
+        ``windows_before``, :meth:`offset` events into it."""
         cfg, sc = self.cfg, self._scenario(name, n)
         rng = self._rng(3, n, t, zlib.crc32(name.encode()))
         stream = sc.generate(rng, (cfg.windows_before + cfg.windows_after) * n,
-                             onset=cfg.windows_before * n, intensity=intensity,
-                             source=self.source)
+                             onset=cfg.windows_before * n + self.offset(name, n, t),
+                             intensity=intensity, source=self.source)
         return list(stream.windows(n))
 
     def silent_streams(self, name: str, intensity: str, n: int) -> list[Flags]:
@@ -429,7 +439,9 @@ class Harness:
                 if delay is None:
                     pre_open += 1
                     continue
-                paged += opened_by_burst(alerts[cfg.windows_before :], int(sc.burst) // n)
+                # the windows the burst touches (two when it does not start on the grid)
+                touched = -(-(self.offset(name, n, t) + int(sc.burst)) // n)
+                paged += opened_by_burst(alerts[cfg.windows_before :], touched)
                 delays.append(delay)
                 flagged = np.nonzero(flags[cfg.windows_before :])[0]
                 first_flags.append(float(flagged[0] + 1) if len(flagged) else np.inf)

@@ -125,3 +125,20 @@ def test_replaying_a_persistence_setting_equals_running_it() -> None:
     assert (ran.replay(strict).carried == ran.carried).all()
     # the two settings disagree somewhere, or the comparison would show nothing
     assert (ran.carried != other.carried).any() or (ran.follows != other.follows).any()
+
+
+def test_a_random_phase_puts_each_onset_inside_its_window() -> None:
+    """``phase="random"``: the drift begins anywhere in the onset window, as in production
+    (found in review: every onset and burst fell on the window grid, the best case, and
+    a one-window burst never straddled two windows)."""
+    from dataclasses import replace
+
+    h = Harness(replace(SMALL, phase="random", trials=6))
+    offsets = [h.offset("temporary-covariate", 1000, t) for t in range(6)]
+    assert all(0 <= o < 1000 for o in offsets) and len(set(offsets)) == 6
+    t = int(np.argmax([min(o, 1000 - o) for o in offsets]))  # one well inside
+    wins = h.windows("temporary-covariate", "high", 1000, t)
+    before = SMALL.windows_before
+    drifted = [int((w.weights > 0).sum()) for w in wins[before - 1: before + 3]]
+    assert drifted == [0, 1000 - offsets[t], offsets[t], 0]  # the burst over two windows
+    assert Harness(SMALL).offset("temporary-covariate", 1000, 0) == 0  # the default

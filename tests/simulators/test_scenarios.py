@@ -59,13 +59,13 @@ def test_gradual_covariate_shape_and_event_dicts() -> None:
                 "timestamp": e["timestamp"],
             }
         )
-        assert e["kind"] == ("covariate" if e["drifted"] else "none")
 
 
-@pytest.mark.parametrize("intensity", ["low", "medium", "high"])
-def test_covariate_shifts_means_by_the_claimed_amount(intensity: str) -> None:
+@pytest.mark.parametrize(("intensity", "lv"), [("low", 0.15), ("medium", 0.35),
+                                               ("high", 0.7)])
+def test_covariate_shifts_means_by_the_claimed_amount(intensity: str, lv: float) -> None:
+    """The shifts docs/simulators.md and the bar state (a change of LEVELS fails here)."""
     s = gen("instantaneous-covariate", intensity)
-    lv = LEVELS["covariate"][intensity]
     a0, a1 = before_after(s, "age")
     l0, l1 = before_after(s, "latency_ms")
     assert (a1.mean() - a0.mean()) / 12.0 == pytest.approx(lv, abs=0.04)
