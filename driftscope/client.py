@@ -258,10 +258,16 @@ class PredictionLogger:
         """Count an event in (queued and pending, counted before the put: a close() in
         between waits for it), or refuse it: the warning to give, when refused."""
         with self._lock:
+            # room in bytes: waited for up to max_block, as room in count is (an event
+            # alone is let in whatever its size: it would never fit otherwise)
+            deadline = time.monotonic() + self.max_block
+            while (not self._closed and self._bytes and
+                   self._bytes + size > self.max_queue_bytes and time.monotonic() < deadline):
+                self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic())))
             if self._closed:
                 self.stats.rejected += 1
                 return "closed", "events refused: the PredictionLogger is closed"
-            if self._bytes + size > self.max_queue_bytes:
+            if self._bytes and self._bytes + size > self.max_queue_bytes:
                 self.stats.rejected += 1
                 return "full", (f"events refused: the queue holds max_queue_bytes="
                                 f"{self.max_queue_bytes:,} bytes: the broker is slower "

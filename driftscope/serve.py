@@ -201,7 +201,8 @@ def serve(
                 if verdicts:
                     log.info("serve: monitor pass: %d windows, %d bad", len(verdicts),
                              sum(v.bad for v in verdicts))
-                beat("monitor", config.store.identity())
+                if not monitor.broken:  # (`health monitor` goes stale while one is)
+                    beat("monitor", config.store.identity())
                 wake.set()
             if local is not None and not local.running():
                 raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")

@@ -239,3 +239,10 @@ def test_the_queue_is_bounded_in_bytes_too(broker: LocalBroker, topic: str) -> N
             assert live.log("m", big, {"p": 0.5}) is not None
             assert live.flush(30)
     assert live.stats.sent == 12 and live.stats.rejected == 0, live.stats
+    # with max_block, log() waits for room in bytes as it does for room in count (found
+    # in review: it refused at once, and `simulate` said Kafka took nothing for max_block)
+    with PredictionLogger(broker.bootstrap, topic=topic, max_queue_bytes=1_000_000,
+                          max_block=30) as waiting:
+        for _ in range(12):  # no flush: each waits for acknowledgements to make room
+            waiting.log("m", big, {"p": 0.5})
+    assert waiting.stats.sent == 12 and waiting.stats.rejected == 0, waiting.stats

@@ -54,9 +54,11 @@ class RetrainPolicy(Section):
             raise ValueError("a periodic policy needs every, e.g. 7d")
         # a field of another kind is a mistake (the kind mistyped or mixed up): refused,
         # not ignored
-        stray = sorted(f for f in self.model_fields_set - {"name", "kind", "model",
-                                                           "training_window"}
-                       if self.kind not in _KIND_FIELDS[f])
+        # (by value, not by what was given: a null, or a configuration dumped and read
+        # back, which carries every default, is fine)
+        stray = sorted(f for f, kinds in _KIND_FIELDS.items()
+                       if self.kind not in kinds
+                       and getattr(self, f) != type(self).model_fields[f].default)
         if stray:
             raise ValueError(f"{', '.join(stray)} does not apply to a {self.kind} policy "
                              f"(drift_sustained: windows; performance_below: metric, bound; "

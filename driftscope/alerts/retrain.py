@@ -79,7 +79,8 @@ def decide(
         return None
     evidence: dict[str, Any] = {"monitor": v.monitor}
     if policy.kind == "drift_sustained":
-        if drift_streak != policy.windows:
+        # (a window too small to test holds the streak: it asks nothing itself)
+        if drift_streak != policy.windows or not v.drifted:
             return None
         drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
         evidence.update(drifted_windows=drift_streak, drifted=drift,

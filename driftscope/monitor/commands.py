@@ -146,7 +146,8 @@ def monitor(
             bad = sum(v.bad for v in verdicts)
             log.info("monitor pass: %d windows, %d bad, %d sent, %d failed",
                      len(verdicts), bad, sent["sent"], sent["failed"])
-            beat("monitor", cfg.store.identity())
+            if not kept.broken:  # (`health monitor` goes stale while one is)
+                beat("monitor", cfg.store.identity())
         if once:
             _left_undone(kept, "processed")
             return

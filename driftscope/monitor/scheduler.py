@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,7 @@ from driftscope.monitor.frame import (
     closed_windows,
     concat,
     first_closed,
+    floor_window,
     part_counts,
     read_events,
     read_labels,
@@ -59,6 +61,8 @@ from driftscope.store.clickhouse import Store
 from driftscope.types import Window
 
 log = logging.getLogger("driftscope.monitor")
+RETELL = 600.0  # seconds between two ERRORs of a monitor a configuration error stops
+_ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
 
 
 def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset[str]:
@@ -76,7 +80,7 @@ def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset
             r.kind == "quality" and r.metric not in COUNTLESS for r in whole):
         out.add("columns")
     return frozenset(out)
-_ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
+
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]  # (monitor, done, total)
@@ -109,6 +113,7 @@ class _Run:
     drifted: tuple[datetime, list[str]] | None = None  # latest window: what it drifted on
     lag: int = 0  # windows between a window and the one whose labels are in (label_delay)
     silence: Silence | None = None  # the stream has stopped (quality.silence)
+    quiet_counts: list[int] | None = None  # the volume history up to its last event
     source: Source = None  # read from the windows' samples or profiles (no raw logging)
     prev: datetime | None = None  # the window processed before (label_delay catch-up)
     known: frozenset[datetime] = frozenset()  # windows processed or to be (their own pass)
@@ -193,7 +198,7 @@ class Monitor:
         # the last pass's monitors that a configuration problem kept from running (a
         # dataset not uploaded yet): name -> the one-line error; the others still ran
         self.broken: dict[str, str] = {}
-        self._told: dict[str, str] = {}  # the errors logged, so each is logged once
+        self._told: dict[str, tuple[str, float]] = {}  # the errors logged, and when
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
         self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
@@ -307,12 +312,14 @@ class Monitor:
         return out
 
     def _broke(self, name: str, error: str) -> None:
-        """Record a monitor a configuration problem stopped, and log it once (again only
-        when the problem changes): ``serve`` and the collector keep running, and its
-        windows wait, unprocessed, until it is fixed."""
+        """Record a monitor a configuration problem stopped, and log it (again when the
+        problem changes, or every ``RETELL`` seconds while it lasts): ``serve`` and the
+        collector keep running, and its windows wait, unprocessed, until it is fixed."""
         self.broken[name] = error
-        if self._told.get(name) != error:
-            self._told[name] = error
+        told = self._told.get(name)
+        now = time.monotonic()
+        if told is None or told[0] != error or now - told[1] >= RETELL:
+            self._told[name] = (error, now)
             log.error("monitor %s: not run: %s; its windows wait until this is fixed, the "
                       "other monitors go on", name, error)
 
@@ -437,7 +444,10 @@ class Monitor:
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
                 keep = cfg.anomaly.history - 1
-                run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 else [v.n_events]
+                if not any(f.reason == "silence" for f in v.findings):  # (a long silence's
+                    # zeros made the volume history 0: its later windows looked normal)
+                    run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 \
+                        else [v.n_events]
                 written.append((window, rows))
                 written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
@@ -470,7 +480,9 @@ class Monitor:
         sampled = isinstance(run.source, Sampled)
         count = n if sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref, run.noise)
-        rows += ev.quality_rows(cfg, cur, ref, run.counts, extra, self._silent(run, window, cur),
+        silent = self._silent(run, window, cur)
+        rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
+                                extra, silent,
                                 count if sampled else None)
         scored: list[tuple[Window, list[ev.Row]]] = []
         labelled_windows = self._labelled(run, window)
@@ -612,6 +624,19 @@ class Monitor:
         if quiet is None or cur.n or window.start <= quiet.last_event:
             return None
         return quality.silence(quiet.idle.total_seconds(), quiet.last_event.isoformat())
+
+    def _quiet_counts(self, run: _Run) -> list[int]:
+        """The volume history a silent window is drawn against: the windows up to the
+        last event (the latest windows before it would hold none, deep in a silence)."""
+        quiet = run.silence
+        if quiet is None:
+            return run.counts
+        if run.quiet_counts is None:
+            end = floor_window(quiet.last_event, run.size) + run.size
+            run.quiet_counts = [n for _, n in window_counts(
+                self.store, run.cfg.model, run.size, end, run.cfg.anomaly.history,
+                parts=run.source is not None)]
+        return run.quiet_counts
 
     def _drifted_before(self, run: _Run, window: Window) -> list[str]:
         """What the window before drifted on: remembered within a pass, read back from

@@ -9,6 +9,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -79,10 +80,11 @@ class PassFailures:
 
     def failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        same = re.sub(r"\d+(\.\d+)?", "#", text)  # (a memory error names its amount)
         now = self.clock()
         self.count += 1
-        if self._last is None or self._last[0] != text or now - self._last[1] >= self.every:
-            self._last = (text, now)
+        if self._last is None or self._last[0] != same or now - self._last[1] >= self.every:
+            self._last = (same, now)
             log.error("%s: monitor pass failed (%d in a row); the next pass tries again: %s",
                       self.who, self.count, text)
         log.debug("%s: monitor pass failed", self.who, exc_info=exc)

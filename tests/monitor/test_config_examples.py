@@ -181,7 +181,7 @@ def test_a_short_history_without_min_history_is_judged_once_full() -> None:
      "model 'other' is neither configured"),
     ({"kind": "drift_sustained", "every": "1d", "metric": "accuracy"},
      "every, metric does not apply to a drift_sustained policy"),
-    ({"kind": "periodic", "every": "7d", "windows": 3},
+    ({"kind": "periodic", "every": "7d", "windows": 5},
      "windows does not apply to a periodic policy"),
 ])
 def test_a_retraining_policy_that_could_never_fire_is_refused(
@@ -200,3 +200,15 @@ def test_a_retraining_policy_that_could_never_fire_is_refused(
     good = {"kind": "performance_below", "model": "churn", "metric": "f1", "bound": 0.5}
     Config.model_validate({**yaml.safe_load(path.read_text()),
                            "alerts": {"retrain": {"policies": [{"name": "p", **good}]}}})
+
+
+def test_a_retraining_policy_read_back_from_its_dump_or_with_nulls_loads() -> None:
+    """Found in review: a field of another kind was refused when given at all, so a null
+    (``metric: null``) and a configuration dumped and read back were refused."""
+    cfg = Config.model_validate({
+        "monitors": [{"name": "a", "model": "m", "features": ["x"]}],
+        "alerts": {"retrain": {"policies": [
+            {"name": "p", "kind": "periodic", "every": "7d"},
+            {"name": "q", "kind": "drift_sustained", "metric": None, "every": None}]}}})
+    again = Config.model_validate(cfg.model_dump())
+    assert [p.kind for p in again.alerts.retrain.policies] == ["periodic", "drift_sustained"]

@@ -139,3 +139,31 @@ def test_a_volume_alert_resolves_on_small_windows(store: Store) -> None:
     verdicts, _ = run_pass(store, cfg, Secrets())
     assert any(f.metric == "volume" for v in verdicts for f in v.findings)
     assert store.count(f"{S.ALERTS} FINAL") == 1 and AlertStore(store).open_alerts() == []
+
+
+def test_small_windows_after_a_sustained_drift_ask_for_no_more_retraining(
+        store: Store) -> None:
+    """Found in review: after 3 drifted windows asked for retraining once, windows under
+    ``min_events`` held the streak at 3 and asked again every few windows, though none
+    drifted."""
+    W10 = timedelta(minutes=10)
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "10m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"],
+                      "quality": {"enabled": False}, "reference": {
+                          "kind": "fixed", "start": T0.isoformat(),
+                          "end": (T0 + 5 * W10).isoformat()}}],
+        "alerts": {"console": False, "retrain": {"policies": [
+            {"name": "drift3", "kind": "drift_sustained", "windows": 3}]}}})
+
+    def shifted(by: float) -> Any:
+        return lambda i, rng, n: {"x": rng.normal(by, 1, n)}
+
+    write_windows(store, "m", T0, W10, 8, 300, shifted(0), seed=1)
+    write_windows(store, "m", T0 + 8 * W10, W10, 3, 300, shifted(3), seed=2)
+    run_pass(store, cfg, Secrets(), deliver=False)
+    assert store.count(S.RETRAIN_REQUESTS) == 1
+    write_windows(store, "m", T0 + 11 * W10, W10, 12, 20, shifted(0), seed=3)
+    for k in range(1, 13):  # a pass per window, as serve makes them
+        run_pass(store, cfg, Secrets(), deliver=False, since=T0 + (10 + k) * W10)
+    assert store.count(S.RETRAIN_REQUESTS) == 1

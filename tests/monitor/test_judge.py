@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy.stats import mannwhitneyu
 
 from driftscope.alerts.messages import describe
@@ -96,3 +97,26 @@ def test_an_anomaly_inside_the_band_shows_the_bound_it_crossed() -> None:
                 row.threshold, row.policy, row.reason)
     assert describe(f) == f"accuracy (accuracy 0.65 < {anomaly_lo:.3g}, anomaly)"
     assert f.severity > 1
+
+
+def test_a_pass_failing_again_and_again_is_told_once(caplog: pytest.LogCaptureFixture) -> None:
+    """``serve`` and ``driftscope monitor`` tell a failed pass once while it keeps failing
+    the same way, even when its message carries numbers that change (a memory error names
+    its amount), again every ``every`` seconds, and once when passes work again."""
+    from driftscope.monitor.service import PassFailures
+
+    now = [0.0]
+    failures = PassFailures("serve", every=600, clock=lambda: now[0])
+    with caplog.at_level("INFO", logger="driftscope.monitor"):
+        for gib in (3.52, 3.55, 3.61):
+            failures.failed(RuntimeError(f"Memory limit exceeded: would use {gib} GiB"))
+        failures.failed(KeyError("window"))  # another error: told
+        now[0] = 700.0
+        failures.failed(KeyError("window"))  # the same, 10 minutes on: told again
+        failures.ok()
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "monitor pass failed (1 in a row); the next pass tries again: RuntimeError: Memory "
+        "limit exceeded: would use 3.52 GiB",
+        "monitor pass failed (4 in a row); the next pass tries again: KeyError: 'window'",
+        "monitor pass failed (5 in a row); the next pass tries again: KeyError: 'window'",
+        "monitor passes work again, after 5 failed"]

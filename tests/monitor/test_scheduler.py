@@ -194,6 +194,8 @@ def test_a_dataset_reference_never_uploaded_stops_only_its_monitor(
     assert once.exit_code == 2, once.output
     assert ("monitor vs-train: not processed (a configuration error: see the error above)"
             in once.output)
+    health = CliRunner().invoke(app, ["health", "monitor", "-c", str(cfg_file)])
+    assert health.exit_code != 0  # no healthy pass while a monitor cannot run
     rng = np.random.default_rng(5)
     pd.DataFrame({"x": rng.normal(size=500), "plan": rng.choice(["a", "b", "c"], 500)}
                  ).to_csv(tmp_path / "trian.csv", index=False)

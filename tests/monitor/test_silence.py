@@ -138,3 +138,19 @@ def test_a_window_the_lateness_keeps_open_is_closed_by_the_silence(store: Store)
     late = passes(store, config(silence="20m"), T0 + 12 * W + timedelta(minutes=30))
     assert [index(v) for v in late] == [*range(11), 11, 12, 13]
     assert [v.n_events for v in late[11:]] == [200, 1, 0]
+
+
+def test_a_long_silence_stays_over_its_volume_limit(store: Store) -> None:
+    """Found in review: deep in a silence the volume history (the windows before each one)
+    held no event, or the silence's own zeros, and the silent windows' volume fell to 0
+    under its limit: a dashboard showed a stopped stream as normal again."""
+    stop_after_window_11(store)
+    cfg = config(silence="20m")
+    passes(store, cfg, T0 + 12 * W + timedelta(minutes=10))
+    for k in (30, 80):  # one pass deep in the silence, one much later
+        passes(store, cfg, T0 + (12 + k) * W + timedelta(minutes=10))
+    rows = store.query(f"SELECT {D.statistic}, {D.threshold} FROM {D} FINAL WHERE "
+                       f"{D.metric} = 'volume' AND {D.window_start} >= "
+                       "{s:DateTime64(3, 'UTC')} ORDER BY 1", {"s": T0 + 12 * W})
+    assert len(rows) > 60
+    assert {(round(float(v), 2), float(t)) for v, t in rows} == {(14.14, 6.0)}
