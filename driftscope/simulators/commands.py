@@ -229,7 +229,10 @@ def evaluate(
     console = Console(stderr=True)
     with console.status("evaluating") as status:
         results = run_suite(cfg, detectors.split(","), drift, silent, status.update)
-    text = to_markdown(results, cfg) + "\n" + temporary_summary(results)
+    where = ("at the start of their window (the best case)" if phase == "start"
+             else "anywhere in their window (uniform)")
+    text = (f"Onsets and bursts {where}; gradual ramps {span} windows; seed {seed}.\n\n"
+            + to_markdown(results, cfg) + "\n" + temporary_summary(results))
     typer.echo(text)  # first: a file that became unwritable meanwhile loses nothing
     if output:
         try:

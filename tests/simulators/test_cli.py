@@ -93,6 +93,8 @@ def test_evaluate_quick_reports_the_bar_columns_and_refuses_a_bad_period(tmp_pat
                                  "1", "--span", "2", "--output", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text()
+    assert text.startswith("Onsets and bursts at the start of their window (the best case); "
+                           "gradual ramps 2 windows; seed 0.")
     assert "| instantaneous-covariate | high | default | 1 | 2/2 | 1 | 1 |" in text
     assert "| no-drift | none | default | fixed | 500 |" in text
     bad = runner.invoke(app, ["evaluate", "--period", "2d"])
