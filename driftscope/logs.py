@@ -36,3 +36,34 @@ class OncePerInterval(logging.Filter):
             return False
         self._last[key] = now
         return True
+
+
+class Retelling:
+    """Whether a lasting problem is to be told now: when it is new (its ``key`` differs
+    from the one told last) or ``every`` seconds after it was last told — not at every
+    pass of a loop that meets it again.
+
+    >>> r = Retelling(600.0, clock=iter([0.0, 1.0, 2.0, 700.0]).__next__)
+    >>> [r.due("a"), r.due("a"), r.due("b"), r.due("b")]
+    [True, False, True, True]
+    """
+
+    def __init__(self, every: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self._last: tuple[str, float] | None = None  # the key told, and when
+
+    def due(self, key: str) -> bool:
+        now = self.clock()
+        if self._last is None or self._last[0] != key or now - self._last[1] >= self.every:
+            self._last = (key, now)
+            return True
+        return False
+
+    @property
+    def told(self) -> bool:
+        """Whether something was told since the last :meth:`clear`."""
+        return self._last is not None
+
+    def clear(self) -> None:
+        """The problem is over: the next one is told at once."""
+        self._last = None

@@ -39,6 +39,16 @@ def _received(bootstrap: str, topic: str, want: int) -> list[dict[str, Any]]:
     return out
 
 
+def _in_forked_process(target: Callable[[PredictionLogger], None],
+                       logger: PredictionLogger) -> None:
+    """Run ``target(logger)`` in a ``multiprocessing`` child forked from this process (as
+    gunicorn --preload or a Pool does), and see it end well."""
+    child = multiprocessing.get_context("fork").Process(target=target, args=(logger,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+
+
 def _child(logger: PredictionLogger) -> None:
     for i in range(20):
         logger.log("forked", {"x": float(i)}, {"p": 0.5})
@@ -52,10 +62,7 @@ def test_a_logger_made_before_a_fork_sends_from_the_child(broker: LocalBroker, t
     logger = PredictionLogger(broker.bootstrap, topic=topic)
     logger.log("parent", {"x": 1.0}, {"p": 0.5})
     assert logger.flush(30)
-    child = multiprocessing.get_context("fork").Process(target=_child, args=(logger,))
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0
+    _in_forked_process(_child, logger)
     logger.close()
     models = [e["model_id"] for e in _received(broker.bootstrap, topic, 21)]
     assert models.count("forked") == 20 and models.count("parent") == 1
@@ -174,10 +181,7 @@ def test_a_multiprocessing_child_sends_what_it_logged_without_close(
     never close it: a multiprocessing child ends with os._exit(), so atexit never ran and
     every event the child logged was lost, silently."""
     logger = PredictionLogger(broker.bootstrap, topic=topic)
-    child = multiprocessing.get_context("fork").Process(target=_log_and_return, args=(logger,))
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0
+    _in_forked_process(_log_and_return, logger)
     logger.close()
     models = [e["model_id"] for e in _received(broker.bootstrap, topic, 30)]
     assert models.count("child") == 30

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,6 +29,7 @@ from driftscope.alerts.rules import COUNTLESS
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
+from driftscope.logs import Retelling
 from driftscope.monitor import evaluate as ev
 from driftscope.monitor import names, quality, results
 from driftscope.monitor.config import MonitorConfig
@@ -198,7 +198,7 @@ class Monitor:
         # the last pass's monitors that a configuration problem kept from running (a
         # dataset not uploaded yet): name -> the one-line error; the others still ran
         self.broken: dict[str, str] = {}
-        self._told: dict[str, tuple[str, float]] = {}  # the errors logged, and when
+        self._told: dict[str, Retelling] = {}  # per monitor: its error, told when due
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
         self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
@@ -246,7 +246,8 @@ class Monitor:
             except ConfigError as exc:  # fixable while we run: the other monitors go on
                 self._broke(cfg.name, str(exc))
             else:
-                if self._told.pop(cfg.name, None) is not None:
+                told = self._told.pop(cfg.name, None)
+                if told is not None and told.told:
                     log.info("monitor %s: runs again", cfg.name)
         results.record_pass(self.store, self.clock(), len(out),
                             [(cfg.model, cfg.name) for cfg in self.config.monitors])
@@ -316,10 +317,7 @@ class Monitor:
         problem changes, or every ``RETELL`` seconds while it lasts): ``serve`` and the
         collector keep running, and its windows wait, unprocessed, until it is fixed."""
         self.broken[name] = error
-        told = self._told.get(name)
-        now = time.monotonic()
-        if told is None or told[0] != error or now - told[1] >= RETELL:
-            self._told[name] = (error, now)
+        if self._told.setdefault(name, Retelling(RETELL)).due(error):
             log.error("monitor %s: not run: %s; its windows wait until this is fixed, the "
                       "other monitors go on", name, error)
 

@@ -19,6 +19,7 @@ from driftscope.alerts.channels import dispatcher
 from driftscope.alerts.engine import AlertEngine
 from driftscope.alerts.model import WindowVerdict
 from driftscope.config import Config, Secrets
+from driftscope.logs import Retelling
 from driftscope.monitor.scheduler import Monitor, Progress
 from driftscope.store.clickhouse import Store
 
@@ -74,17 +75,15 @@ class PassFailures:
 
     def __init__(self, who: str, every: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.who, self.every, self.clock = who, every, clock
-        self._last: tuple[str, float] | None = None  # the error told, and when
+        self.who = who
+        self._tell = Retelling(every, clock)
         self.count = 0  # passes failed in a row
 
     def failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        same = re.sub(r"\d+(\.\d+)?", "#", text)  # (a memory error names its amount)
-        now = self.clock()
         self.count += 1
-        if self._last is None or self._last[0] != same or now - self._last[1] >= self.every:
-            self._last = (same, now)
+        if self._tell.due(re.sub(r"\d+(\.\d+)?", "#", text)):  # (a memory error names
+            # its amount: the same error all the same)
             log.error("%s: monitor pass failed (%d in a row); the next pass tries again: %s",
                       self.who, self.count, text)
         log.debug("%s: monitor pass failed", self.who, exc_info=exc)
@@ -92,4 +91,5 @@ class PassFailures:
     def ok(self) -> None:
         if self.count:
             log.info("%s: monitor passes work again, after %d failed", self.who, self.count)
-        self._last, self.count = None, 0
+        self._tell.clear()
+        self.count = 0

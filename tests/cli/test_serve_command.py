@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,18 +34,38 @@ def _cli(*args: str, cwd: Path, **kw: object) -> subprocess.Popen[str]:
     )
 
 
+@contextmanager
+def _serving(*args: str, cwd: Path, env: dict[str, str]
+             ) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``driftscope serve ARGS`` with its output read into a list as it comes; on leaving,
+    killed if still running, and its output read to the end."""
+    proc = _cli("serve", *args, cwd=cwd, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        yield proc, lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(10)
+
+
+def _stop(proc: subprocess.Popen[str], timeout: float) -> None:
+    """SIGTERM, as a service manager stops it, and wait for the exit."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=timeout)
+
+
 def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> None:
     """The live loop as the README gives it, on examples/live.yaml (port and store moved)."""
     port = free_port()
     shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
     env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
            "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
-    proc = _cli("serve", "--broker", "--interval", "1", "--settle", "0s", "--store-port", "0",
-                cwd=tmp_path, env=env)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
-    reader.start()
-    try:
+    with _serving("--broker", "--interval", "1", "--settle", "0s", "--store-port", "0",
+                  cwd=tmp_path, env=env) as (proc, lines):
         wait_for_port("127.0.0.1", port, timeout=60)
         time.sleep(1.0)  # past ensure_topics
         # 30 windows of 1,000 events (a simulated hour is 0.5 s here), drift from the 16th
@@ -64,15 +86,9 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
         listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
         out, _ = listing.communicate(timeout=120)
         assert listing.returncode == 0 and "demo-drift" in out and "firing" in out, out
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        reader.join(10)
-        assert proc.returncode == 0, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc, 60)
     text = "".join(lines)
+    assert proc.returncode == 0, text
     assert "Traceback" not in text
     assert "SIGTERM received" in text and "stopped" in text
     # the store is released and holds the stream: another process opens it and reads the alert
@@ -146,12 +162,8 @@ def test_a_stop_reads_what_the_embedded_broker_still_holds(tmp_path: Path) -> No
     dsn = f"chdb://{tmp_path / 'db'}"
     env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
            "DRIFTSCOPE_STORE__DSN": dsn}
-    proc = _cli("serve", "--broker", "--interval", "1", "--no-store-http", cwd=tmp_path,
-                env=env)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
-    reader.start()
-    try:
+    with _serving("--broker", "--interval", "1", "--no-store-http", cwd=tmp_path,
+                  env=env) as (proc, lines):
         _wait_for("assigned partitions", lines, proc)  # the events go in while it reads
         n = 20_000
         with PredictionLogger(f"127.0.0.1:{port}", linger_ms=50) as logger:
@@ -159,13 +171,7 @@ def test_a_stop_reads_what_the_embedded_broker_still_holds(tmp_path: Path) -> No
                 logger.log("demo", {"age": 30 + i % 40, "plan": "basic"}, {"score": 0.5})
             assert logger.flush(60)  # every event acknowledged by the broker
             assert logger.stats.sent == n
-        proc.send_signal(signal.SIGTERM)  # at once: the collector is still behind
-        proc.wait(timeout=120)
-        reader.join(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc, 120)  # at once: the collector is still behind
     out = "".join(lines)
     assert proc.returncode == 0, out
     count = subprocess.run([sys.executable, "-c", COUNT, dsn], capture_output=True,
@@ -179,19 +185,9 @@ def test_serve_without_a_monitor_says_nothing_is_judged(tmp_path: Path) -> None:
     said so only as "monitors none" in an INFO line."""
     env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
            "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
-    proc = _cli("serve", "--broker", "--no-store-http", cwd=tmp_path, env=env)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
-    reader.start()
-    try:
+    with _serving("--broker", "--no-store-http", cwd=tmp_path, env=env) as (proc, lines):
         _wait_for("Ctrl-C stops", lines, proc)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        reader.join(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc, 30)
     out = "".join(lines)
     assert "WARNING driftscope.serve serve: no monitor is configured: events are stored, " \
            "nothing is judged" in out, out

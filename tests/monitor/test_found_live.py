@@ -102,6 +102,23 @@ def test_a_segment_value_the_reference_never_had_is_reported(store: Store) -> No
     assert found[10] == found[11] == [("segment:country", "new_categories", 1.0)]
 
 
+def _watching_x(size: timedelta, reference_windows: int, alerts: dict[str, Any] | None = None,
+                **monitor: Any) -> Config:
+    """A model of ``size`` windows whose feature ``x`` is watched against its first
+    ``reference_windows`` windows (a fixed reference)."""
+    end = T0 + reference_windows * size
+    return Config.model_validate({
+        "models": [{"id": "m", "window": f"{int(size.total_seconds() // 60)}m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], **monitor, "reference": {
+            "kind": "fixed", "start": T0.isoformat(), "end": end.isoformat()}}],
+        "alerts": {"console": False, **(alerts or {})}})
+
+
+def _shifted(by: float) -> Any:
+    """Windows of ``x`` normal around ``by``."""
+    return lambda i, rng, n: {"x": rng.normal(by, 1, n)}
+
+
 def test_windows_too_small_to_judge_do_not_resolve_a_drift_alert(store: Store) -> None:
     """Found in review: traffic dipped under ``min_events`` (a quiet night) while the
     feature stayed drifted; those windows ran no drift test and no column check, counted
@@ -109,19 +126,14 @@ def test_windows_too_small_to_judge_do_not_resolve_a_drift_alert(store: Store) -
     W5 = timedelta(minutes=5)
     write_windows(store, "m", T0, W5, 14, lambda i: 60 if i < 10 else 20,
                   lambda i, rng, n: {"x": rng.normal(3.0 if i >= 6 else 0.0, 1, n)}, seed=3)
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "5m"}],
-        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": {
-            "kind": "fixed", "start": T0.isoformat(), "end": (T0 + 6 * W5).isoformat()}}],
-        "alerts": {"console": False}})
+    cfg = _watching_x(W5, 6)
     verdicts, _ = run_pass(store, cfg, Secrets())
     assert [v.unjudged for v in verdicts[-4:]] == [frozenset({"drift", "columns"})] * 4
     assert {f.metric for f in verdicts[9].findings} == {"emd", "out_of_range"}
     (alert,) = [a for a, _, _ in AlertStore(store).open_alerts()]
     assert alert.state == "firing"
     # the track rebuilt from the store waits too; traffic back, and the drift gone: resolved
-    write_windows(store, "m", T0 + 14 * W5, W5, 3, 60,
-                  lambda i, rng, n: {"x": rng.normal(0.0, 1, n)}, seed=5)
+    write_windows(store, "m", T0 + 14 * W5, W5, 3, 60, _shifted(0), seed=5)
     run_pass(store, cfg, Secrets())
     assert AlertStore(store).open_alerts() == []
 
@@ -130,13 +142,8 @@ def test_a_volume_alert_resolves_on_small_windows(store: Store) -> None:
     """A model whose windows are all under ``min_events``: no column check is ever made,
     and a traffic burst's volume alert still resolves once the volume is back."""
     write_windows(store, "m", T0, W, 40, lambda i: 200 if i in (30, 31) else 10,
-                  lambda i, rng, n: {"x": rng.normal(size=n)}, seed=4)
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "1h"}],
-        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": {
-            "kind": "fixed", "start": T0.isoformat(), "end": (T0 + 6 * W).isoformat()}}],
-        "alerts": {"console": False}})
-    verdicts, _ = run_pass(store, cfg, Secrets())
+                  _shifted(0), seed=4)
+    verdicts, _ = run_pass(store, _watching_x(W, 6), Secrets())
     assert any(f.metric == "volume" for v in verdicts for f in v.findings)
     assert store.count(f"{S.ALERTS} FINAL") == 1 and AlertStore(store).open_alerts() == []
 
@@ -147,23 +154,14 @@ def test_small_windows_after_a_sustained_drift_ask_for_no_more_retraining(
     ``min_events`` held the streak at 3 and asked again every few windows, though none
     drifted."""
     W10 = timedelta(minutes=10)
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "10m"}],
-        "monitors": [{"name": "mon", "model": "m", "features": ["x"],
-                      "quality": {"enabled": False}, "reference": {
-                          "kind": "fixed", "start": T0.isoformat(),
-                          "end": (T0 + 5 * W10).isoformat()}}],
-        "alerts": {"console": False, "retrain": {"policies": [
-            {"name": "drift3", "kind": "drift_sustained", "windows": 3}]}}})
-
-    def shifted(by: float) -> Any:
-        return lambda i, rng, n: {"x": rng.normal(by, 1, n)}
-
-    write_windows(store, "m", T0, W10, 8, 300, shifted(0), seed=1)
-    write_windows(store, "m", T0 + 8 * W10, W10, 3, 300, shifted(3), seed=2)
+    cfg = _watching_x(W10, 5, {"retrain": {"policies": [
+        {"name": "drift3", "kind": "drift_sustained", "windows": 3}]}},
+        quality={"enabled": False})
+    write_windows(store, "m", T0, W10, 8, 300, _shifted(0), seed=1)
+    write_windows(store, "m", T0 + 8 * W10, W10, 3, 300, _shifted(3), seed=2)
     run_pass(store, cfg, Secrets(), deliver=False)
     assert store.count(S.RETRAIN_REQUESTS) == 1
-    write_windows(store, "m", T0 + 11 * W10, W10, 12, 20, shifted(0), seed=3)
+    write_windows(store, "m", T0 + 11 * W10, W10, 12, 20, _shifted(0), seed=3)
     for k in range(1, 13):  # a pass per window, as serve makes them
         run_pass(store, cfg, Secrets(), deliver=False, since=T0 + (10 + k) * W10)
     assert store.count(S.RETRAIN_REQUESTS) == 1
