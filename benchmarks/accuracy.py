@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the same for a flagged window with a clear direction (at least --persistence)",
     )
     ap.add_argument("--jump-ratio", type=float, default=PersistenceSpec().jump_ratio)
+    ap.add_argument(
+        "--stop-alpha", type=float, default=PersistenceSpec().stop_alpha,
+        help="level of the check that a flagged window's drift stopped before the window "
+             "ended (0: not checked)")
     ap.add_argument("--labels", action="store_true", help="also watch the labels")
     ap.add_argument(
         "--seasonal-width", type=int, default=EvalConfig.seasonal_width,
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         alpha=args.alpha,
         correction=args.correction,
         persistence=PersistenceSpec(alpha=args.persistence, directed_alpha=args.directed_alpha,
-                                    jump_ratio=args.jump_ratio) if args.persistence else None,
+                                    jump_ratio=args.jump_ratio,
+                                    stop_alpha=args.stop_alpha or None)
+        if args.persistence else None,
         watch_labels=args.labels,
         seasonal_width=args.seasonal_width,
         period=timedelta(days=7 if args.period == "1w" else 1),

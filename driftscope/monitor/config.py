@@ -389,6 +389,12 @@ class PersistenceSpec(Section):
     move is a jump: the window before is not its start (neither carried nor followed;
     a chance finding, then a spike). A linear ramp's first two windows move 1 : 3, its
     next ones 3 : 5 and more; a ramp whose first pair falls short pages one window later."""
+    stop_alpha: float | None = Field(0.001, gt=0, lt=0.5)
+    """A bad window whose drift stopped before the window ended (a tail of its events
+    fell back below half its head's move, beyond ``z(stop_alpha / 4)`` over the four
+    tails tried) neither follows the bad window before it nor carries it: a burst
+    straddling two windows does not page. Needs the window's events (not for a model
+    logged only as profiles); null: not checked."""
     baseline: int = Field(12, ge=0, le=48)
     """Windows whose mean shift is the level the previous window is measured from (they
     end two windows before it; this cancels the reference's own sampling error; 0: the

@@ -402,7 +402,9 @@ def persistence_check(
                              now_on_before={n: persistence.shifts(ref.columns[n], cur.columns[n])
                                             for n in was},
                              before_reference={n: ref.columns[n] for n in was},
-                             joint=joint)
+                             joint=joint,
+                             window=None if cur.sketched else {n: cur.columns[n] for n in names},
+                             stop_alpha=spec.stop_alpha)
 
 
 def _shifts(

@@ -298,6 +298,117 @@ def _fall(
 
 KEPT = 0.5  # a window keeping less than this share of the move before it has "ended"
 
+STOP_TAILS = (0.75, 0.5, 0.25, 0.125)
+"""The last shares of a window in which :func:`stopped` looks for a drift that ended."""
+MIN_TAIL = 20  # events a window's head and tail each need for :func:`stopped`
+
+
+def stopped(
+    direction: Mapping[K, Shift], window: Mapping[K, np.ndarray],
+    reference: Mapping[K, np.ndarray],
+) -> float:
+    """How clearly this window's drift stopped before the window ended: a burst that
+    straddles two windows.
+
+    ``window``: the flagged columns' values in this window, row-aligned and in time
+    order. Each event gets its value along ``direction`` (the flagged shifts), each
+    column centred and scaled by its reference. For each tail of :data:`STOP_TAILS`
+    (the window's last three quarters, half, quarter, eighth), the tail's mean is tested
+    against the head's (Welch; each needs ``MIN_TAIL`` events): how far the tail fell
+    below the head, in standard errors, where the tail keeps less than ``KEPT`` (half)
+    of the head's move from the reference. Returns the largest over the tails; ``-inf``
+    when no tail qualifies.
+
+    A drift that lasts through the window (a step, a ramp) has tails as strong as its
+    head or stronger: the value is about N(0, 1) at most. A burst that ended in the
+    window leaves a tail at the reference: the value grows with the burst's size.
+
+    >>> rng = np.random.default_rng(0)
+    >>> ref, x = {"x": rng.normal(size=5000)}, rng.normal(size=1000)
+    >>> z = {"x": {"mean": 9.0}}
+    >>> x[:400] += 0.7  # a burst over the first 40 % of the window
+    >>> round(stopped(z, {"x": x}, ref))
+    8
+    >>> x[400:] += 0.7  # the whole window: the drift lasts
+    >>> stopped(z, {"x": x}, ref) < 2
+    True
+    """
+    rows = _rows_along(direction, window, reference)
+    n, best = len(rows), -math.inf
+    for share in STOP_TAILS:
+        t = round(n * share)
+        if min(t, n - t) < MIN_TAIL:
+            continue
+        head, tail = rows[: n - t], rows[n - t:]
+        h, tau = float(head.mean()), float(tail.mean())
+        if not (h > 0 and tau < KEPT * h):
+            continue
+        se = math.sqrt(float(head.var(ddof=1)) / len(head) + float(tail.var(ddof=1)) / t)
+        if se > 0 and math.isfinite(se):
+            best = max(best, (h - tau) / se)
+    return best
+
+
+def _rows_along(
+    direction: Mapping[K, Shift], window: Mapping[K, np.ndarray],
+    reference: Mapping[K, np.ndarray],
+) -> np.ndarray:
+    """Each event's value along ``direction``: ``Σ z_c · row_c`` over the components,
+    a numeric column's value less the reference's mean over its standard deviation, a
+    category's indicator less its reference share over that share's standard deviation
+    (a category the reference lacks: the share over both); missing values count as the
+    reference's mean. Empty when the window has no such column."""
+    total: np.ndarray | None = None
+    for key, z in direction.items():
+        if key not in window or key not in reference or not z:
+            continue
+        ref, cur = np.asarray(reference[key]), np.asarray(window[key])
+        part = _numeric_rows(ref, cur, z) if ref.dtype.kind == "f" else _category_rows(
+            ref, cur, z)
+        if part is not None:
+            total = part if total is None else total + part
+    return total if total is not None else np.zeros(0)
+
+
+def _numeric_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
+    if "mean" not in z or cur.dtype.kind != "f":
+        return None
+    ok = ref[np.isfinite(ref)]
+    sd = float(ok.std()) if len(ok) > 1 else 0.0
+    if not (sd > 0 and math.isfinite(sd)):
+        return None
+    x = cur.astype(float)
+    return np.where(np.isfinite(x), z["mean"] * (x - float(ok.mean())) / sd, 0.0)
+
+
+def _category_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
+    if cur.dtype.kind == "f":
+        return None
+    r = _counts(ref[[v is not None for v in ref.tolist()]]) if ref.size else {}
+    present = np.array([v is not None for v in cur.tolist()], dtype=bool)
+    text = cur.astype(str)
+    names, codes = np.unique(text[present], return_inverse=True)
+    c = dict(zip(names.tolist(), np.bincount(codes, minlength=len(names)).tolist(),
+                 strict=True))
+    nr, nc = sum(r.values()), int(present.sum())
+    weight = np.zeros(len(names))
+    offset = 0.0
+    for comp, value in z.items():
+        key = comp[1:]
+        p = r.get(key, 0) / nr if nr else 0.0
+        if not 0 < p < 1:  # a category the reference lacks (or holds alone)
+            p = (r.get(key, 0) + c.get(key, 0)) / (nr + nc) if nr + nc else 0.0
+        if not 0 < p < 1:
+            continue
+        w = value / math.sqrt(p * (1 - p))
+        offset += w * p
+        i = int(np.searchsorted(names, key)) if len(names) else 0
+        if i < len(names) and names[i] == key:
+            weight[i] = w
+    out = np.zeros(len(cur))
+    out[present] = weight[codes] - offset
+    return out
+
 
 def reference_error(n: int, n_reference: int) -> float:
     """The standard deviation of a reference's own sampling error in shift units (a
@@ -336,7 +447,8 @@ class Evidence:
     baseline level, in one unit (the jump test compares them); ``fade_before`` and
     ``short_before``: ``fade`` and ``short`` along the direction the window before was
     itself flagged on, when it was (a spike on some columns, then a chance finding on a
-    column the spike had moved too).
+    column the spike had moved too); ``stop``: how clearly this window's own drift
+    stopped before the window ended (:func:`stopped`; ``-inf``: not measured).
     """
 
     t: float
@@ -348,6 +460,7 @@ class Evidence:
     moved: float = 0.0
     fade_before: float = 0.0
     short_before: bool = False
+    stop: float = -math.inf
 
 
 def measure(
@@ -361,19 +474,23 @@ def measure(
     now_on_before: Mapping[K, Shift] | None = None,
     before_reference: Mapping[K, np.ndarray] | None = None,
     joint: bool = True,
+    window: Mapping[K, np.ndarray] | None = None,
 ) -> Evidence:
     """The :class:`Evidence` of a flagged window (arguments as in :func:`check`).
 
     ``before_flagged``: when the window before was flagged itself, its shifts on the
     columns it was flagged on (its direction); ``now_on_before``: this window's shifts on
-    those columns; ``before_reference``: their reference values."""
+    those columns; ``before_reference``: their reference values; ``window``: the flagged
+    columns' values in this window, in time order (:func:`stopped`; None: events not
+    kept, as for a model logged only as profiles)."""
+    stop = stopped(flagged, window, reference) if window else -math.inf
     base = [w for w in baseline if _present(w)]
     err2 = min(reference_error ** 2, 1.0)
     cap = 3 * math.sqrt(err2 + (1 - err2) / len(base)) if base else math.inf
     scale, f = spread(reference, flagged, joint), size_ratio
     _, t = carried(flagged, previous, 0.5, baseline, scale, cap)  # (only t is kept)
     if not _present(previous):
-        return Evidence(t, False)
+        return Evidence(t, False, stop=stop)
     fade, short = _ended(flagged, flagged, previous, scale, f)
     fade_b, short_b = 0.0, False
     if before_flagged and _present(before_flagged):
@@ -381,7 +498,7 @@ def measure(
                                  spread(before_reference or {}, before_flagged, joint), f)
     return Evidence(t, True, directional(flagged), fade, short,
                     along(flagged, flagged, base, cap), f * along(flagged, previous, base, cap),
-                    fade_b, short_b)
+                    fade_b, short_b, stop)
 
 
 def _ended(
@@ -401,8 +518,12 @@ def verdict(
     fade_alpha: float = 0.001,
     jump_ratio: float = 0.25,
     directed_alpha: float | None = 0.01,
+    stop_alpha: float | None = 0.001,
 ) -> tuple[bool, bool]:
     """``(carried, follows)`` from the :class:`Evidence` (the rules: :func:`check`)."""
+    halted = stop_alpha is not None and e.stop > float(norm.isf(stop_alpha / len(STOP_TAILS)))
+    if halted:  # the drift ended within this window: it starts no incident of its own
+        return False, False
     if not e.present:
         return False, True
     level = directed_alpha if e.clear and directed_alpha is not None else alpha
@@ -431,6 +552,8 @@ def check(
     now_on_before: Mapping[K, Shift] | None = None,
     before_reference: Mapping[K, np.ndarray] | None = None,
     joint: bool = True,
+    window: Mapping[K, np.ndarray] | None = None,
+    stop_alpha: float | None = 0.001,
 ) -> tuple[bool, bool, float]:
     """``(carried, follows, t)`` of a flagged window (the monitor and the harness).
 
@@ -464,9 +587,15 @@ def check(
     - this window drifted clearly one way and is a jump: the window before moved its
       way by less than ``jump_ratio`` of this window's own move, both from the baseline
       level (a drift that grows more than fourfold in one window starts in this window;
-      a chance finding, then a spike).
+      a chance finding, then a spike);
+    - this window's own drift stopped before the window ended (``window``: the flagged
+      columns' values in this window, in time order): a tail of it fell back below half
+      the head's move beyond ``z(stop_alpha / 4)`` (:func:`stopped`; ``None``: not
+      checked) — a burst that straddles two windows, which would otherwise make two bad
+      windows in a row.
     """
     e = measure(flagged, previous, baseline, reference, reference_error, size_ratio,
-                before_flagged, now_on_before, before_reference, joint)
-    ok, follows = verdict(e, alpha, follow_alpha, fade_alpha, jump_ratio, directed_alpha)
+                before_flagged, now_on_before, before_reference, joint, window)
+    ok, follows = verdict(e, alpha, follow_alpha, fade_alpha, jump_ratio, directed_alpha,
+                          stop_alpha)
     return ok, follows, e.t

@@ -224,7 +224,7 @@ class Flags:
 def judge(e: Evidence, spec: PersistenceSpec) -> tuple[bool, bool]:
     """``(carried, follows)`` of a flagged window's evidence under ``spec``."""
     return verdict(e, spec.alpha, spec.follow_alpha, spec.fade_alpha, spec.jump_ratio,
-                   spec.directed_alpha)
+                   spec.directed_alpha, spec.stop_alpha)
 
 
 @dataclass(frozen=True)
@@ -362,7 +362,7 @@ class Harness:
                     now, prev, base, {f: mon.reference[f] for f in hit},
                     reference_error(len(w), n_ref), size_ratio(len(windows[i - 1]), len(w), n_ref),
                     {f: shift(i - 1, f) for f in was}, {f: shift(i, f) for f in was},
-                    {f: mon.reference[f] for f in was})
+                    {f: mon.reference[f] for f in was}, window={f: cols[f] for f in hit})
                 carried[i], follows[i] = judge(evidence[i], spec)
         return Flags(flags, carried, follows, drifted, evidence)
 

@@ -15,6 +15,7 @@ from driftscope.monitor.persistence import (
     shifts,
     size_ratio,
     spread,
+    stopped,
 )
 
 ALPHA = 0.01
@@ -329,3 +330,67 @@ def test_columns_read_back_one_by_one_take_the_widest_spread() -> None:
     assert joint == pytest.approx(np.sqrt(1.96), abs=0.03)
     assert spread(shuffled, direction) == pytest.approx(1.0, abs=0.03)  # what went wrong
     assert spread(shuffled, direction, joint=False) == pytest.approx(np.sqrt(2), abs=0.03)
+
+
+STOP = 3.48  # z(0.001 / 4): the default stop_alpha over the four tails tried
+
+
+def _burst(rng: np.random.Generator, n: int, first: int, last: int, by: float) -> np.ndarray:
+    """A window of ``n`` events, those in ``[first, last)`` shifted ``by``."""
+    x = rng.normal(size=n)
+    x[first:last] += by
+    return x
+
+
+def test_a_burst_that_ended_within_the_window_is_told_from_a_lasting_drift() -> None:
+    """A burst straddling two windows: the second window's drift stops partway through
+    it. A step or a ramp lasts to the window's end and is never told as stopped beyond
+    its level (about 1 in 1,000 of its windows at most)."""
+    rng = np.random.default_rng(21)
+    ref = {"x": rng.normal(size=10_000)}
+    z = {"x": {"mean": 8.0}}
+    for ends in (250, 400, 600, 800):  # a medium burst (0.35 SD) ending this far in
+        assert stopped(z, {"x": _burst(rng, 1000, 0, ends, 0.35)}, ref) > STOP, ends
+    steps = [stopped(z, {"x": _burst(rng, 1000, 0, 1000, 0.35)}, ref) for _ in range(2000)]
+    assert np.mean(np.asarray(steps) > STOP) < 0.003
+    ramps = [stopped(z, {"x": rng.normal(size=1000) + np.linspace(0.1, 0.4, 1000)}, ref)
+             for _ in range(500)]
+    assert max(ramps) < STOP
+    # a drift that begins within the window (an onset, a burst's first window) rises
+    assert stopped(z, {"x": _burst(rng, 1000, 400, 1000, 0.7)}, ref) == -np.inf
+
+
+def test_a_stopped_burst_of_categories_and_missing_values_is_told() -> None:
+    rng = np.random.default_rng(22)
+    ref = {"c": _categories(rng, [0.4, 0.3, 0.2, 0.1], 10_000)}
+    burst = np.concatenate([_categories(rng, [0.1, 0.3, 0.2, 0.4], 500),
+                            _categories(rng, [0.4, 0.3, 0.2, 0.1], 500)])
+    burst[::7] = None
+    z = {"c": shifts(ref["c"], burst)}
+    assert stopped(z, {"c": burst}, ref) > STOP
+    steady = _categories(rng, [0.1, 0.3, 0.2, 0.4], 1000)
+    assert stopped({"c": shifts(ref["c"], steady)}, {"c": steady}, ref) < STOP
+    # a category the reference never had, then gone
+    new = np.concatenate([np.array(["e"] * 300, dtype=object),
+                          _categories(rng, [0.4, 0.3, 0.2, 0.1], 700)])
+    assert stopped({"c": shifts(ref["c"], new)}, {"c": new}, ref) > STOP
+
+
+def test_a_window_whose_drift_stopped_neither_carries_nor_follows() -> None:
+    """The burst's second window is flagged and its window before moved its way (the
+    burst's first part): without the window's events that is one incident of two bad
+    windows; with them, the drift is seen to stop, and the pair does not page."""
+    rng = np.random.default_rng(23)
+    ref = {"x": rng.normal(size=10_000)}
+    base = [{"x": shifts(ref["x"], rng.normal(size=1000))} for _ in range(12)]
+    first = _burst(rng, 1000, 500, 1000, 0.7)  # the burst begins halfway through
+    second = _burst(rng, 1000, 0, 500, 0.7)  # and ends halfway through the next
+    now, before = {"x": shifts(ref["x"], second)}, {"x": shifts(ref["x"], first)}
+    args = (now, before, base, ref, 0.002, 0.05)
+    assert check(*args)[:2] == (True, True)  # events unknown: one incident
+    assert check(*args, window={"x": second})[:2] == (False, False)
+    assert check(*args, window={"x": second}, stop_alpha=None)[:2] == (True, True)
+    # a step that began in the window before lasts: still one incident
+    step = _burst(rng, 1000, 0, 1000, 0.7)
+    assert check({"x": shifts(ref["x"], step)}, before, base, ref, 0.002, 0.05,
+                 window={"x": step})[:2] == (True, True)

@@ -142,3 +142,14 @@ def test_a_random_phase_puts_each_onset_inside_its_window() -> None:
     drifted = [int((w.weights > 0).sum()) for w in wins[before - 1: before + 3]]
     assert drifted == [0, 1000 - offsets[t], offsets[t], 0]  # the burst over two windows
     assert Harness(SMALL).offset("temporary-covariate", 1000, 0) == 0  # the default
+
+
+def test_a_burst_straddling_two_windows_seldom_pages() -> None:
+    """At a random phase a one-window burst touches two windows, both flagged, both moved
+    the same way: without the stop check (``stop_alpha``) about half of them paged; with
+    it, the second window's drift is seen to stop partway and the pair does not page."""
+    cfg = dataclasses.replace(SMALL, phase="random", trials=40, windows_after=3)
+    on = Harness(cfg).drift("temporary-covariate", "high")
+    off = Harness(dataclasses.replace(cfg, persistence=PersistenceSpec(stop_alpha=None))).drift(
+        "temporary-covariate", "high")
+    assert on.paged[1000] <= 0.1 < 0.25 <= off.paged[1000]
