@@ -392,9 +392,10 @@ class PersistenceSpec(Section):
     stop_alpha: float | None = Field(0.001, gt=0, lt=0.5)
     """A bad window whose drift stopped before the window ended (a tail of its events
     fell back below half its head's move, beyond ``z(stop_alpha / 4)`` over the four
-    tails tried) neither follows the bad window before it nor carries it: a burst
-    straddling two windows does not page. Needs the window's events (not for a model
-    logged only as profiles); null: not checked."""
+    tails tried, with no flagged column still moved there) neither follows the bad
+    window before it nor carries it: a burst straddling two windows does not page.
+    Checked for windows shorter than a day whose events are kept (not for a model
+    logged only as profiles); null: not checked (docs/monitor.md)."""
     baseline: int = Field(12, ge=0, le=48)
     """Windows whose mean shift is the level the previous window is measured from (they
     end two windows before it; this cancels the reference's own sampling error; 0: the

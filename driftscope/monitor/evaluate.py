@@ -368,6 +368,7 @@ def persistence_check(
     before: Callable[[int], tuple[Frame, Frame]],
     before_drifted: Callable[[], Sequence[str]] = tuple,
     joint: bool = True,
+    ordered: bool = True,
 ) -> tuple[bool, bool, float | None]:
     """Whether the window before moved this window's way on its drifted columns.
 
@@ -380,6 +381,9 @@ def persistence_check(
     (:mod:`driftscope.monitor.persistence`). ``before_drifted()``: the columns the window
     before drifted on, when known (the drift before has ended when this window keeps
     less than half of its move along them); called only when a column drifted.
+    ``ordered``: whether to look inside the window for a drift that stopped partway
+    (:func:`persistence.stopped`; the window's events are also needed: not for windows
+    read back from profiles).
     """
     spec = cfg.persistence
     cur, ref = now
@@ -403,7 +407,8 @@ def persistence_check(
                                             for n in was},
                              before_reference={n: ref.columns[n] for n in was},
                              joint=joint,
-                             window=None if cur.sketched else {n: cur.columns[n] for n in names},
+                             window={n: cur.columns[n] for n in names}
+                             if ordered and not cur.sketched else None,
                              stop_alpha=spec.stop_alpha)
 
 

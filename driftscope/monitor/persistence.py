@@ -301,6 +301,7 @@ KEPT = 0.5  # a window keeping less than this share of the move before it has "e
 STOP_TAILS = (0.75, 0.5, 0.25, 0.125)
 """The last shares of a window in which :func:`stopped` looks for a drift that ended."""
 MIN_TAIL = 20  # events a window's head and tail each need for :func:`stopped`
+STILL_Z = 1.645  # a column whose tail moved its way beyond this (one-sided 5 %) still drifts
 
 
 def stopped(
@@ -312,53 +313,69 @@ def stopped(
 
     ``window``: the flagged columns' values in this window, row-aligned and in time
     order. Each event gets its value along ``direction`` (the flagged shifts), each
-    column centred and scaled by its reference. For each tail of :data:`STOP_TAILS`
-    (the window's last three quarters, half, quarter, eighth), the tail's mean is tested
-    against the head's (Welch; each needs ``MIN_TAIL`` events): how far the tail fell
-    below the head, in standard errors, where the tail keeps less than ``KEPT`` (half)
-    of the head's move from the reference. Returns the largest over the tails; ``-inf``
-    when no tail qualifies.
+    column centred and scaled by its reference; events missing a flagged column are
+    left out (a column that goes missing is not a drift that ended). For each tail of
+    :data:`STOP_TAILS` (the window's last three quarters, half, quarter, eighth; head
+    and tail each ``MIN_TAIL`` events or more), the tail's mean is compared with the
+    head's, in standard errors of the difference from the events' pooled spread (under
+    a lasting drift the window's events are alike wherever they fall). A tail counts
+    only when it keeps less than ``KEPT`` (half) of the head's move from the reference,
+    and no flagged column is still moved its way there beyond ``STILL_Z`` standard
+    errors (a lasting drift on one column beside a burst on another, a drift that eased
+    but goes on). Returns the largest fall over the tails that count; ``-inf`` when
+    none does.
 
     A drift that lasts through the window (a step, a ramp) has tails as strong as its
-    head or stronger: the value is about N(0, 1) at most. A burst that ended in the
-    window leaves a tail at the reference: the value grows with the burst's size.
+    head or stronger. A burst that ended in the window leaves a tail at the reference:
+    the value grows with the burst's size. Within-window rhythms that the reference
+    does not share (a drift of business hours only, in a window of a day) look like a
+    drift that stopped, which is why the monitor checks windows shorter than a day only.
 
     >>> rng = np.random.default_rng(0)
     >>> ref, x = {"x": rng.normal(size=5000)}, rng.normal(size=1000)
     >>> z = {"x": {"mean": 9.0}}
     >>> x[:400] += 0.7  # a burst over the first 40 % of the window
     >>> round(stopped(z, {"x": x}, ref))
-    8
+    7
     >>> x[400:] += 0.7  # the whole window: the drift lasts
     >>> stopped(z, {"x": x}, ref) < 2
     True
     """
-    rows = _rows_along(direction, window, reference)
+    parts = _parts_along(direction, window, reference)
+    if not parts:
+        return -math.inf
+    table = np.vstack(parts)
+    table = table[:, np.isfinite(table).all(axis=0)]  # the events with every column
+    rows = table.sum(axis=0)
     n, best = len(rows), -math.inf
+    if n < 2 * MIN_TAIL:
+        return best
+    sd = float(rows.std(ddof=1))
+    spreads = table.std(axis=1, ddof=1)
     for share in STOP_TAILS:
         t = round(n * share)
         if min(t, n - t) < MIN_TAIL:
             continue
-        head, tail = rows[: n - t], rows[n - t:]
-        h, tau = float(head.mean()), float(tail.mean())
+        h, tau = float(rows[: n - t].mean()), float(rows[n - t:].mean())
         if not (h > 0 and tau < KEPT * h):
             continue
-        se = math.sqrt(float(head.var(ddof=1)) / len(head) + float(tail.var(ddof=1)) / t)
-        if se > 0 and math.isfinite(se):
+        still = table[:, n - t:].mean(axis=1) * math.sqrt(t) > STILL_Z * spreads
+        se = sd * math.sqrt(1 / (n - t) + 1 / t)
+        if not still.any() and se > 0 and math.isfinite(se):
             best = max(best, (h - tau) / se)
     return best
 
 
-def _rows_along(
+def _parts_along(
     direction: Mapping[K, Shift], window: Mapping[K, np.ndarray],
     reference: Mapping[K, np.ndarray],
-) -> np.ndarray:
-    """Each event's value along ``direction``: ``Σ z_c · row_c`` over the components,
-    a numeric column's value less the reference's mean over its standard deviation, a
-    category's indicator less its reference share over that share's standard deviation
-    (a category the reference lacks: the share over both); missing values count as the
-    reference's mean. Empty when the window has no such column."""
-    total: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Each column's part of each event's value along ``direction``: ``Σ z_c · row_c``
+    over the column's components, a numeric value less the reference's mean over its
+    standard deviation, a category's indicator less its reference share over that
+    share's standard deviation (a category the reference lacks: its share over both);
+    NaN where the event has no value. Columns the check cannot read are left out."""
+    out = []
     for key, z in direction.items():
         if key not in window or key not in reference or not z:
             continue
@@ -366,8 +383,8 @@ def _rows_along(
         part = _numeric_rows(ref, cur, z) if ref.dtype.kind == "f" else _category_rows(
             ref, cur, z)
         if part is not None:
-            total = part if total is None else total + part
-    return total if total is not None else np.zeros(0)
+            out.append(part)
+    return out
 
 
 def _numeric_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
@@ -378,7 +395,9 @@ def _numeric_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | No
     if not (sd > 0 and math.isfinite(sd)):
         return None
     x = cur.astype(float)
-    return np.where(np.isfinite(x), z["mean"] * (x - float(ok.mean())) / sd, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = z["mean"] * (x - float(ok.mean())) / sd
+    return np.where(np.isfinite(x) & np.isfinite(out), out, np.nan)
 
 
 def _category_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
@@ -405,7 +424,7 @@ def _category_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | N
         i = int(np.searchsorted(names, key)) if len(names) else 0
         if i < len(names) and names[i] == key:
             weight[i] = w
-    out = np.zeros(len(cur))
+    out = np.full(len(cur), np.nan)
     out[present] = weight[codes] - offset
     return out
 
@@ -448,7 +467,8 @@ class Evidence:
     ``short_before``: ``fade`` and ``short`` along the direction the window before was
     itself flagged on, when it was (a spike on some columns, then a chance finding on a
     column the spike had moved too); ``stop``: how clearly this window's own drift
-    stopped before the window ended (:func:`stopped`; ``-inf``: not measured).
+    stopped before the window ended (:func:`stopped`; ``-inf``: not measured, or no
+    tail of it qualified).
     """
 
     t: float

@@ -82,6 +82,11 @@ def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset
     return frozenset(out)
 
 
+STOP_WITHIN = timedelta(days=1)
+"""Windows shorter than this are checked for a drift that stopped partway through them
+(:func:`driftscope.monitor.persistence.stopped`); a longer one holds the day's own rhythm
+(a drift of business hours only), which looks just like that."""
+
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]  # (monitor, done, total)
 
@@ -512,7 +517,7 @@ class Monitor:
 
         carried, follows, t = ev.persistence_check(
             cfg, rows, (cur, ref), before, lambda: self._drifted_before(run, window),
-            joint=not isinstance(run.source, Profiled))
+            joint=not isinstance(run.source, Profiled), ordered=window.size < STOP_WITHIN)
         # two windows in a row measured bad by this pass (a catch-up after a quiet spell)
         # are two bad windows of one streak, as a carried drift's
         bad = [u.start for u, got in scored if any(r.bad for r in got)]

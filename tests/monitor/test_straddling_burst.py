@@ -15,6 +15,7 @@ import pytest
 
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config, Secrets
+from driftscope.monitor import scheduler
 from driftscope.monitor.seed import write_windows
 from driftscope.monitor.service import run_pass
 from driftscope.store import schema as S
@@ -70,3 +71,30 @@ def test_a_drift_that_begins_there_and_lasts_pages_on_its_second_window(store: S
     assert len(verdicts) == 16 and verdicts[14].bad and verdicts[15].bad
     (alert,) = [a for a, _, _ in AlertStore(store).open_alerts()]
     assert alert.state == "firing" and alert.windows == 2
+
+
+
+@pytest.mark.parametrize("checked_below, pages", [(None, True), (timedelta(days=2), False)])
+def test_daily_windows_are_not_checked_for_a_drift_that_stopped(
+        store: Store, monkeypatch: pytest.MonkeyPatch, checked_below: timedelta | None,
+        pages: bool) -> None:
+    """Found in review: a window of a day holds the day's own rhythm. A drift of business
+    hours only (08:00–18:00, every day from day 14) stops within each window, as a burst
+    would: were daily windows checked (the second case), the second day would not page."""
+    def office_hours(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        hour = np.arange(n) * 24 / n
+        on = (i >= 14) & (hour >= 8) & (hour < 18)
+        return {"x": rng.normal(size=n) + 0.5 * on, "y": rng.normal(size=n)}
+
+    if checked_below is not None:
+        monkeypatch.setattr(scheduler, "STOP_WITHIN", checked_below)
+    day = timedelta(days=1)
+    write_windows(store, "m", T0, day, 16, N, office_hours, seed=2)
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "1d"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x", "y"], "reference": {
+            "kind": "fixed", "start": T0.isoformat(), "end": (T0 + 12 * day).isoformat()}}],
+        "alerts": {"console": False}})
+    verdicts, _ = run_pass(store, cfg, Secrets())
+    assert verdicts[14].bad and verdicts[15].bad
+    assert len(AlertStore(store).open_alerts()) == int(pages)
