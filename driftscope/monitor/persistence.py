@@ -301,7 +301,7 @@ KEPT = 0.5  # a window keeping less than this share of the move before it has "e
 STOP_TAILS = (0.75, 0.5, 0.25, 0.125)
 """The last shares of a window in which :func:`stopped` looks for a drift that ended."""
 MIN_TAIL = 20  # events a window's head and tail each need for :func:`stopped`
-STILL_Z = 1.645  # a column whose tail moved its way beyond this (one-sided 5 %) still drifts
+STILL_Z = 2.326  # a column whose tail moved its way beyond this (one-sided 1 %) still drifts
 
 
 def stopped(
