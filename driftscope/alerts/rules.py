@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.model import WindowVerdict
 
 FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
 OPEN_STATES = (FIRING, ACKNOWLEDGED)
@@ -196,33 +196,17 @@ COUNTLESS = frozenset({"volume", "schema_violations"})
 
 def next_drift(streak: int, drifted: bool, unjudged: Iterable[str]) -> int:
     """Windows drifted in a row (``drift_sustained``): a window too small for a drift test
-    neither adds to the streak nor ends it. A window too small for one segment only
-    (``drift:country=FR`` in ``unjudged``) ends it: all its events were judged."""
+    neither adds to the streak nor ends it."""
     return streak + 1 if drifted else streak if "drift" in unjudged else 0
-
-
-def _column_check(f: Finding) -> bool:
-    return f.kind == "quality" and f.reason != "silence" and f.metric not in COUNTLESS
 
 
 def seen_of(v: WindowVerdict) -> frozenset[str]:
     """What an alert remembers of a window's findings, to know which windows cannot
-    resolve it (``WindowVerdict.unjudged``): their kinds of problem, ``columns`` when a
-    quality finding is one of the column checks, and for a finding in one segment, the
-    segment too (``drift:country=FR``, ``columns:country=FR``: a window where FR had too
-    few events to judge is no good window for it, though all events were judged).
-
-    >>> from datetime import datetime, timezone
-    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    >>> f = Finding("drift", "country=FR", "x", "emd", 2.3, 0.4, "permutation", "fdr")
-    >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (f,))))
-    ['drift', 'drift:country=FR']
-    """
-    columns = any(_column_check(f) for f in v.findings)
-    segments = {f"{f.kind}:{f.segment}" if f.kind == "drift" else f"columns:{f.segment}"
-                for f in v.findings
-                if f.segment != "*" and (f.kind == "drift" or _column_check(f))}
-    return kinds_of(v) | ({"columns"} if columns else frozenset()) | segments
+    resolve it (``WindowVerdict.unjudged``): their kinds of problem, and ``columns`` when a
+    quality finding is one of the column checks."""
+    columns = any(f.kind == "quality" and f.reason != "silence" and f.metric not in COUNTLESS
+                  for f in v.findings)
+    return kinds_of(v) | ({"columns"} if columns else frozenset())
 
 
 def gap(last_end: datetime | None, start: datetime) -> bool:

@@ -202,8 +202,7 @@ class AlertStore:
             f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
             f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end}, "
             f"JSONExtract({M.summary}, 'unjudged', 'Array(String)'), "
-            f"JSONExtract({M.summary}, 'kinds', 'Array(String)'), "
-            f"JSONExtract({M.summary}, 'seen', 'Array(String)') "
+            f"JSONExtract({M.summary}, 'kinds', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
@@ -239,11 +238,9 @@ class AlertStore:
 
 
 def _seen(rows: list[tuple[Any, ...]], opened: datetime) -> frozenset[str]:
-    """What the rebuilt windows found from ``opened`` on, as ``rules.seen_of`` tells it:
-    the summary's ``kinds`` (a window with no event is ``quality`` there, not ``silence``)
-    and its ``seen`` (``columns``, segments: ``drift:country=FR``; none in a summary
-    stored before it was kept)."""
-    return frozenset(k for r in rows if r[1] and as_utc(r[0]) >= opened for k in (*r[8], *r[9]))
+    """The kinds of problem the rebuilt windows found from ``opened`` on (the summary's
+    ``kinds``: a window with no event is ``quality`` there, not ``silence``)."""
+    return frozenset(k for r in rows if r[1] and as_utc(r[0]) >= opened for k in r[8])
 
 
 def _time(text: str | None) -> datetime | None:

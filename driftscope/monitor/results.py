@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from driftscope.alerts.model import WindowVerdict
-from driftscope.alerts.rules import seen_of
 from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
 from driftscope.store import schema as S
@@ -83,16 +82,11 @@ def drifted_at(
 
 
 def _summary(v: WindowVerdict) -> dict[str, object]:
-    kinds = {f.kind for f in v.findings}
-    # what an alert remembers of the window beyond its kinds (``alerts.rules.seen_of``:
-    # ``columns``, ``drift:country=FR``…), for an alert rebuilt without its own ``seen``
-    seen = sorted(seen_of(v) - kinds)
     return {
         "findings": len(v.findings),
         "drifted": drifted_on(v),
         "features": sorted({f.feature for f in v.findings}),
-        "kinds": sorted(kinds),
-        **({"seen": seen} if seen else {}),
+        "kinds": sorted({f.kind for f in v.findings}),
         "metrics": dict(v.metrics),
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
         **({"unjudged": sorted(v.unjudged)} if v.unjudged else {}),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -65,38 +65,21 @@ RETELL = 600.0  # seconds between two ERRORs of a monitor a configuration error 
 _ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
 
 
-def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool, cur: Frame,
-              cap: int = 200) -> frozenset[str]:
+def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset[str]:
     """The checks a window could not make, so that it cannot resolve an alert about them
     (``alerts.rules.seen_of``): ``performance`` configured and nothing scored (too few
     labels: not in yet, or lost); ``drift`` and ``columns`` (the column checks) when the
-    window held fewer than ``min_events`` events, or the reference did.
-
-    For each segment value with some events in ``cur`` but fewer than ``min_events`` (too
-    few for its own tests, :func:`driftscope.monitor.evaluate._segments`), the same two
-    with the segment: ``drift:country=FR``, ``columns:country=FR``. A value with no event
-    in the window names nothing (a segment gone for good, an app version retired, holds
-    no alert open for ever). At most ``cap`` such names, those of the values with the
-    most events first (ties by name): the values beyond hold no alert."""
+    window held fewer than ``min_events`` events, or the reference did."""
     whole = [r for r in rows if r.segment == "*"]
     out = set()
     if cfg.performance and not scored:
         out.add("performance")
-    drift = bool(cfg.features or cfg.outputs)
-    columns = cfg.quality.enabled and bool(cfg.features)
-    if drift and not any(r.kind == "drift" for r in whole):
+    if (cfg.features or cfg.outputs) and not any(r.kind == "drift" for r in whole):
         out.add("drift")
-    if columns and not any(r.kind == "quality" and r.metric not in COUNTLESS for r in whole):
+    if cfg.quality.enabled and cfg.features and not any(
+            r.kind == "quality" and r.metric not in COUNTLESS for r in whole):
         out.add("columns")
-    kinds = [k for k, on in (("drift", drift), ("columns", columns)) if on]
-    counts: dict[str, int] = {}  # events of each segment value in the window
-    for key in cfg.segments if kinds else ():
-        values = cur.segments.get(key)
-        seen = Counter(values.tolist()) if values is not None else Counter()
-        counts.update((f"{key}={v}", n) for v, n in seen.items() if v is not None)
-    small = sorted((-n, seg) for seg, n in counts.items() if n < cfg.min_events)
-    tokens = [f"{k}:{seg}" for _, seg in small for k in kinds]
-    return frozenset(out | set(tokens[:cap]))
+    return frozenset(out)
 
 
 STOP_WITHIN = timedelta(days=1)
@@ -539,7 +522,7 @@ class Monitor:
         # are two bad windows of one streak, as a carried drift's
         bad = [u.start for u, got in scored if any(r.bad for r in got)]
         carried = carried or any(b - a == window.size for a, b in pairwise(bad))
-        unjudged = _unjudged(cfg, rows, bool(scored), cur)
+        unjudged = _unjudged(cfg, rows, bool(scored))
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        scored[-1][0].start if run.lag and scored else None, unjudged)
         run.drifted = (window.start, results.drifted_on(v))

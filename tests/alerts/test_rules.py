@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from driftscope.alerts.config import AlertsConfig
-from driftscope.alerts.engine import AlertEngine
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.rules import Policy, Track, acknowledge, alert_id, seen_of, step
-from driftscope.alerts.state import AlertStore
-from driftscope.monitor.results import mark_processed
-from driftscope.store import schema as S
-from driftscope.store.clickhouse import Store
+from driftscope.alerts.rules import Policy, Track, acknowledge, alert_id, step
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
@@ -218,61 +211,3 @@ def test_a_window_too_small_for_a_drift_test_neither_ends_nor_adds_to_a_drift_st
     assert track.alert is not None and track.alert.state == "firing"
     track = step(track, verdict(4, False), Policy(), silenced=False).track  # judged, good
     assert track.drift_streak == 0
-
-
-SMALL_FR = frozenset({"drift:country=FR", "columns:country=FR"})
-
-
-def in_fr(i: int, state: str) -> WindowVerdict:
-    """``x``: x drifted in country=FR alone (drift and out of range); ``?``: FR had too few
-    events to judge (``unjudged``), all events judged good; ``d``: the same for DE;
-    ``.``: judged good."""
-    found = (Finding("drift", "country=FR", "x", "emd", 2.3, 0.4, "permutation", "fdr"),
-             Finding("quality", "country=FR", "x", "out_of_range", 0.4, 0.06, "limit",
-                     "limit")) if state == "x" else ()
-    small = {"?": SMALL_FR, "d": frozenset({"drift:country=DE"})}.get(state, frozenset())
-    return WindowVerdict("m", "mon", T0 + i * W, T0 + (i + 1) * W, 400, found,
-                         unjudged=small)
-
-
-def test_a_window_too_small_for_a_segment_does_not_resolve_an_alert_about_it() -> None:
-    """An alert about FR alone (found live: drifted, then a quiet night of a few FR events
-    a window) resolved on windows that measured nothing for FR: all events were judged."""
-    assert seen_of(in_fr(0, "x")) == {"drift", "quality", "columns", "drift:country=FR",
-                                      "columns:country=FR"}
-    assert seen_of(verdict(0, True)) == {"drift"}  # all events (``*``): no segment token
-    track, out = Track(), []
-    for i, state in enumerate("xx???d.."):
-        d = step(track, in_fr(i, state), Policy(), silenced=False)
-        track = d.track
-        out.append(d.action)
-        if state == "?":  # the drift of all events was judged: no sustained drift goes on
-            assert track.drift_streak == 0
-    # FR too small waits; DE too small is no matter for an alert about FR
-    assert out == ["pending", "open", "update", "update", "update", "update", "resolve",
-                   "none"]
-
-
-def test_the_track_rebuilt_from_the_store_waits_for_a_small_segment_too(store: Store) -> None:
-    """After a restart the track is rebuilt from the stored windows and alert: the windows
-    too small for FR are no good windows for the FR alert there either, also for an alert
-    stored before its ``seen`` was kept (read back from the windows' summaries)."""
-    verdicts = [in_fr(i, s) for i, s in enumerate("xx???")]
-    engine = AlertEngine(store, AlertsConfig.model_validate({"console": False}), channels=[])
-    for v in verdicts:
-        engine.process(v)
-    mark_processed(store, verdicts, "fp", T0)
-    rebuilt = AlertStore(store).track("m", "mon")
-    assert rebuilt.alert is not None and rebuilt.alert.state == "firing"
-    assert SMALL_FR <= rebuilt.alert.seen and rebuilt.good_streak == 0
-    A = S.ALERTS  # the alert as stored before ``seen`` was kept: no ``seen`` in its details
-    (row,) = store.query(f"SELECT {', '.join(A.columns)} FROM {A} FINAL")
-    old = dict(zip(A.columns, row, strict=True))
-    details = json.loads(old["details"])
-    del details["seen"]
-    store.insert(A, [tuple({**old, "details": json.dumps(details),
-                            "updated_at": old["updated_at"] + timedelta(seconds=1)}.values())],
-                 A.columns)
-    rebuilt = AlertStore(store).track("m", "mon")
-    assert rebuilt.alert is not None and SMALL_FR <= rebuilt.alert.seen
-    assert rebuilt.good_streak == 0

@@ -12,8 +12,6 @@ import numpy as np
 
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config, Secrets
-from driftscope.monitor.frame import Frame
-from driftscope.monitor.scheduler import _unjudged
 from driftscope.monitor.seed import write_windows
 from driftscope.monitor.service import run_pass
 from driftscope.store import schema as S
@@ -167,76 +165,3 @@ def test_small_windows_after_a_sustained_drift_ask_for_no_more_retraining(
     for k in range(1, 13):  # a pass per window, as serve makes them
         run_pass(store, cfg, Secrets(), deliver=False, since=T0 + (10 + k) * W10)
     assert store.count(S.RETRAIN_REQUESTS) == 1
-
-
-QUIET_OK = {"volume_z": 1000.0}
-"""Volume checks that never fire: the fall of the traffic, or of a country's, is not what
-these tests are about (it is a finding of its own)."""
-
-
-def _country(fr: Any, us: Any, drifted: Any) -> Any:
-    """Windows of ``x`` in two countries: ``fr(i)`` events in FR, ``us(i)`` in US, in
-    random order; FR's ``x`` is 3 SD higher in the windows where ``drifted(i)``."""
-    def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        country = rng.permutation(np.array(["FR"] * fr(i) + ["US"] * us(i), dtype=object))
-        x = rng.normal(size=n) + np.where((country == "FR") & drifted(i), 3.0, 0.0)
-        return {"x": x, "segment:country": country}
-    return gen
-
-
-def test_windows_too_small_for_a_segment_do_not_resolve_its_drift_alert(store: Store) -> None:
-    """Found in review: FR alone drifted, then FR fell to a few events a window (a quiet
-    night) while still drifted: nothing was measured for FR, yet all events (``*``) were
-    judged good and the alert about FR was announced "recovered"."""
-    W5 = timedelta(minutes=5)
-    fr, us = (lambda i: 60 if i < 10 else 3), (lambda i: 300 if i < 10 else 100)
-    write_windows(store, "m", T0, W5, 14, lambda i: fr(i) + us(i),
-                  _country(fr, us, lambda i: i >= 6), seed=3)
-    cfg = _watching_x(W5, 6, segments=["country"], quality=QUIET_OK)
-    verdicts, _ = run_pass(store, cfg, Secrets())
-    drifted = {f.segment for f in verdicts[9].findings if f.kind == "drift"}
-    assert "country=FR" in drifted and "country=US" not in drifted
-    assert [v.unjudged for v in verdicts[-4:]] == \
-        [frozenset({"drift:country=FR", "columns:country=FR"})] * 4
-    assert not any(v.bad for v in verdicts[-4:])  # all events: judged, and good
-    (alert,) = [a for a, _, _ in AlertStore(store).open_alerts()]
-    assert alert.state == "firing" and "drift:country=FR" in alert.seen
-    # the track rebuilt from the store (a restart) waits too
-    write_windows(store, "m", T0 + 14 * W5, W5, 2, 103, _country(lambda i: 3, lambda i: 100,
-                                                               lambda i: True), seed=4)
-    run_pass(store, cfg, Secrets())
-    assert [a.state for a, _, _ in AlertStore(store).open_alerts()] == ["firing"]
-    # FR back with enough events, and the drift gone: resolved
-    write_windows(store, "m", T0 + 16 * W5, W5, 3, 360, _country(lambda i: 60, lambda i: 300,
-                                                               lambda i: False), seed=5)
-    run_pass(store, cfg, Secrets())
-    assert AlertStore(store).open_alerts() == []
-
-
-def test_a_segment_gone_for_good_does_not_hold_its_alert_open(store: Store) -> None:
-    """A segment value with no event at all in a window (an app version retired) holds
-    nothing: the alert about it resolves after the usual good windows."""
-    W5 = timedelta(minutes=5)
-    fr, us = (lambda i: 60 if i < 10 else 0), (lambda i: 300 if i < 10 else 120)
-    write_windows(store, "m", T0, W5, 13, lambda i: fr(i) + us(i),
-                  _country(fr, us, lambda i: i >= 6), seed=3)
-    verdicts, _ = run_pass(store, _watching_x(W5, 6, segments=["country"], quality=QUIET_OK),
-                           Secrets())
-    drifted = {f.segment for f in verdicts[9].findings if f.kind == "drift"}
-    assert "country=FR" in drifted and "country=US" not in drifted
-    assert [v.unjudged for v in verdicts[-3:]] == [frozenset()] * 3
-    ((alert, _, _),) = AlertStore(store).recent()
-    assert alert.state == "resolved" and alert.last_window == T0 + 11 * W5
-
-
-def test_at_most_200_small_segment_values_a_window_hold_an_alert() -> None:
-    """A key of many rare values (app versions): 200 names at most, those of the values
-    with the most events first; a value without events, or with enough, names nothing."""
-    cfg = _watching_x(W, 6, segments=["v"]).monitors[0]
-    values = ["big"] * 40 + ["few"] * 29 + [f"v{k:03}" for k in range(150)] + [None] * 5
-    cur = Frame(np.zeros(len(values), dtype="datetime64[ms]"),
-                segments={"v": np.array(values, dtype=object)})
-    got = _unjudged(cfg, [], False, cur) - {"drift", "columns"}  # (no row: all events too)
-    assert len(got) == 200 and {"drift:v=few", "columns:v=few", "drift:v=v000"} <= got
-    assert not {"drift:v=big", "drift:v=v099", "drift:v=None"} & got
-    assert "drift:v=v098" in got and "columns:v=v098" in got
