@@ -70,7 +70,7 @@ False
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -341,27 +341,26 @@ def stopped(
     >>> stopped(z, {"x": x}, ref) < 2
     True
     """
-    parts = _parts_along(direction, window, reference)
-    if not parts:
+    ok: np.ndarray | None = None  # the events with every column (one column at a time:
+    for part in _parts_along(direction, window, reference):  # memory of a few columns)
+        ok = np.isfinite(part) if ok is None else ok & np.isfinite(part)
+    if ok is None or int(ok.sum()) < 2 * MIN_TAIL:
         return -math.inf
-    table = np.vstack(parts)
-    table = table[:, np.isfinite(table).all(axis=0)]  # the events with every column
-    rows = table.sum(axis=0)
-    n, best = len(rows), -math.inf
-    if n < 2 * MIN_TAIL:
-        return best
-    sd = float(rows.std(ddof=1))
-    spreads = table.std(axis=1, ddof=1)
-    for share in STOP_TAILS:
-        t = round(n * share)
-        if min(t, n - t) < MIN_TAIL:
-            continue
+    n = int(ok.sum())
+    tails = [t for t in (round(n * share) for share in STOP_TAILS) if min(t, n - t) >= MIN_TAIL]
+    rows = np.zeros(n)
+    still = np.zeros(len(tails), dtype=bool)  # per tail: a column still moved its way
+    for part in _parts_along(direction, window, reference):
+        kept = part[ok]
+        rows += kept
+        spread = float(kept.std(ddof=1))
+        still |= np.array([float(kept[n - t:].mean()) * math.sqrt(t) > STILL_Z * spread
+                           for t in tails], dtype=bool)
+    sd, best = float(rows.std(ddof=1)), -math.inf
+    for t, held in zip(tails, still, strict=True):
         h, tau = float(rows[: n - t].mean()), float(rows[n - t:].mean())
-        if not (h > 0 and tau < KEPT * h):
-            continue
-        still = table[:, n - t:].mean(axis=1) * math.sqrt(t) > STILL_Z * spreads
         se = sd * math.sqrt(1 / (n - t) + 1 / t)
-        if not still.any() and se > 0 and math.isfinite(se):
+        if h > 0 and tau < KEPT * h and not held and se > 0 and math.isfinite(se):
             best = max(best, (h - tau) / se)
     return best
 
@@ -369,13 +368,13 @@ def stopped(
 def _parts_along(
     direction: Mapping[K, Shift], window: Mapping[K, np.ndarray],
     reference: Mapping[K, np.ndarray],
-) -> list[np.ndarray]:
+) -> Iterator[np.ndarray]:
     """Each column's part of each event's value along ``direction``: ``Σ z_c · row_c``
     over the column's components, a numeric value less the reference's mean over its
     standard deviation, a category's indicator less its reference share over that
     share's standard deviation (a category the reference lacks: its share over both);
-    NaN where the event has no value. Columns the check cannot read are left out."""
-    out = []
+    NaN where the event has no value. Columns the check cannot read are left out; one
+    column at a time, so that a wide window's columns are never all in memory at once."""
     for key, z in direction.items():
         if key not in window or key not in reference or not z:
             continue
@@ -383,8 +382,7 @@ def _parts_along(
         part = _numeric_rows(ref, cur, z) if ref.dtype.kind == "f" else _category_rows(
             ref, cur, z)
         if part is not None:
-            out.append(part)
-    return out
+            yield part
 
 
 def _numeric_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
