@@ -301,7 +301,10 @@ KEPT = 0.5  # a window keeping less than this share of the move before it has "e
 STOP_TAILS = (0.75, 0.5, 0.25, 0.125)
 """The last shares of a window in which :func:`stopped` looks for a drift that ended."""
 MIN_TAIL = 20  # events a window's head and tail each need for :func:`stopped`
-STILL_Z = 2.326  # a column whose tail moved its way beyond this (one-sided 1 %) still drifts
+STILL_ALPHA = 0.01
+"""A flagged column whose tail still moved its way beyond ``z(STILL_ALPHA / k)`` standard
+errors (one-sided, ``k`` flagged columns: 2.33 for one, 2.71 for three, 3.48 for 60)
+still drifts there: the window's drift did not stop."""
 
 
 def stopped(
@@ -320,10 +323,10 @@ def stopped(
     head's, in standard errors of the difference from the events' pooled spread (under
     a lasting drift the window's events are alike wherever they fall). A tail counts
     only when it keeps less than ``KEPT`` (half) of the head's move from the reference,
-    and no flagged column is still moved its way there beyond ``STILL_Z`` standard
-    errors (a lasting drift on one column beside a burst on another, a drift that eased
-    but goes on). Returns the largest fall over the tails that count; ``-inf`` when
-    none does.
+    and no flagged column is still moved its way there beyond ``z(STILL_ALPHA / k)``
+    standard errors over ``k`` columns (a lasting drift on one column beside a burst on
+    another, a drift that eased but goes on). Returns the largest fall over the tails
+    that count; ``-inf`` when none does.
 
     A drift that lasts through the window (a step, a ramp) has tails as strong as its
     head or stronger. A burst that ended in the window leaves a tail at the reference:
@@ -342,11 +345,14 @@ def stopped(
     True
     """
     ok: np.ndarray | None = None  # the events with every column (one column at a time:
-    for part in _parts_along(direction, window, reference):  # memory of a few columns)
+    columns = 0  # memory of a few columns)
+    for part in _parts_along(direction, window, reference):
         ok = np.isfinite(part) if ok is None else ok & np.isfinite(part)
+        columns += 1
     if ok is None or int(ok.sum()) < 2 * MIN_TAIL:
         return -math.inf
     n = int(ok.sum())
+    z_still = float(norm.isf(STILL_ALPHA / columns))
     tails = [t for t in (round(n * share) for share in STOP_TAILS) if min(t, n - t) >= MIN_TAIL]
     rows = np.zeros(n)
     still = np.zeros(len(tails), dtype=bool)  # per tail: a column still moved its way
@@ -354,7 +360,7 @@ def stopped(
         kept = part[ok]
         rows += kept
         spread = float(kept.std(ddof=1))
-        still |= np.array([float(kept[n - t:].mean()) * math.sqrt(t) > STILL_Z * spread
+        still |= np.array([float(kept[n - t:].mean()) * math.sqrt(t) > z_still * spread
                            for t in tails], dtype=bool)
     sd, best = float(rows.std(ddof=1)), -math.inf
     for t, held in zip(tails, still, strict=True):
