@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 
 from driftscope.monitor.config import PersistenceSpec
-from driftscope.simulators.evaluate import EvalConfig, run_suite
+from driftscope.simulators.evaluate import PHASES, EvalConfig, run_suite
 from driftscope.simulators.report import SUITES, suite, temporary_summary, to_markdown
 
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--period", choices=("1d", "1w"), default="1d",
                     help="cycle of the periodic streams (the seasonal reference follows it)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--phase", choices=("start", "random"), default="start",
+    ap.add_argument("--phase", choices=PHASES, default="start",
                     help="where in its window each onset or burst falls: on the window grid, "
                          "or uniform within it (as in production)")
     ap.add_argument("--out", help="also write the report here")

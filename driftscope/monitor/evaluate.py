@@ -408,7 +408,8 @@ def persistence_check(
                              before_reference={n: ref.columns[n] for n in was},
                              joint=joint,
                              window={n: cur.columns[n] for n in names}
-                             if ordered and not cur.sketched else None,
+                             if ordered and spec.stop_alpha is not None and not cur.sketched
+                             else None,
                              stop_alpha=spec.stop_alpha)
 
 

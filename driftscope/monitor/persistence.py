@@ -344,8 +344,10 @@ def stopped(
     >>> stopped(z, {"x": x}, ref) < 2
     True
     """
-    ok: np.ndarray | None = None  # the events with every column (one column at a time:
-    columns = 0  # memory of a few columns)
+    # two passes over the columns, one at a time (a wide window's never all in memory):
+    # the events with every column, then their values along the direction
+    ok: np.ndarray | None = None
+    columns = 0
     for part in _parts_along(direction, window, reference):
         ok = np.isfinite(part) if ok is None else ok & np.isfinite(part)
         columns += 1

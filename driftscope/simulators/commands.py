@@ -204,7 +204,7 @@ def evaluate(
     """Measure power, delay and false alarms of detectors on the scenarios."""
     from rich.console import Console
 
-    from .evaluate import EvalConfig, run_suite
+    from .evaluate import PHASES, EvalConfig, run_suite
     from .report import SUITES, suite, temporary_summary, to_markdown
 
     if suite_name not in SUITES:
@@ -218,8 +218,8 @@ def evaluate(
     _at_least("--trials", trials, 1)
     if period not in ("1d", "1w") or span < 1:
         raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
-    if phase not in ("start", "random"):
-        raise ConfigError(f"--phase: start or random; got {phase!r}")
+    if phase not in PHASES:
+        raise ConfigError(f"--phase: {' or '.join(PHASES)}; got {phase!r}")
     if output:  # now, not after the run: a result is never computed for nothing
         check_writable(output, "--output")
     cfg = EvalConfig(sizes=size_t, trials=trials, source=source, seed=seed,

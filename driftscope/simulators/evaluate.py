@@ -51,6 +51,7 @@ import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import Policy, Track, step
+from driftscope.errors import ConfigError
 from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
@@ -74,6 +75,8 @@ DEFAULT_CONSECUTIVE = Policy().min_windows
 DEFAULT_PERSISTENCE = PersistenceSpec()
 DEFAULT_SEASONAL_WIDTH = DEFAULT_REFERENCE_WINDOWS["seasonal"]
 SIZES = (100, 500, 1000, 5000)
+PHASES = ("start", "random")
+"""Where in its window a trial's onset (or burst) falls (:attr:`EvalConfig.phase`)."""
 LABEL = "__label__"
 """Column name of the (delayed) labels when the harness also watches them."""
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -260,6 +263,10 @@ class EvalConfig:
     # where in its window each trial's onset (or burst) falls: "start" (on the window
     # grid, the best case) or "random" (uniform within the window, as in production)
     phase: str = "start"
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ConfigError(f"phase: {' or '.join(PHASES)}; got {self.phase!r}")
 
 
 @dataclass
