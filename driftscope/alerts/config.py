@@ -125,6 +125,12 @@ class AlertsConfig(Section):
     min_windows: int = Field(2, ge=1, description="consecutive bad windows before paging")
     resolve_windows: int = Field(2, ge=1, description="consecutive good windows to resolve")
     notify_resolved: bool = True
+    unjudged_wait: timedelta | None = Field(
+        timedelta(days=1),
+        description="how long windows that cannot judge an open alert (too few events, in "
+        "all or in the segments it is about; no labels) hold it open; then it resolves as "
+        "'not judged', not as recovered. null: for ever",
+    )
     top_features: int = Field(5, ge=1, le=50)
     retries: int = Field(5, ge=0, le=20)
     backoff: timedelta = timedelta(milliseconds=500)
@@ -138,9 +144,11 @@ class AlertsConfig(Section):
     retrain: RetrainConfig = RetrainConfig()
 
     @field_validator("cooldown", "backoff", "backoff_max", "timeout", "group_wait",
-                     mode="before")
+                     "unjudged_wait", mode="before")
     @classmethod
-    def _duration(cls, v: Any, info: ValidationInfo) -> timedelta:
+    def _duration(cls, v: Any, info: ValidationInfo) -> timedelta | None:
+        if v is None and info.field_name == "unjudged_wait":
+            return None
         d = parse_duration(v)
         if info.field_name == "timeout" and d <= timedelta(0):
             raise ValueError("must be a positive duration, e.g. 10s")

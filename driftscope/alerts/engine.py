@@ -75,7 +75,7 @@ class AlertEngine:
         self.alerts = AlertStore(store)
         self.outbox = Outbox(store, clock)
         self.policy = Policy(cfg.min_windows, cfg.resolve_windows, cfg.cooldown,
-                             cfg.notify_resolved)
+                             cfg.notify_resolved, cfg.unjudged_wait)
         self.channels = list(alert_channels(cfg) if channels is None else channels)
         self.requests = requests
         # windows to rebuild a track from: every streak the policy compares, plus one

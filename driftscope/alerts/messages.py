@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.rules import RESOLVED, Alert
+from driftscope.alerts.rules import RESOLVED, UNJUDGED, Alert
 
 SLACK_MAX_TEXT = 3000  # Slack's limit for a text object (a section's, a context element's)
 SLACK_MAX_HEADER = 150  # and for a header's plain text
@@ -151,7 +151,15 @@ def _bad_windows(alert: Alert) -> str:
 
 
 def recovered(alert: Alert, slack: bool = False) -> str:
-    """The resolution's line: ``m / mon: recovered after 40 bad windows since … UTC``."""
+    """The resolution's line: ``m / mon: recovered after 40 bad windows since … UTC``; for
+    an alert closed after ``alerts.unjudged_wait`` of windows that could not judge it,
+    ``m / mon: not judged since … UTC (too few events or labels), closed unverified after
+    40 bad windows since … UTC``."""
+    if alert.reason == UNJUDGED:
+        since = (f" since {alert.unjudged_since:%Y-%m-%d %H:%M} UTC"
+                 if alert.unjudged_since else "")
+        return (f"{_pair(alert, slack)}: not judged{since} (too few events or labels), "
+                f"closed unverified after {_bad_windows(alert)}")
     return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"
 
 
@@ -217,6 +225,9 @@ def details(alert: Alert, v: WindowVerdict, top: int,
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
+        # resolved as not judged (``alerts.unjudged_wait``): since when, not "recovered"
+        **({"unjudged_since": alert.unjudged_since.isoformat()}
+           if alert.reason == UNJUDGED and alert.unjudged_since else {}),
     }
 
 
@@ -281,8 +292,11 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     """The Block Kit message: header, summary, top findings, context, Grafana button.
 
     ``new``: an update of an open alert that tells of these new kinds of problem."""
-    icon = ":white_check_mark:" if resolved else ":rotating_light:"
-    event = "Resolved" if resolved else update_title(new) if new else alert_kind(v)
+    unverified = resolved and alert.reason == UNJUDGED
+    icon = (":grey_question:" if unverified else ":white_check_mark:" if resolved
+            else ":rotating_light:")
+    event = ("Closed unverified" if unverified else "Resolved" if resolved
+             else update_title(new) if new else alert_kind(v))
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
     text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
     if new and not resolved:

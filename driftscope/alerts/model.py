@@ -96,6 +96,11 @@ class WindowVerdict:
     unjudged: frozenset[str] = frozenset()
     """Kinds of check this window could not judge (``performance``: fewer labels than
     ``min_labels``): it is no good window for an alert open for them."""
+    judged: frozenset[str] | None = None
+    """With segments configured, the checks it made in each segment, as
+    ``drift:country=FR``, ``columns:country=FR``, ``performance:country=FR`` (None: no
+    segments). A segment an alert is about that is not here could not be judged: too few
+    events in the window or in the reference (:func:`driftscope.alerts.rules.waits`)."""
 
     @property
     def bad(self) -> bool:

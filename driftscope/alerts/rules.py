@@ -65,6 +65,9 @@ class Policy:
     resolve_windows: int = 2
     cooldown: timedelta = timedelta(hours=1)
     notify_resolved: bool = True
+    unjudged_wait: timedelta | None = timedelta(days=1)
+    """How long windows that cannot judge an open alert hold it (None: for ever); then it
+    resolves as not judged (:data:`UNJUDGED`), not as recovered."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Alert:
     escalated: frozenset[str] = frozenset()  # the kinds its last update told of, and when
     escalated_at: datetime | None = None
     seen: frozenset[str] = frozenset()  # the kinds of problem its windows found, told or not
+    unjudged_since: datetime | None = None  # resolved as not judged: since when
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ class Track:
     alerted_until: datetime | None = None
     """Windows up to this start were applied to ``alert`` but not recorded (a crash between
     the two): redone, they count in the streaks and leave the alert as it is."""
+    waiting_since: datetime | None = None
+    """Start of the first of the windows in a row that could not judge the open alert
+    (:func:`waits`), none since its last judged window: ``Policy.unjudged_wait`` counts
+    from it."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,10 @@ class Decision:
 
 
 RULE = "consecutive-bad-windows"
+UNJUDGED = "not judged"
+"""The reason of an alert resolved after ``Policy.unjudged_wait`` of windows that could
+not judge it (too few events, in all or in its segments; no labels): nobody saw it
+recover."""
 
 
 def alert_id(model_id: str, monitor: str, opened: datetime, rule: str = RULE) -> str:
@@ -200,13 +212,52 @@ def next_drift(streak: int, drifted: bool, unjudged: Iterable[str]) -> int:
     return streak + 1 if drifted else streak if "drift" in unjudged else 0
 
 
+def check_of(kind: str, metric: str, reason: str) -> str | None:
+    """The check a finding or a result is of, as ``unjudged`` names it: ``drift``,
+    ``performance``, ``columns`` (a column check: not volume, schema or silence, which need
+    no minimum of events); None for the others."""
+    if kind == "quality":
+        return "columns" if reason != "silence" and metric not in COUNTLESS else None
+    return kind if kind in ("drift", "performance") else None
+
+
 def seen_of(v: WindowVerdict) -> frozenset[str]:
     """What an alert remembers of a window's findings, to know which windows cannot
-    resolve it (``WindowVerdict.unjudged``): their kinds of problem, and ``columns`` when a
-    quality finding is one of the column checks."""
-    columns = any(f.kind == "quality" and f.reason != "silence" and f.metric not in COUNTLESS
-                  for f in v.findings)
-    return kinds_of(v) | ({"columns"} if columns else frozenset())
+    resolve it (:func:`waits`): their kinds of problem, ``columns`` when a quality finding
+    is one of the column checks, and, for a check that found a problem in segments only
+    (none over all events), each segment: ``drift:country=FR``. A window whose FR events
+    were too few to test is then no good window for it, though all its events were judged
+    good. A problem found over all events is judged over all events: its segments are not
+    kept (a global drift seen in 30 countries is not held by each country's quiet night).
+
+    >>> from datetime import datetime, timezone
+    >>> from driftscope.alerts.model import Finding
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> fr = Finding("drift", "country=FR", "x", "emd", 2.3, 0.4, "permutation", "fdr")
+    >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (fr,))))
+    ['drift', 'drift:country=FR']
+    >>> every = Finding("drift", "*", "x", "emd", 0.9, 0.4, "permutation", "fdr")
+    >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (fr, every))))
+    ['drift']
+    """
+    checks = {(check_of(f.kind, f.metric, f.reason), f.segment) for f in v.findings}
+    whole = {c for c, seg in checks if c is not None and seg == "*"}
+    parts = {f"{c}:{seg}" for c, seg in checks if c is not None and c not in whole
+             and seg != "*"}
+    columns = any(c == "columns" for c, _ in checks)
+    return kinds_of(v) | ({"columns"} if columns else frozenset()) | parts
+
+
+def waits(seen: Iterable[str], unjudged: Iterable[str],
+          judged: Iterable[str] | None) -> bool:
+    """Whether a window cannot judge an alert that remembers ``seen`` (:func:`seen_of`):
+    a check it is about was not made (``unjudged``: too few events or labels), or a
+    segment it is about was not tested (``judged``: the segments the window tested, as
+    ``drift:country=FR``; None: not known, a window summary stored before it was kept)."""
+    seen = frozenset(seen)
+    if seen & frozenset(unjudged):
+        return True
+    return judged is not None and bool({t for t in seen if ":" in t} - frozenset(judged))
 
 
 def gap(last_end: datetime | None, start: datetime) -> bool:
@@ -235,26 +286,33 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
     follows = v.follows and shares(track.last_features, named)
     bad_streak, points = next_streak(track.bad_streak, track.points, v.bad, follows,
                                      v.carried)
-    # a window that could not judge what an open alert is about (no labels yet) is no
-    # good window for it: a performance alert resolved while its labels were late (what
-    # it is about: the kinds its windows found, also those not told: cooldown, silence)
-    open_kinds = track.alert.seen if track.alert and track.alert.state in OPEN_STATES \
+    # a window that could not judge what an open alert is about (no labels yet, too few
+    # events in a segment it is about) is no good window for it: a performance alert
+    # resolved while its labels were late (what it is about: the kinds its windows found,
+    # also those not told: cooldown, silence)
+    open_seen = track.alert.seen if track.alert and track.alert.state in OPEN_STATES \
         else frozenset()
-    waiting = bool(v.unjudged & open_kinds)
+    waiting = not v.bad and bool(open_seen) and waits(open_seen, v.unjudged, v.judged)
     good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
                 drift_streak=next_drift(track.drift_streak, v.drifted, v.unjudged),
                 points=points,
-                last_features=named, last_end=v.window_end)
+                last_features=named, last_end=v.window_end,
+                waiting_since=(track.waiting_since or v.window_start) if waiting else None)
     if track.alerted_until is not None and v.window_start <= track.alerted_until:
         return Decision("recount", False, t, track.alert, "the alert already has this window")
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     quiet = silenced or not announce
     if open_alert is not None:
-        if good_streak >= policy.resolve_windows:
+        given_up = (waiting and policy.unjudged_wait is not None and t.waiting_since is not None
+                    and v.window_end - t.waiting_since > policy.unjudged_wait)
+        if good_streak >= policy.resolve_windows or given_up:
+            why = UNJUDGED if given_up else "recovered"
             done = replace(open_alert, state=RESOLVED, last_window=v.window_start)
+            if given_up:
+                done = replace(done, reason=why, unjudged_since=t.waiting_since)
             notify = policy.notify_resolved and open_alert.notified and not quiet
-            return Decision("resolve", notify, replace(t, alert=done), done, "recovered")
+            return Decision("resolve", notify, replace(t, alert=done), done, why)
         grown = replace(
             open_alert,
             last_window=v.window_start,

@@ -25,6 +25,7 @@ from driftscope.alerts.rules import (
     next_drift,
     next_streak,
     shares,
+    waits,
 )
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
@@ -55,7 +56,9 @@ class AlertStore:
                 "notified_at": alert.notified_at.isoformat() if alert.notified_at else None,
                 "kinds": sorted(alert.kinds), "seen": sorted(alert.seen),
                 "escalated": sorted(alert.escalated),
-                "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None}
+                "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None,
+                **({"unjudged_since": alert.unjudged_since.isoformat()}
+                   if alert.unjudged_since else {})}
         self.store.insert(A, [(alert.alert_id, alert.model_id, alert.monitor, alert.opened_window,
                                RULE, alert.state, float(alert.severity), summary,
                                json.dumps(body, sort_keys=True, default=str), stamp, stamp)],
@@ -100,7 +103,8 @@ class AlertStore:
                           int(d.get("windows", 1)), bool(d.get("notified")), d.get("reason", ""),
                           _time(d.get("notified_at")), told,
                           frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")),
-                          frozenset(d["seen"]) if "seen" in d else told)
+                          frozenset(d["seen"]) if "seen" in d else told,
+                          _time(d.get("unjudged_since")))
             out.append((alert, summary, d))
         return out
 
@@ -202,7 +206,9 @@ class AlertStore:
             f"NOT JSONHas({M.summary}, 'follows') OR JSONExtractBool({M.summary}, 'follows'), "
             f"JSONExtract({M.summary}, 'features', 'Array(String)'), {M.window_end}, "
             f"JSONExtract({M.summary}, 'unjudged', 'Array(String)'), "
-            f"JSONExtract({M.summary}, 'kinds', 'Array(String)') "
+            f"JSONExtract({M.summary}, 'kinds', 'Array(String)'), "
+            f"JSONHas({M.summary}, 'judged'), "
+            f"JSONExtract({M.summary}, 'judged', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
             {"m": model_id, "n": monitor, "k": lookback},
@@ -218,6 +224,7 @@ class AlertStore:
         bad = points = good = drift = 0
         named: frozenset[str] = frozenset()
         prev: datetime | None = None
+        since: datetime | None = None  # Track.waiting_since
         for r in reversed(rows):  # the streak rules replayed, oldest first (as in step)
             if gap(prev, as_utc(r[0])):
                 bad = points = drift = 0
@@ -225,8 +232,12 @@ class AlertStore:
             now = features_of(r[5]) if r[1] else frozenset()
             bad, points = next_streak(bad, points, bool(r[1]), bool(r[4]) and shares(named, now),
                                       bool(r[3]))
-            waiting = bool(waits_for & set(r[7]))  # as in step: no good window for it
+            # as in step: no good window for it (a summary stored before ``judged`` was
+            # kept tested every segment it could)
+            waiting = not r[1] and bool(waits_for) and waits(waits_for, r[7],
+                                                            r[10] if r[9] else None)
             good = 0 if r[1] else good + (0 if waiting else 1)
+            since = (since or as_utc(r[0])) if waiting else None
             drift = next_drift(drift, bool(r[2]), r[7])
             named, prev = now, as_utc(r[6])
         ahead = None  # the alert saw windows not recorded yet (a crash between the two)
@@ -234,7 +245,7 @@ class AlertStore:
             ahead = current.last_window
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
         return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
-                     end, ahead)
+                     end, ahead, since)
 
 
 def _seen(rows: list[tuple[Any, ...]], opened: datetime) -> frozenset[str]:

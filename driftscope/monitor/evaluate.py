@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.rules import check_of
 from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import MonitorConfig, PerformanceSpec, ProjectionSpec
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
@@ -440,7 +441,17 @@ def verdict(
                if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
     return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
                          ref, sum(r.kind == "drift" for r in rows), carried and bool(findings),
-                         persistence_z, follows, labels_start, unjudged)
+                         persistence_z, follows, labels_start, unjudged, judged(cfg, rows))
+
+
+def judged(cfg: MonitorConfig, rows: list[Row]) -> frozenset[str] | None:
+    """With segments configured, the checks the window made in each segment
+    (``drift:country=FR``; :func:`driftscope.alerts.rules.waits`): an alert about a segment
+    missing here (too few events in the window or the reference) waits. None without."""
+    if not cfg.segments:
+        return None
+    return frozenset(f"{c}:{r.segment}" for r in rows if r.segment != "*"
+                     and (c := check_of(r.kind, r.metric, r.reason)) is not None)
 
 
 def _plain(obj: Any) -> Any:

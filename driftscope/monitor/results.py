@@ -90,6 +90,7 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
         "metrics": dict(v.metrics),
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
         **({"unjudged": sorted(v.unjudged)} if v.unjudged else {}),
+        **({"judged": sorted(v.judged)} if v.judged is not None else {}),
         **({"persistence_z": round(v.persistence_z, 3), "carried": v.carried,
             "follows": v.follows}
            if v.persistence_z is not None and math.isfinite(v.persistence_z)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from driftscope.alerts import messages
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.rules import Policy, Track, acknowledge, alert_id, step
+from driftscope.alerts.rules import UNJUDGED, Policy, Track, acknowledge, alert_id, step
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
@@ -211,3 +213,70 @@ def test_a_window_too_small_for_a_drift_test_neither_ends_nor_adds_to_a_drift_st
     assert track.alert is not None and track.alert.state == "firing"
     track = step(track, verdict(4, False), Policy(), silenced=False).track  # judged, good
     assert track.drift_streak == 0
+
+
+FR = Finding("drift", "country=FR", "x", "emd", 0.3, 0.1, "permutation", "fdr")
+EVERY = Finding("drift", "*", "x", "emd", 0.3, 0.1, "permutation", "fdr")
+
+
+def segment_run(states: str, policy: Policy | None = None,
+                found: tuple[Finding, ...] = (FR,)) -> tuple[list[str], Track]:
+    """Hourly windows of a model monitored by country: ``x``: ``found``; ``.``: no finding,
+    FR tested; ``q``: no finding, FR too small to test (a quiet night); ``s``: no finding,
+    too few events for any drift test."""
+    track, out = Track(), []
+    hour = timedelta(hours=1)
+    for i, s in enumerate(states):
+        tested = frozenset() if s in "qs" else frozenset({"drift:country=FR",
+                                                           "drift:country=DE"})
+        v = WindowVerdict("m", "mon", T0 + i * hour, T0 + (i + 1) * hour, 500,
+                          found if s == "x" else (), judged=tested,
+                          unjudged=frozenset({"drift"}) if s == "s" else frozenset())
+        d = step(track, v, policy or Policy(), silenced=False)
+        track = d.track
+        out.append(d.action + ("!" if d.notify else ""))
+    return out, track
+
+
+def test_a_window_too_small_for_the_segment_an_alert_is_about_does_not_resolve_it() -> None:
+    """An alert about drift in FR alone: windows where FR had too few events for its own
+    tests (a quiet night) are no good windows for it, though all the window's events were
+    judged good (before: ``[RESOLVED] … recovered`` after two of them, FR unmeasured)."""
+    out, track = segment_run("xx" + "q" * 8 + "..")
+    assert out == ["pending", "open!", *["update"] * 8, "update", "resolve!"]
+    assert track.alert is not None and track.alert.reason != UNJUDGED
+    # a window where FR was tested and good counts; one where it was not neither counts
+    # nor restarts the count
+    assert segment_run("xx.q.")[0][-1] == "resolve!"
+
+
+def test_a_drift_found_over_all_events_is_not_held_by_its_segments() -> None:
+    """A global drift also found in FR is judged over all events: FR's quiet night does
+    not hold it (a drift seen in 30 countries, with a daily rhythm, would never resolve)."""
+    out, _ = segment_run("xxqq", found=(FR, EVERY))
+    assert out == ["pending", "open!", "update", "resolve!"]
+
+
+def test_windows_that_cannot_judge_an_alert_close_it_as_not_judged_after_the_wait() -> None:
+    """A segment back to a trickle after the incident (or a model whose traffic stays
+    under ``min_events``) held its alert open for ever; after ``unjudged_wait`` of such
+    windows it resolves, said as not judged, never as recovered."""
+    out, track = segment_run("xx" + "q" * 30, Policy(unjudged_wait=timedelta(hours=24)))
+    assert out == ["pending", "open!", *["update"] * 24, "resolve!", *["none"] * 5]
+    closed = track.alert
+    assert closed is not None and closed.reason == UNJUDGED
+    assert closed.unjudged_since == T0 + 2 * timedelta(hours=1)
+    text = messages.recovered(closed)
+    assert "not judged since 2026-01-01 02:00 UTC" in text and "recovered" not in text
+    assert "Closed unverified" in json.dumps(messages.slack_blocks(
+        closed, WindowVerdict("m", "mon", T0, T0, 0), 5, None, resolved=True))
+    # the same for a window too small for any drift test, and a new incident then pages
+    out, _ = segment_run("xx" + "s" * 25 + "xx", Policy(unjudged_wait=timedelta(hours=24)))
+    assert out[-4:] == ["update", "resolve!", "pending", "open!"]
+    # null: held for ever, as before
+    out, track = segment_run("xx" + "q" * 60, Policy(unjudged_wait=None))
+    assert track.alert is not None and track.alert.state == "firing"
+    # a judged window in between starts the wait again
+    out, _ = segment_run("xx" + "q" * 20 + "x" + "q" * 20, Policy(unjudged_wait=timedelta(
+        hours=24)))
+    assert "resolve!" not in out

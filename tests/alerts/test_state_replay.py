@@ -294,3 +294,31 @@ def test_a_retrain_request_lost_to_a_crash_before_its_outbox_row_is_enqueued_aga
     assert sorted(r[0] for r in store.query(f"SELECT {R.request_id} FROM {R}")) == asked
     assert sorted(r[0] for r in store.query(f"SELECT {O.delivery_id} FROM {O}")) == [
         f"{r}:retrain:kafka" for r in asked]
+
+
+def test_the_rebuilt_track_waits_for_the_segments_its_alert_is_about(store: Store) -> None:
+    """After a restart, windows where the segment an open alert is about was not tested
+    still neither resolve it nor restart its wait (``judged`` in the window summary); a
+    summary stored before ``judged`` was kept tested every segment it could."""
+    fr = Finding("drift", "country=FR", "x", "emd", 0.3, 0.1, "permutation", "fdr")
+    tested = frozenset({"drift:country=FR"})
+
+    def seg(i: int, state: str, monitor: str) -> WindowVerdict:
+        return WindowVerdict("m", monitor, T0 + i * W, T0 + (i + 1) * W, 500,
+                             (fr,) if state == "x" else (), judged=tested if state == "."
+                             else None if state == "o" else frozenset())
+
+    for name, states in {"quiet": "xxqqq", "one good then quiet": "xx.qq",
+                         "old summaries": "xxooo"}.items():
+        verdicts = [seg(i, s, name) for i, s in enumerate(states)]
+        engine = AlertEngine(store, AlertsConfig.model_validate({"console": True}))
+        for v in verdicts:
+            engine.process(v)
+            mark_processed(store, [v], "fp", T0)
+        live = engine._tracks[("m", name)]
+        rebuilt = AlertStore(store).track("m", name)
+        assert (rebuilt.good_streak, rebuilt.waiting_since) == (live.good_streak,
+                                                                live.waiting_since), name
+    assert AlertStore(store).track("m", "quiet").waiting_since == T0 + 2 * W
+    assert AlertStore(store).track("m", "quiet").alert.state == "firing"
+    assert AlertStore(store).track("m", "old summaries").alert.state == "resolved"
