@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import RESOLVED, UNJUDGED, Alert
+from driftscope.durations import show_duration
 
 SLACK_MAX_TEXT = 3000  # Slack's limit for a text object (a section's, a context element's)
 SLACK_MAX_HEADER = 150  # and for a header's plain text
@@ -158,8 +159,9 @@ def recovered(alert: Alert, slack: bool = False) -> str:
     if alert.reason == UNJUDGED:
         since = (f" since {alert.unjudged_since:%Y-%m-%d %H:%M} UTC"
                  if alert.unjudged_since else "")
-        return (f"{_pair(alert, slack)}: not judged{since} (too few events or labels), "
-                f"closed unverified after {_bad_windows(alert)}")
+        return (f"{_pair(alert, slack)}: not judged{since} ({show_duration(alert.unjudged_for)}"
+                f" of windows with too few events or labels), closed unverified after "
+                f"{_bad_windows(alert)}")
     return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"
 
 
@@ -225,8 +227,11 @@ def details(alert: Alert, v: WindowVerdict, top: int,
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
-        # resolved as not judged (``alerts.unjudged_wait``): since when, not "recovered"
-        **({"unjudged_since": alert.unjudged_since.isoformat()}
+        # resolved as not judged (``alerts.unjudged_wait``), or recovered
+        **({"resolution": UNJUDGED if alert.reason == UNJUDGED else "recovered"}
+           if alert.state == RESOLVED else {}),
+        **({"unjudged_since": alert.unjudged_since.isoformat(),
+            "unjudged_for": alert.unjudged_for.total_seconds()}
            if alert.reason == UNJUDGED and alert.unjudged_since else {}),
     }
 
@@ -287,6 +292,9 @@ def update_line(alert: Alert, new: frozenset[str]) -> str:
     return f"(new in this alert: {_words(new)}{was})"
 
 
+RESOLUTION_TITLES = ("Resolved", "Closed unverified")  # by ``reason == UNJUDGED``
+
+
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                  resolved: bool = False, new: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button.
@@ -295,7 +303,7 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     unverified = resolved and alert.reason == UNJUDGED
     icon = (":grey_question:" if unverified else ":white_check_mark:" if resolved
             else ":rotating_light:")
-    event = ("Closed unverified" if unverified else "Resolved" if resolved
+    event = (RESOLUTION_TITLES[1 if unverified else 0] if resolved
              else update_title(new) if new else alert_kind(v))
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
     text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
@@ -381,11 +389,14 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
         texts = [p["text"].split(" — ", 1)[-1] for p in payloads]
         heads = {p["text"].split(" — ", 1)[0] for p in payloads}
         head = payloads[0]["text"].split(" — ", 1)[0]
-        if len(heads) > 1:  # alerts of different kinds (drift and performance): "Alert: m"
-            head = "Alert: " + head.split(": ", 1)[-1]
+        if len(heads) > 1:  # alerts of different kinds (drift and performance): "Alert: m";
+            # resolutions, recovered and not judged: "Resolved: m"
+            word = "Resolved" if all(h.split(": ", 1)[0] in RESOLUTION_TITLES
+                                     for h in heads) else "Alert"
+            head = f"{word}: " + head.split(": ", 1)[-1]
             model = blocks[0]["text"]["text"].split(": ", 1)[-1]  # (plain text, unescaped)
             blocks[0] = {**blocks[0], "text": {**blocks[0]["text"],
-                                               "text": f"Alert: {model}"[:SLACK_MAX_HEADER]}}
+                                               "text": f"{word}: {model}"[:SLACK_MAX_HEADER]}}
         return {"text": fallback(f"{head} — {len(payloads)} alerts", texts, sep=": "),
                 "blocks": blocks}
     if channel == "console":

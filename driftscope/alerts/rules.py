@@ -50,6 +50,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from driftscope.alerts.model import WindowVerdict
 
@@ -66,8 +67,9 @@ class Policy:
     cooldown: timedelta = timedelta(hours=1)
     notify_resolved: bool = True
     unjudged_wait: timedelta | None = timedelta(days=1)
-    """How long windows that cannot judge an open alert hold it (None: for ever); then it
-    resolves as not judged (:data:`UNJUDGED`), not as recovered."""
+    """How long windows that cannot judge an open alert hold it (None: for ever): the
+    time they span, gaps without events left out, and at least ``resolve_windows`` of
+    them; then it resolves as not judged (:data:`UNJUDGED`), not as recovered."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ class Alert:
     escalated: frozenset[str] = frozenset()  # the kinds its last update told of, and when
     escalated_at: datetime | None = None
     seen: frozenset[str] = frozenset()  # the kinds of problem its windows found, told or not
-    unjudged_since: datetime | None = None  # resolved as not judged: since when
+    unjudged_since: datetime | None = None  # Track.waiting_since, kept with the alert
+    unjudged_for: timedelta = timedelta(0)  # Track.waited, kept with the alert
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,10 @@ class Track:
     the two): redone, they count in the streaks and leave the alert as it is."""
     waiting_since: datetime | None = None
     """Start of the first of the windows in a row that could not judge the open alert
-    (:func:`waits`), none since its last judged window: ``Policy.unjudged_wait`` counts
-    from it."""
+    (:func:`waits`), none since its last judged window."""
+    waited: timedelta = timedelta(0)
+    """The time those windows span (gaps without events left out): what
+    ``Policy.unjudged_wait`` bounds."""
 
 
 @dataclass(frozen=True)
@@ -206,10 +211,10 @@ def kinds_of(v: WindowVerdict) -> frozenset[str]:
 COUNTLESS = frozenset({"volume", "schema_violations"})
 
 
-def next_drift(streak: int, drifted: bool, unjudged: Iterable[str]) -> int:
+def next_drift(streak: int, drifted: bool, held: bool) -> int:
     """Windows drifted in a row (``drift_sustained``): a window too small for a drift test
-    neither adds to the streak nor ends it."""
-    return streak + 1 if drifted else streak if "drift" in unjudged else 0
+    (``held``: :func:`drift_held`) neither adds to the streak nor ends it."""
+    return streak + 1 if drifted else streak if held else 0
 
 
 def check_of(kind: str, metric: str, reason: str) -> str | None:
@@ -221,14 +226,29 @@ def check_of(kind: str, metric: str, reason: str) -> str | None:
     return kind if kind in ("drift", "performance") else None
 
 
+def _untested(seen: frozenset[str], judged: Iterable[str] | None) -> set[str]:
+    """The segments of ``seen`` (``drift:country=FR``) a window did not test."""
+    return set() if judged is None else {t for t in seen if ":" in t} - set(judged)
+
+
+def drift_held(seen: Iterable[str], unjudged: Iterable[str],
+               judged: Iterable[str] | None) -> bool:
+    """Whether a window that found no drift leaves a ``drift_sustained`` streak as it was
+    (:func:`next_drift`): it made no drift test (too few events), or did not test a
+    segment whose drift the open alert (``seen``) is about."""
+    return "drift" in set(unjudged) or any(
+        t.startswith("drift:") for t in _untested(frozenset(seen), judged))
+
+
 def seen_of(v: WindowVerdict) -> frozenset[str]:
     """What an alert remembers of a window's findings, to know which windows cannot
     resolve it (:func:`waits`): their kinds of problem, ``columns`` when a quality finding
-    is one of the column checks, and, for a check that found a problem in segments only
-    (none over all events), each segment: ``drift:country=FR``. A window whose FR events
-    were too few to test is then no good window for it, though all its events were judged
-    good. A problem found over all events is judged over all events: its segments are not
-    kept (a global drift seen in 30 countries is not held by each country's quiet night).
+    is one of the column checks, and, for a problem a check found in segments only (not
+    on the same column over all events), each segment: ``drift:country=FR``. A window
+    whose FR events were too few to test is then no good window for it, though all its
+    events were judged good. A problem found over all events is judged over all events:
+    its segments are not kept (a global drift seen in 30 countries is not held by each
+    country's quiet night).
 
     >>> from datetime import datetime, timezone
     >>> from driftscope.alerts.model import Finding
@@ -240,11 +260,12 @@ def seen_of(v: WindowVerdict) -> frozenset[str]:
     >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (fr, every))))
     ['drift']
     """
-    checks = {(check_of(f.kind, f.metric, f.reason), f.segment) for f in v.findings}
-    whole = {c for c, seg in checks if c is not None and seg == "*"}
-    parts = {f"{c}:{seg}" for c, seg in checks if c is not None and c not in whole
-             and seg != "*"}
-    columns = any(c == "columns" for c, _ in checks)
+    checks = {(check_of(f.kind, f.metric, f.reason), f.segment, f.feature)
+              for f in v.findings}
+    whole = {(c, feature) for c, seg, feature in checks if c is not None and seg == "*"}
+    parts = {f"{c}:{seg}" for c, seg, feature in checks
+             if c is not None and seg != "*" and (c, feature) not in whole}
+    columns = any(c == "columns" for c, _, _ in checks)
     return kinds_of(v) | ({"columns"} if columns else frozenset()) | parts
 
 
@@ -255,9 +276,16 @@ def waits(seen: Iterable[str], unjudged: Iterable[str],
     segment it is about was not tested (``judged``: the segments the window tested, as
     ``drift:country=FR``; None: not known, a window summary stored before it was kept)."""
     seen = frozenset(seen)
-    if seen & frozenset(unjudged):
-        return True
-    return judged is not None and bool({t for t in seen if ":" in t} - frozenset(judged))
+    return bool(seen & frozenset(unjudged)) or bool(_untested(seen, judged))
+
+
+def next_wait(track: Track, v: WindowVerdict, waiting: bool) -> dict[str, Any]:
+    """``waiting_since`` and ``waited`` after window ``v``: a window that cannot judge
+    the open alert (``waiting``) adds its span, any other ends the wait."""
+    if not waiting:
+        return {"waiting_since": None, "waited": timedelta(0)}
+    return {"waiting_since": track.waiting_since or v.window_start,
+            "waited": track.waited + (v.window_end - v.window_start)}
 
 
 def gap(last_end: datetime | None, start: datetime) -> bool:
@@ -294,23 +322,26 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
         else frozenset()
     waiting = not v.bad and bool(open_seen) and waits(open_seen, v.unjudged, v.judged)
     good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
+    held = drift_held(open_seen, v.unjudged, v.judged)
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
-                drift_streak=next_drift(track.drift_streak, v.drifted, v.unjudged),
+                drift_streak=next_drift(track.drift_streak, v.drifted, held),
                 points=points,
                 last_features=named, last_end=v.window_end,
-                waiting_since=(track.waiting_since or v.window_start) if waiting else None)
+                **next_wait(track, v, waiting))
     if track.alerted_until is not None and v.window_start <= track.alerted_until:
         return Decision("recount", False, t, track.alert, "the alert already has this window")
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None
     quiet = silenced or not announce
     if open_alert is not None:
-        given_up = (waiting and policy.unjudged_wait is not None and t.waiting_since is not None
-                    and v.window_end - t.waiting_since > policy.unjudged_wait)
+        size = v.window_end - v.window_start
+        given_up = (waiting and policy.unjudged_wait is not None
+                    and t.waited >= max(policy.unjudged_wait, policy.resolve_windows * size))
         if good_streak >= policy.resolve_windows or given_up:
             why = UNJUDGED if given_up else "recovered"
-            done = replace(open_alert, state=RESOLVED, last_window=v.window_start)
+            done = replace(open_alert, state=RESOLVED, last_window=v.window_start,
+                           unjudged_since=t.waiting_since, unjudged_for=t.waited)
             if given_up:
-                done = replace(done, reason=why, unjudged_since=t.waiting_since)
+                done = replace(done, reason=why)
             notify = policy.notify_resolved and open_alert.notified and not quiet
             return Decision("resolve", notify, replace(t, alert=done), done, why)
         grown = replace(
@@ -319,6 +350,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
             windows=open_alert.windows + (1 if v.bad else 0),  # the incident's bad windows
             severity=max(open_alert.severity, v.severity),
             seen=open_alert.seen | seen_of(v),
+            unjudged_since=t.waiting_since, unjudged_for=t.waited,
         )
         if (v.bad and open_alert.state == FIRING and not open_alert.notified and not quiet
                 and not cooling(track.last_notified, v, policy)):  # held back until now

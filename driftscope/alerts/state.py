@@ -20,6 +20,7 @@ from driftscope.alerts.rules import (
     Alert,
     Track,
     acknowledge,
+    drift_held,
     features_of,
     gap,
     next_drift,
@@ -57,7 +58,8 @@ class AlertStore:
                 "kinds": sorted(alert.kinds), "seen": sorted(alert.seen),
                 "escalated": sorted(alert.escalated),
                 "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None,
-                **({"unjudged_since": alert.unjudged_since.isoformat()}
+                **({"unjudged_since": alert.unjudged_since.isoformat(),
+                    "unjudged_for": alert.unjudged_for.total_seconds()}
                    if alert.unjudged_since else {})}
         self.store.insert(A, [(alert.alert_id, alert.model_id, alert.monitor, alert.opened_window,
                                RULE, alert.state, float(alert.severity), summary,
@@ -104,7 +106,8 @@ class AlertStore:
                           _time(d.get("notified_at")), told,
                           frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")),
                           frozenset(d["seen"]) if "seen" in d else told,
-                          _time(d.get("unjudged_since")))
+                          _time(d.get("unjudged_since")),
+                          timedelta(seconds=float(d.get("unjudged_for") or 0)))
             out.append((alert, summary, d))
         return out
 
@@ -225,6 +228,7 @@ class AlertStore:
         named: frozenset[str] = frozenset()
         prev: datetime | None = None
         since: datetime | None = None  # Track.waiting_since
+        waited = timedelta(0)
         for r in reversed(rows):  # the streak rules replayed, oldest first (as in step)
             if gap(prev, as_utc(r[0])):
                 bad = points = drift = 0
@@ -234,18 +238,23 @@ class AlertStore:
                                       bool(r[3]))
             # as in step: no good window for it (a summary stored before ``judged`` was
             # kept tested every segment it could)
-            waiting = not r[1] and bool(waits_for) and waits(waits_for, r[7],
-                                                            r[10] if r[9] else None)
+            judged = r[10] if r[9] else None
+            waiting = not r[1] and bool(waits_for) and waits(waits_for, r[7], judged)
             good = 0 if r[1] else good + (0 if waiting else 1)
             since = (since or as_utc(r[0])) if waiting else None
-            drift = next_drift(drift, bool(r[2]), r[7])
+            waited = waited + (as_utc(r[6]) - as_utc(r[0])) if waiting else timedelta(0)
+            drift = next_drift(drift, bool(r[2]), drift_held(waits_for, r[7], judged))
             named, prev = now, as_utc(r[6])
+        kept = current.unjudged_since if current is not None else None
+        if since is not None and kept is not None and current is not None and kept < since:
+            # a wait longer than the windows read back: the alert kept it (saved each window)
+            since, waited = kept, max(waited, current.unjudged_for)
         ahead = None  # the alert saw windows not recorded yet (a crash between the two)
         if current is not None and last is not None and current.last_window > last:
             ahead = current.last_window
         notified = [a.notified_at for a, _, _ in alerts if a.notified_at is not None]
         return Track(last, bad, good, current, max(notified, default=None), drift, points, named,
-                     end, ahead, since)
+                     end, ahead, since, waited)
 
 
 def _seen(rows: list[tuple[Any, ...]], opened: datetime) -> frozenset[str]:

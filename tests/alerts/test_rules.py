@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 from driftscope.alerts import messages
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.rules import UNJUDGED, Policy, Track, acknowledge, alert_id, step
+from driftscope.alerts.rules import (
+    UNJUDGED,
+    Alert,
+    Policy,
+    Track,
+    acknowledge,
+    alert_id,
+    seen_of,
+    step,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 W = timedelta(minutes=5)
@@ -262,16 +271,19 @@ def test_windows_that_cannot_judge_an_alert_close_it_as_not_judged_after_the_wai
     under ``min_events``) held its alert open for ever; after ``unjudged_wait`` of such
     windows it resolves, said as not judged, never as recovered."""
     out, track = segment_run("xx" + "q" * 30, Policy(unjudged_wait=timedelta(hours=24)))
-    assert out == ["pending", "open!", *["update"] * 24, "resolve!", *["none"] * 5]
+    assert out == ["pending", "open!", *["update"] * 23, "resolve!", *["none"] * 6]
     closed = track.alert
     assert closed is not None and closed.reason == UNJUDGED
     assert closed.unjudged_since == T0 + 2 * timedelta(hours=1)
     text = messages.recovered(closed)
-    assert "not judged since 2026-01-01 02:00 UTC" in text and "recovered" not in text
-    assert "Closed unverified" in json.dumps(messages.slack_blocks(
-        closed, WindowVerdict("m", "mon", T0, T0, 0), 5, None, resolved=True))
+    assert "not judged since 2026-01-01 02:00 UTC (1d of windows" in text
+    assert "recovered" not in text
+    empty = WindowVerdict("m", "mon", T0, T0, 0)
+    assert "Closed unverified" in json.dumps(messages.slack_blocks(closed, empty, 5, None,
+                                                                   resolved=True))
+    assert messages.details(closed, empty, 5)["resolution"] == UNJUDGED
     # the same for a window too small for any drift test, and a new incident then pages
-    out, _ = segment_run("xx" + "s" * 25 + "xx", Policy(unjudged_wait=timedelta(hours=24)))
+    out, _ = segment_run("xx" + "s" * 24 + "xx", Policy(unjudged_wait=timedelta(hours=24)))
     assert out[-4:] == ["update", "resolve!", "pending", "open!"]
     # null: held for ever, as before
     out, track = segment_run("xx" + "q" * 60, Policy(unjudged_wait=None))
@@ -280,3 +292,63 @@ def test_windows_that_cannot_judge_an_alert_close_it_as_not_judged_after_the_wai
     out, _ = segment_run("xx" + "q" * 20 + "x" + "q" * 20, Policy(unjudged_wait=timedelta(
         hours=24)))
     assert "resolve!" not in out
+
+
+def test_the_wait_takes_resolve_windows_windows_and_leaves_gaps_out() -> None:
+    """Found in review: with daily or weekly windows, one window without labels (or a
+    wait of 0) closed a performance alert unverified at once; and the weekend's gap
+    (no events, no window) counted, so the first window on Monday closed an alert
+    before the segment's morning traffic could judge it."""
+    day = timedelta(days=1)
+
+    def perf(i: int, bad: bool, start: datetime = T0, size: timedelta = day) -> WindowVerdict:
+        f = (Finding("performance", "*", "*", "accuracy", 0.6, 0.9, "rule < 0.9", "rule"),)
+        return WindowVerdict("m", "mon", start + i * size, start + (i + 1) * size, 500,
+                             f if bad else (), unjudged=frozenset() if bad else
+                             frozenset({"performance"}))
+
+    for size in (day, 7 * day):
+        track, out = Track(), []
+        for i in range(5):
+            d = step(track, perf(i, i < 2, size=size), Policy(), silenced=False)
+            track, out = d.track, [*out, d.action]
+        assert out == ["pending", "open", "update", "resolve", "none"], size
+    # an alert about FR opens on Friday evening; FR is not tested at 20:00, then nothing
+    # comes until Monday: the weekend is no wait
+    hour, friday = timedelta(hours=1), datetime(2026, 1, 2, 18, tzinfo=UTC)
+    track = Track()
+    for start, state in [(friday, "x"), (friday + hour, "x"), (friday + 2 * hour, "q"),
+                         (friday + 62 * hour, "q"), (friday + 63 * hour, "q")]:
+        v = WindowVerdict("m", "mon", start, start + hour, 500, (FR,) if state == "x" else (),
+                          judged=frozenset())
+        track = step(track, v, Policy(), silenced=False).track
+    assert track.alert is not None and track.alert.state == "firing"
+    assert track.waited == 3 * hour and track.waiting_since == friday + 2 * hour
+
+
+def test_a_segments_quiet_night_holds_a_drift_sustained_streak() -> None:
+    """A window that did not test FR, for an alert about FR's drift, neither adds to
+    the retraining streak nor ends it, as a window too small for any drift test."""
+    _, track = segment_run("xxqx")
+    assert track.drift_streak == 3
+    _, track = segment_run("xx.x")  # tested and good: the streak starts again
+    assert track.drift_streak == 1
+
+
+def test_a_segment_is_remembered_unless_its_column_was_found_over_all_events() -> None:
+    """FR's drift on ``x`` beside a global drift on another column is still about FR."""
+    other = Finding("drift", "*", "y", "emd", 0.3, 0.1, "permutation", "fdr")
+    assert "drift:country=FR" in seen_of(WindowVerdict("m", "mon", T0, T0, 1, (FR, other)))
+    assert "drift:country=FR" not in seen_of(WindowVerdict("m", "mon", T0, T0, 1,
+                                                           (FR, EVERY)))
+
+
+def test_a_recovery_and_an_unverified_close_in_one_message_read_resolved() -> None:
+    closed = Alert("a", "churn", "mon", T0, T0, "resolved", 2.0, 3, True)
+    unverified = replace(closed, alert_id="b", monitor="mon2", reason=UNJUDGED,
+                         unjudged_since=T0, unjudged_for=timedelta(days=1))
+    empty = WindowVerdict("churn", "mon", T0, T0 + W, 0)
+    merged = messages.merge("slack", [messages.slack_blocks(a, empty, 5, None, resolved=True)
+                                      for a in (closed, unverified)])
+    assert merged["blocks"][0]["text"]["text"] == "Resolved: churn"
+    assert merged["text"].startswith("Resolved: churn — 2 alerts")

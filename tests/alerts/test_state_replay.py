@@ -322,3 +322,20 @@ def test_the_rebuilt_track_waits_for_the_segments_its_alert_is_about(store: Stor
     assert AlertStore(store).track("m", "quiet").waiting_since == T0 + 2 * W
     assert AlertStore(store).track("m", "quiet").alert.state == "firing"
     assert AlertStore(store).track("m", "old summaries").alert.state == "resolved"
+
+
+def test_a_wait_longer_than_the_windows_read_back_still_ends(store: Store) -> None:
+    """Found in review: every monitor pass makes its engine anew and reads 51 windows
+    back, so with 5-minute windows a wait of 6 hours (72 windows) never ended: the
+    rebuilt wait was never older than 51 windows. The open alert keeps it."""
+    fr = Finding("drift", "country=FR", "x", "emd", 0.3, 0.1, "permutation", "fdr")
+    cfg = AlertsConfig.model_validate({"console": True, "unjudged_wait": "6h"})
+    actions = []
+    for i in range(80):
+        v = WindowVerdict("m", "long", T0 + i * W, T0 + (i + 1) * W, 500,
+                          (fr,) if i < 2 else (), judged=frozenset())
+        actions.append(AlertEngine(store, cfg).process(v).action)  # one engine per pass
+        mark_processed(store, [v], "fp", T0)
+    assert actions.index("resolve") == 2 + 71  # the 72nd window without FR
+    (closed, _, details), = AlertStore(store).recent()
+    assert closed.reason == "not judged" and details["unjudged_for"] == 6 * 3600
