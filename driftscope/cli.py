@@ -269,7 +269,7 @@ def demo(
     out.print(
         "The other commands use the database `driftscope`; to point them at the demo's "
         "data (the demo empties its own database `demo` at each run):",
-        highlight=False,
+        highlight=False, soft_wrap=True,  # (wrapped by rich, a line ended in a space)
     )
     for line in s.follow_up():
         out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)

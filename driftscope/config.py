@@ -396,9 +396,10 @@ def _explain(exc: ValidationError, source: str,
         shown = f"a {type(value).__name__}"
     msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "extra_forbidden" and e["loc"]:  # a typo, most likely
-        close = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)
-        if close:
-            msg += f"; did you mean {close[0]}?"
+        keys = _keys_at(e["loc"][:-1])
+        close = difflib.get_close_matches(str(e["loc"][-1]), keys, n=1)
+        msg = "unknown key" + (f"; did you mean {close[0]}?" if close else
+                               f"; expected one of {', '.join(keys)}" if keys else "")
     if not e["loc"]:  # a check of the whole file (it names its keys itself)
         return f"{source}: {msg}"
     return f"{source}: {key} = {shown}: {msg}"

@@ -68,7 +68,14 @@ def list_alerts(
         table.add_column(name, overflow="fold")
     for name in ("since", "windows", "summary"):
         table.add_column(name)
-    for alert, summary, _ in AlertStore(store).recent(state, model, limit):
+    found = AlertStore(store).recent(state, model, limit)
+    if not found:  # say where it looked: a command run without the server's -c reads
+        # ./.driftscope/db, not the server's store, and an empty table looks like "none"
+        which = " ".join(x for x in (state, "alerts", f"of model {model}" if model else "")
+                         if x)
+        typer.echo(f"no {which} in {store.dsn} (database {store.database})")
+        return
+    for alert, summary, _ in found:
         table.add_row(alert.alert_id, alert.state, alert.model_id, alert.monitor,
                       f"{alert.opened_window:%Y-%m-%d %H:%M}", str(alert.windows), summary)
     # a terminal wraps the table to its width; piped (grep, a file, a script) each row

@@ -248,6 +248,17 @@ def test_reading_alerts_where_there_is_no_store_says_so_and_makes_none(
     assert not (tmp_path / ".driftscope").exists()
 
 
+def test_an_empty_alerts_list_names_the_store_it_read(store: Store, tmp_path: Path) -> None:
+    """Found by a new user: `alerts list` without the server's -c read another store and
+    printed an empty table, which reads as "no alerts"."""
+    cfg = str(plain_config(store, tmp_path))
+    out = CliRunner().invoke(app, ["alerts", "list", "--state", "firing", "--model", "m",
+                                   "-c", cfg])
+    assert out.exit_code == 0, out.output
+    assert out.output.strip() == (f"no firing alerts of model m in {store.dsn} "
+                                  f"(database {store.database})")
+
+
 def test_silences_are_listed_and_ended_and_last_a_positive_time(
     store: Store, tmp_path: Path
 ) -> None:

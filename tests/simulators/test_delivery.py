@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -43,14 +44,35 @@ def test_a_full_speed_send_through_a_small_queue_loses_nothing(
     assert _on_topic(broker.bootstrap, topic) == 6000
 
 
-def test_an_unreachable_broker_stops_the_send_with_one_line() -> None:
+def test_an_unreachable_broker_stops_the_send_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing listening: one line at once (a new user's first `simulate` before `serve
+    --broker` waited 35 s behind three ERROR lines of kafka-python's)."""
     dead = f"127.0.0.1:{free_port()}"
     app = DemoApp("no-drift", seed=1, n_reference=1000).fit()
     start = time.monotonic()
     with pytest.raises(BrokerError) as info:
         deliver(app, 1000, dead, topic="t", max_queue=20, max_block=0.5,
                 client_options={"request_timeout_ms": 1000})
+    assert time.monotonic() - start < 5
+    assert str(info.value) == (f"nothing answers at {dead}: no event was sent; is a broker "
+                               "running there? (`driftscope serve --broker` starts one, "
+                               "--bootstrap names another)")
+    assert not [r for r in caplog.records if r.name.startswith("kafka")]
+
+
+def test_a_listener_that_is_not_kafka_stops_the_send_with_one_line() -> None:
+    """Something accepts connections but never answers as Kafka: the send stops once
+    Kafka took no event for ``max_block`` seconds."""
+    with socket.create_server(("127.0.0.1", 0)) as mute:
+        where = f"127.0.0.1:{mute.getsockname()[1]}"
+        app = DemoApp("no-drift", seed=1, n_reference=1000).fit()
+        start = time.monotonic()
+        with pytest.raises(BrokerError) as info:
+            deliver(app, 1000, where, topic="t", max_queue=20, max_block=0.5,
+                    client_options={"request_timeout_ms": 1000})
     assert time.monotonic() - start < 15
-    assert "\n" not in str(info.value) and dead in str(info.value)
+    assert "\n" not in str(info.value) and where in str(info.value)
     assert str(info.value).endswith("delivered; is a broker running there? (`driftscope serve "
                                     "--broker` starts one, --bootstrap names another)")
