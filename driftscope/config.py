@@ -167,7 +167,10 @@ class ModelConfig(_Section):
     @field_validator("window", "allowed_lateness", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
-        return parse_duration(v)
+        d = parse_duration(v)
+        if d < timedelta(0):  # (a number of seconds may be negative: -60)
+            raise ValueError("must not be negative")
+        return d
 
     @field_validator("window")
     @classmethod
@@ -211,6 +214,18 @@ class Config(_Section):
     models: list[ModelConfig] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
+
+    @field_validator("models")
+    @classmethod
+    def _unique_models(cls, v: list[ModelConfig]) -> list[ModelConfig]:
+        """A model id listed twice is refused: the collector took the last entry and the
+        monitor the first (1-minute windows cut, 5-minute windows judged)."""
+        seen: set[str] = set()
+        for m in v:
+            if m.id in seen:
+                raise ValueError(f"model id {m.id!r} is listed twice; ids must be unique")
+            seen.add(m.id)
+        return v
 
     @field_validator("monitors")
     @classmethod

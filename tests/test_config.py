@@ -84,6 +84,10 @@ def test_a_full_file_and_environment_overrides(tmp_path: Path) -> None:
         # permitted")
         ("store:\n  dnss: x\n", ["store.dnss = 'x': unknown key; expected one of dsn, "
                                  "database"]),
+        ("models:\n  - {id: m, allowed_lateness: -60}\n",
+         ["models.0.allowed_lateness = -60: must not be negative"]),
+        ("models:\n  - {id: m, window: 1m}\n  - {id: m, window: 5m}\n",
+         ["models", "model id 'm' is listed twice; ids must be unique"]),
         # a DSN of another kind, or without its scheme, is not a server on localhost:8123
         ("store: {dsn: 'chdb:/tmp/x'}\n", ["store.dsn", "expected chdb:///path"]),
         ("store: {dsn: 'postgres://u@h/db'}\n", ["store.dsn", "http(s)://host:8123"]),

@@ -79,6 +79,11 @@ def guess_event_time(raw: bytes, max_bytes: int) -> datetime | None:
         return None
 
 
+TOLD_MODELS = 20
+"""New auto-registered models told by a WARNING each, per process: an application that
+sends a request id as ``model_id`` floods no log."""
+
+
 class ModelRegistry:
     """Model configurations and the feature kinds learned so far.
 
@@ -91,6 +96,8 @@ class ModelRegistry:
         self.config = config
         self.kinds: dict[str, dict[str, str]] = {m: dict(k) for m, k in (known or {}).items()}
         self._models: dict[str, ModelConfig] = {m.id: m for m in config.models}
+        self._configured = [m.id for m in config.models]
+        self._new_models = 0  # auto-registered models new to the store, told as WARNINGs
 
     def model(self, model_id: str) -> ModelConfig:
         """The configuration of a model; raises ``EventError('unknown_model')``."""
@@ -106,10 +113,17 @@ class ModelRegistry:
         found = ModelConfig(id=model_id)
         self._models[model_id] = found
         if model_id not in self.kinds:  # new to the store, not only to this process
-            close = difflib.get_close_matches(model_id, list(self._models)[:-1], n=1)
-            log.warning("collector: model %r is not in models: and has no event stored; "
-                        "collecting it with the defaults (unknown_models: auto_register)%s",
-                        model_id, f"; did you mean {close[0]!r}?" if close else "")
+            self._new_models += 1
+            if self._new_models <= TOLD_MODELS:
+                # the configured model it may have meant: not another auto-registered one,
+                # and not a search through every id seen (a request id sent as model_id
+                # made each new event slower than the last)
+                close = difflib.get_close_matches(model_id, self._configured, n=1)
+                log.warning("collector: model %r is not in models: and has no event stored; "
+                            "collecting it with the defaults (unknown_models: auto_register)"
+                            "%s%s", model_id, f"; did you mean {close[0]!r}?" if close else "",
+                            "; further new models are not told" if
+                            self._new_models == TOLD_MODELS else "")
         return found
 
     def check(self, event: PredictionEvent) -> list[tuple[str, str, str]]:

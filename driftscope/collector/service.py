@@ -257,6 +257,22 @@ class Collector:
         log.info("collector %s: stopped", self.collector_id)
 
     # -- the loop --------------------------------------------------------------------------
+    def _poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
+        """The consumer's poll; a batch it cannot read (a codec whose library is missing,
+        a corrupt batch) stops the collector with one line: its messages stay in Kafka,
+        read again from the last stored offset once the cause is mended (before: a
+        traceback, at the same offset on every restart)."""
+        from kafka.errors import CorruptRecordError, UnsupportedCodecError
+
+        assert self._consumer is not None
+        try:
+            return self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        except (UnsupportedCodecError, CorruptRecordError) as exc:
+            raise BrokerError(
+                f"topic {self.config.kafka.topic}: a batch of messages cannot be read "
+                f"({exc}); nothing after it is stored until it can (install the codec's "
+                "library: lz4, zstandard, python-snappy)") from None
+
     def poll_once(self, timeout_ms: int = 200) -> int:
         """One turn of the loop; returns the number of messages consumed."""
         self.start()
@@ -271,7 +287,7 @@ class Collector:
         if self._recovering:
             self._guard(self._recover)
         room = self.config.collector.batch_size - len(self.batch)
-        records = self._consumer.poll(timeout_ms=timeout_ms, max_records=max(room, 1))
+        records = self._poll(timeout_ms, max(room, 1))
         finish_lost_join(self._consumer)
         n = 0
         assert self.processor is not None

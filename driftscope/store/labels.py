@@ -34,7 +34,8 @@ def label_join(events: s._Table, in_range: str, since: str, until: str) -> tuple
     F = s.FEEDBACK
     return f"if(f.n > 0, f.fb, e.{events.label})", (
         f" LEFT JOIN (SELECT fl.{F.event_id} AS event_id, "
-        f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at})) AS fb, "
+        f"argMax(fl.{F.label}, (fl.{F.timestamp}, fl.{F.ingested_at}, fl.{F.kafka_offset})) "
+        f"AS fb, "
         f"count() AS n FROM {F} AS fl "
         f"INNER JOIN (SELECT {events.event_id}, max({events.timestamp}) AS ets "
         f"FROM {events} AS e WHERE {in_range} GROUP BY {events.event_id}) AS ev "

@@ -61,6 +61,22 @@ def test_a_label_counts_from_the_skew_before_its_event_to_the_horizon_after(
         ["early", "too early"]
 
 
+def test_a_correction_given_at_the_same_time_and_stored_in_one_poll_wins(
+    store: Store,
+) -> None:
+    """Found in review: a labeller that stamps labels with the prediction's time sent a
+    correction that the collector stored in the same poll (the same ``ingested_at``):
+    the first label won. The later offset (a prediction's feedback shares its partition)
+    decides."""
+    _events(store)
+    _feedback(store, [("m-1", "first", timedelta(0), 0), ("m-1", "corrected", timedelta(0), 0),
+                      ("m-2", "first", timedelta(0), 0), ("m-2", "corrected", timedelta(0), 0),
+                      ("m-2", "corrected again", timedelta(0), 0)])
+    want = ["sent", "corrected", "corrected again", "sent", "sent", None]
+    assert list(read_labels(store, "m", T0, T0 + W)) == want
+    assert list(reader.load_window_rows(store, "m", T0, window_seconds=60).labels) == want
+
+
 def test_a_label_joins_a_read_that_starts_after_its_time(store: Store) -> None:
     """Feedback given before the read's first event (within the skew) is still found."""
     _events(store)
