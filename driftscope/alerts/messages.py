@@ -17,13 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import RESOLVED, UNJUDGED, Alert
-from driftscope.durations import show_duration
 
 SLACK_MAX_TEXT = 3000  # Slack's limit for a text object (a section's, a context element's)
 SLACK_MAX_HEADER = 150  # and for a header's plain text
@@ -151,6 +150,20 @@ def _bad_windows(alert: Alert) -> str:
     return f"{n} bad window{'s' if n != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC"
 
 
+def _span(d: timedelta) -> str:
+    """A wait as people say it: ``1 day``, ``2.5 days``, ``6 hours``, ``45 minutes``.
+
+    >>> _span(timedelta(minutes=1442)), _span(timedelta(hours=6)), _span(timedelta(days=1))
+    ('1 day', '6 hours', '1 day')
+    """
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        n = d.total_seconds() / size
+        if n >= 1 or unit == "minute":
+            shown = f"{n:.1f}".removesuffix(".0")
+            return f"{shown} {unit}{'' if shown == '1' else 's'}"
+    return ""  # (not reached)
+
+
 def recovered(alert: Alert, slack: bool = False) -> str:
     """The resolution's line: ``m / mon: recovered after 40 bad windows since … UTC``; for
     an alert closed after ``alerts.unjudged_wait`` of windows that could not judge it,
@@ -159,7 +172,7 @@ def recovered(alert: Alert, slack: bool = False) -> str:
     if alert.reason == UNJUDGED:
         since = (f" since {alert.unjudged_since:%Y-%m-%d %H:%M} UTC"
                  if alert.unjudged_since else "")
-        return (f"{_pair(alert, slack)}: not judged{since} ({show_duration(alert.unjudged_for)}"
+        return (f"{_pair(alert, slack)}: not judged{since} ({_span(alert.unjudged_for)}"
                 f" of windows with too few events or labels), closed unverified after "
                 f"{_bad_windows(alert)}")
     return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"

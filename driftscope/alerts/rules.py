@@ -340,8 +340,10 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
             why = UNJUDGED if given_up else "recovered"
             done = replace(open_alert, state=RESOLVED, last_window=v.window_start,
                            unjudged_since=t.waiting_since, unjudged_for=t.waited)
-            if given_up:
+            if given_up:  # the alert no longer holds the streak (as a rebuilt track sees)
                 done = replace(done, reason=why)
+                t = replace(t, drift_streak=next_drift(track.drift_streak, v.drifted,
+                                                       "drift" in v.unjudged))
             notify = policy.notify_resolved and open_alert.notified and not quiet
             return Decision("resolve", notify, replace(t, alert=done), done, why)
         grown = replace(

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,22 +48,30 @@ NO_BROKER = ("; is a broker running there? (`driftscope serve --broker` starts o
 """What an error says when Kafka took nothing at all."""
 
 
-def answers(bootstrap: str, timeout: float = 3.0) -> bool:
-    """Whether one of the ``host:port`` addresses of ``bootstrap`` (comma-separated)
-    accepts a connection within ``timeout`` seconds: a run with no broker started stops
-    at once with one line, rather than after the client's retries (35 s) and three
-    ERROR lines of kafka-python's."""
-    for address in bootstrap.split(","):
-        host, colon, port = address.strip().rpartition(":")
-        if not colon:  # a host alone: Kafka's port
-            host, port = address.strip(), "9092"
-        try:
-            with socket.create_connection((host.strip("[]") or "localhost", int(port)),
-                                          timeout=timeout):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+def answers(bootstrap: str, timeout: float = 5.0) -> bool:
+    """Whether one of the addresses of ``bootstrap`` (read as kafka-python reads them: a
+    ``PLAINTEXT://`` prefix, ``[::1]``, a host alone on port 9092) accepts a connection
+    within ``timeout`` seconds, asked again each half second (a broker still starting):
+    a run with no broker stops at once with one line, rather than after the client's
+    retries (35 s) and three ERROR lines of kafka-python's."""
+    from kafka.cluster import collect_hosts
+
+    try:
+        hosts = [(h, p) for h, p, _ in collect_hosts(bootstrap, randomize=False)]
+    except ValueError:
+        return True  # the client says what is wrong with it
+    deadline = time.monotonic() + timeout
+    while True:
+        for host, port in hosts:
+            left = max(deadline - time.monotonic(), 0.1)
+            try:
+                with socket.create_connection((host, port), timeout=min(left, 3.0)):
+                    return True
+            except OSError:
+                continue
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,8 @@ def deliver(
     ``max_block`` seconds or did not acknowledge every valid event by the end.
     """
     where = bootstrap if isinstance(bootstrap, str) else ",".join(bootstrap)
-    if not answers(where):  # at once, not after the client's retries and their log lines
+    if "proxy_url" not in (client_options or {}) and not answers(where):  # at once, not
+        # after the client's retries and their log lines (through a proxy: the client's)
         raise BrokerError(f"nothing answers at {where}: no event was sent{NO_BROKER}")
     logger = PredictionLogger(
         bootstrap,

@@ -276,7 +276,7 @@ def test_windows_that_cannot_judge_an_alert_close_it_as_not_judged_after_the_wai
     assert closed is not None and closed.reason == UNJUDGED
     assert closed.unjudged_since == T0 + 2 * timedelta(hours=1)
     text = messages.recovered(closed)
-    assert "not judged since 2026-01-01 02:00 UTC (1d of windows" in text
+    assert "not judged since 2026-01-01 02:00 UTC (1 day of windows" in text
     assert "recovered" not in text
     empty = WindowVerdict("m", "mon", T0, T0, 0)
     assert "Closed unverified" in json.dumps(messages.slack_blocks(closed, empty, 5, None,
@@ -352,3 +352,12 @@ def test_a_recovery_and_an_unverified_close_in_one_message_read_resolved() -> No
                                       for a in (closed, unverified)])
     assert merged["blocks"][0]["text"]["text"] == "Resolved: churn"
     assert merged["text"].startswith("Resolved: churn — 2 alerts")
+
+
+def test_the_window_that_closes_an_alert_unverified_ends_the_streak_it_held() -> None:
+    """Found in review: the live engine held the ``drift_sustained`` streak on the
+    closing window, a track rebuilt after it (the alert resolved) did not, so a
+    retraining request depended on where the monitor's passes fell."""
+    _, track = segment_run("xxqq", Policy(unjudged_wait=timedelta(hours=2)))
+    assert track.alert is not None and track.alert.reason == UNJUDGED
+    assert track.drift_streak == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from driftscope.broker import LocalBroker, free_port
 from driftscope.client import PredictionLogger
 from driftscope.errors import BrokerError
 from driftscope.simulators.app import DemoApp
-from driftscope.simulators.delivery import deliver
+from driftscope.simulators.delivery import answers, deliver
 
 
 def _on_topic(bootstrap: str, topic: str) -> int:
@@ -55,7 +56,7 @@ def test_an_unreachable_broker_stops_the_send_with_one_line(
     with pytest.raises(BrokerError) as info:
         deliver(app, 1000, dead, topic="t", max_queue=20, max_block=0.5,
                 client_options={"request_timeout_ms": 1000})
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 10  # asked again for 5 s: a broker still starting
     assert str(info.value) == (f"nothing answers at {dead}: no event was sent; is a broker "
                                "running there? (`driftscope serve --broker` starts one, "
                                "--bootstrap names another)")
@@ -76,3 +77,24 @@ def test_a_listener_that_is_not_kafka_stops_the_send_with_one_line() -> None:
     assert "\n" not in str(info.value) and where in str(info.value)
     assert str(info.value).endswith("delivered; is a broker running there? (`driftscope serve "
                                     "--broker` starts one, --bootstrap names another)")
+
+
+def test_the_broker_check_reads_addresses_as_kafka_does_and_waits_for_a_late_one() -> None:
+    """Found in review: ``PLAINTEXT://host:port`` (which the collector and kafka-python
+    take) was refused by the check's own parsing; and a broker starting a second after
+    ``simulate`` must still be found, as the client's retries found it before."""
+    with socket.create_server(("127.0.0.1", 0)) as up:
+        port = up.getsockname()[1]
+        assert answers(f"PLAINTEXT://127.0.0.1:{port}")
+        assert answers(f"127.0.0.1:{free_port()}, 127.0.0.1:{port}")
+    late = free_port()
+
+    def start() -> None:
+        time.sleep(1.0)
+        with socket.create_server(("127.0.0.1", late)) as server:
+            server.accept()[0].close()
+
+    starter = threading.Thread(target=start, daemon=True)
+    starter.start()
+    assert answers(f"127.0.0.1:{late}")
+    starter.join(5)
