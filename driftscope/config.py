@@ -188,6 +188,9 @@ class CollectorConfig(_Section):
     # kafka-python's max_request_size (1 MiB) less 4 KiB of headers and framing
     dead_letter_max_bytes: int = Field(65_536, ge=0, le=1_048_576 - 4096)
     unknown_models: Literal["auto_register", "dead_letter"] = "auto_register"
+    max_models: int = Field(
+        1000, ge=1, description="models the collector keeps (configured, auto-registered, "
+        "stored); the events of a new model beyond are dead-lettered (unknown_model)")
     feedback_horizon: timedelta = DEFAULT_HORIZON  # labels given up to this long after
     feedback_skew: timedelta = DEFAULT_SKEW  # … or this long before the prediction's time
     metrics_port: int | None = Field(None, ge=0, le=65535)

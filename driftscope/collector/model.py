@@ -110,6 +110,16 @@ class ModelRegistry:
                 f"model {model_id!r} is not in the configuration; add it under models: "
                 "or set collector.unknown_models: auto_register",
             )
+        cap = self.config.collector.max_models
+        if model_id not in self.kinds and len(self.kinds.keys() | self._models.keys()) >= cap:
+            # each model holds windows open of its own: ids without end (a request id
+            # sent as model_id) would grow the collector's memory without end
+            raise EventError(
+                "unknown_model",
+                f"model {model_id!r} is not in the configuration and {cap} models are known "
+                "already (collector.max_models): a request or version id sent as model_id? "
+                "Add it under models: or raise collector.max_models",
+            )
         found = ModelConfig(id=model_id)
         self._models[model_id] = found
         if model_id not in self.kinds:  # new to the store, not only to this process

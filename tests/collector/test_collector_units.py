@@ -280,3 +280,23 @@ def test_many_new_models_are_told_twenty_times_and_matched_to_configured_ones_on
     told = [r.getMessage() for r in caplog.records]
     assert len(told) == 20 and "did you mean" not in told[1]
     assert told[-1].endswith("; further new models are not told")
+
+
+
+def test_new_models_beyond_max_models_are_dead_lettered_and_known_ones_kept() -> None:
+    """Found in review: every auto-registered model keeps windows open of its own (3 KB
+    each), so request ids sent as ``model_id`` grew the collector without end."""
+    cfg = Config.model_validate({"models": [{"id": "churn"}],
+                                 "collector": {"max_models": 4}})
+    reg = ModelRegistry(cfg, known={"old": {"x": "numeric"}})
+    for name in ("churn", "old", "a", "b"):
+        assert reg.model(name).id == name
+    with pytest.raises(EventError) as info:
+        reg.model("c")
+    assert info.value.reason == "unknown_model" and "collector.max_models" in str(info.value)
+    assert reg.model("a").id == "a" and reg.model("churn").id == "churn"
+    # a model the store has is kept after a restart, whatever the count
+    again = ModelRegistry(cfg, known={"old": {}, "a": {}, "b": {}, "d": {}, "e": {}})
+    assert again.model("e").id == "e"
+    with pytest.raises(EventError):
+        again.model("f")
