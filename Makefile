@@ -3,8 +3,15 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
-# pip's configured local mirrors print one warning per package they lack: hide only those.
-QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location 'file://" || true; }
+# pip's configured local mirrors print one warning per package they lack, and setuptools
+# an "Editable installation" notice of 9 lines (between two "!!"): hide only those.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location 'file://" || true; } | awk \
+	'/BuildBackendWarning: Editable installation/ {s = 1; n = 0; next} \
+	 s == 1 && ++n > 12 {s = 0} \
+	 s == 1 && /^ *!!$$/ {if (++b == 2) s = 2; next} \
+	 s == 1 {next} \
+	 s == 2 {s = 0; b = 0; if (/with strategy, WheelFile/) next} \
+	 {print}'
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
