@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -250,6 +251,45 @@ def reference_upload(
     except ConfigError as exc:  # a row's value (checked before anything is written)
         raise ConfigError(f"{file}: {exc}") from None
     typer.echo(f"uploaded {n} rows as reference {ref!r} of model {model!r}")
+
+
+@reference_app.command("list")
+def reference_list(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The uploaded references: model, name, rows, when, columns (the newest upload of each
+    name: a name uploaded again replaces its rows)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from driftscope.config import Secrets, load_config
+    from driftscope.store import schema as S
+    from driftscope.store.clickhouse import Store, redact_dsn
+
+    cfg = load_config(config)
+    store = Store.from_config(cfg.store, Secrets.from_env()).require_existing()
+    store.migrate()
+    R = S.REFERENCES
+    rows = store.query(
+        f"SELECT {R.model_id}, {R.name}, argMax({R.n_rows}, {R.created_at}), "
+        f"max({R.created_at}), argMax({R.spec}, {R.created_at}) FROM {R} "
+        f"WHERE {R.kind} = 'dataset' AND ({{m:String}} = '' OR {R.model_id} = {{m:String}}) "
+        f"GROUP BY {R.model_id}, {R.name} ORDER BY {R.model_id}, {R.name}", {"m": model or ""})
+    if not rows:
+        which = f" of model {model}" if model else ""
+        typer.echo(f"no references{which} in {redact_dsn(store.dsn)} "
+                   f"(database {store.database}); `driftscope reference upload` adds one")
+        return
+    table = Table(title=None)
+    for name in ("model", "name", "rows", "uploaded (UTC)", "columns"):
+        table.add_column(name, overflow="fold")
+    for model_id, name, n, at, spec in rows:
+        columns = json.loads(spec or "{}").get("columns", [])
+        table.add_row(model_id, name, str(n), f"{at:%Y-%m-%d %H:%M}", ", ".join(columns))
+    Console(width=None if sys.stdout.isatty() else 10_000).print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -147,7 +147,23 @@ def test_reference_upload_cli_and_dataset_reference(store: Store, tmp_path: Path
                                       str(cfg_file), str(tmp_path / "train.csv")])
     assert result.exit_code == 0, result.output
     assert "uploaded 2000 rows as reference 'train'" in result.output
+    # listed, with its newest upload (a new user found no way to see what was uploaded)
+    train.head(500).to_csv(tmp_path / "train.csv", index=False)
+    again = CliRunner().invoke(app, ["reference", "upload", "--model", "m", "-c",
+                                     str(cfg_file), str(tmp_path / "train.csv")])
+    assert again.exit_code == 0, again.output
+    listed = CliRunner().invoke(app, ["reference", "list", "-c", str(cfg_file)])
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if " train " in line]
+    assert [c.strip() for c in row.split("│")[1:4]] == ["m", "train", "500"], row
+    assert "x, plan, label" in row
+    none = CliRunner().invoke(app, ["reference", "list", "--model", "other", "-c",
+                                    str(cfg_file)])
+    assert none.output.startswith("no references of model other in ")
     write_windows(store, "m", T0, W, 6, 300, gen(drift_from=3), seed=6)
+    train.to_csv(tmp_path / "train.csv", index=False)  # the reference the monitor reads
+    assert CliRunner().invoke(app, ["reference", "upload", "--model", "m", "-c",
+                                    str(cfg_file), str(tmp_path / "train.csv")]).exit_code == 0
     cfg = config(reference={"kind": "dataset", "dataset": "train"})
     verdicts = Monitor(store, cfg).run_once()
     assert [v.drifted for v in verdicts] == [False, False, False, True, True, True]
