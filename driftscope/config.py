@@ -41,7 +41,13 @@ from pydantic import (
 from driftscope.alerts.config import AlertsConfig
 from driftscope.durations import parse_duration as parse_duration  # re-exported
 from driftscope.errors import ConfigError
-from driftscope.monitor.config import MonitorConfig, check_unique, check_windows, whole_seconds
+from driftscope.monitor.config import (
+    MonitorConfig,
+    check_unique,
+    check_windows,
+    repeated,
+    whole_seconds,
+)
 from driftscope.store.labels import DEFAULT_HORIZON, DEFAULT_SKEW
 
 ENV_PREFIX = "DRIFTSCOPE_"
@@ -223,11 +229,9 @@ class Config(_Section):
     def _unique_models(cls, v: list[ModelConfig]) -> list[ModelConfig]:
         """A model id listed twice is refused: the collector took the last entry and the
         monitor the first (1-minute windows cut, 5-minute windows judged)."""
-        seen: set[str] = set()
-        for m in v:
-            if m.id in seen:
-                raise ValueError(f"model id {m.id!r} is listed twice; ids must be unique")
-            seen.add(m.id)
+        twice = repeated(m.id for m in v)
+        if twice is not None:
+            raise ValueError(f"model id {twice!r} is listed twice; ids must be unique")
         return v
 
     @field_validator("monitors")

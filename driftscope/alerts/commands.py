@@ -56,7 +56,6 @@ def list_alerts(
 
     from driftscope.alerts.rules import ACKNOWLEDGED, FIRING, RESOLVED
     from driftscope.alerts.state import AlertStore
-    from driftscope.store.clickhouse import redact_dsn
 
     if state is not None and state not in (FIRING, ACKNOWLEDGED, RESOLVED):
         raise typer.BadParameter(f"{state!r}: expected {FIRING}, {ACKNOWLEDGED} or {RESOLVED}",
@@ -74,7 +73,7 @@ def list_alerts(
         # ./.driftscope/db, not the server's store, and an empty table looks like "none"
         which = " ".join(x for x in (state, "alerts", f"of model {model}" if model else "")
                          if x)
-        typer.echo(f"no {which} in {redact_dsn(store.dsn)} (database {store.database})")
+        typer.echo(f"no {which} in {store.where}")
         return
     for alert, summary, _ in found:
         table.add_row(alert.alert_id, alert.state, alert.model_id, alert.monitor,

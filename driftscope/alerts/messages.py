@@ -156,12 +156,11 @@ def _span(d: timedelta) -> str:
     >>> _span(timedelta(minutes=1442)), _span(timedelta(hours=6)), _span(timedelta(days=1))
     ('1 day', '6 hours', '1 day')
     """
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        n = d.total_seconds() / size
-        if n >= 1 or unit == "minute":
-            shown = f"{n:.1f}".removesuffix(".0")
-            return f"{shown} {unit}{'' if shown == '1' else 's'}"
-    return ""  # (not reached)
+    seconds = d.total_seconds()
+    unit, size = next(((u, s) for u, s in (("day", 86400), ("hour", 3600))
+                       if seconds >= s), ("minute", 60))
+    shown = f"{seconds / size:.1f}".removesuffix(".0")
+    return f"{shown} {unit}{'' if shown == '1' else 's'}"
 
 
 def recovered(alert: Alert, slack: bool = False) -> str:

@@ -50,7 +50,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from driftscope.alerts.model import WindowVerdict
 
@@ -279,13 +278,14 @@ def waits(seen: Iterable[str], unjudged: Iterable[str],
     return bool(seen & frozenset(unjudged)) or bool(_untested(seen, judged))
 
 
-def next_wait(track: Track, v: WindowVerdict, waiting: bool) -> dict[str, Any]:
-    """``waiting_since`` and ``waited`` after window ``v``: a window that cannot judge
-    the open alert (``waiting``) adds its span, any other ends the wait."""
+def next_wait(since: datetime | None, waited: timedelta, start: datetime, end: datetime,
+              waiting: bool) -> tuple[datetime | None, timedelta]:
+    """``Track.waiting_since`` and ``Track.waited`` after the window ``start``–``end``: a
+    window that cannot judge the open alert (``waiting``) adds its span, any other ends
+    the wait."""
     if not waiting:
-        return {"waiting_since": None, "waited": timedelta(0)}
-    return {"waiting_since": track.waiting_since or v.window_start,
-            "waited": track.waited + (v.window_end - v.window_start)}
+        return None, timedelta(0)
+    return since or start, waited + (end - start)
 
 
 def gap(last_end: datetime | None, start: datetime) -> bool:
@@ -320,14 +320,16 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
     # also those not told: cooldown, silence)
     open_seen = track.alert.seen if track.alert and track.alert.state in OPEN_STATES \
         else frozenset()
-    waiting = not v.bad and bool(open_seen) and waits(open_seen, v.unjudged, v.judged)
+    waiting = not v.bad and waits(open_seen, v.unjudged, v.judged)
+    since, waited = next_wait(track.waiting_since, track.waited, v.window_start,
+                              v.window_end, waiting)
     good_streak = 0 if v.bad else track.good_streak + (0 if waiting else 1)
     held = drift_held(open_seen, v.unjudged, v.judged)
     t = replace(track, last_window=v.window_start, bad_streak=bad_streak, good_streak=good_streak,
                 drift_streak=next_drift(track.drift_streak, v.drifted, held),
                 points=points,
-                last_features=named, last_end=v.window_end,
-                **next_wait(track, v, waiting))
+                last_features=named, last_end=v.window_end, waiting_since=since,
+                waited=waited)
     if track.alerted_until is not None and v.window_start <= track.alerted_until:
         return Decision("recount", False, t, track.alert, "the alert already has this window")
     open_alert = track.alert if track.alert and track.alert.state in OPEN_STATES else None

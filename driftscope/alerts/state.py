@@ -25,6 +25,7 @@ from driftscope.alerts.rules import (
     gap,
     next_drift,
     next_streak,
+    next_wait,
     shares,
     waits,
 )
@@ -239,10 +240,9 @@ class AlertStore:
             # as in step: no good window for it (a summary stored before ``judged`` was
             # kept tested every segment it could)
             judged = r[10] if r[9] else None
-            waiting = not r[1] and bool(waits_for) and waits(waits_for, r[7], judged)
+            waiting = not r[1] and waits(waits_for, r[7], judged)
             good = 0 if r[1] else good + (0 if waiting else 1)
-            since = (since or as_utc(r[0])) if waiting else None
-            waited = waited + (as_utc(r[6]) - as_utc(r[0])) if waiting else timedelta(0)
+            since, waited = next_wait(since, waited, as_utc(r[0]), as_utc(r[6]), waiting)
             drift = next_drift(drift, bool(r[2]), drift_held(waits_for, r[7], judged))
             named, prev = now, as_utc(r[6])
         kept = current.unjudged_since if current is not None else None

@@ -267,7 +267,7 @@ def reference_list(
 
     from driftscope.config import Secrets, load_config
     from driftscope.store import schema as S
-    from driftscope.store.clickhouse import Store, redact_dsn
+    from driftscope.store.clickhouse import Store
 
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env()).require_existing()
@@ -280,8 +280,8 @@ def reference_list(
         f"GROUP BY {R.model_id}, {R.name} ORDER BY {R.model_id}, {R.name}", {"m": model or ""})
     if not rows:
         which = f" of model {model}" if model else ""
-        typer.echo(f"no references{which} in {redact_dsn(store.dsn)} "
-                   f"(database {store.database}); `driftscope reference upload` adds one")
+        typer.echo(f"no references{which} in {store.where}; `driftscope reference upload` "
+                   "adds one")
         return
     table = Table(title=None)
     for name in ("model", "name", "rows", "uploaded (UTC)", "columns"):

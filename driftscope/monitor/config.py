@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -503,11 +504,23 @@ def check_windows(
     return monitors
 
 
+def repeated(names: Iterable[str]) -> str | None:
+    """The first name that comes twice, if any.
+
+    >>> repeated(["a", "b", "a"]), repeated(["a", "b"])
+    ('a', None)
+    """
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def check_unique(monitors: list[MonitorConfig]) -> list[MonitorConfig]:
     """Monitor names must be unique: they key results and alerts."""
-    seen: set[str] = set()
-    for m in monitors:
-        if m.name in seen:
-            raise ValueError(f"monitor name {m.name!r} is used twice; names must be unique")
-        seen.add(m.name)
+    twice = repeated(m.name for m in monitors)
+    if twice is not None:
+        raise ValueError(f"monitor name {twice!r} is used twice; names must be unique")
     return monitors

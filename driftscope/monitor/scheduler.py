@@ -25,7 +25,7 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from driftscope.alerts.model import WindowVerdict
-from driftscope.alerts.rules import COUNTLESS
+from driftscope.alerts.rules import check_of
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
@@ -70,16 +70,11 @@ def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset
     (``alerts.rules.seen_of``): ``performance`` configured and nothing scored (too few
     labels: not in yet, or lost); ``drift`` and ``columns`` (the column checks) when the
     window held fewer than ``min_events`` events, or the reference did."""
-    whole = [r for r in rows if r.segment == "*"]
-    out = set()
-    if cfg.performance and not scored:
-        out.add("performance")
-    if (cfg.features or cfg.outputs) and not any(r.kind == "drift" for r in whole):
-        out.add("drift")
-    if cfg.quality.enabled and cfg.features and not any(
-            r.kind == "quality" and r.metric not in COUNTLESS for r in whole):
-        out.add("columns")
-    return frozenset(out)
+    made = {check_of(r.kind, r.metric, r.reason) for r in rows if r.segment == "*"}
+    wanted = {"drift": bool(cfg.features or cfg.outputs),
+              "columns": cfg.quality.enabled and bool(cfg.features)}
+    out = {c for c, on in wanted.items() if on and c not in made}
+    return frozenset(out | ({"performance"} if cfg.performance and not scored else set()))
 
 
 STOP_WITHIN = timedelta(days=1)

@@ -175,6 +175,11 @@ class Store:
         return bool(self._password)
 
     @property
+    def where(self) -> str:
+        """The store as messages name it, password hidden: ``DSN (database NAME)``."""
+        return f"{redact_dsn(self.dsn)} (database {self.database})"
+
+    @property
     def embedded(self) -> bool:
         return self.dsn.startswith("chdb:")
 
@@ -285,7 +290,7 @@ class Store:
                 table = _missing_table(first)
                 if table is not None:
                     raise StoreError(
-                        f"the store at {redact_dsn(self.dsn)} (database {self.database}) has no "
+                        f"the store at {self.where} has no "
                         f"table {table or 'the query needs'}: run `driftscope migrate`, or "
                         "point at the right database (store.database, "
                         "DRIFTSCOPE_STORE__DATABASE)"
