@@ -29,7 +29,8 @@ from driftscope.monitor.reference import is_static
 from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.types import Window
 
-History = Callable[[str, str, str, int], list[float]]  # (segment, feature, metric, n) → values
+# (segment, feature, metric, n) → the last n good values, with their standard errors
+History = Callable[[str, str, str, int], list[tuple[float, float]]]
 
 log = logging.getLogger("driftscope.monitor")
 
@@ -62,6 +63,8 @@ def monitored_names(cfg: MonitorConfig) -> list[str]:
         names += p.features
     if cfg.performance:
         names.append(OUTPUT + cfg.performance.prediction)
+        if cfg.performance.task == "classification":
+            names.append(_class_name(cfg.performance))
         if cfg.performance.score:
             names += [OUTPUT + cfg.performance.score, _score_name(cfg.performance)]
     return list(dict.fromkeys(names))
@@ -290,7 +293,7 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
     for seg, c, _ in _segments(cfg, cur, cur):
         if performance.labelled(c.labels) < spec.min_labels or c.labels is None:
             continue
-        preds = c.columns.get(OUTPUT + spec.prediction)
+        preds = _predictions(spec, c)
         if preds is None:
             continue
         scores = None
@@ -298,19 +301,36 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
             scores = c.columns.get(_score_name(spec))
             if scores is None or not usable(scores):
                 scores = c.columns.get(OUTPUT + spec.score)
-        values = performance.metrics(spec.task, c.labels, preds, scores, spec.positive)
+        measured = performance.measure(spec.task, c.labels, preds, scores, spec.positive)
         for metric in spec.chosen():
-            value = values.get(metric, math.nan)
-            if not math.isfinite(value):  # roc_auc without a score, f1 without the class …
+            m = measured.get(metric)
+            # roc_auc without a score, f1 without the class, a metric on fewer rows than
+            # min_labels (30 labels but 3 predictions, 2 scores, 27 labels "n/a") …
+            if m is None or not math.isfinite(m.value) or m.n < spec.min_labels:
                 continue
-            row = Row("performance", seg, "*", metric, value, math.nan, "none", False,
-                      n_cur=c.n, fingerprint="performance")
+            row = Row("performance", seg, "*", metric, m.value, math.nan, "none", False,
+                      n_cur=c.n, fingerprint="performance",
+                      details={"labels": m.n, "standard_error": m.se})
             # as many past values as the band or the anomaly check uses, whichever more
             # (the anomaly's alone left a band longer than it short of min_history: none)
             past = history(seg, "*", metric, max(cfg.anomaly.history, cfg.band.history) * period)
-            _judge_history(cfg, row, past, period)
+            _judge_history(cfg, row, past, period, m.se)
             rows.append(row)
     return rows
+
+
+def _predictions(spec: PerformanceSpec, c: Frame) -> np.ndarray | None:
+    """The predicted class or value: of class probabilities (a list), the class number
+    with the highest one (read as its largest probability it scored accuracy 0)."""
+    if spec.task == "classification":
+        top = c.columns.get(_class_name(spec))
+        if top is not None and usable(top):
+            return top
+    return c.columns.get(OUTPUT + spec.prediction)
+
+
+def _class_name(spec: PerformanceSpec) -> str:
+    return f"{OUTPUT}{spec.prediction}[class]"
 
 
 def _score_name(spec: PerformanceSpec) -> str:
@@ -327,30 +347,49 @@ def period_windows(cfg: MonitorConfig) -> int:
     return max(1, round(cfg.reference.period / cfg.window))
 
 
-def _judge_history(cfg: MonitorConfig, row: Row, hist: list[float], period: int) -> None:
-    """Band and anomaly of a performance value against ``hist``, its good past values
-    (oldest first; windows judged bad are left out, so a lasting fall is not learnt as
-    the new normal and announced "recovered" a day later)."""
+def _judge_history(cfg: MonitorConfig, row: Row, hist: list[tuple[float, float]],
+                   period: int, se: float = 0.0) -> None:
+    """Band and anomaly of a performance value against ``hist``, its good past values and
+    their standard errors (oldest first; windows judged bad are left out, so a lasting
+    fall is not learnt as the new normal and announced "recovered" a day later).
+
+    ``se``: the value's own standard error. The history's spread less its windows'
+    sampling noise, plus this value's noise, is what it is held to: a window of 25
+    labels after windows of 1,000 is not (23.7 % of them were flagged at a steady
+    accuracy), and windows of 25 labels in the history do not blind the band to a real
+    fall measured on 1,000. An accuracy's noise is taken at the history's level (the
+    binomial standard error of what is expected, not of the fall being judged)."""
     # the newest ``history`` (before, the oldest of twice as many were taken)
-    band_hist = judge.seasonal_history(hist, period)[: cfg.band.history]
+    band = judge.seasonal_history(hist, period)[: cfg.band.history]
+    band_hist, band_se = [v for v, _ in band], [e for _, e in band]
+    if row.metric == "accuracy" and band_hist and "labels" in row.details:
+        se = _binomial_se(float(np.mean(band_hist)), row.details["labels"])
     if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
-        lo, hi = judge.predicted_range(band_hist, cfg.band.k)
+        lo, hi = judge.predicted_range(band_hist, cfg.band.k, se, band_se)
         row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
         row.policy = "band"
         row.details["band"] = [lo, hi]
         if judge.performance_bad(row.metric, row.statistic, lo, hi):
             row.bad, row.drifted, row.reason = True, True, "band"
-    an_hist = hist[-cfg.anomaly.history :]
+    an_hist = [v for v, _ in hist[-cfg.anomaly.history :]]
+    an_se = [e for _, e in hist[-cfg.anomaly.history :]]
     if cfg.anomaly.enabled and len(an_hist) >= cfg.anomaly.min_history:
-        z = judge.robust_z(row.statistic, an_hist)
+        z = judge.robust_z(row.statistic, an_hist, se, an_se)
         row.details["robust_z"] = z
-        med, scale = judge.robust_scale(an_hist)
+        med, scale = judge.robust_spread(an_hist, se, an_se)
         lo, hi = med - cfg.anomaly.z * scale, med + cfg.anomaly.z * scale
         row.details["anomaly"] = [lo, hi]
         if z > cfg.anomaly.z and judge.performance_bad(row.metric, row.statistic, med, med) \
                 and not row.bad:  # the bound it crossed is the finding's (not the band's)
             row.bad, row.drifted, row.reason, row.policy = True, True, "anomaly", "anomaly"
             row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
+
+
+def _binomial_se(p: float, n: int) -> float:
+    """The standard error of a rate ``p`` over ``n`` trials (``p`` kept 1/(n + 2) from 0
+    and 1: 25 labels all right still carry noise)."""
+    p = min(max(p, 1 / (n + 2)), 1 - 1 / (n + 2))
+    return math.sqrt(p * (1 - p) / n)
 
 
 def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:

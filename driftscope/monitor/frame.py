@@ -443,6 +443,7 @@ def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -
 
 
 _PICK = re.compile(re.escape(OUTPUT) + r"(.+)\[(\d+)\]")  # output:key[j]: j-th probability
+_CLASS = re.compile(re.escape(OUTPUT) + r"(.+)\[class\]")  # output:key[class]: argmax
 
 
 def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[str, Any],
@@ -528,7 +529,8 @@ def _sized(sql: str, columns: int) -> dict[str, int] | None:
 def _value_sql(T: Any, i: int, name: str) -> tuple[str, str, dict[str, str]]:
     """SQL of ``name``'s number in an event (NaN where it has none) and of its string
     (NULL): a feature, or an ``output:`` — its number, a class's top probability, or the
-    ``j``-th probability of ``output:key[j]``. (A key's position, found once per map, picks
+    ``j``-th probability of ``output:key[j]``, the class number with the highest
+    probability of ``output:key[class]``. (A key's position, found once per map, picks
     its value: twice as fast as ``mapContains`` and ``map[key]``.)"""
     params = {f"n{i}": name}
     n = f"{{n{i}:String}}"
@@ -551,4 +553,9 @@ def _value_sql(T: Any, i: int, name: str) -> tuple[str, str, dict[str, str]]:
             q, j = f"{{q{i}:String}}", int(top[2])
             num = (f"if(length(e.{T.pred_probs}[{q}]) > {j}, "
                    f"e.{T.pred_probs}[{q}][{j + 1}], {num})")
+        elif top := _CLASS.fullmatch(name):
+            params[f"q{i}"] = top[1]
+            q = f"e.{T.pred_probs}[{{q{i}:String}}]"
+            num = f"if(notEmpty({q}), toFloat64(indexOf({q}, arrayMax({q})) - 1), nan)"
+            cat = "NULL"
     return num, cat, params

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,8 @@ from driftscope.types import Score
 
 if TYPE_CHECKING:  # the pure decisions import no store code (the harness uses them)
     from driftscope.monitor.detect import Scored
+
+T = TypeVar("T")
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 LOWER_IS_WORSE = {"accuracy", "f1", "roc_auc"}
@@ -43,14 +45,44 @@ def rule_breached(op: str, value: float, bound: float) -> bool:
     return bool(np.isfinite(value)) and bool(_OPS[op](value, bound))
 
 
-def predicted_range(history: Sequence[float], k: float) -> tuple[float, float]:
-    """A band ``mean ± k·sd`` forecast from the metric's history (sd floored)."""
+def predicted_range(history: Sequence[float], k: float, se: float = 0.0,
+                    past_se: Sequence[float] | None = None) -> tuple[float, float]:
+    """A band ``mean ± k·sd`` forecast from the metric's history (sd floored).
+
+    ``se``: the standard error of the value judged; ``past_se``: those of the history's
+    values (NaN where unknown). With them the history's spread is split into the metric's
+    own variation and the sampling noise of the windows it came from, and the band is
+    the first plus the judged value's noise: a window of 25 labels after windows of
+    1,000 is not held to their narrow band, and windows of few labels in the history do
+    not widen the band of one of 1,000. Without them the band is at least ``k·se``.
+
+    >>> [round(x, 3) for x in predicted_range([0.9, 0.88, 0.92, 0.9], 4, se=0.06)]
+    [0.66, 1.14]
+    """
     h = np.asarray([x for x in history if np.isfinite(x)], dtype=float)
     if h.size == 0:
         return -np.inf, np.inf
     mu = float(h.mean())
-    sd = max(float(h.std(ddof=1)) if h.size > 1 else 0.0, 1e-3 * max(abs(mu), 1.0))
+    var = float(h.var(ddof=1)) if h.size > 1 else 0.0
+    noise = _sampling_variance(history, past_se)
+    sd = max(math.sqrt(var), se) if noise is None else _split(var, noise, se)
+    sd = max(sd, 1e-3 * max(abs(mu), 1.0))
     return mu - k * sd, mu + k * sd
+
+
+def _sampling_variance(history: Sequence[float], past_se: Sequence[float] | None
+                       ) -> float | None:
+    """The mean squared standard error of the history's finite values (an unknown one
+    counted as the median of the known), or None when none is known."""
+    if past_se is None:
+        return None
+    ses = np.asarray([e for x, e in zip(history, past_se, strict=True) if np.isfinite(x)],
+                     dtype=float)
+    known = ses[np.isfinite(ses)]
+    if known.size == 0:
+        return None
+    ses = np.where(np.isfinite(ses), ses, float(np.median(known)))
+    return float(np.mean(ses**2))
 
 
 def robust_scale(history: Sequence[float]) -> tuple[float, float]:
@@ -72,16 +104,40 @@ def robust_scale(history: Sequence[float]) -> tuple[float, float]:
     return med, max(scale, 1e-3 * max(abs(med), 1.0))
 
 
-def robust_z(value: float, history: Sequence[float]) -> float:
-    """|value - median| / the robust spread (:func:`robust_scale`), an outlier score that
+def robust_z(value: float, history: Sequence[float], se: float = 0.0,
+             past_se: Sequence[float] | None = None) -> float:
+    """|value - median| / the robust spread (:func:`robust_scale`; with ``se`` and
+    ``past_se``, split as :func:`predicted_range` splits it), an outlier score that
     ignores past outliers."""
-    med, scale = robust_scale(history)
+    med, scale = robust_spread(history, se, past_se)
     if not np.isfinite(med) or not np.isfinite(value):
         return 0.0
     return abs(value - med) / scale
 
 
-def seasonal_history(history: Sequence[float], period_windows: int) -> list[float]:
+def robust_spread(history: Sequence[float], se: float = 0.0,
+                  past_se: Sequence[float] | None = None) -> tuple[float, float]:
+    """:func:`robust_scale`'s median and spread, the spread at least ``se`` or, knowing
+    ``past_se``, its own variation plus ``se``'s (as :func:`predicted_range`)."""
+    med, scale = robust_scale(history)
+    if not np.isfinite(med):
+        return med, scale
+    noise = _sampling_variance(history, past_se)
+    if noise is None:
+        return med, max(scale, se)
+    return med, max(_split(scale**2, noise, se), 1e-3 * max(abs(med), 1.0))
+
+
+def _split(var: float, noise: float, se: float) -> float:
+    """The spread a value of standard error ``se`` has about a history of variance
+    ``var`` whose windows' sampling variance was ``noise``: its own variation
+    (``var - noise``) plus ``se``'s. Windows of like size give back ``var``. An estimate
+    below both ``var`` and ``se²`` (the history's noise overestimated by chance) is taken
+    as the smaller of them."""
+    return math.sqrt(max(var - noise + se**2, min(var, se**2)))
+
+
+def seasonal_history(history: Sequence[T], period_windows: int) -> list[T]:
     """Every ``period_windows``-th value counting back from the newest (same phase), newest
     first (``history`` is oldest first); every value when there is no period.
 

@@ -13,6 +13,9 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from scipy.stats import rankdata
 
@@ -43,31 +46,102 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A metric's value, the rows it was computed on, and its standard error at that
+    many rows (the sampling noise a window of few labels carries)."""
+
+    value: float
+    n: int
+    se: float
+
+
 def classification(
     labels: np.ndarray, preds: np.ndarray, scores: np.ndarray | None, positive: str
 ) -> dict[str, float]:
     """Accuracy, F1 of the positive class and ROC AUC (when scores are given)."""
+    return {k: m.value for k, m in _classification(labels, preds, scores, positive).items()}
+
+
+def _classification(
+    labels: np.ndarray, preds: np.ndarray, scores: np.ndarray | None, positive: str
+) -> dict[str, Measured]:
     y = np.asarray([key(v) for v in labels.tolist()], dtype=object)
     p = np.asarray([key(v) for v in preds.tolist()], dtype=object)
     pos = key(positive)
+    n = len(y)
     tp = int(np.sum((y == pos) & (p == pos)))
     fp = int(np.sum((y != pos) & (p == pos)))
     fn = int(np.sum((y == pos) & (p != pos)))
-    f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
-    out = {"accuracy": float(np.mean(y == p)) if len(y) else float("nan"), "f1": float(f1)}
+    right = int(np.sum(y == p))
+    acc = right / n if n else float("nan")
+    # the binomial standard error, of the rate shrunk towards 1/2 (Laplace): 25 labels all
+    # right still carry noise
+    shrunk = (right + 1) / (n + 2)
+    out = {
+        "accuracy": Measured(acc, n, float(np.sqrt(shrunk * (1 - shrunk) / n)) if n else 0.0),
+        "f1": Measured(float(_f1(tp, fp, fn)), n, _f1_se(tp, fp, fn, n)),
+    }
     if scores is not None:
-        ok = np.isfinite(scores.astype(float))
-        out["roc_auc"] = roc_auc((y == pos)[ok], scores.astype(float)[ok])
+        s = scores.astype(float)
+        ok = np.isfinite(s)
+        auc = roc_auc((y == pos)[ok], s[ok])
+        n1 = int(np.sum((y == pos)[ok]))
+        out["roc_auc"] = Measured(auc, int(ok.sum()), _auc_se(auc, n1, int(ok.sum()) - n1))
     return out
+
+
+def _f1(tp: Any, fp: Any, fn: Any) -> np.ndarray:
+    """F1 of confusion counts (arrays or numbers); NaN where there is no positive at all."""
+    tp, fp, fn = (np.asarray(v, dtype=float) for v in (tp, fp, fn))
+    den = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 2 * tp / den, np.nan)
+
+
+def _f1_se(tp: int, fp: int, fn: int, n: int, draws: int = 400) -> float:
+    """F1's standard error by a parametric bootstrap of the confusion counts (seeded: the
+    same window gives the same limit)."""
+    if n == 0:
+        return 0.0
+    cells = np.array([tp, fp, fn, n - tp - fp - fn], dtype=float) + 0.5  # no empty cell
+    counts = np.random.default_rng(0).multinomial(n, cells / cells.sum(), size=draws)
+    f1 = _f1(counts[:, 0], counts[:, 1], counts[:, 2])
+    f1 = f1[np.isfinite(f1)]
+    return float(f1.std(ddof=1)) if f1.size > 1 else 0.0
+
+
+def _auc_se(auc: float, n1: int, n0: int) -> float:
+    """Hanley and McNeil's (1982) standard error of an AUC from n1 positives, n0 negatives."""
+    if not np.isfinite(auc) or n1 == 0 or n0 == 0:
+        return 0.0
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
+    return float(np.sqrt(max(var, 0.0)))
 
 
 def regression(labels: np.ndarray, preds: np.ndarray) -> dict[str, float]:
     """Mean absolute and root-mean-square error."""
+    return {k: m.value for k, m in _regression(labels, preds).items()}
+
+
+def _regression(labels: np.ndarray, preds: np.ndarray) -> dict[str, Measured]:
     err = preds.astype(float) - labels.astype(float)
     err = err[np.isfinite(err)]
-    if err.size == 0:
-        return {"mae": float("nan"), "rmse": float("nan")}
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2)))}
+    n = int(err.size)
+    if n == 0:
+        return {"mae": Measured(float("nan"), 0, 0.0), "rmse": Measured(float("nan"), 0, 0.0)}
+    a, sq = np.abs(err), err**2
+    mae, mse = float(a.mean()), float(sq.mean())
+    rmse = float(np.sqrt(mse))
+    # the delta method: se(sqrt(m)) = se(m) / (2 sqrt(m))
+    return {"mae": Measured(mae, n, _mean_se(a)),
+            "rmse": Measured(rmse, n, _mean_se(sq) / (2 * rmse) if rmse > 0 else 0.0)}
+
+
+def _mean_se(v: np.ndarray) -> float:
+    """The standard error of ``v``'s mean."""
+    return float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0
 
 
 def metrics(
@@ -78,20 +152,41 @@ def metrics(
     positive: str,
 ) -> dict[str, float]:
     """The metrics of a task on rows that have both a label and a prediction."""
+    return {k: m.value for k, m in measure(task, labels, preds, scores, positive).items()}
+
+
+def measure(
+    task: str,
+    labels: np.ndarray,
+    preds: np.ndarray,
+    scores: np.ndarray | None,
+    positive: str,
+) -> dict[str, Measured]:
+    """Each metric of a task with the rows it used (a label and a prediction; for ROC AUC
+    a score too; for MAE/RMSE both numbers) and its standard error.
+
+    >>> m = measure("regression", np.array([1.0, 2.0]), np.array(["1.5", "n/a"],
+    ...             dtype=object), None, "1")
+    >>> m["mae"].value, m["mae"].n
+    (0.5, 1)
+    """
     has = np.asarray(
         [lab is not None and pr is not None and pr == pr for lab, pr in zip(labels, preds,
                                                                              strict=True)],
         dtype=bool,
     )
     if task == "classification":
-        return classification(labels[has], preds[has], None if scores is None else scores[has],
-                              positive)
-    y = np.asarray([_float(v) for v in labels[has].tolist()])
-    return regression(y, np.asarray(preds[has], dtype=float))
+        return _classification(labels[has], preds[has],
+                                None if scores is None else scores[has], positive)
+    # a prediction or label that is not a number is left out, never an error (one "n/a"
+    # stopped every later window of the model)
+    y = np.asarray([_float(v) for v in labels[has].tolist()], dtype=float)
+    p = np.asarray([_float(v) for v in preds[has].tolist()], dtype=float)
+    return _regression(y, p)
 
 
 def _float(v: object) -> float:
-    """A regression label as a number; NaN (left out) when it is not one."""
+    """A regression label or prediction as a number; NaN (left out) when it is not one."""
     try:
         return float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):

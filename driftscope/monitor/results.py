@@ -169,21 +169,24 @@ def caught_up(store: Store, model_id: str, monitor: str, since: datetime
 def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
     limit: int,
-) -> dict[tuple[str, str, str], list[float]]:
-    """Past values (oldest first) of performance metrics, keyed (segment, feature, metric):
-    those of windows where the metric was not bad (a band learns what is normal)."""
+) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
+    """Past values (oldest first) of performance metrics with their standard errors (NaN
+    in rows written before they were kept), keyed (segment, feature, metric): those of
+    windows where the metric was not bad (a band learns what is normal)."""
     D = S.DRIFT_RESULTS
     rows = store.query(
-        f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.statistic} FROM {D} FINAL "
+        f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.statistic}, "
+        f"if(JSONHas({D.details}, 'standard_error'), "
+        f"JSONExtractFloat({D.details}, 'standard_error'), nan) FROM {D} FINAL "
         f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} AND NOT {D.drifted} "
         f"AND {D.metric} IN {{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}}"
         f" ORDER BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
         f"{D.metric}",
         {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": limit},
     )
-    out: dict[tuple[str, str, str], list[float]] = {}
-    for seg, feat, metric, value in reversed(rows):
-        out.setdefault((seg, feat, metric), []).append(float(value))
+    out: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    for seg, feat, metric, value, se in reversed(rows):
+        out.setdefault((seg, feat, metric), []).append((float(value), float(se)))
     return out
 
 

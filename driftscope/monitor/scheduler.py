@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -461,7 +462,7 @@ class Monitor:
 
     def _window(
         self, run: _Run, source: Frame, window: Window, n: int,
-        hist: dict[tuple[str, str, str], list[float]],
+        hist: dict[tuple[str, str, str], list[tuple[float, float]]],
     ) -> tuple[list[ev.Row], list[tuple[Window, list[ev.Row]]], WindowVerdict]:
         """The window's drift and quality rows, the performance rows of each window whose
         labels are in (this one; or with ``label_delay`` the one that long before, and
@@ -494,7 +495,8 @@ class Monitor:
             ev.apply_rules(cfg, got)
             for r in got:  # the history the next windows are judged by holds good values
                 if not r.bad:
-                    hist.setdefault((r.segment, r.feature, r.metric), []).append(r.statistic)
+                    hist.setdefault((r.segment, r.feature, r.metric), []).append(
+                        (r.statistic, r.details.get("standard_error", math.nan)))
             if got:
                 scored.append((labelled, got))
             if got and late:
@@ -644,8 +646,8 @@ class Monitor:
             return run.drifted[1]
         return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start, window.size)
 
-    def _history(self, cfg: MonitorConfig, first: Window) -> dict[tuple[str, str, str],
-                                                                  list[float]]:
+    def _history(self, cfg: MonitorConfig, first: Window
+                 ) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
         if cfg.performance is None:
             return {}
         period = ev.period_windows(cfg)

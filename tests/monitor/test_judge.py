@@ -68,7 +68,7 @@ def _performance_row(value: float, hist: list[float]) -> Row:
         "performance": {"task": "classification", "prediction": "pred"}})
     row = Row("performance", "*", "*", "accuracy", value, math.nan, "none", False, n_cur=200,
               fingerprint="performance")
-    _judge_history(cfg, row, hist, 1)
+    _judge_history(cfg, row, [(v, math.nan) for v in hist], 1)
     return row
 
 
