@@ -13,6 +13,7 @@ profile.)
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from functools import cache, reduce
 from typing import Any
@@ -90,9 +91,22 @@ def _specs() -> list[Any]:
 
 
 def _schema() -> Any:
+    """The schema of every profile part: :func:`_specs`, with frequent items kept whole.
+
+    whylogs' default ``max_frequent_item_size`` (128) would count only the first 128
+    characters of each categorical value, so values sharing a 128-character prefix would
+    read back as one category, named otherwise than in the events and in uploaded datasets
+    (read in full). No cap is needed: a value is at most ``collector.max_event_bytes``
+    long, and the sketch tracks at most 3/4 · 2^``fi_lg_max_k`` (768) items one by one
+    (never more than the flush's distinct values), so a part holds at most 768 whole
+    values — never more than the events it summarizes. Parts written before this (cut to
+    128 characters) still read back cut.
+    """
+    from whylogs.core.metrics.metrics import MetricConfig
     from whylogs.core.schema import DeclarativeSchema
 
-    return DeclarativeSchema(_specs())
+    whole = MetricConfig(max_frequent_item_size=sys.maxsize)
+    return DeclarativeSchema(_specs(), default_config=whole)
 
 
 def merge_profiles(parts: Iterable[bytes]) -> Any:
