@@ -252,7 +252,8 @@ def quality_rows(
             continue
         if not whole and r.n < cfg.min_events:  # a segment new, or too rare for its own
             r = r.take(slice(0, 0))  # rates: held to the whole reference (column_checks)
-        for name in cfg.features:
+        # the scalar outputs too: a score missing from half the events, a class "unknown"
+        for name in [*cfg.features, *(OUTPUT + o for o in cfg.outputs)]:
             if name in c.columns and name in r.columns:
                 results += [(seg, q) for q in quality.column_checks(
                     name, r.columns[name], c.columns[name], cfg.quality,
