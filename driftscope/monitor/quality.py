@@ -10,9 +10,10 @@ Each check is a :class:`QualityResult` with its value and the limit it was held 
 Examples
 --------
 >>> import numpy as np
->>> ref, cur = np.array([0.0, 1.0, 2.0]), np.array([0.5, 5.0, np.nan, np.nan])
+>>> ref = np.linspace(0.0, 1.0, 200)
+>>> cur = np.array([np.nan] * 10 + [5.0] * 6 + [0.5] * 24)
 >>> [(r.metric, round(r.value, 2), r.bad) for r in column_checks("x", ref, cur, QualitySpec())]
-[('missing_rate', 0.5, True), ('out_of_range', 0.5, True)]
+[('missing_rate', 0.25, True), ('out_of_range', 0.2, True)]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from scipy.stats import betabinom
 
 from driftscope.monitor.config import QualitySpec
 from driftscope.store import schema as S
@@ -58,8 +60,10 @@ def column_checks(
     ``domain`` gives the reference range and categories (default ``ref``): a segment is
     held to the whole reference's domain and to its own reference missing rate. ``noise``
     standard errors of the current missing rate are added to its limit (segments use 3,
-    so that a small segment does not cry wolf on sampling noise alone); the allowance
-    above the reference rate is at least 3 standard errors of the two rates' difference.
+    so that a small segment does not cry wolf on sampling noise alone). Each rate's limit
+    is never below what sampling alone reaches in a window of this size with nothing
+    changed (:func:`_chance_rate`, details ``by_chance``): the flag means more than the
+    allowance *and* not sampling noise, and ``value > limit`` is the flag.
     A segment the reference does not hold is held to the whole reference's missing rate; with no
     reference row at all (the windows an ``initial``, ``seasonal`` or ``previous``
     reference does not cover yet) nothing is checked: there is no normal to hold it to.
@@ -69,18 +73,21 @@ def column_checks(
     if len(cur) == 0 or len(ref) == 0:
         return []
     out = []
-    ref_miss = float(_missing(ref).mean())
+    ref_miss_mask = _missing(ref)
+    ref_miss = float(ref_miss_mask.mean())
     cur_miss_mask = _missing(cur)
     cur_miss = float(cur_miss_mask.mean())
     var = max(ref_miss * (1 - ref_miss), 0.01)
     margin = noise * float(np.sqrt(var / len(cur)))
-    # never closer than 3 standard errors of the difference of the two rates: in a small
-    # window the fixed allowance is within sampling noise (100 events, 30 % missing: one
-    # window in 7 flagged with no change)
-    floor = 3.0 * float(np.sqrt(var * (1 / len(cur) + 1 / len(ref))))
-    limit = min(1.0, ref_miss + max(spec.missing_rate_max, floor) + margin)
+    # never within sampling noise: the largest rate that a window of this size reaches by
+    # chance (exact tail, 3 sigma) with nothing changed, the reference's rate itself
+    # uncertain (beta-binomial; 200 events at 30 % missing: one window in 13 was flagged on
+    # the fixed allowance alone; 30 events at 1 %: 2 missing were over a normal 3-SE limit)
+    n_miss = int(ref_miss_mask.sum())
+    by_chance = _chance_rate(len(cur), n_miss + 0.5, len(ref) - n_miss + 0.5)
+    limit = min(1.0, max(ref_miss + spec.missing_rate_max, by_chance) + margin)
     out.append(QualityResult(feature, "missing_rate", cur_miss, limit, cur_miss > limit,
-                             {"reference_rate": ref_miss}))
+                             {"reference_rate": ref_miss, "by_chance": round(by_chance, 6)}))
     present = cur[~cur_miss_mask]
     ref = ref if domain is None else domain
     ref_present = ref[~_missing(ref)] if len(ref) else ref
@@ -89,10 +96,14 @@ def column_checks(
     if cur.dtype.kind == "f":
         lo, hi = float(ref_present.min()), float(ref_present.max())
         rate = float(np.mean((present < lo) | (present > hi)))
-        # a new value lies beyond the range of n reference values with chance 2/(n + 1)
-        limit = spec.out_of_range_max + _expected(2 / (len(ref_present) + 1), len(present))
+        # a new value lies beyond the range of m reference values with chance 2/(m + 1):
+        # exactly, the mass beyond the range is Beta(2, m - 1) (continuous values)
+        m = len(ref_present)
+        expected = 2 / (m + 1)
+        by_chance = _chance_rate(len(present), 2.0, max(m - 1.0, 0.5))
+        limit = min(1.0, max(expected + spec.out_of_range_max, by_chance))
         out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
-                                 {"min": lo, "max": hi}))
+                                 {"min": lo, "max": hi, "by_chance": round(by_chance, 6)}))
     else:
         out.append(new_categories(feature, ref_present, present, spec))
     return out
@@ -101,23 +112,52 @@ def column_checks(
 def new_categories(feature: str, ref_present: np.ndarray, present: np.ndarray,
                    spec: QualitySpec) -> QualityResult:
     """The share of ``present`` values the reference's never holds, the most frequent
-    named first; its limit adds what the reference has not seen by chance."""
+    named first; its limit adds what the reference has not seen by chance, and is never
+    below what a window of this size reaches by sampling alone."""
     seen = Counter(ref_present.tolist())
     new = Counter(v for v in present.tolist() if v not in seen)
     rate = new.total() / len(present)
     top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
     # Good-Turing: the mass of the categories a reference has not seen is about the
     # share of its values seen once (a user id: most; a country: none)
-    unseen = sum(1 for c in seen.values() if c == 1) / len(ref_present)
-    limit = spec.new_categories_max + _expected(unseen, len(present))
+    once = sum(1 for c in seen.values() if c == 1)
+    unseen = once / len(ref_present)
+    # and never within sampling noise: that mass is uncertain (Beta, at least one value
+    # in m + 1 — a reference of 2,000 misses a category of 0.2 % once in 55), so one
+    # stray value in a 40-event window (0.025 > 0.02) is not a finding
+    m = len(ref_present)
+    a = max(once, 1)
+    by_chance = _chance_rate(len(present), float(a), float(m + 1 - a))
+    limit = min(1.0, max(unseen + spec.new_categories_max, by_chance))
     return QualityResult(feature, "new_categories", rate, limit, rate > limit,
-                         {"new": [str(v) for v in top], "expected": round(unseen, 6)})
+                         {"new": [str(v) for v in top], "expected": round(unseen, 6),
+                          "by_chance": round(by_chance, 6)})
 
 
-def _expected(rate: float, m: int) -> float:
-    """What sampling alone puts beyond a reference at ``rate``: the rate and 3 standard
-    errors of it in a window of ``m`` (0 for a rate of 0)."""
-    return min(1.0, rate + 3.0 * float(np.sqrt(rate * (1 - rate) / m)))
+# one-sided 3 sigma: the chance a count beyond the limit has with nothing changed
+_TAIL = 0.0013498980316301
+
+
+def _chance_rate(n: int, a: float, b: float) -> float:
+    """The largest rate of ``n`` events that sampling alone reaches (upper tail at least
+    ``_TAIL``) when each event counts with a probability drawn from Beta(a, b): the exact
+    beta-binomial tail, not a normal approximation, which is far too loose where the
+    window expects less than a few events (1 % of 30: two were over its limit).
+
+    >>> _chance_rate(30, 20.5, 1980.5)  # 1 % missing in 2,000: three of 30 by chance
+    0.1
+    >>> round(_chance_rate(100_000, 600.5, 1400.5), 3)  # large: about 3 standard errors
+    0.332
+    """
+    mean = n * a / (a + b)
+    sd = math.sqrt(n * a * b * (a + b + n) / ((a + b) ** 2 * (a + b + 1)))
+    lo = int(mean)
+    hi = min(n, math.ceil(mean + 20 * sd + 40))  # the mass beyond is negligible
+    k = np.arange(lo, hi + 1)
+    tail = np.cumsum(betabinom.pmf(k, n, a, b)[::-1])[::-1]  # P(count >= k)
+    beyond = np.flatnonzero(tail < _TAIL)
+    top = hi if len(beyond) == 0 else max(lo + int(beyond[0]) - 1, 0)
+    return top / n
 
 
 def type_mismatch(feature: str, ref: np.ndarray, cur: np.ndarray) -> QualityResult:
