@@ -216,6 +216,9 @@ class QualitySpec(Section):
     missing_rate_max: float = Field(0.05, ge=0, le=1)
     out_of_range_max: float = Field(0.05, ge=0, le=1)
     new_categories_max: float = Field(0.02, ge=0, le=1)
+    stuck_value_max: float = Field(
+        0.1, ge=0, le=1, description="share of a numeric column's values equal to one "
+        "value, above that value's reference share (a sensor or default stuck)")
     schema_violations_max: int = Field(0, ge=0)
     volume_z: float = Field(6.0, gt=0, description="robust z-score of the event count")
     silence: timedelta | None = Field(

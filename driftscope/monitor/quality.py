@@ -11,9 +11,9 @@ Examples
 --------
 >>> import numpy as np
 >>> ref = np.linspace(0.0, 1.0, 200)
->>> cur = np.array([np.nan] * 10 + [5.0] * 6 + [0.5] * 24)
+>>> cur = np.r_[[np.nan] * 10, np.linspace(5, 6, 6), np.linspace(0.1, 0.9, 24)]
 >>> [(r.metric, round(r.value, 2), r.bad) for r in column_checks("x", ref, cur, QualitySpec())]
-[('missing_rate', 0.25, True), ('out_of_range', 0.2, True)]
+[('missing_rate', 0.25, True), ('out_of_range', 0.2, True), ('stuck_value', 0.03, False)]
 """
 
 from __future__ import annotations
@@ -104,9 +104,46 @@ def column_checks(
         limit = min(1.0, max(expected + spec.out_of_range_max, by_chance))
         out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
                                  {"min": lo, "max": hi, "by_chance": round(by_chance, 6)}))
+        if (stuck := stuck_value(feature, ref_present, present, spec)) is not None:
+            out.append(stuck)
     else:
         out.append(new_categories(feature, ref_present, present, spec))
     return out
+
+
+STUCK_REFERENCE_SHARE = 0.05
+"""A numeric column is checked for a stuck value only where no value holds more than this
+share of the reference's present values (age, a price, a latency: not a count of
+children or a 0/1 flag, whose shares are a distribution for the drift detectors)."""
+
+
+def stuck_value(feature: str, ref_present: np.ndarray, present: np.ndarray,
+                spec: QualitySpec) -> QualityResult | None:
+    """The share of the window's present values equal to its most frequent value, when
+    that is more than ``stuck_value_max`` above the value's share of the reference, and
+    more than sampling reaches (a sensor or a default stuck at one number; before it was
+    found as drift only, ``emd`` naming no value). None for a column with a value
+    frequent in the reference itself (:data:`STUCK_REFERENCE_SHARE`).
+
+    >>> ref = np.arange(1000.0)
+    >>> r = stuck_value("age", ref, np.r_[np.full(30, 40.0), np.arange(70.0)], QualitySpec())
+    >>> r.metric, r.value, r.bad, r.details["value"]
+    ('stuck_value', 0.31, True, 40.0)
+    """
+    values, counts = np.unique(ref_present, return_counts=True)
+    m = len(ref_present)
+    if counts.max() > STUCK_REFERENCE_SHARE * m:
+        return None
+    now, now_counts = np.unique(present, return_counts=True)
+    top = int(np.argmax(now_counts))
+    value, share = float(now[top]), float(now_counts[top] / len(present))
+    at = np.searchsorted(values, value)
+    seen = int(counts[at]) if at < len(values) and values[at] == value else 0
+    by_chance = _chance_rate(len(present), seen + 0.5, m - seen + 0.5)
+    limit = min(1.0, max(seen / m + spec.stuck_value_max, by_chance))
+    return QualityResult(feature, "stuck_value", share, limit, share > limit,
+                         {"value": value, "reference_share": round(seen / m, 6),
+                          "by_chance": round(by_chance, 6)})
 
 
 def new_categories(feature: str, ref_present: np.ndarray, present: np.ndarray,

@@ -201,3 +201,28 @@ def test_real_faults_are_still_found(n: int) -> None:
     assert _flagged("new_categories", ref, lambda: np.where(
         rng.random(n) < new, "zz", cats[rng.integers(0, 5, n)]).astype(object),
         windows) >= 0.9
+
+
+def test_a_stuck_value_is_named_and_natural_repeats_are_not() -> None:
+    """A continuous feature stuck at its median in 30 % of 50 events (the simulators'
+    low stuck fault) is a ``stuck_value`` finding naming the value; before it was at most
+    drift, and at 50 events not even that. Integer ages, a skewed price rounded to cents,
+    a 0/1 flag and a count of children are not."""
+    rng = np.random.default_rng(11)
+    ref = rng.normal(40, 10, 2000)
+    cur = rng.normal(40, 10, 50)
+    cur[:15] = 40.0
+    stuck = {r.metric: r for r in column_checks("age", ref, cur, QualitySpec())}["stuck_value"]
+    assert stuck.bad and stuck.value == 0.3 and stuck.details["value"] == 40.0
+    clean = {
+        "integer age": lambda k: rng.integers(18, 90, k).astype(float),
+        "price in cents": lambda k: np.round(rng.lognormal(3, 1, k), 2),
+        "flag": lambda k: rng.integers(0, 2, k).astype(float),
+        "children": lambda k: rng.poisson(1.2, k).astype(float),
+    }
+    for name, draw in clean.items():
+        ref = draw(2000)
+        flagged = sum(r.metric == "stuck_value" and r.bad
+                      for _ in range(500) for r in column_checks(name, ref, draw(50),
+                                                                  QualitySpec()))
+        assert flagged <= 2, name
