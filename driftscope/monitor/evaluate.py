@@ -310,6 +310,8 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
             if scores is None or not usable(scores):
                 scores = c.columns.get(OUTPUT + spec.score)
         measured = performance.measure(spec.task, c.labels, preds, scores, spec.positive)
+        if seg == "*" and "f1" in measured and not math.isfinite(measured["f1"].value):
+            _positive_seen(cfg.name, spec.positive, c.labels)  # (F1 exists where it is)
         for metric in spec.chosen():
             m = measured.get(metric)
             # roc_auc without a score, f1 without the class, a metric on fewer rows than
@@ -325,6 +327,24 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
             _judge_history(cfg, row, past, period, m.se)
             rows.append(row)
     return rows
+
+
+_POSITIVE_TOLD: set[str] = set()
+
+
+def _positive_seen(monitor: str, positive: str, labels: np.ndarray) -> None:
+    """A WARNING, once per monitor and process, when two or more classes are labelled and
+    none is ``performance.positive`` (labels ``yes``/``no`` and the default ``"1"``): F1
+    and ROC AUC are then never written, and nothing said why."""
+    if monitor in _POSITIVE_TOLD:
+        return
+    seen = {performance.key(v) for v in labels.tolist() if v is not None}
+    if len(seen) >= 2 and performance.key(positive) not in seen:
+        _POSITIVE_TOLD.add(monitor)
+        shown = ", ".join(sorted(seen)[:5]) + (" …" if len(seen) > 5 else "")
+        log.warning("monitor %s: performance.positive %r is none of the labels (%s): F1 "
+                    "and ROC AUC are not computed; set performance.positive to the positive "
+                    "class", monitor, positive, shown)
 
 
 def _predictions(spec: PerformanceSpec, c: Frame) -> np.ndarray | None:
@@ -478,10 +498,13 @@ def verdict(
 ) -> WindowVerdict:
     """The window's judgement: the bad rows as findings, the overall metrics
     (``labels_start``: the window the performance rows measure, when not this one;
-    ``unjudged``: kinds of check it could not make)."""
+    ``unjudged``: kinds of check it could not make). Each finding's note says what is
+    wrong from its row's details (the new values, the reference range …)."""
+    from driftscope.alerts.messages import note  # (may join the module's imports: no cycle)
+
     findings = tuple(
         Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,
-                r.reason)
+                r.reason, note(r.kind, r.metric, r.details))
         for r in rows if r.bad
     )
     metrics = {r.metric: r.statistic for r in rows

@@ -132,3 +132,22 @@ def test_class_probabilities_as_the_prediction_are_read_as_the_most_probable_cla
     got = rows(store)
     assert got[(0, "accuracy")][0] == got[(1, "accuracy")][0] == pytest.approx(0.9)
     assert 0.8 < got[(0, "roc_auc")][0] < 1.0
+
+
+def test_a_positive_class_no_label_has_is_told_once(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Labels "yes"/"no" with the default positive "1": F1 and ROC AUC are never written;
+    before, silently."""
+    def generate(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        y = rng.choice(np.array(["yes", "no"], dtype=object), n)
+        return {"x": rng.normal(size=n), "output:pred": y, "label": list(y)}
+
+    write_windows(store, "m", T0, W, 3, 100, generate)
+    with caplog.at_level("WARNING", logger="driftscope.monitor"):
+        Monitor(store, config({"task": "classification", "prediction": "pred"}, "yn")
+                ).run_once()
+    told = [r.getMessage() for r in caplog.records if "performance.positive" in r.getMessage()]
+    assert told == ["monitor yn: performance.positive '1' is none of the labels (no, yes): "
+                    "F1 and ROC AUC are not computed; set performance.positive to the "
+                    "positive class"]
+    assert {m for (_, m) in rows(store, "yn")} == {"accuracy"}
