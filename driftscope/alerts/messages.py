@@ -10,13 +10,18 @@ backslash escape, so in Slack text a name that could start or end formatting (``
 ``_user_id_``) is shown in inline code, where Slack formats nothing: `` `_user_id_` ``
 reads as it is and copies as it is. Other names (``user_id``: an ``_`` inside a word
 formats nothing) stay plain. Webhook bodies and the console get every name raw.
+
+A finding's note (:func:`note`: the new values, the reference range …) follows its
+numbers after `` — ``; in Slack it is shown as it is like a name (its values come from
+users' data), in inline code where it could format.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -98,13 +103,135 @@ def _clip_mrkdwn(text: str, limit: int) -> str:
     return cut + ("…`" if cut.count("`") % 2 else "…")
 
 
+NOTE_VALUES = 5  # new categories a note names (the monitor keeps the 5 most frequent)
+NOTE_MAX_VALUE = 40  # each clipped to this
+NOTE_MAX = 200  # and the note
+_KIND_WORDS = {"numeric": "numbers", "categorical": "strings"}
+
+
+def _number(x: Any) -> float | None:
+    """A finite number from a row's details, else None (``"nan"``, a string, a bool)."""
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def _bound(x: float) -> str:
+    """A value as people read it, without an exponent where one is not needed.
+
+    >>> _bound(18.0), _bound(0.25), _bound(1234.5), _bound(123456.7), _bound(2e12)
+    ('18', '0.25', '1234', '123457', '2e+12')
+    """
+    return f"{x:.0f}" if 1e4 <= abs(x) < 1e9 else f"{x:.4g}"
+
+
+def _percent(rate: float) -> str:
+    """A rate as a percentage, one decimal unless that rounds a rate to zero.
+
+    >>> _percent(0.01), _percent(0.0), _percent(0.0003)
+    ('1.0 %', '0.0 %', '0.03 %')
+    """
+    p = 100 * rate
+    return f"{p:.1f} %" if p == 0 or abs(p) >= 0.1 else f"{p:.2g} %"
+
+
+def _value(v: Any) -> str:
+    """A category from users' data, clipped; quoted (JSON) where bare it would mislead:
+    empty, spaces at an edge, a comma (the note's separator), a quote first, or a control
+    character (a line break would start a new console line)."""
+    text = _clip(str(v), NOTE_MAX_VALUE)
+    if text and text == text.strip() and text.isprintable() and "," not in text \
+            and not text.startswith('"'):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _reason(found: Any) -> str:
+    """One dead-letter reason of a ``schema_violations`` row: ``[reason, an error, count]``
+    as ``50 type_change (zip: was numeric, now categorical…)``; "" if not that shape."""
+    if not isinstance(found, list | tuple) or len(found) != 3:
+        return ""
+    reason, error, count = found
+    n = _number(count)
+    if n is None or not isinstance(reason, str):
+        return ""
+    said = f" ({_clip(str(error), NOTE_MAX_VALUE + 20)})" if error else ""
+    return f"{n:.0f} {_clip(reason, NOTE_MAX_VALUE)}{said}"
+
+
+def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
+    """What is wrong in a few words, from the details of a check's result row (what the
+    monitor stores in ``drift_results``): "" where they add nothing a user can act on.
+
+    >>> note("quality", "new_categories", {"new": ["premium_v2", "gold_plus"]})
+    'new: premium_v2, gold_plus'
+    >>> note("quality", "out_of_range", {"min": 18.0, "max": 90.0})
+    'reference range 18 – 90'
+    >>> note("quality", "missing_rate", {"reference_rate": 0.01})
+    'reference 1.0 %'
+    >>> note("quality", "type_mismatch", {"reference": "numeric", "window": "categorical"})
+    'numbers in the reference, strings now'
+    >>> note("performance", "accuracy", {"labels": 25, "standard_error": 0.08})
+    'on 25 labels'
+    >>> note("quality", "stuck_value", {"value": 40.0, "reference_share": 0.0})
+    'stuck at 40 (reference 0.0 %)'
+    """
+    text = ""
+    if kind == "performance":
+        n = _number(details.get("labels"))
+        if n is not None:
+            text = f"on {n:.0f} label{'' if n == 1 else 's'}"
+    elif kind != "quality":
+        return ""
+    elif metric == "new_categories":
+        new = details.get("new")
+        if isinstance(new, list | tuple) and new:
+            text = "new: " + ", ".join(_value(v) for v in new[:NOTE_VALUES])
+    elif metric == "out_of_range":
+        lo, hi = _number(details.get("min")), _number(details.get("max"))
+        if lo is not None and hi is not None:
+            text = f"reference range {_bound(lo)} – {_bound(hi)}"
+    elif metric == "missing_rate":
+        rate = _number(details.get("reference_rate"))
+        if rate is not None:
+            text = f"reference {_percent(rate)}"
+    elif metric == "type_mismatch":
+        ref, now = details.get("reference"), details.get("window")
+        if ref in _KIND_WORDS and now in _KIND_WORDS:
+            text = f"{_KIND_WORDS[ref]} in the reference, {_KIND_WORDS[now]} now"
+    elif metric == "stuck_value":
+        value, share = _number(details.get("value")), _number(details.get("reference_share"))
+        if value is not None and share is not None:
+            text = f"stuck at {_bound(value)} (reference {_percent(share)})"
+    elif metric == "schema_violations":  # the most frequent dead-letter reasons, if kept
+        text = "; ".join(filter(None, map(_reason, details.get("reasons") or ())))
+    elif metric == "volume":  # (a silence's details have neither: it says no events)
+        n = _number(details.get("n"))
+        usual, expected = _number(details.get("median")), _number(details.get("expected"))
+        if n is not None and usual is not None:
+            text = f"{n:.0f} events, usually {_bound(usual)}"
+        elif n is not None and expected is not None:
+            text = f"{n:.0f} events, {_bound(expected)} expected"
+    return _clip(text, NOTE_MAX)
+
+
 def describe(f: Finding, width: int | None = None, slack: bool = False) -> str:
-    """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events.
+    """``age (linf 0.31 > 0.10, permutation)``, with the segment when not all events, and
+    the finding's note, if any: ``plan (new_categories 0.2 > 0.02, limit) — new: premium_v2``.
 
     A finding without a finite bound shows its reason: ``accuracy (accuracy 0.62, anomaly)``.
-    ``width`` clips the feature and segment names. ``slack``: as Slack mrkdwn, each name
-    through :func:`slack_name` and the rest escaped (names raw otherwise).
+    ``width`` clips the feature and segment names and the note. ``slack``: as Slack
+    mrkdwn, each name and the note through :func:`slack_name` and the rest escaped (raw
+    otherwise).
     """
+    text = _measured(f, width, slack)
+    if not f.note:
+        return text
+    return f"{text} — {slack_name(f.note, width) if slack else _clip(f.note, width)}"
+
+
+def _measured(f: Finding, width: int | None, slack: bool) -> str:
+    """:func:`describe` without the note."""
     def name(text: str, clip: int | None = width) -> str:
         return slack_name(text, clip) if slack else _clip(text, clip)
 
@@ -234,7 +361,7 @@ def details(alert: Alert, v: WindowVerdict, top: int,
         "findings": [
             {"kind": f.kind, "segment": f.segment, "feature": f.feature, "metric": f.metric,
              "statistic": _round(f.statistic, 6), "threshold": _round(f.threshold, 6),
-             "policy": f.policy, "reason": f.reason}
+             "policy": f.policy, "reason": f.reason, "note": f.note}
             for f in v.top(top, first)
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},

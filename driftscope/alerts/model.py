@@ -36,6 +36,11 @@ class Finding:
     threshold: float
     policy: str
     reason: str  # fdr | rule | band | anomaly | limit | silence
+    note: str = field(default="", compare=False)
+    """What is wrong in a few words, from the monitor's details of the check
+    (:func:`driftscope.alerts.messages.note`): ``new: premium_v2, gold_plus``, ``reference
+    range 18 – 90``; "" where there is nothing to add. For people only: no part of a
+    finding's identity (``==``, ``hash``), so another new value is the same problem."""
 
     @property
     def problem(self) -> str:

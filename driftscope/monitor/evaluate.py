@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from driftscope.alerts.messages import note
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import check_of
 from driftscope.monitor import judge, performance, persistence, quality
@@ -500,7 +501,6 @@ def verdict(
     (``labels_start``: the window the performance rows measure, when not this one;
     ``unjudged``: kinds of check it could not make). Each finding's note says what is
     wrong from its row's details (the new values, the reference range …)."""
-    from driftscope.alerts.messages import note  # (may join the module's imports: no cycle)
 
     findings = tuple(
         Finding(r.kind, r.segment, r.feature, r.metric, r.statistic, r.threshold, r.policy,

@@ -277,14 +277,21 @@ def schema_violations(
     store: Store, model_id: str, start: datetime, end: datetime, spec: QualitySpec
 ) -> QualityResult:
     """Dead letters of this model in the window: by their event time when the message had a
-    readable one (as events are windowed), else by the time the collector received them."""
+    readable one (as events are windowed), else by the time the collector received them.
+    Beyond the limit, the three most frequent reasons with an error of each (``details``
+    ``reasons``: ``[reason, error, count]``, the error naming the column: ``zip: was
+    numeric, now categorical``), for the alert to say what broke."""
     D = S.DEAD_LETTERS
     when = f"ifNull({D.event_time}, {D.received_at})"
-    n = store.count(
-        D,
-        f"{D.model_id} = {{m:String}} AND {when} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {when} < {{b:DateTime64(3, 'UTC')}}",
-        m=model_id, a=start, b=end,
-    )
+    where = (f"{D.model_id} = {{m:String}} AND {when} >= {{a:DateTime64(3, 'UTC')}} "
+             f"AND {when} < {{b:DateTime64(3, 'UTC')}}")
+    params = {"m": model_id, "a": start, "b": end}
+    n = store.count(D, where, **params)
     limit = float(spec.schema_violations_max)
-    return QualityResult("*", "schema_violations", float(n), limit, n > limit)
+    details: dict[str, Any] = {}
+    if n > limit:
+        rows = store.query(
+            f"SELECT {D.reason}, any({D.error}), count() AS c FROM {D} WHERE {where} "
+            f"GROUP BY {D.reason} ORDER BY c DESC, {D.reason} LIMIT 3", params)
+        details["reasons"] = [[str(r), str(e)[:200], int(c)] for r, e, c in rows]
+    return QualityResult("*", "schema_violations", float(n), limit, n > limit, details)

@@ -77,6 +77,24 @@ def test_schema_violations_are_counted_in_the_window_of_their_event_time(store: 
     assert schema_violations(store, "other", t0, t0 + hour, spec).value == 0
 
 
+def test_schema_violations_say_what_broke(store: Store) -> None:
+    """The alert's note names the most frequent reasons and a column: before, only
+    ``schema_violations 3 > 0``."""
+    from driftscope.alerts.messages import note
+
+    t0 = datetime(2026, 3, 1, 4, tzinfo=UTC)
+    D = S.DEAD_LETTERS
+    errors = [("type_change", "zip: was numeric, now categorical")] * 2 + [
+        ("schema", "age: not a number")]
+    store.insert(D, [("t", 0, k, "m", r, e, b"{}", 2, t0, t0)
+                     for k, (r, e) in enumerate(errors)], D.columns)
+    got = schema_violations(store, "m", t0, t0 + timedelta(hours=1), QualitySpec())
+    assert got.bad and got.details["reasons"] == [
+        ["type_change", "zip: was numeric, now categorical", 2], ["schema", "age: not a number", 1]]
+    assert note("quality", "schema_violations", got.details) == (
+        "2 type_change (zip: was numeric, now categorical); 1 schema (age: not a number)")
+
+
 def test_new_categories_allow_for_what_a_sparse_reference_has_not_seen() -> None:
     """An id-like feature (Zipf over 100,000 values): a reference of 5,000 sees a fraction
     of them, and every window like it had ~14 % 'new' categories against a 2 % limit. The
