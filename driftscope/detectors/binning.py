@@ -197,6 +197,12 @@ class FittedBinned(FittedBase):
     edges: np.ndarray | None = None
     categories: np.ndarray | None = None
     null_probs: np.ndarray | None = None  # a sparse reference's (reference_bins)
+    # numeric: values beyond the reference's range count in its outermost bins (:meth:`_folded`)
+    fold: bool = False
+    # bins the reference is empty in by construction (beyond the range of one bin per
+    # value; unseen), each with the Beta(a, b) its mass is drawn from in the null
+    # (:meth:`_null_frequencies`)
+    beyond: tuple[tuple[int, float, float], ...] = ()
     discrete: bool = False  # numeric bins one per distinct value (numeric_edges)
     exponent: float | None = None  # BinnedDetector.null_exponent
     shares: bool = False  # BinnedDetector.shares_nulls
@@ -221,9 +227,24 @@ class FittedBinned(FittedBase):
         return int(self.ref_counts.sum())
 
     def _between(self, ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+        ref_counts, cur_counts = self._folded(ref_counts), self._folded(cur_counts)
         p = ref_counts / ref_counts.sum()
         q = cur_counts / cur_counts.sum()
         return float(self.distance(p, q))
+
+    def _folded(self, counts: np.ndarray) -> np.ndarray:
+        """With :attr:`fold`, numeric counts ``[under, inner…, over, missing]`` with the
+        under- and overflow added to the first and last inner bins (the classical open
+        outermost bins of PSI); else ``counts`` as they are. The reference is empty beyond
+        its own range, so a bin there held only the window's values: ``psi``, ``kl`` and
+        ``hellinger`` charged a value there as if it could never happen, and 6–37 % of
+        windows like the reference drifted."""
+        if not self.fold:
+            return counts
+        out = counts[1:-2].copy()
+        out[0] += counts[0]
+        out[-1] += counts[-2]
+        return np.append(out, counts[-1])
 
     def _statistic(self, prepared: np.ndarray) -> tuple[float, dict[str, Any]]:
         stat = self._between(self.ref_counts, prepared)
@@ -266,9 +287,28 @@ class FittedBinned(FittedBase):
         # a sparse reference's null draws a reference too: its window is the real one
         return m if self.null_probs is not None else super()._null_size(m)
 
+    def _null_frequencies(self, rng: np.random.Generator) -> np.ndarray:
+        """The reference's frequencies, with a mass drawn for each bin it is empty in by
+        construction (:attr:`beyond`): a window like the reference has categories it never
+        saw (and, with one bin per value, values beyond its range), which a resample of
+        the reference never has. ``psi``, ``kl`` and ``hellinger`` weigh such a bin
+        heavily: on 40 categories with rare ones, 16 % (psi) and 74 % (kl) of like windows
+        drifted at q = 0.99."""
+        p = self.ref_counts / self.ref_counts.sum()
+        if not self.beyond:
+            return p
+        extra = np.zeros_like(p)
+        for i, a, b in self.beyond:
+            extra[i] = rng.beta(a, b)
+        extra *= min(1.0, 0.5 / max(extra.sum(), 1e-300))  # (a reference of 1 or 2 values)
+        return p * (1.0 - extra.sum()) + extra
+
     def _boot_statistic(self, rng: np.random.Generator, m: int) -> float:
         p = self.null_probs
         if p is None:  # (the statistic alone: its details cost 40 % of a fit's null)
+            if self.beyond:
+                return self._between(self.ref_counts,
+                                     rng.multinomial(m, self._null_frequencies(rng)))
             return self._between(self.ref_counts, self._resample(rng, m))
         # the reference's many small counts are as noisy as the window's: draw both
         return self._between(rng.multinomial(int(self.ref_counts.sum()), p), rng.multinomial(m, p))
@@ -339,6 +379,13 @@ class BinnedDetector:
         if is_categorical(reference):
             found, n_missing = count_categories(reference, "reference")
             cats, counts, null = reference_bins(found, n_missing, self.max_categories, seed)
+            present = int(counts[:-1].sum())
+            once = sum(1 for c in found.values() if c == 1)
+            # categories it never saw: a mass about its share of values seen once (Good-
+            # Turing), at least one value in n + 1
+            beyond = ((len(cats), float(max(once, 1)), float(present + 1 - max(once, 1))),) \
+                if null is None and counts[-2] == 0 and present and not self.shares_nulls \
+                else ()
             fitted = self.fitted_class(
                 self.policy,
                 seed,
@@ -349,14 +396,23 @@ class BinnedDetector:
                 null_probs=null,
                 exponent=self.null_exponent,
                 shares=self.shares_nulls,
+                beyond=beyond,
             )
         else:
             values_f = as_numeric(reference, "reference")
             edges, discrete = numeric_edges(values_f, self.n_bins)
             counts = numeric_counts(values_f, edges)
+            present = int(counts[:-1].sum())
+            # values beyond the range: in the outermost bins; with one bin per value (a
+            # new value is no neighbour's) apart, a mass Beta(1, n) each side in the null
+            own = not self.shares_nulls and present > 0
+            fold = own and not discrete and len(counts) >= 5
+            beyond = tuple((i, 1.0, float(present)) for i in (0, len(edges))) \
+                if own and not fold else ()
             fitted = self.fitted_class(
                 self.policy, seed, distance=dist, kind="numeric", edges=edges, ref_counts=counts,
                 discrete=discrete, exponent=self.null_exponent, shares=self.shares_nulls,
+                fold=fold, beyond=beyond,
             )
         if counts.sum() == 0:
             raise DetectorInputError("reference is empty; need at least one value")
