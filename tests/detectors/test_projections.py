@@ -95,3 +95,23 @@ def test_every_detector_accepts_a_policy_keyword() -> None:
 
     for name in registry.names():
         assert registry.get(name, policy=Constant(0.3)) is not None
+
+
+def test_pca_scores_of_the_reference_are_held_out_like_a_windows() -> None:
+    """200 reference rows × 100 features, windows of 100 alike: the reference's top
+    component scores, fitted on those very rows, spread wider than a fresh window's
+    (their directions are where its own noise spreads most), and 90 % of like windows
+    drifted. Each half is now scored by the other half's components."""
+    drifted = 0
+    for t in range(30):
+        rng = np.random.default_rng([17, t])
+        ref, cur = rng.normal(size=(200, 100)), rng.normal(size=(100, 100))
+        drifted += registry.get("projected").fit(ref, rng=np.random.default_rng(t)).score(
+            cur).drifted
+    assert drifted <= 4  # 3 components at q = 0.99: about 1 in 30
+    rng = np.random.default_rng(5)
+    ref = rng.normal(size=(500, 8)) @ np.diag([4, 2, 1, 1, 1, 1, 1, 1.0])
+    fitted = registry.get("projected").fit(ref, rng=np.random.default_rng(0))
+    moved = rng.normal(size=(200, 8)) @ np.diag([4, 2, 1, 1, 1, 1, 1, 1.0]) + [2, 0, 0, 0, 0,
+                                                                             0, 0, 0]
+    assert fitted.score(moved).drifted  # a shift along the top component is still found
