@@ -383,7 +383,8 @@ class BinnedDetector:
             once = sum(1 for c in found.values() if c == 1)
             # categories it never saw: a mass about its share of values seen once (Good-
             # Turing), at least one value in n + 1
-            beyond = ((len(cats), float(max(once, 1)), float(present + 1 - max(once, 1))),) \
+            beyond: tuple[tuple[int, float, float], ...] = (
+                (len(cats), float(max(once, 1)), float(present + 1 - max(once, 1))),) \
                 if null is None and counts[-2] == 0 and present and not self.shares_nulls \
                 else ()
             fitted = self.fitted_class(
