@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from driftscope.alerts.notifiers import (
     CommandNotifier,
@@ -18,6 +21,16 @@ from driftscope.errors import ConfigError
 from driftscope.store.clickhouse import Store
 
 
+def _check_url(secret: SecretStr, name: str) -> None:
+    """A one-line error for a URL no request can go to (``hooks.slack.com/…`` without
+    its scheme started, and every alert then failed to send, retried for ever). The URL
+    holds the secret: the message never shows it."""
+    url = urlsplit(secret.get_secret_value().strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"{name} is not an http(s) URL with a host (it must start "
+                          "https://)")
+
+
 def build_channels(
     config: Config, secrets: Secrets, write: Callable[[str], Any] | None = None
 ) -> dict[str, Channel]:
@@ -30,10 +43,12 @@ def build_channels(
     if a.slack:
         if secrets.slack_webhook_url is None:
             raise ConfigError("alerts.slack is on: set DRIFTSCOPE_SLACK_WEBHOOK_URL")
+        _check_url(secrets.slack_webhook_url, "DRIFTSCOPE_SLACK_WEBHOOK_URL")
         out["slack"] = SlackNotifier(secrets.slack_webhook_url, timeout)
     if a.webhook or a.retrain.webhook:
         if secrets.webhook_url is None:
             raise ConfigError("a webhook is on: set DRIFTSCOPE_WEBHOOK_URL")
+        _check_url(secrets.webhook_url, "DRIFTSCOPE_WEBHOOK_URL")
         out["webhook"] = WebhookNotifier(secrets.webhook_url, timeout)
     if a.retrain.kafka and a.retrain.policies:
         opts = kafka_client_options(config.kafka, secrets)

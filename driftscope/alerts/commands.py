@@ -47,7 +47,7 @@ def _store(config: Path | None) -> tuple[Config, Secrets, Store]:
 def list_alerts(
     state: Annotated[str | None, typer.Option(help="firing | acknowledged | resolved")] = None,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
     config: ConfigOption = None,
 ) -> None:
     """Alerts, newest first."""
@@ -115,6 +115,7 @@ def resolve(
 ) -> None:
     """Close an open alert whose monitor was removed from the configuration (it never
     resolves by itself; the monitor warns of it). No message is sent."""
+    from driftscope.alerts.rules import RESOLVED
     from driftscope.alerts.state import AlertStore
     from driftscope.errors import ConfigError
 
@@ -122,6 +123,9 @@ def resolve(
     alerts = AlertStore(store)
     alert_id = _whole_id(alerts, alert_id)
     found = alerts.get(alert_id)
+    if found is not None and found[0].state == RESOLVED:  # (before: "resolves by itself")
+        typer.echo(f"{alert_id}: already resolved")
+        return
     if found is not None and any((m.model, m.name) == (found[0].model_id, found[0].monitor)
                                  for m in cfg.monitors):
         raise ConfigError(
@@ -170,12 +174,26 @@ def silence(
         raise typer.BadParameter(f"{duration!r}: a silence lasts a positive time, e.g. 2h "
                                  "(to end one: `driftscope alerts unsilence ID`)",
                                  param_hint="--for")
-    _, _, store = _store(config)
+    cfg, _, store = _store(config)
+    _silenced_exists(cfg, model, monitor)
     now = datetime.now(UTC)
     until = now + length
     sid = AlertStore(store).silence(model, monitor, until, reason, now)
     typer.echo(f"silence {sid}: {model}/{monitor} until {until:%Y-%m-%d %H:%M} UTC "
                f"(`driftscope alerts unsilence {sid}` ends it)")
+
+
+def _silenced_exists(cfg: Config, model: str, monitor: str) -> None:
+    """A one-line error for a silence no configured monitor falls under (``demo-drfit``
+    was silenced, said so, and the real alert kept paging); with no monitor configured
+    (a configuration for the alerts alone) there is nothing to check against."""
+    from driftscope.errors import ConfigError
+
+    pairs = {(m.model, m.name) for m in cfg.monitors}
+    if pairs and not any(model in ("*", mo) and monitor in ("*", na) for mo, na in pairs):
+        shown = ", ".join(f"{mo}/{na}" for mo, na in sorted(pairs)[:12])
+        raise ConfigError(f"no configured monitor is {model}/{monitor} (model/monitor; * "
+                          f"for all): the silence would hold nothing; monitors: {shown}")
 
 
 @alerts_app.command("silences")

@@ -412,7 +412,7 @@ def test_an_alert_of_a_removed_monitor_is_named_and_can_be_resolved_by_hand(
     row = AlertStore(store).get("0a1b2c3d4e5f60718293")
     assert row is not None and row[0].state == "resolved" and row[2]["resolved_by"] == "alice"
     again = runner.invoke(app, ["alerts", "resolve", "0a1b2c3d4e5f60718293", "-c", cfg])
-    assert isinstance(again.exception, ConfigError)
+    assert again.output.strip() == "0a1b2c3d4e5f60718293: already resolved"
     # an alert of a configured monitor resolves by itself (a hand resolution would be
     # undone by its next bad window)
     save_alert(store, "99aa88bb77cc66dd55ee", "churn")
@@ -469,3 +469,43 @@ def test_a_pass_that_stops_at_a_failed_window_says_what_it_left_and_exits_1(
         "Fixed", (_FailsOnDrift,), {"score": lambda self, cur: Score(0.0, 1.0, "constant")}))
     out = runner.invoke(app, ["monitor", "--once", "-c", str(cfg)])
     assert out.exit_code == 0, out.output
+
+
+def test_operator_mistakes_get_one_line_each(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found operating the service: a silence of a mistyped monitor said it was set (the
+    real alert kept paging); `list --limit 0` said there were no alerts; `resolve` of a
+    resolved alert said it resolves by itself; a Slack URL without its scheme started, and
+    every alert then failed to send."""
+    from dataclasses import replace
+
+    from driftscope.alerts.rules import RESOLVED, Alert
+    from driftscope.alerts.state import AlertStore
+
+    path = setup(store, tmp_path)
+    cfg = str(path)
+    runner = CliRunner()
+    out = runner.invoke(app, ["alerts", "silence", "--model", "m", "--monitor", "mno",
+                              "--for", "1h", "-c", cfg])
+    assert isinstance(out.exception, ConfigError)
+    assert str(out.exception) == ("no configured monitor is m/mno (model/monitor; * for all): "
+                                  "the silence would hold nothing; monitors: m/mon")
+    assert store.count(S.ALERT_SILENCES) == 0
+    assert runner.invoke(app, ["alerts", "silence", "--model", "*", "--monitor", "mon",
+                               "--for", "1h", "-c", cfg]).exit_code == 0
+    out = runner.invoke(app, ["alerts", "list", "--limit", "0", "-c", cfg])
+    assert out.exit_code == 2 and "--limit" in out.output
+    alert = Alert("56017568a3394a1aa790", "m", "mon", T0, T0, "firing", 3.0, 2, True)
+    AlertStore(store).save(replace(alert, state=RESOLVED), "m / mon: recovered", {}, T0)
+    out = runner.invoke(app, ["alerts", "resolve", "560175", "-c", cfg])
+    assert (out.exit_code, out.output.strip()) == (0, "56017568a3394a1aa790: already resolved")
+    doc = yaml.safe_load(path.read_text())
+    doc["alerts"]["slack"] = True
+    path.write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("DRIFTSCOPE_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/secret")
+    result = runner.invoke(app, ["monitor", "--once", "-c", cfg])
+    assert isinstance(result.exception, ConfigError)
+    assert str(result.exception) == ("DRIFTSCOPE_SLACK_WEBHOOK_URL is not an http(s) URL with "
+                                     "a host (it must start https://)")
+    assert store.count(S.MONITOR_WINDOWS) == 0
