@@ -302,6 +302,9 @@ class Dispatcher:
         queue += [g for g in fixed.values() if g[0].status == "failed" and (
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
+        # oldest first: a resolution that failed during an outage went out after the next
+        # incident's alert, and Slack's last word on the model was "Resolved" while it fired
+        queue.sort(key=lambda g: min(d.created_at for d in g))
         waiting = [g for g in queue if self._wait_until.get(g[0].channel, now) > now]
         counts["held"] += sum(len(g) for g in waiting)  # (no lease for them alone)
         return counts, [g for g in queue if g not in waiting], unsent

@@ -89,6 +89,25 @@ def test_a_failed_message_is_retried_alone_after_new_ones_and_paced(store: Store
     assert rows == {"d": 4, "e": 1}  # each row its own attempts
 
 
+def test_after_an_outage_messages_go_out_oldest_first(store: Store) -> None:
+    """Found operating the service: alert a's resolution failed while the receiver was
+    down, then alert b opened; once the receiver answered, b's alert went out first and
+    a's "Resolved" last, so the channel's last word on the model was "Resolved" while b
+    fired."""
+    store.migrate()
+    box, rx = Outbox(store), Receiver()
+    box.enqueue("a:resolved:webhook", "a", "resolved", "webhook",
+                {"type": "resolved", "alert_id": "a", "model_id": "m"})
+    rx.down = True
+    Dispatcher(box, {"webhook": rx}, retries=0, sleep=lambda s: None).run()
+    rx.down = False
+    enqueue(box, "b")
+    counts = Dispatcher(box, {"webhook": rx}).run(include_failed=True)
+    assert counts["sent"] == 2
+    assert [k for k, _ in rx.calls[-2:]] == ["a:resolved:webhook", rx.calls[-1][0]]
+    assert ids(rx.calls[-1][1]) == ["b"]
+
+
 def test_a_failed_row_from_before_send_keys_is_retried_under_its_delivery_id(
     store: Store,
 ) -> None:
