@@ -144,7 +144,8 @@ def serve(
         def collect() -> None:
             try:  # flushes as soon as stop is set, a pass or not; with our broker, whose
                 # messages die with it, what it holds is read first
-                collector.run(stop, drain_for=DRAIN_SECONDS if local is not None else 0.0)
+                collector.run(stop, drain_for=DRAIN_SECONDS if local is not None else 0.0,
+                              alive=local.running if local is not None else None)
             except BaseException as exc:  # surfaced by the loop below
                 failed.append(exc)
                 stop.set()
@@ -204,9 +205,14 @@ def serve(
                 if not monitor.broken:  # (`health monitor` goes stale while one is)
                     beat("monitor", config.store.identity())
                 wake.set()
-            if local is not None and not local.running():
-                raise BrokerError(f"the embedded broker on {local.bootstrap} exited by itself")
-            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+            until = started + interval
+            while not stop.wait(max(0.0, min(1.0, until - time.monotonic()))):
+                if local is not None and not local.running():  # (seen within a second,
+                    # not after the next pass)
+                    raise BrokerError(
+                        f"the embedded broker on {local.bootstrap} exited by itself")
+                if time.monotonic() >= until:
+                    break
     finally:
         stop.set()
         wake.set()

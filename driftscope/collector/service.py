@@ -182,12 +182,14 @@ class Collector:
         self._attempts = 0
         self._dropped = True
 
-    def run(self, stop: threading.Event, drain_for: float = 0.0) -> None:
+    def run(self, stop: threading.Event, drain_for: float = 0.0,
+            alive: Callable[[], bool] | None = None) -> None:
         """Poll until ``stop`` is set, then flush, commit and close.
 
         With ``drain_for`` (seconds; ``serve --broker``, whose broker keeps messages in
         memory only and stops with the process), what the broker holds when ``stop`` is set
-        is read and stored first (:meth:`drain`), for at most that long.
+        is read and stored first (:meth:`drain`), for at most that long, while ``alive()``
+        says the broker runs (a dead one held the stop 34 s on requests it cannot answer).
         A store that is down at start is waited for, with the same backoff as an outage.
         """
         while self._consumer is None and not stop.is_set():
@@ -202,12 +204,12 @@ class Collector:
         try:
             while not stop.is_set():
                 self.poll_once()
-            if drain_for > 0:
-                self.drain(time.monotonic() + drain_for)
+            if drain_for > 0 and (alive is None or alive()):
+                self.drain(time.monotonic() + drain_for, alive)
         finally:
             self.close()
 
-    def drain(self, deadline: float) -> int:
+    def drain(self, deadline: float, alive: Callable[[], bool] | None = None) -> int:
         """Read on until this collector has read every message its partitions held (their
         end offsets, asked again as they grow), the store is down, or ``deadline``
         (``time.monotonic()``); returns the messages read. What is still unread then is
@@ -217,6 +219,8 @@ class Collector:
             return 0
         joining = time.monotonic() + JOIN_WAIT  # stopped before its partitions came
         while time.monotonic() < deadline and not self._backoff.down:
+            if alive is not None and not alive():
+                return n  # (what it held is gone with it)
             if not consumer.assignment():
                 if time.monotonic() > joining:
                     break

@@ -191,3 +191,25 @@ def test_serve_without_a_monitor_says_nothing_is_judged(tmp_path: Path) -> None:
     out = "".join(lines)
     assert "WARNING driftscope.serve serve: no monitor is configured: events are stored, " \
            "nothing is judged" in out, out
+
+
+def test_an_embedded_broker_that_dies_stops_serve_within_seconds(tmp_path: Path) -> None:
+    """Found operating it: after the broker was killed, serve noticed only after its next
+    pass (`--interval`), then spent 34 s draining a broker that could not answer."""
+    port = free_port()
+    env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+           "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
+    shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
+    with _serving("--broker", "--interval", "60", "--no-store-http", cwd=tmp_path,
+                  env=env) as (proc, lines):
+        _wait_for("assigned partitions", lines, proc)
+        found = subprocess.run(["pgrep", "-f", "--", f"--listener-url tcp://127.0.0.1:{port}"],
+                               capture_output=True, text=True, check=True)
+        killed = time.monotonic()
+        for pid in found.stdout.split():
+            os.kill(int(pid), signal.SIGKILL)
+        proc.wait(timeout=60)
+        took = time.monotonic() - killed
+    out = "".join(lines)
+    assert proc.returncode != 0 and "exited by itself" in out, out
+    assert took < 15, (took, out)
