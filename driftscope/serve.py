@@ -131,7 +131,8 @@ def serve(
         store.migrate()
         if store.embedded and store_port is not None:
             http = _serve_store(store, store_port)
-        collector = Collector(config, store, kafka_options=options, registry=registry)
+        collector = Collector(config, store, kafka_options=options, registry=registry,
+                              fresh_broker=local is not None)
         log.info(
             "serve: store %s (database %s); monitors %s; a pass every %g s; Ctrl-C stops",
             redact_dsn(store.dsn), store.database,

@@ -65,9 +65,13 @@ class Collector:
         clock: Callable[[], datetime] | None = None,
         registry: CollectorRegistry | None = None,
         collector_id: str | None = None,
+        fresh_broker: bool = False,
     ) -> None:
         self.config = config
         self.store = store
+        # the broker was started empty with this process (serve --broker): its new logs
+        # are expected, told at INFO (a WARNING at every start was noise)
+        self.fresh_broker = fresh_broker
         self.kafka_options = (
             dict(kafka_options)
             if kafka_options is not None
@@ -365,10 +369,12 @@ class Collector:
                 stored[tp.partition] = Position(int(off))
         self.sink.recover({p: pos.next_offset for p, pos in stored.items()})
         for p in new_logs(self.kafka_options, topic, read_before):
-            log.warning(
-                "collector: partition %s/%d holds a new log (a restarted broker or a topic "
-                "created again): reading it from its start, stored from offset %d on",
-                topic, p, stored[p].next_offset,
+            log.log(
+                logging.INFO if self.fresh_broker else logging.WARNING,
+                "collector: partition %s/%d holds a new log (%s): reading it from its "
+                "start, stored from offset %d on", topic, p,
+                "the embedded broker starts empty" if self.fresh_broker
+                else "a restarted broker or a topic created again", stored[p].next_offset,
             )
             stored[p] = self.sink.new_log(p, stored[p])
             self.metrics.new_logs.inc()
