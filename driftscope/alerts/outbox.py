@@ -226,7 +226,11 @@ class Dispatcher:
         """Deliver what is due, one message per group; returns row counts by outcome.
 
         Order: messages interrupted by a crash (``sending``), then new groups, then failed
-        messages (``include_failed``). With ``hold`` (a dispatcher beside the monitor) a new
+        messages (``include_failed``); a channel's failed messages go just before its first
+        new one, oldest first (a resolution that failed in an outage went out after the
+        next incident's alert, and the channel's last word read "Resolved" while the model
+        fired). Once a channel fails in a run, its other failed messages wait for the next.
+        With ``hold`` (a dispatcher beside the monitor) a new
         group waits until a monitor pass finished after its newest row was enqueued, or
         until it is ``hold`` old (counted as ``held``). With ``pace_failed`` (a dispatcher
         that runs in a loop) a failed message is tried at most once per ``backoff_max``.
@@ -248,7 +252,15 @@ class Dispatcher:
             return counts
         try:  # read again under the lease: the other dispatcher may have sent them since
             counts, queue, unsent = self._plan(include_failed, hold, pace_failed)
-            later = [self._send(members, unsent, counts) for members in queue]
+            later, dead = [], set()
+            for members in queue:
+                if members[0].status == "failed" and members[0].channel in dead:
+                    counts["held"] += len(members)  # (one failed retry a run per channel:
+                    continue  # a dead receiver costs the others one timeout, not one each)
+                failed = counts["failed"]
+                later.append(self._send(members, unsent, counts))
+                if counts["failed"] > failed:
+                    dead.add(members[0].channel)
             for members in later:  # held back: their firing messages may have gone out since
                 if members:
                     counts["held"] += len(self._send(members, unsent, counts))
@@ -302,9 +314,7 @@ class Dispatcher:
         queue += [g for g in fixed.values() if g[0].status == "failed" and (
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
-        # oldest first: a resolution that failed during an outage went out after the next
-        # incident's alert, and Slack's last word on the model was "Resolved" while it fired
-        queue.sort(key=lambda g: min(d.created_at for d in g))
+        queue = _failed_first_per_channel(queue)
         waiting = [g for g in queue if self._wait_until.get(g[0].channel, now) > now]
         counts["held"] += sum(len(g) for g in waiting)  # (no lease for them alone)
         return counts, [g for g in queue if g not in waiting], unsent
@@ -393,3 +403,20 @@ class Dispatcher:
         log.info("%s asked to wait %gs: message %s and the rest of the channel wait",
                  rows[0].channel, wait, rows[0].send_key)
         return "held"
+
+
+def _failed_first_per_channel(queue: list[list[Delivery]]) -> list[list[Delivery]]:
+    """``queue`` with each channel's failed messages moved just before its first message
+    that is not (oldest first); the failed messages of a channel with nothing new stay
+    last, in their order."""
+    failed: dict[str, list[list[Delivery]]] = {}
+    for g in queue:
+        if g[0].status == "failed":
+            failed.setdefault(g[0].channel, []).append(g)
+    out: list[list[Delivery]] = []
+    for g in queue:
+        if g[0].status == "failed":
+            continue
+        out += sorted(failed.pop(g[0].channel, []), key=lambda f: min(d.created_at for d in f))
+        out.append(g)
+    return out + [g for gs in failed.values() for g in gs]

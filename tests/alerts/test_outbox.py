@@ -108,6 +108,25 @@ def test_after_an_outage_messages_go_out_oldest_first(store: Store) -> None:
     assert ids(rx.calls[-1][1]) == ["b"]
 
 
+def test_a_dead_receiver_gets_one_failed_retry_a_run_and_holds_up_no_other_channel(
+    store: Store,
+) -> None:
+    store.migrate()
+    box, hook, other = Outbox(store), Receiver(), Receiver()
+    for name in ("x1", "x2"):
+        box.enqueue(f"{name}:firing:webhook", name, "firing", "webhook",
+                    {"type": "alert", "alert_id": name, "model_id": "m"})
+    hook.down = True
+    Dispatcher(box, {"webhook": hook}, retries=0, sleep=lambda s: None).run()
+    assert len(hook.calls) == 2
+    box.enqueue("y:firing:other", "y", "firing", "other",
+                {"type": "alert", "alert_id": "y", "model_id": "n"})
+    counts = Dispatcher(box, {"webhook": hook, "other": other}, retries=0,
+                        sleep=lambda s: None).run(include_failed=True)
+    assert counts == {"sent": 1, "failed": 1, "skipped": 0, "held": 1}
+    assert len(hook.calls) == 3 and [k for k, _ in other.calls] == ["y:firing:other"]
+
+
 def test_a_failed_row_from_before_send_keys_is_retried_under_its_delivery_id(
     store: Store,
 ) -> None:
