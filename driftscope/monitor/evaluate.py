@@ -392,7 +392,7 @@ def _judge_history(cfg: MonitorConfig, row: Row, hist: list[tuple[float, float]]
     band = judge.seasonal_history(hist, period)[: cfg.band.history]
     band_hist, band_se = [v for v, _ in band], [e for _, e in band]
     if row.metric == "accuracy" and band_hist and "labels" in row.details:
-        se = _binomial_se(float(np.mean(band_hist)), row.details["labels"])
+        se = performance.binomial_se(float(np.mean(band_hist)), row.details["labels"])
     if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
         lo, hi = judge.predicted_range(band_hist, cfg.band.k, se, band_se)
         row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
@@ -412,13 +412,6 @@ def _judge_history(cfg: MonitorConfig, row: Row, hist: list[tuple[float, float]]
                 and not row.bad:  # the bound it crossed is the finding's (not the band's)
             row.bad, row.drifted, row.reason, row.policy = True, True, "anomaly", "anomaly"
             row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
-
-
-def _binomial_se(p: float, n: int) -> float:
-    """The standard error of a rate ``p`` over ``n`` trials (``p`` kept 1/(n + 2) from 0
-    and 1: 25 labels all right still carry noise)."""
-    p = min(max(p, 1 / (n + 2)), 1 - 1 / (n + 2))
-    return math.sqrt(p * (1 - p) / n)
 
 
 def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:

@@ -65,7 +65,7 @@ def predicted_range(history: Sequence[float], k: float, se: float = 0.0,
     mu = float(h.mean())
     var = float(h.var(ddof=1)) if h.size > 1 else 0.0
     noise = _sampling_variance(history, past_se)
-    sd = max(math.sqrt(var), se) if noise is None else _split(var, noise, se)
+    sd = max(math.sqrt(var), se) if noise is None else _split(var, noise, se, h.size)
     sd = max(sd, 1e-3 * max(abs(mu), 1.0))
     return mu - k * sd, mu + k * sd
 
@@ -125,16 +125,19 @@ def robust_spread(history: Sequence[float], se: float = 0.0,
     noise = _sampling_variance(history, past_se)
     if noise is None:
         return med, max(scale, se)
-    return med, max(_split(scale**2, noise, se), 1e-3 * max(abs(med), 1.0))
+    n = int(np.sum(np.isfinite(np.asarray(history, dtype=float))))
+    return med, max(_split(scale**2, noise, se, n), 1e-3 * max(abs(med), 1.0))
 
 
-def _split(var: float, noise: float, se: float) -> float:
-    """The spread a value of standard error ``se`` has about a history of variance
-    ``var`` whose windows' sampling variance was ``noise``: its own variation
-    (``var - noise``) plus ``se``'s. Windows of like size give back ``var``. An estimate
-    below both ``var`` and ``se²`` (the history's noise overestimated by chance) is taken
-    as the smaller of them."""
-    return math.sqrt(max(var - noise + se**2, min(var, se**2)))
+def _split(var: float, noise: float, se: float, h: int) -> float:
+    """The spread of a value of standard error ``se`` about the mean of ``h`` past values
+    of variance ``var``, whose windows' sampling variance was ``noise``: the metric's own
+    variation (``var - noise``, at least 0), the value's noise, and the uncertainty of
+    the mean itself (each past value's variance over ``h``). Windows of like size give
+    back about ``var``; a history of few-label windows that happened to agree (all 1.0)
+    no longer leaves a spread of nothing around a mean it cannot know that well."""
+    own = max(var - noise, 0.0)
+    return math.sqrt(own + se**2 + (own + noise) / max(h, 1))
 
 
 def seasonal_history(history: Sequence[T], period_windows: int) -> list[T]:

@@ -75,11 +75,8 @@ def _classification(
     fn = int(np.sum((y == pos) & (p != pos)))
     right = int(np.sum(y == p))
     acc = right / n if n else float("nan")
-    # the binomial standard error, of the rate shrunk towards 1/2 (Laplace): 25 labels all
-    # right still carry noise
-    shrunk = (right + 1) / (n + 2)
     out = {
-        "accuracy": Measured(acc, n, float(np.sqrt(shrunk * (1 - shrunk) / n)) if n else 0.0),
+        "accuracy": Measured(acc, n, binomial_se(acc, n) if n else 0.0),
         "f1": Measured(float(_f1(tp, fp, fn)), n, _f1_se(tp, fp, fn, n)),
     }
     if scores is not None:
@@ -89,6 +86,17 @@ def _classification(
         n1 = int(np.sum((y == pos)[ok]))
         out["roc_auc"] = Measured(auc, int(ok.sum()), _auc_se(auc, n1, int(ok.sum()) - n1))
     return out
+
+
+def binomial_se(p: float, n: int) -> float:
+    """The standard error of a rate ``p`` over ``n`` trials, ``p`` kept 1/(n + 2) from 0
+    and 1 (25 labels all right still carry noise).
+
+    >>> round(binomial_se(0.9, 25), 4), round(binomial_se(1.0, 25), 4)
+    (0.06, 0.0378)
+    """
+    p = min(max(p, 1 / (n + 2)), 1 - 1 / (n + 2))
+    return float(np.sqrt(p * (1 - p) / n))
 
 
 def _f1(tp: Any, fp: Any, fn: Any) -> np.ndarray:

@@ -120,3 +120,16 @@ def test_a_pass_failing_again_and_again_is_told_once(caplog: pytest.LogCaptureFi
         "monitor pass failed (4 in a row); the next pass tries again: KeyError: 'window'",
         "monitor pass failed (5 in a row); the next pass tries again: KeyError: 'window'",
         "monitor passes work again, after 5 failed"]
+
+
+def test_a_history_of_few_labels_that_happened_to_agree_is_no_narrow_band() -> None:
+    """Found in review: 24 windows of 25 labels all right (accuracy 1.0, standard errors
+    kept), then 1 wrong of 100: the spread fell to its 1e-3 floor, the band to 0.996 and
+    the anomaly's z to 10, and it paged; the mean of 24 windows of 25 labels is itself
+    uncertain."""
+    hist, past = [1.0] * 24, [performance.binomial_se(1.0, 25)] * 24
+    se = performance.binomial_se(1.0, 100)
+    lo, _ = judge.predicted_range(hist, 4, se, past)
+    assert lo < 0.99 - 0.03
+    assert judge.robust_z(0.99, hist, se, past) < 1
+    assert judge.robust_z(0.80, hist, se, past) > 6  # a real fall is still one
