@@ -35,7 +35,8 @@ def chi2_parts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, i
     """Pearson statistic of the 2 × k table ``[ref; cur]`` and its degrees of freedom.
 
     Bins empty on both sides are dropped, and those expecting fewer than
-    :data:`MIN_EXPECTED` on a side are pooled into one; the expected counts come from the
+    :data:`MIN_EXPECTED` on a side, or empty in the reference, are pooled into one (with
+    the smallest others until the pool expects enough); the expected counts come from the
     pooled bins, as in ``scipy.stats.chi2_contingency(..., correction=False)``.
     """
     keep = (ref_counts > 0) | (cur_counts > 0)
@@ -44,20 +45,23 @@ def chi2_parts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, i
     if rows.min() == 0:
         return 0.0, 0
     expected = rows * cols / table.sum()
-    small = expected.min(axis=0) < MIN_EXPECTED
+    # a cell the reference is empty in (the categories it never saw, lumped) is one by
+    # construction, not by chance: pooled as the small ones are
+    small = (expected.min(axis=0) < MIN_EXPECTED) | (table[0] == 0)
     if small.any() and small.size > 2:
         # cells expecting fewer than 5 pooled into one (Cochran's rule: the chi-square
         # law does not hold for them; 40 categories with rare ones drifted 23 % at 5 %),
-        # with the smallest other cell while the pool still expects too few
+        # with the smallest other cell while the pool still expects too few, or holds
+        # nothing of the reference
         pool = table[:, small].sum(axis=1)
         rest = table[:, ~small][:, np.argsort(table[:, ~small].sum(axis=0))]
-        while rest.shape[1] > 1 and (rows[:, 0] * pool.sum() / table.sum()).min() \
-                < MIN_EXPECTED:
+        while rest.shape[1] > 1 and ((rows[:, 0] * pool.sum() / table.sum()).min()
+                                     < MIN_EXPECTED or pool[0] == 0):
             pool, rest = pool + rest[:, 0], rest[:, 1:]
         table = np.column_stack([rest, pool])
         expected = rows * table.sum(axis=0, keepdims=True) / table.sum()
     stat = float(np.sum((table - expected) ** 2 / expected))
-    return stat, int(keep.sum()) - 1
+    return stat, table.shape[1] - 1
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,7 +42,8 @@ def test_chi2_holds_its_level_on_rare_categories() -> None:
         rng = np.random.default_rng([7, t])
         ref, cur = _categories(rng, 300), _categories(rng, 1000)
         drifted += registry.get("chi2").fit(ref, rng=np.random.default_rng(t)).score(cur).drifted
-    assert drifted <= 10  # alpha 5 % (before: 23 of 100)
+    assert 1 <= drifted <= 10  # alpha 5 % (before: 23 of 100; in review, with the
+    # pooled table's degrees of freedom not updated, 0: a test that never rejected)
 
 
 @pytest.mark.parametrize("name", ["psi", "kl", "hellinger"])

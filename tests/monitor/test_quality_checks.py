@@ -234,13 +234,15 @@ def test_a_stuck_value_is_named_and_natural_repeats_are_not() -> None:
     assert stuck.bad and stuck.value == 0.3 and stuck.details["value"] == 40.0
     clean = {
         "integer age": lambda k: rng.integers(18, 90, k).astype(float),
+        "rounded age": lambda k: np.round(rng.normal(40, 12, k)),
         "price in cents": lambda k: np.round(rng.lognormal(3, 1, k), 2),
         "flag": lambda k: rng.integers(0, 2, k).astype(float),
         "children": lambda k: rng.poisson(1.2, k).astype(float),
     }
     for name, draw in clean.items():
         ref = draw(2000)
-        flagged = sum(r.metric == "stuck_value" and r.bad
-                      for _ in range(500) for r in column_checks(name, ref, draw(50),
-                                                                  QualitySpec()))
-        assert flagged <= 2, name
+        for n in (30, 50):  # (in review: the top of ~70 ages in 30 events, 4 % flagged)
+            flagged = sum(r.metric == "stuck_value" and r.bad
+                          for _ in range(1000) for r in column_checks(name, ref, draw(n),
+                                                                       QualitySpec()))
+            assert flagged <= 5, (name, n)
