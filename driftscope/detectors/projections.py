@@ -219,12 +219,11 @@ class PCA:
         halves = (order[: len(x) // 2], order[len(x) // 2 :])
         for mine, other in (halves, halves[::-1]):
             by_other = self._fit(x[other])
-            if by_other.components.shape[1] == k:
-                signs = np.sign(np.sum(by_other.components * fitted.components, axis=0))
-                by_other = replace(by_other, components=by_other.components
-                                   * np.where(signs == 0, 1.0, signs))
-            else:  # (a half with fewer rows than components: the scores stay in-sample)
-                by_other = replace(by_other, components=fitted.components)
+            if by_other.components.shape[1] != k:
+                continue  # (a half with fewer rows than components: in-sample, as before)
+            signs = np.sign(np.sum(by_other.components * fitted.components, axis=0))
+            by_other = replace(by_other, components=by_other.components
+                               * np.where(signs == 0, 1.0, signs))
             z[mine] = by_other.transform(x[mine])
         return fitted, z
 
