@@ -194,8 +194,9 @@ def ensure_topics(
     opts["bootstrap_servers"] = bootstrap
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            admin = KafkaAdminClient(**opts)
+        try:  # (kafka-python's own bootstrap wait is 30 s: a dead address took 30)
+            left = max(deadline - time.monotonic(), 0.5)
+            admin = KafkaAdminClient(**{"bootstrap_timeout_ms": int(left * 1000), **opts})
             break
         except KafkaError as exc:
             if time.monotonic() > deadline:

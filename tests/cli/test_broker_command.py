@@ -164,3 +164,16 @@ def test_a_start_interrupted_leaves_no_broker(monkeypatch: pytest.MonkeyPatch) -
         b.start()
     assert spawned and not _alive(spawned[0])
     assert not b.running()
+
+
+def test_an_unreachable_kafka_is_one_line_within_the_timeout_asked() -> None:
+    """kafka-python's own bootstrap wait (30 s) outlasted `ensure_topics`' timeout: a dead
+    address took 30 s to report with timeout 15, 33 s in `serve`."""
+    from driftscope.broker import ensure_topics
+    from driftscope.errors import BrokerError
+
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(BrokerError, match=f"cannot reach Kafka at 127.0.0.1:{port}"):
+        ensure_topics(f"127.0.0.1:{port}", ["t"], timeout=2.0)
+    assert time.monotonic() - started < 10
