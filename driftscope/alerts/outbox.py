@@ -227,9 +227,10 @@ class Dispatcher:
 
         Order: messages interrupted by a crash (``sending``), then new groups, then failed
         messages (``include_failed``); a channel's failed messages go just before its first
-        new one, oldest first (a resolution that failed in an outage went out after the
-        next incident's alert, and the channel's last word read "Resolved" while the model
-        fired). Once a channel fails in a run, its other failed messages wait for the next.
+        new one, the one tried least recently first (a resolution that failed in an outage
+        went out after the next incident's alert, and the channel's last word read
+        "Resolved" while the model fired). Once a channel fails in a run, its other failed
+        messages wait for the next.
         With ``hold`` (a dispatcher beside the monitor) a new
         group waits until a monitor pass finished after its newest row was enqueued, or
         until it is ``hold`` old (counted as ``held``). With ``pace_failed`` (a dispatcher
@@ -406,9 +407,11 @@ class Dispatcher:
 
 
 def _failed_first_per_channel(queue: list[list[Delivery]]) -> list[list[Delivery]]:
-    """``queue`` with each channel's failed messages moved just before its first message
-    that is not (oldest first); the failed messages of a channel with nothing new stay
-    last, in their order."""
+    """``queue`` with each channel's failed messages moved just before its first new
+    (pending) message, the one tried least recently first (a message the receiver keeps
+    refusing does not take every run's one retry from the others); the failed messages
+    of a channel with nothing new stay last, in their order. Crash-interrupted
+    (``sending``) messages keep their place."""
     failed: dict[str, list[list[Delivery]]] = {}
     for g in queue:
         if g[0].status == "failed":
@@ -417,6 +420,13 @@ def _failed_first_per_channel(queue: list[list[Delivery]]) -> list[list[Delivery
     for g in queue:
         if g[0].status == "failed":
             continue
-        out += sorted(failed.pop(g[0].channel, []), key=lambda f: min(d.created_at for d in f))
+        if g[0].status == "pending":
+            out += sorted(failed.pop(g[0].channel, []), key=_last_tried)
         out.append(g)
-    return out + [g for gs in failed.values() for g in gs]
+    return out + [g for gs in failed.values() for g in sorted(gs, key=_last_tried)]
+
+
+def _last_tried(group: list[Delivery]) -> tuple[datetime, datetime]:
+    """When a message was last tried, then made (``created_at`` where never updated)."""
+    made = min(d.created_at for d in group)
+    return max((d.updated_at or made) for d in group), made

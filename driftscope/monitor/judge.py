@@ -125,8 +125,10 @@ def robust_spread(history: Sequence[float], se: float = 0.0,
     noise = _sampling_variance(history, past_se)
     if noise is None:
         return med, max(scale, se)
+    # (a median's variance is π/2 times a mean's: the centre is known from fewer values)
     n = int(np.sum(np.isfinite(np.asarray(history, dtype=float))))
-    return med, max(_split(scale**2, noise, se, n), 1e-3 * max(abs(med), 1.0))
+    return med, max(_split(scale**2, noise, se, round(n * 2 / math.pi)),
+                    1e-3 * max(abs(med), 1.0))
 
 
 def _split(var: float, noise: float, se: float, h: int) -> float:

@@ -127,6 +127,34 @@ def test_a_dead_receiver_gets_one_failed_retry_a_run_and_holds_up_no_other_chann
     assert len(hook.calls) == 3 and [k for k, _ in other.calls] == ["y:firing:other"]
 
 
+def test_a_message_the_receiver_keeps_refusing_does_not_starve_the_others(
+    store: Store,
+) -> None:
+    """Found in review: the one failed retry a run went to the oldest message every run;
+    one the receiver refuses for its own content held the channel's others for ever."""
+    store.migrate()
+    box, rx = Outbox(store), Receiver()
+    for name in ("p", "a", "b"):
+        box.enqueue(f"{name}:firing:webhook", name, "firing", "webhook",
+                    {"type": "alert", "alert_id": name, "model_id": "m"})
+    rx.down = True
+    Dispatcher(box, {"webhook": rx}, retries=0, sleep=lambda s: None).run()
+    rx.down = False
+    refuse = Receiver.send
+
+    def send(self: Receiver, payload: Mapping[str, Any], key: str) -> None:
+        if payload.get("alert_id") == "p":
+            self.calls.append((key, dict(payload)))
+            raise NotifierError("webhook answered HTTP 503")
+        refuse(self, payload, key)
+
+    rx.send = send.__get__(rx)  # type: ignore[method-assign]
+    for _ in range(3):
+        Dispatcher(box, {"webhook": rx}, retries=0, sleep=lambda s: None).run(
+            include_failed=True)
+    assert sorted(k for k in rx.applied) == ["a:firing:webhook", "b:firing:webhook"]
+
+
 def test_a_failed_row_from_before_send_keys_is_retried_under_its_delivery_id(
     store: Store,
 ) -> None:
