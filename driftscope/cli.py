@@ -58,19 +58,26 @@ def version() -> None:
 @app.command()
 def health(
     service: Annotated[str, typer.Argument(help="monitor or alerts.")],
-    max_age: Annotated[str, typer.Option(help="Healthy if it beat within this long.")] = "5m",
+    max_age: Annotated[str, typer.Option(
+        help="Healthy if it beat within this long (alerts: and no message waits longer)."
+    )] = "5m",
     config: ConfigOption = None,
 ) -> None:
-    """Exit 0 when SERVICE finished a pass over this configuration's store recently.
+    """Exit 0 when SERVICE finished a pass over this configuration's store recently, and,
+    for alerts, no message to a configured channel has waited longer than --max-age to be
+    delivered (a receiver down or refusing: its last error is shown).
 
     Each pass writes a heartbeat file per store (its DSN, made absolute, and database) in
     DRIFTSCOPE_HEARTBEAT_DIR (default: driftscope-heartbeats in the temporary directory):
     a service of another store on the machine does not answer for this one.
     """
+    import time
+
+    from driftscope.alerts.health import overdue
     from driftscope.config import load_config
     from driftscope.durations import parse_duration
     from driftscope.errors import ConfigError
-    from driftscope.telemetry import heartbeat_age
+    from driftscope.telemetry import heartbeat
 
     if service not in ("monitor", "alerts"):
         raise ConfigError(f"health {service!r}: expected monitor or alerts")
@@ -80,14 +87,18 @@ def health(
         raise ConfigError(
             f"--max-age: expected a duration such as 30s, 5m or 1h, got {max_age!r}") from None
     store = load_config(config).store
-    age = heartbeat_age(service, store.identity())
+    beat = heartbeat(service, store.identity())
     where = f"{store.resolved_dsn()} (database {store.database})"
-    if age is None:
+    if beat is None:
         raise DriftscopeError(f"{service}: no healthy pass yet over {where}")
-    if age > limit:
-        raise DriftscopeError(f"{service}: last healthy pass over {where} {age:.0f} s ago "
+    if beat.age > limit:
+        raise DriftscopeError(f"{service}: last healthy pass over {where} {beat.age:.0f} s ago "
                               f"(limit {max_age})")
-    typer.echo(f"{service}: last healthy pass {age:.0f} s ago")
+    late = overdue(beat.detail, limit, time.time())
+    if late:
+        raise DriftscopeError(f"{service}: messages wait longer than {max_age}: {late} "
+                              "(`driftscope alerts outbox` lists them)")
+    typer.echo(f"{service}: last healthy pass {beat.age:.0f} s ago")
 
 
 @app.command()

@@ -168,6 +168,7 @@ def serve(
                     try:  # (failed messages too, once per backoff_max, as monitor does)
                         sent = outbox.run(include_failed=True, hold=config.alerts.group_wait,
                                           pace_failed=True)
+                        undelivered = outbox.health()
                     except StoreUnavailable as exc:
                         log.warning("serve: delivery skipped, the store is unavailable: %s",
                                     exc)
@@ -175,7 +176,7 @@ def serve(
                     if sent["sent"] or sent["failed"]:
                         log.info("serve: delivered: %d sent, %d failed, %d held",
                                  sent["sent"], sent["failed"], sent["held"])
-                    beat("alerts", config.store.identity())
+                    beat("alerts", config.store.identity(), undelivered)
             except _Stopping:
                 return
             except BaseException as exc:  # surfaced by the loop below

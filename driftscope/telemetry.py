@@ -5,7 +5,8 @@ pass (a fresh ``CollectorRegistry()`` per test), and serve it with :func:`serve_
 on ``127.0.0.1``. Drift statistics are not metrics; they are rows in ClickHouse.
 
 Services without an HTTP port (the monitor, the alert dispatcher) :func:`beat` after each
-successful pass; :func:`heartbeat_age` is what ``driftscope health NAME`` (the
+successful pass, with what the pass saw that health depends on (the alert dispatcher: its
+undelivered messages); :func:`heartbeat` is what ``driftscope health NAME`` (the
 docker-compose healthcheck) reads.
 
 Examples
@@ -21,10 +22,13 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,33 +98,58 @@ def _heartbeat_path(name: str, store: str = "") -> Path:
     return Path(base) / f"{name}.beat"
 
 
-def beat(name: str, store: str = "") -> None:
+def beat(name: str, store: str = "", detail: Mapping[str, Any] | None = None) -> None:
     """Record that service ``name`` just finished a healthy pass over ``store`` (its
-    :meth:`~driftscope.config.StoreConfig.identity`), in a file's content.
+    :meth:`~driftscope.config.StoreConfig.identity`), in a file's content: the time, then
+    ``detail`` (JSON) where given.
 
     Never raises: a heartbeat that cannot be written shows as unhealthy, it does not stop
     the service.
     """
     path = _heartbeat_path(name, store)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    text = f"{time.time():.3f}\n"
+    if detail:
+        text += json.dumps(detail, sort_keys=True, default=str) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(f"{time.time():.3f}\n")
+        tmp.write_text(text)
         tmp.replace(path)
     except OSError as exc:
         logging.getLogger("driftscope").warning("heartbeat %s not written: %s", path, exc)
 
 
-def heartbeat_age(name: str, store: str = "") -> float | None:
-    """Seconds since service ``name`` last beat for ``store``; None when it never did.
+@dataclass(frozen=True)
+class Heartbeat:
+    """A service's last beat: seconds since, and the detail it wrote."""
+
+    age: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def heartbeat(name: str, store: str = "") -> Heartbeat | None:
+    """Service ``name``'s last beat for ``store``; None when it never did.
 
     >>> import tempfile; os.environ[HEARTBEAT_DIR_ENV] = tempfile.mkdtemp()
-    >>> heartbeat_age("doc", "a") is None
+    >>> heartbeat("doc", "a") is None
     True
-    >>> beat("doc", "a"); heartbeat_age("doc", "a") < 5, heartbeat_age("doc", "b")
-    (True, None)
+    >>> beat("doc", "a", {"waiting": 2}); b = heartbeat("doc", "a")
+    >>> b.age < 5, b.detail, heartbeat("doc", "b")
+    (True, {'waiting': 2}, None)
     """
     try:
-        return max(0.0, time.time() - float(_heartbeat_path(name, store).read_text()))
+        first, _, rest = _heartbeat_path(name, store).read_text().partition("\n")
+        age = max(0.0, time.time() - float(first))
     except (OSError, ValueError):
         return None
+    try:
+        detail = json.loads(rest) if rest.strip() else {}
+    except ValueError:  # (half a file cannot be: it is replaced whole)
+        detail = {}
+    return Heartbeat(age, detail if isinstance(detail, dict) else {})
+
+
+def heartbeat_age(name: str, store: str = "") -> float | None:
+    """Seconds since service ``name`` last beat for ``store``; None when it never did."""
+    got = heartbeat(name, store)
+    return None if got is None else got.age

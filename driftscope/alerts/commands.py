@@ -1,4 +1,4 @@
-"""`driftscope alerts list|ack|resolve|silence|silences|unsilence|run`."""
+"""`driftscope alerts list|ack|resolve|silence|silences|unsilence|outbox|discard|run`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from driftscope.cli_options import ConfigOption, command_group
 
 if TYPE_CHECKING:
+    from driftscope.alerts.outbox import Delivery
     from driftscope.alerts.state import AlertStore
     from driftscope.config import Config, Secrets
     from driftscope.store.clickhouse import Store
@@ -226,6 +227,58 @@ def unsilence(
     typer.echo(f"silence {silence_id}: ended")
 
 
+@alerts_app.command("outbox")
+def outbox(config: ConfigOption = None) -> None:
+    """The messages not delivered yet, oldest first: channel, status, attempts, how long
+    each has waited and its last error (`discard` gives one up)."""
+    from driftscope.alerts.outbox import Outbox
+
+    _, _, store = _store(config)
+    rows = Outbox(store).pending(include_failed=True)
+    if not rows:
+        typer.echo("nothing waits: every message was delivered")
+        return
+    messages: dict[str, list[Delivery]] = {}
+    for d in rows:  # (a message sent together holds its rows under one send key)
+        messages.setdefault(d.send_key or d.delivery_id, []).append(d)
+    now = datetime.now(UTC)
+    for key, members in messages.items():
+        first = members[0]
+        waited = (now - min(d.created_at for d in members)).total_seconds()
+        kinds = ", ".join(sorted({d.kind for d in members}))
+        error = next((d.last_error for d in members if d.last_error), "")
+        typer.echo(f"{key}  {first.channel} {first.status} {kinds} ({len(members)} row(s)), "
+                   f"{first.attempts} attempt(s), waiting {_waited(waited)}"
+                   + (f" — {error}" if error else ""))
+
+
+def _waited(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``3.5 h``, ``2.0 d``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} d"
+
+
+@alerts_app.command("discard")
+def discard(
+    key: Annotated[str, typer.Argument(help="The message's key, as `alerts outbox` lists it.")],
+    by: Annotated[str, typer.Option(help="Who gives it up.")] = "cli",
+    config: ConfigOption = None,
+) -> None:
+    """Give up a message that cannot be delivered (a receiver that refuses it for good):
+    it is never tried again and no longer holds `driftscope health alerts` down."""
+    from driftscope.alerts.outbox import Outbox
+    from driftscope.errors import ConfigError
+
+    _, _, store = _store(config)
+    gone = Outbox(store).discard(key, f"discarded by {by}")
+    if not gone:
+        raise ConfigError(f"no undelivered message {key!r}; see `driftscope alerts outbox`")
+    typer.echo(f"discarded {key}: {len(gone)} row(s) via {gone[0].channel}, never sent")
+
+
 @alerts_app.command("run")
 def run(
     retry_failed: Annotated[bool, typer.Option(help="Also retry failed deliveries.")] = True,
@@ -254,12 +307,13 @@ def run(
             counts = d.run(include_failed=retry_failed,
                            hold=cfg.alerts.group_wait if follow else timedelta(0),
                            pace_failed=follow)
+            undelivered = d.health()
         except StoreUnavailable as exc:
             if not follow:
                 raise
             log.warning("alerts run skipped, the store is unavailable: %s", exc)
         else:
-            beat("alerts", cfg.store.identity())
+            beat("alerts", cfg.store.identity(), undelivered)
             failed = bool(counts["failed"])
             if not follow or counts["sent"] or counts["failed"]:
                 typer.echo(f"sent {counts['sent']}, failed {counts['failed']}, "

@@ -89,6 +89,7 @@ class Delivery:
     send_key: str = ""
     updated_at: datetime | None = None
     version: int = 0
+    last_error: str = ""
 
 
 def _now() -> datetime:
@@ -116,6 +117,32 @@ LATER = ("resolved", "escalated")  # events sent only after their alert's firing
 before it counts as failed, so that a receiver that never lets it through is reported."""
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """One channel's undelivered rows: how many, how many ``failed``, the oldest's
+    ``created_at``, the most attempts one made, and the last error recorded."""
+
+    channel: str
+    rows: int
+    failed: int
+    oldest: datetime
+    attempts: int
+    last_error: str
+
+
+REMIND_EVERY = 15 * 60.0
+"""Seconds between the warnings of a channel whose deliveries keep failing."""
+
+
+@dataclass
+class _Failing:
+    """A channel's run of failed attempts: since (monotonic), how many, last logged."""
+
+    since: float
+    attempts: int
+    logged: float
+
+
 class Outbox:
     """Outbox rows in the store (``alert_outbox``, a ReplacingMergeTree on ``version``)."""
 
@@ -140,12 +167,13 @@ class Outbox:
         rows = self.store.query(
             f"SELECT {O.delivery_id}, {O.alert_id}, {O.kind}, {O.channel}, {O.payload}, "
             f"{O.status}, {O.attempts}, {O.created_at}, {O.group_key}, {O.send_key}, "
-            f"{O.updated_at}, {O.version} FROM {O} FINAL WHERE {O.status} IN {{s:Array(String)}} "
-            f"ORDER BY {O.created_at}, {O.delivery_id}",
+            f"{O.updated_at}, {O.version}, {O.last_error} FROM {O} FINAL "
+            f"WHERE {O.status} IN {{s:Array(String)}} ORDER BY {O.created_at}, {O.delivery_id}",
             {"s": states},
         )
         return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]),
-                         as_utc(r[7]), r[8], r[9], as_utc(r[10]), int(r[11])) for r in rows]
+                         as_utc(r[7]), r[8], r[9], as_utc(r[10]), int(r[11]), r[12])
+                for r in rows]
 
     def mark(self, rows: Sequence[Delivery], status: str, attempts: Sequence[int],
              error: str = "", key: str | None = None,
@@ -159,13 +187,34 @@ class Outbox:
         now, ns = due or self.clock(), time.time_ns()
         out = [replace(d, status=status, attempts=n, updated_at=now,
                        send_key=d.send_key if key is None else key,
-                       version=max(ns, d.version + 1))
+                       version=max(ns, d.version + 1), last_error=error[:500])
                for d, n in zip(rows, attempts, strict=True)]
         self.store.insert(O, [(d.delivery_id, d.alert_id, d.kind, d.channel,
                                json.dumps(d.payload, sort_keys=True, default=str), d.status,
-                               d.attempts, error[:500], d.created_at, now, d.version,
+                               d.attempts, d.last_error, d.created_at, now, d.version,
                                d.group_key, d.send_key) for d in out], O.columns)
         return out
+
+    def backlog(self) -> list[Backlog]:
+        """The undelivered messages' rows (``pending``, ``sending``, ``failed``) per channel,
+        the channel waiting longest first."""
+        rows = self.store.query(
+            f"SELECT {O.channel}, count(), countIf({O.status} = 'failed'), "
+            f"min({O.created_at}), max({O.attempts}), "
+            f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != '') "
+            f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed') "
+            f"GROUP BY {O.channel} ORDER BY min({O.created_at}), {O.channel}")
+        return [Backlog(r[0], int(r[1]), int(r[2]), as_utc(r[3]), int(r[4]), r[5])
+                for r in rows]
+
+    def discard(self, key: str, why: str) -> list[Delivery]:
+        """Give up an undelivered message: the rows of delivery id or send key ``key``, and
+        those sent with them (its group), are marked ``discarded`` with ``why`` and never
+        tried again. Returns them (none: nothing undelivered has that key)."""
+        rows = self.pending(include_failed=True)
+        keys = {d.send_key for d in rows if key in (d.delivery_id, d.send_key) and d.send_key}
+        found = [d for d in rows if d.delivery_id == key or d.send_key in keys]
+        return self.mark(found, "discarded", [d.attempts for d in found], why) if found else []
 
     def status(self, delivery_id: str) -> str | None:
         rows = self.store.query(f"SELECT {O.status} FROM {O} FINAL WHERE {O.delivery_id} = "
@@ -220,6 +269,7 @@ class Dispatcher:
         self.after_send = after_send
         self.lease = lease or Lease(outbox.store, timedelta(seconds=lease_ttl))
         self._wait_until: dict[str, datetime] = {}  # channel → no post before (429)
+        self._failing: dict[str, _Failing] = {}  # channel → its failures since a success
 
     def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
             pace_failed: bool = False) -> dict[str, int]:
@@ -369,8 +419,7 @@ class Dispatcher:
                 channel.send(payload, key)
             except Exception as exc:  # any failure is a failed attempt, never a stuck queue
                 error = _failure(exc)
-                log.warning("delivery %s via %s failed (attempt %d): %s",
-                            key, rows[0].channel, rows[0].attempts + made, error)
+                self._failed_attempt(rows[0].channel, key, rows[0].attempts + made, error)
                 if isinstance(exc, Rejected):
                     break
                 after = exc.retry_after if isinstance(exc, RateLimited) else None
@@ -391,9 +440,47 @@ class Dispatcher:
             if self.after_send is not None:
                 self.after_send(key)
             self.outbox.mark(rows, "sent", [d.attempts + made for d in rows])
+            self._sent(rows[0].channel)
             return "sent"
         self.outbox.mark(rows, "failed", [d.attempts + made for d in rows], error)
         return "failed"
+
+    def _failed_attempt(self, channel: str, key: str, attempt: int, error: str) -> None:
+        """Log a failed attempt: a channel's first failure, then a reminder at most every
+        ``REMIND_EVERY`` while its attempts keep failing (the rest at DEBUG): a receiver
+        down for an hour writes a few lines, not one per retry."""
+        now = time.monotonic()
+        state = self._failing.get(channel)
+        if state is None:
+            self._failing[channel] = _Failing(now, 1, now)
+            log.warning("delivery via %s failed (message %s, attempt %d): %s; while it keeps "
+                        "failing, a reminder every %.0f min", channel, key, attempt, error,
+                        REMIND_EVERY / 60)
+            return
+        state.attempts += 1
+        if now - state.logged < REMIND_EVERY:
+            log.debug("delivery via %s failed (message %s, attempt %d): %s",
+                      channel, key, attempt, error)
+            return
+        state.logged = now
+        log.warning("deliveries via %s still failing: %d failed attempts in %.0f min; the last "
+                    "(message %s, attempt %d): %s", channel, state.attempts,
+                    (now - state.since) / 60, key, attempt, error)
+
+    def _sent(self, channel: str) -> None:
+        state = self._failing.pop(channel, None)
+        if state is not None:
+            log.warning("deliveries via %s succeed again, after %d failed attempts in %.0f min",
+                        channel, state.attempts, (time.monotonic() - state.since) / 60)
+
+    def health(self) -> dict[str, Any]:
+        """What ``driftscope health alerts`` judges, for the heartbeat: each configured
+        channel's undelivered rows (how many, how many failed, the oldest's time in epoch
+        seconds, the last error)."""
+        return {"undelivered": [
+            {"channel": b.channel, "rows": b.rows, "failed": b.failed,
+             "oldest": round(b.oldest.timestamp(), 3), "error": b.last_error}
+            for b in self.outbox.backlog() if b.channel in self.channels]}
 
     def _defer(self, rows: list[Delivery], made: int, error: str, wait: float) -> str:
         """Leave a rate-limited message for a run after ``wait`` seconds, and its channel

@@ -1,8 +1,9 @@
 """The Collector and system dashboard's panels: the collector's (``collector_stats``, dead
-letters) and the monitor's health (``monitor_passes``, ``monitor_windows`` against the
+letters), the monitor's health (``monitor_passes``, ``monitor_windows`` against the
 collector's ``windows``): whether it runs, how long after a window closes its verdict
-comes, and the closed windows it has not judged. Without a monitor no drift is judged and
-no alert fires, while the drift panels only stop moving.
+comes, and the closed windows it has not judged — without a monitor no drift is judged and
+no alert fires, while the drift panels only stop moving — and the alerts' delivery
+(``alert_outbox``): the messages that wait, per channel, and why.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from driftscope.store import schema
 C = schema.COLLECTOR_STATS
 DL = schema.DEAD_LETTERS
 M = schema.MONITOR_WINDOWS
+O = schema.ALERT_OUTBOX  # noqa: E741
 MP = schema.MONITOR_PASSES
 W = schema.WINDOWS
 BACKLOG_GRACE = timedelta(minutes=15)
@@ -216,5 +218,39 @@ ORDER BY backlog DESC, model, monitor"""
     )
 
 
+WAITING = "('pending', 'sending', 'failed')"
+"""The outbox statuses of a message not delivered yet."""
+
+
+def alert_delivery() -> PanelSpec:
+    """Per channel: the messages waiting to be delivered now, how many of them failed, how
+    long the oldest has waited, those delivered in the range, and the last error."""
+    waiting = f"{O.status} IN {WAITING}"
+    sql = f"""SELECT {O.channel} AS channel, countIf({waiting}) AS waiting,
+  countIf({O.status} = 'failed') AS failed,
+  if(waiting = 0, '', formatReadableTimeDelta(greatest(
+    dateDiff('second', minIf({O.created_at}, {waiting}), now()), 1))) AS oldest_waiting,
+  countIf({O.status} = 'sent' AND $__timeFilter({O.updated_at})) AS delivered,
+  argMaxIf({O.last_error}, {O.updated_at}, {waiting} AND {O.last_error} != '') AS last_error
+FROM {O} FINAL
+WHERE {O.status} IN ('pending', 'sending', 'failed', 'sent')
+GROUP BY channel
+HAVING waiting > 0 OR delivered > 0
+ORDER BY waiting DESC, channel"""
+    return PanelSpec(
+        "alert_delivery", "Alert delivery", "table", sql,
+        ("channel", "waiting", "failed", "oldest_waiting", "delivered", "last_error"),
+        width=24, height=6, no_value="No alert message in the range, none waiting",
+        description="Per channel (slack, webhook, console, kafka, command): the messages "
+        "waiting now to be delivered, those of them whose retries failed (tried again once "
+        "per `alerts.backoff_max`), how long the oldest has waited, the messages delivered "
+        "in the time range, and the receiver's last error. Messages wait a moment to be "
+        "grouped (`alerts.group_wait`); one waiting minutes means nobody was told: the "
+        "receiver is down or refuses it (the error says which; a URL or secret to fix), or "
+        "no dispatcher runs (`driftscope health alerts` fails in both cases). `driftscope "
+        "alerts outbox` lists them; `driftscope alerts discard KEY` gives one up.",
+    )
+
+
 COLLECTOR = (throughput, consumer_lag, flush_latency, dead_letters_by_reason, late_events,
-             monitor_passes, verdict_delay, unjudged_windows)
+             monitor_passes, verdict_delay, unjudged_windows, alert_delivery)

@@ -21,7 +21,11 @@ from grafana_foundation_sdk.builders import barchart, common, heatmap, stat, tab
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as dm
-from grafana_foundation_sdk.models.common import GraphGradientMode, GraphThresholdsStyleMode
+from grafana_foundation_sdk.models.common import (
+    FieldTextAlignment,
+    GraphGradientMode,
+    GraphThresholdsStyleMode,
+)
 from grafana_foundation_sdk.models.heatmap import HeatmapColorMode, HeatmapColorScale
 
 from driftscope.dashboards.query import Query, datasource_ref
@@ -115,8 +119,8 @@ def _builder(spec: PanelSpec) -> Any:
             p = p.thresholds(dash.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([
                 dm.Threshold(None, "green"), dm.Threshold(spec.red_from, "red")]))
         return p
-    if spec.kind == "table":
-        return table.Panel()
+    if spec.kind == "table":  # (Grafana's defaults, written: the JSON reads back the same)
+        return table.Panel().align(FieldTextAlignment.AUTO).inspect(False)
     if spec.kind == "heatmap":
         heat = heatmap.Panel().calculate(False).cell_gap(1)
         if spec.color_range is not None:

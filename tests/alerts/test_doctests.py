@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-MODULES = ["model", "rules", "messages", "retrain"]
+MODULES = ["model", "rules", "messages", "retrain", "health"]
 
 
 @pytest.mark.parametrize("name", MODULES)

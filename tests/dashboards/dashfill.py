@@ -209,6 +209,12 @@ def fill(store: Store, seed: int = 7) -> None:
     _insert(store, schema.COLLECTOR_STATS, stats)
     _insert(store, schema.DEAD_LETTERS, _dead_letters())
     _insert(store, schema.ALERTS, _alerts())
+    _insert(store, schema.ALERT_OUTBOX, [  # each alert sent to Slack, at the second attempt
+        {"delivery_id": f"{a['alert_id']}:firing:slack", "alert_id": a["alert_id"],
+         "kind": "firing", "channel": "slack", "payload": "{}", "status": "sent", "attempts": 2,
+         "last_error": "", "created_at": a["created_at"],
+         "updated_at": a["created_at"] + timedelta(seconds=40), "version": 1, "group_key": "",
+         "send_key": f"{a['alert_id']}:firing:slack"} for a in _alerts()])
     _insert(store, schema.RETRAIN_REQUESTS, [
         {"request_id": f"rq-{m}", "model_id": m, "policy": "drift",
          "window_start": T0 + 27 * WINDOW, "window_end": T0 + 28 * WINDOW,

@@ -107,7 +107,8 @@ def _at(t: datetime) -> datetime:
 def test_the_panels_are_on_the_collector_dashboard_after_its_own() -> None:
     keys = [s.key for s in b.panel_specs("collector")]
     assert keys == ["throughput", "consumer_lag", "flush_latency", "dead_letters_by_reason",
-                    "late_events", "monitor_passes", "verdict_delay", "unjudged_windows"]
+                    "late_events", "monitor_passes", "verdict_delay", "unjudged_windows",
+                    "alert_delivery"]
 
 
 def test_monitor_passes_counts_passes_and_windows_per_interval(health: Store) -> None:

@@ -35,7 +35,8 @@ FEATURES = ["age", "latency_ms", "plan"]
 # Panels on tables only the collector or a retrain policy fills.
 NOT_FROM_MONITOR = {"throughput", "consumer_lag", "flush_latency", "dead_letters_by_reason",
                     "late_events", "dead_letter_reasons", "dead_letter_rate",
-                    "retrain_requests", "label_coverage"}
+                    "retrain_requests", "label_coverage",
+                    "alert_delivery"}  # (what the dispatcher did: no channel here)
 # The monitor compares with a fixed time range, not an uploaded dataset: this panel shows
 # an uploaded dataset only, so it must stay empty here (not draw made-up bins).
 NEEDS_UPLOADED_REFERENCE = {"reference_vs_current"}

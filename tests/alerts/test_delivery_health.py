@@ -1,0 +1,140 @@
+"""Deliveries that fail are seen: `driftscope health alerts` fails while a message to a
+configured channel waits longer than --max-age (with the receiver's last error),
+`alerts outbox` lists what waits, `alerts discard` gives up a message refused for good,
+and a receiver that is down writes a warning when it starts failing, not one per retry."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from driftscope.alerts import outbox as outbox_module
+from driftscope.alerts.notifiers import SlackNotifier
+from driftscope.alerts.outbox import Dispatcher, Outbox
+from driftscope.cli import app
+from driftscope.store.clickhouse import Store
+
+
+@pytest.fixture
+def cfg(store: Store, slack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DRIFTSCOPE_HEARTBEAT_DIR", str(tmp_path / "beats"))
+    monkeypatch.setenv("DRIFTSCOPE_SLACK_WEBHOOK_URL", slack.url)
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m", "window": "5m"}],
+        "alerts": {"console": False, "slack": True, "retries": 0, "backoff": "0s",
+                   "backoff_max": "0s"}}))
+    return path
+
+
+def _enqueue(store: Store, alert: str, channel: str = "slack",
+             minutes_ago: float = 10) -> None:
+    made = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    Outbox(store, clock=lambda: made).enqueue(
+        f"{alert}:firing:{channel}", alert, "firing", channel,
+        {"text": f"Drift alert: {alert}", "blocks": []})
+
+
+def _cli(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_health_alerts_fails_while_a_message_waits_and_passes_once_it_is_sent(
+    store: Store, slack: Any, cfg: Path
+) -> None:
+    _enqueue(store, "a1")
+    _enqueue(store, "w1", channel="webhook")  # a channel no longer configured: not judged
+    slack.mode = "down"
+    assert _cli("alerts", "run", "-c", str(cfg)).exit_code == 1  # failed, and said so
+
+    health = _cli("health", "alerts", "-c", str(cfg))
+    assert health.exit_code != 0
+    said = str(health.exception)
+    assert ("alerts: messages wait longer than 5m: slack: 1 undelivered (1 failed), the "
+            "oldest for 10 min; last error: slack answered HTTP 503" in said), said
+    assert "webhook" not in said and "\n" not in said
+    assert _cli("health", "alerts", "--max-age", "15m", "-c", str(cfg)).exit_code == 0
+
+    listed = _cli("alerts", "outbox", "-c", str(cfg)).output.splitlines()
+    assert [line.split()[:3] for line in listed] == [
+        ["a1:firing:slack", "slack", "failed"], ["w1:firing:webhook", "webhook", "pending"]]
+    assert "1 attempt(s), waiting 10 min — slack answered HTTP 503" in listed[0]
+
+    slack.mode = "ok"
+    assert "sent 1, failed 0" in _cli("alerts", "run", "-c", str(cfg)).output
+    healthy = _cli("health", "alerts", "-c", str(cfg))
+    assert healthy.exit_code == 0, healthy.exception
+    assert [m["text"] for m in slack.accepted] == ["Drift alert: a1"]
+
+
+def test_a_message_refused_for_good_is_discarded_and_health_recovers(
+    store: Store, slack: Any, cfg: Path
+) -> None:
+    _enqueue(store, "a2")
+    slack.answers = [(400, {}, "invalid_blocks")] * 3  # refused whatever the retry
+    _cli("alerts", "run", "-c", str(cfg))
+    _cli("alerts", "run", "-c", str(cfg))  # (a failed message is tried again each run)
+    assert len(slack.posts) == 2 and _cli("health", "alerts", "-c", str(cfg)).exit_code != 0
+
+    gone = _cli("alerts", "discard", "a2:firing:slack", "--by", "ana", "-c", str(cfg))
+    assert gone.exit_code == 0 and "discarded a2:firing:slack: 1 row(s) via slack" in gone.output
+    again = _cli("alerts", "discard", "a2:firing:slack", "-c", str(cfg))
+    assert "no undelivered message 'a2:firing:slack'" in str(again.exception)
+    assert "sent 0, failed 0" in _cli("alerts", "run", "-c", str(cfg)).output
+    assert len(slack.posts) == 2  # never tried again
+    assert _cli("health", "alerts", "-c", str(cfg)).exit_code == 0
+    assert "nothing waits" in _cli("alerts", "outbox", "-c", str(cfg)).output
+    assert Outbox(store).status("a2:firing:slack") == "discarded"
+
+
+def test_a_receiver_down_is_logged_when_it_starts_failing_and_when_it_is_back(
+    store: Store, slack: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    box = Outbox(store)
+    d = Dispatcher(box, {"slack": SlackNotifier(SecretStr(slack.url), 2)}, retries=2,
+                   sleep=lambda s: None)
+    slack.mode = "down"
+    with caplog.at_level(logging.DEBUG, logger="driftscope.alerts"):
+        for i in range(4):  # 3 attempts for the first message, then one a run each
+            box.enqueue(f"a{i}:firing:slack", f"a{i}", "firing", "slack", {"text": f"a{i}"})
+            d.run(include_failed=True)
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(slack.posts) == 3 + 3 * (1 + 3)  # (later runs: one failed retry, 3 new)
+        assert len(warned) == 1 and warned[0].startswith(
+            "delivery via slack failed (message a0:firing:slack, attempt 1): slack answered "
+            "HTTP 503"), warned
+        caplog.clear()
+        failures = len(slack.posts)
+        slack.mode = "ok"
+        d.run(include_failed=True)
+    back = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(back) == 1 and back[0].startswith(
+        f"deliveries via slack succeed again, after {failures} failed attempts")
+    assert len(slack.accepted) == 4
+
+
+def test_a_receiver_down_for_long_is_recalled_every_remind_interval(
+    store: Store, slack: Any, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Outbox(store)
+    d = Dispatcher(box, {"slack": SlackNotifier(SecretStr(slack.url), 2)}, retries=1,
+                   sleep=lambda s: None)
+    slack.mode = "down"
+    box.enqueue("a:firing:slack", "a", "firing", "slack", {"text": "a"})
+    with caplog.at_level(logging.WARNING, logger="driftscope.alerts"):
+        d.run()
+        monkeypatch.setattr(outbox_module, "REMIND_EVERY", 0.0)  # as if 15 min went by
+        d.run(include_failed=True)
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2, warned  # (attempt 2, in the first run, at DEBUG)
+    assert warned[1].startswith("deliveries via slack still failing: 3 failed attempts in 0 "
+                                "min; the last (message a:firing:slack, attempt 3)")
