@@ -437,7 +437,8 @@ def load_config(
     env = os.environ if environ is None else environ
     source = "environment"
     data: dict[str, Any] = {}
-    file = Path(path) if path else Path(env.get("DRIFTSCOPE_CONFIG", "driftscope.yaml"))
+    # (an empty DRIFTSCOPE_CONFIG is unset: it named the directory ".")
+    file = Path(path) if path else Path(env.get("DRIFTSCOPE_CONFIG") or "driftscope.yaml")
     named = "" if path or not env.get("DRIFTSCOPE_CONFIG") else " (DRIFTSCOPE_CONFIG)"
     if file.exists():
         source = str(file)

@@ -166,3 +166,11 @@ def test_seasonal_references_that_fit_the_window_load(tmp_path: Path) -> None:
                         "  - {name: d, model: m, features: [x], window: 1h,\n"
                         "     reference: {kind: seasonal, period: 1d, windows: 47}}\n")
     assert load_config(p, environ={}).monitors[0].reference.width == 47
+
+
+def test_an_empty_driftscope_config_is_unset(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """It named the directory ".": every command failed with 'Is a directory'."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "kafka: {topic: mine}\n")  # ./driftscope.yaml
+    assert load_config(environ={"DRIFTSCOPE_CONFIG": ""}).kafka.topic == "mine"

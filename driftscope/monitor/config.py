@@ -294,8 +294,8 @@ class PerformanceSpec(Section):
 
 
 TASK_METRICS = {"classification": ("accuracy", "f1", "roc_auc"), "regression": ("mae", "rmse")}
-QUALITY_METRICS = ("missing_rate", "out_of_range", "new_categories", "type_mismatch", "volume",
-                   "schema_violations")
+QUALITY_METRICS = ("missing_rate", "out_of_range", "new_categories", "stuck_value",
+                   "type_mismatch", "volume", "schema_violations")
 """The metrics of data-quality rows (:mod:`driftscope.monitor.quality`)."""
 
 

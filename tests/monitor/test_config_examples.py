@@ -212,3 +212,11 @@ def test_a_retraining_policy_read_back_from_its_dump_or_with_nulls_loads() -> No
             {"name": "q", "kind": "drift_sustained", "metric": None, "every": None}]}}})
     again = Config.model_validate(cfg.model_dump())
     assert [p.kind for p in again.alerts.retrain.policies] == ["periodic", "drift_sustained"]
+
+
+def test_a_rule_may_name_the_stuck_value_metric() -> None:
+    """stuck_value rows were written, but a rule on them was refused."""
+    mon = {"name": "a", "model": "m", "features": ["x"],
+           "rules": [{"metric": "stuck_value", "op": ">", "value": 0.5}]}
+    cfg = Config.model_validate({"monitors": [mon]}).monitors[0]
+    assert [r.metric for r in cfg.rules] == ["stuck_value"]
