@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+UNBOUNDED_SEVERITY = 10.0
+"""The severity of a finding beyond a zero threshold (a column constant in the reference
+that moved: any change is drift), where one number must stand for it: alert severity,
+``drift_results.severity``, the dashboards' statistic / threshold."""
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -64,7 +68,8 @@ class Score:
 
     @property
     def severity(self) -> float:
-        """statistic ÷ threshold: one scale across features and metrics (>1 is drift)."""
+        """statistic ÷ threshold: one scale across features and metrics (>1 is drift);
+        infinite beyond a zero threshold (stored and drawn as :data:`UNBOUNDED_SEVERITY`)."""
         if self.threshold <= 0:
             return float("inf") if self.statistic > 0 else 0.0
         return self.statistic / self.threshold

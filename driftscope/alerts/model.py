@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from driftscope.monitor.judge import LOWER_IS_WORSE
+from driftscope.types import UNBOUNDED_SEVERITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ class WindowVerdict:
     def severity(self) -> float:
         finite = [f.severity for f in self.findings if f.severity != float("inf")]
         if any(f.severity == float("inf") for f in self.findings):
-            return max([*finite, 10.0])
+            return max([*finite, UNBOUNDED_SEVERITY])
         return max(finite, default=0.0)
 
     def top(self, n: int, first: frozenset[str] = frozenset()) -> list[Finding]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from driftscope.store import schema
+from driftscope.types import UNBOUNDED_SEVERITY
 
 D = schema.DRIFT_RESULTS
 QUALITY_FP = "quality"
@@ -106,17 +107,42 @@ configuration: after a change and ``driftscope backfill`` a window has the old r
 the new ones, and only the latest computed is the monitor's current verdict."""
 
 
-def latest_results(where: str, by: Sequence[str] = RESULT_KEY) -> str:
+def latest_results(where: str, by: Sequence[str] = RESULT_KEY, counted: bool = False) -> str:
     """SQL of a subquery (in parentheses) of the ``drift_results`` rows matching ``where``,
     only the latest computed per ``by`` (:data:`RESULT_KEY`: the results of an earlier
-    configuration are left out). Every column but ``details``."""
-    cols = ", ".join(c for c in D.columns if c != D.details)
+    configuration are left out). Every column but ``details``; with ``counted``, a column
+    ``counted`` too (:func:`counted_as_drift`)."""
+    cols = ", ".join([*(c for c in D.columns if c != D.details),
+                      *([f"{counted_as_drift()} AS counted"] if counted else [])])
     return f"""(
     SELECT {cols} FROM {D} FINAL
     WHERE {where}
     ORDER BY {D.computed_at} DESC
     LIMIT 1 BY {", ".join(by)}
   )"""
+
+
+def counted_as_drift() -> str:
+    """A drift row's test counted by the monitor as drift of the model's window (detail
+    ``model_level``: statistic above its threshold, and kept by the false-discovery
+    control across the window's tests and ``min_effect``); rows written without it: the
+    test's own ``drifted``."""
+    return (f"if(JSONHas({D.details}, 'model_level'), "
+            f"JSONExtractBool({D.details}, 'model_level'), {D.drifted} = 1)")
+
+
+def drift_ratio(counted_only: bool = False) -> str:
+    """A row's statistic / threshold (drift above 1); beyond a zero threshold (a column
+    constant in the reference: any change is drift) :data:`UNBOUNDED_SEVERITY` (before,
+    none: the drift the monitor alerted on was a blank cell); none for a row without a
+    threshold (an infinite one is stored as 0, not drifted).
+    ``counted_only`` (rows of :func:`latest_results` with ``counted``): at most 1 where the
+    monitor did not count the test as drift, so "above 1" is the monitor's own verdict."""
+    ratio = (f"if({D.threshold} > 0, {D.statistic} / {D.threshold}, "
+             f"if({D.drifted} = 1, {UNBOUNDED_SEVERITY:g}, NULL))")
+    # (not least(): it reads a NULL, no ratio, as 1)
+    return (f"if(counted OR ifNull(({ratio}) <= 1, 1), {ratio}, 1)" if counted_only
+            else ratio)
 
 
 def _selected(var: str, all_value: str, column: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from driftscope.dashboards.conventions import (
     FEATURE_VAR,
     by_monitor,
+    drift_ratio,
     feature_drift,
     features_in,
     latest_results,
@@ -38,11 +39,6 @@ NO_REFERENCE = ("No uploaded reference dataset for this model "
                 "(driftscope reference upload), or no raw events or samples in range")
 
 
-def _ratio() -> str:
-    """One row's statistic / threshold (none without a threshold): drift above 1."""
-    return f"if({D.threshold} > 0, {D.statistic} / {D.threshold}, NULL)"
-
-
 def _lines(name: str, where: str) -> str:
     """Time, line name (its monitor first when there are several, :func:`by_monitor`) and
     statistic / threshold of the selected model's and monitors' rows matching ``where``
@@ -51,7 +47,7 @@ def _lines(name: str, where: str) -> str:
                           f"      AND $__timeFilter({D.window_start})")
     return f"""SELECT time, series, max(r) AS ratio
 FROM (
-  SELECT {D.window_start} AS time, {by_monitor(name)} AS series, {_ratio()} AS r
+  SELECT {D.window_start} AS time, {by_monitor(name)} AS series, {drift_ratio()} AS r
   FROM {rows}
 )
 GROUP BY time, series
@@ -75,14 +71,16 @@ def drift_statistic() -> PanelSpec:
 
 
 def drift_heatmap() -> PanelSpec:
-    """Features × windows, coloured by statistic / threshold (above 1 means drifted; none
-    for a row without a threshold, as on the lines)."""
+    """Features × windows, coloured by statistic / threshold, above 1 only where the
+    monitor counted the test as drift (:func:`drift_ratio` with ``counted_only``)."""
     rows = latest_results(
         f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
-        f"      AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})")
+        f"      AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})",
+        counted=True)
     sql = f"""SELECT time, name AS feature, max(r) AS ratio
 FROM (
-  SELECT {D.window_start} AS time, {by_monitor(D.feature)} AS name, {_ratio()} AS r
+  SELECT {D.window_start} AS time, {by_monitor(D.feature)} AS name,
+    {drift_ratio(counted_only=True)} AS r
   FROM {rows}
 )
 GROUP BY time, name
@@ -92,9 +90,13 @@ ORDER BY time, name"""
         ("time", "feature", "ratio"), series=("feature",), width=24,
         color_range=HEAT_RANGE,
         description="Worst statistic / threshold per feature and window over the selected "
-        "segments and detectors; above 1 is drift. The colours run from 0 to 2 whatever the "
-        "range holds: 1, the threshold, is mid-scale, 2 and above the darkest. With several "
-        "monitors shown, one row per monitor and feature (\"monitor: feature\").",
+        "segments and detectors; above 1 is drift as the monitor counted it: a test past "
+        "its own threshold that the false-discovery control across the window's tests (or "
+        "min_effect) did not keep — what chance gives among many tests — is drawn at 1. "
+        "A column constant in the reference that moved (threshold 0) is drawn at 10. The "
+        "colours run from 0 to 2 whatever the range holds: 1, the threshold, is mid-scale, "
+        "2 and above the darkest. With several monitors shown, one row per monitor and "
+        "feature (\"monitor: feature\").",
     )
 
 
@@ -155,7 +157,8 @@ def reference_vs_current() -> PanelSpec:
     Numbers fall in ``BINS`` equal bins over the reference's range (ends open), counted by
     bin and labelled with the bin's start to the digits the bin width needs (a narrow
     range keeps its 20 bins); categories are their own bins. Shares are per source, so the
-    two bar sets compare.
+    two bar sets compare. Nothing without a current event (before, the reference's bars
+    beside a current of 0 % everywhere: a total change, to the eye).
     """
     f = f"${{{FEATURE_VAR}:singlequote}}"
     num_ref = f"{R.features_num}[{f}]"
@@ -167,10 +170,12 @@ def reference_vs_current() -> PanelSpec:
      WHERE {in_ref} AND mapContains({R.features_num}, {f}))) AS rng,
   if(rng.2 > rng.1, (rng.2 - rng.1) / {BINS}, 1) AS width,
   greatest(3, 2 - toInt32(floor(log10(width)))) AS digits
-SELECT label AS bin,
+SELECT bin, reference, current FROM (
+SELECT idx, label AS bin,
   countIf(src = 'reference') / greatest(sum(countIf(src = 'reference')) OVER (), 1)
     AS reference,
-  countIf(src = 'current') / greatest(sum(countIf(src = 'current')) OVER (), 1) AS current
+  sum(countIf(src = 'current')) OVER () AS n_current,
+  countIf(src = 'current') / greatest(n_current, 1) AS current
 FROM (
   SELECT toInt64(least(greatest(floor((v - rng.1) / width), 0), {BINS - 1})) AS idx,
     toString(round(rng.1 + width * idx, digits)) AS label, src
@@ -190,7 +195,9 @@ FROM (
   )
 )
 GROUP BY idx, label
-ORDER BY idx, label"""
+)
+WHERE n_current > 0
+ORDER BY idx, bin"""
     return PanelSpec(
         "reference_vs_current", "${feature}: uploaded reference vs current", "barchart", sql,
         ("bin", "reference", "current"), repeat="feature", width=8, x_field="bin",
@@ -203,7 +210,8 @@ ORDER BY idx, label"""
         "sample_stratify_by). Numeric bins span the reference's "
         "range, ends open. Empty when no dataset was uploaded (a monitor comparing with "
         "earlier windows — previous, initial, fixed, seasonal — does not store which range "
-        "it used), and for a model logged only as profiles (no event is kept).",
+        "it used), for a model logged only as profiles (no event is kept), and where the "
+        "range holds no event of the feature.",
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from driftscope.dashboards.conventions import (
     RESOLVED_STATE,
     by_monitor,
+    drift_ratio,
     is_drift,
     latest_results,
     model_in,
@@ -48,14 +49,14 @@ def drift_status() -> PanelSpec:
         f"{selected} AND ({m}, {mon}, {D.window_start}) IN (\n"
         f"      SELECT {m}, {mon}, max({D.window_start}) FROM {D}\n"
         f"      WHERE $__timeFilter({D.window_start}) AND {selected}\n"
-        f"      GROUP BY {m}, {mon})")
+        f"      GROUP BY {m}, {mon})", counted=True)
     sql = f"""SELECT if(uniqExact({mon}) OVER (PARTITION BY {m}) > 1,
     concat({m}, ': ', {mon}), {m}) AS model,
   last_window, drifted_checks, checks, max_severity
 FROM (
   SELECT {m}, {mon}, max({D.window_start}) AS last_window,
-    countIf({D.drifted} = 1) AS drifted_checks, count() AS checks,
-    max({D.severity}) AS max_severity
+    countIf(counted) AS drifted_checks, count() AS checks,
+    max({drift_ratio(counted_only=True)}) AS max_severity
   FROM {rows}
   GROUP BY {m}, {mon}
 )
@@ -63,6 +64,13 @@ ORDER BY drifted_checks DESC, model"""
     return PanelSpec(
         "drift_status", "Drift status (latest window)", "table", sql,
         ("model", "last_window", "drifted_checks", "checks", "max_severity"), width=12,
+        description="Per model (and monitor), its latest window in the range: the drift "
+        "checks (feature × segment × detector) the monitor counted as drift — past their "
+        "threshold and kept by the false-discovery control across the window's checks — "
+        "of all its checks, and the worst statistic / threshold (as on the heatmap: at most "
+        "1 for a check not counted, 10 for a column constant in the reference that "
+        "moved). Whether that pages depends on the windows before (persistence; the "
+        "Alerts dashboard).",
     )
 
 
@@ -82,12 +90,16 @@ def event_volume() -> PanelSpec:
     included) at the window's start, as the ``windows`` counts are summed.
     """
     # each model's missing windows filled with 0 up to the range's end (a stream that
-    # stopped drew a line across the gap), at the interval or the longest window shown
-    step = (f"greatest($__interval_s, ifNull((SELECT max({P.window_seconds}) FROM {P} "
-            f"WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}), 1))")
+    # stopped drew a line across the gap), at the interval or the longest window shown;
+    # the points are that step apart too (a 2-minute interval over 5-minute windows put
+    # a point every 2 minutes and the fill a 0 between them: a stream that never stopped
+    # dropped to 0 every other point), a whole number of windows (each point sums as many)
+    window = (f"greatest(ifNull((SELECT max({P.window_seconds}) FROM {P} "  # (0: no row)
+              f"WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}), 1), 1)")
+    step = f"toUInt32(ceil(greatest($__interval_s, {window}) / {window}) * {window})"
     sql = f"""SELECT time, model, events FROM (
-  SELECT $__timeInterval({P.window_start}) AS time, {P.model_id} AS model,
-    sum({P.n}) AS events
+  SELECT toStartOfInterval({P.window_start}, toIntervalSecond({step})) AS time,
+    {P.model_id} AS model, sum({P.n}) AS events
   FROM {P}
   WHERE $__timeFilter({P.window_start}) AND {model_in(P.model_id)}
   GROUP BY time, model
@@ -97,8 +109,9 @@ ORDER BY time, model"""
         "event_volume", "Event volume", "timeseries", sql, ("time", "model", "events"),
         series=("model",), width=8, description="Events stored per model, by event time: "
         "each collector window's count (every logging mode: raw, sample, profile; late "
-        "events included) at the window's start. Where the interval is shorter than the "
-        "model's window, each point is a whole window; 0 where a model had none.",
+        "events included) at the window's start. Each point sums a whole number of windows "
+        "(of the longest window shown): one where the interval is shorter; 0 where a model "
+        "had none.",
     )
 
 
@@ -126,18 +139,25 @@ ORDER BY time"""
 
 
 def alert_timeline() -> PanelSpec:
-    """Every alert whose window is in the range, newest first."""
+    """Every alert open at some time of the range, newest first: opened in it, or before
+    it and not resolved until in it (one firing since last week was not listed under
+    "last 24 hours", while Open alerts counted it)."""
     sql = f"""SELECT {A.window_start} AS time, {A.model_id} AS model, {A.monitor} AS monitor,
   {A.rule} AS rule, {A.state} AS state, {A.severity} AS severity, {A.summary} AS summary,
   {A.updated_at} AS updated
 FROM {A} FINAL
-WHERE $__timeFilter({A.window_start}) AND {model_in(A.model_id)} AND {monitor_in(A.monitor)}
+WHERE {A.window_start} <= $__toTime
+  AND ($__timeFilter({A.window_start}) OR {A.state} != '{RESOLVED_STATE}'
+    OR {A.updated_at} >= $__fromTime)
+  AND {model_in(A.model_id)} AND {monitor_in(A.monitor)}
 ORDER BY time DESC"""
     return PanelSpec(
         "alert_timeline", "Alerts", "table", sql,
         ("time", "model", "monitor", "rule", "state", "severity", "summary", "updated"),
-        width=24, description="Time is the window that opened the alert; updated is when "
-        "the alert engine last changed it.",
+        width=24, description="The alerts open at some time of the range: opened in it, or "
+        "before it and still open (or resolved within it). Time is the window that opened "
+        "the alert, which may lie before the range; updated is when the alert engine last "
+        "changed it.",
     )
 
 

@@ -100,12 +100,18 @@ ORDER BY time, feature"""
 
 
 def quality_checks() -> PanelSpec:
-    """The monitor's data-quality checks against their limits."""
+    """The monitor's data-quality checks against their limits: those of the selected
+    features (the feature variable, as the other panels keep it), the model-wide ones
+    (volume, schema violations) and those of segment values (``segment:KEY=VALUE``)."""
+    kept = (f"({features_in(D.feature)} OR {D.feature} IN ('', '*') "
+            f"OR startsWith({D.feature}, 'segment:'))")
     return PanelSpec(
         "quality_checks", "Data-quality checks vs limits", "timeseries",
-        _series(is_quality()), ("time", "series", "value", "threshold"),
-        series=("series",), by_segment=True, description="Each check per segment (all: "
-        "the whole population, drawn thicker), its limit dashed.",
+        _series(f"{is_quality()} AND {kept}"), ("time", "series", "value", "threshold"),
+        series=("series",), by_segment=True, description="Each check of the selected "
+        "features per segment (all: the whole population, drawn thicker), its limit "
+        "dashed; the model-wide checks (volume, schema violations) and those of segment "
+        "values (segment:KEY=VALUE) whatever the features selected.",
     )
 
 

@@ -17,7 +17,7 @@ from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
-from driftscope.types import Window
+from driftscope.types import UNBOUNDED_SEVERITY, Window
 
 
 def write_results(
@@ -40,8 +40,11 @@ def _finite(x: float) -> float:
 
 
 def _severity(r: Row) -> float:
+    """statistic / threshold; beyond a zero threshold (a column constant in the
+    reference, any change drift) :data:`~driftscope.types.UNBOUNDED_SEVERITY` (it was 0:
+    the Overview's worst severity left out the drift the monitor alerted on)."""
     if not r.threshold or r.threshold != r.threshold:
-        return 0.0
+        return UNBOUNDED_SEVERITY if r.drifted and r.threshold == 0 else 0.0
     value = abs(r.statistic / r.threshold)
     return value if value != float("inf") else 1e9
 
