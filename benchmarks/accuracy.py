@@ -16,8 +16,9 @@ import sys
 import time
 from datetime import timedelta
 
+from driftscope.errors import ConfigError, DriftscopeError
 from driftscope.monitor.config import PersistenceSpec
-from driftscope.simulators.evaluate import PHASES, EvalConfig, run_suite
+from driftscope.simulators.evaluate import PHASES, EvalConfig, detector_names, run_suite
 from driftscope.simulators.report import SUITES, suite, temporary_summary, to_markdown
 
 
@@ -62,25 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                          "or uniform within it (as in production)")
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
-    cfg = EvalConfig(
-        sizes=tuple(int(s) for s in args.sizes.split(",")),
-        trials=args.trials,
-        source=args.source,
-        gradual_span_windows=args.span,
-        null_windows=args.null_windows,
-        periodic_windows=args.periodic_windows,
-        alpha=args.alpha,
-        correction=args.correction,
-        persistence=PersistenceSpec(alpha=args.persistence, directed_alpha=args.directed_alpha,
-                                    jump_ratio=args.jump_ratio,
-                                    stop_alpha=args.stop_alpha or None)
-        if args.persistence else None,
-        watch_labels=args.labels,
-        seasonal_width=args.seasonal_width,
-        period=timedelta(days=7 if args.period == "1w" else 1),
-        seed=args.seed,
-        phase=args.phase,
-    )
+    try:  # every option checked before any work; a bad one is one line, exit code 2
+        names = detector_names(args.detectors)
+        cfg = _config(args)
+    except DriftscopeError as exc:
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 2
     drift, silent = suite(args.suite)
     if args.no_silent:
         silent = []
@@ -89,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results = run_suite(
         cfg,
-        args.detectors.split(","),
+        names,
         drift,
         silent,
         lambda m: print(f"[{time.perf_counter() - t0:6.0f}s] {m}", file=sys.stderr),
@@ -112,6 +100,33 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out, "w") as fh:
             fh.write(text)
     return 0
+
+
+def _config(args: argparse.Namespace) -> EvalConfig:
+    """The harness configuration of the options (ConfigError where one is out of range)."""
+    try:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+    except ValueError:
+        raise ConfigError(f"--sizes: expected numbers like 100,1000, got {args.sizes!r}") from None
+    return EvalConfig(
+        sizes=sizes,
+        trials=args.trials,
+        source=args.source,
+        gradual_span_windows=args.span,
+        null_windows=args.null_windows,
+        periodic_windows=args.periodic_windows,
+        alpha=args.alpha,
+        correction=args.correction,
+        persistence=PersistenceSpec(alpha=args.persistence, directed_alpha=args.directed_alpha,
+                                    jump_ratio=args.jump_ratio,
+                                    stop_alpha=args.stop_alpha or None)
+        if args.persistence else None,
+        watch_labels=args.labels,
+        seasonal_width=args.seasonal_width,
+        period=timedelta(days=7 if args.period == "1w" else 1),
+        seed=args.seed,
+        phase=args.phase,
+    )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,17 @@ def detector_specs(name: str = "default", n_boot: int | None = None) -> list[Det
     return specs
 
 
+def harness_detectors() -> list[str]:
+    """The names :func:`detector_specs` accepts: ``default``, and each registry detector
+    that scores one feature at a time.
+
+    >>> harness_detectors()[:3]
+    ['default', 'chi2', 'emd']
+    """
+    return ["default", *(name for name in registry.DETECTORS.names()
+                         if registry.DETECTORS.cls(name).input_kind in _NUMERIC_OK)]
+
+
 def detectors_for(name: str) -> dict[str, str]:
     """Feature kind → detector name for a harness configuration name.
 

@@ -130,6 +130,7 @@ def simulate(
     if not (speed > 0 and math.isfinite(speed)):
         raise ConfigError(f"--speed: must be more than 0 (simulated s per real s), got {speed:g}")
     _at_least("--label-delay", label_delay, 0)
+    _at_least("--seed", seed, 0)
     if intensity not in INTENSITIES:  # no-drift alone would not look at it
         raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
     if events is not None:
@@ -147,11 +148,15 @@ def simulate(
     clock = Clock(start=_start(start, n / per_second, n / rate if rate else 0.0),
                   events_per_second=per_second)
     sc = get_scenario(scenario).with_(source=source)
+    at = _onset(onset)
+    # n is always known here (--events, or --rate × --duration): the whole stream is
+    # built before sending, so its drift can be checked to fit in it
+    sc.check_fits(n, at)
     app = DemoApp(
         sc,
         model_id=model_id,
         intensity=intensity,
-        onset=_onset(onset),
+        onset=at,
         seed=seed,
         clock=clock,
         label_delay=label_delay,
@@ -204,9 +209,10 @@ def evaluate(
     """Measure power, delay and false alarms of detectors on the scenarios."""
     from rich.console import Console
 
-    from .evaluate import PHASES, EvalConfig, run_suite
+    from .evaluate import PHASES, EvalConfig, detector_names, run_suite
     from .report import SUITES, suite, temporary_summary, to_markdown
 
+    names = detector_names(detectors)
     if suite_name not in SUITES:
         raise ConfigError(f"--suite: one of {', '.join(SUITES)}; got {suite_name!r}")
     try:
@@ -216,6 +222,7 @@ def evaluate(
     if min(size_t) < 1:
         raise ConfigError(f"--sizes: every window size must be at least 1, got {sizes!r}")
     _at_least("--trials", trials, 1)
+    _at_least("--seed", seed, 0)
     if period not in ("1d", "1w") or span < 1:
         raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
     if phase not in PHASES:
@@ -228,7 +235,7 @@ def evaluate(
     drift, silent = suite(suite_name)
     console = Console(stderr=True)
     with console.status("evaluating") as status:
-        results = run_suite(cfg, detectors.split(","), drift, silent, status.update)
+        results = run_suite(cfg, names, drift, silent, status.update)
     where = ("at the start of their window (the best case)" if phase == "start"
              else "anywhere in their window (uniform)")
     text = (f"Onsets and bursts {where}; gradual ramps {span} windows; seed {seed}.\n\n"

@@ -51,7 +51,7 @@ import numpy as np
 
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import Policy, Track, step
-from driftscope.errors import ConfigError
+from driftscope.errors import ConfigError, DetectorInputError, RegistryError
 from driftscope.monitor.config import DEFAULT_REFERENCE_WINDOWS, FdrSpec, PersistenceSpec
 from driftscope.monitor.detect import Scored
 from driftscope.monitor.judge import model_level
@@ -66,7 +66,7 @@ from driftscope.monitor.persistence import (
 )
 from driftscope.types import Score
 
-from .calibration import FeatureMonitor, FittedMonitor
+from .calibration import FeatureMonitor, FittedMonitor, detector_specs, harness_detectors
 from .scenarios import Clock, Scenario, Stream, get_scenario
 from .sources import Batch, get_source
 
@@ -267,6 +267,13 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
             raise ConfigError(f"phase: {' or '.join(PHASES)}; got {self.phase!r}")
+        if not self.sizes or min(self.sizes) < 1:
+            raise ConfigError(f"sizes: every window size must be at least 1, got {self.sizes}")
+        for name in ("trials", "gradual_span_windows", "seasonal_width"):
+            if getattr(self, name) < 1:  # 0 windows wide: a seasonal reference of no cycle
+                raise ConfigError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.seed < 0:  # numpy's generators take no negative seed
+            raise ConfigError(f"seed: must be at least 0, got {self.seed}")
 
 
 @dataclass
@@ -510,6 +517,32 @@ class Harness:
 Progress = Callable[[str], None]
 
 
+def check_detectors(names: Sequence[str], option: str = "detectors") -> None:
+    """Refuse, before any work, a name the harness cannot run: an empty one (a stray
+    comma), an unknown one, or a detector that does not score one feature at a time."""
+    for name in names:
+        try:
+            detector_specs(name)
+        except (RegistryError, DetectorInputError) as exc:
+            why = ("an empty name (a stray comma?)" if not name
+                   else f"unknown detector {name!r}" if isinstance(exc, RegistryError)
+                   else str(exc))
+            raise ConfigError(
+                f"{option}: {why}; valid names: {', '.join(harness_detectors())}") from None
+
+
+def detector_names(text: str) -> list[str]:
+    """The names of a comma-separated ``--detectors`` option, each checked now
+    (:func:`check_detectors`), so a bad one fails before any result is computed.
+
+    >>> detector_names("default, ks")
+    ['default', 'ks']
+    """
+    names = [name.strip() for name in text.split(",")]
+    check_detectors(names, "--detectors")
+    return names
+
+
 def run_suite(
     cfg: EvalConfig,
     detectors: Sequence[str],
@@ -517,7 +550,12 @@ def run_suite(
     silent: Sequence[tuple[str, str]],
     progress: Progress | None = None,
 ) -> list[Result]:
-    """Every (scenario, intensity) of ``drift`` and ``silent`` for every detector."""
+    """Every (scenario, intensity) of ``drift`` and ``silent`` for every detector.
+
+    Every name is checked first (:func:`check_detectors`): a bad one fails before any
+    result is computed, not after the detectors before it have run.
+    """
+    check_detectors(detectors)
     out: list[Result] = []
     for det in detectors:
         h = Harness(cfg, det)

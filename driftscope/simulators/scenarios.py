@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -201,6 +202,49 @@ class Scenario:
             t = (clock or Clock()).seconds(i)
             return 0.5 * (1.0 - np.cos(2.0 * np.pi * t / self.period.total_seconds()))
         raise ConfigError(f"unknown temporal shape {self.temporal!r}; valid: {TEMPORALS}")
+
+    def check_fits(self, n: int, onset: float | int = 0.5) -> None:
+        """Refuse an ``onset`` whose drift a stream of ``n`` events would not show whole:
+        at or after its last event (no drift at all), or followed by a gradual ramp that
+        would not reach full weight, or a temporary burst that would not end, within it.
+        ``no-drift`` and ``periodic`` ignore the onset.
+
+        >>> get_scenario("temporary-covariate").check_fits(2000, 0.5)  # events 1000-1999
+        """
+        if self.temporal not in ("instantaneous", "gradual", "temporary"):
+            return
+        start = _resolve(onset, n, "onset")
+        if start >= n:
+            more = "" if isinstance(onset, float) else " or send more events"
+            raise ConfigError(f"onset {onset} is event {start} of a stream of {n} events "
+                              f"(0 to {n - 1}): it would have no drift; set an earlier "
+                              f"onset{more}")
+        if self.temporal == "instantaneous":
+            return
+        ramp = self.temporal == "gradual"
+        size = self.span if ramp else self.burst
+
+        def end(m: int) -> int:  # the event at which the ramp or burst ends, of m events
+            length = _resolve(size, m, "span" if ramp else "burst")
+            return _resolve(onset, m, "onset") + (max(length, 1) if ramp else length)
+
+        if end(n) <= n:
+            return
+        length = end(n) - start
+        fixes = [f"set an onset at event {n - length} at the latest"] if length <= n else []
+        # more events help unless the onset and the length are both fractions of them
+        fixed = sum(v for v in (onset, size) if not isinstance(v, float))
+        share = sum(v for v in (onset, size) if isinstance(v, float))
+        if share < 1:
+            m = max(n + 1, math.floor((fixed - 1) / (1 - share)))  # rounding: ≤ the least
+            while end(m) > m:
+                m += 1
+            fixes.append(f"send at least {m} events")
+        what, never = ("ramp", "reaches full weight") if ramp else ("burst", "ends")
+        raise ConfigError(
+            f"{self.name}: its {what} of {length} events from the onset (event {start}) would "
+            f"end at event {start + length}, past the stream's {n} events, so the drift never "
+            f"{never}; {' or '.join(fixes)}")
 
     def sample(
         self,
