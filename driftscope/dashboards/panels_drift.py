@@ -101,11 +101,16 @@ ORDER BY time, name"""
 
 
 def drifted_features() -> PanelSpec:
-    """The latest window's verdict per feature, segment and detector (its latest computed
-    row: :func:`latest_results`)."""
+    """The verdict per feature, segment and detector in each monitor's latest window of
+    the range (its latest computed row: :func:`latest_results`): a segment not scored
+    there (too few events now) is not listed with an older window's verdict, which sorted
+    first as drifted beside the current rows."""
+    selected = (f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
+                f"      AND {segment_in()} AND {feature_drift()} "
+                f"AND $__timeFilter({D.window_start})")
     rows = latest_results(
-        f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
-        f"      AND {segment_in()} AND {feature_drift()} AND $__timeFilter({D.window_start})")
+        f"{selected}\n      AND ({D.monitor}, {D.window_start}) IN (SELECT {D.monitor}, "
+        f"max({D.window_start}) FROM {D}\n        WHERE {selected} GROUP BY {D.monitor})")
     sql = f"""SELECT feature, segment, {by_monitor("detector")} AS metric,
   latest.1 AS statistic, latest.2 AS threshold, latest.3 AS drifted, last_window
 FROM (
@@ -120,9 +125,10 @@ ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature
     return PanelSpec(
         "drifted_features", "Latest verdict per feature", "table", sql,
         ("feature", "segment", "metric", "statistic", "threshold", "drifted", "last_window"),
-        width=24, description="Each feature's latest window, per selected segment (all: the "
-        "whole population) and detector (\"monitor: detector\" with several monitors "
-        "shown); drifted rows first, then by statistic / threshold.",
+        width=24, description="The latest window of the range, per feature, selected "
+        "segment (all: the whole population) and detector (\"monitor: detector\" with "
+        "several monitors shown); drifted rows first, then by statistic / threshold. A "
+        "segment with too few events in that window is not listed.",
     )
 
 

@@ -97,6 +97,10 @@ def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
     return sorted(str(r[0]) for r in rows)
 
 
+TABLE_ROWS = 50
+"""Rows a table of the report shows; it says how many more there were."""
+
+
 def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str:
     if not rows and spec.no_value:
         return svg.empty(spec.no_value)
@@ -112,8 +116,10 @@ def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str
         return svg.empty()
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in r) + "</tr>"
-                   for r in rows[:50])
-    return f"<table><tr>{head}</tr>{body}</table>"
+                   for r in rows[:TABLE_ROWS])
+    more = (f'<p class="desc">the first {TABLE_ROWS} of {len(rows)} rows</p>'
+            if len(rows) > TABLE_ROWS else "")  # (the rest was cut without a word)
+    return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
 def _cell(v: Any) -> str:

@@ -56,14 +56,27 @@ def _axes(y0: float, y1: float, x_labels: tuple[str, str]) -> list[str]:
     return out
 
 
+LEGEND_LINES = 14
+LEGEND_CHARS = 22
+
+
 def _legend(names: Sequence[str], colours: dict[str, str] | None = None) -> list[str]:
+    """The series' names beside the chart: a name cut short ends with "…" and shows whole
+    on hover; more series than lines end with "+N more" (both were cut without a sign)."""
     out = []
-    for i, name in enumerate(names[:14]):
+    shown = names[:LEGEND_LINES - 1] if len(names) > LEGEND_LINES else names
+    for i, name in enumerate(shown):
         y = T + 10 + i * 16
         fill = (colours or {}).get(name, PALETTE[i % len(PALETTE)])
         out.append(f'<rect x="{W - R + 10}" y="{y - 8}" width="10" height="10" '
                    f'fill="{fill}"/>')
-        out.append(f'<text x="{W - R + 24}" y="{y + 1}">{escape(name[:22])}</text>')
+        short = name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1] + "…"
+        out.append(f'<text x="{W - R + 24}" y="{y + 1}"><title>{escape(name)}</title>'
+                   f'{escape(short)}</text>')
+    if len(shown) < len(names):
+        y = T + 10 + len(shown) * 16
+        out.append(f'<text x="{W - R + 24}" y="{y + 1}">+{len(names) - len(shown)} more'
+                   "</text>")
     return out
 
 

@@ -10,6 +10,8 @@ with the monitor or the data, each on rows written here:
 - ``quiet``: an uploaded reference and no event in the range: Reference vs current is
   empty, not a current of 0 % beside the reference.
 - ``qual``: Data-quality checks keep the selected features (and the model-wide checks).
+- ``stale``: Latest verdict per feature shows the latest window's rows only, not a
+  segment's verdict of an older window (too few events since) sorted first as drifted.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def _fill(store: Store) -> None:
     rows.append(_result("qual", "quality", T0, "*", "*", "volume", 1.0, 6.0, "limit"))
     rows.append(_result("qual", "quality", T0, "*", "segment:region", "new_categories", 0.1,
                         0.02, "limit"))
+    rows.append(_result("stale", "fp", T0, "region=east", "age", "emd", 3.0, 1.0))
+    rows.append(_result("stale", "fp", T0, "*", "age", "emd", 2.0, 1.0))
+    rows.append(_result("stale", "fp", T0 + H, "*", "age", "emd", 0.4, 1.0))
     _insert(store, schema.DRIFT_RESULTS, rows)
     _insert(store, schema.ALERTS, [
         _alert("firing-since-2-days", T0 - 48 * H, "firing", T0 - 47 * H),
@@ -134,3 +139,23 @@ def test_quality_checks_keep_the_selected_features(verdicts: Store) -> None:
                                         feature=["age"])}
     assert series == {"missing_rate age (all)", "volume (all)",
                       "new_categories segment:region (all)"}, series
+
+
+def test_latest_verdict_is_of_the_latest_window_only(verdicts: Store) -> None:
+    rows = _run(verdicts, panels_drift.drifted_features(), "stale",
+                segment=["all", "region=east"])
+    assert [(r["segment"], r["drifted"], r["last_window"].replace(tzinfo=UTC))
+            for r in rows] == [("all", 0, T0 + H)]
+
+
+def test_the_report_says_what_it_leaves_out() -> None:
+    from driftscope.dashboards import svg
+    from driftscope.dashboards.report import _render
+
+    spec = PanelSpec("t", "T", "table", "SELECT 1", ("n",))
+    assert "the first 50 of 60 rows" in _render(spec, ("n",), [(i,) for i in range(60)])
+    assert "of 50 rows" not in _render(spec, ("n",), [(i,) for i in range(50)])
+    names = ["value missing_rate age (region=north)"] + [f"s{i}" for i in range(20)]
+    legend = "".join(svg._legend(names))
+    assert "<title>value missing_rate age (region=north)</title>" in legend
+    assert "value missing_rate ag…" in legend and "+8 more" in legend
