@@ -68,6 +68,9 @@ class CollectorMetrics:
         self.store_up = Gauge(  # 0 until the store first answers (a collector started
             p + "store_up", "1 when the last store call succeeded", registry=registry
         )  # with its store down is not healthy: docker-compose's healthcheck reads it)
+        self.broker_up = Gauge(  # 0 until a first connection, and once none for a while
+            p + "broker_up", "1 while the collector holds a connection to a broker",
+            registry=registry)
         self.new_logs = Counter(
             p + "new_logs",
             "Partitions found holding a new log (a restarted broker, a topic created again)",

@@ -33,6 +33,7 @@ from driftscope.collector.batch import Batch, Message, Processor, publish_dead_l
 from driftscope.collector.log_epoch import Position, fingerprint, new_logs
 from driftscope.collector.model import ModelRegistry
 from driftscope.collector.outage import Backoff
+from driftscope.collector.reachability import BrokerWatch, connected
 from driftscope.collector.rebalance import Listener, finish_lost_join
 from driftscope.collector.sink import Sink
 from driftscope.collector.windows import UNASSIGNED
@@ -99,6 +100,7 @@ class Collector:
         # offsets are the broker's, the batch's and the store's are the store's
         self._bases: dict[int, int] = {}
         self._backoff = Backoff(log)
+        self._broker = BrokerWatch(log, config.kafka.bootstrap_servers)
         self._last_flush = time.monotonic()
         self._attempts = 0
         self._dropped = False  # a batch was dropped: reload the processor's state
@@ -291,12 +293,14 @@ class Collector:
             # whatever is, is read again after the seek in _retry)
             self._consumer.poll(timeout_ms=min(timeout_ms, 100))
             finish_lost_join(self._consumer)
+            self._watch_broker()
             return 0
         if self._recovering:
             self._guard(self._recover)
         room = self.config.collector.batch_size - len(self.batch)
         records = self._poll(timeout_ms, max(room, 1))
         finish_lost_join(self._consumer)
+        self._watch_broker()
         n = 0
         assert self.processor is not None
         self.processor.now = self.clock()
@@ -326,6 +330,10 @@ class Collector:
         elif not n:
             self._log_late()  # traffic has stopped: what is left is told within the minute
         return n
+
+    def _watch_broker(self) -> None:
+        """``broker_up`` and a line per change (:mod:`driftscope.collector.reachability`)."""
+        self.metrics.broker_up.set(int(self._broker.see(connected(self._consumer))))
 
     def _guard(self, step: Callable[[], None]) -> None:
         try:

@@ -20,9 +20,9 @@ def _services() -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"])
 
 
-def test_the_collectors_healthcheck_fails_until_its_store_answers() -> None:
+def test_the_collectors_healthcheck_fails_until_its_store_and_broker_answer() -> None:
     """Before, the check only fetched /metrics, and the gauge started at 1: a collector
-    whose store never answered was healthy."""
+    whose store never answered was healthy; and one whose broker was down too."""
     test = _services()["collector"]["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"]
     metrics = CollectorMetrics(CollectorRegistry())
@@ -36,8 +36,13 @@ def test_the_collectors_healthcheck_fails_until_its_store_answers() -> None:
     try:
         assert check() != 0  # a collector that has not reached its store yet
         metrics.store_up.set(1)
+        assert check() != 0  # nor its broker
+        metrics.broker_up.set(1)
         assert check() == 0
         metrics.store_up.set(0)  # a store outage
+        assert check() != 0
+        metrics.store_up.set(1)
+        metrics.broker_up.set(0)  # a broker outage
         assert check() != 0
     finally:
         server.shutdown()
