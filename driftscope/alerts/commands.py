@@ -268,12 +268,17 @@ def discard(
     config: ConfigOption = None,
 ) -> None:
     """Give up a message that cannot be delivered (a receiver that refuses it for good):
-    it is never tried again and no longer holds `driftscope health alerts` down."""
+    it is never tried again and no longer holds `driftscope health alerts` down. Waits
+    (up to 2 minutes) for a dispatcher sending at that moment."""
+    from driftscope.alerts.lease import LeaseLost
     from driftscope.alerts.outbox import Outbox
-    from driftscope.errors import ConfigError
+    from driftscope.errors import ConfigError, DriftscopeError
 
     _, _, store = _store(config)
-    gone = Outbox(store).discard(key, f"discarded by {by}")
+    try:
+        gone = Outbox(store).discard(key, f"discarded by {by}")
+    except LeaseLost as exc:
+        raise DriftscopeError(str(exc)) from None
     if not gone:
         raise ConfigError(f"no undelivered message {key!r}; see `driftscope alerts outbox`")
     typer.echo(f"discarded {key}: {len(gone)} row(s) via {gone[0].channel}, never sent")

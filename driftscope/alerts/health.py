@@ -11,11 +11,11 @@ from typing import Any
 
 
 def overdue(health: Mapping[str, Any], limit: float, now: float) -> str | None:
-    """One line naming the channels whose oldest undelivered row (per
+    """One line naming the channels whose oldest undelivered message (per
     :meth:`driftscope.alerts.outbox.Dispatcher.health`) has waited more than ``limit``
     seconds; None when none has.
 
-    >>> h = {"undelivered": [{"channel": "slack", "rows": 3, "failed": 2, "oldest": 0.0,
+    >>> h = {"undelivered": [{"channel": "slack", "messages": 3, "failed": 2, "oldest": 0.0,
     ...                       "error": "slack answered HTTP 500"}]}
     >>> overdue(h, 300, 720.0)
     'slack: 3 undelivered (2 failed), the oldest for 12 min; last error: slack answered HTTP 500'
@@ -27,6 +27,6 @@ def overdue(health: Mapping[str, Any], limit: float, now: float) -> str | None:
         waited = now - float(c["oldest"])
         if waited > limit:
             why = f"; last error: {c['error']}" if c.get("error") else ""
-            late.append(f"{c['channel']}: {c['rows']} undelivered ({c['failed']} failed), "
+            late.append(f"{c['channel']}: {c['messages']} undelivered ({c['failed']} failed), "
                         f"the oldest for {waited / 60:.0f} min{why}")
     return "; ".join(late) or None

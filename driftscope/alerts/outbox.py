@@ -119,11 +119,11 @@ before it counts as failed, so that a receiver that never lets it through is rep
 
 @dataclass(frozen=True)
 class Backlog:
-    """One channel's undelivered rows: how many, how many ``failed``, the oldest's
-    ``created_at``, the most attempts one made, and the last error recorded."""
+    """One channel's undelivered messages: how many, how many ``failed``, the oldest
+    row's ``created_at``, the most attempts one made, and the last error recorded."""
 
     channel: str
-    rows: int
+    messages: int
     failed: int
     oldest: datetime
     attempts: int
@@ -132,6 +132,10 @@ class Backlog:
 
 REMIND_EVERY = 15 * 60.0
 """Seconds between the warnings of a channel whose deliveries keep failing."""
+MESSAGE = (f"if({O.send_key} != '', {O.send_key}, if({O.group_key} != '', "
+           f"concat({O.channel}, ':', {O.group_key}), {O.delivery_id}))")
+"""SQL: a row's message, counted once however many rows it holds (sent together: a send
+key; new rows of one group; else a row alone)."""
 
 
 @dataclass
@@ -141,6 +145,12 @@ class _Failing:
     since: float
     attempts: int
     logged: float
+
+
+_FAILING: dict[str, dict[str, _Failing]] = {}
+"""Per store (its :attr:`~driftscope.store.clickhouse.Store.where`), each channel's run of
+failed attempts: shared by the dispatchers of a process (``driftscope monitor`` makes one
+per pass), so a receiver down is told once, not at every pass."""
 
 
 class Outbox:
@@ -196,10 +206,12 @@ class Outbox:
         return out
 
     def backlog(self) -> list[Backlog]:
-        """The undelivered messages' rows (``pending``, ``sending``, ``failed``) per channel,
-        the channel waiting longest first."""
+        """The undelivered messages (``pending``, ``sending``, ``failed`` rows, those sent
+        together counted once: :data:`MESSAGE`) per channel, the channel waiting longest
+        first."""
         rows = self.store.query(
-            f"SELECT {O.channel}, count(), countIf({O.status} = 'failed'), "
+            f"SELECT {O.channel}, uniqExact({MESSAGE}), "
+            f"uniqExactIf({MESSAGE}, {O.status} = 'failed'), "
             f"min({O.created_at}), max({O.attempts}), "
             f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != '') "
             f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed') "
@@ -207,14 +219,32 @@ class Outbox:
         return [Backlog(r[0], int(r[1]), int(r[2]), as_utc(r[3]), int(r[4]), r[5])
                 for r in rows]
 
-    def discard(self, key: str, why: str) -> list[Delivery]:
+    def discard(self, key: str, why: str, wait: float = 120.0,
+                pause: Callable[[float], None] = time.sleep) -> list[Delivery]:
         """Give up an undelivered message: the rows of delivery id or send key ``key``, and
         those sent with them (its group), are marked ``discarded`` with ``why`` and never
-        tried again. Returns them (none: nothing undelivered has that key)."""
-        rows = self.pending(include_failed=True)
-        keys = {d.send_key for d in rows if key in (d.delivery_id, d.send_key) and d.send_key}
-        found = [d for d in rows if d.delivery_id == key or d.send_key in keys]
-        return self.mark(found, "discarded", [d.attempts for d in found], why) if found else []
+        tried again. Returns them (none: nothing undelivered has that key).
+
+        Under the outbox lease, as a dispatcher sends: one sending the message at that
+        moment would record its outcome after the discard, and the message came back
+        (failed, retried for ever) or went out after "discarded". Waits up to ``wait``
+        seconds for a dispatcher that holds it; raises :class:`LeaseLost` after that."""
+        lease = Lease(self.store)
+        deadline = time.monotonic() + wait
+        while not lease.acquire():
+            if time.monotonic() >= deadline:
+                raise LeaseLost(f"a dispatcher has been sending the outbox for {wait:.0f} s: "
+                                "nothing was discarded; try again")
+            pause(1.0)
+        try:
+            rows = self.pending(include_failed=True)
+            keys = {d.send_key for d in rows
+                    if key in (d.delivery_id, d.send_key) and d.send_key}
+            found = [d for d in rows if d.delivery_id == key or d.send_key in keys]
+            return (self.mark(found, "discarded", [d.attempts for d in found], why)
+                    if found else [])
+        finally:
+            lease.release()
 
     def status(self, delivery_id: str) -> str | None:
         rows = self.store.query(f"SELECT {O.status} FROM {O} FINAL WHERE {O.delivery_id} = "
@@ -269,7 +299,7 @@ class Dispatcher:
         self.after_send = after_send
         self.lease = lease or Lease(outbox.store, timedelta(seconds=lease_ttl))
         self._wait_until: dict[str, datetime] = {}  # channel → no post before (429)
-        self._failing: dict[str, _Failing] = {}  # channel → its failures since a success
+        self._failing = _FAILING.setdefault(outbox.store.where, {})  # (channel → failures)
 
     def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
             pace_failed: bool = False) -> dict[str, int]:
@@ -475,10 +505,10 @@ class Dispatcher:
 
     def health(self) -> dict[str, Any]:
         """What ``driftscope health alerts`` judges, for the heartbeat: each configured
-        channel's undelivered rows (how many, how many failed, the oldest's time in epoch
-        seconds, the last error)."""
+        channel's undelivered messages (how many, how many failed, the oldest's time in
+        epoch seconds, the last error)."""
         return {"undelivered": [
-            {"channel": b.channel, "rows": b.rows, "failed": b.failed,
+            {"channel": b.channel, "messages": b.messages, "failed": b.failed,
              "oldest": round(b.oldest.timestamp(), 3), "error": b.last_error}
             for b in self.outbox.backlog() if b.channel in self.channels]}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from driftscope.alerts.outbox import MESSAGE
 from driftscope.dashboards.conventions import counts_per_interval
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
@@ -226,11 +227,12 @@ def alert_delivery() -> PanelSpec:
     """Per channel: the messages waiting to be delivered now, how many of them failed, how
     long the oldest has waited, those delivered in the range, and the last error."""
     waiting = f"{O.status} IN {WAITING}"
-    sql = f"""SELECT {O.channel} AS channel, countIf({waiting}) AS waiting,
-  countIf({O.status} = 'failed') AS failed,
+    sql = f"""SELECT {O.channel} AS channel, uniqExactIf({MESSAGE}, {waiting}) AS waiting,
+  uniqExactIf({MESSAGE}, {O.status} = 'failed') AS failed,
   if(waiting = 0, '', formatReadableTimeDelta(greatest(
     dateDiff('second', minIf({O.created_at}, {waiting}), now()), 1))) AS oldest_waiting,
-  countIf({O.status} = 'sent' AND $__timeFilter({O.updated_at})) AS delivered,
+  uniqExactIf({MESSAGE}, {O.status} = 'sent' AND $__timeFilter({O.updated_at}))
+    AS delivered,
   argMaxIf({O.last_error}, {O.updated_at}, {waiting} AND {O.last_error} != '') AS last_error
 FROM {O} FINAL
 WHERE {O.status} IN ('pending', 'sending', 'failed', 'sent')

@@ -10,6 +10,7 @@ from __future__ import annotations
 from driftscope.dashboards.conventions import (
     FEATURE_VAR,
     by_monitor,
+    feature_drift,
     features_in,
     is_performance,
     is_quality,
@@ -101,17 +102,21 @@ ORDER BY time, feature"""
 
 def quality_checks() -> PanelSpec:
     """The monitor's data-quality checks against their limits: those of the selected
-    features (the feature variable, as the other panels keep it), the model-wide ones
-    (volume, schema violations) and those of segment values (``segment:KEY=VALUE``)."""
-    kept = (f"({features_in(D.feature)} OR {D.feature} IN ('', '*') "
-            f"OR startsWith({D.feature}, 'segment:'))")
+    features (the feature variable, as the other panels keep it), and those of every
+    column the variable does not list: the model-wide ones (volume, schema violations),
+    segment values (``segment:KEY=VALUE``), outputs (``output:KEY``) and features never
+    scored for drift (a type mismatch)."""
+    offered = (f"SELECT DISTINCT {D.feature} FROM {D} WHERE {model_is(D.model_id)} "
+               f"AND {monitor_in()} AND {feature_drift()}")  # (the feature variable's list)
+    kept = (f"({features_in(D.feature)} OR {D.feature} NOT IN ({offered}))")
     return PanelSpec(
         "quality_checks", "Data-quality checks vs limits", "timeseries",
         _series(f"{is_quality()} AND {kept}"), ("time", "series", "value", "threshold"),
         series=("series",), by_segment=True, description="Each check of the selected "
         "features per segment (all: the whole population, drawn thicker), its limit "
-        "dashed; the model-wide checks (volume, schema violations) and those of segment "
-        "values (segment:KEY=VALUE) whatever the features selected.",
+        "dashed; whatever the features selected, the checks of what the feature list does "
+        "not hold: model-wide (volume, schema violations), segment values "
+        "(segment:KEY=VALUE), outputs (output:KEY), features never scored for drift.",
     )
 
 

@@ -138,3 +138,59 @@ def test_a_receiver_down_for_long_is_recalled_every_remind_interval(
     assert len(warned) == 2, warned  # (attempt 2, in the first run, at DEBUG)
     assert warned[1].startswith("deliveries via slack still failing: 3 failed attempts in 0 "
                                 "min; the last (message a:firing:slack, attempt 3)")
+
+
+def test_discard_waits_for_a_dispatcher_sending_and_never_races_it(store: Store) -> None:
+    """Before, a dispatcher sending the message at that moment recorded its outcome after
+    the discard: the message came back failed (retried for ever), or went out after
+    `discard` had said "never sent"."""
+    from driftscope.alerts.lease import Lease, LeaseLost
+
+    _enqueue(store, "a3")
+    box = Outbox(store)
+    sending = Lease(store)
+    assert sending.acquire()  # a dispatcher in the middle of a send
+    with pytest.raises(LeaseLost, match="nothing was discarded"):
+        box.discard("a3:firing:slack", "discarded by ana", wait=0)
+    assert box.status("a3:firing:slack") == "pending"
+    sending.release()
+    assert [d.status for d in box.discard("a3:firing:slack", "by ana", wait=0)] == [
+        "discarded"]
+
+
+def test_a_receiver_down_is_told_once_across_the_dispatchers_of_a_process(
+    store: Store, slack: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`driftscope monitor` makes a dispatcher per pass: each pass warned afresh, and
+    the recovery was never told."""
+    box = Outbox(store)
+    slack.mode = "down"
+    with caplog.at_level(logging.WARNING, logger="driftscope.alerts"):
+        for i in range(3):  # three passes, Slack down
+            box.enqueue(f"p{i}:firing:slack", f"p{i}", "firing", "slack", {"text": "x"})
+            Dispatcher(box, {"slack": SlackNotifier(SecretStr(slack.url), 2)}, retries=0,
+                       sleep=lambda s: None).run(include_failed=True)
+        slack.mode = "ok"
+        Dispatcher(box, {"slack": SlackNotifier(SecretStr(slack.url), 2)}, retries=0,
+                   sleep=lambda s: None).run(include_failed=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0].startswith("delivery via slack failed")
+    assert said[1].startswith("deliveries via slack succeed again")
+
+
+def test_a_message_sent_as_one_counts_once(store: Store, slack: Any, cfg: Path) -> None:
+    made = datetime.now(UTC) - timedelta(minutes=10)
+    box = Outbox(store, clock=lambda: made)
+    for alert in ("g1", "g2"):  # two monitors of one model in one window: one message
+        box.enqueue(f"{alert}:firing:slack", alert, "firing", "slack",
+                    {"text": f"Drift alert: m — {alert}", "blocks": [
+                        {"type": "header", "text": {"type": "plain_text", "text": "Drift: m"}},
+                        {"type": "section", "text": {"type": "mrkdwn", "text": alert}}]},
+                    group_key="m|w")
+    assert [(b.channel, b.messages) for b in Outbox(store).backlog()] == [("slack", 1)]
+    slack.mode = "down"
+    ran = _cli("alerts", "run", "-c", str(cfg))
+    assert "sent 0, failed 2" in ran.output, (ran.output, repr(ran.exception))  # (rows)
+    said = str(_cli("health", "alerts", "-c", str(cfg)).exception)
+    assert "slack: 1 undelivered (1 failed)" in said, said

@@ -59,6 +59,12 @@ def _fill(store: Store) -> None:
     rows.append(_result("qual", "quality", T0, "*", "*", "volume", 1.0, 6.0, "limit"))
     rows.append(_result("qual", "quality", T0, "*", "segment:region", "new_categories", 0.1,
                         0.02, "limit"))
+    rows.append(_result("qual", "quality", T0, "*", "output:score", "missing_rate", 0.3, 0.05,
+                        "limit"))
+    rows.append(_result("qual", "quality", T0, "*", "income", "type_mismatch", 1.0, 0.0,
+                        "limit"))  # (left out of drift: never in the feature variable)
+    for feature in ("age", "plan"):  # what the feature variable lists
+        rows.append(_result("qual", "fp", T0, "*", feature, "emd", 0.1, 1.0))
     rows.append(_result("stale", "fp", T0, "region=east", "age", "emd", 3.0, 1.0))
     rows.append(_result("stale", "fp", T0, "*", "age", "emd", 2.0, 1.0))
     rows.append(_result("stale", "fp", T0 + H, "*", "age", "emd", 0.4, 1.0))
@@ -138,7 +144,8 @@ def test_quality_checks_keep_the_selected_features(verdicts: Store) -> None:
     series = {r["series"] for r in _run(verdicts, panels_quality.quality_checks(), "qual",
                                         feature=["age"])}
     assert series == {"missing_rate age (all)", "volume (all)",
-                      "new_categories segment:region (all)"}, series
+                      "new_categories segment:region (all)", "missing_rate output:score (all)",
+                      "type_mismatch income (all)"}, series
 
 
 def test_latest_verdict_is_of_the_latest_window_only(verdicts: Store) -> None:
