@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta, betabinom
 
+from driftscope.durations import as_utc
 from driftscope.monitor.config import QualitySpec
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -234,6 +235,37 @@ def volume_check(
     z = abs(n_cur - med) / max(mad, np.sqrt(max(med, 1.0)))  # never tighter than Poisson
     return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
                          {"n": n_cur, "median": float(np.median(history))})
+
+
+def fell(rows: Sequence[Any]) -> bool:
+    """Whether a window's rows (:class:`driftscope.monitor.evaluate.Row`) hold a model
+    volume found bad because it **fell** below its history or expectation: such a window
+    is left out of the volume history, so an outage's few events do not become the normal
+    that ends its own alert (10 events a window for 24 windows made the median 10, and the
+    alert "recovered" while the traffic was still down). A rise is kept: more traffic that
+    lasts (a new customer) becomes the normal, as it should."""
+    for r in rows:
+        if r.metric == "volume" and r.feature == "*" and r.drifted:
+            level = r.details.get("median", r.details.get("expected"))
+            if level is not None and r.details.get("n", level) < level:
+                return True
+    return False
+
+
+def fallen_windows(store: Store, model_id: str, monitor: str, since: datetime,
+                   until: datetime) -> set[datetime]:
+    """The windows from ``since`` to ``until`` whose stored volume row is bad for a fall
+    (:func:`fell`), left out of the volume history read back at a pass's start."""
+    D = S.DRIFT_RESULTS
+    rows = store.query(
+        f"SELECT DISTINCT {D.window_start} FROM {D} FINAL WHERE {D.model_id} = {{m:String}} "
+        f"AND {D.monitor} = {{n:String}} AND {D.metric} = 'volume' AND {D.feature} = '*' "
+        f"AND {D.drifted} = 1 AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} "
+        f"AND JSONExtractFloat({D.details}, 'n') < if(JSONHas({D.details}, 'median'), "
+        f"JSONExtractFloat({D.details}, 'median'), JSONExtractFloat({D.details}, 'expected'))",
+        {"m": model_id, "n": monitor, "a": since, "b": until})
+    return {as_utc(r[0]) for r in rows}
 
 
 def silence(idle: float, last_event: str) -> QualityResult:

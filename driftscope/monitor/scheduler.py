@@ -398,8 +398,11 @@ class Monitor:
         labels = cfg.performance is not None
         source = self._source(cfg, size)
         refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source)
-        counts = [n for _, n in window_counts(self.store, cfg.model, size, first,
-                                               cfg.anomaly.history, parts=source is not None)]
+        fallen = quality.fallen_windows(self.store, cfg.model, cfg.name,
+                                        first - cfg.anomaly.history * size, first)
+        counts = [n for w, n in window_counts(self.store, cfg.model, size, first,
+                                               cfg.anomaly.history, parts=source is not None)
+                  if w not in fallen]
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
@@ -443,8 +446,11 @@ class Monitor:
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
                 keep = cfg.anomaly.history - 1
-                if not any(f.reason == "silence" for f in v.findings):  # (a long silence's
-                    # zeros made the volume history 0: its later windows looked normal)
+                if not any(f.reason == "silence" for f in v.findings) \
+                        and not quality.fell(rows):
+                    # (a long silence's zeros made the volume history 0, and so did an
+                    # outage's few events: its later windows looked normal, and the alert
+                    # resolved while the traffic was still down)
                     run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 \
                         else [v.n_events]
                 written.append((window, rows))
