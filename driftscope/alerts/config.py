@@ -119,7 +119,9 @@ class AlertsConfig(Section):
     webhook: bool = False
     grafana_url: str | None = None
     grafana_dashboard: str = Field(
-        "driftscope-model-drift", description="uid of the dashboard alerts link to"
+        "driftscope-model-drift", description="uid of the dashboard alerts link to (the "
+        "default: the dashboard of the alert's leading finding — model drift, data quality "
+        "or performance)"
     )
     cooldown: timedelta = timedelta(hours=1)
     min_windows: int = Field(2, ge=1, description="consecutive bad windows before paging")

@@ -154,8 +154,8 @@ class AlertEngine:
         resolved = d.action == "resolve"
         escalated = d.action == "escalate"
         event = "resolved" if resolved else "escalated" if escalated else "firing"
-        link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v)
         new = alert.escalated if escalated else frozenset()
+        link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v, new)
         body = {"type": "alert", "event": event, **messages.details(alert, v, top, new),
                 "summary": messages.summary(alert, v), "grafana_url": link}
         if escalated:

@@ -330,10 +330,25 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")
 
 
-def grafana_link(base: str | None, dashboard: str, v: WindowVerdict) -> str | None:
-    """A link to the model's dashboard around the window (None when no Grafana URL)."""
+KIND_DASHBOARDS = {"drift": "driftscope-model-drift", "quality": "driftscope-data-quality",
+                   "silence": "driftscope-data-quality",
+                   "performance": "driftscope-performance"}
+"""The dashboard (uid) that shows each kind of finding."""
+
+
+def grafana_link(base: str | None, dashboard: str, v: WindowVerdict,
+                 first: frozenset[str] = frozenset()) -> str | None:
+    """A link to the model's dashboard around the window (None when no Grafana URL).
+
+    ``dashboard`` is the configured one; where it is the default (Model drift), the
+    dashboard of the alert's leading finding (:data:`KIND_DASHBOARDS`; ``first``: the
+    kinds an update tells of): Model drift shows no quality or performance row, and a
+    schema or accuracy alert opened it."""
     if not base:
         return None
+    lead = v.top(1, first)
+    if dashboard == KIND_DASHBOARDS["drift"] and lead:
+        dashboard = KIND_DASHBOARDS.get(lead[0].problem, dashboard)
     span = v.window_end - v.window_start
     frm = int((v.window_start - 12 * span).timestamp() * 1000)
     to = int((v.window_end + 2 * span).timestamp() * 1000)

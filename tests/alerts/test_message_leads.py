@@ -1,0 +1,48 @@
+"""What an alert leads with (the messages review, session 26): its top findings hold
+each kind of problem it names, and its Grafana link opens the dashboard that shows the
+leading finding (Model drift shows no quality or performance row)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from driftscope.alerts import messages
+from driftscope.alerts.model import Finding, WindowVerdict
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _verdict(*findings: Finding) -> WindowVerdict:
+    return WindowVerdict("credit", "mon", T, T + timedelta(hours=1), 400, findings)
+
+
+DRIFTS = tuple(Finding("drift", "*", f"f{i}", "emd", 1.0 + i, 0.1, "reference-quantile",
+                       "fdr") for i in range(6))
+ACCURACY = Finding("performance", "*", "accuracy", "accuracy", 0.56, 0.8, "rule < 0.8",
+                   "rule")
+MISSING = Finding("quality", "*", "amount", "missing_rate", 0.34, 0.05, "limit", "limit")
+
+
+def test_the_top_findings_hold_each_kind_of_problem() -> None:
+    v = _verdict(*DRIFTS, ACCURACY)
+    top = v.top(5)
+    assert ACCURACY in top and len(top) == 5  # (it scores 1.4 beside drifts of 10 to 60)
+    assert [f.feature for f in top if f.kind == "drift"] == ["f5", "f4", "f3", "f2"]
+    assert v.top(2, frozenset({"performance"}))[0] == ACCURACY  # an update's kind first
+    assert _verdict(*DRIFTS).top(3) == [DRIFTS[5], DRIFTS[4], DRIFTS[3]]
+
+
+def test_the_link_opens_the_dashboard_of_the_leading_finding() -> None:
+    def dashboard(v: WindowVerdict, configured: str = "driftscope-model-drift",
+                  first: frozenset[str] = frozenset()) -> str:
+        link = messages.grafana_link("http://grafana", configured, v, first)
+        assert link is not None
+        return urlsplit(link).path
+
+    assert dashboard(_verdict(*DRIFTS)) == "/d/driftscope-model-drift"
+    assert dashboard(_verdict(MISSING)) == "/d/driftscope-data-quality"
+    assert dashboard(_verdict(ACCURACY)) == "/d/driftscope-performance"
+    assert dashboard(_verdict(*DRIFTS, ACCURACY), first=frozenset({"performance"})) == (
+        "/d/driftscope-performance")  # an update of a performance fall
+    assert dashboard(_verdict(MISSING), configured="ours") == "/d/ours"  # the user's own
