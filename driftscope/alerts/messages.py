@@ -304,6 +304,12 @@ def recovered(alert: Alert, slack: bool = False) -> str:
     return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"
 
 
+SUMMARY_NAMES = 3
+"""Columns a summary names per kind of problem (the rest counted)."""
+SUMMARY_NAME = 40
+"""A name in a summary is clipped beyond this (the summary is the notification's text)."""
+
+
 def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
     """One line: model, monitor, what is wrong, since when (``slack``: as Slack mrkdwn).
 
@@ -313,18 +319,31 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
         return recovered(alert, slack)
     if not v.findings:
         return f"{_pair(alert, slack)}: no findings in this window; {_bad_windows(alert)}"
-    drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
+    def named(columns: Iterable[str]) -> str:  # the first few, most severe first
+        first = list(dict.fromkeys(columns))
+        shown = [slack_name(c, SUMMARY_NAME) if slack else _clip(c, SUMMARY_NAME)
+                 for c in first[:SUMMARY_NAMES]]
+        more = f", +{len(first) - SUMMARY_NAMES}" if len(first) > SUMMARY_NAMES else ""
+        return f" ({', '.join(shown)}{more})"
+
+    ranked = v.top(len(v.findings))
+    drift = [f.feature for f in ranked if f.kind == "drift"]
     parts = []
     if drift:
-        parts.append(f"{len(drift)} feature{'s' if len(drift) != 1 else ''} drifted")
+        n = len(set(drift))
+        parts.append(f"{n} feature{'s' if n != 1 else ''} drifted{named(drift)}")
     if any(f.reason == "silence" for f in v.findings):
         parts.append("no events (the stream is silent)")
     for kind in ("quality", "performance"):
-        n = sum(f.kind == kind and f.reason != "silence" for f in v.findings)
-        if n:
-            parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed")
+        # one check per column and metric (its segments are one problem, not four)
+        found = [f for f in ranked if f.kind == kind and f.reason != "silence"]
+        n = len({(f.feature, f.metric) for f in found})
+        if n:  # (a model-wide check or a metric: its name; a column's: the column)
+            which = named(f.metric if f.feature in ("", "*") else f.feature for f in found)
+            parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed{which}")
             if kind == "performance" and v.labels_start is not None:  # label_delay
-                parts[-1] += f" (labels of the window from {v.labels_start:%Y-%m-%d %H:%M})"
+                parts[-1] += (f" (labels of the window from "
+                              f"{v.labels_start:%Y-%m-%d %H:%M} UTC)")
     what = ", ".join(parts)
     return (f"{_pair(alert, slack)}: {what} for {alert.windows} window"
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")

@@ -98,7 +98,8 @@ def test_the_update_reaches_slack_and_webhooks_after_the_alert_and_survives_a_re
     assert titles == ["Drift alert: churn", "New performance problem: churn"]
     update = slack.accepted[1]
     section = update["blocks"][1]["text"]["text"]
-    assert "12 features drifted, 1 performance check failed" in section
+    assert ("12 features drifted (f0, f1, f10, +9), 1 performance check failed (accuracy)"
+            in section)
     assert "(new in this alert: performance; it was open for drift)" in section
     # the new problem leads the findings, however many drifted features come before it
     assert update["blocks"][2]["text"]["text"].splitlines()[1].startswith("• accuracy")

@@ -46,3 +46,19 @@ def test_the_link_opens_the_dashboard_of_the_leading_finding() -> None:
     assert dashboard(_verdict(*DRIFTS, ACCURACY), first=frozenset({"performance"})) == (
         "/d/driftscope-performance")  # an update of a performance fall
     assert dashboard(_verdict(MISSING), configured="ours") == "/d/ours"  # the user's own
+
+
+def test_the_summary_names_the_columns_and_counts_a_check_once() -> None:
+    from driftscope.alerts.rules import Policy, Track, step
+
+    segments = tuple(Finding("quality", s, "amount", "missing_rate", 0.34, 0.05, "limit",
+                             "limit") for s in ("*", "c=DE", "c=FR", "c=IT"))
+    track, alert = Track(), None
+    for i in range(2):  # two bad windows open the alert
+        v = WindowVerdict("credit", "mon", T + i * timedelta(hours=1),
+                          T + (i + 1) * timedelta(hours=1), 400, (*DRIFTS, *segments))
+        d = step(track, v, Policy(), silenced=False)
+        track, alert = d.track, d.alert
+    assert alert is not None
+    text = messages.summary(alert, v)
+    assert "6 features drifted (f5, f4, f3, +3), 1 quality check failed (amount)" in text

@@ -123,7 +123,7 @@ def test_long_model_and_monitor_names_keep_slacks_notification_text_short() -> N
         assert "…: recovered after 2 bad windows" in resolved["text"]
     for payload in [*payloads, messages.merge("slack", payloads)]:
         assert len(payload["text"]) <= 4000
-        assert "…: 1 feature drifted for 2 windows" in payload["text"]
+        assert "…: 1 feature drifted (age) for 2 windows" in payload["text"]
 
 
 def test_a_fallback_head_that_leaves_no_room_adds_no_text() -> None:

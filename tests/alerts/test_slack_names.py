@@ -105,7 +105,8 @@ def test_clipping_never_cuts_a_name_out_of_its_code_span() -> None:
     lead, model = texts[1], "`" + "*&lt;" * 99 + "*…`"  # the model's name clipped, closed
     assert lead.startswith(f":rotating_light: {model} / `_nightly_`: 1 feature drifted")
     assert "&" not in lead.replace("&lt;", "")  # no half entity
-    assert formatting_pairs(lead) == [model, "`_nightly_`"]
+    assert formatting_pairs(lead) == [model, "`_nightly_`", "`" + "_" * 39 + "…`"]  # (named
+    # in the summary too, clipped shorter)
 
 
 def test_only_the_slack_row_of_an_alert_is_escaped(store: Store) -> None:
