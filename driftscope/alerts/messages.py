@@ -291,17 +291,20 @@ def _span(d: timedelta) -> str:
 
 
 def recovered(alert: Alert, slack: bool = False) -> str:
-    """The resolution's line: ``m / mon: recovered after 40 bad windows since … UTC``; for
-    an alert closed after ``alerts.unjudged_wait`` of windows that could not judge it,
-    ``m / mon: not judged since … UTC (too few events or labels), closed unverified after
-    40 bad windows since … UTC``."""
+    """The resolution's line: ``m / mon: recovered from drift and data-quality after 40
+    bad windows since … UTC`` (the kinds of problem its windows found: a resolution did
+    not say what it resolved); for an alert closed after ``alerts.unjudged_wait`` of
+    windows that could not judge it, ``m / mon: not judged since … UTC (too few events or
+    labels), closed unverified after 40 bad windows since … UTC``."""
     if alert.reason == UNJUDGED:
         since = (f" since {alert.unjudged_since:%Y-%m-%d %H:%M} UTC"
                  if alert.unjudged_since else "")
         return (f"{_pair(alert, slack)}: not judged{since} ({_span(alert.unjudged_for)}"
                 f" of windows with too few events or labels), closed unverified after "
                 f"{_bad_windows(alert)}")
-    return f"{_pair(alert, slack)}: recovered after {_bad_windows(alert)}"
+    kinds = [k for k in KINDS if k in alert.kinds | alert.seen]
+    what = f" from {_words(kinds)}" if kinds else ""
+    return f"{_pair(alert, slack)}: recovered{what} after {_bad_windows(alert)}"
 
 
 SUMMARY_NAMES = 3

@@ -120,7 +120,7 @@ def test_long_model_and_monitor_names_keep_slacks_notification_text_short() -> N
         payloads.append(messages.slack_blocks(d.alert, v1, 5, None))
         resolved = messages.slack_blocks(d.alert, v1, 5, None, resolved=True)
         assert len(resolved["text"]) <= 4000
-        assert "…: recovered after 2 bad windows" in resolved["text"]
+        assert "…: recovered from drift after 2 bad windows" in resolved["text"]
     for payload in [*payloads, messages.merge("slack", payloads)]:
         assert len(payload["text"]) <= 4000
         assert "…: 1 feature drifted (age) for 2 windows" in payload["text"]

@@ -32,7 +32,7 @@ def test_an_incident_of_four_bad_windows_says_four_when_it_resolves(store: Store
                        "2026-04-01 00:00 UTC")  # still open: not "recovered"
     engine.process(window(7, False))
     pending = {d.channel: d.payload for d in Outbox(store).pending() if d.kind == "resolved"}
-    line = "m / mon: recovered after 4 bad windows since 2026-04-01 00:00 UTC"
+    line = "m / mon: recovered from drift after 4 bad windows since 2026-04-01 00:00 UTC"
     assert pending["console"]["text"] == f"[RESOLVED] {line}"
     slack = pending["slack"]
     assert slack["text"] == f"Resolved: m — {line}"
