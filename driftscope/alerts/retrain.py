@@ -27,6 +27,11 @@ from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DATA_FAULTS = frozenset({"missing_rate", "stuck_value", "type_mismatch"})
+"""Quality findings that say a column's data is broken, not that the world changed: a
+sustained drift of columns that all have one asks no retraining (a model trained on a
+stuck sensor or on missing values learns the fault). Values out of range and new
+categories are not among them: a large real shift shows them too."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,9 @@ def decide(
     """The request this window triggers under ``policy``, if any.
 
     ``drift_streak`` counts consecutive drifted windows ending with ``v``; the request
-    goes out when it reaches ``policy.windows`` (once per sustained drift).
+    goes out when it reaches ``policy.windows`` (once per sustained drift), unless every
+    drifted column also has a :data:`DATA_FAULTS` finding in ``v``; its evidence lists the
+    quality findings of the drifted columns (``quality``: ``[feature, metric]``).
     ``last_request`` is the end of the window of this policy's last request for the model,
     ``last_end`` that of the window processed before ``v``: ``periodic`` fires when a
     multiple of ``every`` lies after both (after ``v``'s start if neither is known) and by
@@ -83,10 +90,18 @@ def decide(
         if drift_streak != policy.windows or not v.drifted:
             return None
         drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
+        faulty = {f.feature for f in v.findings
+                  if f.kind == "quality" and f.metric in DATA_FAULTS}
+        if faulty >= set(drift):  # (a unit bug or a stuck sensor: retraining would learn it)
+            return None
         evidence.update(drifted_windows=drift_streak, drifted=drift,
                         # (the segment last: "x" drifted in country=fr, not everywhere)
                         top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4),
                               f.segment) for f in v.top(5) if f.kind == "drift"])
+        quality = sorted({(f.feature, f.metric) for f in v.findings
+                          if f.kind == "quality" and f.feature in drift})
+        if quality:  # what a pipeline must look at before it trains on these windows
+            evidence["quality"] = [list(q) for q in quality]
     elif policy.kind == "performance_below":
         assert policy.metric is not None and policy.bound is not None
         value = v.metrics.get(policy.metric)
