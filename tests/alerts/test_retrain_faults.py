@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import Finding, WindowVerdict
-from driftscope.alerts.retrain import decide
+from driftscope.alerts.retrain import RetrainRequest, decide
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = RetrainPolicy(name="drift", kind="drift_sustained", windows=3)
@@ -23,7 +23,7 @@ def _quality(feature: str, metric: str) -> Finding:
     return Finding("quality", "*", feature, metric, 0.3, 0.05, "limit", "limit")
 
 
-def _decide(*findings: Finding):  # noqa: ANN202
+def _decide(*findings: Finding) -> RetrainRequest | None:
     v = WindowVerdict("m", "mon", T, T + timedelta(hours=1), 400, findings)
     return decide(POLICY, v, drift_streak=3, last_request=None)
 
