@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import multiprocessing.util
 import os
@@ -46,6 +47,16 @@ log = logging.getLogger("driftscope.client")
 DEFAULT_TOPIC = "driftscope.predictions"
 WARN_EVERY = 60.0  # seconds between two warnings of one kind (invalid, full, closed, failed)
 EXIT_TIMEOUT = 5.0  # at interpreter exit, how long a logger not closed may still send
+STALLED_AFTER = 10.0  # seconds without an acknowledgement, events waiting: Kafka unreachable
+EVENT_OVERHEAD = 1024
+"""Bytes of memory an event holds beyond its JSON until Kafka acknowledges it (its key, its
+entry in this logger's queue, kafka-python's future and callbacks: about 900 measured with
+tracemalloc), counted against ``max_queue_bytes`` so that it bounds memory, not JSON."""
+DELIVERY_TIMEOUT_MS = 2**31 - 1
+"""kafka-python's ``delivery_timeout_ms`` (120 s by its default expired every event of a
+longer outage while the queue had room): about 24 days, so that ``max_queue`` and
+``max_queue_bytes``, not a timer, decide what an outage loses."""
+_WAKE = object()  # put on the queue to wake the sender (a flush() asked for)
 
 
 def _plain(value: Any) -> Any:
@@ -67,7 +78,9 @@ class LoggerStats:
     (acknowledged by Kafka), ``failed`` (Kafka refused it), ``dropped`` (queued, never
     delivered by close()'s deadline), ``invalid`` (not an event: never queued) and
     ``rejected`` (refused at the door, never queued: the queue full, the logger closed).
-    Once closed, ``sent + failed + dropped == queued``."""
+    Once closed, ``sent + failed + dropped == queued``. ``expired`` is the part of
+    ``dropped`` that kafka-python gave up on while the logger was open, its
+    ``delivery_timeout_ms`` passed (only when ``client_options`` set one)."""
 
     queued: int = 0
     sent: int = 0
@@ -75,6 +88,7 @@ class LoggerStats:
     dropped: int = 0
     invalid: int = 0
     rejected: int = 0
+    expired: int = 0
 
     @property
     def lost(self) -> int:
@@ -96,6 +110,7 @@ class PredictionLogger:
         linger_ms: int = 20,
         client_options: dict[str, Any] | None = None,
         close_timeout: float = 30.0,
+        quiet_kafka: bool = True,
     ) -> None:
         self.topic = topic
         self.max_block = max_block
@@ -107,10 +122,13 @@ class PredictionLogger:
         self._opts.setdefault("linger_ms", linger_ms)
         self._opts.setdefault("acks", 1)
         self._opts.setdefault("retries", 5)
+        self._opts.setdefault("delivery_timeout_ms", DELIVERY_TIMEOUT_MS)
         if self._opts["acks"] not in (-1, "all"):  # idempotence needs acks=all: off, and
             self._opts.setdefault("enable_idempotence", False)  # kafka-python says nothing
         self._closed = False
         self._deadline: float | None = None  # close()'s: the sender's flushes end by then
+        self._quiet = quiet_kafka
+        self._quieted = False  # holds kafka-python's loggers quiet (a forked child too)
         self._reset()
         self._start()
         _LOGGERS.add(self)
@@ -121,11 +139,17 @@ class PredictionLogger:
         where :func:`_after_fork` calls this before anything else runs."""
         self._pid = os.getpid()
         self.stats = LoggerStats()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.max_queue)
+        # (unbounded: what max_queue bounds is every event not yet acknowledged, this
+        # queue's and kafka-python's, counted in _pending)
+        self._queue: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._pending = 0  # queued, not yet sent, failed or dropped
-        self._bytes = 0  # what those pending events hold (``max_queue_bytes``)
+        self._pending = 0  # queued, not yet sent, failed or dropped: here or in kafka-python
+        self._bytes = 0  # the memory those pending events hold (``max_queue_bytes``)
+        self._waiting = 0  # log() calls waiting for room (max_block)
+        self._flushers = 0  # flush() calls waiting: the sender flushes kafka-python meanwhile
+        self._progress_at = time.monotonic()  # the last acknowledgement, or pending from 0
+        self._stalled = False  # said that Kafka acknowledges nothing (to say it answers)
         self._settled = False  # close() has counted what was never acknowledged
         self._warned_at: dict[str, float] = {}
         self._unwarned: dict[str, int] = {}
@@ -134,6 +158,9 @@ class PredictionLogger:
 
     def _start(self) -> None:
         """A sender thread of this process's own, and a close when the process ends."""
+        if self._quiet and not self._quieted:
+            self._quieted = True
+            _quiet_kafka(+1)
         self._thread = threading.Thread(target=self._run, name="driftscope-logger", daemon=True)
         self._thread.start()
         ref = weakref.ref(self)
@@ -162,7 +189,7 @@ class PredictionLogger:
         predictions: dict[str, Any],
         *,
         label: Any = None,
-        segments: dict[str, str] | None = None,
+        segments: Mapping[str, str] | None = None,
         event_id: str | None = None,
         timestamp: datetime | None = None,
         model_version: str = "",
@@ -172,29 +199,40 @@ class PredictionLogger:
         An event that could not be queued (the queue full past ``max_block``, the logger
         closed) keeps its id, so the caller's later ``log_feedback`` stays well-formed;
         it is counted in ``stats.rejected``, which with the other counters is where losses
-        are read from.
+        are read from. A missing prediction (None, NaN, ``pd.NA``) is left out of the
+        event, the rest of which is sent; a missing feature is sent as null.
         """
-        data: dict[str, Any] = {
-            "model_id": model_id,
-            "model_version": model_version,
-            # NaN is how pandas and numpy say missing: it is sent as null (the wire format
-            # has no NaN; the whole prediction was dropped as invalid)
-            "features": ({k: None if is_missing(v) else _plain(v) for k, v in features.items()}
-                         if isinstance(features, Mapping) or hasattr(features, "items")
-                         else features),
-            "predictions": _plain_map(predictions),
-            "segments": segments or {},
-        }
-        if not is_missing(label):  # (a pandas row without its label: NaN)
-            data["label"] = _plain(label)
-        if event_id is not None:
-            data["event_id"] = event_id
-        if timestamp is not None:
-            data["timestamp"] = timestamp
-        try:
+        try:  # (what the caller gave is converted here too: nothing raises into its path)
+            data: dict[str, Any] = {
+                "model_id": model_id,
+                "model_version": model_version,
+                # NaN is how pandas and numpy say missing: it is sent as null (the wire
+                # format has no NaN; the whole prediction was dropped as invalid)
+                "features": ({k: None if is_missing(v) else _plain(v)
+                              for k, v in features.items()}
+                             if isinstance(features, Mapping) or hasattr(features, "items")
+                             else features),
+                # a missing prediction is left out (a model that gave no score): the wire
+                # has no null prediction, and the rest of the event is worth keeping
+                "predictions": ({k: _plain(v) for k, v in predictions.items()
+                                 if not is_missing(v)}
+                                if isinstance(predictions, Mapping)
+                                or hasattr(predictions, "items") else predictions),
+                # (a pandas Series has no truth value: ``segments or {}`` raised)
+                "segments": {} if segments is None else _plain_map(segments),
+            }
+            if not is_missing(label):  # (a pandas row without its label: NaN)
+                data["label"] = _plain(label)
+            if event_id is not None:
+                data["event_id"] = event_id
+            if timestamp is not None:
+                data["timestamp"] = timestamp
             event = PredictionEvent.model_validate(data)
         except ValidationError as exc:
             self._invalid("event", first_error(exc)[1])
+            return None
+        except Exception as exc:  # a mapping whose items() raises, a value numpy refuses
+            self._invalid("event", f"{type(exc).__name__}: {exc}")
             return None
         if self.send(event) is None:  # too large for the collector
             return None
@@ -202,20 +240,28 @@ class PredictionLogger:
 
     def log_feedback(
         self, model_id: str, event_id: str, label: Any, *, timestamp: datetime | None = None
-    ) -> None:
-        """Queue a label that arrived after its prediction."""
-        data: dict[str, Any] = {
-            "kind": "feedback",
-            "model_id": model_id,
-            "event_id": event_id,
-            "label": _plain(label),
-        }
-        if timestamp is not None:
-            data["timestamp"] = timestamp
+    ) -> bool | None:
+        """Queue a label that arrived after its prediction: what :meth:`send` returns (True
+        queued, False refused, None invalid). The collector stores feedback whatever its
+        ``event_id``; one with no prediction of that id within the feedback horizon is
+        never joined (no error tells so: check the id)."""
         try:
-            self.send(FeedbackEvent.model_validate(data))
+            data: dict[str, Any] = {
+                "kind": "feedback",
+                "model_id": model_id,
+                "event_id": event_id,
+                "label": _plain(label),
+            }
+            if timestamp is not None:
+                data["timestamp"] = timestamp
+            event = FeedbackEvent.model_validate(data)
         except ValidationError as exc:
             self._invalid("feedback", first_error(exc)[1])
+            return None
+        except Exception as exc:
+            self._invalid("feedback", f"{type(exc).__name__}: {exc}")
+            return None
+        return self.send(event)
 
     def send(self, event: PredictionEvent | FeedbackEvent) -> bool | None:
         """Queue an already-built event: True when queued, False when refused (the queue
@@ -235,51 +281,69 @@ class PredictionLogger:
             return False
         if self._thread is None:  # a forked child's first event
             self._start_in_child()
-        try:
-            if self.max_block > 0:
-                self._queue.put((key, value), timeout=self.max_block)
-            else:
-                self._queue.put_nowait((key, value))
-        except queue.Full:
-            with self._idle:
-                if not self._settled:  # (else close() has counted it as dropped already)
-                    self.stats.queued -= 1
-                    self.stats.rejected += 1
-                    self._pending -= 1
-                    self._bytes -= len(value)
-                    self._idle.notify_all()
-            self._warn("full", f"events refused: the queue is full (max_queue="
-                               f"{self.max_queue}): the broker is slower than the app, or "
-                               "unreachable")
-            return False
+        self._queue.put_nowait((key, value))  # (unbounded: _admit made room)
         return True
+
+    def _full(self, cost: int) -> bool:
+        """No room for an event costing ``cost`` bytes: ``max_queue`` events, or
+        ``max_queue_bytes`` bytes, not yet acknowledged (an event alone is let in whatever
+        its size: it would never fit otherwise)."""
+        return self._pending >= self.max_queue or bool(
+            self._bytes and self._bytes + cost > self.max_queue_bytes)
 
     def _admit(self, size: int) -> tuple[str, str] | None:
         """Count an event in (queued and pending, counted before the put: a close() in
-        between waits for it), or refuse it: the warning to give, when refused."""
+        between waits for it), or refuse it: the warning to give, when refused.
+
+        The bounds hold everything not yet acknowledged: what waits in this logger's
+        queue and what kafka-python holds (before, only the queue was bounded, and an
+        outage piled events up in kafka-python without limit)."""
+        cost = size + EVENT_OVERHEAD
         with self._lock:
-            # room in bytes: waited for up to max_block, as room in count is (an event
-            # alone is let in whatever its size: it would never fit otherwise)
-            deadline = time.monotonic() + self.max_block
-            while (not self._closed and self._bytes and
-                   self._bytes + size > self.max_queue_bytes and time.monotonic() < deadline):
-                self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            if self._full(cost) and not self._closed and self.max_block > 0:
+                deadline = time.monotonic() + self.max_block  # waited for, up to max_block
+                self._waiting += 1
+                try:
+                    while not self._closed and self._full(cost):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._idle.wait(min(0.5, left))
+                finally:
+                    self._waiting -= 1
             if self._closed:
                 self.stats.rejected += 1
                 return "closed", "events refused: the PredictionLogger is closed"
-            if self._bytes and self._bytes + size > self.max_queue_bytes:
+            if self._full(cost):
                 self.stats.rejected += 1
-                return "full", (f"events refused: the queue holds max_queue_bytes="
-                                f"{self.max_queue_bytes:,} bytes: the broker is slower "
-                                "than the app, or unreachable")
+                return "full", (f"events refused: {self._pending:,} events ({self._bytes:,} "
+                                f"bytes) not yet acknowledged by Kafka, the limit is "
+                                f"max_queue={self.max_queue:,} / max_queue_bytes="
+                                f"{self.max_queue_bytes:,}: the broker is slower than the "
+                                "app, or unreachable")
             self.stats.queued += 1
+            now = time.monotonic()
+            if self._pending == 0:
+                self._progress_at = now
             self._pending += 1
-            self._bytes += size
+            self._bytes += cost
+            stalled = now - self._progress_at >= STALLED_AFTER
+        if stalled:  # (said here too: the sender may be stuck reaching the broker)
+            self._check_progress()
         return None
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued is sent or failed; False on timeout."""
-        return self._wait(time.monotonic() + timeout)
+        """Wait until everything queued is sent or failed; False on timeout. Meanwhile the
+        sender sends what kafka-python holds without waiting for ``linger_ms`` (the only
+        time, with close(), it flushes: batching is kept otherwise)."""
+        with self._lock:
+            self._flushers += 1
+        try:
+            self._queue.put_nowait(_WAKE)
+            return self._wait(time.monotonic() + timeout)
+        finally:
+            with self._lock:
+                self._flushers -= 1
 
     def _wait(self, deadline: float) -> bool:
         """Until nothing is pending; False when ``deadline`` came first, or the sender
@@ -307,6 +371,7 @@ class PredictionLogger:
             # (flushing first, threads still logging kept it up until the timeout)
             self._closed = True
             self._deadline = deadline = time.monotonic() + timeout
+        self._queue.put_nowait(_WAKE)  # (the sender flushes from now on)
         self._wait(deadline)
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
@@ -317,12 +382,17 @@ class PredictionLogger:
             self._idle.notify_all()
         if self._finalizer is not None:  # (the registry would keep one per logger made)
             self._finalizer.cancel()
+        if self._quieted:  # the last logger closed: kafka-python's loggers as they were
+            self._quieted = False
+            _quiet_kafka(-1)
         s = self.stats
         if s.failed or s.dropped or s.rejected:
+            expired = f", {s.expired} of them expired by delivery_timeout_ms" \
+                if s.expired else ""
             log.warning("driftscope: PredictionLogger closed: %d of %d queued events not "
-                        "delivered (%d failed, %d dropped); %d refused (queue full / logger "
-                        "closed)", s.failed + s.dropped, s.queued, s.failed, s.dropped,
-                        s.rejected)
+                        "delivered (%d failed, %d dropped%s); %d refused (queue full / "
+                        "logger closed)", s.failed + s.dropped, s.queued, s.failed,
+                        s.dropped, expired, s.rejected)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -359,15 +429,56 @@ class PredictionLogger:
             setattr(self.stats, what, getattr(self.stats, what) + n)
 
     def _done(self, what: str, size: int) -> None:
-        """One pending event of ``size`` bytes is over, counted as ``what``."""
+        """One pending event of ``size`` bytes (its JSON) is over, counted as ``what``."""
+        answered = False
         with self._idle:
             if self._settled:  # close() has counted it as lost already
                 return
             setattr(self.stats, what, getattr(self.stats, what) + 1)
             self._pending -= 1
-            self._bytes -= size
-            if self._pending <= 0:
+            self._bytes -= size + EVENT_OVERHEAD
+            if what == "sent":
+                self._progress_at = time.monotonic()
+                answered, self._stalled = self._stalled, False
+            if self._pending <= 0 or self._waiting:
                 self._idle.notify_all()
+        if answered:
+            log.warning("driftscope: Kafka acknowledges events again (%s)", self._servers())
+
+    def _answered(self, size: int, outcome: Any) -> None:
+        """kafka-python's answer for one event: its metadata, or the exception it failed
+        with (one callback for both: the less each waiting event holds, the better)."""
+        if not isinstance(outcome, BaseException):
+            self._done("sent", size)
+            return
+        from kafka.errors import KafkaTimeoutError
+
+        if isinstance(outcome, KafkaTimeoutError) and "Expiring" in str(outcome):
+            self._count("expired")  # (delivery_timeout_ms: a timer, not Kafka, gave up)
+            self._done("dropped", size)
+            self._warn("expired", f"events dropped: kafka-python's delivery_timeout_ms "
+                                  f"passed before Kafka answered ({outcome})")
+            return
+        self._failed(outcome, size)
+
+    def _servers(self) -> str:
+        servers = self._opts["bootstrap_servers"]
+        return servers if isinstance(servers, str) else ",".join(servers)
+
+    def _check_progress(self) -> None:
+        """Say so, once a minute at most, while events wait and Kafka acknowledged none of
+        them for :data:`STALLED_AFTER` seconds (kafka-python's own lines about it are
+        silenced while a logger is open: ``quiet_kafka``)."""
+        with self._lock:
+            pending, held = self._pending, self._bytes
+            stalled_for = time.monotonic() - self._progress_at
+            if pending <= 0 or stalled_for < STALLED_AFTER:
+                return
+            self._stalled = True
+        self._warn("unreachable", f"Kafka ({self._servers()}) acknowledged nothing for "
+                                  f"{stalled_for:.0f} s: {pending:,} events wait ({held:,} "
+                                  f"bytes; refused beyond max_queue={self.max_queue:,} / "
+                                  f"max_queue_bytes={self.max_queue_bytes:,})")
 
     def _producer(self) -> Any:
         from kafka import KafkaProducer
@@ -382,7 +493,8 @@ class PredictionLogger:
             except KafkaError as exc:
                 if self._left() <= 0:
                     return None
-                log.warning("driftscope: cannot reach Kafka (%s); retrying", type(exc).__name__)
+                self._warn("unreachable", f"cannot reach Kafka ({self._servers()}: "
+                                          f"{type(exc).__name__}); retrying")
                 time.sleep(delay if self._deadline is None else max(0.0, min(delay, self._left())))
                 delay = min(delay * 2, 5.0)
             except Exception as exc:  # bad client_options, a codec not installed: the
@@ -419,10 +531,11 @@ class PredictionLogger:
     def _drain(self, what: str) -> None:
         while True:
             try:
-                _key, value = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            self._done(what, len(value))
+            if item is not _WAKE:
+                self._done(what, len(item[1]))
 
     def _send(self, producer: Any, key: bytes | None, value: bytes) -> None:
         size = len(value)
@@ -431,8 +544,7 @@ class PredictionLogger:
             return
         try:
             future = producer.send(self.topic, key=key, value=value)
-            future.add_callback(lambda _md: self._done("sent", size))
-            future.add_errback(lambda exc: self._failed(exc, size))
+            future.add_both(functools.partial(self._answered, size))
         except Exception as exc:  # a bad message or a closed producer: count, go on
             self._failed(exc, size)
 
@@ -440,18 +552,29 @@ class PredictionLogger:
         producer = self._producer()
         if producer is not None:  # at exit, this logger closes it (_close_at_exit), after
             producer._unregister_cleanup()  # sending what it holds: not kafka-python first
+        checked = time.monotonic()
         while True:
             try:
-                key, value = self._queue.get(timeout=0.1)
+                item = self._queue.get(timeout=0.1)
             except queue.Empty:
-                if self._finished():
-                    break
-                if self._closed and producer is not None:  # answers still awaited
-                    self._flush(producer, min(self._left(), 0.1))
+                item = None
+            if item is not None and item is not _WAKE:
+                self._send(producer, *item)
+                if not self._queue.empty():
+                    continue  # (hand everything queued over first)
+            elif item is None and self._finished():
+                break
+            if producer is None:
                 continue
-            self._send(producer, key, value)
-            if producer is not None and self._queue.empty():
-                self._flush(producer, self._left())
+            # kafka-python sends a batch once linger_ms has passed or it is full: flushed
+            # here only while a flush() or close() waits (flushing each time the queue was
+            # empty sent a request per event at a few hundred a second, at 2-3× the CPU)
+            if (self._closed or self._flushers) and self._pending > 0:
+                self._flush(producer, min(self._left(), 0.1 if item is None else 1.0))
+            now = time.monotonic()
+            if now - checked >= 1.0:
+                checked = now
+                self._check_progress()
         if producer is not None:
             self._flush(producer, self._left())
             _close_producer(producer, self._left())
@@ -470,6 +593,27 @@ def _close_producer(producer: Any, seconds: float) -> None:
         if sender is not None:
             sender.force_close()
         producer._closed = True  # (what its close sets once done: __del__ does nothing)
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_LEVEL = logging.CRITICAL + 1  # (ours: a level the app set since is left alone)
+_quiet_holders = 0
+_quiet_saved = logging.NOTSET
+
+
+def _quiet_kafka(step: int) -> None:
+    """kafka-python's loggers (``kafka.*``) silenced while a logger is open, as they were
+    once the last closes: with the broker down they wrote about 20 ERROR lines a minute
+    (connection refused, lost), beside driftscope's own warning a minute."""
+    global _quiet_holders, _quiet_saved
+    kafka_log = logging.getLogger("kafka")
+    with _QUIET_LOCK:
+        _quiet_holders += step
+        if step > 0 and _quiet_holders == 1:
+            _quiet_saved = kafka_log.level
+            kafka_log.setLevel(_QUIET_LEVEL)
+        elif step < 0 and _quiet_holders == 0 and kafka_log.level == _QUIET_LEVEL:
+            kafka_log.setLevel(_quiet_saved)
 
 
 _LOGGERS: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()

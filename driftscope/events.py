@@ -85,6 +85,13 @@ _EXPECTED = {
     "label": "a number, string or boolean",
 }
 
+_WHEN_MISSING = {
+    "features": "send null when missing",
+    "predictions": "leave a missing prediction out of the event (null is not allowed)",
+    "label": "leave the label out when not known",
+}
+"""What to send instead of a non-finite value, by field (only a feature may be null)."""
+
 _NAME = Annotated[str, Field(min_length=1, max_length=200)]
 PREDICTION_PREFIX = "prediction."
 """Predictions are typed and profiled as ``prediction.<name>``: no feature may start so."""
@@ -174,7 +181,9 @@ def first_error(err: ValidationError) -> tuple[str, str]:
         return "not_utf8", f"{loc}: a lone surrogate (e.g. \\udfff) cannot be encoded as UTF-8"
     bad = e.get("input")
     if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)):
-        return "non_finite", f"{loc}: NaN or infinity is not allowed; send null when missing"
+        instead = _WHEN_MISSING.get(parts[0] if parts else "")
+        return "non_finite", f"{loc}: NaN or infinity is not allowed" + (
+            f"; {instead}" if instead else "")
     if union and parts and parts[0] in _EXPECTED:
         got = type(e.get("input")).__name__ if "input" in e else "another type"
         item = next((x["loc"][at + 1] for x in errors if len(x["loc"]) > at + 1
@@ -222,7 +231,8 @@ def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         obj = json.loads(text, parse_constant=_reject_constant)
     except _NonFinite as exc:
         raise EventError(
-            "non_finite", f"{exc} is not allowed; send null for a missing value"
+            "non_finite", f"{exc} is not allowed: a missing feature is null, a missing "
+            "prediction or label is left out"
         ) from None
     except ValueError as exc:
         raise EventError("malformed_json", f"malformed JSON: {exc}") from None
