@@ -21,13 +21,14 @@ GRACE = 5.0
 
 
 def connected(consumer: Any) -> bool | None:
-    """Whether the consumer holds a connection to a broker of its cluster; None when its
-    client does not say (another kafka-python than the one pinned)."""
+    """Whether the consumer holds a connection to a broker of its cluster (as a partition
+    leader, or as its group's coordinator: kafka-python names that one ``coordinator-N``);
+    None when its client does not say (another kafka-python than the one pinned)."""
     try:
         client = consumer._client
-        nodes = client.cluster.brokers()
-        return any(client.connected(getattr(n, "node_id", getattr(n, "nodeId", None)))
-                   for n in nodes)
+        ids = [getattr(n, "node_id", getattr(n, "nodeId", None))
+               for n in client.cluster.brokers()]
+        return any(client.connected(i) or client.connected(f"coordinator-{i}") for i in ids)
     except Exception:  # (private surface of kafka-python: never a reason to stop)
         return None
 
