@@ -68,7 +68,7 @@ from driftscope.types import Score
 
 from .calibration import FeatureMonitor, FittedMonitor, detector_specs, harness_detectors
 from .scenarios import Clock, Scenario, Stream, get_scenario
-from .sources import Batch, get_source
+from .sources import Batch, get_source, list_sources
 
 DEFAULT_ALPHA = FdrSpec().alpha
 DEFAULT_CONSECUTIVE = Policy().min_windows
@@ -274,6 +274,9 @@ class EvalConfig:
                 raise ConfigError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.seed < 0:  # numpy's generators take no negative seed
             raise ConfigError(f"seed: must be at least 0, got {self.seed}")
+        if self.source not in list_sources():  # (was a traceback once the suite ran)
+            raise ConfigError(f"source: unknown source {self.source!r}; valid: "
+                              f"{', '.join(list_sources())}")
 
 
 @dataclass

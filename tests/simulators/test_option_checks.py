@@ -170,6 +170,7 @@ def test_check_fits_names_the_numbers_and_the_fix() -> None:
         ({"sizes": ()}, "sizes"),
         ({"trials": 0}, "trials"),
         ({"seed": -1}, "seed"),
+        ({"source": "nosuch"}, "unknown source 'nosuch'"),
     ],
 )
 def test_eval_config_refuses_settings_below_their_minimum(
@@ -188,6 +189,7 @@ def test_eval_config_refuses_settings_below_their_minimum(
         (["--sizes", "0"], "sizes"),
         (["--sizes", "100,x"], "--sizes"),
         (["--trials", "0"], "trials"),
+        (["--source", "nosuch"], "unknown source 'nosuch'"),
     ],
 )
 @pytest.mark.usefixtures("no_work")
