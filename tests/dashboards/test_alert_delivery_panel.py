@@ -7,13 +7,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from driftscope.alerts.outbox import Outbox
 from driftscope.dashboards import build as b
 from driftscope.dashboards import panels_collector
 from driftscope.dashboards.macros import expand
 from driftscope.store.clickhouse import Store
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime.now(UTC)  # set again by each test: the panel measures waits from now()
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _rows(store: Store, since: datetime) -> list[dict[str, Any]]:
