@@ -322,12 +322,12 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
         return recovered(alert, slack)
     if not v.findings:
         return f"{_pair(alert, slack)}: no findings in this window; {_bad_windows(alert)}"
-    def named(columns: Iterable[str]) -> str:  # the first few, most severe first
-        first = list(dict.fromkeys(columns))
+    def named(columns: Iterable[str], also: str = "") -> str:  # the first few, most
+        first = list(dict.fromkeys(columns))  # severe first; ``also`` after them
         shown = [slack_name(c, SUMMARY_NAME) if slack else _clip(c, SUMMARY_NAME)
                  for c in first[:SUMMARY_NAMES]]
         more = f", +{len(first) - SUMMARY_NAMES}" if len(first) > SUMMARY_NAMES else ""
-        return f" ({', '.join(shown)}{more})"
+        return f" ({', '.join(shown)}{more}{also})"
 
     ranked = v.top(len(v.findings))
     drift = [f.feature for f in ranked if f.kind == "drift"]
@@ -342,11 +342,11 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
         found = [f for f in ranked if f.kind == kind and f.reason != "silence"]
         n = len({(f.feature, f.metric) for f in found})
         if n:  # (a model-wide check or a metric: its name; a column's: the column)
-            which = named(f.metric if f.feature in ("", "*") else f.feature for f in found)
+            also = (f"; labels of the window from {v.labels_start:%Y-%m-%d %H:%M} UTC"
+                    if kind == "performance" and v.labels_start is not None else "")
+            which = named((f.metric if f.feature in ("", "*") else f.feature for f in found),
+                          also)  # (label_delay: the window the labels measure)
             parts.append(f"{n} {kind} check{'s' if n != 1 else ''} failed{which}")
-            if kind == "performance" and v.labels_start is not None:  # label_delay
-                parts[-1] += (f" (labels of the window from "
-                              f"{v.labels_start:%Y-%m-%d %H:%M} UTC)")
     what = ", ".join(parts)
     return (f"{_pair(alert, slack)}: {what} for {alert.windows} window"
             f"{'s' if alert.windows != 1 else ''} since {alert.opened_window:%Y-%m-%d %H:%M} UTC")

@@ -135,7 +135,8 @@ def test_the_message_names_the_window_the_labels_measure(store: Store) -> None:
     found = AlertStore(store).get(alert_id)
     assert found is not None
     text = summary(found[0], verdicts[-1])
-    assert "1 performance check failed (labels of the window from 2026-02-01 01:00)" in text
+    assert ("1 performance check failed (accuracy; labels of the window from 2026-02-01 01:00 "
+            "UTC)" in text)
     assert details(found[0], verdicts[-1], 5)["labels_start"] == "2026-02-01T01:00:00+00:00"
 
 
