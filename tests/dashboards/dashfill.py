@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from driftscope.dashboards.macros import ALL
+from driftscope.dashboards.build import ALL_VALUES
+from driftscope.dashboards.macros import ALL, expand
+from driftscope.dashboards.spec import PanelSpec
 from driftscope.simulators.scenarios import Clock, get_scenario
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -258,3 +260,13 @@ def variables(model: str = "churn") -> dict[str, list[str]]:
     variable's *All*: pass ``all_values``, :data:`driftscope.dashboards.build.ALL_VALUES`)."""
     return {"model": [model], "monitor": [ALL], "feature": list(FEATURES),
             "segment": ["all", "region=north"]}
+
+
+def panel_rows(store: Store, spec: PanelSpec, t0: datetime, t1: datetime, interval: int,
+               variables: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The panel's rows as Grafana gets them (its macros and variables expanded, *All* as
+    the dashboards send it), each a dict by column; its columns are the spec's."""
+    cols, rows = store.query_columns(expand(spec.sql, t0, t1, interval, variables,
+                                            all_values=ALL_VALUES))
+    assert tuple(cols) == spec.columns or not rows, spec.key
+    return [dict(zip(cols, r, strict=True)) for r in rows]

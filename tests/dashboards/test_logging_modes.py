@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from dashfill import filled_database
+from dashfill import filled_database, panel_rows
 
 from driftscope.config import Config
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
@@ -88,10 +88,7 @@ def _run(store: Store, spec: PanelSpec, model: str, interval: int = 3600,
          **more: list[str]) -> list[dict[str, Any]]:
     variables = {"model": [model], "monitor": [ALL], "feature": ["age", "plan"],
                  "segment": ["all"]} | more
-    cols, rows = store.query_columns(expand(spec.sql, T0, T1, interval, variables,
-                                            all_values=ALL_VALUES))
-    assert tuple(cols) == spec.columns or not rows, spec.key
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return panel_rows(store, spec, T0, T1, interval, variables)
 
 
 def _hour(t: datetime) -> int:

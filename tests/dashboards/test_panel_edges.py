@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashfill import _insert, _result, filled_database
+from dashfill import _insert, _result, filled_database, panel_rows
 
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
 from driftscope.dashboards.build import ALL_VALUES, build
@@ -151,10 +151,7 @@ def _run(store: Store, spec: PanelSpec, model: str, interval: int = 3600,
          **more: list[str]) -> list[dict[str, Any]]:
     """The panel's rows as Grafana gets them (values interpolated as Grafana does)."""
     v = {"model": [model], "monitor": [ALL], "feature": ["age"], "segment": ["all"]} | more
-    cols, rows = store.query_columns(expand(spec.sql, T0, T1, interval, v,
-                                            all_values=ALL_VALUES))
-    assert tuple(cols) == spec.columns or not rows, spec.key
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return panel_rows(store, spec, T0, T1, interval, v)
 
 
 def _hour(t: datetime) -> int:

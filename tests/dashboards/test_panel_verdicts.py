@@ -22,11 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashfill import _insert, _result, filled_database
+from dashfill import _insert, _result, filled_database, panel_rows
 
 from driftscope.dashboards import panels_drift, panels_overview, panels_quality
-from driftscope.dashboards.build import ALL_VALUES
-from driftscope.dashboards.macros import ALL, expand
+from driftscope.dashboards.macros import ALL
 from driftscope.dashboards.spec import PanelSpec
 from driftscope.store import schema
 from driftscope.store.clickhouse import Store
@@ -99,10 +98,7 @@ def _run(store: Store, spec: PanelSpec, model: str, interval: int = 3600,
          **more: list[str]) -> list[dict[str, Any]]:
     v = {"model": [model], "monitor": [ALL], "feature": ["age", "plan", "x"],
          "segment": ["all"]} | more
-    cols, rows = store.query_columns(expand(spec.sql, T0, T1, interval, v,
-                                            all_values=ALL_VALUES))
-    assert tuple(cols) == spec.columns or not rows, spec.key
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return panel_rows(store, spec, T0, T1, interval, v)
 
 
 def test_a_moved_constant_column_is_drawn_at_10_and_chance_at_most_1(verdicts: Store) -> None:

@@ -19,6 +19,8 @@ from driftscope.simulators.evaluate import EvalConfig, Harness, run_suite
 from driftscope.simulators.report import suite
 from driftscope.simulators.scenarios import get_scenario
 
+from .test_cli import _one_line_error
+
 runner = CliRunner()
 ACCURACY = Path(__file__).parents[2] / "benchmarks" / "accuracy.py"
 
@@ -33,14 +35,6 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Harness, "drift", _no_work)
     monkeypatch.setattr(Harness, "silent", _no_work)
     monkeypatch.setattr("driftscope.simulators.delivery.deliver", _no_work)
-
-
-def _one_line_error(args: list[str]) -> str:
-    result = runner.invoke(app, args)
-    assert isinstance(result.exception, DriftscopeError), (args, repr(result.exception))
-    message = str(result.exception)
-    assert message and "\n" not in message
-    return message
 
 
 def _accuracy() -> ModuleType:
