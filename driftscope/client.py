@@ -46,6 +46,7 @@ log = logging.getLogger("driftscope.client")
 
 DEFAULT_TOPIC = "driftscope.predictions"
 WARN_EVERY = 60.0  # seconds between two warnings of one kind (invalid, full, closed, failed)
+BOOTSTRAP_TRY = 5.0  # seconds one attempt to reach a broker may take (then tried again)
 EXIT_TIMEOUT = 5.0  # at interpreter exit, how long a logger not closed may still send
 STALLED_AFTER = 10.0  # seconds without an acknowledgement, events waiting: Kafka unreachable
 EVENT_OVERHEAD = 1024
@@ -382,9 +383,8 @@ class PredictionLogger:
             self._idle.notify_all()
         if self._finalizer is not None:  # (the registry would keep one per logger made)
             self._finalizer.cancel()
-        if self._quieted:  # the last logger closed: kafka-python's loggers as they were
-            self._quieted = False
-            _quiet_kafka(-1)
+        if self._thread is None or not self._thread.is_alive():
+            self._unquiet()  # (else the sender does, once its last kafka-python call ends)
         s = self.stats
         if s.failed or s.dropped or s.rejected:
             expired = f", {s.expired} of them expired by delivery_timeout_ms" \
@@ -393,6 +393,13 @@ class PredictionLogger:
                         "delivered (%d failed, %d dropped%s); %d refused (queue full / "
                         "logger closed)", s.failed + s.dropped, s.queued, s.failed,
                         s.dropped, expired, s.rejected)
+
+    def _unquiet(self) -> None:
+        """kafka-python's loggers as they were once the last logger is done with them."""
+        with self._lock:
+            quieted, self._quieted = self._quieted, False
+        if quieted:
+            _quiet_kafka(-1)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -428,12 +435,13 @@ class PredictionLogger:
         with self._lock:
             setattr(self.stats, what, getattr(self.stats, what) + n)
 
-    def _done(self, what: str, size: int) -> None:
-        """One pending event of ``size`` bytes (its JSON) is over, counted as ``what``."""
+    def _done(self, what: str, size: int) -> bool:
+        """One pending event of ``size`` bytes (its JSON) is over, counted as ``what``
+        (False when close() had counted it already: nothing more to say of it)."""
         answered = False
         with self._idle:
             if self._settled:  # close() has counted it as lost already
-                return
+                return False
             setattr(self.stats, what, getattr(self.stats, what) + 1)
             self._pending -= 1
             self._bytes -= size + EVENT_OVERHEAD
@@ -444,6 +452,7 @@ class PredictionLogger:
                 self._idle.notify_all()
         if answered:
             log.warning("driftscope: Kafka acknowledges events again (%s)", self._servers())
+        return True
 
     def _answered(self, size: int, outcome: Any) -> None:
         """kafka-python's answer for one event: its metadata, or the exception it failed
@@ -454,8 +463,9 @@ class PredictionLogger:
         from kafka.errors import KafkaTimeoutError
 
         if isinstance(outcome, KafkaTimeoutError) and "Expiring" in str(outcome):
+            if not self._done("dropped", size):
+                return
             self._count("expired")  # (delivery_timeout_ms: a timer, not Kafka, gave up)
-            self._done("dropped", size)
             self._warn("expired", f"events dropped: kafka-python's delivery_timeout_ms "
                                   f"passed before Kafka answered ({outcome})")
             return
@@ -489,7 +499,7 @@ class PredictionLogger:
         delay = 0.2
         while True:  # (until close()'s deadline, not its start: a logger made and closed
             try:  # at once, as at exit, still sends)
-                return KafkaProducer(**quieter(self._opts))
+                return KafkaProducer(**quieter(self._bootstrap_options()))
             except KafkaError as exc:
                 if self._left() <= 0:
                     return None
@@ -503,8 +513,16 @@ class PredictionLogger:
                           "are counted as failed", type(exc).__name__, exc)
                 return None
 
+    def _bootstrap_options(self) -> dict[str, Any]:
+        """The producer's options, its first contact bounded by :data:`BOOTSTRAP_TRY` and
+        by close()'s deadline (kafka-python's own 30 s kept a closed logger's thread, and
+        its reconnect lines, alive for half a minute after close() had returned)."""
+        left = BOOTSTRAP_TRY if self._deadline is None else min(BOOTSTRAP_TRY, self._left())
+        return {"bootstrap_timeout_ms": max(int(left * 1000), 100), **self._opts}
+
     def _failed(self, exc: BaseException, size: int) -> None:
-        self._done("failed", size)
+        if not self._done("failed", size):  # (kafka-python failing, after close(), what
+            return  # close() counted dropped: the app was told already)
         self._warn("failed", f"Kafka did not take an event: {type(exc).__name__}: {exc}")
 
     def _flush(self, producer: Any, seconds: float) -> None:
@@ -578,6 +596,8 @@ class PredictionLogger:
         if producer is not None:
             self._flush(producer, self._left())
             _close_producer(producer, self._left())
+        if self._closed:  # (a close() that did not wait for this thread left it to us)
+            self._unquiet()
 
 
 def _close_producer(producer: Any, seconds: float) -> None:

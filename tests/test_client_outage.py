@@ -138,6 +138,9 @@ def test_kafka_pythons_loggers_are_quiet_while_a_logger_is_open(
             first.close(0.2)
             assert kafka_log.level != logging.INFO  # (the second is still open)
             second.close(0.2)
+            for logger in (first, second):  # (given back when the last sender has ended:
+                assert logger._thread is not None  # one may still be in a first contact)
+                logger._thread.join(8.0)
         assert kafka_log.level == logging.INFO
         kafka_lines = [r for r in caplog.records if r.name.startswith("kafka")]
         assert kafka_lines == [], [(r.name, r.getMessage()) for r in kafka_lines[:3]]
@@ -238,3 +241,42 @@ def test_log_feedback_says_what_became_of_the_label() -> None:
     assert logger.log_feedback("m", "e-3", label=1) is False  # closed
     s = logger.stats
     assert (s.queued, s.rejected, s.invalid) == (1, 2, 1), s
+
+
+def test_a_logger_closed_while_kafka_is_unreachable_leaves_nothing_running_behind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its thread sat in kafka-python's 30-s first contact after close() had returned, and
+    with kafka-python's loggers given back, wrote its reconnect ERRORs into the app's log
+    (and into whichever test ran next)."""
+    with caplog.at_level(logging.WARNING):
+        logger = PredictionLogger(f"127.0.0.1:{free_port()}", close_timeout=0.5)
+        logger.log("m", {"x": 1.0}, {"p": 0.5})
+        time.sleep(1.0)  # (the sender is trying to reach the broker)
+        logger.close()
+        thread = logger._thread
+        assert thread is not None
+        thread.join(8.0)
+        assert not thread.is_alive()
+        time.sleep(0.5)
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("kafka")]
+    assert logger.stats.dropped == 1
+
+
+def test_what_close_counted_lost_is_not_reported_again_when_kafka_python_fails_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After close() had counted the unacknowledged events as dropped, kafka-python's
+    forced close failed them, and the app read 'Kafka did not take an event: Producer is
+    closed forcefully' after the summary."""
+    logger, _ = _down_after_first_event(client_options={"request_timeout_ms": 1000})
+    for i in range(50):
+        logger.log("m", {"x": float(i)}, {"p": 0.5})
+    time.sleep(0.5)
+    with caplog.at_level(logging.WARNING, logger="driftscope.client"):
+        logger.close(1.0)
+        time.sleep(1.0)
+    ours = [r.getMessage() for r in caplog.records if r.name == "driftscope.client"]
+    assert len(ours) == 1 and "50 of 51 queued events not delivered" in ours[0], ours
+    s = logger.stats
+    assert (s.sent, s.dropped, s.failed) == (1, 50, 0), s
