@@ -228,12 +228,20 @@ def reference_upload(
     name: Annotated[str | None, typer.Option(help="Reference name (default: file stem).")] = None,
     outputs: Annotated[str, typer.Option(help="Comma-separated prediction columns.")] = "",
     segments: Annotated[str, typer.Option(help="Comma-separated segment columns.")] = "",
+    na_values: Annotated[str, typer.Option(
+        "--na-values", help="Comma-separated values that mean missing, e.g. '?,unknown'.")] = "",
     config: ConfigOption = None,
 ) -> None:
     """Upload a dataset; monitors use it with reference: {kind: dataset, dataset: NAME}."""
     from driftscope.config import Secrets, load_config
     from driftscope.errors import ConfigError
-    from driftscope.monitor.upload import check_columns, read_table, upload
+    from driftscope.monitor.upload import (
+        check_columns,
+        check_values,
+        read_table,
+        thin_columns,
+        upload,
+    )
     from driftscope.store.clickhouse import Store
 
     cfg = load_config(config)
@@ -242,10 +250,17 @@ def reference_upload(
     ref = name or file.stem
     segs = [c for c in segments.split(",") if c]
     outs = [c for c in outputs.split(",") if c]
-    frame = read_table(file, text=[*segs, "label"])
+    nas = [v for v in na_values.split(",") if v]
+    frame = read_table(file, text=[*segs, "label"], na_values=nas)
     if frame.empty:  # a header alone: an empty reference would compare with nothing
         raise ConfigError(f"{file}: no rows to upload (a reference needs at least one)")
     check_columns(cfg, store, model, ref, frame, outs, segs)  # a typo: one line, no upload
+    try:
+        check_values(frame, segs)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    for note in thin_columns(cfg, model, ref, frame):
+        typer.echo(f"warning: {file}: {note}", err=True)
     try:
         n = upload(store, model, ref, frame, outputs=outs, segments=segs)
     except ConfigError as exc:  # a row's value (checked before anything is written)

@@ -107,6 +107,8 @@ class ReferenceReader:
                                     source=self.source, on_time=on_time)
             if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
+            if spec.kind == "fixed" and frame.n < self.min_events and window.start >= end:
+                raise self._empty_range(start, end, frame.n)  # (a typo in its dates)
         if is_static(spec):
             self._static[key] = frame
         return frame
@@ -138,6 +140,22 @@ class ReferenceReader:
         if len(rows) < spec.width:
             return None
         return as_utc(rows[0][0]), as_utc(rows[-1][1])
+
+    def _empty_range(self, start: datetime, end: datetime, n: int) -> ConfigError:
+        """A fixed range, over, that holds too few events to be anyone's normal: without
+        this, every window went unjudged for drift and nothing said so."""
+        W = S.WINDOWS
+        rows = self.store.query(
+            f"SELECT min({W.window_start}), max({W.window_end}), count() FROM {W} "
+            f"WHERE {W.model_id} = {{m:String}}", {"m": self.model_id})
+        first, last, windows = rows[0] if rows else (None, None, 0)
+        held = (f"its windows run from {as_utc(first):%Y-%m-%d %H:%M} to "
+                f"{as_utc(last):%Y-%m-%d %H:%M} UTC" if windows else "it has no windows yet")
+        return ConfigError(
+            f"the fixed reference {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC of model "
+            f"{self.model_id!r} holds {n} events, fewer than min_events={self.min_events} "
+            f"({held}): check its start and end"
+        )
 
     def _no_dataset(self, name: str) -> ConfigError:
         R = S.REFERENCES

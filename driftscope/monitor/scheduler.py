@@ -477,7 +477,8 @@ class Monitor:
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source))
-        run.fitter.hold(run.refs.version(cfg.reference))  # (a static one, read this pass)
+        version = run.refs.version(cfg.reference)  # (a static one's, read this pass)
+        run.fitter.hold(version)
         if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
                                                    window.end, cfg.quality))
@@ -485,6 +486,9 @@ class Monitor:
         sampled = isinstance(run.source, Sampled)
         count = n if sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref, run.noise)
+        if version is not None:  # which contents it was judged against: a dataset uploaded
+            for row in rows:  # again under its name, or a fixed range filled since
+                row.details["reference_version"] = version
         silent = self._silent(run, window, cur)
         rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
                                 extra, silent,

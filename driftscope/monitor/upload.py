@@ -24,12 +24,18 @@ from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
+MOSTLY_NUMBERS = 0.9
+"""A text column whose present values are numbers at least this often is a numeric column
+with a few placeholders ('?', 'n/a', 'unknown'), not categories."""
 
-def read_table(path: Path, text: Sequence[str] = ()) -> pd.DataFrame:
+
+def read_table(path: Path, text: Sequence[str] = (),
+               na_values: Sequence[str] = ()) -> pd.DataFrame:
     """A DataFrame from a ``.parquet`` or ``.csv`` file.
 
     CSV columns named in ``text`` (segments, the label) are read as text, as events carry
     them: a zip code ``01000`` stays ``01000`` and a tier ``1`` does not become ``1.0``.
+    Values in ``na_values`` ('?', 'unknown') are missing values, in either kind of file.
     """
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
@@ -38,12 +44,66 @@ def read_table(path: Path, text: Sequence[str] = ()) -> pd.DataFrame:
         raise ConfigError(f"{path}: expected a .parquet or .csv file")
     try:
         if suffix != ".csv":
-            return pd.read_parquet(path)
+            return _placeholders_missing(pd.read_parquet(path), na_values, text)
         header = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, dtype={c: str for c in text if c in header})
+        return pd.read_csv(path, dtype={c: str for c in text if c in header},
+                           na_values=list(na_values) or None)
     except (ValueError, OSError, ImportError) as exc:  # parser errors are ValueErrors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
+
+
+def _placeholders_missing(frame: pd.DataFrame, na_values: Sequence[str],
+                          text: Sequence[str]) -> pd.DataFrame:
+    """A Parquet file's text columns with ``na_values`` made missing, and read as numbers
+    where every value left is one (as read_csv does for a CSV file)."""
+    if not na_values:
+        return frame
+    for col in frame.columns:
+        if frame[col].dtype != object or col in text:
+            continue
+        values = frame[col].where(~frame[col].isin(list(na_values)))
+        numbers = pd.to_numeric(values, errors="coerce")
+        frame[col] = numbers if numbers.notna().sum() == values.notna().sum() else values
+    return frame
+
+
+def check_values(frame: pd.DataFrame, text: Sequence[str]) -> None:
+    """A one-line :class:`ConfigError` for a column of numbers with a few text values among
+    them: read as text, the feature was judged as categories (a `type_mismatch` in every
+    window against numeric events, and no drift measured on it)."""
+    for col in frame.columns:
+        if frame[col].dtype != object or col in text or col in ("label", "timestamp"):
+            continue
+        present = frame[col].dropna()
+        if present.empty or present.map(lambda v: isinstance(v, bool)).any():
+            continue
+        numbers = pd.to_numeric(present.astype(str), errors="coerce")
+        words = present[numbers.isna()]
+        if len(words) and len(words) <= (1 - MOSTLY_NUMBERS) * len(present):
+            shown = ", ".join(repr(str(w)) for w in pd.unique(words.astype(str))[:3])
+            raise ConfigError(
+                f"column {col}: {len(present) - len(words):,} numbers and {len(words):,} "
+                f"text values ({shown}): read as text, it would be judged as categories; "
+                f"if they mean missing, pass --na-values {shown.split(', ')[0]}, or fix "
+                "the file")
+
+
+def thin_columns(config: Config, model_id: str, name: str, frame: pd.DataFrame) -> list[str]:
+    """Warnings for a dataset too thin to judge with: fewer rows than the ``min_events`` of
+    a monitor that compares with it (its windows get no drift score), and columns with no
+    value at all (nothing found on them, whatever they do)."""
+    notes = []
+    needs = [m.min_events for m in config.monitors if m.model == model_id
+             and m.reference.kind == "dataset" and m.reference.dataset == name]
+    if needs and len(frame) < max(needs):
+        notes.append(f"{len(frame)} rows, fewer than min_events={max(needs)} of the monitors "
+                     "that compare with it: they will score no drift against it")
+    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        notes.append(f"column{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
+                     "holds no value: nothing can be found on it")
+    return notes
 
 
 def upload(

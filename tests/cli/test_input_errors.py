@@ -221,12 +221,25 @@ def test_a_simulation_that_delivered_nothing_fails(monkeypatch: pytest.MonkeyPat
     ("x,score\n", "train.csv: no rows to upload"),
     ("x,timestamp\n1,2026-01-01T00:00Z\n2,soon\n", "train.csv: row 2, column timestamp: 'soon'"),
     ("x,timestamp\n1,2026-01-01T00:00Z\n2,\n", "train.csv: row 2, column timestamp: empty"),
+    ("age\n" + "31\n" * 40 + "?\n", "train.csv: column age: 40 numbers and 1 text values ('?')"
+     ": read as text, it would be judged as categories; if they mean missing, pass "
+     "--na-values '?'"),
 ])
 def test_a_reference_file_that_cannot_be_a_reference_is_refused(csv: str, says: str,
                                                                 tmp_path: Path) -> None:
     (tmp_path / "train.csv").write_text(csv)
     one_line_error(driftscope("reference", "upload", "train.csv", "--model", "m",
                               cwd=tmp_path), says)
+
+
+def test_placeholders_named_as_missing_upload_as_a_numeric_column(tmp_path: Path) -> None:
+    """`age` with a few '?' was read as text: every window a type mismatch, its drift
+    never measured. With --na-values it is a number column whose '?' are missing."""
+    (tmp_path / "train.csv").write_text("age,plan\n" + "31,a\n" * 40 + "?,b\n")
+    proc = driftscope("reference", "upload", "train.csv", "--model", "m", "--na-values", "?",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "uploaded 41 rows" in proc.stdout
 
 
 def test_a_report_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:

@@ -84,3 +84,41 @@ def test_a_fixed_range_still_filling_up_is_fitted_on_what_it_holds_now(store: St
     write_windows(store, "m", T0 + W, W, 1, 500, shifted(2.0), seed=3)
     kept.run_once()
     assert emd(store, 1)[1] == 2000  # fitted on the range as it is now, not on its first 500
+
+
+def version(store: Store, window: int) -> str:
+    rows = store.query(
+        f"SELECT JSONExtractString({D.details}, 'reference_version') FROM {D} FINAL "
+        f"WHERE {D.metric} = 'emd' AND {D.window_start} = {{t:DateTime64(3, 'UTC')}}",
+        {"t": T0 + window * W})
+    return str(rows[0][0])
+
+
+def test_each_row_says_which_upload_of_a_dataset_it_was_judged_against(store: Store) -> None:
+    """An upload under the same name replaces the contents: rows judged before and after
+    carried the same fingerprint and nothing else to tell them apart."""
+    rng = np.random.default_rng(1)
+    upload(store, "m", "train", pd.DataFrame({"x": rng.normal(0, 1, 3000)}))
+    kept = Monitor(store, config({"kind": "dataset", "dataset": "train"}))
+    write_windows(store, "m", T0, W, 2, 500, shifted(0.0), seed=0)
+    kept.run_once()
+    first = version(store, 0)
+    assert first and version(store, 1) == first
+    upload(store, "m", "train", pd.DataFrame({"x": rng.normal(0, 1, 2000)}))
+    write_windows(store, "m", T0 + 2 * W, W, 1, 500, shifted(0.0), seed=1)
+    kept.run_once()
+    assert version(store, 2) not in ("", first)
+
+
+def test_a_fixed_range_that_holds_no_events_stops_its_monitor_with_one_line(
+    store: Store,
+) -> None:
+    """A year mistyped: every window went unjudged for drift, and nothing said so."""
+    kept = Monitor(store, config({"kind": "fixed", "start": "2025-02-01T00:00Z",
+                                  "end": "2025-02-02T00:00Z"}))
+    write_windows(store, "m", T0, W, 3, 500, shifted(2.0), seed=0)
+    assert kept.run_once() == []
+    assert kept.broken == {"mon": (
+        "the fixed reference 2025-02-01 00:00 to 2025-02-02 00:00 UTC of model 'm' holds 0 "
+        "events, fewer than min_events=30 (its windows run from 2026-02-01 00:00 to "
+        "2026-02-01 00:30 UTC): check its start and end")}

@@ -5,6 +5,7 @@ stops the upload before the store is touched."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,3 +43,35 @@ def test_a_row_without_a_readable_time_stops_the_upload(store: Store, value: obj
     assert str(info.value).startswith(says) and "\n" not in str(info.value)
     (t,), = store.query(f"SELECT {R.timestamp} FROM {R}")  # the reference before, intact
     assert t.replace(tzinfo=UTC) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_placeholder_named_missing_makes_a_parquet_column_numeric(tmp_path: Any,
+                                                                    store: Store) -> None:
+    from driftscope.monitor.upload import read_table
+
+    path = tmp_path / "train.parquet"
+    pd.DataFrame({"age": ["31", "unknown", "45"], "plan": ["a", "unknown", "b"]}).to_parquet(path)
+    frame = read_table(path, text=["plan"], na_values=["unknown"])
+    assert pd.api.types.is_numeric_dtype(frame["age"]) and frame["age"].isna().sum() == 1
+    assert list(frame["plan"]) == ["a", "unknown", "b"]  # (a segment keeps its text)
+    upload(store, "m", "train", frame)
+    rows = store.query(f"SELECT {R.features_num}, {R.features_null} FROM {R} "
+                       f"ORDER BY {R.event_id}")
+    assert [(dict(num), list(nulls)) for num, nulls in rows] == [
+        ({"age": 31.0}, []), ({}, ["age"]), ({"age": 45.0}, [])]
+
+
+def test_a_thin_dataset_is_named_at_upload() -> None:
+    from driftscope.config import Config
+    from driftscope.monitor.upload import thin_columns
+
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "1h"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"],
+                      "reference": {"kind": "dataset", "dataset": "train"}}]})
+    frame = pd.DataFrame({"x": np.arange(20.0), "gone": [np.nan] * 20})
+    assert thin_columns(cfg, "m", "train", frame) == [
+        "20 rows, fewer than min_events=30 of the monitors that compare with it: they will "
+        "score no drift against it",
+        "column gone holds no value: nothing can be found on it"]
+    assert thin_columns(cfg, "m", "other", frame[["x"]]) == []
