@@ -186,8 +186,12 @@ def score_one(
     static: bool,
     allowance: float = 0.0,
     span: tuple[datetime, datetime] | None = None,
+    key: str | None = None,
 ) -> Scored | None:
     """Score ``cur`` against ``ref`` with one detector; None when the input cannot be scored.
+
+    ``key``: what its fit is kept by, when not the feature's name (a multivariate matrix
+    whose columns left out differ is another fit).
 
     ``allowance``: how much of the statistic error in the inputs alone can explain (a
     profile's sketches, :class:`driftscope.monitor.sketch_noise.SketchNoise`): added to the
@@ -203,7 +207,7 @@ def score_one(
     if spec.on != "all" and (spec.on == "numeric") != numeric:
         return None
     try:
-        fitted = fitter.fitted(spec, fp, (segment, feature), ref, static, span)
+        fitted = fitter.fitted(spec, fp, (segment, key or feature), ref, static, span)
         score = fitted.score(cur)
         if allowance > 0:
             score = _allowing(score, fitted, cur, allowance)

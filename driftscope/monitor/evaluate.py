@@ -161,6 +161,36 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
     return out
 
 
+MULTIVARIATE_MISSING_MAX = 0.5
+"""A numeric feature missing from more than this share of either side's events is left out
+of the multivariate matrix (and named in its row's ``left_out``)."""
+
+
+def multivariate(ref: Frame, cur: Frame, names: Sequence[str]
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """The reference's and the window's matrices of the numeric features ``names`` for a
+    multivariate detector, and the features left out; None when none is left.
+
+    A value missing (or not finite) is the reference's median of its feature. Before, only
+    rows complete in every feature were kept: one feature absent from a window, or 2 %
+    of values missing at random among 256, left no row, and the check was skipped without
+    a word. A feature missing from over :data:`MULTIVARIATE_MISSING_MAX` of either side's
+    events is left out instead (a missing rate the column checks judge)."""
+    def share(frame: Frame, name: str) -> float:
+        values = frame.columns[name]
+        return 1.0 - int(np.isfinite(values).sum()) / max(len(values), 1)
+
+    kept = [n for n in names if n in cur.columns and share(ref, n) <= MULTIVARIATE_MISSING_MAX
+            and share(cur, n) <= MULTIVARIATE_MISSING_MAX]
+    if not kept:
+        return None
+    rm, cm = _matrix(ref, kept).astype(float), _matrix(cur, kept).astype(float)
+    fill = np.nanmedian(np.where(np.isfinite(rm), rm, np.nan), axis=0)
+    rm = np.where(np.isfinite(rm), rm, fill)
+    cm = np.where(np.isfinite(cm), cm, fill)
+    return rm, cm, [n for n in names if n not in kept]
+
+
 def _matrix(frame: Frame, names: Sequence[str]) -> np.ndarray:
     cols = [frame.columns[n] for n in names if n in frame.columns]
     return np.column_stack(cols) if cols else np.empty((frame.n, 0))
@@ -217,14 +247,16 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                 s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack, ref.bounds)
                 if s is not None:
                     scored.append(s)
-            if numeric and all(n in c.columns for n in numeric):
-                rm, cm = _matrix(r, numeric), _matrix(c, numeric)
-                rm, cm = rm[np.isfinite(rm).all(axis=1)], cm[np.isfinite(cm).all(axis=1)]
-                if len(rm) >= cfg.min_events and len(cm) >= cfg.min_events:
-                    s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static,
-                                  span=ref.bounds)
-                    if s is not None:
-                        scored.append(s)
+            matrices = multivariate(r, c, numeric) if numeric else None
+            if matrices is not None and min(len(matrices[0]), len(matrices[1])) >= cfg.min_events:
+                rm, cm, out = matrices
+                s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static,
+                              span=ref.bounds, key="multivariate" + "".join(f"-{n}" for n in out))
+                if s is not None:
+                    if out:  # (the quality checks say why: their missing rates)
+                        s = replace(s, score=replace(s.score, details={
+                            **s.score.details, "left_out": out}))
+                    scored.append(s)
     decided = judge.fdr_control(scored, cfg.fdr.method, cfg.fdr.alpha)
     return [
         Row("drift", s.segment, s.feature, s.detector, s.score.statistic, s.score.threshold,
