@@ -41,8 +41,13 @@ class FittedAnalytical:
     """The user functions; ``transform`` stacks their outputs as columns."""
 
     functions: tuple[tuple[str, Callable[[Any], Any]], ...]
+    columns: int | None = None  # the reference's, when it was a matrix
 
     def transform(self, x: Any) -> np.ndarray:
+        shape = np.shape(x)
+        if self.columns is not None and len(shape) == 2 and shape[1] != self.columns:
+            raise DetectorInputError(f"window: has {shape[1]} columns, the reference has "
+                                     f"{self.columns}")  # (a row mean of 15 of 16 scored)
         cols = [np.asarray(f(x), dtype=float).reshape(-1) for _, f in self.functions]
         if len({len(c) for c in cols}) != 1:
             raise DetectorInputError("analytical projections returned columns of unequal length")
@@ -71,7 +76,9 @@ class Analytical:
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedAnalytical:
         draw_seed(rng)
-        return FittedAnalytical(tuple(sorted(self.functions.items())))
+        shape = np.shape(reference)
+        return FittedAnalytical(tuple(sorted(self.functions.items())),
+                                shape[1] if len(shape) == 2 else None)
 
 
 def row_norm(x: Any) -> np.ndarray:

@@ -132,3 +132,16 @@ def test_pca_scores_of_the_reference_are_as_wide_as_a_fresh_windows() -> None:
             ref, rng=np.random.default_rng(i))
         flagged += fitted.score(cur).drifted
     assert flagged <= 5  # (2 now)
+
+
+def test_an_analytical_projection_refuses_a_window_of_other_columns() -> None:
+    """A window with 15 of the reference's 16 columns was projected (a row mean of 15
+    values against means of 16) and scored without a word."""
+    from driftscope.detectors.projections import Analytical
+    from driftscope.errors import DetectorInputError
+
+    rng = np.random.default_rng(0)
+    fitted = Analytical().fit(rng.normal(size=(50, 16)), rng=rng)
+    assert fitted.transform(rng.normal(size=(5, 16))).shape == (5, 2)
+    with pytest.raises(DetectorInputError, match="has 15 columns, the reference has 16"):
+        fitted.transform(rng.normal(size=(5, 15)))
