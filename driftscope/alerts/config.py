@@ -25,8 +25,10 @@ from driftscope.monitor.config import Section
 class RetrainPolicy(Section):
     """When to ask for retraining.
 
-    ``drift_sustained``: the model drifted ``windows`` consecutive windows;
-    ``performance_below``: ``metric`` fell below ``bound``; ``periodic``: every ``every``.
+    ``drift_sustained``: the model drifted ``windows`` consecutive windows (default 3);
+    ``performance_below``: ``metric`` was below ``bound`` in ``windows`` consecutive
+    windows (default 2, as alerts' ``min_windows``: one window's label noise does not ask);
+    ``periodic``: every ``every``.
     """
 
     name: str = Field(min_length=1)
@@ -37,6 +39,15 @@ class RetrainPolicy(Section):
     bound: float | None = None
     every: timedelta | None = None
     training_window: timedelta = timedelta(days=7)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _windows_of_kind(cls, data: Any) -> Any:
+        """``windows`` not given: 2 for ``performance_below``, else the field's default."""
+        if (isinstance(data, dict) and data.get("kind") == "performance_below"
+                and data.get("windows") is None):
+            data = {**data, "windows": PERFORMANCE_WINDOWS}
+        return data
 
     @field_validator("every", "training_window", mode="before")
     @classmethod
@@ -61,12 +72,15 @@ class RetrainPolicy(Section):
                        and getattr(self, f) != type(self).model_fields[f].default)
         if stray:
             raise ValueError(f"{', '.join(stray)} does not apply to a {self.kind} policy "
-                             f"(drift_sustained: windows; performance_below: metric, bound; "
-                             f"periodic: every)")
+                             f"(drift_sustained: windows; performance_below: metric, bound, "
+                             f"windows; periodic: every)")
         return self
 
 
-_KIND_FIELDS = {"windows": {"drift_sustained"}, "metric": {"performance_below"},
+PERFORMANCE_WINDOWS = 2
+"""Default ``windows`` of a ``performance_below`` policy (alerts' ``min_windows``)."""
+_KIND_FIELDS = {"windows": {"drift_sustained", "performance_below"},
+                "metric": {"performance_below"},
                 "bound": {"performance_below"}, "every": {"periodic"}}
 
 
@@ -77,6 +91,12 @@ class RetrainConfig(Section):
     kafka: bool = True
     webhook: bool = False
     command: list[str] | None = None
+    cooldown: timedelta = Field(
+        timedelta(days=7),
+        description="after a drift_sustained or performance_below request for a model, no "
+        "other request for it (any policy, any monitor) until this much event time has "
+        "passed; a periodic boundary in it is skipped. 0s: off",
+    )
     command_timeout: timedelta = Field(
         timedelta(seconds=60),
         description="how long `command` may run; past it its whole process group is killed",
@@ -88,6 +108,14 @@ class RetrainConfig(Section):
         d = parse_duration(v)
         if d <= timedelta(0):
             raise ValueError("must be a positive duration, e.g. 60s")
+        return d
+
+    @field_validator("cooldown", mode="before")
+    @classmethod
+    def _cooldown(cls, v: Any) -> timedelta:
+        d = parse_duration(v)
+        if d < timedelta(0):
+            raise ValueError("must not be negative (0s: no cooldown)")
         return d
 
     @field_validator("policies")

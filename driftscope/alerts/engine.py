@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from driftscope.alerts import messages, retrain
-from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts.config import AlertsConfig, RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
 from driftscope.alerts.outbox import Outbox
 from driftscope.alerts.rules import (
@@ -40,6 +40,8 @@ from driftscope.store.clickhouse import Store
 
 R = S.RETRAIN_REQUESTS
 M = S.MONITOR_WINDOWS
+D = S.DRIFT_RESULTS
+O = S.ALERT_OUTBOX  # noqa: E741
 
 
 def _now() -> datetime:
@@ -84,6 +86,11 @@ class AlertEngine:
                             *(p.windows for p in cfg.retrain.policies)) + 1
         self._tracks: dict[tuple[str, str], Track] = {}
         self._last_request: dict[tuple[str, str], datetime | None] = {}
+        # (model, monitor, policy) → the drift streak a request already covers
+        self._covered: dict[tuple[str, str, str], int] = {}
+        # (model, monitor) → window end → (start, metrics, unjudged): for performance streaks
+        self._recent: dict[tuple[str, str], dict[datetime, tuple[datetime, dict[str, float],
+                                                                frozenset[str]]]] = {}
 
     def recall(self, model_id: str, monitor: str) -> None:
         """Rebuild a pair's track now, before a backfill forgets the windows it redoes: a
@@ -106,32 +113,38 @@ class AlertEngine:
         ack: dict[str, Any] = {}
         if d.alert is not None and d.action in ("update", "escalate", "resolve"):
             d, ack = self._keep_acknowledgement(d)
+        # requests first, so that the window's alert message can say so
+        asked = (self._retrain(v, d.track, track.last_end)
+                 if d.action != "seen" and self.requests else [])
         if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
             first = d.alert.escalated if d.action == "escalate" else frozenset()
             self.alerts.save(d.alert, messages.summary(d.alert, v), {
                 **messages.details(d.alert, v, self.cfg.top_features, first), **ack}, now)
+        told = False
         if d.notify and d.alert is not None:
-            self._enqueue_alert(d, v)
+            told = self._enqueue_alert(d, v, asked)
         elif d.action == "recount" and track.alerted_until == v.window_start:
-            self._enqueue_again(d, v, silenced)
-        if d.action != "seen" and self.requests:
-            self._retrain(v, d.track, track.last_end)
+            told = self._enqueue_again(d, v, silenced, asked)
+        if asked and not told and not silenced:
+            self._enqueue_notice(v, asked)
         self._tracks[key] = d.track
         return d
 
-    def _enqueue_again(self, d: Decision, v: WindowVerdict, silenced: bool) -> None:
+    def _enqueue_again(self, d: Decision, v: WindowVerdict, silenced: bool,
+                       asked: Sequence[retrain.RetrainRequest] = ()) -> bool:
         """The window the alert last changed on, redone after a crash: the crash may have
         come between the alert's save and its messages, so the announcement this window
         made is enqueued again (the outbox keeps one row per delivery id: no duplicate)."""
         alert = d.alert
         if alert is None or not alert.notified or alert.last_window != v.window_start:
-            return
+            return False
         if alert.state == RESOLVED and self.policy.notify_resolved and not silenced:
-            self._enqueue_alert(replace(d, action="resolve"), v)
-        elif alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
-            self._enqueue_alert(replace(d, action="open"), v)
-        elif alert.state in (FIRING, ACKNOWLEDGED) and alert.escalated_at == v.window_end:
-            self._enqueue_alert(replace(d, action="escalate"), v)
+            return self._enqueue_alert(replace(d, action="resolve"), v, asked)
+        if alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
+            return self._enqueue_alert(replace(d, action="open"), v, asked)
+        if alert.state in (FIRING, ACKNOWLEDGED) and alert.escalated_at == v.window_end:
+            return self._enqueue_alert(replace(d, action="escalate"), v, asked)
+        return False
 
     def _keep_acknowledgement(self, d: Decision) -> tuple[Decision, dict[str, Any]]:
         """A person may have acknowledged the alert since this engine last saw it (`driftscope
@@ -148,7 +161,10 @@ class AlertEngine:
         alert = replace(d.alert, state=ACKNOWLEDGED)
         return replace(d, alert=alert, track=replace(d.track, alert=alert)), ack
 
-    def _enqueue_alert(self, d: Decision, v: WindowVerdict) -> None:
+    def _enqueue_alert(self, d: Decision, v: WindowVerdict,
+                       asked: Sequence[retrain.RetrainRequest] = ()) -> bool:
+        """Enqueue the alert's message to each channel (with a line per retraining request
+        the window made); True when there is a channel to tell."""
         assert d.alert is not None
         alert, top = d.alert, self.cfg.top_features
         resolved = d.action == "resolve"
@@ -160,9 +176,12 @@ class AlertEngine:
                 "summary": messages.summary(alert, v), "grafana_url": link}
         if escalated:
             body["new_kinds"] = sorted(new)
+        reqs = [(r.policy, r.request_id) for r in asked]
+        if reqs:
+            body["retrain_requests"] = [{"policy": p, "request_id": r} for p, r in reqs]
         payloads: dict[str, dict[str, Any]] = {
-            "console": messages.console_text(alert, v, top, resolved, new),
-            "slack": messages.slack_blocks(alert, v, top, link, resolved, new),
+            "console": messages.console_text(alert, v, top, resolved, new, reqs),
+            "slack": messages.slack_blocks(alert, v, top, link, resolved, new, reqs),
             "webhook": body,
         }
         group = (f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f"
@@ -172,20 +191,65 @@ class AlertEngine:
         for channel in self.channels:
             self.outbox.enqueue(f"{alert.alert_id}:{what}:{channel}", alert.alert_id, event,
                                 channel, payloads[channel], group_key=group)
+        return bool(self.channels)
 
-    def _retrain(self, v: WindowVerdict, track: Track, last_end: datetime | None) -> None:
+    def _enqueue_notice(self, v: WindowVerdict, asked: Sequence[retrain.RetrainRequest]) -> None:
+        """People are told of a request in the window's alert message; when none goes out
+        (the usual case: the alert opened windows before the drift was sustained), in one
+        message of its own to Slack and the console (the webhook gets the request itself
+        under ``retrain.webhook``)."""
+        reqs = [(r.policy, r.request_id) for r in asked]
+        payloads = {"console": messages.retrain_console(v, reqs),
+                    "slack": messages.retrain_slack(v, reqs)}
+        first = asked[0].request_id
+        for channel in self.channels:
+            if channel in payloads:
+                self.outbox.enqueue(f"{first}:told:{channel}", first, "retrain", channel,
+                                    payloads[channel],
+                                    group_key=self._unsent_group(v.model_id, channel))
+
+    def _unsent_group(self, model_id: str, channel: str) -> str:
+        """The group of the model's newest alert message to ``channel`` that no send has
+        taken yet (a pass that judged a backlog): a notice put in it goes out as part of
+        that message (:func:`messages.merge`). Once a send has fixed that message's
+        members, a row added to its group goes in a message of its own: no race."""
+        rows = self.store.query(
+            f"SELECT {O.group_key} FROM {O} FINAL WHERE {O.channel} = {{c:String}} AND "
+            f"{O.status} = 'pending' AND {O.kind} IN ('firing', 'escalated') AND "
+            f"startsWith({O.group_key}, {{g:String}}) ORDER BY {O.created_at} DESC LIMIT 1",
+            {"c": channel, "g": f"{model_id}\x1f"})
+        return str(rows[0][0]) if rows else ""
+
+    def _retrain(self, v: WindowVerdict, track: Track,
+                 last_end: datetime | None) -> list[retrain.RetrainRequest]:
+        """Decide and store the window's retraining requests; returns those it made (or,
+        redone after a crash, had made), enqueued to the retrain sinks."""
+        self._remember(v)
+        asked: list[retrain.RetrainRequest] = []
         for policy in self.cfg.retrain.policies:
+            if policy.model is not None and policy.model != v.model_id:
+                continue
             key = (v.model_id, policy.name)
             if key not in self._last_request:
                 self._last_request[key] = self._latest_request(*key)
             last = self._last_request[key]
             req = retrain.decide(policy, v, drift_streak=track.drift_streak,
-                                 last_request=last, last_end=last_end)
+                                 last_request=last, last_end=last_end,
+                                 pending=self._pending(v, policy, track.drift_streak),
+                                 below_streak=self._below_streak(v, policy))
             if req is None and last is not None and last >= v.window_end:
                 req = self._stored_request(policy.name, v)  # this window's, redone?
-            elif req is not None and (policy.kind == "drift_sustained"
-                                      and self._requested_in_streak(req, track.drift_streak)):
-                continue
+            elif req is not None:
+                if policy.kind == "drift_sustained" and self._requested_in_streak(
+                        req, track.drift_streak):
+                    self._covered[(v.model_id, v.monitor, policy.name)] = track.drift_streak
+                    continue
+                if self._cooling(req):
+                    continue  # one request per incident of the model, whatever asks
+                if policy.kind == "drift_sustained":
+                    self._covered[(v.model_id, v.monitor, policy.name)] = track.drift_streak
+                if policy.kind == "performance_below":
+                    req = self._with_labels(req, v, policy)
             if req is None:
                 continue
             if last is None or last < req.window_end:
@@ -198,21 +262,129 @@ class AlertEngine:
             for channel in retrain_channels(self.cfg):
                 self.outbox.enqueue(f"{req.request_id}:retrain:{channel}", req.request_id,
                                     "retrain", channel, req.payload())
+            asked.append(req)
+        return asked
+
+    def _pending(self, v: WindowVerdict, policy: RetrainPolicy, streak: int) -> bool:
+        """Whether a drift streak past its policy's count may still ask: no request covers
+        it yet (its first windows had a data fault, or fell in the model's cooldown). The
+        store is asked by :meth:`_requested_in_streak`; a streak known covered is not."""
+        key = (v.model_id, v.monitor, policy.name)
+        covered = self._covered.get(key)
+        if covered is not None and streak < covered:
+            del self._covered[key]  # the streak ended: a new one
+            covered = None
+        return (policy.kind == "drift_sustained" and streak > policy.windows and v.drifted
+                and covered is None)
+
+    def _cooling(self, req: retrain.RetrainRequest) -> bool:
+        """Whether another request for the model under a ``drift_sustained`` or
+        ``performance_below`` policy has a window ending within ``retrain.cooldown`` of this
+        one's (before or after it: a pass may judge a later window of one monitor before an
+        earlier one of another). Periodic requests hold nothing: a drift after a scheduled
+        retraining is news the schedule did not train on."""
+        cooldown = self.cfg.retrain.cooldown
+        if cooldown <= timedelta(0):
+            return False
+        return bool(self.store.count(
+            R, f"{R.model_id} = {{m:String}} AND {R.request_id} != {{r:String}} "
+            f"AND NOT JSONHas({R.evidence}, 'every') "
+            f"AND {R.window_end} > {{a:DateTime64(3, 'UTC')}} "
+            f"AND {R.window_end} < {{b:DateTime64(3, 'UTC')}}",
+            m=req.model_id, r=req.request_id, a=req.window_end - cooldown,
+            b=req.window_end + cooldown))
+
+    def _remember(self, v: WindowVerdict) -> None:
+        """Keep the window's metrics for the performance streaks of later windows (the
+        batch's windows are recorded in the store only after the batch)."""
+        if not any(p.kind == "performance_below" and p.windows > 1
+                   for p in self.cfg.retrain.policies):
+            return
+        recent = self._recent.setdefault((v.model_id, v.monitor), {})
+        recent[v.window_end] = (v.window_start, dict(v.metrics), v.unjudged)
+        while len(recent) > self.lookback:
+            del recent[next(iter(recent))]
+
+    def _below_streak(self, v: WindowVerdict, policy: RetrainPolicy) -> int | None:
+        """Consecutive windows of ``v``'s monitor with the policy's metric under its bound,
+        ending with ``v`` (counted up to the policy's ``windows``); None for other kinds.
+        A window too short of labels to measure it (``unjudged``) neither adds to the run
+        nor ends it; a gap (a window without events) ends it."""
+        if policy.kind != "performance_below":
+            return None
+        assert policy.metric is not None and policy.bound is not None
+        value = v.metrics.get(policy.metric)
+        if value is None or not value < policy.bound:
+            return 0
+        n, start = 1, v.window_start
+        for _ in range(self.lookback):
+            if n >= policy.windows:
+                break
+            before = self._window_ending(v.model_id, v.monitor, start)
+            if before is None:
+                break
+            start, metrics, unjudged = before
+            value = metrics.get(policy.metric)
+            if value is None and "performance" in unjudged:
+                continue
+            if value is None or not value < policy.bound:
+                break
+            n += 1
+        return n
+
+    def _window_ending(self, model_id: str, monitor: str, end: datetime,
+                       ) -> tuple[datetime, dict[str, float], frozenset[str]] | None:
+        """The processed window of the monitor that ends at ``end``: its start, metrics and
+        the checks it could not judge (this engine's memory, else the store)."""
+        found = self._recent.get((model_id, monitor), {}).get(end)
+        if found is not None:
+            return found
+        rows = self.store.query(
+            f"SELECT {M.window_start}, {M.summary} FROM {M} FINAL WHERE {M.model_id} = "
+            f"{{m:String}} AND {M.monitor} = {{n:String}} AND {M.window_end} = "
+            f"{{e:DateTime64(3, 'UTC')}} ORDER BY {M.processed_at} DESC LIMIT 1",
+            {"m": model_id, "n": monitor, "e": end})
+        if not rows:
+            return None
+        summary = json.loads(rows[0][1] or "{}")
+        metrics = {str(k): float(x) for k, x in (summary.get("metrics") or {}).items()
+                   if isinstance(x, int | float)}
+        return as_utc(rows[0][0]), metrics, frozenset(summary.get("unjudged") or ())
+
+    def _with_labels(self, req: retrain.RetrainRequest, v: WindowVerdict,
+                     policy: RetrainPolicy) -> retrain.RetrainRequest:
+        """The request with how many labels its metric was measured on (``labels``), from
+        the window's stored performance row (written before its verdict reaches alerts)."""
+        rows = self.store.query(
+            f"SELECT JSONExtractInt({D.details}, 'labels') FROM {D} WHERE {D.model_id} = "
+            f"{{m:String}} AND {D.monitor} = {{n:String}} AND {D.window_start} = "
+            f"{{s:DateTime64(3, 'UTC')}} AND {D.metric} = {{x:String}} AND {D.segment} = '*' "
+            f"ORDER BY {D.computed_at} DESC LIMIT 1",
+            {"m": v.model_id, "n": v.monitor, "s": v.window_start, "x": policy.metric})
+        if not rows or not rows[0][0]:
+            return req
+        return replace(req, evidence={**req.evidence, "labels": int(rows[0][0])})
 
     def _requested_in_streak(self, req: retrain.RetrainRequest, streak: int) -> bool:
-        """Whether another monitor of the model already asked under the same policy for a
-        streak of drifted windows that overlaps this one: one request per sustained drift
-        of the model, whichever of its monitors reached the count first (a pass may judge
-        one monitor's windows before another's)."""
+        """Whether the streak of drifted windows that asks already has a request: another
+        monitor of the model asked under the same policy for a streak that overlaps this
+        one (one request per sustained drift of the model, whichever of its monitors
+        reached the count first: a pass may judge one monitor's windows before
+        another's), this monitor asked earlier in the streak (its first windows had a data
+        fault, or fell in the cooldown), or another drift or performance policy asked for
+        the model during it (one request per incident)."""
         size = req.window_end - req.window_start
         began = req.window_start - (streak - 1) * size
         if self.store.count(
-            R, f"{R.model_id} = {{m:String}} AND {R.policy} = {{p:String}} "
-            f"AND {R.request_id} != {{r:String}} "
+            R, f"{R.model_id} = {{m:String}} AND {R.request_id} != {{r:String}} AND (("
+            f"{R.policy} = {{p:String}} "
             f"AND {R.window_start} >= {{a:DateTime64(3, 'UTC')}} "
             f"AND {R.window_start} - toIntervalMillisecond(greatest(JSONExtractInt("
             f"{R.evidence}, 'drifted_windows') - 1, 0) * {{s:Int64}}) "
-            f"<= {{b:DateTime64(3, 'UTC')}}",
+            f"<= {{b:DateTime64(3, 'UTC')}}) OR ("
+            f"{R.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+            f"AND {R.window_start} < {{b:DateTime64(3, 'UTC')}} "
+            f"AND NOT JSONHas({R.evidence}, 'every')))",
             m=req.model_id, p=req.policy, r=req.request_id, a=began, b=req.window_start,
             s=int(size.total_seconds() * 1000)):
             return True
@@ -252,9 +424,13 @@ class AlertEngine:
         if not rows:
             return None
         end, since, until, evidence = rows[0]
+        found = json.loads(evidence)
+        # a performance request's training data ends with the labels it measured
+        labels = (as_utc(until) - (as_utc(end) - v.window_start), as_utc(until)) \
+            if "metric" in found else (None, None)
         return retrain.RetrainRequest(
             retrain.request_id(policy, v.model_id, v.window_start), v.model_id, policy,
-            v.window_start, as_utc(end), as_utc(since), as_utc(until), json.loads(evidence))
+            v.window_start, as_utc(end), as_utc(since), as_utc(until), found, *labels)
 
     def _latest_request(self, model_id: str, policy: str) -> datetime | None:
         rows = self.store.query(

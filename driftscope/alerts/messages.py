@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -472,10 +472,13 @@ RESOLUTION_TITLES = ("Resolved", "Closed unverified")  # by ``reason == UNJUDGED
 
 
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
-                 resolved: bool = False, new: frozenset[str] = frozenset()) -> dict[str, Any]:
+                 resolved: bool = False, new: frozenset[str] = frozenset(),
+                 requests: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button.
 
-    ``new``: an update of an open alert that tells of these new kinds of problem."""
+    ``new``: an update of an open alert that tells of these new kinds of problem;
+    ``requests``: (policy, request id) of the retraining the window asked for, a line
+    each (:func:`retrain_line`)."""
     unverified = resolved and alert.reason == UNJUDGED
     icon = (":grey_question:" if unverified else ":white_check_mark:" if resolved
             else ":rotating_light:")
@@ -494,6 +497,8 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
     if not resolved and v.findings:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": top_findings(v, top, new)}})
+    if requests:
+        blocks.append(_requests_section(requests))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
         f"window {window_span(v.window_start, v.window_end)} UTC · "
         f"{v.n_events} events · {'peak ' if resolved else ''}severity "
@@ -531,11 +536,13 @@ def fallback(head: str, texts: list[str], sep: str = " — ",
 
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
-                 new: frozenset[str] = frozenset()) -> dict[str, Any]:
+                 new: frozenset[str] = frozenset(),
+                 requests: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """A plain-text rendering for the console notifier (``new``: an update that tells of
-    these new kinds of problem)."""
+    these new kinds of problem; ``requests``: the retraining the window asked for)."""
     head = "RESOLVED" if resolved else "UPDATE" if new else "ALERT"
     lines = [] if resolved else [describe(f) for f in v.top(top, new)]
+    lines += [retrain_line(p, r) for p, r in requests]
     extra = f" {update_line(alert, new)}" if new and not resolved else ""
     return {"text": f"[{head}] {summary(alert, v)}{extra}", "lines": lines}
 
@@ -552,6 +559,14 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """
     if len(payloads) == 1:
         return payloads[0]
+    notices = [p for p in payloads if _is_notice(channel, p)]
+    if notices and len(notices) < len(payloads):  # an alert's message says it, in a line
+        out = merge(channel, [p for p in payloads if p not in notices])
+        if channel == "slack":
+            extra = [n["blocks"][1] for n in notices]
+            return {**out, "blocks": out["blocks"][:SLACK_MAX_BLOCKS - len(extra)] + extra}
+        return {**out, "lines": [*out.get("lines", []),
+                                 *(x for n in notices for x in n.get("lines", []))]}
     if channel == "slack":
         blocks: list[dict[str, Any]] = [payloads[0]["blocks"][0]]
         for i, p in enumerate(payloads):
@@ -582,3 +597,58 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "alerts", **{k: first[k] for k in ("event", "model_id", "window_start",
                                                       "window_end") if k in first},
             "alerts": payloads}
+
+
+def retrain_line(policy: str, request_id: str, slack: bool = False) -> str:
+    """One line telling people that retraining was asked for (the request's payload went
+    to the retrain sinks; ``request_id`` is what the pipeline dedupes on).
+
+    >>> retrain_line("sustained", "3c55e236a43e21282e3d")
+    'Retraining requested (policy sustained, request 3c55e236a43e21282e3d)'
+    """
+    if slack:
+        return (f":repeat: Retraining requested (policy {slack_name(policy, SLACK_MAX_NAME)}, "
+                f"request `{request_id}`)")
+    return f"Retraining requested (policy {policy}, request {request_id})"
+
+
+def _requests_section(requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    text = "\n".join(retrain_line(p, r, slack=True) for p, r in requests)
+    return {"type": "section", "text": {"type": "mrkdwn",
+                                        "text": _clip_mrkdwn(text, SLACK_MAX_TEXT)}}
+
+
+def retrain_slack(v: WindowVerdict, requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The Slack message for retraining asked for in a window whose alert message (if
+    any) went out before: header, a line per request, the window."""
+    title = f"Retraining requested: {v.model_id}"
+    return {"text": fallback(title, [retrain_line(p, r) for p, r in requests]),
+            "blocks": [
+                {"type": "header", "block_id": RETRAIN_BLOCK,
+                 "text": {"type": "plain_text", "text": title[:SLACK_MAX_HEADER],
+                          "emoji": False}},
+                _requests_section(requests),
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
+                    f"{slack_name(v.model_id, SLACK_MAX_NAME)} / "
+                    f"{slack_name(v.monitor, SLACK_MAX_NAME)} · window "
+                    f"{window_span(v.window_start, v.window_end)} UTC", SLACK_MAX_TEXT)}]}]}
+
+
+def retrain_console(v: WindowVerdict, requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The console's block for retraining asked for without an alert message."""
+    return {"text": f"{RETRAIN_HEAD} {v.model_id} / {v.monitor}: window "
+                    f"{window_span(v.window_start, v.window_end)} UTC",
+            "lines": [retrain_line(p, r) for p, r in requests]}
+
+
+RETRAIN_BLOCK = "driftscope-retrain"  # the block_id of a retraining notice's header
+RETRAIN_HEAD = "[RETRAIN]"  # and the start of its console text
+
+
+def _is_notice(channel: str, payload: Mapping[str, Any]) -> bool:
+    """Whether a payload is a retraining notice (:func:`retrain_slack`,
+    :func:`retrain_console`), which joins an alert's message as its lines."""
+    if channel == "slack":
+        blocks = payload.get("blocks") or [{}]
+        return bool(blocks[0].get("block_id") == RETRAIN_BLOCK)
+    return str(payload.get("text", "")).startswith(RETRAIN_HEAD)

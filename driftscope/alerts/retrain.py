@@ -29,9 +29,10 @@ from driftscope.alerts.model import WindowVerdict
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DATA_FAULTS = frozenset({"missing_rate", "stuck_value", "type_mismatch"})
 """Quality findings that say a column's data is broken, not that the world changed: a
-sustained drift of columns that all have one asks no retraining (a model trained on a
-stuck sensor or on missing values learns the fault). Values out of range and new
-categories are not among them: a large real shift shows them too."""
+window where any drifted column has one asks no retraining (a model trained on a stuck
+sensor or on missing values learns the fault); the streak asks on its first window
+without one. Values out of range and new categories are not among them: a large real
+shift shows them too."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,14 @@ class RetrainRequest:
     train_since: datetime
     train_until: datetime
     evidence: dict[str, Any] = field(default_factory=dict)
+    labels_start: datetime | None = None
+    """``performance_below``: the window whose labels were measured (with a
+    ``performance.label_delay``, an earlier one than ``window_start``)."""
+    labels_end: datetime | None = None
 
     def payload(self) -> dict[str, Any]:
+        labels = (None if self.labels_start is None or self.labels_end is None else
+                  {"start": self.labels_start.isoformat(), "end": self.labels_end.isoformat()})
         return {
             "type": "retrain_request",
             "request_id": self.request_id,
@@ -57,6 +64,7 @@ class RetrainRequest:
             "window_end": self.window_end.isoformat(),
             "suggested_training_window": {"since": self.train_since.isoformat(),
                                           "until": self.train_until.isoformat()},
+            "labels_window": labels,
             "evidence": self.evidence,
         }
 
@@ -68,31 +76,39 @@ def request_id(policy: str, model_id: str, window_start: datetime) -> str:
 
 def decide(
     policy: RetrainPolicy, v: WindowVerdict, *, drift_streak: int, last_request: datetime | None,
-    last_end: datetime | None = None,
+    last_end: datetime | None = None, pending: bool = False, below_streak: int | None = None,
+    labels: int | None = None,
 ) -> RetrainRequest | None:
     """The request this window triggers under ``policy``, if any.
 
     ``drift_streak`` counts consecutive drifted windows ending with ``v``; the request
-    goes out when it reaches ``policy.windows`` (once per sustained drift), unless every
-    drifted column also has a :data:`DATA_FAULTS` finding in ``v``; its evidence lists the
-    quality findings of the drifted columns (``quality``: ``[feature, metric]``).
+    goes out when it reaches ``policy.windows``, or on a later window of the streak while
+    it is ``pending`` (past the count with no request yet: its first windows were held by a
+    data fault or the model's cooldown), unless a drifted column has a :data:`DATA_FAULTS`
+    finding in ``v``; its evidence lists the quality findings of the drifted columns
+    (``quality``: ``[feature, metric]``). ``below_streak`` counts consecutive windows
+    with ``metric`` under ``bound`` ending with ``v`` (None: not counted by the caller,
+    ``v`` alone decides), ``labels`` how many labels ``v``'s metric was measured on.
     ``last_request`` is the end of the window of this policy's last request for the model,
     ``last_end`` that of the window processed before ``v``: ``periodic`` fires when a
     multiple of ``every`` lies after both (after ``v``'s start if neither is known) and by
     ``v``'s end, so a boundary in a window without events (never processed) fires on the
-    next window processed.
+    next window processed. The model's cooldown (one request per incident, across
+    policies) is the caller's: :class:`~driftscope.alerts.engine.AlertEngine`.
     """
     if policy.model is not None and policy.model != v.model_id:
         return None
     evidence: dict[str, Any] = {"monitor": v.monitor}
+    until, labels_start, labels_end = v.window_end, None, None
     if policy.kind == "drift_sustained":
         # (a window too small to test holds the streak: it asks nothing itself)
-        if drift_streak != policy.windows or not v.drifted:
+        due = drift_streak == policy.windows or (drift_streak > policy.windows and pending)
+        if not due or not v.drifted:
             return None
         drift = sorted({f.feature for f in v.findings if f.kind == "drift"})
         faulty = {f.feature for f in v.findings
                   if f.kind == "quality" and f.metric in DATA_FAULTS}
-        if faulty >= set(drift):  # (a unit bug or a stuck sensor: retraining would learn it)
+        if faulty & set(drift):  # (a stuck sensor, missing values: retraining would learn it)
             return None
         evidence.update(drifted_windows=drift_streak, drifted=drift,
                         # (the segment last: "x" drifted in country=fr, not everywhere)
@@ -107,9 +123,19 @@ def decide(
         value = v.metrics.get(policy.metric)
         if value is None or not value < policy.bound:
             return None
+        if below_streak is not None and below_streak < policy.windows:
+            return None  # one window under the bound: label noise as often as not
         if last_request is not None and v.window_start < last_request + policy.training_window:
             return None  # the last request already covers this slump
-        evidence.update(metric=policy.metric, value=round(value, 6), bound=policy.bound)
+        evidence.update(metric=policy.metric, value=round(value, 6), bound=policy.bound,
+                        windows_below=below_streak if below_streak is not None else 1)
+        if labels is not None:
+            evidence["labels"] = labels
+        # the labels measured: with a label_delay, those of an earlier window; the data
+        # the model is to learn from ends there, not with the window that asked
+        labels_start = v.labels_start or v.window_start
+        labels_end = labels_start + (v.window_end - v.window_start)
+        until = min(labels_end, v.window_end)
     else:
         assert policy.every is not None
         every = policy.every
@@ -118,7 +144,7 @@ def decide(
         if (v.window_end - EPOCH) // every <= (after - EPOCH) // every:
             return None
         evidence.update(every=str(every))
-    since = v.window_end - policy.training_window
     return RetrainRequest(request_id(policy.name, v.model_id, v.window_start), v.model_id,
-                          policy.name, v.window_start, v.window_end, since, v.window_end,
-                          evidence)
+                          policy.name, v.window_start, v.window_end,
+                          until - policy.training_window, until, evidence,
+                          labels_start, labels_end)

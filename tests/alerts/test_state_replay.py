@@ -168,7 +168,7 @@ def test_two_monitors_of_one_model_ask_once_for_its_sustained_drift(store: Store
     """Monitor a sees x drift from window 3, monitor b sees y drift from window 4: one
     sustained drift of the model, one retraining request, in either order of judging
     (a live pass judges window by window; a pass after an outage, monitor by monitor)."""
-    cfg = AlertsConfig.model_validate({"console": False, "retrain": {
+    cfg = AlertsConfig.model_validate({"console": False, "retrain": {"cooldown": "0s",
         "policies": [{"name": "sus", "kind": "drift_sustained", "windows": 3}]}})
     R = S.RETRAIN_REQUESTS
 
@@ -238,7 +238,7 @@ def test_a_monitor_whose_streak_starts_during_anothers_sustained_drift_does_not_
     """A drifts in windows 1–10 and asks at 3; B drifts in 5–7. The model drifted without a
     break from A's request to B's streak: one sustained drift, one request. A drift of B
     after the model was quiet asks again."""
-    cfg = AlertsConfig.model_validate({"console": False, "retrain": {
+    cfg = AlertsConfig.model_validate({"console": False, "retrain": {"cooldown": "0s",
         "policies": [{"name": "sus", "kind": "drift_sustained", "windows": 3}]}})
     R = S.RETRAIN_REQUESTS
     e = AlertEngine(store, cfg, channels=[])
@@ -268,7 +268,7 @@ def test_a_retrain_request_lost_to_a_crash_before_its_outbox_row_is_enqueued_aga
     cfg = AlertsConfig.model_validate({"console": False, "retrain": {"policies": [
         {"name": "hourly", "kind": "periodic", "every": "1h"},
         {"name": "accuracy", "kind": "performance_below", "metric": "accuracy",
-         "bound": 0.8}]}})
+         "bound": 0.8, "windows": 1}]}})
 
     def scored(i: int, accuracy: float) -> WindowVerdict:
         return replace(window(i), metrics={"accuracy": accuracy})
