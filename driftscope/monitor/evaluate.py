@@ -267,6 +267,16 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
     ]
 
 
+def _same_phase(cfg: MonitorConfig, cur: Frame, ref: Frame) -> float:
+    """A seasonal reference's expected event count: the same window one period earlier
+    (:attr:`Frame.phase_n`). The mean of its ``windows`` windows mixed the quiet hour
+    before business hours with the busy one after it: on six days of traffic from 09:00 to
+    17:00, 08:00 and 17:00 were flagged every day (60 events, 373 expected)."""
+    if ref.phase_n is not None:
+        return float(ref.phase_n)
+    return ref.n / max(cfg.reference.width, 1)
+
+
 def quality_rows(
     cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any],
     silent: quality.QualityResult | None = None, count: int | None = None,
@@ -294,9 +304,7 @@ def quality_rows(
     expected = None
     if cfg.reference.kind == "seasonal" and ref.bounds and count is None:  # (a sample's
         # reference holds k per window, not the window's count: the history judges it)
-        span = (ref.bounds[1] - ref.bounds[0]) / (cur.bounds[1] - cur.bounds[0]) if cur.bounds \
-            else 1.0
-        expected = ref.n / max(span, 1e-9)
+        expected = _same_phase(cfg, cur, ref)
     n = cur.n if count is None else count
     vol = quality.volume_check(n, counts, expected, cfg.quality)
     if silent is not None:  # bad as a silence, drawn at its volume z (a dashboard showed

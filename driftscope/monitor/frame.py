@@ -43,6 +43,9 @@ class Frame:
     sketch_k: dict[str, int] = field(default_factory=dict)
     sketched: bool = False  # read back from profiles (values, not events)
     mixed: frozenset[str] = frozenset()  # names read as numbers and strings both
+    # a seasonal reference's: the events of the window one period before the one judged
+    # (its volume expectation), counted before any window was left out of the reference
+    phase_n: int | None = None
 
     @property
     def n(self) -> int:

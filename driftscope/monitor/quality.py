@@ -219,13 +219,22 @@ def _kind(values: np.ndarray) -> str:
     return "numeric" if values.dtype.kind == "f" else "categorical"
 
 
+VOLUME_CV = 0.05
+"""Day-to-day variation of a window's traffic a seasonal expectation allows beside Poisson
+noise (one standard deviation, as a share of it): a pure Poisson z flagged a busy hour
+6 % off yesterday's at 10,000 events, and 20 % off at 1,000 (a Saturday against a
+Friday). Now a change past about 30 % of a large window's traffic is flagged at
+``volume_z`` 6; an outage still is at once."""
+
+
 def volume_check(
     n_cur: int, history: Sequence[int], expected: float | None, spec: QualitySpec,
     min_history: int = 8,
 ) -> QualityResult | None:
-    """Event count against a seasonal expectation (Poisson z) or the history (robust z)."""
+    """Event count against a seasonal expectation (Poisson z, widened by
+    :data:`VOLUME_CV` of it) or the history (robust z)."""
     if expected is not None and expected > 0:
-        z = abs(n_cur - expected) / max(np.sqrt(expected), 1.0)
+        z = abs(n_cur - expected) / max(np.sqrt(expected + (VOLUME_CV * expected) ** 2), 1.0)
         return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
                              {"n": n_cur, "expected": expected})
     if len(history) < min_history:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ import pandas as pd
 from driftscope.durations import as_utc
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
-from driftscope.monitor.frame import Frame, Source, read_dataset, read_events
+from driftscope.monitor.frame import Frame, Source, _np_time, read_dataset, read_events
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
@@ -56,6 +57,51 @@ def reference_range(
     raise ValueError(f"a {spec.kind} reference has no time range")
 
 
+HOLD = 2
+"""A sliding ``previous`` reference looks back over up to this many times its width for
+windows that were not unlike the normal (drift, a data fault), and keeps the latest
+``windows`` of them; with fewer than half its width among them, the change has lasted
+long enough to be the new normal, and the plain range serves."""
+
+
+def reference_windows(spec: ReferenceSpec, window: Window,
+                      unlike: set[datetime] | frozenset[datetime]) -> list[datetime] | None:
+    """The starts of the windows a sliding reference (``previous``, ``seasonal``) is read
+    from, leaving out those judged unlike the normal (``unlike``: drift, a data fault) —
+    or None: its plain time range (nothing to leave out, another kind, or too few left).
+
+    Before, an incident stayed inside the reference after it ended and its clean windows
+    were flagged (12 of them after a 3-hour incident, with ``previous``), and a lasting
+    change was the normal 10 windows after it began, its alert "recovered" while it was
+    still there; now it is flagged for up to 1.5 times the width before it is learnt. A
+    ``seasonal`` reference takes the same phase one period earlier in place of a window
+    left out.
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> w = Window("m", datetime(2026, 1, 2, 10, tzinfo=timezone.utc), timedelta(hours=1))
+    >>> spec = ReferenceSpec(kind="previous", windows=4)
+    >>> [t.hour for t in reference_windows(spec, w, {w.start - w.size})]
+    [8, 7, 6, 5]
+    """
+    if not unlike or spec.kind not in ("previous", "seasonal"):
+        return None
+    if spec.kind == "previous":
+        looked = [window.start - i * window.size for i in range(1, HOLD * spec.width + 1)]
+        if not unlike.intersection(looked[: spec.width]):
+            return None
+        kept = [t for t in looked if t not in unlike][: spec.width]
+        return kept if 2 * len(kept) >= spec.width else None
+    first = reference_range(spec, window)[0]
+    looked = [first + i * window.size for i in range(spec.width)]
+    if not unlike.intersection(looked):
+        return None
+    # a window left out is the same phase one period earlier (dropped, its neighbours of
+    # another phase made the reference: a clean window flagged a day after an incident)
+    kept = [t if t not in unlike else t - spec.period for t in looked]
+    kept = [t for t in kept if t not in unlike]
+    return kept or None
+
+
 def reference_key(spec: ReferenceSpec) -> str:
     """A stable description of the reference used in result fingerprints."""
     data = spec.model_dump(mode="json", exclude_defaults=False)
@@ -81,8 +127,10 @@ class ReferenceReader:
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
 
-    def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None) -> Frame:
-        """The reference frame of ``window``; ``source`` may already hold the range."""
+    def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
+              unlike: set[datetime] | frozenset[datetime] = frozenset()) -> Frame:
+        """The reference frame of ``window``; ``source`` may already hold the range;
+        ``unlike``: windows left out of a sliding reference (:func:`reference_windows`)."""
         key = reference_key(spec)
         if is_static(spec) and key in self._static:
             return self._static[key]
@@ -93,6 +141,9 @@ class ReferenceReader:
                 raise self._no_dataset(spec.dataset)
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))
+            kept = reference_windows(spec, window, unlike)
+            if kept is not None:
+                start = min(start, *kept)
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
@@ -105,8 +156,16 @@ class ReferenceReader:
             else:
                 frame = read_events(self.store, self.model_id, start, end, self.names,
                                     source=self.source, on_time=on_time)
-            if spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
+            phase = None
+            if spec.kind == "seasonal":  # (its volume expectation: nothing is left out)
+                phase = frame.between(window.start - spec.period, window.end - spec.period).n
+            if kept is not None:
+                frame = _within(frame, kept, window.size)
+            elif spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
+                phase = None
+            if phase is not None:
+                frame = replace(frame, phase_n=phase)
             if spec.kind == "fixed" and frame.n < self.min_events and window.start >= end:
                 raise self._empty_range(start, end, frame.n)  # (a typo in its dates)
         if is_static(spec):
@@ -169,6 +228,15 @@ class ReferenceReader:
             f"upload it with `driftscope reference upload --model {self.model_id} "
             f"--name {name} FILE`"
         )
+
+
+def _within(frame: Frame, starts: Sequence[datetime], size: timedelta) -> Frame:
+    """The events of ``frame`` in the windows starting at ``starts``."""
+    keep = np.zeros(frame.n, dtype=bool)
+    for t in starts:
+        lo, hi = np.searchsorted(frame.timestamps, [_np_time(t), _np_time(t + size)])
+        keep[int(lo):int(hi)] = True
+    return replace(frame.take(np.flatnonzero(keep)), bounds=(min(starts), max(starts) + size))
 
 
 def complete(frame: Frame, start: datetime, end: datetime, parts: int) -> bool:

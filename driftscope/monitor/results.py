@@ -84,9 +84,37 @@ def drifted_at(
     return [str(f) for f in drifted] if isinstance(drifted, list) else []
 
 
+UNLIKE_NORMAL = frozenset({"volume", "schema_violations"})
+"""Quality metrics that do not make a window unlike the normal its neighbours are held to
+(its traffic, rejected events): every other finding of drift or data quality does."""
+
+
+def unlike_normal(v: WindowVerdict) -> bool:
+    """Whether a window holds drift or a data-quality fault: left out of the sliding
+    references of later windows (:func:`driftscope.monitor.reference.reference_windows`)."""
+    return any(f.kind == "drift" or (f.kind == "quality" and f.metric not in UNLIKE_NORMAL)
+               for f in v.findings)
+
+
+def unlike_windows(store: Store, model_id: str, monitor: str, since: datetime,
+                   until: datetime) -> set[datetime]:
+    """The stored windows from ``since`` to ``until`` judged :func:`unlike_normal` (those
+    stored before the flag was kept: the windows that drifted)."""
+    M = S.MONITOR_WINDOWS
+    rows = store.query(
+        f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
+        f"AND {M.monitor} = {{n:String}} AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}} AND if(JSONHas({M.summary}, "
+        f"'unlike'), JSONExtractBool({M.summary}, 'unlike'), "
+        f"JSONLength({M.summary}, 'drifted') > 0)",
+        {"m": model_id, "n": monitor, "a": since, "b": until})
+    return {as_utc(r[0]) for r in rows}
+
+
 def _summary(v: WindowVerdict) -> dict[str, object]:
     return {
         "findings": len(v.findings),
+        "unlike": unlike_normal(v),
         "drifted": drifted_on(v),
         "features": sorted({f.feature for f in v.findings}),
         "kinds": sorted({f.kind for f in v.findings}),

@@ -55,7 +55,7 @@ from driftscope.monitor.frame import (
     stored_marks,
     window_counts,
 )
-from driftscope.monitor.reference import ReferenceReader, digest, reference_key
+from driftscope.monitor.reference import HOLD, ReferenceReader, digest, reference_key
 from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -64,6 +64,15 @@ from driftscope.types import Window
 log = logging.getLogger("driftscope.monitor")
 RETELL = 600.0  # seconds between two ERRORs of a monitor a configuration error stops
 _ORPHANS: set[str] = set()  # open alerts of unconfigured monitors already warned of
+
+
+def _looked_back(cfg: MonitorConfig, size: timedelta) -> timedelta:
+    """How far before a window its sliding reference may reach (windows unlike the normal
+    left out: :func:`driftscope.monitor.reference.reference_windows`)."""
+    spec = cfg.reference
+    if spec.kind == "seasonal":
+        return 2 * spec.period + spec.width * size  # (a window left out: one period earlier)
+    return HOLD * spec.width * size
 
 
 def _unjudged(cfg: MonitorConfig, rows: list[ev.Row], scored: bool) -> frozenset[str]:
@@ -122,6 +131,8 @@ class _Run:
     caught_up: dict[datetime, datetime] = field(default_factory=dict)
     noise: SketchNoise | None = None  # a profile's sketch error, allowed for (profiles)
     read: Frame | None = None  # the last batch's events, lead included (the next one's lead)
+    # windows judged unlike the normal (drift, a data fault): out of sliding references
+    unlike: set[datetime] = field(default_factory=set)
     marks: Marks | None = None  # what was stored of ``read``'s range when it was read
 
 
@@ -403,11 +414,15 @@ class Monitor:
         counts = [n for w, n in window_counts(self.store, cfg.model, size, first,
                                                cfg.anomaly.history, parts=source is not None)
                   if w not in fallen]
+        unlike = results.unlike_windows(self.store, cfg.model, cfg.name,
+                                        first - _looked_back(cfg, size), first) \
+            if cfg.reference.kind in ("previous", "seasonal") else set()
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
                     lag=cfg.performance.lag(size) if cfg.performance else 0, source=source,
+                    unlike=unlike,
                     noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
                     if isinstance(source, Profiled) else None)
 
@@ -430,8 +445,10 @@ class Monitor:
         cfg, size = run.cfg, run.size
         # the persistence check reads the window before and its baseline windows too
         lead = (cfg.persistence.baseline + 2) * size if cfg.persistence.enabled else size * 0
-        if cfg.reference.kind == "previous":
-            lead += cfg.reference.width * size
+        if cfg.reference.kind == "previous":  # (its width, or more with windows to leave out)
+            back = _looked_back(cfg, size)
+            near = any(t >= batch[0][0].start - back for t in run.unlike)
+            lead += back if near else cfg.reference.width * size
         lead = max(lead, run.lag * size)  # the window whose labels are in (label_delay)
         written: list[tuple[Window, list[ev.Row]]] = []
         verdicts: list[WindowVerdict] = []
@@ -445,6 +462,8 @@ class Monitor:
                 batch = [(w, parts.get(w.start, n)) for w, n in batch]
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
+                if results.unlike_normal(v):  # (left out of the next windows' references)
+                    run.unlike.add(window.start)
                 keep = cfg.anomaly.history - 1
                 if not any(f.reason == "silence" for f in v.findings) \
                         and not quality.fell(rows):
@@ -476,7 +495,7 @@ class Monitor:
         verdict."""
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
-                                   run.refs.frame(cfg.reference, window, source))
+                                   run.refs.frame(cfg.reference, window, source, run.unlike))
         version = run.refs.version(cfg.reference)  # (a static one's, read this pass)
         run.fitter.hold(version)
         if run.dead:
