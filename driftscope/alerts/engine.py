@@ -114,7 +114,7 @@ class AlertEngine:
         if d.alert is not None and d.action in ("update", "escalate", "resolve"):
             d, ack = self._keep_acknowledgement(d)
         # requests first, so that the window's alert message can say so
-        asked = (self._retrain(v, d.track, track.last_end)
+        asked = (self._retrain(v, d.track, track.last_end, silenced)
                  if d.action != "seen" and self.requests else [])
         if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
             first = d.alert.escalated if d.action == "escalate" else frozenset()
@@ -220,10 +220,12 @@ class AlertEngine:
             {"c": channel, "g": f"{model_id}\x1f"})
         return str(rows[0][0]) if rows else ""
 
-    def _retrain(self, v: WindowVerdict, track: Track,
-                 last_end: datetime | None) -> list[retrain.RetrainRequest]:
+    def _retrain(self, v: WindowVerdict, track: Track, last_end: datetime | None,
+                 silenced: bool = False) -> list[retrain.RetrainRequest]:
         """Decide and store the window's retraining requests; returns those it made (or,
-        redone after a crash, had made), enqueued to the retrain sinks."""
+        redone after a crash, had made), enqueued to the retrain sinks. While the model's
+        monitor is ``silenced`` (planned work: a migration, a backfill) no drift or
+        performance request is made; a condition that still holds after it asks then."""
         self._remember(v)
         asked: list[retrain.RetrainRequest] = []
         for policy in self.cfg.retrain.policies:
@@ -240,6 +242,8 @@ class AlertEngine:
             if req is None and last is not None and last >= v.window_end:
                 req = self._stored_request(policy.name, v)  # this window's, redone?
             elif req is not None:
+                if silenced and policy.kind != "periodic":
+                    continue  # (a silence's data is not what a model should learn)
                 if policy.kind == "drift_sustained" and self._requested_in_streak(
                         req, track.drift_streak):
                     self._covered[(v.model_id, v.monitor, policy.name)] = track.drift_streak

@@ -228,3 +228,20 @@ def test_a_delayed_label_request_names_its_labels_and_is_told_in_the_alert(
     assert resolved["text"].startswith("Resolved: churn")
     assert (f"Retraining requested (policy acc-floor, request `{req['request_id']}`)"
             in json.dumps(firing))
+
+
+def test_a_silence_holds_retraining_and_a_drift_that_outlasts_it_asks_after(
+    store: Store,
+) -> None:
+    """A silence set for planned work (a migration) kept Slack quiet, but both a drift and
+    an accuracy request went out, to train on the migration's data."""
+    cfg = _config(SUSTAINED, ACC)
+    engine = AlertEngine(store, cfg, channels=[])
+    engine.alerts.silence("m", "*", datetime.now(UTC) + H, "migration", datetime.now(UTC))
+    for i in range(6):  # drifted, accuracy down, all under the silence
+        engine.process(_window(i, _drift("x"), accuracy=0.5))
+        mark_processed(store, [_window(i, _drift("x"), accuracy=0.5)], "fp", T0)
+    assert _requests(store) == []
+    store.command(f"TRUNCATE TABLE {S.ALERT_SILENCES}")  # (over)
+    AlertEngine(store, cfg, channels=[]).process(_window(6, _drift("x"), accuracy=0.5))
+    assert _requests(store) == [("sustained", 6)]  # (one per incident: the cooldown)
