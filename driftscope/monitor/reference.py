@@ -27,7 +27,7 @@ import pandas as pd
 from driftscope.durations import as_utc
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
-from driftscope.monitor.frame import Frame, Source, _np_time, read_dataset, read_events
+from driftscope.monitor.frame import Frame, Source, _np_time, concat, read_dataset, read_events
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import Window
@@ -128,9 +128,11 @@ class ReferenceReader:
         self._versions: dict[str, str] = {}
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
-              unlike: set[datetime] | frozenset[datetime] = frozenset()) -> Frame:
+              unlike: set[datetime] | frozenset[datetime] = frozenset(),
+              fallen: set[datetime] | frozenset[datetime] = frozenset()) -> Frame:
         """The reference frame of ``window``; ``source`` may already hold the range;
-        ``unlike``: windows left out of a sliding reference (:func:`reference_windows`)."""
+        ``unlike``: windows left out of a sliding reference (:func:`reference_windows`);
+        ``fallen``: windows whose volume fell, not a seasonal volume expectation."""
         key = reference_key(spec)
         if is_static(spec) and key in self._static:
             return self._static[key]
@@ -142,24 +144,23 @@ class ReferenceReader:
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))
             kept = reference_windows(spec, window, unlike)
-            if kept is not None:
-                start = min(start, *kept)
+            if spec.kind == "previous" and kept is not None:
+                start = min(start, *kept)  # (up to twice its width back: one read)
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
                 return read_events(self.store, self.model_id, window.start, window.start,
                                    self.names, source=self.source)
             # the initial windows as they were when they closed: events that came after
             # (a replay of old data, a straggler days later) do not change the reference
-            on_time = spec.kind == "initial"
-            if source is not None and _covers(source, start, end) and not on_time:
-                frame = source.between(start, end)
-            else:
-                frame = read_events(self.store, self.model_id, start, end, self.names,
-                                    source=self.source, on_time=on_time)
+            frame = self._read(start, end, source, on_time=spec.kind == "initial")
             phase = None
             if spec.kind == "seasonal":  # (its volume expectation: nothing is left out)
-                phase = frame.between(window.start - spec.period, window.end - spec.period).n
+                phase = self._phase(spec, window, frame, source, fallen)
             if kept is not None:
+                # a seasonal window left out is the same phase one period earlier: read on
+                # its own (one read from there on held a week of events for three windows)
+                for t in sorted((t for t in kept if t < start), reverse=True):
+                    frame = concat(self._read(t, t + window.size, source), frame)
                 frame = _within(frame, kept, window.size)
             elif spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
                 frame = frame.between(start, start)  # a partial day is not that phase
@@ -171,6 +172,26 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _read(self, start: datetime, end: datetime, source: Frame | None,
+              on_time: bool = False) -> Frame:
+        """The events of [start, end): from ``source`` when it holds them all."""
+        if source is not None and _covers(source, start, end) and not on_time:
+            return source.between(start, end)
+        return read_events(self.store, self.model_id, start, end, self.names,
+                           source=self.source, on_time=on_time)
+
+    def _phase(self, spec: ReferenceSpec, window: Window, frame: Frame, source: Frame | None,
+               fallen: set[datetime] | frozenset[datetime]) -> int:
+        """A seasonal reference's expected count: the events of the window one period
+        before ``window`` — or two, where that one's volume fell (an outage) — as its
+        reference range read (``frame``) or read on its own."""
+        t = window.start - spec.period
+        if t in fallen:  # (an outage's hours set the next day's expectation: all flagged)
+            t -= spec.period
+        part = frame if frame.bounds and frame.bounds[0] <= t else \
+            self._read(t, t + window.size, source)
+        return part.between(t, t + window.size).n
 
     def version(self, spec: ReferenceSpec) -> str | None:
         """The digest of the static reference frame this reader holds (:func:`content`,

@@ -97,17 +97,19 @@ def unlike_normal(v: WindowVerdict) -> bool:
 
 
 def unlike_windows(store: Store, model_id: str, monitor: str, since: datetime,
-                   until: datetime) -> set[datetime]:
-    """The stored windows from ``since`` to ``until`` judged :func:`unlike_normal` (those
-    stored before the flag was kept: the windows that drifted)."""
+                   until: datetime, size: timedelta | None = None) -> set[datetime]:
+    """The stored windows (of ``size``) from ``since`` to ``until`` judged
+    :func:`unlike_normal` as last processed (those stored before the flag was kept: the
+    windows that drifted)."""
     M = S.MONITOR_WINDOWS
     rows = store.query(
-        f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
+        f"SELECT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
         f"AND {M.monitor} = {{n:String}} AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}} "
-        f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}} AND if(JSONHas({M.summary}, "
-        f"'unlike'), JSONExtractBool({M.summary}, 'unlike'), "
-        f"JSONLength({M.summary}, 'drifted') > 0)",
-        {"m": model_id, "n": monitor, "a": since, "b": until})
+        f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}} {_of_size(size)} "
+        f"GROUP BY {M.window_start} HAVING argMax(if(JSONHas({M.summary}, 'unlike'), "
+        f"JSONExtractBool({M.summary}, 'unlike'), JSONLength({M.summary}, 'drifted') > 0), "
+        f"{M.processed_at})",
+        {"m": model_id, "n": monitor, "a": since, "b": until, "w": _seconds(size)})
     return {as_utc(r[0]) for r in rows}
 
 

@@ -133,6 +133,8 @@ class _Run:
     read: Frame | None = None  # the last batch's events, lead included (the next one's lead)
     # windows judged unlike the normal (drift, a data fault): out of sliding references
     unlike: set[datetime] = field(default_factory=set)
+    # windows whose volume fell (an outage): not a seasonal volume expectation
+    fallen: set[datetime] = field(default_factory=set)
     marks: Marks | None = None  # what was stored of ``read``'s range when it was read
 
 
@@ -409,20 +411,22 @@ class Monitor:
         labels = cfg.performance is not None
         source = self._source(cfg, size)
         refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source)
-        fallen = quality.fallen_windows(self.store, cfg.model, cfg.name,
-                                        first - cfg.anomaly.history * size, first)
+        back = cfg.anomaly.history * size
+        if cfg.reference.kind == "seasonal":  # (a seasonal expectation skips them too)
+            back = max(back, _looked_back(cfg, size))
+        fallen = quality.fallen_windows(self.store, cfg.model, cfg.name, first - back, first)
         counts = [n for w, n in window_counts(self.store, cfg.model, size, first,
                                                cfg.anomaly.history, parts=source is not None)
                   if w not in fallen]
         unlike = results.unlike_windows(self.store, cfg.model, cfg.name,
-                                        first - _looked_back(cfg, size), first) \
+                                        first - _looked_back(cfg, size), first, size) \
             if cfg.reference.kind in ("previous", "seasonal") else set()
         dead = cfg.quality.enabled and self.store.count(
             S.DEAD_LETTERS, f"{S.DEAD_LETTERS.model_id} = {{m:String}}", m=cfg.model) > 0
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
                     lag=cfg.performance.lag(size) if cfg.performance else 0, source=source,
-                    unlike=unlike,
+                    unlike=unlike, fallen=fallen,
                     noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
                     if isinstance(source, Profiled) else None)
 
@@ -472,6 +476,8 @@ class Monitor:
                     # resolved while the traffic was still down)
                     run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 \
                         else [v.n_events]
+                elif quality.fell(rows):
+                    run.fallen.add(window.start)
                 written.append((window, rows))
                 written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
@@ -495,7 +501,8 @@ class Monitor:
         verdict."""
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
-                                   run.refs.frame(cfg.reference, window, source, run.unlike))
+                                   run.refs.frame(cfg.reference, window, source, run.unlike,
+                                                  run.fallen))
         version = run.refs.version(cfg.reference)  # (a static one's, read this pass)
         run.fitter.hold(version)
         if run.dead:
@@ -538,7 +545,8 @@ class Monitor:
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
             c, r, _ = ev.align(source.between(w.start, w.end),
-                               run.refs.frame(cfg.reference, w, source))
+                               run.refs.frame(cfg.reference, w, source, run.unlike,
+                                              run.fallen))
             return c, r
 
         carried, follows, t = ev.persistence_check(
