@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +75,19 @@ def request_id(policy: str, model_id: str, window_start: datetime) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
+def _reference(v: WindowVerdict) -> dict[str, Any]:
+    """What the window was compared with (``reference``: the monitor's reference spec,
+    ``{"kind": "dataset", "dataset": "training", ...}``), for the pipeline to know what
+    "drifted" is relative to."""
+    try:
+        spec = json.loads(v.reference) if v.reference else None
+    except ValueError:
+        spec = v.reference
+    if isinstance(spec, dict):
+        spec = {k: x for k, x in spec.items() if x is not None}
+    return {"reference": spec} if spec else {}
+
+
 def decide(
     policy: RetrainPolicy, v: WindowVerdict, *, drift_streak: int, last_request: datetime | None,
     last_end: datetime | None = None, pending: bool = False, below_streak: int | None = None,
@@ -98,7 +112,7 @@ def decide(
     """
     if policy.model is not None and policy.model != v.model_id:
         return None
-    evidence: dict[str, Any] = {"monitor": v.monitor}
+    evidence: dict[str, Any] = {"monitor": v.monitor, **_reference(v)}
     until, labels_start, labels_end = v.window_end, None, None
     if policy.kind == "drift_sustained":
         # (a window too small to test holds the streak: it asks nothing itself)
@@ -110,7 +124,9 @@ def decide(
                   if f.kind == "quality" and f.metric in DATA_FAULTS}
         if faulty & set(drift):  # (a stuck sensor, missing values: retraining would learn it)
             return None
+        began = v.window_start - (drift_streak - 1) * (v.window_end - v.window_start)
         evidence.update(drifted_windows=drift_streak, drifted=drift,
+                        drifted_since=began.isoformat(),  # (the new data: since then)
                         # (the segment last: "x" drifted in country=fr, not everywhere)
                         top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4),
                               f.segment) for f in v.top(5) if f.kind == "drift"])

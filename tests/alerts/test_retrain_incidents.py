@@ -245,3 +245,14 @@ def test_a_silence_holds_retraining_and_a_drift_that_outlasts_it_asks_after(
     store.command(f"TRUNCATE TABLE {S.ALERT_SILENCES}")  # (over)
     AlertEngine(store, cfg, channels=[]).process(_window(6, _drift("x"), accuracy=0.5))
     assert _requests(store) == [("sustained", 6)]  # (one per incident: the cooldown)
+
+
+def test_a_request_says_what_the_drift_is_relative_to_and_since_when() -> None:
+    """The payload named neither the reference the windows were compared with nor when the
+    drift began (the training data that holds the new distribution starts there)."""
+    v = replace(_window(5, _drift("x")), reference=json.dumps(
+        {"kind": "dataset", "dataset": "training", "start": None, "windows": None}))
+    req = decide(RetrainPolicy.model_validate(SUSTAINED), v, drift_streak=3, last_request=None)
+    assert req is not None
+    assert req.payload()["evidence"]["reference"] == {"kind": "dataset", "dataset": "training"}
+    assert req.payload()["evidence"]["drifted_since"] == (T0 + 3 * H).isoformat()
