@@ -175,12 +175,19 @@ def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
     'on 25 labels'
     >>> note("quality", "stuck_value", {"value": 40.0, "reference_share": 0.0})
     'stuck at 40 (reference 0.0 %)'
+    >>> note("drift", "linf", {"top_bins": [["enterprise", 0.08, 0.154], ["basic", 0.39, 0.35]]})
+    'enterprise 8.0 % → 15.4 %, basic 39.0 % → 35.0 %'
     """
     text = ""
     if kind == "performance":
         n = _number(details.get("labels"))
         if n is not None:
             text = f"on {n:.0f} label{'' if n == 1 else 's'}"
+    elif kind == "drift":  # which categories (or bins) moved: "enterprise 8.0 % → 15.4 %"
+        moved = [b for b in details.get("top_bins") or () if isinstance(b, list | tuple)
+                 and len(b) == 3 and _number(b[1]) is not None and _number(b[2]) is not None]
+        text = ", ".join(f"{_value(b[0])} {_percent(float(b[1]))} → {_percent(float(b[2]))}"
+                         for b in moved[:2])
     elif kind != "quality":
         return ""
     elif metric == "new_categories":

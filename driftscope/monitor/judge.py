@@ -157,9 +157,11 @@ def model_level(
 ) -> list[bool]:
     """The model-level decision per test of one window (pure; the harness measures it).
 
-    A test counts when ``statistic > threshold`` and ``statistic >= min_effect`` and —
-    when it has a p-value — it is rejected by Benjamini–Hochberg or Bonferroni across
-    every test of the window that has one (``method="none"``: no correction).
+    A test counts when ``statistic > threshold`` and its effect (``details["effect"]``
+    where the detector gives one — L-inf: :func:`driftscope.detectors.linf.effect` —
+    else the statistic) is at least ``min_effect``, and — when it has a p-value — it is
+    rejected by Benjamini–Hochberg or Bonferroni across every test of the window that has
+    one (``method="none"``: no correction).
     """
     with_p = [i for i, s in enumerate(scores) if s.p_value is not None]
     rejected = np.ones(len(scores), dtype=bool)
@@ -169,7 +171,7 @@ def model_level(
         for i, r in zip(with_p, rej, strict=True):
             rejected[i] = bool(r)
     return [
-        bool(rejected[i]) and s.drifted and s.statistic >= floor
+        bool(rejected[i]) and s.drifted and float(s.details.get("effect", s.statistic)) >= floor
         for i, (s, floor) in enumerate(zip(scores, min_effects, strict=True))
     ]
 
