@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from driftscope.alerts.messages import note
 from driftscope.alerts.model import Finding, WindowVerdict
@@ -154,11 +155,23 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
         values = cur.segments.get(key)
         if values is None:
             continue
-        for v in sorted({x for x in values.tolist() if x is not None}):
-            c, r = cur.segment(key, v), ref.segment(key, v)
-            if c.n >= cfg.min_events and (r.n >= cfg.min_events or not referenced):
-                out.append((f"{key}={v}", c, r))
+        now, then = _rows_of(values), _rows_of(ref.segments.get(key))
+        none = np.zeros(0, dtype=np.int64)
+        for v in sorted(now):
+            rows, held = now[v], then.get(v, none)
+            if len(rows) >= cfg.min_events and (len(held) >= cfg.min_events or not referenced):
+                out.append((f"{key}={v}", cur.take(rows), ref.take(held)))
     return out
+
+
+def _rows_of(values: np.ndarray | None) -> dict[Any, np.ndarray]:
+    """Each value's row indices, in order, in one pass (a frame masked once per value was
+    O(events × values): 24 s a window of 10,000 events whose key was a user id)."""
+    if values is None or not len(values):
+        return {}
+    series = pd.Series(values, dtype=object)
+    return {k: np.asarray(ix, dtype=np.int64)
+            for k, ix in series.groupby(series, dropna=True, sort=False).indices.items()}
 
 
 MULTIVARIATE_MISSING_MAX = 0.5
