@@ -320,6 +320,18 @@ SUMMARY_NAME = 40
 """A name in a summary is clipped beyond this (the summary is the notification's text)."""
 
 
+def _where(feature: str, ranked: Sequence[Finding]) -> str | tuple[str, str]:
+    """A drifted feature as a summary names it: ``x``, or where only segments of the events
+    drifted, (``x``, ``country=T``) — "x in country=T", "x in 3 segments": "1 feature
+    drifted (x)" read as a drift of every event, and the dashboard it linked showed
+    nothing wrong overall."""
+    segments = list(dict.fromkeys(f.segment for f in ranked
+                                  if f.kind == "drift" and f.feature == feature))
+    if "*" in segments or not segments:
+        return feature
+    return feature, segments[0] if len(segments) == 1 else f"{len(segments)} segments"
+
+
 def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
     """One line: model, monitor, what is wrong, since when (``slack``: as Slack mrkdwn).
 
@@ -329,9 +341,12 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
         return recovered(alert, slack)
     if not v.findings:
         return f"{_pair(alert, slack)}: no findings in this window; {_bad_windows(alert)}"
-    def named(columns: Iterable[str], also: str = "") -> str:  # the first few, most
-        first = list(dict.fromkeys(columns))  # severe first; ``also`` after them
-        shown = [slack_name(c, SUMMARY_NAME) if slack else _clip(c, SUMMARY_NAME)
+    def name(c: str) -> str:
+        return slack_name(c, SUMMARY_NAME) if slack else _clip(c, SUMMARY_NAME)
+
+    def named(columns: Iterable[str | tuple[str, str]], also: str = "") -> str:  # the
+        first = list(dict.fromkeys(columns))  # first few, most severe first; ``also`` after
+        shown = [name(c) if isinstance(c, str) else f"{name(c[0])} in {name(c[1])}"
                  for c in first[:SUMMARY_NAMES]]
         more = f", +{len(first) - SUMMARY_NAMES}" if len(first) > SUMMARY_NAMES else ""
         return f" ({', '.join(shown)}{more}{also})"
@@ -341,7 +356,8 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
     parts = []
     if drift:
         n = len(set(drift))
-        parts.append(f"{n} feature{'s' if n != 1 else ''} drifted{named(drift)}")
+        parts.append(f"{n} feature{'s' if n != 1 else ''} drifted"
+                     f"{named(_where(f, ranked) for f in drift)}")
     if any(f.reason == "silence" for f in v.findings):
         parts.append("no events (the stream is silent)")
     for kind in ("quality", "performance"):

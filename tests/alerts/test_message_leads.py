@@ -62,3 +62,25 @@ def test_the_summary_names_the_columns_and_counts_a_check_once() -> None:
     assert alert is not None
     text = messages.summary(alert, v)
     assert "6 features drifted (f5, f4, f3, +3), 1 quality check failed (amount)" in text
+
+
+def test_a_drift_in_segments_only_says_where() -> None:
+    """'1 feature drifted (x)' read as a drift of every event, for a drift in one country's
+    events only (and the dashboard it linked showed nothing wrong overall)."""
+    from driftscope.alerts.rules import Policy, Track, step
+
+    def said(*segments: str) -> str:
+        found = tuple(Finding("drift", s, "x", "emd", 0.3, 0.1, "reference-quantile", "fdr")
+                      for s in segments)
+        track, alert = Track(), None
+        for i in range(2):
+            v = WindowVerdict("credit", "mon", T + i * timedelta(hours=1),
+                              T + (i + 1) * timedelta(hours=1), 400, found)
+            d = step(track, v, Policy(), silenced=False)
+            track, alert = d.track, d.alert
+        assert alert is not None
+        return messages.summary(alert, v)
+
+    assert "1 feature drifted (x in country=T)" in said("country=T")
+    assert "1 feature drifted (x in 2 segments)" in said("country=T", "device=ios")
+    assert "1 feature drifted (x)" in said("*", "country=T")
