@@ -379,6 +379,9 @@ KIND_DASHBOARDS = {"drift": "driftscope-model-drift", "quality": "driftscope-dat
                    "silence": "driftscope-data-quality",
                    "performance": "driftscope-performance"}
 """The dashboard (uid) that shows each kind of finding."""
+ALL_SEGMENT = "all"
+"""The dashboards' Segment value of all events (:data:`driftscope.dashboards.conventions.
+ALL_SEGMENT`)."""
 
 
 def grafana_link(base: str | None, dashboard: str, v: WindowVerdict,
@@ -397,7 +400,11 @@ def grafana_link(base: str | None, dashboard: str, v: WindowVerdict,
     span = v.window_end - v.window_start
     frm = int((v.window_start - 12 * span).timestamp() * 1000)
     to = int((v.window_end + 2 * span).timestamp() * 1000)
-    query = urlencode({"var-model": v.model_id, "var-monitor": v.monitor, "from": frm, "to": to})
+    params: list[tuple[str, object]] = [("var-model", v.model_id), ("var-monitor", v.monitor)]
+    if lead and lead[0].segment not in ("", "*"):  # (else the dashboard opened on its first
+        # segment, all events: a segment's drift showed nothing wrong there)
+        params += [("var-segment", ALL_SEGMENT), ("var-segment", lead[0].segment)]
+    query = urlencode([*params, ("from", frm), ("to", to)])
     return f"{base.rstrip('/')}/d/{quote(dashboard)}?{query}"
 
 

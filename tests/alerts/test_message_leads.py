@@ -84,3 +84,19 @@ def test_a_drift_in_segments_only_says_where() -> None:
     assert "1 feature drifted (x in country=T)" in said("country=T")
     assert "1 feature drifted (x in 2 segments)" in said("country=T", "device=ios")
     assert "1 feature drifted (x)" in said("*", "country=T")
+
+
+def test_the_link_of_a_segments_drift_selects_the_segment() -> None:
+    from urllib.parse import parse_qs
+
+    from driftscope.dashboards.conventions import ALL_SEGMENT
+
+    def segments(v: WindowVerdict) -> list[str]:
+        link = messages.grafana_link("http://grafana", "driftscope-model-drift", v)
+        assert link is not None
+        return parse_qs(urlsplit(link).query).get("var-segment", [])
+
+    in_one = Finding("drift", "country=T", "x", "emd", 0.3, 0.1, "reference-quantile", "fdr")
+    assert segments(_verdict(in_one)) == [ALL_SEGMENT, "country=T"]
+    assert segments(_verdict(*DRIFTS)) == []  # (all events: the dashboard's own default)
+    assert messages.ALL_SEGMENT == ALL_SEGMENT
