@@ -103,7 +103,9 @@ def concat(first: Frame, then: Frame) -> Frame:
         np.concatenate([first.labels, then.labels])
     bounds = (first.bounds[0], then.bounds[1]) if first.bounds and then.bounds else None
     return Frame(np.concatenate([first.timestamps, then.timestamps]), columns, segments,
-                 labels, bounds=bounds, mixed=frozenset(mixed))
+                 labels, bounds=bounds, mixed=frozenset(mixed),
+                 sketch_k={**first.sketch_k, **then.sketch_k},  # (read from profiles)
+                 sketched=first.sketched or then.sketched)
 
 
 def _np_time(t: datetime) -> np.datetime64:
