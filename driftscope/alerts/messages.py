@@ -320,16 +320,21 @@ SUMMARY_NAME = 40
 """A name in a summary is clipped beyond this (the summary is the notification's text)."""
 
 
-def _where(feature: str, ranked: Sequence[Finding]) -> str | tuple[str, str]:
-    """A drifted feature as a summary names it: ``x``, or where only segments of the events
-    drifted, (``x``, ``country=T``) — "x in country=T", "x in 3 segments": "1 feature
-    drifted (x)" read as a drift of every event, and the dashboard it linked showed
-    nothing wrong overall."""
-    segments = list(dict.fromkeys(f.segment for f in ranked
-                                  if f.kind == "drift" and f.feature == feature))
-    if "*" in segments or not segments:
-        return feature
-    return feature, segments[0] if len(segments) == 1 else f"{len(segments)} segments"
+def _where(ranked: Sequence[Finding]) -> list[str | tuple[str, str]]:
+    """The drifted features as a summary names them, most severe first: ``x``, or where
+    only segments of the events drifted, (``x``, ``country=T``) — "x in country=T", "x in
+    3 segments": "1 feature drifted (x)" read as a drift of every event, and the dashboard
+    it linked showed nothing wrong overall."""
+    segments: dict[str, list[str]] = {}
+    for f in ranked:
+        if f.kind == "drift":
+            segments.setdefault(f.feature, []).append(f.segment)
+    out: list[str | tuple[str, str]] = []
+    for feature, found in segments.items():
+        seen = list(dict.fromkeys(found))
+        out.append(feature if "*" in seen else
+                   (feature, seen[0] if len(seen) == 1 else f"{len(seen)} segments"))
+    return out
 
 
 def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
@@ -356,8 +361,7 @@ def summary(alert: Alert, v: WindowVerdict, slack: bool = False) -> str:
     parts = []
     if drift:
         n = len(set(drift))
-        parts.append(f"{n} feature{'s' if n != 1 else ''} drifted"
-                     f"{named(_where(f, ranked) for f in drift)}")
+        parts.append(f"{n} feature{'s' if n != 1 else ''} drifted{named(_where(ranked))}")
     if any(f.reason == "silence" for f in v.findings):
         parts.append("no events (the stream is silent)")
     for kind in ("quality", "performance"):

@@ -26,6 +26,7 @@ from typing import Any
 
 from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
+from driftscope.monitor.config import ReferenceSpec
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DATA_FAULTS = frozenset({"missing_rate", "stuck_value", "type_mismatch"})
@@ -83,8 +84,11 @@ def _reference(v: WindowVerdict) -> dict[str, Any]:
         spec = json.loads(v.reference) if v.reference else None
     except ValueError:
         spec = v.reference
-    if isinstance(spec, dict):
-        spec = {k: x for k, x in spec.items() if x is not None}
+    if isinstance(spec, dict):  # (what was set: not the defaults a dump writes out)
+        default = ReferenceSpec(kind=spec.get("kind", "previous")).model_dump(mode="json") \
+            if spec.get("kind") in ("previous", "seasonal", "initial") else {}
+        spec = {k: x for k, x in spec.items() if x is not None
+                and (k == "kind" or default.get(k, object()) != x)}
     return {"reference": spec} if spec else {}
 
 
@@ -126,7 +130,8 @@ def decide(
             return None
         began = v.window_start - (drift_streak - 1) * (v.window_end - v.window_start)
         evidence.update(drifted_windows=drift_streak, drifted=drift,
-                        drifted_since=began.isoformat(),  # (the new data: since then)
+                        drifted_since=began.isoformat(),  # (the new data: since then;
+                        # a window too small to judge inside the streak makes it later)
                         # (the segment last: "x" drifted in country=fr, not everywhere)
                         top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4),
                               f.segment) for f in v.top(5) if f.kind == "drift"])

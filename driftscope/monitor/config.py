@@ -78,7 +78,9 @@ class DetectorSpec(Section):
     """One detector by registry name, its parameters, threshold and minimum effect.
 
     ``min_effect`` is the practical-significance floor: a feature counts as drifted only
-    when its statistic is at least this large, whatever its p-value.
+    when its effect is at least this large, whatever its p-value (the statistic, or where
+    the detector gives one ``details["effect"]``: L-inf's reads a rare category's share on
+    the square-root scale).
     """
 
     name: str = "emd"

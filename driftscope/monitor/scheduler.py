@@ -318,7 +318,10 @@ class Monitor:
             todo = self._in_order(cfg, size, todo, done | {w.start for w, _ in closed})
         if not todo:
             return []
-        if not redo:
+        alerts = self.config.alerts
+        needs = max([alerts.min_windows, *(p.windows for p in alerts.retrain.policies
+                                           if p.kind != "periodic")])
+        if not redo and needs > 1:  # (one bad window alerts: a gap hides nothing)
             _warn_of_gaps(cfg, size, sorted(done | {w.start for w, _ in todo}))
         run = self._start(cfg, size, todo[0][0].start)
         run.silence = quiet

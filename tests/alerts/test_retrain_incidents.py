@@ -256,3 +256,13 @@ def test_a_request_says_what_the_drift_is_relative_to_and_since_when() -> None:
     assert req is not None
     assert req.payload()["evidence"]["reference"] == {"kind": "dataset", "dataset": "training"}
     assert req.payload()["evidence"]["drifted_since"] == (T0 + 3 * H).isoformat()
+    from driftscope.monitor.config import ReferenceSpec
+    from driftscope.monitor.reference import reference_key
+
+    for spec, said in ((ReferenceSpec(), {"kind": "previous"}),
+                       (ReferenceSpec(kind="seasonal", period="1w"),
+                        {"kind": "seasonal", "period": "P7D"})):
+        v = replace(v, reference=reference_key(spec))
+        req = decide(RetrainPolicy.model_validate(SUSTAINED), v, drift_streak=3,
+                     last_request=None)
+        assert req is not None and req.payload()["evidence"]["reference"] == said

@@ -36,3 +36,11 @@ def test_a_common_class_is_still_held_to_ten_points() -> None:
     assert counted({"a": 0.4, "b": 0.6}, {"a": 0.55, "b": 0.45})
     assert not counted({"a": 0.3, "b": 0.35, "c": 0.35}, {"a": 0.38, "b": 0.31, "c": 0.31})
     assert not counted({"ok": 0.95, "fraud": 0.05}, {"ok": 0.92, "fraud": 0.08})
+
+
+def test_missing_values_and_unseen_categories_are_held_to_their_share() -> None:
+    """On the square-root scale 0 % → 1 % is already 0.1: 1-2 % of nulls, or of values the
+    reference never held, counted as drift of a large window, where the quality checks
+    allow 5 and 2 points (and a retraining request went out to learn the nulls)."""
+    assert not counted({"a": 0.5, "b": 0.5}, {"a": 0.49, "b": 0.49, None: 0.02}, n=10000)
+    assert not counted({"a": 0.5, "b": 0.5}, {"a": 0.49, "b": 0.49, "new": 0.02}, n=10000)

@@ -59,3 +59,17 @@ def test_traffic_in_every_window_is_not_warned_of(
     with caplog.at_level(logging.WARNING, logger="driftscope.monitor"):
         Monitor(store, CONFIG).run_once()
     assert said(caplog) == []
+
+
+def test_a_monitor_that_alerts_on_one_window_is_not_warned_of_gaps(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler, "_GAPS_TOLD", {})
+    one = CONFIG.model_copy(update={"alerts": CONFIG.alerts.model_copy(
+        update={"min_windows": 1})})
+    for day in range(14):
+        write_windows(store, "m", T0 + timedelta(days=day, hours=2), timedelta(hours=1), 1,
+                      300, gen, seed=day)
+    with caplog.at_level(logging.WARNING, logger="driftscope.monitor"):
+        Monitor(store, one).run_once()
+    assert said(caplog) == []
