@@ -156,12 +156,36 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
         if values is None:
             continue
         now, then = _rows_of(values), _rows_of(ref.segments.get(key))
+        _warn_if_id(cfg, key, now, cur.n)
         none = np.zeros(0, dtype=np.int64)
         for v in sorted(now):
             rows, held = now[v], then.get(v, none)
             if len(rows) >= cfg.min_events and (len(held) >= cfg.min_events or not referenced):
                 out.append((f"{key}={v}", cur.take(rows), ref.take(held)))
     return out
+
+
+ID_LIKE = (100, 0.9)
+"""A segment key with over 100 values in a window, 90 % of them with fewer than
+``min_events`` events, is an id (a user, a session): warned of once per process."""
+_ID_TOLD: set[tuple[str, str]] = set()
+
+
+def _warn_if_id(cfg: MonitorConfig, key: str, rows: dict[Any, np.ndarray], n: int) -> None:
+    """One WARNING for a segment key that is really an id: each window's values are new
+    (one quality alert that never resolves and hides what comes after it), and none holds
+    enough events to judge (a reviewer's session-id key: 2,101 values, 29 of 29 windows
+    flagged, one alert open for good)."""
+    many, share = ID_LIKE
+    small = sum(len(r) < cfg.min_events for r in rows.values())
+    if len(rows) <= many or small < share * len(rows) or (cfg.name, key) in _ID_TOLD:
+        return
+    _ID_TOLD.add((cfg.name, key))
+    log.warning("monitor %s: segment key %r has %d values in a window of %d events, %d of "
+                "them with fewer than min_events=%d: it looks like an id; each window "
+                "brings new values (a quality alert that never resolves) and few can be "
+                "judged: drop it from segments", cfg.name, key, len(rows), n, small,
+                cfg.min_events)
 
 
 def _rows_of(values: np.ndarray | None) -> dict[Any, np.ndarray]:
