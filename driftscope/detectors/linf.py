@@ -14,9 +14,9 @@ from .binning import BinnedDetector, FittedBinned, bin_labels
 
 
 class FittedLInf(FittedBinned):
-    """:class:`FittedBinned` whose details carry the change's :func:`effect`, what a
-    monitor's ``min_effect`` holds it to, and whose ``top_bins`` lead with the categories
-    of the largest effect (what a finding's note names)."""
+    """:class:`FittedBinned` whose details carry the change's effect (:func:`effects`, the
+    largest), what a monitor's ``min_effect`` holds it to, and whose ``top_bins`` lead
+    with the categories of the largest effect (what a finding's note names)."""
 
     def _details(self, cur: np.ndarray) -> dict[str, Any]:
         details = super()._details(cur)
@@ -26,11 +26,12 @@ class FittedLInf(FittedBinned):
         scaled[-1] = False  # missing values, and categories never seen, are the quality
         if self.kind == "categorical":  # checks' to judge (limits of 5 and 2 points)
             scaled[-2] = False
+        each = effects(p, q, scaled)
+        if self.kind == "categorical":
             labels = bin_labels(self.edges, self.categories)
-            each = _each(p, q, scaled)
             details["top_bins"] = [(labels[i], float(p[i]), float(q[i]))
                                    for i in np.argsort(-each, kind="stable")[:5] if each[i] > 0]
-        details["effect"] = float(np.max(_each(p, q, scaled)))
+        details["effect"] = float(each.max())
         return details
 
 
@@ -58,22 +59,18 @@ class LInf(BinnedDetector):
         return float(np.max(np.abs(p - q)))
 
 
-def effect(p: np.ndarray, q: np.ndarray) -> float:
-    """How large a change of shares is, for a practical-significance floor: the largest
-    of each bin's change of share and change of its square root (the scale of a share's
-    noise), so a floor of 0.1 holds a common category to 10 points and a rare one to its
-    ratio: 40 % → 50 % and 5 % → 12 % (a fraud rate 2.4 times) both reach it; 5 % → 8 %
+def effects(p: np.ndarray, q: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """How large each bin's change of share is, for a practical-significance floor: its
+    change of share, or where ``scaled`` of its square root (the scale of a share's noise),
+    the larger. So a floor of 0.1 holds a common category to 10 points and a rare one to
+    its ratio: 40 % → 50 % and 5 % → 12 % (a fraud rate 2.4 times) both reach it; 5 % → 8 %
     or 30 % → 38 % do not. (On the share alone, a predicted fraud rate from 5 % to 12 %,
-    three times its threshold at p < 1e-4, was never flagged.) A fitted L-inf reads the
-    square root only for categories the reference holds: not the missing-value bin, nor
-    what it never saw, which the quality checks judge.
+    three times its threshold at p < 1e-4, was never flagged.) A fitted L-inf scales only
+    the categories the reference holds: not the missing-value bin, nor what it never saw,
+    which the quality checks judge.
 
-    >>> round(effect(np.array([0.95, 0.05]), np.array([0.88, 0.12])), 3)
-    0.123
+    >>> p, q = np.array([0.95, 0.05]), np.array([0.88, 0.12])
+    >>> [round(float(e), 3) for e in effects(p, q, np.array([True, True]))]
+    [0.07, 0.123]
     """
-    return float(np.max(_each(p, q, np.ones(len(p), dtype=bool))))
-
-
-def _each(p: np.ndarray, q: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-    """Each bin's change of share, or of its square root where ``scaled``, the larger."""
     return np.maximum(np.abs(p - q), np.where(scaled, np.abs(np.sqrt(p) - np.sqrt(q)), 0.0))

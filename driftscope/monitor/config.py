@@ -113,7 +113,7 @@ class DetectorSpec(Section):
 
 DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2, "emd": 0.05}
 """Practical-significance floors of the default detectors: 10 points of a category's share,
-or of its square root for a rare one (``linf``: :func:`driftscope.detectors.linf.effect`),
+or of its square root for a rare one (``linf``: :func:`driftscope.detectors.linf.effects`),
 20 points of total variation (``l1``), a twentieth of the reference's
 interquartile range (``emd``, normalised: 0.07 standard deviations of a normal feature;
 Evidently's default is 0.1). Below them a very large window's significant difference is

@@ -158,7 +158,7 @@ def model_level(
     """The model-level decision per test of one window (pure; the harness measures it).
 
     A test counts when ``statistic > threshold`` and its effect (``details["effect"]``
-    where the detector gives one — L-inf: :func:`driftscope.detectors.linf.effect` —
+    where the detector gives one — L-inf: :func:`driftscope.detectors.linf.effects` —
     else the statistic) is at least ``min_effect``, and — when it has a p-value — it is
     rejected by Benjamini–Hochberg or Bonferroni across every test of the window that has
     one (``method="none"``: no correction).
