@@ -430,6 +430,10 @@ class MonitorConfig(Section):
     window: timedelta | None = None
     reference: ReferenceSpec = ReferenceSpec()
     segments: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(
+        default_factory=list,
+        description="features and outputs whose numbers are codes (a zip code, a product "
+                    "id, a class number): judged as categories, not as amounts")
     min_events: int = Field(30, ge=1)
     quality: QualitySpec = QualitySpec()
     performance: PerformanceSpec | None = None
@@ -461,6 +465,7 @@ class MonitorConfig(Section):
                     f"p <= fdr.alpha={self.fdr.alpha}; raise n to at least "
                     f"{int(1 / self.fdr.alpha)} (times the number of tests) or raise fdr.alpha"
                 )
+        self._check_categorical()
         known = self.metric_names()
         for rule in self.rules:
             if rule.metric not in known:
@@ -472,6 +477,27 @@ class MonitorConfig(Section):
             if self.performance is not None:
                 self.performance.check_window(self.window)
         return self
+
+    def _check_categorical(self) -> None:
+        """Each ``categorical`` name is a feature or output, read as numbers nowhere else."""
+        for name in self.categorical:
+            if name not in self.features and name not in self.outputs:
+                raise ValueError(
+                    f"categorical: {name!r} is neither a feature nor an output of this "
+                    f"monitor (features: {', '.join(self.features) or 'none'}; outputs: "
+                    f"{', '.join(self.outputs) or 'none'})")
+            for p in self.projections:
+                if name in p.features:
+                    raise ValueError(
+                        f"categorical: {name!r} is a feature of projection {p.name!r}; a "
+                        "projection takes numbers, not codes")
+            perf = self.performance
+            if perf is not None and name in self.outputs and (
+                    name == perf.score or (perf.task == "regression" and name == perf.prediction)):
+                raise ValueError(
+                    f"categorical: output {name!r} is the performance "
+                    f"{'score' if name == perf.score else 'prediction'} of a "
+                    f"{perf.task} model; its values are amounts, not codes")
 
     def metric_names(self) -> list[str]:
         """The metrics this monitor's rows carry: its detectors, data quality (when

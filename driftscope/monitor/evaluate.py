@@ -72,14 +72,19 @@ def monitored_names(cfg: MonitorConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def align(cur: Frame, ref: Frame) -> tuple[Frame, Frame, list[quality.QualityResult]]:
+def align(cur: Frame, ref: Frame, cfg: MonitorConfig | None = None
+          ) -> tuple[Frame, Frame, list[quality.QualityResult]]:
     """The window and its reference with each column of one kind on both sides.
 
-    A side without any value of a column takes the other side's kind. A column with values
-    of different kinds on the two sides (numbers in the reference, strings in the window)
-    is left out of both and reported as one ``type_mismatch`` quality result.
+    The columns ``cfg`` names categorical (:func:`categorical_columns`) are read as
+    categories first. A side without any value of a column takes the other side's kind. A
+    column with values of different kinds on the two sides (numbers in the reference,
+    strings in the window) is left out of both and reported as one ``type_mismatch``
+    quality result.
     """
     cc, rc = dict(cur.columns), dict(ref.columns)
+    if cfg is not None:
+        _codes_as_categories(cfg, cc, rc)
     found = []
     for name in cc.keys() & rc.keys():
         c, r = cc[name], rc[name]
@@ -97,6 +102,37 @@ def align(cur: Frame, ref: Frame) -> tuple[Frame, Frame, list[quality.QualityRes
             cc[name], rc[name] = _common_categories(cc[name], rc[name])
     return replace(cur, columns=cc), replace(ref, columns=rc), sorted(
         found, key=lambda q: q.feature)
+
+
+def categorical_columns(cfg: MonitorConfig) -> tuple[frozenset[str], str | None]:
+    """The columns judged as categories whatever their values (``cfg.categorical``), and
+    the one judged so when its reference holds three or more class numbers: a classifier's
+    predicted class, when it is among ``outputs`` (as numbers, EMD read class 4 as farther
+    from class 0 than class 1 is; two classes are one share either way)."""
+    named = frozenset({n for n in cfg.categorical if n in cfg.features}
+                      | {OUTPUT + n for n in cfg.categorical if n in cfg.outputs})
+    perf = cfg.performance
+    classes = (OUTPUT + perf.prediction if perf is not None and perf.task == "classification"
+               and perf.prediction in cfg.outputs else None)
+    return named, classes
+
+
+def _codes_as_categories(cfg: MonitorConfig, cur: dict[str, np.ndarray],
+                         ref: dict[str, np.ndarray]) -> None:
+    """Numbers that are codes, as categories on both sides, in place: ``3.0`` is ``"3"``
+    (:func:`driftscope.monitor.performance.key`: as labels are compared), a missing value
+    ``None``. A code the events send as a string is the same category."""
+    named, classes = categorical_columns(cfg)
+    held = ref.get(classes) if classes is not None else None
+    if held is not None and held.dtype.kind == "f":  # (the reference's classes decide: a
+        values = held[~np.isnan(held)]  # window does not flip how the column is judged)
+        if len(np.unique(values)) > 2 and bool(np.all(values == np.round(values))):
+            named |= {classes}
+    for side in (cur, ref):
+        for name in named & side.keys():
+            if side[name].dtype.kind == "f":
+                side[name] = np.asarray([None if math.isnan(v) else performance.key(v)
+                                         for v in side[name].tolist()], dtype=object)
 
 
 LUMP_SHARE = 2 * 3.5 / 1024

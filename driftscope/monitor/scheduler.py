@@ -534,7 +534,7 @@ class Monitor:
         cfg = run.cfg
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source, run.unlike,
-                                                  run.fallen))
+                                                  run.fallen), cfg)
         version = run.refs.version(cfg.reference)  # (a static one's, read this pass)
         run.fitter.hold(version)
         if run.dead:
@@ -578,7 +578,7 @@ class Monitor:
             w = window.before(j)
             c, r, _ = ev.align(source.between(w.start, w.end),
                                run.refs.frame(cfg.reference, w, source, run.unlike,
-                                              run.fallen))
+                                              run.fallen), cfg)
             return c, r
 
         carried, follows, t = ev.persistence_check(
