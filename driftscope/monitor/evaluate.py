@@ -124,10 +124,10 @@ def _codes_as_categories(cfg: MonitorConfig, cur: dict[str, np.ndarray],
     ``None``. A code the events send as a string is the same category."""
     named, classes = categorical_columns(cfg)
     held = ref.get(classes) if classes is not None else None
-    if held is not None and held.dtype.kind == "f":  # (the reference's classes decide: a
-        values = held[~np.isnan(held)]  # window does not flip how the column is judged)
+    if classes is not None and held is not None and held.dtype.kind == "f":  # (the
+        values = held[~np.isnan(held)]  # reference's classes decide: a window does not
         if len(np.unique(values)) > 2 and bool(np.all(values == np.round(values))):
-            named |= {classes}
+            named |= {classes}  # flip how the column is judged)
     for side in (cur, ref):
         for name in named & side.keys():
             if side[name].dtype.kind == "f":
