@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,13 +36,44 @@ def _list() -> None:
     typer.echo(f"sources: {', '.join(list_sources())}")
 
 
-def _onset(value: str) -> float | int:
+def _onset(value: str, option: str = "--onset", what: str = "an event index") -> float | int:
+    """A fraction of the stream (``0.5``) or a number of events (``500``)."""
     try:
         return float(value) if "." in value else int(value)
     except ValueError:
         raise ConfigError(
-            f"--onset: expected a fraction like 0.5 or an event index, got {value!r}"
+            f"{option}: expected a fraction like 0.5 or {what}, got {value!r}"
         ) from None
+
+
+SHAPE_OPTIONS = {"--span": "gradual", "--burst": "temporary", "--period": "periodic"}
+"""The option that shapes each temporal kind's drift, and the kind it shapes."""
+
+
+def _shaped(scenario: str, span: str | None, burst: str | None,
+            period: str | None) -> dict[str, Any]:
+    """The scenario fields ``--span``, ``--burst`` and ``--period`` set. One given to a
+    scenario of another shape is refused (it would change nothing, and say nothing)."""
+    from .scenarios import get_scenario
+
+    temporal = get_scenario(scenario).temporal
+    given = {"--span": span, "--burst": burst, "--period": period}
+    for option, value in given.items():
+        if value is not None and SHAPE_OPTIONS[option] != temporal:
+            raise ConfigError(f"{option} shapes {SHAPE_OPTIONS[option]} scenarios; "
+                              f"{scenario} is {temporal}: leave {option} out")
+    fields: dict[str, Any] = {}
+    if span is not None:
+        fields["span"] = _onset(span, "--span", "a number of events")
+        if fields["span"] <= 0:
+            raise ConfigError(f"--span: the ramp must last at least one event, got {span!r}")
+    if burst is not None:
+        fields["burst"] = _onset(burst, "--burst", "a number of events")
+        if fields["burst"] <= 0:
+            raise ConfigError(f"--burst: the burst must last at least one event, got {burst!r}")
+    if period is not None:
+        fields["period"] = timedelta(seconds=_duration("--period", period))
+    return fields
 
 
 def _start(value: str, span_seconds: float, real_seconds: float) -> datetime:
@@ -92,6 +123,12 @@ def simulate(
         int | None, typer.Option(help="Events to send (default rate × duration).")
     ] = None,
     onset: Annotated[str, typer.Option(help="Drift onset: a fraction (0.5) or an index.")] = "0.5",
+    span: Annotated[str | None, typer.Option(help=(
+        "gradual: the ramp's length, a fraction of the stream or events (default 0.2)."))] = None,
+    burst: Annotated[str | None, typer.Option(help=(
+        "temporary: the burst's length, a fraction or events (default 1000)."))] = None,
+    period: Annotated[str | None, typer.Option(help=(
+        "periodic: the cycle in simulated time, 1d or 1w (default 1d)."))] = None,
     intensity: Annotated[str, typer.Option(help="low, medium or high.")] = "medium",
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same stream.")] = 0,
     source: Annotated[str, typer.Option(help="Data source; see --list.")] = "synthetic",
@@ -147,7 +184,7 @@ def simulate(
     per_second = (rate or 1000 / 3600 * speed) / speed
     clock = Clock(start=_start(start, n / per_second, n / rate if rate else 0.0),
                   events_per_second=per_second)
-    sc = get_scenario(scenario).with_(source=source)
+    sc = get_scenario(scenario).with_(source=source, **_shaped(scenario, span, burst, period))
     at = _onset(onset)
     # n is always known here (--events, or --rate × --duration): the whole stream is
     # built before sending, so its drift can be checked to fit in it

@@ -191,3 +191,61 @@ def test_accuracy_refuses_settings_below_their_minimum(
     args: list[str], says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert says in _accuracy_error(["--suite", "quick", *args], capsys)
+
+
+# 5. the drift's shape: --span, --burst, --period
+
+
+class _Sent(Exception):
+    """What simulate would have sent: the app it built."""
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    apps: list[Any] = []
+
+    def record(app_: Any, *_: Any, **__: Any) -> Any:
+        apps.append(app_)
+        raise _Sent
+
+    monkeypatch.setattr("driftscope.simulators.delivery.deliver", record)
+    return apps
+
+
+@pytest.mark.parametrize(("args", "onset", "weights"), [
+    # a ramp of 300 events from event 100: half way at event 249, whole from 399 on
+    (["gradual-covariate", "--span", "300"], 100, {99: 0.0, 249: 0.5, 399: 1.0, 999: 1.0}),
+    # a burst of a tenth of the stream from its middle
+    (["temporary-covariate", "--burst", "0.1"], 0.5, {499: 0.0, 500: 1.0, 599: 1.0, 600: 0.0}),
+])
+def test_simulate_shapes_the_drift_as_asked(sent: list[Any], args: list[str], onset: float,
+                                            weights: dict[int, float]) -> None:
+    result = runner.invoke(app, ["simulate", *args, "--onset", str(onset), "--events", "1000",
+                                 "--rate", "0"])
+    assert isinstance(result.exception, _Sent), repr(result.exception)
+    w = sent[0].scenario.weights(1000, onset)
+    assert {i: round(float(w[i]), 3) for i in weights} == weights
+
+
+def test_simulate_takes_a_weekly_cycle(sent: list[Any]) -> None:
+    result = runner.invoke(app, ["simulate", "periodic-covariate", "--period", "1w",
+                                 "--events", "100", "--rate", "0"])
+    assert isinstance(result.exception, _Sent), repr(result.exception)
+    assert sent[0].scenario.period.days == 7
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["instantaneous-covariate", "--span", "300"],
+     "--span shapes gradual scenarios; instantaneous-covariate is instantaneous"),
+    (["gradual-covariate", "--burst", "10"], "--burst shapes temporary scenarios"),
+    (["gradual-covariate", "--span", "abc"], "--span: expected a fraction like 0.5 or a num"),
+    (["gradual-covariate", "--span", "0"], "--span: the ramp must last at least one event"),
+    (["temporary-covariate", "--burst", "-3"], "--burst: the burst must last at least one"),
+    (["periodic-covariate", "--period", "0s"], "--period: must be more than 0"),
+    (["periodic-covariate", "--period", "weekly"], "--period: expected a duration"),
+    # the ramp asked for must end within the stream: 600 events from event 500 of 1,000
+    (["gradual-covariate", "--span", "600"], "ramp of 600 events"),
+])
+@pytest.mark.usefixtures("no_work")
+def test_simulate_refuses_a_shape_it_cannot_give(args: list[str], says: str) -> None:
+    assert says in _one_line_error(["simulate", *args, "--events", "1000", "--rate", "0"])
