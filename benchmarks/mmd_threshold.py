@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from mmd_pooled import Before as RefStandardised  # (benchmarks/, the script's folder)
 
 from driftscope.detectors.mmd import MMD, FittedMMD
 from driftscope.detectors.significance import ReferenceQuantile
@@ -26,8 +27,10 @@ TRIALS, RUNS = 60, 3
 POLICY = ReferenceQuantile(q=0.99, n_boot=200)
 
 
-class Before(FittedMMD):
-    """The null as it was: the base class's bootstrap of the reference's own rows."""
+class Before(RefStandardised):
+    """The null as it was: the base class's bootstrap of the reference's own rows (of the
+    statistic as it was then: standardised on the reference alone, benchmarks/mmd_pooled.py;
+    the pooled one would fit its standardiser and bandwidth again for every resample)."""
 
     def _window_null(self, pol: Any, prepared: Any) -> None:
         return None

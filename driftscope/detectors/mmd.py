@@ -1,5 +1,12 @@
 """Maximum Mean Discrepancy in torch: unbiased and linear-time MMD², permutation test, witness.
 
+The unbiased statistic is computed on the reference and the window standardised together
+(robust centre and scale of both) with the median-heuristic bandwidth of both, so it is a
+function of the pooled rows and their sides alone and a permutation test of it is exact:
+standardised on the reference alone, the reference sat at the centre of every feature and
+the window off it by its own sampling noise, which at 500 features and 50 rows a side
+flagged 10 % of windows without drift at a 5 % level.
+
 The permutation test computes the joint kernel matrix of reference and current once
 (whole, or in row blocks when it would not fit in ``max_kernel_mb``) and evaluates every
 permutation at once as a matrix product with a 0/1 assignment matrix, so ``B``
@@ -30,7 +37,6 @@ from .base import (
 )
 from .kernels import (
     kernel,
-    kernel_sum,
     linear_terms,
     median_heuristic,
     permutation_mmd2,
@@ -43,14 +49,17 @@ ESTIMATORS = ("unbiased", "linear")
 
 @dataclass(frozen=True, kw_only=True)
 class FittedMMD(FittedBase):
-    """Standardised reference rows, kernel bandwidths and the reference block sum."""
+    """Standardised reference rows and kernel bandwidths (the reference's: the linear
+    estimator's and the witness's; the unbiased statistic's are the pooled rows',
+    :meth:`pooled`)."""
 
     ref: np.ndarray
     standard: Standardiser
     kernel_name: str
     bandwidths: np.ndarray
     estimator: str
-    kxx_sum: float
+    multipliers: tuple[float, ...]
+    fixed_bandwidth: bool
     device: str
     max_kernel_mb: float
     n_witness: int
@@ -74,18 +83,25 @@ class FittedMMD(FittedBase):
     def _reference_size(self) -> int:
         return len(self.ref)
 
+    def pooled(self, prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The reference's rows then the window's, standardised together (a robust
+        standardiser is affine per feature, so standardising the reference-standardised
+        rows again is standardising the raw ones), and the bandwidths of those rows: the
+        median heuristic's times each multiplier, or the fixed bandwidth's."""
+        z = np.concatenate([self.ref, prepared])
+        z = robust_standardiser(z).apply(z)
+        if self.fixed_bandwidth:
+            return z, self.bandwidths
+        base = median_heuristic(z, self.kernel_name, np.random.default_rng([self.seed, 3]))
+        return z, np.array([base * m for m in self.multipliers])
+
     def _statistic(self, prepared: np.ndarray) -> tuple[float, dict[str, Any]]:
-        bw = self._bw()
-        x, y = self._t(self.ref), self._t(prepared)
         if self.estimator == "linear":
-            h = linear_terms(x, self._t(self._paired(prepared)), self.kernel_name, bw)
+            h = linear_terms(self._t(self.ref), self._t(self._paired(prepared)),
+                             self.kernel_name, self._bw())
             raw = float(h.mean())
             return raw, {"raw_statistic": raw, "estimator": "linear", "pairs": len(h)}
-        n, m = len(x), len(y)
-        kyy_sum = kernel_sum(y, y, self.kernel_name, bw, self.max_kernel_mb)
-        kxy_sum = kernel_sum(x, y, self.kernel_name, bw, self.max_kernel_mb)
-        raw = (self.kxx_sum - n) / (n * (n - 1)) + (kyy_sum - m) / (m * (m - 1))
-        raw -= 2.0 * kxy_sum / (n * m)
+        raw = float(self._joint_permutations(prepared, np.random.default_rng(0), 0, True)[0])
         return raw, {"raw_statistic": raw, "estimator": "unbiased"}
 
     def _resample(self, rng: np.random.Generator, m: int) -> np.ndarray:
@@ -135,8 +151,9 @@ class FittedMMD(FittedBase):
     def _joint_permutations(
         self, prepared: np.ndarray, rng: np.random.Generator, n: int, observed: bool
     ) -> np.ndarray:
-        """Permutation MMD² from one joint kernel pass; column 0 is the observed split."""
-        z = np.concatenate([self.ref, prepared])
+        """Permutation MMD² of the pooled rows (:meth:`pooled`) from one joint kernel pass;
+        column 0 is the observed split."""
+        z, bw = self.pooled(prepared)
         n_ref, big_n = len(self.ref), len(z)
         extra = 1 if observed else 0
         assign = np.zeros((big_n, n + extra), dtype=self.dtype)
@@ -145,7 +162,8 @@ class FittedMMD(FittedBase):
         for b in range(n):
             assign[rng.permutation(big_n)[:n_ref], b + extra] = 1.0
         res = permutation_mmd2(
-            self._t(z), n_ref, self._t(assign), self.kernel_name, self._bw(), self.max_kernel_mb
+            self._t(z), n_ref, self._t(assign), self.kernel_name,
+            torch.as_tensor(bw, dtype=torch.float64, device=self.device), self.max_kernel_mb
         )
         return res.cpu().numpy()
 
@@ -257,7 +275,7 @@ class MMD:
         self.dtype = dtype
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedMMD:
-        """Standardise on the reference, fix the bandwidths, cache the reference block sum."""
+        """Standardise on the reference and fix its bandwidths."""
         seed = draw_seed(rng)
         x = as_matrix(reference, "reference")
         if len(x) < 2:
@@ -272,11 +290,6 @@ class MMD:
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        kxx = 0.0
-        if self.estimator == "unbiased":
-            xt = torch.from_numpy(xs.astype(self.dtype)).to(device)
-            bwt = torch.as_tensor(bws, device=device)
-            kxx = kernel_sum(xt, xt, self.kernel, bwt, self.max_kernel_mb)
         return FittedMMD(
             self.policy,
             seed,
@@ -285,7 +298,8 @@ class MMD:
             kernel_name=self.kernel,
             bandwidths=bws,
             estimator=self.estimator,
-            kxx_sum=kxx,
+            multipliers=self.multipliers,
+            fixed_bandwidth=self.bandwidth is not None,
             device=device,
             max_kernel_mb=self.max_kernel_mb,
             n_witness=self.n_witness,
