@@ -16,7 +16,7 @@ Pure functions over kernel matrices, in the spirit of alibi-detect's ``distance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -64,6 +64,10 @@ class FittedMMD(FittedBase):
     max_kernel_mb: float
     n_witness: int
     dtype: str = "float64"
+    # the window whose statistic was computed with its reference-quantile null, and that
+    # null: one joint kernel pass for both (held by identity, so never another window's)
+    _drawn: list[tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=list, compare=False, repr=False)
 
     def _t(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=self.dtype)).to(self.device)
@@ -101,8 +105,15 @@ class FittedMMD(FittedBase):
                              self.kernel_name, self._bw())
             raw = float(h.mean())
             return raw, {"raw_statistic": raw, "estimator": "linear", "pairs": len(h)}
-        raw = float(self._joint_permutations(prepared, np.random.default_rng(0), 0, True)[0])
+        pol = self.policy
+        n = pol.n_boot if isinstance(pol, ReferenceQuantile) else 0
+        res = self._joint_permutations(prepared, self._null_rng(prepared), n, True)
+        self._drawn[:] = [(prepared, np.sort(np.maximum(res[1:], 0.0)))] if n else []
+        raw = float(res[0])
         return raw, {"raw_statistic": raw, "estimator": "unbiased"}
+
+    def _null_rng(self, prepared: np.ndarray) -> np.random.Generator:
+        return np.random.default_rng([self.seed, 4, len(prepared)])
 
     def _resample(self, rng: np.random.Generator, m: int) -> np.ndarray:
         return self.ref[rng.integers(0, len(self.ref), max(m, 2))]
@@ -113,8 +124,10 @@ class FittedMMD(FittedBase):
         between the two sides, which pulls the cross term up: every one of its statistics
         fell below 0, the threshold was 0, and a third of windows without drift were
         flagged at 64 features.)"""
-        rng = np.random.default_rng([self.seed, 4, len(prepared)])
-        return np.sort(np.maximum(self._permutation_statistics(prepared, rng, pol.n_boot), 0.0))
+        if self._drawn and self._drawn[0][0] is prepared:  # (drawn with its statistic)
+            return self._drawn.pop()[1]
+        return np.sort(np.maximum(self._permutation_statistics(
+            prepared, self._null_rng(prepared), pol.n_boot), 0.0))
 
     def _paired(self, prepared: np.ndarray) -> np.ndarray:
         """The window's rows in a seeded random order, for the linear estimator's pairs:
