@@ -57,6 +57,12 @@ DELIVERY_TIMEOUT_MS = 2**31 - 1
 """kafka-python's ``delivery_timeout_ms`` (120 s by its default expired every event of a
 longer outage while the queue had room): about 24 days, so that ``max_queue`` and
 ``max_queue_bytes``, not a timer, decide what an outage loses."""
+METADATA_WAIT_MS = 1000
+"""kafka-python's ``max_block_ms``: how long one ``producer.send`` may wait for the topic's
+metadata (by its default, 60 s: the broker gone or hung before the first event was sent,
+or the topic missing where the broker does not create topics, held the sender that long,
+past close()'s deadline). An event whose wait ran out is not lost: the sender tries it
+again (:meth:`PredictionLogger._send`), until it is sent or close()'s deadline passes."""
 _WAKE = object()  # put on the queue to wake the sender (a flush() asked for)
 
 
@@ -124,6 +130,7 @@ class PredictionLogger:
         self._opts.setdefault("acks", 1)
         self._opts.setdefault("retries", 5)
         self._opts.setdefault("delivery_timeout_ms", DELIVERY_TIMEOUT_MS)
+        self._opts.setdefault("max_block_ms", METADATA_WAIT_MS)
         if self._opts["acks"] not in (-1, "all"):  # idempotence needs acks=all: off, and
             self._opts.setdefault("enable_idempotence", False)  # kafka-python says nothing
         self._closed = False
@@ -151,6 +158,7 @@ class PredictionLogger:
         self._flushers = 0  # flush() calls waiting: the sender flushes kafka-python meanwhile
         self._progress_at = time.monotonic()  # the last acknowledgement, or pending from 0
         self._stalled = False  # said that Kafka acknowledges nothing (to say it answers)
+        self._no_metadata = False  # the sender waits for the topic's metadata (to say so)
         self._settled = False  # close() has counted what was never acknowledged
         self._warned_at: dict[str, float] = {}
         self._unwarned: dict[str, int] = {}
@@ -485,10 +493,13 @@ class PredictionLogger:
             if pending <= 0 or stalled_for < STALLED_AFTER:
                 return
             self._stalled = True
+        why = (f"; kafka-python has no metadata for topic {self.topic!r} (the broker "
+               f"unreachable or slow, or the topic missing where the broker does not "
+               f"create topics)" if self._no_metadata else "")
         self._warn("unreachable", f"Kafka ({self._servers()}) acknowledged nothing for "
                                   f"{stalled_for:.0f} s: {pending:,} events wait ({held:,} "
                                   f"bytes; refused beyond max_queue={self.max_queue:,} / "
-                                  f"max_queue_bytes={self.max_queue_bytes:,})")
+                                  f"max_queue_bytes={self.max_queue_bytes:,}){why}")
 
     def _producer(self) -> Any:
         from kafka import KafkaProducer
@@ -555,31 +566,54 @@ class PredictionLogger:
             if item is not _WAKE:
                 self._done(what, len(item[1]))
 
-    def _send(self, producer: Any, key: bytes | None, value: bytes) -> None:
+    def _send(self, producer: Any, key: bytes | None, value: bytes) -> bool:
+        """Hand one event to kafka-python: False when it is still to be handed over,
+        kafka-python having had no metadata for the topic within ``max_block_ms`` (the
+        event stays pending, tried again: an outage delays it, it does not fail it)."""
+        from kafka.errors import KafkaTimeoutError
+
         size = len(value)
         if producer is None:
             self._done("failed", size)
-            return
+            return True
         try:
             future = producer.send(self.topic, key=key, value=value)
-            future.add_both(functools.partial(self._answered, size))
+        except KafkaTimeoutError:  # (kafka-python 2 also when its buffer stayed full)
+            self._no_metadata = True
+            return False
         except Exception as exc:  # a bad message or a closed producer: count, go on
             self._failed(exc, size)
+            return True
+        self._no_metadata = False
+        future.add_both(functools.partial(self._answered, size))
+        return True
 
     def _run(self) -> None:
         producer = self._producer()
         if producer is not None:  # at exit, this logger closes it (_close_at_exit), after
             producer._unregister_cleanup()  # sending what it holds: not kafka-python first
         checked = time.monotonic()
+        held: tuple[bytes | None, bytes] | None = None  # not handed over yet: no metadata
         while True:
-            try:
-                item = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                item = None
+            if held is not None:  # (tried again before anything queued after it)
+                if self._finished():
+                    break  # (close() counts it dropped)
+                item: Any = held
+            else:
+                try:
+                    item = self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    item = None
             if item is not None and item is not _WAKE:
-                self._send(producer, *item)
-                if not self._queue.empty():
-                    continue  # (hand everything queued over first)
+                tried = time.monotonic()
+                if self._send(producer, *item):
+                    held = None
+                    if not self._queue.empty():
+                        continue  # (hand everything queued over first)
+                else:
+                    held = item
+                    # (kafka-python waited max_block_ms: a caller's 0 would spin)
+                    time.sleep(max(0.0, min(0.1 - (time.monotonic() - tried), self._left())))
             elif item is None and self._finished():
                 break
             if producer is None:
