@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driftscope.alerts import messages, retrain
+from driftscope.alerts import followups, messages, retrain
 from driftscope.alerts.config import AlertsConfig, RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
 from driftscope.alerts.outbox import Outbox
@@ -33,7 +33,7 @@ from driftscope.alerts.rules import (
     Track,
     step,
 )
-from driftscope.alerts.state import AlertStore
+from driftscope.alerts.state import AlertRow, AlertStore
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -111,18 +111,27 @@ class AlertEngine:
         d = step(track, v, self.policy, silenced=silenced, announce=bool(self.channels))
         now = self.clock()
         ack: dict[str, Any] = {}
+        stored = None
         if d.alert is not None and d.action in ("update", "escalate", "resolve"):
-            d, ack = self._keep_acknowledgement(d)
+            stored = self.alerts.get(d.alert.alert_id)
+            d, ack = self._keep_acknowledgement(d, stored)
+        follow = None
+        if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
+            # a performance metric joining the incident, or much worse: told (followups)
+            d, kept, follow = followups.follow_up(d, v, stored[2] if stored else None,
+                                                  silenced or not self.channels)
+            ack = {**ack, **kept}
         # requests first, so that the window's alert message can say so
         asked = (self._retrain(v, d.track, track.last_end, silenced)
                  if d.action != "seen" and self.requests else [])
         if d.alert is not None and d.action in ("open", "update", "escalate", "resolve"):
             first = d.alert.escalated if d.action == "escalate" else frozenset()
             self.alerts.save(d.alert, messages.summary(d.alert, v), {
-                **messages.details(d.alert, v, self.cfg.top_features, first), **ack}, now)
+                **messages.details(d.alert, v, self.cfg.top_features, first,
+                                   follow.metrics if follow else ()), **ack}, now)
         told = False
         if d.notify and d.alert is not None:
-            told = self._enqueue_alert(d, v, asked)
+            told = self._enqueue_alert(d, v, asked, follow)
         elif d.action == "recount" and track.alerted_until == v.window_start:
             told = self._enqueue_again(d, v, silenced, asked)
         if asked and not told and not silenced:
@@ -143,15 +152,18 @@ class AlertEngine:
         if alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
             return self._enqueue_alert(replace(d, action="open"), v, asked)
         if alert.state in (FIRING, ACKNOWLEDGED) and alert.escalated_at == v.window_end:
-            return self._enqueue_alert(replace(d, action="escalate"), v, asked)
+            stored = self.alerts.get(alert.alert_id)  # (a follow-up: what it told)
+            follow = followups.FollowUp.from_json(stored[2].get(followups.FOLLOW)
+                                                  if stored else None)
+            return self._enqueue_alert(replace(d, action="escalate"), v, asked, follow)
         return False
 
-    def _keep_acknowledgement(self, d: Decision) -> tuple[Decision, dict[str, Any]]:
+    def _keep_acknowledgement(self, d: Decision, found: AlertRow | None,
+                              ) -> tuple[Decision, dict[str, Any]]:
         """A person may have acknowledged the alert since this engine last saw it (`driftscope
         alerts ack`, another process): the stored state and who acknowledged are kept, not
-        overwritten by the next window's version."""
+        overwritten by the next window's version (``found``: its stored row)."""
         assert d.alert is not None
-        found = self.alerts.get(d.alert.alert_id)
         if found is None or found[0].state != ACKNOWLEDGED:
             return d, {}
         details = found[2]
@@ -162,26 +174,30 @@ class AlertEngine:
         return replace(d, alert=alert, track=replace(d.track, alert=alert)), ack
 
     def _enqueue_alert(self, d: Decision, v: WindowVerdict,
-                       asked: Sequence[retrain.RetrainRequest] = ()) -> bool:
+                       asked: Sequence[retrain.RetrainRequest] = (),
+                       follow: followups.FollowUp | None = None) -> bool:
         """Enqueue the alert's message to each channel (with a line per retraining request
-        the window made); True when there is a channel to tell."""
+        the window made; ``follow``: an update that tells of performance metrics); True when
+        there is a channel to tell."""
         assert d.alert is not None
         alert, top = d.alert, self.cfg.top_features
         resolved = d.action == "resolve"
         escalated = d.action == "escalate"
         event = "resolved" if resolved else "escalated" if escalated else "firing"
         new = alert.escalated if escalated else frozenset()
+        lead = follow.metrics if follow else ()
         link = messages.grafana_link(self.cfg.grafana_url, self.cfg.grafana_dashboard, v, new)
-        body = {"type": "alert", "event": event, **messages.details(alert, v, top, new),
+        body = {"type": "alert", "event": event, **messages.details(alert, v, top, new, lead),
                 "summary": messages.summary(alert, v), "grafana_url": link}
-        if escalated:
-            body["new_kinds"] = sorted(new)
+        if escalated:  # (a follow-up tells of no new kind: of the metrics it names)
+            body["new_kinds"] = [] if follow else sorted(new)
+            body |= follow.as_json() if follow else {}
         reqs = [(r.policy, r.request_id) for r in asked]
         if reqs:
             body["retrain_requests"] = [{"policy": p, "request_id": r} for p, r in reqs]
         payloads: dict[str, dict[str, Any]] = {
-            "console": messages.console_text(alert, v, top, resolved, new, reqs),
-            "slack": messages.slack_blocks(alert, v, top, link, resolved, new, reqs),
+            "console": messages.console_text(alert, v, top, resolved, new, reqs, follow),
+            "slack": messages.slack_blocks(alert, v, top, link, resolved, new, reqs, follow),
             "webhook": body,
         }
         group = (f"{alert.model_id}\x1f{v.window_start.isoformat()}\x1f"

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from driftscope.alerts.followups import FollowUp
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import RESOLVED, UNJUDGED, Alert
 
@@ -413,9 +414,10 @@ def grafana_link(base: str | None, dashboard: str, v: WindowVerdict,
 
 
 def details(alert: Alert, v: WindowVerdict, top: int,
-            first: frozenset[str] = frozenset()) -> dict[str, Any]:
+            first: frozenset[str] = frozenset(), lead: Sequence[str] = ()) -> dict[str, Any]:
     """The machine-readable body stored with the alert and sent to webhooks (``first``: the
-    findings of these kinds lead: an update that tells of them)."""
+    findings of these kinds lead: an update that tells of them; ``lead``: and of these
+    performance metrics before them, :func:`ranked`)."""
     return {
         "alert_id": alert.alert_id,
         "model_id": alert.model_id,
@@ -433,7 +435,7 @@ def details(alert: Alert, v: WindowVerdict, top: int,
             {"kind": f.kind, "segment": f.segment, "feature": f.feature, "metric": f.metric,
              "statistic": _round(f.statistic, 6), "threshold": _round(f.threshold, 6),
              "policy": f.policy, "reason": f.reason, "note": f.note}
-            for f in v.top(top, first)
+            for f in ranked(v, top, first, lead)
         ],
         "metrics": {k: _round(x, 6) for k, x in sorted(v.metrics.items())},
         **({"labels_start": v.labels_start.isoformat()} if v.labels_start else {}),
@@ -446,10 +448,28 @@ def details(alert: Alert, v: WindowVerdict, top: int,
     }
 
 
-def top_findings(v: WindowVerdict, top: int, first: frozenset[str] = frozenset()) -> str:
-    """The findings section: the ``top`` most severe, as many as fit in Slack's limit,
-    then ``…and N more``."""
-    lines = [f"• {describe(f, SLACK_MAX_NAME, slack=True)}" for f in v.top(top, first)]
+def ranked(v: WindowVerdict, top: int, first: frozenset[str] = frozenset(),
+           lead: Sequence[str] = ()) -> list[Finding]:
+    """:meth:`WindowVerdict.top`, with the worst finding of each performance metric in
+    ``lead`` (those an update tells of: :class:`~driftscope.alerts.followups.FollowUp`)
+    first, in that order: the F1 that joined an accuracy alert leads its update."""
+    found = v.top(top, first)
+    if not lead:
+        return found
+    worst: dict[str, Finding] = {}
+    for f in v.top(len(v.findings), first):
+        if f.kind == "performance" and f.metric in lead:
+            worst.setdefault(f.metric, f)
+    heads = [worst[m] for m in lead if m in worst]
+    return [*heads, *(f for f in found if f not in heads)][:max(top, len(heads))]
+
+
+def top_findings(v: WindowVerdict, top: int, first: frozenset[str] = frozenset(),
+                 lead: Sequence[str] = ()) -> str:
+    """The findings section: the ``top`` most severe (:func:`ranked`), as many as fit in
+    Slack's limit, then ``…and N more``."""
+    lines = [f"• {describe(f, SLACK_MAX_NAME, slack=True)}"
+             for f in ranked(v, top, first, lead)]
     while True:
         more = len(v.findings) - len(lines)
         text = "\n".join(["*Top findings*", *lines, *([f"…and {more} more"] if more else [])])
@@ -502,25 +522,62 @@ def update_line(alert: Alert, new: frozenset[str]) -> str:
     return f"(new in this alert: {_words(new)}{was})"
 
 
+def follow_title(follow: FollowUp) -> str:
+    """The title of an update that tells of performance metrics new in an open alert, or
+    much worse than people were told (:mod:`driftscope.alerts.followups`).
+
+    >>> follow_title(FollowUp(("f1",))), follow_title(FollowUp(worse=(("accuracy", .8, .4),)))
+    ('New performance problem', 'Performance worse')
+    """
+    return "New performance problem" if follow.new else "Performance worse"
+
+
+def follow_line(follow: FollowUp, slack: bool = False) -> str:
+    """What such an update adds to the summary (``slack``: as Slack mrkdwn).
+
+    >>> follow_line(FollowUp(("f1", "roc_auc"), (), ("accuracy",)))
+    '(new in this alert: f1 and roc_auc; it was open for accuracy)'
+    >>> follow_line(FollowUp(worse=(("accuracy", 0.77, 0.4),)))
+    '(worse since told: accuracy 0.4, was 0.77)'
+    """
+    def names(metrics: Iterable[str]) -> str:
+        shown = [slack_name(m, SLACK_MAX_NAME) if slack else m for m in metrics]
+        return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+    parts = [f"new in this alert: {names(follow.new)}"] if follow.new else []
+    if follow.worse:
+        parts.append("worse since told: " + ", ".join(
+            f"{names([m])} {_num(now)}, was {_num(told)}" for m, told, now in follow.worse))
+    if follow.new and follow.before:
+        parts.append(f"it was open for {names(follow.before)}")
+    return f"({'; '.join(parts)})"
+
+
 RESOLUTION_TITLES = ("Resolved", "Closed unverified")  # by ``reason == UNJUDGED``
 
 
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                  resolved: bool = False, new: frozenset[str] = frozenset(),
-                 requests: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+                 requests: Sequence[tuple[str, str]] = (),
+                 follow: FollowUp | None = None) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button.
 
     ``new``: an update of an open alert that tells of these new kinds of problem;
     ``requests``: (policy, request id) of the retraining the window asked for, a line
-    each (:func:`retrain_line`)."""
+    each (:func:`retrain_line`); ``follow``: an update that tells of performance metrics
+    (:func:`follow_line`)."""
     unverified = resolved and alert.reason == UNJUDGED
     icon = (":grey_question:" if unverified else ":white_check_mark:" if resolved
             else ":rotating_light:")
+    follow = None if resolved else follow
     event = (RESOLUTION_TITLES[1 if unverified else 0] if resolved
-             else update_title(new) if new else alert_kind(v))
+             else follow_title(follow) if follow else update_title(new) if new
+             else alert_kind(v))
     title = f"{event}: {alert.model_id}"  # plain text: shown as it is
     text = recovered(alert, slack=True) if resolved else summary(alert, v, slack=True)
-    if new and not resolved:
+    if follow:
+        text = f"{text} {follow_line(follow, slack=True)}"
+    elif new and not resolved:
         text = f"{text} {update_line(alert, new)}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",  # no emoji: `a:us:b` is a name
@@ -529,8 +586,8 @@ def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                                      "text": _clip_mrkdwn(f"{icon} {text}", SLACK_MAX_TEXT)}},
     ]
     if not resolved and v.findings:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": top_findings(v, top, new)}})
+        found = top_findings(v, top, new, follow.metrics if follow else ())
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": found}})
     if requests:
         blocks.append(_requests_section(requests))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(
@@ -571,59 +628,48 @@ def fallback(head: str, texts: list[str], sep: str = " — ",
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
                  new: frozenset[str] = frozenset(),
-                 requests: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+                 requests: Sequence[tuple[str, str]] = (),
+                 follow: FollowUp | None = None) -> dict[str, Any]:
     """A plain-text rendering for the console notifier (``new``: an update that tells of
-    these new kinds of problem; ``requests``: the retraining the window asked for)."""
-    head = "RESOLVED" if resolved else "UPDATE" if new else "ALERT"
-    lines = [] if resolved else [describe(f) for f in v.top(top, new)]
+    these new kinds of problem; ``requests``: the retraining the window asked for;
+    ``follow``: an update that tells of performance metrics)."""
+    follow = None if resolved else follow
+    head = "RESOLVED" if resolved else "UPDATE" if new or follow else "ALERT"
+    lead = follow.metrics if follow else ()
+    lines = [] if resolved else [describe(f) for f in ranked(v, top, new, lead)]
     lines += [retrain_line(p, r) for p, r in requests]
-    extra = f" {update_line(alert, new)}" if new and not resolved else ""
+    extra = (f" {follow_line(follow)}" if follow
+             else f" {update_line(alert, new)}" if new and not resolved else "")
     return {"text": f"[{head}] {summary(alert, v)}{extra}", "lines": lines}
 
 
 SLACK_MAX_BLOCKS = 50  # Slack's limit per message
+LEFT_OUT_MAX = 250  # each alert a group leaves out of its blocks, named in this much
 
 
 def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """One message for several alerts of one model × window (what the dispatcher sends).
 
     Slack: one header, then each alert's sections, separated by dividers (within Slack's
-    50 blocks); console: each alert's text and lines in order; webhook and others:
+    50 blocks: the alerts that do not fit are named in a last section, :func:`left_out`);
+    console: each alert's text and lines in order; webhook and others:
     ``{"type": "alerts", "alerts": [...]}`` with the model, window and event hoisted.
     """
     if len(payloads) == 1:
         return payloads[0]
     notices = [p for p in payloads if _is_notice(channel, p)]
     if notices and len(notices) < len(payloads):  # an alert's message says it, in a line
-        out = merge(channel, [p for p in payloads if p not in notices])
-        if channel == "slack":
-            extra = [n["blocks"][1] for n in notices]
-            return {**out, "blocks": out["blocks"][:SLACK_MAX_BLOCKS - len(extra)] + extra}
+        alerts = [p for p in payloads if p not in notices]
+        if channel == "slack":  # (their lines after the alerts': the alerts keep room for
+            extra = [n["blocks"][1] for n in notices]  # the line of what they leave out)
+            room = max(SLACK_MAX_BLOCKS - len(extra), 3)
+            out = alerts[0] if len(alerts) == 1 else _merge_slack(alerts, room)
+            return {**out, "blocks": out["blocks"][:room] + extra[:SLACK_MAX_BLOCKS - room]}
+        out = merge(channel, alerts)
         return {**out, "lines": [*out.get("lines", []),
                                  *(x for n in notices for x in n.get("lines", []))]}
     if channel == "slack":
-        blocks: list[dict[str, Any]] = [payloads[0]["blocks"][0]]
-        for i, p in enumerate(payloads):
-            part = ([{"type": "divider"}] if i else []) + p["blocks"][1:]
-            if len(blocks) + len(part) > SLACK_MAX_BLOCKS - 1:
-                rest = len(payloads) - i
-                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
-                    f"…and {rest} more alert{'s' if rest != 1 else ''} in this window")}})
-                break
-            blocks += part
-        texts = [p["text"].split(" — ", 1)[-1] for p in payloads]
-        heads = {p["text"].split(" — ", 1)[0] for p in payloads}
-        head = payloads[0]["text"].split(" — ", 1)[0]
-        if len(heads) > 1:  # alerts of different kinds (drift and performance): "Alert: m";
-            # resolutions, recovered and not judged: "Resolved: m"
-            word = "Resolved" if all(h.split(": ", 1)[0] in RESOLUTION_TITLES
-                                     for h in heads) else "Alert"
-            head = f"{word}: " + head.split(": ", 1)[-1]
-            model = blocks[0]["text"]["text"].split(": ", 1)[-1]  # (plain text, unescaped)
-            blocks[0] = {**blocks[0], "text": {**blocks[0]["text"],
-                                               "text": f"{word}: {model}"[:SLACK_MAX_HEADER]}}
-        return {"text": fallback(f"{head} — {len(payloads)} alerts", texts, sep=": "),
-                "blocks": blocks}
+        return _merge_slack(payloads, SLACK_MAX_BLOCKS)
     if channel == "console":
         return {"text": "\n".join(p["text"] + "".join(f"\n  {x}" for x in p.get("lines", []))
                                   for p in payloads), "lines": []}
@@ -631,6 +677,94 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "alerts", **{k: first[k] for k in ("event", "model_id", "window_start",
                                                       "window_end") if k in first},
             "alerts": payloads}
+
+
+def _merge_slack(payloads: list[dict[str, Any]], room: int) -> dict[str, Any]:
+    """:func:`merge` of Slack messages in ``room`` blocks."""
+    parts = [head_and_text(p) for p in payloads]
+    blocks: list[dict[str, Any]] = [payloads[0]["blocks"][0]]
+    for i, p in enumerate(payloads):
+        part = ([{"type": "divider"}] if i else []) + p["blocks"][1:]
+        if len(blocks) + len(part) > room - 1:
+            blocks.append(left_out([_without_model(h, t) for h, t in parts[i:]]))
+            break
+        blocks += part
+    heads = {h for h, _ in parts}
+    head = parts[0][0]
+    if len(heads) > 1:  # alerts of different kinds (drift and performance): "Alert: m";
+        # resolutions, recovered and not judged: "Resolved: m"
+        word = "Resolved" if all(h.split(": ", 1)[0] in RESOLUTION_TITLES
+                                 for h in heads) else "Alert"
+        head = f"{word}: " + head.split(": ", 1)[-1]
+        model = blocks[0]["text"]["text"].split(": ", 1)[-1]  # (plain text, unescaped)
+        blocks[0] = {**blocks[0], "text": {**blocks[0]["text"],
+                                           "text": f"{word}: {model}"[:SLACK_MAX_HEADER]}}
+    return {"text": fallback(f"{head} — {len(payloads)} alerts", [t for _, t in parts],
+                             sep=": "), "blocks": blocks}
+
+
+def head_and_text(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """A Slack message's top-level text (:func:`slack_blocks`) as its head, ``Drift
+    alert: M`` (M: the model as Slack text shows it), and its text after `` — ``.
+
+    The head is found from the header's event and model (no event has ``": "`` in it),
+    never by where the first `` — `` is: a model id ``churn — EU`` split the head there.
+    Where the header is clipped (a model id of 130 characters or more), the model is
+    found as the text shows it twice: ``EVENT: M — M / monitor: …``. A text of another
+    shape is split on its first `` — `` (as before).
+
+    >>> p = {"text": "Drift alert: a — b — a — b / m: 1 feature drifted (x) for 2 windows",
+    ...      "blocks": [{"type": "header", "text": {"text": "Drift alert: a — b"}}]}
+    >>> head_and_text(p)
+    ('Drift alert: a — b', 'a — b / m: 1 feature drifted (x) for 2 windows')
+    """
+    text = str(payload.get("text", ""))
+    blocks = payload.get("blocks") or [{}]
+    header = str((blocks[0].get("text") or {}).get("text", ""))
+    event, _, model = header.partition(": ")
+    start = len(event) + 2
+    if event and text.startswith(f"{event}: "):
+        head = f"{event}: {slack_name(model, SLACK_MAX_NAME)}"
+        if len(header) < SLACK_MAX_HEADER and text.startswith(f"{head} — "):
+            return head, text[len(head) + 3:]
+        at = text.find(" — ", start)
+        while at >= 0:  # (the header is clipped: the model is what the text repeats)
+            if text.startswith(f"{text[start:at]} / ", at + 3):
+                return text[:at], text[at + 3:]
+            at = text.find(" — ", at + 1)
+    head, _, rest = text.partition(" — ")
+    return head, rest
+
+
+def _without_model(head: str, text: str) -> str:
+    """An alert's text without its model (``churn / drift: …`` → ``drift: …``): a group's
+    alerts are all of the model its header names."""
+    model = head.split(": ", 1)[-1]
+    return text.removeprefix(f"{model} / ")
+
+
+def left_out(texts: Sequence[str], limit: int = SLACK_MAX_TEXT) -> dict[str, Any]:
+    """The last section of a group whose blocks are full: the alerts it leaves out, each
+    by its text (its monitor and what it found) clipped to ``LEFT_OUT_MAX``, as many as
+    fit in Slack's limit, the rest counted (before, only counted: "…and 5 more alerts in
+    this window", whatever they were).
+
+    >>> print(left_out(["perf: 1 performance check failed (accuracy)",
+    ...                 "b: 2 features drifted (age, income)"], 100)["text"]["text"])
+    …and 2 more alerts in this window:
+    • perf: 1 performance check failed (accuracy)
+    • …and 1 more
+    """
+    n = len(texts)
+    out = f"…and {n} more alert{'s' if n != 1 else ''} in this window:"
+    for i, text in enumerate(texts):
+        line = f"\n• {_clip_mrkdwn(text, LEFT_OUT_MAX)}"
+        after = n - i - 1
+        if len(out) + len(line) + len(f"\n• …and {after} more" if after else "") > limit:
+            out += f"\n• …and {n - i} more"
+            break
+        out += line
+    return {"type": "section", "text": {"type": "mrkdwn", "text": out}}
 
 
 def retrain_line(policy: str, request_id: str, slack: bool = False) -> str:
