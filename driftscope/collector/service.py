@@ -46,6 +46,7 @@ log = logging.getLogger("driftscope.collector")
 LATE_LOG_EVERY = 60.0  # seconds between two log lines about late events
 
 
+DEAD_LETTER_WAIT_MS = 2000  # kafka-python's max_block_ms for the dead-letter producer
 JOIN_WAIT = 10.0  # a drain waits this long for partitions the group has not assigned yet
 
 
@@ -128,7 +129,12 @@ class Collector:
             import whylogs.core  # noqa: F401  (a first flush would otherwise pay ~2 s)
         k = self.config.kafka
         try:
-            self._producer = KafkaProducer(**self.kafka_options, linger_ms=5)
+            # (dead letters only; a send waits for the topic's metadata up to
+            # max_block_ms: kafka-python's 60 s held the loop a minute a batch where the
+            # dead-letter topic is missing and the broker does not create topics — the
+            # table keeps them either way)
+            self._producer = KafkaProducer(**{"max_block_ms": DEAD_LETTER_WAIT_MS,
+                                              **self.kafka_options, "linger_ms": 5})
             self._consumer = KafkaConsumer(
                 **self.kafka_options,
                 group_id=k.group_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from driftscope.alerts.notifiers.http import redact_urls
 from driftscope.alerts.notifiers.webhook import strict_json
 from driftscope.errors import NotifierError
 
+log = logging.getLogger("driftscope.alerts")
 _SECRET = re.compile(r"(?i)\b(token|password|passwd|secret|api[_-]?key)\s*[=:]\s*[^\s,;]+")
 
 
@@ -33,16 +35,29 @@ class KafkaNotifier:
 
         try:
             if self._producer is None:
-                self._producer = KafkaProducer(**self.options, acks="all")
+                # (a send waits for the topic's metadata up to max_block_ms, by kafka-
+                # python's default 60 s past this notifier's timeout: the broker gone or
+                # the topic missing held the dispatcher's loop a minute a message)
+                self._producer = KafkaProducer(**{
+                    "max_block_ms": int(self.timeout * 1000), **self.options, "acks": "all"})
             body = strict_json({**payload, "idempotency_key": key}).encode()
             self._producer.send(self.topic, key=key.encode(), value=body).get(self.timeout)
         except KafkaError as exc:
             raise NotifierError(f"kafka topic {self.topic}: {type(exc).__name__}") from None
 
     def close(self) -> None:
+        """Close the producer; a request it could not deliver (the broker gone) is not
+        lost — the outbox holds it until a send succeeded — so a flush that times out is
+        said, not raised (it was a traceback at the dispatcher's exit)."""
+        from kafka.errors import KafkaError
+
         if self._producer is not None:
-            self._producer.close(timeout=5)
-            self._producer = None
+            producer, self._producer = self._producer, None
+            try:
+                producer.close(timeout=5)
+            except KafkaError as exc:
+                log.warning("kafka topic %s: closed with requests undelivered (%s); the "
+                            "outbox sends them again", self.topic, type(exc).__name__)
 
 
 class CommandNotifier:
