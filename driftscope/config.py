@@ -406,17 +406,29 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
 def _explain(exc: ValidationError, source: str,
              origins: Mapping[tuple[str, ...], str] | None = None) -> str:
     """One line: where (the file, or the environment variable that set the failing key),
-    the key, its value and what is expected."""
-    e = exc.errors()[0]
+    the key, its value and what is expected.
+
+    An unknown key is reported before anything else (``valeu``, a typo, also leaves
+    ``value`` missing: that read "value = a dict: Field required"); a missing key says so;
+    a check of a whole section (its value a mapping or a list) names its keys itself."""
+    errors = exc.errors()
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     key = ".".join(str(p) for p in e["loc"])
     loc = tuple(str(p) for p in e["loc"])
     source = next((var for path, var in (origins or {}).items()
                    if loc[: len(path)] == path), source)
     value = e.get("input")
-    shown = "missing" if e["type"] == "missing" else repr(value)
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "missing" and e["loc"]:
+        return f"{source}: {key}: missing; it is required"
+    if e["type"] in ("value_error", "assertion_error") and isinstance(value, dict | list) \
+            and e["loc"]:
+        return f"{source}: {key}: {msg}"
+    shown = repr(value)
     if isinstance(value, dict | list):
         shown = f"a {type(value).__name__}"
-    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "list_type" and isinstance(value, dict):
+        msg += "; write each item on its own line, starting with '- '"
     if e["type"] == "extra_forbidden" and e["loc"]:  # a typo, most likely
         keys = _keys_at(e["loc"][:-1])
         close = difflib.get_close_matches(str(e["loc"][-1]), keys, n=1)

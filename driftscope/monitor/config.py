@@ -18,12 +18,20 @@ Examples
 from __future__ import annotations
 
 import difflib
+import math
 import sys
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from driftscope.durations import as_utc, parse_duration, show_duration
 
@@ -63,6 +71,28 @@ DETECTOR_NAMES = frozenset({
 """The detector registry's names (:mod:`driftscope.detectors.registry`), named here so that
 loading a configuration does not import every detector (seconds of numpy, scipy, POT …);
 a test keeps the two equal."""
+
+
+DETECTOR_INPUT_KINDS = {
+    "chi2": "univariate", "emd": "numeric", "hellinger": "univariate",
+    "jensen_shannon": "univariate", "kl": "univariate", "ks": "numeric", "l1": "univariate",
+    "linf": "univariate", "mmd": "multivariate", "ot_emd": "multivariate",
+    "projected": "multivariate", "psi": "univariate", "sliced_wasserstein": "multivariate",
+}
+"""Each registry detector's ``input_kind`` (what its rows are about: a multivariate one's
+carry feature ``multivariate`` only); a test keeps it equal to the registry's."""
+
+
+def detector_kind(name: str) -> str:
+    """A detector's input kind: :data:`DETECTOR_INPUT_KINDS`, else the registry's once it
+    is imported (a detector added at run time), else ``univariate``."""
+    if name in DETECTOR_INPUT_KINDS:
+        return DETECTOR_INPUT_KINDS[name]
+    registry = sys.modules.get("driftscope.detectors.registry")
+    if registry is not None and hasattr(registry, "DETECTORS"):
+        if name in registry.names():  # (else not registered: the name check says so)
+            return str(getattr(registry.DETECTORS.cls(name), "input_kind", "univariate"))
+    return "univariate"
 
 
 def detector_names() -> list[str]:
@@ -297,18 +327,97 @@ class PerformanceSpec(Section):
 
 
 TASK_METRICS = {"classification": ("accuracy", "f1", "roc_auc"), "regression": ("mae", "rmse")}
+TASK_METRICS_ALL = frozenset(m for ms in TASK_METRICS.values() for m in ms)
+"""The performance metrics: their rows carry feature ``*``."""
+OUTPUT_PREFIX, PROJECTION_PREFIX = "output:", "projection:"
+"""How rows name an output and a projection (``driftscope.monitor.frame.OUTPUT``)."""
 QUALITY_METRICS = ("missing_rate", "out_of_range", "new_categories", "stuck_value",
                    "type_mismatch", "volume", "schema_violations")
 """The metrics of data-quality rows (:mod:`driftscope.monitor.quality`)."""
 
 
+SHARE_METRICS = frozenset({"accuracy", "f1", "roc_auc", "missing_rate", "out_of_range",
+                           "new_categories", "stuck_value", "type_mismatch"})
+"""Metrics whose values are shares in [0, 1]: a rule's bound outside it never fires."""
+NON_NEGATIVE_METRICS = frozenset({"mae", "rmse", "schema_violations"})
+"""Metrics never below 0 (errors, a count)."""
+
+RULE_NOISE = 1.0
+"""Standard errors a performance value must be beyond a rule's bound by (``beyond_noise``'s
+default): ``accuracy < 0.85`` at a steady 0.90 on 25 labels a window flagged 232 of 1,000
+windows (35 alerts) at the plain bound, 25 (none) beyond one standard error."""
+
+
 class RuleSpec(Section):
-    """A fixed rule on a metric, e.g. ``{metric: accuracy, op: "<", value: 0.9}``."""
+    """A fixed rule on a metric, e.g. ``{metric: accuracy, op: "<", value: 0.9}``.
+
+    ``feature``: the rows it judges (``*``: all of the metric's rows). ``beyond_noise``: a
+    performance value fires only when it is beyond ``value`` by more than this many of its
+    standard errors (an accuracy's at the bound: the binomial error of ``value`` on the
+    window's labels); ``0`` (or ``false``) fires as soon as it crosses, ``true`` is 1.
+    Rows without a standard error (quality, drift) fire at ``value``.
+
+    >>> RuleSpec(metric="accuracy", op="<", value=0.9).beyond_noise
+    1.0
+    >>> try:
+    ...     RuleSpec(metric="accuracy", op="<", value=90)
+    ... except ValueError as exc:
+    ...     print(exc.errors()[0]["msg"])
+    Value error, accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9
+    """
 
     metric: str
     op: Literal["<", "<=", ">", ">="]
     value: float
     feature: str = "*"
+    beyond_noise: float = Field(RULE_NOISE, ge=0, allow_inf_nan=False)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> Any:
+        """A bound is a finite number: not a boolean (``true`` was 1.0), text (``'0.9'``,
+        ``90%``), NaN or infinity (never fires)."""
+        if isinstance(v, bool):
+            raise ValueError("a boolean; expected a number (a rule's bound)")
+        if isinstance(v, str):
+            text = v.strip()
+            if text.endswith("%"):
+                try:
+                    share = float(text[:-1]) / 100
+                except ValueError:
+                    share = math.nan
+                if math.isfinite(share):
+                    raise ValueError(f"a percentage: write the share, {share:g}")
+            raise ValueError("text; expected a number, unquoted")
+        if isinstance(v, int | float) and not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number; a rule on it never fires")
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _in_range(cls, v: float, info: ValidationInfo) -> float:
+        """A share's bound lies in [0, 1] (``accuracy < 90``, a percentage, flagged every
+        window) and both fires and does not (``accuracy < 0`` never fires)."""
+        metric, op = info.data.get("metric"), info.data.get("op")
+        if metric in SHARE_METRICS:
+            if not 0 <= v <= 1:
+                why = (f"{v:g} looks like a percentage: {v / 100:g}" if 1 < v <= 100
+                       else f"{v:g} is outside it")
+                raise ValueError(f"{metric} is a share in [0, 1]; {why}")
+            if (op, v) in (("<", 0), (">", 1)):
+                raise ValueError(f"{metric} {op} {v:g} never fires: {metric} is a share "
+                                 "in [0, 1]")
+            if (op, v) in (("<=", 1), (">=", 0)):
+                raise ValueError(f"{metric} {op} {v:g} always fires: {metric} is a share "
+                                 "in [0, 1]")
+        if metric in NON_NEGATIVE_METRICS:
+            if v < 0:
+                raise ValueError(f"{metric} is never negative; {v:g} is below 0")
+            if (op, v) == ("<", 0):
+                raise ValueError(f"{metric} < 0 never fires: {metric} is never negative")
+            if (op, v) == (">=", 0):
+                raise ValueError(f"{metric} >= 0 always fires: {metric} is never negative")
+        return v
 
 
 class _HistorySpec(Section):
@@ -466,12 +575,7 @@ class MonitorConfig(Section):
                     f"{int(1 / self.fdr.alpha)} (times the number of tests) or raise fdr.alpha"
                 )
         self._check_categorical()
-        known = self.metric_names()
-        for rule in self.rules:
-            if rule.metric not in known:
-                raise ValueError(
-                    f"rules: metric {rule.metric!r} is not computed by this monitor "
-                    f"(its metrics: {', '.join(known)})")
+        self._check_rules()
         if self.window is not None:
             self.reference.check_window(self.window)
             if self.performance is not None:
@@ -498,6 +602,102 @@ class MonitorConfig(Section):
                     f"categorical: output {name!r} is the performance "
                     f"{'score' if name == perf.score else 'prediction'} of a "
                     f"{perf.task} model; its values are amounts, not codes")
+
+    def _check_rules(self) -> None:
+        """Each rule names a metric this monitor computes and a feature its rows of that
+        metric carry (a misspelt one loaded fine and never fired)."""
+        known = self.metric_names()
+        for i, rule in enumerate(self.rules):
+            if rule.metric not in known:
+                close = difflib.get_close_matches(rule.metric, known, n=1)
+                hint = (f"; {rule.metric} is a detector it does not run (add it to "
+                        "detectors)" if rule.metric in detector_names() else
+                        f"; {rule.metric} is a data-quality metric and quality is disabled"
+                        if rule.metric in QUALITY_METRICS else
+                        f"; {rule.metric} is a performance metric it does not compute "
+                        "(performance.metrics)" if rule.metric in TASK_METRICS_ALL else
+                        f"; did you mean {close[0]}?" if close else "")
+                raise ValueError(
+                    f"rules: metric {rule.metric!r} is not computed by this monitor "
+                    f"(its metrics: {', '.join(known)}){hint}")
+            if "beyond_noise" in rule.model_fields_set and rule.metric not in TASK_METRICS_ALL:
+                raise ValueError(
+                    f"rules.{i}.beyond_noise: {rule.metric} rows carry no standard error (a "
+                    "quality or drift check allows for sampling in its own limit); "
+                    "beyond_noise applies to performance rules only")
+            if rule.feature == "*":
+                continue
+            where = f"rules.{i}.feature = {rule.feature!r}"
+            if rule.metric in TASK_METRICS_ALL:
+                raise ValueError(
+                    f"{where}: {rule.metric} is measured over all of a window's labelled "
+                    "events (its rows carry feature *, each segment's too); a performance "
+                    "rule takes no feature")
+            names = self.rule_features(rule.metric)
+            if rule.feature in names or any(
+                    n.endswith("=") and rule.feature.startswith(n) and rule.feature != n
+                    for n in names):
+                continue
+            shown = [n + "…" if n.endswith("=") else n for n in names]
+            close = [n for n in (OUTPUT_PREFIX + rule.feature, PROJECTION_PREFIX + rule.feature,
+                                 PROJECTION_PREFIX + rule.feature + ".0") if n in names]
+            close = close or difflib.get_close_matches(rule.feature, names, n=1)
+            hint = (f"did you mean {close[0]}?" if close else
+                    f"its {rule.metric} rows: {', '.join(shown)}" if shown else
+                    f"its {rule.metric} rows carry no feature but *")
+            raise ValueError(f"{where}: no {rule.metric} row carries it; {hint}")
+
+    def rule_features(self, metric: str) -> list[str]:
+        """The features this monitor's rows of ``metric`` carry, besides ``*`` (see
+        :mod:`driftscope.monitor.evaluate`): drift rows its features, ``output:`` names
+        of its outputs and ``projection:`` names (a random projection's ``name.0`` …),
+        a multivariate detector's ``multivariate``; data-quality rows the features and
+        outputs (``out_of_range`` and ``stuck_value`` the numeric ones), a segment key's
+        new values ``segment:<key>``, its volume ``segment:<key>=<value>`` (listed as
+        ``segment:<key>=``, any value).
+
+        >>> m = MonitorConfig.model_validate({"name": "a", "model": "m",
+        ...     "features": ["age", "plan"], "outputs": ["score"], "segments": ["country"],
+        ...     "categorical": ["plan"]})
+        >>> m.rule_features("out_of_range"), m.rule_features("volume")
+        (['age', 'output:score'], ['segment:country='])
+        """
+        columns = [*self.features, *(OUTPUT_PREFIX + o for o in self.outputs)]
+        codes = {*self.categorical, *(OUTPUT_PREFIX + c for c in self.categorical
+                                      if c in self.outputs)}
+        segments = [f"segment:{k}" for k in self.segments]
+        if metric in ("missing_rate",):
+            return columns
+        if metric in ("out_of_range", "stuck_value"):
+            return [c for c in columns if c not in codes]
+        if metric == "new_categories":
+            return columns + segments
+        if metric == "volume":
+            return [s + "=" for s in segments]
+        if metric == "type_mismatch":
+            perf = self.performance
+            read = [f for p in self.projections for f in p.features]
+            if perf is not None:
+                read += [OUTPUT_PREFIX + perf.prediction] + (
+                    [OUTPUT_PREFIX + perf.score] if perf.score else [])
+            return list(dict.fromkeys(columns + read))
+        if metric in QUALITY_METRICS or metric in TASK_METRICS_ALL:
+            return []  # (schema_violations: the whole window's)
+        specs = [d for d in self.detectors if d.name == metric]
+        if any(detector_kind(d.name) == "multivariate" for d in specs):
+            return ["multivariate"]
+        projected = [PROJECTION_PREFIX + p.name + (f".{i}" if p.kind == "random" else "")
+                     for p in self.projections
+                     for i in range(p.dim if p.kind == "random" else 1)]
+        names: list[str] = []
+        for d in specs:
+            if d.on == "categorical" or detector_kind(d.name) == "categorical":
+                names += columns  # (projections are numbers)
+            elif d.on == "numeric" or detector_kind(d.name) == "numeric":
+                names += [c for c in columns if c not in codes] + projected
+            else:
+                names += columns + projected
+        return list(dict.fromkeys(names))
 
     def metric_names(self) -> list[str]:
         """The metrics this monitor's rows carry: its detectors, data quality (when

@@ -32,7 +32,10 @@ from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.types import Window
 
 # (segment, feature, metric, n) → the last n good values, with their standard errors
-History = Callable[[str, str, str, int], list[tuple[float, float]]]
+History = Callable[[str, str, str, int], Sequence[tuple[Any, ...]]]
+"""A performance metric's past values by (segment, feature, metric) and how many good ones
+the band or the anomaly check uses: :class:`~driftscope.monitor.judge.Past` tuples (or
+``(value, standard_error)`` pairs), oldest first."""
 
 log = logging.getLogger("driftscope.monitor")
 
@@ -405,7 +408,8 @@ def quality_rows(
     ]
 
 
-def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[Row]:
+def performance_rows(cfg: MonitorConfig, cur: Frame, history: History,
+                     window: Window | None = None) -> list[Row]:
     """Performance per segment once enough labels arrived, judged by band and anomaly."""
     spec = cfg.performance
     if spec is None or cur.labels is None:
@@ -438,7 +442,7 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History) -> list[R
             # as many past values as the band or the anomaly check uses, whichever more
             # (the anomaly's alone left a band longer than it short of min_history: none)
             past = history(seg, "*", metric, max(cfg.anomaly.history, cfg.band.history) * period)
-            _judge_history(cfg, row, past, period, m.se)
+            _judge_history(cfg, row, past, period, m.se, window)
             rows.append(row)
     return rows
 
@@ -489,11 +493,18 @@ def period_windows(cfg: MonitorConfig) -> int:
     return max(1, round(cfg.reference.period / cfg.window))
 
 
-def _judge_history(cfg: MonitorConfig, row: Row, hist: list[tuple[float, float]],
-                   period: int, se: float = 0.0) -> None:
-    """Band and anomaly of a performance value against ``hist``, its good past values and
-    their standard errors (oldest first; windows judged bad are left out, so a lasting
-    fall is not learnt as the new normal and announced "recovered" a day later).
+def _judge_history(cfg: MonitorConfig, row: Row, hist: Sequence[tuple[Any, ...]],
+                   period: int, se: float = 0.0, window: Window | None = None) -> None:
+    """Band and anomaly of a performance value against ``hist``, its past values
+    (:class:`~driftscope.monitor.judge.Past`, oldest first; ``window``: the one judged).
+
+    They learn from good values only, and not from the :data:`~judge.QUARANTINE` windows
+    after a bad one (:func:`judge.usable`), so a lasting fall is not learnt as the new
+    normal; after a bad window the bounds are narrower (:data:`judge.HOLD`), so its alert
+    ends when the metric is back near its normal. With a seasonal reference both take
+    the values of the same phase (:func:`judge.same_phase`): the anomaly check took the
+    last 48 windows whatever their hour, and an accuracy lower every night paged every
+    night.
 
     ``se``: the value's own standard error. The history's spread less its windows'
     sampling noise, plus this value's noise, is what it is held to: a window of 25
@@ -501,41 +512,81 @@ def _judge_history(cfg: MonitorConfig, row: Row, hist: list[tuple[float, float]]
     accuracy), and windows of 25 labels in the history do not blind the band to a real
     fall measured on 1,000. An accuracy's noise is taken at the history's level (the
     binomial standard error of what is expected, not of the fall being judged)."""
-    # the newest ``history`` (before, the oldest of twice as many were taken)
-    band = judge.seasonal_history(hist, period)[: cfg.band.history]
-    band_hist, band_se = [v for v, _ in band], [e for _, e in band]
+    past = [judge.Past(*p) for p in hist]
+    hold = judge.HOLD if judge.held(past) else 1.0
+    if hold < 1:
+        row.details["held"] = True
+    good = judge.same_phase(judge.usable(past), window.start if window else None,
+                            window.size * period if window else None, period)
+    bounded = row.metric in judge.LOWER_IS_WORSE
+    band = good[: cfg.band.history]  # (the newest)
+    band_hist, band_se = [p.value for p in band], [p.se for p in band]
     if row.metric == "accuracy" and band_hist and "labels" in row.details:
         se = performance.binomial_se(float(np.mean(band_hist)), row.details["labels"])
     if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
-        lo, hi = judge.predicted_range(band_hist, cfg.band.k, se, band_se)
+        lo, hi = judge.predicted_range(band_hist, cfg.band.k * hold, se, band_se, bounded)
         row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
         row.policy = "band"
         row.details["band"] = [lo, hi]
         if judge.performance_bad(row.metric, row.statistic, lo, hi):
             row.bad, row.drifted, row.reason = True, True, "band"
-    an_hist = [v for v, _ in hist[-cfg.anomaly.history :]]
-    an_se = [e for _, e in hist[-cfg.anomaly.history :]]
+    recent = good[: cfg.anomaly.history]
+    an_hist, an_se = [p.value for p in recent], [p.se for p in recent]
     if cfg.anomaly.enabled and len(an_hist) >= cfg.anomaly.min_history:
-        z = judge.robust_z(row.statistic, an_hist, se, an_se)
+        z = judge.robust_z(row.statistic, an_hist, se, an_se, bounded)
         row.details["robust_z"] = z
-        med, scale = judge.robust_spread(an_hist, se, an_se)
-        lo, hi = med - cfg.anomaly.z * scale, med + cfg.anomaly.z * scale
+        med, scale = judge.robust_spread(an_hist, se, an_se, bounded)
+        limit = cfg.anomaly.z * hold
+        lo, hi = med - limit * scale, med + limit * scale
         row.details["anomaly"] = [lo, hi]
-        if z > cfg.anomaly.z and judge.performance_bad(row.metric, row.statistic, med, med) \
+        if z > limit and judge.performance_bad(row.metric, row.statistic, med, med) \
                 and not row.bad:  # the bound it crossed is the finding's (not the band's)
             row.bad, row.drifted, row.reason, row.policy = True, True, "anomaly", "anomaly"
             row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
 
 
 def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
-    """Fixed rules on any metric (``accuracy < 0.9``, ``missing_rate > 0.05`` …)."""
+    """Fixed rules on any metric (``accuracy < 0.9``, ``missing_rate > 0.05`` …).
+
+    A performance value fires when it is beyond the bound by more than ``beyond_noise`` of
+    its standard errors (:func:`_rule_noise`; ``accuracy < 0.85`` at a steady 0.90 on 25
+    labels a window flagged 232 of 1,000 windows at the bound itself). One that crosses the
+    bound within that is not bad; its details say so (``rule_within_noise``)."""
     for rule in cfg.rules:
         for row in rows:
             if row.metric != rule.metric or rule.feature not in ("*", row.feature):
                 continue
-            if judge.rule_breached(rule.op, row.statistic, rule.value):
-                row.bad, row.drifted, row.reason = True, True, "rule"
-                row.threshold, row.policy = rule.value, f"rule {rule.op} {rule.value:g}"
+            if not judge.rule_breached(rule.op, row.statistic, rule.value):
+                continue
+            noise = _rule_noise(row, rule.value)
+            margin = rule.beyond_noise * noise
+            moved = row.statistic + (margin if rule.op in ("<", "<=") else -margin)
+            said = {"op": rule.op, "bound": rule.value, "noise": noise,
+                    "beyond_noise": rule.beyond_noise}
+            if margin and not judge.rule_breached(rule.op, moved, rule.value):
+                if row.reason != "rule":
+                    row.details["rule_within_noise"] = said
+                continue
+            row.bad, row.drifted, row.reason = True, True, "rule"
+            row.threshold, row.policy = rule.value, f"rule {rule.op} {rule.value:g}"
+            row.details.pop("rule_within_noise", None)
+            if margin:
+                row.details["rule"] = said
+
+
+def _rule_noise(row: Row, bound: float) -> float:
+    """A performance value's sampling error for a rule at ``bound`` (0: none known, a
+    quality or drift row): an accuracy's is the binomial error of the bound on the
+    window's labels (what the value would scatter by were the bound the truth; the
+    measured value's own was 0 at 25 right of 25), other metrics' the row's own."""
+    se = row.details.get("standard_error")
+    if row.kind != "performance" or not isinstance(se, int | float | np.number) \
+            or not math.isfinite(se):
+        return 0.0
+    labels = row.details.get("labels")
+    if row.metric == "accuracy" and isinstance(labels, int | np.integer) and labels > 0:
+        return performance.binomial_se(bound, int(labels))
+    return max(float(se), 0.0)
 
 
 def persistence_check(

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -45,8 +46,21 @@ def rule_breached(op: str, value: float, bound: float) -> bool:
     return bool(np.isfinite(value)) and bool(_OPS[op](value, bound))
 
 
+def spread_floor(centre: float, bounded: bool = True) -> float:
+    """The least spread a band or an anomaly check holds a metric to: a thousandth of its
+    level, and of 1 for a metric bounded in [0, 1] (accuracy, F1, ROC AUC). A 1e-3
+    floor for an error measured in thousandths (an MAE of 0.0004) left a tenfold rise
+    inside the band; the error's own scale now sets it.
+
+    >>> spread_floor(0.9), round(spread_floor(0.0004, bounded=False), 12)
+    (0.001, 4e-07)
+    """
+    return 1e-3 * max(abs(centre), 1.0) if bounded else max(1e-3 * abs(centre), 1e-12)
+
+
 def predicted_range(history: Sequence[float], k: float, se: float = 0.0,
-                    past_se: Sequence[float] | None = None) -> tuple[float, float]:
+                    past_se: Sequence[float] | None = None, bounded: bool = True,
+                    ) -> tuple[float, float]:
     """A band ``mean ± k·sd`` forecast from the metric's history (sd floored).
 
     ``se``: the standard error of the value judged; ``past_se``: those of the history's
@@ -66,7 +80,7 @@ def predicted_range(history: Sequence[float], k: float, se: float = 0.0,
     var = float(h.var(ddof=1)) if h.size > 1 else 0.0
     noise = _sampling_variance(history, past_se)
     sd = max(math.sqrt(var), se) if noise is None else _split(var, noise, se, h.size)
-    sd = max(sd, 1e-3 * max(abs(mu), 1.0))
+    sd = max(sd, spread_floor(mu, bounded))
     return mu - k * sd, mu + k * sd
 
 
@@ -85,7 +99,7 @@ def _sampling_variance(history: Sequence[float], past_se: Sequence[float] | None
     return float(np.mean(ses**2))
 
 
-def robust_scale(history: Sequence[float]) -> tuple[float, float]:
+def robust_scale(history: Sequence[float], bounded: bool = True) -> tuple[float, float]:
     """The history's median and robust spread: 1.4826·MAD; where over half the values are
     one (MAD 0: accuracy 1.0 in most windows of few labels) 1.2533·the mean absolute
     deviation (Iglewicz and Hoaglin's fallback: a scale of 1e-3 alone made a 0.99 after
@@ -101,25 +115,26 @@ def robust_scale(history: Sequence[float]) -> tuple[float, float]:
     med = float(np.median(h))
     dev = np.abs(h - med)
     scale = 1.4826 * float(np.median(dev)) or 1.2533 * float(dev.mean())
-    return med, max(scale, 1e-3 * max(abs(med), 1.0))
+    return med, max(scale, spread_floor(med, bounded))
 
 
 def robust_z(value: float, history: Sequence[float], se: float = 0.0,
-             past_se: Sequence[float] | None = None) -> float:
+             past_se: Sequence[float] | None = None, bounded: bool = True) -> float:
     """|value - median| / the robust spread (:func:`robust_scale`; with ``se`` and
     ``past_se``, split as :func:`predicted_range` splits it), an outlier score that
     ignores past outliers."""
-    med, scale = robust_spread(history, se, past_se)
+    med, scale = robust_spread(history, se, past_se, bounded)
     if not np.isfinite(med) or not np.isfinite(value):
         return 0.0
     return abs(value - med) / scale
 
 
 def robust_spread(history: Sequence[float], se: float = 0.0,
-                  past_se: Sequence[float] | None = None) -> tuple[float, float]:
+                  past_se: Sequence[float] | None = None, bounded: bool = True,
+                  ) -> tuple[float, float]:
     """:func:`robust_scale`'s median and spread, the spread at least ``se`` or, knowing
     ``past_se``, its own variation plus ``se``'s (as :func:`predicted_range`)."""
-    med, scale = robust_scale(history)
+    med, scale = robust_scale(history, bounded)
     if not np.isfinite(med):
         return med, scale
     noise = _sampling_variance(history, past_se)
@@ -128,7 +143,7 @@ def robust_spread(history: Sequence[float], se: float = 0.0,
     # (a median's variance is π/2 times a mean's: the centre is known from fewer values)
     n = int(np.sum(np.isfinite(np.asarray(history, dtype=float))))
     return med, max(_split(scale**2, noise, se, round(n * 2 / math.pi)),
-                    1e-3 * max(abs(med), 1.0))
+                    spread_floor(med, bounded))
 
 
 def _split(var: float, noise: float, se: float, h: int) -> float:
@@ -140,6 +155,64 @@ def _split(var: float, noise: float, se: float, h: int) -> float:
     no longer leaves a spread of nothing around a mean it cannot know that well."""
     own = max(var - noise, 0.0)
     return math.sqrt(own + se**2 + (own + noise) / max(h, 1))
+
+
+class Past(NamedTuple):
+    """A past value of a performance metric: its standard error (NaN where unknown), its
+    window's start (None where unknown) and whether it was judged bad."""
+
+    value: float
+    se: float = math.nan
+    start: datetime | None = None
+    bad: bool = False
+
+
+QUARANTINE = 2
+"""Judged windows after a bad one that stay out of the history however they measure: a
+lasting fall whose first windows landed just inside the band joined it, widened it and
+lowered it (an accuracy of 0.90 that fell to 0.78 and stayed there was "recovered" 22
+windows later and never flagged again). The same windows are held to the narrower
+band (:data:`HOLD`)."""
+
+HOLD = 0.5
+"""Where one of the last :data:`QUARANTINE` judged windows was bad, the band's ``k`` and the
+anomaly's ``z`` are this share of theirs: an incident ends when the metric is back near
+its normal, not at the first window that slips inside the band's edge."""
+
+
+def usable(past: Sequence[Past]) -> list[Past]:
+    """The values a band may learn from (oldest first): good, and not within
+    :data:`QUARANTINE` judged windows after a bad one."""
+    return [p for i, p in enumerate(past)
+            if not p.bad and not any(q.bad for q in past[max(0, i - QUARANTINE):i])]
+
+
+def held(past: Sequence[Past]) -> bool:
+    """Whether one of the last :data:`QUARANTINE` judged windows was bad (:data:`HOLD`)."""
+    return any(p.bad for p in past[-QUARANTINE:])
+
+
+def same_phase(past: Sequence[Past], start: datetime | None, period: timedelta | None,
+               period_windows: int) -> list[Past]:
+    """The values of the same phase as the window at ``start`` (newest first): those whose
+    window began a whole number of ``period`` before it, where every start is known (a
+    window without labels or left out no longer shifts every value before it out of
+    phase: one hour a day with too few labels put the day's band on the night's values);
+    else every ``period_windows``-th counting back (:func:`seasonal_history`).
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 1, 2, tzinfo=UTC)
+    >>> ps = [Past(v, start=t - timedelta(hours=h)) for v, h in ((1.0, 48), (2.0, 25), (3.0, 24))]
+    >>> [p.value for p in same_phase(ps, t, timedelta(days=1), 24)]
+    [3.0, 1.0]
+    """
+    if period_windows <= 1:
+        return list(past)[::-1]
+    if start is None or period is None or any(p.start is None for p in past):
+        return seasonal_history(past, period_windows)
+    return [p for p in reversed(past)
+            if p.start is not None and p.start < start and (start - p.start) % period
+            == timedelta(0)]
 
 
 def seasonal_history(history: Sequence[T], period_windows: int) -> list[T]:

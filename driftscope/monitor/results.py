@@ -11,10 +11,12 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
+from driftscope.monitor.judge import Past
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import UNBOUNDED_SEVERITY, Window
@@ -202,24 +204,37 @@ def caught_up(store: Store, model_id: str, monitor: str, since: datetime
 def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
     limit: int,
-) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
-    """Past values (oldest first) of performance metrics with their standard errors (NaN
-    in rows written before they were kept), keyed (segment, feature, metric): those of
-    windows where the metric was not bad (a band learns what is normal)."""
+) -> dict[tuple[str, str, str], list[Past]]:
+    """Past values (oldest first) of performance metrics, keyed (segment, feature,
+    metric): the latest ``limit`` of windows where the metric was not bad (what is normal,
+    however long ago an incident began), and the bad ones among and after them (up to
+    ``limit``: which good ones followed a bad one, and whether the latest were bad —
+    :func:`driftscope.monitor.judge.usable`), each with its standard error (NaN in rows
+    written before it was kept) and window start."""
     D = S.DRIFT_RESULTS
-    rows = store.query(
-        f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.statistic}, "
-        f"if(JSONHas({D.details}, 'standard_error'), "
-        f"JSONExtractFloat({D.details}, 'standard_error'), nan) FROM {D} FINAL "
-        f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} AND NOT {D.drifted} "
-        f"AND {D.metric} IN {{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}}"
-        f" ORDER BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
-        f"{D.metric}",
-        {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": limit},
-    )
-    out: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
-    for seg, feat, metric, value, se in reversed(rows):
-        out.setdefault((seg, feat, metric), []).append((float(value), float(se)))
+    se = (f"if(JSONHas({D.details}, 'standard_error'), "
+          f"JSONExtractFloat({D.details}, 'standard_error'), nan)")
+    params = {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": limit}
+
+    def read(bad: bool) -> list[tuple[Any, ...]]:
+        return store.query(
+            f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.window_start}, {D.statistic}, "
+            f"{se} FROM {D} FINAL WHERE {D.model_id} = {{m:String}} AND {D.monitor} = "
+            f"{{n:String}} AND {'' if bad else 'NOT '}{D.drifted} AND {D.metric} IN "
+            f"{{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} ORDER "
+            f"BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
+            f"{D.metric}", params)
+
+    rows: dict[tuple[str, str, str], list[tuple[datetime, float, float, bool]]] = {}
+    for bad in (False, True):
+        for seg, feat, metric, start, value, err in read(bad):
+            rows.setdefault((seg, feat, metric), []).append(
+                (as_utc(start), float(value), float(err), bad))
+    out: dict[tuple[str, str, str], list[Past]] = {}
+    for key, got in rows.items():
+        oldest = min((t for t, _, _, bad in got if not bad), default=None)
+        out[key] = [Past(value, err, t, bad) for t, value, err, bad in sorted(got)
+                    if not bad or (oldest is not None and t >= oldest)]
     return out
 
 

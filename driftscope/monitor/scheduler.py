@@ -34,7 +34,7 @@ from driftscope.config import Config
 from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.logs import Retelling
 from driftscope.monitor import evaluate as ev
-from driftscope.monitor import names, quality, results
+from driftscope.monitor import judge, names, quality, results
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter, check_detectors
 from driftscope.monitor.frame import (
@@ -525,7 +525,7 @@ class Monitor:
 
     def _window(
         self, run: _Run, source: Frame, window: Window, n: int,
-        hist: dict[tuple[str, str, str], list[tuple[float, float]]],
+        hist: dict[tuple[str, str, str], list[judge.Past]],
     ) -> tuple[list[ev.Row], list[tuple[Window, list[ev.Row]]], WindowVerdict]:
         """The window's drift and quality rows, the performance rows of each window whose
         labels are in (this one; or with ``label_delay`` the one that long before, and
@@ -559,12 +559,12 @@ class Monitor:
                 continue  # scored by another window's pass (its partner closed late)
             got = ev.performance_rows(
                 cfg, self._labelled_frame(run, source, labelled) if run.lag else cur,
-                lambda seg, feat, metric, k: hist.get((seg, feat, metric), [])[-k:])
+                lambda seg, feat, metric, k: hist.get((seg, feat, metric), []), labelled)
             ev.apply_rules(cfg, got)
-            for r in got:  # the history the next windows are judged by holds good values
-                if not r.bad:
-                    hist.setdefault((r.segment, r.feature, r.metric), []).append(
-                        (r.statistic, r.details.get("standard_error", math.nan)))
+            for r in got:  # the history the next windows are judged by (bad ones marked)
+                hist.setdefault((r.segment, r.feature, r.metric), []).append(judge.Past(
+                    r.statistic, r.details.get("standard_error", math.nan), labelled.start,
+                    r.bad))
             if got:
                 scored.append((labelled, got))
             if got and late:
@@ -716,7 +716,7 @@ class Monitor:
         return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start, window.size)
 
     def _history(self, cfg: MonitorConfig, first: Window
-                 ) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
+                 ) -> dict[tuple[str, str, str], list[judge.Past]]:
         if cfg.performance is None:
             return {}
         period = ev.period_windows(cfg)
