@@ -67,7 +67,7 @@ class FittedMMD(FittedBase):
     # the window whose statistic was computed with its reference-quantile null, and that
     # null: one joint kernel pass for both (held by identity, so never another window's)
     _drawn: list[tuple[np.ndarray, np.ndarray]] = field(
-        default_factory=list, compare=False, repr=False)
+        default_factory=list, init=False, compare=False, repr=False)
 
     def _t(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=self.dtype)).to(self.device)

@@ -16,7 +16,7 @@ from typing import Any
 from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
-from driftscope.monitor.judge import Past
+from driftscope.monitor.judge import QUARANTINE, Past
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.types import UNBOUNDED_SEVERITY, Window
@@ -206,15 +206,21 @@ def metric_history(
     limit: int,
 ) -> dict[tuple[str, str, str], list[Past]]:
     """Past values (oldest first) of performance metrics, keyed (segment, feature,
-    metric): the latest ``limit`` of windows where the metric was not bad (what is normal,
-    however long ago an incident began), and the bad ones among and after them (up to
-    ``limit``: which good ones followed a bad one, and whether the latest were bad —
+    metric): the latest ``limit`` × (1 + QUARANTINE) of windows where the metric was not
+    bad (what is normal, however long ago an incident began), and the bad ones among and
+    after them (as many at most: which good ones followed a bad one, and whether the latest
+    were bad —
     :func:`driftscope.monitor.judge.usable`), each with its standard error (NaN in rows
     written before it was kept) and window start."""
     D = S.DRIFT_RESULTS
     se = (f"if(JSONHas({D.details}, 'standard_error'), "
           f"JSONExtractFloat({D.details}, 'standard_error'), nan)")
-    params = {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": limit}
+    # (the good ones that follow a bad one are not learnt, QUARANTINE of them each: read
+    # enough that as many as a pass that kept them all in memory are left — with only
+    # `limit`, one bad window left a history of 8 under min_history, the band off, and the
+    # first windows of a fall after it learnt)
+    params = {"m": model_id, "n": monitor, "ms": list(metrics), "b": before,
+              "k": limit * (1 + QUARANTINE)}
 
     def read(bad: bool) -> list[tuple[Any, ...]]:
         return store.query(

@@ -228,6 +228,9 @@ class Scenario:
             length = _resolve(size, m, "span" if ramp else "burst")
             return _resolve(onset, m, "onset") + (max(length, 1) if ramp else length)
 
+        if not ramp and _resolve(size, n, "burst") < 1:  # (a fraction rounded to nothing)
+            raise ConfigError(f"{self.name}: its burst of {size} of {n} events is no event: "
+                              "the stream would have no drift; give a longer burst")
         if end(n) <= n:
             return
         length = end(n) - start

@@ -114,8 +114,8 @@ def test_an_error_in_thousandths_is_held_to_its_own_scale() -> None:
     assert row.bad and row.details["band"][1] < 0.002, row.details
 
 
-def test_after_a_bad_window_the_bounds_are_narrower_and_it_is_not_learnt() -> None:
-    """A value just inside the band right after a bad window is still bad (its incident
+def test_while_an_incident_lasts_the_bounds_are_narrower_and_it_is_not_learnt() -> None:
+    """A value just inside the band right after two bad windows is still bad (its incident
     goes on); the windows after a bad one are not learnt, however they measure."""
     rng = np.random.default_rng(2)
     past = [judge.Past(0.90 + 0.01 * rng.standard_normal(), 0.01) for _ in range(24)]
@@ -123,9 +123,45 @@ def test_after_a_bad_window_the_bounds_are_narrower_and_it_is_not_learnt() -> No
     calm = _row("accuracy", 0.87, 0.01)
     _judge_history(cfg, calm, past, 1, 0.01)
     assert not calm.bad
-    after = _row("accuracy", 0.87, 0.01)
-    _judge_history(cfg, after, [*past, judge.Past(0.70, 0.01, bad=True)], 1, 0.01)
+    bad = judge.Past(0.70, 0.01, bad=True)
+    once = _row("accuracy", 0.87, 0.01)  # after one bad window (by chance): as before
+    _judge_history(cfg, once, [*past, bad], 1, 0.01)
+    assert not once.bad and "held" not in once.details
+    after = _row("accuracy", 0.87, 0.01)  # an incident of two windows goes on
+    _judge_history(cfg, after, [*past, bad, bad], 1, 0.01)
     assert after.bad and after.details["held"] is True
     marked = [*past[:10], judge.Past(0.7, 0.01, bad=True), judge.Past(0.8, 0.01),
               judge.Past(0.8, 0.01), *past[10:]]
     assert judge.usable(marked) == past
+
+
+def test_a_pass_per_window_judges_as_one_pass_does(store: Store) -> None:
+    """``serve`` reads the history from the store at each pass: it read the latest 8 good
+    values, the quarantine after one bad window left 6, under min_history, so the band was
+    off, the first windows of a fall after it were learnt and the fall was never flagged
+    (1 bad window in all; one continuous pass: 10)."""
+    def stream(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        y = rng.integers(0, 2, n)
+        level = 0.5 if i == 15 else 0.80 if i >= 21 else 0.90
+        wrong = rng.uniform(size=n) > level
+        return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y).astype(float),
+                "label": [str(v) for v in y]}
+
+    write_windows(store, "m", T0, H, 30, 300, stream, closed=False, seed=7)
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "1h"}],
+        "monitors": [{"name": "mon", "model": "m", "quality": {"enabled": False},
+                      "band": {"history": 8}, "anomaly": {"history": 8},
+                      "performance": {"task": "classification", "prediction": "pred",
+                                      "metrics": ["accuracy"]}}],
+        "alerts": {"console": False}})
+    for i in range(30):
+        close_window(store, T0 + i * H, H, 300)
+        if i >= 15:
+            Monitor(store, cfg).run_once()
+    D = S.DRIFT_RESULTS
+    got = store.query(f"SELECT {D.window_start}, {D.drifted}, {D.policy} FROM {D} FINAL "
+                      f"WHERE {D.metric} = 'accuracy' AND {D.segment} = '*' ORDER BY 1")
+    judged = {(t.replace(tzinfo=UTC) - T0) // H: (d, p) for t, d, p in got}
+    assert all(judged[i][1] != "none" for i in range(16, 30)), judged  # the band never off
+    assert sum(judged[i][0] for i in range(21, 30)) >= 8, judged  # the fall, flagged

@@ -241,6 +241,7 @@ def test_simulate_takes_a_weekly_cycle(sent: list[Any]) -> None:
     (["gradual-covariate", "--span", "abc"], "--span: expected a fraction like 0.5 or a num"),
     (["gradual-covariate", "--span", "0"], "--span: the ramp must last at least one event"),
     (["temporary-covariate", "--burst", "-3"], "--burst: the burst must last at least one"),
+    (["temporary-covariate", "--burst", "0.0001"], "is no event"),  # (0.1 of 1,000 events)
     (["periodic-covariate", "--period", "0s"], "--period: must be more than 0"),
     (["periodic-covariate", "--period", "weekly"], "--period: expected a duration"),
     # the ramp asked for must end within the stream: 600 events from event 500 of 1,000
