@@ -23,7 +23,12 @@ from driftscope.alerts.messages import note
 from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import check_of
 from driftscope.monitor import judge, performance, persistence, quality
-from driftscope.monitor.config import MonitorConfig, PerformanceSpec, ProjectionSpec
+from driftscope.monitor.config import (
+    MonitorConfig,
+    PerformanceSpec,
+    ProjectionSpec,
+    detector_kind,
+)
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
 from driftscope.monitor.profiled import OTHER
@@ -313,6 +318,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                    and usable(c.columns[f]) for f in p.features):  # else nothing to project
                 if _numeric(cfg.name, p, r, c):
                     pairs += project(p, _matrix(r, p.features), _matrix(c, p.features))
+        matrices: tuple[Any, ...] | None = None  # (the segment's, once: multivariate)
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
             for name, rv, cv in pairs:
@@ -323,8 +329,11 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                 s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack, ref.bounds)
                 if s is not None:
                     scored.append(s)
-            matrices = multivariate(r, c, numeric) if numeric else None
-            if matrices is not None and min(len(matrices[0]), len(matrices[1])) >= cfg.min_events:
+            if detector_kind(det.name) != "multivariate":  # (the matrix, built for every
+                continue  # detector, was a tenth of a pass of default detectors)
+            if matrices is None:
+                matrices = (multivariate(r, c, numeric) if numeric else None) or ()
+            if matrices and min(len(matrices[0]), len(matrices[1])) >= cfg.min_events:
                 rm, cm, out = matrices
                 s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static,
                               span=ref.bounds, key="multivariate" + "".join(f"-{n}" for n in out))
