@@ -1,7 +1,8 @@
 """A monitor pass over a wide, segmented model on the default configuration: now against a
 baseline commit, each in its own process on the same data (same seed, its own chDB path).
 
-The model: ``--features`` numeric features and ``--segments`` values of one segment key,
+The model: ``--features`` numeric features (and ``--categorical`` ones, of 4 to 19
+Zipf-distributed values, 2 % missing) and ``--segments`` values of one segment key,
 ``--events`` events per 1-minute window, ``--windows`` windows; one monitor with the
 defaults (EMD on numeric features, reference: the 12 windows before, segments on). The
 time is ``Monitor.run_once`` over every window (reads, fits, nulls, results), divided by
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import hashlib
 import json
 import shutil
 import tempfile
@@ -42,12 +44,19 @@ def child(args: argparse.Namespace) -> None:
     from driftscope.store.clickhouse import Store
 
     names = [f"f{i:03d}" for i in range(args.features)]
+    kinds = {f"k{i:03d}": np.array([f"v{j}" for j in range(4 + 3 * (i % 6))], dtype=object)
+             for i in range(args.categorical)}
     countries = np.array([f"c{i:02d}" for i in range(args.segments)], dtype=object)
 
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, object]:
         move = args.drift if i >= args.windows - args.live else 0.0
         cols: dict[str, object] = {name: LAWS[args.law](rng.normal(size=n) + move)
                                    for name in names}
+        for name, values in kinds.items():
+            zipf = 1.0 / np.arange(1, len(values) + 1)
+            drawn = rng.choice(values, n, p=zipf / zipf.sum())
+            drawn[rng.random(n) < 0.02] = None
+            cols[name] = drawn
         cols["segment:country"] = rng.choice(countries, n)
         return cols
 
@@ -69,7 +78,7 @@ def child(args: argparse.Namespace) -> None:
 
     cfg = Config.model_validate({
         "models": [{"id": "m", "window": "1m"}],
-        "monitors": [{"name": "mon", "model": "m", "features": names,
+        "monitors": [{"name": "mon", "model": "m", "features": [*names, *kinds],
                       "segments": ["country"]}],
         "alerts": {"console": False}})
     monitor = Monitor(store, cfg)
@@ -89,13 +98,19 @@ def child(args: argparse.Namespace) -> None:
     D = S.DRIFT_RESULTS
     rows = store.query(f"SELECT count(), countIf({D.drifted}) FROM {D} FINAL "
                        f"WHERE {D.metric} = 'emd'")
+    every = store.query(f"SELECT {D.window_start}, {D.segment}, {D.feature}, {D.metric}, "
+                        f"{D.statistic}, {D.threshold}, {D.drifted} FROM {D} FINAL "
+                        f"ORDER BY 1, 2, 3, 4")  # (the same results: the same digest)
     print(json.dumps({"seconds": took, "windows": len(verdicts), "scores": rows[0][0],
-                      "over": rows[0][1], "live": sorted(live)[len(live) // 2]}))
+                      "over": rows[0][1], "live": sorted(live)[len(live) // 2],
+                      "digest": hashlib.sha256(repr(every).encode()).hexdigest()[:12],
+                      "rows": len(every)}))
 
 
 def run(tree: str | None, args: argparse.Namespace) -> dict[str, Any]:
     return paired.child(__file__, tree, [
-        "--features", str(args.features), "--segments", str(args.segments),
+        "--features", str(args.features), "--categorical", str(args.categorical),
+        "--segments", str(args.segments),
         "--events", str(args.events), "--windows", str(args.windows), "--live",
         str(args.live), "--law", args.law, "--drift", str(args.drift)])
 
@@ -105,6 +120,7 @@ def main() -> None:
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--baseline-tree", help="a checkout of the baseline commit")
     ap.add_argument("--features", type=int, default=100)
+    ap.add_argument("--categorical", type=int, default=0)
     ap.add_argument("--segments", type=int, default=10)
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--windows", type=int, default=16)
@@ -119,15 +135,17 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    print(f"{args.features} features × {args.segments} segments, {args.events:,} events a "
+    print(f"{args.features} numeric and {args.categorical} categorical features × "
+          f"{args.segments} segments, {args.events:,} events a "
           f"window, {args.windows} windows")
     print("| code | first pass (backfill): s per window | live: s per pass (median) "
-          "| EMD scores | over threshold |")
-    print("|---|---:|---:|---:|---:|")
+          "| EMD scores | over threshold | result rows | their digest |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for name, tree in paired.alternated(args.baseline_tree, args.repeats):
         got = run(tree, args)
         print(f"| {name} | {got['seconds'] / max(got['windows'], 1):.2f} | "
-              f"{got['live']:.2f} | {got['scores']} | {got['over']} |", flush=True)
+              f"{got['live']:.2f} | {got['scores']} | {got['over']} | {got['rows']} | "
+              f"{got['digest']} |", flush=True)
 
 
 if __name__ == "__main__":

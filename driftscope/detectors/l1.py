@@ -6,7 +6,7 @@ on empty bins; it adds up many small moves that L-infinity would not see.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,8 +29,9 @@ class L1(BinnedDetector):
     name: ClassVar[str] = "l1"
     null_exponent: ClassVar[float | None] = 0.5
     shares_nulls: ClassVar[bool] = True
+    distance_by_rows: ClassVar[bool] = True
 
 
     @staticmethod
-    def distance(p: np.ndarray, q: np.ndarray) -> float:
-        return float(np.sum(np.abs(p - q)))
+    def distance(p: np.ndarray, q: np.ndarray) -> Any:
+        return np.sum(np.abs(p - q), axis=-1)

@@ -52,11 +52,12 @@ class LInf(BinnedDetector):
     null_exponent: ClassVar[float | None] = 0.5
     fitted_class: ClassVar[type[FittedBinned]] = FittedLInf
     shares_nulls: ClassVar[bool] = True
+    distance_by_rows: ClassVar[bool] = True
 
 
     @staticmethod
-    def distance(p: np.ndarray, q: np.ndarray) -> float:
-        return float(np.max(np.abs(p - q)))
+    def distance(p: np.ndarray, q: np.ndarray) -> Any:
+        return np.max(np.abs(p - q), axis=-1)
 
 
 def effects(p: np.ndarray, q: np.ndarray, scaled: np.ndarray) -> np.ndarray:

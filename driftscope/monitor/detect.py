@@ -34,6 +34,7 @@ from driftscope.monitor.config import (
     ReferenceSpec,
     ThresholdSpec,
 )
+from driftscope.monitor.frame import missing
 from driftscope.types import Score
 
 
@@ -170,9 +171,7 @@ def overlap(first: tuple[datetime, datetime], then: tuple[datetime, datetime]) -
 
 def usable(values: np.ndarray) -> int:
     """Number of non-missing entries."""
-    if values.dtype.kind == "f":
-        return int(np.sum(~np.isnan(values)))
-    return int(sum(v is not None for v in values.tolist()))
+    return len(values) - int(np.count_nonzero(missing(values)))
 
 
 def score_one(

@@ -373,6 +373,7 @@ def quality_rows(
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
     sizes = {}
+    domains: dict[str, quality.Domain] = {}  # the whole reference's, once for all segments
     for seg, c, r in _segments(cfg, cur, ref, referenced=False):
         whole = seg == "*"
         sizes[seg] = (r.n, c.n)
@@ -383,9 +384,12 @@ def quality_rows(
         # the scalar outputs too: a score missing from half the events, a class "unknown"
         for name in [*cfg.features, *(OUTPUT + o for o in cfg.outputs)]:
             if name in c.columns and name in r.columns:
+                if name not in domains:
+                    domains[name] = quality.Domain(ref.columns[name])
+                domain = domains[name]
                 results += [(seg, q) for q in quality.column_checks(
-                    name, r.columns[name], c.columns[name], cfg.quality,
-                    domain=None if whole else ref.columns[name], noise=0.0 if whole else 3.0)]
+                    name, domain if whole else r.columns[name], c.columns[name], cfg.quality,
+                    domain=domain, noise=0.0 if whole else 3.0)]
     expected = None
     if cfg.reference.kind == "seasonal" and ref.bounds and count is None:  # (a sample's
         # reference holds k per window, not the window's count: the history judges it)

@@ -77,6 +77,8 @@ from typing import TypeVar
 import numpy as np
 from scipy.stats import chi2, norm
 
+from driftscope.monitor.frame import missing
+
 Shift = dict[str, float]
 K = TypeVar("K", bound=Hashable)
 
@@ -106,8 +108,8 @@ def _numeric(ref: np.ndarray, cur: np.ndarray) -> Shift:
 
 
 def _categorical(ref: np.ndarray, cur: np.ndarray) -> Shift:
-    ref = ref[[v is not None for v in ref.tolist()]] if ref.size else ref
-    cur = cur[[v is not None for v in cur.tolist()]] if cur.size else cur
+    ref = ref[~missing(ref)] if ref.size else ref
+    cur = cur[~missing(cur)] if cur.size else cur
     if not len(ref) or not len(cur):
         return {}
     r, c = _counts(ref), _counts(cur)
@@ -177,7 +179,7 @@ def _projection(values: np.ndarray, z: Shift, norm: float) -> tuple[np.ndarray |
             return 0.0, z["mean"] ** 2
         return (z["mean"] / norm) * row / sd, 0.0
     n = len(values)
-    present = np.array([v is not None for v in values.tolist()], dtype=bool)
+    present = ~missing(values)
     text = values.astype(str)
     names, codes = np.unique(text[present], return_inverse=True)
     counts = np.bincount(codes, minlength=len(names))
@@ -409,8 +411,8 @@ def _numeric_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | No
 def _category_rows(ref: np.ndarray, cur: np.ndarray, z: Shift) -> np.ndarray | None:
     if cur.dtype.kind == "f":
         return None
-    r = _counts(ref[[v is not None for v in ref.tolist()]]) if ref.size else {}
-    present = np.array([v is not None for v in cur.tolist()], dtype=bool)
+    r = _counts(ref[~missing(ref)]) if ref.size else {}
+    present = ~missing(cur)
     text = cur.astype(str)
     names, codes = np.unique(text[present], return_inverse=True)
     c = dict(zip(names.tolist(), np.bincount(codes, minlength=len(names)).tolist(),

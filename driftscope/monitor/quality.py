@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from scipy.stats import beta, betabinom
 
 from driftscope.durations import as_utc
 from driftscope.monitor.config import QualitySpec
+from driftscope.monitor.frame import missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -46,15 +48,47 @@ class QualityResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _missing(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    return np.asarray([v is None for v in values.tolist()], dtype=bool)
+class Domain:
+    """What a reference column holds that every window, and each of its segments, is held
+    to: its present values, their range, distinct values and counts. Each is computed
+    when first asked for, once per reference column and pass (each of a window's segments
+    recomputed the whole reference's: a third of a live pass over 12 segments)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    @cached_property
+    def missing(self) -> np.ndarray:
+        return missing(self.values)
+
+    @cached_property
+    def present(self) -> np.ndarray:
+        return self.values[~self.missing] if len(self.values) else self.values
+
+    @cached_property
+    def range(self) -> tuple[float, float]:
+        return float(self.present.min()), float(self.present.max())
+
+    @cached_property
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """The present values' distinct values, sorted, and their counts."""
+        values, counts = np.unique(self.present, return_counts=True)
+        return values, counts
+
+    @cached_property
+    def seen(self) -> tuple[Counter[Any], int]:
+        """The present categories' counts, and how many were seen once."""
+        seen = Counter(self.present.tolist())
+        return seen, sum(1 for c in seen.values() if c == 1)
+
+
+def _domain(values: np.ndarray | Domain) -> Domain:
+    return values if isinstance(values, Domain) else Domain(values)
 
 
 def column_checks(
-    feature: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec,
-    domain: np.ndarray | None = None, noise: float = 0.0,
+    feature: str, ref: np.ndarray | Domain, cur: np.ndarray, spec: QualitySpec,
+    domain: np.ndarray | Domain | None = None, noise: float = 0.0,
 ) -> list[QualityResult]:
     """Missing rate, out-of-range rate (numeric) or new-category rate (categorical).
 
@@ -69,14 +103,16 @@ def column_checks(
     reference row at all (the windows an ``initial``, ``seasonal`` or ``previous``
     reference does not cover yet) nothing is checked: there is no normal to hold it to.
     """
-    if len(ref) == 0 and domain is not None:
-        ref = domain
-    if len(cur) == 0 or len(ref) == 0:
+    ref = _domain(ref)
+    whole = ref if domain is None else _domain(domain)
+    if len(ref.values) == 0:
+        ref = whole
+    if len(cur) == 0 or len(ref.values) == 0:
         return []
     out = []
-    ref_miss_mask = _missing(ref)
+    ref_miss_mask = ref.missing
     ref_miss = float(ref_miss_mask.mean())
-    cur_miss_mask = _missing(cur)
+    cur_miss_mask = missing(cur)
     cur_miss = float(cur_miss_mask.mean())
     var = max(ref_miss * (1 - ref_miss), 0.01)
     margin = noise * float(np.sqrt(var / len(cur)))
@@ -85,17 +121,16 @@ def column_checks(
     # uncertain (beta-binomial; 200 events at 30 % missing: one window in 13 was flagged on
     # the fixed allowance alone; 30 events at 1 %: 2 missing were over a normal 3-SE limit)
     n_miss = int(ref_miss_mask.sum())
-    by_chance = _chance_rate(len(cur), n_miss + 0.5, len(ref) - n_miss + 0.5)
+    by_chance = _chance_rate(len(cur), n_miss + 0.5, len(ref.values) - n_miss + 0.5)
     limit = min(1.0, max(ref_miss + spec.missing_rate_max, by_chance) + margin)
     out.append(QualityResult(feature, "missing_rate", cur_miss, limit, cur_miss > limit,
                              {"reference_rate": ref_miss, "by_chance": round(by_chance, 6)}))
     present = cur[~cur_miss_mask]
-    ref = ref if domain is None else domain
-    ref_present = ref[~_missing(ref)] if len(ref) else ref
+    ref_present = whole.present
     if len(present) == 0 or len(ref_present) == 0:
         return out
     if cur.dtype.kind == "f":
-        lo, hi = float(ref_present.min()), float(ref_present.max())
+        lo, hi = whole.range
         rate = float(np.mean((present < lo) | (present > hi)))
         # a new value lies beyond the range of m reference values with chance 2/(m + 1):
         # exactly, the mass beyond the range is Beta(2, m - 1) (continuous values)
@@ -105,10 +140,10 @@ def column_checks(
         limit = min(1.0, max(expected + spec.out_of_range_max, by_chance))
         out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
                                  {"min": lo, "max": hi, "by_chance": round(by_chance, 6)}))
-        if (stuck := stuck_value(feature, ref_present, present, spec)) is not None:
+        if (stuck := stuck_value(feature, whole, present, spec)) is not None:
             out.append(stuck)
     else:
-        out.append(new_categories(feature, ref_present, present, spec))
+        out.append(new_categories(feature, whole, present, spec))
     return out
 
 
@@ -118,7 +153,7 @@ share of the reference's present values (age, a price, a latency: not a count of
 children or a 0/1 flag, whose shares are a distribution for the drift detectors)."""
 
 
-def stuck_value(feature: str, ref_present: np.ndarray, present: np.ndarray,
+def stuck_value(feature: str, ref: np.ndarray | Domain, present: np.ndarray,
                 spec: QualitySpec) -> QualityResult | None:
     """The share of the window's present values equal to its most frequent value, when
     that is more than ``stuck_value_max`` above the value's share of the reference, and
@@ -131,8 +166,8 @@ def stuck_value(feature: str, ref_present: np.ndarray, present: np.ndarray,
     >>> r.metric, r.value, r.bad, r.details["value"]
     ('stuck_value', 0.31, True, 40.0)
     """
-    values, counts = np.unique(ref_present, return_counts=True)
-    m = len(ref_present)
+    values, counts = _domain(ref).distinct
+    m = int(counts.sum())
     if counts.max() > STUCK_REFERENCE_SHARE * m:
         return None
     now, now_counts = np.unique(present, return_counts=True)
@@ -149,23 +184,23 @@ def stuck_value(feature: str, ref_present: np.ndarray, present: np.ndarray,
                           "by_chance": round(by_chance, 6)})
 
 
-def new_categories(feature: str, ref_present: np.ndarray, present: np.ndarray,
+def new_categories(feature: str, ref: np.ndarray | Domain, present: np.ndarray,
                    spec: QualitySpec) -> QualityResult:
     """The share of ``present`` values the reference's never holds, the most frequent
     named first; its limit adds what the reference has not seen by chance, and is never
     below what a window of this size reaches by sampling alone."""
-    seen = Counter(ref_present.tolist())
+    ref = _domain(ref)
+    seen, once = ref.seen
     new = Counter(v for v in present.tolist() if v not in seen)
     rate = new.total() / len(present)
     top = sorted(new, key=lambda v: (-new[v], str(v)))[:5]
     # Good-Turing: the mass of the categories a reference has not seen is about the
     # share of its values seen once (a user id: most; a country: none)
-    once = sum(1 for c in seen.values() if c == 1)
-    unseen = once / len(ref_present)
+    m = len(ref.present)
+    unseen = once / m
     # and never within sampling noise: that mass is uncertain (Beta, at least one value
     # in m + 1 — a reference of 2,000 misses a category of 0.2 % once in 55), so one
     # stray value in a 40-event window (0.025 > 0.02) is not a finding
-    m = len(ref_present)
     a = max(once, 1)
     by_chance = _chance_rate(len(present), float(a), float(m + 1 - a))
     limit = min(1.0, max(unseen + spec.new_categories_max, by_chance))
