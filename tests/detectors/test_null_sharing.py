@@ -9,6 +9,7 @@ rescaling is right and that a reference whose shape moved draws its own.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -18,7 +19,7 @@ from driftscope.detectors import registry
 from driftscope.detectors.emd import FittedEMD
 from driftscope.detectors.significance import ReferenceQuantile
 from driftscope.monitor.config import DetectorSpec, ReferenceSpec
-from driftscope.monitor.detect import Fitter, fingerprint, score_one
+from driftscope.monitor.detect import Fitter, fingerprint, renewal, score_one
 
 SHARING = ["emd", "ks", "linf", "l1", "hellinger", "jensen_shannon", "psi", "kl"]
 
@@ -114,8 +115,8 @@ def _sliding(values: list[np.ndarray], share: bool, spec: DetectorSpec) -> list[
     return out
 
 
-def test_a_sliding_reference_draws_a_null_once_per_half_its_width(monkeypatch) -> None:
-    drawn = []
+def _counting_draws(monkeypatch) -> list[int]:
+    drawn: list[int] = []
     original = FittedEMD._boot_statistics
 
     def counting(self, rng, m, n_boot):
@@ -123,15 +124,48 @@ def test_a_sliding_reference_draws_a_null_once_per_half_its_width(monkeypatch) -
         return original(self, rng, m, n_boot)
 
     monkeypatch.setattr(FittedEMD, "_boot_statistics", counting)
+    return drawn
+
+
+def test_a_sliding_reference_draws_a_null_once_per_renewal(monkeypatch) -> None:
+    drawn = _counting_draws(monkeypatch)
     rng = np.random.default_rng(2)
     values = [rng.normal(size=int(rng.integers(990, 1010))) for _ in range(36)]
     shared = _sliding(values, True, DetectorSpec(name="emd"))
-    assert len(drawn) == 4  # windows 12, 18, 24, 30 of 24 scored
+    # a pool serves the windows until the reference covers less than its renewal share
+    # (0.35 to 0.65) of the span it began on: 5 to 8 windows of a 12-window reference
+    serves = math.ceil(12 * (1 - renewal((fingerprint(DetectorSpec(name="emd"),
+                                                      ReferenceSpec()), "", "x"))))
+    assert 5 <= serves <= 8
+    assert len(drawn) == math.ceil(24 / serves)
     drawn.clear()
     own = _sliding(values, False, DetectorSpec(name="emd"))
     assert len(drawn) == 24
     ratio = np.array(shared) / np.array(own)  # the same thresholds but for Monte Carlo noise
     assert np.median(ratio) == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_features_of_a_monitor_renew_their_nulls_at_different_windows(monkeypatch) -> None:
+    # one share for all drew every feature's and segment's null in the same pass, every
+    # sixth window of a 12-window reference: that pass was the slowest by far
+    drawn = _counting_draws(monkeypatch)
+    spec = DetectorSpec(name="emd")
+    fp = fingerprint(spec, ReferenceSpec())
+    rng = np.random.default_rng(5)
+    features = [f"f{j:02d}" for j in range(24)]
+    values = {f: [rng.normal(size=300) for _ in range(30)] for f in features}
+    fitter, t0, per_window = Fitter(3), datetime(2026, 1, 1), []
+    for i in range(12, 30):
+        span = (t0 + timedelta(minutes=i - 12), t0 + timedelta(minutes=i))
+        before = len(drawn)
+        for f in features:
+            assert score_one(fitter, spec, fp, "", f, np.concatenate(values[f][i - 12:i]),
+                             values[f][i], False, span=span) is not None
+        per_window.append(len(drawn) - before)
+    assert per_window[0] == len(features)  # the first window draws every one
+    renewed = per_window[1:]
+    assert sum(renewed) >= len(features)  # each was renewed at least once since
+    assert max(renewed) <= len(features) // 2, renewed  # never most in one pass
 
 
 def test_a_flag_whose_rate_moves_draws_its_own_null_every_window() -> None:
