@@ -20,7 +20,9 @@ Examples
 from __future__ import annotations
 
 import difflib
+import math
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -214,6 +216,44 @@ class CollectorConfig(_Section):
         return v
 
 
+KEPT_READS_BYTES = 320_000_000
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+
+
+def parse_size(v: Any) -> int:
+    """Bytes from a whole number or one with a unit: ``320000000``, ``320MB``, ``1.5GB``,
+    ``512MiB`` (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024)."""
+    bad = ValueError("expected a size in bytes, such as 320000000, 320MB, 1.5GB or 512MiB "
+                     "(0 keeps none)")
+    if isinstance(v, bool):
+        raise bad
+    if isinstance(v, int | float):
+        if not math.isfinite(v) or v < 0 or v != int(v):
+            raise bad
+        return int(v)
+    m = _SIZE.fullmatch(v.strip().lower()) if isinstance(v, str) else None
+    if m is None or m.group(2) not in _UNITS:
+        raise bad
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+class MonitorProcessConfig(_Section):
+    """The process that runs the monitors' passes (``driftscope monitor``, ``serve``)."""
+
+    kept_reads_bytes: int = Field(
+        KEPT_READS_BYTES, description="memory for each monitor's last read of events, all "
+        "monitors together, so that its next pass reads only the new window "
+        "(driftscope.monitor.kept); a read that does not fit is read whole every pass, "
+        "and a WARNING says so once")
+
+    @field_validator("kept_reads_bytes", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> int:
+        return parse_size(v)
+
+
 class Config(_Section):
     """The whole of driftscope.yaml."""
 
@@ -223,6 +263,7 @@ class Config(_Section):
     models: list[ModelConfig] = Field(default_factory=list)
     alerts: AlertsConfig = AlertsConfig()
     monitors: list[MonitorConfig] = Field(default_factory=list)
+    monitor_process: MonitorProcessConfig = MonitorProcessConfig()
 
     @field_validator("models")
     @classmethod

@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -206,6 +206,24 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
             rows, held = now[v], then.get(v, none)
             if len(rows) >= cfg.min_events and (len(held) >= cfg.min_events or not referenced):
                 out.append((f"{key}={v}", cur.take(rows), ref.take(held)))
+    return out
+
+
+def judged_segments(cfg: MonitorConfig, frame: Frame, start: datetime,
+                    size: timedelta) -> set[str]:
+    """The segments (``key=value``) with ``min_events`` events in one of the windows of
+    ``size`` from ``start`` that ``frame`` holds: those :func:`_segments` judges."""
+    if not frame.n:
+        return set()
+    at = ((frame.timestamps - np.datetime64(start.astimezone(UTC).replace(tzinfo=None), "ms"))
+          // np.timedelta64(size)).tolist()
+    out = set()
+    for key in cfg.segments:
+        values = frame.segments.get(key)
+        if values is not None:
+            counts = Counter(zip(values.tolist(), at, strict=True))
+            out |= {f"{key}={v}" for (v, _), n in counts.items()
+                    if v is not None and n >= cfg.min_events}
     return out
 
 

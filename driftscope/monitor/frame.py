@@ -123,7 +123,10 @@ def missing(values: np.ndarray) -> np.ndarray:
     """
     if values.dtype.kind == "f":
         return np.isnan(values)
-    return np.equal(values, _NONE)
+    try:
+        return np.equal(values, _NONE)
+    except (TypeError, ValueError):  # (values that are arrays, from the Python API)
+        return np.asarray([v is None for v in values.tolist()], dtype=bool)
 
 
 def _np_time(t: datetime) -> np.datetime64:
@@ -150,11 +153,13 @@ def closed_windows(
 def closed_query(
     model_id: str, size: timedelta, since: datetime | None = None,
     until: datetime | None = None, closed_before: datetime | None = None,
+    starts: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The query of :func:`closed_windows`, unordered (a subquery of
-    :func:`driftscope.monitor.results.read_from`): ``window_start`` and the event count
-    of each, with its parameters (``m``, ``s``, and ``since``, ``until``, ``cb`` when
-    given)."""
+    """The query of :func:`closed_windows`, unordered: ``window_start`` and the event
+    count of each window, with its parameters (``m``, ``s``, and ``since``, ``until``,
+    ``cb`` when given). With ``starts``, the start alone, of a row of each (of several,
+    some): a window is first closed before ``closed_before`` when one of its rows is, so
+    no aggregation (:func:`driftscope.monitor.results.read_from`'s subquery)."""
     where = [f"{S.WINDOWS.model_id} = {{m:String}}", f"{S.WINDOWS.window_seconds} = {{s:UInt32}}"]
     params: dict[str, Any] = {"m": model_id, "s": int(size.total_seconds())}
     if since is not None:
@@ -163,10 +168,15 @@ def closed_query(
     if until is not None:
         where.append(f"{S.WINDOWS.window_end} <= {{until:DateTime64(3, 'UTC')}}")
         params["until"] = as_utc(until)
-    having = ""
+    settled = "{cb:DateTime64(3, 'UTC')}"
     if closed_before is not None:
-        having = f" HAVING min({S.WINDOWS.closed_at}) <= {{cb:DateTime64(3, 'UTC')}}"
         params["cb"] = as_utc(closed_before)
+    if starts:
+        if closed_before is not None:
+            where.append(f"{S.WINDOWS.closed_at} <= {settled}")
+        return (f"SELECT {S.WINDOWS.window_start} FROM {S.WINDOWS} "
+                f"WHERE {' AND '.join(where)}", params)
+    having = "" if closed_before is None else f" HAVING min({S.WINDOWS.closed_at}) <= {settled}"
     return (f"SELECT {S.WINDOWS.window_start}, max({S.WINDOWS.n_events}) FROM {S.WINDOWS} "
             f"WHERE {' AND '.join(where)} GROUP BY {S.WINDOWS.window_start}{having}", params)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
+from driftscope.monitor.frame import closed_query
 from driftscope.monitor.judge import QUARANTINE, Past
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -134,19 +136,58 @@ def _summary(v: WindowVerdict) -> dict[str, object]:
 
 
 def processed(
-    store: Store, model_id: str, monitor: str, size: timedelta | None = None
+    store: Store, model_id: str, monitor: str, size: timedelta | None = None,
+    since: datetime | None = None,
 ) -> set[datetime]:
     """Starts of the windows this monitor already processed; with ``size``, of windows of
     that size only: after a window size change, a new window starting where an old one
     did is not processed yet. (A changed configuration does not reprocess history by
-    itself: ``driftscope backfill`` does that on purpose.)"""
+    itself: ``driftscope backfill`` does that on purpose.) With ``since``, those starting
+    from then on only (a live pass: from :func:`read_from`)."""
     M = S.MONITOR_WINDOWS
+    after = "" if since is None else f"AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}}"
     rows = store.query(
         f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
-        f"AND {M.monitor} = {{n:String}} {_of_size(size)}",
-        {"m": model_id, "n": monitor, "w": _seconds(size)},
+        f"AND {M.monitor} = {{n:String}} {_of_size(size)} {after}",
+        {"m": model_id, "n": monitor, "w": _seconds(size),
+         **({} if since is None else {"a": as_utc(since)})},
     )
     return {as_utc(r[0]) for r in rows}
+
+
+def read_from(
+    store: Store, model_id: str, monitor: str, size: timedelta,
+    until: datetime | None = None, closed_before: datetime | None = None,
+    first: datetime | None = None, latest: int = 1,
+) -> datetime | None:
+    """Where a live pass's reads of this monitor's :func:`processed` windows and of the
+    model's :func:`~driftscope.monitor.frame.closed_windows` (with ``until`` and
+    ``closed_before``) can begin and still find all they do from the start of the store
+    (None: from the start). Its windows to do begin at the earliest closed window not
+    processed (a late one older than windows processed since included), or at ``first``
+    (a window the pass may judge besides: a silence's), if earlier; before that, every
+    closed window is processed. The reads begin at the window before it, or at the
+    ``latest``-th processed window before it if earlier: they find the same windows to do,
+    and the same processed ones around them (the one before each, the last one before the
+    first, the ``latest`` before them), whatever the history behind. Two queries: the
+    first, an anti-join in ClickHouse, still reads the whole history there, but returns
+    one value."""
+    M = S.MONITOR_WINDOWS
+    closed, params = closed_query(model_id, size, None, until, closed_before, starts=True)
+    done = (f"SELECT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
+            f"AND {M.monitor} = {{n:String}} {_of_size(size)}")
+    params |= {"n": monitor, "w": _seconds(size)}
+    (todo,), = store.query(
+        f"SELECT minOrNull({S.WINDOWS.window_start}) FROM ({closed}) "
+        f"WHERE {S.WINDOWS.window_start} NOT IN ({done})", params)
+    lo = min((as_utc(t) for t in (todo, first) if t is not None), default=None)
+    before = "" if lo is None else f"AND {M.window_start} < {{lo:DateTime64(3, 'UTC')}}"
+    got = store.query(  # (the latest first: read in the table's order)
+        f"SELECT DISTINCT {M.window_start} FROM ({done} {before}) "
+        f"ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
+        {**params, "k": max(1, latest), **({} if lo is None else {"lo": lo})})
+    return min([*(as_utc(r[0]) for r in got), *([] if lo is None else [lo - size])],
+               default=None)
 
 
 def _of_size(size: timedelta | None) -> str:
@@ -203,7 +244,7 @@ def caught_up(store: Store, model_id: str, monitor: str, since: datetime
 
 def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
-    limit: int,
+    limit: int, since: datetime | None = None, segments: Collection[str] | None = None,
 ) -> dict[tuple[str, str, str], list[Past]]:
     """Past values (oldest first) of performance metrics, keyed (segment, feature,
     metric): the latest ``limit`` × (1 + QUARANTINE) of windows where the metric was not
@@ -211,7 +252,14 @@ def metric_history(
     after them (as many at most: which good ones followed a bad one, and whether the latest
     were bad —
     :func:`driftscope.monitor.judge.usable`), each with its standard error (NaN in rows
-    written before it was kept) and window start."""
+    written before it was kept) and window start.
+
+    ``segments``: of these segments only (a pass needs those its windows judge, not every
+    campaign a segment key ever had). ``since`` (with ``segments``): the windows from
+    then on are read first, and the whole history only of the segments where a metric has
+    fewer good windows since, none included (an incident longer than that, a history still
+    short, a customer back after a weekend away): each pass read every row the monitor
+    ever wrote, 0.85 s a pass after 16 days of one-minute windows."""
     D = S.DRIFT_RESULTS
     se = (f"if(JSONHas({D.details}, 'standard_error'), "
           f"JSONExtractFloat({D.details}, 'standard_error'), nan)")
@@ -219,23 +267,44 @@ def metric_history(
     # enough that as many as a pass that kept them all in memory are left — with only
     # `limit`, one bad window left a history of 8 under min_history, the band off, and the
     # first windows of a fall after it learnt)
-    params = {"m": model_id, "n": monitor, "ms": list(metrics), "b": before,
-              "k": limit * (1 + QUARANTINE)}
+    k = limit * (1 + QUARANTINE)
+    params = {"m": model_id, "n": monitor, "ms": list(metrics), "b": before, "k": k}
 
-    def read(bad: bool) -> list[tuple[Any, ...]]:
+    def read(bad: bool, lower: datetime | None, segs: Collection[str] | None
+             ) -> list[tuple[Any, ...]]:
+        also = "" if lower is None else f"AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
+        if segs is not None:
+            also += f"AND {D.segment} IN {{sg:Array(String)}} "
         return store.query(
             f"SELECT {D.segment}, {D.feature}, {D.metric}, {D.window_start}, {D.statistic}, "
             f"{se} FROM {D} FINAL WHERE {D.model_id} = {{m:String}} AND {D.monitor} = "
             f"{{n:String}} AND {'' if bad else 'NOT '}{D.drifted} AND {D.metric} IN "
-            f"{{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} ORDER "
-            f"BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
-            f"{D.metric}", params)
+            f"{{ms:Array(String)}} AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} {also}"
+            f"ORDER BY {D.window_start} DESC LIMIT {{k:UInt32}} BY {D.segment}, {D.feature}, "
+            f"{D.metric}", {**params, **({} if lower is None else {"a": lower}),
+                            **({} if segs is None else {"sg": sorted(segs)})})
 
-    rows: dict[tuple[str, str, str], list[tuple[datetime, float, float, bool]]] = {}
-    for bad in (False, True):
-        for seg, feat, metric, start, value, err in read(bad):
-            rows.setdefault((seg, feat, metric), []).append(
-                (as_utc(start), float(value), float(err), bad))
+    def collect(segs: Collection[str] | None, lower: datetime | None
+                ) -> dict[tuple[str, str, str], list[tuple[datetime, float, float, bool]]]:
+        got: dict[tuple[str, str, str], list[tuple[datetime, float, float, bool]]] = {}
+        for bad in (False, True):
+            for seg, feat, metric, start, value, err in read(bad, lower, segs):
+                got.setdefault((seg, feat, metric), []).append(
+                    (as_utc(start), float(value), float(err), bad))
+        return got
+
+    if segments is None:
+        since = None
+    rows = collect(segments, since)
+    if since is not None and segments is not None:
+        # the good windows before `since` count where too few are after it (or none)
+        good: Counter[tuple[str, str]] = Counter()
+        for (seg, _, metric), got in rows.items():
+            good[seg, metric] += sum(not bad for *_, bad in got)
+        short = {seg for seg in segments for metric in metrics if good[seg, metric] < k}
+        if short:
+            rows = {key: got for key, got in rows.items() if key[0] not in short}
+            rows |= collect(short, None)
     out: dict[tuple[str, str, str], list[Past]] = {}
     for key, got in rows.items():
         oldest = min((t for t, _, _, bad in got if not bad), default=None)

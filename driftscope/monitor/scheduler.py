@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -57,6 +56,7 @@ from driftscope.monitor.frame import (
     stored_marks,
     window_counts,
 )
+from driftscope.monitor.kept import KeptReads
 from driftscope.monitor.reference import HOLD, ReferenceReader, digest, reference_key
 from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.store import schema as S
@@ -172,11 +172,6 @@ backfill of a 200-feature model with 20,000 events a window read 64 windows and 
 26-window lead at once (session 12's review: 60 windows of it peaked at 9 GB); it now
 reads them a few at a time."""
 
-KEPT_VALUES = 40_000_000
-"""The most values (events × names) the reads kept for the next pass hold, all monitors
-together (:meth:`Monitor._read`): about 320 MB of numbers."""
-
-
 def batches(todo: list[tuple[Window, int]], most: int,
             per_event: int) -> Iterator[list[tuple[Window, int]]]:
     """``todo`` in consecutive batches of at most ``most`` windows and
@@ -241,8 +236,9 @@ class Monitor:
         self.broken: dict[str, str] = {}
         self._told: dict[str, Retelling] = {}  # per monitor: its error, told when due
         # per monitor (configuration digest): the last pass's read and its marks, the next
-        # pass's lead when they still hold (:meth:`_read`); at most KEPT_VALUES in all
-        self._kept: OrderedDict[str, tuple[Frame, Marks]] = OrderedDict()
+        # pass's lead when they still hold (:meth:`_read`); within the memory that
+        # monitor_process.kept_reads_bytes gives them all (driftscope.monitor.kept)
+        self._kept = KeptReads(config.monitor_process.kept_reads_bytes)
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -290,6 +286,7 @@ class Monitor:
                 told = self._told.pop(cfg.name, None)
                 if told is not None and told.told:
                     log.info("monitor %s: runs again", cfg.name)
+        self._kept.tell()  # (once per monitor: a read too big to keep for the next pass)
         results.record_pass(self.store, self.clock(), len(out),
                             [(cfg.model, cfg.name) for cfg in self.config.monitors])
         return out
@@ -304,10 +301,17 @@ class Monitor:
         if cfg.window is None:
             cfg = cfg.model_copy(update={"window": size})
         self._check_names(cfg)
-        done = results.processed(self.store, cfg.model, cfg.name, size)
-        closed = closed_windows(self.store, cfg.model, size, since, until,
-                                closed_before=self.clock() - self.settle if self.settle else None)
+        settled = self.clock() - self.settle if self.settle else None
         quiet = self._silence(cfg, size) if since is None and until is None else None
+        start = since
+        if since is None:  # a live pass reads what its windows to do need, not all history
+            start = results.read_from(  # (and as many processed as _warn_of_gaps looks at)
+                self.store, cfg.model, cfg.name, size, until, settled,
+                min((w.start for w, _ in quiet.windows), default=None) if quiet else None,
+                latest=GAPPY_OF[1] + 1)
+        done = results.processed(self.store, cfg.model, cfg.name, size,
+                                 start if since is None else None)
+        closed = closed_windows(self.store, cfg.model, size, start, until, closed_before=settled)
         if quiet is not None:  # the windows a stopped stream leaves open or never opens
             have = {w.start for w, _ in closed}
             closed = sorted(closed + [(w, n) for w, n in quiet.windows if w.start not in have],
@@ -491,7 +495,8 @@ class Monitor:
         window = batch[0][0]
         try:
             source = self._read(run, window.start - lead, batch[-1][0].end, lead)
-            hist = self._history(cfg, window.before(run.lag))
+            hist = self._history(cfg, window.before(run.lag), None if run.lag else
+                                 source.between(window.start, batch[-1][0].end))
             if run.source:  # the collector's parts count every event (a sample holds k)
                 parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
                                          batch[-1][0].end))
@@ -655,26 +660,12 @@ class Monitor:
         # event deleted and stored again while it was read — a collector's recovery — is not)
         if raw and marks is not None and not frame.mixed \
                 and marks.agree(mark(fresh, end), fresh, end):
-            self._keep(run.fp, frame.between(max(start, end - span), end), marks)
+            self._kept.keep(run.fp, frame.between(max(start, end - span), end), marks,
+                            f"{run.cfg.name!r} of model {run.cfg.model!r}", span, run.size)
         else:  # nor is it carried to the pass's next batch (which then reads whole)
             self._kept.pop(run.fp, None)
             run.marks = None
         return frame
-
-    def _keep(self, fp: str, frame: Frame, marks: Marks) -> None:
-        """Keep a monitor's read for its next pass, dropping the reads of the monitors
-        least recently run beyond :data:`KEPT_VALUES` values in all."""
-        def values(f: Frame) -> int:
-            return f.n * (len(f.columns) + len(f.segments) + 1)
-
-        self._kept.pop(fp, None)
-        if values(frame) > KEPT_VALUES:
-            return
-        self._kept[fp] = (frame, marks)
-        held = sum(values(f) for f, _ in self._kept.values())
-        while held > KEPT_VALUES:
-            _, (f, _) = self._kept.popitem(last=False)
-            held -= values(f)
 
     def _labelled_frame(self, run: _Run, source: Frame, labelled: Window) -> Frame:
         """A labelled window's events: from the batch's frame when it holds them."""
@@ -715,12 +706,20 @@ class Monitor:
             return run.drifted[1]
         return results.drifted_at(self.store, run.cfg.model, run.cfg.name, start, window.size)
 
-    def _history(self, cfg: MonitorConfig, first: Window
+    def _history(self, cfg: MonitorConfig, first: Window, judged: Frame | None
                  ) -> dict[tuple[str, str, str], list[judge.Past]]:
+        """The performance history of the windows before ``first``. With ``judged`` (the
+        events of the windows the batch judges), of the segments they judge only, the
+        recent windows first (:func:`results.metric_history`); without (``label_delay``:
+        a batch may judge windows older than its read, whose partner passed without
+        traffic), all of it."""
         if cfg.performance is None:
             return {}
-        period = ev.period_windows(cfg)
+        limit = max(cfg.anomaly.history, cfg.band.history) * ev.period_windows(cfg)
+        if judged is None:
+            return results.metric_history(self.store, cfg.model, cfg.name, first.start,
+                                          cfg.performance.chosen(), limit)
         return results.metric_history(
-            self.store, cfg.model, cfg.name, first.start, cfg.performance.chosen(),
-            max(cfg.anomaly.history, cfg.band.history) * period,
-        )
+            self.store, cfg.model, cfg.name, first.start, cfg.performance.chosen(), limit,
+            since=first.start - 2 * limit * (1 + judge.QUARANTINE) * first.size,
+            segments={"*", *ev.judged_segments(cfg, judged, first.start, first.size)})

@@ -126,38 +126,6 @@ def test_a_pass_reads_only_its_new_window_and_finds_what_a_fresh_read_does(
             v for t, v in acc if t < (T0 + (LATE_LABELS - 3) * W).replace(tzinfo=None))
 
 
-def test_the_reads_kept_stay_within_their_budget_dropping_the_least_recent(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_windows(store, "m", T0, W, 16, N, _stream)
-
-    def monitor(*features: list[str]) -> Monitor:  # monitors of these features, never run
-        monitor.runs = getattr(monitor, "runs", 0) + 1  # type: ignore[attr-defined]
-        names = [f"m{monitor.runs}-{i}" for i in range(len(features))]  # type: ignore[attr-defined]
-        return Monitor(store, Config.model_validate({
-            "models": [{"id": "m", "window": "10m"}],
-            "monitors": [{"name": n, "model": "m", "features": f}
-                         for n, f in zip(names, features, strict=True)],
-            "alerts": {"console": False}}))
-
-    def kept(m: Monitor) -> list[int]:
-        return [f.n * (len(f.columns) + 1) for f, _ in m._kept.values()]
-
-    one = 16 * N * 2  # a monitor of one feature: 16 windows × (its feature + time)
-    monkeypatch.setattr(scheduler, "KEPT_VALUES", 3 * one - 1)
-    both = monitor(["x"], ["plan"])
-    both.run_once()
-    assert kept(both) == [one, one]
-    monkeypatch.setattr(scheduler, "KEPT_VALUES", 5 * one // 2)
-    three = monitor(["x"], ["plan"], ["x", "plan"])
-    three.run_once()  # the third (3/2 of one) drops the first, the least recently run
-    assert kept(three) == [one, 16 * N * 3]
-    monkeypatch.setattr(scheduler, "KEPT_VALUES", one - 1)  # too big alone: not kept
-    alone = monitor(["x"])
-    alone.run_once()
-    assert kept(alone) == []
-
-
 def test_a_read_that_missed_rows_deleted_and_stored_again_is_not_kept(
     store: Store, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
