@@ -245,6 +245,7 @@ def caught_up(store: Store, model_id: str, monitor: str, since: datetime
 def metric_history(
     store: Store, model_id: str, monitor: str, before: datetime, metrics: Sequence[str],
     limit: int, since: datetime | None = None, segments: Collection[str] | None = None,
+    unwritten: dict[str, datetime] | None = None,
 ) -> dict[tuple[str, str, str], list[Past]]:
     """Past values (oldest first) of performance metrics, keyed (segment, feature,
     metric): the latest ``limit`` × (1 + QUARANTINE) of windows where the metric was not
@@ -259,7 +260,10 @@ def metric_history(
     then on are read first, and the whole history only of the segments where a metric has
     fewer good windows since, none included (an incident longer than that, a history still
     short, a customer back after a weekend away): each pass read every row the monitor
-    ever wrote, 0.85 s a pass after 16 days of one-minute windows."""
+    ever wrote, 0.85 s a pass after 16 days of one-minute windows. ``unwritten`` (kept
+    by the caller from pass to pass, of the segments asked for only): the segments known
+    to have no row before a time, which the whole history is read from (a new campaign's
+    value: its whole history is its few windows since it began)."""
     D = S.DRIFT_RESULTS
     se = (f"if(JSONHas({D.details}, 'standard_error'), "
           f"JSONExtractFloat({D.details}, 'standard_error'), nan)")
@@ -304,7 +308,17 @@ def metric_history(
         short = {seg for seg in segments for metric in metrics if good[seg, metric] < k}
         if short:
             rows = {key: got for key, got in rows.items() if key[0] not in short}
-            rows |= collect(short, None)
+            known = {seg: unwritten[seg] for seg in short if unwritten and seg in unwritten}
+            if known:
+                rows |= collect(known, min(known.values()))
+            if rest := short - known.keys():
+                whole = collect(rest, None)
+                rows |= whole
+                if unwritten is not None:  # (none before `before`: the pass writes after)
+                    unwritten |= dict.fromkeys(rest - {key[0] for key in whole}, before)
+    if unwritten is not None and segments is not None:
+        for seg in unwritten.keys() - set(segments):  # (a value no longer seen: forgotten)
+            del unwritten[seg]
     out: dict[tuple[str, str, str], list[Past]] = {}
     for key, got in rows.items():
         oldest = min((t for t, _, _, bad in got if not bad), default=None)

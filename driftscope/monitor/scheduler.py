@@ -239,6 +239,9 @@ class Monitor:
         # pass's lead when they still hold (:meth:`_read`); within the memory that
         # monitor_process.kept_reads_bytes gives them all (driftscope.monitor.kept)
         self._kept = KeptReads(config.monitor_process.kept_reads_bytes)
+        # per monitor: the segments with no performance row before a time (a campaign
+        # begun since: its history is read from then, not from the store's start)
+        self._unwritten: dict[str, dict[str, datetime]] = {}
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -722,4 +725,5 @@ class Monitor:
         return results.metric_history(
             self.store, cfg.model, cfg.name, first.start, cfg.performance.chosen(), limit,
             since=first.start - 2 * limit * (1 + judge.QUARANTINE) * first.size,
-            segments={"*", *ev.judged_segments(cfg, judged, first.start, first.size)})
+            segments={"*", *ev.judged_segments(cfg, judged, first.start, first.size)},
+            unwritten=self._unwritten.setdefault(cfg.name, {}))

@@ -134,3 +134,25 @@ def test_a_customer_back_with_its_accuracy_down_is_flagged_on_its_first_window(
         f"{D.metric} = 'accuracy' AND {D.segment} = 'customer=acme' AND {D.window_start} "
         f">= {{a:DateTime64(3, 'UTC')}} ORDER BY 1", {"a": T0 + 60 * size})
     assert [(bool(bad), policy) for _, bad, policy in got] == [(True, "band")] * 4
+
+
+def test_a_new_segment_is_read_from_when_it_began_and_forgotten_once_gone(store: Store) -> None:
+    """A campaign begun since the bound has few rows: its whole history is read once, and
+    from then on from when it began (``unwritten``, kept by the Monitor from pass to
+    pass), the same rows; a value no longer judged is dropped from it."""
+    _write(store, {i: [("*", 0.9, False)] for i in range(100)})
+    unwritten: dict[str, datetime] = {}
+    judged = ["*", "campaign=new"]
+    got = metric_history(store, "m", "mon", T0 + 100 * W, ["accuracy"], LIMIT,
+                         since=T0 + 76 * W, segments=judged, unwritten=unwritten)
+    assert ("campaign=new", "*", "accuracy") not in got
+    assert unwritten == {"campaign=new": T0 + 100 * W}
+    _write(store, {i: [("*", 0.9, False), ("campaign=new", 0.7, False)] for i in range(100, 105)})
+    got = metric_history(store, "m", "mon", T0 + 105 * W, ["accuracy"], LIMIT,
+                         since=T0 + 81 * W, segments=judged, unwritten=unwritten)
+    whole = metric_history(store, "m", "mon", T0 + 105 * W, ["accuracy"], LIMIT)
+    assert got == whole
+    assert len(got[("campaign=new", "*", "accuracy")]) == 5
+    metric_history(store, "m", "mon", T0 + 105 * W, ["accuracy"], LIMIT,
+                   since=T0 + 81 * W, segments=["*"], unwritten=unwritten)
+    assert unwritten == {}
