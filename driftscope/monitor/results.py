@@ -297,7 +297,7 @@ def metric_history(
                     (as_utc(start), float(value), float(err), bad))
         return got
 
-    if segments is None:
+    if segments is None:  # (the bound holds only where the segments judged are known)
         since = None
     rows = collect(segments, since)
     if since is not None and segments is not None:
