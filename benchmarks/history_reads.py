@@ -13,6 +13,14 @@ below) and the new way, side by side, median of ``--repeats``; both must find th
 window to do:
 
     nice -n 10 .venv/bin/python benchmarks/history_reads.py
+
+With ``--expired``, every window of the history is closed and only the last day's were
+processed (a monitor added to a model whose older events ``store.retention`` deleted):
+a pass read back to the oldest, which are never judged; now the Monitor keeps where
+they end and passes it as ``after``. Both ways must find the same windows with data to
+do.
+
+    nice -n 10 .venv/bin/python benchmarks/history_reads.py --expired
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from driftscope.durations import as_utc
@@ -94,6 +103,13 @@ def new_pass(store: Store, settled: datetime) -> Reads:
             closed_windows(store, "m", W, start, closed_before=settled))
 
 
+def expired_pass(store: Store, settled: datetime, after: datetime | None) -> Reads:
+    start = results.read_from(store, "m", "mon", W, None, settled, latest=GAPPY_OF[1] + 1,
+                              after=after)
+    return (results.processed(store, "m", "mon", W, start),
+            closed_windows(store, "m", W, start, closed_before=settled))
+
+
 def todo(reads: Reads) -> list[datetime]:
     done, closed = reads
     return [w.start for w, _ in closed if w.start not in done]
@@ -125,10 +141,19 @@ def main() -> None:
     ap.add_argument("--sizes", default="1440,43200,525600",
                     help="history lengths, in 1-minute windows")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--expired", action="store_true",
+                    help="all but the last day's windows expired, never processed")
     args = ap.parse_args()
     path = tempfile.mkdtemp(prefix="history_reads_")
     store = Store(f"chdb://{path}/db", database="hist")
     store.migrate()
+    if args.expired:
+        try:
+            expired(store, [int(s) for s in args.sizes.split(",")], args.repeats)
+        finally:
+            store.close()
+            shutil.rmtree(path, ignore_errors=True)
+        return
     print("| history (windows) | old: all processed + all closed | new: read_from + both "
           "from there | old / new | rows read old → new |\n|---:|---:|---:|---:|---:|")
     try:
@@ -150,6 +175,30 @@ def main() -> None:
     finally:
         store.close()
         shutil.rmtree(path, ignore_errors=True)
+
+
+def expired(store: Store, sizes: list[int], repeats: int) -> None:
+    day = 1440
+    print("| history (windows) | reads back to the expired | from where they end | "
+          "ratio | rows read |\n|---:|---:|---:|---:|---:|")
+    for h in sizes:
+        store.command(f"TRUNCATE TABLE {S.WINDOWS}")
+        store.command(f"TRUNCATE TABLE {S.MONITOR_WINDOWS}")
+        grow(store, 0, h)
+        end = T0 + (h - 1 - day) * W  # (the windows before: expired, never processed)
+        new = T0 + (h - 1) * W
+        store.command(f"DELETE FROM {S.MONITOR_WINDOWS} WHERE window_start < "
+                      "{e:DateTime64(3, 'UTC')} OR window_start = {s:DateTime64(3, 'UTC')}",
+                      {"e": end, "s": new})
+        settled = T0 + (h + 10) * W
+        t_old, old_reads = timed(partial(expired_pass, after=None), store, settled,
+                                 repeats)
+        t_new, new_reads = timed(partial(expired_pass, after=end), store, settled,
+                                 repeats)
+        assert [t for t in todo(old_reads) if t >= end] == todo(new_reads) == [new]
+        rows = (sum(map(len, old_reads)), sum(map(len, new_reads)))
+        print(f"| {h:,} | {t_old * 1e3:,.1f} ms | {t_new * 1e3:,.1f} ms | "
+              f"{t_old / t_new:,.1f}× | {rows[0]:,} → {rows[1]:,} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ def processed(
 def read_from(
     store: Store, model_id: str, monitor: str, size: timedelta,
     until: datetime | None = None, closed_before: datetime | None = None,
-    first: datetime | None = None, latest: int = 1,
+    first: datetime | None = None, latest: int = 1, after: datetime | None = None,
 ) -> datetime | None:
     """Where a live pass's reads of this monitor's :func:`processed` windows and of the
     model's :func:`~driftscope.monitor.frame.closed_windows` (with ``until`` and
@@ -170,16 +170,18 @@ def read_from(
     ``latest``-th processed window before it if earlier: they find the same windows to do,
     and the same processed ones around them (the one before each, the last one before the
     first, the ``latest`` before them), whatever the history behind. Two queries: the
-    first, an anti-join in ClickHouse, still reads the whole history there, but returns
-    one value."""
+    first, an anti-join in ClickHouse, still reads the whole history there (from
+    ``after`` on: the windows before it are known never to be done, their data expired),
+    but returns one value."""
     M = S.MONITOR_WINDOWS
-    closed, params = closed_query(model_id, size, None, until, closed_before, starts=True)
+    closed, params = closed_query(model_id, size, after, until, closed_before, starts=True)
     done = (f"SELECT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
             f"AND {M.monitor} = {{n:String}} {_of_size(size)}")
-    params |= {"n": monitor, "w": _seconds(size)}
+    since = "" if after is None else f" AND {M.window_start} >= {{since:DateTime64(3, 'UTC')}}"
+    params |= {"n": monitor, "w": _seconds(size)}  # (since: closed_query's parameter)
     (todo,), = store.query(
         f"SELECT minOrNull({S.WINDOWS.window_start}) FROM ({closed}) "
-        f"WHERE {S.WINDOWS.window_start} NOT IN ({done})", params)
+        f"WHERE {S.WINDOWS.window_start} NOT IN ({done}{since})", params)
     lo = min((as_utc(t) for t in (todo, first) if t is not None), default=None)
     before = "" if lo is None else f"AND {M.window_start} < {{lo:DateTime64(3, 'UTC')}}"
     got = store.query(  # (the latest first: read in the table's order)

@@ -242,6 +242,9 @@ class Monitor:
         # per monitor: the segments with no performance row before a time (a campaign
         # begun since: its history is read from then, not from the store's start)
         self._unwritten: dict[str, dict[str, datetime]] = {}
+        # per monitor and window size: the end of the closed windows, oldest first, whose
+        # data store.retention expired (never judged): a live pass looks for none before
+        self._expired: dict[tuple[str, str, timedelta], datetime] = {}
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -311,7 +314,7 @@ class Monitor:
             start = results.read_from(  # (and as many processed as _warn_of_gaps looks at)
                 self.store, cfg.model, cfg.name, size, until, settled,
                 min((w.start for w, _ in quiet.windows), default=None) if quiet else None,
-                latest=GAPPY_OF[1] + 1)
+                latest=GAPPY_OF[1] + 1, after=self._expired.get((cfg.model, cfg.name, size)))
         done = results.processed(self.store, cfg.model, cfg.name, size,
                                  start if since is None else None)
         closed = closed_windows(self.store, cfg.model, size, start, until, closed_before=settled)
@@ -319,8 +322,10 @@ class Monitor:
             have = {w.start for w, _ in closed}
             closed = sorted(closed + [(w, n) for w, n in quiet.windows if w.start not in have],
                             key=lambda wn: wn[0].start)
-        todo = self._with_data(cfg, size, [(w, n) for w, n in closed
-                                           if redo or w.start not in done])
+        undone = [(w, n) for w, n in closed if redo or w.start not in done]
+        todo = self._with_data(cfg, size, undone)
+        if since is None:
+            self._note_expired(cfg, size, undone, todo)
         if todo and not redo:
             todo = self._in_order(cfg, size, todo, done | {w.start for w, _ in closed})
         if not todo:
@@ -408,6 +413,32 @@ class Monitor:
         stored = stored_counts(self.store, cfg.model, size, windows[0][0].start,
                                windows[-1][0].end, source)
         return still_stored(windows, stored, isinstance(source, Sampled))
+
+    def _note_expired(self, cfg: MonitorConfig, size: timedelta,
+                      undone: list[tuple[Window, int]], todo: list[tuple[Window, int]]) -> None:
+        """Keep the end of the oldest windows not processed (``undone``, in order) that
+        :meth:`_with_data` left out (``todo``: those kept) and that lie past
+        ``store.retention`` of the data the monitor reads: their data expired, they are
+        never judged, and a live pass no longer reads back to them (a monitor added to a
+        model logging for a year, with events kept 30 days, read the year's windows at
+        every pass). A window older than the retention that closes later between them (a
+        replay of old events into a window that had none) waits for ``driftscope
+        backfill``; the next process looks again once."""
+        retention = self.config.store.retention
+        kept = retention.profiles if isinstance(self._source(cfg, size), Profiled) \
+            else retention.events
+        if kept is None:  # (nothing expires: a window left out waits for its data)
+            return
+        horizon = self.clock() - kept
+        have = {w.start for w, _ in todo}
+        end = None
+        for w, _ in undone:
+            if w.start in have or w.end > horizon:
+                break
+            end = w.end
+        key = (cfg.model, cfg.name, size)
+        if end is not None and end > self._expired.get(key, end - size):
+            self._expired[key] = end
 
     def _in_order(self, cfg: MonitorConfig, size: timedelta, todo: list[tuple[Window, int]],
                   known: set[datetime]) -> list[tuple[Window, int]]:

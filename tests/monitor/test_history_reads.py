@@ -256,3 +256,66 @@ def test_a_live_pass_reads_no_more_for_a_longer_history(
     write_windows(store, "m", T0 + 6 * W, W, 1, 200, gen, seed=2)
     assert numbered(Monitor(store, config()).run_once()) == [6]
     assert read == [LATEST, LATEST + 1]  # (not the 3,000 windows before)
+
+
+# -- windows whose data expired ------------------------------------------------------------
+
+def kept_for(events: str | None) -> Config:
+    cfg = config().model_dump()
+    cfg["store"]["retention"]["events"] = events
+    return Config.model_validate(cfg)
+
+
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many processed and closed windows each read of a pass holds."""
+    read: list[int] = []
+    processed, closed = results.processed, scheduler.closed_windows
+
+    def spy_processed(*args: Any, **kwargs: Any) -> set[datetime]:
+        got = processed(*args, **kwargs)
+        read.append(len(got))
+        return got
+
+    def spy_closed(*args: Any, **kwargs: Any) -> list[Any]:
+        got = closed(*args, **kwargs)
+        read.append(len(got))
+        return got
+
+    monkeypatch.setattr(results, "processed", spy_processed)
+    monkeypatch.setattr(scheduler, "closed_windows", spy_closed)
+    return read
+
+
+def test_windows_whose_data_expired_are_not_read_back_to_at_every_pass(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A monitor added to a model whose old events ``store.retention`` deleted (their
+    ``windows`` rows kept): the first pass reads back to them once, the next ones don't."""
+    gone = [T0 - (i + 1) * W for i in range(3_000)]
+    close(store, gone, n=200)  # closed with events, none left
+    write_windows(store, "m", T0, W, 6, 200, gen, seed=1)
+    monitor = Monitor(store, kept_for("30d"))
+    read = reads(monkeypatch)
+    assert numbered(monitor.run_once()) == list(range(6))
+    assert read == [0, 3_006]  # (none processed; every closed window, once)
+    for i in range(6, 8):
+        read.clear()
+        write_windows(store, "m", T0 + i * W, W, 1, 200, gen, seed=i)
+        assert numbered(monitor.run_once()) == [i]
+        assert read == [i, i + 1]  # the windows processed, and closed, since: not 3,000
+    assert results.processed(store, "m", "mon", W) == {T0 + i * W for i in range(8)}
+
+
+@pytest.mark.parametrize("events, days", [("30d", 0), (None, 60)])
+def test_a_window_whose_data_is_not_there_is_looked_for_again(
+        store: Store, monkeypatch: pytest.MonkeyPatch, events: str | None, days: int) -> None:
+    """Within the retention (or with none), a window whose events are not stored is
+    looked for at every pass."""
+    close(store, [T0], n=200)  # closed, its events not (yet) there
+    write_windows(store, "m", T0 + W, W, 4, 200, gen, seed=1)
+    at = T0 + timedelta(days=days, minutes=60)
+    monitor = Monitor(store, kept_for(events), clock=lambda: at)
+    assert numbered(monitor.run_once()) == [1, 2, 3, 4]
+    write_windows(store, "m", T0 + 5 * W, W, 1, 200, gen, seed=5)
+    read = reads(monkeypatch)
+    assert numbered(monitor.run_once()) == [5]
+    assert read == [4, 6]  # read back to window 0 again
