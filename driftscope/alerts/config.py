@@ -19,16 +19,24 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from driftscope.durations import parse_duration
-from driftscope.monitor.config import Section
+from driftscope.monitor.config import ERROR_METRICS, Section, bound_problem
 
 
 class RetrainPolicy(Section):
     """When to ask for retraining.
 
     ``drift_sustained``: the model drifted ``windows`` consecutive windows (default 3);
-    ``performance_below``: ``metric`` was below ``bound`` in ``windows`` consecutive
-    windows (default 2, as alerts' ``min_windows``: one window's label noise does not ask);
-    ``periodic``: every ``every``.
+    ``performance_below``: ``metric`` was below ``bound`` — an error (``mae``, ``rmse``:
+    lower is better) above it — in ``windows`` consecutive windows (default 2, as alerts'
+    ``min_windows``: one window's label noise does not ask); its bound is checked as a
+    fixed rule's ``metric < bound`` (``>`` for an error;
+    :func:`~driftscope.monitor.config.bound_problem`); ``periodic``: every ``every``.
+
+    >>> try:
+    ...     RetrainPolicy(name="floor", kind="performance_below", metric="accuracy", bound=90)
+    ... except ValueError as exc:
+    ...     print(exc.errors()[0]["msg"])
+    Value error, accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9
     """
 
     name: str = Field(min_length=1)
@@ -36,7 +44,7 @@ class RetrainPolicy(Section):
     model: str | None = None
     windows: int = Field(3, ge=1)
     metric: str | None = None
-    bound: float | None = None
+    bound: float | None = Field(None, allow_inf_nan=False)
     every: timedelta | None = None
     training_window: timedelta = timedelta(days=7)
 
@@ -48,6 +56,19 @@ class RetrainPolicy(Section):
                 and data.get("windows") is None):
             data = {**data, "windows": PERFORMANCE_WINDOWS}
         return data
+
+    @field_validator("bound")
+    @classmethod
+    def _in_range(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """A ``performance_below`` bound that never or always fires is refused as the fixed
+        rule ``metric < bound`` is — ``metric > bound`` for an error — (``bound: 90`` on
+        accuracy, a percentage, asked on every window; ``0`` never asked)."""
+        if v is not None and info.data.get("kind") == "performance_below":
+            metric = info.data.get("metric")
+            problem = bound_problem(metric, ">" if metric in ERROR_METRICS else "<", v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
     @field_validator("every", "training_window", mode="before")
     @classmethod

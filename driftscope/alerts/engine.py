@@ -326,15 +326,14 @@ class AlertEngine:
             del recent[next(iter(recent))]
 
     def _below_streak(self, v: WindowVerdict, policy: RetrainPolicy) -> int | None:
-        """Consecutive windows of ``v``'s monitor with the policy's metric under its bound,
+        """Consecutive windows of ``v``'s monitor with the policy's metric short of its bound,
         ending with ``v`` (counted up to the policy's ``windows``); None for other kinds.
         A window too short of labels to measure it (``unjudged``) neither adds to the run
         nor ends it; a gap (a window without events) ends it."""
         if policy.kind != "performance_below":
             return None
-        assert policy.metric is not None and policy.bound is not None
-        value = v.metrics.get(policy.metric)
-        if value is None or not value < policy.bound:
+        assert policy.metric is not None
+        if not retrain.short_of(policy, v.metrics.get(policy.metric)):
             return 0
         n, start = 1, v.window_start
         for _ in range(self.lookback):
@@ -347,7 +346,7 @@ class AlertEngine:
             value = metrics.get(policy.metric)
             if value is None and "performance" in unjudged:
                 continue
-            if value is None or not value < policy.bound:
+            if not retrain.short_of(policy, value):
                 break
             n += 1
         return n

@@ -26,7 +26,7 @@ from typing import Any
 
 from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
-from driftscope.monitor.config import ReferenceSpec
+from driftscope.monitor.config import ERROR_METRICS, ReferenceSpec
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DATA_FAULTS = frozenset({"missing_rate", "stuck_value", "type_mismatch"})
@@ -69,6 +69,21 @@ class RetrainRequest:
             "labels_window": labels,
             "evidence": self.evidence,
         }
+
+
+def short_of(policy: RetrainPolicy, value: float | None) -> bool:
+    """Whether a window's ``value`` of a ``performance_below`` policy's metric falls short
+    of its bound: under it, or, for an error (``mae``, ``rmse``: lower is better), over
+    it (before, ``rmse`` under its bound asked while the model did well).
+
+    >>> rmse = RetrainPolicy(name="e", kind="performance_below", metric="rmse", bound=5.0)
+    >>> short_of(rmse, 6.0), short_of(rmse, 4.0), short_of(rmse, None)
+    (True, False, False)
+    """
+    assert policy.metric is not None and policy.bound is not None
+    if value is None:
+        return False
+    return value > policy.bound if policy.metric in ERROR_METRICS else value < policy.bound
 
 
 def request_id(policy: str, model_id: str, window_start: datetime) -> str:
@@ -142,7 +157,7 @@ def decide(
     elif policy.kind == "performance_below":
         assert policy.metric is not None and policy.bound is not None
         value = v.metrics.get(policy.metric)
-        if value is None or not value < policy.bound:
+        if value is None or not short_of(policy, value):
             return None
         if below_streak is not None and below_streak < policy.windows:
             return None  # one window under the bound: label noise as often as not

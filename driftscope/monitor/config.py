@@ -339,8 +339,58 @@ QUALITY_METRICS = ("missing_rate", "out_of_range", "new_categories", "stuck_valu
 SHARE_METRICS = frozenset({"accuracy", "f1", "roc_auc", "missing_rate", "out_of_range",
                            "new_categories", "stuck_value", "type_mismatch"})
 """Metrics whose values are shares in [0, 1]: a rule's bound outside it never fires."""
-NON_NEGATIVE_METRICS = frozenset({"mae", "rmse", "schema_violations"})
-"""Metrics never below 0 (errors, a count)."""
+DISTANCE_RANGES = {"linf": 1.0, "ks": 1.0, "hellinger": 1.0, "jensen_shannon": 1.0,
+                   "l1": 2.0}
+"""Drift distances of known range, by their upper end (the lower is 0): a change of a
+bin's share (``linf``), of the CDF (``ks``), Hellinger and base-2 Jensen–Shannon between
+frequency vectors, and ``l1``, twice the total variation (:mod:`driftscope.detectors`)."""
+NON_NEGATIVE_METRICS = frozenset({"mae", "rmse", "schema_violations",
+                                  "emd", "psi", "kl", "chi2"})
+"""Metrics never below 0 (errors, a count, the unbounded distances; not ``mmd``, whose
+unbiased estimate can be)."""
+ERROR_METRICS = frozenset(TASK_METRICS["regression"])
+"""Performance metrics that are errors: lower is better (a ``performance_below``
+retraining policy on one would ask while the model does well)."""
+
+
+def bound_problem(metric: str | None, op: str | None, value: float) -> str | None:
+    """What is wrong with ``metric op value`` as a bound that should sometimes fire and
+    sometimes not, in one line (None: nothing known against it). A share's or a distance's
+    bound lies in its range (``accuracy < 90``, a percentage, fired on every window) and
+    is no end of it that never or always fires (``accuracy < 0``, ``linf >= 0``); an
+    error's, a count's or an unbounded distance's is not negative.
+
+    >>> bound_problem("accuracy", "<", 90)
+    'accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9'
+    >>> bound_problem("l1", ">", 2)
+    'l1 > 2 never fires: l1 is a distance in [0, 2]'
+    >>> bound_problem("mae", "<", 0)
+    'mae < 0 never fires: mae is never negative'
+    >>> bound_problem("accuracy", "<", 1) is None, bound_problem("mmd", ">", -1) is None
+    (True, True)
+    """
+    if metric in SHARE_METRICS:
+        high, what = 1.0, "is a share in [0, 1]"
+    elif metric in DISTANCE_RANGES:
+        high = DISTANCE_RANGES[metric]
+        what = f"is a distance in [0, {high:g}]"
+    elif metric in NON_NEGATIVE_METRICS:
+        high, what = math.inf, "is never negative"
+    else:
+        return None
+    shown = f"{value + 0.0:g}"  # (not "-0")
+    if value < 0 and high == math.inf:
+        return f"{metric} {what}; {shown} is below 0"
+    if not 0 <= value <= high:
+        why = (f"{shown} looks like a percentage: {value / 100:g}"
+               if high == 1 and 1 < value <= 100 else f"{shown} is outside it")
+        return f"{metric} {what}; {why}"
+    if (op, value) in (("<", 0), (">", high)):
+        return f"{metric} {op} {shown} never fires: {metric} {what}"
+    if (op, value) in (("<=", high), (">=", 0)):
+        return f"{metric} {op} {shown} always fires: {metric} {what}"
+    return None
+
 
 RULE_NOISE = 1.0
 """Standard errors a performance value must be beyond a rule's bound by (``beyond_noise``'s
@@ -396,27 +446,12 @@ class RuleSpec(Section):
     @field_validator("value")
     @classmethod
     def _in_range(cls, v: float, info: ValidationInfo) -> float:
-        """A share's bound lies in [0, 1] (``accuracy < 90``, a percentage, flagged every
-        window) and both fires and does not (``accuracy < 0`` never fires)."""
-        metric, op = info.data.get("metric"), info.data.get("op")
-        if metric in SHARE_METRICS:
-            if not 0 <= v <= 1:
-                why = (f"{v:g} looks like a percentage: {v / 100:g}" if 1 < v <= 100
-                       else f"{v:g} is outside it")
-                raise ValueError(f"{metric} is a share in [0, 1]; {why}")
-            if (op, v) in (("<", 0), (">", 1)):
-                raise ValueError(f"{metric} {op} {v:g} never fires: {metric} is a share "
-                                 "in [0, 1]")
-            if (op, v) in (("<=", 1), (">=", 0)):
-                raise ValueError(f"{metric} {op} {v:g} always fires: {metric} is a share "
-                                 "in [0, 1]")
-        if metric in NON_NEGATIVE_METRICS:
-            if v < 0:
-                raise ValueError(f"{metric} is never negative; {v:g} is below 0")
-            if (op, v) == ("<", 0):
-                raise ValueError(f"{metric} < 0 never fires: {metric} is never negative")
-            if (op, v) == (">=", 0):
-                raise ValueError(f"{metric} >= 0 always fires: {metric} is never negative")
+        """A share's or a distance's bound lies in its range (``accuracy < 90``, a
+        percentage, flagged every window) and both fires and does not (``accuracy < 0``
+        never fires): :func:`bound_problem`."""
+        problem = bound_problem(info.data.get("metric"), info.data.get("op"), v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 

@@ -146,6 +146,20 @@ def test_performance_below_asks_after_its_windows_in_a_row(store: Store) -> None
     assert three.windows == 3
 
 
+def test_performance_below_on_an_error_asks_when_it_rises_over_its_bound(
+        store: Store) -> None:
+    """For an error (lower is better) the bound is a ceiling: two windows in a row over
+    it ask, windows under it never do (before, ``rmse`` under 5 asked while the model did
+    well, and a rising error never asked)."""
+    rmse = [3.0, 2.5, 3.1, 6.0, 3.0, 7.0, 8.0, 9.0]
+    verdicts = [replace(_window(i), metrics={"rmse": e}) for i, e in enumerate(rmse)]
+    _run(store, _config({"name": "rmse-ceiling", "kind": "performance_below",
+                         "metric": "rmse", "bound": 5.0}), verdicts)
+    assert _requests(store) == [("rmse-ceiling", 6)]
+    (evidence,) = store.query(f"SELECT {R.evidence} FROM {R}")[0]
+    assert json.loads(evidence)["value"] == 8.0
+
+
 def test_a_request_is_told_in_its_alerts_message_or_in_one_of_its_own(store: Store) -> None:
     """The alert opens on the second drifted window, the third asks for retraining. Sent
     live (a pass per window), the alert's message has gone: the console and Slack get
