@@ -556,7 +556,8 @@ _LOOK = 1024  # the values of a column looked at to tell one of (nearly) unique 
 
 
 def one_per_value(values: np.ndarray) -> np.ndarray:
-    """``values`` (strings and None) with one object per value, which all its rows share;
+    """``values`` (strings and None; values that compare equal, ``1`` and ``1.0``, would
+    become one) with one object per value, which all its rows share;
     None stays None. The store gives each row a string of its own (~60 bytes), so a read's
     categorical column of a few values held about 10 times a numeric column's memory;
     shared, about twice (a NaN and a pointer a row in the read's records; as

@@ -189,7 +189,7 @@ def read_from(
         f"ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
         {**params, "k": max(1, latest), **({} if lo is None else {"lo": lo})})
     return min([*(as_utc(r[0]) for r in got), *([] if lo is None else [lo - size])],
-               default=None)
+               default=after)  # (nothing processed, nothing to do: from after on)
 
 
 def _of_size(size: timedelta | None) -> str:

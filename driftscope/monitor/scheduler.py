@@ -73,6 +73,10 @@ GAPPY_OF = (8, 12)
 any (a nightly batch judged in hourly windows) is warned of: a gap ends every streak of
 bad windows, so it never alerts nor asks for retraining."""
 _GAPS_TOLD: dict[tuple[str, str], float] = {}
+EXPIRED_RECHECK = timedelta(hours=1)
+"""How long a live pass trusts that the windows whose data expired stay so (the end it
+kept, :meth:`Monitor._note_expired`): after that it reads back to them once and keeps
+their end again, so old events replayed into one of them are judged within the hour."""
 GAPS_RETELL = 86400.0  # seconds between two warnings of one monitor's gaps
 
 
@@ -243,8 +247,9 @@ class Monitor:
         # begun since: its history is read from then, not from the store's start)
         self._unwritten: dict[str, dict[str, datetime]] = {}
         # per monitor and window size: the end of the closed windows, oldest first, whose
-        # data store.retention expired (never judged): a live pass looks for none before
-        self._expired: dict[tuple[str, str, timedelta], datetime] = {}
+        # data store.retention expired (never judged), and when it was found: a live pass
+        # looks for none before it for EXPIRED_RECHECK
+        self._expired: dict[tuple[str, str, timedelta], tuple[datetime, datetime]] = {}
 
     def window_size(self, cfg: MonitorConfig) -> timedelta:
         model = self.config.model(cfg.model)
@@ -314,7 +319,7 @@ class Monitor:
             start = results.read_from(  # (and as many processed as _warn_of_gaps looks at)
                 self.store, cfg.model, cfg.name, size, until, settled,
                 min((w.start for w, _ in quiet.windows), default=None) if quiet else None,
-                latest=GAPPY_OF[1] + 1, after=self._expired.get((cfg.model, cfg.name, size)))
+                latest=GAPPY_OF[1] + 1, after=self._expired_before(cfg, size))
         done = results.processed(self.store, cfg.model, cfg.name, size,
                                  start if since is None else None)
         closed = closed_windows(self.store, cfg.model, size, start, until, closed_before=settled)
@@ -422,8 +427,8 @@ class Monitor:
         never judged, and a live pass no longer reads back to them (a monitor added to a
         model logging for a year, with events kept 30 days, read the year's windows at
         every pass). A window older than the retention that closes later between them (a
-        replay of old events into a window that had none) waits for ``driftscope
-        backfill``; the next process looks again once."""
+        replay of old events into one of them) is judged when the pass reads back to them
+        again, ``EXPIRED_RECHECK`` later."""
         retention = self.config.store.retention
         kept = retention.profiles if isinstance(self._source(cfg, size), Profiled) \
             else retention.events
@@ -436,9 +441,16 @@ class Monitor:
             if w.start in have or w.end > horizon:
                 break
             end = w.end
-        key = (cfg.model, cfg.name, size)
-        if end is not None and end > self._expired.get(key, end - size):
-            self._expired[key] = end
+        if end is not None:
+            self._expired[(cfg.model, cfg.name, size)] = (end, self.clock())
+
+    def _expired_before(self, cfg: MonitorConfig, size: timedelta) -> datetime | None:
+        """The end of the windows whose data expired (:meth:`_note_expired`), while it is
+        trusted (``EXPIRED_RECHECK``); None: a pass reads back to them."""
+        kept = self._expired.get((cfg.model, cfg.name, size))
+        if kept is None or self.clock() - kept[1] >= EXPIRED_RECHECK:
+            return None
+        return kept[0]
 
     def _in_order(self, cfg: MonitorConfig, size: timedelta, todo: list[tuple[Window, int]],
                   known: set[datetime]) -> list[tuple[Window, int]]:

@@ -319,3 +319,28 @@ def test_a_window_whose_data_is_not_there_is_looked_for_again(
     read = reads(monkeypatch)
     assert numbered(monitor.run_once()) == [5]
     assert read == [4, 6]  # read back to window 0 again
+
+
+def test_a_model_whose_every_window_expired_is_not_read_back_to_either(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing processed, nothing to do (an idle or retired model): the read begins where
+    the expired windows end, not at the store's start."""
+    close(store, [T0 + i * W for i in range(3_000)], n=200)  # (about 21 days)
+    monitor = Monitor(store, kept_for("30d"), clock=lambda: T0 + timedelta(days=60))
+    read = reads(monkeypatch)
+    for _ in range(3):
+        assert monitor.run_once() == []
+    assert read == [0, 3_000, 0, 0, 0, 0]
+
+
+def test_old_events_replayed_into_an_expired_window_are_judged_within_the_hour(
+        store: Store) -> None:
+    close(store, [T0 - (i + 1) * W for i in range(300)], n=200)  # expired
+    write_windows(store, "m", T0, W, 3, 200, gen, seed=1)
+    now = [T0 + timedelta(days=40)]
+    monitor = Monitor(store, kept_for("30d"), clock=lambda: now[0])
+    assert numbered(monitor.run_once()) == [0, 1, 2]
+    write_windows(store, "m", T0 - 100 * W, W, 1, 200, gen, seed=2)  # replayed
+    assert monitor.run_once() == []  # (the expired windows: trusted for the hour)
+    now[0] += scheduler.EXPIRED_RECHECK
+    assert numbered(monitor.run_once()) == [-100]
