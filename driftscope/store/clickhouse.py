@@ -202,7 +202,8 @@ class Store:
                         "open it itself, so that serve can start again; it retries")
                 boot = clickhouse_connect.get_client(dsn=self.dsn)
                 boot.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-                self._client = clickhouse_connect.get_client(dsn=self.dsn, database=self.database)
+                self._client = clickhouse_connect.get_client(
+                    dsn=self.dsn, database=self.database, settings=gateway.ENGINE_SETTINGS)
             else:
                 boot = clickhouse_connect.get_client(
                     dsn=self.dsn, username=self._user, password=self._password or ""
