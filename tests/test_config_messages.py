@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from driftscope.config import load_config
-from driftscope.errors import ConfigError
+from config_errors import load_message
 
 BASE = """
 models: [{id: churn, window: 1h}]
@@ -22,14 +19,7 @@ monitors:
 """
 
 
-def message(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "driftscope.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path, environ={})
-    got = str(info.value)
-    assert "\n" not in got
-    return got
+message = load_message
 
 
 def test_a_misspelt_key_is_named_not_reported_as_the_missing_one(tmp_path: Path) -> None:

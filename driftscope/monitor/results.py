@@ -144,15 +144,21 @@ def processed(
     did is not processed yet. (A changed configuration does not reprocess history by
     itself: ``driftscope backfill`` does that on purpose.) With ``since``, those starting
     from then on only (a live pass: from :func:`read_from`)."""
-    M = S.MONITOR_WINDOWS
-    after = "" if since is None else f"AND {M.window_start} >= {{a:DateTime64(3, 'UTC')}}"
     rows = store.query(
-        f"SELECT DISTINCT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
-        f"AND {M.monitor} = {{n:String}} {_of_size(size)} {after}",
+        f"SELECT DISTINCT {S.MONITOR_WINDOWS.window_start} FROM ({_done(size, since)})",
         {"m": model_id, "n": monitor, "w": _seconds(size),
-         **({} if since is None else {"a": as_utc(since)})},
+         **({} if since is None else {"since": as_utc(since)})},
     )
     return {as_utc(r[0]) for r in rows}
+
+
+def _done(size: timedelta | None, since: datetime | None = None) -> str:
+    """The starts of a monitor's processed windows (of ``size``, from ``since`` on), a
+    row per record: parameters ``m``, ``n``, ``w`` (and ``since``)."""
+    M = S.MONITOR_WINDOWS
+    after = "" if since is None else f" AND {M.window_start} >= {{since:DateTime64(3, 'UTC')}}"
+    return (f"SELECT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
+            f"AND {M.monitor} = {{n:String}} {_of_size(size)}{after}")
 
 
 def read_from(
@@ -175,17 +181,14 @@ def read_from(
     but returns one value."""
     M = S.MONITOR_WINDOWS
     closed, params = closed_query(model_id, size, after, until, closed_before, starts=True)
-    done = (f"SELECT {M.window_start} FROM {M} WHERE {M.model_id} = {{m:String}} "
-            f"AND {M.monitor} = {{n:String}} {_of_size(size)}")
-    since = "" if after is None else f" AND {M.window_start} >= {{since:DateTime64(3, 'UTC')}}"
     params |= {"n": monitor, "w": _seconds(size)}  # (since: closed_query's parameter)
     (todo,), = store.query(
         f"SELECT minOrNull({S.WINDOWS.window_start}) FROM ({closed}) "
-        f"WHERE {S.WINDOWS.window_start} NOT IN ({done}{since})", params)
+        f"WHERE {S.WINDOWS.window_start} NOT IN ({_done(size, after)})", params)
     lo = min((as_utc(t) for t in (todo, first) if t is not None), default=None)
     before = "" if lo is None else f"AND {M.window_start} < {{lo:DateTime64(3, 'UTC')}}"
     got = store.query(  # (the latest first: read in the table's order)
-        f"SELECT DISTINCT {M.window_start} FROM ({done} {before}) "
+        f"SELECT DISTINCT {M.window_start} FROM ({_done(size)} {before}) "
         f"ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
         {**params, "k": max(1, latest), **({} if lo is None else {"lo": lo})})
     return min([*(as_utc(r[0]) for r in got), *([] if lo is None else [lo - size])],

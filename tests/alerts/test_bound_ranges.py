@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from config_errors import load_message
 from pydantic import ValidationError
 
 from driftscope.alerts.config import RetrainPolicy
-from driftscope.config import Config, load_config
-from driftscope.errors import ConfigError
+from driftscope.config import Config
 from driftscope.monitor.config import MonitorConfig, RuleSpec
 
 
@@ -143,14 +143,14 @@ def config_text(rule: str = "{metric: linf, op: '>', value: 0.3}", metric: str =
     return YAML % (task, rule, metric, bound)
 
 
-def loaded(tmp_path: Path, text: str) -> str:
-    """The one-line message ``load_config`` gives."""
-    path = tmp_path / "driftscope.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path, environ={})
-    got = str(info.value)
-    assert "\n" not in got
+def refused_both_ways(tmp_path: Path, text: str, expected: str) -> str:
+    """``expected`` in the error of ``Config`` on ``text``, and in the one line
+    ``load_config`` gives for it (returned)."""
+    with pytest.raises(ValidationError) as info:
+        Config.model_validate(yaml.safe_load(text))
+    assert expected in str(info.value)
+    got = load_message(tmp_path, text)
+    assert expected in got, got
     return got
 
 
@@ -162,13 +162,9 @@ def test_a_sensible_configuration_loads() -> None:
 
 def test_a_percentage_policy_bound_is_refused_by_the_whole_configuration(
         tmp_path: Path) -> None:
-    text = config_text(bound="90")
-    with pytest.raises(ValidationError) as info:
-        Config.model_validate(yaml.safe_load(text))
-    assert "accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9" in str(info.value)
-    got = loaded(tmp_path, text)
+    got = refused_both_ways(tmp_path, config_text(bound="90"),
+                            "accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9")
     assert "alerts.retrain.policies.0.bound = 90" in got, got
-    assert "accuracy is a share in [0, 1]; 90 looks like a percentage: 0.9" in got, got
 
 
 def test_an_error_metric_policy_loads_with_the_whole_configuration() -> None:
@@ -179,9 +175,6 @@ def test_an_error_metric_policy_loads_with_the_whole_configuration() -> None:
 
 def test_an_out_of_range_linf_rule_is_refused_by_the_whole_configuration(
         tmp_path: Path) -> None:
-    text = config_text(rule="{metric: linf, op: '>', value: 5}")
-    with pytest.raises(ValidationError) as info:
-        Config.model_validate(yaml.safe_load(text))
-    assert "linf is a distance in [0, 1]; 5 looks like a percentage: 0.05" in str(info.value)
-    got = loaded(tmp_path, text)
+    got = refused_both_ways(tmp_path, config_text(rule="{metric: linf, op: '>', value: 5}"),
+                            "linf is a distance in [0, 1]; 5 looks like a percentage: 0.05")
     assert "monitors.0.rules.0.value = 5" in got, got

@@ -229,43 +229,6 @@ def test_a_window_waits_to_settle(store: Store) -> None:
     assert run(7 * W) == [5]
 
 
-def test_a_live_pass_reads_no_more_for_a_longer_history(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    old = [T0 - (i + 1) * W for i in range(3_000)]  # processed long ago
-    close(store, old)
-    mark(store, old)
-    write_windows(store, "m", T0, W, 6, 200, gen, seed=1)
-    read: list[int] = []
-    processed, closed = results.processed, scheduler.closed_windows
-
-    def spy_processed(*args: Any, **kwargs: Any) -> set[datetime]:
-        got = processed(*args, **kwargs)
-        read.append(len(got))
-        return got
-
-    def spy_closed(*args: Any, **kwargs: Any) -> list[Any]:
-        got = closed(*args, **kwargs)
-        read.append(len(got))
-        return got
-
-    monkeypatch.setattr(results, "processed", spy_processed)
-    monkeypatch.setattr(scheduler, "closed_windows", spy_closed)
-    assert numbered(Monitor(store, config()).run_once()) == list(range(6))
-    assert read == [LATEST, LATEST + 6]  # the latest processed, closed from the first
-    read.clear()
-    write_windows(store, "m", T0 + 6 * W, W, 1, 200, gen, seed=2)
-    assert numbered(Monitor(store, config()).run_once()) == [6]
-    assert read == [LATEST, LATEST + 1]  # (not the 3,000 windows before)
-
-
-# -- windows whose data expired ------------------------------------------------------------
-
-def kept_for(events: str | None) -> Config:
-    cfg = config().model_dump()
-    cfg["store"]["retention"]["events"] = events
-    return Config.model_validate(cfg)
-
-
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many processed and closed windows each read of a pass holds."""
     read: list[int] = []
@@ -284,6 +247,29 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(results, "processed", spy_processed)
     monkeypatch.setattr(scheduler, "closed_windows", spy_closed)
     return read
+
+
+def test_a_live_pass_reads_no_more_for_a_longer_history(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = [T0 - (i + 1) * W for i in range(3_000)]  # processed long ago
+    close(store, old)
+    mark(store, old)
+    write_windows(store, "m", T0, W, 6, 200, gen, seed=1)
+    read = reads(monkeypatch)
+    assert numbered(Monitor(store, config()).run_once()) == list(range(6))
+    assert read == [LATEST, LATEST + 6]  # the latest processed, closed from the first
+    read.clear()
+    write_windows(store, "m", T0 + 6 * W, W, 1, 200, gen, seed=2)
+    assert numbered(Monitor(store, config()).run_once()) == [6]
+    assert read == [LATEST, LATEST + 1]  # (not the 3,000 windows before)
+
+
+# -- windows whose data expired ------------------------------------------------------------
+
+def kept_for(events: str | None) -> Config:
+    cfg = config().model_dump()
+    cfg["store"]["retention"]["events"] = events
+    return Config.model_validate(cfg)
 
 
 def test_windows_whose_data_expired_are_not_read_back_to_at_every_pass(

@@ -5,22 +5,10 @@ own queries nor those through its port add any."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import clickhouse_connect
-import pytest
 
 from driftscope.store import gateway
 from driftscope.store.clickhouse import Store
-
-
-@pytest.fixture
-def served(store: Store) -> Iterator[gateway.StoreGateway]:
-    http = store.serve_http(0)
-    try:
-        yield http
-    finally:
-        http.stop()
 
 
 def entries(store: Store) -> int:

@@ -21,7 +21,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,15 +31,6 @@ import yaml
 
 from driftscope.store import gateway
 from driftscope.store.clickhouse import Store, migrations
-
-
-@pytest.fixture
-def served(store: Store) -> Iterator[gateway.StoreGateway]:
-    http = store.serve_http(0)
-    try:
-        yield http
-    finally:
-        http.stop()
 
 
 def _http(url: str, *, query: str | None = None, body: bytes | None = None,
