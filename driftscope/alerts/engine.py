@@ -37,6 +37,7 @@ from driftscope.alerts.state import AlertRow, AlertStore
 from driftscope.durations import as_utc
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
+from driftscope.store.versions import serving_version
 
 R = S.RETRAIN_REQUESTS
 M = S.MONITOR_WINDOWS
@@ -270,6 +271,7 @@ class AlertEngine:
                     self._covered[(v.model_id, v.monitor, policy.name)] = track.drift_streak
                 if policy.kind == "performance_below":
                     req = self._with_labels(req, v, policy)
+                req = self._with_version(req)
             if req is None:
                 continue
             if last is None or last < req.window_end:
@@ -383,6 +385,19 @@ class AlertEngine:
         if not rows or not rows[0][0]:
             return req
         return replace(req, evidence={**req.evidence, "labels": int(rows[0][0])})
+
+    def _with_version(self, req: retrain.RetrainRequest) -> retrain.RetrainRequest:
+        """The request with the model version that served its window — for a
+        ``performance_below`` request the window whose labels it measured — (evidence
+        ``model_version``: the one to replace), from its raw events, else its samples;
+        without it when the events carry none (or the model logs only profiles)."""
+        start = req.labels_start or req.window_start
+        end = req.labels_end or req.window_end
+        version = serving_version(self.store, req.model_id, start, end) or \
+            serving_version(self.store, req.model_id, start, end, sampled=True)
+        if not version:
+            return req
+        return replace(req, evidence={**req.evidence, "model_version": version})
 
     def _requested_in_streak(self, req: retrain.RetrainRequest, streak: int) -> bool:
         """Whether the streak of drifted windows that asks already has a request: another

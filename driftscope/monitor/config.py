@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import sys
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -165,6 +166,10 @@ DEFAULT_REFERENCE_WINDOWS = {"previous": 12, "seasonal": 3, "initial": 12}
 the model's first 12 windows for ``initial``."""
 
 
+VERSION = "{model_version}"
+"""In a ``dataset`` reference's name: the version that served the window judged."""
+
+
 class ReferenceSpec(Section):
     """What a window is compared with.
 
@@ -175,6 +180,14 @@ class ReferenceSpec(Section):
     ``windows`` windows holding at least ``min_events`` events each (the first hours after
     deployment), whatever their dates — windows before its end are not scored. Unset, ``windows`` is
     :data:`DEFAULT_REFERENCE_WINDOWS` of the kind (:attr:`width`).
+
+    A ``dataset`` name may hold ``{model_version}``: each window is compared with the
+    dataset of the version that served it (:meth:`dataset_for`), the training set of the
+    model that made its predictions.
+
+    >>> spec = ReferenceSpec(kind="dataset", dataset="training-{model_version}")
+    >>> spec.dataset_for("3"), spec.takes("training-3"), spec.takes("training")
+    ('training-3', True, False)
     """
 
     kind: Literal["fixed", "dataset", "previous", "seasonal", "initial"] = "previous"
@@ -203,7 +216,29 @@ class ReferenceSpec(Section):
             raise ValueError("a fixed reference needs start before end")
         if self.kind == "dataset" and not self.dataset:
             raise ValueError("a dataset reference needs dataset: the uploaded name")
+        if self.dataset and set("{}") & set(self.dataset.replace(VERSION, "")):
+            raise ValueError(f"dataset {self.dataset!r}: the one name in braces it may hold "
+                             f"is {VERSION} (the version that served the window)")
         return self
+
+    @property
+    def versioned(self) -> bool:
+        """Whether the dataset is each window's version's (its name holds ``{model_version}``)."""
+        return self.kind == "dataset" and VERSION in (self.dataset or "")
+
+    def dataset_for(self, version: str) -> str:
+        """The dataset name a window served by ``version`` is compared with."""
+        assert self.dataset is not None
+        return self.dataset.replace(VERSION, version)
+
+    def takes(self, name: str) -> bool:
+        """Whether an upload named ``name`` is (one of) this reference's datasets."""
+        if self.kind != "dataset" or self.dataset is None:
+            return False
+        if not self.versioned:
+            return name == self.dataset
+        pattern = ".+".join(re.escape(part) for part in self.dataset.split(VERSION))
+        return re.fullmatch(pattern, name) is not None
 
     @property
     def width(self) -> int:

@@ -30,6 +30,7 @@ from driftscope.monitor.config import ReferenceSpec
 from driftscope.monitor.frame import Frame, Source, _np_time, concat, read_dataset, read_events
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
+from driftscope.store.versions import serving_version
 from driftscope.types import Window
 
 
@@ -126,6 +127,7 @@ class ReferenceReader:
         self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
+        self._served: dict[datetime, str] = {}  # window start: the version that served it
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
               unlike: set[datetime] | frozenset[datetime] = frozenset(),
@@ -133,14 +135,14 @@ class ReferenceReader:
         """The reference frame of ``window``; ``source`` may already hold the range;
         ``unlike``: windows left out of a sliding reference (:func:`reference_windows`);
         ``fallen``: windows whose volume fell, not a seasonal volume expectation."""
-        key = reference_key(spec)
+        key = self._key(spec, window)
         if is_static(spec) and key in self._static:
             return self._static[key]
         if spec.kind == "dataset":
-            assert spec.dataset is not None
-            frame = read_dataset(self.store, self.model_id, spec.dataset, self.names)
+            name = self.dataset(spec, window)
+            frame = read_dataset(self.store, self.model_id, name, self.names)
             if frame.n == 0:
-                raise self._no_dataset(spec.dataset)
+                raise self._no_dataset(name, spec, self._served.get(window.start))
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))
             kept = reference_windows(spec, window, unlike)
@@ -193,10 +195,37 @@ class ReferenceReader:
             self._read(t, t + window.size, source)
         return part.between(t, t + window.size).n
 
-    def version(self, spec: ReferenceSpec) -> str | None:
-        """The digest of the static reference frame this reader holds (:func:`content`,
-        once per reader: a pass), None when it holds none: what its fits are kept by."""
+    def dataset(self, spec: ReferenceSpec, window: Window) -> str:
+        """The name of the dataset ``window`` is compared with (``dataset`` references):
+        with ``{model_version}`` in it, that of the version that served the window
+        (:func:`~driftscope.store.versions.serving_version`, once per window a reader)."""
+        assert spec.dataset is not None
+        if not spec.versioned:
+            return spec.dataset
+        version = self._served.get(window.start)
+        if version is None:
+            version = serving_version(self.store, self.model_id, window.start, window.end,
+                                      sampled=self.source is not None)
+            self._served[window.start] = version
+        if not version:
+            raise ConfigError(
+                f"reference dataset {spec.dataset!r} of model {self.model_id!r} is named by "
+                f"the version that served the window, and no event of the window "
+                f"{window.start:%Y-%m-%d %H:%M} UTC carries a model_version: log it "
+                "(PredictionLogger(model_version=...)) or name one dataset")
+        return spec.dataset_for(version)
+
+    def _key(self, spec: ReferenceSpec, window: Window) -> str:
+        """What a static reference's frame is kept by: its spec, and with a dataset per
+        version the window's dataset."""
         key = reference_key(spec)
+        return f"{key}\x1f{self.dataset(spec, window)}" if spec.versioned else key
+
+    def version(self, spec: ReferenceSpec, window: Window) -> str | None:
+        """The digest of the static reference frame this reader holds for ``window``
+        (:func:`content`, once per reader: a pass), None when it holds none: what its fits
+        are kept by."""
+        key = self._key(spec, window)
         frame = self._static.get(key)
         if frame is None:
             return None
@@ -237,15 +266,17 @@ class ReferenceReader:
             f"({held}): check its start and end"
         )
 
-    def _no_dataset(self, name: str) -> ConfigError:
+    def _no_dataset(self, name: str, spec: ReferenceSpec, version: str | None) -> ConfigError:
         R = S.REFERENCES
         rows = self.store.query(
             f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "
             f"ORDER BY {R.name}", {"m": self.model_id})
         known = ", ".join(repr(r[0]) for r in rows) or "none"
+        served = f" ({spec.dataset!r} for version {version!r}, which served the window)" \
+            if spec.versioned else ""
         return ConfigError(
-            f"reference dataset {name!r} of model {self.model_id!r} is empty or was never "
-            f"uploaded (uploaded: {known}); "
+            f"reference dataset {name!r}{served} of model {self.model_id!r} is empty or was "
+            f"never uploaded (uploaded: {known}); "
             f"upload it with `driftscope reference upload --model {self.model_id} "
             f"--name {name} FILE`"
         )

@@ -586,7 +586,7 @@ class Monitor:
         cur, ref, extra = ev.align(source.between(window.start, window.end),
                                    run.refs.frame(cfg.reference, window, source, run.unlike,
                                                   run.fallen), cfg)
-        version = run.refs.version(cfg.reference)  # (a static one's, read this pass)
+        version = run.refs.version(cfg.reference, window)  # (a static one's, this pass's)
         run.fitter.hold(version)
         if run.dead:
             extra.append(quality.schema_violations(self.store, cfg.model, window.start,
@@ -598,6 +598,9 @@ class Monitor:
         if version is not None:  # which contents it was judged against: a dataset uploaded
             for row in rows:  # again under its name, or a fixed range filled since
                 row.details["reference_version"] = version
+        if cfg.reference.versioned:  # (which version's dataset: the one that served it)
+            for row in rows:
+                row.details["reference_dataset"] = run.refs.dataset(cfg.reference, window)
         silent = self._silent(run, window, cur)
         rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
                                 extra, silent,

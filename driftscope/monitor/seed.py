@@ -73,17 +73,21 @@ def event_rows(
     """Rows of the events table for ``n`` events spread over one window.
 
     ``columns`` maps a feature name to an array; names starting with ``output:`` are
-    predictions, ``label`` is the label, ``segment:<key>`` a segment value.
+    predictions, ``label`` is the label, ``segment:<key>`` a segment value,
+    ``model_version`` the version that served the event (default "1").
     """
     step = size / max(n, 1)
     rows: list[tuple[Any, ...]] = []
     for j in range(n):
         p = Payload()
         label = None
+        version = "1"
         for name, values in columns.items():
             v = values[j]
             if name == "label":
                 label = None if v is None else str(v)
+            elif name == "model_version":
+                version = str(v)
             elif name.startswith("segment:"):
                 p.segs[name[8:]] = str(v)
             elif name.startswith("output:"):
@@ -91,7 +95,7 @@ def event_rows(
             else:
                 p.feature(name, v, not isinstance(v, str))
         ts = start + step * j
-        rows.append((model_id, "1", f"{prefix}-{j}", ts, *p.maps(), label, p.segs, 0, ts, 0, j))
+        rows.append((model_id, version, f"{prefix}-{j}", ts, *p.maps(), label, p.segs, 0, ts, 0, j))
     return rows
 
 
@@ -103,7 +107,8 @@ def profile_part(columns: Mapping[str, Any]) -> bytes:
     from driftscope.collector.profiling import profile_bytes
 
     named = {(PRED_PREFIX + k[7:] if k.startswith("output:") else k): v
-             for k, v in columns.items() if k != "label" and not k.startswith("segment:")}
+             for k, v in columns.items()
+             if k not in ("label", "model_version") and not k.startswith("segment:")}
     n = len(next(iter(named.values()))) if named else 0
     records = [{k: (None if missing(v[j]) else v[j]) for k, v in named.items()}
                for j in range(n)]

@@ -95,7 +95,7 @@ def thin_columns(config: Config, model_id: str, name: str, frame: pd.DataFrame) 
     value at all (nothing found on them, whatever they do)."""
     notes = []
     needs = [m.min_events for m in config.monitors if m.model == model_id
-             and m.reference.kind == "dataset" and m.reference.dataset == name]
+             and m.reference.takes(name)]
     if needs and len(frame) < max(needs):
         notes.append(f"{len(frame)} rows, fewer than min_events={max(needs)} of the monitors "
                      "that compare with it: they will score no drift against it")
@@ -182,8 +182,7 @@ def check_columns(config: Config, store: Store, model_id: str, name: str, frame:
             raise ConfigError(f"{option}: the file has no column {_names(lacking, have)} "
                               f"(its columns: {', '.join(have)})")
     for mon in config.monitors:
-        if mon.model != model_id or mon.reference.kind != "dataset" or \
-                mon.reference.dataset != name:
+        if mon.model != model_id or not mon.reference.takes(name):
             continue
         lacking = [f for f in mon.features if f not in have]
         if lacking:

@@ -142,6 +142,7 @@ def test_performance_below_asks_after_its_windows_in_a_row(store: Store) -> None
     assert _requests(store) == [("acc-floor", 6)]
     (evidence,) = store.query(f"SELECT {R.evidence} FROM {R}")[0]
     assert json.loads(evidence)["windows_below"] == 2
+    assert "model_version" not in json.loads(evidence)  # (no event says which)
     three = RetrainPolicy(**ACC, windows=3)  # a field of its kind now
     assert three.windows == 3
 
@@ -204,13 +205,15 @@ def test_a_delayed_label_request_names_its_labels_and_is_told_in_the_alert(
     by windows 10 and 11): one request, whose ``labels_window`` is window 9's, whose
     suggested training data ends there (before: with window 11, two hours of which had no
     labels), with the label count in its evidence; the accuracy alert's one Slack message
-    says that retraining was requested."""
+    says that retraining was requested. It names the version whose predictions those were
+    (2), not the one serving since (3)."""
 
     def gen(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
         pred = rng.choice(np.array(["0", "1"], dtype=object), n)
         ok = rng.random(n) < (0.55 if i in (8, 9) else 0.97)
         label = np.where(ok, pred, np.where(pred == "1", "0", "1")).astype(object)
-        return {"age": rng.normal(40, 10, n), "output:pred": pred, "label": label}
+        return {"age": rng.normal(40, 10, n), "output:pred": pred, "label": label,
+                "model_version": ["2" if i < 10 else "3"] * n}  # (3: deployed since)
 
     write_windows(store, "churn", T0, H, 14, 300, gen, seed=3)
     cfg = Config.model_validate({
@@ -237,6 +240,7 @@ def test_a_delayed_label_request_names_its_labels_and_is_told_in_the_alert(
     assert req["suggested_training_window"] == {"since": (T0 - 14 * H).isoformat(),
                                                 "until": (T0 + 10 * H).isoformat()}
     assert req["evidence"]["labels"] == 300 and req["evidence"]["windows_below"] == 2
+    assert req["evidence"]["model_version"] == "2"  # (whose predictions fell short)
     # the alert's message and its resolution: no message of the request's own
     firing, resolved = (b for _, _, b in slack.posts)
     assert resolved["text"].startswith("Resolved: churn")

@@ -1,0 +1,137 @@
+"""A retrained model is judged against its own training set: a dataset reference named by
+``{model_version}`` compares each window with the dataset of the version that served it.
+
+Before, a deployed retraining started no new reference: the new version's windows were
+held to the old training set, and the drift it was retrained for stayed "drift"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftscope.config import Config
+from driftscope.errors import ConfigError
+from driftscope.monitor.config import ReferenceSpec
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.monitor.upload import check_columns, thin_columns, upload
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+W = timedelta(minutes=10)
+D = S.DRIFT_RESULTS
+VERSIONED = {"kind": "dataset", "dataset": "training-{model_version}"}
+
+
+def config(reference: dict[str, Any], logging: tuple[str, ...] = ("raw",)) -> Config:
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "10m", "logging": list(logging)}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": reference,
+                      "persistence": {"enabled": False}}],
+        "alerts": {"console": False}})
+
+
+def served(loc: float, version: str | None = None, mix: float = 0.0) -> Any:
+    """Window columns around ``loc``; ``version`` serves them, or ``mix`` of them "old"."""
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols: dict[str, Any] = {"x": rng.normal(loc, 1, n)}
+        if version is not None:
+            cols["model_version"] = np.where(rng.random(n) < mix, "old", version)
+        return cols
+    return make
+
+
+def judged(store: Store) -> list[tuple[bool, str]]:
+    """Each window's EMD verdict and the dataset it was judged against, in time order."""
+    rows = store.query(
+        f"SELECT {D.drifted}, JSONExtractString({D.details}, 'reference_dataset') FROM {D} "
+        f"FINAL WHERE {D.metric} = 'emd' ORDER BY {D.window_start}")
+    return [(bool(d), str(name)) for d, name in rows]
+
+
+def train(store: Store, name: str, loc: float, seed: int) -> None:
+    upload(store, "m", name, pd.DataFrame(
+        {"x": np.random.default_rng(seed).normal(loc, 1, 3000)}))
+
+
+def test_each_version_is_judged_against_its_own_training_set(store: Store) -> None:
+    train(store, "training-1", 0.0, 1)
+    train(store, "training-2", 1.5, 2)  # retrained on the world as it became
+    write_windows(store, "m", T0, W, 2, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 2 * W, W, 2, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config(VERSIONED)).run_once()
+    assert judged(store) == [(False, "training-1")] * 2 + [(False, "training-2")] * 2
+
+
+def test_one_dataset_for_every_version_flags_the_retrained_version(store: Store) -> None:
+    """The same windows against one name: what the template spares a retrained model."""
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 2, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 2 * W, W, 2, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config({"kind": "dataset", "dataset": "training-1"})).run_once()
+    assert [d for d, _ in judged(store)] == [False, False, True, True]
+
+
+def test_during_a_rollout_the_version_serving_most_of_a_window_names_its_dataset(
+    store: Store,
+) -> None:
+    train(store, "training-2", 1.5, 2)
+    train(store, "training-old", 0.0, 1)
+    # 30 % of the window still served by the old version: judged as version 2's
+    write_windows(store, "m", T0, W, 1, 1000, served(1.5, "2", mix=0.3), seed=0)
+    write_windows(store, "m", T0 + W, W, 1, 1000, served(0.0, "2", mix=0.7), seed=1)
+    Monitor(store, config(VERSIONED)).run_once()
+    assert [name for _, name in judged(store)] == ["training-2", "training-old"]
+
+
+def test_a_version_whose_dataset_is_not_uploaded_holds_its_windows_until_it_is(
+    store: Store, caplog: pytest.LogCaptureFixture,
+) -> None:
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 1, 500, served(0.0, "1"), seed=0)
+    kept = Monitor(store, config(VERSIONED))
+    kept.run_once()
+    write_windows(store, "m", T0 + W, W, 1, 500, served(1.5, "2"), seed=1)  # deployed
+    kept.run_once()
+    assert judged(store) == [(False, "training-1")]  # (version 2's window waits)
+    line = next(r.getMessage() for r in caplog.records if "not run" in r.getMessage())
+    assert "'training-2'" in line and "version '2'" in line and "'training-1'" in line
+    train(store, "training-2", 1.5, 2)
+    kept.run_once()
+    assert judged(store) == [(False, "training-1"), (False, "training-2")]
+
+
+def test_windows_whose_events_carry_no_version_are_a_one_line_error(
+    store: Store, caplog: pytest.LogCaptureFixture,
+) -> None:
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 1, 500, served(0.0, ""), seed=0)
+    Monitor(store, config(VERSIONED)).run_once()
+    assert judged(store) == []
+    line = next(r.getMessage() for r in caplog.records if "not run" in r.getMessage())
+    assert "carries a model_version" in line and "\n" not in line
+
+
+def test_the_name_holds_no_other_braces_and_matches_each_versions_upload(
+    store: Store,
+) -> None:
+    with pytest.raises(ValueError, match="the one name in braces it may hold"):
+        ReferenceSpec(kind="dataset", dataset="training-{version}")
+    spec = ReferenceSpec(kind="dataset", dataset="train-{model_version}.v")
+    assert spec.takes("train-2026-03.v") and not spec.takes("train-.v")
+    assert not spec.takes("train-3.w") and not ReferenceSpec().takes("train-3.v")
+    cfg = config(VERSIONED)
+    # an upload of a version's dataset is checked against the monitors that read it
+    with pytest.raises(ConfigError, match="monitor mon compares with this dataset"):
+        check_columns(cfg, store, "m", "training-7", pd.DataFrame({"y": [1.0]}), [], [])
+    assert thin_columns(cfg, "m", "training-7", pd.DataFrame({"x": [1.0]}))
+
+
+def test_a_model_logged_only_as_profiles_cannot_name_a_dataset_by_version() -> None:
+    with pytest.raises(ValueError, match="each event's model_version"):
+        config(VERSIONED, logging=("profile",))
