@@ -193,9 +193,10 @@ class AlertEngine:
         if escalated:  # (a follow-up tells of no new kind: of the metrics it names)
             body["new_kinds"] = [] if follow else sorted(new)
             body |= follow.as_json() if follow else {}
-        reqs = [(r.policy, r.request_id) for r in asked]
+        reqs = [told(r) for r in asked]
         if reqs:
-            body["retrain_requests"] = [{"policy": p, "request_id": r} for p, r in reqs]
+            body["retrain_requests"] = [{"policy": p, "request_id": r, "model_version": m}
+                                        for p, r, m in reqs]
         payloads: dict[str, dict[str, Any]] = {
             "console": messages.console_text(alert, v, top, resolved, new, reqs, follow),
             "slack": messages.slack_blocks(alert, v, top, link, resolved, new, reqs, follow),
@@ -215,7 +216,7 @@ class AlertEngine:
         (the usual case: the alert opened windows before the drift was sustained), in one
         message of its own to Slack and the console (the webhook gets the request itself
         under ``retrain.webhook``)."""
-        reqs = [(r.policy, r.request_id) for r in asked]
+        reqs = [told(r) for r in asked]
         payloads = {"console": messages.retrain_console(v, reqs),
                     "slack": messages.retrain_slack(v, reqs)}
         first = asked[0].request_id
@@ -473,3 +474,8 @@ class AlertEngine:
         if not rows or not rows[0][1]:
             return None
         return as_utc(rows[0][0])
+
+
+def told(req: retrain.RetrainRequest) -> messages.Asked:
+    """What people are told of a request: its policy, id and the version it would replace."""
+    return req.policy, req.request_id, str(req.evidence.get("model_version", ""))

@@ -558,13 +558,13 @@ RESOLUTION_TITLES = ("Resolved", "Closed unverified")  # by ``reason == UNJUDGED
 
 def slack_blocks(alert: Alert, v: WindowVerdict, top: int, link: str | None,
                  resolved: bool = False, new: frozenset[str] = frozenset(),
-                 requests: Sequence[tuple[str, str]] = (),
+                 requests: Sequence[Asked] = (),
                  follow: FollowUp | None = None) -> dict[str, Any]:
     """The Block Kit message: header, summary, top findings, context, Grafana button.
 
     ``new``: an update of an open alert that tells of these new kinds of problem;
-    ``requests``: (policy, request id) of the retraining the window asked for, a line
-    each (:func:`retrain_line`); ``follow``: an update that tells of performance metrics
+    ``requests``: (policy, request id, version) of the retraining the window asked for, a
+    line each (:func:`retrain_line`); ``follow``: an update that tells of performance metrics
     (:func:`follow_line`)."""
     unverified = resolved and alert.reason == UNJUDGED
     icon = (":grey_question:" if unverified else ":white_check_mark:" if resolved
@@ -628,7 +628,7 @@ def fallback(head: str, texts: list[str], sep: str = " — ",
 
 def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
                  new: frozenset[str] = frozenset(),
-                 requests: Sequence[tuple[str, str]] = (),
+                 requests: Sequence[Asked] = (),
                  follow: FollowUp | None = None) -> dict[str, Any]:
     """A plain-text rendering for the console notifier (``new``: an update that tells of
     these new kinds of problem; ``requests``: the retraining the window asked for;
@@ -637,7 +637,7 @@ def console_text(alert: Alert, v: WindowVerdict, top: int, resolved: bool,
     head = "RESOLVED" if resolved else "UPDATE" if new or follow else "ALERT"
     lead = follow.metrics if follow else ()
     lines = [] if resolved else [describe(f) for f in ranked(v, top, new, lead)]
-    lines += [retrain_line(p, r) for p, r in requests]
+    lines += [retrain_line(*asked) for asked in requests]
     extra = (f" {follow_line(follow)}" if follow
              else f" {update_line(alert, new)}" if new and not resolved else "")
     return {"text": f"[{head}] {summary(alert, v)}{extra}", "lines": lines}
@@ -767,30 +767,40 @@ def left_out(texts: Sequence[str], limit: int = SLACK_MAX_TEXT) -> dict[str, Any
     return {"type": "section", "text": {"type": "mrkdwn", "text": out}}
 
 
-def retrain_line(policy: str, request_id: str, slack: bool = False) -> str:
+Asked = tuple[str, str, str]
+"""A retraining request told of: its policy, its request id and the model version it would
+replace ("" when the events carry none)."""
+
+
+def retrain_line(policy: str, request_id: str, version: str = "", slack: bool = False) -> str:
     """One line telling people that retraining was asked for (the request's payload went
-    to the retrain sinks; ``request_id`` is what the pipeline dedupes on).
+    to the retrain sinks; ``request_id`` is what the pipeline dedupes on), and of which
+    model version (the one that served the window) when the events say.
 
     >>> retrain_line("sustained", "3c55e236a43e21282e3d")
     'Retraining requested (policy sustained, request 3c55e236a43e21282e3d)'
+    >>> retrain_line("sustained", "3c55e236a43e21282e3d", "2026-02-14")
+    'Retraining requested (policy sustained, version 2026-02-14, request 3c55e236a43e21282e3d)'
     """
     if slack:
+        of = f"version {slack_name(version, SLACK_MAX_NAME)}, " if version else ""
         return (f":repeat: Retraining requested (policy {slack_name(policy, SLACK_MAX_NAME)}, "
-                f"request `{request_id}`)")
-    return f"Retraining requested (policy {policy}, request {request_id})"
+                f"{of}request `{request_id}`)")
+    of = f"version {version}, " if version else ""
+    return f"Retraining requested (policy {policy}, {of}request {request_id})"
 
 
-def _requests_section(requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    text = "\n".join(retrain_line(p, r, slack=True) for p, r in requests)
+def _requests_section(requests: Sequence[Asked]) -> dict[str, Any]:
+    text = "\n".join(retrain_line(*asked, slack=True) for asked in requests)
     return {"type": "section", "text": {"type": "mrkdwn",
                                         "text": _clip_mrkdwn(text, SLACK_MAX_TEXT)}}
 
 
-def retrain_slack(v: WindowVerdict, requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def retrain_slack(v: WindowVerdict, requests: Sequence[Asked]) -> dict[str, Any]:
     """The Slack message for retraining asked for in a window whose alert message (if
     any) went out before: header, a line per request, the window."""
     title = f"Retraining requested: {v.model_id}"
-    return {"text": fallback(title, [retrain_line(p, r) for p, r in requests]),
+    return {"text": fallback(title, [retrain_line(*asked) for asked in requests]),
             "blocks": [
                 {"type": "header", "block_id": RETRAIN_BLOCK,
                  "text": {"type": "plain_text", "text": title[:SLACK_MAX_HEADER],
@@ -802,11 +812,11 @@ def retrain_slack(v: WindowVerdict, requests: Sequence[tuple[str, str]]) -> dict
                     f"{window_span(v.window_start, v.window_end)} UTC", SLACK_MAX_TEXT)}]}]}
 
 
-def retrain_console(v: WindowVerdict, requests: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def retrain_console(v: WindowVerdict, requests: Sequence[Asked]) -> dict[str, Any]:
     """The console's block for retraining asked for without an alert message."""
     return {"text": f"{RETRAIN_HEAD} {v.model_id} / {v.monitor}: window "
                     f"{window_span(v.window_start, v.window_end)} UTC",
-            "lines": [retrain_line(p, r) for p, r in requests]}
+            "lines": [retrain_line(*asked) for asked in requests]}
 
 
 RETRAIN_BLOCK = "driftscope-retrain"  # the block_id of a retraining notice's header

@@ -244,8 +244,8 @@ def test_a_delayed_label_request_names_its_labels_and_is_told_in_the_alert(
     # the alert's message and its resolution: no message of the request's own
     firing, resolved = (b for _, _, b in slack.posts)
     assert resolved["text"].startswith("Resolved: churn")
-    assert (f"Retraining requested (policy acc-floor, request `{req['request_id']}`)"
-            in json.dumps(firing))
+    assert (f"Retraining requested (policy acc-floor, version 2, request "
+            f"`{req['request_id']}`)" in json.dumps(firing))
 
 
 def test_a_silence_holds_retraining_and_a_drift_that_outlasts_it_asks_after(
