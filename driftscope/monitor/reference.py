@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.store.versions import serving_version
 from driftscope.types import Window
+
+log = logging.getLogger("driftscope.monitor")
 
 
 def reference_range(
@@ -128,6 +131,8 @@ class ReferenceReader:
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
         self._served: dict[datetime, str] = {}  # window start: the version that served it
+        self._newest: str | None = None  # the version serving the model's latest window
+        self._warned: set[str] = set()
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
               unlike: set[datetime] | frozenset[datetime] = frozenset(),
@@ -141,8 +146,8 @@ class ReferenceReader:
         if spec.kind == "dataset":
             name = self.dataset(spec, window)
             frame = read_dataset(self.store, self.model_id, name, self.names)
-            if frame.n == 0:
-                raise self._no_dataset(name, spec, self._served.get(window.start))
+            if frame.n == 0 and not self._superseded(spec, window, name):
+                raise self._no_dataset(name, spec, self._served.get(window.start), window)
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))
             kept = reference_windows(spec, window, unlike)
@@ -197,23 +202,54 @@ class ReferenceReader:
 
     def dataset(self, spec: ReferenceSpec, window: Window) -> str:
         """The name of the dataset ``window`` is compared with (``dataset`` references):
-        with ``{model_version}`` in it, that of the version that served the window
-        (:func:`~driftscope.store.versions.serving_version`, once per window a reader)."""
+        with ``{model_version}`` in it, that of the version that served the window, ""
+        when no event of it carries a version."""
         assert spec.dataset is not None
         if not spec.versioned:
             return spec.dataset
+        version = self._serving(window)
+        return spec.dataset_for(version) if version else ""
+
+    def _serving(self, window: Window) -> str:
+        """The version that served ``window`` (:func:`~driftscope.store.versions.
+        serving_version`, once per window a reader)."""
         version = self._served.get(window.start)
         if version is None:
             version = serving_version(self.store, self.model_id, window.start, window.end,
                                       sampled=self.source is not None)
             self._served[window.start] = version
-        if not version:
-            raise ConfigError(
-                f"reference dataset {spec.dataset!r} of model {self.model_id!r} is named by "
-                f"the version that served the window, and no event of the window "
-                f"{window.start:%Y-%m-%d %H:%M} UTC carries a model_version: log it "
-                "(PredictionLogger(model_version=...)) or name one dataset")
-        return spec.dataset_for(version)
+        return version
+
+    def _superseded(self, spec: ReferenceSpec, window: Window, name: str) -> bool:
+        """Whether a window without its version's dataset (or without a version) was
+        served by a version that no longer serves: it is then not scored for drift, with
+        one WARNING a pass, and the windows after it go on (a monitor added to a model
+        with a history of versions whose training sets are gone). A window of the version
+        serving now waits for its dataset instead: the upload usually follows a deploy."""
+        if not spec.versioned:
+            return False
+        if self._newest is None:
+            W = S.WINDOWS
+            rows = self.store.query(
+                f"SELECT max({W.window_start}) FROM {W} WHERE {W.model_id} = {{m:String}} "
+                f"AND {W.window_seconds} = {{s:UInt32}} HAVING count() > 0",
+                {"m": self.model_id, "s": int(window.size.total_seconds())})
+            last = Window(self.model_id, as_utc(rows[0][0]), window.size) if rows else window
+            self._newest = self._serving(last)
+        version = self._serving(window)
+        if not self._newest or version == self._newest:
+            return False
+        if name not in self._warned:
+            self._warned.add(name)
+            what = (f"no dataset {name!r} is uploaded" if version else
+                    "none of its events carries a model_version")
+            log.warning(
+                "reference %r of model %r: version %r served the window %s UTC and %s: "
+                "version %r's windows are not scored for drift, as version %r serves now "
+                "(upload it and run `driftscope backfill` over them to score them)",
+                spec.dataset, self.model_id, version, f"{window.start:%Y-%m-%d %H:%M}", what,
+                version, self._newest)
+        return True
 
     def _key(self, spec: ReferenceSpec, window: Window) -> str:
         """What a static reference's frame is kept by: its spec, and with a dataset per
@@ -266,7 +302,14 @@ class ReferenceReader:
             f"({held}): check its start and end"
         )
 
-    def _no_dataset(self, name: str, spec: ReferenceSpec, version: str | None) -> ConfigError:
+    def _no_dataset(self, name: str, spec: ReferenceSpec, version: str | None,
+                    window: Window) -> ConfigError:
+        if spec.versioned and not version:
+            return ConfigError(
+                f"reference dataset {spec.dataset!r} of model {self.model_id!r} is named by "
+                f"the version that served the window, and no event of the window "
+                f"{window.start:%Y-%m-%d %H:%M} UTC carries a model_version: log it "
+                "(PredictionLogger(model_version=...)) or name one dataset")
         R = S.REFERENCES
         rows = self.store.query(
             f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "

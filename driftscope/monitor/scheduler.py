@@ -598,9 +598,9 @@ class Monitor:
         if version is not None:  # which contents it was judged against: a dataset uploaded
             for row in rows:  # again under its name, or a fixed range filled since
                 row.details["reference_version"] = version
-        if cfg.reference.versioned:  # (which version's dataset: the one that served it)
-            for row in rows:
-                row.details["reference_dataset"] = run.refs.dataset(cfg.reference, window)
+        named = run.refs.dataset(cfg.reference, window) if cfg.reference.versioned else ""
+        for row in rows if named else ():  # (which version's: the one that served it)
+            row.details["reference_dataset"] = named
         silent = self._silent(run, window, cur)
         rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
                                 extra, silent,

@@ -135,3 +135,20 @@ def test_the_name_holds_no_other_braces_and_matches_each_versions_upload(
 def test_a_model_logged_only_as_profiles_cannot_name_a_dataset_by_version() -> None:
     with pytest.raises(ValueError, match="each event's model_version"):
         config(VERSIONED, logging=("profile",))
+
+
+def test_a_version_no_longer_serving_without_its_dataset_is_left_unscored(
+    store: Store, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A monitor added to a model with a history: versions 1 (whose training set is gone)
+    and unversioned events before it do not hold up version 2's windows."""
+    train(store, "training-2", 1.5, 2)
+    write_windows(store, "m", T0, W, 1, 500, served(0.0, ""), seed=0)
+    write_windows(store, "m", T0 + W, W, 2, 500, served(0.0, "1"), seed=1)
+    write_windows(store, "m", T0 + 3 * W, W, 2, 500, served(1.5, "2"), seed=2)
+    assert len(Monitor(store, config(VERSIONED)).run_once()) == 5
+    assert judged(store) == [(False, "training-2")] * 2
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"
+              and "not scored for drift" in r.getMessage()]
+    assert len(warned) == 2  # (once for the unversioned events, once for version 1)
+    assert "no dataset 'training-1' is uploaded" in warned[1] and "'2' serves now" in warned[1]
