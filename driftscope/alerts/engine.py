@@ -390,12 +390,15 @@ class AlertEngine:
     def _with_version(self, req: retrain.RetrainRequest) -> retrain.RetrainRequest:
         """The request with the model version that served its window — for a
         ``performance_below`` request the window whose labels it measured — (evidence
-        ``model_version``: the one to replace), from its raw events, else its samples;
-        without it when the events carry none (or the model logs only profiles)."""
+        ``model_version``: the one to replace), from its raw events, else its samples'
+        candidates (every one: a model's k is the monitor's; during a rollout in the
+        window a rough count); without it when the events carry none (or the model logs
+        only profiles)."""
         start = req.labels_start or req.window_start
         end = req.labels_end or req.window_end
-        version = serving_version(self.store, req.model_id, start, end) or \
-            serving_version(self.store, req.model_id, start, end, sampled=True)
+        version = serving_version(self.store, req.model_id, start, end)
+        if version is None:
+            version = serving_version(self.store, req.model_id, start, end, sample=(0, None))
         if not version:
             return req
         return replace(req, evidence={**req.evidence, "model_version": version})

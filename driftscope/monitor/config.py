@@ -216,9 +216,14 @@ class ReferenceSpec(Section):
             raise ValueError("a fixed reference needs start before end")
         if self.kind == "dataset" and not self.dataset:
             raise ValueError("a dataset reference needs dataset: the uploaded name")
-        if self.dataset and set("{}") & set(self.dataset.replace(VERSION, "")):
+        named = re.findall(r"\{[A-Za-z_]\w*\}", self.dataset or "")
+        if any(n != VERSION for n in named):
             raise ValueError(f"dataset {self.dataset!r}: the one name in braces it may hold "
                              f"is {VERSION} (the version that served the window)")
+        if len(named) > 1 or self.dataset == VERSION:
+            raise ValueError(f"dataset {self.dataset!r}: {VERSION} once, beside a fixed "
+                             f"part (training-{VERSION}), so that its uploads are told "
+                             "from the model's other datasets")
         return self
 
     @property

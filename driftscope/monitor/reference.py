@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -28,7 +29,15 @@ import pandas as pd
 from driftscope.durations import as_utc
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
-from driftscope.monitor.frame import Frame, Source, _np_time, concat, read_dataset, read_events
+from driftscope.monitor.frame import (
+    Frame,
+    Sampled,
+    Source,
+    _np_time,
+    concat,
+    read_dataset,
+    read_events,
+)
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 from driftscope.store.versions import serving_version
@@ -130,7 +139,7 @@ class ReferenceReader:
         self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
-        self._served: dict[datetime, str] = {}  # window start: the version that served it
+        self._served: dict[datetime, str | None] = {}  # window start: the version serving it
         self._newest: str | None = None  # the version serving the model's latest window
         self._warned: set[str] = set()
 
@@ -146,8 +155,10 @@ class ReferenceReader:
         if spec.kind == "dataset":
             name = self.dataset(spec, window)
             frame = read_dataset(self.store, self.model_id, name, self.names)
-            if frame.n == 0 and not self._superseded(spec, window, name):
-                raise self._no_dataset(name, spec, self._served.get(window.start), window)
+            if frame.n == 0 and spec.versioned and self._serving(window) is None:
+                pass  # a window without events (a silence's): no version, nothing to score
+            elif frame.n == 0 and not self._superseded(spec, window, name):
+                raise self._no_dataset(name, spec, self._serving(window), window)
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))
             kept = reference_windows(spec, window, unlike)
@@ -210,15 +221,16 @@ class ReferenceReader:
         version = self._serving(window)
         return spec.dataset_for(version) if version else ""
 
-    def _serving(self, window: Window) -> str:
+    def _serving(self, window: Window) -> str | None:
         """The version that served ``window`` (:func:`~driftscope.store.versions.
-        serving_version`, once per window a reader)."""
-        version = self._served.get(window.start)
-        if version is None:
-            version = serving_version(self.store, self.model_id, window.start, window.end,
-                                      sampled=self.source is not None)
-            self._served[window.start] = version
-        return version
+        serving_version`, once per window a reader): "" when its events carry none, None
+        when it has none."""
+        if window.start not in self._served:
+            sample = (self.source.seconds, self.source.k) \
+                if isinstance(self.source, Sampled) else None
+            self._served[window.start] = serving_version(
+                self.store, self.model_id, window.start, window.end, sample)
+        return self._served[window.start]
 
     def _superseded(self, spec: ReferenceSpec, window: Window, name: str) -> bool:
         """Whether a window without its version's dataset (or without a version) was
@@ -304,24 +316,25 @@ class ReferenceReader:
 
     def _no_dataset(self, name: str, spec: ReferenceSpec, version: str | None,
                     window: Window) -> ConfigError:
+        at = f"{window.start:%Y-%m-%d %H:%M} UTC"
         if spec.versioned and not version:
             return ConfigError(
                 f"reference dataset {spec.dataset!r} of model {self.model_id!r} is named by "
-                f"the version that served the window, and no event of the window "
-                f"{window.start:%Y-%m-%d %H:%M} UTC carries a model_version: log it "
-                "(PredictionLogger(model_version=...)) or name one dataset")
+                f"the version that served the window, and no event of the window {at} "
+                "carries a model_version: log it (PredictionLogger(model_version=...)) or "
+                "name one dataset")
         R = S.REFERENCES
         rows = self.store.query(
             f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "
             f"ORDER BY {R.name}", {"m": self.model_id})
         known = ", ".join(repr(r[0]) for r in rows) or "none"
-        served = f" ({spec.dataset!r} for version {version!r}, which served the window)" \
-            if spec.versioned else ""
+        served = f" ({spec.dataset!r} for version {version!r}, which served the window " \
+            f"{at})" if spec.versioned else ""
         return ConfigError(
             f"reference dataset {name!r}{served} of model {self.model_id!r} is empty or was "
             f"never uploaded (uploaded: {known}); "
-            f"upload it with `driftscope reference upload --model {self.model_id} "
-            f"--name {name} FILE`"
+            f"upload it with `driftscope reference upload --model "
+            f"{shlex.quote(self.model_id)} --name {shlex.quote(name)} FILE`"
         )
 
 

@@ -137,6 +137,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Stopped(ConfigError):
+    """A configuration error met at a window of a monitor's pass: ``judged``, the windows
+    before it, were written and recorded."""
+
+    def __init__(self, error: ConfigError, judged: list[WindowVerdict]) -> None:
+        super().__init__(str(error))
+        self.judged = judged
+
+
 @dataclass
 class _Run:
     """One monitor's pass: its configuration and what is read once for all its windows."""
@@ -167,6 +176,7 @@ class _Run:
     # windows whose volume fell (an outage): not a seasonal volume expectation
     fallen: set[datetime] = field(default_factory=set)
     marks: Marks | None = None  # what was stored of ``read``'s range when it was read
+    broken: ConfigError | None = None  # what stopped the monitor at a window of the batch
 
 
 MAX_VALUES = 20_000_000
@@ -292,6 +302,7 @@ class Monitor:
             try:
                 out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
             except ConfigError as exc:  # fixable while we run: the other monitors go on
+                out += exc.judged if isinstance(exc, _Stopped) else []
                 self._broke(cfg.name, str(exc))
             else:
                 told = self._told.pop(cfg.name, None)
@@ -354,12 +365,11 @@ class Monitor:
         if redo and recall is not None:  # its own may have none): alerts keep what they saw
             recall(cfg.model, cfg.name)
         for batch in batches(todo, self.chunk, len(run.names) + 1):
-            if redo:  # (a serve beside it may evaluate this batch too: the later write wins)
-                results.forget(self.store, cfg.model, cfg.name, [w.start for w, _ in batch])
             written, verdicts, failed = self._evaluate(run, batch)
-            if redo:
-                results.drop_results(self.store, cfg.model, cfg.name,
-                                     [v.window_start for v in verdicts])
+            if redo:  # (those it judged: a window that failed keeps its rows and record)
+                redone = [v.window_start for v in verdicts]
+                results.forget(self.store, cfg.model, cfg.name, redone)
+                results.drop_results(self.store, cfg.model, cfg.name, redone)
             # results first, then alerts, then the record: a crash anywhere redoes the batch
             results.write_results(self.store, cfg.model, cfg.name, written, self.clock())
             for v in verdicts:
@@ -369,6 +379,8 @@ class Monitor:
                 if progress:
                     progress(cfg.name, len(out), len(todo))
             results.mark_processed(self.store, verdicts, run.fp, self.clock())
+            if run.broken is not None:  # (the windows judged before it are kept)
+                raise _Stopped(run.broken, out)
             if failed:  # the failed window and those after it wait for the next pass
                 self.failed.append((cfg.name, batch[len(verdicts)][0].start,
                                     len(todo) - len(out)))
@@ -565,7 +577,10 @@ class Monitor:
                 written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
                 run.prev = window.start
-        except (ConfigError, StoreUnavailable):
+        except ConfigError as exc:  # (its monitor stops; the windows before it are kept)
+            run.broken = exc
+            return written, verdicts, True
+        except StoreUnavailable:
             raise
         except Exception as exc:
             log.warning("monitor %s: window %s failed, retried next pass: %s: %s", cfg.name,
@@ -630,9 +645,11 @@ class Monitor:
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
-            c, r, _ = ev.align(source.between(w.start, w.end),
-                               run.refs.frame(cfg.reference, w, source, run.unlike,
-                                              run.fallen), cfg)
+            # (a dataset per version: this window's, whatever served the one before —
+            # the question is whether this drift from it was there already)
+            held = ref if cfg.reference.versioned else run.refs.frame(
+                cfg.reference, w, source, run.unlike, run.fallen)
+            c, r, _ = ev.align(source.between(w.start, w.end), held, cfg)
             return c, r
 
         carried, follows, t = ev.persistence_check(

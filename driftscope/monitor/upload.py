@@ -20,6 +20,7 @@ import pandas as pd
 from driftscope.config import Config
 from driftscope.errors import ConfigError
 from driftscope.events import canonical, is_missing
+from driftscope.monitor.config import VERSION, MonitorConfig
 from driftscope.monitor.seed import Payload, missing
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -89,13 +90,21 @@ def check_values(frame: pd.DataFrame, text: Sequence[str]) -> None:
                 "the file")
 
 
+def readers(config: Config, model_id: str, name: str) -> list[MonitorConfig]:
+    """The monitors of ``model_id`` that compare with the dataset ``name``: those that name
+    it, else those whose ``{model_version}`` name it matches (``training-{model_version}``
+    takes ``training-3``, not ``training-holdout`` when a monitor names that)."""
+    mine = [m for m in config.monitors if m.model == model_id and m.reference.takes(name)]
+    named = [m for m in mine if m.reference.dataset == name]
+    return named or mine
+
+
 def thin_columns(config: Config, model_id: str, name: str, frame: pd.DataFrame) -> list[str]:
     """Warnings for a dataset too thin to judge with: fewer rows than the ``min_events`` of
     a monitor that compares with it (its windows get no drift score), and columns with no
     value at all (nothing found on them, whatever they do)."""
     notes = []
-    needs = [m.min_events for m in config.monitors if m.model == model_id
-             and m.reference.takes(name)]
+    needs = [m.min_events for m in readers(config, model_id, name)]
     if needs and len(frame) < max(needs):
         notes.append(f"{len(frame)} rows, fewer than min_events={max(needs)} of the monitors "
                      "that compare with it: they will score no drift against it")
@@ -111,6 +120,10 @@ def upload(
     outputs: Sequence[str] = (), segments: Sequence[str] = (), now: datetime | None = None,
 ) -> int:
     """Write ``frame`` as reference ``name`` of ``model_id``; returns the rows written."""
+    if VERSION in name:  # (no monitor could read it: each version's is its own name)
+        raise ConfigError(f"dataset name {name!r}: upload each version's under its own "
+                          f"name ({name.replace(VERSION, '3')!r} for version 3); a "
+                          f"monitor's {VERSION} picks the one of the version serving")
     now = now or datetime.now(UTC)
     numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])}  # a flag is categorical, as in events
@@ -181,9 +194,7 @@ def check_columns(config: Config, store: Store, model_id: str, name: str, frame:
         if lacking:
             raise ConfigError(f"{option}: the file has no column {_names(lacking, have)} "
                               f"(its columns: {', '.join(have)})")
-    for mon in config.monitors:
-        if mon.model != model_id or not mon.reference.takes(name):
-            continue
+    for mon in readers(config, model_id, name):
         lacking = [f for f in mon.features if f not in have]
         if lacking:
             raise ConfigError(f"monitor {mon.name} compares with this dataset, and the file "

@@ -152,3 +152,125 @@ def test_a_version_no_longer_serving_without_its_dataset_is_left_unscored(
               and "not scored for drift" in r.getMessage()]
     assert len(warned) == 2  # (once for the unversioned events, once for version 1)
     assert "no dataset 'training-1' is uploaded" in warned[1] and "'2' serves now" in warned[1]
+
+
+def versioned(**monitor: Any) -> Config:
+    """The versioned monitor with persistence on (the default) and other options."""
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "10m", "allowed_lateness": "1m"}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": VERSIONED,
+                      **monitor}],
+        "alerts": {"console": False}})
+
+
+def not_scored(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"
+            and "not scored for drift" in r.getMessage()]
+
+
+def test_the_persistence_check_reads_the_judged_windows_dataset(
+    store: Store, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A drift in the model's first windows, one after a window without traffic, and one
+    in version 2 right after version 1 (whose training set is gone): the check reads the
+    windows before against the judged window's dataset. Before, it asked each window
+    before for its own version's dataset, and the monitor stopped for good on windows
+    that had no event or no upload."""
+    train(store, "training-2", 0.0, 2)
+    write_windows(store, "m", T0, W, 2, 500, served(2.0, "1"), seed=0)  # drifted at once
+    write_windows(store, "m", T0 + 3 * W, W, 2, 500, served(2.0, "2"), seed=1)  # a gap
+    verdicts = Monitor(store, versioned()).run_once()
+    assert [int((v.window_start - T0) / W) for v in verdicts] == [0, 1, 3, 4]
+    # version 1 no longer serves and its training set is gone: its windows are unscored
+    assert judged(store) == [(True, "training-2")] * 2
+    (warned,) = not_scored(caplog)  # (version 1's; not the gap's, nor the time before)
+    assert "version '1' served the window 2026-02-01 00:00" in warned
+
+
+def test_a_silent_window_needs_no_version(store: Store,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 11, 200, served(0.0, "1"), seed=1)
+    write_windows(store, "m", T0 + 11 * W, W, 1, 200, served(0.0, "1"), seed=2, closed=False)
+    cfg = versioned(quality={"silence": "20m"})
+    clock = lambda: T0 + 12 * W + timedelta(minutes=30)  # noqa: E731
+    got = Monitor(store, cfg, clock=clock).run_once()
+    assert [int((v.window_start - T0) / W) for v in got] == list(range(14))
+    assert [f.reason for f in got[-1].findings] == ["silence"]
+    assert not_scored(caplog) == []  # (an empty window has no version to miss)
+
+
+def test_the_windows_before_a_missing_dataset_are_kept(store: Store) -> None:
+    """Before, the batch they shared with the waiting window was thrown away, and judged
+    again at every pass until the upload."""
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 3, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 3 * W, W, 1, 500, served(1.5, "2"), seed=1)
+    kept = Monitor(store, config(VERSIONED))
+    assert len(kept.run_once()) == 3
+    assert len(kept.run_once()) == 0  # (not judged again)
+    assert judged(store) == [(False, "training-1")] * 3
+
+
+def drift_rows(store: Store) -> list[tuple[int, int]]:
+    """(window index, its EMD rows) and (window index, 1 when recorded as processed)."""
+    rows = store.query(f"SELECT {D.window_start}, count() FROM {D} WHERE {D.metric} = 'emd' "
+                       f"GROUP BY 1 ORDER BY 1")
+    return [(int((t.replace(tzinfo=UTC) - T0) / W), int(n)) for t, n in rows]
+
+
+def test_a_backfill_stopped_by_a_missing_dataset_keeps_the_windows_it_did_not_redo(
+    store: Store,
+) -> None:
+    """Before, it forgot the batch's windows before judging them: those after the stop
+    were judged again by the next live pass beside their old rows (two of each)."""
+    train(store, "training-1", 0.0, 1)
+    train(store, "training-2", 1.5, 2)
+    write_windows(store, "m", T0, W, 2, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 2 * W, W, 2, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config(VERSIONED)).run_once()
+    R = S.REFERENCES
+    store.command(f"DELETE FROM {S.REFERENCE_EVENTS} WHERE reference_name = 'training-2'")
+    store.command(f"DELETE FROM {R} WHERE {R.name} = 'training-2'")
+    kept = Monitor(store, config(VERSIONED))
+    assert len(kept.backfill(T0, T0 + 4 * W)) == 2  # windows 0 and 1, then the stop
+    train(store, "training-2", 1.5, 2)
+    assert kept.run_once() == []  # windows 2 and 3 are still processed
+    assert drift_rows(store) == [(0, 1), (1, 1), (2, 1), (3, 1)]
+
+
+def test_a_sampled_models_version_is_its_samples(store: Store) -> None:
+    """The samples table holds more candidates than a window's bottom-k sample, the
+    window's first events among them: version 1 served the window's first 40 % (1,800
+    candidates kept), version 2 the rest; the sample (k = 100) is mostly version 2's."""
+    from driftscope.monitor.seed import event_rows
+    from driftscope.store.versions import serving_version
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for version, n, low in (("1", 1800, 2**62), ("2", 900, 0)):
+        cols = {"x": rng.normal(size=n), "model_version": [version] * n}
+        for r in event_rows("m", T0, W, n, cols, version):  # (v1: hashes above v2's)
+            rows.append((T0, 600, "", int(rng.integers(low, low + 2**61)), *r[:12], *r[-2:]))
+    store.insert(S.SAMPLES, rows, S.SAMPLES.columns)
+    assert serving_version(store, "m", T0, T0 + W, sample=(600, 100)) == "2"
+    assert serving_version(store, "m", T0, T0 + W, sample=(600, None)) == "1"  # (rough)
+    assert serving_version(store, "m", T0 + W, T0 + 2 * W, sample=(600, 100)) is None
+
+
+def test_a_name_another_monitor_uses_is_that_monitors(store: Store) -> None:
+    cfg = Config.model_validate({
+        "models": [{"id": "m", "window": "10m"}],
+        "monitors": [{"name": "per-version", "model": "m", "features": ["x"],
+                      "reference": VERSIONED},
+                     {"name": "holdout", "model": "m", "features": ["y"],
+                      "reference": {"kind": "dataset", "dataset": "training-holdout"}}]})
+    check_columns(cfg, store, "m", "training-holdout", pd.DataFrame({"y": [1.0]}), [], [])
+    with pytest.raises(ConfigError, match="monitor per-version compares"):
+        check_columns(cfg, store, "m", "training-3", pd.DataFrame({"y": [1.0]}), [], [])
+    with pytest.raises(ConfigError, match="'training-3' for version 3"):
+        upload(store, "m", "training-{model_version}", pd.DataFrame({"x": [1.0]}))
+    for bad in ("{model_version}", "t-{model_version}-{model_version}"):
+        with pytest.raises(ValueError, match="once, beside a fixed part"):
+            ReferenceSpec(kind="dataset", dataset=bad)
+    assert ReferenceSpec(kind="dataset", dataset="train{2025}").dataset == "train{2025}"
