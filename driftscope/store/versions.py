@@ -29,17 +29,28 @@ def serving_version(store: Store, model_id: str, start: datetime, end: datetime,
     k)``: the k smallest hashes of each window and stratum, the sample a monitor reads
     (the table holds more candidates: the first events of each window among them); with
     k None, every candidate (a rough count, for a caller that does not know k)."""
+    return serving_versions(store, model_id, start, end, None, sample).get(as_utc(start))
+
+
+def serving_versions(store: Store, model_id: str, start: datetime, end: datetime,
+                     size: timedelta | None,
+                     sample: tuple[int, int | None] | None = None) -> dict[datetime, str]:
+    """:func:`serving_version` of each window of ``size`` in [start, end) that holds
+    events, by its start, in one query (``size`` None: [start, end) as one window)."""
     E = S.SAMPLES if sample else S.EVENTS
     params: dict[str, object] = {"m": model_id, "a": start, "b": end}
-    rows_sql = (f"SELECT {E.model_version} AS v, {E.timestamp} AS t FROM {E} "
+    key = f"{S.SAMPLES.window_start}" if sample and sample[1] is not None else E.timestamp
+    bucket = "0" if size is None else \
+        f"intDiv(toUnixTimestamp64Milli({key}), {int(size.total_seconds() * 1000)})"
+    rows_sql = (f"SELECT {bucket} AS w, {E.model_version} AS v, {E.timestamp} AS t FROM {E} "
                 f"WHERE {E.model_id} = {{m:String}} "
                 f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
     if sample is not None and sample[1] is not None:
         seconds, k = sample
         Sm = S.SAMPLES
-        size = timedelta(seconds=seconds)  # (the window holding start: its sample's key)
-        first = EPOCH + (as_utc(start) - EPOCH) // size * size
+        window = timedelta(seconds=seconds)  # (the window holding start: its sample's key)
+        first = EPOCH + (as_utc(start) - EPOCH) // window * window
         rows_sql += (f" AND {Sm.window_seconds} = {{w:UInt32}} "
                      f"AND {Sm.window_start} >= {{ws:DateTime64(3, 'UTC')}} "
                      f"AND {Sm.window_start} < {{b:DateTime64(3, 'UTC')}} "
@@ -48,6 +59,8 @@ def serving_version(store: Store, model_id: str, start: datetime, end: datetime,
                      f"LIMIT {{k:UInt64}} BY {Sm.window_start}, {Sm.stratum}")
         params.update(w=seconds, k=k, ws=first)
     rows = store.query(
-        f"SELECT v FROM ({rows_sql}) GROUP BY v "
-        f"ORDER BY v != '' DESC, count() DESC, max(t) DESC LIMIT 1", params)
-    return str(rows[0][0]) if rows else None
+        f"SELECT w, argMax(v, (v != '', n, last)) FROM (SELECT w, v, count() AS n, "
+        f"max(t) AS last FROM ({rows_sql}) GROUP BY w, v) GROUP BY w", params)
+    if size is None:
+        return {as_utc(start): str(v) for _, v in rows}
+    return {EPOCH + int(w) * size: str(v) for w, v in rows}
