@@ -1,9 +1,10 @@
 """One flush's worth of work: messages in, rows for every table out.
 
 :class:`Processor` turns each Kafka message into rows of a :class:`Batch` — good events
-into raw rows, profile records, sample candidates and window counts, bad ones into dead
-letters — and never raises for a bad message. A batch is written by
-:mod:`driftscope.collector.sink`; if that fails, the same batch is retried unchanged.
+into raw rows, profile records, sample candidates, window counts and the first and last
+event time of each model version served, bad ones into dead letters — and never raises
+for a bad message. A batch is written by :mod:`driftscope.collector.sink`; if that
+fails, the same batch is retried unchanged.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Batch:
     feedback: list[tuple[Any, ...]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     features: list[tuple[str, str, str]] = field(default_factory=list)
+    # (model_id, model_version) → [first, last] event time (epoch ms) of the events it
+    # served in this batch, every logging mode, versions not empty (model_versions)
+    versions: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     parts: dict[tuple[str, int, int, int], Part] = field(default_factory=dict)
     next_offsets: dict[int, int] = field(default_factory=dict)
     first_offsets: dict[int, int] = field(default_factory=dict)
@@ -206,6 +210,15 @@ class Processor:
         part.max_event_ms = max(part.max_event_ms, event_ms)
         batch.late += late
         batch.stored += 1
+        if row[1]:  # its model_version: when each version served (model_versions)
+            vkey = (model_id, row[1])
+            span = batch.versions.get(vkey)
+            if span is None:
+                batch.versions[vkey] = [event_ms, event_ms]
+            elif event_ms < span[0]:
+                span[0] = event_ms
+            elif event_ms > span[1]:
+                span[1] = event_ms
         modes = model.logging
         if "raw" in modes:
             batch.events.append((*row, int(late), self.now, msg.partition, msg.offset))

@@ -2,8 +2,11 @@
 
 A flush writes, in order: raw events, feedback, dead letters, sample candidates, profile
 parts and window counts — each row tagged with its Kafka partition and offset (profiles
-and window parts with their first and last offset) — then one ``consumer_offsets`` row per
-partition with the next offset to read. Only then are the Kafka offsets committed.
+and window parts with their first and last offset) — the feature kinds first seen and the
+first and last event time of each model version served (``model_features``,
+``model_versions``: untagged, rows written twice change nothing), then one
+``consumer_offsets`` row per partition with the next offset to read. Only then are the
+Kafka offsets committed.
 
 On start and whenever partitions are assigned, :meth:`Sink.recover` reads each partition's
 ``next_offset`` and deletes the rows of that partition at or beyond it from every data
@@ -177,6 +180,12 @@ class Sink:
         )
         self.store.insert(
             s.MODEL_FEATURES, [(*f, now) for f in batch.features], s.MODEL_FEATURES.columns
+        )
+        self.store.insert(
+            s.MODEL_VERSIONS,
+            [(m, v, from_ms(first), from_ms(last))
+             for (m, v), (first, last) in batch.versions.items()],
+            s.MODEL_VERSIONS.columns,
         )
         self.store.insert(
             s.CONSUMER_OFFSETS,

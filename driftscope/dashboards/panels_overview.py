@@ -1,4 +1,5 @@
-"""The Overview and Alerts dashboards' panels and the alert annotations.
+"""The Overview and Alerts dashboards' panels and the annotations (alerts, retrain
+requests, deployments).
 
 Every panel keeps the selected models (:func:`~driftscope.dashboards.conventions.model_in`):
 on these two dashboards the model variable is multi-valued with *All* (every model, and
@@ -26,6 +27,7 @@ D = schema.DRIFT_RESULTS
 DL = schema.DEAD_LETTERS
 P = schema.WINDOW_PARTS
 RQ = schema.RETRAIN_REQUESTS
+MV = schema.MODEL_VERSIONS
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,11 @@ ORDER BY time, rule"""
 
 
 def retrain_requests() -> PanelSpec:
-    """Retrain requests: which windows and training range each asked for."""
-    sql = f"""SELECT {RQ.created_at} AS time, {RQ.model_id} AS model, {RQ.policy} AS policy,
+    """Retrain requests: which windows and training range each asked for, and the model
+    version it would replace (``evidence.model_version``, the version that served the
+    window; empty when unknown: a model logged only as profiles, events without one)."""
+    sql = f"""SELECT {RQ.created_at} AS time, {RQ.model_id} AS model,
+  JSONExtractString({RQ.evidence}, 'model_version') AS model_version, {RQ.policy} AS policy,
   {RQ.window_start} AS window_start, {RQ.train_since} AS train_since,
   {RQ.train_until} AS train_until
 FROM {RQ} FINAL
@@ -189,7 +194,12 @@ WHERE $__timeFilter({RQ.window_start}) AND {model_in(RQ.model_id)}
 ORDER BY time DESC"""
     return PanelSpec(
         "retrain_requests", "Retrain requests", "table", sql,
-        ("time", "model", "policy", "window_start", "train_since", "train_until"), width=24,
+        ("time", "model", "model_version", "policy", "window_start", "train_since",
+         "train_until"), width=24,
+        description="Each retrain request in the range (by the window that raised it): the "
+        "model version it is about (the one that served most of that window's predictions; "
+        "empty when the events carry none or the model is logged only as profiles), the "
+        "policy, and the training range it asks for.",
     )
 
 
@@ -213,6 +223,24 @@ ORDER BY time"""
     return AnnotationSpec("Retrain requests", sql, "purple")
 
 
+def deploy_annotations() -> AnnotationSpec:
+    """Deploy markers: each version of the selected models at the first event it served
+    (``model_versions``, written by the collector for every logging mode). The range
+    filters a version's first event, not its rows: a version that began serving before
+    the range is not drawn inside it."""
+    sql = f"""SELECT time, concat(model, ': version ', version, ' deployed') AS text,
+  concat('deploy,', model) AS tags
+FROM (
+  SELECT {MV.model_id} AS model, {MV.model_version} AS version, min({MV.first_seen}) AS time
+  FROM {MV}
+  WHERE {model_in(MV.model_id)}
+  GROUP BY model, version
+  HAVING $__timeFilter(time)
+)
+ORDER BY time, model, version"""
+    return AnnotationSpec("Deployments", sql, "blue")
+
+
 OVERVIEW = (open_alerts, event_volume, drift_status, dead_letter_rate)
 ALERTS = (alerts_over_time, alert_timeline, retrain_requests)
-ANNOTATIONS = (alert_annotations, retrain_annotations)
+ANNOTATIONS = (alert_annotations, retrain_annotations, deploy_annotations)

@@ -93,6 +93,7 @@ KEPT: tuple[S._Table, ...] = (
     S.REFERENCES,  # uploaded reference datasets
     S.REFERENCE_EVENTS,
     S.MODEL_FEATURES,  # the feature kinds learned once per model
+    S.MODEL_VERSIONS,  # when each version served (merged to a row per model x version)
     S.CONSUMER_OFFSETS,  # where each partition resumes
     S.SCHEMA_MIGRATIONS,
 )

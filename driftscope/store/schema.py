@@ -253,3 +253,10 @@ MERGED_PROFILES = _Table(
 """A window's profile parts merged by the monitor, with the figures of the parts merged
 (``driftscope.monitor.profiled``): read instead of the parts while they match."""
 ALL_TABLES = (*ALL_TABLES, MERGED_PROFILES)
+
+# -- 208: model versions (the collector's) ----------------------------------------------
+MODEL_VERSIONS = _Table("model_versions", "model_id", "model_version", "first_seen", "last_seen")
+"""When each version of a model served, by event time: the collector writes a row per
+model × version of each flush (min and max event time); read ``min(first_seen)``,
+``max(last_seen)`` grouped by model and version (rows are merged by min and max)."""
+ALL_TABLES = (*ALL_TABLES, MODEL_VERSIONS)

@@ -196,6 +196,12 @@ def fill(store: Store, seed: int = 7) -> None:
                       "flush_ms": 20.0 + w % 7, "lag": 100 - w % 50})
     _insert(store, schema.EVENTS, events)
     _insert(store, schema.WINDOW_PARTS, window_parts(events))
+    spans: dict[tuple[str, str], list[datetime]] = {}  # the collector's model_versions rows
+    for e in events:
+        spans.setdefault((e["model_id"], e["model_version"]), []).append(e["timestamp"])
+    _insert(store, schema.MODEL_VERSIONS, [
+        {"model_id": m, "model_version": v, "first_seen": min(ts), "last_seen": max(ts)}
+        for (m, v), ts in spans.items()])
     _insert(store, schema.WINDOWS, windows)
     _insert(store, schema.DRIFT_RESULTS, results)
     _insert(store, schema.MONITOR_WINDOWS, [  # each window judged 10-50 s after it closed

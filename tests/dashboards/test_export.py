@@ -75,7 +75,8 @@ def test_model_drift_has_every_required_view() -> None:
     d = b.build("model_drift")
     types = {p["type"] for p in d["panels"]}
     assert {"heatmap", "timeseries", "barchart", "table"} <= types
-    assert {a["name"] for a in d["annotations"]["list"]} == {"Alerts", "Retrain requests"}
+    assert {a["name"] for a in d["annotations"]["list"]} == {"Alerts", "Retrain requests",
+                                                           "Deployments"}
     assert {v["name"] for v in d["templating"]["list"]} == {"model", "monitor", "feature",
                                                             "segment"}
 
