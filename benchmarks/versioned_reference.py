@@ -1,8 +1,9 @@
 """What a reference dataset per model version costs a pass.
 
-A monitor whose reference is ``dataset: training-{model_version}`` asks the store, once a
-window, which version served it (:func:`driftscope.store.versions.serving_version`: the
-window's events grouped by version) before it picks that version's dataset. This times
+A monitor whose reference is ``dataset: training-{model_version}`` asks the store which
+version served each window (:func:`driftscope.store.versions.serving_versions`: the
+windows' events grouped by window and version, 64 windows a query) before it picks that
+version's dataset. This times
 the same backfill of ``--windows`` windows of ``--events`` events (10 numeric features,
 all served by version 1) against ``training-1`` named outright (the baseline) and
 against ``training-{model_version}``, alternated, median of ``--repeats``, in one chDB

@@ -210,7 +210,8 @@ class Processor:
         part.max_event_ms = max(part.max_event_ms, event_ms)
         batch.late += late
         batch.stored += 1
-        if row[1]:  # its model_version: when each version served (model_versions)
+        if row[1] and not late:  # its model_version: when each version served
+            # (model_versions; on time only: a replay or a skewed clock moves no marker)
             vkey = (model_id, row[1])
             span = batch.versions.get(vkey)
             if span is None:

@@ -27,6 +27,7 @@ from driftscope.durations import as_utc
 from driftscope.store import labels as store_labels
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
+from driftscope.store.samples import bottom_k, bottom_k_params, floor_window
 from driftscope.types import Window
 
 OUTPUT = "output:"
@@ -250,13 +251,6 @@ class Silence:
     windows: list[tuple[Window, int]]
 
 
-def floor_window(t: datetime, size: timedelta) -> datetime:
-    """The start of the window of ``size`` holding ``t`` (windows start on multiples of
-    their size since the epoch)."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return epoch + ((t - epoch) // size) * size
-
-
 def silence(
     store: Store, model_id: str, size: timedelta, now: datetime, after: timedelta,
     lateness: timedelta,
@@ -424,14 +418,9 @@ def read_events(
     if on_time and not sampled:
         in_range += f" AND NOT e.{S.EVENTS.late}"
     if sampled:  # the k smallest hashes of each window and stratum (a window's sample)
-        in_range += (f" AND e.{S.SAMPLES.window_seconds} = {{w:UInt32}} AND "  # (the key)
-                     f"e.{S.SAMPLES.window_start} >= {{ws:DateTime64(3, 'UTC')}} AND "
-                     f"e.{S.SAMPLES.window_start} < {{b:DateTime64(3, 'UTC')}}")
-        order = (f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}, e.{S.SAMPLES.hash}, "
-                 f"e.{E.kafka_partition}, e.{E.kafka_offset} LIMIT {{k:UInt64}} BY "
-                 f"e.{S.SAMPLES.window_start}, e.{S.SAMPLES.stratum}")
-        params.update(w=sampled.seconds, k=sampled.k,
-                      ws=floor_window(as_utc(start), timedelta(seconds=sampled.seconds)))
+        where, order = bottom_k("e")
+        in_range += where
+        params.update(bottom_k_params(start, sampled.seconds, sampled.k))
     label_sql, join = _label_join(E, in_range) if labels else ("NULL", "")
     frame = read_frame(store, E, f"{E} AS e{join} WHERE {in_range} ORDER BY {order}",
                        f"{E} AS e WHERE {in_range}", params, names, label_sql)

@@ -158,10 +158,13 @@ class ReferenceReader:
             return self._static[key]
         if spec.kind == "dataset":
             name = self.dataset(spec, window)
+            if spec.versioned and self._serving(window) is None:
+                # a window without events (a silence's): no version, nothing to score (not
+                # kept: another window without a version shares its key)
+                return read_events(self.store, self.model_id, window.start, window.start,
+                                   self.names, source=self.source)
             frame = read_dataset(self.store, self.model_id, name, self.names)
-            if frame.n == 0 and spec.versioned and self._serving(window) is None:
-                pass  # a window without events (a silence's): no version, nothing to score
-            elif frame.n == 0 and not self._superseded(spec, window, name):
+            if frame.n == 0 and not self._superseded(spec, window, name):
                 raise self._no_dataset(name, spec, self._serving(window), window)
         else:
             start, end = reference_range(spec, window, self._initial(spec, window))

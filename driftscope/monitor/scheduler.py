@@ -283,9 +283,10 @@ class Monitor:
         self, since: datetime, until: datetime, progress: Progress | None = None
     ) -> list[WindowVerdict]:
         """Reprocess the windows lying within [since, until) with the current configuration
-        (not those whose data has expired), a batch at a time: each batch's record is
-        forgotten just before it is evaluated, and its old results deleted just before the
-        new ones are written. (Forgotten all at once up front, the whole range was
+        (not those whose data has expired), a batch at a time: once a batch is evaluated,
+        the record and the old results of the windows it judged are deleted just before the
+        new ones are written — a window that failed, or met a configuration error, and the
+        windows after it keep theirs. (Forgotten all at once up front, the whole range was
         unprocessed for a ``serve`` beside it, whose next pass evaluated it all again; and
         the rows the new configuration no longer makes — a segment now under
         ``min_events``, a feature removed, quality turned off — stayed, under the
@@ -539,7 +540,8 @@ class Monitor:
     ) -> tuple[list[tuple[Window, list[ev.Row]]], list[WindowVerdict], bool]:
         """Rows and verdicts of a batch of consecutive windows (nothing written), up to the
         first window whose evaluation failed (then True: logged, it is retried next pass,
-        and the other monitors still run)."""
+        and the other monitors still run) or met a configuration error (then True, and
+        ``run.broken`` holds it: the monitor stops there)."""
         cfg, size = run.cfg, run.size
         # the persistence check reads the window before and its baseline windows too
         lead = (cfg.persistence.baseline + 2) * size if cfg.persistence.enabled else size * 0

@@ -10,14 +10,13 @@ profiles keeps no version: profiles merge the events.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from driftscope.durations import as_utc
 
 from . import schema as S
 from .clickhouse import Store
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from .samples import EPOCH, bottom_k, bottom_k_params
 
 
 def serving_version(store: Store, model_id: str, start: datetime, end: datetime,
@@ -46,18 +45,10 @@ def serving_versions(store: Store, model_id: str, start: datetime, end: datetime
                 f"WHERE {E.model_id} = {{m:String}} "
                 f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
                 f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
-    if sample is not None and sample[1] is not None:
-        seconds, k = sample
-        Sm = S.SAMPLES
-        window = timedelta(seconds=seconds)  # (the window holding start: its sample's key)
-        first = EPOCH + (as_utc(start) - EPOCH) // window * window
-        rows_sql += (f" AND {Sm.window_seconds} = {{w:UInt32}} "
-                     f"AND {Sm.window_start} >= {{ws:DateTime64(3, 'UTC')}} "
-                     f"AND {Sm.window_start} < {{b:DateTime64(3, 'UTC')}} "
-                     f"ORDER BY {Sm.window_start}, {Sm.stratum}, {Sm.hash}, "
-                     f"{Sm.kafka_partition}, {Sm.kafka_offset} "
-                     f"LIMIT {{k:UInt64}} BY {Sm.window_start}, {Sm.stratum}")
-        params.update(w=seconds, k=k, ws=first)
+    if sample is not None and sample[1] is not None:  # (the monitor's read of it)
+        where, order = bottom_k()
+        rows_sql += f"{where} ORDER BY {order}"
+        params.update(bottom_k_params(start, sample[0], sample[1]))
     rows = store.query(
         f"SELECT w, argMax(v, (v != '', n, last)) FROM (SELECT w, v, count() AS n, "
         f"max(t) AS last FROM ({rows_sql}) GROUP BY w, v) GROUP BY w", params)

@@ -274,3 +274,20 @@ def test_a_name_another_monitor_uses_is_that_monitors(store: Store) -> None:
         with pytest.raises(ValueError, match="once, beside a fixed part"):
             ReferenceSpec(kind="dataset", dataset=bad)
     assert ReferenceSpec(kind="dataset", dataset="train{2025}").dataset == "train{2025}"
+
+
+def test_a_window_without_events_does_not_stand_in_for_one_without_a_version(
+    store: Store,
+) -> None:
+    """A reader that met a silent window first: before, its empty reference was kept under
+    the key an unversioned window shares, which then went unscored and unsaid."""
+    from driftscope.monitor.reference import ReferenceReader
+    from driftscope.types import Window
+
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0 + W, W, 1, 500, served(0.0, ""), seed=0)
+    reader = ReferenceReader(store, "m", ["x"], 30)
+    spec = ReferenceSpec.model_validate(VERSIONED)
+    assert reader.frame(spec, Window("m", T0, W)).n == 0  # (no events: nothing to judge)
+    with pytest.raises(ConfigError, match="carries a model_version"):
+        reader.frame(spec, Window("m", T0 + W, W))
