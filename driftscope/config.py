@@ -337,6 +337,8 @@ def _profile_only(m: MonitorConfig) -> None:
     joint += [f"detector {d.name!r}" for d in m.detectors if d.name in MULTIVARIATE]
     joint += [f"reference dataset {m.reference.dataset!r} (each event's model_version)"
               ] if m.reference.versioned else []
+    joint += ["reference initial per_version (each event's model_version)"
+              ] if m.reference.by_version and not m.reference.versioned else []
     if joint:
         raise ValueError(
             f"monitor {m.name!r}: model {m.model!r} logs only profiles, which keep each "

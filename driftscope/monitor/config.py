@@ -183,7 +183,9 @@ class ReferenceSpec(Section):
 
     A ``dataset`` name may hold ``{model_version}``: each window is compared with the
     dataset of the version that served it (:meth:`dataset_for`), the training set of the
-    model that made its predictions.
+    model that made its predictions. An ``initial`` reference with ``per_version`` starts
+    again with each version: a window is compared with the first ``windows`` windows the
+    version that served it served (:attr:`by_version`).
 
     >>> spec = ReferenceSpec(kind="dataset", dataset="training-{model_version}")
     >>> spec.dataset_for("3"), spec.takes("training-3"), spec.takes("training")
@@ -196,6 +198,9 @@ class ReferenceSpec(Section):
     dataset: str | None = None
     windows: int | None = Field(None, ge=1)
     period: timedelta = timedelta(days=1)
+    per_version: bool = Field(
+        False, description="initial only: the first windows of the model version that "
+        "served the window, not of the model (a retrained model learns its own normal)")
 
     @field_validator("period", mode="before")
     @classmethod
@@ -220,6 +225,11 @@ class ReferenceSpec(Section):
         if any(n != VERSION for n in named):
             raise ValueError(f"dataset {self.dataset!r}: the one name in braces it may hold "
                              f"is {VERSION} (the version that served the window)")
+        if self.per_version and self.kind != "initial":
+            raise ValueError(f"per_version is for an initial reference; a {self.kind} "
+                             f"reference's dataset name holds {VERSION} instead"
+                             if self.kind == "dataset" else
+                             f"per_version is for an initial reference, not {self.kind}")
         if len(named) > 1 or self.dataset == VERSION:
             raise ValueError(f"dataset {self.dataset!r}: {VERSION} once, beside a fixed "
                              f"part (training-{VERSION}), so that its uploads are told "
@@ -230,6 +240,12 @@ class ReferenceSpec(Section):
     def versioned(self) -> bool:
         """Whether the dataset is each window's version's (its name holds ``{model_version}``)."""
         return self.kind == "dataset" and VERSION in (self.dataset or "")
+
+    @property
+    def by_version(self) -> bool:
+        """Whether a window's reference is that of the version that served it: a dataset
+        per version, or an ``initial`` reference ``per_version``."""
+        return self.versioned or (self.kind == "initial" and self.per_version)
 
     def dataset_for(self, version: str) -> str:
         """The dataset name a window served by ``version`` is compared with."""

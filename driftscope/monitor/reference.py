@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import shlex
@@ -40,6 +41,7 @@ from driftscope.monitor.frame import (
 )
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
+from driftscope.store.samples import floor_window
 from driftscope.store.versions import serving_versions
 from driftscope.types import Window
 
@@ -122,6 +124,8 @@ def reference_windows(spec: ReferenceSpec, window: Window,
 def reference_key(spec: ReferenceSpec) -> str:
     """A stable description of the reference used in result fingerprints."""
     data = spec.model_dump(mode="json", exclude_defaults=False)
+    if not spec.per_version:  # (added later: the fingerprints of the rows before stay)
+        del data["per_version"]
     return json.dumps(data, sort_keys=True)
 
 
@@ -145,6 +149,7 @@ class ReferenceReader:
         self._versions: dict[str, str] = {}
         self._served: dict[datetime, str | None] = {}  # window start: the version serving it
         self._newest: str | None = None  # the version serving the model's latest window
+        self._firsts: dict[str, list[datetime]] = {}  # a version's initial windows
         self._warned: set[str] = set()
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
@@ -156,28 +161,30 @@ class ReferenceReader:
         key = self._key(spec, window)
         if is_static(spec) and key in self._static:
             return self._static[key]
+        if spec.by_version and self._serving(window) is None:
+            # a window without events (a silence's): no version, nothing to score (not
+            # kept: another window without a version shares its key)
+            return self._nothing(window)
         if spec.kind == "dataset":
             name = self.dataset(spec, window)
-            if spec.versioned and self._serving(window) is None:
-                # a window without events (a silence's): no version, nothing to score (not
-                # kept: another window without a version shares its key)
-                return read_events(self.store, self.model_id, window.start, window.start,
-                                   self.names, source=self.source)
             frame = read_dataset(self.store, self.model_id, name, self.names)
             if frame.n == 0 and not self._superseded(spec, window, name):
                 raise self._no_dataset(name, spec, self._serving(window), window)
         else:
-            start, end = reference_range(spec, window, self._initial(spec, window))
+            first = self._initial(spec, window)
+            start, end = reference_range(
+                spec, window, (first[0], first[-1] + window.size) if first else None)
             kept = reference_windows(spec, window, unlike)
             if spec.kind == "previous" and kept is not None:
                 start = min(start, *kept)  # (up to twice its width back: one read)
             if spec.kind == "initial" and window.start < end:
                 # inside the initial windows (or before any): nothing to compare with yet
-                return read_events(self.store, self.model_id, window.start, window.start,
-                                   self.names, source=self.source)
+                return self._nothing(window)
             # the initial windows as they were when they closed: events that came after
             # (a replay of old data, a straggler days later) do not change the reference
             frame = self._read(start, end, source, on_time=spec.kind == "initial")
+            if spec.by_version and first:  # (its version's windows only: not a rollback's)
+                frame = _within(frame, first, window.size)
             phase = None
             if spec.kind == "seasonal":  # (its volume expectation: nothing is left out)
                 phase = self._phase(spec, window, frame, source, fallen)
@@ -197,6 +204,11 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _nothing(self, window: Window) -> Frame:
+        """An empty frame of the reference's columns: no reference for ``window``."""
+        return read_events(self.store, self.model_id, window.start, window.start,
+                           self.names, source=self.source)
 
     def _read(self, start: datetime, end: datetime, source: Frame | None,
               on_time: bool = False) -> Frame:
@@ -228,10 +240,20 @@ class ReferenceReader:
         version = self._serving(window)
         return spec.dataset_for(version) if version else ""
 
+    def whose(self, spec: ReferenceSpec, window: Window) -> dict[str, str]:
+        """With a reference per version, which one ``window``'s drift rows were judged
+        against (details ``reference_dataset``, or ``reference_model_version``: the
+        version whose first windows an ``initial`` one read); else nothing."""
+        if spec.versioned:
+            named = self.dataset(spec, window)
+            return {"reference_dataset": named} if named else {}
+        version = self._serving(window) if spec.by_version else None
+        return {"reference_model_version": version} if version is not None else {}
+
     def _serving(self, window: Window) -> str | None:
         """The version that served ``window`` (:func:`~driftscope.store.versions.
-        serving_version`, once per window a reader): "" when its events carry none, None
-        when it has none."""
+        serving_versions`, asked for the next :data:`AHEAD` windows at once, once per
+        window a reader): "" when its events carry none, None when it has none."""
         if window.start not in self._served:  # (and the windows after it: one query)
             sample = (self.source.seconds, self.source.k) \
                 if isinstance(self.source, Sampled) else None
@@ -273,10 +295,12 @@ class ReferenceReader:
         return True
 
     def _key(self, spec: ReferenceSpec, window: Window) -> str:
-        """What a static reference's frame is kept by: its spec, and with a dataset per
-        version the window's dataset."""
+        """What a static reference's frame is kept by: its spec, and with a reference per
+        version the window's dataset, or the version that served it."""
         key = reference_key(spec)
-        return f"{key}\x1f{self.dataset(spec, window)}" if spec.versioned else key
+        if spec.versioned:
+            return f"{key}\x1f{self.dataset(spec, window)}"
+        return f"{key}\x1f{self._serving(window)}" if spec.by_version else key
 
     def version(self, spec: ReferenceSpec, window: Window) -> str | None:
         """The digest of the static reference frame this reader holds for ``window``
@@ -290,22 +314,46 @@ class ReferenceReader:
             self._versions[key] = content(frame)
         return self._versions[key]
 
-    def _initial(self, spec: ReferenceSpec, window: Window) -> tuple[datetime, datetime] | None:
-        """Span of the model's first ``width`` closed windows of this size holding at least
-        ``min_events`` events (``initial`` only): a stray early event cannot move it."""
+    def _initial(self, spec: ReferenceSpec, window: Window) -> list[datetime] | None:
+        """Starts of the model's first ``width`` closed windows of this size holding at
+        least ``min_events`` events (``initial`` only), so that a stray early event cannot
+        move them; ``per_version``: of those the version that served ``window`` served
+        (:meth:`_serving`). None while there are not that many yet."""
         if spec.kind != "initial":
             return None
+        version = self._serving(window) if spec.per_version else None
+        if spec.per_version and version in self._firsts:
+            return self._firsts[version]
         W = S.WINDOWS
+        since = self._first_seen(version, window.size) if version else None
         rows = self.store.query(
-            f"SELECT {W.window_start}, {W.window_end} FROM {W} WHERE {W.model_id} = {{m:String}} "
-            f"AND {W.window_seconds} = {{s:UInt32}} GROUP BY {W.window_start}, {W.window_end} "
-            f"HAVING max({W.n_events}) >= {{n:UInt64}} ORDER BY {W.window_start} "
-            f"LIMIT {{k:UInt32}}",
+            f"SELECT {W.window_start} FROM {W} WHERE {W.model_id} = {{m:String}} "
+            f"AND {W.window_seconds} = {{s:UInt32}} "
+            + (f"AND {W.window_start} >= {{a:DateTime64(3, 'UTC')}} " if since else "")
+            + f"GROUP BY {W.window_start} HAVING max({W.n_events}) >= {{n:UInt64}} "
+            f"ORDER BY {W.window_start}" + ("" if spec.per_version else " LIMIT {k:UInt32}"),
             {"m": self.model_id, "s": int(window.size.total_seconds()), "n": self.min_events,
-             "k": spec.width})
-        if len(rows) < spec.width:
+             "k": spec.width, **({"a": since} if since else {})})
+        starts = [as_utc(r[0]) for r in rows]
+        if spec.per_version:  # (asked lazily: the version's first windows come first)
+            starts = list(itertools.islice(
+                (t for t in starts if self._serving(replace(window, start=t)) == version),
+                spec.width))
+        if len(starts) < spec.width:
             return None
-        return as_utc(rows[0][0]), as_utc(rows[-1][1])
+        if spec.per_version and version is not None:
+            self._firsts[version] = starts
+        return starts
+
+    def _first_seen(self, version: str, size: timedelta) -> datetime | None:
+        """The start of the window of ``version``'s first on-time event (the collector's
+        ``model_versions``), None when it has none there."""
+        V = S.MODEL_VERSIONS
+        rows = self.store.query(
+            f"SELECT min({V.first_seen}) FROM {V} WHERE {V.model_id} = {{m:String}} "
+            f"AND {V.model_version} = {{v:String}} HAVING count() > 0",
+            {"m": self.model_id, "v": version})
+        return floor_window(as_utc(rows[0][0]), size) if rows else None
 
     def _empty_range(self, start: datetime, end: datetime, n: int) -> ConfigError:
         """A fixed range, over, that holds too few events to be anyone's normal: without

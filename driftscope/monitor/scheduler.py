@@ -612,12 +612,11 @@ class Monitor:
         sampled = isinstance(run.source, Sampled)
         count = n if sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref, run.noise)
-        if version is not None:  # which contents it was judged against: a dataset uploaded
-            for row in rows:  # again under its name, or a fixed range filled since
+        for row in rows:
+            if version is not None:  # which contents it was judged against: a dataset
+                # uploaded again under its name, or a fixed range filled since
                 row.details["reference_version"] = version
-        named = run.refs.dataset(cfg.reference, window) if cfg.reference.versioned else ""
-        for row in rows if named else ():  # (which version's: the one that served it)
-            row.details["reference_dataset"] = named
+            row.details.update(run.refs.whose(cfg.reference, window))
         silent = self._silent(run, window, cur)
         rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
                                 extra, silent,
@@ -647,9 +646,9 @@ class Monitor:
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
-            # (a dataset per version: this window's, whatever served the one before —
+            # (a reference per version: this window's, whatever served the one before —
             # the question is whether this drift from it was there already)
-            held = ref if cfg.reference.versioned else run.refs.frame(
+            held = ref if cfg.reference.by_version else run.refs.frame(
                 cfg.reference, w, source, run.unlike, run.fallen)
             c, r, _ = ev.align(source.between(w.start, w.end), held, cfg)
             return c, r

@@ -135,7 +135,8 @@ def write_windows(
 
     ``generate(i, rng, n)`` returns the columns of window ``i``; ``n`` is an int or a
     function of the window index. Returns the number of events written. Each window also
-    gets a ``window_parts`` row (its count, flushed when its last event came). With
+    gets a ``window_parts`` row (its count, flushed when its last event came), and each
+    version its ``model_versions`` span, as the collector writes them. With
     ``sampled`` the events are written as sample candidates (``samples``, random hashes,
     one stratum), as for a model logged without raw events; with ``profiled`` as one
     whylogs profile part per window (``profiles``), as for a model logged only as profiles.
@@ -147,6 +148,7 @@ def write_windows(
     windows: list[tuple[Any, ...]] = []
     parts: list[tuple[Any, ...]] = []
     profiles: list[tuple[Any, ...]] = []
+    versions: dict[str, list[datetime]] = {}  # (each version's first and last event)
     for i in range(count):
         w_start = start + i * size
         k = n(i) if callable(n) else n
@@ -158,6 +160,10 @@ def write_windows(
             rows = [(w_start, seconds, "", int(h), *r[:12], *r[-2:])
                     for r, h in zip(rows, hashes, strict=True)]
         events += [] if profiled else rows
+        for r in rows:
+            v, t = (r[5], r[7]) if sampled else (r[1], r[3])
+            seen = versions.setdefault(v, [t, t])
+            seen[:] = [min(seen[0], t), max(seen[1], t)]
         windows.append((model_id, w_start, w_start + size, seconds, k, 0, w_start + size))
         last = rows[-1][3 if not sampled else 7] if rows else w_start
         parts.append((model_id, w_start, seconds, 0, 0, max(k - 1, 0), k, 0, last, last))
@@ -171,6 +177,8 @@ def write_windows(
     store.insert(table, events, table.columns)
     store.insert(S.WINDOW_PARTS, parts, S.WINDOW_PARTS.columns)
     store.insert(S.PROFILES, profiles, S.PROFILES.columns)
+    store.insert(S.MODEL_VERSIONS, [(model_id, v, a, b) for v, (a, b) in versions.items() if v],
+                 S.MODEL_VERSIONS.columns)
     if closed:
         store.insert(S.WINDOWS, windows, S.WINDOWS.columns)
     return total

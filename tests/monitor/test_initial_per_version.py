@@ -1,0 +1,132 @@
+"""``reference: {kind: initial, per_version: true}``: each model version learns its own
+normal from the first windows it served, for a model without a training set to upload.
+
+Before, an ``initial`` reference was the model's first windows for good: a retrained
+version whose inputs or outputs had moved was flagged for drift in every window, and
+could ask to be retrained again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from driftscope.config import Config
+from driftscope.monitor.config import ReferenceSpec
+from driftscope.monitor.reference import reference_key
+from driftscope.monitor.scheduler import Monitor
+from driftscope.monitor.seed import write_windows
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+W = timedelta(minutes=10)
+D = S.DRIFT_RESULTS
+PER_VERSION = {"kind": "initial", "windows": 3, "per_version": True}
+
+
+def config(reference: dict[str, Any], persistence: bool = False,
+           logging: tuple[str, ...] = ("raw",), **model: Any) -> Config:
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "10m", "logging": list(logging), **model}],
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": reference,
+                      "persistence": {"enabled": persistence}}],
+        "alerts": {"console": False}})
+
+
+def served(loc: float, version: str) -> Any:
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"x": rng.normal(loc, 1, n), "model_version": np.full(n, version, dtype=object)}
+    return make
+
+
+def judged(store: Store) -> dict[int, tuple[bool, str, int]]:
+    """Each scored window's index: its EMD verdict, the version whose first windows it was
+    judged against, and the reference's size."""
+    rows = store.query(
+        f"SELECT {D.window_start}, {D.drifted}, "
+        f"JSONExtractString({D.details}, 'reference_model_version'), {D.n_ref} FROM {D} "
+        f"FINAL WHERE {D.metric} = 'emd' ORDER BY {D.window_start}")
+    return {int((t.replace(tzinfo=UTC) - T0) / W): (bool(d), str(v), int(n))
+            for t, d, v, n in rows}
+
+
+def test_each_version_is_judged_against_its_own_first_windows(store: Store) -> None:
+    write_windows(store, "m", T0, W, 6, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 6 * W, W, 6, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config(PER_VERSION)).run_once()
+    assert judged(store) == {
+        **{i: (False, "1", 1500) for i in (3, 4, 5)},  # (0-2: version 1 learns)
+        **{i: (False, "2", 1500) for i in (9, 10, 11)},  # (6-8: version 2 learns)
+    }
+
+
+def test_one_initial_reference_for_the_model_flags_the_retrained_version(
+    store: Store,
+) -> None:
+    """The same windows against the model's first windows: what per_version spares."""
+    write_windows(store, "m", T0, W, 6, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 6 * W, W, 6, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config({"kind": "initial", "windows": 3})).run_once()
+    got = judged(store)
+    assert [i for i, (d, _, _) in got.items() if d] == list(range(6, 12))
+    assert {v for _, v, _ in got.values()} == {""}  # (no version named)
+
+
+def test_a_version_drifting_after_it_learnt_its_normal_is_flagged(store: Store) -> None:
+    """With the persistence check on (the default), which reads the windows before."""
+    write_windows(store, "m", T0, W, 4, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 5, 500, served(1.5, "2"), seed=1)
+    write_windows(store, "m", T0 + 9 * W, W, 3, 500, served(3.0, "2"), seed=2)
+    Monitor(store, config(PER_VERSION, persistence=True)).run_once()
+    got = judged(store)
+    assert [i for i, (d, _, _) in got.items() if d] == [9, 10, 11]
+    assert {i: v for i, (_, v, _) in got.items()} == {3: "1", 7: "2", 8: "2", 9: "2", 10: "2",
+                                                      11: "2"}
+
+
+def test_a_rolled_back_version_keeps_its_own_windows_and_no_others(store: Store) -> None:
+    """Version 1 serves a window, version 2 three, then version 1 again: version 1's
+    initial windows are its first and the ones after the rollback, not version 2's."""
+    write_windows(store, "m", T0, W, 1, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + W, W, 3, 500, served(1.5, "2"), seed=1)
+    write_windows(store, "m", T0 + 4 * W, W, 4, 500, served(0.0, "1"), seed=2)
+    Monitor(store, config({**PER_VERSION, "windows": 2})).run_once()
+    got = judged(store)
+    assert got[3] == (False, "2", 1000)  # (version 2's windows 1 and 2)
+    assert {i: got[i] for i in (5, 6, 7)} == {i: (False, "1", 1000) for i in (5, 6, 7)}
+    assert 4 not in got  # (version 1's second window learns)
+
+
+def test_windows_without_a_version_are_a_version_of_their_own(store: Store) -> None:
+    """An application that began logging versions later: its unversioned windows are
+    judged against the first unversioned ones, the versioned against their version's."""
+    write_windows(store, "m", T0, W, 4, 500, served(0.0, ""), seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 4, 500, served(1.5, "7"), seed=1)
+    Monitor(store, config(PER_VERSION)).run_once()
+    assert judged(store) == {3: (False, "", 1500), 7: (False, "7", 1500)}
+
+
+def test_a_sampled_model_reads_each_versions_first_windows_samples(store: Store) -> None:
+    write_windows(store, "m", T0, W, 4, 500, served(0.0, "1"), seed=0, sampled=True)
+    write_windows(store, "m", T0 + 4 * W, W, 4, 500, served(1.5, "2"), seed=1, sampled=True)
+    Monitor(store, config(PER_VERSION, logging=("sample",), sample_size=200)).run_once()
+    assert judged(store) == {3: (False, "1", 600), 7: (False, "2", 600)}
+
+
+def test_per_version_is_for_an_initial_reference_and_needs_events() -> None:
+    with pytest.raises(ValidationError, match="per_version is for an initial reference"):
+        ReferenceSpec(kind="previous", per_version=True)
+    with pytest.raises(ValidationError, match=r"holds \{model_version\} instead"):
+        ReferenceSpec(kind="dataset", dataset="training", per_version=True)
+    with pytest.raises(ValidationError, match="initial per_version"):
+        config(PER_VERSION, logging=("profile",))
+
+
+def test_the_fingerprints_of_existing_references_do_not_change() -> None:
+    """A new option off: the rows a monitor wrote before keep their fingerprint."""
+    assert "per_version" not in reference_key(ReferenceSpec(kind="initial"))
+    assert "per_version" in reference_key(ReferenceSpec(kind="initial", per_version=True))
