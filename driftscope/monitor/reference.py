@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -148,6 +149,8 @@ class ReferenceReader:
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
         self._served: dict[datetime, str | None] = {}  # window start: the version serving it
+        self._on_time: dict[datetime, str | None] = {}  # the same, by its on-time events
+        self._candidates: dict[tuple[str, timedelta], list[datetime]] = {}
         self._newest: str | None = None  # the version serving the model's latest window
         self._firsts: dict[str, list[datetime]] = {}  # a version's initial windows
         self._warned: set[str] = set()
@@ -161,7 +164,7 @@ class ReferenceReader:
         key = self._key(spec, window)
         if is_static(spec) and key in self._static:
             return self._static[key]
-        if spec.by_version and self._serving(window) is None:
+        if spec.by_version and self.version_of(spec, window) is None:
             # a window without events (a silence's): no version, nothing to score (not
             # kept: another window without a version shares its key)
             return self._nothing(window)
@@ -169,7 +172,7 @@ class ReferenceReader:
             name = self.dataset(spec, window)
             frame = read_dataset(self.store, self.model_id, name, self.names)
             if frame.n == 0 and not self._superseded(spec, window, name):
-                raise self._no_dataset(name, spec, self._serving(window), window)
+                raise self._no_dataset(name, spec, self.served(window), window)
         else:
             first = self._initial(spec, window)
             start, end = reference_range(
@@ -182,9 +185,12 @@ class ReferenceReader:
                 return self._nothing(window)
             # the initial windows as they were when they closed: events that came after
             # (a replay of old data, a straggler days later) do not change the reference
-            frame = self._read(start, end, source, on_time=spec.kind == "initial")
-            if spec.by_version and first:  # (its version's windows only: not a rollback's)
-                frame = _within(frame, first, window.size)
+            if spec.by_version and first:  # its version's windows only (not a rollback's
+                # between them: each run of them read on its own, not the months between)
+                frame = functools.reduce(concat, [self._read(a, b, source, on_time=True)
+                                                  for a, b in runs(first, window.size)])
+            else:
+                frame = self._read(start, end, source, on_time=spec.kind == "initial")
             phase = None
             if spec.kind == "seasonal":  # (its volume expectation: nothing is left out)
                 phase = self._phase(spec, window, frame, source, fallen)
@@ -237,7 +243,7 @@ class ReferenceReader:
         assert spec.dataset is not None
         if not spec.versioned:
             return spec.dataset
-        version = self._serving(window)
+        version = self.served(window)
         return spec.dataset_for(version) if version else ""
 
     def whose(self, spec: ReferenceSpec, window: Window) -> dict[str, str]:
@@ -247,21 +253,30 @@ class ReferenceReader:
         if spec.versioned:
             named = self.dataset(spec, window)
             return {"reference_dataset": named} if named else {}
-        version = self._serving(window) if spec.by_version else None
+        version = self.version_of(spec, window) if spec.by_version else None
         return {"reference_model_version": version} if version is not None else {}
 
-    def _serving(self, window: Window) -> str | None:
+    def served(self, window: Window, on_time: bool = False) -> str | None:
         """The version that served ``window`` (:func:`~driftscope.store.versions.
         serving_versions`, asked for the next :data:`AHEAD` windows at once, once per
-        window a reader): "" when its events carry none, None when it has none."""
-        if window.start not in self._served:  # (and the windows after it: one query)
+        window a reader): "" when its events carry none, None when it has none;
+        ``on_time``: by the events that came while it was open."""
+        served = self._on_time if on_time else self._served
+        if window.start not in served:  # (and the windows after it: one query)
             sample = (self.source.seconds, self.source.k) \
                 if isinstance(self.source, Sampled) else None
             ahead = [window.start + i * window.size for i in range(AHEAD)]
             got = serving_versions(self.store, self.model_id, ahead[0],
-                                   ahead[-1] + window.size, window.size, sample)
-            self._served.update({t: got.get(t) for t in ahead})
-        return self._served[window.start]
+                                   ahead[-1] + window.size, window.size, sample, on_time)
+            served.update({t: got.get(t) for t in ahead})
+        return served[window.start]
+
+    def version_of(self, spec: ReferenceSpec, window: Window) -> str | None:
+        """The version whose reference ``window`` is judged against (a reference per
+        version): for an ``initial`` one, by the events that came on time, as the
+        reference reads them, so that a late batch does not change a version's first
+        windows once they are judged."""
+        return self.served(window, on_time=spec.kind == "initial")
 
     def _superseded(self, spec: ReferenceSpec, window: Window, name: str) -> bool:
         """Whether a window without its version's dataset (or without a version) was
@@ -278,8 +293,8 @@ class ReferenceReader:
                 f"AND {W.window_seconds} = {{s:UInt32}} HAVING count() > 0",
                 {"m": self.model_id, "s": int(window.size.total_seconds())})
             last = Window(self.model_id, as_utc(rows[0][0]), window.size) if rows else window
-            self._newest = self._serving(last)
-        version = self._serving(window)
+            self._newest = self.served(last)
+        version = self.served(window)
         if not self._newest or version == self._newest:
             return False
         if name not in self._warned:
@@ -300,7 +315,7 @@ class ReferenceReader:
         key = reference_key(spec)
         if spec.versioned:
             return f"{key}\x1f{self.dataset(spec, window)}"
-        return f"{key}\x1f{self._serving(window)}" if spec.by_version else key
+        return f"{key}\x1f{self.version_of(spec, window)}" if spec.by_version else key
 
     def version(self, spec: ReferenceSpec, window: Window) -> str | None:
         """The digest of the static reference frame this reader holds for ``window``
@@ -318,32 +333,49 @@ class ReferenceReader:
         """Starts of the model's first ``width`` closed windows of this size holding at
         least ``min_events`` events (``initial`` only), so that a stray early event cannot
         move them; ``per_version``: of those the version that served ``window`` served
-        (:meth:`_serving`). None while there are not that many yet."""
+        (:meth:`served`). None while there are not that many yet."""
         if spec.kind != "initial":
             return None
-        version = self._serving(window) if spec.per_version else None
+        version = self.version_of(spec, window) if spec.per_version else None
         if spec.per_version and version in self._firsts:
             return self._firsts[version]
-        W = S.WINDOWS
-        since = self._first_seen(version, window.size) if version else None
-        rows = self.store.query(
-            f"SELECT {W.window_start} FROM {W} WHERE {W.model_id} = {{m:String}} "
-            f"AND {W.window_seconds} = {{s:UInt32}} "
-            + (f"AND {W.window_start} >= {{a:DateTime64(3, 'UTC')}} " if since else "")
-            + f"GROUP BY {W.window_start} HAVING max({W.n_events}) >= {{n:UInt64}} "
-            f"ORDER BY {W.window_start}" + ("" if spec.per_version else " LIMIT {k:UInt32}"),
-            {"m": self.model_id, "s": int(window.size.total_seconds()), "n": self.min_events,
-             "k": spec.width, **({"a": since} if since else {})})
-        starts = [as_utc(r[0]) for r in rows]
-        if spec.per_version:  # (asked lazily: the version's first windows come first)
-            starts = list(itertools.islice(
-                (t for t in starts if self._serving(replace(window, start=t)) == version),
-                spec.width))
+        if spec.per_version and version is not None:
+            starts = self._first_windows(spec, window, version)
+        else:
+            starts = self._candidate_windows(window.size, None, spec.width)
         if len(starts) < spec.width:
             return None
         if spec.per_version and version is not None:
             self._firsts[version] = starts
         return starts
+
+    def _first_windows(self, spec: ReferenceSpec, window: Window, version: str
+                       ) -> list[datetime]:
+        """Up to ``width`` of the first windows ``version`` served (by their on-time
+        events) that hold ``min_events`` events: the model's windows from its first event
+        on (read once a reader), asked lazily which version served them."""
+        key = (version, window.size)
+        if key not in self._candidates:
+            since = self._first_seen(version, window.size)
+            self._candidates[key] = self._candidate_windows(window.size, since, None)
+        served = (t for t in self._candidates[key]
+                  if self.version_of(spec, replace(window, start=t)) == version)
+        return list(itertools.islice(served, spec.width))
+
+    def _candidate_windows(self, size: timedelta, since: datetime | None,
+                           limit: int | None) -> list[datetime]:
+        """Starts of the model's closed windows of ``size`` holding at least
+        ``min_events`` events, from ``since``, in time order (at most ``limit``)."""
+        W = S.WINDOWS
+        rows = self.store.query(
+            f"SELECT {W.window_start} FROM {W} WHERE {W.model_id} = {{m:String}} "
+            f"AND {W.window_seconds} = {{s:UInt32}} "
+            + (f"AND {W.window_start} >= {{a:DateTime64(3, 'UTC')}} " if since else "")
+            + f"GROUP BY {W.window_start} HAVING max({W.n_events}) >= {{n:UInt64}} "
+            f"ORDER BY {W.window_start}" + (" LIMIT {k:UInt32}" if limit else ""),
+            {"m": self.model_id, "s": int(size.total_seconds()), "n": self.min_events,
+             **({"k": limit} if limit else {}), **({"a": since} if since else {})})
+        return [as_utc(r[0]) for r in rows]
 
     def _first_seen(self, version: str, size: timedelta) -> datetime | None:
         """The start of the window of ``version``'s first on-time event (the collector's
@@ -393,6 +425,23 @@ class ReferenceReader:
             f"upload it with `driftscope reference upload --model "
             f"{shlex.quote(self.model_id)} --name {shlex.quote(name)} FILE`"
         )
+
+
+def runs(starts: Sequence[datetime], size: timedelta) -> list[tuple[datetime, datetime]]:
+    """The time ranges of runs of consecutive windows among ``starts`` (in order).
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> t, h = datetime(2026, 1, 1, tzinfo=timezone.utc), timedelta(hours=1)
+    >>> [(a.hour, b.hour) for a, b in runs([t, t + h, t + 5 * h], h)]
+    [(0, 2), (5, 6)]
+    """
+    spans: list[tuple[datetime, datetime]] = []
+    for t in starts:
+        if spans and spans[-1][1] == t:
+            spans[-1] = (spans[-1][0], t + size)
+        else:
+            spans.append((t, t + size))
+    return spans
 
 
 def _within(frame: Frame, starts: Sequence[datetime], size: timedelta) -> Frame:

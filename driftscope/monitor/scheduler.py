@@ -646,10 +646,12 @@ class Monitor:
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
-            # (a reference per version: this window's, whatever served the one before —
-            # the question is whether this drift from it was there already)
-            held = ref if cfg.reference.by_version else run.refs.frame(
-                cfg.reference, w, source, run.unlike, run.fallen)
+            # (a reference per version: a window another version served is read against
+            # this window's — the question is whether this drift from it was there already)
+            other = cfg.reference.by_version and \
+                run.refs.version_of(cfg.reference, w) != run.refs.version_of(cfg.reference, window)
+            held = ref if other else run.refs.frame(cfg.reference, w, source, run.unlike,
+                                                    run.fallen)
             c, r, _ = ev.align(source.between(w.start, w.end), held, cfg)
             return c, r
 

@@ -33,9 +33,12 @@ def serving_version(store: Store, model_id: str, start: datetime, end: datetime,
 
 def serving_versions(store: Store, model_id: str, start: datetime, end: datetime,
                      size: timedelta | None,
-                     sample: tuple[int, int | None] | None = None) -> dict[datetime, str]:
+                     sample: tuple[int, int | None] | None = None,
+                     on_time: bool = False) -> dict[datetime, str]:
     """:func:`serving_version` of each window of ``size`` in [start, end) that holds
-    events, by its start, in one query (``size`` None: [start, end) as one window)."""
+    events, by its start, in one query (``size`` None: [start, end) as one window);
+    ``on_time``: of the raw events that came while their window was open only (what it
+    held when it closed: a late batch from an old instance does not change it)."""
     E = S.SAMPLES if sample else S.EVENTS
     params: dict[str, object] = {"m": model_id, "a": start, "b": end}
     key = f"{S.SAMPLES.window_start}" if sample and sample[1] is not None else E.timestamp
@@ -44,7 +47,8 @@ def serving_versions(store: Store, model_id: str, start: datetime, end: datetime
     rows_sql = (f"SELECT {bucket} AS w, {E.model_version} AS v, {E.timestamp} AS t FROM {E} "
                 f"WHERE {E.model_id} = {{m:String}} "
                 f"AND {E.timestamp} >= {{a:DateTime64(3, 'UTC')}} "
-                f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}")
+                f"AND {E.timestamp} < {{b:DateTime64(3, 'UTC')}}"
+                + (f" AND NOT {S.EVENTS.late}" if on_time and not sample else ""))
     if sample is not None and sample[1] is not None:  # (the monitor's read of it)
         where, order = bottom_k()
         rows_sql += f"{where} ORDER BY {order}"

@@ -15,10 +15,11 @@ import pytest
 from pydantic import ValidationError
 
 from driftscope.config import Config
+from driftscope.monitor import reference
 from driftscope.monitor.config import ReferenceSpec
 from driftscope.monitor.reference import reference_key
 from driftscope.monitor.scheduler import Monitor
-from driftscope.monitor.seed import write_windows
+from driftscope.monitor.seed import event_rows, write_windows
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -101,6 +102,49 @@ def test_a_rolled_back_version_keeps_its_own_windows_and_no_others(store: Store)
     assert 4 not in got  # (version 1's second window learns)
 
 
+def test_late_events_do_not_move_a_versions_first_windows(store: Store) -> None:
+    """A drained old instance's events, late, in the new version's first window: the
+    version's first windows stay those it served on time, and its reference with them
+    (before, its first windows moved one on, and a window already scored was then one of
+    them: unscored by a later backfill)."""
+    write_windows(store, "m", T0, W, 4, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 6, 500, served(1.5, "2"), seed=1)
+    Monitor(store, config(PER_VERSION)).run_once()
+    rng = np.random.default_rng(9)
+    rows = event_rows("m", T0 + 4 * W, W, 600, {"x": rng.normal(0, 1, 600), "model_version":
+                                                np.full(600, "1", dtype=object)}, "late")
+    late = S.EVENTS.columns.index("late")
+    store.insert(S.EVENTS, [(*r[:late], 1, *r[late + 1:]) for r in rows], S.EVENTS.columns)
+    write_windows(store, "m", T0 + 10 * W, W, 2, 500, served(1.5, "2"), seed=3)
+    Monitor(store, config(PER_VERSION)).run_once()
+    digests = store.query(
+        f"SELECT DISTINCT JSONExtractString({D.details}, 'reference_version') FROM {D} FINAL "
+        f"WHERE {D.metric} = 'emd' AND {D.window_start} >= {{t:DateTime64(3, 'UTC')}}",
+        {"t": T0 + 7 * W})
+    assert len(digests) == 1
+    assert sorted(judged(store)) == [3, 7, 8, 9, 10, 11]
+
+
+def test_a_rollback_reads_the_versions_first_windows_not_the_months_between(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_windows(store, "m", T0, W, 1, 300, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + W, W, 100, 300, served(1.5, "2"), seed=1)
+    write_windows(store, "m", T0 + 101 * W, W, 4, 300, served(0.0, "1"), seed=2)
+    read: list[int] = []
+    events = reference.read_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        frame = events(*args, **kwargs)
+        read.append(frame.n)
+        return frame
+
+    monkeypatch.setattr(reference, "read_events", counted)
+    Monitor(store, config(PER_VERSION)).run_once()
+    assert judged(store)[104] == (False, "1", 900)
+    assert max(read) == 900  # (3 windows; before: v1 read the 102 between, 30,900 events)
+
+
 def test_windows_without_a_version_are_a_version_of_their_own(store: Store) -> None:
     """An application that began logging versions later: its unversioned windows are
     judged against the first unversioned ones, the versioned against their version's."""
@@ -130,3 +174,22 @@ def test_the_fingerprints_of_existing_references_do_not_change() -> None:
     """A new option off: the rows a monitor wrote before keep their fingerprint."""
     assert "per_version" not in reference_key(ReferenceSpec(kind="initial"))
     assert "per_version" in reference_key(ReferenceSpec(kind="initial", per_version=True))
+
+
+def test_with_one_version_it_judges_as_the_models_initial_reference(store: Store) -> None:
+    """The persistence check included (the windows before that the same version served
+    are read as they are judged: inside its first windows, without a reference)."""
+    def drifting(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {"x": rng.normal(1.0 if i >= 14 else 0.0, 1, n),
+                "model_version": np.full(n, "1", dtype=object)}
+
+    write_windows(store, "m", T0, W, 17, 500, drifting, seed=3)
+
+    def verdicts(reference: dict[str, Any]) -> list[tuple[Any, ...]]:
+        got = Monitor(store, config(reference, persistence=True)).backfill(T0, T0 + 17 * W)
+        return [(v.drifted, v.carried, v.follows, v.persistence_z) for v in got]
+
+    plain = verdicts({"kind": "initial", "windows": 12})
+    assert [d for d, *_ in plain] == [False] * 14 + [True] * 3
+    assert plain[14][3] is not None  # (the check was made)
+    assert verdicts(PER_VERSION | {"windows": 12}) == plain
