@@ -151,6 +151,8 @@ class ReferenceReader:
         self._served: dict[datetime, str | None] = {}  # window start: the version serving it
         self._on_time: dict[datetime, str | None] = {}  # the same, by its on-time events
         self._candidates: dict[tuple[str, timedelta], list[datetime]] = {}
+        self._before: dict[str, str | None] = {}  # a version: the one that served before it
+        self._stand_ins: dict[str, Frame] = {}  # a version's reference, for the one after it
         self._newest: str | None = None  # the version serving the model's latest window
         self._firsts: dict[str, list[datetime]] = {}  # a version's initial windows
         self._warned: set[str] = set()
@@ -187,8 +189,7 @@ class ReferenceReader:
             # (a replay of old data, a straggler days later) do not change the reference
             if spec.by_version and first:  # its version's windows only (not a rollback's
                 # between them: each run of them read on its own, not the months between)
-                frame = functools.reduce(concat, [self._read(a, b, source, on_time=True)
-                                                  for a, b in runs(first, window.size)])
+                frame = self._read_windows(first, window.size, source)
             else:
                 frame = self._read(start, end, source, on_time=spec.kind == "initial")
             phase = None
@@ -210,6 +211,52 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _read_windows(self, starts: Sequence[datetime], size: timedelta,
+                      source: Frame | None) -> Frame:
+        """The on-time events of the windows starting at ``starts`` (in order): each run of
+        consecutive ones read on its own."""
+        return functools.reduce(concat, [self._read(a, b, source, on_time=True)
+                                         for a, b in runs(starts, size)])
+
+    def stand_in(self, spec: ReferenceSpec, window: Window) -> Frame | None:
+        """For a window inside its version's first windows (``initial`` per version, which
+        has no reference of its own yet): the reference of the version that served before
+        it — the one whose events came last among those that began before it (the
+        collector's ``model_versions``) — None when there is none (a version without an
+        earlier one, or whose first windows are not all in). A broken deploy (a feature
+        null in half the events) is then found by the column checks in its first window,
+        not learnt as its normal unseen."""
+        if not (spec.kind == "initial" and spec.per_version):
+            return None
+        version = self.version_of(spec, window)
+        if not version:
+            return None
+        before = self._predecessor(version)
+        if before is None:
+            return None
+        if before not in self._stand_ins:  # (not kept as that version's reference: a
+            # window of it inside its own first windows after a rollback has none)
+            first = self._firsts.get(before) or self._first_windows(spec, window, before)
+            if len(first) < spec.width:
+                return None
+            self._firsts[before] = first
+            self._stand_ins[before] = self._read_windows(first, window.size, None)
+        return self._stand_ins[before]
+
+    def _predecessor(self, version: str) -> str | None:
+        """The version that served before ``version`` began (its first event in
+        ``model_versions``): of those that began earlier, the one whose events came last."""
+        if version not in self._before:
+            V = S.MODEL_VERSIONS
+            rows = self.store.query(
+                f"SELECT v FROM (SELECT {V.model_version} AS v, min({V.first_seen}) AS a, "
+                f"max({V.last_seen}) AS b FROM {V} WHERE {V.model_id} = {{m:String}} "
+                f"GROUP BY v) WHERE a < (SELECT min({V.first_seen}) FROM {V} "
+                f"WHERE {V.model_id} = {{m:String}} AND {V.model_version} = {{v:String}}) "
+                f"ORDER BY b DESC, v LIMIT 1", {"m": self.model_id, "v": version})
+            self._before[version] = str(rows[0][0]) if rows else None
+        return self._before[version]
 
     def _nothing(self, window: Window) -> Frame:
         """An empty frame of the reference's columns: no reference for ``window``."""

@@ -600,14 +600,21 @@ class Monitor:
         those before it whose own partner window passed without traffic), and the
         verdict."""
         cfg = run.cfg
-        cur, ref, extra = ev.align(source.between(window.start, window.end),
-                                   run.refs.frame(cfg.reference, window, source, run.unlike,
-                                                  run.fallen), cfg)
+        events = source.between(window.start, window.end)
+        cur, ref, extra = ev.align(events, run.refs.frame(cfg.reference, window, source,
+                                                          run.unlike, run.fallen), cfg)
         version = run.refs.version(cfg.reference, window)  # (a static one's, this pass's)
         run.fitter.hold(version)
+        checked = cur, ref, extra  # what the column checks hold the window to
+        stand = run.refs.stand_in(cfg.reference, window) if ref.n == 0 else None
+        if stand is not None:  # a version's first windows: its features against the
+            # version before's (a broken deploy is found at once; the outputs of a new
+            # model may well differ: they are not held to the old one's)
+            checked = ev.align(events, replace(stand, columns={
+                k: v for k, v in stand.columns.items() if k in cfg.features}), cfg)
         if run.dead:
-            extra.append(quality.schema_violations(self.store, cfg.model, window.start,
-                                                   window.end, cfg.quality))
+            checked[2].append(quality.schema_violations(self.store, cfg.model, window.start,
+                                                        window.end, cfg.quality))
         # a sample holds k of the window's events: the window's own count is the collector's
         sampled = isinstance(run.source, Sampled)
         count = n if sampled else cur.n
@@ -618,9 +625,9 @@ class Monitor:
                 row.details["reference_version"] = version
             row.details.update(run.refs.whose(cfg.reference, window))
         silent = self._silent(run, window, cur)
-        rows += ev.quality_rows(cfg, cur, ref, self._quiet_counts(run) if silent else run.counts,
-                                extra, silent,
-                                count if sampled else None)
+        rows += ev.quality_rows(cfg, checked[0], checked[1],
+                                self._quiet_counts(run) if silent else run.counts,
+                                checked[2], silent, count if sampled else None)
         scored: list[tuple[Window, list[ev.Row]]] = []
         labelled_windows = self._labelled(run, window)
         for labelled in labelled_windows:

@@ -145,6 +145,32 @@ def test_a_rollback_reads_the_versions_first_windows_not_the_months_between(
     assert max(read) == 900  # (3 windows; before: v1 read the 102 between, 30,900 events)
 
 
+def test_a_broken_deploy_is_found_in_its_first_window(store: Store) -> None:
+    """Version 2 ships with a feature null in half the events: inside its first windows,
+    which have no reference of their own, its features are held to version 1's (before,
+    nothing was checked there, and then the broken windows were its normal). Its outputs,
+    which a new model may well move, are not."""
+    def broken(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        x = rng.normal(0, 1, n)
+        x[: n // 2] = np.nan
+        return {"x": x, "output:score": rng.uniform(5, 6, n),  # (v1's lie in [0, 1))
+                "model_version": np.full(n, "2", dtype=object)}
+
+    def first(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        return {**served(0.0, "1")(i, rng, n), "output:score": rng.uniform(0, 1, n)}
+
+    write_windows(store, "m", T0, W, 4, 500, first, seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 3, 500, broken, seed=1)
+    cfg = config(PER_VERSION)
+    cfg = cfg.model_copy(update={"monitors": [cfg.monitors[0].model_copy(
+        update={"outputs": ["score"]})]})
+    verdicts = Monitor(store, cfg).run_once()
+    found = {int((v.window_start - T0) / W): {(f.feature, f.metric) for f in v.findings}
+             for v in verdicts}
+    assert found[4] == found[5] == found[6] == {("x", "missing_rate")}
+    assert not any(found[i] for i in range(4))
+
+
 def test_windows_without_a_version_are_a_version_of_their_own(store: Store) -> None:
     """An application that began logging versions later: its unversioned windows are
     judged against the first unversioned ones, the versioned against their version's."""
