@@ -653,13 +653,16 @@ class Monitor:
 
         def before(j: int) -> tuple[Frame, Frame]:
             w = window.before(j)
-            # (a reference per version: a window another version served is read against
-            # this window's — the question is whether this drift from it was there already)
-            other = cfg.reference.by_version and \
-                run.refs.version_of(cfg.reference, w) != run.refs.version_of(cfg.reference, window)
-            held = ref if other else run.refs.frame(cfg.reference, w, source, run.unlike,
-                                                    run.fallen)
-            c, r, _ = ev.align(source.between(w.start, w.end), held, cfg)
+            if cfg.reference.by_version and \
+                    run.refs.version_of(cfg.reference, w) != run.refs.version_of(cfg.reference,
+                                                                                 window):
+                # a window another version served says nothing of whether this version's
+                # drift was there already: left out, as a window without events (read
+                # against this version's reference, the old model's other outputs, or the
+                # world it served, looked like this drift begun before)
+                return cur.take(slice(0, 0)), ref
+            c, r, _ = ev.align(source.between(w.start, w.end), run.refs.frame(
+                cfg.reference, w, source, run.unlike, run.fallen), cfg)
             return c, r
 
         carried, follows, t = ev.persistence_check(

@@ -145,6 +145,31 @@ def test_a_rollback_reads_the_versions_first_windows_not_the_months_between(
     assert max(read) == 900  # (3 windows; before: v1 read the 102 between, 30,900 events)
 
 
+def test_the_persistence_check_leaves_out_windows_another_version_served(
+    store: Store,
+) -> None:
+    """A spike in version 2's first scored window is judged as it would be with nothing
+    before version 2 (before, version 1's windows were read against version 2's reference,
+    and their shift set the check's baseline)."""
+    def story(model: str, before: bool) -> list[tuple[Any, ...]]:
+        if before:
+            write_windows(store, model, T0, W, 12, 500, served(0.0, "1"), seed=0)
+        write_windows(store, model, T0 + 12 * W, W, 3, 500, served(-1.0, "2"), seed=1)
+        write_windows(store, model, T0 + 15 * W, W, 1, 500, served(-0.6, "2"), seed=2)
+        write_windows(store, model, T0 + 16 * W, W, 2, 500, served(-1.0, "2"), seed=3)
+        cfg = Config.model_validate({
+            "models": [{"id": model, "window": "10m"}],
+            "monitors": [{"name": model, "model": model, "features": ["x"],
+                          "reference": PER_VERSION}],
+            "alerts": {"console": False}})
+        got = Monitor(store, cfg).backfill(T0 + 15 * W, T0 + 18 * W)
+        return [(v.drifted, v.carried, v.follows, v.persistence_z) for v in got]
+
+    alone = story("alone", before=False)
+    assert alone[0][0] and alone[0][3] is not None  # (the spike drifted: the check ran)
+    assert story("after", before=True) == alone
+
+
 def test_a_broken_deploy_is_found_in_its_first_window(store: Store) -> None:
     """Version 2 ships with a feature null in half the events: inside its first windows,
     which have no reference of their own, its features are held to version 1's (before,

@@ -168,14 +168,14 @@ def not_scored(caplog: pytest.LogCaptureFixture) -> list[str]:
             and "not scored for drift" in r.getMessage()]
 
 
-def test_the_persistence_check_reads_the_judged_windows_dataset(
+def test_the_persistence_check_needs_no_dataset_of_another_version(
     store: Store, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A drift in the model's first windows, one after a window without traffic, and one
-    in version 2 right after version 1 (whose training set is gone): the check reads the
-    windows before against the judged window's dataset. Before, it asked each window
-    before for its own version's dataset, and the monitor stopped for good on windows
-    that had no event or no upload."""
+    in version 2 right after version 1 (whose training set is gone): the check leaves out
+    the windows before that another version served (or none). Before session 31's fix, it
+    asked each window before for its own version's dataset, and the monitor stopped for
+    good on windows that had no event or no upload."""
     train(store, "training-2", 0.0, 2)
     write_windows(store, "m", T0, W, 2, 500, served(2.0, "1"), seed=0)  # drifted at once
     write_windows(store, "m", T0 + 3 * W, W, 2, 500, served(2.0, "2"), seed=1)  # a gap
