@@ -53,6 +53,10 @@ AHEAD = 64
 time: a backfill's next windows (one query, 6 ms, where one a window cost 6 ms each)."""
 
 
+MODEL = "\x00model"
+"""Where a reader keeps the model's first windows (``initial``), beside each version's."""
+
+
 def reference_range(
     spec: ReferenceSpec, window: Window, initial: tuple[datetime, datetime] | None = None
 ) -> tuple[datetime, datetime]:
@@ -154,7 +158,7 @@ class ReferenceReader:
         self._before: dict[str, str | None] = {}  # a version: the one that served before it
         self._stand_ins: dict[str, Frame] = {}  # a version's reference, for the one after it
         self._newest: str | None = None  # the version serving the model's latest window
-        self._firsts: dict[str, list[datetime]] = {}  # a version's initial windows
+        self._firsts: dict[str, list[datetime]] = {}  # a version's first windows (or MODEL)
         self._warned: set[str] = set()
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
@@ -384,16 +388,16 @@ class ReferenceReader:
         if spec.kind != "initial":
             return None
         version = self.version_of(spec, window) if spec.per_version else None
-        if spec.per_version and version in self._firsts:
-            return self._firsts[version]
-        if spec.per_version and version is not None:
-            starts = self._first_windows(spec, window, version)
-        else:
+        key = version if spec.per_version and version is not None else MODEL
+        if key in self._firsts:  # (complete: once a reader)
+            return self._firsts[key]
+        if key == MODEL:
             starts = self._candidate_windows(window.size, None, spec.width)
+        else:
+            starts = self._first_windows(spec, window, key)
         if len(starts) < spec.width:
             return None
-        if spec.per_version and version is not None:
-            self._firsts[version] = starts
+        self._firsts[key] = starts
         return starts
 
     def _first_windows(self, spec: ReferenceSpec, window: Window, version: str
