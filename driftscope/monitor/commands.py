@@ -94,7 +94,9 @@ def _left_undone(runner: Monitor, what: str) -> None:
         typer.echo(f"monitor {name}: {left} window(s) from {start:%Y-%m-%d %H:%M} not "
                    f"{what} (a window failed: see the warning above); run it again", err=True)
     for name in runner.broken:
-        typer.echo(f"monitor {name}: not {what} (a configuration error: see the error above); "
+        done = runner.stopped.get(name, 0)
+        said = f"{done} window(s) {what}, then stopped" if done else f"not {what}"
+        typer.echo(f"monitor {name}: {said} (a configuration error: see the error above); "
                    f"fix it and run it again", err=True)
     if runner.broken:
         raise typer.Exit(2)

@@ -248,6 +248,7 @@ class Monitor:
         # the last pass's monitors that a configuration problem kept from running (a
         # dataset not uploaded yet): name -> the one-line error; the others still ran
         self.broken: dict[str, str] = {}
+        self.stopped: dict[str, int] = {}  # of those, the windows each judged before it
         self._told: dict[str, Retelling] = {}  # per monitor: its error, told when due
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); within the memory that
@@ -297,13 +298,15 @@ class Monitor:
     def _pass(self, since: datetime | None, until: datetime | None,
               progress: Progress | None, own_labels: bool, redo: bool) -> list[WindowVerdict]:
         out: list[WindowVerdict] = []
-        self.failed, self.broken = [], {}
+        self.failed, self.broken, self.stopped = [], {}, {}
         self._check_orphans()
         for cfg in self.config.monitors:
             try:
                 out += self._run_monitor(cfg, since, until, progress, own_labels, redo)
             except ConfigError as exc:  # fixable while we run: the other monitors go on
-                out += exc.judged if isinstance(exc, _Stopped) else []
+                judged = exc.judged if isinstance(exc, _Stopped) else []
+                out += judged
+                self.stopped[cfg.name] = len(judged)
                 self._broke(cfg.name, str(exc))
             else:
                 told = self._told.pop(cfg.name, None)

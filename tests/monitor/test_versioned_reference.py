@@ -7,12 +7,16 @@ held to the old training set, and the drift it was retrained for stayed "drift".
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from driftscope.cli import app
 from driftscope.config import Config
 from driftscope.errors import ConfigError
 from driftscope.monitor.config import ReferenceSpec
@@ -237,6 +241,25 @@ def test_a_backfill_stopped_by_a_missing_dataset_keeps_the_windows_it_did_not_re
     train(store, "training-2", 1.5, 2)
     assert kept.run_once() == []  # windows 2 and 3 are still processed
     assert drift_rows(store) == [(0, 1), (1, 1), (2, 1), (3, 1)]
+
+
+def test_the_backfill_command_says_how_far_it_got_before_the_stop(
+    store: Store, tmp_path: Path,
+) -> None:
+    """Before, it said "not backfilled" of a monitor whose first windows it had done."""
+    train(store, "training-1", 0.0, 1)
+    write_windows(store, "m", T0, W, 2, 500, served(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 2 * W, W, 2, 500, served(1.5, "2"), seed=1)
+    cfg = tmp_path / "driftscope.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m", "window": "10m"}], "alerts": {"console": False},
+        "monitors": [{"name": "mon", "model": "m", "features": ["x"], "reference": VERSIONED}]}))
+    out = CliRunner().invoke(app, ["backfill", "--since", T0.isoformat(),
+                                   "--until", (T0 + 4 * W).isoformat(), "-c", str(cfg)])
+    assert out.exit_code == 2, out.output
+    assert ("monitor mon: 2 window(s) backfilled, then stopped (a configuration error: see "
+            "the error above)") in out.output
 
 
 def test_a_sampled_models_version_is_its_samples(store: Store) -> None:
