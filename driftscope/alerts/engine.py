@@ -272,7 +272,7 @@ class AlertEngine:
                     self._covered[(v.model_id, v.monitor, policy.name)] = track.drift_streak
                 if policy.kind == "performance_below":
                     req = self._with_labels(req, v, policy)
-                req = self._with_version(req)
+                req = self._with_version(req, v)
             if req is None:
                 continue
             if last is None or last < req.window_end:
@@ -387,18 +387,23 @@ class AlertEngine:
             return req
         return replace(req, evidence={**req.evidence, "labels": int(rows[0][0])})
 
-    def _with_version(self, req: retrain.RetrainRequest) -> retrain.RetrainRequest:
+    def _with_version(self, req: retrain.RetrainRequest,
+                      v: WindowVerdict) -> retrain.RetrainRequest:
         """The request with the model version that served its window — for a
         ``performance_below`` request the window whose labels it measured — (evidence
-        ``model_version``: the one to replace), from its raw events, else its samples'
-        candidates (every one: a model's k is the monitor's; during a rollout in the
-        window a rough count); without it when the events carry none (or the model logs
-        only profiles)."""
-        start = req.labels_start or req.window_start
-        end = req.labels_end or req.window_end
-        version = serving_version(self.store, req.model_id, start, end)
+        ``model_version``: the one to replace): as the monitor counted it (the verdict's),
+        else from the window's raw events, else its samples' candidates (every one: the
+        monitor's k is not known here; during a rollout in the window a rough count);
+        without it when the events carry none (or the model logs only profiles)."""
+        labelled = req.labels_start is not None and v.labels_start is not None
+        version = v.labels_version if labelled else v.model_version
         if version is None:
-            version = serving_version(self.store, req.model_id, start, end, sample=(0, None))
+            start = req.labels_start or req.window_start
+            end = req.labels_end or req.window_end
+            version = serving_version(self.store, req.model_id, start, end)
+            if version is None:
+                version = serving_version(self.store, req.model_id, start, end,
+                                          sample=(0, None))
         if not version:
             return req
         return replace(req, evidence={**req.evidence, "model_version": version})

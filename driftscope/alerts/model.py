@@ -107,6 +107,13 @@ class WindowVerdict:
     ``drift:country=FR``, ``columns:country=FR``, ``performance:country=FR`` (None: no
     segments). A segment an alert is about that is not here could not be judged: too few
     events in the window or in the reference (:func:`driftscope.alerts.rules.waits`)."""
+    model_version: str | None = None
+    """The model version that served the window, as its monitor counted it (on the
+    window's sample, for a model logged as samples; :mod:`driftscope.store.versions`):
+    "" when its events carry none, None when not counted (a model logged only as
+    profiles, which keep no version; a verdict made elsewhere)."""
+    labels_version: str | None = None
+    """With ``labels_start``: the version that served that window, counted alike."""
 
     @property
     def bad(self) -> bool:

@@ -676,8 +676,12 @@ class Monitor:
         bad = [u.start for u, got in scored if any(r.bad for r in got)]
         carried = carried or any(b - a == window.size for a, b in pairwise(bad))
         unjudged = _unjudged(cfg, rows, bool(scored))
+        measured = scored[-1][0] if run.lag and scored else None
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
-                       scored[-1][0].start if run.lag and scored else None, unjudged)
+                       measured.start if measured else None, unjudged)
+        if not isinstance(run.source, Profiled):  # (which version to retrain: the alerts')
+            v = replace(v, model_version=run.refs.served(window) or "",
+                        labels_version=(run.refs.served(measured) or "") if measured else None)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, scored, v) if run.lag else (rows + perf, [], v)
 

@@ -147,6 +147,22 @@ def test_performance_below_asks_after_its_windows_in_a_row(store: Store) -> None
     assert three.windows == 3
 
 
+def test_a_request_names_the_version_its_monitor_counted(store: Store) -> None:
+    """The verdict's version, as the monitor counted it (a sampled model's bottom-k
+    sample, which the engine cannot count: it does not know k), not the store's count: no
+    event is stored here, and the request still names it; under a ``label_delay``, the
+    labelled window's."""
+    verdicts = [replace(_window(i, _drift("age")), model_version="7") for i in range(3)]
+    _run(store, _config(SUSTAINED), verdicts)
+    (evidence,) = store.query(f"SELECT {R.evidence} FROM {R}")[0]
+    assert json.loads(evidence)["model_version"] == "7"
+    below = [replace(_window(i, accuracy=0.5), labels_start=T0 + (i - 2) * H,
+                     model_version="8", labels_version="7") for i in (8, 9)]
+    _run(store, _config(ACC, cooldown="0s"), below)
+    (evidence,) = store.query(f"SELECT {R.evidence} FROM {R} WHERE {R.policy} = 'acc-floor'")[0]
+    assert json.loads(evidence)["model_version"] == "7"
+
+
 def test_performance_below_on_an_error_asks_when_it_rises_over_its_bound(
         store: Store) -> None:
     """For an error (lower is better) the bound is a ceiling: two windows in a row over

@@ -279,6 +279,11 @@ def test_a_sampled_models_version_is_its_samples(store: Store) -> None:
     assert serving_version(store, "m", T0, T0 + W, sample=(600, 100)) == "2"
     assert serving_version(store, "m", T0, T0 + W, sample=(600, None)) == "1"  # (rough)
     assert serving_version(store, "m", T0 + W, T0 + 2 * W, sample=(600, 100)) is None
+    # the monitor's verdict names it (what a retraining request names: the alert engine,
+    # not knowing k, would count every candidate)
+    store.insert(S.WINDOWS, [("m", T0, T0 + W, 600, 2700, 0, T0 + W)], S.WINDOWS.columns)
+    (verdict,) = Monitor(store, config({"kind": "previous"}, logging=("sample",))).run_once()
+    assert verdict.model_version == "2"
 
 
 def test_a_name_another_monitor_uses_is_that_monitors(store: Store) -> None:
