@@ -110,8 +110,9 @@ class WindowVerdict:
     model_version: str | None = None
     """The model version that served the window, as its monitor counted it (on the
     window's sample, for a model logged as samples; :mod:`driftscope.store.versions`):
-    "" when its events carry none, None when not counted (a model logged only as
-    profiles, which keep no version; a verdict made elsewhere)."""
+    "" when its events carry none, None when not counted (a model none of whose events
+    ever carried one, or logged only as profiles, which keep none; a verdict made
+    elsewhere). With a reference per version, the version it was judged against."""
     labels_version: str | None = None
     """With ``labels_start``: the version that served that window, counted alike."""
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import json
 import logging
 import shlex
@@ -55,6 +54,12 @@ time: a backfill's next windows (one query, 6 ms, where one a window cost 6 ms e
 
 MODEL = "\x00model"
 """Where a reader keeps the model's first windows (``initial``), beside each version's."""
+
+
+BEHIND = 16
+"""… and the windows before it: those the persistence check reads (its default baseline
+of 12 and the 2 before), and a labelled window under a ``label_delay`` (one query a
+pass, where each such window was one)."""
 
 
 def reference_range(
@@ -144,7 +149,9 @@ class ReferenceReader:
     references are read once per reader, and :meth:`version` digests what was read."""
 
     def __init__(self, store: Store, model_id: str, names: Sequence[str],
-                 min_events: int = 1, source: Source = None) -> None:
+                 min_events: int = 1, source: Source = None,
+                 served: dict[tuple[object, ...], dict[datetime, str | None]] | None = None,
+                 ) -> None:
         self.store = store
         self.model_id = model_id
         self.names = list(names)
@@ -152,8 +159,9 @@ class ReferenceReader:
         self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
         self._versions: dict[str, str] = {}
-        self._served: dict[datetime, str | None] = {}  # window start: the version serving it
-        self._on_time: dict[datetime, str | None] = {}  # the same, by its on-time events
+        # window start: the version serving it (by all its events, by its on-time ones),
+        # shared by the pass's readers of the model (``served``: the pass's, by model)
+        self._shared = {} if served is None else served
         self._candidates: dict[tuple[str, timedelta], list[datetime]] = {}
         self._before: dict[str, str | None] = {}  # a version: the one that served before it
         self._stand_ins: dict[str, Frame] = {}  # a version's reference, for the one after it
@@ -312,14 +320,14 @@ class ReferenceReader:
         serving_versions`, asked for the next :data:`AHEAD` windows at once, once per
         window a reader): "" when its events carry none, None when it has none;
         ``on_time``: by the events that came while it was open."""
-        served = self._on_time if on_time else self._served
-        if window.start not in served:  # (and the windows after it: one query)
-            sample = (self.source.seconds, self.source.k) \
-                if isinstance(self.source, Sampled) else None
-            ahead = [window.start + i * window.size for i in range(AHEAD)]
-            got = serving_versions(self.store, self.model_id, ahead[0],
-                                   ahead[-1] + window.size, window.size, sample, on_time)
-            served.update({t: got.get(t) for t in ahead})
+        sample = (self.source.seconds, self.source.k) \
+            if isinstance(self.source, Sampled) else None
+        served = self._shared.setdefault((self.model_id, sample, on_time, window.size), {})
+        if window.start not in served:  # (and the windows around it: one query)
+            near = [window.start + i * window.size for i in range(-BEHIND, AHEAD)]
+            got = serving_versions(self.store, self.model_id, near[0],
+                                   near[-1] + window.size, window.size, sample, on_time)
+            served.update({t: got.get(t) for t in near if t not in served})
         return served[window.start]
 
     def version_of(self, spec: ReferenceSpec, window: Window) -> str | None:
@@ -407,25 +415,36 @@ class ReferenceReader:
         on (read once a reader), asked lazily which version served them."""
         key = (version, window.size)
         if key not in self._candidates:
-            since = self._first_seen(version, window.size)
-            self._candidates[key] = self._candidate_windows(window.size, since, None)
-        served = (t for t in self._candidates[key]
-                  if self.version_of(spec, replace(window, start=t)) == version)
-        return list(itertools.islice(served, spec.width))
+            self._candidates[key] = []
+        seen = self._candidates[key]  # (read a page at a time: a year of windows is long)
+        since = self._first_seen(version, window.size) if not seen else None
+        page = max(4 * spec.width, AHEAD)
+        while True:
+            starts = [t for t in seen
+                      if self.version_of(spec, replace(window, start=t)) == version]
+            if len(starts) >= spec.width or (seen and len(seen) % page):
+                return starts[:spec.width]  # (enough, or no more windows)
+            more = self._candidate_windows(window.size, since, page,
+                                           after=seen[-1] if seen else None)
+            if not more:
+                return starts
+            seen += more
 
-    def _candidate_windows(self, size: timedelta, since: datetime | None,
-                           limit: int | None) -> list[datetime]:
+    def _candidate_windows(self, size: timedelta, since: datetime | None, limit: int,
+                           after: datetime | None = None) -> list[datetime]:
         """Starts of the model's closed windows of ``size`` holding at least
-        ``min_events`` events, from ``since``, in time order (at most ``limit``)."""
+        ``min_events`` events, from ``since`` (or after ``after``), in time order (at most
+        ``limit``)."""
         W = S.WINDOWS
         rows = self.store.query(
             f"SELECT {W.window_start} FROM {W} WHERE {W.model_id} = {{m:String}} "
             f"AND {W.window_seconds} = {{s:UInt32}} "
             + (f"AND {W.window_start} >= {{a:DateTime64(3, 'UTC')}} " if since else "")
+            + (f"AND {W.window_start} > {{b:DateTime64(3, 'UTC')}} " if after else "")
             + f"GROUP BY {W.window_start} HAVING max({W.n_events}) >= {{n:UInt64}} "
-            f"ORDER BY {W.window_start}" + (" LIMIT {k:UInt32}" if limit else ""),
+            f"ORDER BY {W.window_start} LIMIT {{k:UInt32}}",
             {"m": self.model_id, "s": int(size.total_seconds()), "n": self.min_events,
-             **({"k": limit} if limit else {}), **({"a": since} if since else {})})
+             "k": limit, **({"a": since} if since else {}), **({"b": after} if after else {})})
         return [as_utc(r[0]) for r in rows]
 
     def _first_seen(self, version: str, size: timedelta) -> datetime | None:

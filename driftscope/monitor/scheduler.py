@@ -249,6 +249,10 @@ class Monitor:
         # dataset not uploaded yet): name -> the one-line error; the others still ran
         self.broken: dict[str, str] = {}
         self.stopped: dict[str, int] = {}  # of those, the windows each judged before it
+        # this pass's: which version served each window, shared by a model's monitors
+        # (ReferenceReader.served), and whether a model's events carry versions at all
+        self._served: dict[tuple[object, ...], dict[datetime, str | None]] = {}
+        self._versioned: dict[str, bool] = {}
         self._told: dict[str, Retelling] = {}  # per monitor: its error, told when due
         # per monitor (configuration digest): the last pass's read and its marks, the next
         # pass's lead when they still hold (:meth:`_read`); within the memory that
@@ -299,6 +303,8 @@ class Monitor:
               progress: Progress | None, own_labels: bool, redo: bool) -> list[WindowVerdict]:
         out: list[WindowVerdict] = []
         self.failed, self.broken, self.stopped = [], {}, {}
+        self._served.clear()  # (which version served each window: asked afresh a pass)
+        self._versioned.clear()
         self._check_orphans()
         for cfg in self.config.monitors:
             try:
@@ -508,7 +514,8 @@ class Monitor:
         names = ev.monitored_names(cfg)
         labels = cfg.performance is not None
         source = self._source(cfg, size)
-        refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source)
+        refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source,
+                               self._served)
         back = cfg.anomaly.history * size
         if cfg.reference.kind == "seasonal":  # (a seasonal expectation skips them too)
             back = max(back, _looked_back(cfg, size))
@@ -527,6 +534,15 @@ class Monitor:
                     unlike=unlike, fallen=fallen,
                     noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
                     if isinstance(source, Profiled) else None)
+
+    def _has_versions(self, model: str) -> bool:
+        """Whether any on-time event of ``model`` carried a version (``model_versions``,
+        once a pass): a model without them asks nothing more."""
+        if model not in self._versioned:
+            V = S.MODEL_VERSIONS
+            self._versioned[model] = self.store.count(V, f"{V.model_id} = {{m:String}}",
+                                                      m=model) > 0
+        return self._versioned[model]
 
     def _source(self, cfg: MonitorConfig, size: timedelta) -> Source:
         """How a model logged without raw events is read: its windows' samples, else its
@@ -679,9 +695,14 @@ class Monitor:
         measured = scored[-1][0] if run.lag and scored else None
         v = ev.verdict(cfg, window, count, rows + perf, run.ref_key, carried, t, follows,
                        measured.start if measured else None, unjudged)
-        if not isinstance(run.source, Profiled):  # (which version to retrain: the alerts')
-            v = replace(v, model_version=run.refs.served(window) or "",
-                        labels_version=(run.refs.served(measured) or "") if measured else None)
+        if self._has_versions(cfg.model) and not isinstance(run.source, Profiled):
+            # which version to retrain (the alerts'): the one it was judged against
+            def served_by(w: Window) -> str | None:
+                return run.refs.version_of(cfg.reference, w) if cfg.reference.by_version \
+                    else run.refs.served(w)
+
+            v = replace(v, model_version=served_by(window),
+                        labels_version=served_by(measured) if measured else None)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, scored, v) if run.lag else (rows + perf, [], v)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -20,6 +21,7 @@ from driftscope.monitor.config import ReferenceSpec
 from driftscope.monitor.reference import reference_key
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import event_rows, write_windows
+from driftscope.monitor.upload import upload
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -123,6 +125,37 @@ def test_late_events_do_not_move_a_versions_first_windows(store: Store) -> None:
         {"t": T0 + 7 * W})
     assert len(digests) == 1
     assert sorted(judged(store)) == [3, 7, 8, 9, 10, 11]
+    # the window the late batch landed in is version 2's, in the verdict too (what a
+    # retraining request names), though most of its events are now version 1's
+    again = Monitor(store, config(PER_VERSION)).backfill(T0 + 4 * W, T0 + 5 * W)
+    assert [v.model_version for v in again] == ["2"]
+
+
+@pytest.mark.parametrize("spec, queries", [
+    (PER_VERSION, 2),  # (the window's neighbourhood, and its version's first windows)
+    ({"kind": "dataset", "dataset": "training-{model_version}"}, 1),
+])
+def test_a_live_pass_asks_which_version_served_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any], queries: int,
+) -> None:
+    """The persistence check reads the 14 windows before a drift, and each asked on its
+    own which version served it (13 queries for one drifted window, with a dataset)."""
+    upload(store, "m", "training-1", pd.DataFrame(
+        {"x": np.random.default_rng(4).normal(0, 1, 3000)}))
+    write_windows(store, "m", T0, W, 20, 500, served(0.0, "1"), seed=0)
+    Monitor(store, config(spec, persistence=True)).run_once()
+    write_windows(store, "m", T0 + 20 * W, W, 1, 500, served(2.0, "1"), seed=1)
+    asked: list[datetime] = []
+    versions = reference.serving_versions
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args[2])
+        return versions(*args, **kwargs)
+
+    monkeypatch.setattr(reference, "serving_versions", counted)
+    (v,) = Monitor(store, config(spec, persistence=True)).run_once()
+    assert v.drifted and v.persistence_z is not None and v.model_version == "1"
+    assert len(asked) == queries
 
 
 def test_a_rollback_reads_the_versions_first_windows_not_the_months_between(

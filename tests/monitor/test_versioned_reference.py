@@ -282,6 +282,8 @@ def test_a_sampled_models_version_is_its_samples(store: Store) -> None:
     # the monitor's verdict names it (what a retraining request names: the alert engine,
     # not knowing k, would count every candidate)
     store.insert(S.WINDOWS, [("m", T0, T0 + W, 600, 2700, 0, T0 + W)], S.WINDOWS.columns)
+    store.insert(S.MODEL_VERSIONS, [("m", v, T0, T0 + W) for v in "12"],
+                 S.MODEL_VERSIONS.columns)  # (as the collector writes them)
     (verdict,) = Monitor(store, config({"kind": "previous"}, logging=("sample",))).run_once()
     assert verdict.model_version == "2"
 
