@@ -234,8 +234,7 @@ class ReferenceReader:
     def stand_in(self, spec: ReferenceSpec, window: Window) -> Frame | None:
         """For a window inside its version's first windows (``initial`` per version, which
         has no reference of its own yet): the reference of the version that served before
-        it — the one whose events came last among those that began before it (the
-        collector's ``model_versions``) — None when there is none (a version without an
+        it (:meth:`_predecessor`) — None when there is none (a version without an
         earlier one, or whose first windows are not all in). A broken deploy (a feature
         null in half the events) is then found by the column checks in its first window,
         not learnt as its normal unseen."""
@@ -244,7 +243,7 @@ class ReferenceReader:
         version = self.version_of(spec, window)
         if not version:
             return None
-        before = self._predecessor(version)
+        before = self._predecessor(spec, window, version)
         if before is None:
             return None
         if before not in self._stand_ins:  # (not kept as that version's reference: a
@@ -256,18 +255,31 @@ class ReferenceReader:
             self._stand_ins[before] = self._read_windows(first, window.size, None)
         return self._stand_ins[before]
 
-    def _predecessor(self, version: str) -> str | None:
-        """The version that served before ``version`` began (its first event in
-        ``model_versions``): of those that began earlier, the one whose events came last."""
+    def _predecessor(self, spec: ReferenceSpec, window: Window, version: str) -> str | None:
+        """The version that served before ``version`` began (its first event in the
+        collector's ``model_versions``): the one that served the latest of the
+        :data:`BEHIND` windows before that on time ("" for events without a version) —
+        else, after a longer gap, of the versions that began earlier the one whose events
+        came last (a rollback to it since may make that another)."""
         if version not in self._before:
-            V = S.MODEL_VERSIONS
-            rows = self.store.query(
-                f"SELECT v FROM (SELECT {V.model_version} AS v, min({V.first_seen}) AS a, "
-                f"max({V.last_seen}) AS b FROM {V} WHERE {V.model_id} = {{m:String}} "
-                f"GROUP BY v) WHERE a < (SELECT min({V.first_seen}) FROM {V} "
-                f"WHERE {V.model_id} = {{m:String}} AND {V.model_version} = {{v:String}}) "
-                f"ORDER BY b DESC, v LIMIT 1", {"m": self.model_id, "v": version})
-            self._before[version] = str(rows[0][0]) if rows else None
+            first = self._first_seen(version, window.size)
+            found = None
+            for j in range(1, BEHIND + 1) if first is not None else ():
+                assert first is not None
+                got = self.version_of(spec, replace(window, start=first - j * window.size))
+                if got is not None and got != version:
+                    found = got
+                    break
+            if found is None:
+                V = S.MODEL_VERSIONS
+                rows = self.store.query(
+                    f"SELECT v FROM (SELECT {V.model_version} AS v, min({V.first_seen}) AS a, "
+                    f"max({V.last_seen}) AS b FROM {V} WHERE {V.model_id} = {{m:String}} "
+                    f"GROUP BY v) WHERE a < (SELECT min({V.first_seen}) FROM {V} WHERE "
+                    f"{V.model_id} = {{m:String}} AND {V.model_version} = {{v:String}}) "
+                    f"ORDER BY b DESC, v LIMIT 1", {"m": self.model_id, "v": version})
+                found = str(rows[0][0]) if rows else None
+            self._before[version] = found
         return self._before[version]
 
     def _nothing(self, window: Window) -> Frame:

@@ -229,6 +229,39 @@ def test_a_broken_deploy_is_found_in_its_first_window(store: Store) -> None:
     assert not any(found[i] for i in range(4))
 
 
+def missing(share: float, version: str) -> Any:
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        x = rng.normal(0, 1, n)
+        x[rng.random(n) < share] = np.nan
+        return {"x": x, "model_version": np.full(n, version, dtype=object)}
+    return make
+
+
+def test_a_version_is_held_to_the_one_before_it_whatever_was_rolled_back_since(
+    store: Store,
+) -> None:
+    """Version 2 logs x 40 % missing (its own feature pipeline, on purpose), version 3
+    likewise; after version 3, a rollback to version 1 (x complete). A backfill holds
+    version 3's first windows to version 2, which served before it, not to version 1
+    (whose events came last): before, they were all flagged 40 % missing."""
+    write_windows(store, "m", T0, W, 4, 500, missing(0.0, "1"), seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 4, 500, missing(0.4, "2"), seed=1)
+    write_windows(store, "m", T0 + 8 * W, W, 4, 500, missing(0.4, "3"), seed=2)
+    write_windows(store, "m", T0 + 12 * W, W, 4, 500, missing(0.0, "1"), seed=3)
+    got = Monitor(store, config(PER_VERSION)).backfill(T0, T0 + 16 * W)
+    assert [bool(v.findings) for v in got[8:11]] == [False] * 3
+    assert {f.metric for v in got[4:7] for f in v.findings} == {"missing_rate"}  # (v1's)
+
+
+def test_the_first_version_logged_is_held_to_the_unversioned_windows_before_it(
+    store: Store,
+) -> None:
+    write_windows(store, "m", T0, W, 4, 500, missing(0.0, ""), seed=0)
+    write_windows(store, "m", T0 + 4 * W, W, 3, 500, missing(0.5, "1"), seed=1)
+    got = Monitor(store, config(PER_VERSION)).run_once()
+    assert [{f.metric for f in v.findings} for v in got[4:]] == [{"missing_rate"}] * 3
+
+
 def test_windows_without_a_version_are_a_version_of_their_own(store: Store) -> None:
     """An application that began logging versions later: its unversioned windows are
     judged against the first unversioned ones, the versioned against their version's."""
