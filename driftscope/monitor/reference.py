@@ -329,9 +329,10 @@ class ReferenceReader:
 
     def served(self, window: Window, on_time: bool = False) -> str | None:
         """The version that served ``window`` (:func:`~driftscope.store.versions.
-        serving_versions`, asked for the next :data:`AHEAD` windows at once, once per
-        window a reader): "" when its events carry none, None when it has none;
-        ``on_time``: by the events that came while it was open."""
+        serving_versions`, asked for the :data:`BEHIND` windows before and the
+        :data:`AHEAD` from it at once, once per window a pass, shared by the model's
+        readers): "" when its events carry none, None when it has none; ``on_time``: by
+        the events that came while it was open."""
         sample = (self.source.seconds, self.source.k) \
             if isinstance(self.source, Sampled) else None
         served = self._shared.setdefault((self.model_id, sample, on_time, window.size), {})

@@ -130,13 +130,15 @@ def write_windows(
     closed: bool = True,
     sampled: bool = False,
     profiled: bool = False,
+    versions: bool = True,
 ) -> int:
     """Write ``count`` consecutive windows of events (and their closed-window rows).
 
     ``generate(i, rng, n)`` returns the columns of window ``i``; ``n`` is an int or a
     function of the window index. Returns the number of events written. Each window also
     gets a ``window_parts`` row (its count, flushed when its last event came), and each
-    version its ``model_versions`` span, as the collector writes them. With
+    version its ``model_versions`` span, as the collector writes them (``versions``
+    False: not, as a release before migration 208 did). With
     ``sampled`` the events are written as sample candidates (``samples``, random hashes,
     one stratum), as for a model logged without raw events; with ``profiled`` as one
     whylogs profile part per window (``profiles``), as for a model logged only as profiles.
@@ -148,7 +150,7 @@ def write_windows(
     windows: list[tuple[Any, ...]] = []
     parts: list[tuple[Any, ...]] = []
     profiles: list[tuple[Any, ...]] = []
-    versions: dict[str, list[datetime]] = {}  # (each version's first and last event)
+    spans: dict[str, list[datetime]] = {}  # (each version's first and last event)
     for i in range(count):
         w_start = start + i * size
         k = n(i) if callable(n) else n
@@ -162,7 +164,7 @@ def write_windows(
         events += [] if profiled else rows
         for r in rows:
             v, t = (r[5], r[7]) if sampled else (r[1], r[3])
-            seen = versions.setdefault(v, [t, t])
+            seen = spans.setdefault(v, [t, t])
             seen[:] = [min(seen[0], t), max(seen[1], t)]
         windows.append((model_id, w_start, w_start + size, seconds, k, 0, w_start + size))
         last = rows[-1][3 if not sampled else 7] if rows else w_start
@@ -177,8 +179,9 @@ def write_windows(
     store.insert(table, events, table.columns)
     store.insert(S.WINDOW_PARTS, parts, S.WINDOW_PARTS.columns)
     store.insert(S.PROFILES, profiles, S.PROFILES.columns)
-    store.insert(S.MODEL_VERSIONS, [(model_id, v, a, b) for v, (a, b) in versions.items() if v],
-                 S.MODEL_VERSIONS.columns)
+    if versions:
+        store.insert(S.MODEL_VERSIONS, [(model_id, v, a, b) for v, (a, b) in spans.items() if v],
+                     S.MODEL_VERSIONS.columns)
     if closed:
         store.insert(S.WINDOWS, windows, S.WINDOWS.columns)
     return total

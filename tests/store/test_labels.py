@@ -18,10 +18,11 @@ W = timedelta(minutes=1)
 N = 6  # events m-0 … m-5, 10 s apart, sent with the label "sent" (m-5 with none)
 
 
-def _events(store: Store) -> None:
+def _events(store: Store, versions: bool = True) -> None:
     labels = np.array(["sent"] * (N - 1) + [None], dtype=object)
     write_windows(store, "m", T0, W, 1, N, lambda i, rng, n: {"x": rng.normal(size=n),
-                                                              "label": labels}, seed=0)
+                                                              "label": labels}, seed=0,
+                  versions=versions)  # (False: a store before model_versions)
 
 
 def _feedback(store: Store, rows: list[tuple[str, str, timedelta, int]]) -> None:
@@ -89,7 +90,7 @@ def test_migration_206_keeps_every_label_and_serves_reads_by_time(chdb_dsn: str)
     store = Store(chdb_dsn, database="t_migration_206")
     try:
         _migrate_to(store, 205)
-        _events(store)
+        _events(store, versions=False)
         _feedback(store, [("m-0", "a", timedelta(minutes=1), 0),
                           ("m-1", "b", timedelta(minutes=2), 0)])
         before = sorted(store.query(f"SELECT * FROM {S.FEEDBACK}"))
