@@ -745,7 +745,8 @@ class MonitorConfig(Section):
         a multivariate detector's ``multivariate``; data-quality rows the features and
         outputs (``out_of_range`` and ``stuck_value`` the numeric ones), a segment key's
         new values ``segment:<key>``, its volume ``segment:<key>=<value>`` (listed as
-        ``segment:<key>=``, any value).
+        ``segment:<key>=``, any value; neither for ``model_version``, whose new and
+        stopped values are a deploy's).
 
         >>> m = MonitorConfig.model_validate({"name": "a", "model": "m",
         ...     "features": ["age", "plan"], "outputs": ["score"], "segments": ["country"],
@@ -756,7 +757,7 @@ class MonitorConfig(Section):
         columns = [*self.features, *(OUTPUT_PREFIX + o for o in self.outputs)]
         codes = {*self.categorical, *(OUTPUT_PREFIX + c for c in self.categorical
                                       if c in self.outputs)}
-        segments = [f"segment:{k}" for k in self.segments]
+        segments = [f"segment:{k}" for k in self.segments if k != "model_version"]
         if metric in ("missing_rate",):
             return columns
         if metric in ("out_of_range", "stuck_value"):

@@ -30,7 +30,7 @@ from driftscope.monitor.config import (
     detector_kind,
 )
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
-from driftscope.monitor.frame import OUTPUT, Frame
+from driftscope.monitor.frame import OUTPUT, VERSION_KEY, Frame
 from driftscope.monitor.profiled import OTHER
 from driftscope.monitor.reference import is_static
 from driftscope.monitor.sketch_noise import SketchNoise
@@ -421,7 +421,10 @@ def quality_rows(
     if vol is not None:
         results.append(("*", vol))
     for key in cfg.segments:  # each segment's traffic against its reference share
-        if key in ref.segments:  # a key no event of the window carries: all of it stopped
+        # (not the model version's: a rollout's new version, and the old one's traffic
+        # that stops, are what a deploy does, not a fault of the data)
+        if key in ref.segments and key != VERSION_KEY:  # a key no event of the window
+            # carries: all of it stopped
             now = cur.segments.get(key, np.full(cur.n, None, dtype=object))
             results += [("*", q) for q in quality.segment_volume(
                 key, ref.segments[key], now, cfg.quality, cfg.min_events)]

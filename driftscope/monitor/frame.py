@@ -395,11 +395,13 @@ def read_events(
     skew: timedelta = store_labels.DEFAULT_SKEW,
     source: Source = None,
     on_time: bool = False,
+    versions: bool = False,
 ) -> Frame:
     """Events of ``model_id`` with ``start <= timestamp < end`` (``on_time``: not those that
     came after their window had closed, ``late``; raw events only) (``source``: those in
     the windows' samples, as :func:`driftscope.collector.reader.load_window_sample`, or
-    the windows' profiles as :func:`driftscope.monitor.profiled.read_profiles`).
+    the windows' profiles as :func:`driftscope.monitor.profiled.read_profiles`)
+    (``versions``: with the segment :data:`VERSION_KEY`, as :func:`read_frame`).
 
     With ``labels``, an event's label is the latest feedback label given from ``skew``
     before its time to ``horizon`` after it (``collector.feedback_skew``,
@@ -423,7 +425,7 @@ def read_events(
         params.update(bottom_k_params(start, sampled.seconds, sampled.k))
     label_sql, join = _label_join(E, in_range) if labels else ("NULL", "")
     frame = read_frame(store, E, f"{E} AS e{join} WHERE {in_range} ORDER BY {order}",
-                       f"{E} AS e WHERE {in_range}", params, names, label_sql)
+                       f"{E} AS e WHERE {in_range}", params, names, label_sql, versions)
     if sampled:  # in time order, as the frame wants
         frame = frame.take(np.argsort(frame.timestamps, kind="stable"))
     return replace(frame, bounds=(as_utc(start), as_utc(end)))
@@ -466,20 +468,27 @@ def _label_join(E: Any, in_range: str) -> tuple[str, str]:
                                    "{b:DateTime64(3, 'UTC')}")
 
 
-def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str]) -> Frame:
-    """An uploaded reference dataset (``reference_events``) as a frame."""
+def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str],
+                 versions: bool = False) -> Frame:
+    """An uploaded reference dataset (``reference_events``) as a frame (``versions``: as
+    :func:`read_frame`; an upload names no version, so its segment is all missing)."""
     R = S.REFERENCE_EVENTS
     where = f"{R} AS e WHERE e.{R.model_id} = {{m:String}} AND e.{R.reference_name} = {{n:String}}"
     return read_frame(store, R, f"{where} ORDER BY e.{R.timestamp}", where,
-                      {"m": model_id, "n": name}, names, f"e.{R.label}")
+                      {"m": model_id, "n": name}, names, f"e.{R.label}", versions)
 
 
 _PICK = re.compile(re.escape(OUTPUT) + r"(.+)\[(\d+)\]")  # output:key[j]: j-th probability
 _CLASS = re.compile(re.escape(OUTPUT) + r"(.+)\[class\]")  # output:key[class]: argmax
 
 
+VERSION_KEY = "model_version"
+"""The segment key of the model version that served an event (``segments:
+[model_version]``): its ``model_version`` field, not a key of its segment map."""
+
+
 def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[str, Any],
-               names: Sequence[str], label_sql: str) -> Frame:
+               names: Sequence[str], label_sql: str, versions: bool = False) -> Frame:
     """The events ``SELECT … FROM {source}`` gives (alias ``e``; ``scan``: the same events
     without order or join, to learn which names are ever strings and the segment keys), as
     a :class:`Frame` of the wanted names.
@@ -490,6 +499,11 @@ def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[st
     missing (NaN) when no row has it. A name sent as a number in some rows and a string in
     others keeps the kind most of its rows have (numbers on a tie), the others as missing:
     one stray value does not blind a column.
+
+    With ``versions``, the segment :data:`VERSION_KEY` is each event's model version
+    (missing where it names none), in place of any segment map key of that name; without,
+    no frame holds it, so what a monitor not segmented by version reads (and the digests
+    of its references) is as before.
     """
     T = table
     kinds = store.query(
@@ -508,8 +522,11 @@ def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[st
         cols.append(f"{num} AS v{i}")
         if name in strings:
             cols.append(f"toLowCardinality({cat}) AS s{i}")  # (strings: _shared)
-    keys = sorted(seg_keys)
+    keys = sorted(seg_keys | {VERSION_KEY} if versions else seg_keys)
     for j, key in enumerate(keys):
+        if versions and key == VERSION_KEY:
+            cols.append(f"toLowCardinality(nullIf(e.{T.model_version}, '')) AS g{j}")
+            continue
         sql_params[f"g{j}"] = key
         g = f"{{g{j}:String}}"
         cols.append(f"toLowCardinality(if(mapContains(e.{T.segments}, {g}), "

@@ -151,10 +151,11 @@ class ReferenceReader:
     def __init__(self, store: Store, model_id: str, names: Sequence[str],
                  min_events: int = 1, source: Source = None,
                  served: dict[tuple[object, ...], dict[datetime, str | None]] | None = None,
-                 ) -> None:
+                 versions: bool = False) -> None:
         self.store = store
         self.model_id = model_id
         self.names = list(names)
+        self.versions = versions  # (frames with the model version segment: read_frame)
         self.min_events = min_events
         self.source = source  # a model logged without raw events: samples or profiles
         self._static: dict[str, Frame] = {}
@@ -184,7 +185,8 @@ class ReferenceReader:
             return self._nothing(window)
         if spec.kind == "dataset":
             name = self.dataset(spec, window)
-            frame = read_dataset(self.store, self.model_id, name, self.names)
+            frame = read_dataset(self.store, self.model_id, name, self.names,
+                                 self.versions)
             if frame.n == 0 and not self._superseded(spec, window, name):
                 raise self._no_dataset(name, spec, self.served(window), window)
         else:
@@ -285,7 +287,7 @@ class ReferenceReader:
     def _nothing(self, window: Window) -> Frame:
         """An empty frame of the reference's columns: no reference for ``window``."""
         return read_events(self.store, self.model_id, window.start, window.start,
-                           self.names, source=self.source)
+                           self.names, source=self.source, versions=self.versions)
 
     def _read(self, start: datetime, end: datetime, source: Frame | None,
               on_time: bool = False) -> Frame:
@@ -293,7 +295,7 @@ class ReferenceReader:
         if source is not None and _covers(source, start, end) and not on_time:
             return source.between(start, end)
         return read_events(self.store, self.model_id, start, end, self.names,
-                           source=self.source, on_time=on_time)
+                           source=self.source, on_time=on_time, versions=self.versions)
 
     def _phase(self, spec: ReferenceSpec, window: Window, frame: Frame, source: Frame | None,
                fallen: set[datetime] | frozenset[datetime]) -> int:

@@ -37,6 +37,7 @@ from driftscope.monitor import judge, names, quality, results
 from driftscope.monitor.config import MonitorConfig
 from driftscope.monitor.detect import Fitter, check_detectors
 from driftscope.monitor.frame import (
+    VERSION_KEY,
     Frame,
     Marks,
     Profiled,
@@ -515,7 +516,7 @@ class Monitor:
         labels = cfg.performance is not None
         source = self._source(cfg, size)
         refs = ReferenceReader(self.store, cfg.model, names, cfg.min_events, source,
-                               self._served)
+                               self._served, VERSION_KEY in cfg.segments)
         back = cfg.anomaly.history * size
         if cfg.reference.kind == "seasonal":  # (a seasonal expectation skips them too)
             back = max(back, _looked_back(cfg, size))
@@ -741,7 +742,7 @@ class Monitor:
         c = self.config.collector
         read = partial(read_events, self.store, run.cfg.model, names=run.names,
                        labels=run.labels, horizon=c.feedback_horizon, skew=c.feedback_skew,
-                       source=run.source)
+                       source=run.source, versions=run.refs.versions)
         mark = partial(stored_marks, self.store, run.cfg.model, run.size)
         frame, fresh = None, start  # (fresh: where this read's own events begin)
         if held is not None and marks is not None and b is not None and raw \
@@ -782,7 +783,7 @@ class Monitor:
         return read_events(self.store, run.cfg.model, labelled.start, labelled.end, run.names,
                            labels=True, horizon=self.config.collector.feedback_horizon,
                            skew=self.config.collector.feedback_skew,
-                           source=run.source)
+                           source=run.source, versions=run.refs.versions)
 
     @staticmethod
     def _silent(run: _Run, window: Window, cur: Frame) -> quality.QualityResult | None:
