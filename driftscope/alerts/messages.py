@@ -174,6 +174,8 @@ def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
     'numbers in the reference, strings now'
     >>> note("performance", "accuracy", {"labels": 25, "standard_error": 0.08})
     'on 25 labels'
+    >>> note("performance", "accuracy", {"labels": 96, "rest": {"value": 0.909, "labels": 904}})
+    'on 96 labels; the rest of the window 0.909 on 904'
     >>> note("quality", "stuck_value", {"value": 40.0, "reference_share": 0.0})
     'stuck at 40 (reference 0.0 %)'
     >>> note("drift", "linf", {"top_bins": [["enterprise", 0.08, 0.154], ["basic", 0.39, 0.35]]})
@@ -184,6 +186,11 @@ def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
         n = _number(details.get("labels"))
         if n is not None:
             text = f"on {n:.0f} label{'' if n == 1 else 's'}"
+        rest = details.get("rest")  # (a rule versus the rest of the window: what it was)
+        if n is not None and isinstance(rest, Mapping):
+            value, labels = _number(rest.get("value")), _number(rest.get("labels"))
+            if value is not None and labels is not None:
+                text += f"; the rest of the window {_bound(value)} on {labels:.0f}"
     elif kind == "drift":  # which categories (or bins) moved: "enterprise 8.0 % → 15.4 %"
         moved = [b for b in details.get("top_bins") or () if isinstance(b, list | tuple)
                  and len(b) == 3 and _number(b[1]) is not None and _number(b[2]) is not None]

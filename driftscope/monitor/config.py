@@ -448,6 +448,35 @@ def bound_problem(metric: str | None, op: str | None, value: float) -> str | Non
     return None
 
 
+def difference_problem(metric: str | None, op: str | None, value: float) -> str | None:
+    """What is wrong with ``metric versus rest op value`` (a segment's value less the
+    rest of its window's), in one line: a share's difference lies in [-1, 1], and a bound
+    on the worse side fires only past a real difference (``accuracy versus rest < 0.02``
+    fired on a canary as good as the rest).
+
+    >>> print(difference_problem("accuracy", "<", 0.02))
+    accuracy versus rest < 0.02 fires on a segment as good as the rest: a bound below it \
+is negative (-0.02)
+    >>> print(difference_problem("mae", ">", -1.0))
+    mae versus rest > -1 fires on a segment as good as the rest: a bound above it is positive (1)
+    >>> print(difference_problem("accuracy", "<", -5))
+    accuracy versus rest: a difference of shares lies in [-1, 1]; -5 is outside it
+    >>> difference_problem("rmse", ">", 0.5) is None
+    True
+    """
+    shown = f"{value + 0.0:g}"
+    if metric in SHARE_METRICS and not -1 <= value <= 1:
+        return (f"{metric} versus rest: a difference of shares lies in [-1, 1]; {shown} is "
+                "outside it")
+    worse_low = metric in SHARE_METRICS  # (accuracy, F1, ROC AUC; MAE and RMSE: higher)
+    if (worse_low and op in ("<", "<=") and value > 0) or (
+            not worse_low and op in (">", ">=") and value < 0):
+        side = "below it is negative" if worse_low else "above it is positive"
+        return (f"{metric} versus rest {op} {shown} fires on a segment as good as the rest: "
+                f"a bound {side} ({-value:g})")
+    return None
+
+
 RULE_NOISE = 1.0
 """Standard errors a performance value must be beyond a rule's bound by (``beyond_noise``'s
 default): ``accuracy < 0.85`` at a steady 0.90 on 25 labels a window flagged 232 of 1,000
@@ -474,8 +503,15 @@ class RuleSpec(Section):
 
     metric: str
     op: Literal["<", "<=", ">", ">="]
+    versus: Literal["rest"] | None = Field(
+        None, description="rest: a segment's value less the metric on the rest of its "
+        "window's events (a canary's accuracy against the other versions' in the same "
+        "window), beyond the noise of the difference")
     value: float
     feature: str = "*"
+    segment: str | None = Field(
+        None, description="the segment rows it judges: a key (model_version: each value's), "
+        "one value (country=FR) or * (all events' only); unset: every row")
     beyond_noise: float = Field(RULE_NOISE, ge=0, allow_inf_nan=False)
 
     @field_validator("value", mode="before")
@@ -505,7 +541,11 @@ class RuleSpec(Section):
         """A share's or a distance's bound lies in its range (``accuracy < 90``, a
         percentage, flagged every window) and both fires and does not (``accuracy < 0``
         never fires): :func:`bound_problem`."""
-        problem = bound_problem(info.data.get("metric"), info.data.get("op"), v)
+        metric, op = info.data.get("metric"), info.data.get("op")
+        if info.data.get("versus"):
+            problem = difference_problem(metric, op, v)
+        else:
+            problem = bound_problem(metric, op, v)
         if problem:
             raise ValueError(problem)
         return v
@@ -694,6 +734,23 @@ class MonitorConfig(Section):
                     f"{'score' if name == perf.score else 'prediction'} of a "
                     f"{perf.task} model; its values are amounts, not codes")
 
+    def _check_rule_segment(self, i: int, rule: RuleSpec) -> None:
+        """A rule's ``segment`` is one of the monitor's keys (or a value of one), and
+        ``versus: rest`` a performance metric's, with segments to compare."""
+        if rule.versus and rule.metric not in TASK_METRICS_ALL:
+            raise ValueError(
+                f"rules.{i}.versus: rest compares a segment's performance with the rest of "
+                f"its window; {rule.metric} is not a performance metric")
+        if rule.versus and not self.segments:
+            raise ValueError(
+                f"rules.{i}.versus: rest compares each segment with the rest of its window, "
+                "and this monitor has no segments (segments: [model_version] compares a "
+                "rollout's versions)")
+        if rule.segment not in (None, "*") and rule.segment.split("=", 1)[0] not in self.segments:
+            raise ValueError(
+                f"rules.{i}.segment = {rule.segment!r}: not a segment key of this monitor "
+                f"(its segments: {', '.join(self.segments) or 'none'})")
+
     def _check_rules(self) -> None:
         """Each rule names a metric this monitor computes and a feature its rows of that
         metric carry (a misspelt one loaded fine and never fired)."""
@@ -716,6 +773,7 @@ class MonitorConfig(Section):
                     f"rules.{i}.beyond_noise: {rule.metric} rows carry no standard error (a "
                     "quality or drift check allows for sampling in its own limit); "
                     "beyond_noise applies to performance rules only")
+            self._check_rule_segment(i, rule)
             if rule.feature == "*":
                 continue
             where = f"rules.{i}.feature = {rule.feature!r}"

@@ -450,35 +450,64 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History,
         return []
     rows = []
     period = period_windows(cfg)
+    versus = {r.metric for r in cfg.rules if r.versus}  # (measured on each segment's rest)
     for seg, c, _ in _segments(cfg, cur, cur):
-        if performance.labelled(c.labels) < spec.min_labels or c.labels is None:
+        measured = _measure(spec, c)
+        if measured is None:
             continue
-        preds = _predictions(spec, c)
-        if preds is None:
-            continue
-        scores = None
-        if spec.score:  # the positive class's probability when the score is a probs list
-            scores = c.columns.get(_score_name(spec))
-            if scores is None or not usable(scores):
-                scores = c.columns.get(OUTPUT + spec.score)
-        measured = performance.measure(spec.task, c.labels, preds, scores, spec.positive)
-        if seg == "*" and "f1" in measured and not math.isfinite(measured["f1"].value):
+        if seg == "*" and "f1" in measured and not math.isfinite(measured["f1"].value) \
+                and c.labels is not None:
             _positive_seen(cfg.name, spec.positive, c.labels)  # (F1 exists where it is)
+        rest = _measure(spec, _rest(cur, seg)) if seg != "*" and versus else None
         for metric in spec.chosen():
             m = measured.get(metric)
             # roc_auc without a score, f1 without the class, a metric on fewer rows than
             # min_labels (30 labels but 3 predictions, 2 scores, 27 labels "n/a") …
-            if m is None or not math.isfinite(m.value) or m.n < spec.min_labels:
+            if not _enough(m, spec.min_labels):
                 continue
+            assert m is not None
             row = Row("performance", seg, "*", metric, m.value, math.nan, "none", False,
                       n_cur=c.n, fingerprint="performance",
                       details={"labels": m.n, "standard_error": m.se})
+            r = rest.get(metric) if rest is not None and metric in versus else None
+            if r is not None and _enough(r, spec.min_labels):
+                row.details["rest"] = {"value": r.value, "labels": r.n, "standard_error": r.se}
             # as many past values as the band or the anomaly check uses, whichever more
             # (the anomaly's alone left a band longer than it short of min_history: none)
             past = history(seg, "*", metric, max(cfg.anomaly.history, cfg.band.history) * period)
             _judge_history(cfg, row, past, period, m.se, window)
             rows.append(row)
     return rows
+
+
+def _measure(spec: PerformanceSpec, c: Frame) -> dict[str, performance.Measured] | None:
+    """Each metric of ``c``'s labelled events (None: fewer than ``min_labels`` labels, or
+    no prediction column)."""
+    if c.labels is None or performance.labelled(c.labels) < spec.min_labels:
+        return None
+    preds = _predictions(spec, c)
+    if preds is None:
+        return None
+    scores = None
+    if spec.score:  # the positive class's probability when the score is a probs list
+        scores = c.columns.get(_score_name(spec))
+        if scores is None or not usable(scores):
+            scores = c.columns.get(OUTPUT + spec.score)
+    return performance.measure(spec.task, c.labels, preds, scores, spec.positive)
+
+
+def _enough(m: performance.Measured | None, min_labels: int) -> bool:
+    """A metric that exists, measured on at least ``min_labels`` rows."""
+    return m is not None and math.isfinite(m.value) and m.n >= min_labels
+
+
+def _rest(cur: Frame, seg: str) -> Frame:
+    """The window's events outside segment ``seg`` (``key=value``): in a rollout, the
+    other versions' (and those naming none)."""
+    key, value = seg.split("=", 1)
+    values = cur.segments[key]
+    return cur.take(np.flatnonzero(np.asarray([v is None or str(v) != value
+                                               for v in values.tolist()], dtype=bool)))
 
 
 _POSITIVE_TOLD: set[str] = set()
@@ -588,24 +617,56 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
     bound within that is not bad; its details say so (``rule_within_noise``)."""
     for rule in cfg.rules:
         for row in rows:
-            if row.metric != rule.metric or rule.feature not in ("*", row.feature):
+            if row.metric != rule.metric or rule.feature not in ("*", row.feature) \
+                    or not _in_segment(rule.segment, row.segment):
                 continue
-            if not judge.rule_breached(rule.op, row.statistic, rule.value):
+            rest = row.details.get("rest") if rule.versus else None
+            if rule.versus and rest is None:  # (all events', or a rest of too few labels)
                 continue
-            noise = _rule_noise(row, rule.value)
+            value = row.statistic - rest["value"] if rest else row.statistic
+            if not judge.rule_breached(rule.op, value, rule.value):
+                continue
+            noise = _difference_noise(row, rest) if rest else _rule_noise(row, rule.value)
             margin = rule.beyond_noise * noise
-            moved = row.statistic + (margin if rule.op in ("<", "<=") else -margin)
-            said = {"op": rule.op, "bound": rule.value, "noise": noise,
-                    "beyond_noise": rule.beyond_noise}
+            moved = value + (margin if rule.op in ("<", "<=") else -margin)
+            said: dict[str, Any] = {"op": rule.op, "bound": rule.value, "noise": noise,
+                                    "beyond_noise": rule.beyond_noise}
+            if rest:
+                said |= {"versus": "rest", "difference": value}
             if margin and not judge.rule_breached(rule.op, moved, rule.value):
                 if row.reason != "rule":
                     row.details["rule_within_noise"] = said
                 continue
             row.bad, row.drifted, row.reason = True, True, "rule"
-            row.threshold, row.policy = rule.value, f"rule {rule.op} {rule.value:g}"
+            # (versus the rest: the bound on the segment's own value, beside it on a panel)
+            row.threshold = rule.value + (rest["value"] if rest else 0.0)
+            row.policy = (f"rule {rule.op} rest {rule.value:+g}" if rest else
+                          f"rule {rule.op} {rule.value:g}")
             row.details.pop("rule_within_noise", None)
-            if margin:
+            if margin or rest:
                 row.details["rule"] = said
+
+
+def _in_segment(wanted: str | None, segment: str) -> bool:
+    """Whether a row of ``segment`` is one a rule's ``segment`` judges: unset, every row;
+    ``*`` all events'; a key each of its values'; ``key=value`` that one."""
+    return wanted is None or segment == wanted or (
+        "=" not in wanted and wanted != "*" and segment.startswith(wanted + "="))
+
+
+def _difference_noise(row: Row, rest: dict[str, Any]) -> float:
+    """The sampling error of a segment's value less its window's rest's: for accuracy the
+    two-proportion error at their pooled rate (a segment all right on 25 labels has a
+    standard error of 0), else both rows' errors in quadrature."""
+    n1, n2 = row.details.get("labels"), rest.get("labels")
+    if row.metric == "accuracy" and isinstance(n1, int | np.integer) and n1 > 0 \
+            and isinstance(n2, int | np.integer) and n2 > 0:
+        p = (row.statistic * n1 + rest["value"] * n2) / (n1 + n2)
+        return float(math.sqrt(max(p * (1 - p), 0.0) * (1 / n1 + 1 / n2)))
+    se1, se2 = row.details.get("standard_error"), rest.get("standard_error")
+    parts = [float(x) for x in (se1, se2)
+             if isinstance(x, int | float | np.number) and math.isfinite(x)]
+    return float(math.sqrt(sum(x * x for x in parts)))
 
 
 def _rule_noise(row: Row, bound: float) -> float:

@@ -7,11 +7,16 @@ its broken feature or worse accuracy was diluted below every limit."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
+from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
 from driftscope.monitor.frame import read_events
 from driftscope.monitor.scheduler import Monitor
@@ -21,18 +26,20 @@ from driftscope.store.clickhouse import Store
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 W = timedelta(minutes=10)
-D = S.DRIFT_RESULTS
+D, OUT = S.DRIFT_RESULTS, S.ALERT_OUTBOX
 
 
-def config(segments: list[str], reference: dict[str, Any] | None = None) -> Config:
+def config(segments: list[str], reference: dict[str, Any] | None = None,
+           rules: list[dict[str, Any]] | None = None, name: str = "mon") -> Config:
     return Config.model_validate({
         "models": [{"id": "m", "window": "10m"}],
-        "monitors": [{"name": "mon", "model": "m", "features": ["x", "y"],
+        "monitors": [{"name": name, "model": "m", "features": ["x", "y"],
                       "segments": segments,
                       "reference": reference or {"kind": "initial", "windows": 3},
                       "performance": {"task": "classification", "prediction": "pred",
                                       "metrics": ["accuracy"]},
-                      "rules": [{"metric": "accuracy", "op": "<", "value": 0.85}],
+                      "rules": [{"metric": "accuracy", "op": "<", "value": 0.85}]
+                      if rules is None else rules,
                       "persistence": {"enabled": False}}],
         "alerts": {"console": False}})
 
@@ -122,3 +129,96 @@ def test_the_version_is_read_only_where_a_monitor_asks_for_it(store: Store) -> N
     assert set(plain.segments["model_version"]) == {"stale"}
     asked = read_events(store, "m", T0, T0 + W, ["x"], versions=True)
     assert set(asked.segments["model_version"]) == {"7"}
+
+
+CANARY_RULE = {"metric": "accuracy", "versus": "rest", "op": "<", "value": -0.05,
+               "segment": "model_version"}
+
+
+def versus_config(rules: list[dict[str, Any]], segments: tuple[str, ...] = ("model_version",),
+                  name: str = "mon") -> Config:
+    return config(list(segments), rules=rules, name=name)
+
+
+def test_a_canary_worse_than_the_rest_of_its_windows_fires_a_versus_rule(
+    store: Store,
+) -> None:
+    """``{metric: accuracy, versus: rest, op: "<", value: -0.05}``: each version against
+    the other versions' events of the same window. The canary fires; the version it
+    replaces (better than the rest) and all events' rows never do."""
+    write_windows(store, "m", T0, W, 8, 1000, rollout(0.1), seed=0)
+    engine = AlertEngine(store, AlertsConfig(console=True))
+    Monitor(store, versus_config([CANARY_RULE]), alerts=engine).run_once()
+    (sent,) = store.query(f"SELECT {OUT.payload} FROM {OUT} FINAL WHERE {OUT.channel} = "
+                          "'console'")[0]
+    line = [x for x in json.loads(sent)["lines"] if x.startswith("accuracy")]
+    assert line and line[0].startswith("accuracy [model_version=2] (accuracy 0.")
+    assert "rule < rest -0.05) — on " in line[0] and "; the rest of the window 0.9" in line[0]
+    got = store.query(
+        f"SELECT {D.window_start}, {D.segment}, {D.statistic}, {D.threshold}, {D.policy}, "
+        f"JSONExtractFloat({D.details}, 'rest', 'value'), {D.drifted} FROM {D} FINAL "
+        f"WHERE {D.metric} = 'accuracy'")
+    flagged = {(int((t.replace(tzinfo=UTC) - T0) / W), s) for t, s, *_, d in got if d}
+    assert flagged == {(i, "model_version=2") for i in range(4, 8)}
+    for _, _, value, bound, policy, rest, d in got:
+        if d:  # the bound on the canary's own value: the rest's, 0.05 lower
+            assert policy == "rule < rest -0.05"
+            assert bound == pytest.approx(rest - 0.05) and 0.86 < rest < 0.94
+            assert value < bound
+
+
+def test_a_canary_as_good_as_the_rest_stays_quiet(store: Store) -> None:
+    """Ten windows of 1,000 events, a healthy 10 % canary (about 100 labels a window):
+    the accuracy it draws either side of the old version's, within its noise, fires none
+    (over 1,000 such windows: 7, docs/monitor.md)."""
+    write_windows(store, "m", T0, W, 14, 1000, rollout(0.1, broken=False), seed=3)
+    Monitor(store, versus_config([CANARY_RULE])).run_once()
+    quiet = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.metric} = 'accuracy' "
+                        f"AND {D.drifted}")[0][0]
+    assert quiet == 0
+    rests = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.metric} = 'accuracy' AND "
+                        f"JSONHas({D.details}, 'rest')")[0][0]
+    assert rests == 2 * 10  # (each version's rows of windows 4-13 were compared)
+
+
+def test_a_versus_rule_judges_only_the_segment_key_it_names(store: Store) -> None:
+    """A country whose accuracy is always lower is not a canary: with ``segment:
+    model_version`` its rows are not judged against the rest."""
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        fr = rng.random(n) < 0.3
+        label = rng.integers(0, 2, n)
+        right = rng.random(n) < np.where(fr, 0.7, 0.9)
+        return {"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
+                "label": label.astype(str).astype(object),
+                "output:pred": np.where(right, label, 1 - label).astype(float),
+                "segment:country": np.where(fr, "FR", "DE").astype(object),
+                "model_version": np.full(n, "1", dtype=object)}
+    write_windows(store, "m", T0, W, 5, 1000, make, seed=0)
+    Monitor(store, versus_config([CANARY_RULE], ("country", "model_version"))).run_once()
+    assert store.query(f"SELECT count() FROM {D} FINAL WHERE {D.drifted} "
+                       f"AND {D.metric} = 'accuracy'")[0][0] == 0
+    Monitor(store, versus_config([{**CANARY_RULE, "segment": None}],
+                                 ("country", "model_version"), "every")).run_once()
+    fired = store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE {D.drifted} "
+                        f"AND {D.metric} = 'accuracy' AND {D.monitor} = 'every'")
+    assert fired == [("country=FR",)]
+
+
+@pytest.mark.parametrize(("rule", "segments", "said"), [
+    ({"metric": "accuracy", "versus": "rest", "op": "<", "value": 0.02}, ["model_version"],
+     "fires on a segment as good as the rest"),
+    ({"metric": "accuracy", "versus": "rest", "op": "<", "value": -5}, ["model_version"],
+     "lies in [-1, 1]"),
+    ({"metric": "missing_rate", "versus": "rest", "op": ">", "value": 0.1}, ["model_version"],
+     "missing_rate is not a performance metric"),
+    ({"metric": "accuracy", "versus": "rest", "op": "<", "value": -0.05}, [],
+     "this monitor has no segments"),
+    ({"metric": "accuracy", "op": "<", "value": 0.8, "segment": "model_versoin"},
+     ["model_version"], "not a segment key of this monitor (its segments: model_version)"),
+])
+def test_a_versus_rule_that_cannot_work_is_refused_in_one_line(
+    rule: dict[str, Any], segments: list[str], said: str,
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        versus_config([rule], tuple(segments))
+    assert said in str(err.value)
