@@ -250,10 +250,9 @@ class ReferenceReader:
             return None
         if before not in self._stand_ins:  # (not kept as that version's reference: a
             # window of it inside its own first windows after a rollback has none)
-            first = self._firsts.get(before) or self._first_windows(spec, window, before)
-            if len(first) < spec.width:
+            first = self._firsts_of(spec, window, before)
+            if first is None:
                 return None
-            self._firsts[before] = first
             self._stand_ins[before] = self._read_windows(first, window.size, None)
         return self._stand_ins[before]
 
@@ -264,22 +263,22 @@ class ReferenceReader:
         else, after a longer gap, of the versions that began earlier the one whose events
         came last (a rollback to it since may make that another)."""
         if version not in self._before:
-            first = self._first_seen(version, window.size)
+            event = self._first_event(version)
             found = None
-            for j in range(1, BEHIND + 1) if first is not None else ():
-                assert first is not None
-                got = self.version_of(spec, replace(window, start=first - j * window.size))
-                if got is not None and got != version:
-                    found = got
-                    break
-            if found is None:
+            if event is not None:
+                first = floor_window(event, window.size)
+                for j in range(1, BEHIND + 1):
+                    got = self.version_of(spec, replace(window, start=first - j * window.size))
+                    if got is not None and got != version:
+                        found = got
+                        break
+            if found is None and event is not None:
                 V = S.MODEL_VERSIONS
                 rows = self.store.query(
                     f"SELECT v FROM (SELECT {V.model_version} AS v, min({V.first_seen}) AS a, "
                     f"max({V.last_seen}) AS b FROM {V} WHERE {V.model_id} = {{m:String}} "
-                    f"GROUP BY v) WHERE a < (SELECT min({V.first_seen}) FROM {V} WHERE "
-                    f"{V.model_id} = {{m:String}} AND {V.model_version} = {{v:String}}) "
-                    f"ORDER BY b DESC, v LIMIT 1", {"m": self.model_id, "v": version})
+                    f"GROUP BY v) WHERE a < {{f:DateTime64(3, 'UTC')}} "
+                    f"ORDER BY b DESC, v LIMIT 1", {"m": self.model_id, "f": event})
                 found = str(rows[0][0]) if rows else None
             self._before[version] = found
         return self._before[version]
@@ -346,11 +345,11 @@ class ReferenceReader:
         return served[window.start]
 
     def version_of(self, spec: ReferenceSpec, window: Window) -> str | None:
-        """The version whose reference ``window`` is judged against (a reference per
-        version): for an ``initial`` one, by the events that came on time, as the
-        reference reads them, so that a late batch does not change a version's first
-        windows once they are judged."""
-        return self.served(window, on_time=spec.kind == "initial")
+        """The version ``window`` is judged as: for an ``initial`` reference per version,
+        by the events that came on time, as the reference reads them, so that a late
+        batch does not change a version's first windows once they are judged; else by all
+        its events (:meth:`served`)."""
+        return self.served(window, on_time=spec.kind == "initial" and spec.per_version)
 
     def _superseded(self, spec: ReferenceSpec, window: Window, name: str) -> bool:
         """Whether a window without its version's dataset (or without a version) was
@@ -411,17 +410,20 @@ class ReferenceReader:
         if spec.kind != "initial":
             return None
         version = self.version_of(spec, window) if spec.per_version else None
-        key = version if spec.per_version and version is not None else MODEL
-        if key in self._firsts:  # (complete: once a reader)
-            return self._firsts[key]
-        if key == MODEL:
-            starts = self._candidate_windows(window.size, None, spec.width)
-        else:
-            starts = self._first_windows(spec, window, key)
-        if len(starts) < spec.width:
-            return None
-        self._firsts[key] = starts
-        return starts
+        return self._firsts_of(spec, window, MODEL if version is None else version)
+
+    def _firsts_of(self, spec: ReferenceSpec, window: Window, key: str
+                   ) -> list[datetime] | None:
+        """The first ``width`` windows of the size of ``window`` with ``min_events``
+        events that version ``key`` served (:data:`MODEL`: of the model), kept once
+        complete (once a reader); None while there are fewer."""
+        if key not in self._firsts:
+            starts = (self._candidate_windows(window.size, None, spec.width) if key == MODEL
+                      else self._first_windows(spec, window, key))
+            if len(starts) < spec.width:
+                return None
+            self._firsts[key] = starts
+        return self._firsts[key]
 
     def _first_windows(self, spec: ReferenceSpec, window: Window, version: str
                        ) -> list[datetime]:
@@ -463,14 +465,19 @@ class ReferenceReader:
         return [as_utc(r[0]) for r in rows]
 
     def _first_seen(self, version: str, size: timedelta) -> datetime | None:
-        """The start of the window of ``version``'s first on-time event (the collector's
+        """The start of the window of ``version``'s first on-time event."""
+        event = self._first_event(version)
+        return None if event is None else floor_window(event, size)
+
+    def _first_event(self, version: str) -> datetime | None:
+        """The time of ``version``'s first on-time event (the collector's
         ``model_versions``), None when it has none there."""
         V = S.MODEL_VERSIONS
         rows = self.store.query(
             f"SELECT min({V.first_seen}) FROM {V} WHERE {V.model_id} = {{m:String}} "
             f"AND {V.model_version} = {{v:String}} HAVING count() > 0",
             {"m": self.model_id, "v": version})
-        return floor_window(as_utc(rows[0][0]), size) if rows else None
+        return as_utc(rows[0][0]) if rows else None
 
     def _empty_range(self, start: datetime, end: datetime, n: int) -> ConfigError:
         """A fixed range, over, that holds too few events to be anyone's normal: without

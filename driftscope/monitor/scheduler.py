@@ -698,12 +698,9 @@ class Monitor:
                        measured.start if measured else None, unjudged)
         if self._has_versions(cfg.model) and not isinstance(run.source, Profiled):
             # which version to retrain (the alerts'): the one it was judged against
-            def served_by(w: Window) -> str | None:
-                return run.refs.version_of(cfg.reference, w) if cfg.reference.by_version \
-                    else run.refs.served(w)
-
-            v = replace(v, model_version=served_by(window),
-                        labels_version=served_by(measured) if measured else None)
+            judged_as = partial(run.refs.version_of, cfg.reference)
+            v = replace(v, model_version=judged_as(window),
+                        labels_version=judged_as(measured) if measured else None)
         run.drifted = (window.start, results.drifted_on(v))
         return (rows, scored, v) if run.lag else (rows + perf, [], v)
 
