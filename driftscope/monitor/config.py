@@ -449,31 +449,36 @@ def bound_problem(metric: str | None, op: str | None, value: float) -> str | Non
 
 
 def difference_problem(metric: str | None, op: str | None, value: float) -> str | None:
-    """What is wrong with ``metric versus rest op value`` (a segment's value less the
-    rest of its window's), in one line: a share's difference lies in [-1, 1], and a bound
-    on the worse side fires only past a real difference (``accuracy versus rest < 0.02``
-    fired on a canary as good as the rest).
+    """What is wrong with ``metric versus rest op value`` (a performance metric's value in
+    a segment less the rest of its window's), in one line: a share's difference lies in
+    [-1, 1], and a rule fires only past a real difference, never on a segment as good as
+    the rest (``accuracy versus rest < 0.02`` fired on a canary as good as the rest), nor
+    never at all. None for a metric that is no performance metric: the monitor says so.
 
     >>> print(difference_problem("accuracy", "<", 0.02))
-    accuracy versus rest < 0.02 fires on a segment as good as the rest: a bound below it \
-is negative (-0.02)
-    >>> print(difference_problem("mae", ">", -1.0))
-    mae versus rest > -1 fires on a segment as good as the rest: a bound above it is positive (1)
+    accuracy versus rest < 0.02 fires on a segment as good as the rest; did you mean < -0.02?
+    >>> print(difference_problem("mae", "<", 1.0))
+    mae versus rest < 1 fires on a segment as good as the rest; did you mean < -1?
     >>> print(difference_problem("accuracy", "<", -5))
     accuracy versus rest: a difference of shares lies in [-1, 1]; -5 is outside it
-    >>> difference_problem("rmse", ">", 0.5) is None
-    True
+    >>> print(difference_problem("f1", "<", -1))
+    f1 versus rest < -1 never fires: a difference of shares lies in [-1, 1]
+    >>> difference_problem("rmse", ">", 0.5), difference_problem("emd", ">", -1)
+    (None, None)
     """
+    if metric not in TASK_METRICS_ALL or op is None:
+        return None
     shown = f"{value + 0.0:g}"
-    if metric in SHARE_METRICS and not -1 <= value <= 1:
+    share = metric in SHARE_METRICS  # (accuracy, F1, ROC AUC; MAE and RMSE are not)
+    if share and not -1 <= value <= 1:
         return (f"{metric} versus rest: a difference of shares lies in [-1, 1]; {shown} is "
                 "outside it")
-    worse_low = metric in SHARE_METRICS  # (accuracy, F1, ROC AUC; MAE and RMSE: higher)
-    if (worse_low and op in ("<", "<=") and value > 0) or (
-            not worse_low and op in (">", ">=") and value < 0):
-        side = "below it is negative" if worse_low else "above it is positive"
-        return (f"{metric} versus rest {op} {shown} fires on a segment as good as the rest: "
-                f"a bound {side} ({-value:g})")
+    if share and (op, value) in (("<", -1), (">", 1)):
+        return f"{metric} versus rest {op} {shown} never fires: a difference of shares lies " \
+            "in [-1, 1]"
+    if {"<": 0 < value, "<=": 0 <= value, ">": 0 > value, ">=": 0 >= value}[op]:
+        hint = f"; did you mean {op} {-value:g}?" if value else ""
+        return f"{metric} versus rest {op} {shown} fires on a segment as good as the rest{hint}"
     return None
 
 
@@ -746,10 +751,31 @@ class MonitorConfig(Section):
                 f"rules.{i}.versus: rest compares each segment with the rest of its window, "
                 "and this monitor has no segments (segments: [model_version] compares a "
                 "rollout's versions)")
-        if rule.segment not in (None, "*") and rule.segment.split("=", 1)[0] not in self.segments:
+        if rule.segment is None:
+            return
+        where = f"rules.{i}.segment = {rule.segment!r}"
+        if rule.versus and rule.segment == "*":
+            raise ValueError(f"{where}: versus: rest compares a segment with the rest of its "
+                             "window, and all events have no rest; name a key or a value")
+        if rule.segment != "*" and (
+                rule.metric in ("volume", "schema_violations")
+                or rule.feature.startswith("segment:")):
             raise ValueError(
-                f"rules.{i}.segment = {rule.segment!r}: not a segment key of this monitor "
-                f"(its segments: {', '.join(self.segments) or 'none'})")
+                f"{where}: {rule.metric} rows of {rule.feature} are the whole model's "
+                "(segment *: a segment key's new values and each value's traffic too); "
+                "segment: '*' or none")
+        keys = [k for k in self.segments
+                if rule.segment == k or rule.segment.startswith(k + "=")]
+        if rule.segment != "*" and not keys:
+            close = difflib.get_close_matches(rule.segment, self.segments, n=1)
+            raise ValueError(
+                f"{where}: not a segment key of this monitor, nor one of its values "
+                f"(its segments: {', '.join(self.segments) or 'none'})"
+                + (f"; did you mean {close[0]}?" if close else ""))
+        if rule.segment not in (*keys, "*") and rule.segment.endswith("=") \
+                and rule.segment[:-1] in keys:
+            raise ValueError(f"{where}: names no value (a key alone: "
+                             f"{rule.segment[:-1]!r}, each of its values)")
 
     def _check_rules(self) -> None:
         """Each rule names a metric this monitor computes and a feature its rows of that

@@ -170,7 +170,7 @@ def test_a_canary_worse_than_the_rest_of_its_windows_fires_a_versus_rule(
 def test_a_canary_as_good_as_the_rest_stays_quiet(store: Store) -> None:
     """Ten windows of 1,000 events, a healthy 10 % canary (about 100 labels a window):
     the accuracy it draws either side of the old version's, within its noise, fires none
-    (over 1,000 such windows: 7, docs/monitor.md)."""
+    (over 1,000 such windows: 6, docs/monitor.md)."""
     write_windows(store, "m", T0, W, 14, 1000, rollout(0.1, broken=False), seed=3)
     Monitor(store, versus_config([CANARY_RULE])).run_once()
     quiet = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.metric} = 'accuracy' "
@@ -197,11 +197,44 @@ def test_a_versus_rule_judges_only_the_segment_key_it_names(store: Store) -> Non
     Monitor(store, versus_config([CANARY_RULE], ("country", "model_version"))).run_once()
     assert store.query(f"SELECT count() FROM {D} FINAL WHERE {D.drifted} "
                        f"AND {D.metric} = 'accuracy'")[0][0] == 0
+    # (nor measured against their rest: only the rows a versus rule judges are)
+    assert store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE "
+                       f"JSONHas({D.details}, 'rest')") == []  # (one version: no rest)
     Monitor(store, versus_config([{**CANARY_RULE, "segment": None}],
                                  ("country", "model_version"), "every")).run_once()
     fired = store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE {D.drifted} "
                         f"AND {D.metric} = 'accuracy' AND {D.monitor} = 'every'")
     assert fired == [("country=FR",)]
+    assert store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE "
+                       f"JSONHas({D.details}, 'rest') AND {D.monitor} = 'every' "
+                       f"ORDER BY 1") == [("country=DE",), ("country=FR",)]
+    # a plain rule on one value judges that value's rows only
+    Monitor(store, versus_config([{"metric": "accuracy", "op": "<", "value": 0.85,
+                                   "segment": "country=FR"}], ("country", "model_version"),
+                                 "fr")).run_once()
+    assert store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE {D.drifted} "
+                       f"AND {D.metric} = 'accuracy' AND {D.monitor} = 'fr'") == [
+        ("country=FR",)]
+
+
+def test_a_segment_key_holding_an_equals_sign_is_compared_with_its_rest(
+    store: Store,
+) -> None:
+    """A key may hold ``=`` (``plan=tier``): its rows ``plan=tier=gold`` are still split
+    into key and value (before, every window failed with a KeyError and was retried)."""
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        gold = rng.random(n) < 0.3
+        label = rng.integers(0, 2, n)
+        right = rng.random(n) < np.where(gold, 0.6, 0.9)
+        return {"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
+                "label": label.astype(str).astype(object),
+                "output:pred": np.where(right, label, 1 - label).astype(float),
+                "segment:plan=tier": np.where(gold, "gold", "basic").astype(object)}
+    write_windows(store, "m", T0, W, 4, 1000, make, seed=0)
+    Monitor(store, versus_config([{**CANARY_RULE, "segment": "plan=tier"}],
+                                 ("plan=tier",))).run_once()
+    assert store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE {D.drifted} "
+                       f"AND {D.metric} = 'accuracy'") == [("plan=tier=gold",)]
 
 
 @pytest.mark.parametrize(("rule", "segments", "said"), [
@@ -209,12 +242,23 @@ def test_a_versus_rule_judges_only_the_segment_key_it_names(store: Store) -> Non
      "fires on a segment as good as the rest"),
     ({"metric": "accuracy", "versus": "rest", "op": "<", "value": -5}, ["model_version"],
      "lies in [-1, 1]"),
+    ({"metric": "accuracy", "versus": "rest", "op": ">", "value": -0.02}, ["model_version"],
+     "fires on a segment as good as the rest; did you mean > 0.02?"),
+    ({"metric": "f1", "versus": "rest", "op": "<", "value": -1}, ["model_version"],
+     "never fires"),
     ({"metric": "missing_rate", "versus": "rest", "op": ">", "value": 0.1}, ["model_version"],
      "missing_rate is not a performance metric"),
+    ({"metric": "emd", "versus": "rest", "op": ">", "value": -1}, ["model_version"],
+     "emd is not a performance metric"),
+    ({**CANARY_RULE, "segment": "*"}, ["model_version"], "all events have no rest"),
+    ({"metric": "volume", "op": ">", "value": 6, "segment": "model_version"},
+     ["model_version"], "are the whole model's"),
+    ({**CANARY_RULE, "segment": "model_version="}, ["model_version"], "names no value"),
     ({"metric": "accuracy", "versus": "rest", "op": "<", "value": -0.05}, [],
      "this monitor has no segments"),
     ({"metric": "accuracy", "op": "<", "value": 0.8, "segment": "model_versoin"},
-     ["model_version"], "not a segment key of this monitor (its segments: model_version)"),
+     ["model_version"], "not a segment key of this monitor, nor one of its values (its "
+     "segments: model_version); did you mean model_version?"),
 ])
 def test_a_versus_rule_that_cannot_work_is_refused_in_one_line(
     rule: dict[str, Any], segments: list[str], said: str,

@@ -2,7 +2,8 @@
 -- the first and last event it made. The collector adds a row per (model, version) of each
 -- flush (driftscope.collector.sink, every logging mode, events without a version and
 -- late ones left out: a replay or a skewed clock moves no marker); the Deployments
--- annotation marks a version's first_seen. Only min and max are kept, so rows written twice change nothing: a flush retried, or rolled back and read
+-- annotation marks a version's first_seen. Only min and max are kept, so rows written
+-- twice change nothing: a flush retried, or rolled back and read
 -- again, and the fill below (from the raw events and samples a store already holds; a
 -- model logged only as profiles keeps no version of its past events) may run again, or
 -- in two processes at once. Read it grouped: min(first_seen), max(last_seen).
