@@ -212,5 +212,31 @@ ORDER BY time"""
     )
 
 
+def version_traffic() -> PanelSpec:
+    """Each model version's share of the events of each interval, by event time (late
+    ones included): a rollout's progress, beside the per-version performance that
+    ``segments: [model_version]`` draws on the panels above. Raw events only, as
+    :func:`label_coverage` (a sample holds k events a window, whatever the traffic)."""
+    sql = f"""SELECT time, concat('version ', if(version = '', '(none)', version)) AS series,
+  n / sum(n) OVER (PARTITION BY time) AS share
+FROM (
+  SELECT $__timeInterval({E.timestamp}) AS time, {E.model_version} AS version, count() AS n
+  FROM {E}
+  WHERE {model_is(E.model_id)} AND $__timeFilter({E.timestamp})
+  GROUP BY time, version
+)
+ORDER BY time, series"""
+    return PanelSpec(
+        "version_traffic", "Traffic by model version", "timeseries", sql,
+        ("time", "series", "share"), series=("series",), unit="percentunit", width=24,
+        no_value=NO_RAW_EVENTS.replace("label coverage", "version traffic"),
+        description="Each model version's share of the events of each interval (by event "
+        "time; \"(none)\": events that name no version): a canary's rollout as it goes. "
+        "With segments: [model_version] on a monitor, the panels above draw each version's "
+        "metrics beside the others' (segment model_version=…). Needs raw events (logging: "
+        "raw).",
+    )
+
+
 QUALITY = (missing_rate, quality_checks, window_counts, dead_letter_reasons)
-PERFORMANCE = (performance, performance_proxy, label_coverage)
+PERFORMANCE = (performance, performance_proxy, label_coverage, version_traffic)

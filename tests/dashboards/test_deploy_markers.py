@@ -17,7 +17,7 @@ from driftscope.collector.model import ModelRegistry
 from driftscope.collector.sink import Sink
 from driftscope.config import Config
 from driftscope.dashboards import build as b
-from driftscope.dashboards import panels_overview
+from driftscope.dashboards import panels_overview, panels_quality
 from driftscope.dashboards.macros import ALL, expand
 from driftscope.monitor.seed import write_windows
 from driftscope.store import schema as S
@@ -156,3 +156,25 @@ def test_retrain_requests_name_the_version_they_are_about(store: Store) -> None:
     assert tuple(cols) == spec.columns and got
     by_id = {r[cols.index("window_start")]: r[cols.index("model_version")] for r in got}
     assert list(by_id.values()) == ["", "3"]  # newest first; "" when unknown
+
+
+def traffic(store: Store, model: str) -> dict[tuple[int, str], float]:
+    """The Traffic by model version panel, hourly: (hour from T0, series): share."""
+    spec = panels_quality.version_traffic()
+    cols, rows = store.query_columns(expand(spec.sql, T0, T0 + 12 * HOUR, 3600,
+                                            {"model": [model]}, all_values=b.ALL_VALUES))
+    assert tuple(cols) == spec.columns or not rows
+    return {(int((t.replace(tzinfo=UTC) - T0) / HOUR), s): round(float(v), 4)
+            for t, s, v in rows}
+
+
+def test_each_versions_share_of_the_traffic_shows_a_rollout(deployed: Store) -> None:
+    got = traffic(deployed, "churn")
+    assert {k: v for k, v in got.items() if k[0] in (2, 3, 4, 8)} == {
+        (2, "version 1"): 1.0,
+        (3, "version 1"): 0.75, (3, "version 2"): 0.25,  # (the canary's half hour)
+        (4, "version 2"): 1.0, (8, "version 3"): 1.0}
+    assert sum(got.values()) == pytest.approx(12)  # (each hour's shares sum to 1)
+    assert set(traffic(deployed, "quiet").values()) == {1.0}
+    assert {s for _, s in traffic(deployed, "quiet")} == {"version (none)"}
+    assert traffic(deployed, "shadow") == {}  # (profiles only: the panel says why)
