@@ -4,7 +4,11 @@
 reference data, predicts every event of the scenario stream, logs the predictions through
 the :class:`~driftscope.client.PredictionLogger` it is given, and sends each label later
 as a feedback event (``label_delay`` events and simulated seconds after its prediction).
-It never creates a Kafka client itself.
+It never creates a Kafka client itself. With ``canary``, from the onset a new version
+(``canary_version``) serves that share of the events: the same model with its numeric
+inputs standardised with their sign flipped, a feature-pipeline bug in the new release,
+so its accuracy falls while the old version's does not (what ``segments: [model_version]``
+and a rule ``versus: rest`` catch).
 
 Examples
 --------
@@ -25,13 +29,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
 
-from .scenarios import Clock, Scenario, Stream, get_scenario
+from .scenarios import Clock, Scenario, Stream, _resolve, get_scenario
 from .sources import Batch, Source, get_source
 
 
@@ -71,11 +75,18 @@ class RunCounts:
     feedback: int = 0
     drifted: int = 0
     correct: int = 0
+    canary: int = 0
+    canary_correct: int = 0
 
     @property
     def accuracy(self) -> float:
         """Share of logged predictions that matched their label."""
         return self.correct / self.predictions if self.predictions else float("nan")
+
+    @property
+    def canary_accuracy(self) -> float:
+        """Share of the canary version's logged predictions that matched their label."""
+        return self.canary_correct / self.canary if self.canary else float("nan")
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,11 @@ class DemoApp:
         n_reference: int = 5000,
         label_delay: int = 100,
         label_share: float = 1.0,
+        canary: float = 0.0,
+        canary_version: str = "2",
     ) -> None:
+        if not 0.0 <= canary <= 1.0:
+            raise ValueError(f"canary: a share of the events in [0, 1], got {canary:g}")
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
         self.model_id = model_id
         self.model_version = model_version
@@ -174,6 +189,8 @@ class DemoApp:
         self.n_reference = n_reference
         self.label_delay = label_delay
         self.label_share = label_share
+        self.canary = canary
+        self.canary_version = canary_version
         self.model: SoftmaxModel | None = None
         self._reference: Batch | None = None
 
@@ -227,6 +244,10 @@ class DemoApp:
         elif len(stream) != n_events:
             raise ValueError(f"the stream has {len(stream)} events, not {n_events}")
         proba = self.model.predict_proba(stream.features)
+        canary = self.canary_events(n_events)
+        if canary.any():  # (the new version's predictions, where it served)
+            proba = np.where(canary[:, None], _unit_bug(self.model).predict_proba(
+                stream.features), proba)
         share = np.random.default_rng([self.seed, 2]).random(n_events) < self.label_share
         delay = timedelta(seconds=self.label_delay / self.clock.events_per_second)
         pending: deque[tuple[str, int, datetime]] = deque()
@@ -245,7 +266,7 @@ class DemoApp:
                 segments=ev["segments"],
                 event_id=ev["event_id"],
                 timestamp=ev["timestamp"],
-                model_version=self.model_version,
+                model_version=self.canary_version if canary[i] else self.model_version,
             )
             if eid is None:
                 counts.invalid += 1
@@ -253,6 +274,8 @@ class DemoApp:
             counts.predictions += 1
             counts.drifted += ev["drifted"]
             counts.correct += predictions["class"] == ev["label"]
+            counts.canary += bool(canary[i])
+            counts.canary_correct += bool(canary[i]) and predictions["class"] == ev["label"]
             if share[i]:
                 pending.append((eid, ev["label"], ev["timestamp"] + delay))
             while pending and len(pending) > self.label_delay:
@@ -260,6 +283,19 @@ class DemoApp:
         while pending:
             counts.feedback += self._feedback(logger, *pending.popleft())
         return counts
+
+    def canary_events(self, n_events: int) -> np.ndarray:
+        """Which of ``n_events`` the canary version serves: ``canary`` of them at random
+        (from ``seed``), from the onset on.
+
+        >>> app = DemoApp("no-drift", canary=0.1, onset=0.5)
+        >>> served = app.canary_events(10000)
+        >>> int(served[:5000].sum()), 400 < int(served[5000:].sum()) < 600
+        (0, True)
+        """
+        served = np.random.default_rng([self.seed, 3]).random(n_events) < self.canary
+        served[: _resolve(self.onset, n_events, "onset")] = False
+        return served
 
     def _feedback(self, logger: EventLogger, eid: str, label: int, ts: datetime) -> int:
         logger.log_feedback(self.model_id, eid, label, timestamp=ts)
@@ -270,3 +306,12 @@ class DemoApp:
         k = int(np.argmax(p))
         out: dict[str, Any] = {"class": k, "score": float(p[-1] if len(p) == 2 else p[k])}
         return out
+
+
+def _unit_bug(model: SoftmaxModel) -> SoftmaxModel:
+    """The model with its numeric inputs standardised the wrong way round (each deviation
+    from the mean read with its sign flipped), a release whose feature pipeline changed;
+    a model without numeric inputs predicts the classes in reverse."""
+    if not model.numeric:
+        return replace(model, coef=model.coef[:, ::-1].copy())
+    return replace(model, sd=-model.sd)

@@ -137,6 +137,9 @@ def simulate(
     label_delay: Annotated[
         int, typer.Option(help="Events between a prediction and its label.")
     ] = 100,
+    canary: Annotated[float, typer.Option(help=(
+        "From the onset, a new model version (2) serves this share of the events, with a "
+        "feature-pipeline bug: its accuracy falls (0: none)."))] = 0.0,
     bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")] = None,
     start: Annotated[str, typer.Option(help=(
         "Simulated time of the first event: an ISO time, `now`, or `ending-now` (the last "
@@ -168,6 +171,8 @@ def simulate(
         raise ConfigError(f"--speed: must be more than 0 (simulated s per real s), got {speed:g}")
     _at_least("--label-delay", label_delay, 0)
     _at_least("--seed", seed, 0)
+    if not (0.0 <= canary <= 1.0):  # (NaN too)
+        raise ConfigError(f"--canary: a share of the events in [0, 1], got {canary:g}")
     if intensity not in INTENSITIES:  # no-drift alone would not look at it
         raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
     if events is not None:
@@ -197,6 +202,7 @@ def simulate(
         seed=seed,
         clock=clock,
         label_delay=label_delay,
+        canary=canary,
     ).fit()
     stream = app.stream(n)
     cfg = load_config(config)
@@ -213,9 +219,11 @@ def simulate(
         raise typer.Exit(130) from None
     c = out.counts
     invalid = f"; {c.invalid} invalid, not sent" if c.invalid else ""
+    served = (f" ({c.canary} by version {app.canary_version}, accuracy "
+              f"{c.canary_accuracy:.3f})" if canary else "")
     typer.echo(
         f"delivered {out.delivered} events to {cfg.kafka.topic}: {c.predictions} predictions "
-        f"({c.drifted} drifted), {c.feedback} labels; accuracy {c.accuracy:.3f}; "
+        f"({c.drifted} drifted){served}, {c.feedback} labels; accuracy {c.accuracy:.3f}; "
         f"lost {out.stats.failed + out.stats.dropped}{invalid}"
     )
     if not out.delivered:  # a script must not take "nothing sent" for success

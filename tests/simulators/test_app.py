@@ -86,3 +86,17 @@ def test_real_broker(broker: LocalBroker, topic: str) -> None:
         counts = app.run(logger, 200)
         assert logger.flush(30)
         assert logger.stats.sent == counts.predictions + counts.feedback == 400
+
+
+def test_a_canary_serves_its_share_from_the_onset_and_is_worse() -> None:
+    """``canary=0.1``: version 2 serves a tenth of the events from the onset (none before),
+    with a feature-pipeline bug: its accuracy falls, the old version's does not."""
+    rec = Recorder()
+    app = DemoApp("no-drift", n_reference=2000, label_delay=10, canary=0.1, seed=2)
+    counts = app.run(rec, 6000)
+    versions = np.array([ev.model_version for ev in rec.predictions])
+    assert set(versions[:3000]) == {"1"}
+    assert 0.07 < np.mean(versions[3000:] == "2") < 0.13
+    assert counts.canary == int(np.sum(versions == "2"))
+    old = (counts.correct - counts.canary_correct) / (counts.predictions - counts.canary)
+    assert counts.canary_accuracy < old - 0.1, (counts.canary_accuracy, old)

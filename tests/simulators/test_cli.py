@@ -54,6 +54,22 @@ def test_simulate_sends_to_the_broker(broker, topic, tmp_path) -> None:  # type:
     assert result.exit_code == 0, result.output
     assert "delivered 200 events to" in result.output, result.output
     assert "100 predictions" in result.output and "100 labels" in result.output
+    assert "by version" not in result.output  # (no canary unless asked)
+
+
+def test_simulate_a_canary_says_what_it_served(broker, topic, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "driftscope.yaml"
+    cfg.write_text(f"kafka:\n  topic: {topic}\n")
+    result = runner.invoke(app, ["simulate", "no-drift", "--events", "2000", "--rate", "0",
+                                 "--canary", "0.2", "--bootstrap", broker.bootstrap,
+                                 "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    said = re.search(r"\((\d+) by version 2, accuracy (0\.\d+)\).*; accuracy (0\.\d+)",
+                     result.output)
+    assert said, result.output
+    served, canary, overall = int(said[1]), float(said[2]), float(said[3])
+    assert 150 < served < 250  # (a fifth of the 1,000 events from the onset)
+    assert canary < overall - 0.1, result.output
 
 
 def test_simulate_ending_now_places_the_stream_before_the_current_time(  # type: ignore[no-untyped-def]
@@ -128,6 +144,8 @@ def test_simulate_rate_0_needs_a_count_of_events() -> None:
         (["simulate", "no-drift", "--rate", "-5"], "--rate"),
         (["simulate", "no-drift", "--events", "0"], "--events"),
         (["simulate", "no-drift", "--label-delay", "-1"], "--label-delay"),
+        (["simulate", "no-drift", "--canary", "1.5"], "--canary: a share of the events"),
+        (["simulate", "no-drift", "--canary", "nan"], "--canary: a share of the events"),
         (["simulate", "no-drift", "--rate", "0.001", "--duration", "1s"], "no events"),
         (["evaluate", "--suite", "nope"], "--suite"),
         (["evaluate", "--sizes", "0"], "--sizes"),

@@ -1,0 +1,65 @@
+"""A canary, end to end: the demo application with a new version serving a tenth of the
+traffic from the middle (its feature pipeline broken: accuracy 0.14-0.39 against 0.65-0.73) →
+PredictionLogger → local Kafka broker → collector (labels as feedback) → chDB → a monitor
+with ``segments: [model_version]`` and a rule ``versus: rest``: the canary's windows, and
+only those, are flagged; all events' accuracy (0.61-0.70, against 0.69-0.74 before it)
+is flagged in none."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from driftscope.broker import LocalBroker
+from driftscope.client import PredictionLogger
+from driftscope.collector.service import Collector
+from driftscope.config import Config
+from driftscope.monitor.scheduler import Monitor
+from driftscope.simulators.app import DemoApp
+from driftscope.simulators.scenarios import Clock
+from driftscope.store import schema as S
+from driftscope.store.clickhouse import Store
+
+N = 8000  # 500 events per simulated hour: 16 one-hour windows, the canary from the middle
+D = S.DRIFT_RESULTS
+
+
+def test_a_broken_canary_is_found_in_each_window_it_served(broker: LocalBroker, topic: str,
+                                                           store: Store) -> None:
+    clock = Clock(start=datetime(2026, 5, 1, tzinfo=UTC), events_per_second=500 / 3600)
+    app = DemoApp("no-drift", seed=5, clock=clock, n_reference=4000, label_delay=20,
+                  canary=0.1)
+    with PredictionLogger(broker.bootstrap, topic=topic) as logger:
+        counts = app.run(logger, N)
+        assert logger.flush(60)
+    assert counts.canary > 0 and counts.canary_accuracy < counts.accuracy - 0.1
+    cfg = Config.model_validate({
+        "kafka": {"bootstrap_servers": broker.bootstrap, "topic": topic,
+                  "dead_letter_topic": f"{topic}.dlq", "group_id": f"{topic}.g"},
+        "collector": {"flush_interval": "0.3s"},
+        "models": [{"id": "demo", "window": "1h"}],
+        "monitors": [{"name": "canary", "model": "demo", "features": ["age"],
+                      "segments": ["model_version"],
+                      "reference": {"kind": "initial", "windows": 4},
+                      "performance": {"task": "classification", "prediction": "class",
+                                      "metrics": ["accuracy"]},
+                      "rules": [{"metric": "accuracy", "versus": "rest", "op": "<",
+                                 "value": -0.05, "segment": "model_version"}]}],
+        "alerts": {"console": False},
+    })
+    collector = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
+    collector.start()
+    deadline = time.monotonic() + 90
+    while store.count(S.EVENTS) < N and time.monotonic() < deadline:
+        collector.poll_once()
+    collector.flush()
+    collector.close()
+    assert store.count(S.EVENTS) == N
+    Monitor(store, cfg).run_once()
+    rows = store.query(
+        f"SELECT toHour({D.window_start}), {D.segment}, {D.statistic}, {D.drifted}, "
+        f"{D.policy} FROM {D} FINAL WHERE {D.metric} = 'accuracy' ORDER BY 1, 2")
+    flagged = {(h, s) for h, s, _, d, _ in rows if d}
+    canary_hours = {h for h, s, *_ in rows if s == "model_version=2"}
+    assert min(canary_hours) == 8 and len(canary_hours) >= 7  # (from the middle)
+    assert flagged == {(h, "model_version=2") for h in canary_hours}
