@@ -458,11 +458,12 @@ def difference_problem(metric: str | None, op: str | None, value: float) -> str 
     >>> print(difference_problem("accuracy", "<", 0.02))
     accuracy versus rest < 0.02 fires on a segment as good as the rest; did you mean < -0.02?
     >>> print(difference_problem("mae", "<", 1.0))
-    mae versus rest < 1 fires on a segment as good as the rest; did you mean < -1?
+    mae versus rest < 1 fires on a segment as good as the rest; did you mean > 1?
     >>> print(difference_problem("accuracy", "<", -5))
     accuracy versus rest: a difference of shares lies in [-1, 1]; -5 is outside it
-    >>> print(difference_problem("f1", "<", -1))
-    f1 versus rest < -1 never fires: a difference of shares lies in [-1, 1]
+    >>> print(difference_problem("f1", "<=", -1))
+    f1 versus rest <= -1 never fires: a difference of shares lies in [-1, 1] (and must be \
+past the bound by its noise)
     >>> difference_problem("rmse", ">", 0.5), difference_problem("emd", ">", -1)
     (None, None)
     """
@@ -473,12 +474,13 @@ def difference_problem(metric: str | None, op: str | None, value: float) -> str 
     if share and not -1 <= value <= 1:
         return (f"{metric} versus rest: a difference of shares lies in [-1, 1]; {shown} is "
                 "outside it")
-    if share and (op, value) in (("<", -1), (">", 1)):
+    if share and (op, value) in (("<", -1), ("<=", -1), (">", 1), (">=", 1)):
         return f"{metric} versus rest {op} {shown} never fires: a difference of shares lies " \
-            "in [-1, 1]"
+            "in [-1, 1] (and must be past the bound by its noise)"
     if {"<": 0 < value, "<=": 0 <= value, ">": 0 > value, ">=": 0 >= value}[op]:
-        hint = f"; did you mean {op} {-value:g}?" if value else ""
-        return f"{metric} versus rest {op} {shown} fires on a segment as good as the rest{hint}"
+        worse = f"< {-abs(value):g}" if share else f"> {abs(value):g}"  # (the worse side)
+        return (f"{metric} versus rest {op} {shown} fires on a segment as good as the rest; "
+                f"did you mean {worse}?")
     return None
 
 
@@ -758,7 +760,7 @@ class MonitorConfig(Section):
             raise ValueError(f"{where}: versus: rest compares a segment with the rest of its "
                              "window, and all events have no rest; name a key or a value")
         if rule.segment != "*" and (
-                rule.metric in ("volume", "schema_violations")
+                rule.metric in ("volume", "schema_violations", "type_mismatch")
                 or rule.feature.startswith("segment:")):
             raise ValueError(
                 f"{where}: {rule.metric} rows of {rule.feature} are the whole model's "
@@ -772,10 +774,9 @@ class MonitorConfig(Section):
                 f"{where}: not a segment key of this monitor, nor one of its values "
                 f"(its segments: {', '.join(self.segments) or 'none'})"
                 + (f"; did you mean {close[0]}?" if close else ""))
-        if rule.segment not in (*keys, "*") and rule.segment.endswith("=") \
-                and rule.segment[:-1] in keys:
-            raise ValueError(f"{where}: names no value (a key alone: "
-                             f"{rule.segment[:-1]!r}, each of its values)")
+        if rule.segment == "model_version=":  # (an event without a version has none)
+            raise ValueError(f"{where}: names no version (the key alone, "
+                             "'model_version': each version's rows)")
 
     def _check_rules(self) -> None:
         """Each rule names a metric this monitor computes and a feature its rows of that

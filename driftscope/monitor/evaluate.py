@@ -659,7 +659,7 @@ def _in_segment(wanted: str | None, segment: str, keys: Sequence[str]) -> bool:
     ``*`` all events'; a key (one of ``keys``) each of its values'; ``key=value`` that
     one."""
     return wanted is None or segment == wanted or (
-        wanted in keys and segment.startswith(wanted + "="))
+        wanted in keys and segment != "*" and _key_value(keys, segment)[0] == wanted)
 
 
 def _difference_noise(row: Row, rest: dict[str, Any], bound: float) -> float:

@@ -160,7 +160,7 @@ def simulate(
 
     from .app import DemoApp
     from .delivery import Interrupted, deliver
-    from .scenarios import Clock, get_scenario
+    from .scenarios import Clock, _resolve, get_scenario
 
     # every option is checked, and the stream built, before anything connects to Kafka
     if not 1 <= len(model_id) <= 200:  # as events require: else every one is invalid
@@ -194,6 +194,10 @@ def simulate(
     # n is always known here (--events, or --rate × --duration): the whole stream is
     # built before sending, so its drift can be checked to fit in it
     sc.check_fits(n, at)
+    if canary and _resolve(at, n, "onset") >= n:
+        raise ConfigError(f"--canary: the onset {onset} is past the stream's last event "
+                          f"(0 to {n - 1}): the canary would serve none; set an earlier "
+                          "--onset")
     app = DemoApp(
         sc,
         model_id=model_id,
