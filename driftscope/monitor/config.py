@@ -484,6 +484,10 @@ past the bound by its noise)
     return None
 
 
+VERSION_KEY = "model_version"
+"""The segment key of the model version that served an event (``segments:
+[model_version]``): its ``model_version`` field, not a key of its segment map."""
+
 RULE_NOISE = 1.0
 """Standard errors a performance value must be beyond a rule's bound by (``beyond_noise``'s
 default): ``accuracy < 0.85`` at a steady 0.90 on 25 labels a window flagged 232 of 1,000
@@ -774,9 +778,9 @@ class MonitorConfig(Section):
                 f"{where}: not a segment key of this monitor, nor one of its values "
                 f"(its segments: {', '.join(self.segments) or 'none'})"
                 + (f"; did you mean {close[0]}?" if close else ""))
-        if rule.segment == "model_version=":  # (an event without a version has none)
+        if rule.segment == VERSION_KEY + "=":  # (an event without a version has none)
             raise ValueError(f"{where}: names no version (the key alone, "
-                             "'model_version': each version's rows)")
+                             f"{VERSION_KEY!r}: each version's rows)")
 
     def _check_rules(self) -> None:
         """Each rule names a metric this monitor computes and a feature its rows of that
@@ -842,7 +846,7 @@ class MonitorConfig(Section):
         columns = [*self.features, *(OUTPUT_PREFIX + o for o in self.outputs)]
         codes = {*self.categorical, *(OUTPUT_PREFIX + c for c in self.categorical
                                       if c in self.outputs)}
-        segments = [f"segment:{k}" for k in self.segments if k != "model_version"]
+        segments = [f"segment:{k}" for k in self.segments if k != VERSION_KEY]
         if metric in ("missing_rate",):
             return columns
         if metric in ("out_of_range", "stuck_value"):

@@ -24,13 +24,14 @@ from driftscope.alerts.model import Finding, WindowVerdict
 from driftscope.alerts.rules import check_of
 from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import (
+    VERSION_KEY,
     MonitorConfig,
     PerformanceSpec,
     ProjectionSpec,
     detector_kind,
 )
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
-from driftscope.monitor.frame import OUTPUT, VERSION_KEY, Frame
+from driftscope.monitor.frame import OUTPUT, Frame
 from driftscope.monitor.profiled import OTHER
 from driftscope.monitor.reference import is_static
 from driftscope.monitor.sketch_noise import SketchNoise
@@ -512,7 +513,7 @@ def _rest(cfg: MonitorConfig, cur: Frame, seg: str) -> Frame:
 def _key_value(keys: Sequence[str], seg: str) -> tuple[str, str]:
     """A segment row's key and value (``key=value``; a key may hold ``=`` itself: the
     longest configured key it begins with)."""
-    key = max((k for k in keys if seg.startswith(k + "=")), key=len)
+    key = max((k for k in keys if seg.startswith(k + "=")), key=len, default="")
     return key, seg[len(key) + 1:]
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from driftscope.durations import as_utc
+from driftscope.monitor.config import VERSION_KEY
 from driftscope.store import labels as store_labels
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -480,11 +481,6 @@ def read_dataset(store: Store, model_id: str, name: str, names: Sequence[str],
 
 _PICK = re.compile(re.escape(OUTPUT) + r"(.+)\[(\d+)\]")  # output:key[j]: j-th probability
 _CLASS = re.compile(re.escape(OUTPUT) + r"(.+)\[class\]")  # output:key[class]: argmax
-
-
-VERSION_KEY = "model_version"
-"""The segment key of the model version that served an event (``segments:
-[model_version]``): its ``model_version`` field, not a key of its segment map."""
 
 
 def read_frame(store: Store, table: Any, source: str, scan: str, params: dict[str, Any],

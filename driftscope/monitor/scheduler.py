@@ -34,10 +34,9 @@ from driftscope.errors import ConfigError, StoreUnavailable
 from driftscope.logs import Retelling
 from driftscope.monitor import evaluate as ev
 from driftscope.monitor import judge, names, quality, results
-from driftscope.monitor.config import MonitorConfig
+from driftscope.monitor.config import VERSION_KEY, MonitorConfig
 from driftscope.monitor.detect import Fitter, check_detectors
 from driftscope.monitor.frame import (
-    VERSION_KEY,
     Frame,
     Marks,
     Profiled,

@@ -246,7 +246,7 @@ class DemoApp:
         proba = self.model.predict_proba(stream.features)
         canary = self.canary_events(n_events)
         if canary.any():  # (the new version's predictions, where it served)
-            proba = np.where(canary[:, None], _unit_bug(self.model).predict_proba(
+            proba = np.where(canary[:, None], _pipeline_bug(self.model).predict_proba(
                 stream.features), proba)
         share = np.random.default_rng([self.seed, 2]).random(n_events) < self.label_share
         delay = timedelta(seconds=self.label_delay / self.clock.events_per_second)
@@ -308,7 +308,7 @@ class DemoApp:
         return out
 
 
-def _unit_bug(model: SoftmaxModel) -> SoftmaxModel:
+def _pipeline_bug(model: SoftmaxModel) -> SoftmaxModel:
     """The model with its numeric inputs standardised the wrong way round (each deviation
     from the mean read with its sign flipped), a release whose feature pipeline changed;
     a model without numeric inputs predicts the classes in reverse."""
