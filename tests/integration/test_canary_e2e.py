@@ -7,12 +7,12 @@ is flagged in none."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
+
+from test_monitor_e2e import collect
 
 from driftscope.broker import LocalBroker
 from driftscope.client import PredictionLogger
-from driftscope.collector.service import Collector
 from driftscope.config import Config
 from driftscope.monitor.scheduler import Monitor
 from driftscope.simulators.app import DemoApp
@@ -47,14 +47,7 @@ def test_a_broken_canary_is_found_in_each_window_it_served(broker: LocalBroker, 
                                  "value": -0.05, "segment": "model_version"}]}],
         "alerts": {"console": False},
     })
-    collector = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
-    collector.start()
-    deadline = time.monotonic() + 90
-    while store.count(S.EVENTS) < N and time.monotonic() < deadline:
-        collector.poll_once()
-    collector.flush()
-    collector.close()
-    assert store.count(S.EVENTS) == N
+    collect(cfg, store, broker, N)
     Monitor(store, cfg).run_once()
     rows = store.query(
         f"SELECT toHour({D.window_start}), {D.segment}, {D.statistic}, {D.drifted}, "

@@ -30,6 +30,18 @@ from driftscope.store.clickhouse import Store
 N = 8000  # 500 events per simulated hour: 16 one-hour windows, drift from the middle
 
 
+def collect(cfg: Config, store: Store, broker: LocalBroker, n: int) -> None:
+    """Run the collector until the ``n`` events are stored (90 s at most), then flush."""
+    collector = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
+    collector.start()
+    deadline = time.monotonic() + 90
+    while store.count(S.EVENTS) < n and time.monotonic() < deadline:
+        collector.poll_once()
+    collector.flush()
+    collector.close()
+    assert store.count(S.EVENTS) == n
+
+
 def test_simulated_gradual_drift_end_to_end(broker: LocalBroker, topic: str,
                                             store: Store) -> None:
     clock = Clock(start=datetime(2026, 5, 1, tzinfo=UTC), events_per_second=500 / 3600)
@@ -57,14 +69,7 @@ def test_simulated_gradual_drift_end_to_end(broker: LocalBroker, topic: str,
                    "retrain": {"policies": [{"name": "sustained", "kind": "drift_sustained",
                                              "windows": 3}]}},
     })
-    collector = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
-    collector.start()
-    deadline = time.monotonic() + 90
-    while store.count(S.EVENTS) < N and time.monotonic() < deadline:
-        collector.poll_once()
-    collector.flush()
-    collector.close()
-    assert store.count(S.EVENTS) == N
+    collect(cfg, store, broker, N)
     assert store.count(S.WINDOWS) >= 14  # closed by the watermark
 
     slack = Recorder()

@@ -182,19 +182,25 @@ def test_a_canary_as_good_as_the_rest_stays_quiet(store: Store) -> None:
     assert rests == 2 * 10  # (each version's rows of windows 4-13 were compared)
 
 
-def test_a_versus_rule_judges_only_the_segment_key_it_names(store: Store) -> None:
-    """A country whose accuracy is always lower is not a canary: with ``segment:
-    model_version`` its rows are not judged against the rest."""
+def split(key: str, worse: str, other: str, accuracy: float) -> Any:
+    """Three tenths of each window's events in segment ``key=worse``, right at
+    ``accuracy``, the others in ``key=other`` at 0.9; all served by version 1."""
     def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        fr = rng.random(n) < 0.3
+        bad = rng.random(n) < 0.3
         label = rng.integers(0, 2, n)
-        right = rng.random(n) < np.where(fr, 0.7, 0.9)
+        right = rng.random(n) < np.where(bad, accuracy, 0.9)
         return {"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
                 "label": label.astype(str).astype(object),
                 "output:pred": np.where(right, label, 1 - label).astype(float),
-                "segment:country": np.where(fr, "FR", "DE").astype(object),
+                f"segment:{key}": np.where(bad, worse, other).astype(object),
                 "model_version": np.full(n, "1", dtype=object)}
-    write_windows(store, "m", T0, W, 5, 1000, make, seed=0)
+    return make
+
+
+def test_a_versus_rule_judges_only_the_segment_key_it_names(store: Store) -> None:
+    """A country whose accuracy is always lower is not a canary: with ``segment:
+    model_version`` its rows are not judged against the rest."""
+    write_windows(store, "m", T0, W, 5, 1000, split("country", "FR", "DE", 0.7), seed=0)
     Monitor(store, versus_config([CANARY_RULE], ("country", "model_version"))).run_once()
     assert store.query(f"SELECT count() FROM {D} FINAL WHERE {D.drifted} "
                        f"AND {D.metric} = 'accuracy'")[0][0] == 0
@@ -223,15 +229,8 @@ def test_a_segment_key_holding_an_equals_sign_is_compared_with_its_rest(
 ) -> None:
     """A key may hold ``=`` (``plan=tier``): its rows ``plan=tier=gold`` are still split
     into key and value (before, every window failed with a KeyError and was retried)."""
-    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-        gold = rng.random(n) < 0.3
-        label = rng.integers(0, 2, n)
-        right = rng.random(n) < np.where(gold, 0.6, 0.9)
-        return {"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
-                "label": label.astype(str).astype(object),
-                "output:pred": np.where(right, label, 1 - label).astype(float),
-                "segment:plan=tier": np.where(gold, "gold", "basic").astype(object)}
-    write_windows(store, "m", T0, W, 4, 1000, make, seed=0)
+    write_windows(store, "m", T0, W, 4, 1000, split("plan=tier", "gold", "basic", 0.6),
+                  seed=0)
     Monitor(store, versus_config([{**CANARY_RULE, "segment": "plan=tier"}],
                                  ("plan=tier",))).run_once()
     assert store.query(f"SELECT DISTINCT {D.segment} FROM {D} FINAL WHERE {D.drifted} "
