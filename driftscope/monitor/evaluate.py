@@ -670,9 +670,10 @@ def _difference_noise(row: Row, rest: dict[str, Any], bound: float) -> float:
     (n1 + n2)``, ``p1 = p2 + bound``; at a bound of 0 the pooled two-proportion error),
     as a plain rule's is the bound's: not at their measured rates (a canary right on all
     its labels by luck has an error of 0 there). Simulated, a 10 % canary at the bound
-    (0.85 against 0.90, about 100 labels of 1,000): fired in 15.7 % of windows at one
-    error, as one-sided 1 sigma should (15.9 %); the pooled rate's 19.0 %, the measured
-    rates' 14.0 %. Else both rows' errors in quadrature."""
+    (0.85 against 0.90, about 100 labels of 1,000; ``benchmarks/canary.py --calibration
+    200000``): fired in 15.9 % of windows at one error, as one-sided 1 sigma should; the
+    pooled rate's 19.0 %, the measured rates' 14.1 %. Else both rows' errors in
+    quadrature."""
     n1, n2 = row.details.get("labels"), rest.get("labels")
     if row.metric == "accuracy" and isinstance(n1, int | np.integer) and n1 > 0 \
             and isinstance(n2, int | np.integer) and n2 > 0:
