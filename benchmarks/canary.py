@@ -54,6 +54,7 @@ KINDS: dict[str, dict[str, Any]] = {
 
 
 def config(extra: dict[str, Any]) -> Config:
+    """The monitor of model ``m`` with accuracy, ``extra`` keys replacing or adding."""
     return Config.model_validate({
         "models": [{"id": "m", "window": "10m"}],
         "monitors": [{"name": "mon", "model": "m", "features": FEATURES,
@@ -90,16 +91,10 @@ def false_alarms(store: Store, windows: int, seed: int) -> None:
           "windows each version's accuracy rows fired in")
     for noise in (1.0, 0.0, 2.0):
         name = f"noise{int(noise)}"
-        cfg = Config.model_validate({
-            "models": [{"id": "m", "window": "10m"}],
-            "monitors": [{"name": name, "model": "m", "features": ["x", "y"],
-                          "segments": ["model_version"],
-                          "reference": {"kind": "initial", "windows": 3},
-                          "performance": {"task": "classification", "prediction": "pred",
-                                          "metrics": ["accuracy"]},
-                          "persistence": {"enabled": False},
-                          "rules": [{**RULE, "beyond_noise": noise}]}],
-            "alerts": {"console": False}})
+        cfg = config({"name": name, "features": ["x", "y"], "segments": ["model_version"],
+                      "reference": {"kind": "initial", "windows": 3},
+                      "persistence": {"enabled": False},
+                      "rules": [{**RULE, "beyond_noise": noise}]})
         Monitor(store, cfg).run_once()
         D = S.DRIFT_RESULTS
         got = dict(store.query(
