@@ -180,6 +180,8 @@ def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
     'stuck at 40 (reference 0.0 %)'
     >>> note("drift", "linf", {"top_bins": [["enterprise", 0.08, 0.154], ["basic", 0.39, 0.35]]})
     'enterprise 8.0 % → 15.4 %, basic 39.0 % → 35.0 %'
+    >>> note("drift", "emd", {"versus": "rest"})
+    'against the rest of its window'
     """
     text = ""
     if kind == "performance":
@@ -196,6 +198,8 @@ def note(kind: str, metric: str, details: Mapping[str, Any]) -> str:
                  and len(b) == 3 and _number(b[1]) is not None and _number(b[2]) is not None]
         text = ", ".join(f"{_value(b[0])} {_percent(float(b[1]))} → {_percent(float(b[2]))}"
                          for b in moved[:2])
+        if details.get("versus") == "rest":  # (a versus_rest segment: not its reference)
+            text = "; ".join(["against the rest of its window", *([text] if text else [])])
     elif kind != "quality":
         return ""
     elif metric == "new_categories":

@@ -681,6 +681,12 @@ class MonitorConfig(Section):
     window: timedelta | None = None
     reference: ReferenceSpec = ReferenceSpec()
     segments: list[str] = Field(default_factory=list)
+    versus_rest: list[str] = Field(
+        default_factory=list,
+        description="segment keys whose values' drift is judged against the rest of their "
+                    "own window, not the reference: keys that split the traffic at random "
+                    "(a canary's model_version, an A/B test's arm); each value but the "
+                    "window's largest is compared")
     categorical: list[str] = Field(
         default_factory=list,
         description="features and outputs whose numbers are codes (a zip code, a product "
@@ -717,6 +723,7 @@ class MonitorConfig(Section):
                     f"{int(1 / self.fdr.alpha)} (times the number of tests) or raise fdr.alpha"
                 )
         self._check_categorical()
+        self._check_versus_rest()
         self._check_rules()
         if self.window is not None:
             self.reference.check_window(self.window)
@@ -744,6 +751,16 @@ class MonitorConfig(Section):
                     f"categorical: output {name!r} is the performance "
                     f"{'score' if name == perf.score else 'prediction'} of a "
                     f"{perf.task} model; its values are amounts, not codes")
+
+    def _check_versus_rest(self) -> None:
+        """Each ``versus_rest`` key is one of the monitor's segment keys, named once."""
+        for key in self.versus_rest:
+            if key not in self.segments:
+                raise ValueError(
+                    f"versus_rest: {key!r} is not a segment key of this monitor (its "
+                    f"segments: {', '.join(self.segments) or 'none'}); add it to segments")
+        if len(set(self.versus_rest)) < len(self.versus_rest):
+            raise ValueError(f"versus_rest: a key named twice ({', '.join(self.versus_rest)})")
 
     def _check_rule_segment(self, i: int, rule: RuleSpec) -> None:
         """A rule's ``segment`` is one of the monitor's keys (or a value of one), and

@@ -33,7 +33,7 @@ from driftscope.monitor.config import (
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
 from driftscope.monitor.frame import OUTPUT, Frame
 from driftscope.monitor.profiled import OTHER
-from driftscope.monitor.reference import is_static
+from driftscope.monitor.reference import digest, is_static
 from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.types import Window
 
@@ -210,6 +210,37 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
     return out
 
 
+REST_FP = "versus rest"
+"""Joined to a detector's fingerprint for the rows of a ``versus_rest`` segment: a series
+of their own (their reference is another, and a key added to ``versus_rest`` starts anew)."""
+
+
+def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
+                 ) -> list[tuple[str, Frame, Frame, bool]]:
+    """What the drift checks compare: each segment of :func:`_segments` with its
+    reference, except those of a ``versus_rest`` key — each of its values with
+    ``min_events`` events but the window's largest, with the rest of the window (the
+    last item: True). In a rollout split at random, the rest is the old version's events
+    of the same minutes: any difference is the new version's own (its feature pipeline,
+    its outputs), seen in its first window, against no reference of its own, which a
+    release broken from its first event would have learnt as normal."""
+    out = [(seg, c, r, False) for seg, c, r in _segments(cfg, cur, ref)
+           if _key_value(cfg.segments, seg)[0] not in cfg.versus_rest]
+    for key in cfg.versus_rest:
+        values = cur.segments.get(key)
+        rows = _rows_of(values)
+        if values is None or not rows:
+            continue
+        largest = max(rows, key=lambda v: (len(rows[v]), str(v)))
+        if len(rows[largest]) <= cur.n - sum(map(len, rows.values())):
+            largest = None  # (more events name no value: all values are compared)
+        for v in sorted(rows):
+            if v != largest and len(rows[v]) >= cfg.min_events:
+                seg = f"{key}={v}"
+                out.append((seg, cur.take(rows[v]), _rest(cfg, cur, seg), True))
+    return out
+
+
 def judged_segments(cfg: MonitorConfig, frame: Frame, start: datetime,
                     size: timedelta) -> set[str]:
     """The segments (``key=value``) with ``min_events`` events in one of the windows of
@@ -327,9 +358,13 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                and ref.columns[n].dtype.kind == cur.columns[n].dtype.kind == "f"
                and usable(ref.columns[n])]
     lumped = cur.sketched or ref.sketched
-    for seg, c, r in _segments(cfg, cur, ref):
+    versus: set[str] = set()  # (the segments compared with the rest of their window)
+    for seg, c, r, rest in _comparisons(cfg, cur, ref):
         if c.n < cfg.min_events or r.n < cfg.min_events:
             continue
+        if rest:
+            versus.add(seg)
+        span = None if rest else ref.bounds  # (the rest: a reference of its own each window)
         pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:
                  if n in r.columns and n in c.columns and usable(r.columns[n])]  # no row
         for p in cfg.projections:
@@ -340,12 +375,13 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         matrices: tuple[Any, ...] | None = None  # (the segment's, once: multivariate)
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
+            fp = digest(fp, REST_FP) if rest else fp
             for name, rv, cv in pairs:
                 slack = noise.allowance(det, fp, name, rv, cv, c.sketch_k.get(name),
                                         r.sketch_k.get(name)) if noise else 0.0
                 # (categories read from profiles: the reference's lump follows the window)
-                fixed = static and not (lumped and rv.dtype.kind != "f")
-                s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack, ref.bounds)
+                fixed = static and not rest and not (lumped and rv.dtype.kind != "f")
+                s = score_one(fitter, det, fp, seg, name, rv, cv, fixed, slack, span)
                 if s is not None:
                     scored.append(s)
             if detector_kind(det.name) != "multivariate":  # (the matrix, built for every
@@ -354,8 +390,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                 matrices = (multivariate(r, c, numeric) if numeric else None) or ()
             if matrices and min(len(matrices[0]), len(matrices[1])) >= cfg.min_events:
                 rm, cm, out = matrices
-                s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static,
-                              span=ref.bounds, key="multivariate" + "".join(f"-{n}" for n in out))
+                s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static and not rest,
+                              span=span, key="multivariate" + "".join(f"-{n}" for n in out))
                 if s is not None:
                     if out:  # (the quality checks say why: their missing rates)
                         s = replace(s, score=replace(s.score, details={
@@ -366,7 +402,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         Row("drift", s.segment, s.feature, s.detector, s.score.statistic, s.score.threshold,
             s.score.policy, s.score.drifted, s.score.p_value, s.n_ref, s.n_cur, s.fingerprint,
             {**_plain(dict(s.score.details)), "model_level": ok, "min_effect": s.min_effect,
-             "fdr": cfg.fdr.method}, ok, "fdr")
+             "fdr": cfg.fdr.method, **({"versus": "rest"} if s.segment in versus else {})},
+            ok, "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
 

@@ -3,7 +3,9 @@ traffic from the middle (its feature pipeline broken: accuracy 0.14-0.39 against
 PredictionLogger → local Kafka broker → collector (labels as feedback) → chDB → a monitor
 with ``segments: [model_version]`` and a rule ``versus: rest``: the canary's windows, and
 only those, are flagged; all events' accuracy (0.61-0.70, against 0.69-0.74 before it)
-is flagged in none."""
+is flagged in none. A second monitor compares the canary's inputs with the rest of each
+hour (``versus_rest``): they are the same traffic (the bug is inside its model), and none is
+flagged."""
 
 from __future__ import annotations
 
@@ -44,7 +46,11 @@ def test_a_broken_canary_is_found_in_each_window_it_served(broker: LocalBroker, 
                       "performance": {"task": "classification", "prediction": "class",
                                       "metrics": ["accuracy"]},
                       "rules": [{"metric": "accuracy", "versus": "rest", "op": "<",
-                                 "value": -0.05, "segment": "model_version"}]}],
+                                 "value": -0.05, "segment": "model_version"}]},
+                     {"name": "inputs", "model": "demo", "features": ["age", "income"],
+                      "segments": ["model_version"],
+                      "versus_rest": ["model_version"],
+                      "reference": {"kind": "initial", "windows": 4}}],
         "alerts": {"console": False},
     })
     collect(cfg, store, broker, N)
@@ -56,3 +62,12 @@ def test_a_broken_canary_is_found_in_each_window_it_served(broker: LocalBroker, 
     canary_hours = {h for h, s, *_ in rows if s == "model_version=2"}
     assert min(canary_hours) == 8 and len(canary_hours) >= 7  # (from the middle)
     assert flagged == {(h, "model_version=2") for h in canary_hours}
+    # its inputs are drawn from the same traffic as the old version's (the bug is in
+    # its model): against the rest of each hour, compared in each and never flagged
+    drift = store.query(
+        f"SELECT toHour({D.window_start}), {D.segment}, {D.feature}, "
+        f"JSONExtractBool({D.details}, 'model_level') FROM {D} FINAL WHERE "
+        f"{D.monitor} = 'inputs' AND JSONExtractString({D.details}, 'versus') = 'rest'")
+    assert {(h, s, f) for h, s, f, _ in drift} == {
+        (h, "model_version=2", f) for h in canary_hours for f in ("age", "income")}
+    assert not [r for r in drift if r[-1]]

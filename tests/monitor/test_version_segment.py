@@ -279,3 +279,83 @@ def test_a_rule_on_a_key_leaves_out_the_rows_of_a_longer_key_it_begins() -> None
     assert _in_segment("a", "a=x", keys) and not _in_segment("a", "a=b=y", keys)
     assert _in_segment("a=b", "a=b=y", keys) and not _in_segment("a", "*", keys)
     assert _in_segment(None, "a=b=y", keys) and _in_segment("*", "*", keys)
+
+
+def pipeline(shift: float, version_of_rest: str = "1") -> Any:
+    """From window 4, version 2 serves a tenth of each window; its ``x`` is ``shift``
+    higher (a feature pipeline of its own) and its outputs are the old version's."""
+    def make(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        v2 = (rng.random(n) < 0.1) if i >= 4 else np.zeros(n, dtype=bool)
+        return {"x": rng.normal(0, 1, n) + np.where(v2, shift, 0.0), "y": rng.normal(0, 1, n),
+                "label": np.full(n, "1", dtype=object), "output:pred": rng.normal(0, 1, n),
+                "model_version": np.where(v2, "2", version_of_rest).astype(object)}
+    return make
+
+
+def drift_config(versus_rest: list[str], name: str = "mon") -> Config:
+    return Config.model_validate({
+        "models": [{"id": "m", "window": "10m"}],
+        "monitors": [{"name": name, "model": "m", "features": ["x", "y"], "outputs": ["pred"],
+                      "segments": ["model_version"], "versus_rest": versus_rest,
+                      "reference": {"kind": "previous", "windows": 3},
+                      "persistence": {"enabled": False}}],
+        "alerts": {"console": True}})
+
+
+def test_a_canary_whose_inputs_differ_from_the_rest_of_its_window_is_flagged_in_each(
+    store: Store,
+) -> None:
+    """``versus_rest: [model_version]``: the canary's inputs against the old version's of
+    the same window, from its first window on and with no labels. Against its own past
+    windows (the reference otherwise) a release whose pipeline was wrong from its first
+    event is normal once its past holds it: window 7 passed unflagged."""
+    write_windows(store, "m", T0, W, 8, 1000, pipeline(0.6), seed=0)
+    engine = AlertEngine(store, AlertsConfig(console=True))
+    Monitor(store, drift_config(["model_version"]), alerts=engine).run_once()
+    got = store.query(
+        f"SELECT {D.window_start}, {D.segment}, {D.feature}, "
+        f"JSONExtractBool({D.details}, 'model_level'), {D.n_ref}, "
+        f"{D.n_cur}, JSONExtractString({D.details}, 'versus') FROM {D} FINAL "
+        f"WHERE {D.metric} = 'emd' AND {D.segment} != '*'")
+    at = {(int((t.replace(tzinfo=UTC) - T0) / W), s, f): (d, r, c, v)
+          for t, s, f, d, r, c, v in got}
+    assert {(i, s, f) for (i, s, f), (d, *_) in at.items() if d} == {
+        (i, "model_version=2", "x") for i in range(4, 8)}
+    assert {s for _, s, _ in at} == {"model_version=2"}  # (the largest is the rest)
+    assert {f for *_, f in at} == {"x", "y", "output:pred"}
+    for _, n_rest, n_canary, versus in at.values():
+        assert versus == "rest" and n_rest + n_canary == 1000 and 60 < n_canary < 140
+    lines = [x for (p,) in store.query(f"SELECT {OUT.payload} FROM {OUT} FINAL WHERE "
+                                       f"{OUT.channel} = 'console'")
+             for x in json.loads(p)["lines"] if x.startswith("x [model_version=2] (emd ")]
+    assert lines and lines[0].endswith(") — against the rest of its window")
+    # the same events against the canary's own past windows (no versus_rest)
+    Monitor(store, drift_config([], "own-past")).run_once()
+    own = {int((t.replace(tzinfo=UTC) - T0) / W) for (t,) in store.query(
+        f"SELECT {D.window_start} FROM {D} FINAL WHERE {D.monitor} = 'own-past' AND "
+        f"{D.segment} = 'model_version=2' AND {D.feature} = 'x' AND {D.drifted}")}
+    assert 7 not in own
+
+
+@pytest.mark.parametrize("old", ["1", ""])
+def test_a_canary_drawn_from_the_same_traffic_as_the_rest_is_never_flagged(
+    store: Store, old: str,
+) -> None:
+    """A healthy canary, twenty windows: its 100-odd events a window against the rest's
+    900 are judged at the thresholds of their sizes and none is flagged. Events that name
+    no version are the rest too: the canary, the only version named, is compared."""
+    write_windows(store, "m", T0, W, 24, 1000, pipeline(0.0, old), seed=4)
+    Monitor(store, drift_config(["model_version"])).run_once()
+    got = store.query(f"SELECT countIf(JSONExtractBool({D.details}, 'model_level')), "
+                      f"count() FROM {D} FINAL WHERE {D.segment} = 'model_version=2' AND "
+                      f"JSONHas({D.details}, 'versus')")
+    assert got == [(0, 20 * 3)]
+
+
+def test_versus_rest_names_a_segment_key_or_is_refused_in_one_line() -> None:
+    with pytest.raises(ValidationError) as err:
+        Config.model_validate({"models": [{"id": "m"}], "monitors": [
+            {"name": "m", "model": "m", "features": ["x"], "segments": ["country"],
+             "versus_rest": ["model_version"]}]})
+    assert ("versus_rest: 'model_version' is not a segment key of this monitor (its "
+            "segments: country); add it to segments") in str(err.value)
