@@ -1,12 +1,14 @@
 """What judging a rollout's versions side by side costs a pass.
 
 The same backfill of ``--windows`` windows of ``--events`` labelled events (10 numeric
-features; from the fifth window a canary, version 2, serves 10 % of each window) by three
+features; from the fifth window a canary, version 2, serves 10 % of each window) by four
 monitors, alternated, median of ``--repeats``, in one chDB store under a temporary
 directory: no segments (the baseline), ``segments: [model_version]`` (each version's
 drift, column checks and performance besides all events'), and the same with a rule
 ``{metric: accuracy, versus: rest, op: "<", value: -0.05, segment: model_version}``
-(each version's accuracy measured on the rest of its window too):
+(each version's accuracy measured on the rest of its window too), and with
+``versus_rest: [model_version]`` (version 2's drift against the rest of each window, its
+detectors fitted on the rest afresh each window) in place of the rule:
 
     nice -n 10 .venv/bin/python benchmarks/canary.py
 
@@ -14,7 +16,12 @@ With ``--false-alarms N``: how often ``versus: rest`` fires on a healthy canary 
 (``tests/monitor/test_version_segment.py``'s stream: N + 4 windows of 1,000 labelled
 events, version 2 serving 10 % of each from the fifth, both right 90 % of the time) at
 ``beyond_noise`` 1 (the default), 0 (the plain bound) and 2: the windows each version's
-rows fired in.
+rows fired in; and the windows a ``versus_rest`` drift row (x, y and the predicted class)
+was flagged in.
+
+With ``--power N``: N windows of 1,000 and of 5,000 events (no labels), version 2
+serving 10 % of each with its ``x`` shifted by 0 to 1 standard deviation, ``versus_rest:
+[model_version]``: the share of windows its ``x`` is flagged in.
 
 With ``--calibration N``: N simulated windows (numpy, no store) of a 10 % canary exactly
 at the bound (0.85 against 0.90, 1,000 labelled events), and the share of them the rule
@@ -50,6 +57,8 @@ KINDS: dict[str, dict[str, Any]] = {
     "no segments (baseline)": {},
     "segments: [model_version]": {"segments": ["model_version"]},
     "  + accuracy versus rest": {"segments": ["model_version"], "rules": [RULE]},
+    "  + versus_rest: [model_version]": {"segments": ["model_version"],
+                                         "versus_rest": ["model_version"]},
 }
 
 
@@ -102,6 +111,61 @@ def false_alarms(store: Store, windows: int, seed: int) -> None:
             f"'accuracy' AND {D.monitor} = {{n:String}} GROUP BY 1", {"n": name}))
         print(f"  beyond_noise {noise:g}: version 2 {got.get('model_version=2', 0)}, "
               f"version 1 {got.get('model_version=1', 0)}, all events {got.get('*', 0)}")
+    drift_false_alarms(store, windows)
+
+
+def drift_false_alarms(store: Store, windows: int) -> None:
+    """The healthy stream's windows a ``versus_rest`` drift row was flagged in (x, y and
+    the predicted class, version 2's events against the rest of each window)."""
+    cfg = config({"name": "inputs", "features": ["x", "y"], "outputs": ["pred"],
+                  "segments": ["model_version"], "versus_rest": ["model_version"],
+                  "reference": {"kind": "initial", "windows": 3},
+                  "persistence": {"enabled": False}, "performance": None})
+    Monitor(store, cfg).run_once()
+    D = S.DRIFT_RESULTS
+    ((tests, flagged, over),) = store.query(
+        f"SELECT count(), uniqExactIf({D.window_start}, JSONExtractBool({D.details}, "
+        f"'model_level')), countIf({D.drifted}) FROM {D} FINAL WHERE {D.monitor} = 'inputs' "
+        f"AND JSONExtractString({D.details}, 'versus') = 'rest'")
+    print(f"  versus_rest drift (x, y, output:pred; emd, linf): {flagged} windows of "
+          f"{windows} flagged; {over} of {tests} tests over their own threshold")
+
+
+def power(store: Store, windows: int, seed: int) -> None:
+    """The share of windows a canary whose ``x`` is shifted is flagged in against the rest
+    of its window (``versus_rest``), by shift and window size."""
+    print(f"a 10 % canary whose x is shifted (its own pipeline), {windows} windows each "
+          f"(seed {seed}): share flagged against the rest of its window, first window on")
+    D = S.DRIFT_RESULTS
+    for n in (1000, 5000):
+        shares = []
+        for shift in SHIFTS:
+            model = f"m{n}-{shift:g}"
+
+            def make(i: int, rng: np.random.Generator, k: int, d: float = shift) -> dict[str, Any]:
+                canary = rng.random(k) < 0.1
+                return {"x": rng.normal(0, 1, k) + np.where(canary, d, 0.0),
+                        "y": rng.normal(0, 1, k),
+                        "model_version": np.where(canary, "2", "1").astype(object)}
+            write_windows(store, model, T0, W, windows, n, make, seed=seed)
+            cfg = Config.model_validate({
+                "models": [{"id": model, "window": "10m"}],
+                "monitors": [{"name": model, "model": model, "features": ["x", "y"],
+                              "segments": ["model_version"], "versus_rest": ["model_version"],
+                              "reference": {"kind": "previous", "windows": 1},
+                              "persistence": {"enabled": False}}],
+                "alerts": {"console": False}})
+            Monitor(store, cfg).run_once()
+            ((k, of),) = store.query(
+                f"SELECT uniqExactIf({D.window_start}, JSONExtractBool({D.details}, "
+                f"'model_level')), uniqExact({D.window_start}) FROM {D} FINAL WHERE "
+                f"{D.monitor} = {{m:String}} AND {D.feature} = 'x' AND "
+                f"{D.segment} = 'model_version=2'", {"m": model})
+            shares.append(f"{shift:g} SD {100 * k / of:5.1f} % of {of}")
+        print(f"  {n:5} events a window (canary ~{n // 10}): " + ", ".join(shares))
+
+
+SHIFTS = (0.0, 0.2, 0.3, 0.5, 1.0)
 
 
 def calibration(windows: int, seed: int) -> None:
@@ -144,6 +208,8 @@ def main() -> None:
                     help="count a healthy canary's firings over N windows instead")
     ap.add_argument("--calibration", type=int, default=0, metavar="N",
                     help="simulate N windows of a canary at the bound instead")
+    ap.add_argument("--power", type=int, default=0, metavar="N",
+                    help="the share of N windows a shifted canary is flagged in instead")
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
     if args.calibration:
@@ -155,6 +221,9 @@ def main() -> None:
         store.migrate()
         if args.false_alarms:
             false_alarms(store, args.false_alarms, args.seed)
+            return
+        if args.power:
+            power(store, args.power, args.seed)
             return
         write_windows(store, "m", T0, W, args.windows, args.events, columns, seed=1)
         until = T0 + args.windows * W
@@ -176,7 +245,7 @@ def main() -> None:
               f"from window 5, median of {args.repeats}:")
         for name in KINDS:
             b, o = statistics.median(times[name]), statistics.median(live[name])
-            print(f"  {name:28} {b:7.3f} s a backfill ({b / base:.2f}x), {o:6.3f} s one "
+            print(f"  {name:34} {b:7.3f} s a backfill ({b / base:.2f}x), {o:6.3f} s one "
                   f"window ({o / one:.2f}x); {rows[name]} findings")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
