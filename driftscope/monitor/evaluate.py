@@ -212,7 +212,9 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
 
 REST_FP = "versus rest"
 """Joined to a detector's fingerprint for the rows of a ``versus_rest`` segment: a series
-of their own (their reference is another, and a key added to ``versus_rest`` starts anew)."""
+of their own (their reference is another, and a key added to ``versus_rest`` starts anew).
+It is their ``reason`` too: a finding that says nothing of the window against the normal
+(:func:`driftscope.monitor.results.unlike_normal`)."""
 
 
 def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
@@ -403,7 +405,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
             s.score.policy, s.score.drifted, s.score.p_value, s.n_ref, s.n_cur, s.fingerprint,
             {**_plain(dict(s.score.details)), "model_level": ok, "min_effect": s.min_effect,
              "fdr": cfg.fdr.method, **({"versus": "rest"} if s.segment in versus else {})},
-            ok, "fdr")
+            ok, REST_FP if s.segment in versus else "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
 

@@ -20,6 +20,7 @@ from driftscope.alerts.engine import AlertEngine
 from driftscope.config import Config
 from driftscope.monitor.evaluate import _in_segment
 from driftscope.monitor.frame import read_events
+from driftscope.monitor.results import unlike_normal
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
 from driftscope.store import schema as S
@@ -311,7 +312,11 @@ def test_a_canary_whose_inputs_differ_from_the_rest_of_its_window_is_flagged_in_
     event is normal once its past holds it: window 7 passed unflagged."""
     write_windows(store, "m", T0, W, 8, 1000, pipeline(0.6), seed=0)
     engine = AlertEngine(store, AlertsConfig(console=True))
-    Monitor(store, drift_config(["model_version"]), alerts=engine).run_once()
+    verdicts = Monitor(store, drift_config(["model_version"]), alerts=engine).run_once()
+    # (the canary unlike the rest is no window unlike its neighbours: kept in the reference)
+    assert [v.bad for v in verdicts] == [False] + [False] * 3 + [True] * 4
+    canary_only = [v for v in verdicts if v.bad and all(f.segment != "*" for f in v.findings)]
+    assert len(canary_only) >= 3 and not any(unlike_normal(v) for v in canary_only)
     got = store.query(
         f"SELECT {D.window_start}, {D.segment}, {D.feature}, "
         f"JSONExtractBool({D.details}, 'model_level'), {D.n_ref}, "
