@@ -24,6 +24,12 @@ from datetime import datetime
 from driftscope.monitor.judge import LOWER_IS_WORSE
 from driftscope.types import UNBOUNDED_SEVERITY
 
+VERSUS_REST = "versus rest"
+"""The ``reason`` of a drift finding judged against the rest of its own window
+(``versus_rest``: a canary unlike the version it joins), not against the reference: no
+drift of the model's data — neither a window unlike its neighbours nor a streak that asks
+for retraining (what it asks is a rollback)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -122,7 +128,9 @@ class WindowVerdict:
 
     @property
     def drifted(self) -> bool:
-        return any(f.kind == "drift" for f in self.findings)
+        """Whether the model's data drifted: a drift finding against the reference (not
+        a segment's against the rest of its window, :data:`VERSUS_REST`)."""
+        return any(f.kind == "drift" and f.reason != VERSUS_REST for f in self.findings)
 
     @property
     def severity(self) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from driftscope.alerts.messages import note
-from driftscope.alerts.model import Finding, WindowVerdict
+from driftscope.alerts.model import VERSUS_REST, Finding, WindowVerdict
 from driftscope.alerts.rules import check_of
 from driftscope.monitor import judge, performance, persistence, quality
 from driftscope.monitor.config import (
@@ -210,13 +210,6 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
     return out
 
 
-REST_FP = "versus rest"
-"""Joined to a detector's fingerprint for the rows of a ``versus_rest`` segment: a series
-of their own (their reference is another, and a key added to ``versus_rest`` starts anew).
-It is their ``reason`` too: a finding that says nothing of the window against the normal
-(:func:`driftscope.monitor.results.unlike_normal`)."""
-
-
 def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
                  ) -> list[tuple[str, Frame, Frame, bool]]:
     """What the drift checks compare: each segment of :func:`_segments` with its
@@ -377,7 +370,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         matrices: tuple[Any, ...] | None = None  # (the segment's, once: multivariate)
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
-            fp = digest(fp, REST_FP) if rest else fp
+            # (the rest's rows: a series of their own, and their findings' reason)
+            fp = digest(fp, VERSUS_REST) if rest else fp
             for name, rv, cv in pairs:
                 slack = noise.allowance(det, fp, name, rv, cv, c.sketch_k.get(name),
                                         r.sketch_k.get(name)) if noise else 0.0
@@ -405,7 +399,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
             s.score.policy, s.score.drifted, s.score.p_value, s.n_ref, s.n_cur, s.fingerprint,
             {**_plain(dict(s.score.details)), "model_level": ok, "min_effect": s.min_effect,
              "fdr": cfg.fdr.method, **({"versus": "rest"} if s.segment in versus else {})},
-            ok, REST_FP if s.segment in versus else "fdr")
+            ok, VERSUS_REST if s.segment in versus else "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
 

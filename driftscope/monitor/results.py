@@ -16,7 +16,7 @@ from typing import Any
 
 from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
-from driftscope.monitor.evaluate import REST_FP, Row, details_json
+from driftscope.monitor.evaluate import Row, details_json
 from driftscope.monitor.frame import closed_query
 from driftscope.monitor.judge import QUARANTINE, Past
 from driftscope.store import schema as S
@@ -97,9 +97,10 @@ def unlike_normal(v: WindowVerdict) -> bool:
     """Whether a window holds drift or a data-quality fault: left out of the sliding
     references of later windows (:func:`driftscope.monitor.reference.reference_windows`).
     A segment's drift against the rest of its own window (``versus_rest``: a canary unlike
-    the version it joins) is not the window's traffic unlike its neighbours'."""
-    return any((f.kind == "drift" and f.reason != REST_FP)
-               or (f.kind == "quality" and f.metric not in UNLIKE_NORMAL) for f in v.findings)
+    the version it joins) is not the window's traffic unlike its neighbours'
+    (:attr:`~driftscope.alerts.model.WindowVerdict.drifted`)."""
+    return v.drifted or any(f.kind == "quality" and f.metric not in UNLIKE_NORMAL
+                            for f in v.findings)
 
 
 def unlike_windows(store: Store, model_id: str, monitor: str, since: datetime,
