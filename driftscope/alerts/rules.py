@@ -258,6 +258,15 @@ def seen_of(v: WindowVerdict) -> frozenset[str]:
     >>> every = Finding("drift", "*", "x", "emd", 0.9, 0.4, "permutation", "fdr")
     >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (fr, every))))
     ['drift']
+
+    A segment's drift against the rest of its own window (``versus_rest``) is tested
+    without the reference: only its segment is kept, so a window whose reference is not
+    ready (no drift test over all events) can still resolve it.
+
+    >>> from driftscope.alerts.model import VERSUS_REST
+    >>> v2 = Finding("drift", "model_version=2", "x", "emd", 0.4, 0.2, "q", VERSUS_REST)
+    >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (v2,))))
+    ['drift:model_version=2']
     """
     checks = {(check_of(f.kind, f.metric, f.reason), f.segment, f.feature)
               for f in v.findings}
@@ -265,7 +274,10 @@ def seen_of(v: WindowVerdict) -> frozenset[str]:
     parts = {f"{c}:{seg}" for c, seg, feature in checks
              if c is not None and seg != "*" and (c, feature) not in whole}
     columns = any(c == "columns" for c, _, _ in checks)
-    return kinds_of(v) | ({"columns"} if columns else frozenset()) | parts
+    kinds = kinds_of(v)
+    if "drift" in kinds and not v.drifted:  # (its drift all against the rest: segments)
+        kinds -= {"drift"}
+    return kinds | ({"columns"} if columns else frozenset()) | parts
 
 
 def waits(seen: Iterable[str], unjudged: Iterable[str],

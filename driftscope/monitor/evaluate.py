@@ -195,8 +195,16 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
     """All events (``*``) and each segment value with ``min_events`` events in the window
     and, when ``referenced``, in the reference too (the quality checks take a segment the
     reference holds too few of, a new value: it is held to the whole reference)."""
-    out = [("*", cur, ref)]
-    for key in cfg.segments:
+    return [(seg, c, r) for _, seg, c, r in _keyed_segments(cfg, cur, ref, referenced)]
+
+
+def _keyed_segments(cfg: MonitorConfig, cur: Frame, ref: Frame, referenced: bool = True,
+                    keys: Sequence[str] | None = None) -> list[tuple[str, str, Frame, Frame]]:
+    """:func:`_segments`, each with its key first ("" for all events); ``keys``: only
+    those keys' (a key may hold ``=``: its rows are told apart by the key, not parsed
+    back from ``key=value``)."""
+    out = [("", "*", cur, ref)]
+    for key in cfg.segments if keys is None else keys:
         values = cur.segments.get(key)
         if values is None:
             continue
@@ -206,7 +214,7 @@ def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
         for v in sorted(now):
             rows, held = now[v], then.get(v, none)
             if len(rows) >= cfg.min_events and (len(held) >= cfg.min_events or not referenced):
-                out.append((f"{key}={v}", cur.take(rows), ref.take(held)))
+                out.append((key, f"{key}={v}", cur.take(rows), ref.take(held)))
     return out
 
 
@@ -219,8 +227,8 @@ def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
     of the same minutes: any difference is the new version's own (its feature pipeline,
     its outputs), seen in its first window, against no reference of its own, which a
     release broken from its first event would have learnt as normal."""
-    out = [(seg, c, r, False) for seg, c, r in _segments(cfg, cur, ref)
-           if _key_value(cfg.segments, seg)[0] not in cfg.versus_rest]
+    out = [(seg, c, r, False) for _, seg, c, r in _keyed_segments(
+        cfg, cur, ref, keys=[k for k in cfg.segments if k not in cfg.versus_rest])]
     for key in cfg.versus_rest:
         values = cur.segments.get(key)
         rows = _rows_of(values)
@@ -228,11 +236,10 @@ def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
             continue
         largest = max(rows, key=lambda v: (len(rows[v]), str(v)))
         if len(rows[largest]) <= cur.n - sum(map(len, rows.values())):
-            largest = None  # (more events name no value: all values are compared)
+            largest = None  # (as many events name no value: all values are compared)
         for v in sorted(rows):
             if v != largest and len(rows[v]) >= cfg.min_events:
-                seg = f"{key}={v}"
-                out.append((seg, cur.take(rows[v]), _rest(cfg, cur, seg), True))
+                out.append((f"{key}={v}", cur.take(rows[v]), _others(cur, key, v), True))
     return out
 
 
@@ -349,9 +356,7 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
     static = is_static(cfg.reference)
     scored: list[Scored] = []
     columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
-    numeric = [n for n in cfg.features if n in ref.columns and n in cur.columns
-               and ref.columns[n].dtype.kind == cur.columns[n].dtype.kind == "f"
-               and usable(ref.columns[n])]
+    numeric = _numeric_features(cfg, ref, cur)
     lumped = cur.sketched or ref.sketched
     versus: set[str] = set()  # (the segments compared with the rest of their window)
     for seg, c, r, rest in _comparisons(cfg, cur, ref):
@@ -382,8 +387,9 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                     scored.append(s)
             if detector_kind(det.name) != "multivariate":  # (the matrix, built for every
                 continue  # detector, was a tenth of a pass of default detectors)
-            if matrices is None:
-                matrices = (multivariate(r, c, numeric) if numeric else None) or ()
+            if matrices is None:  # (the rest: its own, whatever the reference holds)
+                names = _numeric_features(cfg, r, c) if rest else numeric
+                matrices = (multivariate(r, c, names) if names else None) or ()
             if matrices and min(len(matrices[0]), len(matrices[1])) >= cfg.min_events:
                 rm, cm, out = matrices
                 s = score_one(fitter, det, fp, seg, "multivariate", rm, cm, static and not rest,
@@ -402,6 +408,14 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
             ok, VERSUS_REST if s.segment in versus else "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
+
+
+def _numeric_features(cfg: MonitorConfig, ref: Frame, cur: Frame) -> list[str]:
+    """The features numeric on both sides and not all missing in ``ref``: a multivariate
+    detector's columns."""
+    return [n for n in cfg.features if n in ref.columns and n in cur.columns
+            and ref.columns[n].dtype.kind == cur.columns[n].dtype.kind == "f"
+            and usable(ref.columns[n])]
 
 
 def _same_phase(cfg: MonitorConfig, cur: Frame, ref: Frame) -> float:
@@ -539,7 +553,11 @@ def _enough(m: performance.Measured | None, min_labels: int) -> bool:
 def _rest(cfg: MonitorConfig, cur: Frame, seg: str) -> Frame:
     """The window's events outside segment ``seg`` (``key=value``): in a rollout, the
     other versions' (and those naming none)."""
-    key, value = _key_value(cfg.segments, seg)
+    return _others(cur, *_key_value(cfg.segments, seg))
+
+
+def _others(cur: Frame, key: str, value: Any) -> Frame:
+    """The window's events whose ``key`` is not ``value`` (those naming none too)."""
     return cur.take(np.flatnonzero(cur.segments[key] != value))  # (None != value)
 
 
@@ -655,6 +673,7 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
     its standard errors (:func:`_rule_noise`; ``accuracy < 0.85`` at a steady 0.90 on 25
     labels a window flagged 232 of 1,000 windows at the bound itself). One that crosses the
     bound within that is not bad; its details say so (``rule_within_noise``)."""
+    fired: set[int] = set()  # (the rows a rule fired on: id)
     for rule in cfg.rules:
         for row in rows:
             if row.metric != rule.metric or rule.feature not in ("*", row.feature) \
@@ -675,10 +694,13 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
             if rest:
                 said |= {"versus": "rest", "difference": value}
             if margin and not judge.rule_breached(rule.op, moved, rule.value):
-                if row.reason != "rule":
+                if id(row) not in fired:
                     row.details["rule_within_noise"] = said
                 continue
-            row.bad, row.drifted, row.reason = True, True, "rule"
+            fired.add(id(row))
+            row.bad, row.drifted = True, True
+            if row.reason != VERSUS_REST:  # (a segment against the rest of its window
+                row.reason = "rule"  # stays one: no drift of the model's data)
             # (versus the rest: the bound on the segment's own value, beside it on a panel)
             row.threshold = rule.value + (rest["value"] if rest else 0.0)
             row.policy = (f"rule {rule.op} rest {rule.value:+g}" if rest else

@@ -26,7 +26,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol
 
-from driftscope.alerts.model import WindowVerdict
+from driftscope.alerts.model import VERSUS_REST, WindowVerdict
 from driftscope.alerts.rules import check_of
 from driftscope.alerts.state import AlertStore
 from driftscope.config import Config
@@ -639,6 +639,8 @@ class Monitor:
         count = n if sampled else cur.n
         rows = ev.drift_rows(cfg, run.fitter, cur, ref, run.noise)
         for row in rows:
+            if row.reason == VERSUS_REST:
+                continue  # (judged against the rest of the window: no reference's)
             if version is not None:  # which contents it was judged against: a dataset
                 # uploaded again under its name, or a fixed range filled since
                 row.details["reference_version"] = version
