@@ -5,10 +5,13 @@ reference data, predicts every event of the scenario stream, logs the prediction
 the :class:`~driftscope.client.PredictionLogger` it is given, and sends each label later
 as a feedback event (``label_delay`` events and simulated seconds after its prediction).
 It never creates a Kafka client itself. With ``canary``, from the onset a new version
-(``canary_version``) serves that share of the events: the same model with its numeric
-inputs standardised with their sign flipped, a feature-pipeline bug in the new release,
-so its accuracy falls while the old version's does not (what ``segments: [model_version]``
-and a rule ``versus: rest`` catch).
+(``canary_version``) serves that share of the events, with a bug (``canary_bug``):
+``pipeline`` (the default), the same model with its numeric inputs standardised with their
+sign flipped, a feature-pipeline bug inside the new release — it logs the same inputs,
+but its accuracy falls while the old version's does not (what ``segments:
+[model_version]`` and a rule ``versus: rest`` catch); ``units``, the new release sends its
+numeric inputs in hundredths (income in cents), logs them so and predicts on them (what
+``versus_rest: [model_version]`` catches from its first window, with no labels).
 
 Examples
 --------
@@ -176,9 +179,12 @@ class DemoApp:
         label_share: float = 1.0,
         canary: float = 0.0,
         canary_version: str = "2",
+        canary_bug: str = "pipeline",
     ) -> None:
         if not 0.0 <= canary <= 1.0:
             raise ValueError(f"canary: a share of the events in [0, 1], got {canary:g}")
+        if canary_bug not in CANARY_BUGS:
+            raise ValueError(f"canary_bug: one of {', '.join(CANARY_BUGS)}, got {canary_bug!r}")
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
         self.model_id = model_id
         self.model_version = model_version
@@ -191,6 +197,7 @@ class DemoApp:
         self.label_share = label_share
         self.canary = canary
         self.canary_version = canary_version
+        self.canary_bug = canary_bug
         self.model: SoftmaxModel | None = None
         self._reference: Batch | None = None
 
@@ -245,9 +252,14 @@ class DemoApp:
             raise ValueError(f"the stream has {len(stream)} events, not {n_events}")
         proba = self.model.predict_proba(stream.features)
         canary = self.canary_events(n_events)
+        scaled = frozenset(self.model.numeric if self.canary_bug == "units" else ())
+        if self.canary_bug == "units" and not scaled:
+            raise ValueError(f"canary_bug units: source {self.scenario.source!r} has no "
+                             "numeric inputs to send in hundredths; use pipeline")
         if canary.any():  # (the new version's predictions, where it served)
-            proba = np.where(canary[:, None], _pipeline_bug(self.model).predict_proba(
-                stream.features), proba)
+            buggy = (self.model.predict_proba(_in_hundredths(stream.features, scaled))
+                     if scaled else _pipeline_bug(self.model).predict_proba(stream.features))
+            proba = np.where(canary[:, None], buggy, proba)
         share = np.random.default_rng([self.seed, 2]).random(n_events) < self.label_share
         delay = timedelta(seconds=self.label_delay / self.clock.events_per_second)
         pending: deque[tuple[str, int, datetime]] = deque()
@@ -261,7 +273,7 @@ class DemoApp:
             predictions = self._predictions(proba[i])
             eid = logger.log(
                 self.model_id,
-                ev["features"],
+                _in_hundredths(ev["features"], scaled) if canary[i] else ev["features"],
                 predictions,
                 segments=ev["segments"],
                 event_id=ev["event_id"],
@@ -306,6 +318,21 @@ class DemoApp:
         k = int(np.argmax(p))
         out: dict[str, Any] = {"class": k, "score": float(p[-1] if len(p) == 2 else p[k])}
         return out
+
+
+CANARY_BUGS = ("pipeline", "units")
+"""What is wrong with a canary (:class:`DemoApp`): its feature pipeline inside the model
+(same inputs logged), or the units of the numeric inputs it sends and logs."""
+
+
+def _in_hundredths(features: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """``features`` with those named given in hundredths (x 100; missing stays missing):
+    one event's values or a stream's columns.
+
+    >>> _in_hundredths({"income": 1.5, "plan": "gold", "age": None}, frozenset({"income", "age"}))
+    {'income': 150.0, 'plan': 'gold', 'age': None}
+    """
+    return {k: v * 100 if k in names and v is not None else v for k, v in features.items()}
 
 
 def _pipeline_bug(model: SoftmaxModel) -> SoftmaxModel:

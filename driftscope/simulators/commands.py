@@ -140,6 +140,9 @@ def simulate(
     canary: Annotated[float, typer.Option(help=(
         "From the onset, a new model version (2) serves this share of the events, with a "
         "feature-pipeline bug: its accuracy falls (0: none)."))] = 0.0,
+    canary_bug: Annotated[str, typer.Option(help=(
+        "The canary's bug: pipeline (inside its model; it logs the same inputs) or units "
+        "(it sends and logs its numeric inputs in hundredths)."))] = "pipeline",
     bootstrap: Annotated[str | None, typer.Option(help="Kafka servers (default: config).")] = None,
     start: Annotated[str, typer.Option(help=(
         "Simulated time of the first event: an ISO time, `now`, or `ending-now` (the last "
@@ -158,7 +161,7 @@ def simulate(
         raise ConfigError("name a scenario, e.g. driftscope simulate gradual-covariate (--list)")
     from driftscope.config import Secrets, kafka_client_options, load_config
 
-    from .app import DemoApp
+    from .app import CANARY_BUGS, DemoApp
     from .delivery import Interrupted, deliver
     from .scenarios import Clock, _resolve, get_scenario
 
@@ -173,6 +176,8 @@ def simulate(
     _at_least("--seed", seed, 0)
     if not (0.0 <= canary <= 1.0):  # (NaN too)
         raise ConfigError(f"--canary: a share of the events in [0, 1], got {canary:g}")
+    if canary_bug not in CANARY_BUGS:
+        raise ConfigError(f"--canary-bug: one of {', '.join(CANARY_BUGS)}, got {canary_bug!r}")
     if intensity not in INTENSITIES:  # no-drift alone would not look at it
         raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
     if events is not None:
@@ -207,6 +212,7 @@ def simulate(
         clock=clock,
         label_delay=label_delay,
         canary=canary,
+        canary_bug=canary_bug,
     ).fit()
     stream = app.stream(n)
     cfg = load_config(config)

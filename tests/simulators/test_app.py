@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pytest
 
 from driftscope.broker import LocalBroker
 from driftscope.client import PredictionLogger
@@ -100,3 +101,23 @@ def test_a_canary_serves_its_share_from_the_onset_and_is_worse() -> None:
     assert counts.canary == int(np.sum(versions == "2"))
     old = (counts.correct - counts.canary_correct) / (counts.predictions - counts.canary)
     assert counts.canary_accuracy < old - 0.1, (counts.canary_accuracy, old)
+
+
+def test_a_canary_sending_other_units_logs_them_and_predicts_on_them() -> None:
+    """``canary_bug="units"``: version 2 sends (and logs) its numeric inputs in
+    hundredths; the old version's are the stream's own."""
+    rec = Recorder()
+    app = DemoApp("no-drift", n_reference=2000, label_delay=10, canary=0.1, seed=2,
+                  canary_bug="units")
+    counts = app.run(rec, 4000)
+    sent = app.stream(4000).features
+    versions = np.array([ev.model_version for ev in rec.predictions])
+    ages = np.array([ev.features["age"] for ev in rec.predictions], dtype=float)
+    assert np.allclose(ages[versions == "1"], sent["age"][versions == "1"])
+    assert np.allclose(ages[versions == "2"], 100 * sent["age"][versions == "2"])
+    assert {type(ev.features["plan"]) for ev in rec.predictions} == {str}  # (text as sent)
+    old = (counts.correct - counts.canary_correct) / (counts.predictions - counts.canary)
+    assert counts.canary > 150 and counts.canary_accuracy < old - 0.1, (
+        counts.canary_accuracy, old)
+    with pytest.raises(ValueError, match="canary_bug: one of pipeline, units, got 'unit'"):
+        DemoApp("no-drift", canary=0.1, canary_bug="unit")

@@ -146,6 +146,8 @@ def test_simulate_rate_0_needs_a_count_of_events() -> None:
         (["simulate", "no-drift", "--label-delay", "-1"], "--label-delay"),
         (["simulate", "no-drift", "--canary", "1.5"], "--canary: a share of the events"),
         (["simulate", "no-drift", "--canary", "nan"], "--canary: a share of the events"),
+        (["simulate", "no-drift", "--canary", "0.1", "--canary-bug", "unit"],
+         "--canary-bug: one of pipeline, units, got 'unit'"),
         (["simulate", "no-drift", "--events", "100", "--onset", "100", "--canary", "0.1"],
          "the canary would serve none"),
         (["simulate", "no-drift", "--rate", "0.001", "--duration", "1s"], "no events"),
