@@ -128,9 +128,14 @@ class WindowVerdict:
 
     @property
     def drifted(self) -> bool:
-        """Whether the model's data drifted: a drift finding against the reference (not
-        a segment's against the rest of its window, :data:`VERSUS_REST`)."""
-        return any(f.kind == "drift" and f.reason != VERSUS_REST for f in self.findings)
+        """Whether the model's data drifted (:attr:`model_drift`)."""
+        return bool(self.model_drift)
+
+    @property
+    def model_drift(self) -> tuple[Finding, ...]:
+        """The drift findings against the reference: the model's data drifted (not a
+        segment's against the rest of its window, :data:`VERSUS_REST`)."""
+        return tuple(f for f in self.findings if f.kind == "drift" and f.reason != VERSUS_REST)
 
     @property
     def severity(self) -> float:

@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from driftscope.alerts.model import WindowVerdict
+from driftscope.alerts.model import VERSUS_REST, WindowVerdict
 
 FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
 OPEN_STATES = (FIRING, ACKNOWLEDGED)
@@ -219,9 +219,13 @@ def next_drift(streak: int, drifted: bool, held: bool) -> int:
 def check_of(kind: str, metric: str, reason: str) -> str | None:
     """The check a finding or a result is of, as ``unjudged`` names it: ``drift``,
     ``performance``, ``columns`` (a column check: not volume, schema or silence, which need
-    no minimum of events); None for the others."""
+    no minimum of events), ``versus`` (a segment's drift against the rest of its window,
+    :data:`~driftscope.alerts.model.VERSUS_REST`: no drift of the model's data, so no
+    window that holds a ``drift_sustained`` streak for it); None for the others."""
     if kind == "quality":
         return "columns" if reason != "silence" and metric not in COUNTLESS else None
+    if kind == "drift" and reason == VERSUS_REST:
+        return "versus"
     return kind if kind in ("drift", "performance") else None
 
 
@@ -260,13 +264,13 @@ def seen_of(v: WindowVerdict) -> frozenset[str]:
     ['drift']
 
     A segment's drift against the rest of its own window (``versus_rest``) is tested
-    without the reference: only its segment is kept, so a window whose reference is not
-    ready (no drift test over all events) can still resolve it.
+    without the reference: only its segment is kept, as a check of its own, so a window
+    whose reference is not ready (no drift test over all events) can still resolve it, and
+    one that did not compare it holds no ``drift_sustained`` streak (:func:`drift_held`).
 
-    >>> from driftscope.alerts.model import VERSUS_REST
     >>> v2 = Finding("drift", "model_version=2", "x", "emd", 0.4, 0.2, "q", VERSUS_REST)
     >>> sorted(seen_of(WindowVerdict("m", "mon", t, t, 400, (v2,))))
-    ['drift:model_version=2']
+    ['versus:model_version=2']
     """
     checks = {(check_of(f.kind, f.metric, f.reason), f.segment, f.feature)
               for f in v.findings}

@@ -190,20 +190,13 @@ def _missing_like(values: np.ndarray, like: np.ndarray) -> np.ndarray:
     return np.full(len(values), None, dtype=object)
 
 
-def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame,
-              referenced: bool = True) -> list[tuple[str, Frame, Frame]]:
+def _segments(cfg: MonitorConfig, cur: Frame, ref: Frame, referenced: bool = True,
+              keys: Sequence[str] | None = None) -> list[tuple[str, Frame, Frame]]:
     """All events (``*``) and each segment value with ``min_events`` events in the window
     and, when ``referenced``, in the reference too (the quality checks take a segment the
-    reference holds too few of, a new value: it is held to the whole reference)."""
-    return [(seg, c, r) for _, seg, c, r in _keyed_segments(cfg, cur, ref, referenced)]
-
-
-def _keyed_segments(cfg: MonitorConfig, cur: Frame, ref: Frame, referenced: bool = True,
-                    keys: Sequence[str] | None = None) -> list[tuple[str, str, Frame, Frame]]:
-    """:func:`_segments`, each with its key first ("" for all events); ``keys``: only
-    those keys' (a key may hold ``=``: its rows are told apart by the key, not parsed
-    back from ``key=value``)."""
-    out = [("", "*", cur, ref)]
+    reference holds too few of, a new value: it is held to the whole reference);
+    ``keys``: those keys' values only (default: every key's)."""
+    out = [("*", cur, ref)]
     for key in cfg.segments if keys is None else keys:
         values = cur.segments.get(key)
         if values is None:
@@ -214,7 +207,7 @@ def _keyed_segments(cfg: MonitorConfig, cur: Frame, ref: Frame, referenced: bool
         for v in sorted(now):
             rows, held = now[v], then.get(v, none)
             if len(rows) >= cfg.min_events and (len(held) >= cfg.min_events or not referenced):
-                out.append((key, f"{key}={v}", cur.take(rows), ref.take(held)))
+                out.append((f"{key}={v}", cur.take(rows), ref.take(held)))
     return out
 
 
@@ -227,7 +220,7 @@ def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
     of the same minutes: any difference is the new version's own (its feature pipeline,
     its outputs), seen in its first window, against no reference of its own, which a
     release broken from its first event would have learnt as normal."""
-    out = [(seg, c, r, False) for _, seg, c, r in _keyed_segments(
+    out = [(seg, c, r, False) for seg, c, r in _segments(
         cfg, cur, ref, keys=[k for k in cfg.segments if k not in cfg.versus_rest])]
     for key in cfg.versus_rest:
         values = cur.segments.get(key)
@@ -358,12 +351,10 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
     columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
     numeric = _numeric_features(cfg, ref, cur)
     lumped = cur.sketched or ref.sketched
-    versus: set[str] = set()  # (the segments compared with the rest of their window)
-    for seg, c, r, rest in _comparisons(cfg, cur, ref):
-        if c.n < cfg.min_events or r.n < cfg.min_events:
+    versus: set[str] = set()  # (the fingerprints of rows against the rest of the window:
+    for seg, c, r, rest in _comparisons(cfg, cur, ref):  # a key may hold "=", a row's
+        if c.n < cfg.min_events or r.n < cfg.min_events:  # segment may read as another's)
             continue
-        if rest:
-            versus.add(seg)
         span = None if rest else ref.bounds  # (the rest: a reference of its own each window)
         pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:
                  if n in r.columns and n in c.columns and usable(r.columns[n])]  # no row
@@ -375,8 +366,9 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         matrices: tuple[Any, ...] | None = None  # (the segment's, once: multivariate)
         for det in cfg.detectors:
             fp = fingerprint(det, cfg.reference)
-            # (the rest's rows: a series of their own, and their findings' reason)
-            fp = digest(fp, VERSUS_REST) if rest else fp
+            if rest:  # (a series of their own, and their findings' reason)
+                fp = digest(fp, VERSUS_REST)
+                versus.add(fp)
             for name, rv, cv in pairs:
                 slack = noise.allowance(det, fp, name, rv, cv, c.sketch_k.get(name),
                                         r.sketch_k.get(name)) if noise else 0.0
@@ -404,8 +396,8 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
         Row("drift", s.segment, s.feature, s.detector, s.score.statistic, s.score.threshold,
             s.score.policy, s.score.drifted, s.score.p_value, s.n_ref, s.n_cur, s.fingerprint,
             {**_plain(dict(s.score.details)), "model_level": ok, "min_effect": s.min_effect,
-             "fdr": cfg.fdr.method, **({"versus": "rest"} if s.segment in versus else {})},
-            ok, VERSUS_REST if s.segment in versus else "fdr")
+             "fdr": cfg.fdr.method, **({"versus": "rest"} if s.fingerprint in versus else {})},
+            ok, VERSUS_REST if s.fingerprint in versus else "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
 

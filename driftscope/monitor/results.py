@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from driftscope.alerts.model import VERSUS_REST, WindowVerdict
+from driftscope.alerts.model import WindowVerdict
 from driftscope.durations import as_utc
 from driftscope.monitor.evaluate import Row, details_json
 from driftscope.monitor.frame import closed_query
@@ -69,8 +69,7 @@ def mark_processed(
 def drifted_on(v: WindowVerdict) -> list[str]:
     """The features a window's drift findings name (its summary's ``drifted``), those
     against the reference (:attr:`~driftscope.alerts.model.WindowVerdict.drifted`)."""
-    return sorted({f.feature for f in v.findings
-                   if f.kind == "drift" and f.reason != VERSUS_REST})
+    return sorted({f.feature for f in v.model_drift})
 
 
 def drifted_at(

@@ -139,7 +139,7 @@ def simulate(
     ] = 100,
     canary: Annotated[float, typer.Option(help=(
         "From the onset, a new model version (2) serves this share of the events, with a "
-        "feature-pipeline bug: its accuracy falls (0: none)."))] = 0.0,
+        "bug (--canary-bug): its accuracy falls (0: none)."))] = 0.0,
     canary_bug: Annotated[str, typer.Option(help=(
         "The canary's bug: pipeline (inside its model; it logs the same inputs) or units "
         "(it sends and logs its numeric inputs in hundredths)."))] = "pipeline",
@@ -178,6 +178,8 @@ def simulate(
         raise ConfigError(f"--canary: a share of the events in [0, 1], got {canary:g}")
     if canary_bug not in CANARY_BUGS:
         raise ConfigError(f"--canary-bug: one of {', '.join(CANARY_BUGS)}, got {canary_bug!r}")
+    if canary_bug != CANARY_BUGS[0] and not canary:
+        raise ConfigError(f"--canary-bug {canary_bug}: there is no canary; set --canary SHARE")
     if intensity not in INTENSITIES:  # no-drift alone would not look at it
         raise ConfigError(f"unknown intensity {intensity!r}; valid: {', '.join(INTENSITIES)}")
     if events is not None:

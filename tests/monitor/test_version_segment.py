@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from driftscope.alerts.config import AlertsConfig
+from driftscope.alerts import retrain
+from driftscope.alerts.config import AlertsConfig, RetrainPolicy
 from driftscope.alerts.engine import AlertEngine
-from driftscope.alerts.model import VERSUS_REST
+from driftscope.alerts.model import VERSUS_REST, Finding, WindowVerdict
+from driftscope.alerts.rules import drift_held, seen_of, waits
 from driftscope.config import Config
 from driftscope.monitor.config import MonitorConfig
-from driftscope.monitor.evaluate import _comparisons, _in_segment
+from driftscope.monitor.detect import Fitter
+from driftscope.monitor.evaluate import _comparisons, _in_segment, drift_rows
 from driftscope.monitor.frame import Frame, read_events
 from driftscope.monitor.results import drifted_on, unlike_normal
 from driftscope.monitor.scheduler import Monitor
@@ -381,13 +384,18 @@ def test_a_canary_is_compared_with_the_rest_before_the_reference_is_ready(store:
         return {"x": rng.normal(0, 1, n) + np.where(v2 & (i < 2), 1.0, 0.0),
                 "y": rng.normal(0, 1, n), "output:pred": rng.normal(0, 1, n),
                 "model_version": np.where(v2, "2", "1").astype(object)}
-    write_windows(store, "m", T0, W, 7, 1000, make, seed=3)
+    write_windows(store, "m", T0, W, 4, 1000, make, seed=3)
     engine = AlertEngine(store, AlertsConfig(console=False, resolve_windows=2))
     cfg = drift_config(["model_version"], reference={"kind": "initial", "windows": 5},
                        detectors=[{"name": "emd"}, {"name": "mmd"}],
                        rules=[{"metric": "emd", "op": ">", "value": 0.3,
                                "segment": "model_version"}])
     verdicts = Monitor(store, cfg, alerts=engine).run_once()
+    (state,) = store.query(f"SELECT argMax({AL.state}, {AL.updated_at}) FROM {AL}")[0]
+    assert state == "resolved"  # (windows 2-3: no test over all events, the segment's made)
+    write_windows(store, "m", T0 + 4 * W, W, 3, 1000,
+                  lambda i, rng, n: make(i + 4, rng, n), seed=4)
+    verdicts += Monitor(store, cfg, alerts=engine).run_once()
     got = store.query(
         f"SELECT {D.window_start}, {D.metric}, {D.feature}, {D.details} FROM {D} FINAL "
         f"WHERE {D.segment} = 'model_version=2'")
@@ -399,12 +407,11 @@ def test_a_canary_is_compared_with_the_rest_before_the_reference_is_ready(store:
     (judged,) = store.query(f"SELECT count() FROM {D} FINAL WHERE {D.segment} = '*' AND "
                             f"JSONHas({D.details}, 'reference_version')")[0]
     assert judged == 2 * 4  # (windows 5-6, against the reference: x, y, pred, mmd)
-    assert [v.bad for v in verdicts] == [True, True] + [False] * 5
+    # (window 6 is judged against windows 0-4 over all events: 0-1 held the canary's x)
+    assert [v.bad for v in verdicts][:6] == [True, True] + [False] * 4
     ruled = [f for v in verdicts for f in v.findings if f.policy == "rule > 0.3"]
     assert ruled and all(f.reason == VERSUS_REST for f in ruled)
-    assert not any(v.drifted or drifted_on(v) for v in verdicts)  # (summary, persistence)
-    (state,) = store.query(f"SELECT argMax({AL.state}, {AL.updated_at}) FROM {AL}")[0]
-    assert state == "resolved"  # (windows 2-4: no test over all events, the segment's made)
+    assert not any(v.drifted or drifted_on(v) for v in verdicts[:6])  # (summary, persistence)
 
 
 def test_a_key_holding_an_equals_sign_is_compared_with_its_own_rest() -> None:
@@ -420,3 +427,47 @@ def test_a_key_holding_an_equals_sign_is_compared_with_its_own_rest() -> None:
     got = [(seg, c.n, r.n, rest) for seg, c, r, rest in _comparisons(cfg, frame, frame)]
     assert ("a=b=c", 100, 900, True) in got
     assert ("a=b=q", n, n, False) in got  # (key a=b against the reference, as before)
+
+
+def canary_verdict(*more: Finding) -> WindowVerdict:
+    """A window with the canary's ``x`` flagged against the rest of it, and ``more``."""
+    versus = Finding("drift", "model_version=2", "x", "emd", 0.5, 0.2, "reference-quantile",
+                     VERSUS_REST)
+    return WindowVerdict("m", "mon", T0, T0 + W, 1000, (versus, *more))
+
+
+def test_a_canary_unlike_the_rest_holds_no_retraining_streak_and_is_no_drifted_column(
+) -> None:
+    """While a canary's alert is open, a window that did not compare it (rolled back, too
+    few events) does not hold a ``drift_sustained`` streak, as one that did not test a
+    country does; and a request asked by a drift over all events lists neither the
+    canary's column nor its data fault (which held the request before)."""
+    seen = seen_of(canary_verdict())
+    assert not drift_held(seen, frozenset(), frozenset())  # (the canary not compared)
+    assert waits(seen, frozenset(), frozenset())  # (its alert waits all the same)
+    assert not waits(seen, frozenset({"drift"}), frozenset({"versus:model_version=2"}))
+    fr = seen_of(WindowVerdict("m", "mon", T0, T0 + W, 1000, (Finding(
+        "drift", "country=FR", "x", "emd", 0.5, 0.2, "reference-quantile", "fdr"),)))
+    assert drift_held(fr, frozenset(), frozenset())  # (a country's drift does hold it)
+    v = canary_verdict(
+        Finding("drift", "*", "y", "emd", 0.3, 0.1, "reference-quantile", "fdr"),
+        Finding("quality", "model_version=2", "x", "missing_rate", 0.5, 0.05, "limit", ""))
+    policy = RetrainPolicy(name="d", kind="drift_sustained", windows=1)
+    req = retrain.decide(policy, v, drift_streak=1, last_request=None)
+    assert req is not None and req.evidence["drifted"] == ["y"]
+    assert [t[0] for t in req.evidence["top"]] == ["y"]
+
+
+def test_a_row_reading_like_a_versus_rest_segment_is_judged_against_the_reference() -> None:
+    """Keys ``a`` (versus the rest) and ``a=b``: value ``b=c`` of ``a`` and value ``c`` of
+    ``a=b`` both read ``a=b=c``; only the first is marked as judged against the rest."""
+    cfg = MonitorConfig(name="m", model="m", features=["x"], segments=["a", "a=b"],
+                        versus_rest=["a"], min_events=30)
+    n, rng = 1000, np.random.default_rng(0)
+    frame = Frame(np.arange(n).astype("datetime64[ms]"), {"x": rng.normal(size=n)},
+                  {"a": np.array(["b=c"] * 100 + ["z"] * 900, dtype=object),
+                   "a=b": np.array(["c"] * 500 + ["d"] * 500, dtype=object)})
+    rows = drift_rows(cfg, Fitter(0), frame, frame)
+    got = sorted((r.n_ref, r.reason, r.details.get("versus")) for r in rows
+                 if r.segment == "a=b=c")
+    assert got == [(500, "fdr", None), (900, VERSUS_REST, "rest")]

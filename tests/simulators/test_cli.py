@@ -148,6 +148,8 @@ def test_simulate_rate_0_needs_a_count_of_events() -> None:
         (["simulate", "no-drift", "--canary", "nan"], "--canary: a share of the events"),
         (["simulate", "no-drift", "--canary", "0.1", "--canary-bug", "unit"],
          "--canary-bug: one of pipeline, units, got 'unit'"),
+        (["simulate", "no-drift", "--canary-bug", "units"],
+         "--canary-bug units: there is no canary; set --canary SHARE"),
         (["simulate", "no-drift", "--events", "100", "--onset", "100", "--canary", "0.1"],
          "the canary would serve none"),
         (["simulate", "no-drift", "--rate", "0.001", "--duration", "1s"], "no events"),
