@@ -223,9 +223,8 @@ def _comparisons(cfg: MonitorConfig, cur: Frame, ref: Frame
     out = [(seg, c, r, False) for seg, c, r in _segments(
         cfg, cur, ref, keys=[k for k in cfg.segments if k not in cfg.versus_rest])]
     for key in cfg.versus_rest:
-        values = cur.segments.get(key)
-        rows = _rows_of(values)
-        if values is None or not rows:
+        rows = _rows_of(cur.segments.get(key))
+        if not rows:
             continue
         largest = max(rows, key=lambda v: (len(rows[v]), str(v)))
         if len(rows[largest]) <= cur.n - sum(map(len, rows.values())):
@@ -345,15 +344,18 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
                noise: SketchNoise | None = None) -> list[Row]:
     """Score every column × segment × detector and apply model-level FDR control
     (``noise``: for columns read back from profiles, the sketch's own error is allowed
-    for)."""
+    for). A ``versus_rest`` key's segments are scored against the rest of the window
+    (:func:`_comparisons`): their rows say so (``details.versus``, reason
+    :data:`~driftscope.alerts.model.VERSUS_REST`) and have a fingerprint of their own."""
     static = is_static(cfg.reference)
     scored: list[Scored] = []
     columns = list(cfg.features) + [OUTPUT + o for o in cfg.outputs]
     numeric = _numeric_features(cfg, ref, cur)
     lumped = cur.sketched or ref.sketched
-    versus: set[str] = set()  # (the fingerprints of rows against the rest of the window:
-    for seg, c, r, rest in _comparisons(cfg, cur, ref):  # a key may hold "=", a row's
-        if c.n < cfg.min_events or r.n < cfg.min_events:  # segment may read as another's)
+    versus: set[str] = set()  # (the fingerprints of the rows against the rest: a row's
+    # segment may read as another key's, when a key holds "=")
+    for seg, c, r, rest in _comparisons(cfg, cur, ref):
+        if c.n < cfg.min_events or r.n < cfg.min_events:
             continue
         span = None if rest else ref.bounds  # (the rest: a reference of its own each window)
         pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:

@@ -414,21 +414,6 @@ def test_a_canary_is_compared_with_the_rest_before_the_reference_is_ready(store:
     assert not any(v.drifted or drifted_on(v) for v in verdicts[:6])  # (summary, persistence)
 
 
-def test_a_key_holding_an_equals_sign_is_compared_with_its_own_rest() -> None:
-    """Keys ``a`` and ``a=b``: the value ``b=c`` of key ``a`` is compared with the rest of
-    key ``a`` (its row reads ``a=b=c``, as a value of ``a=b`` would: the key is not parsed
-    back from it)."""
-    cfg = MonitorConfig(name="m", model="m", features=["x"], segments=["a", "a=b"],
-                        versus_rest=["a"])
-    n, rng = 1000, np.random.default_rng(0)
-    frame = Frame(np.arange(n).astype("datetime64[ms]"), {"x": rng.normal(size=n)},
-                  {"a": np.array(["b=c"] * 100 + ["z"] * 900, dtype=object),
-                   "a=b": np.array(["q"] * n, dtype=object)})
-    got = [(seg, c.n, r.n, rest) for seg, c, r, rest in _comparisons(cfg, frame, frame)]
-    assert ("a=b=c", 100, 900, True) in got
-    assert ("a=b=q", n, n, False) in got  # (key a=b against the reference, as before)
-
-
 def canary_verdict(*more: Finding) -> WindowVerdict:
     """A window with the canary's ``x`` flagged against the rest of it, and ``more``."""
     versus = Finding("drift", "model_version=2", "x", "emd", 0.5, 0.2, "reference-quantile",
@@ -458,15 +443,19 @@ def test_a_canary_unlike_the_rest_holds_no_retraining_streak_and_is_no_drifted_c
     assert [t[0] for t in req.evidence["top"]] == ["y"]
 
 
-def test_a_row_reading_like_a_versus_rest_segment_is_judged_against_the_reference() -> None:
+def test_a_key_holding_an_equals_sign_is_told_apart_from_its_rows() -> None:
     """Keys ``a`` (versus the rest) and ``a=b``: value ``b=c`` of ``a`` and value ``c`` of
-    ``a=b`` both read ``a=b=c``; only the first is marked as judged against the rest."""
+    ``a=b`` both read ``a=b=c``. The first is compared with the rest of key ``a`` (before,
+    the key parsed back from the row was ``a=b``: a rest of none), the second with the
+    reference, and only the first is marked as judged against the rest."""
     cfg = MonitorConfig(name="m", model="m", features=["x"], segments=["a", "a=b"],
                         versus_rest=["a"], min_events=30)
     n, rng = 1000, np.random.default_rng(0)
     frame = Frame(np.arange(n).astype("datetime64[ms]"), {"x": rng.normal(size=n)},
                   {"a": np.array(["b=c"] * 100 + ["z"] * 900, dtype=object),
                    "a=b": np.array(["c"] * 500 + ["d"] * 500, dtype=object)})
+    got = [(seg, c.n, r.n, rest) for seg, c, r, rest in _comparisons(cfg, frame, frame)]
+    assert ("a=b=c", 100, 900, True) in got and ("a=b=c", 500, 500, False) in got
     rows = drift_rows(cfg, Fitter(0), frame, frame)
     got = sorted((r.n_ref, r.reason, r.details.get("versus")) for r in rows
                  if r.segment == "a=b=c")
