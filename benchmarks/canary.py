@@ -62,11 +62,11 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
-def config(extra: dict[str, Any]) -> Config:
-    """The monitor of model ``m`` with accuracy, ``extra`` keys replacing or adding."""
+def config(extra: dict[str, Any], model: str = "m") -> Config:
+    """The monitor of ``model`` with accuracy, ``extra`` keys replacing or adding."""
     return Config.model_validate({
-        "models": [{"id": "m", "window": "10m"}],
-        "monitors": [{"name": "mon", "model": "m", "features": FEATURES,
+        "models": [{"id": model, "window": "10m"}],
+        "monitors": [{"name": "mon", "model": model, "features": FEATURES,
                       "reference": {"kind": "initial", "windows": 4},
                       "performance": {"task": "classification", "prediction": "pred",
                                       "metrics": ["accuracy"]}, **extra}],
@@ -148,13 +148,10 @@ def power(store: Store, windows: int, seed: int) -> None:
                         "y": rng.normal(0, 1, k),
                         "model_version": np.where(canary, "2", "1").astype(object)}
             write_windows(store, model, T0, W, windows, n, make, seed=seed)
-            cfg = Config.model_validate({
-                "models": [{"id": model, "window": "10m"}],
-                "monitors": [{"name": model, "model": model, "features": ["x", "y"],
-                              "segments": ["model_version"], "versus_rest": ["model_version"],
-                              "reference": {"kind": "previous", "windows": 1},
-                              "persistence": {"enabled": False}}],
-                "alerts": {"console": False}})
+            cfg = config({"name": model, "features": ["x", "y"], "segments": ["model_version"],
+                          "versus_rest": ["model_version"], "performance": None,
+                          "reference": {"kind": "previous", "windows": 1},
+                          "persistence": {"enabled": False}}, model)
             Monitor(store, cfg).run_once()
             ((k, of),) = store.query(
                 f"SELECT uniqExactIf({D.window_start}, JSONExtractBool({D.details}, "

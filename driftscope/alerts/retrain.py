@@ -138,7 +138,8 @@ def decide(
         due = drift_streak == policy.windows or (drift_streak > policy.windows and pending)
         if not due or not v.drifted:
             return None
-        drift = sorted({f.feature for f in v.model_drift})  # (not a canary's: a rollback)
+        found = v.model_drift  # (not a canary's against the rest: it asks a rollback)
+        drift = sorted({f.feature for f in found})
         faulty = {f.feature for f in v.findings
                   if f.kind == "quality" and f.metric in DATA_FAULTS}
         if faulty & set(drift):  # (a stuck sensor, missing values: retraining would learn it)
@@ -149,7 +150,7 @@ def decide(
                         # a window too small to judge inside the streak makes it later)
                         # (the segment last: "x" drifted in country=fr, not everywhere)
                         top=[(f.feature, f.metric, round(f.statistic, 4), round(f.threshold, 4),
-                              f.segment) for f in v.top(5) if f in v.model_drift])
+                              f.segment) for f in v.top(5) if f in found])
         quality = sorted({(f.feature, f.metric) for f in v.findings
                           if f.kind == "quality" and f.feature in drift})
         if quality:  # what a pipeline must look at before it trains on these windows

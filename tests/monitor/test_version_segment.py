@@ -365,13 +365,19 @@ def test_a_canary_drawn_from_the_same_traffic_as_the_rest_is_never_flagged(
     assert got == [(0, 20 * 3)]
 
 
-def test_versus_rest_names_a_segment_key_or_is_refused_in_one_line() -> None:
+@pytest.mark.parametrize(("keys", "said"), [
+    (["model_version"], "versus_rest: 'model_version' is not a segment key of this monitor "
+     "(its segments: country); add it to segments"),
+    (["country", "country"], "versus_rest: a key named twice (country, country)"),
+])
+def test_versus_rest_names_a_segment_key_or_is_refused_in_one_line(
+    keys: list[str], said: str,
+) -> None:
     with pytest.raises(ValidationError) as err:
         Config.model_validate({"models": [{"id": "m"}], "monitors": [
             {"name": "m", "model": "m", "features": ["x"], "segments": ["country"],
-             "versus_rest": ["model_version"]}]})
-    assert ("versus_rest: 'model_version' is not a segment key of this monitor (its "
-            "segments: country); add it to segments") in str(err.value)
+             "versus_rest": keys}]})
+    assert said in str(err.value)
 
 
 def test_a_canary_is_compared_with_the_rest_before_the_reference_is_ready(store: Store) -> None:
