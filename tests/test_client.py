@@ -23,7 +23,7 @@ def test_logged_events_arrive_keyed_by_event_id(broker: LocalBroker, topic: str)
     assert logger.stats.sent == 201 and logger.stats.lost == 0
     consumer = KafkaConsumer(
         topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest",
-        consumer_timeout_ms=5000,
+        consumer_timeout_ms=20_000,  # (ends once it has all 201)
     )
     seen: dict[str, set[int]] = {}
     received = 0
