@@ -110,9 +110,12 @@ the new ones, and only the latest computed is the monitor's current verdict."""
 def latest_results(where: str, by: Sequence[str] = RESULT_KEY, counted: bool = False) -> str:
     """SQL of a subquery (in parentheses) of the ``drift_results`` rows matching ``where``,
     only the latest computed per ``by`` (:data:`RESULT_KEY`: the results of an earlier
-    configuration are left out). Every column but ``details``; with ``counted``, a column
-    ``counted`` too (:func:`counted_as_drift`)."""
+    configuration are left out). Every column but ``details``, and ``versus``: what a
+    segment's drift was judged against, ``rest`` for a ``versus_rest`` segment (the rest of
+    its window), else empty (:func:`segment_shown`); with ``counted``, a column ``counted``
+    too (:func:`counted_as_drift`)."""
     cols = ", ".join([*(c for c in D.columns if c != D.details),
+                      f"JSONExtractString({D.details}, 'versus') AS versus",
                       *([f"{counted_as_drift()} AS counted"] if counted else [])])
     return f"""(
     SELECT {cols} FROM {D} FINAL
@@ -179,10 +182,19 @@ def by_monitor(name: str, partition: str = "") -> str:
 
 
 def series_name(*parts: str) -> str:
-    """SQL of a line's name: the parts, then the segment in parentheses (``emd (all)``,
-    ``missing_rate age (region=north)``)."""
+    """SQL of a line's name (rows of :func:`latest_results`): the parts, then the segment
+    in parentheses (``emd (all)``, ``missing_rate age (region=north)``, ``emd
+    (model_version=2 vs rest)``: :func:`segment_shown`)."""
     joined = ", ' ', ".join(parts)
-    return f"concat({joined}, ' (', {segment_label()}, ')')"
+    return f"concat({joined}, ' (', {segment_shown()}, ')')"
+
+
+def segment_shown() -> str:
+    """The segment as a line or a verdict names it (rows of :func:`latest_results`): its
+    label, then `` vs rest`` for a ``versus_rest`` segment, whose drift is judged against
+    the rest of its window, not the reference (a canary's inputs unlike the old
+    version's: no drift of the model's data)."""
+    return f"concat({segment_label()}, if(versus = '', '', concat(' vs ', versus)))"
 
 
 def segment_label() -> str:

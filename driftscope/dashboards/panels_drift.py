@@ -19,7 +19,7 @@ from driftscope.dashboards.conventions import (
     monitor_in,
     multivariate_drift,
     segment_in,
-    segment_label,
+    segment_shown,
     series_name,
     without_raw_events,
 )
@@ -65,8 +65,10 @@ def drift_statistic() -> PanelSpec:
         description="Per closed window, each detector's statistic divided by its own "
         "threshold, one line per detector and segment (\"emd (all)\" is the whole "
         "population, drawn thicker): drift when a line is above the dashed line at 1. "
-        "The latest raw values are in \"Latest verdict per feature\". With several "
-        "monitors shown, each line's name starts with its monitor.",
+        "A segment named \"... vs rest\" (versus_rest: a canary) is judged against the "
+        "rest of its own window, not the reference: above 1, it differs from the other "
+        "versions' traffic. The latest raw values are in \"Latest verdict per feature\". "
+        "With several monitors shown, each line's name starts with its monitor.",
     )
 
 
@@ -95,8 +97,9 @@ ORDER BY time, name"""
         "min_effect) did not keep — what chance gives among many tests — is drawn at 1. "
         "A column constant in the reference that moved (threshold 0) is drawn at 10. The "
         "colours run from 0 to 2 whatever the range holds: 1, the threshold, is mid-scale, "
-        "2 and above the darkest. With several monitors shown, one row per monitor and "
-        "feature (\"monitor: feature\").",
+        "2 and above the darkest. A versus_rest segment (a canary) counts with its "
+        "difference from the rest of its window. With several monitors shown, one row per "
+        "monitor and feature (\"monitor: feature\").",
     )
 
 
@@ -114,7 +117,7 @@ def drifted_features() -> PanelSpec:
     sql = f"""SELECT feature, segment, {by_monitor("detector")} AS metric,
   latest.1 AS statistic, latest.2 AS threshold, latest.3 AS drifted, last_window
 FROM (
-  SELECT {D.feature} AS feature, {segment_label()} AS segment, {D.metric} AS detector,
+  SELECT {D.feature} AS feature, {segment_shown()} AS segment, {D.metric} AS detector,
     {D.monitor},
     argMax(({D.statistic}, {D.threshold}, {D.drifted}), {D.window_start}) AS latest,
     max({D.window_start}) AS last_window
@@ -126,7 +129,8 @@ ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature
         "drifted_features", "Latest verdict per feature", "table", sql,
         ("feature", "segment", "metric", "statistic", "threshold", "drifted", "last_window"),
         width=24, description="The latest window of the range, per feature, selected "
-        "segment (all: the whole population) and detector (\"monitor: detector\" with "
+        "segment (all: the whole population; \"... vs rest\": judged against the rest "
+        "of its window, not the reference) and detector (\"monitor: detector\" with "
         "several monitors shown); drifted rows first, then by statistic / threshold. A "
         "segment with too few events in that window is not listed.",
     )
