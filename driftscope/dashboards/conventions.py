@@ -115,7 +115,8 @@ def latest_results(where: str, by: Sequence[str] = RESULT_KEY, counted: bool = F
     its window), else empty (:func:`segment_shown`); with ``counted``, a column ``counted``
     too (:func:`counted_as_drift`)."""
     cols = ", ".join([*(c for c in D.columns if c != D.details),
-                      f"JSONExtractString({D.details}, 'versus') AS versus",
+                      f"if({D.segment} IN ('', '*'), '', "  # (all events': never)
+                      f"JSONExtractString({D.details}, 'versus')) AS versus",
                       *([f"{counted_as_drift()} AS counted"] if counted else [])])
     return f"""(
     SELECT {cols} FROM {D} FINAL

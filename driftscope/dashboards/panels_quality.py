@@ -173,8 +173,9 @@ def performance_proxy() -> PanelSpec:
         "performance_proxy", "Label-free proxy: drift of the model's outputs", "timeseries",
         _series(output_drift()), ("time", "series", "value", "threshold"),
         series=("series",), by_segment=True, description="Drift of the predictions and "
-        "scores against the reference per segment (all: the whole population), threshold "
-        "dashed: available at once, before any label arrives.",
+        "scores against the reference per segment (all: the whole population; \"... vs "
+        "rest\", a versus_rest segment such as a canary: against the rest of its window), "
+        "threshold dashed: available at once, before any label arrives.",
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from driftscope.config import Config
 from driftscope.dashboards import build as b
-from driftscope.dashboards import panels_drift
+from driftscope.dashboards import panels_drift, panels_quality
 from driftscope.dashboards.macros import expand
 from driftscope.monitor.scheduler import Monitor
 from driftscope.monitor.seed import write_windows
@@ -67,12 +67,14 @@ def test_a_versus_rest_segment_is_named_so_on_the_drift_panels(store: Store) -> 
     # the old version, the window's largest, is the rest: no line of its own
     assert set(lines) == {"emd (all)", "emd (model_version=2 vs rest)"}
     canary = lines["emd (model_version=2 vs rest)"]
-    assert sorted(canary) == list(range(WINDOWS))  # (from its first window: no reference)
+    assert sorted(canary) == list(range(WINDOWS))
     assert {i for i, r in canary.items() if r > 1} == {3, 4, 5}
     assert not [r for r in lines["emd (all)"].values() if r > 1]  # (a tenth: diluted)
     verdicts = {(seg, metric): drifted for _, seg, metric, _, _, drifted, _
                 in _panel(store, panels_drift.drifted_features().sql)}
     assert verdicts == {("all", "emd"): 0, ("model_version=2 vs rest", "emd"): 1}
+    proxy = {series for _, series, *_ in _panel(store, panels_quality.performance_proxy().sql)}
+    assert proxy == {"emd output:pred (all)", "emd output:pred (model_version=2 vs rest)"}
 
 
 def test_a_segment_judged_against_the_reference_keeps_its_plain_name(store: Store) -> None:
