@@ -16,6 +16,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -193,11 +194,7 @@ def test_a_multiprocessing_child_sends_what_it_logged_without_close(
     monkeypatch.setattr("driftscope.client.EXIT_TIMEOUT", 30.0)
     report = str(tmp_path / "child_stats.json")
     logger = PredictionLogger(broker.bootstrap, topic=topic)
-    child = multiprocessing.get_context("fork").Process(target=_log_and_return,
-                                                        args=(logger, report))
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0
+    _in_forked_process(partial(_log_and_return, report=report), logger)
     logger.close()
     with open(report) as f:
         stats = json.load(f)
