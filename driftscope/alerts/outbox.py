@@ -191,7 +191,8 @@ class Outbox:
         """Record a new status for rows sent together: one insert, so all or none.
 
         Each new version is above the row's last one even if the wall clock stepped back.
-        ``due``: the time a ``sending`` message may be tried again (its ``updated_at``).
+        ``due``: the time a ``sending`` message (or one failed on a 429) may be tried
+        again (its ``updated_at``).
         Returns the rows as recorded.
         """
         now, ns = due or self.clock(), time.time_ns()
@@ -366,6 +367,13 @@ class Dispatcher:
         counts = {"sent": 0, "failed": 0, "skipped": 0, "held": 0}
         rows = self.outbox.pending(include_failed=True)
         unsent = {(d.alert_id, d.channel) for d in rows if d.kind == "firing"}
+        now = self.outbox.clock()
+        self._wait_until = {}  # rate-limited messages wait, and so does their channel
+        for d in rows:  # (a failed one too: its 20th 429, tried or not in this run)
+            if d.status != "pending" and d.updated_at is not None and d.updated_at > now:
+                due = min(d.updated_at, now + timedelta(seconds=MAX_RETRY_AFTER))  # (a clock
+                # ahead elsewhere)
+                self._wait_until[d.channel] = max(due, self._wait_until.get(d.channel, due))
         rows = [d for d in rows if include_failed or d.status != "failed"]
         fixed: dict[str, list[Delivery]] = {}
         new: dict[tuple[str, str], list[Delivery]] = {}
@@ -374,15 +382,8 @@ class Dispatcher:
                 new.setdefault((d.channel, d.group_key or f"\x00{d.delivery_id}"), []).append(d)
             else:
                 fixed.setdefault(d.send_key or d.delivery_id, []).append(d)
-        now = self.outbox.clock()
         last_pass = self.outbox.last_pass() if hold and new else None
         due_failed = now - timedelta(seconds=self.backoff_max)
-        self._wait_until = {}
-        for g in fixed.values():  # rate-limited messages wait, and so does their channel
-            due = min(max((d.updated_at for d in g if d.updated_at is not None), default=now),
-                      now + timedelta(seconds=MAX_RETRY_AFTER))  # (a clock ahead elsewhere)
-            if g[0].status == "sending" and due > now:
-                self._wait_until[g[0].channel] = max(due, self._wait_until.get(g[0].channel, due))
         queue = [g for g in fixed.values() if g[0].status == "sending"]
         for (_, group), members in new.items():
             newest = max(d.created_at for d in members)
@@ -441,7 +442,7 @@ class Dispatcher:
                             [{**d.payload, "delivery_id": d.delivery_id} for d in rows])
         waits = [] if failed else [min(self.backoff * 2 ** k, self.backoff_max)
                                    for k in range(self.retries)]
-        error, made = "", 0
+        error, made, due = "", 0, None
         while True:
             self.lease.renew()
             made += 1
@@ -453,12 +454,15 @@ class Dispatcher:
                 if isinstance(exc, Rejected):
                     break
                 after = exc.retry_after if isinstance(exc, RateLimited) else None
-                if after is not None and rows[0].attempts + made < RATE_LIMITED_ATTEMPTS and (
+                if after is not None and rows[0].attempts + made >= RATE_LIMITED_ATTEMPTS:
+                    # so many 429s: failed (reported), and the channel still waits, in
+                    # this run and the next (its updated_at); never a wait in the run
+                    due = self.outbox.clock() + timedelta(seconds=after)
+                    self._wait_until[rows[0].channel] = due
+                    break
+                if after is not None and (
                         not waits or after > min(sum(waits), self.backoff_max)):
                     return self._defer(rows, made, error, after)
-                if after is not None:  # (so many 429s: failed, and the channel still waits)
-                    self._wait_until[rows[0].channel] = self.outbox.clock() + timedelta(
-                        seconds=after)
                 if not waits:
                     break
                 wait = waits.pop(0)
@@ -472,7 +476,7 @@ class Dispatcher:
             self.outbox.mark(rows, "sent", [d.attempts + made for d in rows])
             self._sent(rows[0].channel)
             return "sent"
-        self.outbox.mark(rows, "failed", [d.attempts + made for d in rows], error)
+        self.outbox.mark(rows, "failed", [d.attempts + made for d in rows], error, due=due)
         return "failed"
 
     def _failed_attempt(self, channel: str, key: str, attempt: int, error: str) -> None:

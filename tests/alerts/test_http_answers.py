@@ -156,3 +156,36 @@ def test_a_conflict_on_the_idempotency_key_is_retried(store: Store, slack: Any) 
     d = Dispatcher(box, {"slack": notifier("slack", slack.url)}, retries=2,
                    sleep=lambda s: None)
     assert d.run()["sent"] == 1 and len(slack.posts) == 2
+
+
+def test_a_receiver_that_keeps_answering_429_fails_the_message_without_a_long_sleep(
+    store: Store, slack: Any
+) -> None:
+    """Every post answered 429 with a two-minute Retry-After: each run posts once and
+    leaves the message; the 20th answer fails it (reported) instead of sleeping the
+    two minutes inside the run past its lease, and the channel still waits them after."""
+    now = [datetime(2026, 4, 1, 10, tzinfo=UTC)]
+    box = Outbox(store, clock=lambda: now[0])
+    box.enqueue("a:firing:slack", "a", "firing", "slack", {"text": "alert a", "blocks": []})
+    waits: list[float] = []
+    d = Dispatcher(box, {"slack": notifier("slack", slack.url)}, retries=5, backoff=0.5,
+                   backoff_max=30, sleep=waits.append)
+    outcomes = []
+    for _ in range(20):
+        slack.answers = [(429, {"Retry-After": "120"}, "rate_limited")]
+        outcomes.append(d.run(include_failed=True))
+        now[0] += timedelta(seconds=121)
+    assert waits == [] and len(slack.posts) == 20
+    assert [o["held"] for o in outcomes[:19]] == [1] * 19
+    assert outcomes[19] == {"sent": 0, "failed": 1, "skipped": 0, "held": 0}
+    assert row(store, "a:firing:slack")[:2] == ("failed", 20)
+    # the 20th answer's two minutes still hold the channel, then the failed message goes
+    slack.answers = [(429, {"Retry-After": "120"}, "rate_limited")]
+    assert d.run(include_failed=True)["failed"] == 1 and len(slack.posts) == 21
+    box.enqueue("b:firing:slack", "b", "firing", "slack", {"text": "alert b", "blocks": []})
+    now[0] += timedelta(seconds=60)
+    assert d.run()["held"] == 1 and len(slack.posts) == 21  # (a run without failed ones)
+    assert d.run(include_failed=True)["held"] == 2 and len(slack.posts) == 21
+    now[0] += timedelta(seconds=61)
+    assert d.run(include_failed=True)["sent"] == 2 and len(slack.posts) == 23
+    assert [m["text"] for m in slack.accepted] == ["alert a", "alert b"] and waits == []
