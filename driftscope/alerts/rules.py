@@ -92,6 +92,7 @@ class Alert:
     seen: frozenset[str] = frozenset()  # the kinds of problem its windows found, told or not
     unjudged_since: datetime | None = None  # Track.waiting_since, kept with the alert
     unjudged_for: timedelta = timedelta(0)  # Track.waited, kept with the alert
+    told_resolved: bool = False  # its resolution was announced (no cooldown after it)
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,13 @@ def cooling(last_notified: datetime | None, v: WindowVerdict, policy: Policy) ->
     return last_notified is not None and v.window_end - last_notified < policy.cooldown
 
 
+def all_clear_told(alert: Alert | None) -> bool:
+    """Whether the last word people had of this model × monitor is ``alert``'s
+    resolution: a problem back after it is a new incident, told at once (held back by
+    the cooldown, the channel read "Resolved" while the model fired)."""
+    return alert is not None and alert.state == RESOLVED and alert.told_resolved
+
+
 def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
          announce: bool = True) -> Decision:
     """Apply one window's verdict to a model × monitor's track.
@@ -363,6 +371,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
                 t = replace(t, drift_streak=next_drift(track.drift_streak, v.drifted,
                                                        "drift" in v.unjudged))
             notify = policy.notify_resolved and open_alert.notified and not quiet
+            done = replace(done, told_resolved=notify)
             return Decision("resolve", notify, replace(t, alert=done), done, why)
         grown = replace(
             open_alert,
@@ -390,7 +399,7 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
         return Decision(action, False, t, None, f"{bad_streak}/{policy.min_windows} bad windows")
     size = v.window_end - v.window_start
     opened = v.window_start - (bad_streak - 1) * size
-    in_cooldown = cooling(track.last_notified, v, policy)
+    in_cooldown = cooling(track.last_notified, v, policy) and not all_clear_told(track.alert)
     notify = not quiet and not in_cooldown
     reason = ("silenced" if silenced else "not announced (no channels)" if not announce
               else "cooldown" if in_cooldown else "paged")

@@ -59,6 +59,7 @@ class AlertStore:
                 "kinds": sorted(alert.kinds), "seen": sorted(alert.seen),
                 "escalated": sorted(alert.escalated),
                 "escalated_at": alert.escalated_at.isoformat() if alert.escalated_at else None,
+                "told_resolved": alert.told_resolved,
                 **({"unjudged_since": alert.unjudged_since.isoformat(),
                     "unjudged_for": alert.unjudged_for.total_seconds()}
                    if alert.unjudged_since else {})}
@@ -108,7 +109,8 @@ class AlertStore:
                           frozenset(d.get("escalated") or ()), _time(d.get("escalated_at")),
                           frozenset(d["seen"]) if "seen" in d else told,
                           _time(d.get("unjudged_since")),
-                          timedelta(seconds=float(d.get("unjudged_for") or 0)))
+                          timedelta(seconds=float(d.get("unjudged_for") or 0)),
+                          bool(d.get("told_resolved")))
             out.append((alert, summary, d))
         return out
 

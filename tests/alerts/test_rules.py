@@ -105,16 +105,28 @@ def test_one_good_window_does_not_resolve_by_default() -> None:
 
 
 def test_cooldown_keeps_a_quick_relapse_quiet_and_silence_records_without_paging() -> None:
-    assert run("xx..xx", Policy(cooldown=timedelta(hours=1)))[-1] == "open"
-    assert run("xx..xx", Policy(cooldown=timedelta(0)))[-1] == "open!"
+    quiet = Policy(cooldown=timedelta(hours=1), notify_resolved=False)
+    assert run("xx..xx", quiet) == ["pending", "open!", "update", "resolve", "pending", "open"]
+    assert run("xx..xx", Policy(cooldown=timedelta(0), notify_resolved=False))[-1] == "open!"
     assert run("xxx..", silenced=True) == ["pending", "open", "update", "update", "resolve"]
 
 
+def test_a_relapse_after_an_announced_all_clear_is_announced_at_once() -> None:
+    """The channel read "Resolved": a problem back inside the cooldown is told at once,
+    as a new incident (held back, the model fired for up to an hour under "Resolved")."""
+    out = run("xx..xx", Policy(cooldown=timedelta(hours=1)))
+    assert out == ["pending", "open!", "update", "resolve!", "pending", "open!"]
+    # an all-clear not told (a silence) is no last word: the cooldown holds the relapse
+    assert run("xx..xx", Policy(cooldown=timedelta(hours=1)), silenced=range(3, 4))[3:] == [
+        "resolve", "pending", "open"]
+
+
 def test_an_incident_held_back_by_the_cooldown_is_announced_once_when_it_ends() -> None:
-    # announced at the end of window 1; a relapse opens at window 5, inside the hour
-    out = run("xx.." + "x" * 20, Policy(cooldown=timedelta(hours=1)))
-    assert out[5] == "open" and out[3] == "resolve!"
-    assert [i for i, a in enumerate(out) if a.endswith("!")] == [1, 3, 13]  # 1h after w1
+    # announced at the end of window 1; a relapse opens at window 5, inside the hour (no
+    # resolution announced in between: notify_resolved off)
+    out = run("xx.." + "x" * 20, Policy(cooldown=timedelta(hours=1), notify_resolved=False))
+    assert out[5] == "open" and out[3] == "resolve"
+    assert [i for i, a in enumerate(out) if a.endswith("!")] == [1, 13]  # 1h after w1
     assert out[13] == "update!"
 
 

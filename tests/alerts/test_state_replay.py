@@ -107,6 +107,24 @@ def test_an_alert_opened_in_a_silence_is_announced_once_after_it_across_passes(
     assert store.query(f"SELECT {O.kind}, {O.channel} FROM {O}") == [("firing", "console")]
 
 
+def test_a_relapse_after_an_announced_all_clear_is_announced_across_passes(
+    store: Store,
+) -> None:
+    """Each window in a pass of its own (a restart between them): the engine that opens
+    the relapse knows from the store that the channel's last word was "Resolved"."""
+    cfg = AlertsConfig.model_validate({"console": True, "cooldown": "1h"})
+    events = []
+    for i, bad in enumerate([True, True, False, False, True, True]):
+        v = window(i, "age") if bad else window(i)
+        d = AlertEngine(store, cfg).process(v)
+        mark_processed(store, [v], "fp", T0)
+        events.append(d.action + ("!" if d.notify else ""))
+    assert events == ["pending", "open!", "update", "resolve!", "pending", "open!"]
+    O = S.ALERT_OUTBOX  # noqa: E741
+    assert sorted(store.query(f"SELECT {O.kind} FROM {O}")) == [
+        ("firing",), ("firing",), ("resolved",)]
+
+
 def test_an_acknowledgement_survives_the_next_windows(store: Store) -> None:
     """Acknowledged by a person, the alert stays acknowledged (and says by whom) while
     later bad windows update it — in the same engine and in a new one after a restart."""
