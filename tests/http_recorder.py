@@ -4,7 +4,9 @@ what they receive (the external services that cannot run here)."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +19,7 @@ class Recorder(ThreadingHTTPServer):
     connection without an answer; while ``answers`` holds
     ``(status, headers, body)`` entries, each POST gets the first one (taken off).
     A GET (what a client following a redirect sends) is recorded and answered 200.
+    ``delay``: seconds each POST waits before its answer.
 
     ``posts``: (path, headers, JSON body) of each POST; ``bodies``: their raw bytes;
     ``accepted``: the JSON bodies answered 200; ``requests``: (method, path) of each.
@@ -26,12 +29,18 @@ class Recorder(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fail_first = fail_first
         self.mode = "ok"
+        self.delay = 0.0
         self.posts: list[tuple[str, dict[str, str], Any]] = []
         self.bodies: list[bytes] = []
         self.accepted: list[Any] = []
         self.answers: list[tuple[int, dict[str, str], str]] = []
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (its timeout) before the answer is no error here."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
@@ -50,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(self.server.delay)
         body = json.loads(raw)
         headers: dict[str, str] = {}
         with self.server.lock:

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from driftscope.alerts.notifiers import SlackNotifier, WebhookNotifier
 from driftscope.alerts.outbox import Dispatcher, Outbox
+from driftscope.errors import NotifierError
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
 
@@ -189,3 +190,19 @@ def test_a_receiver_that_keeps_answering_429_fails_the_message_without_a_long_sl
     now[0] += timedelta(seconds=61)
     assert d.run(include_failed=True)["sent"] == 2 and len(slack.posts) == 23
     assert [m["text"] for m in slack.accepted] == ["alert a", "alert b"] and waits == []
+
+
+@pytest.mark.parametrize("channel", ["slack", "webhook"])
+def test_a_timeout_under_a_second_or_between_whole_seconds_is_kept(
+    slack: Any, channel: str
+) -> None:
+    """``timeout: 1900ms`` waits an answer 1.2 s late on both channels (Slack's client
+    was given whole seconds: 1 s, and failed it), and ``400ms`` gives up on it."""
+    slack.delay = 1.2
+    notifier_ = notifier(channel, slack.url)
+    notifier_.timeout = 1.9
+    notifier_.send({"text": "alert", "blocks": []}, "k1")
+    assert len(slack.accepted) == 1
+    notifier_.timeout = 0.4
+    with pytest.raises(NotifierError):
+        notifier_.send({"text": "alert", "blocks": []}, "k2")

@@ -58,8 +58,10 @@ class SlackNotifier(SecretUrlNotifier):
 
     def send(self, payload: Mapping[str, Any], key: str) -> None:
         url = self._url.get_secret_value()
-        client = _Client(url, timeout=int(max(self.timeout, 1)), logger=_quiet_logger(),
-                         retry_handlers=[])
+        # the timeout as set (slack_sdk types it int; urllib, which opens it, takes a float:
+        # given whole seconds, 1900ms waited 1 s and any value under a second a whole one)
+        client = _Client(url, timeout=self.timeout,  # type: ignore[arg-type]
+                         logger=_quiet_logger(), retry_handlers=[])
         try:
             resp = client.send_dict(dict(payload), headers={"Idempotency-Key": key})
         except NotifierError:
