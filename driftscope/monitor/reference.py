@@ -504,19 +504,24 @@ class ReferenceReader:
                 f"the version that served the window, and no event of the window {at} "
                 "carries a model_version: log it (PredictionLogger(model_version=...)) or "
                 "name one dataset")
-        R = S.REFERENCES
-        rows = self.store.query(
-            f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "
-            f"ORDER BY {R.name}", {"m": self.model_id})
-        known = ", ".join(repr(r[0]) for r in rows) or "none"
         served = f" ({spec.dataset!r} for version {version!r}, which served the window " \
             f"{at})" if spec.versioned else ""
-        return ConfigError(
-            f"reference dataset {name!r}{served} of model {self.model_id!r} is empty or was "
-            f"never uploaded (uploaded: {known}); "
-            f"upload it with `driftscope reference upload --model "
-            f"{shlex.quote(self.model_id)} --name {shlex.quote(name)} FILE`"
-        )
+        return not_uploaded(self.store, self.model_id, name, served)
+
+
+def not_uploaded(store: Store, model_id: str, name: str, served: str = "") -> ConfigError:
+    """The one-line error of a reference dataset ``name`` that holds no row, naming the
+    model's uploaded datasets; ``served``: what named it (a version's, and its window)."""
+    R = S.REFERENCES
+    rows = store.query(f"SELECT DISTINCT {R.name} FROM {R} WHERE {R.model_id} = {{m:String}} "
+                       f"ORDER BY {R.name}", {"m": model_id})
+    known = ", ".join(repr(r[0]) for r in rows) or "none"
+    return ConfigError(
+        f"reference dataset {name!r}{served} of model {model_id!r} is empty or was "
+        f"never uploaded (uploaded: {known}); "
+        f"upload it with `driftscope reference upload --model "
+        f"{shlex.quote(model_id)} --name {shlex.quote(name)} FILE`"
+    )
 
 
 def runs(starts: Sequence[datetime], size: timedelta) -> list[tuple[datetime, datetime]]:

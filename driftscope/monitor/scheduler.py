@@ -57,7 +57,13 @@ from driftscope.monitor.frame import (
     window_counts,
 )
 from driftscope.monitor.kept import KeptReads
-from driftscope.monitor.reference import HOLD, ReferenceReader, digest, reference_key
+from driftscope.monitor.reference import (
+    HOLD,
+    ReferenceReader,
+    digest,
+    not_uploaded,
+    reference_key,
+)
 from driftscope.monitor.sketch_noise import SketchNoise
 from driftscope.store import schema as S
 from driftscope.store.clickhouse import Store
@@ -242,6 +248,7 @@ class Monitor:
         self._fitters: dict[str, Fitter] = {}
         self._noise: dict[str, SketchNoise] = {}  # per monitor configuration, kept
         self._named: set[tuple[str, str]] = set()  # monitors whose names were checked
+        self._uploaded: set[tuple[str, str]] = set()  # (model, dataset) found uploaded
         # the last pass's monitors that stopped at a failed window: (monitor, its start,
         # the windows of the pass left undone from it on)
         self.failed: list[tuple[str, datetime, int]] = []
@@ -355,6 +362,7 @@ class Monitor:
         if todo and not redo:
             todo = self._in_order(cfg, size, todo, done | {w.start for w, _ in closed})
         if not todo:
+            self._check_dataset(cfg)
             return []
         alerts = self.config.alerts
         needs = max([alerts.min_windows, *(p.windows for p in alerts.retrain.policies
@@ -428,6 +436,20 @@ class Monitor:
             self._named.add((cfg.model, cfg.name))
         if line:
             log.warning(line)
+
+    def _check_dataset(self, cfg: MonitorConfig) -> None:
+        """A ``dataset`` reference of one name, in a pass with no window to judge: a name
+        not uploaded is the error a window would meet (`monitor --once` after a typo in
+        the configuration said `0 windows` until the next window closed)."""
+        spec = cfg.reference
+        if spec.kind != "dataset" or spec.versioned or spec.dataset is None \
+                or (cfg.model, spec.dataset) in self._uploaded:
+            return
+        R = S.REFERENCES
+        if not self.store.count(R, f"{R.model_id} = {{m:String}} AND {R.name} = {{n:String}}",
+                                m=cfg.model, n=spec.dataset):
+            raise not_uploaded(self.store, cfg.model, spec.dataset)
+        self._uploaded.add((cfg.model, spec.dataset))
 
     def _with_data(self, cfg: MonitorConfig, size: timedelta,
                    windows: list[tuple[Window, int]]) -> list[tuple[Window, int]]:

@@ -223,6 +223,29 @@ def test_a_dataset_reference_never_uploaded_stops_only_its_monitor(
     assert runner.broken == {}
 
 
+def test_a_dataset_reference_misspelt_is_an_error_in_a_pass_with_no_window_to_judge(
+    store: Store,
+) -> None:
+    """`monitor --once` after a config change, its windows judged already: a dataset name
+    not uploaded is the same one-line error as when a window needs it (before: `0
+    windows`, exit 0, until a new window closed); the right name runs as before."""
+    from driftscope.monitor.upload import upload
+
+    write_windows(store, "m", T0, W, 8, 100, gen(), seed=8)
+    rng = np.random.default_rng(5)
+    upload(store, "m", "training", pd.DataFrame(
+        {"x": rng.normal(size=500), "plan": rng.choice(["a", "b", "c"], 500)}))
+    right = config(name="vs-train", reference={"kind": "dataset", "dataset": "training"})
+    assert len(Monitor(store, right).run_once()) == 8
+    again = Monitor(store, right)
+    assert again.run_once() == [] and again.broken == {}
+    typo = config(name="vs-train", reference={"kind": "dataset", "dataset": "trainin"})
+    runner = Monitor(store, typo)
+    assert runner.run_once() == []
+    msg = runner.broken["vs-train"]
+    assert "'trainin'" in msg and "uploaded: 'training'" in msg and "\n" not in msg
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("train.csv", "", "cannot read it as csv"),
     ("train.parquet", "not parquet", "cannot read it as parquet"),
