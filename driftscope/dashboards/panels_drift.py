@@ -107,19 +107,23 @@ def drifted_features() -> PanelSpec:
     """The verdict per feature, segment and detector in each monitor's latest window of
     the range (its latest computed row: :func:`latest_results`): a segment not scored
     there (too few events now) is not listed with an older window's verdict, which sorted
-    first as drifted beside the current rows."""
+    first as drifted beside the current rows. ``drifted``: counted by the monitor
+    (:func:`counted_as_drift`), not the test's own verdict (a test over its threshold that
+    the false-discovery control or ``min_effect`` did not keep read drifted beside an
+    alert that did not name it)."""
     selected = (f"{model_is(D.model_id)} AND {monitor_in()} AND {features_in(D.feature)}\n"
                 f"      AND {segment_in()} AND {feature_drift()} "
                 f"AND $__timeFilter({D.window_start})")
     rows = latest_results(
         f"{selected}\n      AND ({D.monitor}, {D.window_start}) IN (SELECT {D.monitor}, "
-        f"max({D.window_start}) FROM {D}\n        WHERE {selected} GROUP BY {D.monitor})")
+        f"max({D.window_start}) FROM {D}\n        WHERE {selected} GROUP BY {D.monitor})",
+        counted=True)
     sql = f"""SELECT feature, segment, {by_monitor("detector")} AS metric,
   latest.1 AS statistic, latest.2 AS threshold, latest.3 AS drifted, last_window
 FROM (
   SELECT {D.feature} AS feature, {segment_shown()} AS segment, {D.metric} AS detector,
     {D.monitor},
-    argMax(({D.statistic}, {D.threshold}, {D.drifted}), {D.window_start}) AS latest,
+    argMax(({D.statistic}, {D.threshold}, toUInt8(counted)), {D.window_start}) AS latest,
     max({D.window_start}) AS last_window
   FROM {rows}
   GROUP BY feature, segment, detector, {D.monitor}
@@ -131,8 +135,12 @@ ORDER BY drifted DESC, statistic / if(threshold > 0, threshold, 1) DESC, feature
         width=24, description="The latest window of the range, per feature, selected "
         "segment (all: the whole population; \"... vs rest\": judged against the rest "
         "of its window, not the reference) and detector (\"monitor: detector\" with "
-        "several monitors shown); drifted rows first, then by statistic / threshold. A "
-        "segment with too few events in that window is not listed.",
+        "several monitors shown); drifted rows first, then by statistic / threshold. "
+        "drifted is 1 where the monitor counted the test as drift of the window (as the "
+        "alert, the heatmap and the Overview do): a statistic over its threshold with "
+        "drifted 0 is one the false-discovery control across the window's tests, or "
+        "min_effect, did not keep. A segment with too few events in that window is not "
+        "listed.",
     )
 
 

@@ -37,14 +37,14 @@ def _canary(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
             "model_version": np.where(v2, "2", "1").astype(object)}
 
 
-def _config(versus_rest: list[str]) -> Config:
+def _config(versus_rest: list[str], **monitor: Any) -> Config:
     return Config.model_validate({
         "models": [{"id": "m", "window": "10m"}],
         "monitors": [{"name": "mon", "model": "m", "features": ["x"], "outputs": ["pred"],
                       "segments": ["model_version"], "versus_rest": versus_rest,
                       "reference": {"kind": "fixed", "start": T0.isoformat(),
                                     "end": (T0 + 3 * W).isoformat()},
-                      "persistence": {"enabled": False}}],
+                      "persistence": {"enabled": False}, **monitor}],
         "alerts": {"console": False}})
 
 
@@ -86,3 +86,22 @@ def test_a_segment_judged_against_the_reference_keeps_its_plain_name(store: Stor
                 in _panel(store, panels_drift.drifted_features().sql)}
     assert verdicts == {("all", "emd"): 0, ("model_version=1", "emd"): 0,
                         ("model_version=2", "emd"): 1}
+
+
+def test_the_latest_verdict_says_drifted_only_where_the_monitor_counted_it(
+    store: Store,
+) -> None:
+    """A test over its own threshold that ``min_effect`` (or the false-discovery control)
+    did not keep is no drift of the window: the table showed it ``drifted 1`` beside an
+    alert, a heatmap and an Overview that did not count it (the demo's report: ``plan``
+    drifted beside an alert naming three other features)."""
+    write_windows(store, "m", T0, W, WINDOWS, 1000, _canary, seed=0)
+    Monitor(store, _config([], fdr={"method": "bonferroni", "alpha": 1e-4})).run_once()
+    raw = {seg: drifted for seg, drifted in store.query(
+        "SELECT segment, drifted FROM drift_results WHERE window_start = "
+        "(SELECT max(window_start) FROM drift_results) AND feature = 'x' AND metric = 'emd'")}
+    assert raw["model_version=2"] == 1  # over its threshold, as before
+    verdicts = {(seg, metric): drifted for _, seg, metric, _, _, drifted, _
+                in _panel(store, panels_drift.drifted_features().sql)}
+    assert verdicts == {("all", "emd"): 0, ("model_version=1", "emd"): 0,
+                        ("model_version=2", "emd"): 0}
