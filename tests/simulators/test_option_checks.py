@@ -103,6 +103,25 @@ def test_a_negative_seed_is_a_one_line_error(capsys: pytest.CaptureFixture[str])
     assert "seed" in _accuracy_error(["--suite", "quick", "--seed", "-1"], capsys)
 
 
+@pytest.mark.parametrize("args", [["--rate", "1e12", "--duration", "2s"],
+                                  ["--events", "1000000000000", "--rate", "0"]])
+@pytest.mark.usefixtures("no_work")
+def test_a_stream_too_large_to_build_is_a_one_line_error(args: list[str]) -> None:
+    """The stream is built in memory before it is sent: a typo in --rate was a traceback
+    (numpy's allocation error for 14.6 TiB), or a machine brought to its knees."""
+    says = _one_line_error(["simulate", "no-drift", *args])
+    assert "2,000,000,000,000 events" in says or "1,000,000,000,000 events" in says
+    assert "GiB" in says and "send fewer per run" in says
+
+
+def test_stream_bytes_covers_what_a_stream_took() -> None:
+    """The estimate against ru_maxrss measured over 200,000 to 1,000,000 events."""
+    from driftscope.simulators.commands import stream_bytes
+
+    for columns, measured in ((8, 482), (30, 882), (64, 1692)):
+        assert measured <= stream_bytes(columns) <= 1.3 * measured
+
+
 # 3. onsets, bursts and ramps that the stream does not hold
 
 
