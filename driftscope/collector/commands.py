@@ -42,7 +42,11 @@ def collect(
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
-        log.info("collector: %s received; flushing and stopping", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop.is_set():  # (a second signal, from a supervisor or `timeout`: once is enough)
+            log.debug("collector: %s received again; still flushing", name)
+            return
+        log.info("collector: %s received; flushing and stopping", name)
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)

@@ -422,10 +422,14 @@ class Monitor:
             if (alert.model_id, alert.monitor) in configured or alert.alert_id in _ORPHANS:
                 continue
             _ORPHANS.add(alert.alert_id)
+            moved = sorted(m.model for m in self.config.monitors if m.name == alert.monitor)
+            now = (f" (a monitor {alert.monitor!r} is configured for model "
+                   f"{', '.join(map(repr, moved))}: a typo in its model?)" if moved else "")
             log.warning(
-                "alert %s of monitor %r (model %r) is open, and no monitor of that name is "
-                "configured: it will not resolve by itself; `driftscope alerts resolve %s` "
-                "closes it", alert.alert_id, alert.monitor, alert.model_id, alert.alert_id)
+                "alert %s of monitor %r (model %r) is open, and no monitor %r of model %r is "
+                "configured%s: it will not resolve by itself; `driftscope alerts resolve %s` "
+                "closes it", alert.alert_id, alert.monitor, alert.model_id, alert.monitor,
+                alert.model_id, now, alert.alert_id)
 
     def _check_names(self, cfg: MonitorConfig) -> None:
         """Warn once per process of a model or feature no event has (a typo, most likely)."""

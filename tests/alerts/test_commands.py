@@ -403,7 +403,7 @@ def test_an_alert_of_a_removed_monitor_is_named_and_can_be_resolved_by_hand(
         assert runner.invoke(app, ["monitor", "--once", "-c", cfg]).exit_code == 0
     said = [r.getMessage() for r in caplog.records if "0a1b2c3d4e5f60718293" in r.getMessage()]
     assert len(said) == 1  # once per process
-    assert "no monitor of that name is configured" in said[0]
+    assert "no monitor 'monitor-with-a-long-name' of model 'churn' is configured:" in said[0]
     assert "driftscope alerts resolve 0a1b2c3d4e5f60718293" in said[0]
     out = runner.invoke(app, ["alerts", "resolve", "0a1b2c3d", "--by", "alice", "-c", cfg])
     assert out.exit_code == 0 and out.output.strip() == "0a1b2c3d4e5f60718293: resolved"
