@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -165,15 +166,32 @@ def broker(
 
 
 @app.command()
-def migrate(config: ConfigOption = None) -> None:
+def migrate(
+    config: ConfigOption = None,
+    wait: Annotated[str, typer.Option(help=(
+        "Wait up to this long for a store that does not answer yet (a server still "
+        "starting: docker-compose.yml gives 2m); 0s: fail at once."))] = "0s",
+) -> None:
     """Create or upgrade the store's tables."""
     from driftscope.config import Secrets, load_config
+    from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.commands import parse_duration_option
     from driftscope.store.clickhouse import Store
     from driftscope.store.retention import describe
 
     cfg = load_config(config)
-    store = Store.from_config(cfg.store, Secrets.from_env())
-    applied = store.migrate()
+    deadline = time.monotonic() + parse_duration_option("--wait", wait).total_seconds()
+    while True:
+        try:
+            store = Store.from_config(cfg.store, Secrets.from_env())
+            applied = store.migrate()
+            break
+        except StoreUnavailable as exc:  # (ClickHouse's first start runs a server on
+            if time.monotonic() >= deadline:  # loopback for its init scripts, then its own)
+                raise
+            logging.getLogger("driftscope.migrate").info(
+                "migrate: the store does not answer yet (%s); trying again", exc)
+            time.sleep(1.0)
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
     typer.echo(describe(cfg.store.retention, store.retention_changes))
 

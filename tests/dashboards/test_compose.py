@@ -211,3 +211,28 @@ def test_docs_say_what_happens_to_edits_in_grafana() -> None:
     assert "to edit." not in doc
     assert "cannot be saved" in doc and "Save as" in doc and "allowUiUpdates: false" in doc
     assert "--datasource-uid" in " ".join((ROOT / "docs/dashboards.md").read_text().split())
+
+
+def test_every_driftscope_service_command_is_one_the_cli_accepts(
+    compose: dict[str, Any]
+) -> None:
+    """Each service's command and options, as compose runs them (a flag the CLI does not
+    know fails only at `docker compose up`, which nothing here runs)."""
+    from typer.testing import CliRunner
+
+    from driftscope.cli import app
+
+    for name, svc in compose["services"].items():
+        if svc.get("image", "").startswith("driftscope") or "build" in svc:
+            command = svc.get("command", [])
+            out = CliRunner().invoke(app, [*command, "--help"])
+            assert out.exit_code == 0, (name, command, out.output)
+
+
+def test_kafka_keeps_its_log_in_its_volume(compose: dict[str, Any]) -> None:
+    """apache/kafka writes to /tmp/kraft-combined-logs unless told: a `down` and `up`
+    lost every topic and the events the collector had not stored yet."""
+    kafka = compose["services"]["kafka"]
+    mounted = {v.split(":")[1] for v in kafka["volumes"] if v.startswith("kafka-data:")}
+    assert kafka["environment"]["KAFKA_LOG_DIRS"] in mounted
+    assert kafka["environment"]["CLUSTER_ID"]  # formatted into the volume: fixed

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from driftscope.errors import StoreError
+from driftscope.errors import StoreError, StoreUnavailable
 from driftscope.store.clickhouse import Store
 
 
@@ -45,3 +45,41 @@ def test_an_embedded_store_held_by_another_process_says_so(
     assert "one process at a time" in line
     assert "http://" in line  # the way out for services side by side: a ClickHouse server
     assert "Traceback" not in proc.stderr
+
+
+def test_migrate_waits_for_a_store_that_starts_answering(store: Store, tmp_path: Path) -> None:
+    """docker compose starts `migrate` once ClickHouse's health check passes, which its
+    first start can pass on the loopback server of its init scripts: `migrate --wait`
+    tries again until the store answers (before: refused, exit 2, and the services that
+    wait for it never started); without it, a store that does not answer fails at once."""
+    import socket
+    import threading
+    import time
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from driftscope.cli import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "driftscope.yaml"
+    cfg.write_text(yaml.safe_dump({"store": {"dsn": f"http://127.0.0.1:{port}",
+                                             "database": store.database}}))
+    env = {"DRIFTSCOPE_CLICKHOUSE_PASSWORD": "s3cret"}
+    at_once = CliRunner(env=env).invoke(app, ["migrate", "-c", str(cfg)])
+    assert isinstance(at_once.exception, StoreUnavailable)  # (main() makes it one line)
+    store._password = "s3cret"  # (what DRIFTSCOPE_CLICKHOUSE_PASSWORD sets on the holder)
+    served: list[object] = []
+    later = threading.Timer(2.0, lambda: served.append(store.serve_http(port)))
+    later.start()
+    try:
+        t0 = time.monotonic()
+        out = CliRunner(env=env).invoke(app, ["migrate", "--wait", "60s", "-c", str(cfg)])
+        assert out.exit_code == 0, out.output
+        assert "none needed" in out.output and time.monotonic() - t0 >= 1.5
+    finally:
+        later.join()
+        for http in served:
+            http.stop()  # type: ignore[attr-defined]
