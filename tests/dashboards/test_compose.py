@@ -16,6 +16,7 @@ from minischema import Validator
 
 from driftscope.dashboards import build as b
 from driftscope.dashboards.query import DATASOURCE_UID, PLUGIN_ID, PLUGIN_VERSION
+from driftscope.store.clickhouse import Store
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
@@ -236,3 +237,26 @@ def test_kafka_keeps_its_log_in_its_volume(compose: dict[str, Any]) -> None:
     mounted = {v.split(":")[1] for v in kafka["volumes"] if v.startswith("kafka-data:")}
     assert kafka["environment"]["KAFKA_LOG_DIRS"] in mounted
     assert kafka["environment"]["CLUSTER_ID"]  # formatted into the volume: fixed
+
+
+@pytest.mark.parametrize("password", ["plain", "it's", "back\\slash'; DROP USER x; --"])
+def test_grafanas_password_reaches_clickhouse_as_written(
+    tmp_path: Path, store: Store, password: str
+) -> None:
+    """deploy/clickhouse/initdb's script, run with `clickhouse` standing in to keep what it
+    is sent: the password's SQL literal, read by ClickHouse (chDB), is the password (a
+    quote in it ended the literal: the first start failed and Grafana had no account)."""
+    import os
+    import subprocess
+
+    fake = tmp_path / "clickhouse"
+    fake.write_text(f"#!/bin/bash\ncat > {tmp_path / 'sent.sql'}\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "CLICKHOUSE_USER": "u",
+           "CLICKHOUSE_PASSWORD": "p", "GRAFANA_CLICKHOUSE_PASSWORD": password}
+    subprocess.run(["bash", str(ROOT / "deploy/clickhouse/initdb/01-grafana-reader.sh")],
+                   env=env, check=True, timeout=30)
+    sent = (tmp_path / "sent.sql").read_text()
+    literal = re.search(r"sha256_password BY ('.*')\n  SETTINGS", sent, re.S)
+    assert literal, sent
+    assert store.query(f"SELECT {literal.group(1)}") == [(password,)]
