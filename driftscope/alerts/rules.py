@@ -139,9 +139,13 @@ not judge it (too few events, in all or in its segments; no labels): nobody saw 
 recover."""
 
 
-def alert_id(model_id: str, monitor: str, opened: datetime, rule: str = RULE) -> str:
-    """Deterministic id: the same incident always gets the same id (idempotent sends)."""
+def alert_id(model_id: str, monitor: str, opened: datetime, rule: str = RULE,
+             again: datetime | None = None) -> str:
+    """Deterministic id: the same incident always gets the same id (idempotent sends);
+    ``again``: the window an incident with the same first window opened once more."""
     raw = f"{model_id}\x1f{monitor}\x1f{opened.isoformat()}\x1f{rule}"
+    if again is not None:
+        raw += f"\x1f{again.isoformat()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
@@ -403,7 +407,12 @@ def step(track: Track, v: WindowVerdict, policy: Policy, *, silenced: bool,
     notify = not quiet and not in_cooldown
     reason = ("silenced" if silenced else "not announced (no channels)" if not announce
               else "cooldown" if in_cooldown else "paged")
-    new = Alert(alert_id(v.model_id, v.monitor, opened), v.model_id, v.monitor, opened,
+    aid = alert_id(v.model_id, v.monitor, opened)
+    if track.alert is not None and track.alert.alert_id == aid:
+        # that incident was closed by hand while its streak went on (its monitor taken out
+        # and put back): under the same id its announcement was dropped as sent already
+        aid = alert_id(v.model_id, v.monitor, opened, again=v.window_start)
+    new = Alert(aid, v.model_id, v.monitor, opened,
                 v.window_start, FIRING, v.severity, bad_streak, notify, reason,
                 v.window_end if notify else None, kinds_of(v) if notify else frozenset(),
                 seen=seen_of(v))

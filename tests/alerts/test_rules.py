@@ -121,6 +121,25 @@ def test_a_relapse_after_an_announced_all_clear_is_announced_at_once() -> None:
         "resolve", "pending", "open"]
 
 
+def test_an_incident_closed_by_hand_while_its_streak_went_on_reopens_under_a_new_id() -> None:
+    """`alerts resolve` on the alert of a monitor taken out of the configuration, then the
+    monitor put back while the drift goes on: the streak opens an incident with the same
+    first window. Under the same id its announcement was dropped as sent already."""
+    policy = Policy(cooldown=timedelta(0))
+    track = Track()
+    for i in range(2):
+        track = step(track, verdict(i, True), policy, silenced=False).track
+    first = track.alert
+    assert first is not None and first.state == "firing"
+    track = replace(track, alert=replace(first, state="resolved"))  # by hand
+    d = step(track, verdict(2, True), policy, silenced=False)
+    assert (d.action, d.notify) == ("open", True)
+    assert d.alert is not None and d.alert.alert_id != first.alert_id
+    assert d.alert.opened_window == first.opened_window  # the same streak
+    again = step(track, verdict(2, True), policy, silenced=False)  # (replayed: same id)
+    assert again.alert is not None and again.alert.alert_id == d.alert.alert_id
+
+
 def test_an_incident_held_back_by_the_cooldown_is_announced_once_when_it_ends() -> None:
     # announced at the end of window 1; a relapse opens at window 5, inside the hour (no
     # resolution announced in between: notify_resolved off)
