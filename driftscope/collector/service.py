@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,7 @@ from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
 
 log = logging.getLogger("driftscope.collector")
-LATE_LOG_EVERY = 60.0  # seconds between two log lines about late events
+LATE_LOG_EVERY = 60.0  # seconds between two log lines about late events (dead letters too)
 
 
 DEAD_LETTER_WAIT_MS = 2000  # kafka-python's max_block_ms for the dead-letter producer
@@ -107,6 +108,9 @@ class Collector:
         self._dropped = False  # a batch was dropped: reload the processor's state
         self._late_unlogged = 0  # late events not yet in a log line (one a minute at most)
         self._late_logged_at = -LATE_LOG_EVERY
+        self._dead_unlogged: Counter[str] = Counter()  # dead letters not yet told, by reason
+        self._dead_first = ""  # the first of them's error
+        self._dead_logged_at = -LATE_LOG_EVERY
 
     @property
     def durable_offsets(self) -> dict[int, int]:
@@ -267,6 +271,7 @@ class Collector:
             except StoreError as exc:
                 log.warning("collector: final flush failed (%s); the events will be replayed", exc)
         self._log_late(now=True)  # (before: the count since the last line was never told)
+        self._log_dead(now=True)
         self._consumer.close(autocommit=False)
         self._producer.close(timeout=5)
         self._consumer = None
@@ -335,6 +340,7 @@ class Collector:
             self._guard(self.flush)
         elif not n:
             self._log_late()  # traffic has stopped: what is left is told within the minute
+            self._log_dead()
         return n
 
     def _watch_broker(self) -> None:
@@ -511,6 +517,21 @@ class Collector:
             )
             self._late_unlogged, self._late_logged_at = 0, at
 
+    def _log_dead(self, now: bool = False) -> None:
+        """One WARNING a minute at most for the messages dead-lettered since the last, by
+        reason, with the first one's error (before: only a metric and the table said so,
+        and a producer sending every event malformed saw nothing in the log)."""
+        at = time.monotonic()
+        if self._dead_unlogged and (now or at - self._dead_logged_at >= LATE_LOG_EVERY):
+            log.warning(
+                "collector: %d message(s) dead-lettered (%s; the first: %s): each is kept "
+                "with its reason and raw bytes in table dead_letters and topic %s",
+                sum(self._dead_unlogged.values()),
+                ", ".join(f"{n} {r}" for r, n in self._dead_unlogged.most_common()),
+                self._dead_first[:300], self.config.kafka.dead_letter_topic)
+            self._dead_unlogged.clear()
+            self._dead_first, self._dead_logged_at = "", at
+
     def _observe(self, batch: Batch, flush_s: float) -> None:
         m = self.metrics
         m.stored.inc(batch.stored)
@@ -519,5 +540,9 @@ class Collector:
         self._log_late()
         for reason, n in batch.dead_by_reason.items():
             m.dead_lettered.labels(reason).inc(n)
+        if batch.dead and not self._dead_unlogged:
+            self._dead_first = batch.dead[0].error
+        self._dead_unlogged.update(batch.dead_by_reason)
+        self._log_dead()
         m.flush_seconds.observe(flush_s)
         m.batch_size.observe(len(batch))

@@ -4,8 +4,10 @@ offset and raw bytes; the collector keeps going; count in = stored + dead-letter
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
+import pytest
 from collector_support import T0, event, make_config, produce, run_until, stored_offsets
 from kafka import KafkaConsumer
 
@@ -51,7 +53,8 @@ def expected_offset(expected: dict[int, str], k: int) -> int:
     return sorted(expected)[k - 1]
 
 
-def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
+def test_bad_input_dead_lettered(broker, topic: str, store: Store,
+                                 caplog: pytest.LogCaptureFixture) -> None:
     stream: list[bytes | dict] = []
     expected: dict[int, str] = {}
     for i, (bad, reason) in enumerate(BAD):
@@ -67,7 +70,14 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store) -> None:
         collector={"unknown_models": "dead_letter", "dead_letter_max_bytes": 4096},
     )
     c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
-    run_until([c], lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
+    with caplog.at_level("WARNING", logger="driftscope.collector"):
+        run_until([c], lambda: stored_offsets(store, cfg.kafka.group_id) >= n)
+    # the log says so: a line a minute at most, every one counted by the stop
+    told = [m for r in caplog.records
+            if (m := re.match(r"collector: (\d+) message\(s\) dead-lettered \((.*?); the first",
+                              r.getMessage()))]
+    assert told and sum(int(m[1]) for m in told) == len(BAD)
+    assert "1 malformed_json" in told[0][2] and "table dead_letters" in caplog.text
 
     rows = store.query(
         "SELECT kafka_partition, kafka_offset, reason, error, length(raw), raw_size, model_id, "
