@@ -69,6 +69,7 @@ def report_cmd(
         help="End (ISO date); default now, or the model's last window when it is older than "
              "the range (replayed or simulated data).")] = None,
     out: Annotated[Path | None, typer.Option(
+        "--out", "--output",  # (evaluate's is --output: either works)
         help="HTML file to write (default reports/driftscope-MODEL-TIME.html).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="driftscope.yaml")] = None,
 ) -> None:

@@ -296,7 +296,8 @@ def evaluate(
     phase: Annotated[str, typer.Option(
         help="Where in its window each onset or burst falls: start (on the window grid) "
              "or random (uniform within it, as in production).")] = "start",
-    output: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "--out", help="Write the report here.")] = None,  # (report's: --out)
 ) -> None:
     """Measure power, delay and false alarms of detectors on the scenarios."""
     from rich.console import Console

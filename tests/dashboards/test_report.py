@@ -127,8 +127,9 @@ def test_report_of_past_data_covers_the_models_last_days(
     heatmap = path.read_text().split('id="panel-drift_heatmap"')[1].split("</section>")[0]
     assert "<svg" in heatmap and "no data in this range" not in heatmap
     later = CliRunner().invoke(app, ["report", "--model", "fraud", "--since", "2026-05-01",
-                                     "--out", str(tmp_path / "later.html")])
-    assert later.exit_code == 0 and "no data of fraud" not in later.output  # asked for: kept
+                                     "--output", str(tmp_path / "later.html")])  # (= --out,
+    assert later.exit_code == 0 and "no data of fraud" not in later.output  # evaluate's)
+    assert (tmp_path / "later.html").exists()  # asked for: kept
     unknown = CliRunner().invoke(app, ["report", "--model", "fruad"])
     assert unknown.exit_code == 2
     assert "model 'fruad' has no window in the store (models with windows: " in unknown.output
