@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -425,10 +425,13 @@ def _same_phase(cfg: MonitorConfig, cur: Frame, ref: Frame) -> float:
 def quality_rows(
     cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any],
     silent: quality.QualityResult | None = None, count: int | None = None,
+    earlier: Mapping[str, int] | None = None,
 ) -> list[Row]:
     """Data-quality rows: column checks overall and per segment; volume and schema overall
     (``silent``: the volume of a window that passed in a silence, instead of its z-score;
-    ``count``: the window's event count when ``cur`` holds only a sample of them)."""
+    ``count``: the window's event count when ``cur`` holds only a sample of them;
+    ``earlier``: the counts of the same window a day and a week before,
+    :func:`driftscope.monitor.quality.volume_check`)."""
     if not cfg.quality.enabled:
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
@@ -455,7 +458,9 @@ def quality_rows(
         # reference holds k per window, not the window's count: the history judges it)
         expected = _same_phase(cfg, cur, ref)
     n = cur.n if count is None else count
-    vol = quality.volume_check(n, counts, expected, cfg.quality)
+    # (the history holds anomaly.history counts at most: a shorter one than 8 judged none)
+    vol = quality.volume_check(n, counts, expected, cfg.quality,
+                               min(8, cfg.anomaly.history), earlier)
     if silent is not None:  # bad as a silence, drawn at its volume z (a dashboard showed
         # 0 on a limit of 0: a stopped stream looked like every normal window)
         vol = silent = replace(silent, value=vol.value if vol else 0.0,

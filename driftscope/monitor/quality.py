@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -262,23 +262,44 @@ Friday). Now a change past about 30 % of a large window's traffic is flagged at
 ``volume_z`` 6; an outage still is at once."""
 
 
+def _phase_z(n: int, expected: float) -> float:
+    """A count against a same-phase expectation: Poisson z widened by :data:`VOLUME_CV`."""
+    return abs(n - expected) / max(float(np.sqrt(expected + (VOLUME_CV * expected) ** 2)), 1.0)
+
+
 def volume_check(
     n_cur: int, history: Sequence[int], expected: float | None, spec: QualitySpec,
-    min_history: int = 8,
+    min_history: int = 8, earlier: Mapping[str, int] | None = None,
 ) -> QualityResult | None:
     """Event count against a seasonal expectation (Poisson z, widened by
-    :data:`VOLUME_CV` of it) or the history (robust z)."""
+    :data:`VOLUME_CV` of it) or the history (robust z).
+
+    ``earlier``: the counts of the same window one day and one week before (by period,
+    ``1d``/``1w``; :meth:`driftscope.monitor.scheduler.Monitor._earlier`). Where there is
+    one, the count is held to the one it is closest to, as to a seasonal expectation: a
+    night like the night before, a weekend day like the one a week before, is the
+    traffic's cycle; an outage is unlike both. Before, the history alone judged it:
+    daily windows of 400 events on weekends against 1,000 on weekdays were flagged on
+    every weekend day, for good (a fall is kept out of the history, so the weekends were
+    never learnt), and hourly windows of 500 events by day and 40 by night made its
+    spread so wide that a daytime outage of 5 events an hour was not flagged at all."""
     if expected is not None and expected > 0:
-        z = abs(n_cur - expected) / max(np.sqrt(expected + (VOLUME_CV * expected) ** 2), 1.0)
+        z = _phase_z(n_cur, expected)
         return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
                              {"n": n_cur, "expected": expected})
-    if len(history) < min_history:
+    if len(history) < min_history:  # (a model's first windows: nothing is normal yet)
         return None
+    seen = {period: n for period, n in (earlier or {}).items() if n > 0}
+    if seen:
+        period = min(seen, key=lambda p: _phase_z(n_cur, seen[p]))
+        z = _phase_z(n_cur, seen[period])
+        return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
+                             {"n": n_cur, "expected": float(seen[period]), "period": period})
     med = float(np.median(history))
     mad = 1.4826 * float(np.median(np.abs(np.asarray(history, dtype=float) - med)))
     z = abs(n_cur - med) / max(mad, np.sqrt(max(med, 1.0)))  # never tighter than Poisson
     return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
-                         {"n": n_cur, "median": float(np.median(history))})
+                         {"n": n_cur, "median": med})
 
 
 def fell(rows: Sequence[Any]) -> bool:
@@ -296,13 +317,23 @@ def fell(rows: Sequence[Any]) -> bool:
     return False
 
 
+def judged_plain(rows: Sequence[Any]) -> bool:
+    """Whether a window's volume was judged with no same-phase count (its history's, or a
+    seasonal reference's): a fall then may be a cycle's low seen for the first time."""
+    return not any(r.metric == "volume" and r.feature == "*" and "period" in r.details
+                   for r in rows)
+
+
 def fallen_windows(store: Store, model_id: str, monitor: str, since: datetime,
-                   until: datetime) -> set[datetime]:
+                   until: datetime, plain: bool = False) -> set[datetime]:
     """The windows from ``since`` to ``until`` whose stored volume row is bad for a fall
-    (:func:`fell`), left out of the volume history read back at a pass's start."""
+    (:func:`fell`), left out of the volume history read back at a pass's start; with
+    ``plain``, only those judged with no same-phase count (:func:`judged_plain`)."""
     D = S.DRIFT_RESULTS
+    only = f"AND NOT JSONHas({D.details}, 'period') " if plain else ""
     rows = store.query(
         f"SELECT DISTINCT {D.window_start} FROM {D} FINAL WHERE {D.model_id} = {{m:String}} "
+        f"{only}"
         f"AND {D.monitor} = {{n:String}} AND {D.metric} = 'volume' AND {D.feature} = '*' "
         f"AND {D.drifted} = 1 AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
         f"AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} "

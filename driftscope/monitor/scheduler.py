@@ -181,8 +181,21 @@ class _Run:
     unlike: set[datetime] = field(default_factory=set)
     # windows whose volume fell (an outage): not a seasonal volume expectation
     fallen: set[datetime] = field(default_factory=set)
+    normal_at: datetime | None = None  # the latest window in the volume history
+    # of ``fallen``, those judged with no same-phase count (Monitor._earlier)
+    fallen_plain: set[datetime] = field(default_factory=set)
+    # the event counts of the same windows a day and a week before the batch's (its own
+    # windows' too, as they are judged): Monitor._earlier
+    phase_counts: dict[datetime, int] = field(default_factory=dict)
     marks: Marks | None = None  # what was stored of ``read``'s range when it was read
     broken: ConfigError | None = None  # what stopped the monitor at a window of the batch
+
+
+PHASES = {"1d": (timedelta(days=1), 3), "1w": (timedelta(weeks=1), 2)}
+"""The periods of a traffic cycle the volume check knows without a seasonal reference,
+and how many of them back it looks past windows whose volume fell: a window like the
+same one a day or a week before is not flagged for its volume
+(:func:`driftscope.monitor.quality.volume_check`)."""
 
 
 MAX_VALUES = 20_000_000
@@ -546,9 +559,11 @@ class Monitor:
         if cfg.reference.kind == "seasonal":  # (a seasonal expectation skips them too)
             back = max(back, _looked_back(cfg, size))
         fallen = quality.fallen_windows(self.store, cfg.model, cfg.name, first - back, first)
-        counts = [n for w, n in window_counts(self.store, cfg.model, size, first,
-                                               cfg.anomaly.history, parts=source is not None)
-                  if w not in fallen]
+        kept = [(w, n) for w, n in window_counts(self.store, cfg.model, size, first,
+                                                  cfg.anomaly.history,
+                                                  parts=source is not None)
+                if w not in fallen]
+        counts = [n for _, n in kept]
         unlike = results.unlike_windows(self.store, cfg.model, cfg.name,
                                         first - _looked_back(cfg, size), first, size) \
             if cfg.reference.kind in ("previous", "seasonal") else set()
@@ -557,7 +572,7 @@ class Monitor:
         return _Run(cfg, size, fp, fitter, refs, names, labels, counts, dead,
                     reference_key(cfg.reference),
                     lag=cfg.performance.lag(size) if cfg.performance else 0, source=source,
-                    unlike=unlike, fallen=fallen,
+                    unlike=unlike, fallen=fallen, normal_at=kept[-1][0] if kept else None,
                     noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
                     if isinstance(source, Profiled) else None)
 
@@ -606,6 +621,7 @@ class Monitor:
                 parts = dict(part_counts(self.store, cfg.model, size, batch[0][0].start,
                                          batch[-1][0].end))
                 batch = [(w, parts.get(w.start, n)) for w, n in batch]
+            self._phase_counts(run, batch[0][0].start, batch[-1][0].end)
             for window, n in batch:
                 rows, perf, v = self._window(run, source, window, n, hist)
                 if results.unlike_normal(v):  # (left out of the next windows' references)
@@ -618,8 +634,11 @@ class Monitor:
                     # resolved while the traffic was still down)
                     run.counts = [*run.counts[-keep:], v.n_events] if keep > 0 \
                         else [v.n_events]
+                    run.normal_at = window.start
                 elif quality.fell(rows):
                     run.fallen.add(window.start)
+                    if quality.judged_plain(rows):
+                        run.fallen_plain.add(window.start)
                 written.append((window, rows))
                 written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
@@ -674,7 +693,8 @@ class Monitor:
         silent = self._silent(run, window, cur)
         rows += ev.quality_rows(cfg, checked[0], checked[1],
                                 self._quiet_counts(run) if silent else run.counts,
-                                checked[2], silent, count if sampled else None)
+                                checked[2], silent, count if sampled else None,
+                                None if silent else self._earlier(run, window))
         scored: list[tuple[Window, list[ev.Row]]] = []
         labelled_windows = self._labelled(run, window)
         for labelled in labelled_windows:
@@ -816,6 +836,46 @@ class Monitor:
         if quiet is None or cur.n or window.start <= quiet.last_event:
             return None
         return quality.silence(quiet.idle.total_seconds(), quiet.last_event.isoformat())
+
+    def _phase_counts(self, run: _Run, start: datetime, end: datetime) -> None:
+        """Read the event counts of the windows one to three days, and one and two weeks,
+        before those in [start, end) (:meth:`_earlier`), and which of them fell."""
+        if not run.cfg.quality.enabled:
+            return
+        for period, times in PHASES.values():
+            for back in (k * period for k in range(1, times + 1)):
+                if back % run.size or back < run.size:
+                    continue  # (windows that do not tile the period have no same phase)
+                a, b = start - back, end - back
+                if run.source is not None:
+                    run.phase_counts.update(part_counts(self.store, run.cfg.model, run.size,
+                                                        a, b))
+                else:
+                    run.phase_counts.update(stored_counts(self.store, run.cfg.model,
+                                                          run.size, a, b))
+                run.fallen |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name,
+                                                     a, b)
+                run.fallen_plain |= quality.fallen_windows(
+                    self.store, run.cfg.model, run.cfg.name, a, b, plain=True)
+
+    def _earlier(self, run: _Run, window: Window) -> dict[str, int]:
+        """The event counts of the same window one day and one week before (two or three
+        days, two weeks, where that one's volume fell: an outage does not make the next
+        day's outage normal).
+        Where both fell, the nearer one judged with no same-phase count is taken if the
+        traffic came back after it: a cycle's low seen for the first time (a first night,
+        flagged against the day's history) is then the next one's expectation; an
+        outage's windows, judged against the day before, never are."""
+        out: dict[str, int] = {}
+        for name, (period, times) in PHASES.items():
+            seen = [(at, run.phase_counts[at]) for k in range(1, times + 1)
+                    if (at := window.start - k * period) in run.phase_counts]
+            kept = [n for at, n in seen if at not in run.fallen]
+            back = [n for at, n in seen if at in run.fallen_plain
+                    and run.normal_at is not None and run.normal_at > at]
+            if kept or back:
+                out[name] = (kept or back)[0]
+        return out
 
     def _quiet_counts(self, run: _Run) -> list[int]:
         """The volume history a silent window is drawn against: the windows up to the
