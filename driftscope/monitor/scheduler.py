@@ -842,21 +842,22 @@ class Monitor:
         before those in [start, end) (:meth:`_earlier`), and which of them fell."""
         if not run.cfg.quality.enabled:
             return
-        for period, times in PHASES.values():
-            for back in (k * period for k in range(1, times + 1)):
-                if back % run.size or back < run.size:
-                    continue  # (windows that do not tile the period have no same phase)
-                a, b = start - back, end - back
-                if run.source is not None:
-                    run.phase_counts.update(part_counts(self.store, run.cfg.model, run.size,
-                                                        a, b))
-                else:
-                    run.phase_counts.update(stored_counts(self.store, run.cfg.model,
-                                                          run.size, a, b))
-                run.fallen |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name,
-                                                     a, b)
-                run.fallen_plain |= quality.fallen_windows(
-                    self.store, run.cfg.model, run.cfg.name, a, b, plain=True)
+        backs = [back for period, times in PHASES.values()
+                 for back in (k * period for k in range(1, times + 1))
+                 if not back % run.size and back >= run.size]  # (windows that do not tile
+        if not backs:  # the period have no same phase)
+            return
+        for back in backs:
+            a, b = start - back, end - back
+            if run.source is not None:
+                run.phase_counts.update(part_counts(self.store, run.cfg.model, run.size, a, b))
+            else:
+                run.phase_counts.update(stored_counts(self.store, run.cfg.model, run.size,
+                                                      a, b))
+        a, b = start - max(backs), end - min(backs)  # (which fell: two queries for all)
+        run.fallen |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name, a, b)
+        run.fallen_plain |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name,
+                                                   a, b, plain=True)
 
     def _earlier(self, run: _Run, window: Window) -> dict[str, int]:
         """The event counts of the same window one day and one week before (two or three
