@@ -127,6 +127,7 @@ class Collector:
         from kafka.errors import KafkaError
 
         self.store.migrate()
+        self.sink.check_topic()
         self._load_state()
         self.metrics.store_up.set(1)
         if any("profile" in m.logging for m in self.config.models):

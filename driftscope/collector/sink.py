@@ -25,6 +25,7 @@ from driftscope.collector.batch import Batch
 from driftscope.collector.log_epoch import UNKNOWN, Position
 from driftscope.collector.model import from_ms
 from driftscope.collector.profiling import profile_bytes
+from driftscope.errors import ConfigError
 from driftscope.store import schema as s
 from driftscope.store.clickhouse import Store
 
@@ -81,6 +82,22 @@ class Sink:
                 sorted(p for _, p in others),
             )
         return {int(p): Position(int(o), int(b), int(h)) for p, o, b, h, _ in rows}
+
+    def check_topic(self) -> None:
+        """Refuse a store that holds another topic's events: its rows keep partition and
+        offset, not the topic, so this topic's rollback (:meth:`recover`, from offset 0 on
+        a partition it never stored) deleted them — a change of ``kafka.topic`` lost every
+        event stored before it."""
+        c = s.CONSUMER_OFFSETS
+        rows = self.store.query(f"SELECT DISTINCT {c.topic} FROM {c} WHERE {c.topic} != "
+                                f"{{t:String}} ORDER BY {c.topic}", {"t": self.topic})
+        if rows:
+            held = ", ".join(repr(r[0]) for r in rows)
+            raise ConfigError(
+                f"the store holds events collected from topic {held}; collecting "
+                f"{self.topic!r} into it would delete them (a store's events keep their "
+                "partition and offset, not their topic): give this topic a store of its own "
+                f"(store.database), or set kafka.topic back to {rows[0][0]!r}")
 
     def new_log(self, partition: int, pos: Position) -> Position:
         """Record that ``partition`` holds a new log whose offset 0 is stored at

@@ -66,9 +66,10 @@ def test_weekends_are_learnt_from_the_week_before(store: Store, reference: str) 
 
 def test_quiet_nights_are_learnt_and_an_outage_is_still_found(store: Store) -> None:
     """Hourly windows: 500 events from 08:00 to 20:00, 100 at night. The first day and
-    night may be flagged (nothing says yet that they are the cycle), the next ones are not; an outage of
-    30 hours from day 5 at 10:00 (5 events an hour) is flagged in each of its windows,
-    its second day's too (the day before is no normal: the traffic never came back)."""
+    night may be flagged (nothing says yet that they are the cycle), the next ones are
+    not; an outage of 30 hours from day 5 at 10:00 (5 events an hour) is flagged in each
+    of its windows, its second day's too (the day before is no normal: the traffic never
+    came back)."""
     hours = 24 * 7
     levels = [500 if 8 <= h % 24 < 20 else 100 for h in range(hours)]
     outage = range(4 * 24 + 10, 4 * 24 + 40)
