@@ -3,15 +3,15 @@ baseline commit, each in its own process on the same data (same seed, its own ch
 
 The model: ``--features`` numeric features (and ``--categorical`` ones, of 4 to 19
 Zipf-distributed values, 2 % missing) and ``--segments`` values of one segment key,
-``--events`` events per 1-minute window, ``--windows`` windows; one monitor with the
-defaults (EMD on numeric features, reference: the 12 windows before, segments on). The
-time is ``Monitor.run_once`` over every window (reads, fits, nulls, results), divided by
-the windows judged, for a first pass over all but the last ``--live`` windows (a
-backfill), then per pass for those, closed one at a time (``serve``: a window a pass); the
-data are written before the clock starts. ``--law lognormal`` makes every feature a
-lognormal σ = 2 one (heavy tails: a window its bootstrap flags draws a permutation null),
-``--drift D`` moves every feature's normal score by D in the live windows. Run the
-baseline from a checkout of it (``git worktree add /tmp/base COMMIT``)::
+``--events`` events per 1-minute window (``--window-minutes``), ``--windows`` windows; one
+monitor with the defaults (EMD on numeric features, reference: the 12 windows before,
+segments on). The time is ``Monitor.run_once`` over every window (reads, fits, nulls,
+results), divided by the windows judged, for a first pass over all but the last ``--live``
+windows (a backfill), then per pass for those, closed one at a time (``serve``: a window a
+pass); the data are written before the clock starts. ``--law lognormal`` makes every
+feature a lognormal σ = 2 one (heavy tails: a window its bootstrap flags draws a
+permutation null), ``--drift D`` moves every feature's normal score by D in the live
+windows. Run the baseline from a checkout of it (``git worktree add /tmp/base COMMIT``)::
 
     .venv/bin/python benchmarks/wide_pass.py --baseline-tree /tmp/base
 """
@@ -33,10 +33,12 @@ import paired  # (benchmarks/: this checkout against a baseline's)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LAWS = {"normal": lambda z: z, "lognormal": lambda z: np.exp(2.0 * z)}  # (σ = 2)
-W = timedelta(minutes=1)
+W = timedelta(minutes=1)  # (--window-minutes)
 
 
 def child(args: argparse.Namespace) -> None:
+    global W
+    W = timedelta(minutes=args.window_minutes)
     from driftscope.config import Config
     from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.seed import write_windows
@@ -73,11 +75,12 @@ def child(args: argparse.Namespace) -> None:
     def close(i: int) -> None:  # the collector closes window i
         start = T0 + i * W
         n = counts[start.replace(tzinfo=None)]
-        store.insert(S.WINDOWS, [("m", start, start + W, 60, n, 0, start + W)],
+        store.insert(S.WINDOWS, [("m", start, start + W, int(W.total_seconds()), n, 0,
+                                  start + W)],
                      S.WINDOWS.columns)
 
     cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "1m"}],
+        "models": [{"id": "m", "window": f"{args.window_minutes}m"}],
         "monitors": [{"name": "mon", "model": "m", "features": [*names, *kinds],
                       "segments": ["country"]}],
         "alerts": {"console": False}})
@@ -113,7 +116,8 @@ def run(tree: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "--features", str(args.features), "--categorical", str(args.categorical),
         "--segments", str(args.segments),
         "--events", str(args.events), "--windows", str(args.windows), "--live",
-        str(args.live), "--law", args.law, "--drift", str(args.drift)])
+        str(args.live), "--law", args.law, "--drift", str(args.drift),
+        "--window-minutes", str(args.window_minutes)])
 
 
 def main() -> None:
@@ -128,6 +132,8 @@ def main() -> None:
     ap.add_argument("--live", type=int, default=4,
                     help="the last windows, judged one a pass as they close (serve)")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--window-minutes", type=int, default=1,
+                    help="the windows' size (60: hourly; a day back holds 24 windows)")
     ap.add_argument("--law", choices=sorted(LAWS), default="normal",
                     help="every feature's law, a transform of a standard normal score")
     ap.add_argument("--drift", type=float, default=0.0,

@@ -201,9 +201,13 @@ class PredictionLogger:
         segments: Mapping[str, str] | None = None,
         event_id: str | None = None,
         timestamp: datetime | None = None,
-        model_version: str = "",
+        model_version: str | None = "",
     ) -> str | None:
         """Queue one prediction; return its ``event_id`` (None when it was invalid).
+
+        ``model_version=None`` is no version, as ``""`` is (like ``label``, ``segments``,
+        ``event_id`` and ``timestamp``, an optional variable may be passed as it is:
+        before, None made the whole event invalid).
 
         An event that could not be queued (the queue full past ``max_block``, the logger
         closed) keeps its id, so the caller's later ``log_feedback`` stays well-formed;
@@ -214,7 +218,7 @@ class PredictionLogger:
         try:  # (what the caller gave is converted here too: nothing raises into its path)
             data: dict[str, Any] = {
                 "model_id": model_id,
-                "model_version": model_version,
+                "model_version": "" if model_version is None else model_version,
                 # NaN is how pandas and numpy say missing: it is sent as null (the wire
                 # format has no NaN; the whole prediction was dropped as invalid)
                 "features": ({k: None if is_missing(v) else _plain(v)

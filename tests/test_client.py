@@ -203,6 +203,20 @@ def test_a_decimal_nan_feature_is_sent_as_missing() -> None:
     assert json.loads(sent[0].model_dump_json())["features"] == {"amount": None, "n": 2.0}
 
 
+def test_optional_arguments_take_none_model_version_too() -> None:
+    """``label``, ``segments``, ``event_id`` and ``timestamp`` took None for "none";
+    ``model_version=None`` made the whole event invalid (an optional variable passed as
+    it is), and the prediction was lost."""
+    sent: list = []
+    logger = PredictionLogger("127.0.0.1:9", close_timeout=0.1)
+    logger.send = lambda event: sent.append(event) or True  # type: ignore[method-assign]
+    assert logger.log("m", {"x": 1.0}, {"p": 0.5}, model_version=None, label=None,
+                      segments=None, event_id=None, timestamp=None) is not None
+    logger.close()
+    assert logger.stats.invalid == 0
+    assert json.loads(sent[0].model_dump_json())["model_version"] == ""
+
+
 def test_the_docs_state_the_200_character_limits_the_code_enforces() -> None:
     """docs/events.md stated a limit for model_id only; model_version, event_id and a
     segment's value over 200 characters make the prediction invalid too."""
