@@ -180,7 +180,10 @@ def first_error(err: ValidationError) -> tuple[str, str]:
     if e["type"] == "string_unicode":
         return "not_utf8", f"{loc}: a lone surrogate (e.g. \\udfff) cannot be encoded as UTF-8"
     bad = e.get("input")
-    if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)):
+    if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)) \
+            or (union and isinstance(bad, list)  # (class probabilities: "got a list whose
+                and any(isinstance(x, float) and not math.isfinite(x) for x in bad)):  # item
+        # 1 is float" sent the user looking for a type error)
         instead = _WHEN_MISSING.get(parts[0] if parts else "")
         return "non_finite", f"{loc}: NaN or infinity is not allowed" + (
             f"; {instead}" if instead else "")

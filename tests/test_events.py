@@ -52,6 +52,9 @@ def test_feedback_is_its_own_kind() -> None:
         (b'{"model_id": "m", "features": {"a": NaN}}', "non_finite", "NaN"),
         (b'{"model_id": "m", "features": {"a": Infinity}}', "non_finite", "Infinity"),
         (b'{"model_id": "m", "features": {"a": 1e999}}', "non_finite", "features.a"),
+        # a class probability that overflows (said "got a list whose item 1 is float")
+        (b'{"model_id": "m", "predictions": {"p": [0.5, 1e999]}}', "non_finite",
+         "predictions.p: NaN or infinity"),
         (raw({"features": {}}), "schema", "model_id"),
         (raw({**GOOD, "extra": 1}), "schema", "extra"),
         (raw({**GOOD, "timestamp": "2026-01-01T00:00:00"}), "schema", "time zone"),
