@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from driftscope.collector.model import (
@@ -42,6 +42,8 @@ class Message:
     offset: int  # the store's offset: the broker's plus ``log_base`` (collector.log_epoch)
     value: bytes | None
     log_base: int = 0
+    timestamp_ms: int | None = None  # the record's own time in Kafka (its producer's, or
+    # the broker's): the event time of an event that gives none
 
     @property
     def source(self) -> str:
@@ -75,6 +77,9 @@ class DeadLetter:
     raw_size: int
     source: str = ""  # topic/partition/offset in the broker (Message.source)
     event_time: datetime | None = None  # the message's own timestamp, when readable
+
+
+KAFKA_TIME_MAX = 10_413_792_000_000  # 2300-01-01 in ms: events are 1900–2299
 
 
 @dataclass
@@ -164,6 +169,13 @@ class Processor:
             if not raw:
                 raise EventError("schema", "empty message: expected one JSON event")
             event = parse_event(raw, max_bytes=self._max_bytes)
+            if "timestamp" not in event.model_fields_set and msg.timestamp_ms is not None \
+                    and 0 < msg.timestamp_ms < KAFKA_TIME_MAX:
+                # no timestamp: when Kafka got it, not when the collector read it (after
+                # an outage, a backlog landed in the window it was read in, and its own
+                # windows read empty)
+                event = event.model_copy(update={"timestamp": datetime.fromtimestamp(
+                    msg.timestamp_ms / 1000, UTC)})
             model_id = event.model_id
             model = self.registry.model(model_id)
             if isinstance(event, FeedbackEvent):

@@ -322,7 +322,8 @@ class Collector:
             base = self._bases.get(tp.partition, 0)
             for m in msgs:
                 self.processor.process(
-                    self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value, base)
+                    self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value, base,
+                                        m.timestamp if m.timestamp and m.timestamp > 0 else None)
                 )
                 n += 1
             if msgs:

@@ -116,3 +116,30 @@ def test_bad_input_dead_lettered(broker, topic: str, store: Store,
     assert {dict(m.headers)["source"].decode() for m in msgs} == {
         f"{topic}/2/{o}" for o in expected
     }
+
+
+def test_an_event_without_a_timestamp_takes_its_kafka_records_time(
+    broker, topic: str, store: Store
+) -> None:
+    """Its event time is when Kafka got it (the record's timestamp), not when the collector
+    read it: a collector down for an hour put the hour's backlog into the window it read
+    it in, and left that hour's own windows empty."""
+    from datetime import UTC, datetime
+
+    from kafka import KafkaProducer
+
+    sent_at = datetime(2026, 3, 1, 12, 34, 56, 789000, tzinfo=UTC)
+    producer = KafkaProducer(bootstrap_servers=[broker.bootstrap])
+    no_time = {k: v for k, v in event(7).items() if k != "timestamp"}
+    producer.send(topic, value=json.dumps(no_time).encode(), partition=0,
+                  timestamp_ms=int(sent_at.timestamp() * 1000))
+    producer.send(topic, value=json.dumps(event(8)).encode(), partition=0,  # its own time
+                  timestamp_ms=int(sent_at.timestamp() * 1000))
+    producer.flush()
+    producer.close()
+    cfg = make_config(broker.bootstrap, topic)
+    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
+    run_until([c], lambda: stored_offsets(store, cfg.kafka.group_id) >= 2)
+    times = dict(store.query("SELECT event_id, timestamp FROM events"))
+    assert times[no_time["event_id"]].replace(tzinfo=UTC) == sent_at
+    assert times[event(8)["event_id"]].replace(tzinfo=UTC) == T0 + timedelta(seconds=8)
