@@ -140,7 +140,9 @@ def column_checks(
         limit = min(1.0, max(expected + spec.out_of_range_max, by_chance))
         out.append(QualityResult(feature, "out_of_range", rate, limit, rate > limit,
                                  {"min": lo, "max": hi, "by_chance": round(by_chance, 6)}))
-        if (stuck := stuck_value(feature, whole, present, spec)) is not None:
+        # (a segment to its own reference's share of the value, where it has one: held to
+        # the whole reference's, a flat fee per country was "stuck" in every window)
+        if (stuck := stuck_value(feature, ref, present, spec)) is not None:
             out.append(stuck)
     else:
         out.append(new_categories(feature, whole, present, spec))

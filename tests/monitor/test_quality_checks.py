@@ -246,3 +246,23 @@ def test_a_stuck_value_is_named_and_natural_repeats_are_not() -> None:
                           for _ in range(1000) for r in column_checks(name, ref, draw(n),
                                                                        QualitySpec()))
             assert flagged <= 5, (name, n)
+
+
+def test_a_segment_is_held_to_its_own_references_share_of_a_value() -> None:
+    """A flat fee per country: 70 % of a country's orders pay its fee, which is 3 % of
+    the whole reference's fees. The country was held to the whole reference's 3 % and
+    flagged as stuck in every window (600 of 600 segment rows, nothing changed); held to
+    its own reference, it is a value frequent there, not a stuck one. A segment the
+    reference lacks is still held to the whole reference."""
+    rng = np.random.default_rng(3)
+    fees = np.round(3.0 + 0.25 * rng.integers(0, 25, 20_000), 2)
+    whole = np.where(rng.random(20_000) < 0.7, fees, np.round(rng.uniform(8, 30, 20_000), 2))
+    own = np.where(rng.random(800) < 0.7, 4.5, np.round(rng.uniform(8, 30, 800), 2))
+    cur = np.where(rng.random(60) < 0.7, 4.5, np.round(rng.uniform(8, 30, 60), 2))
+    got = _rates(column_checks("fee", own, cur, QualitySpec(), domain=whole, noise=3.0))
+    assert "stuck_value" not in got or not got["stuck_value"][1]
+    ages = rng.normal(40, 10, 2000)  # a continuous feature stuck in a segment: still found
+    stuck = np.r_[np.full(30, 41.0), rng.normal(40, 10, 30)]
+    got = _rates(column_checks("age", ages[:600], stuck, QualitySpec(), domain=ages,
+                               noise=3.0))
+    assert got["stuck_value"][1]
