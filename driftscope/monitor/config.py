@@ -424,7 +424,13 @@ def bound_problem(metric: str | None, op: str | None, value: float) -> str | Non
     'mae < 0 never fires: mae is never negative'
     >>> bound_problem("accuracy", "<", 1) is None, bound_problem("mmd", ">", -1) is None
     (True, True)
+    >>> bound_problem("volume", "<", 50)  # doctest: +ELLIPSIS
+    "volume < 50: volume's value is how far ... the window's count is, either way (a z ≥ 0)..."
     """
+    if metric == "volume" and op in ("<", "<="):  # (flagged 29 of 29 healthy windows)
+        return (f"volume {op} {value + 0.0:g}: volume's value is how far off its expectation "
+                "the window's count is, either way (a z ≥ 0), not the count: bound it from "
+                "above (volume > 4), or lower quality.volume_z")
     if metric in SHARE_METRICS:
         high, what = 1.0, "is a share in [0, 1]"
     elif metric in DISTANCE_RANGES:

@@ -125,6 +125,9 @@ def test_the_detector_kinds_are_the_registry_s() -> None:
     ("{metric: accuracy, op: '<', value: 0}", ["accuracy < 0 never fires"]),
     ("{metric: accuracy, op: '<=', value: 1}", ["accuracy <= 1 always fires"]),
     ("{metric: missing_rate, op: '>', value: 1}", ["missing_rate > 1 never fires"]),
+    # volume's value is a z of the count against its expectation, either way: `< 50` read
+    # as a floor on the count fired on every healthy window (29 of 29)
+    ("{metric: volume, op: '<', value: 50}", ["volume < 50", "not the count", "volume > 4"]),
 ])
 def test_a_bound_that_makes_no_sense_is_refused(tmp_path: Path, rule: str,
                                                 needles: list[str]) -> None:
