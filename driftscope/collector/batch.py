@@ -43,7 +43,7 @@ class Message:
     value: bytes | None
     log_base: int = 0
     timestamp_ms: int | None = None  # the record's own time in Kafka (its producer's, or
-    # the broker's): the event time of an event that gives none
+    # the broker's; -1 or None: none): the event time of an event that gives none
 
     @property
     def source(self) -> str:

@@ -323,7 +323,7 @@ class Collector:
             for m in msgs:
                 self.processor.process(
                     self.batch, Message(tp.topic, tp.partition, base + m.offset, m.value, base,
-                                        m.timestamp if m.timestamp and m.timestamp > 0 else None)
+                                        m.timestamp)
                 )
                 n += 1
             if msgs:

@@ -283,8 +283,9 @@ def volume_check(
     traffic's cycle; an outage is unlike both. Before, the history alone judged it:
     daily windows of 400 events on weekends against 1,000 on weekdays were flagged on
     every weekend day, for good (a fall is kept out of the history, so the weekends were
-    never learnt), and hourly windows of 500 events by day and 40 by night made its
-    spread so wide that a daytime outage of 5 events an hour was not flagged at all."""
+    never learnt), and hourly windows of 500 events by day and 100 by night made its
+    spread so wide that a 30-hour outage of 5 events an hour was flagged in none of its
+    windows, while each morning's rise was (41 healthy windows in a week)."""
     if expected is not None and expected > 0:
         z = _phase_z(n_cur, expected)
         return QualityResult("*", "volume", float(z), spec.volume_z, z > spec.volume_z,
@@ -327,22 +328,27 @@ def judged_plain(rows: Sequence[Any]) -> bool:
 
 
 def fallen_windows(store: Store, model_id: str, monitor: str, since: datetime,
-                   until: datetime, plain: bool = False) -> set[datetime]:
+                   until: datetime) -> set[datetime]:
     """The windows from ``since`` to ``until`` whose stored volume row is bad for a fall
-    (:func:`fell`), left out of the volume history read back at a pass's start; with
-    ``plain``, only those judged with no same-phase count (:func:`judged_plain`)."""
+    (:func:`fell`), left out of the volume history read back at a pass's start."""
+    return set(fallen_judged(store, model_id, monitor, since, until))
+
+
+def fallen_judged(store: Store, model_id: str, monitor: str, since: datetime,
+                  until: datetime) -> dict[datetime, bool]:
+    """:func:`fallen_windows`, each with whether it was judged with no same-phase count
+    (:func:`judged_plain`)."""
     D = S.DRIFT_RESULTS
-    only = f"AND NOT JSONHas({D.details}, 'period') " if plain else ""
     rows = store.query(
-        f"SELECT DISTINCT {D.window_start} FROM {D} FINAL WHERE {D.model_id} = {{m:String}} "
-        f"{only}"
+        f"SELECT {D.window_start}, min(NOT JSONHas({D.details}, 'period')) FROM {D} FINAL "
+        f"WHERE {D.model_id} = {{m:String}} "
         f"AND {D.monitor} = {{n:String}} AND {D.metric} = 'volume' AND {D.feature} = '*' "
         f"AND {D.drifted} = 1 AND {D.window_start} >= {{a:DateTime64(3, 'UTC')}} "
         f"AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} "
         f"AND JSONExtractFloat({D.details}, 'n') < if(JSONHas({D.details}, 'median'), "
-        f"JSONExtractFloat({D.details}, 'median'), JSONExtractFloat({D.details}, 'expected'))",
-        {"m": model_id, "n": monitor, "a": since, "b": until})
-    return {as_utc(r[0]) for r in rows}
+        f"JSONExtractFloat({D.details}, 'median'), JSONExtractFloat({D.details}, 'expected')) "
+        f"GROUP BY {D.window_start}", {"m": model_id, "n": monitor, "a": since, "b": until})
+    return {as_utc(r[0]): bool(r[1]) for r in rows}
 
 
 def silence(idle: float, last_event: str) -> QualityResult:

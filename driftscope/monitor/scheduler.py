@@ -854,10 +854,10 @@ class Monitor:
             else:
                 run.phase_counts.update(stored_counts(self.store, run.cfg.model, run.size,
                                                       a, b))
-        a, b = start - max(backs), end - min(backs)  # (which fell: two queries for all)
-        run.fallen |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name, a, b)
-        run.fallen_plain |= quality.fallen_windows(self.store, run.cfg.model, run.cfg.name,
-                                                   a, b, plain=True)
+        fell = quality.fallen_judged(self.store, run.cfg.model, run.cfg.name,
+                                     start - max(backs), end - min(backs))  # (one query)
+        run.fallen |= set(fell)
+        run.fallen_plain |= {w for w, plain in fell.items() if plain}
 
     def _earlier(self, run: _Run, window: Window) -> dict[str, int]:
         """The event counts of the same window one day and one week before (two or three
