@@ -425,13 +425,14 @@ def _same_phase(cfg: MonitorConfig, cur: Frame, ref: Frame) -> float:
 def quality_rows(
     cfg: MonitorConfig, cur: Frame, ref: Frame, counts: Sequence[int], extra: list[Any],
     silent: quality.QualityResult | None = None, count: int | None = None,
-    earlier: Mapping[str, int] | None = None,
+    earlier: Mapping[str, int] | None = None, held: Mapping[str, float] | None = None,
 ) -> list[Row]:
     """Data-quality rows: column checks overall and per segment; volume and schema overall
     (``silent``: the volume of a window that passed in a silence, instead of its z-score;
     ``count``: the window's event count when ``cur`` holds only a sample of them;
     ``earlier``: the counts of the same window a day and a week before,
-    :func:`driftscope.monitor.quality.volume_check`)."""
+    :func:`driftscope.monitor.quality.volume_check`; ``held``: the segment values whose
+    traffic fell before, :func:`driftscope.monitor.quality.segment_volume`)."""
     if not cfg.quality.enabled:
         return []
     results: list[tuple[str, quality.QualityResult]] = [("*", q) for q in extra]
@@ -473,11 +474,16 @@ def quality_rows(
         if key in ref.segments and key != VERSION_KEY:  # a key no event of the window
             # carries: all of it stopped
             now = cur.segments.get(key, np.full(cur.n, None, dtype=object))
+            prefix = f"segment:{key}="
+            fell = {f[len(prefix):]: s for f, s in (held or {}).items() if f.startswith(prefix)}
             results += [("*", q) for q in quality.segment_volume(
-                key, ref.segments[key], now, cfg.quality, cfg.min_events)]
+                key, ref.segments[key], now, cfg.quality, cfg.min_events, fell)]
             # values the reference never had (a new country, a renamed one): their share
+            # (not one whose traffic fell and comes back)
             old = ref.segments[key][ref.segments[key] != None]  # noqa: E711 (elementwise)
             present = now[now != None]  # noqa: E711
+            if fell:
+                present = present[~np.isin(present.astype(str), list(fell))]
             if len(present) >= cfg.min_events and len(old):
                 results.append(("*", quality.new_categories(f"segment:{key}", old, present,
                                                             cfg.quality)))

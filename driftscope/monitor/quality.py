@@ -360,7 +360,8 @@ def silence(idle: float, last_event: str) -> QualityResult:
 
 
 def segment_volume(
-    key: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec, min_events: int
+    key: str, ref: np.ndarray, cur: np.ndarray, spec: QualitySpec, min_events: int,
+    held: Mapping[str, float] | None = None,
 ) -> list[QualityResult]:
     """Segment values whose traffic fell: count against the reference share.
 
@@ -373,6 +374,12 @@ def segment_volume(
     value with the reference (a renamed or re-encoded key) is left to the new-category
     check.
 
+    ``held``: the values whose traffic fell in the window before, each with the share it
+    was held to there (:func:`held_shares`): each is held to it again where the reference
+    gives it less, until its traffic comes back. A sliding reference (``previous``) learns
+    a fall: a country whose traffic stopped "recovered" once the reference had slid past
+    its last events, and its alert resolved with the traffic still gone.
+
     >>> ref = np.array(["DE"] * 200 + ["FR"] * 800, dtype=object)
     >>> [(r.feature, r.bad) for r in segment_volume("c", ref, ref[200:], QualitySpec(), 30)]
     [('segment:c=DE', True), ('segment:c=FR', False)]
@@ -382,20 +389,57 @@ def segment_volume(
         return []
     reference = Counter(str(v) for v in ref if v is not None)
     observed = Counter(str(v) for v in cur if v is not None)
-    if observed and not set(observed) & set(reference):
+    kept = {v: s for v, s in (held or {}).items() if s * m > reference[v]}
+    if observed and not set(observed) & (set(reference) | set(kept)):
         return []
     out = []
-    for v, c in sorted(reference.items()):
-        share = c / m
+    for v in sorted(set(reference) | set(kept)):
+        share = kept.get(v, reference[v] / m)
         expected = n * share
         if expected < min_events:
             continue
         sd = max(float(np.sqrt(expected * (1 - share) * (1 + n / m))), 1.0)
         z = (observed[v] - expected) / sd
         bad = observed[v] < 0.5 * expected and z < -spec.volume_z
+        details = {"n": observed[v], "expected": round(float(expected), 1),
+                   "share": round(float(share), 6)}
         out.append(QualityResult(f"segment:{key}={v}", "volume", float(-z), spec.volume_z,
-                                 bad, {"n": observed[v], "expected": round(float(expected), 1)}))
+                                 bad, details | ({"held": True} if v in kept else {})))
     return out
+
+
+def held_shares(rows: Sequence[Any], held: Mapping[str, float]) -> dict[str, float]:
+    """``held`` (segment volume feature, ``segment:KEY=VALUE`` → share) after a window's
+    rows (:class:`driftscope.monitor.evaluate.Row`): a value whose traffic fell is held to
+    the share it was held to, one whose traffic came back is not any more
+    (:func:`segment_volume`); values the window did not judge keep theirs."""
+    out = dict(held)
+    for r in rows:
+        if r.metric == "volume" and r.feature.startswith("segment:") and r.segment == "*":
+            if r.bad and "share" in r.details:
+                out[r.feature] = float(r.details["share"])
+            else:
+                out.pop(r.feature, None)
+    return out
+
+
+def held_segments(store: Store, model_id: str, monitor: str, before: datetime
+                  ) -> dict[str, float]:
+    """:func:`held_shares` as the stored rows leave it before ``before``: each segment
+    value whose latest volume row there is bad for a fall, with the share it was held to
+    (rows stored before ``share`` was kept: their expected count over the window's)."""
+    D = S.DRIFT_RESULTS
+    rows = store.query(
+        f"SELECT {D.feature}, argMax({D.drifted}, {D.window_start}), "
+        f"argMax(if(JSONHas({D.details}, 'share'), JSONExtractFloat({D.details}, 'share'), "
+        f"JSONExtractFloat({D.details}, 'expected') / greatest({D.n_cur}, 1)), "
+        f"{D.window_start}) FROM {D} FINAL "
+        f"WHERE {D.model_id} = {{m:String}} AND {D.monitor} = {{n:String}} "
+        f"AND {D.metric} = 'volume' AND {D.segment} = '*' "
+        f"AND startsWith({D.feature}, 'segment:') "
+        f"AND {D.window_start} < {{b:DateTime64(3, 'UTC')}} GROUP BY {D.feature}",
+        {"m": model_id, "n": monitor, "b": before})
+    return {str(f): float(share) for f, bad, share in rows if bad}
 
 
 def schema_violations(

@@ -187,6 +187,8 @@ class _Run:
     # the event counts of the same windows a day and a week before the batch's (its own
     # windows' too, as they are judged): Monitor._earlier
     phase_counts: dict[datetime, int] = field(default_factory=dict)
+    # segment values whose traffic fell (segment:KEY=VALUE → the share they are held to)
+    held: dict[str, float] = field(default_factory=dict)
     marks: Marks | None = None  # what was stored of ``read``'s range when it was read
     broken: ConfigError | None = None  # what stopped the monitor at a window of the batch
 
@@ -573,6 +575,8 @@ class Monitor:
                     reference_key(cfg.reference),
                     lag=cfg.performance.lag(size) if cfg.performance else 0, source=source,
                     unlike=unlike, fallen=fallen, normal_at=kept[-1][0] if kept else None,
+                    held=quality.held_segments(self.store, cfg.model, cfg.name, first)
+                    if cfg.quality.enabled and cfg.segments else {},
                     noise=self._noise.setdefault(fp, SketchNoise(cfg.seed))
                     if isinstance(source, Profiled) else None)
 
@@ -639,6 +643,7 @@ class Monitor:
                     run.fallen.add(window.start)
                     if quality.judged_plain(rows):
                         run.fallen_plain.add(window.start)
+                run.held = quality.held_shares(rows, run.held)
                 written.append((window, rows))
                 written += perf  # under each labelled window's own time (label_delay)
                 verdicts.append(v)
@@ -694,7 +699,7 @@ class Monitor:
         rows += ev.quality_rows(cfg, checked[0], checked[1],
                                 self._quiet_counts(run) if silent else run.counts,
                                 checked[2], silent, count if sampled else None,
-                                None if silent else self._earlier(run, window))
+                                None if silent else self._earlier(run, window), run.held)
         scored: list[tuple[Window, list[ev.Row]]] = []
         labelled_windows = self._labelled(run, window)
         for labelled in labelled_windows:

@@ -324,6 +324,32 @@ def test_a_segment_whose_traffic_stops_is_a_volume_finding(store: Store) -> None
     assert '"n": 0' in row[0][0]
 
 
+def test_a_segment_whose_traffic_stops_stays_found_once_a_sliding_reference_has_passed(
+    store: Store,
+) -> None:
+    """A `previous` reference of 3 windows learnt the stop: DE's volume was flagged in 3
+    windows (8-10), then "recovered" with its traffic still gone. A value whose traffic fell
+    is held to its share until it comes back, across passes too, and its return is not a
+    new category."""
+    def g(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
+        cols = gen()(i, rng, n)
+        p = [0.0, 1.0] if 8 <= i < 16 else [0.1, 0.9]  # DE's client broken for 8 windows
+        cols["segment:country"] = rng.choice(np.array(["DE", "FR"], dtype=object), n, p=p)
+        return cols
+
+    cfg = config(reference={"kind": "previous", "windows": 3}, segments=["country"])
+    write_windows(store, "m", T0, W, 12, 2000, g, seed=9)
+    verdicts = Monitor(store, cfg).run_once()  # a pass ends inside the stop
+    write_windows(store, "m", T0 + 12 * W, W, 10, 2000, lambda i, rng, n: g(i + 12, rng, n),
+                  seed=10)
+    verdicts += Monitor(store, cfg).run_once()
+    assert len(verdicts) == 22
+    de = [i for i, v in enumerate(verdicts) if any(
+        f.feature == "segment:country=DE" and f.metric == "volume" for f in v.findings)]
+    assert de == list(range(8, 16))
+    assert not any(f.feature.startswith("segment:") for v in verdicts[16:] for f in v.findings)
+
+
 def test_uploaded_segments_and_labels_keep_the_spelling_events_use(
     store: Store, tmp_path: Path
 ) -> None:
