@@ -168,7 +168,7 @@ def serve(
                     try:  # (failed messages too, once per backoff_max, as monitor does)
                         sent = outbox.run(include_failed=True, hold=config.alerts.group_wait,
                                           pace_failed=True)
-                        undelivered = outbox.health()
+                        undelivered = outbox.health(config.alerts.group_wait)
                     except StoreUnavailable as exc:
                         log.warning("serve: delivery skipped, the store is unavailable: %s",
                                     exc)

@@ -312,7 +312,7 @@ def run(
             counts = d.run(include_failed=retry_failed,
                            hold=cfg.alerts.group_wait if follow else timedelta(0),
                            pace_failed=follow)
-            undelivered = d.health()
+            undelivered = d.health(cfg.alerts.group_wait if follow else timedelta(0))
         except StoreUnavailable as exc:
             if not follow:
                 raise

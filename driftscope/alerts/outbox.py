@@ -120,7 +120,8 @@ before it counts as failed, so that a receiver that never lets it through is rep
 @dataclass(frozen=True)
 class Backlog:
     """One channel's undelivered messages: how many, how many ``failed``, the oldest
-    row's ``created_at``, the most attempts one made, and the last error recorded."""
+    row's ``created_at``, the most attempts one made, the last error recorded, and since
+    when the first of them has been due (:meth:`Outbox.backlog`)."""
 
     channel: str
     messages: int
@@ -128,6 +129,7 @@ class Backlog:
     oldest: datetime
     attempts: int
     last_error: str
+    due: datetime
 
 
 REMIND_EVERY = 15 * 60.0
@@ -206,19 +208,28 @@ class Outbox:
                                d.group_key, d.send_key) for d in out], O.columns)
         return out
 
-    def backlog(self) -> list[Backlog]:
+    def backlog(self, hold: timedelta = timedelta(0)) -> list[Backlog]:
         """The undelivered messages (``pending``, ``sending``, ``failed`` rows, those sent
         together counted once: :data:`MESSAGE`) per channel, the channel waiting longest
-        first."""
+        first. Each channel's ``due`` is when its first message was due to go out: a row
+        is due when made, a new one of a group ``hold`` later at the latest (a dispatcher
+        beside the monitor holds it for the monitor's pass, :meth:`Dispatcher.run`), one
+        a receiver asked to wait (``429``) once the wait is over."""
+        now = self.clock()
         rows = self.store.query(
             f"SELECT {O.channel}, uniqExact({MESSAGE}), "
             f"uniqExactIf({MESSAGE}, {O.status} = 'failed'), "
             f"min({O.created_at}), max({O.attempts}), "
-            f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != '') "
+            f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != ''), "
+            f"min(multiIf({O.status} = 'pending' AND {O.group_key} != '', "
+            f"{O.created_at} + toIntervalMillisecond({{hold:Int64}}), "
+            f"{O.status} != 'pending' AND {O.updated_at} > {{now:DateTime64(3, 'UTC')}}, "
+            f"{O.updated_at}, {O.created_at})) "
             f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed') "
-            f"GROUP BY {O.channel} ORDER BY min({O.created_at}), {O.channel}")
-        return [Backlog(r[0], int(r[1]), int(r[2]), as_utc(r[3]), int(r[4]), r[5])
-                for r in rows]
+            f"GROUP BY {O.channel} ORDER BY min({O.created_at}), {O.channel}",
+            {"hold": int(hold.total_seconds() * 1000), "now": now})
+        return [Backlog(r[0], int(r[1]), int(r[2]), as_utc(r[3]), int(r[4]), r[5],
+                        as_utc(r[6])) for r in rows]
 
     def discard(self, key: str, why: str, wait: float = 120.0,
                 pause: Callable[[float], None] = time.sleep) -> list[Delivery]:
@@ -507,14 +518,17 @@ class Dispatcher:
             log.warning("deliveries via %s succeed again, after %d failed attempts in %.0f min",
                         channel, state.attempts, (time.monotonic() - state.since) / 60)
 
-    def health(self) -> dict[str, Any]:
+    def health(self, hold: timedelta = timedelta(0)) -> dict[str, Any]:
         """What ``driftscope health alerts`` judges, for the heartbeat: each configured
-        channel's undelivered messages (how many, how many failed, the oldest's time in
-        epoch seconds, the last error)."""
+        channel's undelivered messages (how many, how many failed, the oldest's time and
+        since when the first has been due, in epoch seconds, the last error). ``hold``:
+        the runs' (:meth:`run`; a message held for a monitor's pass, or a receiver's
+        ``429`` wait, is not late)."""
         return {"undelivered": [
             {"channel": b.channel, "messages": b.messages, "failed": b.failed,
-             "oldest": round(b.oldest.timestamp(), 3), "error": b.last_error}
-            for b in self.outbox.backlog() if b.channel in self.channels]}
+             "oldest": round(b.oldest.timestamp(), 3), "due": round(b.due.timestamp(), 3),
+             "error": b.last_error}
+            for b in self.outbox.backlog(hold) if b.channel in self.channels]}
 
     def _defer(self, rows: list[Delivery], made: int, error: str, wait: float) -> str:
         """Leave a rate-limited message for a run after ``wait`` seconds, and its channel

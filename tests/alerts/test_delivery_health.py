@@ -194,3 +194,32 @@ def test_a_message_sent_as_one_counts_once(store: Store, slack: Any, cfg: Path) 
     assert "sent 0, failed 2" in ran.output, (ran.output, repr(ran.exception))  # (rows)
     said = str(_cli("health", "alerts", "-c", str(cfg)).exception)
     assert "slack: 1 undelivered (1 failed)" in said, said
+
+
+def test_a_message_held_by_design_is_not_late(store: Store, slack: Any) -> None:
+    """A group held for the monitor's pass (up to `group_wait`, 5 min) and a message whose
+    receiver asked to wait (429) are not late: a pass longer than `--max-age` 2m after it
+    queued an alert made the alerts service unhealthy. A message due for longer still is."""
+    import time
+
+    from driftscope.alerts.health import overdue
+
+    d = Dispatcher(Outbox(store), {"slack": SlackNotifier(SecretStr(slack.url), 2)},
+                   retries=0, sleep=lambda s: None)
+    hold = timedelta(minutes=5)
+    made = datetime.now(UTC) - timedelta(minutes=4)
+    Outbox(store, clock=lambda: made).enqueue(
+        "g:firing:slack", "g", "firing", "slack", {"text": "g"}, group_key="m|w")
+    assert d.run(hold=hold)["held"] == 1  # (the pass has not finished)
+    assert overdue(d.health(hold), 120, time.time()) is None
+    assert "the oldest for 4 min" in str(overdue(d.health(), 120, time.time()))
+    later = time.time() + 4 * 60  # due since a minute ago, for 3 min then
+    said = overdue(d.health(hold), 120, later)
+    assert said == "slack: 1 undelivered (0 failed), the oldest for 8 min, due for 3", said
+
+    box = Outbox(store)
+    rows = [r for r in box.pending() if r.delivery_id == "g:firing:slack"]
+    box.mark(rows, "sending", [1], "slack answered HTTP 429",
+             due=datetime.now(UTC) + timedelta(minutes=10))  # asked to wait 10 min
+    assert overdue(d.health(hold), 120, time.time()) is None
+    assert "due for 3" in str(overdue(d.health(hold), 120, time.time() + 13 * 60))
