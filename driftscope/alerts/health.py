@@ -19,7 +19,7 @@ def overdue(health: Mapping[str, Any], limit: float, now: float) -> str | None:
 
     >>> h = {"undelivered": [{"channel": "slack", "messages": 3, "failed": 2, "oldest": 0.0,
     ...                       "due": 60.0, "error": "slack answered HTTP 500"}]}
-    >>> print(overdue(h, 300, 780.0).replace("; ", ";\n"))
+    >>> print(*overdue(h, 300, 780.0).split("; "), sep=";" + chr(10))
     slack: 3 undelivered (2 failed), the oldest for 13 min, due for 12;
     last error: slack answered HTTP 500
     >>> overdue(h, 900, 780.0) is None
