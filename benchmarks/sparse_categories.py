@@ -9,6 +9,7 @@ bot); Zipf(a) over k values (change: half of the most frequent value's share mov
 Usage::
 
     .venv/bin/python benchmarks/sparse_categories.py [--sizes 10000:1000,50000:5000]
+    .venv/bin/python benchmarks/sparse_categories.py --sizes 200:200,400:200  # too small to split
 """
 import sys
 
