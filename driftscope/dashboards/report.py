@@ -105,13 +105,13 @@ def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str
     if not rows and spec.no_value:
         return svg.empty(spec.no_value)
     if spec.kind == "timeseries":
-        return svg.line_chart(columns, rows, spec.threshold_line)
+        return svg.line_chart(columns, rows, spec.threshold_line, spec.unit)
     if spec.kind == "heatmap":
         return svg.heatmap(columns, rows)
     if spec.kind == "barchart":
         return svg.bar_chart(columns, rows)
     if spec.kind == "stat" and rows and not spec.each_row:  # (each_row: a table)
-        return f'<div class="stat">{escape(str(rows[0][0]))}</div>'
+        return f'<div class="stat">{escape(_cell(rows[0][0], spec.unit))}</div>'
     if not rows:
         return svg.empty()
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
@@ -122,8 +122,12 @@ def _render(spec: PanelSpec, columns: Sequence[str], rows: Sequence[Any]) -> str
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
-def _cell(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+def _cell(v: Any, unit: str | None = None) -> str:
+    """A table cell or stat: a number in the panel's unit (a stat's; a table's columns
+    are mixed: plain), a time in UTC (:func:`svg.when`)."""
+    if isinstance(v, float) and unit in svg.UNITS:
+        return svg._fmt(v, unit)
+    return f"{v:.4g}" if isinstance(v, float) else svg.when(v)
 
 
 def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: datetime,
@@ -131,7 +135,7 @@ def _panel(store: Store, spec: PanelSpec, variables: dict[str, list[str]], t0: d
     columns, rows = store.query_columns(
         expand(spec.sql, t0, t1, interval, variables, escape=True))
     title = spec.title.replace("${feature}", variables.get(FEATURE_VAR, [""])[0])
-    return (f'<section class="panel" id="panel-{spec.key}"><h3>{escape(title)}</h3>'
+    return (f'<section class="panel" id="panel-{escape(spec.key)}"><h3>{escape(title)}</h3>'
             f'<p class="desc">{escape(spec.description)}</p>{_render(spec, columns, rows)}'
             "</section>")
 
@@ -158,7 +162,8 @@ def render(store: Store, model: str, since: datetime, until: datetime) -> str:
             else:
                 parts.append(_panel(store, spec, variables, since, until, interval))
     title = f"Driftscope report: {model}"
-    span = f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} UTC"
+    # (in UTC, as the panels: `--until 12:00+05:00` was written "12:00 UTC")
+    span = f"{since.astimezone(UTC):%Y-%m-%d %H:%M} – {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f"{escape(title)}</title><style>{_STYLE}</style><script>{_SCRIPT}</script>"
             f"</head><body><h1>{escape(title)}</h1><p>{escape(span)}; monitors: "

@@ -5,7 +5,7 @@ columns as values (the long format Grafana turns into series).
 
 Examples
 --------
->>> from datetime import datetime
+>>> from datetime import UTC, datetime
 >>> svg = line_chart(["time", "v"], [(datetime(2026, 1, 1), 1.0), (datetime(2026, 1, 2), 2.0)])
 >>> svg.startswith("<svg") and "<polyline" in svg
 True
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -34,8 +34,29 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
+UNITS = {"percentunit": (100.0, " %"), "percent": (1.0, " %"), "ms": (1.0, " ms"),
+         "s": (1.0, " s"), "rps": (1.0, "/s")}
+"""Grafana units the report writes its values in: a factor and a suffix (a share of
+0.016 is 1.6 %, as Grafana shows it; the report showed 0.016, read as 0.016 %)."""
+
+
+def _fmt(v: float, unit: str | None = None) -> str:
+    """A value as a panel of ``unit`` (Grafana's id) shows it.
+
+    >>> _fmt(0.0161, "percentunit"), _fmt(250.0, "ms"), _fmt(3.5)
+    ('1.61 %', '250 ms', '3.5')
+    """
+    factor, suffix = UNITS.get(unit or "", (1.0, ""))
+    return f"{v * factor:.3g}{suffix}"
+
+
+def when(v: Any) -> str:
+    """A time as the report writes it, in UTC (a query's result came back in the
+    machine's time zone: an axis of ``05:30+05:30`` beside tables in UTC); anything else
+    as it is."""
+    if isinstance(v, datetime) and v.tzinfo:
+        return str(v.astimezone(UTC))
+    return str(v)
 
 
 def _frame(w: int = W, h: int = H) -> list[str]:
@@ -44,13 +65,14 @@ def _frame(w: int = W, h: int = H) -> list[str]:
             f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>']
 
 
-def _axes(y0: float, y1: float, x_labels: tuple[str, str]) -> list[str]:
+def _axes(y0: float, y1: float, x_labels: tuple[str, str],
+          unit: str | None = None) -> list[str]:
     out = [f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#888"/>',
            f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#888"/>']
     for frac in (0.0, 0.5, 1.0):
         y = H - B - frac * (H - B - T)
         out.append(f'<text x="{L - 4}" y="{y + 4:.1f}" text-anchor="end">'
-                   f"{_fmt(y0 + frac * (y1 - y0))}</text>")
+                   f"{_fmt(y0 + frac * (y1 - y0), unit)}</text>")
     out.append(f'<text x="{L}" y="{H - 8}">{escape(x_labels[0])}</text>')
     out.append(f'<text x="{W - R}" y="{H - 8}" text-anchor="end">{escape(x_labels[1])}</text>')
     return out
@@ -102,8 +124,9 @@ def _x(v: Any) -> float:
 
 
 def line_chart(columns: Sequence[str], rows: Sequence[Row],
-               threshold: float | None = None) -> str:
-    """A time series chart, one polyline per series; ``threshold``: a fixed dashed line.
+               threshold: float | None = None, unit: str | None = None) -> str:
+    """A time series chart, one polyline per series; ``threshold``: a fixed dashed line;
+    ``unit``: the panel's (its axis written in it, :func:`_fmt`; times in UTC).
 
     Series named ``threshold …`` are dashed; a whole-population series (``… (all)``) is
     drawn thicker, as in Grafana.
@@ -117,7 +140,8 @@ def line_chart(columns: Sequence[str], rows: Sequence[Row],
         ys.append(threshold)
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y0, y1 = min(0.0, min(ys)), max(ys) if max(ys) > min(0.0, min(ys)) else 1.0
-    out = _frame() + _axes(y0, y1, (str(min(p[0] for p in pts)), str(max(p[0] for p in pts))))
+    out = _frame() + _axes(y0, y1, (when(min(p[0] for p in pts)),
+                                    when(max(p[0] for p in pts))), unit)
     colours = _pair_colours(list(series))
     for name, points in series.items():
         coords = " ".join(

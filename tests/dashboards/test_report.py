@@ -155,3 +155,44 @@ def test_report_says_when_there_is_no_reference_dataset(filled_store: Store) -> 
     html = render(filled_store, "no-such-model", T0, T1)
     panel = html.split('id="panel-reference_vs_current')[1].split("</section>")[0]
     assert escape(reference_vs_current().no_value or "?") in panel
+
+
+def test_names_and_times_are_written_safely_and_in_utc(filled_store: Store) -> None:
+    """A feature's name went unescaped into a panel's id (`"><img onerror=…>` ran in the
+    mailed report); `--until 12:00+05:00` was written "12:00 UTC" over panels of 07:00."""
+    from dataclasses import replace
+    from datetime import timedelta, timezone
+
+    from driftscope.dashboards.build import panel_specs
+    from driftscope.dashboards.report import _panel, render
+
+    spec = next(s for s in panel_specs("model_drift") if s.repeat)
+    evil = 'age"><img src=x onerror=alert(1)>'
+    from driftscope.dashboards.conventions import (
+        FEATURE_VAR,
+        MODEL_VAR,
+        MONITOR_VAR,
+        SEGMENT_VAR,
+    )
+    chosen = {MODEL_VAR: ["churn"], MONITOR_VAR: [""], FEATURE_VAR: [evil],
+              SEGMENT_VAR: ["all"]}
+    html = _panel(filled_store, replace(spec, key=f"{spec.key}-{evil}"), chosen, T0, T1, 3600)
+    assert "<img" not in html and 'id="panel-' in html
+
+    east = timezone(timedelta(hours=5))
+    head = render(filled_store, "churn", T0.astimezone(east), T1.astimezone(east))
+    assert f"{T0:%Y-%m-%d %H:%M} – {T1:%Y-%m-%d %H:%M} UTC" in head.split("</p>")[0]
+
+
+def test_a_chart_is_written_in_its_panels_unit() -> None:
+    """The dead-letter rate's axis read 0–0.0161 (1.6 %, read as 0.016 %)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from driftscope.dashboards import svg
+
+    t = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    chart = svg.line_chart(["time", "rate"], [(t, 0.0), (t + timedelta(hours=1), 0.0161)],
+                           unit="percentunit")
+    assert ">1.61 %</text>" in chart and ">0.805 %</text>" in chart
+    assert str(t.astimezone(UTC)) in chart and "+05:30" not in chart
+    assert ">250 ms<" in svg.line_chart(["time", "p99"], [(t, 0.0), (t, 250.0)], unit="ms")
