@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -93,11 +93,21 @@ windows that were not unlike the normal (drift, a data fault), and keeps the lat
 long enough to be the new normal, and the plain range serves."""
 
 
-def reference_windows(spec: ReferenceSpec, window: Window,
-                      unlike: set[datetime] | frozenset[datetime]) -> list[datetime] | None:
+def reference_windows(
+    spec: ReferenceSpec, window: Window, unlike: set[datetime] | frozenset[datetime],
+    filled: Callable[[datetime, datetime], Collection[datetime]] | None = None,
+) -> list[datetime] | None:
     """The starts of the windows a sliding reference (``previous``, ``seasonal``) is read
     from, leaving out those judged unlike the normal (``unlike``: drift, a data fault) —
     or None: its plain time range (nothing to leave out, another kind, or too few left).
+
+    ``filled(a, b)``: the starts of the windows from ``a`` to before ``b`` that hold
+    events (``min_events``); a ``previous`` reference counts only those, and needs half
+    its width of them to be like the normal (more than half, in a stream younger than its
+    width: one of two is no normal to hold the other to). Before, the slots before a model's
+    first event counted as normal windows: a chance flag in a young stream's second
+    window left its third judged against its first alone, flagged too, and so on for 20
+    windows (200 events of a reference where 2,400 were there).
 
     Before, an incident stayed inside the reference after it ended and its clean windows
     were flagged (12 of them after a 3-hour incident, with ``previous``), and a lasting
@@ -118,8 +128,14 @@ def reference_windows(spec: ReferenceSpec, window: Window,
         looked = [window.start - i * window.size for i in range(1, HOLD * spec.width + 1)]
         if not unlike.intersection(looked[: spec.width]):
             return None
+        if filled is not None:
+            held = set(filled(looked[-1], window.start))
+            looked = [t for t in looked if t in held]
         kept = [t for t in looked if t not in unlike][: spec.width]
-        return kept if 2 * len(kept) >= spec.width else None
+        # (a young stream, fewer windows than the width: more than half of them)
+        enough = 2 * len(kept) >= spec.width if len(looked) >= spec.width \
+            else 2 * len(kept) > len(looked)
+        return kept if enough else None
     first = reference_range(spec, window)[0]
     looked = [first + i * window.size for i in range(spec.width)]
     if not unlike.intersection(looked):
@@ -193,7 +209,9 @@ class ReferenceReader:
             first = self._initial(spec, window)
             start, end = reference_range(
                 spec, window, (first[0], first[-1] + window.size) if first else None)
-            kept = reference_windows(spec, window, unlike)
+            kept = reference_windows(spec, window, unlike, lambda a, b: [
+                t for t in self._candidate_windows(window.size, a, HOLD * spec.width)
+                if t < b])
             if spec.kind == "previous" and kept is not None:
                 start = min(start, *kept)  # (up to twice its width back: one read)
             if spec.kind == "initial" and window.start < end:

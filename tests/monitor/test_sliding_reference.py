@@ -76,3 +76,26 @@ def test_which_windows_a_sliding_reference_reads() -> None:
                                                      day + W]
     left = {day - W, day, day + W} | {t - timedelta(days=1) for t in (day - W, day, day + W)}
     assert reference_windows(seasonal, w, left) is None
+
+
+def test_a_previous_reference_counts_only_windows_that_hold_events() -> None:
+    """A young stream: the slots before its first window held no event, but counted as
+    normal windows. Before, with window 1 flagged by chance, window 2 and every later one
+    to window 19 were judged against window 0 alone (12 of 24 slots "normal": enough)."""
+    w = Window("m", datetime(2026, 3, 4, 10, tzinfo=UTC), W)
+    hours = [w.start - k * W for k in range(1, 30)]  # hours[0]: the window before
+    previous = ReferenceSpec(kind="previous", windows=12)
+
+    def since(first: int) -> Any:  # the stream's windows: hours[first] to hours[0]
+        return lambda a, b: [t for t in hours[: first + 1] if a <= t < b]
+
+    assert reference_windows(previous, w, {hours[0]}) == hours[1:13]  # (one of them real)
+    assert reference_windows(previous, w, {hours[0]}, since(1)) is None  # its plain range
+    assert reference_windows(previous, w, set(hours[:18]), since(18)) is None
+    assert reference_windows(previous, w, {hours[0]}, since(2)) == hours[1:3]  # 2 of 3
+    assert reference_windows(previous, w, set(hours[:2]), since(3)) is None  # 2 of 4 unlike
+    full = reference_windows(previous, w, {hours[0]}, since(28))  # (a stream that is not
+    assert full == reference_windows(previous, w, {hours[0]}) == hours[1:13]  # young)
+    gappy = reference_windows(previous, w, {hours[0]}, lambda a, b: [  # (windows without
+        t for t in hours if a <= t < b and t not in hours[3:9]])  # events are not normal)
+    assert gappy == [*hours[1:3], *hours[9:19]]
