@@ -104,6 +104,11 @@ def thin_columns(config: Config, model_id: str, name: str, frame: pd.DataFrame) 
     a monitor that compares with it (its windows get no drift score), and columns with no
     value at all (nothing found on them, whatever they do)."""
     notes = []
+    for mon in readers(config, model_id, name):
+        absent = [o for o in mon.outputs if o not in frame.columns]
+        if absent:
+            notes.append(f"no column for output{_s(absent)} {', '.join(absent)} of monitor "
+                         f"{mon.name}: its output drift is not judged against this dataset")
     needs = [m.min_events for m in readers(config, model_id, name)]
     if needs and len(frame) < max(needs):
         notes.append(f"{len(frame)} rows, fewer than min_events={max(needs)} of the monitors "
@@ -200,6 +205,18 @@ def check_columns(config: Config, store: Store, model_id: str, name: str, frame:
             raise ConfigError(f"monitor {mon.name} compares with this dataset, and the file "
                               f"has no column {_names(lacking, have)} (its columns: "
                               f"{', '.join(have)})")
+        # (an output column not named an output uploads as a feature: the monitor's
+        # output drift was never judged, and nothing said so)
+        unnamed = [o for o in mon.outputs if o in have and o not in outputs]
+        if unnamed:
+            raise ConfigError(f"monitor {mon.name} compares its output{_s(unnamed)} "
+                              f"{', '.join(unnamed)} with this dataset: name "
+                              f"{'them' if len(unnamed) > 1 else 'it'} --outputs "
+                              f"{','.join(dict.fromkeys([*outputs, *unnamed]))}")
+
+
+def _s(names: Sequence[str]) -> str:
+    return "s" if len(names) > 1 else ""
 
 
 def _names(lacking: Sequence[str], have: Sequence[str]) -> str:

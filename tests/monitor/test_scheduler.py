@@ -462,6 +462,38 @@ def test_reference_upload_refuses_what_cannot_be_what_was_meant(
     assert ok.exit_code == 0, ok.output
 
 
+def test_reference_upload_asks_for_the_outputs_a_monitor_compares(
+    store: Store, tmp_path: Path
+) -> None:
+    """The README's upload, without `--outputs score`: the score went in as a feature, and
+    the monitor's output drift was never judged, in silence (20 windows, no output row)."""
+    train = pd.DataFrame({"x": [0.1, 0.2, 0.3], "score": [0.2, 0.7, 0.4]})
+    train.to_csv(tmp_path / "train.csv", index=False)
+    train[["x"]].to_csv(tmp_path / "bare.csv", index=False)
+    cfg_file = tmp_path / "driftscope.yaml"
+    cfg_file.write_text(yaml.safe_dump({
+        "store": {"dsn": store.dsn, "database": store.database},
+        "models": [{"id": "m"}],
+        "monitors": [{"name": "vs-train", "model": "m", "features": ["x"],
+                      "outputs": ["score"],
+                      "reference": {"kind": "dataset", "dataset": "train"}}]}))
+
+    def upload(file: str, *args: str) -> Any:
+        return CliRunner().invoke(app, ["reference", "upload", "-c", str(cfg_file), "-m", "m",
+                                        "--name", "train", *args, str(tmp_path / file)])
+
+    out = upload("train.csv")
+    assert isinstance(out.exception, ConfigError), out.output
+    assert str(out.exception) == ("monitor vs-train compares its output score with this "
+                                  "dataset: name it --outputs score")
+    assert store.count("reference_events") == 0
+    assert upload("train.csv", "--outputs", "score").exit_code == 0
+    bare = upload("bare.csv")  # (a training set without the model's scores: as it is)
+    assert bare.exit_code == 0, bare.output
+    assert ("no column for output score of monitor vs-train: its output drift is not judged "
+            "against this dataset") in bare.output
+
+
 def test_events_that_came_late_do_not_change_an_initial_reference(store: Store) -> None:
     """Old events replayed days later (a second `simulate` run, a straggler batch) land in
     the initial windows, late: the reference stays what those windows held when they
