@@ -38,6 +38,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -93,6 +94,14 @@ _WHEN_MISSING = {
 """What to send instead of a non-finite value, by field (only a feature may be null)."""
 
 _NAME = Annotated[str, Field(min_length=1, max_length=200)]
+_TIME = Annotated[datetime, WithJsonSchema({
+    "title": "Timestamp",
+    "description": "ISO-8601 with a time zone, or Unix time (seconds, or milliseconds above "
+                   "2e10) as a number or a string of one",
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"},
+              {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}]})]
+"""An event's time as the collector reads it (the schema said an ISO string only: a team
+validating against it dropped events with a Unix time, which the collector takes)."""
 PREDICTION_PREFIX = "prediction."
 """Predictions are typed and profiled as ``prediction.<name>``: no feature may start so."""
 
@@ -125,7 +134,7 @@ class PredictionEvent(_Wire):
     event_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         default_factory=lambda: uuid.uuid4().hex
     )
-    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    timestamp: _TIME = Field(default_factory=lambda: datetime.now(UTC))
     features: dict[_NAME, FeatureValue] = Field(default_factory=dict)
     predictions: dict[_NAME, PredictionValue] = Field(default_factory=dict)
     label: LabelValue | None = None
@@ -152,7 +161,7 @@ class FeedbackEvent(_Wire):
     model_id: _NAME
     event_id: Annotated[str, Field(min_length=1, max_length=200)]
     label: LabelValue
-    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    timestamp: _TIME = Field(default_factory=lambda: datetime.now(UTC))
 
 
 Event = PredictionEvent | FeedbackEvent
