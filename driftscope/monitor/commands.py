@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -118,6 +118,7 @@ def monitor(
     from driftscope.alerts.channels import build_channels
     from driftscope.config import Secrets, load_config
     from driftscope.errors import StoreUnavailable
+    from driftscope.monitor.detect import check_detectors
     from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.service import PassFailures, run_pass
     from driftscope.store.clickhouse import Store
@@ -128,8 +129,12 @@ def monitor(
     secrets = Secrets.from_env()
     if deliver:
         build_channels(cfg, secrets)  # a missing webhook secret fails now, not after a pass
-    store = Store.from_config(cfg.store, secrets)
+    check_detectors(cfg.monitors)  # (a configuration error before a missing store)
+    # (an embedded store is the collector's: one that does not exist is the wrong working
+    # directory or a forgotten -c, not a new empty store to watch for ever)
+    store = Store.from_config(cfg.store, secrets).require_existing()
     store.migrate()
+    _say_if_nothing_to_judge(cfg)
     kept = Monitor(store, cfg)  # across passes: its nulls serve the next windows
     failures = PassFailures("monitor")
     while True:
@@ -160,6 +165,14 @@ def monitor(
             return
 
 
+def _say_if_nothing_to_judge(cfg: Any) -> None:
+    """One warning where no monitor is configured (a forgotten ``-c``): the passes went on
+    for ever, each "0 windows", as if all were well."""
+    if not cfg.monitors:
+        log.warning("no monitor is configured: nothing is judged (add a monitors: section "
+                    "to the configuration, or pass -c driftscope.yaml; docs/monitor.md)")
+
+
 monitor.__doc__ = (
     "Process every closed window with every monitor, exactly once; send alerts.\n\n"
     "Runs a pass every --interval seconds (or once). A complete configuration (copy "
@@ -181,6 +194,8 @@ def backfill(
     from driftscope.alerts.channels import build_channels, dispatcher
     from driftscope.alerts.engine import AlertEngine
     from driftscope.config import Secrets, load_config
+    from driftscope.errors import ConfigError
+    from driftscope.monitor.detect import check_detectors
     from driftscope.monitor.scheduler import Monitor
     from driftscope.store.clickhouse import Store
 
@@ -191,7 +206,11 @@ def backfill(
     secrets = Secrets.from_env()
     if notify:
         build_channels(cfg, secrets)  # a missing webhook secret fails before the backfill
-    store = Store.from_config(cfg.store, secrets)
+    if not cfg.monitors:
+        raise ConfigError("no monitor is configured: nothing to backfill (add a monitors: "
+                          "section to the configuration, or pass -c driftscope.yaml)")
+    check_detectors(cfg.monitors)  # (a configuration error before a missing store)
+    store = Store.from_config(cfg.store, secrets).require_existing()
     store.migrate()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
         tasks: dict[str, TaskID] = {}

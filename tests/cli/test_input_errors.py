@@ -258,3 +258,23 @@ def test_a_report_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match=r"^cannot write .*reports/r\.html: File exists$"):
         write_report(Empty(), "m", datetime(2026, 1, 1, tzinfo=UTC),  # type: ignore[arg-type]
                      datetime(2026, 1, 2, tzinfo=UTC), tmp_path / "reports" / "r.html")
+
+
+def test_monitor_and_backfill_in_the_wrong_place_say_so(tmp_path: Path) -> None:
+    """A forgotten `-c` in a folder without a store: `monitor` made an empty store and
+    printed "0 windows" every pass for ever; `backfill` "backfilled 0 window(s)", exit 0."""
+    write(tmp_path / "driftscope.yaml", {"monitors": [MONITOR]})
+    one_line_error(driftscope("monitor", "--once", cwd=tmp_path), "no store at chdb://")
+    one_line_error(driftscope("backfill", "--since", "2026-01-01T00:00Z", "--until",
+                              "2026-01-02T00:00Z", cwd=tmp_path), "no store at chdb://")
+    assert not (tmp_path / "db").exists()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    one_line_error(driftscope("backfill", "--since", "2026-01-01T00:00Z", "--until",
+                              "2026-01-02T00:00Z", cwd=bare),
+                   "no monitor is configured: nothing to backfill")
+    assert driftscope("migrate", cwd=bare).returncode == 0  # (a store, no monitor)
+    ran = driftscope("monitor", "--once", cwd=bare)
+    assert ran.returncode == 0, ran.stderr
+    assert "WARNING driftscope.monitor no monitor is configured: nothing is judged" \
+        in ran.stderr
