@@ -50,5 +50,20 @@ def unknown_names(store: Store, cfg: MonitorConfig) -> tuple[bool, str | None]:
     missing = [n for n in dict.fromkeys(wanted) if n not in known]
     if not missing:
         return True, None
+    # (named as the configuration names them: an output without its prefix; before, the
+    # line offered `prediction.score`, which as an output is `score`)
     return True, (f"monitor {cfg.name}: no event of model {cfg.model!r} has a value for "
-                  f"{_listed(missing)} (its names: {_listed(sorted(known))})")
+                  f"{_spelt(missing)} (its {_spelt(sorted(known), 'features', 'outputs')})")
+
+
+def _spelt(names: list[str], features: str = "feature", outputs: str = "output") -> str:
+    """``names`` (features, and outputs as stored: ``prediction.score``) as a monitor's
+    configuration spells them: ``feature agee, output scor``; with plurals as headings,
+    ``features: age, plan; outputs: score``."""
+    ins = [n for n in names if not n.startswith(PREDICTION_PREFIX)]
+    outs = [n.removeprefix(PREDICTION_PREFIX) for n in names if n.startswith(PREDICTION_PREFIX)]
+    if features.endswith("s"):  # (headings)
+        return "; ".join(f"{head}: {_listed(part)}"
+                         for head, part in ((features, ins), (outputs, outs)) if part)
+    return ", ".join(f"{head}{'s' if len(part) > 1 else ''} {_listed(part)}"
+                     for head, part in ((features, ins), (outputs, outs)) if part)

@@ -51,9 +51,10 @@ def test_a_misspelt_feature_or_output_is_named_once(
     with caplog.at_level(logging.WARNING):
         monitor.run_once()
         monitor.run_once()
-    assert _warnings(caplog) == [
-        "monitor mon: no event of model 'loan' has a value for incme, prediction.proba "
-        "(its names: age, income, prediction.score)"]
+    assert _warnings(caplog) == [  # (as the configuration spells them: before, the line
+        # offered `prediction.score`, which as an output is `score`)
+        "monitor mon: no event of model 'loan' has a value for feature incme, output proba "
+        "(its features: age, income; outputs: score)"]
 
 
 def test_nothing_collected_yet_says_nothing_until_it_is(
@@ -66,7 +67,8 @@ def test_nothing_collected_yet_says_nothing_until_it_is(
         _learned(store, "loan", "age")
         monitor.run_once()
     assert _warnings(caplog) == [
-        "monitor mon: no event of model 'loan' has a value for agee (its names: age)"]
+        "monitor mon: no event of model 'loan' has a value for feature agee (its features: "
+        "age)"]
 
 
 def test_names_every_event_has_say_nothing(
