@@ -305,7 +305,7 @@ STOP_TAILS = (0.75, 0.5, 0.25, 0.125)
 MIN_TAIL = 20  # events a window's head and tail each need for :func:`stopped`
 STILL_ALPHA = 0.01
 """A flagged column whose tail still moved its way beyond ``z(STILL_ALPHA / k)`` standard
-errors (one-sided, ``k`` flagged columns: 2.33 for one, 2.71 for three, 3.48 for 60)
+errors (one-sided, ``k`` flagged columns: 2.33 for one, 2.71 for three, 3.59 for 60)
 still drifts there: the window's drift did not stop."""
 
 
