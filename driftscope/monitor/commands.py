@@ -268,6 +268,10 @@ def reference_upload(
     cfg = load_config(config)
     store = Store.from_config(cfg.store, Secrets.from_env())
     store.migrate()
+    if name is not None and not name.strip():  # (it fell back to the file's stem, and
+        # replaced the reference of that name)
+        raise ConfigError("--name: empty; give the reference a name, or leave --name out "
+                          f"for the file's ({file.stem!r})")
     ref = name or file.stem
     segs = [c for c in segments.split(",") if c]
     outs = [c for c in outputs.split(",") if c]

@@ -47,11 +47,27 @@ def read_table(path: Path, text: Sequence[str] = (),
         if suffix != ".csv":
             return _placeholders_missing(pd.read_parquet(path), na_values, text)
         header = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, dtype={c: str for c in text if c in header},
-                           na_values=list(na_values) or None)
+        frame = pd.read_csv(path, dtype={c: str for c in text if c in header},
+                            na_values=list(na_values) or None)
     except (ValueError, OSError, ImportError) as exc:  # parser errors are ValueErrors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path}: cannot read it as {suffix[1:]}: {first}") from None
+    _no_repeated_columns(path)
+    return frame
+
+
+def _no_repeated_columns(path: Path) -> None:
+    """A CSV header naming a column twice is a one-line :class:`ConfigError`: pandas renamed
+    the second ``age.1``, and it went in as a feature of its own, without a word."""
+    import csv
+    from collections import Counter
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        names = next(csv.reader(f), [])
+    twice = [n for n, k in Counter(names).items() if k > 1]
+    if twice:
+        raise ConfigError(f"{path}: the header names column{'s' if len(twice) > 1 else ''} "
+                          f"{', '.join(twice)} twice; give each column its own name")
 
 
 def _placeholders_missing(frame: pd.DataFrame, na_values: Sequence[str],

@@ -224,12 +224,21 @@ def test_a_simulation_that_delivered_nothing_fails(monkeypatch: pytest.MonkeyPat
     ("age\n" + "31\n" * 40 + "?\n", "train.csv: column age: 40 numbers and 1 text values ('?')"
      ": read as text, it would be judged as categories; if they mean missing, pass "
      "--na-values '?'"),
+    ("age,plan,age\n31,a,32\n", "train.csv: the header names column age twice; give each "
+     "column its own name"),  # (pandas renamed the second age.1: a feature of its own)
 ])
 def test_a_reference_file_that_cannot_be_a_reference_is_refused(csv: str, says: str,
                                                                 tmp_path: Path) -> None:
     (tmp_path / "train.csv").write_text(csv)
     one_line_error(driftscope("reference", "upload", "train.csv", "--model", "m",
                               cwd=tmp_path), says)
+
+
+def test_an_empty_reference_name_is_refused(tmp_path: Path) -> None:
+    """`--name ""` fell back to the file's stem and replaced the reference of that name."""
+    (tmp_path / "train.csv").write_text("age\n31\n")
+    one_line_error(driftscope("reference", "upload", "train.csv", "--model", "m", "--name",
+                              "", cwd=tmp_path), "--name: empty", "for the file's ('train')")
 
 
 def test_placeholders_named_as_missing_upload_as_a_numeric_column(tmp_path: Path) -> None:
