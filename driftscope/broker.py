@@ -188,7 +188,7 @@ def ensure_topics(
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-    from driftscope.kafka_quiet import quieter
+    from driftscope.kafka_quiet import quieter, told_by_us
 
     opts = quieter(dict(client_options or {}))
     opts["bootstrap_servers"] = bootstrap
@@ -196,11 +196,13 @@ def ensure_topics(
     while True:
         try:  # (kafka-python's own bootstrap wait is 30 s: a dead address took 30)
             left = max(deadline - time.monotonic(), 0.5)
-            admin = KafkaAdminClient(**{"bootstrap_timeout_ms": int(left * 1000), **opts})
+            with told_by_us():
+                admin = KafkaAdminClient(**{"bootstrap_timeout_ms": int(left * 1000), **opts})
             break
         except KafkaError as exc:
             if time.monotonic() > deadline:
-                raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+                where = bootstrap if isinstance(bootstrap, str) else ", ".join(bootstrap)
+                raise BrokerError(f"cannot reach Kafka at {where}: {exc}") from None
             time.sleep(0.2)
     try:
         existing = set(admin.list_topics())

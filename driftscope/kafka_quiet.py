@@ -9,6 +9,9 @@ application's log. One second is a stall worth a line.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -24,3 +27,21 @@ def quieter(options: dict[str, Any]) -> dict[str, Any]:
         return options
     client = partial(KafkaNetClient, slow_task_threshold_secs=SLOW_TASK_SECONDS)
     return {"kafka_client": client, **options}
+
+
+@contextmanager
+def told_by_us() -> Iterator[None]:
+    """kafka-python's loggers silenced for a step whose failure driftscope tells in one
+    line of its own (a command's first connection: ``cannot reach Kafka at …``): with no
+    broker there, three ERROR lines of kafka-python's came first (connection failed,
+    connection lost, bootstrap failed). Not when its INFO lines are wanted (``-v``)."""
+    kafka = logging.getLogger("kafka")
+    if kafka.isEnabledFor(logging.INFO):
+        yield
+        return
+    level = kafka.level
+    kafka.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        kafka.setLevel(level)

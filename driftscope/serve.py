@@ -126,8 +126,14 @@ def serve(
             log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
         options = kafka_client_options(config.kafka, secrets)
         # (the retrain topic too when we run the broker: nobody else creates it there)
-        registry, server = prepare(config, options, metrics_port,
-                                   [config.kafka.retrain_topic] if broker else [])
+        try:
+            registry, server = prepare(config, options, metrics_port,
+                                       [config.kafka.retrain_topic] if broker else [])
+        except BrokerError as exc:
+            if local is not None:
+                raise
+            raise BrokerError(f"{exc} (no Kafka there? `driftscope serve --broker` runs "
+                              "the embedded broker on this machine)") from None
         store = Store.from_config(config.store, secrets)
         store.migrate()
         if store.embedded and store_port is not None:

@@ -287,3 +287,15 @@ def test_monitor_and_backfill_in_the_wrong_place_say_so(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "WARNING driftscope.monitor no monitor is configured: nothing is judged" \
         in ran.stderr
+
+
+@pytest.mark.parametrize(("command", "hint"), [
+    (["collect"], ""),
+    (["serve"], "`driftscope serve --broker` runs the embedded broker"),
+])
+def test_no_broker_is_one_line(command: list[str], hint: str, tmp_path: Path) -> None:
+    """Three ERROR lines of kafka-python's (connection failed, lost, bootstrap failed) came
+    before driftscope's own, and `serve` did not say how to run without a Kafka."""
+    write(tmp_path / "driftscope.yaml", {"monitors": [MONITOR]})
+    one_line_error(driftscope(*command, cwd=tmp_path), "cannot reach Kafka at 127.0.0.1:1: ",
+                   hint)
