@@ -176,7 +176,10 @@ def _still_configured(recent: int) -> str:
 
 def unjudged_windows() -> PanelSpec:
     """Per model and monitor, the windows closed in the range that the monitor has not
-    judged: from its first verdict on, and closed at least :data:`BACKLOG_GRACE` ago."""
+    judged: from its first verdict on, and closed at least :data:`BACKLOG_GRACE` ago. A
+    monitor the passes name that has judged no window yet (its dataset never uploaded: its
+    windows wait) counts every window of its model's latest length closed in the range;
+    before, it was not listed, and the stat stayed green."""
     grace = int(BACKLOG_GRACE.total_seconds())
     sql = f"""SELECT f.{M.model_id} AS model, f.{M.monitor} AS monitor,
   countIf(c.{W.window_start} >= f.first AND ifNull(j.judged, 0) = 0
@@ -187,6 +190,19 @@ FROM (
   FROM {M}
   WHERE {_still_configured(grace)}
   GROUP BY {M.model_id}, {M.monitor}
+  UNION ALL
+  SELECT p.1 AS {M.model_id}, p.2 AS {M.monitor},
+    toDateTime64(0, 3, 'UTC') AS first, toInt64(s.size) AS size
+  FROM (
+    SELECT DISTINCT m AS p FROM {MP} ARRAY JOIN {MP.monitors} AS m
+    WHERE {MP.finished_at} >= (SELECT max({MP.finished_at}) FROM {MP}
+      WHERE notEmpty({MP.monitors})) - toIntervalSecond({grace})
+  ) AS n
+  LEFT JOIN (
+    SELECT {W.model_id}, argMax({W.window_seconds}, {W.window_start}) AS size
+    FROM {W} GROUP BY {W.model_id}
+  ) AS s ON s.{W.model_id} = n.p.1
+  WHERE n.p NOT IN (SELECT ({M.model_id}, {M.monitor}) FROM {M})
 ) AS f
 LEFT JOIN (
   {_first_close()}
@@ -207,7 +223,8 @@ ORDER BY backlog DESC, model, monitor"""
         description="Per model and monitor (models without a monitor are not listed), the "
         "windows closed in the time range that the monitor has not judged: only windows "
         "from its first verdict on (a model monitored since yesterday has no backlog of "
-        "last year), and closed more than "
+        "last year; one that has judged none yet — its reference dataset never uploaded, "
+        "say — counts every window of the range), and closed more than "
         f"{int(BACKLOG_GRACE.total_seconds() // 60)} minutes ago (the settle delay and "
         "the next pass). Above 0: the monitor is down, stuck or behind (see *Monitor "
         "passes*: `driftscope health monitor` in its container or machine), or failed on "

@@ -261,3 +261,14 @@ def test_backlog_keeps_the_monitors_of_each_of_two_processes(chdb_dsn: str) -> N
     got = _backlog(chdb_dsn, "two", _passes(
         (NOW - timedelta(minutes=7), ("m1",)), (NOW - timedelta(minutes=2), ("m2", "daily"))))
     assert got == {("live", "m1"): 2, ("live", "m2"): 0, ("live", "daily"): 0}
+
+
+def test_backlog_lists_a_monitor_that_has_judged_no_window(chdb_dsn: str) -> None:
+    """A monitor whose dataset was never uploaded: the passes name it, its windows wait.
+    Before, it was not listed and the stat stayed green. Every window of its model's
+    length closed in the range counts (the five hourly ones and the two old ones; not the
+    fresh one); one of a model with no window has none."""
+    got = _backlog(chdb_dsn, "never", _passes(
+        (NOW - timedelta(minutes=2), ("m2", "typo")), (NOW - timedelta(minutes=2), ())))
+    assert got[("live", "typo")] == 7, got
+    assert got[("live", "m2")] == 0
