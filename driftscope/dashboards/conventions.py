@@ -107,17 +107,18 @@ configuration: after a change and ``driftscope backfill`` a window has the old r
 the new ones, and only the latest computed is the monitor's current verdict."""
 
 
-def latest_results(where: str, by: Sequence[str] = RESULT_KEY, counted: bool = False) -> str:
+def latest_results(where: str, by: Sequence[str] = RESULT_KEY, counted: bool = False,
+                   extra: Sequence[str] = ()) -> str:
     """SQL of a subquery (in parentheses) of the ``drift_results`` rows matching ``where``,
     only the latest computed per ``by`` (:data:`RESULT_KEY`: the results of an earlier
     configuration are left out). Every column but ``details``, and ``versus``: what a
     segment's drift was judged against, ``rest`` for a ``versus_rest`` segment (the rest of
     its window), else empty (:func:`segment_shown`); with ``counted``, a column ``counted``
-    too (:func:`counted_as_drift`)."""
+    too (:func:`counted_as_drift`); ``extra``: more columns (``expr AS name``)."""
     cols = ", ".join([*(c for c in D.columns if c != D.details),
                       f"if({D.segment} IN ('', '*'), '', "  # (all events': never)
                       f"JSONExtractString({D.details}, 'versus')) AS versus",
-                      *([f"{counted_as_drift()} AS counted"] if counted else [])])
+                      *([f"{counted_as_drift()} AS counted"] if counted else []), *extra])
     return f"""(
     SELECT {cols} FROM {D} FINAL
     WHERE {where}

@@ -37,15 +37,22 @@ NO_RAW_EVENTS = ("No raw events of this model in range: label coverage needs the
                  "(logging: raw); a model logged only as samples or profiles has none")
 
 
-def _series(where: str) -> str:
+def _series(where: str, ruled: bool = False) -> str:
     """Value and threshold (none when the row has no threshold policy) of one row per
     window and series (metric, feature, segment; its monitor first when the rows hold
-    several, :func:`by_monitor`): the latest computed (:func:`latest_results`)."""
+    several, :func:`by_monitor`): the latest computed (:func:`latest_results`). ``ruled``
+    (performance): a rule's bound, where a rule holds the row to one, in every window."""
     name = f"if({D.feature} IN ('', '*'), {D.metric}, concat({D.metric}, ' ', {D.feature}))"
+    bound = (f"if(JSONHas({D.details}, 'rule_bound'), "
+             f"JSONExtractFloat({D.details}, 'rule_bound'), NULL) AS rule_bound",)
     rows = latest_results(f"{model_is(D.model_id)} AND {monitor_in()} AND {where}\n"
-                          f"      AND {segment_in()} AND $__timeFilter({D.window_start})")
+                          f"      AND {segment_in()} AND $__timeFilter({D.window_start})",
+                          extra=bound if ruled else ())
+    limit = f"if({D.policy} != 'none', {D.threshold}, NULL)"
+    if ruled:
+        limit = f"ifNull(rule_bound, {limit})"
     return f"""SELECT {D.window_start} AS time, {by_monitor(series_name(name))} AS series,
-  {D.statistic} AS value, if({D.policy} != 'none', {D.threshold}, NULL) AS threshold
+  {D.statistic} AS value, {limit} AS threshold
 FROM {rows}
 ORDER BY time, series"""
 
@@ -160,9 +167,10 @@ def performance() -> PanelSpec:
     """Metrics computed once labels arrived."""
     return PanelSpec(
         "performance", "Performance (labelled)", "timeseries",
-        _series(is_performance()), ("time", "series", "value", "threshold"),
+        _series(is_performance(), ruled=True), ("time", "series", "value", "threshold"),
         series=("series",), by_segment=True, description="Metrics from labels per segment "
-        "(all: the whole population, drawn thicker), each with its band's limit dashed "
+        "(all: the whole population, drawn thicker), each with its limit dashed: a rule's "
+        "bound (`rules`) where one holds the metric, in every window, else its band's "
         "once there is history; empty until feedback arrives.",
     )
 

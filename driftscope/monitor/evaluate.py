@@ -687,6 +687,11 @@ def apply_rules(cfg: MonitorConfig, rows: list[Row]) -> None:
             rest = row.details.get("rest") if rule.versus else None
             if rule.versus and rest is None:  # (all events', or a rest of too few labels)
                 continue
+            if row.kind == "performance" and not rule.versus:  # the bound it is held to,
+                # every window: the panel draws it, not the band's limit in the windows
+                # the rule let be (a limit that jumped between the two, and none at all
+                # where the value crossed the bound within its noise)
+                row.details.setdefault("rule_bound", rule.value)
             value = row.statistic - rest["value"] if rest else row.statistic
             if not judge.rule_breached(rule.op, value, rule.value):
                 continue
