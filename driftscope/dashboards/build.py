@@ -74,18 +74,29 @@ class DashboardSpec:
 
 
 def variable_queries() -> dict[str, str]:
-    """SQL of each template variable (run by Grafana through the plugin)."""
-    return {
-        MODEL_VAR: f"SELECT DISTINCT {W.model_id} FROM {W} "
-        f"UNION DISTINCT SELECT DISTINCT {D.model_id} FROM {D}",
-        MONITOR_VAR: "SELECT DISTINCT monitor FROM (" + " UNION DISTINCT ".join(
+    """SQL of each template variable (run by Grafana through the plugin): two columns, the
+    option's value and its text (:func:`_options`)."""
+    return {name: _options(sql) for name, sql in {
+        MODEL_VAR: f"SELECT DISTINCT {W.model_id} AS v FROM {W} "
+        f"UNION DISTINCT SELECT DISTINCT {D.model_id} AS v FROM {D}",
+        MONITOR_VAR: "SELECT DISTINCT monitor AS v FROM (" + " UNION DISTINCT ".join(
             f"SELECT DISTINCT {t.monitor} AS monitor FROM {t} WHERE {model_in(t.model_id)}"
-            for t in MONITOR_TABLES) + ") ORDER BY monitor",
-        FEATURE_VAR: f"SELECT DISTINCT {D.feature} FROM {D} WHERE {model_is(D.model_id)} "
-        f"AND {monitor_in()} AND {feature_drift()}",
-        SEGMENT_VAR: f"SELECT DISTINCT {segment_label()} FROM {D} "
+            for t in MONITOR_TABLES) + ")",
+        FEATURE_VAR: f"SELECT DISTINCT {D.feature} AS v FROM {D} WHERE "
+        f"{model_is(D.model_id)} AND {monitor_in()} AND {feature_drift()}",
+        SEGMENT_VAR: f"SELECT DISTINCT {segment_label()} AS v FROM {D} "
         f"WHERE {model_is(D.model_id)} AND {monitor_in()}",
-    }
+    }.items()}
+
+
+def _options(sql: str) -> str:
+    """A variable's query (its column ``v``) as the plugin's two columns: the value, each
+    backslash doubled, and the text as it is. Grafana's ``singlequote`` escapes a quote
+    and leaves a backslash: a segment value ending in one (``site=c:\\``, from a
+    producer's events) ended the panels' string literals there, and five panels of the
+    default *All* failed with a syntax error (its text read as SQL)."""
+    return (f"SELECT replaceAll(v, '\\\\', '\\\\\\\\') AS value, v AS text "
+            f"FROM ({sql}) ORDER BY text")
 
 
 def _variable(name: str, multi_model: bool = False) -> dash.QueryVariable:

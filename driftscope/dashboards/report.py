@@ -94,7 +94,7 @@ def _window_seconds(store: Store, model: str) -> int | None:
 def _values(store: Store, name: str, base: dict[str, list[str]], t0: datetime,
             t1: datetime) -> list[str]:
     rows = store.query(expand(variable_queries()[name], t0, t1, 60, base, escape=True))
-    return sorted(str(r[0]) for r in rows)
+    return sorted(str(r[1]) for r in rows)  # (the text: the report escapes values itself)
 
 
 TABLE_ROWS = 50

@@ -34,6 +34,7 @@ T0 = datetime(2026, 6, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 T1 = T0 + 4 * H
 QUOTED = {"model": "o'brien", "feature": "driver's_age", "segment": "city=O'Hare"}
+SLASHED = {"feature": "path\\", "segment": "site=c:\\"}
 WEEK = 7 * 24
 
 
@@ -125,6 +126,11 @@ def _fill(store: Store) -> None:
     r, ref = _dataset(m, quoted)
     refs += r
     references.append(ref)
+    # slash: a segment value and a feature name ending in a backslash
+    for s in ("*", SLASHED["segment"]):
+        results.append(_result("slash", "fp-emd", T0, s, SLASHED["feature"], "emd", 0.3, 0.2))
+        results.append(_result("slash", "quality", T0, s, SLASHED["feature"], "missing_rate",
+                               0.25, 0.5, "limit"))
     _insert(store, schema.DRIFT_RESULTS, results)
     _insert(store, schema.EVENTS, events)
     _insert(store, schema.SAMPLES, samples)
@@ -284,3 +290,24 @@ def test_singlequote_is_grafanas() -> None:
     v = {"f": ["a\\b", "c'd"]}
     assert interpolate("${f:singlequote}", v) == "'a\\b','c\\'d'"
     assert interpolate("${f:singlequote}", v, escape=True) == "'a\\\\b','c\\'d'"
+
+
+@pytest.mark.parametrize("fn", [panels_drift.drift_statistic, panels_drift.drift_heatmap,
+                                panels_drift.drifted_features, panels_quality.quality_checks])
+def test_a_backslash_at_the_end_of_a_name_is_a_name(edges: Store, fn: Any) -> None:
+    """Grafana quotes the variable's value, not its text; the value has each backslash
+    doubled. Before, `site=c:\\` under *All* ended the string literal: a syntax error on
+    five panels, and the rest of the value read as SQL."""
+    from driftscope.dashboards.build import variable_queries
+
+    def options(name: str, **chosen: list[str]) -> list[tuple[str, str]]:
+        sql = expand(variable_queries()[name], T0, T1, 60,
+                     {"model": ["slash"], "monitor": [ALL]} | chosen, all_values=ALL_VALUES)
+        return [(str(v), str(t)) for v, t in edges.query(sql)]
+
+    segments, features = options("segment"), options("feature")
+    assert ("site=c:\\\\", SLASHED["segment"]) in segments  # (value, text)
+    assert features == [("path\\\\", SLASHED["feature"])]
+    rows = _run(edges, fn(), "slash", feature=[v for v, _ in features],
+                segment=[v for v, _ in segments])
+    assert rows, fn.__name__
