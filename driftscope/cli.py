@@ -45,6 +45,11 @@ def _root(
     # kafka-python is chatty at INFO (every connection) and warns about its own event loop;
     # a broker that does not answer is an ERROR per attempt: one a minute says as much
     logging.getLogger("kafka").setLevel(logging.INFO if verbose else logging.ERROR)
+    # the store's HTTP client warns of each failed attempt (urllib3's retry, the driver's
+    # "Unexpected Http Driver Exception") before driftscope's own line says it in words
+    # (urllib3's pool by name: clickhouse_connect sets urllib3's own level as it loads)
+    for name in ("urllib3.connectionpool", "clickhouse_connect"):
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
     for handler in logging.getLogger().handlers:  # (a logger's filter misses its children)
         if not verbose and not any(isinstance(f, OncePerInterval) for f in handler.filters):
             handler.addFilter(OncePerInterval(60.0, prefix="kafka"))

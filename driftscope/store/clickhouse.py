@@ -49,6 +49,27 @@ def _lock_for(dsn: str) -> threading.RLock:
         return _LOCKS.setdefault(key, threading.RLock())
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _cause(exc: BaseException) -> str:
+    """The reason a connection failed, in words: the socket's (``Connection refused``,
+    ``Name or service not known``) where the driver's text holds one, else its first line
+    (urllib3's ran to 400 characters of reprs, object addresses included).
+
+    >>> _cause(OSError("HTTPConnectionPool(host='h', port=1): Max retries exceeded "
+    ...                "(Caused by NewConnectionError('<urllib3.connection.HTTPConnection "
+    ...                "object at 0x7f>: Failed to establish a new connection: [Errno 111] "
+    ...                "Connection refused'))"))
+    'Connection refused'
+    """
+    text = str(exc).strip()
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def redact_dsn(dsn: str) -> str:
     """A DSN safe to print: no password."""
     if "@" in dsn and "://" in dsn:
@@ -217,7 +238,8 @@ class Store:
                 )
         except (OperationalError, OSError) as exc:
             where = redact_dsn(self.dsn)
-            raise StoreUnavailable(f"cannot reach the store at {where}: {exc}") from None
+            raise StoreUnavailable(f"cannot reach the store at {where}: {_cause(exc)}") \
+                from None
         except (DatabaseError, ProgrammingError) as exc:
             if self.embedded and ("EmbeddedServer" in str(exc)
                                   or "Cannot lock file" in str(exc)):

@@ -299,3 +299,11 @@ def test_no_broker_is_one_line(command: list[str], hint: str, tmp_path: Path) ->
     write(tmp_path / "driftscope.yaml", {"monitors": [MONITOR]})
     one_line_error(driftscope(*command, cwd=tmp_path), "cannot reach Kafka at 127.0.0.1:1: ",
                    hint)
+
+
+def test_a_store_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    """urllib3's retry and the driver's warning came first, then 400 characters of
+    urllib3's reprs (object addresses included) where "Connection refused" says it."""
+    one_line_error(driftscope("alerts", "list", cwd=tmp_path,
+                              env={"DRIFTSCOPE_STORE__DSN": "http://127.0.0.1:1"}),
+                   "error: cannot reach the store at http://127.0.0.1:1: Connection refused")
