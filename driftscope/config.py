@@ -265,6 +265,27 @@ class Config(_Section):
     monitors: list[MonitorConfig] = Field(default_factory=list)
     monitor_process: MonitorProcessConfig = MonitorProcessConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _model_task(cls, data: Any) -> Any:
+        """A model's ``task`` is its monitors' ``performance.task`` where they leave it out
+        (before, ``task: regression`` on the model was read by nothing: its monitors
+        computed accuracy, or refused ``metrics: [mae]`` as "not computed for task
+        classification")."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list) \
+                or not isinstance(data.get("monitors"), list):
+            return data
+        tasks = {m.get("id"): m.get("task") for m in data["models"]
+                 if isinstance(m, dict) and m.get("task")}
+        monitors = []
+        for mon in data["monitors"]:
+            perf = mon.get("performance") if isinstance(mon, dict) else None
+            task = tasks.get(mon.get("model")) if isinstance(mon, dict) else None
+            if isinstance(perf, dict) and task and "task" not in perf:
+                mon = {**mon, "performance": {**perf, "task": task}}
+            monitors.append(mon)
+        return {**data, "monitors": monitors}
+
     @field_validator("models")
     @classmethod
     def _unique_models(cls, v: list[ModelConfig]) -> list[ModelConfig]:
@@ -284,6 +305,11 @@ class Config(_Section):
             model = next((x for x in info.data.get("models", []) if x.id == m.model), None)
             if model is not None and not {"raw", "sample"} & set(model.logging):
                 _profile_only(m)
+            if model is not None and model.task and m.performance is not None \
+                    and m.performance.task != model.task:
+                raise ValueError(f"monitor {m.name!r}: performance.task is "
+                                 f"{m.performance.task}, but model {m.model!r} is a "
+                                 f"{model.task} model (its task); leave one out")
         return check_windows(check_unique(v), models,
                              collector.feedback_horizon if collector else None)
 

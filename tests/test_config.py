@@ -174,3 +174,21 @@ def test_an_empty_driftscope_config_is_unset(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "kafka: {topic: mine}\n")  # ./driftscope.yaml
     assert load_config(environ={"DRIFTSCOPE_CONFIG": ""}).kafka.topic == "mine"
+
+
+def test_a_models_task_is_its_monitors_performance_task() -> None:
+    """`task: regression` on a model was read by nothing: its monitors computed accuracy,
+    and `metrics: [mae]` was refused as "not computed for task classification"."""
+    from driftscope.config import Config
+
+    def load(perf: dict[str, object]) -> Config:
+        return Config.model_validate({
+            "models": [{"id": "m", "task": "regression"}],
+            "monitors": [{"name": "a", "model": "m", "features": ["x"], "performance": perf}]})
+
+    assert load({"prediction": "y"}).monitors[0].performance.chosen() == ["mae", "rmse"]
+    assert load({"prediction": "y", "metrics": ["mae"]}).monitors[0].performance.task \
+        == "regression"
+    with pytest.raises(ValueError, match=r"performance\.task is classification, but model .m. "
+                                         "is a regression model"):
+        load({"prediction": "y", "task": "classification"})
