@@ -23,6 +23,24 @@ from driftscope.store.clickhouse import Store
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_each_commented_reference_of_the_example_loads_as_written() -> None:
+    """The commented alternatives (`# kind: fixed,    start: …, end: …`) were not YAML once
+    uncommented: `not valid YAML at line 44`."""
+    import copy
+    import re
+
+    text = (ROOT / "examples" / "driftscope.yaml").read_text()
+    alternatives = [line.strip()[2:] for line in text.splitlines()
+                    if line.strip().startswith("# reference: {")]
+    assert len(alternatives) == 5
+    base = yaml.safe_load(text)
+    for line in alternatives:
+        data = copy.deepcopy(base)
+        data["monitors"][0]["reference"] = yaml.safe_load(
+            re.sub(r"\s+\(.*$", "", line))["reference"]
+        assert Config.model_validate(data).monitors[0].reference.kind in line
+
+
 def test_the_examples_users_copy_are_valid() -> None:
     full = load_config(ROOT / "examples" / "driftscope.yaml", environ={})
     assert full.monitors[0].reference.kind == "previous"
