@@ -216,16 +216,21 @@ class Outbox:
         beside the monitor holds it for the monitor's pass, :meth:`Dispatcher.run`), one
         a receiver asked to wait (``429``) once the wait is over."""
         now = self.clock()
+        # (a new group is held until `hold` after its newest row: :meth:`Dispatcher._plan`)
+        newest = (f"max({O.created_at}) OVER (PARTITION BY {O.channel}, {O.group_key}, "
+                  f"{O.status} = 'pending')")
         rows = self.store.query(
-            f"SELECT {O.channel}, uniqExact({MESSAGE}), "
-            f"uniqExactIf({MESSAGE}, {O.status} = 'failed'), "
+            f"SELECT {O.channel}, uniqExact(message), "
+            f"uniqExactIf(message, {O.status} = 'failed'), "
             f"min({O.created_at}), max({O.attempts}), "
             f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != ''), "
             f"min(multiIf({O.status} = 'pending' AND {O.group_key} != '', "
-            f"{O.created_at} + toIntervalMillisecond({{hold:Int64}}), "
+            f"newest + toIntervalMillisecond({{hold:Int64}}), "
             f"{O.status} != 'pending' AND {O.updated_at} > {{now:DateTime64(3, 'UTC')}}, "
-            f"{O.updated_at}, {O.created_at})) "
-            f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed') "
+            f"{O.updated_at}, {O.created_at})) FROM ("
+            f"SELECT {O.channel}, {O.status}, {O.created_at}, {O.attempts}, {O.last_error}, "
+            f"{O.updated_at}, {O.group_key}, {MESSAGE} AS message, {newest} AS newest "
+            f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed')) "
             f"GROUP BY {O.channel} ORDER BY min({O.created_at}), {O.channel}",
             {"hold": int(hold.total_seconds() * 1000), "now": now})
         return [Backlog(r[0], int(r[1]), int(r[2]), as_utc(r[3]), int(r[4]), r[5],

@@ -49,8 +49,8 @@ def _series(where: str, ruled: bool = False) -> str:
                           f"      AND {segment_in()} AND $__timeFilter({D.window_start})",
                           extra=bound if ruled else ())
     limit = f"if({D.policy} != 'none', {D.threshold}, NULL)"
-    if ruled:
-        limit = f"ifNull(rule_bound, {limit})"
+    if ruled:  # (the bound of the rule that fired, where one did: there may be two)
+        limit = f"if(startsWith({D.policy}, 'rule'), {D.threshold}, ifNull(rule_bound, {limit}))"
     return f"""SELECT {D.window_start} AS time, {by_monitor(series_name(name))} AS series,
   {D.statistic} AS value, {limit} AS threshold
 FROM {rows}

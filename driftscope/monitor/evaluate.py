@@ -479,11 +479,12 @@ def quality_rows(
             results += [("*", q) for q in quality.segment_volume(
                 key, ref.segments[key], now, cfg.quality, cfg.min_events, fell)]
             # values the reference never had (a new country, a renamed one): their share
-            # (not one whose traffic fell and comes back)
+            # (not one whose traffic fell and comes back: known, twice — not a value seen
+            # once, which the unseen mass counts —, the window's share of the others whole)
             old = ref.segments[key][ref.segments[key] != None]  # noqa: E711 (elementwise)
-            present = now[now != None]  # noqa: E711
             if fell:
-                present = present[~np.isin(present.astype(str), list(fell))]
+                old = np.concatenate([old, np.array(sorted(fell) * 2, dtype=object)])
+            present = now[now != None]  # noqa: E711
             if len(present) >= cfg.min_events and len(old):
                 results.append(("*", quality.new_categories(f"segment:{key}", old, present,
                                                             cfg.quality)))

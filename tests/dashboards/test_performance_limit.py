@@ -64,3 +64,30 @@ def test_a_ruled_metric_is_drawn_with_its_rules_bound_in_every_window(judged: St
     assert len(rows) == len(ACCURACY)
     assert [round(r[2], 3) for r in rows] == ACCURACY
     assert {r[3] for r in rows} == {0.8}, [r[3] for r in rows]
+
+
+def test_where_a_second_rule_fired_its_bound_is_drawn(chdb_dsn: str) -> None:
+    """Two rules on one metric (an upper one listed first): where the lower one fired, the
+    panel drew the first rule's bound (0.99), not the one the value crossed."""
+    store = Store(chdb_dsn, database=f"perf2_{uuid.uuid4().hex[:10]}")
+    store.migrate()
+    try:
+        write_windows(store, "m", T0, HOUR, len(ACCURACY), 200, _gen, seed=2)
+        cfg = Config.model_validate({
+            "models": [{"id": "m", "window": "1h"}],
+            "monitors": [{"name": "perf", "model": "m", "features": ["x"],
+                          "performance": {"prediction": "label", "metrics": ["accuracy"]},
+                          "rules": [{"metric": "accuracy", "op": ">", "value": 0.99,
+                                     "beyond_noise": 0},
+                                    {"metric": "accuracy", "op": "<", "value": 0.8}],
+                          "reference": {"kind": "fixed", "start": T0.isoformat(),
+                                        "end": (T0 + 4 * HOUR).isoformat()}}],
+            "alerts": {"console": False}})
+        Monitor(store, cfg).run_once()
+        sql = expand(performance().sql, T0, T0 + len(ACCURACY) * HOUR, 3600,
+                     {MODEL_VAR: ["m"], MONITOR_VAR: [ALL], SEGMENT_VAR: ["all"]},
+                     all_values=b.ALL_VALUES)
+        drawn = {round(r[2], 3): r[3] for r in store.query(sql) if r[1] == "accuracy (all)"}
+        assert drawn[0.6] == 0.8 and drawn[0.9] == 0.99, drawn
+    finally:
+        store.drop_database()
