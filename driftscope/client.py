@@ -41,6 +41,7 @@ from driftscope.events import (
     first_error,
     is_missing,
 )
+from driftscope.kafka_quiet import silence_kafka
 
 log = logging.getLogger("driftscope.client")
 
@@ -169,7 +170,7 @@ class PredictionLogger:
         """A sender thread of this process's own, and a close when the process ends."""
         if self._quiet and not self._quieted:
             self._quieted = True
-            _quiet_kafka(+1)
+            silence_kafka(+1)
         self._thread = threading.Thread(target=self._run, name="driftscope-logger", daemon=True)
         self._thread.start()
         ref = weakref.ref(self)
@@ -411,7 +412,7 @@ class PredictionLogger:
         with self._lock:
             quieted, self._quieted = self._quieted, False
         if quieted:
-            _quiet_kafka(-1)
+            silence_kafka(-1)
 
     def __enter__(self) -> PredictionLogger:
         return self
@@ -651,27 +652,6 @@ def _close_producer(producer: Any, seconds: float) -> None:
         if sender is not None:
             sender.force_close()
         producer._closed = True  # (what its close sets once done: __del__ does nothing)
-
-
-_QUIET_LOCK = threading.Lock()
-_QUIET_LEVEL = logging.CRITICAL + 1  # (ours: a level the app set since is left alone)
-_quiet_holders = 0
-_quiet_saved = logging.NOTSET
-
-
-def _quiet_kafka(step: int) -> None:
-    """kafka-python's loggers (``kafka.*``) silenced while a logger is open, as they were
-    once the last closes: with the broker down they wrote about 20 ERROR lines a minute
-    (connection refused, lost), beside driftscope's own warning a minute."""
-    global _quiet_holders, _quiet_saved
-    kafka_log = logging.getLogger("kafka")
-    with _QUIET_LOCK:
-        _quiet_holders += step
-        if step > 0 and _quiet_holders == 1:
-            _quiet_saved = kafka_log.level
-            kafka_log.setLevel(_QUIET_LEVEL)
-        elif step < 0 and _quiet_holders == 0 and kafka_log.level == _QUIET_LEVEL:
-            kafka_log.setLevel(_quiet_saved)
 
 
 _LOGGERS: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()

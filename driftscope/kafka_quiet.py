@@ -10,6 +10,7 @@ application's log. One second is a stall worth a line.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -29,19 +30,42 @@ def quieter(options: dict[str, Any]) -> dict[str, Any]:
     return {"kafka_client": client, **options}
 
 
+_LOCK = threading.Lock()
+_QUIET = logging.CRITICAL + 1  # (ours: a level the app set since is left alone)
+_holders = 0
+_saved = logging.NOTSET
+
+
+def silence_kafka(step: int) -> None:
+    """kafka-python's loggers (``kafka.*``) silenced while anything holds them so (``+1``
+    to hold, ``-1`` to let go), as they were once the last lets go: an open
+    :class:`~driftscope.client.PredictionLogger` (with the broker down they wrote about 20
+    ERROR lines a minute, beside driftscope's own warning a minute), a command's first
+    connection (:func:`told_by_us`). One count for both: two savers of the level could
+    each restore the other's silence."""
+    global _holders, _saved
+    kafka_log = logging.getLogger("kafka")
+    with _LOCK:
+        _holders += step
+        if step > 0 and _holders == 1:
+            _saved = kafka_log.level
+            kafka_log.setLevel(_QUIET)
+        elif step < 0 and _holders == 0 and kafka_log.level == _QUIET:
+            kafka_log.setLevel(_saved)
+
+
 @contextmanager
 def told_by_us() -> Iterator[None]:
-    """kafka-python's loggers silenced for a step whose failure driftscope tells in one
-    line of its own (a command's first connection: ``cannot reach Kafka at …``): with no
-    broker there, three ERROR lines of kafka-python's came first (connection failed,
-    connection lost, bootstrap failed). Not when its INFO lines are wanted (``-v``)."""
-    kafka = logging.getLogger("kafka")
-    if kafka.isEnabledFor(logging.INFO):
+    """kafka-python's loggers silenced (:func:`silence_kafka`) for a step whose failure
+    driftscope tells in one line of its own (a command's first connection: ``cannot reach
+    Kafka at …``): with no broker there, three ERROR lines of kafka-python's came first
+    (connection failed, connection lost, bootstrap failed). Not when its INFO lines are
+    wanted (``-v``)."""
+    if logging.getLogger("kafka").isEnabledFor(logging.INFO):
         yield
         return
-    level = kafka.level
-    kafka.setLevel(logging.CRITICAL + 1)
+    silence_kafka(+1)
     try:
         yield
     finally:
-        kafka.setLevel(level)
+        silence_kafka(-1)

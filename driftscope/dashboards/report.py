@@ -126,7 +126,7 @@ def _cell(v: Any, unit: str | None = None) -> str:
     """A table cell or stat: a number in the panel's unit (a stat's; a table's columns
     are mixed: plain), a time in UTC (:func:`svg.when`)."""
     if isinstance(v, float) and unit in svg.UNITS:
-        return svg._fmt(v, unit)
+        return svg.in_unit(v, unit)
     return f"{v:.4g}" if isinstance(v, float) else svg.when(v)
 
 

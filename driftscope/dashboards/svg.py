@@ -40,10 +40,10 @@ UNITS = {"percentunit": (100.0, " %"), "percent": (1.0, " %"), "ms": (1.0, " ms"
 0.016 is 1.6 %, as Grafana shows it; the report showed 0.016, read as 0.016 %)."""
 
 
-def _fmt(v: float, unit: str | None = None) -> str:
+def in_unit(v: float, unit: str | None = None) -> str:
     """A value as a panel of ``unit`` (Grafana's id) shows it.
 
-    >>> _fmt(0.0161, "percentunit"), _fmt(250.0, "ms"), _fmt(3.5)
+    >>> in_unit(0.0161, "percentunit"), in_unit(250.0, "ms"), in_unit(3.5)
     ('1.61 %', '250 ms', '3.5')
     """
     factor, suffix = UNITS.get(unit or "", (1.0, ""))
@@ -72,7 +72,7 @@ def _axes(y0: float, y1: float, x_labels: tuple[str, str],
     for frac in (0.0, 0.5, 1.0):
         y = H - B - frac * (H - B - T)
         out.append(f'<text x="{L - 4}" y="{y + 4:.1f}" text-anchor="end">'
-                   f"{_fmt(y0 + frac * (y1 - y0), unit)}</text>")
+                   f"{in_unit(y0 + frac * (y1 - y0), unit)}</text>")
     out.append(f'<text x="{L}" y="{H - 8}">{escape(x_labels[0])}</text>')
     out.append(f'<text x="{W - R}" y="{H - 8}" text-anchor="end">{escape(x_labels[1])}</text>')
     return out
@@ -126,7 +126,7 @@ def _x(v: Any) -> float:
 def line_chart(columns: Sequence[str], rows: Sequence[Row],
                threshold: float | None = None, unit: str | None = None) -> str:
     """A time series chart, one polyline per series; ``threshold``: a fixed dashed line;
-    ``unit``: the panel's (its axis written in it, :func:`_fmt`; times in UTC).
+    ``unit``: the panel's (its axis written in it, :func:`in_unit`; times in UTC).
 
     Series named ``threshold …`` are dashed; a whole-population series (``… (all)``) is
     drawn thicker, as in Grafana.
@@ -195,7 +195,7 @@ def heatmap(columns: Sequence[str], rows: Sequence[Row]) -> str:
         x, y = left + index[r[0]] * cell_w, T + labels.index(str(r[1])) * cell_h
         out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_w + 0.3:.1f}" '
                    f'height="{cell_h - 1:.1f}" fill="{_heat_color(v)}"><title>'
-                   f"{escape(str(r[1]))} {r[0]}: {_fmt(v)}</title></rect>")
+                   f"{escape(str(r[1]))} {r[0]}: {in_unit(v)}</title></rect>")
     for j, lab in enumerate(labels):
         out.append(f'<text x="{left - 4}" y="{T + (j + 0.6) * cell_h:.1f}" text-anchor="end">'
                    f"{escape(lab)}</text>")
@@ -207,7 +207,7 @@ def heatmap(columns: Sequence[str], rows: Sequence[Row]) -> str:
     for k, v in enumerate((0.0, 1.0, 2.0)):
         out.append(f'<rect x="{W - R + 10 + 40 * k}" y="{T + 18}" width="36" height="12" '
                    f'fill="{_heat_color(v)}"/><text x="{W - R + 14 + 40 * k}" y="{T + 42}">'
-                   f"{_fmt(v)}</text>")
+                   f"{in_unit(v)}</text>")
     return "".join([*out, "</svg>"])
 
 

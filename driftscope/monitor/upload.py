@@ -120,12 +120,13 @@ def thin_columns(config: Config, model_id: str, name: str, frame: pd.DataFrame) 
     a monitor that compares with it (its windows get no drift score), and columns with no
     value at all (nothing found on them, whatever they do)."""
     notes = []
-    for mon in readers(config, model_id, name):
+    mons = readers(config, model_id, name)
+    for mon in mons:
         absent = [o for o in mon.outputs if o not in frame.columns]
         if absent:
             notes.append(f"no column for output{_s(absent)} {', '.join(absent)} of monitor "
                          f"{mon.name}: its output drift is not judged against this dataset")
-    needs = [m.min_events for m in readers(config, model_id, name)]
+    needs = [m.min_events for m in mons]
     if needs and len(frame) < max(needs):
         notes.append(f"{len(frame)} rows, fewer than min_events={max(needs)} of the monitors "
                      "that compare with it: they will score no drift against it")

@@ -63,11 +63,14 @@ def _cause(exc: BaseException) -> str:
     ...                "Connection refused'))"))
     'Connection refused'
     """
+    found = _ERRNO.search(str(exc))
+    return found.group(1).strip() if found else _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line of text (its repr where it has none)."""
     text = str(exc).strip()
-    found = _ERRNO.search(text)
-    if found:
-        return found.group(1).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0] if text else repr(exc)
 
 
 def redact_dsn(dsn: str) -> str:
@@ -305,11 +308,10 @@ class Store:
                 yield client
             except OperationalError as exc:
                 self._client = self._via = None
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 raise StoreUnavailable(f"store unavailable during {what}: "
-                                       f"{first[:300]}") from None
+                                       f"{_first_line(exc)[:300]}") from None
             except (DatabaseError, ProgrammingError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                first = _first_line(exc)
                 table = _missing_table(first)
                 if table is not None:
                     raise StoreError(
