@@ -144,11 +144,14 @@ class AlertEngine:
                        asked: Sequence[retrain.RetrainRequest] = ()) -> bool:
         """The window the alert last changed on, redone after a crash: the crash may have
         come between the alert's save and its messages, so the announcement this window
-        made is enqueued again (the outbox keeps one row per delivery id: no duplicate)."""
+        made is enqueued again (the outbox keeps one row per delivery id: no duplicate).
+        A resolution is enqueued only if it was told when first made (``told_resolved``):
+        not one made in a silence or a backfill without ``--notify``, which a redo after
+        the silence, or by a live pass, announced (found in review)."""
         alert = d.alert
         if alert is None or not alert.notified or alert.last_window != v.window_start:
             return False
-        if alert.state == RESOLVED and self.policy.notify_resolved and not silenced:
+        if alert.state == RESOLVED and alert.told_resolved and not silenced:
             return self._enqueue_alert(replace(d, action="resolve"), v, asked)
         if alert.state in (FIRING, ACKNOWLEDGED) and alert.notified_at == v.window_end:
             return self._enqueue_alert(replace(d, action="open"), v, asked)

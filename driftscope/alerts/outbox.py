@@ -214,22 +214,27 @@ class Outbox:
         first. Each channel's ``due`` is when its first message was due to go out: a row
         is due when made, a new one of a group ``hold`` later at the latest (a dispatcher
         beside the monitor holds it for the monitor's pass, :meth:`Dispatcher.run`), one
-        a receiver asked to wait (``429``) once the wait is over."""
+        a receiver asked to wait (``429``) once the wait is over — and so is every other
+        row of that channel, which the dispatcher holds as long (found in review: a
+        second message queued behind a 15-minute ``Retry-After`` made the service
+        unhealthy after 5)."""
         now = self.clock()
         # (a new group is held until `hold` after its newest row: :meth:`Dispatcher._plan`)
         newest = (f"max({O.created_at}) OVER (PARTITION BY {O.channel}, {O.group_key}, "
                   f"{O.status} = 'pending')")
+        waits = f"{O.status} != 'pending' AND {O.updated_at} > {{now:DateTime64(3, 'UTC')}}"
+        wait = f"maxIf({O.updated_at}, {waits}) OVER (PARTITION BY {O.channel})"
         rows = self.store.query(
             f"SELECT {O.channel}, uniqExact(message), "
             f"uniqExactIf(message, {O.status} = 'failed'), "
             f"min({O.created_at}), max({O.attempts}), "
             f"argMaxIf({O.last_error}, {O.updated_at}, {O.last_error} != ''), "
-            f"min(multiIf({O.status} = 'pending' AND {O.group_key} != '', "
+            f"min(greatest(wait, multiIf({O.status} = 'pending' AND {O.group_key} != '', "
             f"newest + toIntervalMillisecond({{hold:Int64}}), "
-            f"{O.status} != 'pending' AND {O.updated_at} > {{now:DateTime64(3, 'UTC')}}, "
-            f"{O.updated_at}, {O.created_at})) FROM ("
+            f"{waits}, {O.updated_at}, {O.created_at}))) FROM ("
             f"SELECT {O.channel}, {O.status}, {O.created_at}, {O.attempts}, {O.last_error}, "
-            f"{O.updated_at}, {O.group_key}, {MESSAGE} AS message, {newest} AS newest "
+            f"{O.updated_at}, {O.group_key}, {MESSAGE} AS message, {newest} AS newest, "
+            f"{wait} AS wait "
             f"FROM {O} FINAL WHERE {O.status} IN ('pending', 'sending', 'failed')) "
             f"GROUP BY {O.channel} ORDER BY min({O.created_at}), {O.channel}",
             {"hold": int(hold.total_seconds() * 1000), "now": now})
@@ -316,6 +321,7 @@ class Dispatcher:
         self.after_send = after_send
         self.lease = lease or Lease(outbox.store, timedelta(seconds=lease_ttl))
         self._wait_until: dict[str, datetime] = {}  # channel → no post before (429)
+        self._refused = False  # the last message sent was refused for good (a 4xx)
         self._failing = _FAILING.setdefault(outbox.store.where, {})  # (channel → failures)
 
     def run(self, include_failed: bool = False, hold: timedelta = timedelta(0),
@@ -326,8 +332,10 @@ class Dispatcher:
         messages (``include_failed``); a channel's failed messages go just before its first
         new one, the one tried least recently first (a resolution that failed in an outage
         went out after the next incident's alert, and the channel's last word read
-        "Resolved" while the model fired). Once a channel fails in a run, its other failed
-        messages wait for the next.
+        "Resolved" while the model fired) — but never before an older resolution or update
+        of the same model that the channel has not had (:func:`_model_order`). Once a
+        channel fails in a run, its other failed messages wait for the next, unless the
+        receiver answered that it refuses that message (a 4xx: :class:`Rejected`).
         With ``hold`` (a dispatcher beside the monitor) a new
         group waits until a monitor pass finished after its newest row was enqueued, or
         until it is ``hold`` old (counted as ``held``). With ``pace_failed`` (a dispatcher
@@ -356,8 +364,9 @@ class Dispatcher:
                     counts["held"] += len(members)  # (one failed retry a run per channel:
                     continue  # a dead receiver costs the others one timeout, not one each)
                 failed = counts["failed"]
+                self._refused = False
                 later.append(self._send(members, unsent, counts))
-                if counts["failed"] > failed:
+                if counts["failed"] > failed and not self._refused:
                     dead.add(members[0].channel)
             for members in later:  # held back: their firing messages may have gone out since
                 if members:
@@ -413,6 +422,8 @@ class Dispatcher:
             not pace_failed or all(d.updated_at is None or d.updated_at <= due_failed
                                    for d in g))]
         queue = _failed_first_per_channel(queue)
+        queue, behind = _model_order(queue, [g for g in fixed.values() if g[0].status == "failed"])
+        counts["held"] += sum(len(g) for g in behind)
         waiting = [g for g in queue if self._wait_until.get(g[0].channel, now) > now]
         counts["held"] += sum(len(g) for g in waiting)  # (no lease for them alone)
         return counts, [g for g in queue if g not in waiting], unsent
@@ -468,6 +479,7 @@ class Dispatcher:
                 error = _failure(exc)
                 self._failed_attempt(rows[0].channel, key, rows[0].attempts + made, error)
                 if isinstance(exc, Rejected):
+                    self._refused = True
                     break
                 after = exc.retry_after if isinstance(exc, RateLimited) else None
                 if after is not None and rows[0].attempts + made >= RATE_LIMITED_ATTEMPTS:
@@ -564,6 +576,44 @@ def _failed_first_per_channel(queue: list[list[Delivery]]) -> list[list[Delivery
             out += sorted(failed.pop(g[0].channel, []), key=_last_tried)
         out.append(g)
     return out + [g for gs in failed.values() for g in sorted(gs, key=_last_tried)]
+
+
+def _model_of(group: list[Delivery]) -> str:
+    """The model an alert message is about (its group key's first part), "" for others."""
+    return group[0].group_key.split("\x1f", 1)[0] if "\x1f" in group[0].group_key else ""
+
+
+def _model_order(queue: list[list[Delivery]], failed: list[list[Delivery]],
+                 ) -> tuple[list[list[Delivery]], list[list[Delivery]]]:
+    """``queue`` with each failed resolution or update (:data:`LATER`) moved just before
+    the first message after it about the same model to the same channel that was made
+    later; and the messages held back (second) because such a one is failed but not in
+    this run (paced). Found in review: after an outage, a firing message tried less
+    recently than the previous alert's failed "Resolved" went out first, and the
+    channel's last word on the model read "Resolved" while it fired."""
+    def made(g: list[Delivery]) -> datetime:
+        return min(d.created_at for d in g)
+
+    earlier = [g for g in failed if g[0].kind in LATER and _model_of(g)]
+    if not earlier:
+        return queue, []
+    queued = {id(g) for g in queue}
+    out: list[list[Delivery]] = []
+    held: list[list[Delivery]] = []
+    placed: set[int] = set()
+    for g in queue:
+        if id(g) in placed:
+            continue
+        before = sorted((h for h in earlier if h is not g and id(h) not in placed
+                         and h[0].channel == g[0].channel and _model_of(h) == _model_of(g)
+                         and made(h) < made(g)), key=made)
+        if any(id(h) not in queued for h in before):
+            held.append(g)  # (an older one waits its pace: this one waits with it)
+            continue
+        for h in [*before, g]:
+            out.append(h)
+            placed.add(id(h))
+    return out, held
 
 
 def _last_tried(group: list[Delivery]) -> tuple[datetime, datetime]:

@@ -231,3 +231,11 @@ def test_a_message_held_by_design_is_not_late(store: Store, slack: Any) -> None:
              due=datetime.now(UTC) + timedelta(minutes=10))  # asked to wait 10 min
     assert overdue(d.health(hold), 120, time.time()) is None
     assert "due for 3" in str(overdue(d.health(hold), 120, time.time() + 13 * 60))
+
+    # found in review: a message queued behind the wait is held by it too (the
+    # dispatcher holds the whole channel), and was counted due from when it was made
+    Outbox(store, clock=lambda: made).enqueue(
+        "h:firing:slack", "h", "firing", "slack", {"text": "h"})
+    assert d.run()["held"] == 3
+    assert overdue(d.health(hold), 120, time.time()) is None
+    assert "due for 3" in str(overdue(d.health(hold), 120, time.time() + 13 * 60))

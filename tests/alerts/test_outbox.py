@@ -4,12 +4,14 @@ and a channel gets an alert before its resolution."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from driftscope.alerts.notifiers import SlackNotifier
+from driftscope.alerts.notifiers.http import Rejected
 from driftscope.alerts.outbox import Dispatcher, Outbox
 from driftscope.errors import NotifierError
 from driftscope.store import schema as S
@@ -187,3 +189,74 @@ def test_a_resolution_never_reaches_slack_before_its_alert(store: Store, slack: 
     assert [m["text"] for m in slack.accepted] == ["firing b", "resolved b"]
     assert dispatcher.run(include_failed=True)["sent"] == 2  # a's alert first, then the rest
     assert [m["text"] for m in slack.accepted][2:] == ["firing a", "resolved a"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _resolution_then_relapse(store: Store) -> tuple[Outbox, Clock]:
+    """Alert a's resolution fails in an outage; alert b of the same model opens 10 minutes
+    later and fails too; a's resolution is tried again after b (the least recently tried
+    is b's)."""
+    store.migrate()
+    clock = Clock()
+    box = Outbox(store, clock)
+    box.enqueue("a:resolved:webhook", "a", "resolved", "webhook",
+                {"type": "resolved", "alert_id": "a", "model_id": "m"},
+                group_key="m\x1fw1\x1fw2\x1fresolved")
+    box.mark(box.pending(), "failed", [1], "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=10)
+    enqueue(box, "b", group="m\x1fw3\x1fw4\x1ffiring")
+    b = [d for d in box.pending() if d.alert_id == "b"]
+    box.mark(b, "failed", [1], "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=1)
+    a = [d for d in box.pending(include_failed=True) if d.alert_id == "a"]
+    box.mark(a, "failed", [2], "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=1)
+    return box, clock
+
+
+def test_after_an_outage_a_resolution_goes_before_the_next_alert_of_its_model(
+    store: Store,
+) -> None:
+    """Found in review: b's alert, tried less recently, went out first and a's "Resolved"
+    after it: the channel's last word on the model read "Resolved" while b fired."""
+    box, _ = _resolution_then_relapse(store)
+    rx = Receiver()
+    counts = Dispatcher(box, {"webhook": rx}, retries=0).run(include_failed=True)
+    assert counts["sent"] == 2
+    assert [k for k, _ in rx.calls] == ["a:resolved:webhook", "b:firing:webhook"]
+
+
+def test_a_relapse_waits_for_its_models_resolution_that_waits_its_pace(store: Store) -> None:
+    box, clock = _resolution_then_relapse(store)
+    rx = Receiver()
+    dispatcher = Dispatcher(box, {"webhook": rx}, retries=0, backoff_max=90)
+    counts = dispatcher.run(include_failed=True, pace_failed=True)  # a tried a minute ago
+    assert counts == {"sent": 0, "failed": 0, "skipped": 0, "held": 1} and rx.calls == []
+    clock.now += timedelta(seconds=31)
+    assert dispatcher.run(include_failed=True, pace_failed=True)["sent"] == 2
+    assert [k for k, _ in rx.calls] == ["a:resolved:webhook", "b:firing:webhook"]
+
+
+def test_a_resolution_the_receiver_refuses_holds_no_alert_back(store: Store) -> None:
+    box, _ = _resolution_then_relapse(store)
+    rx = Receiver()
+    refuse = Receiver.send
+
+    def send(self: Receiver, payload: Mapping[str, Any], key: str) -> None:
+        if payload.get("alert_id") == "a":
+            self.calls.append((key, dict(payload)))
+            raise Rejected("webhook answered HTTP 400: invalid payload")
+        refuse(self, payload, key)
+
+    rx.send = send.__get__(rx)  # type: ignore[method-assign]
+    counts = Dispatcher(box, {"webhook": rx}, retries=0).run(include_failed=True)
+    assert counts["failed"] == 1 and counts["sent"] == 1
+    assert [k for k, _ in rx.calls] == ["a:resolved:webhook", "b:firing:webhook"]
+    assert list(rx.applied) == ["b:firing:webhook"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from driftscope.alerts.channels import build_channels
@@ -68,6 +69,20 @@ def test_a_failed_command_says_why_without_secrets(store: Store, tmp_path: Path)
                                  "http://mlflow:5000/<redacted> refused: password=<redacted> "
                                  "expired")
     assert "hunter2" not in last_error(store) and os.linesep not in last_error(store)
+
+
+@pytest.mark.parametrize("said", [
+    'curl: (22) 401 for -H "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"',
+    'response {"error": "denied", "api_key": "zzz-secret-key"}',
+    "rejected token Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+])
+def test_a_credential_in_other_forms_is_not_kept(store: Store, tmp_path: Path, said: str) -> None:
+    """Found in review: a header's bearer token and a JSON api key came through."""
+    d = sink(store, tmp_path, f"echo '{said}' >&2\nexit 3\n")
+    assert d.run()["failed"] == 1
+    error = last_error(store)
+    assert "<redacted>" in error
+    assert not any(s in error for s in ("eyJhbGciOiJIUzI1NiJ9", "zzz-secret-key")), error
 
 
 def test_the_command_limit_defaults_to_a_minute() -> None:

@@ -250,6 +250,34 @@ def test_an_announcement_lost_to_a_crash_after_the_alert_was_saved_is_made_again
     assert kinds() == [("firing", "pending"), ("resolved", "pending")]
 
 
+@pytest.mark.parametrize("untold", ["silence", "backfill"])
+def test_a_resolution_not_told_when_made_is_not_told_by_a_redo_after_a_crash(
+    store: Store, untold: str,
+) -> None:
+    """Found in review: an announced alert resolved in a silence (or a backfill without
+    ``--notify``), and the pass died before the window was recorded; the live pass that
+    redid the window, the silence over, sent "Resolved" after all."""
+    cfg = AlertsConfig.model_validate({"console": True, "resolve_windows": 1})
+    O = S.ALERT_OUTBOX  # noqa: E741
+    live = AlertEngine(store, cfg)
+    for i in (0, 1):
+        live.process(window(i, "age"))
+        mark_processed(store, [window(i, "age")], "fp", T0)
+    alerts = AlertStore(store)
+    if untold == "silence":
+        now = datetime.now(UTC)
+        sid = alerts.silence("m", "*", now + timedelta(hours=1), "migration", now)
+        assert AlertEngine(store, cfg).process(window(2)).action == "resolve"
+        alerts.end_silence(sid, datetime.now(UTC))
+    else:
+        engine = AlertEngine(store, cfg, channels=(), requests=False)
+        assert engine.process(window(2)).action == "resolve"
+    # ... the pass dies here: window 2 is not recorded; the next pass redoes it
+    assert AlertEngine(store, cfg).process(window(2)).action == "recount"
+    assert store.query(f"SELECT {O.kind} FROM {O} FINAL ORDER BY {O.created_at}") == [
+        ("firing",)]
+
+
 def test_a_monitor_whose_streak_starts_during_anothers_sustained_drift_does_not_ask_again(
     store: Store,
 ) -> None:

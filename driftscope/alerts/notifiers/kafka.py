@@ -15,7 +15,17 @@ from driftscope.alerts.notifiers.webhook import strict_json
 from driftscope.errors import NotifierError
 
 log = logging.getLogger("driftscope.alerts")
-_SECRET = re.compile(r"(?i)\b(token|password|passwd|secret|api[_-]?key)\s*[=:]\s*[^\s,;]+")
+_SECRET = re.compile(
+    r"""(?ix)\b(token|password|passwd|secret|api[_-]?key|authorization)["']?\s*[=:]\s*["']?
+    (?:(?:bearer|basic|token)\s+)?[^\s,;"']+["']?|\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}""")
+"""A credential in a line of a command's stderr: ``key=value`` or ``key: value`` (quoted
+too, as JSON writes it: ``"api_key": "…"``), an ``Authorization`` header's value, and a
+bare ``Bearer …`` token (found in review: these came through unredacted)."""
+
+
+def _redact(line: str) -> str:
+    """``line`` with its credentials (:data:`_SECRET`) replaced by ``<redacted>``."""
+    return _SECRET.sub(lambda m: f"{m.group(1) or m.group(2)}=<redacted>", line)
 
 
 class KafkaNotifier:
@@ -114,5 +124,5 @@ def _last_line(stderr: str | None, width: int = 200) -> str:
     lines = [x.strip() for x in (stderr or "").splitlines() if x.strip()]
     if not lines:
         return ""
-    line = _SECRET.sub(r"\1=<redacted>", redact_urls(lines[-1]))
+    line = _redact(redact_urls(lines[-1]))
     return ": " + (line if len(line) <= width else line[: width - 1] + "…")
