@@ -669,16 +669,19 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     if len(payloads) == 1:
         return payloads[0]
     notices = [p for p in payloads if _is_notice(channel, p)]
-    if notices and len(notices) < len(payloads):  # an alert's message says it, in a line
+    if notices and len(notices) < len(payloads):  # an alert's message says it, in a line,
+        # with the monitor and window that asked (found in review: the alert's may be
+        # another monitor's, or an earlier window's, and the line read as theirs)
         alerts = [p for p in payloads if p not in notices]
         if channel == "slack":  # (their lines after the alerts': the alerts keep room for
-            extra = [n["blocks"][1] for n in notices]  # the line of what they leave out)
-            room = max(SLACK_MAX_BLOCKS - len(extra), 3)
+            extra = [b for n in notices for b in n["blocks"][1:3]]  # the line of what they
+            room = max(SLACK_MAX_BLOCKS - len(extra), 3)  # leave out)
             out = alerts[0] if len(alerts) == 1 else _merge_slack(alerts, room)
             return {**out, "blocks": out["blocks"][:room] + extra[:SLACK_MAX_BLOCKS - room]}
         out = merge(channel, alerts)
-        return {**out, "lines": [*out.get("lines", []),
-                                 *(x for n in notices for x in n.get("lines", []))]}
+        return {**out, "lines": [*out.get("lines", []), *(
+            f"{x} — {str(n.get('text', ''))[len(RETRAIN_HEAD):].strip()}"
+            for n in notices for x in n.get("lines", []))]}
     if channel == "slack":
         return _merge_slack(payloads, SLACK_MAX_BLOCKS)
     if channel == "console":

@@ -205,13 +205,16 @@ def test_a_request_is_told_in_its_alerts_message_or_in_one_of_its_own(store: Sto
     _run(store, _config(SUSTAINED), backlog, channels=["console", "slack"])
     send.run()
     (message,) = out
+    asked = "n / mon: window 2026-03-01 02:00–03:00 UTC"  # (the window after the alert's)
     assert message.startswith("[ALERT] n / mon") and message.endswith(
-        f"  {line.replace(rid, request_id('sustained', 'n', T0 + 2 * H))}")
+        f"  {line.replace(rid, request_id('sustained', 'n', T0 + 2 * H))} — {asked}")
     together = messages.merge("slack", [json.loads(p) for p, in store.query(
         f"SELECT {O.payload} FROM {O} WHERE {O.alert_id} != '' AND {O.channel} = 'slack' "
         f"AND {O.group_key} LIKE 'n%' ORDER BY {O.created_at}")])
     assert together["blocks"][0]["text"]["text"] == "Drift alert: n"
-    assert "Retraining requested (policy sustained" in together["blocks"][-1]["text"]["text"]
+    assert "Retraining requested (policy sustained" in together["blocks"][-2]["text"]["text"]
+    assert together["blocks"][-1]["elements"][0]["text"] == asked.replace(
+        ": window", " · window")
 
 
 def test_a_delayed_label_request_names_its_labels_and_is_told_in_the_alert(
