@@ -74,10 +74,11 @@ def _plain(value: Any) -> Any:
 
 
 def _plain_map(values: Any) -> Any:
-    """A mapping (a dict, a pandas Series, a row) as a dict of plain values."""
+    """A mapping (a dict, a pandas Series, a row) as a dict of plain values, the missing
+    ones (None, NaN, ``pd.NA``) left out: a segment unknown for this row."""
     if not hasattr(values, "items"):
         return values
-    return {k: _plain(v) for k, v in values.items()}
+    return {k: _plain(v) for k, v in values.items() if not is_missing(v)}
 
 
 @dataclass
@@ -213,8 +214,8 @@ class PredictionLogger:
         An event that could not be queued (the queue full past ``max_block``, the logger
         closed) keeps its id, so the caller's later ``log_feedback`` stays well-formed;
         it is counted in ``stats.rejected``, which with the other counters is where losses
-        are read from. A missing prediction (None, NaN, ``pd.NA``) is left out of the
-        event, the rest of which is sent; a missing feature is sent as null.
+        are read from. A missing prediction or segment value (None, NaN, ``pd.NA``) is
+        left out of the event, the rest of which is sent; a missing feature is sent as null.
         """
         try:  # (what the caller gave is converted here too: nothing raises into its path)
             data: dict[str, Any] = {
@@ -232,7 +233,8 @@ class PredictionLogger:
                                  if not is_missing(v)}
                                 if isinstance(predictions, Mapping)
                                 or hasattr(predictions, "items") else predictions),
-                # (a pandas Series has no truth value: ``segments or {}`` raised)
+                # (a pandas Series has no truth value: ``segments or {}`` raised); a
+                # missing segment is left out (it made the whole prediction invalid)
                 "segments": {} if segments is None else _plain_map(segments),
             }
             if not is_missing(label):  # (a pandas row without its label: NaN)

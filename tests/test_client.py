@@ -203,6 +203,40 @@ def test_a_decimal_nan_feature_is_sent_as_missing() -> None:
     assert json.loads(sent[0].model_dump_json())["features"] == {"amount": None, "n": 2.0}
 
 
+def test_a_missing_segment_value_is_left_out_and_the_prediction_sent() -> None:
+    """A pandas row whose segment is unknown (NaN) or a ``None`` segment made the whole
+    prediction invalid ("segments.device: NaN or infinity is not allowed"), though a
+    missing feature is sent as null and a missing prediction left out."""
+    import numpy as np
+    import pandas as pd
+
+    sent: list = []
+    logger = PredictionLogger("127.0.0.1:9", close_timeout=0.1)
+    logger.send = lambda event: sent.append(event) or True  # type: ignore[method-assign]
+    row = pd.Series({"age": 41.0, "spend": np.nan})
+    for segments in (pd.Series({"country": "fr", "device": np.nan}),
+                     {"country": "fr", "device": None}, {"country": "fr", "device": pd.NA}):
+        assert logger.log("churn", row, {"p": 0.8}, segments=segments) is not None
+    logger.close()
+    assert logger.stats.invalid == 0
+    assert [e.segments for e in sent] == [{"country": "fr"}] * 3
+
+
+def test_an_integer_no_float_holds_is_invalid_naming_its_field() -> None:
+    """``10**400`` was counted queued, and dead-lettered by the collector with "int too
+    large to convert to float", naming no field."""
+    logger = PredictionLogger("127.0.0.1:9", close_timeout=0.1)
+    logger.send = lambda event: True  # type: ignore[method-assign]
+    warned: list[str] = []
+    logger._warn = lambda kind, text: warned.append(text)  # type: ignore[method-assign]
+    assert logger.log("m", {"account": 2**1024}, {"p": 0.5}) is None
+    assert logger.log("m", {"x": 1}, {"score": 10**400}) is None
+    logger.close()
+    assert logger.stats.invalid == 2
+    assert warned[0].startswith("invalid event not logged: features.account: an integer")
+    assert warned[1].startswith("invalid event not logged: predictions.score: an integer")
+
+
 def test_optional_arguments_take_none_model_version_too() -> None:
     """``label``, ``segments``, ``event_id`` and ``timestamp`` took None for "none";
     ``model_version=None`` made the whole event invalid (an optional variable passed as

@@ -49,8 +49,28 @@ def test_feedback_is_its_own_kind() -> None:
     [
         (b"{not json", "malformed_json", "malformed JSON"),
         (b"\xff\xfe\x00{}", "not_utf8", "not UTF-8"),
-        (b'{"model_id": "m", "features": {"a": NaN}}', "non_finite", "NaN"),
-        (b'{"model_id": "m", "features": {"a": Infinity}}', "non_finite", "Infinity"),
+        # a NaN or Infinity literal names its field, as 1e999 does (it said only "NaN is
+        # not allowed", leaving the user to search a 100-feature event for it)
+        (b'{"model_id": "m", "features": {"a": NaN}}', "non_finite",
+         "features.a: NaN or infinity is not allowed; send null when missing"),
+        (b'{"model_id": "m", "features": {"a": Infinity}}', "non_finite", "features.a: NaN"),
+        (b'{"model_id": "m", "predictions": {"p": -Infinity}}', "non_finite",
+         "predictions.p: NaN or infinity is not allowed; leave a missing prediction out"),
+        (b'{"model_id": "m", "timestamp": NaN}', "non_finite",
+         "timestamp: NaN or infinity is not allowed; leave the timestamp out when not known"),
+        (b'{"kind": "feedback", "model_id": "m", "event_id": "e", "label": NaN}', "non_finite",
+         "label: NaN or infinity is not allowed"),
+        # an integer no float holds was taken, then failed when stored, naming no field
+        (raw({**GOOD, "features": {"x": 10**400}}), "schema",
+         "features.x: an integer beyond ±1.8e308 (what a float holds) is not allowed"),
+        (raw({**GOOD, "predictions": {"p": -(10**400)}}), "schema", "predictions.p: an integer"),
+        (raw({**GOOD, "predictions": {"p": [0, 10**400]}}), "schema", "predictions.p: an integer"),
+        # a mistyped kind is told the kinds there are, not "should be 'prediction'"
+        (raw({"kind": "Feedback", "model_id": "m", "event_id": "e", "label": 1}), "schema",
+         "kind: expected 'prediction' or 'feedback', got 'Feedback'"),
+        (raw({"kind": "feedback ", "model_id": "m", "event_id": "e", "label": 1}), "schema",
+         "kind: expected 'prediction' or 'feedback', got 'feedback '"),
+        (raw({**GOOD, "kind": None}), "schema", "kind: expected 'prediction' or 'feedback'"),
         (b'{"model_id": "m", "features": {"a": 1e999}}', "non_finite", "features.a"),
         # a class probability that overflows (said "got a list whose item 1 is float")
         (b'{"model_id": "m", "predictions": {"p": [0.5, 1e999]}}', "non_finite",
@@ -124,6 +144,23 @@ def test_a_timestamp_is_iso_8601_or_unix_seconds_or_milliseconds() -> None:
                "1767225600.5", 1767225600500, "1767225600500"):
         assert parse_event(raw({**GOOD, "timestamp": ts})).timestamp == want, ts
     for ts in ("2026-01-01", "20260101T000000Z", True):
+        with pytest.raises(EventError):
+            parse_event(raw({**GOOD, "timestamp": ts}))
+
+
+def test_a_time_zone_of_hours_alone_is_read() -> None:
+    """ISO-8601 allows an offset of hours alone, as PostgreSQL writes a timestamptz
+    (``2026-01-01 00:00:00+00``): such events were dead-lettered ("unexpected extra
+    characters"), and refused by ``PredictionLogger`` (whose path is ``model_validate``)."""
+    for ts, want in (("2026-01-01 00:00:00+00", datetime(2026, 1, 1, tzinfo=UTC)),
+                     ("2026-01-01T09:00:00+09", datetime(2026, 1, 1, tzinfo=UTC)),
+                     ("2026-01-01T00:00:00.123-05", datetime(2026, 1, 1, 5, 0, 0, 123000, UTC)),
+                     ("2026-01-01T00:00-01", datetime(2026, 1, 1, 1, tzinfo=UTC))):
+        assert parse_event(raw({**GOOD, "timestamp": ts})).timestamp == want, ts
+        assert PredictionEvent.model_validate({**GOOD, "timestamp": ts}).timestamp == want
+        feedback = {"kind": "feedback", "model_id": "m", "event_id": "e", "label": 1}
+        assert parse_event(raw({**feedback, "timestamp": ts})).timestamp == want, ts
+    for ts in ("2026-01-01+05", "2026-01-01T00:00:00+5", "2026-01-01T00:00:00+123"):
         with pytest.raises(EventError):
             parse_event(raw({**GOOD, "timestamp": ts}))
 

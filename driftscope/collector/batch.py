@@ -195,7 +195,8 @@ class Processor:
             try:
                 row = payload(event)
                 event_ms = epoch_ms(event.timestamp)
-            except (OverflowError, ValueError) as exc:  # e.g. an integer beyond float range
+            except (OverflowError, ValueError) as exc:  # a fallback: validation refuses an
+                # integer beyond float range, naming its field
                 raise EventError("schema", f"a value cannot be stored: {exc}") from None
             batch.features.extend(self.registry.check(event))
         except EventError as exc:

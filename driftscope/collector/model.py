@@ -25,7 +25,7 @@ from typing import Any
 
 from driftscope.config import Config, ModelConfig
 from driftscope.errors import EventError
-from driftscope.events import PREDICTION_PREFIX, EventTime, PredictionEvent, canonical
+from driftscope.events import PREDICTION_PREFIX, EventTime, PredictionEvent, canonical, loc_part
 
 NUMERIC, CATEGORICAL, PROBS = "numeric", "categorical", "probs"
 PRED_PREFIX = PREDICTION_PREFIX
@@ -151,10 +151,9 @@ class ModelRegistry:
                 seen = kinds.get(key)
                 if seen is None:
                     learned.append((key, kind))
-                elif seen != kind:
-                    raise EventError(
-                        "type_change", f"{key}: was {seen}, now {kind}; send a new feature name"
-                    )
+                elif seen != kind:  # (the name escaped: a dead letter keeps one line)
+                    raise EventError("type_change", f"{loc_part(key)}: was {seen}, now {kind}; "
+                                                    "send a new feature name")
         for name, kind in learned:  # only after the whole event passed
             kinds[name] = kind
         return [(event.model_id, name, kind) for name, kind in learned]

@@ -130,6 +130,18 @@ def test_feature_kinds_and_type_change() -> None:
         reg.check(_event(features={"x": True}))
 
 
+def test_a_type_change_names_a_feature_whose_name_holds_a_line_break() -> None:
+    """The dead letter keeps the first line of an error: a name with a line break left
+    ``type_change: 'col'``; names are escaped as in a ``schema`` error."""
+    reg = ModelRegistry(Config())
+    for name in ("col\nB", "col\u2028C"):
+        reg.check(_event(features={name: 1}))
+        with pytest.raises(EventError) as err:
+            reg.check(_event(features={name: "x"}))
+        assert len(str(err.value).splitlines()) == 1
+        assert str(err.value).startswith(ascii(name)[1:-1] + ": was numeric, now categorical")
+
+
 def test_unknown_models_policy() -> None:
     assert ModelRegistry(Config()).model("new").logging == ["raw"]
     strict = Config.model_validate({"collector": {"unknown_models": "dead_letter"}})
@@ -223,6 +235,8 @@ def test_processor_rejects_sub_second_windows_and_survives_huge_numbers() -> Non
     proc.process(batch, Message("t", 0, 5, huge))
     proc.process(batch, Message("t", 0, 6, b'{"model_id": "m", "features": {"x": 1}}'))
     assert [(d.reason, d.offset) for d in batch.dead] == [("schema", 5)]
+    assert batch.dead[0].error.startswith("features.x: an integer beyond")  # (not "a value
+    # cannot be stored: int too large to convert to float", naming no field)
     assert len(batch.events) == 1 and batch.consumed == 2
 
 
