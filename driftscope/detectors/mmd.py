@@ -16,6 +16,7 @@ Pure functions over kernel matrices, in the spirit of alibi-detect's ``distance.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -225,6 +226,24 @@ class FittedMMD(FittedBase):
         return replace(base, details={**base.details, **self.witness(current)})
 
 
+def _checked_device(device: str) -> str:
+    """``device`` when torch can use it here: ``auto``, ``cpu``, or ``cuda`` (``cuda:N``)
+    with a CUDA device present. Found in review: ``gpu`` or ``cuda`` on a machine without
+    one passed the start and raised at every window, taking its other drift rows along."""
+    if device in ("auto", "cpu"):
+        return device
+    if not isinstance(device, str) or not re.fullmatch(r"cuda(:[0-9]+)?", device):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda' ('cuda:N'), got {device!r}")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use 'auto' "
+                          "(CUDA when present) or 'cpu'")
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA "
+                          "device(s)")
+    return device
+
+
 class MMD:
     """Kernel two-sample statistic MMD² on standardised multivariate rows.
 
@@ -241,6 +260,9 @@ class MMD:
         ``linear`` is O(n) and suits very large windows (less power per row).
     dtype : {"float64", "float32"}
         ``float32`` halves time and memory; ``float64`` (default) is exact to 1e-9.
+    device : {"auto", "cpu", "cuda"}
+        Where the kernel sums run: ``auto`` (default) takes CUDA when torch sees it;
+        ``cuda`` (``cuda:N``) without such a device is a configuration error.
 
     Examples
     --------
@@ -280,7 +302,7 @@ class MMD:
         self.bandwidth = bandwidth
         self.multipliers = tuple(float(v) for v in multipliers)
         self.estimator = estimator
-        self.device = device
+        self.device = _checked_device(device)
         self.max_kernel_mb = max_kernel_mb
         self.n_witness = n_witness
         if dtype not in ("float64", "float32"):

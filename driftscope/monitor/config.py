@@ -141,6 +141,18 @@ class DetectorSpec(Section):
             data = {("on" if k is True else k): v for k, v in data.items()}
         return data
 
+    @model_validator(mode="after")
+    def _scores_what_it_is_on(self) -> DetectorSpec:
+        """An ``on`` that leaves the detector nothing it can score is refused (found in
+        review: ``mmd`` with ``on: categorical`` loaded, and never ran)."""
+        kind = detector_kind(self.name)
+        takes = {"numeric": "numeric", "multivariate": "numeric", "categorical": "categorical"}
+        if kind in takes and self.on != "all" and self.on != takes[kind]:
+            what = "rows of numeric features" if kind == "multivariate" else f"{kind} features"
+            raise ValueError(f"detector {self.name} scores {what} only: on: {self.on} "
+                             f"leaves it nothing (drop `on`, or on: {takes[kind]})")
+        return self
+
 
 DEFAULT_MIN_EFFECT = {"linf": 0.1, "l1": 0.2, "emd": 0.05}
 """Practical-significance floors of the default detectors: 10 points of a category's share,

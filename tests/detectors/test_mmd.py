@@ -101,7 +101,7 @@ def test_null_p_values_are_uniform() -> None:
         ps.append(MMD(Permutation(n=50), n_witness=1).fit(x, rng=rng).score(y).p_value)
     p = np.array(ps)
     assert stats.kstest(p, "uniform").pvalue > 0.01
-    assert np.all(p >= 1 / 51)
+    assert np.mean(p < 1 / 51) <= 0.05  # beyond every permutation (the tail's): about 1/51
     assert 0.0 <= np.mean(p <= 0.05) <= 0.1
 
 
@@ -171,7 +171,8 @@ def test_float32_is_close_to_float64() -> None:
     a = MMD(Permutation(n=50)).fit(x, rng=np.random.default_rng(0)).score(y)
     b = MMD(Permutation(n=50), dtype="float32").fit(x, rng=np.random.default_rng(0)).score(y)
     assert b.statistic == pytest.approx(a.statistic, rel=1e-3)
-    assert b.p_value == a.p_value
+    assert b.p_value == pytest.approx(a.p_value, rel=0.05)  # (beyond every permutation:
+    # the tail fitted to statistics that differ in their last digits)
 
 
 def test_a_reference_quantile_threshold_holds_its_level_on_many_features() -> None:
@@ -193,3 +194,24 @@ def test_a_reference_quantile_threshold_holds_its_level_on_many_features() -> No
 
     assert flagged(256, 100, 100, 0.0, 40) <= 2  # (about 1 % expected; 20 of 40 before)
     assert flagged(64, 1000, 500, 0.2, 10) >= 8  # a 0.2-sd shift of 4 features of 64
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda", "cuda:0"])
+def test_a_device_torch_cannot_use_is_refused_when_made(device: str) -> None:
+    """Found in review: ``device: gpu`` (or ``cuda`` without one) passed the monitor's
+    start and raised at every window, taking the window's other drift rows with it."""
+    import torch
+
+    from driftscope.errors import ConfigError
+    from driftscope.monitor.config import MonitorConfig
+    from driftscope.monitor.detect import check_detectors
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(ConfigError, match="device"):
+        MMD(device=device)
+    m = MonitorConfig(name="m", model="x", features=["a", "b"],
+                      detectors=[{"name": "mmd", "params": {"device": device}}])
+    with pytest.raises(ConfigError, match="monitor m: detector mmd: device"):
+        check_detectors([m])
+    assert MMD(device="cpu").device == "cpu" and MMD().device == "auto"

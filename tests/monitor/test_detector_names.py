@@ -56,3 +56,23 @@ def test_loading_a_configuration_does_not_import_the_detectors(tmp_path: Path) -
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("name", "on", "said"), [
+    ("mmd", "categorical", "detector mmd scores rows of numeric features only: on: categorical"),
+    ("emd", "categorical", "detector emd scores numeric features only: on: categorical"),
+])
+def test_an_on_that_leaves_a_detector_nothing_is_refused(tmp_path: Path, name: str, on: str,
+                                                         said: str) -> None:
+    """Found in review: ``mmd`` with ``on: categorical`` loaded and never ran."""
+    path = tmp_path / "driftscope.yaml"
+    path.write_text(yaml.safe_dump({"monitors": [{
+        "name": "m", "model": "m", "features": ["x", "y"],
+        "detectors": [{"name": name, "on": on}]}]}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert said in str(info.value) and "\n" not in str(info.value)
+    path.write_text(yaml.safe_dump({"monitors": [{
+        "name": "m", "model": "m", "features": ["x", "y"],
+        "detectors": [{"name": name, "on": "numeric"}]}]}))
+    assert load_config(path, {}).monitors[0].detectors[0].on == "numeric"
