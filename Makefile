@@ -18,11 +18,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lint typecheck unit bench clean
 
+# (silent recipes: make echoed each pip line with the whole awk filter, the first thing a
+# new user read)
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
-	$(BIN)/python -m pip install --quiet -e ".[dev]" $(QUIET_PIP)
-	touch $(STAMP)
+	@echo "installing Driftscope and its dependencies into $(VENV) (a few minutes the first time)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	@$(BIN)/python -m pip install --quiet -e ".[dev]" $(QUIET_PIP)
+	@touch $(STAMP)
 
 install: $(STAMP)
 

@@ -298,7 +298,13 @@ def demo(
         data_dir=data_dir,
     )
     out = Console()
-    s = run_demo(settings, say=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    try:
+        s = run_demo(settings, say=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    except KeyboardInterrupt:  # (it stopped without a word: the partial run was not told)
+        typer.echo(f"interrupted: database {settings.database} at "
+                   f"chdb://{(data_dir / 'db').resolve()} holds a partial run; "
+                   "`driftscope demo` starts it afresh", err=True)
+        raise typer.Exit(130) from None
     print_summary(s, out)
     out.print(
         "The other commands use the database `driftscope`; to point them at the demo's "

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -39,6 +39,7 @@ from driftscope.collector.rebalance import Listener, finish_lost_join
 from driftscope.collector.sink import Sink
 from driftscope.collector.windows import UNASSIGNED
 from driftscope.config import Config, ModelConfig, Secrets, kafka_client_options
+from driftscope.durations import show_duration
 from driftscope.errors import BrokerError, StoreError
 from driftscope.store.clickhouse import Store
 from driftscope.telemetry import CollectorMetrics
@@ -161,6 +162,13 @@ class Collector:
             raise BrokerError(f"cannot reach Kafka at {k.bootstrap_servers}: {exc}") from None
         self._consumer.subscribe([k.topic], listener=Listener(self))
         log.info("collector %s: consuming %s as group %s", self.collector_id, k.topic, k.group_id)
+        for model in self.config.models:
+            if model.allowed_lateness >= model.window > timedelta(0):
+                log.warning(  # (found in review: 10s windows, each judged 70 s late, silent)
+                    "model %s: its %s windows close %s after their end (allowed_lateness): "
+                    "each is judged that late; an allowed_lateness under the window closes "
+                    "them sooner", model.id, show_duration(model.window),
+                    show_duration(model.allowed_lateness))
 
     def _load_state(self, lagging: set[int] | None = None) -> None:
         """A processor whose feature kinds, watermarks and open windows are the store's.

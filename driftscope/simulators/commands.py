@@ -60,8 +60,9 @@ def _shaped(scenario: str, span: str | None, burst: str | None,
     given = {"--span": span, "--burst": burst, "--period": period}
     for option, value in given.items():
         if value is not None and SHAPE_OPTIONS[option] != temporal:
+            shape = "of no drift" if temporal == "none" else temporal
             raise ConfigError(f"{option} shapes {SHAPE_OPTIONS[option]} scenarios; "
-                              f"{scenario} is {temporal}: leave {option} out")
+                              f"{scenario} is {shape}: leave {option} out")
     fields: dict[str, Any] = {}
     if span is not None:
         fields["span"] = _onset(span, "--span", "a number of events")
@@ -256,7 +257,9 @@ def simulate(
     opts = kafka_client_options(cfg.kafka, Secrets.from_env())
     servers = bootstrap or opts.pop("bootstrap_servers")
     opts.pop("bootstrap_servers", None)
-    typer.echo(f"{scenario} on {source}: {n} events at {rate or 'max'}/s to {cfg.kafka.topic}")
+    pace = f"{rate:g}/s" if rate else "as fast as Kafka takes them"
+    typer.echo(f"{scenario} on {source}: {n} predictions and their labels, {pace}, to "
+               f"{cfg.kafka.topic}")
     try:
         out = deliver(app, n, servers, topic=cfg.kafka.topic, rate=rate or None, stream=stream,
                       client_options=opts)
@@ -269,8 +272,8 @@ def simulate(
     served = (f" ({c.canary} by version {app.canary_version}, accuracy "
               f"{c.canary_accuracy:.3f})" if canary else "")
     typer.echo(
-        f"delivered {out.delivered} events to {cfg.kafka.topic}: {c.predictions} predictions "
-        f"({c.drifted} drifted){served}, {c.feedback} labels; accuracy {c.accuracy:.3f}; "
+        f"delivered {c.predictions} predictions ({c.drifted} drifted){served} and "
+        f"{c.feedback} labels to {cfg.kafka.topic}; accuracy {c.accuracy:.3f}; "
         f"lost {out.stats.failed + out.stats.dropped}{invalid}"
     )
     if not out.delivered:  # a script must not take "nothing sent" for success
@@ -316,8 +319,9 @@ def evaluate(
         raise ConfigError(f"--sizes: every window size must be at least 1, got {sizes!r}")
     _at_least("--trials", trials, 1)
     _at_least("--seed", seed, 0)
-    if period not in ("1d", "1w") or span < 1:
-        raise ConfigError(f"--period: 1d or 1w, --span: at least 1; got {period!r}, {span}")
+    if period not in ("1d", "1w"):
+        raise ConfigError(f"--period: 1d or 1w, got {period!r}")
+    _at_least("--span", span, 1)
     if phase not in PHASES:
         raise ConfigError(f"--phase: {' or '.join(PHASES)}; got {phase!r}")
     if output:  # now, not after the run: a result is never computed for nothing

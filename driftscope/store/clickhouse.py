@@ -159,6 +159,7 @@ class Store:
         retention: Any = None,
     ) -> None:
         self.dsn = dsn
+        self.relative = False  # (its configuration named it relative to the working dir)
         self.database = database
         self._user = user
         self._password = password
@@ -174,23 +175,32 @@ class Store:
     def from_config(cls, store: Any, secrets: Any, root: Path | None = None) -> Store:
         """From a :class:`~driftscope.config.StoreConfig` and the environment's secrets."""
         password = secrets.clickhouse_password
-        return cls(
+        made = cls(
             store.resolved_dsn(root),
             database=store.database,
             user=store.user,
             password=password.get_secret_value() if password else None,
             retention=store.retention,
         )
+        made.relative = store.resolved_dsn(root) != store.dsn
+        return made
 
     def require_existing(self) -> Store:
         """For a command that reads what others wrote (``alerts``, ``report``): an embedded
         store that does not exist is an error, not a new empty one made where the command
         happens to run (the default path is relative to the working directory)."""
-        if self.embedded and not Path(self.dsn.removeprefix("chdb://")).exists():
+        path = Path(self.dsn.removeprefix("chdb://"))
+        if self.embedded and not path.exists():
+            if self.relative:
+                raise StoreError(
+                    f"no store at {self.dsn}: run this where the collector's store is (the "
+                    "default store.dsn, chdb:///.driftscope/db, is relative to the working "
+                    "directory), or pass -c driftscope.yaml")
+            # (an absolute store.dsn: "pass -c" told a user who had)
             raise StoreError(
-                f"no store at {self.dsn}: run this where the collector's store is (the "
-                "default store.dsn, chdb:///.driftscope/db, is relative to the working "
-                "directory), or pass -c driftscope.yaml")
+                f"no store at {self.dsn}: nothing has been collected into it yet "
+                "(`driftscope collect` or `serve` with this configuration makes it; "
+                "`driftscope migrate` makes it empty)")
         return self
 
     # -- connection ---------------------------------------------------------------

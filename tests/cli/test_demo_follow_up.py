@@ -44,3 +44,30 @@ def test_the_demo_prints_how_other_commands_reach_its_data(tmp_path: Path) -> No
     assert len(errors) == 1 and errors[0].startswith("error: "), errors
     assert "has no table" in errors[0] and "driftscope migrate" in errors[0]
     assert "DRIFTSCOPE_STORE__DATABASE" in errors[0]
+
+
+def test_a_demo_stopped_by_ctrl_c_says_its_database_holds_a_partial_run(tmp_path: Path) -> None:
+    """Found in review: one Ctrl-C stopped the demo (exit 130) without a word, and the
+    user was not told that the demo's database now held half a run."""
+    import signal
+    import time
+
+    data = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftscope.cli", "demo", "--short", "--data-dir", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:  # once the broker is up, the run is under way
+            if line.startswith("broker on") or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    said = [line for line in err.splitlines() if line.startswith("interrupted:")]
+    assert said == [f"interrupted: database demo at chdb://{(data / 'db').resolve()} holds a "
+                    "partial run; `driftscope demo` starts it afresh"], err[-2000:]

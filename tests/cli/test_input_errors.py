@@ -273,7 +273,14 @@ def test_monitor_and_backfill_in_the_wrong_place_say_so(tmp_path: Path) -> None:
     """A forgotten `-c` in a folder without a store: `monitor` made an empty store and
     printed "0 windows" every pass for ever; `backfill` "backfilled 0 window(s)", exit 0."""
     write(tmp_path / "driftscope.yaml", {"monitors": [MONITOR]})
-    one_line_error(driftscope("monitor", "--once", cwd=tmp_path), "no store at chdb://")
+    # an absolute store.dsn (here the environment's): not told to pass the -c a user may
+    # have passed (found in review), but that nothing was collected there
+    said = one_line_error(driftscope("monitor", "--once", cwd=tmp_path),
+                          f"no store at chdb://{tmp_path}/db: nothing has been collected")
+    assert "pass -c" not in said
+    one_line_error(driftscope("monitor", "--once", cwd=tmp_path, env={
+        "DRIFTSCOPE_STORE__DSN": "chdb:///.driftscope/db"}),  # the default: relative
+        "is relative to the working directory), or pass -c driftscope.yaml")
     one_line_error(driftscope("backfill", "--since", "2026-01-01T00:00Z", "--until",
                               "2026-01-02T00:00Z", cwd=tmp_path), "no store at chdb://")
     assert not (tmp_path / "db").exists()

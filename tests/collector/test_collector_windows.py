@@ -179,3 +179,20 @@ def test_a_window_closed_short_by_a_killed_process_is_recounted_on_start(
     assert not recounted()
     run_until([Collector(cfg, store, kafka_options=opts, registry=CollectorRegistry())],
               recounted, timeout=30)
+
+
+def test_a_lateness_as_long_as_the_window_is_told_at_the_start(
+    broker, store: Store, topic: str, caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    """Found in review: 10-second windows under the default minute of lateness were each
+    judged 70 s after their end, and the collector said nothing about it."""
+    cfg = make_config(broker.bootstrap, topic, models=[
+        {"id": "fast", "window": "10s"}, {"id": "hourly", "window": "1h"}])
+    c = Collector(cfg, store, kafka_options={"bootstrap_servers": [broker.bootstrap]})
+    with caplog.at_level(logging.WARNING, logger="driftscope.collector"):
+        c.start()
+        c.close()
+    said = [r.getMessage() for r in caplog.records if "allowed_lateness" in r.getMessage()]
+    assert said == ["model fast: its 10s windows close 1m after their end (allowed_lateness): "
+                    "each is judged that late; an allowed_lateness under the window closes "
+                    "them sooner"]

@@ -52,8 +52,10 @@ def test_simulate_sends_to_the_broker(broker, topic, tmp_path) -> None:  # type:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "delivered 200 events to" in result.output, result.output
-    assert "100 predictions" in result.output and "100 labels" in result.output
+    # (one count of one thing: "100 events", then "delivered 200 events", read as twice)
+    assert "100 predictions and their labels, as fast as Kafka takes them" in result.output
+    assert "delivered 100 predictions (" in result.output, result.output
+    assert "and 100 labels to" in result.output
     assert "by version" not in result.output  # (no canary unless asked)
 
 
