@@ -227,6 +227,8 @@ def first_error(err: ValidationError) -> tuple[str, str]:
     if e["type"] == "string_unicode":
         return "not_utf8", f"{loc}: a lone surrogate (e.g. \\udfff) cannot be encoded as UTF-8"
     bad = e.get("input")
+    if e["type"] == "extra_forbidden":  # (its value is no matter, a NaN one's either)
+        return "schema", f"{loc}: Extra inputs are not permitted"
     if e["type"] == "finite_number" or (isinstance(bad, float) and not math.isfinite(bad)) \
             or (union and isinstance(bad, list)  # (class probabilities: "got a list whose
                 and any(isinstance(x, float) and not math.isfinite(x) for x in bad)):  # item

@@ -99,6 +99,8 @@ def test_feedback_is_its_own_kind() -> None:
         # keys are escaped so that the error stays one meaningful line
         (raw({**GOOD, "features": {"a\nb": {"x": 1}}}), "schema", "features.a\\nb: expected"),
         (b'{"model_id": "m", "\\nfeaturs": 1}', "schema", "\\nfeaturs: Extra inputs"),
+        # an unknown field is unknown whatever its value (a NaN one read "NaN is not allowed")
+        (b'{"model_id": "m", "featurs": NaN}', "schema", "featurs: Extra inputs"),
         # a feature named like a union member's type keeps its name in the error
         (raw({**GOOD, "features": {"int": {"b": 1}}}), "schema", "features.int: expected"),
         (raw({**GOOD, "features": {"none": [1]}}), "schema", "features.none: expected"),
