@@ -677,7 +677,8 @@ def merge(channel: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
             extra = [b for n in notices for b in n["blocks"][1:3]]  # the line of what they
             room = max(SLACK_MAX_BLOCKS - len(extra), 3)  # leave out)
             out = alerts[0] if len(alerts) == 1 else _merge_slack(alerts, room)
-            return {**out, "blocks": out["blocks"][:room] + extra[:SLACK_MAX_BLOCKS - room]}
+            keep = (SLACK_MAX_BLOCKS - room) // 2 * 2  # (a notice's line with its context)
+            return {**out, "blocks": out["blocks"][:room] + extra[:keep]}
         out = merge(channel, alerts)
         return {**out, "lines": [*out.get("lines", []), *(
             f"{x} — {str(n.get('text', ''))[len(RETRAIN_HEAD):].strip()}"

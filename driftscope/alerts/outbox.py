@@ -590,13 +590,18 @@ def _model_order(queue: list[list[Delivery]], failed: list[list[Delivery]],
     later; and the messages held back (second) because such a one is failed but not in
     this run (paced). Found in review: after an outage, a firing message tried less
     recently than the previous alert's failed "Resolved" went out first, and the
-    channel's last word on the model read "Resolved" while it fired."""
+    channel's last word on the model read "Resolved" while it fired. Such a resolution's
+    own alert message, where it failed too, goes before it (else the resolution waits
+    for it, :meth:`Dispatcher._send`, and went out after the next alert all the same)."""
     def made(g: list[Delivery]) -> datetime:
         return min(d.created_at for d in g)
 
     earlier = [g for g in failed if g[0].kind in LATER and _model_of(g)]
     if not earlier:
         return queue, []
+    theirs = {(d.alert_id, d.channel) for g in earlier for d in g}
+    earlier += [g for g in failed if g[0].kind == "firing"
+                and any((d.alert_id, d.channel) in theirs for d in g)]
     queued = {id(g) for g in queue}
     out: list[list[Delivery]] = []
     held: list[list[Delivery]] = []

@@ -16,7 +16,7 @@ Pure functions over kernel matrices, in the spirit of alibi-detect's ``distance.
 
 from __future__ import annotations
 
-import re
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -226,22 +226,41 @@ class FittedMMD(FittedBase):
         return replace(base, details={**base.details, **self.witness(current)})
 
 
-def _checked_device(device: str) -> str:
-    """``device`` when torch can use it here: ``auto``, ``cpu``, or ``cuda`` (``cuda:N``)
-    with a CUDA device present. Found in review: ``gpu`` or ``cuda`` on a machine without
-    one passed the start and raised at every window, taking its other drift rows along."""
-    if device in ("auto", "cpu"):
+log = logging.getLogger(__name__)
+
+
+def _checked_device(device: Any) -> str:
+    """``device`` as torch names it (``"auto"`` kept): a name torch does not know (``gpu``)
+    is a configuration error, where before it passed the start and raised at every window,
+    taking the window's other drift rows with it. A device torch knows but this machine
+    lacks (``cuda`` where there is no GPU) is taken: :func:`_usable` runs on the CPU then."""
+    if device == "auto":
+        return "auto"
+    try:
+        return str(torch.device(device))
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"device must be 'auto' or a torch device ('cpu', 'cuda', "
+                          f"'cuda:1', 'mps' …), got {device!r}") from None
+
+
+_WARNED: set[str] = set()
+
+
+def _usable(device: str) -> str:
+    """The device to run on: ``auto`` is CUDA where torch sees one, else the CPU; a device
+    this machine lacks is the CPU, with one WARNING a process."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    kind = torch.device(device)
+    lacks = ((kind.type == "cuda" and (not torch.cuda.is_available()
+                                       or (kind.index or 0) >= torch.cuda.device_count()))
+             or (kind.type == "mps" and not torch.backends.mps.is_available()))
+    if not lacks:
         return device
-    if not isinstance(device, str) or not re.fullmatch(r"cuda(:[0-9]+)?", device):
-        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda' ('cuda:N'), got {device!r}")
-    if not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r}: torch sees no CUDA device here; use 'auto' "
-                          "(CUDA when present) or 'cpu'")
-    index = int(device.partition(":")[2] or 0)
-    if index >= torch.cuda.device_count():
-        raise ConfigError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA "
-                          "device(s)")
-    return device
+    if device not in _WARNED:
+        _WARNED.add(device)
+        log.warning("mmd: device %s is not on this machine; running on the cpu", device)
+    return "cpu"
 
 
 class MMD:
@@ -260,9 +279,10 @@ class MMD:
         ``linear`` is O(n) and suits very large windows (less power per row).
     dtype : {"float64", "float32"}
         ``float32`` halves time and memory; ``float64`` (default) is exact to 1e-9.
-    device : {"auto", "cpu", "cuda"}
-        Where the kernel sums run: ``auto`` (default) takes CUDA when torch sees it;
-        ``cuda`` (``cuda:N``) without such a device is a configuration error.
+    device : str
+        Where the kernel sums run: ``auto`` (default) takes CUDA when torch sees it; else
+        a torch device (``cpu``, ``cuda:1``, ``mps``; one this machine lacks runs on the
+        CPU, with a warning). A name torch does not know is a configuration error.
 
     Examples
     --------
@@ -322,9 +342,7 @@ class MMD:
         local = np.random.default_rng([seed, 3])
         base = self.bandwidth or median_heuristic(xs, self.kernel, local)
         bws = np.array([base * mlt for mlt in self.multipliers])
-        device = self.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = _usable(self.device)
         return FittedMMD(
             self.policy,
             seed,

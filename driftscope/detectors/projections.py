@@ -42,8 +42,8 @@ class Projection(Protocol):
 
 @dataclass(frozen=True)
 class FittedAnalytical:
-    """The user functions; ``transform`` stacks their outputs as columns (of the window
-    standardised as the reference's columns were, when the reference was a matrix)."""
+    """The functions; ``transform`` stacks their outputs as columns (of the window
+    standardised as the reference's columns were, with ``standard``)."""
 
     functions: tuple[tuple[str, Callable[[Any], Any]], ...]
     columns: int | None = None  # the reference's, when it was a matrix
@@ -63,31 +63,37 @@ class FittedAnalytical:
 
 
 class Analytical:
-    """User-supplied functions, each mapping the window to one value per row (a matrix's
-    columns standardised on the reference first).
+    """User-supplied functions, each mapping the window to one value per row.
+
+    The default functions (row norm and row mean) read a matrix's columns standardised on
+    the reference, so no column's units decide them; a user's functions get the window as
+    given (a ratio of two columns, a DataFrame's names), unless ``standardise=True``.
 
     Examples
     --------
     >>> import numpy as np
     >>> proj = Analytical({"norm": lambda x: np.linalg.norm(x, axis=1)})
-    >>> x = np.random.default_rng(0).normal(size=(50, 4))
-    >>> proj.fit(x, rng=np.random.default_rng(0)).transform(x).shape  # (of standardised rows)
-    (50, 1)
+    >>> proj.fit(np.ones((2, 4)), rng=np.random.default_rng(0)).transform(np.ones((2, 4)))
+    array([[2.],
+           [2.]])
     """
 
     name: ClassVar[str] = "analytical"
 
-    def __init__(self, functions: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+    def __init__(self, functions: Mapping[str, Callable[[Any], Any]] | None = None,
+                 standardise: bool | None = None) -> None:
         fns = functions or {"row_norm": row_norm, "row_mean": row_mean}
         if not all(callable(f) for f in fns.values()):
             raise ConfigError("analytical projections need callables")
         self.functions = dict(fns)
+        self.standardise = functions is None if standardise is None else bool(standardise)
 
     def fit(self, reference: Any, *, rng: np.random.Generator) -> FittedAnalytical:
         draw_seed(rng)
         arr = np.asarray(reference)
-        if arr.ndim != 2:
-            return FittedAnalytical(tuple(sorted(self.functions.items())))
+        if arr.ndim != 2 or not self.standardise:
+            return FittedAnalytical(tuple(sorted(self.functions.items())),
+                                    arr.shape[1] if arr.ndim == 2 else None)
         standard = robust_standardiser(arr.astype(float)) if arr.dtype.kind in "biuf" else None
         return FittedAnalytical(tuple(sorted(self.functions.items())), arr.shape[1], standard)
 

@@ -260,3 +260,32 @@ def test_a_resolution_the_receiver_refuses_holds_no_alert_back(store: Store) -> 
     assert counts["failed"] == 1 and counts["sent"] == 1
     assert [k for k, _ in rx.calls] == ["a:resolved:webhook", "b:firing:webhook"]
     assert list(rx.applied) == ["b:firing:webhook"]
+
+
+def test_a_resolution_whose_alert_message_failed_too_goes_with_it_before_the_next(
+    store: Store,
+) -> None:
+    """The review of the change: alert a's message and its resolution both failed in the
+    outage; the resolution, moved before b's alert, waited for a's message, and went out
+    after b's alert all the same."""
+    store.migrate()
+    clock = Clock()
+    box = Outbox(store, clock)
+    enqueue(box, "a", group="m\x1fw1\x1fw2\x1ffiring")
+    box.mark(box.pending(), "failed", [1], "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=5)
+    box.enqueue("a:resolved:webhook", "a", "resolved", "webhook",
+                {"type": "resolved", "alert_id": "a", "model_id": "m"},
+                group_key="m\x1fw3\x1fw4\x1fresolved")
+    box.mark([d for d in box.pending() if d.kind == "resolved"], "failed", [1],
+             "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=1)  # a's alert message tried again since
+    box.mark([d for d in box.pending(include_failed=True) if d.kind == "firing"], "failed",
+             [2], "webhook answered HTTP 503")
+    clock.now += timedelta(minutes=5)
+    enqueue(box, "b", group="m\x1fw5\x1fw6\x1ffiring")
+    clock.now += timedelta(minutes=1)
+    rx = Receiver()
+    assert Dispatcher(box, {"webhook": rx}, retries=0).run(include_failed=True)["sent"] == 3
+    assert [k for k, _ in rx.calls] == ["a:firing:webhook", "a:resolved:webhook",
+                                        "b:firing:webhook"]

@@ -89,3 +89,13 @@ def test_the_command_limit_defaults_to_a_minute() -> None:
     from driftscope.alerts.config import RetrainConfig
 
     assert RetrainConfig().command_timeout.total_seconds() == 60
+
+
+def test_words_that_only_look_like_a_scheme_are_kept() -> None:
+    """The review of the change: "basic authentication failed" became "basic=<redacted>
+    failed"; a bare token needs a digit or a sign to be taken for one."""
+    from driftscope.alerts.notifiers.kafka import _redact
+
+    assert _redact("basic authentication failed") == "basic authentication failed"
+    assert _redact("bearer tokens expired") == "bearer tokens expired"
+    assert _redact("401 with Bearer eyJ0eXAiOiJKV1Q.x") == "401 with Bearer=<redacted>"

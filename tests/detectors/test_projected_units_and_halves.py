@@ -66,3 +66,21 @@ def test_importance_over_projected_components_is_not_called_feature_importance()
         ref, rng=np.random.default_rng(0)).score(cur)
     assert "feature_importance" not in score.details
     assert {i for i, _ in score.details["component_importance"]} <= set(range(3))
+
+
+def test_a_users_analytical_functions_get_the_window_as_given() -> None:
+    """The review of the change: standardising every analytical projection handed users'
+    functions z-scores (a price per unit became a ratio of z-scores) and an array where
+    they read a DataFrame's columns. Only the default functions read standardised rows."""
+    import pandas as pd
+
+    from driftscope.detectors.projections import Analytical
+
+    rng = np.random.default_rng(0)
+    ref = np.column_stack([rng.normal(100, 10, 500), rng.normal(10, 1, 500)])
+    unit = Analytical({"unit_price": lambda x: x[:, 0] / x[:, 1]})
+    got = unit.fit(ref, rng=np.random.default_rng(0)).transform(ref[:3]).ravel()
+    assert np.allclose(got, ref[:3, 0] / ref[:3, 1])
+    df = pd.DataFrame(ref, columns=["price", "qty"])
+    named = Analytical({"unit": lambda x: (x["price"] / x["qty"]).to_numpy()})
+    assert named.fit(df, rng=np.random.default_rng(0)).transform(df).shape == (500, 1)

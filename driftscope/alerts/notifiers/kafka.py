@@ -17,10 +17,12 @@ from driftscope.errors import NotifierError
 log = logging.getLogger("driftscope.alerts")
 _SECRET = re.compile(
     r"""(?ix)\b(token|password|passwd|secret|api[_-]?key|authorization)["']?\s*[=:]\s*["']?
-    (?:(?:bearer|basic|token)\s+)?[^\s,;"']+["']?|\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}""")
+    (?:(?:bearer|basic|token)\s+)?[^\s,;"']+["']?
+    |\b(bearer|basic)\s+(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}""")
 """A credential in a line of a command's stderr: ``key=value`` or ``key: value`` (quoted
 too, as JSON writes it: ``"api_key": "…"``), an ``Authorization`` header's value, and a
-bare ``Bearer …`` token (found in review: these came through unredacted)."""
+bare ``Bearer …`` token — one with a digit or a sign in it, not a word ("basic
+authentication failed" stays; found in review: these came through unredacted)."""
 
 
 def _redact(line: str) -> str:
