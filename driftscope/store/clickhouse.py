@@ -157,9 +157,10 @@ class Store:
         user: str = "default",
         password: str | None = None,
         retention: Any = None,
+        relative: bool = False,
     ) -> None:
         self.dsn = dsn
-        self.relative = False  # (its configuration named it relative to the working dir)
+        self.relative = relative  # (its configuration named it relative to the working dir)
         self.database = database
         self._user = user
         self._password = password
@@ -175,15 +176,15 @@ class Store:
     def from_config(cls, store: Any, secrets: Any, root: Path | None = None) -> Store:
         """From a :class:`~driftscope.config.StoreConfig` and the environment's secrets."""
         password = secrets.clickhouse_password
-        made = cls(
-            store.resolved_dsn(root),
+        dsn = store.resolved_dsn(root)
+        return cls(
+            dsn,
             database=store.database,
             user=store.user,
             password=password.get_secret_value() if password else None,
             retention=store.retention,
+            relative=dsn != store.dsn,
         )
-        made.relative = store.resolved_dsn(root) != store.dsn
-        return made
 
     def require_existing(self) -> Store:
         """For a command that reads what others wrote (``alerts``, ``report``): an embedded
