@@ -83,7 +83,7 @@ was taken, then failed when stored, naming no field)."""
 _Float = Annotated[StrictFloat, Field(json_schema_extra=_IN_FLOAT_RANGE)]
 FeatureValue = Annotated[StrictBool | _Int | _Float | _Str | None, _LTR]
 PredictionValue = Annotated[StrictBool | _Int | _Float | _Str | list[_Int | _Float], _LTR]
-LabelValue = Annotated[StrictBool | StrictInt | StrictFloat | _Str, _LTR]
+LabelValue = Annotated[StrictBool | _Int | _Float | _Str, _LTR]
 _UNION_AT = {"features": 2, "predictions": 2, "label": 1}
 """Where pydantic puts a union member's tag in an error location (after the name)."""
 _UNION_PARTS = {

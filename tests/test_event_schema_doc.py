@@ -57,6 +57,8 @@ def test_the_schema_and_the_collector_agree_on_what_they_refuse() -> None:
         {"features": {"x": float("inf")}},  # (sent as the literal Infinity)
         {"features": {"x": 1.7976931348623157e308, "y": 2**1023}},
         {"predictions": {"p": 10**400}}, {"predictions": {"p": [0.5, 10**400]}},
+        {"kind": "feedback", "event_id": "e", "label": 10**400},
+        {"kind": "feedback", "event_id": "e", "label": 1.7976931348623157e308},
         *({"timestamp": ts} for ts in (
             "1850-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "1900-01-01T00:00:00Z",
             "2299-12-31T23:59:59.999Z", "2300-01-01T00:00:00Z", "9999-01-01T00:00:00Z",

@@ -65,6 +65,8 @@ def test_feedback_is_its_own_kind() -> None:
          "features.x: an integer beyond ±1.8e308 (what a float holds) is not allowed"),
         (raw({**GOOD, "predictions": {"p": -(10**400)}}), "schema", "predictions.p: an integer"),
         (raw({**GOOD, "predictions": {"p": [0, 10**400]}}), "schema", "predictions.p: an integer"),
+        (raw({"kind": "feedback", "model_id": "m", "event_id": "e", "label": 10**400}), "schema",
+         "label: an integer beyond ±1.8e308 (what a float holds) is not allowed"),
         # a mistyped kind is told the kinds there are, not "should be 'prediction'"
         (raw({"kind": "Feedback", "model_id": "m", "event_id": "e", "label": 1}), "schema",
          "kind: expected 'prediction' or 'feedback', got 'Feedback'"),

@@ -206,8 +206,11 @@ class FittedMMD(FittedBase):
         """
         y = self._prepare(current)
         bw = self._bw()
-        x_t, y_t = self._t(self.ref[: self.n_witness * 2]), self._t(y)
-        pts = y_t[: self.n_witness].clone().requires_grad_(True)
+        rng = np.random.default_rng([self.seed, 5, len(y)])
+        rows = _spread(rng, len(y), self.n_witness)
+        x_t = self._t(self.ref[_spread(rng, len(self.ref), self.n_witness * 2)])
+        y_t = self._t(y)
+        pts = y_t[rows].clone().requires_grad_(True)
         w = kernel(pts, x_t, self.kernel_name, bw).mean(1)
         w = w - kernel(pts, y_t, self.kernel_name, bw).mean(1)
         (grad,) = torch.autograd.grad(w.sum(), pts)
@@ -218,12 +221,20 @@ class FittedMMD(FittedBase):
         feats = np.argsort(-share, kind="stable")[:10]
         return {
             "feature_importance": [(int(i), float(share[i])) for i in feats],
-            "top_current_rows": [(int(i), float(wv[i])) for i in order],
+            "top_current_rows": [(int(rows[i]), float(wv[i])) for i in order],
         }
 
     def score(self, current: Any) -> Score:
         base = super().score(current)
         return replace(base, details={**base.details, **self.witness(current)})
+
+
+def _spread(rng: np.random.Generator, n: int, most: int) -> np.ndarray:
+    """Up to ``most`` of ``n`` row positions, drawn at random and in order: a window's or a
+    reference's first rows are its earliest, and the witness would read the start of each."""
+    if n <= most:
+        return np.arange(n)
+    return np.sort(rng.choice(n, most, replace=False))
 
 
 log = logging.getLogger(__name__)

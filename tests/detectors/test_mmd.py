@@ -158,6 +158,21 @@ def test_witness_ranks_the_shifted_feature_and_rows() -> None:
     assert top_rows <= set(range(40))
 
 
+def test_witness_reads_the_whole_window_and_reference_not_their_first_rows() -> None:
+    """The witness looks at up to ``n_witness`` rows: drawn across a window whose late rows
+    moved, and across a reference whose early and late rows differ (stored in time order)."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3000, 4))
+    x[1500:, 1] += 2.0  # the reference's second half: another regime, in the normal too
+    y = rng.normal(size=(2000, 4))
+    y[1000:, 1] += 2.0  # the window mixes both regimes like the reference …
+    y[1800:, 2] += 3.0  # … and its last 200 rows moved along feature 2
+    s = MMD(Constant(0.0), n_witness=300).fit(x, rng=rng).score(y)
+    assert s.details["feature_importance"][0][0] == 2
+    top_rows = [i for i, _ in s.details["top_current_rows"]]
+    assert all(1800 <= i < 2000 for i in top_rows), top_rows
+
+
 def test_kernel_is_one_on_the_diagonal() -> None:
     x = torch.from_numpy(np.random.default_rng(4).normal(size=(10, 3)))
     for name in ("gaussian", "laplacian"):
