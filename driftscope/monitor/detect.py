@@ -208,8 +208,9 @@ def score_one(
     whose columns left out differ is another fit).
 
     ``allowance``: how much of the statistic error in the inputs alone can explain (a
-    profile's sketches, :class:`driftscope.monitor.sketch_noise.SketchNoise`): added to the
-    threshold, and the p-value is that of the statistic less it."""
+    profile's sketches, :class:`driftscope.monitor.sketch_noise.SketchNoise`): combined with
+    the threshold in quadrature (independent noises), and the p-value is that of the
+    statistic less what that added."""
     from driftscope.detectors import registry
 
     kind = getattr(registry.DETECTORS.cls(spec.name), "input_kind", "univariate")
@@ -231,8 +232,10 @@ def score_one(
 
 
 def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> Score:
-    """``score`` with ``allowance`` added to its threshold (and taken off its statistic for
-    the p-value, from the same bootstrap null when there is one)."""
+    """``score`` with its threshold raised to ``hypot(threshold, allowance)``, and what that
+    added taken off its statistic for the p-value (from the same bootstrap null when there
+    is one)."""
+    allowance = float(np.hypot(score.threshold, allowance)) - score.threshold
     p = (fitted.null_p_value(max(score.statistic - allowance, 0.0), cur,
                              score.details.get("null") == "permutation")
          if hasattr(fitted, "null_p_value") else None)

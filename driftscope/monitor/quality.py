@@ -27,7 +27,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy.stats import beta, betabinom
+from scipy.stats import beta, betabinom, norm
 
 from driftscope.durations import as_utc
 from driftscope.monitor.config import QualitySpec
@@ -368,8 +368,8 @@ def segment_volume(
     Values the reference holds often enough to expect ``min_events`` in this window are
     checked, absent ones included, so a segment whose traffic stops (a broken client in
     one country) is found. Only falls count, and only big ones: fewer than half the
-    expected events *and* a binomial z below ``-volume_z`` (its variance widened by the
-    reference's own sampling, ``1 + n/m``), so ordinary swings of the mix on a busy model
+    expected events *and* a count as unlikely as a z below ``-volume_z`` (:func:`_fall_z`:
+    the reference's own sampling counted), so ordinary swings of the mix on a busy model
     stay quiet and a healthy segment is not blamed for another's loss. A window sharing no
     value with the reference (a renamed or re-encoded key) is left to the new-category
     check.
@@ -398,14 +398,38 @@ def segment_volume(
         expected = n * share
         if expected < min_events:
             continue
-        sd = max(float(np.sqrt(expected * (1 - share) * (1 + n / m))), 1.0)
-        z = (observed[v] - expected) / sd
+        z = _fall_z(observed[v], n, share, m)
         bad = observed[v] < 0.5 * expected and z < -spec.volume_z
         details = {"n": observed[v], "expected": round(float(expected), 1),
                    "share": round(float(share), 6)}
         out.append(QualityResult(f"segment:{key}={v}", "volume", float(-z), spec.volume_z,
                                  bad, details | ({"held": True} if v in kept else {})))
     return out
+
+
+def _fall_z(count: int, n: int, share: float, m: int) -> float:
+    """How far below its expectation ``count`` of ``n`` events lies, for a value with
+    ``share`` of a reference of ``m``: a binomial z whose variance is widened by the
+    reference's own sampling (``1 + n/m``); where the window expects at most
+    :data:`EXACT_FALL_BELOW` events, the normal z of the exact beta-binomial lower tail
+    (the share drawn from the reference's counts). The normal approximation is far too
+    loose there: a value with 30 events a window whose traffic stopped read z = -5.3
+    against a ``previous`` reference of 12 windows, and a stop went unflagged below 38.
+
+    >>> round(_fall_z(0, 1000, 0.03, 12_000), 1)  # a stop at 30 events a window
+    -7.3
+    """
+    expected = n * share
+    if count < expected <= EXACT_FALL_BELOW:
+        a = share * m + 0.5
+        tail = float(betabinom.cdf(count, n, a, m + 1.0 - a))
+        return -float(norm.isf(max(tail, 1e-300)))
+    sd = max(float(np.sqrt(expected * (1 - share) * (1 + n / m))), 1.0)
+    return (count - expected) / sd
+
+
+EXACT_FALL_BELOW = 500
+"""Expected counts up to which a segment value's fall is judged on the exact tail."""
 
 
 def held_shares(rows: Sequence[Any], held: Mapping[str, float]) -> dict[str, float]:

@@ -42,8 +42,15 @@ class SketchNoise:
     ``d(R, C)``, by at most ``d(R, R') + d(C, C')`` for a distance (:data:`METRICS`). Each
     term is measured by simulation: ``trials`` samples of the column's size drawn from the
     reference, each passed through a KLL sketch of the same ``k`` and read back as
-    :func:`expand` does, scored against itself with the same detector; the allowance is
-    the ``q``-quantile of that error (0 while the sketch holds every value). Cached per
+    :func:`expand` does, scored against itself with the same detector: the ``q``-quantile
+    of that error (0 while the sketch holds every value). The allowance combines the two
+    sides in quadrature, and the monitor combines it so with the threshold
+    (:func:`~driftscope.monitor.detect.score_one`): a KLL sketch's error is random (its
+    compactions keep the odd or the even items by a coin), independent of the sampling
+    noise the threshold is set for and of the other side's, and adding the worst cases
+    cost most of the power it had left (a review: a 0.04 SD shift over 10,000-event
+    windows was flagged in 10 of 24 windows from profiles, 19 from raw events; measured
+    in ``benchmarks/sketch_allowance.py``, BENCHMARKS.md). Cached per
     detector, column, size (to 1/8 of an octave), k and the reference's shape
     (:func:`_shape`), so a process pays it once per column and size.
     """
@@ -61,8 +68,9 @@ class SketchNoise:
         pool = ref[~np.isnan(ref)]
         if len(pool) < 2:
             return 0.0
-        return sum(self._error(spec, fp, feature, pool, int(np.sum(~np.isnan(v))), k)
-                   for v, k in ((cur, cur_k), (ref, ref_k)) if k is not None)
+        cur_e, ref_e = (self._error(spec, fp, feature, pool, int(np.sum(~np.isnan(v))), k)
+                        if k is not None else 0.0 for v, k in ((cur, cur_k), (ref, ref_k)))
+        return float(np.hypot(cur_e, ref_e))
 
     def _error(self, spec: Any, fp: str, feature: str, pool: np.ndarray, n: int,
                k: int) -> float:
