@@ -28,6 +28,14 @@ from typing import Any
 
 from driftscope.errors import BrokerError
 
+HOLDS_EVERYTHING = (
+    "the embedded broker keeps every message in memory while it runs, collected or not "
+    "(about 0.8 KB each: some 0.9 GB an hour at 150 predictions a second with their labels; "
+    "it has no retention and no record deletion): for a service that runs for days, use "
+    "Kafka (kafka.bootstrap_servers; docker compose runs one)")
+"""Said when a long-running command starts the embedded broker. Measured (a review of a
+35-minute ``serve``): 15 → 62 MB for 54,000 messages, never given back."""
+
 
 def fast_group_options(session_timeout_ms: int = 6000, heartbeat_interval_ms: int = 1000) -> dict:
     """kafka-python consumer settings that make group joins take seconds, not tens."""

@@ -83,7 +83,7 @@ def health(
     from driftscope.config import load_config
     from driftscope.durations import parse_duration
     from driftscope.errors import ConfigError
-    from driftscope.telemetry import heartbeat
+    from driftscope.telemetry import STOPPED, heartbeat
 
     if service not in ("monitor", "alerts"):
         raise ConfigError(f"health {service!r}: expected monitor or alerts")
@@ -97,6 +97,9 @@ def health(
     where = f"{store.resolved_dsn()} (database {store.database})"
     if beat is None:
         raise DriftscopeError(f"{service}: no healthy pass yet over {where}")
+    if STOPPED in beat.detail:
+        raise DriftscopeError(f"{service}: stopped {beat.age:.0f} s ago (a clean stop) over "
+                              f"{where}")
     if beat.age > limit:
         raise DriftscopeError(f"{service}: last healthy pass over {where} {beat.age:.0f} s ago "
                               f"(limit {max_age})")
@@ -124,7 +127,7 @@ def broker(
     """
     import signal
 
-    from driftscope.broker import LocalBroker, ensure_topics
+    from driftscope.broker import HOLDS_EVERYTHING, LocalBroker, ensure_topics
     from driftscope.config import load_config
     from driftscope.errors import BrokerError
 
@@ -156,6 +159,7 @@ def broker(
         ensure_topics(b.bootstrap, topics, partitions=partitions)
         console.print(f"broker on {b.bootstrap}; topics {', '.join(topics)}; Ctrl-C stops it",
                       highlight=False, soft_wrap=True)
+        console.print(f"note: {HOLDS_EVERYTHING}", highlight=False, soft_wrap=True)
         code = b.wait()
         raise BrokerError(f"the broker on {b.bootstrap} exited by itself (exit code {code})")
     except KeyboardInterrupt:

@@ -99,7 +99,7 @@ def serve(
     ``driftscope`` commands and Grafana read it while this process holds it.
     ``ready`` is called once everything has started, before the first monitor pass."""
     from driftscope.alerts.channels import build_channels, dispatcher
-    from driftscope.broker import LocalBroker
+    from driftscope.broker import HOLDS_EVERYTHING, LocalBroker
     from driftscope.collector.commands import prepare
     from driftscope.collector.service import Collector
     from driftscope.config import kafka_client_options
@@ -107,7 +107,7 @@ def serve(
     from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.service import PassFailures, run_pass
     from driftscope.store.clickhouse import Store, redact_dsn
-    from driftscope.telemetry import beat
+    from driftscope.telemetry import beat, stopped
 
     build_channels(config, secrets)  # a missing webhook secret fails now, not after a pass
     local = None
@@ -123,6 +123,7 @@ def serve(
     try:
         if local is not None:
             local.start()
+            log.warning("serve: %s", HOLDS_EVERYTHING)
             log.info("serve: embedded broker on %s (messages in memory only)", local.bootstrap)
         options = kafka_client_options(config.kafka, secrets)
         # (the retrain topic too when we run the broker: nobody else creates it there)
@@ -251,3 +252,5 @@ def serve(
             local.stop()
     if failed:
         raise failed[0]
+    for service in ("monitor", "alerts"):  # (a clean stop: `health` says so at once)
+        stopped(service, config.store.identity())

@@ -122,6 +122,17 @@ def beat(name: str, store: str = "", detail: Mapping[str, Any] | None = None) ->
         logging.getLogger("driftscope").warning("heartbeat %s not written: %s", path, exc)
 
 
+STOPPED = "stopped"
+"""The detail key of the beat a service writes when it stops cleanly (:func:`stopped`)."""
+
+
+def stopped(name: str, store: str = "") -> None:
+    """Record that service ``name`` stopped cleanly: its last beat said healthy, and
+    ``driftscope health`` answered so for ``--max-age`` after a stop (5 minutes by default
+    of a service that was not there). Another instance's next pass beats over it."""
+    beat(name, store, {STOPPED: os.getpid()})
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     """A service's last beat: seconds since, and the detail it wrote."""

@@ -302,7 +302,7 @@ def run(
     """
     from driftscope.alerts.channels import dispatcher
     from driftscope.errors import StoreUnavailable
-    from driftscope.telemetry import beat
+    from driftscope.telemetry import beat, stopped
 
     cfg, secrets, store = _store(config)
     d = dispatcher(store, cfg, secrets)
@@ -330,6 +330,7 @@ def run(
         try:
             time.sleep(interval)
         except KeyboardInterrupt:
+            stopped("alerts", cfg.store.identity())
             return
 
 

@@ -122,7 +122,7 @@ def monitor(
     from driftscope.monitor.scheduler import Monitor
     from driftscope.monitor.service import PassFailures, run_pass
     from driftscope.store.clickhouse import Store
-    from driftscope.telemetry import beat
+    from driftscope.telemetry import beat, stopped
 
     settle_for = parse_duration_option("--settle", settle)
     cfg = load_config(config)
@@ -162,6 +162,7 @@ def monitor(
         try:
             time.sleep(interval)
         except KeyboardInterrupt:
+            stopped("monitor", cfg.store.identity())
             return
 
 

@@ -63,7 +63,8 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
     port = free_port()
     shutil.copy(ROOT / "examples" / "live.yaml", tmp_path / "driftscope.yaml")
     env = {**os.environ, "DRIFTSCOPE_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
-           "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}"}
+           "DRIFTSCOPE_STORE__DSN": f"chdb://{tmp_path / 'db'}",
+           "DRIFTSCOPE_HEARTBEAT_DIR": str(tmp_path / "beats")}
     with _serving("--broker", "--interval", "1", "--settle", "0s", "--store-port", "0",
                   cwd=tmp_path, env=env) as (proc, lines):
         wait_for_port("127.0.0.1", port, timeout=60)
@@ -86,11 +87,18 @@ def test_serve_collects_monitors_and_alerts_in_one_process(tmp_path: Path) -> No
         listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
         out, _ = listing.communicate(timeout=120)
         assert listing.returncode == 0 and "demo-drift" in out and "firing" in out, out
+        health = _cli("health", "monitor", cwd=tmp_path, env=env)
+        out, _ = health.communicate(timeout=120)
+        assert health.returncode == 0 and "last healthy pass" in out, out
         _stop(proc, 60)
     text = "".join(lines)
     assert proc.returncode == 0, text
     assert "Traceback" not in text
     assert "SIGTERM received" in text and "stopped" in text
+    for service in ("monitor", "alerts"):  # (before: healthy for --max-age after the stop)
+        health = _cli("health", service, cwd=tmp_path, env=env)
+        out, _ = health.communicate(timeout=120)
+        assert health.returncode != 0 and f"{service}: stopped" in out, out
     # the store is released and holds the stream: another process opens it and reads the alert
     assert not (tmp_path / "db" / "driftscope-endpoint.json").exists()
     listing = _cli("alerts", "list", "--model", "demo", cwd=tmp_path, env=env)
