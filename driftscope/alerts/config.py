@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from driftscope.durations import parse_duration
-from driftscope.monitor.config import ERROR_METRICS, Section, bound_problem
+from driftscope.monitor.config import ERROR_METRICS, RULE_NOISE, Section, bound_problem
 
 
 class RetrainPolicy(Section):
@@ -30,7 +30,9 @@ class RetrainPolicy(Section):
     lower is better) above it — in ``windows`` consecutive windows (default 2, as alerts'
     ``min_windows``: one window's label noise does not ask); its bound is checked as a
     fixed rule's ``metric < bound`` (``>`` for an error;
-    :func:`~driftscope.monitor.config.bound_problem`); ``periodic``: every ``every``.
+    :func:`~driftscope.monitor.config.bound_problem`), and, as a rule's, the window that
+    asks must be past it by more than ``beyond_noise`` standard errors (default 1, a
+    rule's; ``0``: the plain bound); ``periodic``: every ``every``.
 
     >>> try:
     ...     RetrainPolicy(name="floor", kind="performance_below", metric="accuracy", bound=90)
@@ -47,6 +49,7 @@ class RetrainPolicy(Section):
     bound: float | None = Field(None, allow_inf_nan=False)
     every: timedelta | None = None
     training_window: timedelta = timedelta(days=7)
+    beyond_noise: float = Field(RULE_NOISE, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

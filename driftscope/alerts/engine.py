@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,9 @@ from driftscope.alerts.outbox import Outbox
 from driftscope.alerts.rules import (
     ACKNOWLEDGED,
     FIRING,
+    OPEN_STATES,
     RESOLVED,
+    Alert,
     Decision,
     Policy,
     Track,
@@ -61,6 +63,28 @@ def retrain_channels(cfg: AlertsConfig) -> list[str]:
                             ("command", r.command is not None)) if on]
 
 
+_Seen = tuple[datetime, dict[str, float], frozenset[str], dict[str, tuple[float | None, float]]]
+"""A processed window, for performance streaks: its start, metrics, the checks it could not
+judge, and its metrics' noise (:attr:`WindowVerdict.noise`)."""
+
+
+@dataclass
+class _Redo:
+    """A backfill of one model × monitor over windows the alerts may have seen
+    (:meth:`AlertEngine.recall` with a range)."""
+
+    old: dict[datetime, bool]
+    """Each recorded window's verdict (bad) before the backfill forgot it."""
+    alerts: list[Alert]
+    """The pair's alerts before the backfill, newest first."""
+    shadow: Track
+    """The streaks of the re-judged windows so far (no alert): where a replay starts."""
+    replay: Track | None = None
+    """The track of the windows re-judged from the first one found bad now and good then."""
+    made: set[str] = field(default_factory=set)
+    """Alerts the replay opened."""
+
+
 class AlertEngine:
     """Turns verdicts into alert state and outbox rows (no sending, no formatting rules)."""
 
@@ -89,25 +113,128 @@ class AlertEngine:
         self._last_request: dict[tuple[str, str], datetime | None] = {}
         # (model, monitor, policy) → the drift streak a request already covers
         self._covered: dict[tuple[str, str, str], int] = {}
-        # (model, monitor) → window end → (start, metrics, unjudged): for performance streaks
-        self._recent: dict[tuple[str, str], dict[datetime, tuple[datetime, dict[str, float],
-                                                                frozenset[str]]]] = {}
+        # (model, monitor) → window end → (start, metrics, unjudged, noise): for performance
+        # streaks
+        self._recent: dict[tuple[str, str], dict[datetime, _Seen]] = {}
+        self._redo: dict[tuple[str, str], _Redo] = {}
 
-    def recall(self, model_id: str, monitor: str) -> None:
+    def recall(self, model_id: str, monitor: str, since: datetime | None = None,
+               until: datetime | None = None) -> None:
         """Rebuild a pair's track now, before a backfill forgets the windows it redoes: a
         window the alerts already saw is then ``seen`` (left as it was) rather than
         replayed against today's alert. (Replayed, the windows before an open alert
         resolved it, told Slack "Resolved" while it was still firing and dropped its
-        acknowledgement; its real resolution was then deduplicated away.)"""
+        acknowledgement; its real resolution was then deduplicated away.)
+
+        With the backfill's range (``since``: its first window's start, ``until``: its
+        last one's), also what the alerts saw there (each recorded window's verdict, the
+        pair's alerts): a window they saw good, outside every alert, and re-judged bad (the
+        labels that came after its pass: a performance problem) is news, and the windows
+        from it on are replayed (:meth:`_rejudging`). Call :meth:`redone` after it."""
         key = (model_id, monitor)
         if key not in self._tracks:
             self._tracks[key] = self.alerts.track(*key, lookback=self.lookback)
+        if since is None or until is None:
+            return
+        rows = self.store.query(
+            f"SELECT {M.window_start}, {M.bad} FROM {M} FINAL WHERE {M.model_id} = "
+            f"{{m:String}} AND {M.monitor} = {{n:String}} AND {M.window_start} >= "
+            f"{{a:DateTime64(3, 'UTC')}} AND {M.window_start} <= {{b:DateTime64(3, 'UTC')}}",
+            {"m": model_id, "n": monitor, "a": since, "b": until})
+        shadow = self.alerts.track(*key, lookback=self.lookback, before=since)
+        self._redo[key] = _Redo(
+            {as_utc(t): bool(bad) for t, bad in rows},
+            [a for a, _, _ in self.alerts.pair(*key)],
+            replace(shadow, alert=None, alerted_until=None, waiting_since=None,
+                    waited=timedelta(0), good_streak=0))
+
+    def redone(self, model_id: str, monitor: str) -> None:
+        """The backfill of the pair is over: a replay that ended with its range (before the
+        windows after the latest the alerts saw) leaves the store as the truth: the pair's
+        track is read again when next needed."""
+        key = (model_id, monitor)
+        redo = self._redo.pop(key, None)
+        if redo is not None and redo.replay is not None:
+            self._tracks.pop(key, None)
+
+    def _rejudging(self, key: tuple[str, str], v: WindowVerdict) -> Track | None:
+        """The track ``v`` is applied to when a backfill re-judges windows the alerts saw
+        (None: the pair's own, on which a window already seen is ``seen``).
+
+        A replay starts at the first window the alerts saw good (as recorded), that lies
+        outside each of the pair's alerts, and is bad now: from the streaks of the
+        re-judged windows before it and the alerts that ended before it (cooldown, an
+        all-clear told), as a live pass would have judged it. It goes on over the windows
+        after it, and at the first window past those the alerts saw it becomes the pair's
+        track. It stops at a window inside one of the pair's alerts: that incident was
+        judged and told already (an alert the replay opened just before it is resolved,
+        untold, as continued by it). A window re-judged with its verdict, and each one
+        inside an alert, changes nothing: a second backfill tells nothing."""
+        redo = self._redo.get(key)
+        main = self._tracks[key]
+        if redo is None:
+            return None
+        if main.last_window is None or v.window_start > main.last_window:
+            if redo.replay is not None:  # the re-judged state goes on, live
+                self._tracks[key] = self._joined(main, redo.replay)
+                redo.replay = None
+            return None
+        start = v.window_start
+        inside = next((a for a in redo.alerts if a.opened_window <= start and (
+            a.state in OPEN_STATES or start <= a.last_window)), None)
+        before = redo.shadow
+        redo.shadow = replace(step(before, v, self.policy, silenced=True,
+                                   announce=False).track, alert=None)
+        if redo.replay is not None and inside is not None:
+            self._continued(redo, inside)
+            redo.replay = None
+        elif redo.replay is None and inside is None and redo.old.get(start) is False and v.bad:
+            ended = [a for a in redo.alerts if a.opened_window < start]
+            told = [a.notified_at for a in redo.alerts
+                    if a.notified_at is not None and a.notified_at <= start]
+            redo.replay = replace(before, alert=ended[0] if ended else None,
+                                  last_notified=max(told, default=None))
+        return redo.replay
+
+    def _continued(self, redo: _Redo, later: Alert) -> None:
+        """A replay met ``later``'s windows: an alert it opened and left open is the same
+        incident, resolved untold (its windows after are ``later``'s)."""
+        alert = redo.replay.alert if redo.replay is not None else None
+        if alert is None or alert.alert_id not in redo.made or alert.state not in OPEN_STATES:
+            return
+        found = self.alerts.get(alert.alert_id)
+        done = replace(found[0] if found else alert, state=RESOLVED,
+                       reason=f"continued as alert {later.alert_id}")
+        self.alerts.save(done, found[1] if found else "", found[2] if found else {},
+                         self.clock())
+
+    def _unrecorded(self, key: tuple[str, str], v: WindowVerdict) -> Alert | None:
+        """The alert that last changed on ``v``'s window, where a backfill finds that
+        window without its record (a backfill that crashed after forgetting it, between the
+        alert's save and the record): its messages may be lost, and are enqueued again
+        (:meth:`_enqueue_again`; the outbox keeps one row per delivery id)."""
+        redo = self._redo.get(key)
+        if redo is None or v.window_start in redo.old:
+            return None
+        found = next((a for a in redo.alerts if a.last_window == v.window_start), None)
+        return found
+
+    @staticmethod
+    def _joined(main: Track, replay: Track) -> Track:
+        """The pair's track once a replay reaches the windows the alerts never saw."""
+        told = [t for t in (main.last_notified, replay.last_notified) if t is not None]
+        if replay.alert is None or (main.alert is not None
+                                    and main.alert.alert_id == replay.alert.alert_id):
+            return replace(replay, alert=main.alert, alerted_until=main.alerted_until,
+                           last_notified=max(told, default=None))
+        return replace(replay, last_notified=max(told, default=None))
 
     def process(self, v: WindowVerdict) -> Decision:
         """Apply one window's verdict; returns the decision taken."""
         key = (v.model_id, v.monitor)
         self.recall(*key)
-        track = self._tracks[key]
+        replay = self._rejudging(key, v)
+        track = self._tracks[key] if replay is None else replay
         silenced = self.alerts.silenced(v.model_id, v.monitor, self.clock(), cached=True)
         d = step(track, v, self.policy, silenced=silenced, announce=bool(self.channels))
         now = self.clock()
@@ -135,9 +262,17 @@ class AlertEngine:
             told = self._enqueue_alert(d, v, asked, follow)
         elif d.action == "recount" and track.alerted_until == v.window_start:
             told = self._enqueue_again(d, v, silenced, asked)
+        elif d.action == "seen" and (last := self._unrecorded(key, v)) is not None:
+            told = self._enqueue_again(replace(d, alert=last), v, silenced, asked)
         if asked and not told and not silenced:
             self._enqueue_notice(v, asked)
-        self._tracks[key] = d.track
+        redo = self._redo.get(key)
+        if replay is not None and redo is not None:
+            redo.replay = d.track
+            if d.action == "open" and d.alert is not None:
+                redo.made.add(d.alert.alert_id)
+        else:
+            self._tracks[key] = d.track
         return d
 
     def _enqueue_again(self, d: Decision, v: WindowVerdict, silenced: bool,
@@ -327,7 +462,7 @@ class AlertEngine:
                    for p in self.cfg.retrain.policies):
             return
         recent = self._recent.setdefault((v.model_id, v.monitor), {})
-        recent[v.window_end] = (v.window_start, dict(v.metrics), v.unjudged)
+        recent[v.window_end] = (v.window_start, dict(v.metrics), v.unjudged, dict(v.noise))
         while len(recent) > self.lookback:
             del recent[next(iter(recent))]
 
@@ -339,7 +474,8 @@ class AlertEngine:
         if policy.kind != "performance_below":
             return None
         assert policy.metric is not None
-        if not retrain.short_of(policy, v.metrics.get(policy.metric)):
+        metric = policy.metric
+        if not retrain.short_of(policy, v.metrics.get(metric), v.noise.get(metric)):
             return 0
         n, start = 1, v.window_start
         for _ in range(self.lookback):
@@ -348,19 +484,19 @@ class AlertEngine:
             before = self._window_ending(v.model_id, v.monitor, start)
             if before is None:
                 break
-            start, metrics, unjudged = before
-            value = metrics.get(policy.metric)
+            start, metrics, unjudged, noise = before
+            value = metrics.get(metric)
             if value is None and "performance" in unjudged:
                 continue
-            if not retrain.short_of(policy, value):
+            if not retrain.short_of(policy, value, noise.get(metric)):
                 break
             n += 1
         return n
 
-    def _window_ending(self, model_id: str, monitor: str, end: datetime,
-                       ) -> tuple[datetime, dict[str, float], frozenset[str]] | None:
-        """The processed window of the monitor that ends at ``end``: its start, metrics and
-        the checks it could not judge (this engine's memory, else the store)."""
+    def _window_ending(self, model_id: str, monitor: str, end: datetime) -> _Seen | None:
+        """The processed window of the monitor that ends at ``end``: its start, metrics,
+        the checks it could not judge and its metrics' noise (this engine's memory, else the
+        store: the noise from its performance rows)."""
         found = self._recent.get((model_id, monitor), {}).get(end)
         if found is not None:
             return found
@@ -374,7 +510,29 @@ class AlertEngine:
         summary = json.loads(rows[0][1] or "{}")
         metrics = {str(k): float(x) for k, x in (summary.get("metrics") or {}).items()
                    if isinstance(x, int | float)}
-        return as_utc(rows[0][0]), metrics, frozenset(summary.get("unjudged") or ())
+        start = as_utc(rows[0][0])
+        return start, metrics, frozenset(summary.get("unjudged") or ()), self._noise_of(
+            model_id, monitor, start, sorted(metrics)) if metrics else {}
+
+    def _noise_of(self, model_id: str, monitor: str, start: datetime, metrics: list[str],
+                  ) -> dict[str, tuple[float | None, float]]:
+        """A stored window's ``metrics``' noise, as :attr:`WindowVerdict.noise` keeps it:
+        from their rows of all events (their labels and standard error)."""
+        from driftscope.monitor.evaluate import noise_labels
+
+        rows = self.store.query(
+            f"SELECT {D.metric}, {D.details} FROM {D} WHERE {D.model_id} = {{m:String}} "
+            f"AND {D.monitor} = {{n:String}} AND {D.window_start} = "
+            f"{{s:DateTime64(3, 'UTC')}} AND {D.metric} IN {{x:Array(String)}} "
+            f"AND {D.segment} = '*' ORDER BY {D.computed_at}",  # (a metric's latest row last:
+            {"m": model_id, "n": monitor, "s": start, "x": metrics})  # it wins)
+        out: dict[str, tuple[float | None, float]] = {}
+        for metric, raw in rows:
+            details = json.loads(raw or "{}") if isinstance(raw, str) else dict(raw or {})
+            se = details.get("standard_error")
+            if isinstance(se, int | float):
+                out[str(metric)] = (noise_labels(details), float(se))
+        return out
 
     def _with_labels(self, req: retrain.RetrainRequest, v: WindowVerdict,
                      policy: RetrainPolicy) -> retrain.RetrainRequest:

@@ -121,6 +121,12 @@ class WindowVerdict:
     elsewhere). With a reference per version, the version it was judged against."""
     labels_version: str | None = None
     """With ``labels_start``: the version that served that window, counted alike."""
+    noise: Mapping[str, tuple[float | None, float]] = field(default_factory=dict)
+    """Each of :attr:`metrics`' sampling noise: the labels it was measured on (effective,
+    for a stratified sample's weighted rows; None: not recorded) and its standard error
+    (a ``performance_below`` retraining policy's ``beyond_noise``,
+    :func:`driftscope.alerts.retrain.decide`). Empty: not known (a verdict made
+    elsewhere), the plain bound."""
 
     @property
     def bad(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 from driftscope.alerts.config import RetrainPolicy
 from driftscope.alerts.model import WindowVerdict
 from driftscope.monitor.config import ERROR_METRICS, ReferenceSpec
+from driftscope.monitor.performance import rule_noise
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DATA_FAULTS = frozenset({"missing_rate", "stuck_value", "type_mismatch"})
@@ -71,19 +72,41 @@ class RetrainRequest:
         }
 
 
-def short_of(policy: RetrainPolicy, value: float | None) -> bool:
+def short_of(policy: RetrainPolicy, value: float | None,
+             noise: tuple[float | None, float] | None = None) -> bool:
     """Whether a window's ``value`` of a ``performance_below`` policy's metric falls short
     of its bound: under it, or, for an error (``mae``, ``rmse``: lower is better), over
-    it (before, ``rmse`` under its bound asked while the model did well).
+    it (before, ``rmse`` under its bound asked while the model did well). With ``noise``
+    (the labels the value was measured on and its standard error, as
+    :attr:`WindowVerdict.noise` keeps them), by more than the policy's ``beyond_noise``
+    times the sampling error a rule at that bound allows
+    (:func:`driftscope.monitor.performance.rule_noise`): an accuracy of 0.8 on 25 labels
+    is within one error (0.071) of 0.85.
 
     >>> rmse = RetrainPolicy(name="e", kind="performance_below", metric="rmse", bound=5.0)
     >>> short_of(rmse, 6.0), short_of(rmse, 4.0), short_of(rmse, None)
     (True, False, False)
+    >>> acc = RetrainPolicy(name="a", kind="performance_below", metric="accuracy", bound=0.85)
+    >>> short_of(acc, 0.8, (25, 0.08)), short_of(acc, 0.76, (25, 0.085))
+    (False, True)
     """
     assert policy.metric is not None and policy.bound is not None
     if value is None:
         return False
-    return value > policy.bound if policy.metric in ERROR_METRICS else value < policy.bound
+    margin = policy.beyond_noise * margin_noise(policy, noise)
+    if policy.metric in ERROR_METRICS:
+        return value - margin > policy.bound
+    return value + margin < policy.bound
+
+
+def margin_noise(policy: RetrainPolicy, noise: tuple[float | None, float] | None) -> float:
+    """The sampling error of a window's value of ``policy``'s metric at its bound (0: not
+    known), as a rule's (:func:`driftscope.monitor.performance.rule_noise`)."""
+    if noise is None:
+        return 0.0
+    assert policy.metric is not None and policy.bound is not None
+    labels, se = noise
+    return rule_noise(policy.metric, policy.bound, labels, se)
 
 
 def request_id(policy: str, model_id: str, window_start: datetime) -> str:
@@ -162,10 +185,16 @@ def decide(
             return None
         if below_streak is not None and below_streak < policy.windows:
             return None  # one window under the bound: label noise as often as not
+        noise = v.noise.get(policy.metric)
+        if not short_of(policy, value, noise):
+            return None  # under the bound within its sampling noise, as a rule lets be
         if last_request is not None and v.window_start < last_request + policy.training_window:
             return None  # the last request already covers this slump
         evidence.update(metric=policy.metric, value=round(value, 6), bound=policy.bound,
                         windows_below=below_streak if below_streak is not None else 1)
+        if noise is not None and policy.beyond_noise:
+            evidence.update(noise=round(margin_noise(policy, noise), 6),
+                            beyond_noise=policy.beyond_noise)
         if labels is not None:
             evidence["labels"] = labels
         # the labels measured: with a label_delay, those of an earlier window; the data

@@ -114,6 +114,11 @@ class AlertStore:
             out.append((alert, summary, d))
         return out
 
+    def pair(self, model_id: str, monitor: str, limit: int = 1000) -> list[AlertRow]:
+        """A model × monitor's alerts, newest first."""
+        return self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
+                            {"m": model_id, "n": monitor}, limit)
+
     def open_alerts(self) -> list[AlertRow]:
         """Every firing or acknowledged alert."""
         return self._select(f"{A.state} IN ({{f:String}}, {{k:String}})",
@@ -203,8 +208,13 @@ class AlertStore:
         return n > 0
 
     # -- tracks ------------------------------------------------------------------
-    def track(self, model_id: str, monitor: str, lookback: int = 50) -> Track:
-        """Rebuild a pair's track from processed windows and its latest alerts."""
+    def track(self, model_id: str, monitor: str, lookback: int = 50,
+              before: datetime | None = None) -> Track:
+        """Rebuild a pair's track from processed windows and its latest alerts (an open
+        one first: a backfill that re-judged older windows may have opened one before the
+        latest, resolved, alert). ``before``: the streaks of the windows before that start
+        only (a backfill re-judging from there; :meth:`AlertEngine.recall`)."""
+        bound = "" if before is None else f"AND {M.window_start} < {{b:DateTime64(3, 'UTC')}} "
         rows = self.store.query(
             f"SELECT {M.window_start}, {M.bad}, "
             f"length(JSONExtractArrayRaw({M.summary}, 'drifted')) > 0, "
@@ -216,11 +226,14 @@ class AlertStore:
             f"JSONHas({M.summary}, 'judged'), "
             f"JSONExtract({M.summary}, 'judged', 'Array(String)') "
             f"FROM {M} FINAL WHERE {M.model_id} = {{m:String}} "
-            f"AND {M.monitor} = {{n:String}} ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
-            {"m": model_id, "n": monitor, "k": lookback},
+            f"AND {M.monitor} = {{n:String}} {bound}"
+            f"ORDER BY {M.window_start} DESC LIMIT {{k:UInt32}}",
+            {"m": model_id, "n": monitor, "k": lookback,
+             **({} if before is None else {"b": as_utc(before)})},
         )
         alerts = self._select(f"{A.model_id} = {{m:String}} AND {A.monitor} = {{n:String}}",
                               {"m": model_id, "n": monitor}, 20)
+        alerts.sort(key=lambda r: r[0].state not in OPEN_STATES)  # (stable: newest first)
         current = alerts[0][0] if alerts else None
         if current is not None and "seen" not in alerts[0][2]:  # stored before it was kept
             current = replace(current, seen=current.seen | _seen(rows, current.opened_window))

@@ -31,7 +31,7 @@ from driftscope.monitor.config import (
     detector_kind,
 )
 from driftscope.monitor.detect import Fitter, Scored, fingerprint, project, score_one, usable
-from driftscope.monitor.frame import OUTPUT, Frame
+from driftscope.monitor.frame import OUTPUT, Frame, missing
 from driftscope.monitor.profiled import OTHER
 from driftscope.monitor.reference import digest, is_static
 from driftscope.monitor.sketch_noise import SketchNoise
@@ -354,12 +354,22 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
     lumped = cur.sketched or ref.sketched
     versus: set[str] = set()  # (the fingerprints of the rows against the rest: a row's
     # segment may read as another key's, when a key holds "=")
+    logged = _logged_windows(cfg, ref, columns)
     for seg, c, r, rest in _comparisons(cfg, cur, ref):
         if c.n < cfg.min_events or r.n < cfg.min_events:
             continue
         span = None if rest else ref.bounds  # (the rest: a reference of its own each window)
-        pairs = [(n, r.columns[n], c.columns[n]) for n in columns  # none to compare with:
-                 if n in r.columns and n in c.columns and usable(r.columns[n])]  # no row
+        pairs = []
+        for n in columns:
+            if not (n in r.columns and n in c.columns and usable(r.columns[n])):
+                continue  # none to compare with: no row
+            rv = r.columns[n]
+            if n in logged and not rest:  # (its reference's windows from before it was
+                # logged say nothing of it: left out; too few left, not scored yet)
+                rv = rv[np.isin(window_numbers(r.timestamps, logged[n][0]), logged[n][1])]
+                if len(rv) < cfg.min_events:
+                    continue
+            pairs.append((n, rv, c.columns[n]))
         for p in cfg.projections:
             if all(f in r.columns and f in c.columns and usable(r.columns[f])
                    and usable(c.columns[f]) for f in p.features):  # else nothing to project
@@ -402,6 +412,67 @@ def drift_rows(cfg: MonitorConfig, fitter: Fitter, cur: Frame, ref: Frame,
             ok, VERSUS_REST if s.fingerprint in versus else "fdr")
         for s, ok in zip(scored, decided, strict=True)
     ]
+
+
+def window_numbers(timestamps: np.ndarray, size: timedelta) -> np.ndarray:
+    """Which window of ``size`` each time falls in (windows start on multiples of their
+    size since the epoch, as :func:`~driftscope.store.samples.floor_window`)."""
+    return timestamps.astype("datetime64[ms]").astype(np.int64) // (size // timedelta(
+        milliseconds=1))
+
+
+def logged_windows(timestamps: np.ndarray, values: np.ndarray, size: timedelta
+                   ) -> np.ndarray | None:
+    """The windows (:func:`window_numbers`) of ``size`` where ``values`` (at
+    ``timestamps``, in time order) has a value at all; None when every window that holds a
+    row does, or none does (nothing to leave out)."""
+    return _logged_in(_runs(window_numbers(timestamps, size)), values)
+
+
+def _runs(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct window numbers of rows in time order, and the row each one starts at
+    (one pass: a sort of a 12-window reference of 120,000 rows per column was 60 ms)."""
+    starts = np.flatnonzero(np.r_[True, windows[1:] != windows[:-1]]) if len(windows) \
+        else np.zeros(0, dtype=np.int64)
+    return windows[starts], starts
+
+
+def _logged_in(runs: tuple[np.ndarray, np.ndarray], values: np.ndarray) -> np.ndarray | None:
+    """:func:`logged_windows` of the runs of windows of :func:`_runs`."""
+    windows, starts = runs
+    if not len(starts):
+        return None
+    total = np.r_[0, np.cumsum(~missing(values), dtype=np.int64)]  # (values so far)
+    has = total[np.r_[starts[1:], len(values)]] > total[starts]
+    return np.unique(windows[has]) if 0 < int(has.sum()) < len(has) else None
+
+
+def _logged_windows(cfg: MonitorConfig, ref: Frame, columns: Sequence[str]
+                    ) -> dict[str, tuple[timedelta, np.ndarray]]:
+    """The columns that a sliding reference (``previous``, ``seasonal``) holds no value
+    of in some of its windows, each with the window size and the windows (their
+    :func:`window_numbers`) where it has values: the drift checks compare such a column
+    with those windows only.
+
+    A column in none of a window's events was not being logged yet (a feature added
+    after the others): that window says nothing of its missing rate or its values.
+    Before, a feature added to the logs, read against 11 windows from before it and 1
+    with it, was flagged for drift (its missing rate fell from 11/12 to 0, an EMD of
+    0.92) for 19 windows, one alert, with nothing wrong — and each flagged window was
+    left out of the next references. A column all missing in the window judged is
+    still held to the windows where it had values (a broken pipeline is flagged)."""
+    size = cfg.window
+    if cfg.reference.kind not in ("previous", "seasonal") or size is None or ref.sketched \
+            or not ref.n:
+        return {}
+    runs = _runs(window_numbers(ref.timestamps, size))  # (a reference is in time order)
+    out = {}
+    for name in columns:
+        values = ref.columns.get(name)
+        held = None if values is None else _logged_in(runs, values)
+        if held is not None:
+            out[name] = (size, held)
+    return out
 
 
 def _numeric_features(cfg: MonitorConfig, ref: Frame, cur: Frame) -> list[str]:
@@ -524,9 +595,13 @@ def performance_rows(cfg: MonitorConfig, cur: Frame, history: History,
             row = Row("performance", seg, "*", metric, m.value, math.nan, "none", False,
                       n_cur=c.n, fingerprint="performance",
                       details={"labels": m.n, "standard_error": m.se})
+            if m.effective is not None:  # (weighted: a stratified sample's rows)
+                row.details["effective_labels"] = round(m.effective, 3)
             r = rest.get(metric) if rest is not None and metric in compared else None
             if r is not None and _enough(r, spec.min_labels):
                 row.details["rest"] = {"value": r.value, "labels": r.n, "standard_error": r.se}
+                if r.effective is not None:
+                    row.details["rest"]["effective_labels"] = round(r.effective, 3)
             # as many past values as the band or the anomaly check uses, whichever more
             # (the anomaly's alone left a band longer than it short of min_history: none)
             past = history(seg, "*", metric, max(cfg.anomaly.history, cfg.band.history) * period)
@@ -548,7 +623,15 @@ def _measure(spec: PerformanceSpec, c: Frame) -> dict[str, performance.Measured]
         scores = c.columns.get(_score_name(spec))
         if scores is None or not usable(scores):
             scores = c.columns.get(OUTPUT + spec.score)
-    return performance.measure(spec.task, c.labels, preds, scores, spec.positive)
+    return performance.measure(spec.task, c.labels, preds, scores, spec.positive, c.weights)
+
+
+def noise_labels(details: dict[str, Any]) -> float | None:
+    """The labels a performance row's sampling noise is that of: its ``effective_labels``
+    where its rows were weighted (a stratified sample: fewer than it holds), else its
+    ``labels``; None when it records none."""
+    n = details.get("effective_labels", details.get("labels"))
+    return float(n) if isinstance(n, int | float | np.number) and math.isfinite(n) else None
 
 
 def _enough(m: performance.Measured | None, min_labels: int) -> bool:
@@ -648,8 +731,9 @@ def _judge_history(cfg: MonitorConfig, row: Row, hist: Sequence[tuple[Any, ...]]
     bounded = row.metric in judge.LOWER_IS_WORSE
     band = good[: cfg.band.history]  # (the newest)
     band_hist, band_se = [p.value for p in band], [p.se for p in band]
-    if row.metric == "accuracy" and band_hist and "labels" in row.details:
-        se = performance.binomial_se(float(np.mean(band_hist)), row.details["labels"])
+    labels = noise_labels(row.details)
+    if row.metric == "accuracy" and band_hist and labels:
+        se = performance.binomial_se(float(np.mean(band_hist)), labels)
     if cfg.band.enabled and len(band_hist) >= cfg.band.min_history:
         lo, hi = judge.predicted_range(band_hist, cfg.band.k * hold, se, band_se, bounded)
         row.threshold = lo if row.metric in judge.LOWER_IS_WORSE else hi
@@ -740,14 +824,13 @@ def _difference_noise(row: Row, rest: dict[str, Any], bound: float) -> float:
     200000``): fired in 15.9 % of windows at one error, as one-sided 1 sigma should; the
     pooled rate's 19.0 %, the measured rates' 14.1 %. Else both rows' errors in
     quadrature."""
-    n1, n2 = row.details.get("labels"), rest.get("labels")
-    if row.metric == "accuracy" and isinstance(n1, int | np.integer) and n1 > 0 \
-            and isinstance(n2, int | np.integer) and n2 > 0:
+    n1, n2 = noise_labels(row.details), noise_labels(rest)  # (effective, if weighted)
+    if row.metric == "accuracy" and n1 and n1 > 0 and n2 and n2 > 0:
         pooled = (row.statistic * n1 + rest["value"] * n2) / (n1 + n2)
         p2 = min(max(pooled - n1 * bound / (n1 + n2), 0.0), 1.0)
         p1 = min(max(p2 + bound, 0.0), 1.0)
-        return float(math.hypot(performance.binomial_se(p1, int(n1)),
-                                performance.binomial_se(p2, int(n2))))
+        return float(math.hypot(performance.binomial_se(p1, n1),
+                                performance.binomial_se(p2, n2)))
     se1, se2 = row.details.get("standard_error"), rest.get("standard_error")
     parts = [float(x) for x in (se1, se2)
              if isinstance(x, int | float | np.number) and math.isfinite(x)]
@@ -756,17 +839,12 @@ def _difference_noise(row: Row, rest: dict[str, Any], bound: float) -> float:
 
 def _rule_noise(row: Row, bound: float) -> float:
     """A performance value's sampling error for a rule at ``bound`` (0: none known, a
-    quality or drift row): an accuracy's is the binomial error of the bound on the
-    window's labels (what the value would scatter by were the bound the truth; the
-    measured value's own was 0 at 25 right of 25), other metrics' the row's own."""
+    quality or drift row): :func:`performance.rule_noise` of the row's labels (effective,
+    where weighted: :func:`noise_labels`) and standard error."""
     se = row.details.get("standard_error")
-    if row.kind != "performance" or not isinstance(se, int | float | np.number) \
-            or not math.isfinite(se):
+    if row.kind != "performance" or not isinstance(se, int | float | np.number):
         return 0.0
-    labels = row.details.get("labels")
-    if row.metric == "accuracy" and isinstance(labels, int | np.integer) and labels > 0:
-        return performance.binomial_se(bound, int(labels))
-    return max(float(se), 0.0)
+    return performance.rule_noise(row.metric, bound, noise_labels(row.details), float(se))
 
 
 def persistence_check(
@@ -844,11 +922,17 @@ def verdict(
                 r.reason, note(r.kind, r.metric, r.details))
         for r in rows if r.bad
     )
-    metrics = {r.metric: r.statistic for r in rows
-               if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)}
+    overall = [r for r in rows
+               if r.kind == "performance" and r.segment == "*" and math.isfinite(r.statistic)]
+    metrics = {r.metric: r.statistic for r in overall}
+    # (each metric's labels and standard error: a performance_below retraining policy
+    # holds it to its bound beyond that noise, as a rule is held)
+    noise = {r.metric: (noise_labels(r.details), float(se)) for r in overall
+             if isinstance(se := r.details.get("standard_error"), int | float | np.number)}
     return WindowVerdict(cfg.model, cfg.name, window.start, window.end, n, findings, metrics,
                          ref, sum(r.kind == "drift" for r in rows), carried and bool(findings),
-                         persistence_z, follows, labels_start, unjudged, judged(cfg, rows))
+                         persistence_z, follows, labels_start, unjudged, judged(cfg, rows),
+                         noise=noise)
 
 
 def judged(cfg: MonitorConfig, rows: list[Row]) -> frozenset[str] | None:

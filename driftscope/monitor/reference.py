@@ -185,6 +185,7 @@ class ReferenceReader:
         self._newest: str | None = None  # the version serving the model's latest window
         self._firsts: dict[str, list[datetime]] = {}  # a version's first windows (or MODEL)
         self._warned: set[str] = set()
+        self._began: dict[timedelta, datetime] = {}  # the model's first window, by size
 
     def frame(self, spec: ReferenceSpec, window: Window, source: Frame | None = None,
               unlike: set[datetime] | frozenset[datetime] = frozenset(),
@@ -205,6 +206,11 @@ class ReferenceReader:
                                  self.versions)
             if frame.n == 0 and not self._superseded(spec, window, name):
                 raise self._no_dataset(name, spec, self.served(window), window)
+            if 0 < frame.n < self.min_events and \
+                    not self._superseded(spec, window, name, frame.n):
+                # (too few to score any drift against: before, every window went
+                # unjudged for drift, and nothing said so)
+                raise self._small_dataset(name, spec, window, frame.n)
         else:
             first = self._initial(spec, window)
             start, end = reference_range(
@@ -234,8 +240,13 @@ class ReferenceReader:
                     frame = concat(self._read(t, t + window.size, source), frame)
                 frame = _within(frame, kept, window.size)
             elif spec.kind == "seasonal" and not complete(frame, start, end, spec.width):
-                frame = frame.between(start, start)  # a partial day is not that phase
-                phase = None
+                filled = self._filled(spec, window, start, frame, unlike, source) \
+                    if self._covers_span(window.size, start) else None
+                if filled is None:  # the first cycle: a partial day is not that phase
+                    frame = frame.between(start, start)
+                    phase = None
+                else:  # an hour without events in it (night, an outage): not blind
+                    frame = filled
             if phase is not None:
                 frame = replace(frame, phase_n=phase)
             if spec.kind == "fixed" and frame.n < self.min_events and window.start >= end:
@@ -243,6 +254,43 @@ class ReferenceReader:
         if is_static(spec):
             self._static[key] = frame
         return frame
+
+    def _covers_span(self, size: timedelta, start: datetime) -> bool:
+        """Whether the model's data reaches back to ``start`` (a seasonal reference's
+        first window): its first window of ``size`` with ``min_events`` events begins
+        there or before. (Read once a reader; a stray early event does not count.)"""
+        if size not in self._began:
+            first = self._candidate_windows(size, None, 1)
+            if not first:
+                return False
+            self._began[size] = first[0]
+        return self._began[size] <= start
+
+    def _filled(self, spec: ReferenceSpec, window: Window, start: datetime, frame: Frame,
+                unlike: set[datetime] | frozenset[datetime], source: Frame | None
+                ) -> Frame | None:
+        """A seasonal reference (``frame``, its range from ``start``) one of whose windows
+        holds no event, once the data covers its span: its windows that hold events, and
+        in place of an empty one the same phase one period earlier (read on its own; left
+        out where it is empty too, or was judged unlike the normal) — None when fewer than
+        ``min_events`` events remain. Before, such a window was not judged at all: every
+        day, the first and last hour of traffic that stops at night (their references
+        reach into the night), and the three windows around an outage a period later."""
+        size = window.size
+        kept: list[datetime] = []
+        earlier: list[Frame] = []
+        for t in (start + i * size for i in range(spec.width)):
+            if frame.between(t, t + size).n:
+                kept.append(t)
+            elif t - spec.period < start and t - spec.period not in unlike:
+                part = self._read(t - spec.period, t - spec.period + size, source)
+                if part.n:
+                    kept.append(t - spec.period)
+                    earlier.append(part)
+        if not kept:
+            return None
+        filled = _within(functools.reduce(concat, [*earlier, frame]), sorted(kept), size)
+        return filled if filled.n >= self.min_events else None
 
     def _read_windows(self, starts: Sequence[datetime], size: timedelta,
                       source: Frame | None) -> Frame:
@@ -369,12 +417,15 @@ class ReferenceReader:
         its events (:meth:`served`)."""
         return self.served(window, on_time=spec.kind == "initial" and spec.per_version)
 
-    def _superseded(self, spec: ReferenceSpec, window: Window, name: str) -> bool:
+    def _superseded(self, spec: ReferenceSpec, window: Window, name: str,
+                    held: int = 0) -> bool:
         """Whether a window without its version's dataset (or without a version) was
         served by a version that no longer serves: it is then not scored for drift, with
         one WARNING a pass, and the windows after it go on (a monitor added to a model
         with a history of versions whose training sets are gone). A window of the version
-        serving now waits for its dataset instead: the upload usually follows a deploy."""
+        serving now waits for its dataset instead: the upload usually follows a deploy.
+        ``held``: the dataset is uploaded but holds only that many rows, fewer than
+        ``min_events``."""
         if not spec.versioned:
             return False
         if self._newest is None:
@@ -390,7 +441,9 @@ class ReferenceReader:
             return False
         if name not in self._warned:
             self._warned.add(name)
-            what = (f"no dataset {name!r} is uploaded" if version else
+            what = (f"dataset {name!r} holds {held} rows, fewer than "
+                    f"min_events={self.min_events}" if held and version else
+                    f"no dataset {name!r} is uploaded" if version else
                     "none of its events carries a model_version")
             log.warning(
                 "reference %r of model %r: version %r served the window %s UTC and %s: "
@@ -525,6 +578,19 @@ class ReferenceReader:
         served = f" ({spec.dataset!r} for version {version!r}, which served the window " \
             f"{at})" if spec.versioned else ""
         return not_uploaded(self.store, self.model_id, name, served)
+
+    def _small_dataset(self, name: str, spec: ReferenceSpec, window: Window,
+                       rows: int) -> ConfigError:
+        """A dataset uploaded with fewer rows than ``min_events``: no drift can be scored
+        against it (a fixed range that holds too few events is the same error)."""
+        served = (f" ({spec.dataset!r} for version {self.served(window)!r}, which served "
+                  f"the window {window.start:%Y-%m-%d %H:%M} UTC)" if spec.versioned else "")
+        return ConfigError(
+            f"reference dataset {name!r}{served} of model {self.model_id!r} holds {rows} "
+            f"row{'s' if rows > 1 else ''}, fewer than min_events={self.min_events}: no "
+            f"drift can be scored against it; upload a larger one with `driftscope "
+            f"reference upload --model {shlex.quote(self.model_id)} --name "
+            f"{shlex.quote(name)} FILE`, or lower min_events")
 
 
 def not_uploaded(store: Store, model_id: str, name: str, served: str = "") -> ConfigError:

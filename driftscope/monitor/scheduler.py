@@ -395,8 +395,21 @@ class Monitor:
             run.caught_up = results.caught_up(self.store, cfg.model, cfg.name, back)
         out: list[WindowVerdict] = []
         recall = getattr(self.alerts, "recall", None)  # (AlertEngine.recall; a sink of
-        if redo and recall is not None:  # its own may have none): alerts keep what they saw
-            recall(cfg.model, cfg.name)
+        if redo and recall is not None:  # its own may have none): alerts keep what they saw,
+            # and re-judge from a window they saw good that is bad now (late labels)
+            recall(cfg.model, cfg.name, todo[0][0].start, todo[-1][0].start)
+        try:
+            self._judge(cfg, run, todo, out, progress, redo)
+        finally:
+            redone = getattr(self.alerts, "redone", None)
+            if redo and redone is not None:
+                redone(cfg.model, cfg.name)
+        return out
+
+    def _judge(self, cfg: MonitorConfig, run: _Run, todo: list[tuple[Window, int]],
+               out: list[WindowVerdict], progress: Progress | None, redo: bool) -> None:
+        """Evaluate ``todo`` a batch at a time, record it and hand its verdicts to the
+        alerts (appended to ``out``)."""
         for batch in batches(todo, self.chunk, len(run.names) + 1):
             written, verdicts, failed = self._evaluate(run, batch)
             if redo:  # (those it judged: a window that failed keeps its rows and record)
@@ -418,7 +431,6 @@ class Monitor:
                 self.failed.append((cfg.name, batch[len(verdicts)][0].start,
                                     len(todo) - len(out)))
                 break
-        return out
 
     def _broke(self, name: str, error: str) -> None:
         """Record a monitor a configuration problem stopped, and log it (again when the
