@@ -235,7 +235,8 @@ def _allowing(score: Score, fitted: Any, cur: np.ndarray, allowance: float) -> S
     """``score`` with its threshold raised to ``hypot(threshold, allowance)``, and what that
     added taken off its statistic for the p-value (from the same bootstrap null when there
     is one)."""
-    allowance = float(np.hypot(score.threshold, allowance)) - score.threshold
+    allowance = (float(np.hypot(score.threshold, allowance)) - score.threshold
+                 if np.isfinite(score.threshold) else 0.0)  # (inf - inf: no NaN threshold)
     p = (fitted.null_p_value(max(score.statistic - allowance, 0.0), cur,
                              score.details.get("null") == "permutation")
          if hasattr(fitted, "null_p_value") else None)

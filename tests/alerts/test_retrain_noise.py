@@ -68,17 +68,19 @@ def test_beyond_noise_0_is_the_plain_bound_and_an_error_metric_uses_its_own_se()
                   below_streak=2) is not None
 
 
-def _run(store: Store, accuracy: list[float], **policy: Any) -> int:
-    """Windows of 25 labelled events right ``accuracy[i] * 25`` times, through the monitor
-    and the alert engine: the retraining requests they made."""
+def _generator(accuracy: list[float]) -> Any:
+    """Windows of labelled events right ``accuracy[i]`` of the time."""
     def generate(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
         y = rng.integers(0, 2, n)
         wrong = np.arange(n) >= round(accuracy[i] * n)
         return {"x": rng.normal(size=n), "output:pred": np.where(wrong, 1 - y, y).astype(float),
                 "label": y}
+    return generate
 
-    write_windows(store, "m", T, W, len(accuracy), 25, generate, seed=3)
-    cfg = Config.model_validate({
+
+def _config(**policy: Any) -> Config:
+    """A monitor of accuracy (no band, no anomaly) and a policy at 0.85 over 2 windows."""
+    return Config.model_validate({
         "models": [{"id": "m", "window": "1h"}],
         "monitors": [{"name": "mon", "model": "m", "features": ["x"],
                       "reference": {"kind": "previous"},
@@ -89,10 +91,21 @@ def _run(store: Store, accuracy: list[float], **policy: Any) -> int:
             "kafka": False, "cooldown": "0s",
             "policies": [{"name": "acc", "kind": "performance_below", "metric": "accuracy",
                           "bound": 0.85, "training_window": "1h", **policy}]}}})
+
+
+def _requests(store: Store) -> int:
+    return int(store.query(f"SELECT count() FROM {S.RETRAIN_REQUESTS} FINAL")[0][0])
+
+
+def _run(store: Store, accuracy: list[float], **policy: Any) -> int:
+    """Windows of 25 labelled events right ``accuracy[i] * 25`` times, through the monitor
+    and the alert engine: the retraining requests they made."""
+    write_windows(store, "m", T, W, len(accuracy), 25, _generator(accuracy), seed=3)
+    cfg = _config(**policy)
     engine = AlertEngine(store, cfg.alerts)
     while Monitor(store, cfg, alerts=engine).run_once():
         pass
-    return int(store.query(f"SELECT count() FROM {S.RETRAIN_REQUESTS} FINAL")[0][0])
+    return _requests(store)
 
 
 def test_windows_under_the_bound_within_their_noise_ask_no_retraining(store: Store) -> None:
@@ -115,31 +128,13 @@ def test_beyond_noise_0_asks_at_the_plain_bound(store: Store) -> None:
 def _two_passes(store: Store, first: list[float], then: list[float]) -> int:
     """``first`` windows through one monitor pass and alert engine, ``then`` the next ones
     through a new engine (a restart: the earlier windows' noise read from the store)."""
-    def generator(acc: list[float]) -> Any:
-        def generate(i: int, rng: np.random.Generator, n: int) -> dict[str, Any]:
-            y = rng.integers(0, 2, n)
-            wrong = np.arange(n) >= round(acc[i] * n)
-            return {"x": rng.normal(size=n),
-                    "output:pred": np.where(wrong, 1 - y, y).astype(float), "label": y}
-        return generate
-
-    cfg = Config.model_validate({
-        "models": [{"id": "m", "window": "1h"}],
-        "monitors": [{"name": "mon", "model": "m", "features": ["x"],
-                      "reference": {"kind": "previous"},
-                      "performance": {"task": "classification", "prediction": "pred",
-                                      "metrics": ["accuracy"]},
-                      "band": {"enabled": False}, "anomaly": {"enabled": False}}],
-        "alerts": {"console": False, "retrain": {
-            "kafka": False, "cooldown": "0s",
-            "policies": [{"name": "acc", "kind": "performance_below", "metric": "accuracy",
-                          "bound": 0.85, "training_window": "1h"}]}}})
-    write_windows(store, "m", T, W, len(first), 25, generator(first), seed=3)
+    cfg = _config()
+    write_windows(store, "m", T, W, len(first), 25, _generator(first), seed=3)
     Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).run_once()
     write_windows(store, "m", T + len(first) * W, W, len(then) + 1, 25,
-                  generator([*then, 0.92]), seed=4)  # (the last window closes the others)
+                  _generator([*then, 0.92]), seed=4)  # (the last window closes the others)
     Monitor(store, cfg, alerts=AlertEngine(store, cfg.alerts)).run_once()
-    return int(store.query(f"SELECT count() FROM {S.RETRAIN_REQUESTS} FINAL")[0][0])
+    return _requests(store)
 
 
 def test_the_windows_before_count_only_beyond_their_noise_after_a_restart(
